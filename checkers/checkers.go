@@ -1,0 +1,79 @@
+// Package checkers owns the property checkers: pure judges of a recorded History. Each checker
+// is a function from a history to the list of violations it finds, lives in its own file and
+// proves one property of DESIGN.md's "What the checkers prove" (exactly-once resolution, correct
+// replay, ...). A checker keeps no state between calls, never depends on map iteration order and
+// returns identical violations for identical histories, so a failing seed reports the same
+// findings every time it is replayed.
+//
+// The package imports only runtime/journal and runtime/protocol (the vocabulary of what was
+// recorded). It must never import the simulator or the engine: a checker judges what happened,
+// not how the code that made it happen works, so a bug in the runtime cannot hide itself from the
+// checker that is meant to catch it.
+package checkers
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// Checker is one named property checker, as simrun lists and reports them.
+type Checker struct {
+	// Name is the checker's name; it equals Violation.Checker of everything Check returns.
+	Name string
+	// Check judges a whole history and returns its violations, sorted by first event index.
+	Check func(History) []Violation
+}
+
+// Registry lists every checker that All runs, in the order it runs them. Add a checker here to
+// have simrun and All use it.
+var Registry = []Checker{
+	{Name: exactlyOnceName, Check: ExactlyOnce},
+	{Name: replayName, Check: Replay},
+}
+
+// All runs every checker of Registry over h and returns their violations sorted by checker name,
+// then by the index of the first event each violation names (violations without events first).
+// Ties keep the order the checker reported them in, so the result is fully deterministic.
+func All(h History) []Violation {
+	var vs []Violation
+	for _, c := range Registry {
+		vs = append(vs, c.Check(h)...)
+	}
+	slices.SortStableFunc(vs, func(a, b Violation) int {
+		return cmp.Or(cmp.Compare(a.Checker, b.Checker), cmp.Compare(firstEvent(a), firstEvent(b)))
+	})
+	return vs
+}
+
+// firstEvent is the lowest event index a violation names, or -1 when it names none.
+func firstEvent(v Violation) int {
+	if len(v.Events) == 0 {
+		return -1
+	}
+	return v.Events[0]
+}
+
+// newViolation builds a violation whose event indices are sorted and free of repeats, so that
+// Events[0] is always the earliest event involved.
+func newViolation(checker string, inv protocol.InvocationID, msg string, events ...int) Violation {
+	evs := slices.Clone(events)
+	slices.Sort(evs)
+	evs = slices.Compact(evs)
+	return Violation{Checker: checker, Invocation: inv, Message: msg, Events: evs}
+}
+
+// sortByFirstEvent orders one checker's violations by their earliest event, keeping the
+// checker's own order among ties.
+func sortByFirstEvent(vs []Violation) {
+	slices.SortStableFunc(vs, func(a, b Violation) int {
+		return cmp.Compare(firstEvent(a), firstEvent(b))
+	})
+}
+
+// slot names one journal position of one invocation: an awakeable, a run, a command.
+type slot struct {
+	inv   protocol.InvocationID
+	index uint32
+}

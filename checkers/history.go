@@ -1,0 +1,145 @@
+package checkers
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// EventKind tells what an Event records.
+type EventKind uint8
+
+// Event kinds. The first group is what the runtime reports (the engine only once the write that
+// made it true is durable); the second is what the simulator itself did, kept for traces, the
+// trace hash and reports.
+const (
+	// AttemptStarted: the executor began Attempt of Invocation with Journal (as the engine sent it).
+	AttemptStarted EventKind = iota + 1
+	// CommandEmitted: the attempt produced a new journal entry Entry at Index (not a replayed one).
+	CommandEmitted
+	// ValueObserved: the handler of the attempt received Result for the entry at Index, whose kind
+	// is Entry.Kind — replayed from the journal or delivered live.
+	ValueObserved
+	// RunExecuted: the attempt actually executed the side effect of the run entry at Index.
+	RunExecuted
+	// AttemptEnded: the attempt stopped; Reason says how (suspended, done, failed, aborted).
+	AttemptEnded
+	// CompletionAccepted: the engine durably completed the awakeable Awakeable (at Invocation,
+	// Index) with Result. This is the one completion that wins.
+	CompletionAccepted
+	// CompletionDropped: the engine durably ignored a completion of Awakeable with Result;
+	// Reason says why (already completed, unknown invocation, finished invocation, ...).
+	CompletionDropped
+	// InvocationDone: the engine durably recorded Invocation's output Result.
+	InvocationDone
+
+	// ClientRequest: a client actor (Node) sent an ingress request; Reason describes it.
+	ClientRequest
+	// ClientResponse: a client actor received a response; Reason describes it.
+	ClientResponse
+	// NodeCrashed: the simulator crashed Node; Reason says what was lost.
+	NodeCrashed
+	// NodeRestarted: the simulator restarted Node.
+	NodeRestarted
+	// MessageDelivered: a protocol message (Reason) reached its receiver Node.
+	MessageDelivered
+)
+
+var eventKindNames = [...]string{
+	AttemptStarted:     "attempt-started",
+	CommandEmitted:     "command",
+	ValueObserved:      "observed",
+	RunExecuted:        "run-executed",
+	AttemptEnded:       "attempt-ended",
+	CompletionAccepted: "completion-accepted",
+	CompletionDropped:  "completion-dropped",
+	InvocationDone:     "invocation-done",
+	ClientRequest:      "client-request",
+	ClientResponse:     "client-response",
+	NodeCrashed:        "crash",
+	NodeRestarted:      "restart",
+	MessageDelivered:   "deliver",
+}
+
+// String names the kind as traces print it.
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) && eventKindNames[k] != "" {
+		return eventKindNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// Event is one recorded fact of a simulated (or production) run. Which fields are meaningful
+// depends on Kind; see the kind's comment.
+type Event struct {
+	// At is the virtual time since the start of the run.
+	At   time.Duration
+	Kind EventKind
+	// Node names where it happened ("runtime", "executor", "client-3", ...).
+	Node string
+
+	Invocation protocol.InvocationID
+	Attempt    uint32
+	Index      uint32
+	Entry      journal.Entry
+	Journal    []journal.Entry
+	Result     journal.Result
+	Awakeable  string
+	Reason     string
+}
+
+// String renders the event as one trace line.
+func (e Event) String() string {
+	s := fmt.Sprintf("%12s %-19s", e.At, e.Kind)
+	if e.Node != "" {
+		s += " " + e.Node
+	}
+	if !e.Invocation.IsZero() {
+		s += fmt.Sprintf(" %s#%d", e.Invocation, e.Attempt)
+	}
+	switch e.Kind {
+	case AttemptStarted:
+		s += fmt.Sprintf(" journal=%d", len(e.Journal))
+	case CommandEmitted:
+		s += fmt.Sprintf(" [%d] %s", e.Index, e.Entry)
+	case ValueObserved:
+		s += fmt.Sprintf(" [%d] %s %s", e.Index, e.Entry.Kind, e.Result)
+	case RunExecuted:
+		s += fmt.Sprintf(" [%d]", e.Index)
+	case CompletionAccepted, CompletionDropped:
+		s += fmt.Sprintf(" [%d] %s %s", e.Index, e.Awakeable, e.Result)
+	case InvocationDone:
+		s += " " + e.Result.String()
+	}
+	if e.Reason != "" {
+		s += " " + e.Reason
+	}
+	return s
+}
+
+// History is everything recorded of one run, in the order it happened.
+type History struct {
+	Events []Event
+}
+
+// Violation is one broken property found in a history.
+type Violation struct {
+	// Checker names the property ("exactly-once", "replay", ...).
+	Checker string
+	// Invocation is the invocation concerned, zero when the violation is not about one.
+	Invocation protocol.InvocationID
+	// Message says what is wrong, with the values involved.
+	Message string
+	// Events are indices into History.Events of the events that show it.
+	Events []int
+}
+
+// String renders the violation as one report line.
+func (v Violation) String() string {
+	if v.Invocation.IsZero() {
+		return fmt.Sprintf("%s: %s (events %v)", v.Checker, v.Message, v.Events)
+	}
+	return fmt.Sprintf("%s: %s: %s (events %v)", v.Checker, v.Invocation, v.Message, v.Events)
+}

@@ -1,0 +1,11 @@
+module github.com/vigilsim/vigil
+
+go 1.26
+
+require (
+	github.com/google/go-cmp v0.7.0
+	go.uber.org/goleak v1.3.0
+	pgregory.net/rapid v1.3.0
+)
+
+require github.com/stretchr/testify v1.12.1 // indirect

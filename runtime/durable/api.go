@@ -1,0 +1,117 @@
+package durable
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// AwakeableFuture is a callback that an outside party completes by its ID: resolve over HTTP or
+// with ResolveAwakeable from another handler, reject with RejectAwakeable.
+type AwakeableFuture[T any] struct {
+	ctx   Context
+	index uint32
+	id    string
+}
+
+// Awakeable journals a new awakeable and returns its future. Hand its ID to the outside world
+// inside a Run, then wait with Result.
+func Awakeable[T any](ctx Context) AwakeableFuture[T] {
+	rt := ctx.runtime()
+	index := rt.Command(journal.Entry{Kind: journal.KindAwakeable})
+	id := protocol.AwakeableID{Invocation: rt.InvocationID(), Index: index}
+	return AwakeableFuture[T]{ctx: ctx, index: index, id: id.String()}
+}
+
+// ID is the awakeable's self-routing ID ("sign_1...").
+func (a AwakeableFuture[T]) ID() string { return a.id }
+
+// Result waits for the awakeable's completion; the invocation may suspend meanwhile. A
+// rejection comes back as a terminal error whose message is the rejection reason.
+func (a AwakeableFuture[T]) Result() (T, error) {
+	return decodeResult[T](a.ctx.runtime().Await(a.index), "awakeable "+a.id)
+}
+
+// ResolveAwakeable completes the awakeable id with value. Completing an already completed
+// awakeable changes nothing. A malformed id fails the calling invocation with a terminal error
+// at once, rather than retrying forever as Restate does.
+func ResolveAwakeable[T any](ctx Context, id string, value T) {
+	rt := ctx.runtime()
+	checkAwakeableID(rt, id)
+	b, err := json.Marshal(value)
+	if err != nil {
+		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("resolve awakeable %s: encode value: %v", id, err)})
+	}
+	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Result: journal.Result{Value: b}})
+}
+
+// RejectAwakeable completes the awakeable id with a failure; its waiter gets a terminal error
+// with reason's message and code (500 unless reason is a TerminalError with another code).
+func RejectAwakeable(ctx Context, id string, reason error) {
+	rt := ctx.runtime()
+	checkAwakeableID(rt, id)
+	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Result: journal.Result{Failure: failureOf(reason)}})
+}
+
+func checkAwakeableID(rt Runtime, id string) {
+	if _, err := protocol.ParseAwakeableID(id); err != nil {
+		rt.Fail(journal.Failure{Code: 400, Message: fmt.Sprintf("complete awakeable: %v", err)})
+	}
+}
+
+// RunOption configures a Run.
+type RunOption func(*runOptions)
+
+type runOptions struct{ name string }
+
+// WithName names the side effect in the journal, so traces and non-determinism errors say
+// which one it was.
+func WithName(name string) RunOption { return func(o *runOptions) { o.name = name } }
+
+// Run executes fn as a journaled side effect: once its result is journaled it is never executed
+// again, and replays return the journaled result. A terminal error from fn is journaled too and
+// returned as such; any other error ends the attempt and the invocation retries.
+func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) (T, error) {
+	var o runOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rt := ctx.runtime()
+	rc := runContext{id: rt.InvocationID()}
+	res := rt.Run(o.name, func() (journal.Result, error) {
+		v, err := fn(rc)
+		if err != nil {
+			if IsTerminalError(err) {
+				return journal.Result{Failure: failureOf(err)}, nil
+			}
+			return journal.Result{}, err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("encode run result: %v", err)}}, nil
+		}
+		return journal.Result{Value: b}, nil
+	})
+	return decodeResult[T](res, "run result")
+}
+
+type runContext struct{ id protocol.InvocationID }
+
+func (r runContext) InvocationID() string { return r.id.String() }
+
+// decodeResult turns a journaled result into the typed value or terminal error handler code sees.
+func decodeResult[T any](res journal.Result, what string) (T, error) {
+	var v T
+	if res.Failure != nil {
+		return v, errorOf(res.Failure)
+	}
+	if len(res.Value) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(res.Value, &v); err != nil {
+		return v, decodeFailure(what, err)
+	}
+	return v, nil
+}

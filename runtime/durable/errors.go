@@ -1,0 +1,67 @@
+package durable
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+)
+
+// DefaultTerminalCode is the code of a terminal error created without one, as in Restate.
+const DefaultTerminalCode = 500
+
+// terminalError marks an error as terminal: it ends the invocation (or the waiter) without
+// retries. It keeps the cause so errors.Is and errors.As see through it.
+type terminalError struct {
+	code  uint16
+	cause error
+}
+
+func (e *terminalError) Error() string { return e.cause.Error() }
+func (e *terminalError) Unwrap() error { return e.cause }
+
+// TerminalError marks err as terminal: returned from a handler it fails the invocation at once
+// instead of retrying; returned from a Run closure it is journaled as the run's result. The
+// optional code (default 500) follows HTTP conventions and reaches the caller as the status.
+func TerminalError(err error, code ...uint16) error {
+	if err == nil {
+		return nil
+	}
+	c := uint16(DefaultTerminalCode)
+	if len(code) > 0 {
+		c = code[0]
+	}
+	return &terminalError{code: c, cause: err}
+}
+
+// IsTerminalError reports whether err (or an error it wraps) is terminal.
+func IsTerminalError(err error) bool {
+	var t *terminalError
+	return errors.As(err, &t)
+}
+
+// ErrorCode returns the code of a terminal error, or 500 for any other non-nil error.
+func ErrorCode(err error) uint16 {
+	var t *terminalError
+	if errors.As(err, &t) {
+		return t.code
+	}
+	return DefaultTerminalCode
+}
+
+// failureOf turns a terminal error into the failure that is journaled for it.
+func failureOf(err error) *journal.Failure {
+	return &journal.Failure{Code: ErrorCode(err), Message: err.Error()}
+}
+
+// errorOf turns a journaled failure back into the terminal error handler code sees.
+func errorOf(f *journal.Failure) error {
+	return &terminalError{code: f.Code, cause: errors.New(f.Message)}
+}
+
+// decodeFailure is the terminal error for a journaled value that does not decode into the type
+// the handler asked for. It is terminal on purpose: the bytes will not change on a retry, and
+// Restate's endless retry in this case is a known wart.
+func decodeFailure(what string, err error) error {
+	return TerminalError(fmt.Errorf("decode %s: %w", what, err), 500)
+}

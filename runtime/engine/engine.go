@@ -1,0 +1,464 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
+)
+
+// status is where an invocation is in its lifecycle (see the diagram in doc.go).
+type status uint8
+
+const (
+	statusRunning    status = 1
+	statusSuspended  status = 2
+	statusBackingOff status = 3
+	statusDone       status = 4
+)
+
+func (s status) String() string {
+	switch s {
+	case statusRunning:
+		return "running"
+	case statusSuspended:
+		return "suspended"
+	case statusBackingOff:
+		return "backing-off"
+	case statusDone:
+		return "done"
+	default:
+		return fmt.Sprintf("status(%d)", uint8(s))
+	}
+}
+
+// invocation is the engine's record of one invocation. Fields above the line are durable (see
+// records.go); those below are rebuilt empty after a restart.
+type invocation struct {
+	id       protocol.InvocationID
+	service  string
+	handler  string
+	status   status
+	attempt  uint32
+	failures uint32
+	retryAt  time.Time
+	waiting  []uint32
+	journal  []journal.Entry
+	// early holds completions of awakeables whose entry the engine has not seen yet: an ID can
+	// reach a resolver before the command that created it reaches the engine.
+	early map[uint32]journal.Result
+
+	// ---- volatile
+	dirty bool
+	// waiters are ingress requests (calls and attaches) that get the output when it exists.
+	waiters []RequestID
+	// buffered holds messages of the current attempt that arrived before the entries they
+	// follow, keyed by the journal index they need next.
+	buffered map[uint32]protocol.Message
+}
+
+// Engine is the durable core. It is not safe for concurrent use: one driver owns it.
+type Engine struct {
+	cfg   Config
+	specs map[string]protocol.ServiceSpec
+	invs  map[protocol.InvocationID]*invocation
+	dirty []*invocation
+	ready Ready
+}
+
+// New returns an engine with empty state, for a store that holds nothing yet.
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil || cfg.NewID == nil {
+		panic("engine: Config.Clock and Config.NewID are required")
+	}
+	cfg.Retry = cfg.Retry.withDefaults()
+	e := &Engine{cfg: cfg, specs: map[string]protocol.ServiceSpec{}, invs: map[protocol.InvocationID]*invocation{}}
+	for _, s := range cfg.Services {
+		e.specs[s.Name] = s
+	}
+	return e
+}
+
+// Ready returns everything produced since the last call and starts a new, empty Ready.
+func (e *Engine) Ready() Ready {
+	for _, inv := range e.dirty {
+		inv.dirty = false
+		e.ready.Batch = append(e.ready.Batch, store.Op{Key: invocationKey(inv.id), Value: encodeInvocation(inv)})
+	}
+	e.dirty = e.dirty[:0]
+	r := e.ready
+	e.ready = Ready{}
+	return r
+}
+
+// Invocations returns the number of invocations the engine knows, finished ones included.
+func (e *Engine) Invocations() int { return len(e.invs) }
+
+// Unfinished returns the IDs of invocations that are not done, in ID order.
+func (e *Engine) Unfinished() []protocol.InvocationID {
+	var ids []protocol.InvocationID
+	for id, inv := range e.invs {
+		if inv.status != statusDone {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, compareIDs)
+	return ids
+}
+
+func compareIDs(a, b protocol.InvocationID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}
+
+func (e *Engine) markDirty(inv *invocation) {
+	if !inv.dirty {
+		inv.dirty = true
+		e.dirty = append(e.dirty, inv)
+	}
+}
+
+func (e *Engine) putEntry(inv *invocation, index uint32) {
+	e.ready.Batch = append(e.ready.Batch, store.Op{Key: entryKey(inv.id, index), Value: journal.MarshalEntry(inv.journal[index])})
+}
+
+func (e *Engine) reply(id RequestID, r ingress.Response) {
+	e.ready.Replies = append(e.ready.Replies, Reply{Request: id, Response: r})
+}
+
+func (e *Engine) send(m protocol.Message) { e.ready.Messages = append(e.ready.Messages, m) }
+
+func (e *Engine) note(n Note) { e.ready.Notes = append(e.ready.Notes, n) }
+
+// Ingress takes one decoded ingress request. Its reply comes in a later Ready (for calls and
+// attaches, once the invocation is done).
+func (e *Engine) Ingress(id RequestID, req ingress.Request) {
+	switch req.Kind {
+	case ingress.Call, ingress.Send:
+		e.invoke(id, req)
+	case ingress.Attach, ingress.Output:
+		inv, resp := e.lookup(req.InvocationID)
+		switch {
+		case inv == nil:
+			e.reply(id, resp)
+		case inv.status == statusDone:
+			e.reply(id, outputResponse(inv))
+		case req.Kind == ingress.Output:
+			e.reply(id, ingress.ErrorResponse(ingress.StatusNotReady, "the invocation exists but has not completed yet"))
+		default:
+			inv.waiters = append(inv.waiters, id)
+		}
+	case ingress.ResolveAwakeable, ingress.RejectAwakeable:
+		aid, err := protocol.ParseAwakeableID(req.AwakeableID)
+		if err != nil {
+			e.reply(id, ingress.ErrorResponse(400, err.Error()))
+			return
+		}
+		r := journal.Result{Value: req.Body}
+		if req.Kind == ingress.RejectAwakeable {
+			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(req.Body)}}
+		}
+		e.completeAwakeable(aid, req.AwakeableID, r)
+		e.reply(id, ingress.AwakeableAcceptedResponse())
+	default:
+		e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("unsupported ingress request %s", req.Kind)))
+	}
+}
+
+func (e *Engine) lookup(s string) (*invocation, ingress.Response) {
+	invID, err := protocol.ParseInvocationID(s)
+	if err != nil {
+		return nil, ingress.ErrorResponse(400, err.Error())
+	}
+	inv := e.invs[invID]
+	if inv == nil {
+		return nil, ingress.ErrorResponse(404, fmt.Sprintf("invocation %s not found", s))
+	}
+	return inv, ingress.Response{}
+}
+
+func (e *Engine) invoke(id RequestID, req ingress.Request) {
+	spec, ok := e.specs[req.Service]
+	if !ok {
+		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("service '%s' not found", req.Service)))
+		return
+	}
+	if !spec.HasHandler(req.Handler) {
+		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("handler '%s' not found on service '%s'", req.Handler, req.Service)))
+		return
+	}
+	invID := e.cfg.NewID()
+	if _, dup := e.invs[invID]; dup || invID.IsZero() {
+		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
+	}
+	inv := &invocation{
+		id:      invID,
+		service: req.Service,
+		handler: req.Handler,
+		journal: []journal.Entry{{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}},
+	}
+	e.invs[invID] = inv
+	e.putEntry(inv, 0)
+	e.startAttempt(inv)
+	if req.Kind == ingress.Send {
+		e.reply(id, ingress.AcceptedResponse(invID.String(), false))
+	} else {
+		inv.waiters = append(inv.waiters, id)
+	}
+}
+
+// startAttempt bumps the attempt number (durably, in this step's batch) and sends the start.
+func (e *Engine) startAttempt(inv *invocation) {
+	inv.attempt++
+	inv.status = statusRunning
+	inv.waiting = nil
+	inv.retryAt = time.Time{}
+	inv.buffered = nil
+	e.markDirty(inv)
+	e.send(protocol.Message{
+		Kind:       protocol.KindStart,
+		Invocation: inv.id,
+		Attempt:    inv.attempt,
+		Service:    inv.service,
+		Handler:    inv.handler,
+		Journal:    slices.Clone(inv.journal),
+	})
+}
+
+// Receive takes one message from the executor. Messages of any attempt but the running one are
+// dropped; repeats are idempotent by journal index.
+func (e *Engine) Receive(m protocol.Message) {
+	inv := e.invs[m.Invocation]
+	if inv == nil || inv.status != statusRunning {
+		return
+	}
+	if m.Attempt != inv.attempt && !(mutant.On(mutant.AcceptStaleAttempt) && m.Attempt < inv.attempt) {
+		return
+	}
+	e.receive(inv, m)
+	// Entries may have closed the gap in front of buffered messages.
+	for inv.status == statusRunning && len(inv.buffered) > 0 {
+		next := uint32(len(inv.journal))
+		bm, ok := inv.buffered[next]
+		if !ok {
+			break
+		}
+		delete(inv.buffered, next)
+		e.receive(inv, bm)
+	}
+}
+
+func (e *Engine) receive(inv *invocation, m protocol.Message) {
+	switch m.Kind {
+	case protocol.KindCommand, protocol.KindSuspend, protocol.KindEnd:
+		n := uint32(len(inv.journal))
+		if m.Index > n {
+			if inv.buffered == nil {
+				inv.buffered = map[uint32]protocol.Message{}
+			}
+			inv.buffered[m.Index] = m
+			return
+		}
+		switch m.Kind {
+		case protocol.KindCommand:
+			e.command(inv, m)
+		case protocol.KindSuspend:
+			e.suspend(inv, m)
+		default:
+			if m.Index == n {
+				e.finish(inv, m.Entry.Result)
+			}
+		}
+	case protocol.KindError:
+		e.attemptFailed(inv, m)
+	default:
+		// Start, Completion, Ack and Abort never come from an executor; ignore rather than trust.
+	}
+}
+
+func (e *Engine) command(inv *invocation, m protocol.Message) {
+	i := m.Index
+	if i < uint32(len(inv.journal)) {
+		// A repeat. A run's ack may have been lost with the first copy, so answer it again.
+		if en := inv.journal[i]; en.Kind == journal.KindRun && en.SameCommand(m.Entry) {
+			e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
+		}
+		return
+	}
+	en := m.Entry
+	switch en.Kind {
+	case journal.KindRun, journal.KindAwakeable, journal.KindCompleteAwakeable:
+	default:
+		e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("executor sent a %s entry as a command at index %d", en.Kind, i)})
+		return
+	}
+	if en.Kind == journal.KindAwakeable {
+		en.Completed, en.Result = false, journal.Result{}
+	}
+	inv.journal = append(inv.journal, en)
+	e.putEntry(inv, i)
+	switch en.Kind {
+	case journal.KindRun:
+		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
+	case journal.KindCompleteAwakeable:
+		if aid, err := protocol.ParseAwakeableID(en.Target); err == nil {
+			e.completeAwakeable(aid, en.Target, en.Result)
+		} else {
+			e.note(Note{Kind: NoteCompletionDropped, Awakeable: en.Target, Result: en.Result, Reason: err.Error()})
+		}
+	}
+	if r, ok := inv.early[i]; ok {
+		delete(inv.early, i)
+		e.markDirty(inv)
+		aid := protocol.AwakeableID{Invocation: inv.id, Index: i}.String()
+		if en.Kind == journal.KindAwakeable {
+			e.applyCompletion(inv, i, aid, r)
+		} else {
+			e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: i, Awakeable: aid, Result: r, Reason: fmt.Sprintf("entry %d is a %s, not an awakeable", i, en.Kind)})
+		}
+	}
+}
+
+// completeAwakeable routes a resolve or reject to the awakeable's entry. The first completion
+// wins; every later one, and any for an unknown or finished invocation, is dropped and noted.
+func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r journal.Result) {
+	drop := func(reason string) {
+		e.note(Note{Kind: NoteCompletionDropped, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r, Reason: reason})
+	}
+	inv := e.invs[aid.Invocation]
+	switch {
+	case inv == nil:
+		drop("unknown invocation")
+		return
+	case inv.status == statusDone:
+		drop("invocation finished")
+		return
+	}
+	i := aid.Index
+	if i >= uint32(len(inv.journal)) {
+		if _, seen := inv.early[i]; seen {
+			drop("already completed")
+			return
+		}
+		if inv.early == nil {
+			inv.early = map[uint32]journal.Result{}
+		}
+		inv.early[i] = r
+		e.markDirty(inv)
+		return
+	}
+	en := inv.journal[i]
+	switch {
+	case en.Kind != journal.KindAwakeable:
+		drop(fmt.Sprintf("entry %d is a %s, not an awakeable", i, en.Kind))
+	case en.Completed && !mutant.On(mutant.AcceptSecondCompletion):
+		drop("already completed")
+	default:
+		e.applyCompletion(inv, i, idStr, r)
+	}
+}
+
+func (e *Engine) applyCompletion(inv *invocation, i uint32, idStr string, r journal.Result) {
+	en := &inv.journal[i]
+	en.Completed, en.Result = true, r
+	e.putEntry(inv, i)
+	e.note(Note{Kind: NoteCompletionAccepted, Invocation: inv.id, Index: i, Awakeable: idStr, Result: r})
+	switch inv.status {
+	case statusRunning:
+		e.send(protocol.Message{Kind: protocol.KindCompletion, Invocation: inv.id, Attempt: inv.attempt, Index: i, Entry: *en})
+	case statusSuspended:
+		if slices.Contains(inv.waiting, i) {
+			e.startAttempt(inv)
+		}
+	}
+}
+
+// ready reports whether the handler could read entry i's result now.
+func entryReady(en journal.Entry) bool { return !en.Kind.Completable() || en.Completed }
+
+func (e *Engine) suspend(inv *invocation, m protocol.Message) {
+	for _, w := range m.WaitingOn {
+		if w >= uint32(len(inv.journal)) {
+			e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("attempt suspended waiting on index %d past its journal of %d entries", w, len(inv.journal))})
+			return
+		}
+		if entryReady(inv.journal[w]) {
+			// The completion crossed the suspension on the wire: resume at once.
+			e.startAttempt(inv)
+			return
+		}
+	}
+	inv.status = statusSuspended
+	inv.waiting = slices.Clone(m.WaitingOn)
+	e.markDirty(inv)
+}
+
+func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {
+	if !m.Retryable {
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: m.Message}})
+		return
+	}
+	inv.failures++
+	if inv.failures >= e.cfg.Retry.MaxAttempts {
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("gave up after %d failed attempts; last error: %s", inv.failures, m.Message)}})
+		return
+	}
+	inv.status = statusBackingOff
+	inv.retryAt = e.cfg.Clock.Now().Add(e.cfg.Retry.backoff(inv.failures))
+	e.markDirty(inv)
+	e.ready.Timers = append(e.ready.Timers, Timer{Invocation: inv.id, Deadline: inv.retryAt})
+}
+
+// FireTimer tells the engine that the clock reached t.Deadline. Timers no longer wanted do nothing.
+func (e *Engine) FireTimer(t Timer) {
+	inv := e.invs[t.Invocation]
+	if inv == nil || inv.status != statusBackingOff || !inv.retryAt.Equal(t.Deadline) {
+		return
+	}
+	if e.cfg.Clock.Now().Before(inv.retryAt) {
+		// Fired early: never act on it, ask again for the stored deadline.
+		e.ready.Timers = append(e.ready.Timers, Timer{Invocation: inv.id, Deadline: inv.retryAt})
+		return
+	}
+	e.startAttempt(inv)
+}
+
+// finish appends the output entry and answers everyone waiting for it.
+func (e *Engine) finish(inv *invocation, out journal.Result) {
+	i := uint32(len(inv.journal))
+	inv.journal = append(inv.journal, journal.Entry{Kind: journal.KindOutput, Result: out})
+	e.putEntry(inv, i)
+	inv.status = statusDone
+	inv.waiting = nil
+	inv.buffered = nil
+	e.markDirty(inv)
+	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out})
+	for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
+		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})
+	}
+	inv.early = nil
+	resp := outputResponse(inv)
+	for _, w := range inv.waiters {
+		e.reply(w, resp)
+	}
+	inv.waiters = nil
+}
+
+func outputResponse(inv *invocation) ingress.Response {
+	out := inv.journal[len(inv.journal)-1].Result
+	if out.Failure != nil {
+		return ingress.FailureResponse(inv.id.String(), out.Failure.Code, out.Failure.Message)
+	}
+	return ingress.OutputResponse(inv.id.String(), out.Value)
+}

@@ -1,0 +1,19 @@
+// Package executor runs attempts of handlers: it replays an attempt's journal, checks the
+// handler against it (non-determinism errors name the index and both entries), sends the new
+// commands to the engine, parks the handler while it waits, suspends it after an inactivity
+// timeout, and aborts it on request, leaving no goroutine behind.
+//
+// Each attempt is a coroutine (iter.Pull) that only the executor's driver resumes, so exactly one
+// piece of handler code runs at a time and a simulator can interleave attempts deterministically.
+// The executor is a step machine like the engine: its inputs are protocol messages and timer
+// firings; its outputs go through the injected Send function and Clock. It imports durable,
+// journal, protocol, fakeclock and mutant, never the engine or the simulator.
+//
+//	          Start                 handler awaits, result unknown
+//	(none) ──────────► running ─────────────────────────────────► parked
+//	                    │   ▲                                        │ │
+//	                    │   └────── completion / ack for the index ──┘ │ inactivity timeout
+//	   handler returns ─┤                                              ▼
+//	   or fails         ▼                                          suspended (coroutine stopped)
+//	                  ended (End or Error sent)        Abort / newer Start / Crash: aborted
+package executor

@@ -1,0 +1,456 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// Observer receives what attempts do, for histories and tests. Every method is called on the
+// driver's goroutine or the attempt's coroutine while the driver waits, never concurrently.
+type Observer interface {
+	AttemptStarted(inv protocol.InvocationID, attempt uint32, j []journal.Entry)
+	CommandEmitted(inv protocol.InvocationID, attempt uint32, index uint32, e journal.Entry)
+	ValueObserved(inv protocol.InvocationID, attempt uint32, index uint32, kind journal.Kind, r journal.Result)
+	RunExecuted(inv protocol.InvocationID, attempt uint32, index uint32)
+	AttemptEnded(inv protocol.InvocationID, attempt uint32, how string)
+}
+
+// Config is what an Executor is built from.
+type Config struct {
+	// Services are the handlers this executor can run.
+	Services []*durable.Service
+	// Send delivers a message to the engine. It must not call back into the executor.
+	Send func(protocol.Message)
+	// Clock arms the inactivity timers that suspend waiting attempts.
+	Clock fakeclock.Clock
+	// InactivityTimeout returns how long a parked attempt waits before it suspends; called once
+	// per park. Zero suspends at once. Restate's default is one minute.
+	InactivityTimeout func() time.Duration
+	// Observer, if set, is told what attempts do.
+	Observer Observer
+}
+
+// Executor runs the attempts of one executor node.
+type Executor struct {
+	cfg      Config
+	services map[string]*durable.Service
+	attempts map[protocol.InvocationID]*attempt
+}
+
+// New returns an executor with no attempts.
+func New(cfg Config) *Executor {
+	if cfg.Send == nil || cfg.Clock == nil {
+		panic("executor: Config.Send and Config.Clock are required")
+	}
+	if cfg.InactivityTimeout == nil {
+		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
+	}
+	e := &Executor{cfg: cfg, services: map[string]*durable.Service{}, attempts: map[protocol.InvocationID]*attempt{}}
+	for _, s := range cfg.Services {
+		e.services[s.Name()] = s
+	}
+	return e
+}
+
+// Specs describes the services of this executor for the engine, in name order.
+func (e *Executor) Specs() []protocol.ServiceSpec {
+	specs := make([]protocol.ServiceSpec, 0, len(e.services))
+	for _, s := range e.cfg.Services {
+		specs = append(specs, s.Spec())
+	}
+	slices.SortFunc(specs, func(a, b protocol.ServiceSpec) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return specs
+}
+
+// Active returns the number of attempts that have started and not ended.
+func (e *Executor) Active() int { return len(e.attempts) }
+
+// Deliver hands the executor one message from the engine. Messages of stale or unknown attempts
+// are dropped; repeats are harmless.
+func (e *Executor) Deliver(m protocol.Message) {
+	switch m.Kind {
+	case protocol.KindStart:
+		e.start(m)
+	case protocol.KindCompletion, protocol.KindAck:
+		a := e.attempts[m.Invocation]
+		if a == nil || a.number != m.Attempt {
+			return
+		}
+		a.complete(m)
+	case protocol.KindAbort:
+		if a := e.attempts[m.Invocation]; a != nil && a.number == m.Attempt {
+			a.abort("aborted")
+		}
+	default:
+		panic(fmt.Sprintf("executor: message %s does not go to an executor", m.Kind))
+	}
+}
+
+// Crash aborts every attempt as a process crash would, in invocation order, and returns the
+// attempts that were running so a transport can report their lost connections to the engine.
+func (e *Executor) Crash() []protocol.Message {
+	ids := make([]protocol.InvocationID, 0, len(e.attempts))
+	for id := range e.attempts {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b protocol.InvocationID) int { return compareIDs(a, b) })
+	lost := make([]protocol.Message, 0, len(ids))
+	for _, id := range ids {
+		a := e.attempts[id]
+		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
+		a.abort("crashed")
+	}
+	return lost
+}
+
+func compareIDs(a, b protocol.InvocationID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}
+
+func (e *Executor) start(m protocol.Message) {
+	if old := e.attempts[m.Invocation]; old != nil {
+		if old.number >= m.Attempt {
+			return // a duplicate or reordered start of an attempt we have already seen
+		}
+		old.abort("superseded")
+	}
+	a := &attempt{
+		ex:        e,
+		inv:       m.Invocation,
+		number:    m.Attempt,
+		journal:   slices.Clone(m.Journal),
+		replayLen: uint32(len(m.Journal)),
+		pos:       1,
+		waiting:   noWait,
+	}
+	a.ready = make([]bool, len(a.journal))
+	for i, en := range a.journal {
+		a.ready[i] = !en.Kind.Completable() || en.Completed
+	}
+	if o := e.cfg.Observer; o != nil {
+		o.AttemptStarted(a.inv, a.number, m.Journal)
+	}
+	e.attempts[m.Invocation] = a
+	if len(a.journal) == 0 || a.journal[0].Kind != journal.KindInput {
+		a.finishWith(protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "start journal does not begin with an input entry"}, "failed")
+		return
+	}
+	svc := e.services[m.Service]
+	var h durable.Handler
+	if svc != nil {
+		h, _ = svc.Lookup(m.Handler)
+	}
+	if h == nil {
+		a.finishWith(protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("executor has no handler %s/%s", m.Service, m.Handler)}, "failed")
+		return
+	}
+	a.next, a.stop = iter.Pull(a.body(h))
+	a.resume()
+}
+
+// noWait marks an attempt that is not parked.
+const noWait = ^uint32(0)
+
+// attempt is one run of a handler against a journal.
+type attempt struct {
+	ex     *Executor
+	inv    protocol.InvocationID
+	number uint32
+
+	// journal is the start journal followed by the entries this attempt produced; ready[i] says
+	// whether the handler may read entry i's result (completed awakeable, acknowledged run).
+	journal   []journal.Entry
+	ready     []bool
+	replayLen uint32
+	// pos is the index the handler's next durable call takes; below replayLen it replays.
+	pos uint32
+
+	next    func() (struct{}, bool)
+	stop    func()
+	yield   func(struct{}) bool
+	running bool
+
+	waiting uint32
+	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
+	parkGen uint64
+	timer   fakeclock.Timer
+
+	// outcome is what the coroutine's body decided when it returned; sent by the driver.
+	outcome protocol.Message
+	how     string
+	ended   bool
+}
+
+// Sentinels unwind the coroutine through handler code; body recovers them.
+type (
+	abortSignal struct{}
+	failSignal  struct{ msg protocol.Message }
+)
+
+func (a *attempt) body(h durable.Handler) iter.Seq[struct{}] {
+	return func(yield func(struct{}) bool) {
+		a.yield = yield
+		a.running = true
+		defer func() {
+			a.running = false
+			if r := recover(); r != nil {
+				a.recovered(r)
+			}
+		}()
+		out, err := h.Call(durable.NewContext(a), a.journal[0].Result.Value)
+		switch {
+		case err == nil:
+			a.end(journal.Result{Value: out})
+		case durable.IsTerminalError(err):
+			a.end(journal.Result{Failure: &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()}})
+		default:
+			a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: err.Error()}
+			a.how = "failed"
+		}
+	}
+}
+
+func (a *attempt) recovered(r any) {
+	switch s := r.(type) {
+	case abortSignal:
+		a.how = "" // the aborting side already decided what to report
+	case failSignal:
+		a.outcome = s.msg
+		a.how = "failed"
+	default:
+		a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("handler panicked: %v\n%s", r, debug.Stack())}
+		a.how = "panicked"
+	}
+}
+
+// end records the handler's output as the attempt's outcome.
+func (a *attempt) end(r journal.Result) {
+	index := a.pos
+	if index < a.replayLen {
+		a.outcome = nonDeterminism(index, a.journal[index], journal.Entry{Kind: journal.KindOutput, Result: r}, "the handler returned early")
+		a.how = "failed"
+		return
+	}
+	a.outcome = protocol.Message{Kind: protocol.KindEnd, Index: index, Entry: journal.Entry{Kind: journal.KindOutput, Result: r}}
+	a.how = "done"
+}
+
+func nonDeterminism(index uint32, journaled, produced journal.Entry, detail string) protocol.Message {
+	return protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf(
+		"non-determinism at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
+}
+
+// resume runs the coroutine until it parks or returns, then reports the outcome if it returned.
+func (a *attempt) resume() {
+	if _, more := a.next(); more {
+		a.parked()
+		return
+	}
+	if a.how != "" {
+		a.finishWith(a.outcome, a.how)
+	}
+}
+
+// parked arms the inactivity timeout of a parked attempt, or suspends at once when it is zero.
+func (a *attempt) parked() {
+	a.parkGen++
+	d := a.ex.cfg.InactivityTimeout()
+	if d <= 0 {
+		a.suspend()
+		return
+	}
+	gen := a.parkGen
+	a.timer = a.ex.cfg.Clock.AfterFunc(d, func() {
+		if !a.ended && a.parkGen == gen && a.waiting != noWait {
+			a.suspend()
+		}
+	})
+}
+
+func (a *attempt) suspend() {
+	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: []uint32{a.waiting}}
+	a.abort("")
+	a.finishWith(msg, "suspended")
+}
+
+// finishWith sends the attempt's last message and forgets it.
+func (a *attempt) finishWith(m protocol.Message, how string) {
+	a.ended = true
+	if a.ex.attempts[a.inv] == a {
+		delete(a.ex.attempts, a.inv)
+	}
+	m.Invocation, m.Attempt = a.inv, a.number
+	if o := a.ex.cfg.Observer; o != nil {
+		o.AttemptEnded(a.inv, a.number, how)
+	}
+	a.ex.cfg.Send(m)
+}
+
+// abort stops the coroutine; the handler's defers run. how, if not empty, is reported as the end.
+func (a *attempt) abort(how string) {
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	if a.stop != nil {
+		a.stop()
+	}
+	if how != "" && !a.ended {
+		a.ended = true
+		if a.ex.attempts[a.inv] == a {
+			delete(a.ex.attempts, a.inv)
+		}
+		if o := a.ex.cfg.Observer; o != nil {
+			o.AttemptEnded(a.inv, a.number, how)
+		}
+	}
+}
+
+// complete applies a completion or ack and resumes the handler if it waits on that index.
+func (a *attempt) complete(m protocol.Message) {
+	i := m.Index
+	if int(i) >= len(a.journal) || a.ended {
+		return
+	}
+	if m.Kind == protocol.KindCompletion {
+		en := &a.journal[i]
+		if !en.Kind.Completable() || en.Completed {
+			return
+		}
+		en.Completed, en.Result = true, m.Entry.Result
+	}
+	if a.ready[i] {
+		return
+	}
+	a.ready[i] = true
+	if a.waiting == i {
+		if a.timer != nil {
+			a.timer.Stop()
+			a.timer = nil
+		}
+		a.resume()
+	}
+}
+
+// ErrWrongGoroutine is the panic value (wrapped, so errors.Is finds it) of a durable call made
+// while its attempt is not the code that runs: from a goroutine the handler started while the
+// handler waits, or after the handler returned. A stray call while the handler itself runs is
+// not detected; Go offers no cheap goroutine identity to tell the two apart.
+var ErrWrongGoroutine = errors.New("durable call outside the handler's own goroutine: use futures, not goroutines, for concurrency inside a handler")
+
+func (a *attempt) guard() {
+	if !a.running || a.ended {
+		panic(fmt.Errorf("invocation %s attempt %d: %w", a.inv, a.number, ErrWrongGoroutine))
+	}
+}
+
+// InvocationID implements durable.Runtime.
+func (a *attempt) InvocationID() protocol.InvocationID { return a.inv }
+
+// Command implements durable.Runtime.
+func (a *attempt) Command(e journal.Entry) uint32 {
+	a.guard()
+	index := a.pos
+	if index < a.replayLen {
+		if j := a.journal[index]; !j.SameCommand(e) {
+			panic(failSignal{msg: nonDeterminism(index, j, e, "replay")})
+		}
+		a.pos++
+		return index
+	}
+	return a.emit(e)
+}
+
+// emit journals a new entry at the cursor and sends it to the engine.
+func (a *attempt) emit(e journal.Entry) uint32 {
+	index := a.pos
+	a.pos++
+	a.journal = append(a.journal, e)
+	a.ready = append(a.ready, !e.Kind.Completable() && e.Kind != journal.KindRun)
+	if o := a.ex.cfg.Observer; o != nil {
+		o.CommandEmitted(a.inv, a.number, index, e)
+	}
+	a.ex.cfg.Send(protocol.Message{Kind: protocol.KindCommand, Invocation: a.inv, Attempt: a.number, Index: index, Entry: e})
+	return index
+}
+
+// Await implements durable.Runtime.
+func (a *attempt) Await(index uint32) journal.Result {
+	a.guard()
+	for !a.ready[index] {
+		a.waiting = index
+		a.running = false
+		if !a.yield(struct{}{}) {
+			panic(abortSignal{})
+		}
+		a.running = true
+		a.waiting = noWait
+	}
+	r := a.journal[index].Result
+	if o := a.ex.cfg.Observer; o != nil {
+		o.ValueObserved(a.inv, a.number, index, a.journal[index].Kind, r)
+	}
+	return r
+}
+
+// Run implements durable.Runtime.
+func (a *attempt) Run(name string, effect func() (journal.Result, error)) journal.Result {
+	a.guard()
+	index := a.pos
+	if index < a.replayLen {
+		j := a.journal[index]
+		if want := (journal.Entry{Kind: journal.KindRun, Name: name}); !j.SameCommand(want) {
+			panic(failSignal{msg: nonDeterminism(index, j, want, "replay")})
+		}
+		if mutant.On(mutant.ReexecuteJournaledRun) {
+			a.runEffect(index, effect)
+		}
+		a.pos++
+		return a.Await(index)
+	}
+	res := a.runEffect(index, effect)
+	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
+	return a.Await(index)
+}
+
+// runEffect executes a side effect; a non-terminal error ends the attempt with a retry, because
+// the journal has no result to give the handler and the index must stay the run's on replay.
+func (a *attempt) runEffect(index uint32, effect func() (journal.Result, error)) journal.Result {
+	if o := a.ex.cfg.Observer; o != nil {
+		o.RunExecuted(a.inv, a.number, index)
+	}
+	res, err := effect()
+	if err != nil {
+		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("run at journal index %d: %v", index, err)}})
+	}
+	return res
+}
+
+// Fail implements durable.Runtime.
+func (a *attempt) Fail(f journal.Failure) {
+	a.guard()
+	index := a.pos
+	panic(failSignal{msg: protocol.Message{Kind: protocol.KindEnd, Index: index, Entry: journal.Entry{Kind: journal.KindOutput, Result: journal.Result{Failure: &f}}}})
+}

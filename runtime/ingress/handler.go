@@ -1,0 +1,70 @@
+package ingress
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+)
+
+// Backend accepts decoded requests; in production it hands them to the goroutine that owns the
+// engine. Submit must not wait for the answer: the engine replies only after its write is
+// durable, so the answer comes through reply, later. reply is called exactly once, from any
+// goroutine, possibly before Submit returns and possibly after the client has gone away.
+type Backend interface {
+	Submit(req Request, reply func(Response))
+}
+
+// NewHandler returns the production http.Handler: it decodes the request, answers a decode error
+// at once, otherwise submits the request to b and waits for the reply or for the client to go
+// away, then encodes the reply. It never panics: a panic in b is answered with a 500 in
+// Restate's error shape.
+func NewHandler(b Backend) http.Handler {
+	return &handler{backend: b}
+}
+
+// handler is the http.Handler NewHandler returns.
+type handler struct {
+	backend Backend
+}
+
+// ServeHTTP implements http.Handler.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	written := false
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		// Once the status line is out, a second one would only garble the response; the client
+		// sees a truncated body, which is the best that is left.
+		if !written {
+			Encode(w, ErrorResponse(http.StatusInternalServerError, fmt.Sprintf("ingress: internal error: %v", p)))
+		}
+	}()
+
+	req, derr := Decode(r)
+	if derr != nil {
+		written = true
+		Encode(w, derr.Response())
+		return
+	}
+
+	// The buffer of one lets reply never block, whether it runs inside Submit, after we stopped
+	// waiting, or (against the contract) twice; the channel is never closed, so a late reply
+	// cannot panic either. It is simply garbage once both sides are done with it.
+	replies := make(chan Response, 1)
+	var once sync.Once
+	h.backend.Submit(req, func(resp Response) {
+		once.Do(func() { replies <- resp })
+	})
+
+	select {
+	case resp := <-replies:
+		written = true
+		Encode(w, resp)
+	case <-r.Context().Done():
+		// The client went away (or the server is shutting down the connection). There is no one
+		// to answer; the engine still finishes the request, like Restate, where a queued call
+		// whose client gave up still runs.
+	}
+}

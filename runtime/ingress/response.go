@@ -1,0 +1,171 @@
+package ingress
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// contentTypeJSON is the content type of every JSON body the ingress sends.
+const contentTypeJSON = "application/json"
+
+// invocationIDHeader carries the invocation ID on responses, as in Restate.
+const invocationIDHeader = "x-restate-id"
+
+// Error sources in Restate's error body: "ingress" when the ingress refused the request itself,
+// "invocation" when the invocation ran and failed.
+const (
+	sourceIngress    = "ingress"
+	sourceInvocation = "invocation"
+)
+
+// Error is a request the ingress refuses before it reaches the engine. Status is the HTTP status
+// (4xx from Decode); Message says what is wrong in words a client can act on.
+type Error struct {
+	Status  int
+	Message string
+	// Allow names the allowed methods when Status is 405; empty otherwise.
+	Allow string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("ingress: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// Response renders the error as Restate does: {"code": Status, "message": Message, "source":
+// "ingress"}.
+func (e *Error) Response() Response {
+	resp := ErrorResponse(e.Status, e.Message)
+	resp.Allow = e.Allow
+	return resp
+}
+
+// errorBody is Restate's error body. The field order is Restate's, so bodies compare byte for
+// byte in traces.
+type errorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Source  string `json:"source"`
+}
+
+// acceptedBody is Restate's answer to /send.
+type acceptedBody struct {
+	InvocationID string `json:"invocationId"`
+	Status       string `json:"status"`
+}
+
+// ErrorResponse builds an error the ingress itself raises (unknown service, 409 "the workflow
+// method was already invoked", 470 not ready, ...), in Restate's body shape with source "ingress".
+func ErrorResponse(status int, message string) Response {
+	return Response{
+		Status:      status,
+		ContentType: contentTypeJSON,
+		Body:        marshal(errorBody{Code: status, Message: message, Source: sourceIngress}),
+	}
+}
+
+// OutputResponse builds the 200 answer carrying a finished invocation's output. value is the
+// handler's JSON output, sent as is; an empty value (a handler that returns nothing) is sent as
+// an empty body without a content type, as Restate does.
+func OutputResponse(invocationID string, value []byte) Response {
+	resp := Response{Status: http.StatusOK, InvocationID: invocationID}
+	if len(value) > 0 {
+		resp.ContentType = contentTypeJSON
+		resp.Body = value
+	}
+	return resp
+}
+
+// FailureResponse builds the answer for an invocation that ended with a terminal error. The HTTP
+// status is the error's code when that is an error status (400..599), else 500, because a
+// handler may use any uint16 as its code but a client must still see a failure. The body keeps
+// the original code: {"code": code, "message": message, "source": "invocation"} (Restate's error
+// shape; "invocation" because the failure came from the handler, not the ingress).
+func FailureResponse(invocationID string, code uint16, message string) Response {
+	status := int(code)
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	return Response{
+		Status:       status,
+		ContentType:  contentTypeJSON,
+		Body:         marshal(errorBody{Code: int(code), Message: message, Source: sourceInvocation}),
+		InvocationID: invocationID,
+	}
+}
+
+// AcceptedResponse builds the 202 answer to /send: {"invocationId": "inv_...", "status":
+// "Accepted"}, or "PreviouslyAccepted" when an idempotency key or workflow key matched an
+// invocation that already existed (its new input was dropped).
+func AcceptedResponse(invocationID string, previouslyAccepted bool) Response {
+	status := "Accepted"
+	if previouslyAccepted {
+		status = "PreviouslyAccepted"
+	}
+	return Response{
+		Status:       http.StatusAccepted,
+		ContentType:  contentTypeJSON,
+		Body:         marshal(acceptedBody{InvocationID: invocationID, Status: status}),
+		InvocationID: invocationID,
+	}
+}
+
+// AwakeableAcceptedResponse builds the 202 with an empty body that answers every well-formed
+// resolve or reject, whether or not it wins: Restate drops late completions silently.
+func AwakeableAcceptedResponse() Response {
+	return Response{Status: http.StatusAccepted}
+}
+
+// marshal encodes v without HTML escaping, so a message with <, > or & reads as written, and
+// without the encoder's trailing newline. The bodies are structs of strings and ints, which
+// cannot fail to encode.
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("ingress: encoding %T: %v", v, err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// Encode writes resp: status, Content-Type, Content-Length, Allow and x-restate-id when set,
+// then the body. A status net/http cannot send (outside 200..999; 1xx would not end the
+// response) is a bug upstream; it becomes a 500 with an error body naming it rather than a
+// panic inside net/http.
+func Encode(w http.ResponseWriter, resp Response) {
+	if resp.Status < 200 || resp.Status > 999 {
+		bad := resp.Status
+		resp = ErrorResponse(http.StatusInternalServerError, fmt.Sprintf("ingress: invalid response status %d", bad))
+	}
+	h := w.Header()
+	if resp.InvocationID != "" {
+		h.Set(invocationIDHeader, resp.InvocationID)
+	}
+	if resp.Allow != "" {
+		h.Set("Allow", resp.Allow)
+	}
+	if resp.ContentType != "" {
+		h.Set("Content-Type", resp.ContentType)
+	} else {
+		// A nil entry stops net/http from sniffing a content type, so the wire says exactly what
+		// the Response says in production and in the simulator.
+		h["Content-Type"] = nil
+	}
+	if bodyAllowed(resp.Status) {
+		h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	}
+	w.WriteHeader(resp.Status)
+	if len(resp.Body) > 0 && bodyAllowed(resp.Status) {
+		// A write error means the client is gone; there is no one left to tell.
+		_, _ = w.Write(resp.Body)
+	}
+}
+
+// bodyAllowed reports whether a response with this status may carry a body (RFC 9110).
+func bodyAllowed(status int) bool {
+	return status != http.StatusNoContent && status != http.StatusNotModified
+}

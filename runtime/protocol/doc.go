@@ -1,0 +1,8 @@
+// Package protocol defines the messages between the engine and the executor, and the identifiers
+// both sides and the ingress share: invocation IDs and self-routing awakeable IDs.
+//
+// Every message carries the attempt number it belongs to; receivers drop messages of stale
+// attempts and treat repeats idempotently by journal index, because the transport may delay,
+// reorder and duplicate them. This package imports only the journal and must never depend on
+// the engine, the executor or the simulator.
+package protocol

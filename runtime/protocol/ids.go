@@ -1,0 +1,88 @@
+package protocol
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// InvocationID identifies one invocation. The engine draws it from its injected ID source, so a
+// simulation produces the same IDs for the same seed.
+type InvocationID [16]byte
+
+// invocationPrefix starts every printed invocation ID, as in Restate.
+const invocationPrefix = "inv_"
+
+// String renders the ID as "inv_" followed by 32 lowercase hex digits.
+func (id InvocationID) String() string { return invocationPrefix + hex.EncodeToString(id[:]) }
+
+// IsZero reports whether id is the zero ID, which no invocation has.
+func (id InvocationID) IsZero() bool { return id == InvocationID{} }
+
+// ErrMalformedID is wrapped by every error about an ID that cannot be parsed.
+var ErrMalformedID = errors.New("malformed id")
+
+// ParseInvocationID parses the output of InvocationID.String.
+func ParseInvocationID(s string) (InvocationID, error) {
+	var id InvocationID
+	rest, ok := strings.CutPrefix(s, invocationPrefix)
+	if !ok {
+		return id, fmt.Errorf("invocation id %q: must start with %q: %w", s, invocationPrefix, ErrMalformedID)
+	}
+	if len(rest) != 2*len(id) {
+		return id, fmt.Errorf("invocation id %q: want %d hex digits after the prefix, got %d: %w", s, 2*len(id), len(rest), ErrMalformedID)
+	}
+	if _, err := hex.Decode(id[:], []byte(rest)); err != nil {
+		return id, fmt.Errorf("invocation id %q: %v: %w", s, err, ErrMalformedID)
+	}
+	if id.IsZero() {
+		return id, fmt.Errorf("invocation id %q: the zero id names no invocation: %w", s, ErrMalformedID)
+	}
+	return id, nil
+}
+
+// AwakeablePrefix starts every awakeable ID, as in Restate ("sign_" and the format version 1).
+const AwakeablePrefix = "sign_1"
+
+// awakeableIDBytes is the decoded size: the invocation ID and a 4-byte big-endian journal index.
+const awakeableIDBytes = len(InvocationID{}) + 4
+
+// AwakeableID is the self-routing address of an awakeable: the invocation that owns it and the
+// journal index of its entry. A resolution finds its waiter from the ID alone.
+type AwakeableID struct {
+	Invocation InvocationID
+	Index      uint32
+}
+
+// String renders the ID as "sign_1" and the unpadded base64url encoding of invocation and index.
+func (a AwakeableID) String() string {
+	var raw [awakeableIDBytes]byte
+	copy(raw[:], a.Invocation[:])
+	binary.BigEndian.PutUint32(raw[len(a.Invocation):], a.Index)
+	return AwakeablePrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// ParseAwakeableID decodes an awakeable ID. Its errors wrap ErrMalformedID and say what is wrong.
+func ParseAwakeableID(s string) (AwakeableID, error) {
+	var a AwakeableID
+	rest, ok := strings.CutPrefix(s, AwakeablePrefix)
+	if !ok {
+		return a, fmt.Errorf("awakeable id %q: must start with %q: %w", s, AwakeablePrefix, ErrMalformedID)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return a, fmt.Errorf("awakeable id %q: not unpadded base64url after the prefix: %w", s, ErrMalformedID)
+	}
+	if len(raw) != awakeableIDBytes {
+		return a, fmt.Errorf("awakeable id %q: decodes to %d bytes, want %d: %w", s, len(raw), awakeableIDBytes, ErrMalformedID)
+	}
+	copy(a.Invocation[:], raw)
+	if a.Invocation.IsZero() {
+		return a, fmt.Errorf("awakeable id %q: names the zero invocation id: %w", s, ErrMalformedID)
+	}
+	a.Index = binary.BigEndian.Uint32(raw[len(a.Invocation):])
+	return a, nil
+}

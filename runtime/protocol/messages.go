@@ -1,0 +1,98 @@
+package protocol
+
+import (
+	"fmt"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+)
+
+// Kind tells which message a Message is.
+type Kind uint8
+
+// Message kinds. Start, Completion, Ack and Abort go from the engine to the executor; Command,
+// Suspend, End and Error go from the executor to the engine.
+const (
+	KindStart      Kind = 1
+	KindCompletion Kind = 2
+	KindAck        Kind = 3
+	KindAbort      Kind = 4
+	KindCommand    Kind = 5
+	KindSuspend    Kind = 6
+	KindEnd        Kind = 7
+	KindError      Kind = 8
+)
+
+// String names the kind as traces print it.
+func (k Kind) String() string {
+	switch k {
+	case KindStart:
+		return "start"
+	case KindCompletion:
+		return "completion"
+	case KindAck:
+		return "ack"
+	case KindAbort:
+		return "abort"
+	case KindCommand:
+		return "command"
+	case KindSuspend:
+		return "suspend"
+	case KindEnd:
+		return "end"
+	case KindError:
+		return "error"
+	default:
+		return fmt.Sprintf("kind(%d)", uint8(k))
+	}
+}
+
+// ToExecutor reports whether messages of this kind travel from the engine to the executor.
+func (k Kind) ToExecutor() bool { return k >= KindStart && k <= KindAbort }
+
+// Message is one engine<->executor message. It is a flat struct rather than an interface so that
+// links and queues move it without allocating; which fields are meaningful depends on Kind:
+//
+//   - Start: Service, Handler, Journal (every entry so far, completions included).
+//   - Completion: Index and Entry (the completed entry; its Result is the completion).
+//   - Ack: Index (the entry at Index is durable).
+//   - Abort: nothing more; the attempt must stop.
+//   - Command: Index and Entry (a new journal entry the handler produced).
+//   - Suspend: WaitingOn (indices of which any one completing resumes the handler).
+//   - End: Index and Entry (the output entry).
+//   - Error: Retryable and Message.
+type Message struct {
+	Kind       Kind
+	Invocation InvocationID
+	Attempt    uint32
+
+	Service string
+	Handler string
+	Journal []journal.Entry
+
+	Index uint32
+	Entry journal.Entry
+
+	WaitingOn []uint32
+
+	Retryable bool
+	Message   string
+}
+
+// String renders the message compactly for traces.
+func (m Message) String() string {
+	head := fmt.Sprintf("%s %s#%d", m.Kind, m.Invocation, m.Attempt)
+	switch m.Kind {
+	case KindStart:
+		return fmt.Sprintf("%s %s/%s journal=%d", head, m.Service, m.Handler, len(m.Journal))
+	case KindCompletion, KindCommand, KindEnd:
+		return fmt.Sprintf("%s [%d] %s", head, m.Index, m.Entry)
+	case KindAck:
+		return fmt.Sprintf("%s [%d]", head, m.Index)
+	case KindSuspend:
+		return fmt.Sprintf("%s waiting=%v", head, m.WaitingOn)
+	case KindError:
+		return fmt.Sprintf("%s retryable=%t %q", head, m.Retryable, m.Message)
+	default:
+		return head
+	}
+}

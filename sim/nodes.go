@@ -1,0 +1,327 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/executor"
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store/mem"
+)
+
+// Response is what a client actor gets back from an ingress request: the HTTP response, or Err
+// when the connection failed (refused while the runtime was down, reset by a crash). A client
+// that gets Err cannot know whether its request took effect.
+type Response struct {
+	ingress.Response
+	Err error
+}
+
+// ErrConnection is the Err of a request whose connection failed.
+var ErrConnection = fmt.Errorf("connection to the runtime failed")
+
+// runtimeNode is the simulated runtime process: engine, store, pending effects, open requests.
+type runtimeNode struct {
+	w     *World
+	up    bool
+	gen   uint64
+	eng   *engine.Engine
+	store *mem.Store
+	clock *virtualClock
+
+	// pending are the outputs whose batches (or whose predecessors' batches) wait for a sync;
+	// they leave in order once it completes.
+	pending       []engine.Ready
+	syncScheduled bool
+
+	requests map[engine.RequestID]func(Response)
+}
+
+func newRuntimeNode(w *World) *runtimeNode {
+	n := &runtimeNode{w: w, store: mem.New(), clock: &virtualClock{w: w}, requests: map[engine.RequestID]func(Response){}}
+	n.up = true
+	n.eng = engine.New(n.config())
+	return n
+}
+
+func (n *runtimeNode) config() engine.Config {
+	specs := make([]protocol.ServiceSpec, 0, len(n.w.services))
+	for _, s := range n.w.services {
+		specs = append(specs, s.Spec())
+	}
+	return engine.Config{Services: specs, Clock: n.clock, NewID: n.w.newInvocationID}
+}
+
+// flush takes the engine's outputs and performs them: apply the batch now, release the rest
+// once a sync covers it (or at once when nothing waits for a sync).
+func (n *runtimeNode) flush() {
+	r := n.eng.Ready()
+	if r.Empty() {
+		return
+	}
+	if len(r.Batch) > 0 {
+		if err := n.store.Apply(r.Batch); err != nil {
+			panic(fmt.Sprintf("sim: mem store apply: %v", err))
+		}
+	}
+	if len(r.Batch) == 0 && len(n.pending) == 0 {
+		n.release(r)
+		return
+	}
+	n.pending = append(n.pending, r)
+	if !n.syncScheduled {
+		n.syncScheduled = true
+		d := time.Duration(0)
+		if !n.w.healed {
+			d = n.w.faultRand.Duration(0, n.w.plan.SyncDelayMax, "sync-delay")
+		}
+		n.w.queue.push(event{at: n.w.now + d, kind: evSync, gen: n.gen})
+	}
+}
+
+func (n *runtimeNode) syncDone(gen uint64) {
+	if gen != n.gen || !n.up {
+		return
+	}
+	if err := n.store.Sync(); err != nil {
+		panic(fmt.Sprintf("sim: mem store sync: %v", err))
+	}
+	n.syncScheduled = false
+	pending := n.pending
+	n.pending = nil
+	for _, r := range pending {
+		n.release(r)
+	}
+}
+
+// release performs the effects of outputs whose state is durable.
+func (n *runtimeNode) release(r engine.Ready) {
+	n.recordNotes(r.Notes)
+	for _, m := range r.Messages {
+		n.w.sendToExecutor(m)
+	}
+	for _, rep := range r.Replies {
+		cb, ok := n.requests[rep.Request]
+		if !ok {
+			continue
+		}
+		delete(n.requests, rep.Request)
+		resp := Response{Response: rep.Response}
+		n.w.After(n.w.linkDelay(), func() { cb(resp) })
+	}
+	for _, t := range r.Timers {
+		d := t.Deadline.Sub(Epoch)
+		n.w.queue.push(event{at: max(n.w.now, d), deadline: d, kind: evEngineTimer, gen: n.gen, msg: protocol.Message{Invocation: t.Invocation}})
+	}
+}
+
+func (n *runtimeNode) recordNotes(notes []engine.Note) {
+	for _, note := range notes {
+		e := checkers.Event{Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable, Result: note.Result, Reason: note.Reason}
+		switch note.Kind {
+		case engine.NoteCompletionAccepted:
+			e.Kind = checkers.CompletionAccepted
+		case engine.NoteCompletionDropped:
+			e.Kind = checkers.CompletionDropped
+		case engine.NoteInvocationDone:
+			e.Kind = checkers.InvocationDone
+		default:
+			continue
+		}
+		n.w.Record(e)
+	}
+}
+
+func (n *runtimeNode) timerDue(gen uint64, inv protocol.InvocationID, deadline time.Duration) {
+	if gen != n.gen || !n.up {
+		return
+	}
+	n.eng.FireTimer(engine.Timer{Invocation: inv, Deadline: Epoch.Add(deadline)})
+	n.flush()
+}
+
+func (n *runtimeNode) deliver(m protocol.Message) {
+	if !n.up {
+		return // the connection is gone; the new engine restarts attempts itself
+	}
+	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "runtime", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Reason: m.Kind.String()})
+	n.eng.Receive(m)
+	n.flush()
+}
+
+// request is an HTTP request arriving at the runtime's ingress.
+func (n *runtimeNode) request(req ingress.Request, cb func(Response)) {
+	if !n.up {
+		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("refused: %w", ErrConnection)}) })
+		return
+	}
+	n.w.nextRequest++
+	id := engine.RequestID(n.w.nextRequest)
+	n.requests[id] = cb
+	n.eng.Ingress(id, req)
+	n.flush()
+}
+
+// crash kills the runtime process: a prefix of the unsynced batches survives, every effect that
+// waited for a sync is lost, every open request's connection breaks.
+func (n *runtimeNode) crash() {
+	if !n.up {
+		return
+	}
+	unsynced := n.store.Unsynced()
+	keep := n.w.faultRand.Intn(unsynced+1, "crash-keep")
+	// Notes of the batches that survive became durable facts even though their effects are lost.
+	kept := 0
+	for _, r := range n.pending {
+		if len(r.Batch) > 0 {
+			if kept == keep {
+				break
+			}
+			kept++
+		}
+		n.recordNotes(r.Notes)
+	}
+	n.store.Crash(keep)
+	n.pending = nil
+	n.syncScheduled = false
+	n.up = false
+	n.gen++
+	n.eng = nil
+	ids := make([]engine.RequestID, 0, len(n.requests))
+	for id := range n.requests {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		cb := n.requests[id]
+		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("reset: %w", ErrConnection)}) })
+	}
+	clear(n.requests)
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: fmt.Sprintf("kept %d of %d unsynced batches", keep, unsynced)})
+}
+
+func (n *runtimeNode) restartIfDown() {
+	if n.up {
+		return
+	}
+	eng, err := engine.Recover(n.config(), n.store.Load)
+	if err != nil {
+		n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime", Reason: "recovery failed: " + err.Error()})
+		n.w.recoveryErrors = append(n.w.recoveryErrors, err)
+		return
+	}
+	n.eng = eng
+	n.up = true
+	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime"})
+	n.flush()
+}
+
+// executorNode is the simulated executor process.
+type executorNode struct {
+	w     *World
+	up    bool
+	gen   uint64
+	ex    *executor.Executor
+	clock *virtualClock
+}
+
+func newExecutorNode(w *World) *executorNode {
+	n := &executorNode{w: w}
+	n.clock = &virtualClock{w: w, executor: n}
+	n.start()
+	return n
+}
+
+func (n *executorNode) start() {
+	n.up = true
+	n.ex = executor.New(executor.Config{
+		Services: n.w.services,
+		Send:     n.w.sendToEngine,
+		Clock:    n.clock,
+		InactivityTimeout: func() time.Duration {
+			if n.w.executorRand.Percent(n.w.plan.SuspendAtOncePercent, "suspend-at-once") {
+				return 0
+			}
+			return n.w.executorRand.Duration(0, n.w.plan.InactivityMax, "inactivity")
+		},
+		Observer: observer{w: n.w},
+	})
+}
+
+func (n *executorNode) deliver(m protocol.Message) {
+	if !n.up {
+		if m.Kind == protocol.KindStart {
+			// Connection refused: the engine learns the attempt never began.
+			n.w.sendToEngine(protocol.Message{Kind: protocol.KindError, Invocation: m.Invocation, Attempt: m.Attempt, Retryable: true, Message: "executor unavailable"})
+		}
+		return
+	}
+	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "executor", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Reason: m.Kind.String()})
+	n.ex.Deliver(m)
+}
+
+func (n *executorNode) timerDue(gen uint64, t *simTimer) {
+	if gen != n.gen || !n.up || t.stopped {
+		return
+	}
+	t.stopped = true
+	t.fn()
+}
+
+func (n *executorNode) crash() {
+	if !n.up {
+		return
+	}
+	lost := n.ex.Crash()
+	n.up = false
+	n.gen++
+	n.ex = nil
+	// The engine sees each attempt's connection break.
+	for _, m := range lost {
+		n.w.sendToEngine(m)
+	}
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: fmt.Sprintf("aborted %d attempts", len(lost))})
+}
+
+func (n *executorNode) restartIfDown() {
+	if n.up {
+		return
+	}
+	n.start()
+	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "executor"})
+}
+
+// virtualClock reads virtual time; for the executor it also arms inactivity timers as events.
+type virtualClock struct {
+	w        *World
+	executor *executorNode
+}
+
+func (c *virtualClock) Now() time.Time { return Epoch.Add(c.w.now) }
+
+func (c *virtualClock) AfterFunc(d time.Duration, f func()) fakeclock.Timer {
+	t := &simTimer{fn: f}
+	gen := uint64(0)
+	if c.executor != nil {
+		gen = c.executor.gen
+	}
+	c.w.queue.push(event{at: c.w.now + max(d, 0), kind: evExecutorTimer, gen: gen, timer: t})
+	return t
+}
+
+// simTimer is a pending executor timer; stopping it makes its event a no-op.
+type simTimer struct {
+	fn      func()
+	stopped bool
+}
+
+func (t *simTimer) Stop() bool {
+	was := !t.stopped
+	t.stopped = true
+	return was
+}

@@ -1,0 +1,158 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/journal"
+)
+
+// Result is the outcome of one simulated run.
+type Result struct {
+	Scenario string
+	Seed     uint64
+	Plan     faults.Plan
+	// Events is the number of queue events the run processed.
+	Events uint64
+	// Virtual is the virtual time the run covered.
+	Virtual time.Duration
+	// Invocations is how many invocations the engine created.
+	Invocations int
+	// TraceHash is a hash over the whole history: equal seeds must give equal hashes.
+	TraceHash uint64
+	// Violations are every property the run broke, checkers first, then the scenario's own.
+	Violations []checkers.Violation
+	// History is kept when Options.KeepHistory is set or the run has violations.
+	History *checkers.History
+}
+
+// Failed reports whether the run broke any property.
+func (r *Result) Failed() bool { return len(r.Violations) > 0 }
+
+// RunSeed runs one simulation of the scenario and judges it.
+func RunSeed(sc Scenario, opts Options) *Result {
+	w := newWorld(sc, opts)
+	w.run()
+	w.close()
+	res := &Result{
+		Scenario:  sc.Name,
+		Seed:      opts.Seed,
+		Plan:      w.plan,
+		Events:    w.events,
+		Virtual:   w.now,
+		TraceHash: hashHistory(&w.history),
+	}
+	if w.runtime.eng != nil {
+		res.Invocations = w.runtime.eng.Invocations()
+	}
+	res.Violations = append(res.Violations, checkers.All(w.history)...)
+	for _, err := range w.recoveryErrors {
+		res.Violations = append(res.Violations, checkers.Violation{Checker: "recovery", Message: err.Error()})
+	}
+	res.Violations = append(res.Violations, w.livenessViolations()...)
+	res.Violations = append(res.Violations, w.workload.Check(&w.history)...)
+	if opts.KeepHistory || res.Failed() {
+		res.History = &w.history
+	}
+	return res
+}
+
+// livenessViolations reports invocations that did not finish within the liveness budget.
+func (w *World) livenessViolations() []checkers.Violation {
+	if w.runtime.eng == nil {
+		return []checkers.Violation{{Checker: "liveness", Message: "the runtime node is down at the end of the run"}}
+	}
+	var vs []checkers.Violation
+	for _, id := range w.runtime.eng.Unfinished() {
+		vs = append(vs, checkers.Violation{Checker: "liveness", Invocation: id, Message: fmt.Sprintf("not finished %s after healing", w.opts.LivenessBudget)})
+	}
+	return vs
+}
+
+// hashHistory folds every recorded event into one 64-bit FNV-1a hash.
+func hashHistory(h *checkers.History) uint64 {
+	f := fnv.New64a()
+	var buf []byte
+	for i := range h.Events {
+		e := &h.Events[i]
+		buf = buf[:0]
+		buf = binary.AppendVarint(buf, int64(e.At))
+		buf = append(buf, byte(e.Kind))
+		buf = append(buf, e.Node...)
+		buf = append(buf, e.Invocation[:]...)
+		buf = binary.AppendUvarint(buf, uint64(e.Attempt))
+		buf = binary.AppendUvarint(buf, uint64(e.Index))
+		buf = appendEntryHash(buf, e.Entry)
+		buf = binary.AppendUvarint(buf, uint64(len(e.Journal)))
+		for _, en := range e.Journal {
+			buf = appendEntryHash(buf, en)
+		}
+		buf = appendResultHash(buf, e.Result)
+		buf = append(buf, e.Awakeable...)
+		buf = append(buf, e.Reason...)
+		f.Write(buf)
+	}
+	return f.Sum64()
+}
+
+func appendEntryHash(b []byte, e journal.Entry) []byte {
+	b = append(b, byte(e.Kind))
+	b = append(b, e.Name...)
+	b = append(b, e.Target...)
+	if e.Completed {
+		b = append(b, 1)
+	}
+	return appendResultHash(b, e.Result)
+}
+
+func appendResultHash(b []byte, r journal.Result) []byte {
+	b = append(b, r.Value...)
+	if r.Failure != nil {
+		b = binary.AppendUvarint(b, uint64(r.Failure.Code))
+		b = append(b, r.Failure.Message...)
+	}
+	return b
+}
+
+// Report writes a readable failure report: the seed, the plan, every violation, the command
+// that reproduces the run, and (if verbose) the events around each violation.
+func (r *Result) Report(out io.Writer, verbose bool) {
+	fmt.Fprintf(out, "scenario %s seed %d: %d violation(s)\n", r.Scenario, r.Seed, len(r.Violations))
+	fmt.Fprintf(out, "  plan: %s\n", r.Plan)
+	for _, v := range r.Violations {
+		fmt.Fprintf(out, "  - %s\n", v)
+		if verbose && r.History != nil {
+			for _, i := range v.Events {
+				if i >= 0 && i < len(r.History.Events) {
+					fmt.Fprintf(out, "      #%d %s\n", i, r.History.Events[i])
+				}
+			}
+		}
+	}
+	fmt.Fprintf(out, "  reproduce: %s\n", r.ReproduceCommand())
+}
+
+// ReproduceCommand is the simrun command line that replays this run exactly.
+func (r *Result) ReproduceCommand() string {
+	return fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", r.Scenario, r.Seed)
+}
+
+// WriteTrace writes every event of the history, one per line.
+func (r *Result) WriteTrace(out io.Writer) {
+	if r.History == nil {
+		fmt.Fprintln(out, "(no history kept)")
+		return
+	}
+	var b strings.Builder
+	for i, e := range r.History.Events {
+		b.Reset()
+		fmt.Fprintf(&b, "#%-6d %s\n", i, e)
+		io.WriteString(out, b.String())
+	}
+}

@@ -1,0 +1,80 @@
+package sim
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// Source is where every random choice of a simulation comes from. Draw returns a value in
+// [0, n) for n > 0; label names the choice, for shrinking reports and choice tapes.
+type Source interface {
+	Draw(n uint64, label string) uint64
+}
+
+// pcgSource is a seeded PCG stream: stable across Go versions, about 2 ns a draw.
+type pcgSource struct{ r *rand.Rand }
+
+// NewPCGSource returns the stream for one purpose of one seed. Different purposes of one seed
+// are independent, so adding draws to one purpose does not shift the others.
+func NewPCGSource(seed uint64, purpose string) Source {
+	h := fnv.New64a()
+	h.Write([]byte(purpose))
+	return pcgSource{r: rand.New(rand.NewPCG(seed, h.Sum64()))}
+}
+
+func (s pcgSource) Draw(n uint64, _ string) uint64 {
+	if n <= 1 {
+		return 0
+	}
+	return s.r.Uint64N(n)
+}
+
+// rapidSource draws every choice from a rapid.T, so that rapid can shrink a whole failing
+// simulation (fault plan and workload together) to a smaller one.
+type rapidSource struct{ t *rapid.T }
+
+// NewRapidSource returns a Source whose draws come from t.
+func NewRapidSource(t *rapid.T) Source { return rapidSource{t: t} }
+
+func (s rapidSource) Draw(n uint64, label string) uint64 {
+	if n <= 1 {
+		return 0
+	}
+	return rapid.Uint64Range(0, n-1).Draw(s.t, label)
+}
+
+// Rand adds convenient draws on top of a Source.
+type Rand struct{ Source }
+
+// Intn returns a value in [0, n).
+func (r Rand) Intn(n int, label string) int {
+	if n <= 1 {
+		return 0
+	}
+	return int(r.Draw(uint64(n), label))
+}
+
+// Percent reports true with probability p/100.
+func (r Rand) Percent(p uint64, label string) bool {
+	return p > 0 && r.Draw(100, label) < p
+}
+
+// Duration returns a duration in [lo, hi].
+func (r Rand) Duration(lo, hi time.Duration, label string) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + time.Duration(r.Draw(uint64(hi-lo)+1, label))
+}
+
+// Exp returns a roughly exponential duration with the given mean (a sum of uniforms, cheap and
+// bounded, so no draw can push an event past the end of a run by itself).
+func (r Rand) Exp(mean time.Duration, label string) time.Duration {
+	if mean <= 0 {
+		return 0
+	}
+	return r.Duration(0, mean, label) + r.Duration(0, mean, label)
+}

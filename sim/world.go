@@ -1,0 +1,288 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// Epoch is the wall-clock reading of virtual time zero, a fixed date so runs are reproducible.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Workload is one scenario's instance in one world: its services, its clients, its verdict.
+type Workload interface {
+	// Services returns the handlers the executor runs; called once per world.
+	Services() []*durable.Service
+	// Start schedules the workload's first client actions.
+	Start()
+	// Check judges the finished run against the scenario's expected outcome.
+	Check(h *checkers.History) []checkers.Violation
+}
+
+// Scenario is a named workload factory.
+type Scenario struct {
+	// Name is how simrun and reports call it.
+	Name string
+	// Description says in one line what it exercises.
+	Description string
+	// New builds the workload for one world. It may keep w to schedule client actions.
+	New func(w *World) Workload
+}
+
+// Options configures one run.
+type Options struct {
+	// Seed derives every random choice unless Source is set.
+	Seed uint64
+	// Source, if set, replaces the seeded PCG streams (for rapid).
+	Source Source
+	// Plan, if set, replaces the fault plan drawn from the seed.
+	Plan *faults.Plan
+	// SafetyBudget is the virtual time during which faults are injected (default 60 s).
+	SafetyBudget time.Duration
+	// LivenessBudget is the virtual time after healing within which every invocation must finish
+	// (default 10 minutes).
+	LivenessBudget time.Duration
+	// KeepHistory keeps the full history in the Result (always kept when there are violations).
+	KeepHistory bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.SafetyBudget <= 0 {
+		o.SafetyBudget = 60 * time.Second
+	}
+	if o.LivenessBudget <= 0 {
+		o.LivenessBudget = 10 * time.Minute
+	}
+	return o
+}
+
+// World is one simulated run: the nodes, the links between them, the clients, the history.
+type World struct {
+	opts     Options
+	plan     faults.Plan
+	now      time.Duration
+	queue    eventQueue
+	healed   bool
+	history  checkers.History
+	services []*durable.Service
+
+	netRand      Rand
+	faultRand    Rand
+	executorRand Rand
+	workloadRand Rand
+	idRand       Rand
+
+	runtime  *runtimeNode
+	executor *executorNode
+	workload Workload
+
+	nextRequest    uint64
+	events         uint64
+	recoveryErrors []error
+}
+
+func newWorld(sc Scenario, opts Options) *World {
+	opts = opts.withDefaults()
+	stream := func(purpose string) Rand {
+		if opts.Source != nil {
+			return Rand{opts.Source}
+		}
+		return Rand{NewPCGSource(opts.Seed, purpose)}
+	}
+	w := &World{
+		opts:         opts,
+		netRand:      stream("net"),
+		faultRand:    stream("faults"),
+		executorRand: stream("executor"),
+		workloadRand: stream("workload"),
+		idRand:       stream("ids"),
+	}
+	if opts.Plan != nil {
+		w.plan = *opts.Plan
+	} else {
+		w.plan = faults.Draw(stream("plan"))
+	}
+	w.workload = sc.New(w)
+	w.services = w.workload.Services()
+	w.runtime = newRuntimeNode(w)
+	w.executor = newExecutorNode(w)
+	return w
+}
+
+// Now returns the virtual time since the start of the run.
+func (w *World) Now() time.Duration { return w.now }
+
+// Rand returns the workload's random stream: client actors draw their choices from it.
+func (w *World) Rand() Rand { return w.workloadRand }
+
+// Plan returns the run's fault plan.
+func (w *World) Plan() faults.Plan { return w.plan }
+
+// Healed reports whether the safety phase is over: faults are off and clients should finish up.
+func (w *World) Healed() bool { return w.healed }
+
+// After runs fn once virtual time has advanced by d.
+func (w *World) After(d time.Duration, fn func()) {
+	w.queue.push(event{at: w.now + max(d, 0), kind: evCall, fn: fn})
+}
+
+// Record appends an event to the history, stamped with the current virtual time.
+func (w *World) Record(e checkers.Event) {
+	e.At = w.now
+	w.history.Events = append(w.history.Events, e)
+}
+
+// linkDelay draws the delay of one message or HTTP leg.
+func (w *World) linkDelay() time.Duration {
+	if w.healed {
+		return w.netRand.Duration(0, min(w.plan.LinkDelayMax, time.Millisecond), "delay")
+	}
+	return w.netRand.Duration(0, w.plan.LinkDelayMax, "delay")
+}
+
+func (w *World) sendToEngine(m protocol.Message) {
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToEngine, msg: m})
+}
+
+func (w *World) sendToExecutor(m protocol.Message) {
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m})
+}
+
+func (w *World) newInvocationID() protocol.InvocationID {
+	var id protocol.InvocationID
+	for id.IsZero() {
+		for i := range 2 {
+			v := w.idRand.Draw(^uint64(0), "invocation-id")
+			for j := range 8 {
+				id[i*8+j] = byte(v >> (8 * j))
+			}
+		}
+	}
+	return id
+}
+
+// run is the event loop: the safety phase with faults, then heal, then the liveness phase.
+func (w *World) run() {
+	w.scheduleCrashes()
+	w.workload.Start()
+	healAt := w.opts.SafetyBudget
+	endAt := healAt + w.opts.LivenessBudget
+	healScheduled := false
+	for w.queue.Len() > 0 {
+		if !healScheduled && w.queue.items[0].at >= healAt {
+			healScheduled = true
+			w.now = max(w.now, healAt)
+			w.heal()
+			continue
+		}
+		if w.queue.items[0].at > endAt {
+			break
+		}
+		ev := w.queue.pop()
+		w.now = ev.at
+		w.events++
+		w.dispatch(ev)
+	}
+	if !healScheduled {
+		w.now = max(w.now, healAt)
+		w.heal()
+		for w.queue.Len() > 0 && w.queue.items[0].at <= endAt {
+			ev := w.queue.pop()
+			w.now = ev.at
+			w.events++
+			w.dispatch(ev)
+		}
+	}
+}
+
+func (w *World) dispatch(ev event) {
+	switch ev.kind {
+	case evCall:
+		ev.fn()
+	case evToEngine:
+		w.runtime.deliver(ev.msg)
+	case evToExecutor:
+		w.executor.deliver(ev.msg)
+	case evSync:
+		w.runtime.syncDone(ev.gen)
+	case evEngineTimer:
+		w.runtime.timerDue(ev.gen, ev.msg.Invocation, ev.deadline)
+	case evExecutorTimer:
+		w.executor.timerDue(ev.gen, ev.timer)
+	default:
+		panic(fmt.Sprintf("sim: unknown event kind %d", ev.kind))
+	}
+}
+
+// heal ends the safety phase: no more faults, crashed nodes restart now.
+func (w *World) heal() {
+	w.healed = true
+	w.runtime.restartIfDown()
+	w.executor.restartIfDown()
+}
+
+func (w *World) scheduleCrashes() {
+	if d := w.plan.RuntimeCrashEvery; d > 0 {
+		var next func()
+		next = func() {
+			if w.healed {
+				return
+			}
+			w.runtime.crash()
+			w.After(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "runtime-downtime"), func() {
+				w.runtime.restartIfDown()
+			})
+			w.After(w.faultRand.Exp(d, "runtime-crash"), next)
+		}
+		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
+	}
+	if d := w.plan.ExecutorCrashEvery; d > 0 {
+		var next func()
+		next = func() {
+			if w.healed {
+				return
+			}
+			w.executor.crash()
+			w.After(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), func() {
+				w.executor.restartIfDown()
+			})
+			w.After(w.faultRand.Exp(d, "executor-crash"), next)
+		}
+		w.After(w.faultRand.Exp(d, "executor-crash"), next)
+	}
+}
+
+// close ends the run: every attempt still parked is aborted so no coroutine outlives the world.
+func (w *World) close() {
+	if w.executor.ex != nil {
+		w.executor.ex.Crash()
+	}
+}
+
+// observer adapts the executor's observations to history events.
+type observer struct{ w *World }
+
+func (o observer) AttemptStarted(inv protocol.InvocationID, attempt uint32, j []journal.Entry) {
+	o.w.Record(checkers.Event{Kind: checkers.AttemptStarted, Node: "executor", Invocation: inv, Attempt: attempt, Journal: j})
+}
+
+func (o observer) CommandEmitted(inv protocol.InvocationID, attempt uint32, index uint32, e journal.Entry) {
+	o.w.Record(checkers.Event{Kind: checkers.CommandEmitted, Node: "executor", Invocation: inv, Attempt: attempt, Index: index, Entry: e})
+}
+
+func (o observer) ValueObserved(inv protocol.InvocationID, attempt uint32, index uint32, kind journal.Kind, r journal.Result) {
+	o.w.Record(checkers.Event{Kind: checkers.ValueObserved, Node: "executor", Invocation: inv, Attempt: attempt, Index: index, Entry: journal.Entry{Kind: kind}, Result: r})
+}
+
+func (o observer) RunExecuted(inv protocol.InvocationID, attempt uint32, index uint32) {
+	o.w.Record(checkers.Event{Kind: checkers.RunExecuted, Node: "executor", Invocation: inv, Attempt: attempt, Index: index})
+}
+
+func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how string) {
+	o.w.Record(checkers.Event{Kind: checkers.AttemptEnded, Node: "executor", Invocation: inv, Attempt: attempt, Reason: how})
+}
