@@ -35,6 +35,9 @@ func ParseInvocationID(s string) (InvocationID, error) {
 	if len(rest) != 2*len(id) {
 		return id, fmt.Errorf("invocation id %q: want %d hex digits after the prefix, got %d: %w", s, 2*len(id), len(rest), ErrMalformedID)
 	}
+	if strings.ToLower(rest) != rest {
+		return id, fmt.Errorf("invocation id %q: hex digits must be lowercase: %w", s, ErrMalformedID)
+	}
 	if _, err := hex.Decode(id[:], []byte(rest)); err != nil {
 		return id, fmt.Errorf("invocation id %q: %v: %w", s, err, ErrMalformedID)
 	}
@@ -72,7 +75,8 @@ func ParseAwakeableID(s string) (AwakeableID, error) {
 	if !ok {
 		return a, fmt.Errorf("awakeable id %q: must start with %q: %w", s, AwakeablePrefix, ErrMalformedID)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	// Strict decoding refuses non-zero padding bits, so each ID has exactly one spelling.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
 	if err != nil {
 		return a, fmt.Errorf("awakeable id %q: not unpadded base64url after the prefix: %w", s, ErrMalformedID)
 	}
