@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -82,6 +83,7 @@ type World struct {
 	workload Workload
 
 	nextRequest    uint64
+	idCounter      uint64
 	events         uint64
 	recoveryErrors []error
 }
@@ -153,16 +155,13 @@ func (w *World) sendToExecutor(m protocol.Message) {
 	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m})
 }
 
+// newInvocationID is the engine's ID source: a counter (so IDs never repeat, whatever a rapid
+// source draws) followed by random bits (so IDs do not look alike and order is not creation order).
 func (w *World) newInvocationID() protocol.InvocationID {
 	var id protocol.InvocationID
-	for id.IsZero() {
-		for i := range 2 {
-			v := w.idRand.Draw(^uint64(0), "invocation-id")
-			for j := range 8 {
-				id[i*8+j] = byte(v >> (8 * j))
-			}
-		}
-	}
+	w.idCounter++
+	binary.BigEndian.PutUint64(id[8:], w.idCounter)
+	binary.BigEndian.PutUint64(id[:8], w.idRand.Draw(^uint64(0), "invocation-id"))
 	return id
 }
 

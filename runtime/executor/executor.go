@@ -45,7 +45,15 @@ type Executor struct {
 	cfg      Config
 	services map[string]*durable.Service
 	attempts map[protocol.InvocationID]*attempt
+	// ended remembers the attempt numbers of recently ended attempts, so that a start message
+	// delayed past a newer attempt of the same invocation is recognised as stale and ignored
+	// instead of re-running the handler. Bounded: the oldest are forgotten first.
+	ended      map[protocol.InvocationID]uint32
+	endedOrder []protocol.InvocationID
 }
+
+// rememberEnded is how many ended attempts an executor remembers to refuse their stale starts.
+const rememberEnded = 4096
 
 // New returns an executor with no attempts.
 func New(cfg Config) *Executor {
@@ -55,7 +63,7 @@ func New(cfg Config) *Executor {
 	if cfg.InactivityTimeout == nil {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
-	e := &Executor{cfg: cfg, services: map[string]*durable.Service{}, attempts: map[protocol.InvocationID]*attempt{}}
+	e := &Executor{cfg: cfg, services: map[string]*durable.Service{}, attempts: map[protocol.InvocationID]*attempt{}, ended: map[protocol.InvocationID]uint32{}}
 	for _, s := range cfg.Services {
 		e.services[s.Name()] = s
 	}
@@ -130,7 +138,25 @@ func compareIDs(a, b protocol.InvocationID) int {
 	return 0
 }
 
+// forget records that attempt a ended, for stale-start detection.
+func (e *Executor) forget(a *attempt) {
+	if e.attempts[a.inv] == a {
+		delete(e.attempts, a.inv)
+	}
+	if _, known := e.ended[a.inv]; !known {
+		if len(e.endedOrder) >= rememberEnded {
+			delete(e.ended, e.endedOrder[0])
+			e.endedOrder = e.endedOrder[1:]
+		}
+		e.endedOrder = append(e.endedOrder, a.inv)
+	}
+	e.ended[a.inv] = max(e.ended[a.inv], a.number)
+}
+
 func (e *Executor) start(m protocol.Message) {
+	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+		return // a start that the network delayed past a newer attempt: stale
+	}
 	if old := e.attempts[m.Invocation]; old != nil {
 		if old.number >= m.Attempt {
 			return // a duplicate or reordered start of an attempt we have already seen
@@ -299,9 +325,7 @@ func (a *attempt) suspend() {
 // finishWith sends the attempt's last message and forgets it.
 func (a *attempt) finishWith(m protocol.Message, how string) {
 	a.ended = true
-	if a.ex.attempts[a.inv] == a {
-		delete(a.ex.attempts, a.inv)
-	}
+	a.ex.forget(a)
 	m.Invocation, m.Attempt = a.inv, a.number
 	if o := a.ex.cfg.Observer; o != nil {
 		o.AttemptEnded(a.inv, a.number, how)
@@ -319,9 +343,7 @@ func (a *attempt) abort(how string) {
 	}
 	if how != "" && !a.ended {
 		a.ended = true
-		if a.ex.attempts[a.inv] == a {
-			delete(a.ex.attempts, a.inv)
-		}
+		a.ex.forget(a)
 		if o := a.ex.cfg.Observer; o != nil {
 			o.AttemptEnded(a.inv, a.number, how)
 		}

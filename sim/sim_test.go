@@ -1,0 +1,120 @@
+package sim_test
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"pgregory.net/rapid"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/scenarios/approval"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// crashy is a plan in which both nodes crash often and writes sit unsynced for a while, so that
+// every test run exercises recovery.
+var crashy = faults.Plan{
+	RuntimeCrashEvery:    2 * time.Second,
+	ExecutorCrashEvery:   2 * time.Second,
+	DowntimeMax:          time.Second,
+	LinkDelayMax:         100 * time.Millisecond,
+	SyncDelayMax:         20 * time.Millisecond,
+	SuspendAtOncePercent: 30,
+	InactivityMax:        2 * time.Second,
+}
+
+func TestApprovalSwarm(t *testing.T) {
+	sim.Check(t, approval.Scenario, sim.CheckOptions{Seeds: 300})
+}
+
+func TestApprovalUnderCrashes(t *testing.T) {
+	sim.Check(t, approval.Scenario, sim.CheckOptions{Seeds: 200, FirstSeed: 10_000, Options: sim.Options{Plan: &crashy}})
+}
+
+func TestApprovalRapid(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) { sim.CheckRapid(t, approval.Scenario) })
+}
+
+// TestCrashesHappen guards the tests above against a simulator that silently stopped injecting
+// faults: under the crashy plan, crashes, restarts and lost unsynced batches must all occur.
+func TestCrashesHappen(t *testing.T) {
+	var crashes, restarts, attempts int
+	for seed := uint64(1); seed <= 20; seed++ {
+		r := sim.RunSeed(approval.Scenario, sim.Options{Seed: seed, Plan: &crashy, KeepHistory: true})
+		require.False(t, r.Failed(), "seed %d", seed)
+		for _, e := range r.History.Events {
+			switch e.Kind {
+			case checkers.NodeCrashed:
+				crashes++
+			case checkers.NodeRestarted:
+				restarts++
+			case checkers.AttemptStarted:
+				attempts++
+			}
+		}
+	}
+	require.Greater(t, crashes, 100)
+	require.Greater(t, restarts, 100)
+	require.Greater(t, attempts, 200)
+}
+
+func TestDeterminism(t *testing.T) {
+	hashes := make([]uint64, 200)
+	for i := range hashes {
+		hashes[i] = sim.RunSeed(approval.Scenario, sim.Options{Seed: uint64(i)}).TraceHash
+	}
+	for i := range hashes {
+		again := sim.RunSeed(approval.Scenario, sim.Options{Seed: uint64(i)}).TraceHash
+		require.Equal(t, hashes[i], again, "seed %d: trace hash differs between two runs in one process", i)
+	}
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	for i := range 50 {
+		again := sim.RunSeed(approval.Scenario, sim.Options{Seed: uint64(i)}).TraceHash
+		require.Equal(t, hashes[i], again, "seed %d: trace hash differs under GOMAXPROCS=1", i)
+	}
+}
+
+func TestDifferentSeedsDiffer(t *testing.T) {
+	seen := map[uint64]uint64{}
+	for seed := uint64(0); seed < 50; seed++ {
+		h := sim.RunSeed(approval.Scenario, sim.Options{Seed: seed}).TraceHash
+		if other, dup := seen[h]; dup {
+			t.Fatalf("seeds %d and %d give the same trace hash %x", other, seed, h)
+		}
+		seen[h] = seed
+	}
+}
+
+// TestNoCoroutineOutlivesTheWorld runs worlds whose executor crashes mid-attempt and whose
+// handlers are parked when the run ends; no handler coroutine may be left behind.
+func TestNoCoroutineOutlivesTheWorld(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	plan := crashy
+	plan.InactivityMax = time.Hour // keep attempts parked, not suspended
+	plan.SuspendAtOncePercent = 0
+	for seed := uint64(1); seed <= 30; seed++ {
+		sim.RunSeed(approval.Scenario, sim.Options{Seed: seed, Plan: &plan, SafetyBudget: 5 * time.Second, LivenessBudget: time.Second})
+	}
+}
+
+func BenchmarkApproval(b *testing.B) {
+	var events uint64
+	seed := uint64(0)
+	start := time.Now()
+	var virtual time.Duration
+	for b.Loop() {
+		seed++
+		r := sim.RunSeed(approval.Scenario, sim.Options{Seed: seed})
+		events += r.Events
+		virtual += r.Virtual
+	}
+	wall := time.Since(start).Seconds()
+	b.ReportMetric(float64(events)/wall, "events/s")
+	b.ReportMetric(float64(seed)/wall, "seeds/s")
+	b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
+}
