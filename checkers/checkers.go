@@ -31,6 +31,7 @@ type Checker struct {
 var Registry = []Checker{
 	{Name: exactlyOnceName, Check: ExactlyOnce},
 	{Name: replayName, Check: Replay},
+	{Name: finalJournalName, Check: FinalJournal},
 }
 
 // All runs every checker of Registry over h and returns their violations sorted by checker name,

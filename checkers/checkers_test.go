@@ -88,10 +88,10 @@ func brokenHistory() History {
 	b.observe(invA, 1, 1, journal.KindAwakeable, "b") // exactly-once: differs from the accepted a
 	b.emit(invA, 1, 3, awk())                         // replay: gap
 	b.accept(invA, 1, "a")
-	b.accept(invA, 1, "c") // exactly-once: second acceptance
-	b.done(invA, "o1")
-	b.done(invA, "o2")                  // exactly-once: second output
-	b.start(invB, 1, input("y"), awk()) // replay: entry nobody emitted
+	b.accept(invA, 1, "c")                                         // exactly-once: second acceptance
+	b.doneWith(invA, "o1", input("x"), awkDone("a"), output("o1")) // final-journal: b was observed
+	b.done(invA, "o2")                                             // exactly-once: second output
+	b.start(invB, 1, input("y"), awk())                            // replay: entry nobody emitted
 	return b.h
 }
 
@@ -101,6 +101,7 @@ func TestAllSortedByCheckerThenEvent(t *testing.T) {
 		eo(invA, "attempt 1 observed value(b) for awakeable [1], but the accepted completion is value(a)"),
 		eo(invA, "awakeable [1] accepted a second completion value(c) after value(a)"),
 		eo(invA, "second output value(o2) after value(o1)"),
+		{finalJournalName, invA, "attempt 1 observed value(b) at [1], but the final journal holds awakeable value(a)"},
 		rp(invA, "attempt 1 emitted command [3] awakeable (pending), expected [2] (gap)"),
 		rp(invB, "attempt 1's start journal holds awakeable (pending) at [1], which no earlier attempt emitted"),
 	})

@@ -122,7 +122,7 @@ func (n *runtimeNode) release(r engine.Ready) {
 
 func (n *runtimeNode) recordNotes(notes []engine.Note) {
 	for _, note := range notes {
-		e := checkers.Event{Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable, Result: note.Result, Reason: note.Reason}
+		e := checkers.Event{Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable, Result: note.Result, Reason: note.Reason, Journal: note.Journal}
 		switch note.Kind {
 		case engine.NoteCompletionAccepted:
 			e.Kind = checkers.CompletionAccepted
@@ -257,7 +257,7 @@ func (n *executorNode) deliver(m protocol.Message) {
 	if !n.up {
 		if m.Kind == protocol.KindStart {
 			// Connection refused: the engine learns the attempt never began.
-			n.w.sendToEngine(protocol.Message{Kind: protocol.KindError, Invocation: m.Invocation, Attempt: m.Attempt, Retryable: true, Message: "executor unavailable"})
+			n.w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: m.Invocation, Attempt: m.Attempt, Retryable: true, Message: "executor unavailable"})
 		}
 		return
 	}
@@ -283,7 +283,7 @@ func (n *executorNode) crash() {
 	n.ex = nil
 	// The engine sees each attempt's connection break.
 	for _, m := range lost {
-		n.w.sendToEngine(m)
+		n.w.connectionLost(m)
 	}
 	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: fmt.Sprintf("aborted %d attempts", len(lost))})
 }

@@ -10,12 +10,13 @@ import (
 type eventKind uint8
 
 const (
-	evCall          eventKind = iota + 1 // run fn
-	evToEngine                           // deliver msg to the runtime node's engine
-	evToExecutor                         // deliver msg to the executor node
-	evSync                               // the runtime node's store sync completes (gen)
-	evEngineTimer                        // an engine timer falls due (gen)
-	evExecutorTimer                      // an executor inactivity timer falls due (gen, timer)
+	evCall           eventKind = iota + 1 // run fn
+	evToEngine                            // deliver msg to the runtime node's engine
+	evToExecutor                          // deliver msg to the executor node
+	evSync                                // the runtime node's store sync completes (gen)
+	evEngineTimer                         // an engine timer falls due (gen)
+	evExecutorTimer                       // an executor inactivity timer falls due (gen, timer)
+	evConnectionLost                      // the runtime (gen) notices an attempt's connection failed (msg)
 )
 
 // event is one thing due at a virtual instant. It is a value type with the hot payloads inline
@@ -25,6 +26,9 @@ type event struct {
 	seq  uint64
 	kind eventKind
 	gen  uint64
+	// srcGen is the sender's incarnation for messages: a message whose sender or receiver has
+	// crashed since it was sent travelled on a connection that no longer exists, and is lost.
+	srcGen uint64
 	// deadline is an engine timer's deadline, which may be earlier than at after a restart.
 	deadline time.Duration
 	msg      protocol.Message

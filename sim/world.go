@@ -147,12 +147,21 @@ func (w *World) linkDelay() time.Duration {
 	return w.netRand.Duration(0, w.plan.LinkDelayMax, "delay")
 }
 
+// sendToEngine puts a message from the executor on the link to the runtime. Like the stream of
+// a real connection, it is lost if either end crashes before it arrives.
 func (w *World) sendToEngine(m protocol.Message) {
-	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToEngine, msg: m})
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToEngine, msg: m, srcGen: w.executor.gen, gen: w.runtime.gen})
 }
 
+// connectionLost tells the runtime, after the network's delay, that the connection of an attempt
+// broke (the executor crashed, or refused the start). Unlike a message it needs no live sender.
+func (w *World) connectionLost(m protocol.Message) {
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evConnectionLost, msg: m, gen: w.runtime.gen})
+}
+
+// sendToExecutor puts a message from the runtime on the link to the executor.
 func (w *World) sendToExecutor(m protocol.Message) {
-	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m})
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m, srcGen: w.runtime.gen, gen: w.executor.gen})
 }
 
 // newInvocationID is the engine's ID source: a counter (so IDs never repeat, whatever a rapid
@@ -204,9 +213,34 @@ func (w *World) dispatch(ev event) {
 	case evCall:
 		ev.fn()
 	case evToEngine:
-		w.runtime.deliver(ev.msg)
+		switch {
+		case ev.gen != w.runtime.gen:
+			// The runtime crashed since; its successor restarts the attempt.
+		case ev.srcGen != w.executor.gen:
+			// The executor crashed before its message arrived: the runtime sees the attempt's
+			// connection break instead (an attempt that had already ended, by suspending say,
+			// was not among those the crash reported).
+			w.runtime.deliver(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
+		default:
+			w.runtime.deliver(ev.msg)
+		}
 	case evToExecutor:
-		w.executor.deliver(ev.msg)
+		switch {
+		case ev.srcGen != w.runtime.gen:
+			// The runtime crashed since it sent this; its successor restarts the attempt.
+		case ev.gen != w.executor.gen:
+			// The executor crashed since: the start of an attempt it never saw fails like its
+			// running attempts did, or the engine would wait for that attempt forever.
+			if ev.msg.Kind == protocol.KindStart {
+				w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
+			}
+		default:
+			w.executor.deliver(ev.msg)
+		}
+	case evConnectionLost:
+		if ev.gen == w.runtime.gen {
+			w.runtime.deliver(ev.msg)
+		}
 	case evSync:
 		w.runtime.syncDone(ev.gen)
 	case evEngineTimer:

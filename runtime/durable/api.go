@@ -48,10 +48,14 @@ func ResolveAwakeable[T any](ctx Context, id string, value T) {
 }
 
 // RejectAwakeable completes the awakeable id with a failure; its waiter gets a terminal error
-// with reason's message and code (500 unless reason is a TerminalError with another code).
+// with reason's message and code (500 unless reason is a TerminalError with another code). A nil
+// reason, like a malformed id, fails the calling invocation with a terminal error at once.
 func RejectAwakeable(ctx Context, id string, reason error) {
 	rt := ctx.runtime()
 	checkAwakeableID(rt, id)
+	if reason == nil {
+		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("reject awakeable %s: the reason is nil", id)})
+	}
 	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Result: journal.Result{Failure: failureOf(reason)}})
 }
 

@@ -289,8 +289,9 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 func (e *Engine) command(inv *invocation, m protocol.Message) {
 	i := m.Index
 	if i < uint32(len(inv.journal)) {
-		// A repeat. A run's ack may have been lost with the first copy, so answer it again.
-		if en := inv.journal[i]; en.Kind == journal.KindRun && en.SameCommand(m.Entry) {
+		// A repeat. A run's ack may have been lost with the first copy, so answer it again — but
+		// only for the very result journaled, never for another execution's.
+		if en := inv.journal[i]; en.Kind == journal.KindRun && en.Equal(m.Entry) {
 			e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 		}
 		return
@@ -442,7 +443,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result) {
 	inv.waiting = nil
 	inv.buffered = nil
 	e.markDirty(inv)
-	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out})
+	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: slices.Clone(inv.journal)})
 	for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
 		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})

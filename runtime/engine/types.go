@@ -92,7 +92,7 @@ const (
 	NoteCompletionAccepted NoteKind = iota + 1
 	// NoteCompletionDropped: a completion of the awakeable was ignored, for Reason.
 	NoteCompletionDropped
-	// NoteInvocationDone: the invocation ended with Result.
+	// NoteInvocationDone: the invocation ended with Result; Journal is its final journal.
 	NoteInvocationDone
 )
 
@@ -104,6 +104,9 @@ type Note struct {
 	Awakeable  string
 	Result     journal.Result
 	Reason     string
+	// Journal is the final journal of a finished invocation (NoteInvocationDone only), so that
+	// checkers can compare what every attempt saw with what was made durable.
+	Journal []journal.Entry
 }
 
 // Ready is everything one or more steps produced. The driver applies Batch atomically and syncs

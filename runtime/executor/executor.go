@@ -218,6 +218,8 @@ type attempt struct {
 	stop    func()
 	yield   func(struct{}) bool
 	running bool
+	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
+	inRun bool
 
 	waiting uint32
 	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
@@ -362,6 +364,8 @@ func (a *attempt) complete(m protocol.Message) {
 			return
 		}
 		en.Completed, en.Result = true, m.Entry.Result
+	} else if a.journal[i].Kind.Completable() {
+		return // an ack says the entry is durable; an awakeable is ready only once completed
 	}
 	if a.ready[i] {
 		return
@@ -385,6 +389,11 @@ var ErrWrongGoroutine = errors.New("durable call outside the handler's own gorou
 func (a *attempt) guard() {
 	if !a.running || a.ended {
 		panic(fmt.Errorf("invocation %s attempt %d: %w", a.inv, a.number, ErrWrongGoroutine))
+	}
+	if a.inRun {
+		// The nested call would take the run's index and the run would be journaled after it.
+		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf(
+			"durable call inside a Run closure (the run at journal index %d): side effects cannot make durable calls", a.pos)}})
 	}
 }
 
@@ -463,16 +472,28 @@ func (a *attempt) runEffect(index uint32, effect func() (journal.Result, error))
 	if o := a.ex.cfg.Observer; o != nil {
 		o.RunExecuted(a.inv, a.number, index)
 	}
-	res, err := effect()
+	res, err := a.execute(effect)
 	if err != nil {
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("run at journal index %d: %v", index, err)}})
 	}
 	return res
 }
 
+// execute calls a side effect with durable calls refused for its duration.
+func (a *attempt) execute(effect func() (journal.Result, error)) (journal.Result, error) {
+	a.inRun = true
+	defer func() { a.inRun = false }()
+	return effect()
+}
+
 // Fail implements durable.Runtime.
 func (a *attempt) Fail(f journal.Failure) {
 	a.guard()
 	index := a.pos
-	panic(failSignal{msg: protocol.Message{Kind: protocol.KindEnd, Index: index, Entry: journal.Entry{Kind: journal.KindOutput, Result: journal.Result{Failure: &f}}}})
+	out := journal.Entry{Kind: journal.KindOutput, Result: journal.Result{Failure: &f}}
+	if index < a.replayLen {
+		// The attempt that wrote this journal went on past index, so failing here diverges.
+		panic(failSignal{msg: nonDeterminism(index, a.journal[index], out, "the handler failed early")})
+	}
+	panic(failSignal{msg: protocol.Message{Kind: protocol.KindEnd, Index: index, Entry: out}})
 }

@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -41,17 +39,19 @@ type Request struct {
 	Document string `json:"document"`
 }
 
-// Outcome formats the handler's output for a document and the reviewer's decision; the
-// scenario's expected outcome is stated with it.
-func Outcome(document, decision string) string {
-	return fmt.Sprintf("review of %s: %s", document, decision)
+// Outcome formats the handler's output for a document, the review ticket and the reviewer's
+// decision; the scenario's expected outcome is stated with it.
+func Outcome(document string, ticket int, decision string) string {
+	return fmt.Sprintf("review of %s (ticket %d): %s", document, ticket, decision)
 }
 
 // ReviewSystem is the outside world the handler hands review requests to.
 type ReviewSystem interface {
-	// RequestReview asks a human to review document and answer on the awakeable awakeableID. It
-	// may fail transiently (the review system is down), and then the handler retries.
-	RequestReview(document, awakeableID string) error
+	// RequestReview asks a human to review document and answer on the awakeable awakeableID, and
+	// returns the ticket number of the request: a fresh one each time it is called, so a review
+	// requested twice is visible. It may fail transiently (the review system is down), and then
+	// the handler retries.
+	RequestReview(document, awakeableID string) (int, error)
 }
 
 // NewService returns the Approval service whose requestHumanReview handler follows the seed.
@@ -59,16 +59,17 @@ func NewService(reviews ReviewSystem) *durable.Service {
 	return durable.NewService(ServiceName).Handler(HandlerName, durable.NewServiceHandler(
 		func(ctx durable.Context, req Request) (string, error) {
 			awakeable := durable.Awakeable[string](ctx)
-			if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) {
-				return true, reviews.RequestReview(req.Document, awakeable.ID())
-			}, durable.WithName("request-review")); err != nil {
+			ticket, err := durable.Run(ctx, func(durable.RunContext) (int, error) {
+				return reviews.RequestReview(req.Document, awakeable.ID())
+			}, durable.WithName("request-review"))
+			if err != nil {
 				return "", err
 			}
 			decision, err := awakeable.Result()
 			if err != nil {
 				return "", err
 			}
-			return Outcome(req.Document, decision), nil
+			return Outcome(req.Document, ticket, decision), nil
 		}))
 }
 
@@ -76,10 +77,9 @@ func NewService(reviews ReviewSystem) *durable.Service {
 type workload struct {
 	w       *sim.World
 	clients int
-	// documents by invocation ID as the submitters learnt them, for the outcome check.
-	documents map[string]string
-	// responses are the outputs clients received: invocation ID (x-restate-id) -> bodies.
+	// responses are the outputs clients received, by invocation ID (x-restate-id).
 	responses []clientResult
+	tickets   int
 }
 
 type clientResult struct {
@@ -92,7 +92,6 @@ type clientResult struct {
 var errReviewSystemDown = errors.New("review system unavailable")
 
 func (wl *workload) Services() []*durable.Service {
-	wl.documents = map[string]string{}
 	return []*durable.Service{NewService(wl)}
 }
 
@@ -125,7 +124,6 @@ func (wl *workload) submit(doc string) {
 				InvocationID string `json:"invocationId"`
 			}
 			if json.Unmarshal(resp.Body, &accepted) == nil {
-				wl.documents[accepted.InvocationID] = doc
 				wl.attach(name, accepted.InvocationID, 0)
 			}
 		})
@@ -133,7 +131,6 @@ func (wl *workload) submit(doc string) {
 	}
 	wl.w.HTTP(name, http.MethodPost, path, body, nil, func(resp sim.Response) {
 		if resp.Err == nil && resp.InvocationID != "" {
-			wl.documents[resp.InvocationID] = doc
 			wl.record(resp)
 		}
 	})
@@ -158,11 +155,12 @@ func (wl *workload) record(resp sim.Response) {
 
 // RequestReview is the review system: it schedules one or two reviewers for the awakeable.
 // While faults are on it is sometimes down, so the handler's Run fails and the invocation retries.
-func (wl *workload) RequestReview(document, awakeableID string) error {
+func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 	r := wl.w.Rand()
 	if !wl.w.Healed() && r.Percent(10, "review-system-down") {
-		return errReviewSystemDown
+		return 0, errReviewSystemDown
 	}
+	wl.tickets++
 	reviewers := 1
 	if r.Percent(30, "racing-reviewers") {
 		reviewers = 2
@@ -182,7 +180,7 @@ func (wl *workload) RequestReview(document, awakeableID string) error {
 			}
 		})
 	}
-	return nil
+	return wl.tickets, nil
 }
 
 // review resolves or rejects the awakeable over HTTP, retrying after connection failures as a
@@ -206,61 +204,50 @@ func (wl *workload) review(client, document, awakeableID string, reject bool, tr
 	})
 }
 
-// Check states the scenario's expected outcome: every finished invocation's output is the first
-// accepted decision on its awakeable (the one at journal index 1), or a terminal failure with the
-// accepted rejection's reason; and every output a client received is that output.
+// Check states the scenario's expected outcome: every finished invocation's output is the
+// first accepted decision on its awakeable (journal index 1) with the ticket its review request
+// returned (index 2), or a terminal failure carrying the accepted rejection's reason; and every
+// output a client received is that durable output.
 func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 	accepted := map[protocol.InvocationID]journal.Result{}
 	outputs := map[protocol.InvocationID]journal.Result{}
-	var order []protocol.InvocationID
-	for _, e := range h.Events {
+	var vs []checkers.Violation
+	fail := func(id protocol.InvocationID, events []int, format string, args ...any) {
+		vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf(format, args...), Events: events})
+	}
+	for i, e := range h.Events {
 		switch e.Kind {
 		case checkers.CompletionAccepted:
 			if _, seen := accepted[e.Invocation]; !seen && e.Index == 1 {
 				accepted[e.Invocation] = e.Result
 			}
 		case checkers.InvocationDone:
-			if _, seen := outputs[e.Invocation]; !seen {
-				order = append(order, e.Invocation)
+			if _, seen := outputs[e.Invocation]; seen {
+				continue // a second output is the exactly-once checker's to report
 			}
 			outputs[e.Invocation] = e.Result
-		}
-	}
-	var vs []checkers.Violation
-	fail := func(id protocol.InvocationID, format string, args ...any) {
-		vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf(format, args...)})
-	}
-	for _, id := range order {
-		out := outputs[id]
-		doc, known := wl.documents[id.String()]
-		acc, ok := accepted[id]
-		if !ok {
-			fail(id, "finished with %s but no decision was ever accepted", out)
-			continue
-		}
-		want := expected(doc, acc)
-		if !known {
-			// The submitter never learnt the ID (its reply was lost); compare the decision only.
-			if out.Failure == nil && acc.Failure == nil {
-				var s string
-				if json.Unmarshal(out.Value, &s) != nil || !strings.HasSuffix(s, ": "+decode(acc.Value)) {
-					fail(id, "output %s does not carry the accepted decision %s", out, acc)
-				}
+			acc, ok := accepted[e.Invocation]
+			if !ok {
+				fail(e.Invocation, []int{i}, "finished with %s but no decision was ever accepted", e.Result)
 				continue
 			}
-		}
-		if !want.Equal(out) && (known || out.Failure == nil || acc.Failure == nil || out.Failure.Message != acc.Failure.Message) {
-			fail(id, "output %s, want %s (accepted decision %s)", out, want, acc)
+			want, err := expectedOutput(e.Journal, acc)
+			if err != nil {
+				fail(e.Invocation, []int{i}, "%v", err)
+			} else if !want.Equal(e.Result) {
+				fail(e.Invocation, []int{i}, "output %s, want %s (accepted decision %s)", e.Result, want, acc)
+			}
 		}
 	}
 	for _, cr := range wl.responses {
 		id, err := protocol.ParseInvocationID(cr.invocation)
 		if err != nil {
+			fail(id, nil, "a client received status %d with x-restate-id %q, not an invocation ID", cr.status, cr.invocation)
 			continue
 		}
 		out, done := outputs[id]
 		if !done {
-			vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf("a client received status %d %s for an invocation with no durable output", cr.status, cr.body)})
+			fail(id, nil, "a client received status %d %s for an invocation with no durable output", cr.status, cr.body)
 			continue
 		}
 		got := journal.Result{Value: cr.body}
@@ -273,25 +260,33 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 			got = journal.Result{Failure: &journal.Failure{Code: fb.Code, Message: fb.Message}}
 		}
 		if !got.Equal(out) {
-			vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf("a client received %s, the durable output is %s", got, out)})
+			fail(id, nil, "a client received %s, the durable output is %s", got, out)
 		}
 	}
-	slices.SortStableFunc(vs, func(a, b checkers.Violation) int {
-		return strings.Compare(a.Invocation.String(), b.Invocation.String())
-	})
 	return vs
 }
 
-func expected(doc string, decision journal.Result) journal.Result {
+// expectedOutput derives what the handler must have returned from its final journal and the
+// accepted decision.
+func expectedOutput(j []journal.Entry, decision journal.Result) (journal.Result, error) {
 	if decision.Failure != nil {
-		return journal.Result{Failure: &journal.Failure{Code: decision.Failure.Code, Message: decision.Failure.Message}}
+		return journal.Result{Failure: &journal.Failure{Code: decision.Failure.Code, Message: decision.Failure.Message}}, nil
 	}
-	b, _ := json.Marshal(Outcome(doc, decode(decision.Value)))
-	return journal.Result{Value: b}
-}
-
-func decode(v []byte) string {
-	var s string
-	_ = json.Unmarshal(v, &s)
-	return s
+	if len(j) < 4 || j[0].Kind != journal.KindInput || j[1].Kind != journal.KindAwakeable || j[2].Kind != journal.KindRun {
+		return journal.Result{}, fmt.Errorf("final journal %v does not have the handler's shape (input, awakeable, run, output)", j)
+	}
+	var req Request
+	var ticket int
+	var verdict string
+	if err := json.Unmarshal(j[0].Result.Value, &req); err != nil {
+		return journal.Result{}, fmt.Errorf("input %s: %v", j[0].Result, err)
+	}
+	if err := json.Unmarshal(j[2].Result.Value, &ticket); err != nil {
+		return journal.Result{}, fmt.Errorf("ticket %s: %v", j[2].Result, err)
+	}
+	if err := json.Unmarshal(decision.Value, &verdict); err != nil {
+		return journal.Result{}, fmt.Errorf("decision %s: %v", decision, err)
+	}
+	b, _ := json.Marshal(Outcome(req.Document, ticket, verdict))
+	return journal.Result{Value: b}, nil
 }

@@ -1,0 +1,68 @@
+package checkers
+
+import (
+	"fmt"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+)
+
+const finalJournalName = "final-journal"
+
+// FinalJournal judges every finished invocation against its final durable journal (the Journal
+// of its InvocationDone event, when the recorder attached one): every value any attempt of it
+// observed for a run or an awakeable must equal the one that journal holds at that index, and
+// every start journal must be a prefix of it. This catches a handler that went on with a value
+// the engine never made durable — for example a run acknowledged for another attempt's result —
+// even when no later attempt replays the journal.
+func FinalJournal(h History) []Violation {
+	final := map[[16]byte]int{}
+	for i, e := range h.Events {
+		if e.Kind == InvocationDone && e.Journal != nil {
+			if _, seen := final[e.Invocation]; !seen {
+				final[e.Invocation] = i
+			}
+		}
+	}
+	if len(final) == 0 {
+		return nil
+	}
+	var vs []Violation
+	for i, e := range h.Events {
+		di, ok := final[e.Invocation]
+		if !ok {
+			continue
+		}
+		j := h.Events[di].Journal
+		switch e.Kind {
+		case ValueObserved:
+			if e.Entry.Kind != journal.KindRun && e.Entry.Kind != journal.KindAwakeable {
+				continue
+			}
+			if int(e.Index) >= len(j) {
+				vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
+					"attempt %d observed %s at [%d], past the final journal of %d entries", e.Attempt, e.Result, e.Index, len(j)), i, di))
+				continue
+			}
+			if want := j[e.Index]; want.Kind != e.Entry.Kind || !want.Result.Equal(e.Result) {
+				vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
+					"attempt %d observed %s at [%d], but the final journal holds %s", e.Attempt, e.Result, e.Index, want), i, di))
+			}
+		case AttemptStarted:
+			if len(e.Journal) > len(j) {
+				vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
+					"attempt %d started with %d entries, more than the final journal's %d", e.Attempt, len(e.Journal), len(j)), i, di))
+				continue
+			}
+			for k, en := range e.Journal {
+				want := j[k]
+				if !en.SameCommand(want) || (en.Completed || en.Kind == journal.KindRun) && !en.Result.Equal(want.Result) {
+					vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
+						"attempt %d started with %s at [%d], but the final journal holds %s", e.Attempt, en, k, want), i, di))
+					break
+				}
+			}
+		}
+	}
+	sortByFirstEvent(vs)
+	return vs
+}
