@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// outcome is what one seed produced: its result, or the panic that ended the run.
+type outcome struct {
+	res *sim.Result
+	// panicked is set when RunSeed panicked; res then holds a single "panic" violation, and no
+	// plan, counts or history.
+	panicked bool
+	stack    []byte
+}
+
+// runSeed runs one seed, turning a panic of the runtime or the simulator into a failed seed so
+// that a campaign reports it (with its reproduce command) instead of dying.
+func runSeed(sc sim.Scenario, opts sim.Options) (o outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			o = outcome{
+				res: &sim.Result{Scenario: sc.Name, Seed: opts.Seed, Violations: []checkers.Violation{
+					{Checker: "panic", Message: fmt.Sprint(p)},
+				}},
+				panicked: true,
+				stack:    debug.Stack(),
+			}
+		}
+	}()
+	return outcome{res: sim.RunSeed(sc, opts)}
+}
+
+// runCampaign runs seeds cfg.first .. cfg.first+cfg.seeds-1 of sc on cfg.parallel workers and
+// calls each with every outcome in seed order, from the calling goroutine. It stops dispatching
+// when each returns false or ctx is cancelled; outcomes of seeds after a false are discarded, so
+// what each sees does not depend on the number of workers. All goroutines have exited when it
+// returns.
+func runCampaign(ctx context.Context, cfg *config, sc sim.Scenario, each func(outcome) bool) {
+	type job struct {
+		seed uint64
+		out  chan outcome
+	}
+	// window bounds how far the workers may run ahead of the slowest unreported seed.
+	window := max(16, 4*cfg.parallel)
+	jobs := make(chan job)
+	order := make(chan chan outcome, window)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+
+	for range cfg.parallel {
+		wg.Go(func() {
+			for j := range jobs {
+				j.out <- runSeed(sc, cfg.options(j.seed)) // buffered: never blocks
+			}
+		})
+	}
+	wg.Go(func() { // the dispatcher
+		defer close(order)
+		defer close(jobs)
+		for i := range cfg.seeds {
+			j := job{seed: cfg.first + uint64(i), out: make(chan outcome, 1)}
+			select {
+			case jobs <- j:
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case order <- j.out:
+			case <-stop:
+				return
+			}
+		}
+	})
+
+	for ch := range order {
+		if !each(<-ch) {
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// stats sums up one scenario's campaign, or all of them.
+type stats struct {
+	name string
+	sim.CampaignStats
+	violations int
+	wall       time.Duration
+	// failedSeeds lists the failing seeds in order; firstRepro reproduces the first of them.
+	failedSeeds []uint64
+	firstRepro  string
+	// cutShort is set when the campaign stopped at -max-failures.
+	cutShort bool
+}
+
+func (s *stats) add(o outcome, repro string) {
+	s.Add(o.res)
+	s.violations += len(o.res.Violations)
+	if o.res.Failed() {
+		if len(s.failedSeeds) == 0 {
+			s.firstRepro = repro
+		}
+		s.failedSeeds = append(s.failedSeeds, o.res.Seed)
+	}
+}
+
+func (s *stats) merge(o *stats) {
+	s.Seeds += o.Seeds
+	s.Failed += o.Failed
+	s.Events += o.Events
+	s.Invocations += o.Invocations
+	s.Virtual += o.Virtual
+	s.violations += o.violations
+	s.wall += o.wall
+}
+
+// campaigns runs every selected scenario's campaign, one scenario after the other, and prints the
+// failing seeds as they come, then the summary.
+func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Writer) int {
+	// With -hash, stdout carries the hash lines only; everything else goes to stderr.
+	var rep io.Writer = out
+	if cfg.hash {
+		rep = stderr
+	}
+	prog := newProgress(stderr, out, len(cfg.scenarios)*cfg.seeds)
+
+	names := make([]string, len(cfg.scenarios))
+	for i, sc := range cfg.scenarios {
+		names[i] = sc.Name
+	}
+	prog.clear()
+	fmt.Fprintf(rep, "simrun: %s x %d seeds (%d..%d), %d workers, budget %s, liveness %s",
+		strings.Join(names, ","), cfg.seeds, cfg.first, cfg.first+uint64(cfg.seeds)-1, cfg.parallel, cfg.budget, cfg.liveness)
+	if cfg.maxFailures > 0 {
+		fmt.Fprintf(rep, ", max %d failing seeds per scenario", cfg.maxFailures)
+	}
+	if cfg.mutant != 0 {
+		fmt.Fprintf(rep, ", mutant %s planted", cfg.mutant)
+	}
+	fmt.Fprintln(rep)
+
+	var all []*stats
+	for i, sc := range cfg.scenarios {
+		if ctx.Err() != nil {
+			break
+		}
+		st := &stats{name: sc.Name}
+		start := time.Now()
+		prog.scenario(i+1, len(cfg.scenarios), sc.Name)
+		runCampaign(ctx, cfg, sc, func(o outcome) bool {
+			repro := cfg.reproduceCommand(o.res)
+			st.add(o, repro)
+			if cfg.hash {
+				fmt.Fprintf(out, "%s %d %016x\n", o.res.Scenario, o.res.Seed, o.res.TraceHash)
+			}
+			if o.res.Failed() {
+				prog.clear()
+				writeReport(rep, cfg, o, cfg.verbose)
+			}
+			prog.seedDone(o.res)
+			if cfg.maxFailures > 0 && st.Failed >= cfg.maxFailures {
+				st.cutShort = true
+				return false
+			}
+			return true
+		})
+		st.wall = time.Since(start)
+		all = append(all, st)
+	}
+	prog.clear()
+
+	interrupted := ctx.Err() != nil
+	total := writeSummary(rep, all, interrupted)
+	switch {
+	case total.Failed > 0:
+		return exitViolation
+	case interrupted:
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+// writeReport prints one failing seed: its violations and the command that reproduces it, and
+// with verbose the events around each violation (or the stack of a panic).
+func writeReport(w io.Writer, cfg *config, o outcome, verbose bool) {
+	repro := cfg.reproduceCommand(o.res)
+	if o.panicked {
+		fmt.Fprintf(w, "scenario %s seed %d: %s\n", o.res.Scenario, o.res.Seed, o.res.Violations[0])
+		if verbose {
+			for line := range strings.Lines(string(o.stack)) {
+				fmt.Fprintf(w, "      %s", line)
+			}
+		}
+		fmt.Fprintf(w, "  reproduce: %s\n", repro)
+		return
+	}
+	var b strings.Builder
+	o.res.Report(&b, verbose)
+	s := b.String()
+	if base := o.res.ReproduceCommand(); base != repro {
+		s = strings.Replace(s, "reproduce: "+base+"\n", "reproduce: "+repro+"\n", 1)
+	}
+	io.WriteString(w, s)
+}
+
+// writeSummary prints the table of every scenario's figures and the total, then the verdict, and
+// returns the total.
+func writeSummary(w io.Writer, all []*stats, interrupted bool) *stats {
+	total := &stats{name: "total"}
+	for _, st := range all {
+		total.merge(st)
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "scenario\tseeds\tfailed\tevents\tinvocations\tviolations\tevents/s\tseeds/s\tvirtual\tvirtual/wall\twall")
+	for _, st := range append(all, total) {
+		secs := st.wall.Seconds()
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n",
+			st.name, st.Seeds, st.Failed, st.Events, st.Invocations, st.violations,
+			rate(float64(st.Events), secs), rate(float64(st.Seeds), secs),
+			roundDuration(st.Virtual), ratio(st.Virtual.Seconds(), secs), roundDuration(st.wall))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	if interrupted {
+		fmt.Fprintf(w, "interrupted after %d seeds\n", total.Seeds)
+	}
+	if total.Failed == 0 {
+		fmt.Fprintf(w, "ok: no violation in %d seeds\n", total.Seeds)
+		return total
+	}
+	fmt.Fprintf(w, "FAIL: %d violation(s) in %d of %d seeds\n", total.violations, total.Failed, total.Seeds)
+	for _, st := range all {
+		if st.Failed == 0 {
+			continue
+		}
+		const shown = 20
+		var seeds []string
+		for _, s := range st.failedSeeds[:min(len(st.failedSeeds), shown)] {
+			seeds = append(seeds, fmt.Sprint(s))
+		}
+		if len(st.failedSeeds) > shown {
+			seeds = append(seeds, fmt.Sprintf("... (%d more)", len(st.failedSeeds)-shown))
+		}
+		fmt.Fprintf(w, "  %s: failing seeds %s", st.name, strings.Join(seeds, " "))
+		if st.cutShort {
+			fmt.Fprintf(w, " (stopped there: -max-failures %d)", st.Failed)
+		}
+		fmt.Fprintf(w, "\n    reproduce the first: %s\n", st.firstRepro)
+	}
+	return total
+}
+
+// reproduce runs cfg.seed once per selected scenario and prints everything about the run.
+func reproduce(cfg *config, out *bufio.Writer, stderr io.Writer) int {
+	code := exitOK
+	for i, sc := range cfg.scenarios {
+		opts := cfg.options(cfg.seed)
+		opts.KeepHistory = !cfg.hash
+		o := runSeed(sc, opts)
+		r := o.res
+		if r.Failed() {
+			code = exitViolation
+		}
+		if cfg.hash {
+			fmt.Fprintf(out, "%s %d %016x\n", r.Scenario, r.Seed, r.TraceHash)
+			if r.Failed() {
+				out.Flush()
+				writeReport(stderr, cfg, o, true)
+			}
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintf(out, "scenario %s seed %d", r.Scenario, r.Seed)
+		if cfg.mutant != 0 {
+			fmt.Fprintf(out, " (mutant %s planted)", cfg.mutant)
+		}
+		fmt.Fprintf(out, "\nbudget %s, liveness %s\n", cfg.budget, cfg.liveness)
+		if o.panicked {
+			writeReport(out, cfg, o, true)
+			continue
+		}
+		fmt.Fprintf(out, "plan: %s\n", r.Plan)
+		fmt.Fprintf(out, "trace: %d recorded events\n", len(r.History.Events))
+		r.WriteTrace(out)
+		fmt.Fprintf(out, "run: %d queue events, %d invocations, %s virtual\n", r.Events, r.Invocations, r.Virtual)
+		if r.Failed() {
+			writeReport(out, cfg, o, true)
+		} else {
+			fmt.Fprintf(out, "scenario %s seed %d: no violation\n", r.Scenario, r.Seed)
+		}
+		fmt.Fprintf(out, "trace hash: %016x\n", r.TraceHash)
+	}
+	return code
+}

@@ -1,0 +1,91 @@
+// Simrun is the command line of Vigil's deterministic simulator. It runs campaigns — every
+// scenario over many seeds, each seed one single-threaded run of the real runtime on virtual time
+// under its own fault plan, judged by the property checkers — and reproduces a single seed with
+// its full trace. A failure is a seed, and the seed reproduces it bit for bit.
+//
+// Usage:
+//
+//	go run ./cmd/simrun [flags]
+//
+// Examples:
+//
+//	go run ./cmd/simrun                                   # every scenario x 1000 seeds
+//	go run ./cmd/simrun -scenario approval -seeds 10000   # a longer campaign of one scenario
+//	go run ./cmd/simrun -scenario approval -seed 7        # reproduce one seed: plan, trace, verdict, hash
+//	go run ./cmd/simrun -seeds 200 -hash > a.txt          # trace hashes, to diff across processes
+//	go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
+//
+// # Campaigns
+//
+// Without -seed, simrun runs a campaign: for each selected scenario, in the order of
+// scenarios.All, -seeds seeds starting at -first. Seeds run on -parallel worker goroutines;
+// each world is single-threaded and deterministic by itself, and results are reported in seed
+// order, so the output does not depend on the number of workers apart from timing figures.
+//
+// While it runs, a progress line on stderr shows the seeds done, the failures, the events and the
+// speed: rewritten in place when stderr is a terminal, otherwise a new line every 2 s or every 10%
+// of the seeds. Each failing seed prints its report as soon as it is known (in seed order): the
+// fault plan, every violation and the command that reproduces it. At the end a table sums up
+// each scenario and the total: seeds, failed seeds, events, invocations, violations, events/s,
+// seeds/s, virtual time simulated, virtual-to-wall ratio and wall time; then the verdict, with
+// the failing seeds and the command that reproduces the first failure of each scenario.
+//
+// The reproduce command repeats every flag that changes what a run does: -budget and -liveness
+// when they differ from their defaults, and -mutant together with -tags vigil_mutants.
+//
+// A panic of the runtime or the simulator in one seed does not end the campaign: the seed counts
+// as failed, with a "panic" violation, and -v or -seed prints the stack.
+//
+// Interrupting simrun (Ctrl-C) stops the campaign after the seeds in flight and prints the summary
+// of the seeds finished so far; a second Ctrl-C kills it.
+//
+// # Reproducing a seed
+//
+// With -seed, simrun runs that one seed (of every scenario, unless -scenario selects some) with
+// the full history kept, and prints the scenario, the seed, the budgets, the fault plan, every
+// event of the trace (one per line), the run's figures, the violations report with the events
+// around each violation and the reproduce command, and the trace hash.
+//
+// # Flags
+//
+//	-scenario name[,name...]
+//		Run only these scenarios (default: all). An unknown name is an error that lists the
+//		known scenarios.
+//	-seeds n
+//		Seeds to run per scenario (default 1000).
+//	-first seed
+//		The first seed of a campaign (default 1); the campaign covers first .. first+seeds-1.
+//	-seed seed
+//		Reproduce one run of this seed, as described above. It cannot be combined with -seeds
+//		or -first.
+//	-v
+//		Verbose: print every failing seed's full report, with the events around each violation
+//		(or the stack of a panic). A -seed run is always verbose.
+//	-parallel n
+//		Worker goroutines running independent seeds (default, or 0: GOMAXPROCS).
+//	-budget duration
+//		Virtual duration of the safety phase, during which faults are injected (default 60s).
+//	-liveness duration
+//		Virtual duration after healing within which every invocation must finish (default 10m).
+//	-max-failures n
+//		Stop a scenario's campaign after n failing seeds (default 5; 0 means no limit). The
+//		campaign stops at the n-th failing seed in seed order, whatever the number of workers.
+//	-hash
+//		Print only one line per seed on stdout, "scenario seed tracehash" (the hash in 16 hex
+//		digits), in seed order; reports, the progress line and the summary go to stderr. Two
+//		processes that run the same seeds must print the same lines: this is the determinism
+//		check across processes, GOMAXPROCS values and -parallel values. With -seed, it prints the
+//		one hash line instead of the trace.
+//	-mutant name
+//		Plant the named bug of the runtime/mutant catalogue for the whole run, to check that the
+//		campaign catches it. Only binaries built with -tags vigil_mutants carry mutants; any
+//		other build refuses the flag. An unknown name is an error that lists the catalogue.
+//	-h
+//		Print the usage, the examples, the scenarios and (in mutant builds) the mutants.
+//
+// # Exit status
+//
+// 0 when no seed broke a property, 1 when some seed did (a violation or a panic), 2 for bad usage
+// (an unknown flag, scenario or mutant, a bad value, -mutant without the build tag), and 130 when
+// interrupted before any violation was found.
+package main

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/scenarios"
+	"github.com/vigilsim/vigil/sim"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// simrun runs the command in-process and returns its exit code, stdout and stderr.
+func simrun(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code = run(context.Background(), args, &out, &errw)
+	return code, out.String(), errw.String()
+}
+
+func TestCampaignPrintsSummary(t *testing.T) {
+	code, out, errs := simrun(t, "-seeds", "5", "-budget", "10s", "-parallel", "2")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+
+	for _, col := range []string{"scenario", "seeds", "failed", "events", "invocations", "violations",
+		"events/s", "seeds/s", "virtual", "virtual/wall", "wall"} {
+		assert.Contains(t, out, col)
+	}
+	for _, name := range append(scenarios.Names(), "total") {
+		assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(name)+`\s+5\s+0\s+[1-9]\d*\s+[1-9]\d*\s+0\s`, out, "summary row of %s", name)
+	}
+	assert.Contains(t, out, "ok: no violation in "+strconv.Itoa(5*len(scenarios.All()))+" seeds")
+	assert.Contains(t, errs, "seeds/s", "progress line on stderr")
+}
+
+func TestReproduceSeedPrintsTraceAndStableHash(t *testing.T) {
+	name := scenarios.Names()[0]
+	args := []string{"-scenario", name, "-seed", "7", "-budget", "10s"}
+	code, out, _ := simrun(t, args...)
+	require.Contains(t, []int{exitOK, exitViolation}, code, out)
+
+	assert.Contains(t, out, "scenario "+name+" seed 7\n")
+	assert.Contains(t, out, "plan: ")
+	assert.Regexp(t, `(?m)^#0 +\S`, out, "the trace, one event per line")
+	if code == exitOK {
+		assert.Contains(t, out, "no violation")
+	} else {
+		assert.Contains(t, out, "reproduce: go run ./cmd/simrun -scenario "+name+" -seed 7 -budget 10s\n")
+	}
+	hash := regexp.MustCompile(`(?m)^trace hash: ([0-9a-f]{16})$`).FindStringSubmatch(out)
+	require.NotNil(t, hash, out)
+
+	code2, again, _ := simrun(t, args...)
+	assert.Equal(t, code, code2)
+	assert.Equal(t, out, again, "the same seed prints the same trace")
+
+	// A campaign that covers the seed hashes it the same way.
+	code3, lines, _ := simrun(t, "-scenario", name, "-first", "7", "-seeds", "1", "-budget", "10s", "-hash")
+	assert.Equal(t, code, code3)
+	assert.Equal(t, name+" 7 "+hash[1]+"\n", lines)
+}
+
+func TestReproduceSeedOfEveryScenario(t *testing.T) {
+	code, out, _ := simrun(t, "-seed", "3", "-budget", "10s", "-hash")
+	require.Contains(t, []int{exitOK, exitViolation}, code)
+	assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), len(scenarios.All()))
+}
+
+func TestHashIndependentOfParallelism(t *testing.T) {
+	args := []string{"-seeds", "20", "-first", "100", "-budget", "10s", "-hash", "-max-failures", "0"}
+	code1, one, _ := simrun(t, append(args, "-parallel", "1")...)
+	code4, four, _ := simrun(t, append(args, "-parallel", "4")...)
+	require.Contains(t, []int{exitOK, exitViolation}, code1)
+	assert.Equal(t, code1, code4)
+	assert.Equal(t, one, four)
+
+	lines := strings.Split(strings.TrimSuffix(one, "\n"), "\n")
+	require.Len(t, lines, 20*len(scenarios.All()))
+	assert.Regexp(t, `^\S+ 100 [0-9a-f]{16}$`, lines[0])
+	assert.Regexp(t, `^\S+ 119 [0-9a-f]{16}$`, lines[19])
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown scenario", []string{"-scenario", "nope"}, "known scenarios: " + strings.Join(scenarios.Names(), ", ")},
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined: -nope"},
+		{"bad value", []string{"-seeds", "many"}, "invalid value"},
+		{"no seeds", []string{"-seeds", "0"}, "-seeds must be at least 1"},
+		{"negative budget", []string{"-budget", "-1s"}, "-budget must be positive"},
+		{"seed with seeds", []string{"-seed", "3", "-seeds", "10"}, "cannot be combined"},
+		{"argument", []string{"approval"}, "unexpected argument"},
+	}
+	if mutant.Enabled {
+		tests = append(tests, struct {
+			name string
+			args []string
+			want string
+		}{"unknown mutant", []string{"-mutant", "nope"}, "the catalogue: " + mutant.All()[0].String()})
+	} else {
+		tests = append(tests, struct {
+			name string
+			args []string
+			want string
+		}{"mutant without tag", []string{"-mutant", "accept-stale-attempt"}, "this binary was built without -tags vigil_mutants"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := simrun(t, tt.args...)
+			assert.Equal(t, exitUsage, code)
+			assert.Empty(t, out)
+			assert.Contains(t, errs, tt.want)
+			assert.Contains(t, errs, "simrun -h")
+		})
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	code, out, errs := simrun(t, "-h")
+	require.Equal(t, exitOK, code)
+	assert.Empty(t, errs)
+	for _, s := range []string{"Usage:", "Examples:", "-seed 7", "-hash", "Exit status"} {
+		assert.Contains(t, out, s)
+	}
+	doc, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	flags := regexp.MustCompile(`(?m)^  (-[a-z-]+)`).FindAllStringSubmatch(out, -1)
+	require.NotEmpty(t, flags)
+	for _, f := range flags {
+		assert.Contains(t, string(doc), "//\t"+f[1], "doc.go documents %s", f[1])
+	}
+}
+
+func TestInterruptedCampaign(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errw bytes.Buffer
+	code := run(ctx, []string{"-seeds", "5", "-budget", "10s"}, &out, &errw)
+	assert.Equal(t, exitInterrupted, code)
+	assert.Contains(t, out.String(), "interrupted")
+}
+
+// TestCampaignOrderAndStop checks that outcomes arrive in seed order whatever the number of
+// workers, and that a stop discards the later seeds and leaves no goroutine behind.
+func TestCampaignOrderAndStop(t *testing.T) {
+	cfg := &config{seeds: 40, first: 11, parallel: 4, budget: 10 * time.Second, liveness: time.Minute}
+	var seen []uint64
+	runCampaign(context.Background(), cfg, scenarios.All()[0], func(o outcome) bool {
+		seen = append(seen, o.res.Seed)
+		return o.res.Seed < 20
+	})
+	want := []uint64{11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+	assert.Equal(t, want, seen)
+}
+
+func TestPanickingSeedIsAFailure(t *testing.T) {
+	boom := sim.Scenario{Name: "boom", New: func(*sim.World) sim.Workload { panic("boom") }}
+	o := runSeed(boom, sim.Options{Seed: 9})
+	require.True(t, o.panicked)
+	require.True(t, o.res.Failed())
+
+	cfg := &config{budget: defaultBudget, liveness: defaultLiveness}
+	var b strings.Builder
+	writeReport(&b, cfg, o, true)
+	assert.Contains(t, b.String(), "scenario boom seed 9: panic: boom")
+	assert.Contains(t, b.String(), "reproduce: go run ./cmd/simrun -scenario boom -seed 9\n")
+}
+
+func TestReproduceCommandRepeatsFlags(t *testing.T) {
+	r := &sim.Result{Scenario: "approval", Seed: 42}
+	cfg := &config{budget: defaultBudget, liveness: defaultLiveness}
+	assert.Equal(t, "go run ./cmd/simrun -scenario approval -seed 42", cfg.reproduceCommand(r))
+
+	cfg = &config{budget: 90 * time.Second, liveness: time.Minute, mutant: mutant.AcceptStaleAttempt}
+	assert.Equal(t, "go run -tags vigil_mutants ./cmd/simrun -scenario approval -seed 42 -mutant accept-second-completion -budget 1m30s -liveness 1m0s",
+		cfg.reproduceCommand(r))
+}
+
+// TestMutantIsCaughtAndReproduced runs only in builds with -tags vigil_mutants: a campaign with a
+// planted bug fails, and its reproduce command, run again, fails the same way.
+func TestMutantIsCaughtAndReproduced(t *testing.T) {
+	if !mutant.Enabled {
+		t.Skip("needs -tags vigil_mutants")
+	}
+	code, out, _ := simrun(t, "-scenario", "approval", "-seeds", "300", "-budget", "30s",
+		"-max-failures", "1", "-mutant", "accept-second-completion")
+	require.Equal(t, exitViolation, code, out)
+	m := regexp.MustCompile(`reproduce the first: go run -tags vigil_mutants \./cmd/simrun (.*)`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	assert.Contains(t, m[1], "-mutant accept-second-completion -budget 30s")
+
+	code, trace, _ := simrun(t, strings.Fields(m[1])...)
+	assert.Equal(t, exitViolation, code)
+	assert.Contains(t, trace, "exactly-once")
+	assert.False(t, mutant.On(mutant.AcceptSecondCompletion), "run removes the mutant when it returns")
+}

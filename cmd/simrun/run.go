@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/scenarios"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitViolation   = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// Defaults of the flags that change what a run does; a reproduce command repeats a flag only when
+// it differs from its default.
+const (
+	defaultSeeds       = 1000
+	defaultFirst       = 1
+	defaultBudget      = 60 * time.Second
+	defaultLiveness    = 10 * time.Minute
+	defaultMaxFailures = 5
+)
+
+// config is the parsed command line.
+type config struct {
+	scenarios   []sim.Scenario
+	seeds       int
+	first       uint64
+	seed        uint64
+	reproduce   bool // -seed was given
+	verbose     bool
+	parallel    int
+	budget      time.Duration
+	liveness    time.Duration
+	maxFailures int
+	hash        bool
+	mutant      mutant.ID
+}
+
+// usageError is a bad command line: run prints it and exits with exitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// run is simrun without the process: it parses args, runs what they ask for, writes results to
+// stdout and progress and errors to stderr, and returns the exit code. Cancelling ctx stops a
+// campaign after the seeds in flight.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil { // every error of parseArgs is a bad command line
+		fmt.Fprintf(stderr, "simrun: %v\nrun 'simrun -h' for usage\n", err)
+		return exitUsage
+	}
+	if cfg.mutant != mutant.None {
+		mutant.Plant(cfg.mutant)
+		defer mutant.Plant(mutant.None)
+	}
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	if cfg.reproduce {
+		return reproduce(cfg, out, stderr)
+	}
+	return campaigns(ctx, cfg, out, stderr)
+}
+
+// parseArgs parses the command line. With -h it prints the usage to help and returns
+// flag.ErrHelp.
+func parseArgs(args []string, help io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("simrun", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // run prints errors itself, the usage only on -h
+	scenarioList := fs.String("scenario", "", "run only these scenarios: a `name` or a comma-separated list (default: all)")
+	fs.IntVar(&cfg.seeds, "seeds", defaultSeeds, "seeds to run per scenario, `n`")
+	fs.Uint64Var(&cfg.first, "first", defaultFirst, "first `seed` of a campaign; it covers first .. first+seeds-1")
+	fs.Uint64Var(&cfg.seed, "seed", 0, "reproduce one run of `seed`: print its fault plan, every event of its trace,\n"+
+		"its violations and its trace hash (for every scenario unless -scenario is given)")
+	fs.BoolVar(&cfg.verbose, "v", false, "verbose: print every failing seed's full report, with the events around each\n"+
+		"violation (a -seed run is always verbose)")
+	fs.IntVar(&cfg.parallel, "parallel", 0, "`n` worker goroutines running independent seeds (default, or 0: GOMAXPROCS);\n"+
+		"results are still reported in seed order")
+	fs.DurationVar(&cfg.budget, "budget", defaultBudget, "virtual `duration` of the safety phase, during which faults are injected")
+	fs.DurationVar(&cfg.liveness, "liveness", defaultLiveness, "virtual `duration` after healing within which every invocation must finish")
+	fs.IntVar(&cfg.maxFailures, "max-failures", defaultMaxFailures, "stop a scenario's campaign after `n` failing seeds; 0 means no limit")
+	fs.BoolVar(&cfg.hash, "hash", false, "print only one line per seed on stdout, \"scenario seed tracehash\", in seed order;\n"+
+		"reports and the summary go to stderr (for determinism checks across processes)")
+	mutantName := fs.String("mutant", "", "plant the bug `name` in the runtime for the whole run (needs a binary built\n"+
+		"with -tags vigil_mutants)")
+	fs.Usage = func() {} // the flag package calls it on every error; run prints a hint instead
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(help, fs)
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q (simrun takes flags only)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	var err error
+	if cfg.scenarios, err = parseScenarios(*scenarioList); err != nil {
+		return nil, err
+	}
+	cfg.reproduce = set["seed"]
+	switch {
+	case cfg.reproduce && (set["seeds"] || set["first"]):
+		return nil, usagef("-seed reproduces one run; it cannot be combined with -seeds or -first")
+	case cfg.seeds < 1:
+		return nil, usagef("-seeds must be at least 1, got %d", cfg.seeds)
+	case cfg.parallel < 0:
+		return nil, usagef("-parallel must be 0 (GOMAXPROCS) or more, got %d", cfg.parallel)
+	case cfg.budget <= 0:
+		return nil, usagef("-budget must be positive, got %s", cfg.budget)
+	case cfg.liveness <= 0:
+		return nil, usagef("-liveness must be positive, got %s", cfg.liveness)
+	case cfg.maxFailures < 0:
+		return nil, usagef("-max-failures must be 0 (no limit) or more, got %d", cfg.maxFailures)
+	}
+	if cfg.parallel == 0 {
+		cfg.parallel = runtime.GOMAXPROCS(0)
+	}
+	if set["mutant"] {
+		if cfg.mutant, err = parseMutant(*mutantName); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+func parseScenarios(list string) ([]sim.Scenario, error) {
+	if strings.TrimSpace(list) == "" {
+		return scenarios.All(), nil
+	}
+	var out []sim.Scenario
+	seen := map[string]bool{}
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
+		sc, ok := scenarios.Lookup(name)
+		if !ok {
+			return nil, usagef("unknown scenario %q; known scenarios: %s", name, strings.Join(scenarios.Names(), ", "))
+		}
+		out = append(out, sc)
+	}
+	if len(out) == 0 {
+		return nil, usagef("-scenario names no scenario; known scenarios: %s", strings.Join(scenarios.Names(), ", "))
+	}
+	return out, nil
+}
+
+func parseMutant(name string) (mutant.ID, error) {
+	if !mutant.Enabled {
+		return mutant.None, usagef("-mutant %s: this binary was built without -tags vigil_mutants; use 'go run -tags vigil_mutants ./cmd/simrun -mutant %s ...'", name, name)
+	}
+	id, ok := mutant.Parse(name)
+	if !ok {
+		return mutant.None, usagef("unknown mutant %q; the catalogue: %s", name, strings.Join(mutantNames(), ", "))
+	}
+	return id, nil
+}
+
+func mutantNames() []string {
+	var names []string
+	for _, id := range mutant.All() {
+		names = append(names, id.String())
+	}
+	return names
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `simrun runs Vigil's deterministic simulator: every scenario over many seeds, each seed one
+single-threaded run of the real runtime on virtual time under its own fault plan, judged by the
+property checkers. A failure is a seed, and the seed reproduces it bit for bit.
+
+Usage:
+  simrun [flags]
+
+Examples:
+  go run ./cmd/simrun                                  every scenario x 1000 seeds
+  go run ./cmd/simrun -scenario approval -seeds 10000  a longer campaign of one scenario
+  go run ./cmd/simrun -scenario approval -seed 7       reproduce one seed: plan, trace, verdict, hash
+  go run ./cmd/simrun -seeds 200 -hash > a.txt         trace hashes, to diff across processes
+  go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
+                                                       check that the campaign catches a planted bug
+
+Exit status: 0 no violation, 1 a violation (or a panic) in some seed, 2 bad usage,
+130 interrupted before any violation was found.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+
+	fmt.Fprintln(w, "\nScenarios:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, sc := range scenarios.All() {
+		fmt.Fprintf(tw, "  %s\t%s\n", sc.Name, sc.Description)
+	}
+	tw.Flush()
+	if mutant.Enabled {
+		fmt.Fprintf(w, "\nMutants: %s\n", strings.Join(mutantNames(), ", "))
+	}
+}
+
+// options are the simulator options of the run of seed.
+func (c *config) options(seed uint64) sim.Options {
+	return sim.Options{Seed: seed, SafetyBudget: c.budget, LivenessBudget: c.liveness}
+}
+
+// reproduceCommand is the command line that replays r exactly: the simulator's command plus every
+// flag of this run that changes what a run does.
+func (c *config) reproduceCommand(r *sim.Result) string {
+	cmd := r.ReproduceCommand()
+	if c.mutant != mutant.None {
+		cmd = strings.Replace(cmd, "go run ", "go run -tags vigil_mutants ", 1) + " -mutant " + c.mutant.String()
+	}
+	if c.budget != defaultBudget {
+		cmd += " -budget " + c.budget.String()
+	}
+	if c.liveness != defaultLiveness {
+		cmd += " -liveness " + c.liveness.String()
+	}
+	return cmd
+}
