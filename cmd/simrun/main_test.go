@@ -187,7 +187,7 @@ func TestReproduceCommandRepeatsFlags(t *testing.T) {
 	cfg := &config{budget: defaultBudget, liveness: defaultLiveness}
 	assert.Equal(t, "go run ./cmd/simrun -scenario approval -seed 42", cfg.reproduceCommand(r))
 
-	cfg = &config{budget: 90 * time.Second, liveness: time.Minute, mutant: mutant.AcceptStaleAttempt}
+	cfg = &config{budget: 90 * time.Second, liveness: time.Minute, mutant: mutant.AcceptSecondCompletion}
 	assert.Equal(t, "go run -tags vigil_mutants ./cmd/simrun -scenario approval -seed 42 -mutant accept-second-completion -budget 1m30s -liveness 1m0s",
 		cfg.reproduceCommand(r))
 }
