@@ -86,7 +86,6 @@ type clientResult struct {
 	invocation string
 	status     int
 	body       []byte
-	event      int
 }
 
 var errReviewSystemDown = errors.New("review system unavailable")
