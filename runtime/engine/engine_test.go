@@ -98,49 +98,65 @@ func TestIngressErrors(t *testing.T) {
 		message string
 	}{
 		{
-			name:    "unknown service",
-			req:     func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Call, Service: "Nope", Handler: "greet"} },
+			name: "unknown service",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Call, Service: "Nope", Handler: "greet"}
+			},
 			status:  404,
 			message: "service 'Nope' not found",
 		},
 		{
-			name:    "unknown handler (send)",
-			req:     func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "nope"} },
+			name: "unknown handler (send)",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "nope"}
+			},
 			status:  404,
 			message: "handler 'nope' not found on service 'Greeter'",
 		},
 		{
-			name:    "attach of unknown id",
-			req:     func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Attach, InvocationID: idN(99).String()} },
+			name: "attach of unknown id",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Attach, InvocationID: idN(99).String()}
+			},
 			status:  404,
 			message: "invocation " + idN(99).String() + " not found",
 		},
 		{
-			name:    "output of unknown id",
-			req:     func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Output, InvocationID: idN(99).String()} },
+			name: "output of unknown id",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Output, InvocationID: idN(99).String()}
+			},
 			status:  404,
 			message: "invocation " + idN(99).String() + " not found",
 		},
 		{
-			name:   "output of malformed id",
-			req:    func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Output, InvocationID: "inv_nothex"} },
+			name: "output of malformed id",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Output, InvocationID: "inv_nothex"}
+			},
 			status: 400,
 		},
 		{
-			name:    "output while running",
-			setup:   func(h *harness) protocol.InvocationID { return h.started(`"in"`) },
-			req:     func(id protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Output, InvocationID: id.String()} },
+			name:  "output while running",
+			setup: func(h *harness) protocol.InvocationID { return h.started(`"in"`) },
+			req: func(id protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Output, InvocationID: id.String()}
+			},
 			status:  ingress.StatusNotReady,
 			message: "the invocation exists but has not completed yet",
 		},
 		{
-			name:   "malformed awakeable id",
-			req:    func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.ResolveAwakeable, AwakeableID: "sign_1!!", Body: []byte("1")} },
+			name: "malformed awakeable id",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.ResolveAwakeable, AwakeableID: "sign_1!!", Body: []byte("1")}
+			},
 			status: 400,
 		},
 		{
-			name:   "awakeable id of the wrong length",
-			req:    func(protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.RejectAwakeable, AwakeableID: "sign_1AAAA"} },
+			name: "awakeable id of the wrong length",
+			req: func(protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.RejectAwakeable, AwakeableID: "sign_1AAAA"}
+			},
 			status: 400,
 		},
 		{
@@ -149,9 +165,11 @@ func TestIngressErrors(t *testing.T) {
 			status: 400,
 		},
 		{
-			name:   "output after done is 200, not an error",
-			setup:  done,
-			req:    func(id protocol.InvocationID) ingress.Request { return ingress.Request{Kind: ingress.Output, InvocationID: id.String()} },
+			name:  "output after done is 200, not an error",
+			setup: done,
+			req: func(id protocol.InvocationID) ingress.Request {
+				return ingress.Request{Kind: ingress.Output, InvocationID: id.String()}
+			},
 			status: 200,
 		},
 	}

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"encoding/binary"
-	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -27,7 +26,7 @@ var testServices = []protocol.ServiceSpec{
 // harness drives one engine the way the production driver does: take Ready, apply its batch to
 // the store and sync it, and only then hand its messages, replies, timers and notes to the test.
 type harness struct {
-	t       testing.TB
+	t       testingT
 	clock   *fakeclock.Fake
 	store   *mem.Store
 	cfg     engine.Config
@@ -36,10 +35,22 @@ type harness struct {
 	nextReq engine.RequestID
 }
 
+// testingT is what the harness needs of a test: *testing.T and *rapid.T both have it.
+type testingT interface {
+	Helper()
+	Errorf(format string, args ...any)
+	FailNow()
+}
+
 // newHarness returns a harness on an empty store; opts may change the config before the engine
 // is built (the retry policy, say).
-func newHarness(t testing.TB, opts ...func(*engine.Config)) *harness {
-	h := &harness{t: t, clock: fakeclock.NewFake(epoch), store: mem.New()}
+func newHarness(t testingT, opts ...func(*engine.Config)) *harness {
+	return newHarnessAt(t, epoch, opts...)
+}
+
+// newHarnessAt is newHarness with the fake clock starting at start.
+func newHarnessAt(t testingT, start time.Time, opts ...func(*engine.Config)) *harness {
+	h := &harness{t: t, clock: fakeclock.NewFake(start), store: mem.New()}
 	h.cfg = engine.Config{Services: testServices, Clock: h.clock, NewID: h.newID}
 	for _, o := range opts {
 		o(&h.cfg)
@@ -191,7 +202,7 @@ func notesOf(r engine.Ready, kind engine.NoteKind) []engine.Note {
 }
 
 // replyTo returns the reply to request id in r, failing the test if there is none or several.
-func replyTo(t testing.TB, r engine.Ready, id engine.RequestID) ingress.Response {
+func replyTo(t testingT, r engine.Ready, id engine.RequestID) ingress.Response {
 	t.Helper()
 	var found []ingress.Response
 	for _, rep := range r.Replies {
@@ -204,7 +215,7 @@ func replyTo(t testing.TB, r engine.Ready, id engine.RequestID) ingress.Response
 }
 
 // noReplyTo asserts that r does not answer request id.
-func noReplyTo(t testing.TB, r engine.Ready, id engine.RequestID) {
+func noReplyTo(t testingT, r engine.Ready, id engine.RequestID) {
 	t.Helper()
 	for _, rep := range r.Replies {
 		require.NotEqual(t, id, rep.Request, "unexpected reply %+v", rep)
@@ -212,7 +223,7 @@ func noReplyTo(t testing.TB, r engine.Ready, id engine.RequestID) {
 }
 
 // onlyStart returns the single Start message in r.
-func onlyStart(t testing.TB, r engine.Ready) protocol.Message {
+func onlyStart(t testingT, r engine.Ready) protocol.Message {
 	t.Helper()
 	starts := messagesOf(r, protocol.KindStart)
 	require.Len(t, starts, 1, "start messages in %v", r.Messages)

@@ -140,3 +140,25 @@ func TestRejectWithNilReason(t *testing.T) {
 	assert.Equal(t, uint16(500), m.Entry.Result.Failure.Code)
 	assert.Contains(t, m.Entry.Result.Failure.Message, "nil")
 }
+
+// TestRecoveredRunPanicLeavesNoGuard: the nested-call guard is lifted when a Run closure panics
+// and the handler recovers, so the handler's next durable call still works and takes the index
+// the failed run never journaled.
+func TestRecoveredRunPanicLeavesNoGuard(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+		r := catchPanic(func() {
+			_, _ = durable.Run(ctx, func(durable.RunContext) (int, error) { panic("side effect blew up") })
+		})
+		if r == nil {
+			return "", durable.TerminalError(errFlaky)
+		}
+		return durable.Awakeable[string](ctx).Result()
+	})
+	h := newHarness(t, time.Minute, svc)
+	inv := invID(66)
+	h.start(inv, 1, inputEntry(t, nil))
+	require.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry())}, h.take())
+	h.complete(inv, 1, 1, value(t, "fine"))
+	require.Equal(t, []protocol.Message{endMsg(inv, 1, 2, value(t, "fine"))}, h.take())
+}
