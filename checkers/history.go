@@ -32,12 +32,19 @@ const (
 	// CompletionDropped: the engine durably ignored a completion of Awakeable with Result;
 	// Reason says why (already completed, unknown invocation, finished invocation, ...).
 	CompletionDropped
-	// InvocationDone: the engine durably recorded Invocation's output Result.
+	// InvocationDone: the engine durably recorded Invocation's output Result; Journal is its
+	// final journal.
 	InvocationDone
 
-	// ClientRequest: a client actor (Node) sent an ingress request; Reason describes it.
+	// ClientRequest: a client actor (Node) sent ingress request number Request; Reason is
+	// "METHOD path"; Service/Handler/Key name the target of calls and sends; IdempotencyKey is
+	// its Idempotency-Key header.
 	ClientRequest
-	// ClientResponse: a client actor received a response; Reason describes it.
+	// ClientResponse: the client received the response to request Request. Invocation is the
+	// x-restate-id (or the invocationId of a 202), when there is one; Result is the output the
+	// response carries — the body of a 200, the failure of an error status, nothing for a 202 —
+	// and Entry.Kind is zero; Reason gives the status and body, or the connection error (then
+	// Invocation is zero and the outcome is in doubt).
 	ClientResponse
 	// NodeCrashed: the simulator crashed Node; Reason says what was lost.
 	NodeCrashed
@@ -45,6 +52,28 @@ const (
 	NodeRestarted
 	// MessageDelivered: a protocol message (Reason) reached its receiver Node.
 	MessageDelivered
+
+	// InvocationAccepted: the engine durably accepted Invocation of Service/Handler on Key
+	// (empty for plain services) as its Seq-th invocation; Reason is the handler's kind
+	// ("service", "exclusive", "shared", "workflow"); IdempotencyKey is set when the call had one.
+	InvocationAccepted
+	// LockAcquired: Invocation became the holder of Service/Key's exclusive lock (objects and
+	// workflow runs), so it may run.
+	LockAcquired
+	// LockReleased: Invocation, the holder of Service/Key's lock, released it (it finished).
+	LockReleased
+	// TimerArmed: the engine durably armed a timer of Invocation (journal Index for sleeps) due
+	// at Deadline (virtual time); Reason is "sleep", "retry" or "retention".
+	TimerArmed
+	// TimerFired: the engine durably acted on that timer (At is when).
+	TimerFired
+	// PromiseCompleted: the engine durably completed the promise Promise of workflow Service/Key
+	// with Result; the first completion wins until the workflow is purged.
+	PromiseCompleted
+	// Purged: the engine durably forgot, at the end of its retention (Deadline): the workflow
+	// Service/Key with its promises, state and output (Reason "workflow"), a finished
+	// Invocation's output (Reason "invocation"), or an idempotency key (Reason "idempotency").
+	Purged
 )
 
 var eventKindNames = [...]string{
@@ -61,6 +90,13 @@ var eventKindNames = [...]string{
 	NodeCrashed:        "crash",
 	NodeRestarted:      "restart",
 	MessageDelivered:   "deliver",
+	InvocationAccepted: "accepted",
+	LockAcquired:       "lock-acquired",
+	LockReleased:       "lock-released",
+	TimerArmed:         "timer-armed",
+	TimerFired:         "timer-fired",
+	PromiseCompleted:   "promise-completed",
+	Purged:             "purged",
 }
 
 // String names the kind as traces print it.
@@ -88,6 +124,22 @@ type Event struct {
 	Result     journal.Result
 	Awakeable  string
 	Reason     string
+
+	// Service, Handler and Key name an invocation's target, or with Promise a workflow's promise.
+	Service string
+	Handler string
+	Key     string
+	Promise string
+	// Seq is the engine's acceptance order of invocations (InvocationAccepted).
+	Seq uint64
+	// Deadline is a timer's or a retention's due time, in virtual time since the run started.
+	Deadline time.Duration
+	// Request pairs a ClientRequest with its ClientResponse (a number unique within the run).
+	Request uint64
+	// Status is the HTTP status of a ClientResponse, 0 when the connection failed.
+	Status int
+	// IdempotencyKey is the Idempotency-Key of a request or an accepted invocation.
+	IdempotencyKey string
 }
 
 // String renders the event as one trace line.
