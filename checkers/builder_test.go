@@ -40,7 +40,7 @@ func awkDone(v string) journal.Entry {
 	return journal.Entry{Kind: journal.KindAwakeable, Completed: true, Result: val(v)}
 }
 func completeAwk(target, v string) journal.Entry {
-	return journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: val(v)}
+	return journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: val(v)}
 }
 
 // builder appends events to a history one call at a time, a millisecond of virtual time apart.

@@ -79,7 +79,7 @@ func genInvocation(c chooser, id protocol.InvocationID, cfg modelConfig) []Event
 		case 1:
 			script[s] = journal.Entry{Kind: journal.KindAwakeable}
 		default:
-			script[s] = journal.Entry{Kind: journal.KindCompleteAwakeable, Target: "sign_1elsewhere", Result: val(name)}
+			script[s] = journal.Entry{Kind: journal.KindCompleteAwakeable, Target: "sign_1elsewhere", Param: val(name)}
 		}
 	}
 	out := journal.Entry{Kind: journal.KindOutput, Result: val("out-" + id.String())}

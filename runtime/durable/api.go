@@ -44,7 +44,7 @@ func ResolveAwakeable[T any](ctx Context, id string, value T) {
 	if err != nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("resolve awakeable %s: encode value: %v", id, err)})
 	}
-	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Result: journal.Result{Value: b}})
+	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Param: journal.Result{Value: b}})
 }
 
 // RejectAwakeable completes the awakeable id with a failure; its waiter gets a terminal error
@@ -56,7 +56,7 @@ func RejectAwakeable(ctx Context, id string, reason error) {
 	if reason == nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("reject awakeable %s: the reason is nil", id)})
 	}
-	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Result: journal.Result{Failure: failureOf(reason)}})
+	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Param: journal.Result{Failure: failureOf(reason)}})
 }
 
 func checkAwakeableID(rt Runtime, id string) {

@@ -147,13 +147,13 @@ func TestResolveAwakeable(t *testing.T) {
 	ctx := durable.NewContext(rt)
 	target := protocol.AwakeableID{Invocation: protocol.InvocationID{1}, Index: 3}.String()
 	durable.ResolveAwakeable(ctx, target, map[string]any{"ok": true})
-	assert.Equal(t, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: journal.Result{Value: []byte(`{"ok":true}`)}}, rt.last())
+	assert.Equal(t, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: journal.Result{Value: []byte(`{"ok":true}`)}}, rt.last())
 
 	durable.RejectAwakeable(ctx, target, errors.New("nope"))
-	assert.Equal(t, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: journal.Result{Failure: &journal.Failure{Code: 500, Message: "nope"}}}, rt.last())
+	assert.Equal(t, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: journal.Result{Failure: &journal.Failure{Code: 500, Message: "nope"}}}, rt.last())
 
 	durable.RejectAwakeable(ctx, target, fmt.Errorf("ctx: %w", durable.TerminalError(errors.New("gone"), 410)))
-	assert.Equal(t, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: journal.Result{Failure: &journal.Failure{Code: 410, Message: "ctx: gone"}}}, rt.last())
+	assert.Equal(t, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: journal.Result{Failure: &journal.Failure{Code: 410, Message: "ctx: gone"}}}, rt.last())
 	assert.Empty(t, rt.awaited, "resolving and rejecting do not wait")
 }
 

@@ -313,9 +313,9 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	case journal.KindCompleteAwakeable:
 		if aid, err := protocol.ParseAwakeableID(en.Target); err == nil {
-			e.completeAwakeable(aid, en.Target, en.Result)
+			e.completeAwakeable(aid, en.Target, en.Param)
 		} else {
-			e.note(Note{Kind: NoteCompletionDropped, Awakeable: en.Target, Result: en.Result, Reason: err.Error()})
+			e.note(Note{Kind: NoteCompletionDropped, Awakeable: en.Target, Result: en.Param, Reason: err.Error()})
 		}
 	}
 	if r, ok := inv.early[i]; ok {

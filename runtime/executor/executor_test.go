@@ -253,7 +253,7 @@ func TestNonDeterminism(t *testing.T) {
 				durable.ResolveAwakeable(ctx, awakeableID(invID(9), 1), "b")
 				return "", nil
 			},
-			journal: []journal.Entry{{Kind: journal.KindCompleteAwakeable, Target: awakeableID(invID(9), 1), Result: value(t, "a")}},
+			journal: []journal.Entry{{Kind: journal.KindCompleteAwakeable, Target: awakeableID(invID(9), 1), Param: value(t, "a")}},
 			want:    []string{"index 1", `value("a")`, `value("b")`},
 		},
 		{
@@ -782,7 +782,7 @@ func TestResolveAndReject(t *testing.T) {
 		inv := invID(42)
 		h.start(inv, 1, inputEntry(t, nil))
 		require.Equal(t, []protocol.Message{
-			command(inv, 1, 1, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: value(t, map[string]int{"n": 1})}),
+			command(inv, 1, 1, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: value(t, map[string]int{"n": 1})}),
 			endMsg(inv, 1, 2, value(t, "ok")),
 		}, h.take())
 		assert.Equal(t, 0, h.timeouts, "a complete-awakeable command does not wait")
@@ -797,8 +797,8 @@ func TestResolveAndReject(t *testing.T) {
 		inv := invID(43)
 		h.start(inv, 1, inputEntry(t, nil))
 		require.Equal(t, []protocol.Message{
-			command(inv, 1, 1, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: failure(500, "no")}),
-			command(inv, 1, 2, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: failure(404, "gone")}),
+			command(inv, 1, 1, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: failure(500, "no")}),
+			command(inv, 1, 2, journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: failure(404, "gone")}),
 			endMsg(inv, 1, 3, value(t, "ok")),
 		}, h.take())
 	})

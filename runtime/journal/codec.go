@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -14,11 +15,16 @@ import (
 //
 //	version  1 byte   CodecVersion
 //	kind     1 byte   Kind (must be Valid)
-//	flags    1 byte   bit 0: Completed; bit 1: Result.Failure present; other bits must be 0
+//	flags    1 byte   bit 0: Completed; bit 1: Result.Failure present; bit 2: Param present;
+//	                  bit 3: Param.Failure present (needs bit 2); bit 4: timer fields present;
+//	                  other bits must be 0
 //	name     uvarint length, then the bytes
 //	target   uvarint length, then the bytes
 //	value    uvarint length, then the bytes of Result.Value
 //	failure  only if flag bit 1: code as 2 bytes big-endian, then uvarint length and the message
+//	param    only if flag bit 2: uvarint length and the bytes of Param.Value, then, if flag bit 3,
+//	         Param.Failure as above
+//	timer    only if flag bit 4: Duration and Deadline as varints
 //
 // Every variable-length field is length-prefixed, so an encoding is self-delimiting (see
 // DecodeEntry) and every proper prefix of one is truncated, which the decoder reports.
@@ -38,10 +44,17 @@ var ErrUnsupportedVersion = errors.New("unsupported codec version")
 
 // Flag bits of the binary encoding's third byte.
 const (
-	flagCompleted  = 1 << 0
-	flagFailure    = 1 << 1
-	flagsKnownMask = flagCompleted | flagFailure
+	flagCompleted    = 1 << 0
+	flagFailure      = 1 << 1
+	flagParam        = 1 << 2
+	flagParamFailure = 1 << 3
+	flagTimer        = 1 << 4
+	flagsKnownMask   = flagCompleted | flagFailure | flagParam | flagParamFailure | flagTimer
 )
+
+func hasParam(e Entry) bool { return len(e.Param.Value) > 0 || e.Param.Failure != nil }
+
+func hasTimer(e Entry) bool { return e.Duration != 0 || e.Deadline != 0 }
 
 // AppendEntry appends the binary encoding of e to dst and returns the extended slice. It does not
 // allocate when dst has room for EntrySize(e) more bytes.
@@ -56,6 +69,15 @@ func AppendEntry(dst []byte, e Entry) []byte {
 	if e.Result.Failure != nil {
 		flags |= flagFailure
 	}
+	if hasParam(e) {
+		flags |= flagParam
+		if e.Param.Failure != nil {
+			flags |= flagParamFailure
+		}
+	}
+	if hasTimer(e) {
+		flags |= flagTimer
+	}
 	dst = append(dst, CodecVersion, byte(e.Kind), flags)
 	dst = appendString(dst, e.Name)
 	dst = appendString(dst, e.Target)
@@ -65,6 +87,18 @@ func AppendEntry(dst []byte, e Entry) []byte {
 		dst = binary.BigEndian.AppendUint16(dst, f.Code)
 		dst = appendString(dst, f.Message)
 	}
+	if flags&flagParam != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(e.Param.Value)))
+		dst = append(dst, e.Param.Value...)
+		if f := e.Param.Failure; f != nil {
+			dst = binary.BigEndian.AppendUint16(dst, f.Code)
+			dst = appendString(dst, f.Message)
+		}
+	}
+	if flags&flagTimer != 0 {
+		dst = binary.AppendVarint(dst, int64(e.Duration))
+		dst = binary.AppendVarint(dst, e.Deadline)
+	}
 	return dst
 }
 
@@ -73,6 +107,15 @@ func EntrySize(e Entry) int {
 	n := 3 + stringSize(e.Name) + stringSize(e.Target) + prefixedSize(len(e.Result.Value))
 	if f := e.Result.Failure; f != nil {
 		n += 2 + stringSize(f.Message)
+	}
+	if hasParam(e) {
+		n += prefixedSize(len(e.Param.Value))
+		if f := e.Param.Failure; f != nil {
+			n += 2 + stringSize(f.Message)
+		}
+	}
+	if hasTimer(e) {
+		n += varintSize(int64(e.Duration)) + varintSize(e.Deadline)
 	}
 	return n
 }
@@ -122,6 +165,9 @@ func DecodeEntry(b []byte) (e Entry, n int, err error) {
 	if flags&^flagsKnownMask != 0 {
 		return Entry{}, 0, fmt.Errorf("journal entry: unknown flag bits %#02x at byte %d: %w", flags&^flagsKnownMask, d.off-1, ErrCorrupt)
 	}
+	if flags&flagParamFailure != 0 && flags&flagParam == 0 {
+		return Entry{}, 0, fmt.Errorf("journal entry: param failure flag without param flag at byte %d: %w", d.off-1, ErrCorrupt)
+	}
 	e.Completed = flags&flagCompleted != 0
 	name, err := d.readPrefixed("name")
 	if err != nil {
@@ -147,6 +193,35 @@ func DecodeEntry(b []byte) (e Entry, n int, err error) {
 		}
 		failure = &Failure{Code: code, Message: string(msg)}
 	}
+	var param []byte
+	var paramFailure *Failure
+	if flags&flagParam != 0 {
+		if param, err = d.readPrefixed("param"); err != nil {
+			return Entry{}, 0, err
+		}
+		if flags&flagParamFailure != 0 {
+			code, err := d.readUint16("param failure code")
+			if err != nil {
+				return Entry{}, 0, err
+			}
+			msg, err := d.readPrefixed("param failure message")
+			if err != nil {
+				return Entry{}, 0, err
+			}
+			paramFailure = &Failure{Code: code, Message: string(msg)}
+		}
+	}
+	if flags&flagTimer != 0 {
+		dur, err := d.readVarint("duration")
+		if err != nil {
+			return Entry{}, 0, err
+		}
+		deadline, err := d.readVarint("deadline")
+		if err != nil {
+			return Entry{}, 0, err
+		}
+		e.Duration, e.Deadline = time.Duration(dur), deadline
+	}
 	// Copy only once the whole entry is known to be well formed.
 	e.Name = string(name)
 	e.Target = string(target)
@@ -154,6 +229,10 @@ func DecodeEntry(b []byte) (e Entry, n int, err error) {
 		e.Result.Value = append([]byte(nil), value...)
 	}
 	e.Result.Failure = failure
+	if len(param) > 0 {
+		e.Param.Value = append([]byte(nil), param...)
+	}
+	e.Param.Failure = paramFailure
 	return e, d.off, nil
 }
 
@@ -167,6 +246,14 @@ func stringSize(s string) int { return prefixedSize(len(s)) }
 
 // prefixedSize is the encoded size of n bytes after their uvarint length.
 func prefixedSize(n int) int { return uvarintSize(uint64(n)) + n }
+
+func varintSize(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintSize(ux)
+}
 
 func uvarintSize(x uint64) int {
 	n := 1
@@ -195,6 +282,18 @@ func (d *decoder) readByte(what string) (byte, error) {
 	c := d.b[d.off]
 	d.off++
 	return c, nil
+}
+
+func (d *decoder) readVarint(what string) (int64, error) {
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		if n == 0 {
+			return 0, d.truncated(what)
+		}
+		return 0, fmt.Errorf("journal entry: varint overflow at byte %d reading %s: %w", d.off, what, ErrCorrupt)
+	}
+	d.off += n
+	return v, nil
 }
 
 func (d *decoder) readUint16(what string) (uint16, error) {
@@ -336,6 +435,9 @@ type entryJSON struct {
 	Kind      *Kind   `json:"kind"`
 	Name      string  `json:"name,omitempty"`
 	Target    string  `json:"target,omitempty"`
+	Param     *Result `json:"param,omitempty"`
+	Duration  int64   `json:"durationNanos,omitempty"`
+	Deadline  int64   `json:"deadlineUnixNanos,omitempty"`
 	Completed bool    `json:"completed,omitempty"`
 	Result    *Result `json:"result,omitempty"`
 }
@@ -360,9 +462,12 @@ type entryJSON struct {
 //
 // It fails for a Kind that is not Valid.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	j := entryJSON{Kind: &e.Kind, Name: e.Name, Target: e.Target, Completed: e.Completed}
+	j := entryJSON{Kind: &e.Kind, Name: e.Name, Target: e.Target, Completed: e.Completed, Duration: int64(e.Duration), Deadline: e.Deadline}
 	if len(e.Result.Value) > 0 || e.Result.Failure != nil {
 		j.Result = &e.Result
+	}
+	if hasParam(e) {
+		j.Param = &e.Param
 	}
 	return json.Marshal(j)
 }
@@ -376,9 +481,12 @@ func (e *Entry) UnmarshalJSON(data []byte) error {
 	if j.Kind == nil {
 		return errors.New("journal entry: missing kind")
 	}
-	out := Entry{Kind: *j.Kind, Name: j.Name, Target: j.Target, Completed: j.Completed}
+	out := Entry{Kind: *j.Kind, Name: j.Name, Target: j.Target, Completed: j.Completed, Duration: time.Duration(j.Duration), Deadline: j.Deadline}
 	if j.Result != nil {
 		out.Result = *j.Result
+	}
+	if j.Param != nil {
+		out.Param = *j.Param
 	}
 	*e = out
 	return nil

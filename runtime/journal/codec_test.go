@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -21,19 +22,28 @@ var equateEmpty = cmpopts.EquateEmpty()
 // plainEntry mirrors every field of an Entry without its Equal method (which cmp would use, and
 // which ignores a value that accompanies a failure), so that diffs compare everything.
 type plainEntry struct {
-	Kind       journal.Kind
-	Name       string
-	Target     string
-	Completed  bool
-	Value      []byte
-	HasFailure bool
-	Failure    journal.Failure
+	Kind            journal.Kind
+	Name            string
+	Target          string
+	Completed       bool
+	Value           []byte
+	HasFailure      bool
+	Failure         journal.Failure
+	ParamValue      []byte
+	HasParamFailure bool
+	ParamFailure    journal.Failure
+	Duration        time.Duration
+	Deadline        int64
 }
 
 func plain(e journal.Entry) plainEntry {
-	p := plainEntry{Kind: e.Kind, Name: e.Name, Target: e.Target, Completed: e.Completed, Value: e.Result.Value}
+	p := plainEntry{Kind: e.Kind, Name: e.Name, Target: e.Target, Completed: e.Completed, Value: e.Result.Value,
+		ParamValue: e.Param.Value, Duration: e.Duration, Deadline: e.Deadline}
 	if f := e.Result.Failure; f != nil {
 		p.HasFailure, p.Failure = true, *f
+	}
+	if f := e.Param.Failure; f != nil {
+		p.HasParamFailure, p.ParamFailure = true, *f
 	}
 	return p
 }
@@ -149,6 +159,12 @@ func genEntry(utf8Only bool) *rapid.Generator[journal.Entry] {
 				Value:   genValue().Draw(t, "value"),
 				Failure: genFailure(utf8Only).Draw(t, "failure"),
 			},
+			Param: journal.Result{
+				Value:   genValue().Draw(t, "param"),
+				Failure: genFailure(utf8Only).Draw(t, "param-failure"),
+			},
+			Duration: time.Duration(rapid.Int64().Draw(t, "duration")),
+			Deadline: rapid.Int64().Draw(t, "deadline"),
 		}
 	})
 }
@@ -293,7 +309,7 @@ func TestEntryJSONErrors(t *testing.T) {
 	}{
 		{"missing kind", `{"name":"x"}`, "missing kind"},
 		{"null kind", `{"kind":null}`, "missing kind"},
-		{"unknown kind name", `{"kind":"sleep"}`, `unknown kind name "sleep"`},
+		{"unknown kind name", `{"kind":"snooze"}`, `unknown kind name "snooze"`},
 		{"numeric kind", `{"kind":3}`, "journal entry"},
 		{"both value forms", `{"kind":"input","result":{"value":1,"valueBase64":"AA=="}}`, "both value and valueBase64"},
 		{"bad base64", `{"kind":"input","result":{"valueBase64":"!!"}}`, "journal result"},
@@ -309,8 +325,8 @@ func TestEntryJSONErrors(t *testing.T) {
 		})
 	}
 	t.Run("marshal unknown kind", func(t *testing.T) {
-		_, err := json.Marshal(journal.Entry{Kind: 9})
-		wantErr(t, err, nil, "kind(9)")
+		_, err := json.Marshal(journal.Entry{Kind: 99})
+		wantErr(t, err, nil, "kind(99)")
 	})
 }
 
@@ -489,8 +505,9 @@ func TestUnmarshalEntryCorruptInputs(t *testing.T) {
 		{"huge length", []byte{1, 3, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, journal.ErrCorrupt, "truncated reading target: length 4294967295 at byte 4 but only 0 bytes left"},
 		{"length overflows", []byte{1, 3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, journal.ErrCorrupt, "value length at byte 5 overflows 64 bits"},
 		{"kind zero", []byte{1, 0, 0, 0, 0, 0}, journal.ErrCorrupt, "unknown kind 0 at byte 1"},
-		{"kind from the future", []byte{1, 6, 0, 0, 0, 0}, journal.ErrCorrupt, "unknown kind 6 at byte 1"},
-		{"unknown flag", []byte{1, 1, 4, 0, 0, 0}, journal.ErrCorrupt, "unknown flag bits 0x04 at byte 2"},
+		{"kind from the future", []byte{1, 16, 0, 0, 0, 0}, journal.ErrCorrupt, "unknown kind 16 at byte 1"},
+		{"unknown flag", []byte{1, 1, 32, 0, 0, 0}, journal.ErrCorrupt, "unknown flag bits 0x20 at byte 2"},
+		{"param failure without param", []byte{1, 1, 8, 0, 0, 0}, journal.ErrCorrupt, "param failure flag without param flag at byte 2"},
 		{"failure without code", []byte{1, 2, 2, 0, 0, 0, 1}, journal.ErrCorrupt, "truncated at byte 6 reading failure code"},
 		{"failure without message", []byte{1, 2, 2, 0, 0, 0, 1, 244}, journal.ErrCorrupt, "truncated at byte 8 reading failure message length"},
 		{"trailing byte", []byte{1, 1, 0, 0, 0, 0, 9}, journal.ErrCorrupt, "journal entry: 1 trailing bytes after the entry ending at byte 6: corrupt entry"},
@@ -526,7 +543,7 @@ func TestUnmarshalEntryCorruptInputs(t *testing.T) {
 }
 
 func TestInvalidKindEncodesButDoesNotDecode(t *testing.T) {
-	for _, k := range []journal.Kind{0, 6, 255} {
+	for _, k := range []journal.Kind{0, 16, 255} {
 		_, err := journal.UnmarshalEntry(journal.MarshalEntry(journal.Entry{Kind: k, Name: "x"}))
 		wantErr(t, err, journal.ErrCorrupt, fmt.Sprintf("unknown kind %d", k))
 	}

@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"fmt"
+	"time"
 )
 
 // Kind names what a journal entry records. The numeric values are part of the codec's wire
@@ -22,10 +23,37 @@ const (
 	KindAwakeable Kind = 4
 	// KindCompleteAwakeable records that the handler resolved or rejected another awakeable.
 	KindCompleteAwakeable Kind = 5
+	// KindGetState reads the state key Name of the invocation's object or workflow; Result.Value
+	// is the value, nil when the key is absent (state values are JSON, never empty).
+	KindGetState Kind = 6
+	// KindSetState writes Param.Value under the state key Name.
+	KindSetState Kind = 7
+	// KindClearState removes the state key Name.
+	KindClearState Kind = 8
+	// KindClearAllState removes every state key.
+	KindClearAllState Kind = 9
+	// KindGetStateKeys lists the state keys; Result.Value is a JSON array of them, sorted.
+	KindGetStateKeys Kind = 10
+	// KindSleep is a durable timer of Duration; the engine fixes its Deadline when it journals
+	// it and completes the entry when the deadline passes.
+	KindSleep Kind = 11
+	// KindGetPromise waits for the durable promise Name of the invocation's workflow; its
+	// completion is the promise's value or failure.
+	KindGetPromise Kind = 12
+	// KindPeekPromise reads the durable promise Name without waiting; the engine completes it at
+	// once with the value or failure, or with an empty Result when the promise is not completed.
+	KindPeekPromise Kind = 13
+	// KindCompletePromise resolves (Param.Value) or rejects (Param.Failure) the promise Name; the
+	// engine completes it with an empty Result, or with a 409 failure when the promise was
+	// already completed.
+	KindCompletePromise Kind = 14
+	// KindSelect records which future a WaitFirst returned: Result.Value is the JSON index of the
+	// chosen future among its arguments, so replay picks the same one.
+	KindSelect Kind = 15
 )
 
 // maxKind is the highest kind this build knows; the codec refuses anything above it.
-const maxKind = KindCompleteAwakeable
+const maxKind = KindSelect
 
 // String returns the kind's name as it appears in traces.
 func (k Kind) String() string {
@@ -40,6 +68,26 @@ func (k Kind) String() string {
 		return "awakeable"
 	case KindCompleteAwakeable:
 		return "complete-awakeable"
+	case KindGetState:
+		return "get-state"
+	case KindSetState:
+		return "set-state"
+	case KindClearState:
+		return "clear-state"
+	case KindClearAllState:
+		return "clear-all-state"
+	case KindGetStateKeys:
+		return "get-state-keys"
+	case KindSleep:
+		return "sleep"
+	case KindGetPromise:
+		return "get-promise"
+	case KindPeekPromise:
+		return "peek-promise"
+	case KindCompletePromise:
+		return "complete-promise"
+	case KindSelect:
+		return "select"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}
@@ -49,8 +97,20 @@ func (k Kind) String() string {
 func (k Kind) Valid() bool { return k >= KindInput && k <= maxKind }
 
 // Completable reports whether entries of this kind wait for a result from outside the handler
-// (an awakeable) rather than carrying their result when they are written.
-func (k Kind) Completable() bool { return k == KindAwakeable }
+// (an awakeable, a timer, a promise) rather than carrying their result when they are written.
+func (k Kind) Completable() bool {
+	switch k {
+	case KindAwakeable, KindSleep, KindGetPromise, KindPeekPromise, KindCompletePromise:
+		return true
+	}
+	return false
+}
+
+// Writes reports whether entries of this kind change an object's or a workflow's state, which
+// shared handlers may not do.
+func (k Kind) Writes() bool {
+	return k == KindSetState || k == KindClearState || k == KindClearAllState
+}
 
 // Failure is a terminal failure: an error that ends the waiter (or the invocation) without a
 // retry. Code follows HTTP conventions as Restate's terminal errors do (500 by default).
@@ -90,41 +150,47 @@ func (r Result) String() string {
 
 // Entry is one step of an invocation's journal.
 //
-// Which fields are meaningful depends on Kind:
+// Which fields are meaningful depends on Kind (see each kind's comment): the command's
+// parameters are Name, Target, Param and Duration, which replay compares; Completed, Result and
+// Deadline are filled in by whoever completes the entry. For the kinds written with their result
+// (input, output, run, get-state, get-state-keys, select) Result is set from the start:
 //   - input: Result.Value is the input;
 //   - output: Result is the output or the terminal failure;
-//   - run: Name is the side effect's name; Result is its outcome (always set: a run entry is
-//     written with its result);
+//   - run: Name is the side effect's name; Result is its outcome;
 //   - awakeable: Completed and Result are set once an outside party completes it;
-//   - complete-awakeable: Target is the awakeable ID; Result is the value or rejection sent.
+//   - complete-awakeable: Target is the awakeable ID; Param is the value or rejection sent.
 type Entry struct {
 	Kind      Kind
 	Name      string
 	Target    string
+	Param     Result
+	Duration  time.Duration
 	Completed bool
 	Result    Result
+	// Deadline is when a sleep falls due, in Unix nanoseconds; the engine sets it.
+	Deadline int64
 }
 
 // SameCommand reports whether two entries are the same command, ignoring any completion an
 // outside party attached later. Replay uses it to detect a handler that diverged from its journal.
 func (e Entry) SameCommand(o Entry) bool {
-	if e.Kind != o.Kind || e.Name != o.Name || e.Target != o.Target {
+	if e.Kind != o.Kind || e.Name != o.Name || e.Target != o.Target || e.Duration != o.Duration || !e.Param.Equal(o.Param) {
 		return false
 	}
 	switch e.Kind {
-	case KindInput, KindOutput, KindCompleteAwakeable:
+	case KindInput, KindOutput:
 		return e.Result.Equal(o.Result)
 	default:
-		// A run's result is produced by the side effect, not chosen by the handler's code, and
-		// an awakeable's result comes from outside; neither is part of the command.
+		// A run's result is produced by the side effect, not chosen by the handler's code;
+		// completions come from outside; state reads depend on the state. None is part of the
+		// command.
 		return true
 	}
 }
 
 // Equal reports whether two entries are identical, completion included.
 func (e Entry) Equal(o Entry) bool {
-	return e.Kind == o.Kind && e.Name == o.Name && e.Target == o.Target &&
-		e.Completed == o.Completed && e.Result.Equal(o.Result)
+	return e.SameCommand(o) && e.Completed == o.Completed && e.Result.Equal(o.Result) && e.Deadline == o.Deadline
 }
 
 // String renders an entry compactly for traces and error messages.
@@ -136,10 +202,18 @@ func (e Entry) String() string {
 	if e.Target != "" {
 		s += " target=" + e.Target
 	}
+	if e.Param.Value != nil || e.Param.Failure != nil {
+		s += " param=" + e.Param.String()
+	}
+	if e.Duration != 0 {
+		s += " duration=" + e.Duration.String()
+	}
 	switch {
 	case e.Kind.Completable() && !e.Completed:
 		s += " (pending)"
-	case e.Kind.Completable() || e.Kind != KindAwakeable:
+	case e.Kind.Writes() || e.Kind == KindCompleteAwakeable:
+		// Such commands have no result of their own.
+	default:
 		s += " " + e.Result.String()
 	}
 	return s

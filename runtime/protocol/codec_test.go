@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -28,13 +29,17 @@ type plainEntry struct {
 	Value      []byte
 	HasFailure bool
 	Failure    journal.Failure
+	Param      string
+	Duration   time.Duration
+	Deadline   int64
 }
 
 // cmpOpts compare messages field by field, treating nil and empty slices as equal as the codecs do.
 var cmpOpts = cmp.Options{
 	cmpopts.EquateEmpty(),
 	cmp.Transformer("plain", func(e journal.Entry) plainEntry {
-		p := plainEntry{Kind: e.Kind, Name: e.Name, Target: e.Target, Completed: e.Completed, Value: e.Result.Value}
+		p := plainEntry{Kind: e.Kind, Name: e.Name, Target: e.Target, Completed: e.Completed, Value: e.Result.Value,
+			Param: e.Param.String(), Duration: e.Duration, Deadline: e.Deadline}
 		if f := e.Result.Failure; f != nil {
 			p.HasFailure, p.Failure = true, *f
 		}
@@ -106,7 +111,9 @@ func genEntry(utf8Only bool) *rapid.Generator[journal.Entry] {
 		e := journal.Entry{
 			Kind: rapid.SampledFrom([]journal.Kind{
 				journal.KindInput, journal.KindOutput, journal.KindRun, journal.KindAwakeable, journal.KindCompleteAwakeable,
+				journal.KindSleep, journal.KindCompletePromise, journal.KindSetState,
 			}).Draw(t, "kind"),
+			Duration:  time.Duration(rapid.Int64().Draw(t, "duration")),
 			Name:      genString(utf8Only).Draw(t, "name"),
 			Target:    genString(utf8Only).Draw(t, "target"),
 			Completed: rapid.Bool().Draw(t, "completed"),
@@ -118,6 +125,9 @@ func genEntry(utf8Only bool) *rapid.Generator[journal.Entry] {
 		}
 		if rapid.Bool().Draw(t, "failed") {
 			e.Result.Failure = &journal.Failure{Code: rapid.Uint16().Draw(t, "code"), Message: genString(utf8Only).Draw(t, "message")}
+		}
+		if rapid.Bool().Draw(t, "param") {
+			e.Param.Value = []byte(`{"p":1}`)
 		}
 		return e
 	})
@@ -306,8 +316,8 @@ func TestUnmarshalMessageCorruptInputs(t *testing.T) {
 		{"service missing", header(1, 1<<0), "truncated at byte 20 reading service length", []error{protocol.ErrCorrupt}},
 		{"service runs past the end", cat(header(1, 1<<0), []byte{9, 'a'}), "truncated reading service: length 9 at byte 20 but only 1 bytes left", []error{protocol.ErrCorrupt}},
 		{"journal count too large", cat(header(1, 1<<2), []byte{200, 1}, validEntry), "journal length 200 at byte 20 but only 7 bytes left", []error{protocol.ErrCorrupt}},
-		{"journal entry corrupt", cat(header(1, 1<<2), []byte{2}, validEntry, []byte{1, 9, 0, 0, 0, 0}),
-			"protocol message: journal entry 1 at byte 28: journal entry: unknown kind 9 at byte 1: corrupt entry: corrupt message",
+		{"journal entry corrupt", cat(header(1, 1<<2), []byte{2}, validEntry, []byte{1, 99, 0, 0, 0, 0}),
+			"protocol message: journal entry 1 at byte 28: journal entry: unknown kind 99 at byte 1: corrupt entry: corrupt message",
 			[]error{protocol.ErrCorrupt, journal.ErrCorrupt}},
 		{"journal entry truncated", cat(header(1, 1<<2), []byte{1}, validEntry[:5]), "journal entry 0 at byte 21: journal entry: truncated at byte 5 reading target length",
 			[]error{protocol.ErrCorrupt, journal.ErrCorrupt}},
