@@ -19,9 +19,12 @@ import (
 //	attempt     uvarint   (at most MaxUint32)
 //	fields      1 byte    which optional fields follow: bit 0 Service, 1 Handler, 2 Journal,
 //	                      3 Index, 4 Entry, 5 WaitingOn, 6 Retryable (no payload), 7 Message
-//	then, in bit order, each field whose bit is set:
+//	fields2     1 byte    bit 0 Key, bit 1 State; other bits must be 0
+//	then, in bit order, each field whose bit is set, the first byte's before the second's:
 //	  Service, Handler, Message   uvarint length, then the bytes
 //	  Journal                     uvarint count, then each entry as journal.AppendEntry writes it
+//	  Key                         uvarint length, then the bytes
+//	  State                       as Journal
 //	  Index                       uvarint (at most MaxUint32)
 //	  Entry                       as journal.AppendEntry writes it
 //	  WaitingOn                   uvarint count, then each index as a uvarint (at most MaxUint32)
@@ -54,6 +57,32 @@ const (
 	fieldMessage
 )
 
+// Field bits of the second field byte.
+const (
+	field2Key = 1 << iota
+	field2State
+	fields2KnownMask = field2Key | field2State
+)
+
+func (m *Message) fields2() byte {
+	var f byte
+	if m.Key != "" {
+		f |= field2Key
+	}
+	if len(m.State) > 0 {
+		f |= field2State
+	}
+	return f
+}
+
+func appendEntries(dst []byte, es []journal.Entry) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(es)))
+	for _, e := range es {
+		dst = journal.AppendEntry(dst, e)
+	}
+	return dst
+}
+
 // maxJournalPrealloc caps the entries UnmarshalMessage allocates before it has decoded them.
 const maxJournalPrealloc = 64
 
@@ -63,7 +92,8 @@ func validKind(k Kind) bool { return k >= KindStart && k <= KindError }
 // entryIsZero reports whether e is the zero entry, treating an empty value as nil as the codecs do.
 func entryIsZero(e journal.Entry) bool {
 	return e.Kind == 0 && e.Name == "" && e.Target == "" && !e.Completed &&
-		len(e.Result.Value) == 0 && e.Result.Failure == nil
+		len(e.Result.Value) == 0 && e.Result.Failure == nil &&
+		len(e.Param.Value) == 0 && e.Param.Failure == nil && e.Duration == 0 && e.Deadline == 0
 }
 
 func (m *Message) fields() byte {
@@ -100,11 +130,11 @@ func (m *Message) fields() byte {
 // of the declared kinds, or that holds a non-zero entry of an invalid journal kind, produces an
 // encoding that UnmarshalMessage rejects with ErrCorrupt.
 func AppendMessage(dst []byte, m Message) []byte {
-	f := m.fields()
+	f, f2 := m.fields(), m.fields2()
 	dst = append(dst, CodecVersion, byte(m.Kind))
 	dst = append(dst, m.Invocation[:]...)
 	dst = binary.AppendUvarint(dst, uint64(m.Attempt))
-	dst = append(dst, f)
+	dst = append(dst, f, f2)
 	if f&fieldService != 0 {
 		dst = appendString(dst, m.Service)
 	}
@@ -112,10 +142,7 @@ func AppendMessage(dst []byte, m Message) []byte {
 		dst = appendString(dst, m.Handler)
 	}
 	if f&fieldJournal != 0 {
-		dst = binary.AppendUvarint(dst, uint64(len(m.Journal)))
-		for _, e := range m.Journal {
-			dst = journal.AppendEntry(dst, e)
-		}
+		dst = appendEntries(dst, m.Journal)
 	}
 	if f&fieldIndex != 0 {
 		dst = binary.AppendUvarint(dst, uint64(m.Index))
@@ -132,17 +159,25 @@ func AppendMessage(dst []byte, m Message) []byte {
 	if f&fieldMessage != 0 {
 		dst = appendString(dst, m.Message)
 	}
+	if f2&field2Key != 0 {
+		dst = appendString(dst, m.Key)
+	}
+	if f2&field2State != 0 {
+		dst = appendEntries(dst, m.State)
+	}
 	return dst
 }
 
 // messageSize returns len(MarshalMessage(m)).
 func messageSize(m *Message) int {
-	n := 2 + len(m.Invocation) + uvarintSize(uint64(m.Attempt)) + 1
-	n += stringSize(m.Service) + stringSize(m.Handler) + stringSize(m.Message)
-	if len(m.Journal) > 0 {
-		n += uvarintSize(uint64(len(m.Journal)))
-		for _, e := range m.Journal {
-			n += journal.EntrySize(e)
+	n := 2 + len(m.Invocation) + uvarintSize(uint64(m.Attempt)) + 2
+	n += stringSize(m.Service) + stringSize(m.Handler) + stringSize(m.Message) + stringSize(m.Key)
+	for _, es := range [][]journal.Entry{m.Journal, m.State} {
+		if len(es) > 0 {
+			n += uvarintSize(uint64(len(es)))
+			for _, e := range es {
+				n += journal.EntrySize(e)
+			}
 		}
 	}
 	if m.Index != 0 {
@@ -196,6 +231,13 @@ func UnmarshalMessage(b []byte) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	f2, err := d.readByte("second field bits")
+	if err != nil {
+		return Message{}, err
+	}
+	if f2&^fields2KnownMask != 0 {
+		return Message{}, fmt.Errorf("protocol message: unknown field bits %#02x at byte %d: %w", f2&^fields2KnownMask, d.off-1, ErrCorrupt)
+	}
 	if f&fieldService != 0 {
 		if m.Service, err = d.readString("service"); err != nil {
 			return Message{}, err
@@ -207,23 +249,8 @@ func UnmarshalMessage(b []byte) (Message, error) {
 		}
 	}
 	if f&fieldJournal != 0 {
-		start := d.off
-		n, err := d.readUvarint("journal length")
-		if err != nil {
+		if m.Journal, err = d.readEntries("journal"); err != nil {
 			return Message{}, err
-		}
-		// Every entry takes at least one byte. A corrupt count must not make a small input
-		// allocate much, so preallocation is capped and longer journals grow as they decode.
-		if left := uint64(len(b) - d.off); n > left {
-			return Message{}, fmt.Errorf("protocol message: journal length %d at byte %d but only %d bytes left: %w", n, start, left, ErrCorrupt)
-		}
-		m.Journal = make([]journal.Entry, 0, min(n, maxJournalPrealloc))
-		for i := range int(n) {
-			e, err := d.readEntry("journal entry", i)
-			if err != nil {
-				return Message{}, err
-			}
-			m.Journal = append(m.Journal, e)
 		}
 	}
 	if f&fieldIndex != 0 {
@@ -258,6 +285,16 @@ func UnmarshalMessage(b []byte) (Message, error) {
 			return Message{}, err
 		}
 	}
+	if f2&field2Key != 0 {
+		if m.Key, err = d.readString("key"); err != nil {
+			return Message{}, err
+		}
+	}
+	if f2&field2State != 0 {
+		if m.State, err = d.readEntries("state"); err != nil {
+			return Message{}, err
+		}
+	}
 	if d.off != len(b) {
 		return Message{}, fmt.Errorf("protocol message: %d trailing bytes after the message ending at byte %d: %w", len(b)-d.off, d.off, ErrCorrupt)
 	}
@@ -283,6 +320,29 @@ func uvarintSize(x uint64) int {
 		n++
 	}
 	return n
+}
+
+// readEntries reads a count and that many journal entries (what names them in errors).
+func (d *decoder) readEntries(what string) ([]journal.Entry, error) {
+	start := d.off
+	n, err := d.readUvarint(what + " length")
+	if err != nil {
+		return nil, err
+	}
+	// Every entry takes at least one byte. A corrupt count must not make a small input allocate
+	// much, so preallocation is capped and longer lists grow as they decode.
+	if left := uint64(len(d.b) - d.off); n > left {
+		return nil, fmt.Errorf("protocol message: %s length %d at byte %d but only %d bytes left: %w", what, n, start, left, ErrCorrupt)
+	}
+	es := make([]journal.Entry, 0, min(n, maxJournalPrealloc))
+	for i := range int(n) {
+		e, err := d.readEntry(what+" entry", i)
+		if err != nil {
+			return nil, err
+		}
+		es = append(es, e)
+	}
+	return es, nil
 }
 
 // decoder reads the binary encoding and turns every problem into an error that names the field
@@ -442,7 +502,9 @@ type messageJSON struct {
 	Attempt    uint32          `json:"attempt"`
 	Service    string          `json:"service,omitempty"`
 	Handler    string          `json:"handler,omitempty"`
+	Key        string          `json:"key,omitempty"`
 	Journal    []journal.Entry `json:"journal,omitempty"`
+	State      []journal.Entry `json:"state,omitempty"`
 	Index      *uint32         `json:"index,omitempty"`
 	Entry      *journal.Entry  `json:"entry,omitempty"`
 	WaitingOn  []uint32        `json:"waitingOn,omitempty"`
@@ -467,7 +529,7 @@ func usesIndex(k Kind) bool {
 func (m Message) MarshalJSON() ([]byte, error) {
 	j := messageJSON{
 		Kind: &m.Kind, Invocation: m.Invocation, Attempt: m.Attempt,
-		Service: m.Service, Handler: m.Handler, Journal: m.Journal,
+		Service: m.Service, Handler: m.Handler, Key: m.Key, Journal: m.Journal, State: m.State,
 		WaitingOn: m.WaitingOn, Retryable: m.Retryable, Message: m.Message,
 	}
 	if m.Index != 0 || usesIndex(m.Kind) {
@@ -491,10 +553,13 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	}
 	out := Message{
 		Kind: *j.Kind, Invocation: j.Invocation, Attempt: j.Attempt,
-		Service: j.Service, Handler: j.Handler, Retryable: j.Retryable, Message: j.Message,
+		Service: j.Service, Handler: j.Handler, Key: j.Key, Retryable: j.Retryable, Message: j.Message,
 	}
 	if len(j.Journal) > 0 {
 		out.Journal = j.Journal
+	}
+	if len(j.State) > 0 {
+		out.State = j.State
 	}
 	if j.Index != nil {
 		out.Index = *j.Index

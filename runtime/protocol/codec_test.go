@@ -149,6 +149,10 @@ func genMessage(utf8Only bool) *rapid.Generator[protocol.Message] {
 		if rapid.Bool().Draw(t, "hasJournal") {
 			m.Journal = rapid.SliceOf(genEntry(utf8Only)).Draw(t, "journal")
 		}
+		if rapid.Bool().Draw(t, "hasKey") {
+			m.Key = genString(utf8Only).Draw(t, "key")
+			m.State = rapid.SliceOf(genEntry(utf8Only)).Draw(t, "state")
+		}
 		if rapid.Bool().Draw(t, "hasIndex") {
 			m.Index = rapid.Uint32().Draw(t, "index")
 		}
@@ -291,7 +295,7 @@ func TestEveryMessageTruncationIsCorrupt(t *testing.T) {
 func header(kind byte, fields byte) []byte {
 	b := []byte{protocol.CodecVersion, kind}
 	b = append(b, testInvocation[:]...)
-	return append(b, 1, fields)
+	return append(b, 1, fields, 0)
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -313,22 +317,24 @@ func TestUnmarshalMessageCorruptInputs(t *testing.T) {
 		{"attempt over 32 bits", cat(header(1, 0)[:18], []byte{0x80, 0x80, 0x80, 0x80, 0x10}, []byte{0}), "attempt 4294967296 at byte 18 exceeds 32 bits", []error{protocol.ErrCorrupt}},
 		{"attempt overflows 64 bits", cat(header(1, 0)[:18], bytes.Repeat([]byte{0xff}, 10), []byte{1}), "attempt at byte 18 overflows 64 bits", []error{protocol.ErrCorrupt}},
 		{"no field bits", header(1, 0)[:19], "truncated at byte 19 reading field bits", []error{protocol.ErrCorrupt}},
-		{"service missing", header(1, 1<<0), "truncated at byte 20 reading service length", []error{protocol.ErrCorrupt}},
-		{"service runs past the end", cat(header(1, 1<<0), []byte{9, 'a'}), "truncated reading service: length 9 at byte 20 but only 1 bytes left", []error{protocol.ErrCorrupt}},
-		{"journal count too large", cat(header(1, 1<<2), []byte{200, 1}, validEntry), "journal length 200 at byte 20 but only 7 bytes left", []error{protocol.ErrCorrupt}},
+		{"no second field bits", header(1, 0)[:20], "truncated at byte 20 reading second field bits", []error{protocol.ErrCorrupt}},
+		{"unknown second field bits", cat(header(1, 0)[:20], []byte{0x80}), "unknown field bits 0x80 at byte 20", []error{protocol.ErrCorrupt}},
+		{"service missing", header(1, 1<<0), "truncated at byte 21 reading service length", []error{protocol.ErrCorrupt}},
+		{"service runs past the end", cat(header(1, 1<<0), []byte{9, 'a'}), "truncated reading service: length 9 at byte 21 but only 1 bytes left", []error{protocol.ErrCorrupt}},
+		{"journal count too large", cat(header(1, 1<<2), []byte{200, 1}, validEntry), "journal length 200 at byte 21 but only 7 bytes left", []error{protocol.ErrCorrupt}},
 		{"journal entry corrupt", cat(header(1, 1<<2), []byte{2}, validEntry, []byte{1, 99, 0, 0, 0, 0}),
-			"protocol message: journal entry 1 at byte 28: journal entry: unknown kind 99 at byte 1: corrupt entry: corrupt message",
+			"protocol message: journal entry 1 at byte 29: journal entry: unknown kind 99 at byte 1: corrupt entry: corrupt message",
 			[]error{protocol.ErrCorrupt, journal.ErrCorrupt}},
-		{"journal entry truncated", cat(header(1, 1<<2), []byte{1}, validEntry[:5]), "journal entry 0 at byte 21: journal entry: truncated at byte 5 reading target length",
+		{"journal entry truncated", cat(header(1, 1<<2), []byte{1}, validEntry[:5]), "journal entry 0 at byte 22: journal entry: truncated at byte 5 reading target length",
 			[]error{protocol.ErrCorrupt, journal.ErrCorrupt}},
-		{"journal entry from the future", cat(header(1, 1<<2), []byte{1}, []byte{2, 3, 0, 0, 0, 0}), "journal entry 0 at byte 21: journal entry: version 2",
+		{"journal entry from the future", cat(header(1, 1<<2), []byte{1}, []byte{2, 3, 0, 0, 0, 0}), "journal entry 0 at byte 22: journal entry: version 2",
 			[]error{protocol.ErrUnsupportedVersion, journal.ErrUnsupportedVersion}},
-		{"index over 32 bits", cat(header(3, 1<<3), []byte{0xff, 0xff, 0xff, 0xff, 0x7f}), "index 34359738367 at byte 20 exceeds 32 bits", []error{protocol.ErrCorrupt}},
-		{"entry of kind zero", cat(header(5, 1<<4), []byte{1, 0, 0, 0, 0, 0}), "entry at byte 20: journal entry: unknown kind 0", []error{protocol.ErrCorrupt, journal.ErrCorrupt}},
-		{"waiting-on count too large", cat(header(6, 1<<5), []byte{3, 1, 2}), "waiting-on length 3 at byte 20 but only 2 bytes left", []error{protocol.ErrCorrupt}},
-		{"waiting-on index truncated", cat(header(6, 1<<5), []byte{2, 1, 0x80}), "truncated at byte 22 reading waiting-on index", []error{protocol.ErrCorrupt}},
-		{"message missing", header(8, 1<<7), "truncated at byte 20 reading message length", []error{protocol.ErrCorrupt}},
-		{"trailing byte", cat(header(4, 0), []byte{0}), "protocol message: 1 trailing bytes after the message ending at byte 20: corrupt message", []error{protocol.ErrCorrupt}},
+		{"index over 32 bits", cat(header(3, 1<<3), []byte{0xff, 0xff, 0xff, 0xff, 0x7f}), "index 34359738367 at byte 21 exceeds 32 bits", []error{protocol.ErrCorrupt}},
+		{"entry of kind zero", cat(header(5, 1<<4), []byte{1, 0, 0, 0, 0, 0}), "entry at byte 21: journal entry: unknown kind 0", []error{protocol.ErrCorrupt, journal.ErrCorrupt}},
+		{"waiting-on count too large", cat(header(6, 1<<5), []byte{3, 1, 2}), "waiting-on length 3 at byte 21 but only 2 bytes left", []error{protocol.ErrCorrupt}},
+		{"waiting-on index truncated", cat(header(6, 1<<5), []byte{2, 1, 0x80}), "truncated at byte 23 reading waiting-on index", []error{protocol.ErrCorrupt}},
+		{"message missing", header(8, 1<<7), "truncated at byte 21 reading message length", []error{protocol.ErrCorrupt}},
+		{"trailing byte", cat(header(4, 0), []byte{0}), "protocol message: 1 trailing bytes after the message ending at byte 21: corrupt message", []error{protocol.ErrCorrupt}},
 		{"version 0", []byte{0, 1}, "protocol message: version 0, this build reads version 1: unsupported codec version", []error{protocol.ErrUnsupportedVersion}},
 		{"version 2", cat([]byte{2}, header(1, 0)[1:]), "version 2, this build reads version 1", []error{protocol.ErrUnsupportedVersion}},
 	}

@@ -52,7 +52,9 @@ func (k Kind) ToExecutor() bool { return k >= KindStart && k <= KindAbort }
 // Message is one engine<->executor message. It is a flat struct rather than an interface so that
 // links and queues move it without allocating; which fields are meaningful depends on Kind:
 //
-//   - Start: Service, Handler, Journal (every entry so far, completions included).
+//   - Start: Service, Handler, Key (objects and workflows), Journal (every entry so far,
+//     completions included) and State (the key's state when the attempt starts, as get-state
+//     entries sorted by name: Name is the state key, Result.Value the value).
 //   - Completion: Index and Entry (the completed entry; its Result is the completion).
 //   - Ack: Index (the entry at Index is durable).
 //   - Abort: nothing more; the attempt must stop.
@@ -67,7 +69,9 @@ type Message struct {
 
 	Service string
 	Handler string
+	Key     string
 	Journal []journal.Entry
+	State   []journal.Entry
 
 	Index uint32
 	Entry journal.Entry
@@ -83,6 +87,9 @@ func (m Message) String() string {
 	head := fmt.Sprintf("%s %s#%d", m.Kind, m.Invocation, m.Attempt)
 	switch m.Kind {
 	case KindStart:
+		if m.Key != "" {
+			return fmt.Sprintf("%s %s/%s/%s journal=%d state=%d", head, m.Service, m.Key, m.Handler, len(m.Journal), len(m.State))
+		}
 		return fmt.Sprintf("%s %s/%s journal=%d", head, m.Service, m.Handler, len(m.Journal))
 	case KindCompletion, KindCommand, KindEnd:
 		return fmt.Sprintf("%s [%d] %s", head, m.Index, m.Entry)
