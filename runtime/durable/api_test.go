@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +25,8 @@ type fakeRuntime struct {
 	completions map[uint32]journal.Result
 	awaited     []uint32
 	runs        int
+	key         string
+	state       map[string][]byte
 }
 
 // failed is the panic value of Fail.
@@ -71,6 +74,40 @@ func (r *fakeRuntime) Run(name string, effect func() (journal.Result, error)) jo
 }
 
 func (r *fakeRuntime) Fail(f journal.Failure) { panic(failed{f}) }
+
+func (r *fakeRuntime) Key() string { return r.key }
+
+// Read answers state reads from r.state (get-state) or its sorted keys.
+func (r *fakeRuntime) Read(e journal.Entry) journal.Result {
+	switch e.Kind {
+	case journal.KindGetState:
+		e.Result = journal.Result{Value: r.state[e.Name]}
+	case journal.KindGetStateKeys:
+		keys := make([]string, 0, len(r.state))
+		for k := range r.state {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b, _ := json.Marshal(keys)
+		e.Result = journal.Result{Value: b}
+	}
+	r.entries = append(r.entries, e)
+	return e.Result
+}
+
+// AwaitAny returns the first of indices that has a completion set in advance.
+func (r *fakeRuntime) AwaitAny(indices []uint32) int {
+	for pos, i := range indices {
+		if e := r.entries[i]; !e.Kind.Completable() || e.Completed {
+			return pos
+		}
+		if _, ok := r.completions[i]; ok {
+			r.Await(i)
+			return pos
+		}
+	}
+	panic(fmt.Sprintf("fakeRuntime: AwaitAny(%v) would block", indices))
+}
 
 // last returns the last journaled entry.
 func (r *fakeRuntime) last() journal.Entry { return r.entries[len(r.entries)-1] }
@@ -290,7 +327,7 @@ func TestFullHandlerOnFakeRuntime(t *testing.T) {
 	})
 	rt := newFakeRuntime()
 	rt.completions[1] = journal.Result{Value: []byte(`"approved"`)}
-	out, err := h.Call(durable.NewContext(rt), []byte(`"doc-1"`))
+	out, err := h.Call(rt, []byte(`"doc-1"`))
 	require.NoError(t, err)
 	assert.Equal(t, `"doc-1: approved"`, string(out))
 	parsed, err := protocol.ParseAwakeableID(handed)
@@ -300,7 +337,7 @@ func TestFullHandlerOnFakeRuntime(t *testing.T) {
 
 	rt2 := newFakeRuntime()
 	rt2.completions[1] = journal.Result{Failure: &journal.Failure{Code: 500, Message: "rejected"}}
-	_, err = h.Call(durable.NewContext(rt2), []byte(`"doc-2"`))
+	_, err = h.Call(rt2, []byte(`"doc-2"`))
 	assert.True(t, durable.IsTerminalError(err))
 	assert.Equal(t, "rejected", err.Error())
 }

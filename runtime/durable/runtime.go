@@ -11,11 +11,19 @@ import (
 type Runtime interface {
 	// InvocationID is the invocation this attempt belongs to.
 	InvocationID() protocol.InvocationID
+	// Key is the object's or workflow's key, empty for a plain service.
+	Key() string
 	// Command journals a new entry, or during replay checks it against the journaled one (a
 	// mismatch is a non-determinism error that ends the attempt). It returns the entry's index.
 	Command(e journal.Entry) uint32
+	// Read journals a state read (get-state, get-state-keys) with the value the attempt's view of
+	// the state holds, or during replay returns the journaled one.
+	Read(e journal.Entry) journal.Result
 	// Await parks the attempt until the entry at index is completed and returns its result.
 	Await(index uint32) journal.Result
+	// AwaitAny parks the attempt until one of the entries is completed and returns its position
+	// in indices; the choice is journaled, so a replay returns the same position.
+	AwaitAny(indices []uint32) int
 	// Run journals the side effect named name: on replay it returns the journaled result without
 	// calling effect; otherwise it calls effect once, journals its result, waits until that is
 	// durable and returns it. A non-terminal error from effect ends the attempt with a retry.
@@ -24,14 +32,9 @@ type Runtime interface {
 	Fail(f journal.Failure)
 }
 
-// NewContext wraps an executor's Runtime as the Context handed to handler code. It is for
-// executors; handler code receives its Context ready-made.
-func NewContext(rt Runtime) Context { return &handlerContext{rt: rt} }
-
-type handlerContext struct{ rt Runtime }
-
-func (c *handlerContext) InvocationID() string { return c.rt.InvocationID().String() }
-func (c *handlerContext) runtime() Runtime     { return c.rt }
+// NewContext wraps an executor's Runtime as the Context of a plain service handler. It is for
+// executors and tests; handler code receives its Context ready-made.
+func NewContext(rt Runtime) Context { return baseContext{rt: rt} }
 
 // Context is a handler's view of its invocation. It is only valid inside the handler call that
 // received it and only on that handler's own goroutine: concurrency inside a handler is expressed
@@ -41,6 +44,54 @@ type Context interface {
 	InvocationID() string
 	runtime() Runtime
 }
+
+// ObjectSharedContext is the context of a virtual object's shared handler: it may read the
+// object's state but not write it, and runs beside anything else on the key.
+type ObjectSharedContext interface {
+	Context
+	// Key returns the object's key.
+	Key() string
+	readsState()
+}
+
+// ObjectContext is the context of a virtual object's exclusive handler: it holds the key's lock
+// from start to end and may write the object's state.
+type ObjectContext interface {
+	ObjectSharedContext
+	writesState()
+}
+
+// WorkflowSharedContext is the context of a workflow's shared handler: it may read state and
+// read, resolve and reject the workflow's durable promises.
+type WorkflowSharedContext interface {
+	ObjectSharedContext
+	hasPromises()
+}
+
+// WorkflowContext is the context of a workflow's run handler.
+type WorkflowContext interface {
+	WorkflowSharedContext
+	ObjectContext
+}
+
+// The concrete contexts: one per capability set, so that a shared handler's context cannot be
+// converted into one that writes state.
+type (
+	baseContext           struct{ rt Runtime }
+	objectSharedContext   struct{ baseContext }
+	objectContext         struct{ objectSharedContext }
+	workflowSharedContext struct{ objectSharedContext }
+	workflowContext       struct{ workflowSharedContext }
+)
+
+func (c baseContext) InvocationID() string { return c.rt.InvocationID().String() }
+func (c baseContext) runtime() Runtime     { return c.rt }
+
+func (c objectSharedContext) Key() string  { return c.rt.Key() }
+func (objectSharedContext) readsState()    {}
+func (objectContext) writesState()         {}
+func (workflowSharedContext) hasPromises() {}
+func (workflowContext) writesState()       {}
 
 // RunContext is the narrower context a Run closure receives: durable calls cannot nest inside
 // a side effect, so it offers none.

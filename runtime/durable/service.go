@@ -4,35 +4,40 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // Handler is one typed handler, adapted to bytes in and bytes out.
 type Handler interface {
-	// Call runs the handler with its JSON input and returns its JSON output. A terminal error
-	// fails the invocation; any other error makes it retry.
-	Call(ctx Context, input []byte) ([]byte, error)
+	// Call runs the handler with its JSON input against the attempt's runtime and returns its
+	// JSON output. A terminal error fails the invocation; any other error makes it retry.
+	Call(rt Runtime, input []byte) ([]byte, error)
+	// Kind says how the handler relates to its key (objects and workflows).
+	Kind() protocol.HandlerKind
+	// serviceKind is the kind of service the handler belongs in.
+	serviceKind() protocol.ServiceKind
 }
 
-type serviceHandler[I, O any] struct {
-	fn func(Context, I) (O, error)
+type typedHandler[C any, I, O any] struct {
+	fn      func(C, I) (O, error)
+	ctx     func(Runtime) C
+	kind    protocol.HandlerKind
+	svcKind protocol.ServiceKind
 }
 
-// NewServiceHandler adapts a typed function into a Handler; input and output are JSON. An input
-// that does not decode into I is a terminal error with code 400.
-func NewServiceHandler[I, O any](fn func(ctx Context, input I) (O, error)) Handler {
-	return serviceHandler[I, O]{fn: fn}
-}
+func (h typedHandler[C, I, O]) Kind() protocol.HandlerKind        { return h.kind }
+func (h typedHandler[C, I, O]) serviceKind() protocol.ServiceKind { return h.svcKind }
 
-func (h serviceHandler[I, O]) Call(ctx Context, input []byte) ([]byte, error) {
+func (h typedHandler[C, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
 	var in I
 	if len(input) > 0 {
 		if err := json.Unmarshal(input, &in); err != nil {
 			return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
 		}
 	}
-	out, err := h.fn(ctx, in)
+	out, err := h.fn(h.ctx(rt), in)
 	if err != nil {
 		return nil, err
 	}
@@ -43,22 +48,111 @@ func (h serviceHandler[I, O]) Call(ctx Context, input []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Service is a named set of stateless handlers.
-type Service struct {
-	name     string
-	handlers map[string]Handler
+// NewServiceHandler adapts a typed function into a handler of a plain service; input and output
+// are JSON. An input that does not decode into I is a terminal error with code 400.
+func NewServiceHandler[I, O any](fn func(ctx Context, input I) (O, error)) Handler {
+	return typedHandler[Context, I, O]{fn: fn, ctx: func(rt Runtime) Context { return baseContext{rt} }, svcKind: protocol.ServiceStateless}
 }
 
-// NewService starts the definition of a service called name.
-func NewService(name string) *Service {
-	return &Service{name: name, handlers: map[string]Handler{}}
+// NewObjectHandler adapts a typed function into an exclusive handler of a virtual object: it
+// holds the key's lock from start to end, and may write state.
+func NewObjectHandler[I, O any](fn func(ctx ObjectContext, input I) (O, error)) Handler {
+	return typedHandler[ObjectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject,
+		ctx: func(rt Runtime) ObjectContext { return objectContext{objectSharedContext{baseContext{rt}}} }}
+}
+
+// NewObjectSharedHandler adapts a typed function into a shared handler of a virtual object: it
+// runs beside anything else on the key and may only read state.
+func NewObjectSharedHandler[I, O any](fn func(ctx ObjectSharedContext, input I) (O, error)) Handler {
+	return typedHandler[ObjectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject,
+		ctx: func(rt Runtime) ObjectSharedContext { return objectSharedContext{baseContext{rt}} }}
+}
+
+// NewWorkflowHandler adapts a typed function into a workflow's run handler, which runs at most
+// once per key.
+func NewWorkflowHandler[I, O any](fn func(ctx WorkflowContext, input I) (O, error)) Handler {
+	return typedHandler[WorkflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow,
+		ctx: func(rt Runtime) WorkflowContext {
+			return workflowContext{workflowSharedContext{objectSharedContext{baseContext{rt}}}}
+		}}
+}
+
+// NewWorkflowSharedHandler adapts a typed function into a workflow's shared handler: it runs
+// beside run, reads state and reads, resolves and rejects the workflow's promises.
+func NewWorkflowSharedHandler[I, O any](fn func(ctx WorkflowSharedContext, input I) (O, error)) Handler {
+	return typedHandler[WorkflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow,
+		ctx: func(rt Runtime) WorkflowSharedContext {
+			return workflowSharedContext{objectSharedContext{baseContext{rt}}}
+		}}
+}
+
+// WorkflowRunHandler is the name of a workflow's run handler, as Restate calls it.
+const WorkflowRunHandler = "run"
+
+// Service is a named set of handlers: a plain service, a virtual object or a workflow.
+type Service struct {
+	name     string
+	kind     protocol.ServiceKind
+	handlers map[string]Handler
+	opts     serviceOptions
+}
+
+type serviceOptions struct {
+	retention            time.Duration
+	idempotencyRetention time.Duration
+}
+
+// ServiceOption configures a service.
+type ServiceOption func(*serviceOptions)
+
+// WithRetention sets how long a finished workflow's promises, state and output stay readable,
+// and how long a finished invocation's output stays attachable (default 24 h, as in Restate).
+func WithRetention(d time.Duration) ServiceOption {
+	return func(o *serviceOptions) { o.retention = d }
+}
+
+// WithIdempotencyRetention sets how long an idempotency key keeps answering with the first
+// call's invocation once it has finished (default 24 h, as in Restate).
+func WithIdempotencyRetention(d time.Duration) ServiceOption {
+	return func(o *serviceOptions) { o.idempotencyRetention = d }
+}
+
+// NewService starts the definition of a plain (stateless) service called name.
+func NewService(name string, opts ...ServiceOption) *Service {
+	return newService(name, protocol.ServiceStateless, opts)
+}
+
+// NewObject starts the definition of a virtual object called name.
+func NewObject(name string, opts ...ServiceOption) *Service {
+	return newService(name, protocol.ServiceObject, opts)
+}
+
+// NewWorkflow starts the definition of a workflow called name; it needs a handler called "run"
+// made with NewWorkflowHandler.
+func NewWorkflow(name string, opts ...ServiceOption) *Service {
+	return newService(name, protocol.ServiceWorkflow, opts)
+}
+
+func newService(name string, kind protocol.ServiceKind, opts []ServiceOption) *Service {
+	s := &Service{name: name, kind: kind, handlers: map[string]Handler{}}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	return s
 }
 
 // Handler adds the handler called name and returns the service for chaining. Defining two
-// handlers with one name is a programming error and panics.
+// handlers with one name, or a handler made for another kind of service, is a programming error
+// and panics with a message that says which.
 func (s *Service) Handler(name string, h Handler) *Service {
 	if _, dup := s.handlers[name]; dup {
 		panic(fmt.Sprintf("durable: service %q defines handler %q twice", s.name, name))
+	}
+	if h.serviceKind() != s.kind {
+		panic(fmt.Sprintf("durable: handler %q of %s %q was made for a %s", name, s.kind, s.name, h.serviceKind()))
+	}
+	if s.kind == protocol.ServiceWorkflow && (h.Kind() == protocol.HandlerWorkflowRun) != (name == WorkflowRunHandler) {
+		panic(fmt.Sprintf("durable: workflow %q: the handler called %q must be, and only it may be, made with NewWorkflowHandler", s.name, WorkflowRunHandler))
 	}
 	s.handlers[name] = h
 	return s
@@ -66,6 +160,9 @@ func (s *Service) Handler(name string, h Handler) *Service {
 
 // Name returns the service's name.
 func (s *Service) Name() string { return s.name }
+
+// Kind returns the service's kind.
+func (s *Service) Kind() protocol.ServiceKind { return s.kind }
 
 // Lookup returns the handler called name.
 func (s *Service) Lookup(name string) (Handler, bool) {
@@ -80,5 +177,9 @@ func (s *Service) Spec() protocol.ServiceSpec {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return protocol.ServiceSpec{Name: s.name, Handlers: names}
+	spec := protocol.ServiceSpec{Name: s.name, Kind: s.kind, Retention: s.opts.retention, IdempotencyRetention: s.opts.idempotencyRetention}
+	for _, n := range names {
+		spec.Handlers = append(spec.Handlers, protocol.HandlerSpec{Name: n, Kind: s.handlers[n].Kind()})
+	}
+	return spec
 }

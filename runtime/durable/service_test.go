@@ -26,8 +26,8 @@ func TestServiceDefinition(t *testing.T) {
 	_, ok = s.Lookup("missing")
 	assert.False(t, ok)
 
-	assert.Equal(t, protocol.ServiceSpec{Name: "Orders", Handlers: []string{"audit", "cancel", "submit"}}, s.Spec())
-	assert.Equal(t, protocol.ServiceSpec{Name: "Empty", Handlers: []string{}}, durable.NewService("Empty").Spec())
+	assert.Equal(t, protocol.ServiceSpec{Name: "Orders", Handlers: []protocol.HandlerSpec{{Name: "audit"}, {Name: "cancel"}, {Name: "submit"}}}, s.Spec())
+	assert.Equal(t, protocol.ServiceSpec{Name: "Empty"}, durable.NewService("Empty").Spec())
 }
 
 func TestServiceDuplicateHandlerPanics(t *testing.T) {
@@ -61,7 +61,7 @@ func TestServiceHandlerJSONRoundTrip(t *testing.T) {
 		got = in
 		return receipt{OrderID: in.ID, Count: len(in.Items)}, nil
 	})
-	out, err := h.Call(durable.NewContext(newFakeRuntime()), []byte(`{"id":"o-1","items":["a","b"],"total":7,"extra":true}`))
+	out, err := h.Call(newFakeRuntime(), []byte(`{"id":"o-1","items":["a","b"],"total":7,"extra":true}`))
 	require.NoError(t, err)
 	assert.Equal(t, order{ID: "o-1", Items: []string{"a", "b"}, Total: 7}, got)
 	assert.JSONEq(t, `{"orderId":"o-1","count":2}`, string(out))
@@ -74,7 +74,7 @@ func TestServiceHandlerEmptyInputIsZero(t *testing.T) {
 		assert.Equal(t, order{}, in)
 		return nil, nil
 	})
-	out, err := h.Call(durable.NewContext(newFakeRuntime()), nil)
+	out, err := h.Call(newFakeRuntime(), nil)
 	require.NoError(t, err)
 	assert.True(t, called)
 	assert.Equal(t, "null", string(out))
@@ -86,7 +86,7 @@ func TestServiceHandlerBadInput(t *testing.T) {
 		return receipt{}, nil
 	})
 	for _, in := range []string{`{`, `{"total":"seven"}`, `[1,2]`, `"text"`} {
-		_, err := h.Call(durable.NewContext(newFakeRuntime()), []byte(in))
+		_, err := h.Call(newFakeRuntime(), []byte(in))
 		require.Error(t, err, "input %s", in)
 		assert.True(t, durable.IsTerminalError(err), "input %s", in)
 		assert.Equal(t, uint16(400), durable.ErrorCode(err), "input %s", in)
@@ -105,7 +105,7 @@ func TestServiceHandlerErrors(t *testing.T) {
 		}
 		return "ok", nil
 	})
-	rt := durable.NewContext(newFakeRuntime())
+	rt := newFakeRuntime()
 	_, err := h.Call(rt, []byte(`"plain"`))
 	assert.Same(t, plain, err, "a handler's error is passed on unchanged")
 	_, err = h.Call(rt, []byte(`"terminal"`))
@@ -115,7 +115,7 @@ func TestServiceHandlerErrors(t *testing.T) {
 
 func TestServiceHandlerUnencodableOutput(t *testing.T) {
 	h := durable.NewServiceHandler(func(ctx durable.Context, _ struct{}) (chan int, error) { return make(chan int), nil })
-	_, err := h.Call(durable.NewContext(newFakeRuntime()), nil)
+	_, err := h.Call(newFakeRuntime(), nil)
 	require.Error(t, err)
 	assert.True(t, durable.IsTerminalError(err))
 	assert.Equal(t, uint16(500), durable.ErrorCode(err))

@@ -1,9 +1,11 @@
 package executor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -65,6 +67,9 @@ func New(cfg Config) *Executor {
 	}
 	e := &Executor{cfg: cfg, services: map[string]*durable.Service{}, attempts: map[protocol.InvocationID]*attempt{}, ended: map[protocol.InvocationID]uint32{}}
 	for _, s := range cfg.Services {
+		if _, dup := e.services[s.Name()]; dup {
+			panic(fmt.Sprintf("executor: two services are called %q", s.Name()))
+		}
 		e.services[s.Name()] = s
 	}
 	return e
@@ -167,10 +172,16 @@ func (e *Executor) start(m protocol.Message) {
 		ex:        e,
 		inv:       m.Invocation,
 		number:    m.Attempt,
+		key:       m.Key,
 		journal:   slices.Clone(m.Journal),
 		replayLen: uint32(len(m.Journal)),
 		pos:       1,
-		waiting:   noWait,
+	}
+	if len(m.State) > 0 {
+		a.state = make(map[string][]byte, len(m.State))
+		for _, st := range m.State {
+			a.state[st.Name] = st.Result.Value
+		}
 	}
 	a.ready = make([]bool, len(a.journal))
 	for i, en := range a.journal {
@@ -193,18 +204,21 @@ func (e *Executor) start(m protocol.Message) {
 		a.finishWith(protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("executor has no handler %s/%s", m.Service, m.Handler)}, "failed")
 		return
 	}
+	a.shared = h.Kind() == protocol.HandlerShared
 	a.next, a.stop = iter.Pull(a.body(h))
 	a.resume()
 }
-
-// noWait marks an attempt that is not parked.
-const noWait = ^uint32(0)
 
 // attempt is one run of a handler against a journal.
 type attempt struct {
 	ex     *Executor
 	inv    protocol.InvocationID
 	number uint32
+	key    string
+	shared bool
+	// state is the attempt's view of its key's state: the state the engine sent with the start,
+	// changed by the attempt's own writes (replayed ones included, which leaves it unchanged).
+	state map[string][]byte
 
 	// journal is the start journal followed by the entries this attempt produced; ready[i] says
 	// whether the handler may read entry i's result (completed awakeable, acknowledged run).
@@ -221,7 +235,8 @@ type attempt struct {
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
 
-	waiting uint32
+	// waiting lists the indices the parked handler waits on (any one of them resumes it).
+	waiting []uint32
 	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
 	parkGen uint64
 	timer   fakeclock.Timer
@@ -248,7 +263,7 @@ func (a *attempt) body(h durable.Handler) iter.Seq[struct{}] {
 				a.recovered(r)
 			}
 		}()
-		out, err := h.Call(durable.NewContext(a), a.journal[0].Result.Value)
+		out, err := h.Call(a, a.journal[0].Result.Value)
 		switch {
 		case err == nil:
 			a.end(journal.Result{Value: out})
@@ -312,14 +327,14 @@ func (a *attempt) parked() {
 	}
 	gen := a.parkGen
 	a.timer = a.ex.cfg.Clock.AfterFunc(d, func() {
-		if !a.ended && a.parkGen == gen && a.waiting != noWait {
+		if !a.ended && a.parkGen == gen && len(a.waiting) > 0 {
 			a.suspend()
 		}
 	})
 }
 
 func (a *attempt) suspend() {
-	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: []uint32{a.waiting}}
+	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: slices.Clone(a.waiting)}
 	a.abort("")
 	a.finishWith(msg, "suspended")
 }
@@ -371,7 +386,7 @@ func (a *attempt) complete(m protocol.Message) {
 		return
 	}
 	a.ready[i] = true
-	if a.waiting == i {
+	if slices.Contains(a.waiting, i) {
 		if a.timer != nil {
 			a.timer.Stop()
 			a.timer = nil
@@ -400,18 +415,128 @@ func (a *attempt) guard() {
 // InvocationID implements durable.Runtime.
 func (a *attempt) InvocationID() protocol.InvocationID { return a.inv }
 
+// Key implements durable.Runtime.
+func (a *attempt) Key() string { return a.key }
+
 // Command implements durable.Runtime.
 func (a *attempt) Command(e journal.Entry) uint32 {
 	a.guard()
+	if e.Kind.Writes() {
+		if a.shared {
+			a.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("a shared handler may not write state (%s)", e)})
+		}
+		a.applyWrite(e)
+	}
 	index := a.pos
 	if index < a.replayLen {
-		if j := a.journal[index]; !j.SameCommand(e) {
-			panic(failSignal{msg: nonDeterminism(index, j, e, "replay")})
-		}
+		a.replayed(index, e)
 		a.pos++
 		return index
 	}
 	return a.emit(e)
+}
+
+// replayed checks a command against the journal entry it replays.
+func (a *attempt) replayed(index uint32, e journal.Entry) journal.Entry {
+	j := a.journal[index]
+	if !j.SameCommand(e) {
+		panic(failSignal{msg: nonDeterminism(index, j, e, "replay")})
+	}
+	return j
+}
+
+// applyWrite changes the attempt's view of the state as the engine will change the stored state.
+func (a *attempt) applyWrite(e journal.Entry) {
+	switch e.Kind {
+	case journal.KindSetState:
+		if a.state == nil {
+			a.state = map[string][]byte{}
+		}
+		a.state[e.Name] = e.Param.Value
+	case journal.KindClearState:
+		delete(a.state, e.Name)
+	case journal.KindClearAllState:
+		clear(a.state)
+	}
+}
+
+// Read implements durable.Runtime.
+func (a *attempt) Read(e journal.Entry) journal.Result {
+	a.guard()
+	index := a.pos
+	if index < a.replayLen {
+		j := a.replayed(index, e)
+		a.pos++
+		a.observe(index, j)
+		return j.Result
+	}
+	switch e.Kind {
+	case journal.KindGetState:
+		e.Result = journal.Result{Value: a.state[e.Name]}
+	case journal.KindGetStateKeys:
+		keys := slices.Sorted(maps.Keys(a.state))
+		if keys == nil {
+			keys = []string{}
+		}
+		b, _ := json.Marshal(keys)
+		e.Result = journal.Result{Value: b}
+	default:
+		panic(fmt.Sprintf("executor: Read of a %s entry", e.Kind))
+	}
+	a.emit(e)
+	a.observe(index, e)
+	return e.Result
+}
+
+func (a *attempt) observe(index uint32, e journal.Entry) {
+	if o := a.ex.cfg.Observer; o != nil {
+		o.ValueObserved(a.inv, a.number, index, e.Kind, e.Result)
+	}
+}
+
+// AwaitAny implements durable.Runtime.
+func (a *attempt) AwaitAny(indices []uint32) int {
+	a.guard()
+	for _, i := range indices {
+		if int(i) >= len(a.journal) {
+			panic(fmt.Sprintf("executor: AwaitAny of index %d past the journal of %d entries", i, len(a.journal)))
+		}
+	}
+	index := a.pos
+	if index < a.replayLen {
+		j := a.replayed(index, journal.Entry{Kind: journal.KindSelect})
+		var pos int
+		if err := json.Unmarshal(j.Result.Value, &pos); err != nil || pos < 0 || pos >= len(indices) {
+			panic(failSignal{msg: nonDeterminism(index, j, journal.Entry{Kind: journal.KindSelect},
+				fmt.Sprintf("the journaled choice does not fit the %d futures waited on", len(indices)))})
+		}
+		a.pos++
+		a.observe(index, j)
+		return pos
+	}
+	for {
+		for pos, i := range indices {
+			if a.ready[i] {
+				b, _ := json.Marshal(pos)
+				sel := journal.Entry{Kind: journal.KindSelect, Result: journal.Result{Value: b}}
+				a.emit(sel)
+				a.observe(index, sel)
+				return pos
+			}
+		}
+		a.park(indices)
+	}
+}
+
+// park hands control back to the driver until a completion of one of indices resumes it.
+func (a *attempt) park(indices []uint32) {
+	a.waiting = indices
+	a.running = false
+	if !a.yield(struct{}{}) {
+		panic(abortSignal{})
+	}
+	a.running = true
+	a.waiting = nil
 }
 
 // emit journals a new entry at the cursor and sends it to the engine.
@@ -431,19 +556,10 @@ func (a *attempt) emit(e journal.Entry) uint32 {
 func (a *attempt) Await(index uint32) journal.Result {
 	a.guard()
 	for !a.ready[index] {
-		a.waiting = index
-		a.running = false
-		if !a.yield(struct{}{}) {
-			panic(abortSignal{})
-		}
-		a.running = true
-		a.waiting = noWait
+		a.park([]uint32{index})
 	}
-	r := a.journal[index].Result
-	if o := a.ex.cfg.Observer; o != nil {
-		o.ValueObserved(a.inv, a.number, index, a.journal[index].Kind, r)
-	}
-	return r
+	a.observe(index, a.journal[index])
+	return a.journal[index].Result
 }
 
 // Run implements durable.Runtime.

@@ -914,9 +914,9 @@ func TestSpecs(t *testing.T) {
 		durable.NewService("c"),
 	)
 	assert.Equal(t, []protocol.ServiceSpec{
-		{Name: "a", Handlers: []string{"m"}},
-		{Name: "b", Handlers: []string{"a", "z"}},
-		{Name: "c", Handlers: []string{}},
+		{Name: "a", Handlers: []protocol.HandlerSpec{{Name: "m"}}},
+		{Name: "b", Handlers: []protocol.HandlerSpec{{Name: "a"}, {Name: "z"}}},
+		{Name: "c"},
 	}, h.ex.Specs())
 }
 
