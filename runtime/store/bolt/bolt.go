@@ -1,0 +1,615 @@
+package bolt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vigilsim/vigil/runtime/store"
+)
+
+// Errors that Open and the Store's methods return, always wrapped with the file's path and
+// what was found; compare them with errors.Is.
+var (
+	// ErrLocked means another Store holds the file's lock, in this process or another, and did
+	// not release it within Options.Timeout.
+	ErrLocked = errors.New("store is locked by another process")
+	// ErrIncompatible means the file is a bbolt database but not a vigil store of a version
+	// this build reads: another program's database, or a newer format.
+	ErrIncompatible = errors.New("incompatible store file")
+	// ErrCorrupt means the file is not a bbolt database at all, or bbolt found it damaged (at
+	// Open, or later on a page Open did not read; the store is then failed too).
+	ErrCorrupt = errors.New("corrupt store file")
+	// ErrInvalidBatch means Apply refused a batch that bbolt could not store, such as one with
+	// an empty key; nothing of the batch was applied and the store is still usable.
+	ErrInvalidBatch = errors.New("invalid batch")
+	// ErrFailed means an earlier commit failed, so batches that were visible may not be on
+	// disk. Every call after that returns it: a store that may have lost writes must not go on
+	// as if it had not. Reopen the file to continue from what is durable.
+	ErrFailed = errors.New("store failed")
+)
+
+// DefaultTimeout is how long Open waits for the file lock when Options.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// Options configures Open. The zero value is the production configuration.
+type Options struct {
+	// Timeout is how long Open waits for the exclusive file lock that another open Store
+	// holds before it fails with ErrLocked. Zero means DefaultTimeout (1s); a negative value
+	// means do not wait at all.
+	Timeout time.Duration
+	// NoSync skips the fsync of each commit. It is UNSAFE: an operating-system crash or power
+	// loss can then lose or tear synced batches, breaking the contract the engine relies on.
+	// Only tests and benchmarks may set it, where the file is scratch.
+	NoSync bool
+}
+
+// Stats counts the store's work since Open, so a test or the host's metrics can see group
+// commit happen.
+type Stats struct {
+	// Syncs is the number of commits: Syncs (and Closes) that had batches to write. Each is one
+	// bbolt transaction, and so one fsync unless Options.NoSync.
+	Syncs uint64
+	// BatchesSynced is the number of batches those commits made durable. BatchesSynced/Syncs
+	// is the group-commit factor.
+	BatchesSynced uint64
+	// Pending is the number of batches applied but not yet durable, including those a running
+	// Sync is committing.
+	Pending int
+}
+
+// Store is a store.Store on one bbolt file. Its methods are safe for concurrent use; Sync may
+// run on another goroutine than Apply, which is how the host group-commits.
+//
+// A batch moves through three places, and is visible to Load and Get in each of them:
+//
+//	        Apply                  Sync takes all          commit returns
+//	batch ────────► pending ──────────────────► committing ─────────────► file
+//	                (memory)                    (memory, lock released   (durable)
+//	                                            during the fsync)
+//
+// pending and committing are lists of batches in apply order; overlay is their combined
+// effect, the latest write to each key they touch, which Load and Get read on top of the file.
+// An overlay entry leaves only when the commit that carries its latest write has returned, so
+// no reader ever sees the file's older value for a key in between.
+type Store struct {
+	path string
+	db   *bbolt.DB
+
+	// syncMu serialises commits (Sync, Close and the abandon test hook), so at most one
+	// transaction runs and batches reach the file in apply order. Take it before mu, never
+	// while holding mu.
+	syncMu sync.Mutex
+
+	mu         sync.Mutex
+	pending    []batch
+	committing []batch
+	overlay    map[string]overlayEntry
+	// spare is a cleared batch list that the last commit finished with, which the next Apply
+	// reuses instead of growing a new one.
+	spare []batch
+	// seq numbers the applied batches, so a commit can tell which overlay entries it made
+	// durable: those whose latest write has a seq it committed.
+	seq uint64
+
+	stats  Stats
+	closed bool
+	// failed is set once and for all by a commit that failed or a page bbolt could not read;
+	// see ErrFailed.
+	failed error
+
+	// beforeCommit, if set, runs in Sync after the batches are written into the transaction
+	// and before it commits, with no lock of the store held. Only tests set it, to hold a
+	// commit open and show what the store does meanwhile.
+	beforeCommit func()
+
+	// scratch is the buffer Load hands values out in, and keys is the sorted overlay keys; both
+	// are reused across Loads and guarded by mu.
+	scratch []byte
+	keys    []string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// batch is one applied batch with its values copied.
+type batch struct {
+	seq uint64
+	ops []store.Op
+}
+
+// overlayEntry is the latest not-yet-durable write to a key.
+type overlayEntry struct {
+	seq     uint64
+	value   []byte
+	deleted bool
+}
+
+// Open opens the vigil store in the file at path, creating it (mode 0600) if it does not exist.
+// The directory must exist. It fails with ErrLocked if another Store holds the file, with
+// ErrIncompatible if the file is another format or version, and with ErrCorrupt if it is not
+// a bbolt database or is damaged. A file Open refuses is left exactly as it was.
+//
+// Open reads only bbolt's own structures and the format header; Load reads the data.
+func Open(path string, opts Options) (*Store, error) {
+	dir := filepath.Dir(path)
+	if info, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bolt: open %s: directory %s does not exist (Open creates the file, not its directory): %w", path, dir, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	} else if !info.IsDir() {
+		return nil, fmt.Errorf("bolt: open %s: %s is not a directory", path, dir)
+	}
+	existingSize := int64(0)
+	if info, err := os.Stat(path); err == nil {
+		if info.IsDir() {
+			return nil, fmt.Errorf("bolt: open %s: is a directory, want a store file", path)
+		}
+		existingSize = info.Size()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+
+	timeout := opts.Timeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultTimeout
+	case timeout < 0:
+		// bbolt waits forever for a zero timeout and gives up after its first try for a
+		// negative one, which is what a negative Timeout means here.
+		timeout = -1
+	}
+
+	if existingSize > 0 {
+		// Vet an existing file read-only first. bbolt's read-write Open reads the freelist
+		// page before Open returns, trusting the meta page; on a truncated or damaged file
+		// that read can fault or panic at a point where this package cannot unmap the file.
+		// The read-only pass touches only the meta pages while opening, and returns a DB that
+		// can always be closed, whatever the checks find.
+		db, err := openDB(path, timeout, true, false, existingSize)
+		if err != nil {
+			return nil, err
+		}
+		_, err = check(db, path)
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("bolt: open %s: closing after the read-only check: %w", path, cerr)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	db, err := openDB(path, timeout, false, opts.NoSync, existingSize)
+	if err != nil {
+		return nil, err
+	}
+	// Checked again under the exclusive lock: the file may have changed between the passes.
+	state, err := check(db, path)
+	if err == nil && state == fileBlank {
+		err = db.Update(func(tx *bbolt.Tx) error {
+			// Checked once more inside the write transaction, so this can never overwrite a
+			// meta bucket.
+			if tx.Bucket(metaBucket) != nil {
+				return fmt.Errorf("meta bucket appeared while opening")
+			}
+			return initFormat(tx)
+		})
+		if err != nil {
+			err = fmt.Errorf("bolt: open %s: writing the format header: %w", path, err)
+		}
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{path: path, db: db, overlay: make(map[string]overlayEntry)}, nil
+}
+
+// openDB opens the file with bbolt, read-only (shared lock) or read-write (exclusive lock),
+// and turns its failures into this package's errors.
+//
+// bbolt reports a damaged file in three ways: an error, a panic (on a page it cannot parse),
+// and a memory fault (on a page past the end of a truncated file, which it maps). The last two
+// would kill the host with a stack trace instead of a clear refusal, so openDB turns faults
+// into panics and panics into ErrCorrupt. After a panic bbolt has returned no DB to close, so
+// openDB closes the *os.File it captured; the mapping bbolt made stays until the process
+// exits, and with it the file lock. Open's read-only pass exists so that this last resort is
+// never needed for the damage it can see.
+func openDB(path string, timeout time.Duration, readOnly, noSync bool, existingSize int64) (db *bbolt.DB, err error) {
+	var file *os.File
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if file != nil {
+				_ = file.Close()
+			}
+			db, err = nil, fmt.Errorf("bolt: open %s: %w: bbolt could not read it: %v", path, ErrCorrupt, r)
+		}
+	}()
+	db, err = bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:  timeout,
+		ReadOnly: readOnly,
+		NoSync:   noSync,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		},
+	})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("bolt: open %s: %w (waited %v for its file lock; is another vigil running on it?)",
+			path, ErrLocked, max(timeout, 0))
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
+		// bbolt has no sentinel for a file shorter than its two meta pages; its message is the
+		// only sign. Matching it keeps such a file from being reported as an I/O error.
+		existingSize > 0 && strings.Contains(err.Error(), "file size too small"):
+		return nil, fmt.Errorf("bolt: open %s: %w: its %d bytes are not a readable bbolt database (%v)", path, ErrCorrupt, existingSize, err)
+	default:
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+}
+
+// check vets a file that bbolt opened: not truncated, and of our format and version (see
+// checkFormat). It writes nothing. A panic inside bbolt, on a page it cannot parse, becomes
+// ErrCorrupt; the View's own deferred rollback has run by then, so the caller can close db.
+func check(db *bbolt.DB, path string) (state fileState, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("bolt: open %s: %w: bbolt could not read it: %v", path, ErrCorrupt, r)
+		}
+	}()
+	err = db.View(func(tx *bbolt.Tx) error {
+		// bbolt trusts the meta page's page count and maps past the end of a truncated file;
+		// catch that before any read touches a missing page.
+		info, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("bolt: open %s: %w", path, err)
+		}
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("bolt: open %s: %w: truncated: its meta page counts %d bytes, the file has %d",
+				path, ErrCorrupt, tx.Size(), info.Size())
+		}
+		state, err = checkFormat(tx, path)
+		return err
+	})
+	return state, err
+}
+
+// Path returns the path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// Stats returns the store's counters. It works on a closed or failed store.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Pending = len(s.pending) + len(s.committing)
+	return st
+}
+
+// usableLocked returns the error every call but Stats and Path returns on a closed or failed
+// store, naming the call. s.mu must be held.
+func (s *Store) usableLocked(op string) error {
+	if s.closed {
+		return fmt.Errorf("bolt: %s %s: %w", op, s.path, store.ErrClosed)
+	}
+	if s.failed != nil {
+		return fmt.Errorf("bolt: %s: %w", op, s.failed)
+	}
+	return nil
+}
+
+// Apply queues b in memory and makes it visible to Load and Get at once. It is not durable
+// until a later Sync returns: if the process dies first, b is lost, with every batch applied
+// after the last Sync. Values are copied, so the caller may reuse b's slices.
+//
+// A batch that bbolt could not store (an empty key, a key over bbolt.MaxKeySize bytes, a value
+// over bbolt.MaxValueSize) is refused whole with ErrInvalidBatch, here rather than at Sync,
+// where it would fail every batch committed with it. An empty batch is accepted and changes
+// nothing; it does not count as a batch in Stats.
+func (s *Store) Apply(b store.Batch) error {
+	// Validate and copy before taking the lock, so a large batch does not hold up a Load.
+	size := 0
+	for i, op := range b {
+		switch {
+		case op.Key == "":
+			return fmt.Errorf("bolt: apply %s: op %d of %d: empty key, which bbolt cannot store: %w", s.path, i, len(b), ErrInvalidBatch)
+		case len(op.Key) > bbolt.MaxKeySize:
+			return fmt.Errorf("bolt: apply %s: op %d of %d: key of %d bytes, over bbolt's limit of %d: %w", s.path, i, len(b), len(op.Key), bbolt.MaxKeySize, ErrInvalidBatch)
+		case !op.Delete && int64(len(op.Value)) > bbolt.MaxValueSize:
+			return fmt.Errorf("bolt: apply %s: op %d of %d: value of %d bytes, over bbolt's limit of %d: %w", s.path, i, len(b), len(op.Value), bbolt.MaxValueSize, ErrInvalidBatch)
+		}
+		if !op.Delete {
+			size += len(op.Value)
+		}
+	}
+	var ops []store.Op
+	if len(b) > 0 {
+		// One buffer for all the batch's values: one allocation however many ops it has.
+		buf := make([]byte, 0, size)
+		ops = make([]store.Op, len(b))
+		for i, op := range b {
+			if op.Delete {
+				ops[i] = store.Op{Key: op.Key, Delete: true}
+				continue
+			}
+			start := len(buf)
+			buf = append(buf, op.Value...)
+			ops[i] = store.Op{Key: op.Key, Value: buf[start:len(buf):len(buf)]}
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usableLocked("apply"); err != nil {
+		return err
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	s.seq++
+	if s.pending == nil {
+		s.pending, s.spare = s.spare, nil
+	}
+	s.pending = append(s.pending, batch{seq: s.seq, ops: ops})
+	for _, op := range ops {
+		s.overlay[op.Key] = overlayEntry{seq: s.seq, value: op.Value, deleted: op.Delete}
+	}
+	return nil
+}
+
+// Sync commits every batch applied so far in one bbolt transaction, in apply order, and
+// returns once it is on disk (one fsync, however many batches: group commit). With nothing
+// pending it does nothing.
+//
+// It holds the store's lock only to take the pending batches and to retire them, not during
+// the commit, so Apply, Load and Get go on while the fsync runs; the batches stay visible
+// meanwhile. Concurrent Syncs run one after the other; each returns once everything applied
+// before it began is durable.
+//
+// If the commit fails, none of its batches is known to be durable, and the store fails: this
+// Sync and every later call return an error wrapping ErrFailed and the cause.
+func (s *Store) Sync() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	return s.syncLocked("sync")
+}
+
+// syncLocked is Sync for a caller that holds s.syncMu; op names the call in errors.
+func (s *Store) syncLocked(op string) error {
+	s.mu.Lock()
+	if err := s.usableLocked(op); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	if len(s.pending) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	s.committing, s.pending = s.pending, nil
+	batches := s.committing
+	s.mu.Unlock()
+
+	err := s.commit(batches)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.committing = nil
+	if err != nil {
+		// The batches go back to pending, where Stats counts them as not durable; no call
+		// reads them again, since every call now fails.
+		s.pending = append(batches, s.pending...)
+		s.failed = fmt.Errorf("%w: %s: committing %d batch(es): %w (batches applied since the last successful Sync may be lost; reopen the store to continue from what is on disk)",
+			ErrFailed, s.path, len(batches), err)
+		return fmt.Errorf("bolt: %s: %w", op, s.failed)
+	}
+	// The file now holds every write of these batches. An overlay entry whose latest write is
+	// among them is redundant; one that a newer, pending batch wrote stays.
+	last := batches[len(batches)-1].seq
+	for _, b := range batches {
+		for _, o := range b.ops {
+			if e, ok := s.overlay[o.Key]; ok && e.seq <= last {
+				delete(s.overlay, o.Key)
+			}
+		}
+	}
+	s.stats.Syncs++
+	s.stats.BatchesSynced += uint64(len(batches))
+	clear(batches) // drop the values so the reused array does not keep them alive
+	s.spare = batches[:0]
+	return nil
+}
+
+// commit writes batches to the file in one transaction and fsyncs it. It runs without s.mu.
+func (s *Store) commit(batches []batch) (err error) {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	// A no-op after a successful Commit; after an error or a panic it releases bbolt's writer
+	// lock, without which Close would hang.
+	defer func() { _ = tx.Rollback() }()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: bbolt could not read a page of %s: %v", ErrCorrupt, s.path, r)
+		}
+	}()
+	data := tx.Bucket(dataBucket)
+	if data == nil {
+		return fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
+	}
+	for _, b := range batches {
+		for _, op := range b.ops {
+			if op.Delete {
+				err = data.Delete([]byte(op.Key))
+			} else {
+				err = data.Put([]byte(op.Key), op.Value)
+			}
+			if err != nil {
+				return fmt.Errorf("batch %d, key %q: %w", b.seq, op.Key, err)
+			}
+		}
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
+	return tx.Commit()
+}
+
+// Load calls fn for every key in ascending byte order with its latest applied value, synced or
+// not: the file's contents with the pending and committing batches on top. An error from fn
+// stops the scan and is returned as is.
+//
+// value is valid only until fn returns; copy what you need. (It is a buffer that the next key
+// overwrites, so fn can neither write into bbolt's read-only mapping nor corrupt the overlay.)
+// fn must not call the store: Load holds the store's lock throughout, so that it sees one
+// state; Syncs already committing go on.
+func (s *Store) Load(fn func(key string, value []byte) error) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usableLocked("load"); err != nil {
+		return err
+	}
+	s.keys = s.keys[:0]
+	for k := range s.overlay {
+		s.keys = append(s.keys, k)
+	}
+	slices.Sort(s.keys)
+	keys := s.keys
+
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("bolt: load %s: %w", s.path, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	inFn := false
+	defer s.failOnPanicLocked("load", &inFn, &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	data := tx.Bucket(dataBucket)
+	if data == nil {
+		return fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
+	}
+	c := data.Cursor()
+	k, v := c.First()
+	i := 0
+	for k != nil || i < len(keys) {
+		var key string
+		var value []byte
+		if k != nil && (i == len(keys) || string(k) < keys[i]) {
+			key, value = string(k), v
+			k, v = c.Next()
+		} else {
+			key = keys[i]
+			e := s.overlay[key]
+			i++
+			if k != nil && string(k) == key {
+				k, v = c.Next() // the overlay's write replaces the file's value
+			}
+			if e.deleted {
+				continue
+			}
+			value = e.value
+		}
+		s.scratch = append(s.scratch[:0], value...)
+		inFn = true
+		if err := fn(key, s.scratch[:len(value):len(value)]); err != nil {
+			return err
+		}
+		inFn = false
+	}
+	return nil
+}
+
+// Get returns a copy of key's latest applied value and whether the key exists, synced or not.
+// It is meant for tests and debugging; the engine reads through Load at recovery.
+func (s *Store) Get(key string) (value []byte, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usableLocked("get"); err != nil {
+		return nil, false, err
+	}
+	if e, ok := s.overlay[key]; ok {
+		if e.deleted {
+			return nil, false, nil
+		}
+		return append([]byte{}, e.value...), true, nil
+	}
+	if key == "" {
+		return nil, false, nil // never stored; and a cursor would seek to the first key
+	}
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, false, fmt.Errorf("bolt: get %s: %w", s.path, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	defer s.failOnPanicLocked("get", nil, &err)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	data := tx.Bucket(dataBucket)
+	if data == nil {
+		return nil, false, fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
+	}
+	// A cursor rather than Bucket.Get, which cannot tell an empty value from a missing key.
+	k, v := data.Cursor().Seek([]byte(key))
+	if k == nil || !bytes.Equal(k, []byte(key)) {
+		return nil, false, nil
+	}
+	return append([]byte{}, v...), true, nil
+}
+
+// failOnPanicLocked, deferred by a reader holding s.mu, turns a panic inside bbolt into
+// ErrCorrupt and fails the store, which must not write on top of damage. bbolt panics on a page
+// it cannot parse, and a damaged page can send it reading outside the mapped file, a fault the
+// reader turns into a panic with debug.SetPanicOnFault. A panic while *inFn is set came from
+// the caller's callback and goes on unrecovered.
+func (s *Store) failOnPanicLocked(op string, inFn *bool, err *error) {
+	if inFn != nil && *inFn {
+		return
+	}
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.failed = fmt.Errorf("%w: %w: bbolt could not read a page of %s: %v", ErrFailed, ErrCorrupt, s.path, r)
+	*err = fmt.Errorf("bolt: %s: %w", op, s.failed)
+}
+
+// Close commits the pending batches, as a graceful shutdown should (only a crash loses them),
+// then closes the file and releases its lock. Every later call returns an error wrapping
+// store.ErrClosed. On a failed store it only releases the file and returns the failure.
+func (s *Store) Close() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("bolt: close %s: %w", s.path, store.ErrClosed)
+	}
+	s.mu.Unlock()
+
+	// syncLocked returns the failure for a failed store, having nothing to commit.
+	syncErr := s.syncLocked("close")
+
+	s.mu.Lock()
+	s.closed = true
+	s.pending, s.spare, s.overlay = nil, nil, nil
+	s.mu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return errors.Join(syncErr, fmt.Errorf("bolt: close %s: %w", s.path, err))
+	}
+	return syncErr
+}
