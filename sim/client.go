@@ -2,12 +2,15 @@ package sim
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // HTTP sends an HTTP request from the client actor named client to the runtime's ingress and
@@ -15,19 +18,27 @@ import (
 // decoded by the same ingress.Decode the production http.Handler uses, and the response is the
 // same value that handler would encode; only the socket is missing.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Reason: method + " " + path})
+	w.requests++
+	reqNo := w.requests
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	for k, vs := range header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
 	}
+	decoded, derr := ingress.Decode(req, w.serviceKinds)
+	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path,
+		Service: decoded.Service, Handler: decoded.Handler, Key: decoded.Key, IdempotencyKey: decoded.IdempotencyKey})
 	done := func(r Response) {
+		e := checkers.Event{Kind: checkers.ClientResponse, Node: client, Request: reqNo}
 		if r.Err != nil {
-			w.Record(checkers.Event{Kind: checkers.ClientResponse, Node: client, Reason: fmt.Sprintf("%s %s: %v", method, path, r.Err)})
+			e.Reason = fmt.Sprintf("%s %s: %v", method, path, r.Err)
 		} else {
-			w.Record(checkers.Event{Kind: checkers.ClientResponse, Node: client, Reason: fmt.Sprintf("%s %s: %d %s", method, path, r.Status, r.Body)})
+			e.Status = r.Status
+			e.Reason = fmt.Sprintf("%s %s: %d %s", method, path, r.Status, r.Body)
+			e.Invocation, e.Entry, e.Result = responseFacts(r.Response)
 		}
+		w.Record(e)
 		cb(r)
 	}
 	w.After(w.linkDelay(), func() {
@@ -35,7 +46,6 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 			w.runtime.request(ingress.Request{}, done) // refused
 			return
 		}
-		decoded, derr := ingress.Decode(req)
 		if derr != nil {
 			resp := Response{Response: derr.Response()}
 			w.After(w.linkDelay(), func() { done(resp) })
@@ -43,4 +53,38 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 		}
 		w.runtime.request(decoded, done)
 	})
+}
+
+// responseFacts reads what a response says for the checkers: the invocation it names (the
+// x-restate-id header, or the invocationId of a 202), and the output it carries, if any — the
+// body of a 200, or the failure of an error that came from the invocation rather than the ingress.
+func responseFacts(r ingress.Response) (protocol.InvocationID, journal.Entry, journal.Result) {
+	var inv protocol.InvocationID
+	idText := r.InvocationID
+	if idText == "" && r.Status == http.StatusAccepted {
+		var accepted struct {
+			InvocationID string `json:"invocationId"`
+		}
+		if json.Unmarshal(r.Body, &accepted) == nil {
+			idText = accepted.InvocationID
+		}
+	}
+	if id, err := protocol.ParseInvocationID(idText); err == nil {
+		inv = id
+	}
+	if inv.IsZero() || r.InvocationID == "" {
+		return inv, journal.Entry{}, journal.Result{}
+	}
+	if r.Status == http.StatusOK {
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Value: r.Body}
+	}
+	var body struct {
+		Code    uint16 `json:"code"`
+		Message string `json:"message"`
+		Source  string `json:"source"`
+	}
+	if json.Unmarshal(r.Body, &body) == nil && body.Source == "invocation" {
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: body.Code, Message: body.Message}}
+	}
+	return inv, journal.Entry{}, journal.Result{}
 }

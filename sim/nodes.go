@@ -115,33 +115,53 @@ func (n *runtimeNode) release(r engine.Ready) {
 		n.w.After(n.w.linkDelay(), func() { cb(resp) })
 	}
 	for _, t := range r.Timers {
-		d := t.Deadline.Sub(Epoch)
-		n.w.queue.push(event{at: max(n.w.now, d), deadline: d, kind: evEngineTimer, gen: n.gen, msg: protocol.Message{Invocation: t.Invocation}})
+		n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)), kind: evEngineTimer, gen: n.gen, timerSpec: &t})
 	}
+}
+
+// noteEvents maps the engine's note kinds to history event kinds.
+var noteEvents = map[engine.NoteKind]checkers.EventKind{
+	engine.NoteCompletionAccepted: checkers.CompletionAccepted,
+	engine.NoteCompletionDropped:  checkers.CompletionDropped,
+	engine.NoteInvocationDone:     checkers.InvocationDone,
+	engine.NoteInvocationAccepted: checkers.InvocationAccepted,
+	engine.NoteLockAcquired:       checkers.LockAcquired,
+	engine.NoteLockReleased:       checkers.LockReleased,
+	engine.NoteTimerArmed:         checkers.TimerArmed,
+	engine.NoteTimerFired:         checkers.TimerFired,
+	engine.NotePromiseCompleted:   checkers.PromiseCompleted,
+	engine.NotePurged:             checkers.Purged,
 }
 
 func (n *runtimeNode) recordNotes(notes []engine.Note) {
 	for _, note := range notes {
-		e := checkers.Event{Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable, Result: note.Result, Reason: note.Reason, Journal: note.Journal}
-		switch note.Kind {
-		case engine.NoteCompletionAccepted:
-			e.Kind = checkers.CompletionAccepted
-		case engine.NoteCompletionDropped:
-			e.Kind = checkers.CompletionDropped
-		case engine.NoteInvocationDone:
-			e.Kind = checkers.InvocationDone
-		default:
-			continue
+		kind, ok := noteEvents[note.Kind]
+		if !ok {
+			panic(fmt.Sprintf("sim: engine note kind %d has no history event", note.Kind))
+		}
+		e := checkers.Event{
+			Kind: kind, Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable,
+			Result: note.Result, Reason: note.Reason, Journal: note.Journal, Service: note.Service, Handler: note.Handler,
+			Key: note.Key, Promise: note.Promise, Seq: note.Seq, IdempotencyKey: note.IdempotencyKey,
+		}
+		if !note.Timer.Deadline.IsZero() {
+			e.Deadline = note.Timer.Deadline.Sub(Epoch)
+			if e.Invocation.IsZero() {
+				e.Invocation = note.Timer.Invocation
+			}
+			if note.Kind == engine.NoteTimerArmed || note.Kind == engine.NoteTimerFired {
+				e.Index = note.Timer.Index
+			}
 		}
 		n.w.Record(e)
 	}
 }
 
-func (n *runtimeNode) timerDue(gen uint64, inv protocol.InvocationID, deadline time.Duration) {
+func (n *runtimeNode) timerDue(gen uint64, t *engine.Timer) {
 	if gen != n.gen || !n.up {
 		return
 	}
-	n.eng.FireTimer(engine.Timer{Invocation: inv, Deadline: Epoch.Add(deadline)})
+	n.eng.FireTimer(*t)
 	n.flush()
 }
 

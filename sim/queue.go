@@ -3,6 +3,7 @@ package sim
 import (
 	"time"
 
+	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -29,11 +30,11 @@ type event struct {
 	// srcGen is the sender's incarnation for messages: a message whose sender or receiver has
 	// crashed since it was sent travelled on a connection that no longer exists, and is lost.
 	srcGen uint64
-	// deadline is an engine timer's deadline, which may be earlier than at after a restart.
-	deadline time.Duration
-	msg      protocol.Message
-	fn       func()
-	timer    *simTimer
+	// timerSpec is the engine timer an evEngineTimer delivers.
+	timerSpec *engine.Timer
+	msg       protocol.Message
+	fn        func()
+	timer     *simTimer
 }
 
 // eventQueue is a binary min-heap on (at, seq). seq is the push order, so events due at the same

@@ -70,7 +70,7 @@ func (w *World) livenessViolations() []checkers.Violation {
 	}
 	var vs []checkers.Violation
 	for _, id := range w.runtime.eng.Unfinished() {
-		vs = append(vs, checkers.Violation{Checker: "liveness", Invocation: id, Message: fmt.Sprintf("not finished %s after healing", w.opts.LivenessBudget)})
+		vs = append(vs, checkers.Violation{Checker: "liveness", Invocation: id, Message: fmt.Sprintf("not finished %s after healing: %s", w.opts.LivenessBudget, w.runtime.eng.Describe(id))})
 	}
 	return vs
 }

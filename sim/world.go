@@ -8,6 +8,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -83,7 +84,9 @@ type World struct {
 	workload Workload
 
 	nextRequest    uint64
+	requests       uint64
 	idCounter      uint64
+	serviceKinds   ingress.ServiceKinds
 	events         uint64
 	recoveryErrors []error
 }
@@ -111,6 +114,14 @@ func newWorld(sc Scenario, opts Options) *World {
 	}
 	w.workload = sc.New(w)
 	w.services = w.workload.Services()
+	w.serviceKinds = ingress.ServiceKinds{}
+	for _, s := range w.services {
+		w.serviceKinds[s.Name()] = map[protocol.ServiceKind]ingress.ServiceKind{
+			protocol.ServiceStateless: ingress.KindService,
+			protocol.ServiceObject:    ingress.KindObject,
+			protocol.ServiceWorkflow:  ingress.KindWorkflow,
+		}[s.Kind()]
+	}
 	w.runtime = newRuntimeNode(w)
 	w.executor = newExecutorNode(w)
 	return w
@@ -244,7 +255,7 @@ func (w *World) dispatch(ev event) {
 	case evSync:
 		w.runtime.syncDone(ev.gen)
 	case evEngineTimer:
-		w.runtime.timerDue(ev.gen, ev.msg.Invocation, ev.deadline)
+		w.runtime.timerDue(ev.gen, ev.timerSpec)
 	case evExecutorTimer:
 		w.executor.timerDue(ev.gen, ev.timer)
 	default:

@@ -21,6 +21,8 @@ const (
 	statusSuspended  status = 2
 	statusBackingOff status = 3
 	statusDone       status = 4
+	// statusPending: accepted, waiting in its key's inbox for the lock.
+	statusPending status = 5
 )
 
 func (s status) String() string {
@@ -33,6 +35,8 @@ func (s status) String() string {
 		return "backing-off"
 	case statusDone:
 		return "done"
+	case statusPending:
+		return "pending"
 	default:
 		return fmt.Sprintf("status(%d)", uint8(s))
 	}
@@ -44,6 +48,10 @@ type invocation struct {
 	id       protocol.InvocationID
 	service  string
 	handler  string
+	key      string
+	kind     protocol.HandlerKind
+	seq      uint64
+	idemKey  string
 	status   status
 	attempt  uint32
 	failures uint32
@@ -53,6 +61,9 @@ type invocation struct {
 	// early holds completions of awakeables whose entry the engine has not seen yet: an ID can
 	// reach a resolver before the command that created it reaches the engine.
 	early map[uint32]journal.Result
+	// purgeAt is when a finished invocation's output is forgotten (zero for a workflow's run,
+	// which the workflow's own retention purges).
+	purgeAt time.Time
 
 	// ---- volatile
 	dirty bool
@@ -63,11 +74,19 @@ type invocation struct {
 	buffered map[uint32]protocol.Message
 }
 
+// holdsKey reports whether the invocation runs under its key's exclusive lock.
+func (inv *invocation) holdsKey(svc protocol.ServiceSpec) bool {
+	return svc.Keyed() && inv.kind != protocol.HandlerShared
+}
+
 // Engine is the durable core. It is not safe for concurrent use: one driver owns it.
 type Engine struct {
 	cfg   Config
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
+	keys  map[keyID]*keyState
+	idem  map[idemID]protocol.InvocationID
+	seq   uint64
 	dirty []*invocation
 	ready Ready
 }
@@ -78,7 +97,19 @@ func New(cfg Config) *Engine {
 		panic("engine: Config.Clock and Config.NewID are required")
 	}
 	cfg.Retry = cfg.Retry.withDefaults()
-	e := &Engine{cfg: cfg, specs: map[string]protocol.ServiceSpec{}, invs: map[protocol.InvocationID]*invocation{}}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.IdempotencyRetention <= 0 {
+		cfg.IdempotencyRetention = DefaultRetention
+	}
+	e := &Engine{
+		cfg:   cfg,
+		specs: map[string]protocol.ServiceSpec{},
+		invs:  map[protocol.InvocationID]*invocation{},
+		keys:  map[keyID]*keyState{},
+		idem:  map[idemID]protocol.InvocationID{},
+	}
 	for _, s := range cfg.Services {
 		e.specs[s.Name] = s
 	}
@@ -89,7 +120,9 @@ func New(cfg Config) *Engine {
 func (e *Engine) Ready() Ready {
 	for _, inv := range e.dirty {
 		inv.dirty = false
-		e.ready.Batch = append(e.ready.Batch, store.Op{Key: invocationKey(inv.id), Value: encodeInvocation(inv)})
+		if e.invs[inv.id] == inv {
+			e.ready.Batch = append(e.ready.Batch, store.Op{Key: invocationKey(inv.id), Value: encodeInvocation(inv)})
+		}
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready
@@ -112,6 +145,35 @@ func (e *Engine) Unfinished() []protocol.InvocationID {
 	return ids
 }
 
+// Describe says where an invocation is, for liveness reports: its target, status and what it
+// waits on.
+func (e *Engine) Describe(id protocol.InvocationID) string {
+	inv := e.invs[id]
+	if inv == nil {
+		return "unknown"
+	}
+	s := fmt.Sprintf("%s/%s", inv.service, inv.handler)
+	if inv.key != "" {
+		s = fmt.Sprintf("%s/%s/%s", inv.service, inv.key, inv.handler)
+	}
+	s += fmt.Sprintf(" %s attempt %d", inv.status, inv.attempt)
+	switch inv.status {
+	case statusSuspended:
+		for _, w := range inv.waiting {
+			if int(w) < len(inv.journal) {
+				s += fmt.Sprintf(", waits on [%d] %s", w, inv.journal[w])
+			}
+		}
+	case statusPending:
+		if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && ks.holder != nil {
+			s += fmt.Sprintf(", queued behind %s", ks.holder.id)
+		}
+	case statusBackingOff:
+		s += fmt.Sprintf(", retries at %s", inv.retryAt.Format(time.RFC3339Nano))
+	}
+	return s
+}
+
 func compareIDs(a, b protocol.InvocationID) int {
 	for i := range a {
 		if a[i] != b[i] {
@@ -128,8 +190,16 @@ func (e *Engine) markDirty(inv *invocation) {
 	}
 }
 
+func (e *Engine) put(key string, value []byte) {
+	e.ready.Batch = append(e.ready.Batch, store.Op{Key: key, Value: value})
+}
+
+func (e *Engine) del(key string) {
+	e.ready.Batch = append(e.ready.Batch, store.Op{Key: key, Delete: true})
+}
+
 func (e *Engine) putEntry(inv *invocation, index uint32) {
-	e.ready.Batch = append(e.ready.Batch, store.Op{Key: entryKey(inv.id, index), Value: journal.MarshalEntry(inv.journal[index])})
+	e.put(entryKey(inv.id, index), journal.MarshalEntry(inv.journal[index]))
 }
 
 func (e *Engine) reply(id RequestID, r ingress.Response) {
@@ -140,84 +210,31 @@ func (e *Engine) send(m protocol.Message) { e.ready.Messages = append(e.ready.Me
 
 func (e *Engine) note(n Note) { e.ready.Notes = append(e.ready.Notes, n) }
 
-// Ingress takes one decoded ingress request. Its reply comes in a later Ready (for calls and
-// attaches, once the invocation is done).
-func (e *Engine) Ingress(id RequestID, req ingress.Request) {
-	switch req.Kind {
-	case ingress.Call, ingress.Send:
-		e.invoke(id, req)
-	case ingress.Attach, ingress.Output:
-		inv, resp := e.lookup(req.InvocationID)
-		switch {
-		case inv == nil:
-			e.reply(id, resp)
-		case inv.status == statusDone:
-			e.reply(id, outputResponse(inv))
-		case req.Kind == ingress.Output:
-			e.reply(id, ingress.ErrorResponse(ingress.StatusNotReady, "the invocation exists but has not completed yet"))
-		default:
-			inv.waiters = append(inv.waiters, id)
-		}
-	case ingress.ResolveAwakeable, ingress.RejectAwakeable:
-		aid, err := protocol.ParseAwakeableID(req.AwakeableID)
-		if err != nil {
-			e.reply(id, ingress.ErrorResponse(400, err.Error()))
-			return
-		}
-		r := journal.Result{Value: req.Body}
-		if req.Kind == ingress.RejectAwakeable {
-			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(req.Body)}}
-		}
-		e.completeAwakeable(aid, req.AwakeableID, r)
-		e.reply(id, ingress.AwakeableAcceptedResponse())
-	default:
-		e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("unsupported ingress request %s", req.Kind)))
+func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
+
+// retention returns how long a service's finished invocations and workflows stay readable.
+func (e *Engine) retention(service string) time.Duration {
+	if d := e.specs[service].Retention; d > 0 {
+		return d
 	}
+	return e.cfg.Retention
 }
 
-func (e *Engine) lookup(s string) (*invocation, ingress.Response) {
-	invID, err := protocol.ParseInvocationID(s)
-	if err != nil {
-		return nil, ingress.ErrorResponse(400, err.Error())
+func (e *Engine) idempotencyRetention(service string) time.Duration {
+	if d := e.specs[service].IdempotencyRetention; d > 0 {
+		return d
 	}
-	inv := e.invs[invID]
-	if inv == nil {
-		return nil, ingress.ErrorResponse(404, fmt.Sprintf("invocation %s not found", s))
-	}
-	return inv, ingress.Response{}
+	return e.cfg.IdempotencyRetention
 }
 
-func (e *Engine) invoke(id RequestID, req ingress.Request) {
-	spec, ok := e.specs[req.Service]
-	if !ok {
-		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("service '%s' not found", req.Service)))
-		return
-	}
-	if !spec.HasHandler(req.Handler) {
-		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("handler '%s' not found on service '%s'", req.Handler, req.Service)))
-		return
-	}
-	invID := e.cfg.NewID()
-	if _, dup := e.invs[invID]; dup || invID.IsZero() {
-		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
-	}
-	inv := &invocation{
-		id:      invID,
-		service: req.Service,
-		handler: req.Handler,
-		journal: []journal.Entry{{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}},
-	}
-	e.invs[invID] = inv
-	e.putEntry(inv, 0)
-	e.startAttempt(inv)
-	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(invID.String(), false))
-	} else {
-		inv.waiters = append(inv.waiters, id)
-	}
+// arm asks the driver for a timer and notes it for the history.
+func (e *Engine) arm(t Timer) {
+	e.ready.Timers = append(e.ready.Timers, t)
+	e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Service: t.Service, Key: t.Key, Timer: t, Reason: t.Kind.String()})
 }
 
-// startAttempt bumps the attempt number (durably, in this step's batch) and sends the start.
+// startAttempt bumps the attempt number (durably, in this step's batch) and sends the start,
+// with the key's state for objects and workflows.
 func (e *Engine) startAttempt(inv *invocation) {
 	inv.attempt++
 	inv.status = statusRunning
@@ -225,14 +242,21 @@ func (e *Engine) startAttempt(inv *invocation) {
 	inv.retryAt = time.Time{}
 	inv.buffered = nil
 	e.markDirty(inv)
-	e.send(protocol.Message{
+	m := protocol.Message{
 		Kind:       protocol.KindStart,
 		Invocation: inv.id,
 		Attempt:    inv.attempt,
 		Service:    inv.service,
 		Handler:    inv.handler,
+		Key:        inv.key,
 		Journal:    slices.Clone(inv.journal),
-	})
+	}
+	if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && len(ks.state) > 0 {
+		for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+			m.State = append(m.State, journal.Entry{Kind: journal.KindGetState, Name: name, Result: journal.Result{Value: ks.state[name]}})
+		}
+	}
+	e.send(m)
 }
 
 // Receive takes one message from the executor. Messages of any attempt but the running one are
@@ -297,14 +321,23 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	en := m.Entry
-	switch en.Kind {
-	case journal.KindRun, journal.KindAwakeable, journal.KindCompleteAwakeable:
-	default:
+	spec := e.specs[inv.service]
+	switch {
+	case en.Kind == journal.KindInput || en.Kind == journal.KindOutput || !en.Kind.Valid():
 		e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("executor sent a %s entry as a command at index %d", en.Kind, i)})
 		return
+	case en.Kind.Writes() && !inv.holdsKey(spec):
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("%s/%s may not write state (%s at index %d)", inv.service, inv.handler, en.Kind, i)}})
+		return
+	case isPromiseKind(en.Kind) && spec.Kind != protocol.ServiceWorkflow:
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("%s is not a workflow: it has no durable promises (%s at index %d)", inv.service, en.Kind, i)}})
+		return
 	}
-	if en.Kind == journal.KindAwakeable {
+	if en.Kind.Completable() {
 		en.Completed, en.Result = false, journal.Result{}
+	}
+	if en.Kind == journal.KindSleep {
+		en.Deadline = e.now().Add(en.Duration).UnixNano()
 	}
 	inv.journal = append(inv.journal, en)
 	e.putEntry(inv, i)
@@ -317,6 +350,12 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		} else {
 			e.note(Note{Kind: NoteCompletionDropped, Awakeable: en.Target, Result: en.Param, Reason: err.Error()})
 		}
+	case journal.KindSetState, journal.KindClearState, journal.KindClearAllState:
+		e.writeState(inv, en)
+	case journal.KindSleep:
+		e.arm(Timer{Kind: TimerSleep, Invocation: inv.id, Index: i, Deadline: time.Unix(0, en.Deadline)})
+	case journal.KindGetPromise, journal.KindPeekPromise, journal.KindCompletePromise:
+		e.promiseCommand(inv, i, en)
 	}
 	if r, ok := inv.early[i]; ok {
 		delete(inv.early, i)
@@ -328,6 +367,10 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 			e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: i, Awakeable: aid, Result: r, Reason: fmt.Sprintf("entry %d is a %s, not an awakeable", i, en.Kind)})
 		}
 	}
+}
+
+func isPromiseKind(k journal.Kind) bool {
+	return k == journal.KindGetPromise || k == journal.KindPeekPromise || k == journal.KindCompletePromise
 }
 
 // completeAwakeable routes a resolve or reject to the awakeable's entry. The first completion
@@ -370,10 +413,16 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 }
 
 func (e *Engine) applyCompletion(inv *invocation, i uint32, idStr string, r journal.Result) {
+	e.note(Note{Kind: NoteCompletionAccepted, Invocation: inv.id, Index: i, Awakeable: idStr, Result: r})
+	e.completeEntry(inv, i, r)
+}
+
+// completeEntry completes a completable entry and lets the handler know: a completion message to
+// the running attempt, or a new attempt if it was suspended waiting for it.
+func (e *Engine) completeEntry(inv *invocation, i uint32, r journal.Result) {
 	en := &inv.journal[i]
 	en.Completed, en.Result = true, r
 	e.putEntry(inv, i)
-	e.note(Note{Kind: NoteCompletionAccepted, Invocation: inv.id, Index: i, Awakeable: idStr, Result: r})
 	switch inv.status {
 	case statusRunning:
 		e.send(protocol.Message{Kind: protocol.KindCompletion, Invocation: inv.id, Attempt: inv.attempt, Index: i, Entry: *en})
@@ -384,7 +433,7 @@ func (e *Engine) applyCompletion(inv *invocation, i uint32, idStr string, r jour
 	}
 }
 
-// ready reports whether the handler could read entry i's result now.
+// entryReady reports whether the handler could read entry i's result now.
 func entryReady(en journal.Entry) bool { return !en.Kind.Completable() || en.Completed }
 
 func (e *Engine) suspend(inv *invocation, m protocol.Message) {
@@ -415,26 +464,13 @@ func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {
 		return
 	}
 	inv.status = statusBackingOff
-	inv.retryAt = e.cfg.Clock.Now().Add(e.cfg.Retry.backoff(inv.failures))
+	inv.retryAt = e.now().Add(e.cfg.Retry.backoff(inv.failures))
 	e.markDirty(inv)
-	e.ready.Timers = append(e.ready.Timers, Timer{Invocation: inv.id, Deadline: inv.retryAt})
+	e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
 }
 
-// FireTimer tells the engine that the clock reached t.Deadline. Timers no longer wanted do nothing.
-func (e *Engine) FireTimer(t Timer) {
-	inv := e.invs[t.Invocation]
-	if inv == nil || inv.status != statusBackingOff || !inv.retryAt.Equal(t.Deadline) {
-		return
-	}
-	if e.cfg.Clock.Now().Before(inv.retryAt) {
-		// Fired early: never act on it, ask again for the stored deadline.
-		e.ready.Timers = append(e.ready.Timers, Timer{Invocation: inv.id, Deadline: inv.retryAt})
-		return
-	}
-	e.startAttempt(inv)
-}
-
-// finish appends the output entry and answers everyone waiting for it.
+// finish appends the output entry, answers everyone waiting for it, releases the key and arms
+// the retention.
 func (e *Engine) finish(inv *invocation, out journal.Result) {
 	i := uint32(len(inv.journal))
 	inv.journal = append(inv.journal, journal.Entry{Kind: journal.KindOutput, Result: out})
@@ -454,6 +490,25 @@ func (e *Engine) finish(inv *invocation, out journal.Result) {
 		e.reply(w, resp)
 	}
 	inv.waiters = nil
+
+	spec := e.specs[inv.service]
+	if inv.kind == protocol.HandlerWorkflowRun && spec.Kind == protocol.ServiceWorkflow {
+		// The run is purged with its workflow, when the workflow's retention ends.
+		ks := e.keyState(inv.service, inv.key)
+		ks.purgeAt = e.now().Add(e.retention(inv.service))
+		e.putWorkflow(inv.service, inv.key, ks)
+		e.arm(Timer{Kind: TimerWorkflowRetention, Service: inv.service, Key: inv.key, Deadline: ks.purgeAt})
+	} else {
+		ret := e.retention(inv.service)
+		if inv.idemKey != "" {
+			ret = max(ret, e.idempotencyRetention(inv.service))
+		}
+		inv.purgeAt = e.now().Add(ret)
+		e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
+	}
+	if inv.holdsKey(spec) {
+		e.release(inv)
+	}
 }
 
 func outputResponse(inv *invocation) ingress.Response {

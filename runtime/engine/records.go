@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,13 +19,80 @@ import (
 // Store layout. Keys sort invocations before journals, so a recovery scan meets an invocation's
 // record before its entries, and an invocation's entries in index order.
 //
-//	inv/<32 hex digits>              invocation record (recordVersion, see encodeInvocation)
-//	jnl/<32 hex digits>/<8 hex>      journal entry (journal's binary codec)
+//	inv/<32 hex digits>                       invocation record (recordVersion, see encodeInvocation)
+//	jnl/<32 hex digits>/<8 hex>               journal entry (journal's binary codec)
+//	st/<service>/<key>/<name>                 state value of an object or workflow
+//	pr/<service>/<key>/<name>                 completed durable promise (a get-promise entry)
+//	wf/<service>/<key>                        workflow record: its run and its purge deadline
+//	idem/<service>/<handler>/<key>/<idem key> invocation ID of an idempotency key
+//	meta/seq                                  the last acceptance sequence number
+//
+// Names, services and keys are path-escaped, so a "/" inside one never splits a store key.
 const (
-	invocationPrefix = "inv/"
-	journalPrefix    = "jnl/"
-	recordVersion    = 1
+	invocationPrefix  = "inv/"
+	journalPrefix     = "jnl/"
+	statePrefix       = "st/"
+	promisePrefix     = "pr/"
+	workflowPrefix    = "wf/"
+	idempotencyPrefix = "idem/"
+	seqKey            = "meta/seq"
+	recordVersion     = 1
 )
+
+func escapedKey(prefix string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(url.PathEscape(p))
+	}
+	return b.String()
+}
+
+func stateKey(service, key, name string) string {
+	return escapedKey(statePrefix, service, key, name)
+}
+
+func promiseKey(service, key, name string) string {
+	return escapedKey(promisePrefix, service, key, name)
+}
+
+func workflowKey(service, key string) string { return escapedKey(workflowPrefix, service, key) }
+
+func idempotencyKey(id idemID) string {
+	return escapedKey(idempotencyPrefix, id.service, id.handler, id.key, id.idemKey)
+}
+
+// splitKey undoes escapedKey for a key with n parts after prefix.
+func splitKey(key, prefix string, n int) ([]string, error) {
+	parts := strings.Split(key[len(prefix):], "/")
+	if len(parts) != n {
+		return nil, fmt.Errorf("key %q: want %d parts after %q: %w", key, n, prefix, ErrCorruptStore)
+	}
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %v: %w", key, err, ErrCorruptStore)
+		}
+		parts[i] = u
+	}
+	return parts, nil
+}
+
+func encodeSeq(seq uint64) []byte { return binary.AppendUvarint(nil, seq) }
+
+// encodeWorkflow writes a workflow record: version, run ID, purge deadline (0 while running).
+func encodeWorkflow(ks *keyState) []byte {
+	b := []byte{recordVersion}
+	b = append(b, ks.run[:]...)
+	var purge int64
+	if !ks.purgeAt.IsZero() {
+		purge = ks.purgeAt.UnixNano()
+	}
+	return binary.AppendVarint(b, purge)
+}
 
 func invocationKey(id protocol.InvocationID) string {
 	return invocationPrefix + hex.EncodeToString(id[:])
@@ -68,7 +136,15 @@ func encodeInvocation(inv *invocation) []byte {
 		enc := journal.MarshalEntry(journal.Entry{Kind: journal.KindAwakeable, Completed: true, Result: inv.early[idx]})
 		b = appendBytes(b, enc)
 	}
-	return b
+	b = appendString(b, inv.key)
+	b = append(b, byte(inv.kind))
+	b = binary.AppendUvarint(b, inv.seq)
+	b = appendString(b, inv.idemKey)
+	var purge int64
+	if !inv.purgeAt.IsZero() {
+		purge = inv.purgeAt.UnixNano()
+	}
+	return binary.AppendVarint(b, purge)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -181,10 +257,17 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 		}
 		inv.early[idx] = en.Result
 	}
+	inv.key = string(r.bytes("key"))
+	inv.kind = protocol.HandlerKind(r.byte("handler kind"))
+	inv.seq = r.uvarint("sequence")
+	inv.idemKey = string(r.bytes("idempotency key"))
+	if ns := r.varint("purge deadline"); ns != 0 {
+		inv.purgeAt = time.Unix(0, ns)
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
 	}
-	if r.err == nil && (inv.status < statusRunning || inv.status > statusDone) {
+	if r.err == nil && (inv.status < statusRunning || inv.status > statusPending) {
 		r.err = fmt.Errorf("unknown status %d", inv.status)
 	}
 	if r.err != nil {
@@ -203,12 +286,18 @@ func parseHexID(s string) (protocol.InvocationID, bool) {
 }
 
 // Recover rebuilds an engine from a store's recovery scan (Store.Load). The returned engine's
-// first Ready restarts what was running: each running invocation gets a new attempt, timers are
-// armed again (due ones fire at once when the driver arms them), suspended invocations stay
-// suspended unless what they wait on is already there.
+// first Ready restarts what was running: each running invocation gets a new attempt, every timer
+// is armed again (due ones fire at once when the driver arms them), suspended invocations stay
+// suspended unless what they wait on is already there, inboxes keep their acceptance order.
 func Recover(cfg Config, load func(fn func(key string, value []byte) error) error) (*Engine, error) {
 	e := New(cfg)
 	var order []*invocation
+	type workflowRecord struct {
+		service, key string
+		run          protocol.InvocationID
+		purgeAt      time.Time
+	}
+	var workflows []workflowRecord
 	err := load(func(key string, value []byte) error {
 		switch {
 		case strings.HasPrefix(key, invocationPrefix):
@@ -242,6 +331,65 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 				return fmt.Errorf("journal entry %q: %v: %w", key, err, ErrCorruptStore)
 			}
 			inv.journal = append(inv.journal, en)
+		case strings.HasPrefix(key, statePrefix):
+			parts, err := splitKey(key, statePrefix, 3)
+			if err != nil {
+				return err
+			}
+			ks := e.keyState(parts[0], parts[1])
+			if ks.state == nil {
+				ks.state = map[string][]byte{}
+			}
+			ks.state[parts[2]] = slices.Clone(value)
+		case strings.HasPrefix(key, promisePrefix):
+			parts, err := splitKey(key, promisePrefix, 3)
+			if err != nil {
+				return err
+			}
+			en, err := journal.UnmarshalEntry(value)
+			if err != nil {
+				return fmt.Errorf("promise %q: %v: %w", key, err, ErrCorruptStore)
+			}
+			ks := e.keyState(parts[0], parts[1])
+			if ks.promises == nil {
+				ks.promises = map[string]*promise{}
+			}
+			ks.promises[parts[2]] = &promise{completed: true, result: en.Result}
+		case strings.HasPrefix(key, workflowPrefix):
+			parts, err := splitKey(key, workflowPrefix, 2)
+			if err != nil {
+				return err
+			}
+			if len(value) < 1+16 || value[0] != recordVersion {
+				return fmt.Errorf("workflow record %q: bad version or length: %w", key, ErrCorruptStore)
+			}
+			w := workflowRecord{service: parts[0], key: parts[1]}
+			copy(w.run[:], value[1:17])
+			ns, n := binary.Varint(value[17:])
+			if n <= 0 || 17+n != len(value) {
+				return fmt.Errorf("workflow record %q: bad purge deadline: %w", key, ErrCorruptStore)
+			}
+			if ns != 0 {
+				w.purgeAt = time.Unix(0, ns)
+			}
+			workflows = append(workflows, w)
+		case strings.HasPrefix(key, idempotencyPrefix):
+			parts, err := splitKey(key, idempotencyPrefix, 4)
+			if err != nil {
+				return err
+			}
+			if len(value) != 16 {
+				return fmt.Errorf("idempotency record %q: %d bytes, want 16: %w", key, len(value), ErrCorruptStore)
+			}
+			var id protocol.InvocationID
+			copy(id[:], value)
+			e.idem[idemID{parts[0], parts[1], parts[2], parts[3]}] = id
+		case key == seqKey:
+			seq, n := binary.Uvarint(value)
+			if n <= 0 || n != len(value) {
+				return fmt.Errorf("sequence record: %w", ErrCorruptStore)
+			}
+			e.seq = seq
 		default:
 			return fmt.Errorf("unknown key %q: %w", key, ErrCorruptStore)
 		}
@@ -254,11 +402,59 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 		if len(inv.journal) == 0 || inv.journal[0].Kind != journal.KindInput {
 			return nil, fmt.Errorf("recover engine: invocation %s has no input entry: %w", inv.id, ErrCorruptStore)
 		}
+		if err := checkRecovered(inv); err != nil {
+			return nil, fmt.Errorf("recover engine: invocation %s: %v: %w", inv.id, err, ErrCorruptStore)
+		}
+		if inv.seq > e.seq {
+			return nil, fmt.Errorf("recover engine: invocation %s has sequence %d past the last one, %d: %w", inv.id, inv.seq, e.seq, ErrCorruptStore)
+		}
+	}
+	for _, w := range workflows {
+		ks := e.keyState(w.service, w.key)
+		ks.run, ks.purgeAt = w.run, w.purgeAt
+		if !w.purgeAt.IsZero() {
+			e.arm(Timer{Kind: TimerWorkflowRetention, Service: w.service, Key: w.key, Deadline: w.purgeAt})
+		}
+	}
+	// Rebuild locks and inboxes (acceptance order), promise waiters and timers.
+	slices.SortFunc(order, func(a, b *invocation) int { return cmpUint64(a.seq, b.seq) })
+	for _, inv := range order {
+		spec := e.specs[inv.service]
+		if inv.status != statusDone && inv.holdsKey(spec) {
+			ks := e.keyState(inv.service, inv.key)
+			if inv.status == statusPending {
+				ks.inbox = append(ks.inbox, inv)
+			} else if ks.holder != nil {
+				return nil, fmt.Errorf("recover engine: %s and %s both hold %s/%s: %w", ks.holder.id, inv.id, inv.service, inv.key, ErrCorruptStore)
+			} else {
+				ks.holder = inv
+			}
+		}
+		if inv.status == statusDone {
+			if !inv.purgeAt.IsZero() {
+				e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
+			}
+			continue
+		}
+		for i, en := range inv.journal {
+			if en.Completed {
+				continue
+			}
+			switch en.Kind {
+			case journal.KindSleep:
+				e.arm(Timer{Kind: TimerSleep, Invocation: inv.id, Index: uint32(i), Deadline: time.Unix(0, en.Deadline)})
+			case journal.KindGetPromise:
+				_, p := e.promiseOf(inv, en.Name)
+				p.waiters = append(p.waiters, slot{inv.id, uint32(i)})
+			}
+		}
+	}
+	for _, inv := range order {
 		switch inv.status {
 		case statusRunning:
 			e.startAttempt(inv)
 		case statusBackingOff:
-			e.ready.Timers = append(e.ready.Timers, Timer{Invocation: inv.id, Deadline: inv.retryAt})
+			e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
 		case statusSuspended:
 			for _, w := range inv.waiting {
 				if w < uint32(len(inv.journal)) && entryReady(inv.journal[w]) {
@@ -268,5 +464,57 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 			}
 		}
 	}
+	// A key whose holder finished in the batch that crashed before the next one started cannot
+	// happen (release and start share a batch), but an inbox without a holder must not stall.
+	for _, id := range slices.SortedFunc(maps.Keys(e.keys), compareKeyIDs) {
+		e.promoteNext(e.keys[id])
+	}
 	return e, nil
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func compareKeyIDs(a, b keyID) int {
+	if c := strings.Compare(a.service, b.service); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
+}
+
+// checkRecovered checks what the engine's own batches always keep true of a recovered invocation
+// whose journal starts with its input, so that a corrupt store fails recovery instead of, say,
+// serving a finished invocation's input as its output. Every batch is atomic, so no crash can
+// leave a state that fails these checks.
+func checkRecovered(inv *invocation) error {
+	if inv.id.IsZero() {
+		return errors.New("the zero invocation id")
+	}
+	last := len(inv.journal) - 1
+	for i, en := range inv.journal[1:] {
+		switch {
+		case en.Kind == journal.KindInput:
+			return fmt.Errorf("second input entry at index %d", i+1)
+		case en.Kind == journal.KindOutput && i+1 != last:
+			return fmt.Errorf("output entry at index %d is not the last of %d", i+1, len(inv.journal))
+		}
+	}
+	if ended := inv.journal[last].Kind == journal.KindOutput; ended != (inv.status == statusDone) {
+		return fmt.Errorf("status %s, but the journal's last entry is a %s", inv.status, inv.journal[last].Kind)
+	}
+	if inv.status == statusSuspended {
+		for _, w := range inv.waiting {
+			if w > uint32(last) {
+				return fmt.Errorf("suspended on index %d past its journal of %d entries", w, len(inv.journal))
+			}
+		}
+	}
+	return nil
 }

@@ -33,7 +33,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.InitialInterval <= 0 {
 		p.InitialInterval = 500 * time.Millisecond
 	}
-	if p.Factor < 1 {
+	if !(p.Factor >= 1) { // also catches NaN
 		p.Factor = 2
 	}
 	if p.MaxInterval <= 0 {
@@ -51,7 +51,12 @@ func (p RetryPolicy) backoff(failures uint32) time.Duration {
 	for i := uint32(1); i < failures && d < float64(p.MaxInterval); i++ {
 		d *= p.Factor
 	}
-	return min(time.Duration(d), p.MaxInterval)
+	// Compare before converting: a float64 beyond the int64 range converts to an
+	// implementation-defined Duration (math.MinInt64 on amd64), which would make the wait negative.
+	if d >= float64(p.MaxInterval) {
+		return p.MaxInterval
+	}
+	return time.Duration(d)
 }
 
 // Config is what an Engine is built from.
@@ -64,7 +69,17 @@ type Config struct {
 	NewID func() protocol.InvocationID
 	// Retry is the retry policy for failed attempts.
 	Retry RetryPolicy
+	// Retention is how long a finished workflow's promises, state and output, and a finished
+	// invocation's output, stay readable when the service does not say (default 24 h, as in
+	// Restate). Expiry is exact: a read after it finds nothing.
+	Retention time.Duration
+	// IdempotencyRetention is how long an idempotency key answers with its first invocation
+	// after that finished, when the service does not say (default 24 h).
+	IdempotencyRetention time.Duration
 }
+
+// DefaultRetention is Restate's default for every retention.
+const DefaultRetention = 24 * time.Hour
 
 // RequestID identifies one ingress request so its reply can find its way back. The driver
 // chooses it; the engine only echoes it.
@@ -76,10 +91,42 @@ type Reply struct {
 	Response ingress.Response
 }
 
+// TimerKind tells what a timer is for.
+type TimerKind uint8
+
+// Timer kinds.
+const (
+	// TimerRetry starts the next attempt of a backing-off invocation.
+	TimerRetry TimerKind = iota
+	// TimerSleep completes the sleep entry at Index of Invocation.
+	TimerSleep
+	// TimerRetention purges the finished Invocation (its output, journal, idempotency key).
+	TimerRetention
+	// TimerWorkflowRetention purges the finished workflow Service/Key: run, promises, state.
+	TimerWorkflowRetention
+)
+
+// String names the kind as history events do.
+func (k TimerKind) String() string {
+	switch k {
+	case TimerRetry:
+		return "retry"
+	case TimerSleep:
+		return "sleep"
+	case TimerRetention, TimerWorkflowRetention:
+		return "retention"
+	}
+	return "unknown"
+}
+
 // Timer asks the driver to call FireTimer with it once the clock reaches Deadline. A fired timer
 // that is no longer wanted does nothing, so the driver never needs to cancel one.
 type Timer struct {
+	Kind       TimerKind
 	Invocation protocol.InvocationID
+	Index      uint32
+	Service    string
+	Key        string
 	Deadline   time.Time
 }
 
@@ -94,6 +141,23 @@ const (
 	NoteCompletionDropped
 	// NoteInvocationDone: the invocation ended with Result; Journal is its final journal.
 	NoteInvocationDone
+	// NoteInvocationAccepted: the invocation of Service/Handler on Key was accepted as the
+	// Seq-th; Reason is its handler kind.
+	NoteInvocationAccepted
+	// NoteLockAcquired: the invocation became the holder of Service/Key.
+	NoteLockAcquired
+	// NoteLockReleased: the invocation released Service/Key.
+	NoteLockReleased
+	// NoteTimerArmed: a timer (Timer) was armed; Reason is its kind.
+	NoteTimerArmed
+	// NoteTimerFired: the engine acted on the timer Timer.
+	NoteTimerFired
+	// NotePromiseCompleted: the promise Promise of workflow Service/Key was completed with Result.
+	NotePromiseCompleted
+	// NotePurged: retention ended (Timer.Deadline) and the engine forgot what Reason names:
+	// "workflow" Service/Key, "invocation" Invocation, or "idempotency" Service/Handler/Key/
+	// IdempotencyKey.
+	NotePurged
 )
 
 // Note is a fact for the history.
@@ -107,6 +171,15 @@ type Note struct {
 	// Journal is the final journal of a finished invocation (NoteInvocationDone only), so that
 	// checkers can compare what every attempt saw with what was made durable.
 	Journal []journal.Entry
+
+	Service        string
+	Handler        string
+	Key            string
+	Promise        string
+	Seq            uint64
+	IdempotencyKey string
+	// Timer is the timer armed or fired, or whose deadline a purge honoured.
+	Timer Timer
 }
 
 // Ready is everything one or more steps produced. The driver applies Batch atomically and syncs

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -24,47 +26,103 @@ const idempotencyKeyHeader = "Idempotency-Key"
 const reservedSegment = "restate"
 
 // Decode maps an HTTP request onto a Request. It checks routing and syntax only: the route, the
-// method, the shape of an invocation or awakeable ID, the body size and, where a JSON body is
-// required, that the body is JSON. Whether the target exists is for the engine to decide.
+// method, that the service exists with the kind the route needs, the shape of an invocation or
+// awakeable ID, the body size and, where a JSON body is required, that the body is JSON. Whether
+// the handler, invocation or workflow run exists is for the engine to decide.
+//
+// services says what kind each service is (see Services). A nil services treats every name as
+// an existing plain service: call and send routes then take no key and the workflow routes
+// answer 404.
 //
 // Routes (anything else is 404; a known route with the wrong method is 405 with Allow):
 //
-//	POST /{service}/{handler}                 Call
-//	POST /{service}/{handler}/send            Send
-//	GET  /restate/invocation/{id}/attach      Attach
-//	GET  /restate/invocation/{id}/output      Output
-//	POST /restate/awakeables/{id}/resolve     ResolveAwakeable (alias /restate/a/{id}/resolve)
-//	POST /restate/awakeables/{id}/reject      RejectAwakeable  (alias /restate/a/{id}/reject)
+//	POST /{service}/{handler}                                        Call
+//	POST /{service}/{handler}/send                                   Send
+//	POST /{object}/{key}/{handler}                                   Call with Key
+//	POST /{object}/{key}/{handler}/send                              Send with Key
+//	POST /{workflow}/{key}/{handler}                                 Call with Key ("run" or a shared handler)
+//	POST /{workflow}/{key}/{handler}/send                            Send with Key
+//	GET  /restate/invocation/{id}/attach                             Attach by InvocationID
+//	GET  /restate/invocation/{id}/output                             Output by InvocationID
+//	GET  /restate/invocation/{service}/{handler}/{idem}/attach       Attach by IdempotencyKey
+//	GET  /restate/invocation/{service}/{handler}/{idem}/output       Output by IdempotencyKey
+//	GET  /restate/invocation/{object}/{key}/{handler}/{idem}/attach  Attach by IdempotencyKey, with Key
+//	GET  /restate/invocation/{object}/{key}/{handler}/{idem}/output  Output by IdempotencyKey, with Key
+//	GET  /restate/workflow/{workflow}/{key}/attach                   WorkflowAttach
+//	GET  /restate/workflow/{workflow}/{key}/output                   WorkflowOutput
+//	POST /restate/awakeables/{id}/resolve                            ResolveAwakeable (alias /restate/a/{id}/resolve)
+//	POST /restate/awakeables/{id}/reject                             RejectAwakeable (alias /restate/a/{id}/reject)
 //
-// Call and Send take an empty or JSON body and the Idempotency-Key header. A resolve body must
-// be JSON; an empty resolve body is taken as the JSON value null, since Restate's clients always
-// send a body and "resolve with nothing" most naturally means null. A reject body is the plain
-// text reason. Unknown headers and query parameters are ignored.
+// In the keyed idempotency routes {object} may also be a workflow (for its shared handlers).
 //
-// Path segments come from r.URL.Path, already percent-decoded by the standard library, and are
-// taken verbatim; empty segments (a doubled or trailing slash) are a 404. Decode never panics:
-// every failure is an *Error with a 4xx status.
-func Decode(r *http.Request) (Request, *Error) {
+// The route is resolved before the method is checked, and the service kind is part of the
+// route: an unknown service is 404 "service 'X' not found"; a plain service given a key is 404;
+// a virtual object or workflow given no key is 400 naming the missing key; a service that is not
+// a workflow on a workflow route is 404. A second synchronous run of a workflow key (409) is the
+// engine's to detect; Decode maps it like any call.
+//
+// Call and Send take an empty or JSON body and the Idempotency-Key header (workflow run
+// included). A resolve body must be JSON; an empty resolve body is taken as the JSON value null,
+// since Restate's clients always send a body and "resolve with nothing" most naturally means
+// null. A reject body is the plain text reason. Unknown headers and query parameters are ignored.
+//
+// The path is split on the slashes of r.URL.EscapedPath() and each segment is then
+// percent-decoded, so an encoded slash (%2F) stays inside its segment: /Cart/a%2Fb/add is a call
+// to object Cart with key "a/b". Segments are taken verbatim after decoding; empty segments (a
+// doubled or trailing slash) are a 404. Decode never panics (provided services does not): every
+// failure is an *Error with a 4xx status.
+func Decode(r *http.Request, services Services) (Request, *Error) {
 	if r == nil || r.URL == nil {
 		return Request{}, &Error{Status: http.StatusBadRequest, Message: "the request has no URL"}
 	}
-	path := r.URL.Path
-	segs, ok := splitPath(path)
-	if !ok {
-		return Request{}, notFound(path)
+	path := r.URL.EscapedPath()
+	segs, err := splitPath(path)
+	if err != nil {
+		return Request{}, err
 	}
 	if segs[0] == reservedSegment {
-		return decodeRestate(r, path, segs)
+		return decodeRestate(r, path, segs, services)
 	}
+	return decodeInvoke(r, path, segs, services)
+}
 
-	var kind RequestKind
-	switch {
-	case len(segs) == 2:
-		kind = Call
-	case len(segs) == 3 && segs[2] == "send":
-		kind = Send
-	default:
+// decodeInvoke decodes the call and send routes, /{service}/... with segs[0] not "restate".
+func decodeInvoke(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+	if len(segs) < 2 || len(segs) > 4 {
 		return Request{}, notFound(path)
+	}
+	req := Request{Service: segs[0]}
+	kind, err := lookup(services, req.Service)
+	if err != nil {
+		return Request{}, err
+	}
+	if kind.keyed() {
+		// /{object}/{key}/{handler}[/send]
+		switch {
+		case len(segs) == 2:
+			return Request{}, missingKey(kind, req.Service, fmt.Sprintf("POST /%s/{key}/{handler}", segs[0]))
+		case len(segs) == 3:
+			req.Kind = Call
+		case segs[3] == "send":
+			req.Kind = Send
+		default:
+			return Request{}, notFound(path)
+		}
+		req.Key, req.Handler = segs[1], segs[2]
+	} else {
+		// /{service}/{handler}[/send]
+		switch {
+		case len(segs) == 2:
+			req.Kind = Call
+		case len(segs) == 3 && segs[2] == "send":
+			req.Kind = Send
+		case len(segs) == 3 || segs[3] == "send":
+			// Key-shaped: /{service}/{key}/{handler}[/send].
+			return Request{}, unexpectedKey(path, req.Service, fmt.Sprintf("POST /%s/{handler}[/send]", segs[0]))
+		default:
+			return Request{}, notFound(path)
+		}
+		req.Handler = segs[1]
 	}
 	if err := checkMethod(r, path, http.MethodPost); err != nil {
 		return Request{}, err
@@ -79,94 +137,227 @@ func Decode(r *http.Request) (Request, *Error) {
 			return Request{}, err
 		}
 	}
-	return Request{
-		Kind:           kind,
-		Service:        segs[0],
-		Handler:        segs[1],
-		Body:           body,
-		IdempotencyKey: r.Header.Get(idempotencyKeyHeader),
-	}, nil
+	req.Body = body
+	req.IdempotencyKey = r.Header.Get(idempotencyKeyHeader) // a nil Header reads as empty
+	return req, nil
 }
 
 // decodeRestate decodes the paths under /restate/. segs[0] is "restate".
-func decodeRestate(r *http.Request, path string, segs []string) (Request, *Error) {
-	if len(segs) != 4 {
+func decodeRestate(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+	if len(segs) < 2 {
 		return Request{}, notFound(path)
 	}
-	id, action := segs[2], segs[3]
 	switch segs[1] {
 	case "invocation":
-		var kind RequestKind
-		switch action {
-		case "attach":
-			kind = Attach
-		case "output":
-			kind = Output
-		default:
-			return Request{}, notFound(path)
-		}
-		if err := checkMethod(r, path, http.MethodGet); err != nil {
-			return Request{}, err
-		}
-		// Validated here so that a typo gets a clear 400 at the door instead of a 404 from the
-		// engine that would read as "no such invocation".
-		if _, err := protocol.ParseInvocationID(id); err != nil {
-			return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("cannot %s: %v", action, err)}
-		}
-		return Request{Kind: kind, InvocationID: id}, nil
-
+		return decodeInvocation(r, path, segs, services)
+	case "workflow":
+		return decodeWorkflow(r, path, segs, services)
 	case "awakeables", "a": // "a" is the short alias Restate's own ingress client uses.
-		var kind RequestKind
-		switch action {
-		case "resolve":
-			kind = ResolveAwakeable
-		case "reject":
-			kind = RejectAwakeable
-		default:
-			return Request{}, notFound(path)
-		}
-		if err := checkMethod(r, path, http.MethodPost); err != nil {
-			return Request{}, err
-		}
-		// A well-formed ID of an unknown invocation is accepted (Restate does no existence
-		// check), but a malformed one can never reach a waiter, so it is refused here.
-		if _, err := protocol.ParseAwakeableID(id); err != nil {
-			return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("cannot %s the awakeable: %v", action, err)}
-		}
-		body, err := readBody(r)
-		if err != nil {
-			return Request{}, err
-		}
-		if kind == ResolveAwakeable {
-			if len(body) == 0 {
-				body = []byte("null")
-			} else if err := checkJSON(body); err != nil {
-				// Better than Restate, which accepts such a body and leaves the waiter failing
-				// to decode it on every replay, forever.
-				return Request{}, err
-			}
-		}
-		return Request{Kind: kind, AwakeableID: id, Body: body}, nil
-
+		return decodeAwakeable(r, path, segs)
 	default:
 		return Request{}, notFound(path)
 	}
 }
 
-// splitPath splits an absolute path into its segments. It reports false for a path that is not
-// absolute or has an empty segment, which no route has.
-func splitPath(path string) ([]string, bool) {
-	rest, ok := strings.CutPrefix(path, "/")
-	if !ok {
-		return nil, false
+// decodeInvocation decodes /restate/invocation/{id}/{action} and the idempotency-key forms
+// /restate/invocation/{service}/{handler}/{idem}/{action} and
+// /restate/invocation/{object}/{key}/{handler}/{idem}/{action}.
+func decodeInvocation(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+	if len(segs) != 4 && len(segs) != 6 && len(segs) != 7 {
+		return Request{}, notFound(path)
 	}
-	segs := strings.Split(rest, "/")
-	for _, s := range segs {
-		if s == "" {
-			return nil, false
+	action := segs[len(segs)-1]
+	var req Request
+	switch action {
+	case "attach":
+		req.Kind = Attach
+	case "output":
+		req.Kind = Output
+	default:
+		return Request{}, notFound(path)
+	}
+
+	if len(segs) == 4 {
+		if err := checkMethod(r, path, http.MethodGet); err != nil {
+			return Request{}, err
+		}
+		id := segs[2]
+		// Validated here so that a typo gets a clear 400 at the door instead of a 404 from the
+		// engine that would read as "no such invocation".
+		if _, err := protocol.ParseInvocationID(id); err != nil {
+			return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("cannot %s: %v", action, err)}
+		}
+		req.InvocationID = id
+		return req, nil
+	}
+
+	req.Service = segs[2]
+	kind, err := lookup(services, req.Service)
+	if err != nil {
+		return Request{}, err
+	}
+	if len(segs) == 6 {
+		if kind.keyed() {
+			return Request{}, missingKey(kind, req.Service,
+				fmt.Sprintf("GET /restate/invocation/%s/{key}/{handler}/{idempotency-key}/%s", segs[2], action))
+		}
+		req.Handler, req.IdempotencyKey = segs[3], segs[4]
+	} else {
+		if !kind.keyed() {
+			return Request{}, unexpectedKey(path, req.Service,
+				fmt.Sprintf("GET /restate/invocation/%s/{handler}/{idempotency-key}/%s", segs[2], action))
+		}
+		req.Key, req.Handler, req.IdempotencyKey = segs[3], segs[4], segs[5]
+	}
+	if err := checkMethod(r, path, http.MethodGet); err != nil {
+		return Request{}, err
+	}
+	return req, nil
+}
+
+// decodeWorkflow decodes /restate/workflow/{workflow}/{key}/{attach|output}.
+func decodeWorkflow(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+	if len(segs) != 5 {
+		return Request{}, notFound(path)
+	}
+	req := Request{Service: segs[2], Key: segs[3]}
+	switch segs[4] {
+	case "attach":
+		req.Kind = WorkflowAttach
+	case "output":
+		req.Kind = WorkflowOutput
+	default:
+		return Request{}, notFound(path)
+	}
+	kind, err := lookup(services, req.Service)
+	if err != nil {
+		return Request{}, err
+	}
+	if kind != KindWorkflow {
+		return Request{}, &Error{
+			Status:  http.StatusNotFound,
+			Message: fmt.Sprintf("no ingress route matches %q: %s is a %s, not a workflow", path, quoteName(req.Service), kind),
 		}
 	}
-	return segs, true
+	if err := checkMethod(r, path, http.MethodGet); err != nil {
+		return Request{}, err
+	}
+	return req, nil
+}
+
+// decodeAwakeable decodes /restate/awakeables/{id}/{resolve|reject} and its /restate/a/ alias.
+func decodeAwakeable(r *http.Request, path string, segs []string) (Request, *Error) {
+	if len(segs) != 4 {
+		return Request{}, notFound(path)
+	}
+	id, action := segs[2], segs[3]
+	var kind RequestKind
+	switch action {
+	case "resolve":
+		kind = ResolveAwakeable
+	case "reject":
+		kind = RejectAwakeable
+	default:
+		return Request{}, notFound(path)
+	}
+	if err := checkMethod(r, path, http.MethodPost); err != nil {
+		return Request{}, err
+	}
+	// A well-formed ID of an unknown invocation is accepted (Restate does no existence check),
+	// but a malformed one can never reach a waiter, so it is refused here.
+	if _, err := protocol.ParseAwakeableID(id); err != nil {
+		return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("cannot %s the awakeable: %v", action, err)}
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return Request{}, err
+	}
+	if kind == ResolveAwakeable {
+		if len(body) == 0 {
+			body = []byte("null")
+		} else if err := checkJSON(body); err != nil {
+			// Better than Restate, which accepts such a body and leaves the waiter failing to
+			// decode it on every replay, forever.
+			return Request{}, err
+		}
+	}
+	return Request{Kind: kind, AwakeableID: id, Body: body}, nil
+}
+
+// lookup finds the kind of service: KindService for every name when services is nil, else
+// what services says. An unknown service, a kind outside the three, and the reserved name
+// "restate" are all a 404.
+func lookup(services Services, service string) (ServiceKind, *Error) {
+	if service == reservedSegment {
+		return 0, serviceNotFound(service)
+	}
+	if services == nil {
+		return KindService, nil
+	}
+	kind, ok := services.Kind(service)
+	if !ok || (kind != KindService && kind != KindObject && kind != KindWorkflow) {
+		return 0, serviceNotFound(service)
+	}
+	return kind, nil
+}
+
+// serviceNotFound is Restate's error for an unknown service.
+func serviceNotFound(service string) *Error {
+	return &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("service %s not found", quoteName(service))}
+}
+
+// missingKey is the error for a virtual object or workflow addressed without a key; usage is the
+// route it should have used.
+func missingKey(kind ServiceKind, service, usage string) *Error {
+	return &Error{
+		Status:  http.StatusBadRequest,
+		Message: fmt.Sprintf("%s %s requires a key: use %s", kind, quoteName(service), usage),
+	}
+}
+
+// unexpectedKey is the error for a plain service addressed with a key-shaped path; usage is the
+// route it should have used.
+func unexpectedKey(path, service, usage string) *Error {
+	return &Error{
+		Status: http.StatusNotFound,
+		Message: fmt.Sprintf("no ingress route matches %q: service %s is a plain service and takes no key; use %s",
+			path, quoteName(service), usage),
+	}
+}
+
+// quoteName quotes a service name the way Restate's messages do ('Greeter'), falling back to Go
+// quoting when the name holds a quote, a control character or invalid UTF-8, so that a message
+// never carries raw bytes a client would misread.
+func quoteName(name string) string {
+	q := strconv.Quote(name)
+	if q[1:len(q)-1] == name && !strings.Contains(name, "'") {
+		return "'" + name + "'"
+	}
+	return q
+}
+
+// splitPath splits an escaped absolute path into its percent-decoded segments. A path that is
+// not absolute or has an empty segment matches no route (404); a segment that is not valid
+// percent-encoding is a 400.
+func splitPath(path string) ([]string, *Error) {
+	rest, ok := strings.CutPrefix(path, "/")
+	if !ok {
+		return nil, notFound(path)
+	}
+	segs := strings.Split(rest, "/")
+	for i, s := range segs {
+		if s == "" {
+			return nil, notFound(path)
+		}
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			// EscapedPath falls back to escaping URL.Path when RawPath is not valid, so this
+			// is not expected; it is still a refusal rather than a guess.
+			return nil, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("the path %q is not valid percent-encoding: %v", path, err)}
+		}
+		segs[i] = u
+	}
+	return segs, nil
 }
 
 // checkMethod answers 405 unless r uses method, naming the allowed method as RFC 9110 requires.

@@ -17,14 +17,16 @@ type Backend interface {
 // NewHandler returns the production http.Handler: it decodes the request, answers a decode error
 // at once, otherwise submits the request to b and waits for the reply or for the client to go
 // away, then encodes the reply. It never panics: a panic in b is answered with a 500 in
-// Restate's error shape.
-func NewHandler(b Backend) http.Handler {
-	return &handler{backend: b}
+// Restate's error shape. services is passed to Decode for every request (see Decode for what a
+// nil one means), so it must be safe for concurrent use.
+func NewHandler(b Backend, services Services) http.Handler {
+	return &handler{backend: b, services: services}
 }
 
 // handler is the http.Handler NewHandler returns.
 type handler struct {
-	backend Backend
+	backend  Backend
+	services Services
 }
 
 // ServeHTTP implements http.Handler.
@@ -42,7 +44,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	req, derr := Decode(r)
+	req, derr := Decode(r, h.services)
 	if derr != nil {
 		written = true
 		Encode(w, derr.Response())

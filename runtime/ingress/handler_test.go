@@ -60,7 +60,7 @@ func (b *recordingBackend) reply(i int) func(Response) {
 
 func TestHandlerSyncReply(t *testing.T) {
 	b := &recordingBackend{answer: func(req Request) Response { return OutputResponse(testInvID, req.Body) }}
-	h := NewHandler(b)
+	h := NewHandler(b, nil)
 
 	r := httptest.NewRequest("POST", "/Greeter/greet", strings.NewReader(`{"name":"ada"}`))
 	r.Header.Set("Idempotency-Key", "k")
@@ -89,7 +89,7 @@ func TestHandlerAsyncReply(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // the engine answers after its write is durable
 			reply(AcceptedResponse(testInvID, false))
 		}()
-	}))
+	}), nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/Greeter/greet/send", nil))
 
@@ -107,7 +107,7 @@ func TestHandlerAsyncReply(t *testing.T) {
 
 func TestHandlerDecodeErrorIsNotSubmitted(t *testing.T) {
 	b := &recordingBackend{}
-	h := NewHandler(b)
+	h := NewHandler(b, testServices)
 	for _, tc := range []struct {
 		method, target string
 		status         int
@@ -115,6 +115,12 @@ func TestHandlerDecodeErrorIsNotSubmitted(t *testing.T) {
 	}{
 		{"POST", "/nope", 404, ""},
 		{"GET", "/Greeter/greet", 405, "POST"},
+		{"POST", "/Nope/greet", 404, ""},
+		{"POST", "/Cart/add", 400, ""},
+		{"POST", "/Greeter/k/greet", 404, ""},
+		{"POST", "/restate/workflow/Signup/k/output", 405, "GET"},
+		{"GET", "/restate/workflow/Cart/k/output", 404, ""},
+		{"GET", "/restate/invocation/Cart/add/k1/attach", 400, ""},
 		{"POST", "/restate/a/sign_1bad/resolve", 400, ""},
 		{"POST", "/restate/a/" + testAwkID + "/resolve", 400, ""}, // body "{" below
 	} {
@@ -132,7 +138,7 @@ func TestHandlerDecodeErrorIsNotSubmitted(t *testing.T) {
 
 func TestHandlerClientCancellation(t *testing.T) {
 	b := &recordingBackend{took: make(chan struct{}, 1)}
-	h := NewHandler(b)
+	h := NewHandler(b, nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r := httptest.NewRequest("GET", "/restate/invocation/"+testInvID+"/attach", nil).WithContext(ctx)
@@ -174,7 +180,7 @@ func TestHandlerReplyTwiceBeforeWaiting(t *testing.T) {
 	h := NewHandler(backendFunc(func(_ Request, reply func(Response)) {
 		reply(ErrorResponse(404, "first"))
 		reply(ErrorResponse(500, "second"))
-	}))
+	}), nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/restate/invocation/"+testInvID+"/output", nil))
 	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "first") {
@@ -189,7 +195,7 @@ func TestHandlerBackendPanics(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			NewHandler(b).ServeHTTP(rec, httptest.NewRequest("POST", "/Greeter/greet", nil))
+			NewHandler(b, nil).ServeHTTP(rec, httptest.NewRequest("POST", "/Greeter/greet", nil))
 			body := checkErrorResponse(t, Response{Status: rec.Code, ContentType: rec.Header().Get("Content-Type"), Body: rec.Body.Bytes()}, 500, "ingress")
 			if msg, _ := body["message"].(string); !strings.Contains(msg, "internal error") {
 				t.Errorf("message %q does not say it is an internal error", msg)
@@ -211,7 +217,7 @@ func TestHandlerOverTheWire(t *testing.T) {
 			return FailureResponse(testInvID, 409, "Cancelled")
 		}
 	}}
-	srv := httptest.NewServer(NewHandler(b))
+	srv := httptest.NewServer(NewHandler(b, nil))
 	defer srv.Close()
 
 	do := func(method, path, body string) (*http.Response, string) {
@@ -254,10 +260,75 @@ func TestHandlerOverTheWire(t *testing.T) {
 	}
 }
 
+// TestHandlerKeyedOverTheWire drives the keyed and idempotency routes through a real server and
+// client, which must carry an encoded slash in a key through to Decode intact.
+func TestHandlerKeyedOverTheWire(t *testing.T) {
+	b := &recordingBackend{answer: func(req Request) Response {
+		switch {
+		case req.Kind == Call && req.Handler == "run":
+			return WorkflowAlreadyInvokedResponse()
+		case req.Kind == WorkflowOutput:
+			return NotReadyResponse()
+		case req.Kind == Send:
+			return AcceptedResponse(testInvID, true)
+		default:
+			return OutputResponse(testInvID, []byte(`"ok"`))
+		}
+	}}
+	srv := httptest.NewServer(NewHandler(b, testServices))
+	defer srv.Close()
+
+	do := func(method, path, idem string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idem != "" {
+			req.Header.Set("Idempotency-Key", idem)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		return res.StatusCode, readAll(t, res)
+	}
+
+	for _, tc := range []struct {
+		method, path, idem string
+		status             int
+		body               string
+	}{
+		{"POST", "/Cart/a%2Fb/add", "k-1", 200, `"ok"`},
+		{"POST", "/Cart/a%2Fb/add/send", "", 202, `{"invocationId":"` + testInvID + `","status":"PreviouslyAccepted"}`},
+		{"POST", "/Signup/u%2F1/run", "k-2", 409, `{"code":409,"message":"the workflow method was already invoked","source":"ingress"}`},
+		{"GET", "/restate/workflow/Signup/u%2F1/output", "", 470, `{"code":470,"message":"the invocation exists but has not completed yet","source":"ingress"}`},
+		{"GET", "/restate/invocation/Cart/a%2Fb/add/k%2F3/attach", "", 200, `"ok"`},
+		{"POST", "/Nope/k/h", "", 404, `{"code":404,"message":"service 'Nope' not found","source":"ingress"}`},
+		{"POST", "/Cart/add", "", 400, `{"code":400,"message":"virtual object 'Cart' requires a key: use POST /Cart/{key}/{handler}","source":"ingress"}`},
+	} {
+		status, body := do(tc.method, tc.path, tc.idem)
+		if status != tc.status || body != tc.body {
+			t.Errorf("%s %s: got %d %s, want %d %s", tc.method, tc.path, status, body, tc.status, tc.body)
+		}
+	}
+	want := []Request{
+		{Kind: Call, Service: "Cart", Key: "a/b", Handler: "add", IdempotencyKey: "k-1"},
+		{Kind: Send, Service: "Cart", Key: "a/b", Handler: "add"},
+		{Kind: Call, Service: "Signup", Key: "u/1", Handler: "run", IdempotencyKey: "k-2"},
+		{Kind: WorkflowOutput, Service: "Signup", Key: "u/1"},
+		{Kind: Attach, Service: "Cart", Key: "a/b", Handler: "add", IdempotencyKey: "k/3"},
+	}
+	if d := cmp.Diff(want, b.requests()); d != "" {
+		t.Errorf("submitted requests (-want +got):\n%s", d)
+	}
+}
+
 func TestHandlerClientGoesAwayOverTheWire(t *testing.T) {
 	b := &recordingBackend{took: make(chan struct{}, 1)}
 	returned := make(chan struct{}, 1)
-	h := NewHandler(b)
+	h := NewHandler(b, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		returned <- struct{}{}

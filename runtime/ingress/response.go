@@ -57,8 +57,9 @@ type acceptedBody struct {
 	Status       string `json:"status"`
 }
 
-// ErrorResponse builds an error the ingress itself raises (unknown service, 409 "the workflow
-// method was already invoked", 470 not ready, ...), in Restate's body shape with source "ingress".
+// ErrorResponse builds an error the ingress itself raises (unknown service, no such invocation,
+// ...), in Restate's body shape with source "ingress". WorkflowAlreadyInvokedResponse and
+// NotReadyResponse build the two whose wording clients match on.
 func ErrorResponse(status int, message string) Response {
 	return Response{
 		Status:      status,
@@ -111,6 +112,21 @@ func AcceptedResponse(invocationID string, previouslyAccepted bool) Response {
 		Body:         marshal(acceptedBody{InvocationID: invocationID, Status: status}),
 		InvocationID: invocationID,
 	}
+}
+
+// WorkflowAlreadyInvokedResponse builds Restate's 409 answer to a synchronous call of a
+// workflow's run handler for a key whose run was already invoked (running or finished):
+// {"code":409,"message":"the workflow method was already invoked","source":"ingress"}. Such a
+// call does not attach to the existing run.
+func WorkflowAlreadyInvokedResponse() Response {
+	return ErrorResponse(http.StatusConflict, "the workflow method was already invoked")
+}
+
+// NotReadyResponse builds Restate's 470 answer to an output request for an invocation or
+// workflow run that exists but has not finished:
+// {"code":470,"message":"the invocation exists but has not completed yet","source":"ingress"}.
+func NotReadyResponse() Response {
+	return ErrorResponse(StatusNotReady, "the invocation exists but has not completed yet")
 }
 
 // AwakeableAcceptedResponse builds the 202 with an empty body that answers every well-formed

@@ -60,6 +60,14 @@ func TestResponseBuilders(t *testing.T) {
 			Body: []byte(`{"invocationId":"` + testInvID + `","status":"PreviouslyAccepted"}`),
 		}},
 		{"awakeable accepted", AwakeableAcceptedResponse(), Response{Status: 202}},
+		{"workflow already invoked", WorkflowAlreadyInvokedResponse(), Response{
+			Status: 409, ContentType: "application/json",
+			Body: []byte(`{"code":409,"message":"the workflow method was already invoked","source":"ingress"}`),
+		}},
+		{"not ready", NotReadyResponse(), Response{
+			Status: 470, ContentType: "application/json",
+			Body: []byte(`{"code":470,"message":"the invocation exists but has not completed yet","source":"ingress"}`),
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,4 +189,22 @@ func readAll(t *testing.T, res *http.Response) string {
 		t.Fatalf("reading the body: %v", err)
 	}
 	return string(b)
+}
+
+func TestKindStrings(t *testing.T) {
+	for k, want := range map[RequestKind]string{
+		Call: "call", Send: "send", Attach: "attach", Output: "output", ResolveAwakeable: "resolve",
+		RejectAwakeable: "reject", WorkflowOutput: "workflow-output", WorkflowAttach: "workflow-attach", 0: "request(0)",
+	} {
+		if got := k.String(); got != want {
+			t.Errorf("RequestKind(%d).String() = %q, want %q", uint8(k), got, want)
+		}
+	}
+	for k, want := range map[ServiceKind]string{
+		KindService: "service", KindObject: "virtual object", KindWorkflow: "workflow", 0: "kind(0)", 9: "kind(9)",
+	} {
+		if got := k.String(); got != want {
+			t.Errorf("ServiceKind(%d).String() = %q, want %q", uint8(k), got, want)
+		}
+	}
 }

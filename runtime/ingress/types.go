@@ -9,18 +9,29 @@ type RequestKind uint8
 
 // Ingress operations.
 const (
-	// Call invokes Service/Handler with Body and answers with its output once it is done.
+	// Call invokes Service/Handler (on Key, for a virtual object or workflow) with Body and
+	// answers with its output once it is done.
 	Call RequestKind = 1
-	// Send invokes Service/Handler with Body and answers 202 with the invocation ID at once.
+	// Send invokes Service/Handler (on Key, for a virtual object or workflow) with Body and
+	// answers 202 with the invocation ID at once.
 	Send RequestKind = 2
-	// Attach waits for InvocationID to finish and answers with its output.
+	// Attach waits for an invocation to finish and answers with its output. The invocation is
+	// InvocationID when that is set; otherwise it is the one that Service/Handler (on Key, for a
+	// virtual object) ran with IdempotencyKey.
 	Attach RequestKind = 3
-	// Output answers with InvocationID's output if it is done, 470 if it is not.
+	// Output answers with an invocation's output if it is done, 470 if it is not. The
+	// invocation is named as for Attach.
 	Output RequestKind = 4
 	// ResolveAwakeable completes AwakeableID with the JSON value in Body.
 	ResolveAwakeable RequestKind = 5
 	// RejectAwakeable completes AwakeableID with a terminal failure whose message is Body.
 	RejectAwakeable RequestKind = 6
+	// WorkflowOutput answers with the output of the run of workflow Service with Key if it is
+	// done, 470 if it is still running, 404 if that key never started.
+	WorkflowOutput RequestKind = 7
+	// WorkflowAttach waits for the run of workflow Service with Key to finish and answers with
+	// its output; 404 if that key never started.
+	WorkflowAttach RequestKind = 8
 )
 
 // String names the operation as traces print it.
@@ -38,24 +49,91 @@ func (k RequestKind) String() string {
 		return "resolve"
 	case RejectAwakeable:
 		return "reject"
+	case WorkflowOutput:
+		return "workflow-output"
+	case WorkflowAttach:
+		return "workflow-attach"
 	default:
 		return fmt.Sprintf("request(%d)", uint8(k))
 	}
 }
 
+// ServiceKind tells how a service is addressed: a plain service by handler alone, a virtual
+// object or a workflow by key and handler. The zero value is no kind at all, so that a
+// forgotten registration is never silently a plain service.
+type ServiceKind uint8
+
+// Service kinds.
+const (
+	// KindService is a plain (stateless, unkeyed) service: POST /{service}/{handler}.
+	KindService ServiceKind = 1
+	// KindObject is a virtual object, keyed, with exclusive and shared handlers:
+	// POST /{object}/{key}/{handler}.
+	KindObject ServiceKind = 2
+	// KindWorkflow is a workflow, keyed, with one run handler and shared handlers:
+	// POST /{workflow}/{key}/{handler}.
+	KindWorkflow ServiceKind = 3
+)
+
+// String names the kind as messages and traces print it.
+func (k ServiceKind) String() string {
+	switch k {
+	case KindService:
+		return "service"
+	case KindObject:
+		return "virtual object"
+	case KindWorkflow:
+		return "workflow"
+	default:
+		return fmt.Sprintf("kind(%d)", uint8(k))
+	}
+}
+
+// keyed reports whether services of this kind are addressed with a key.
+func (k ServiceKind) keyed() bool {
+	return k == KindObject || k == KindWorkflow
+}
+
+// Services tells Decode what kind each service is, which it needs because /{a}/{b}/{c} reads
+// either as a send to handler b of plain service a (when c is "send") or as a call to handler c
+// of object a with key b.
+//
+// Kind reports the kind of the named service and whether it exists. A kind other than
+// KindService, KindObject and KindWorkflow is treated as a service that does not exist. Kind
+// must not panic, and must be safe for concurrent use when the Services is given to NewHandler,
+// since every request is decoded on its own goroutine.
+type Services interface {
+	Kind(service string) (ServiceKind, bool)
+}
+
+// ServiceKinds is a Services backed by a map from service name to kind. It is safe for
+// concurrent use as long as nobody writes to the map.
+type ServiceKinds map[string]ServiceKind
+
+// Kind implements Services. A nil map knows no services.
+func (s ServiceKinds) Kind(service string) (ServiceKind, bool) {
+	k, ok := s[service]
+	return k, ok
+}
+
 // Request is one decoded ingress request. Decode has already checked its syntax (the awakeable
-// ID parses, a resolve body is valid JSON); whether the service, handler or invocation exists is
-// for the engine to say.
+// ID parses, a resolve body is valid JSON) and that the service exists with the kind the route
+// needs; whether the handler, invocation or workflow run exists is for the engine to say.
 type Request struct {
 	Kind RequestKind
 
 	Service string
+	// Key is the virtual object or workflow key, percent-decoded; empty for a plain service and
+	// for the requests that name no service.
+	Key     string
 	Handler string
 	Body    []byte
-	// IdempotencyKey is the Idempotency-Key header, empty when absent.
+	// IdempotencyKey is the Idempotency-Key header of a Call or Send (empty when absent), or the
+	// idempotency key in the path of an Attach or Output by idempotency key.
 	IdempotencyKey string
 
-	// InvocationID is the target of Attach and Output, as written by the client.
+	// InvocationID is the target of Attach and Output by invocation ID, as written by the
+	// client; empty when they name the invocation by idempotency key instead.
 	InvocationID string
 	// AwakeableID is the target of ResolveAwakeable and RejectAwakeable, as written by the client.
 	AwakeableID string

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// Ingress takes one decoded ingress request. Its reply comes in a later Ready (for calls and
+// attaches, once the invocation is done).
+func (e *Engine) Ingress(id RequestID, req ingress.Request) {
+	switch req.Kind {
+	case ingress.Call, ingress.Send:
+		e.invoke(id, req)
+	case ingress.Attach, ingress.Output:
+		inv, resp := e.lookup(req)
+		if inv == nil {
+			e.reply(id, resp)
+			return
+		}
+		e.answerOutput(id, inv, req.Kind == ingress.Attach)
+	case ingress.WorkflowAttach, ingress.WorkflowOutput:
+		ks := e.keys[keyID{req.Service, req.Key}]
+		var inv *invocation
+		if ks != nil && !ks.run.IsZero() {
+			inv = e.invs[ks.run]
+		}
+		if inv == nil {
+			e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("workflow %s with key %q not found", req.Service, req.Key)))
+			return
+		}
+		e.answerOutput(id, inv, req.Kind == ingress.WorkflowAttach)
+	case ingress.ResolveAwakeable, ingress.RejectAwakeable:
+		aid, err := protocol.ParseAwakeableID(req.AwakeableID)
+		if err != nil {
+			e.reply(id, ingress.ErrorResponse(400, err.Error()))
+			return
+		}
+		r := journal.Result{Value: req.Body}
+		if req.Kind == ingress.RejectAwakeable {
+			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(req.Body)}}
+		}
+		e.completeAwakeable(aid, req.AwakeableID, r)
+		e.reply(id, ingress.AwakeableAcceptedResponse())
+	default:
+		e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("unsupported ingress request %s", req.Kind)))
+	}
+}
+
+// answerOutput replies with inv's output now, with 470 if it is not done (output), or once it is
+// done (attach).
+func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
+	switch {
+	case inv.status == statusDone:
+		e.reply(id, outputResponse(inv))
+	case !wait:
+		e.reply(id, ingress.ErrorResponse(ingress.StatusNotReady, "the invocation exists but has not completed yet"))
+	default:
+		inv.waiters = append(inv.waiters, id)
+	}
+}
+
+// lookup finds the target of an attach or output: by invocation ID, or by idempotency key.
+func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
+	if req.InvocationID == "" {
+		invID, ok := e.idem[idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}]
+		if inv := e.invs[invID]; ok && inv != nil {
+			return inv, ingress.Response{}
+		}
+		return nil, ingress.ErrorResponse(404, fmt.Sprintf("no invocation of %s/%s with idempotency key %q", req.Service, req.Handler, req.IdempotencyKey))
+	}
+	invID, err := protocol.ParseInvocationID(req.InvocationID)
+	if err != nil {
+		return nil, ingress.ErrorResponse(400, err.Error())
+	}
+	inv := e.invs[invID]
+	if inv == nil {
+		return nil, ingress.ErrorResponse(404, fmt.Sprintf("invocation %s not found", req.InvocationID))
+	}
+	return inv, ingress.Response{}
+}
+
+func (e *Engine) invoke(id RequestID, req ingress.Request) {
+	spec, ok := e.specs[req.Service]
+	if !ok {
+		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("service '%s' not found", req.Service)))
+		return
+	}
+	hspec, ok := spec.Handler(req.Handler)
+	if !ok {
+		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("handler '%s' not found on service '%s'", req.Handler, req.Service)))
+		return
+	}
+	if spec.Keyed() != (req.Key != "") {
+		if spec.Keyed() {
+			e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("%s %s needs a key", spec.Kind, req.Service)))
+		} else {
+			e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("service %s has no keys", req.Service)))
+		}
+		return
+	}
+	// A repeated idempotent call gets the first call's invocation.
+	var idem idemID
+	if req.IdempotencyKey != "" {
+		idem = idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
+		if prev := e.invs[e.idem[idem]]; prev != nil {
+			e.repeat(id, req, prev)
+			return
+		}
+	}
+	// A workflow runs at most once per key (until its retention ends).
+	if hspec.Kind == protocol.HandlerWorkflowRun {
+		if ks := e.keys[keyID{req.Service, req.Key}]; ks != nil && !ks.run.IsZero() {
+			if prev := e.invs[ks.run]; prev != nil {
+				if req.Kind == ingress.Send {
+					e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
+				} else {
+					e.reply(id, ingress.WorkflowAlreadyInvokedResponse())
+				}
+				return
+			}
+		}
+	}
+	invID := e.cfg.NewID()
+	if _, dup := e.invs[invID]; dup || invID.IsZero() {
+		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
+	}
+	e.seq++
+	e.put(seqKey, encodeSeq(e.seq))
+	inv := &invocation{
+		id:      invID,
+		service: req.Service,
+		handler: req.Handler,
+		key:     req.Key,
+		kind:    hspec.Kind,
+		seq:     e.seq,
+		idemKey: req.IdempotencyKey,
+		journal: []journal.Entry{{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}},
+	}
+	e.invs[invID] = inv
+	e.putEntry(inv, 0)
+	e.note(Note{Kind: NoteInvocationAccepted, Invocation: invID, Service: inv.service, Handler: inv.handler, Key: inv.key, Seq: inv.seq, IdempotencyKey: inv.idemKey, Reason: handlerKindName(spec, hspec)})
+	if req.IdempotencyKey != "" {
+		e.idem[idem] = invID
+		e.put(idempotencyKey(idem), invID[:])
+	}
+	if inv.holdsKey(spec) {
+		ks := e.keyState(inv.service, inv.key)
+		if hspec.Kind == protocol.HandlerWorkflowRun {
+			ks.run, ks.purgeAt = invID, timeZero
+			e.putWorkflow(inv.service, inv.key, ks)
+		}
+		inv.status = statusPending
+		e.markDirty(inv)
+		ks.inbox = append(ks.inbox, inv)
+		e.promoteNext(ks)
+	} else {
+		e.startAttempt(inv)
+	}
+	if req.Kind == ingress.Send {
+		e.reply(id, ingress.AcceptedResponse(invID.String(), false))
+	} else {
+		inv.waiters = append(inv.waiters, id)
+	}
+}
+
+// repeat answers a call or send that repeats an idempotency key: the first call's invocation.
+func (e *Engine) repeat(id RequestID, req ingress.Request, prev *invocation) {
+	if req.Kind == ingress.Send {
+		e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
+		return
+	}
+	e.answerOutput(id, prev, true)
+}
+
+// handlerKindName names a handler's kind as history events do.
+func handlerKindName(spec protocol.ServiceSpec, h protocol.HandlerSpec) string {
+	if !spec.Keyed() {
+		return "service"
+	}
+	return h.Kind.String()
+}

@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// timeZero is the zero time, named so that "no deadline" reads as such.
+var timeZero time.Time
+
+// FireTimer tells the engine that the clock reached t.Deadline. Timers no longer wanted do
+// nothing; a timer delivered before its deadline is armed again, never acted on.
+func (e *Engine) FireTimer(t Timer) {
+	if e.now().Before(t.Deadline) {
+		e.ready.Timers = append(e.ready.Timers, t)
+		return
+	}
+	switch t.Kind {
+	case TimerRetry:
+		inv := e.invs[t.Invocation]
+		if inv == nil || inv.status != statusBackingOff || !inv.retryAt.Equal(t.Deadline) {
+			return
+		}
+		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: t, Reason: t.Kind.String()})
+		e.startAttempt(inv)
+	case TimerSleep:
+		inv := e.invs[t.Invocation]
+		if inv == nil || inv.status == statusDone || int(t.Index) >= len(inv.journal) {
+			return
+		}
+		en := inv.journal[t.Index]
+		if en.Kind != journal.KindSleep || en.Completed || en.Deadline != t.Deadline.UnixNano() {
+			return
+		}
+		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Index: t.Index, Timer: t, Reason: t.Kind.String()})
+		e.completeEntry(inv, t.Index, journal.Result{})
+	case TimerRetention:
+		inv := e.invs[t.Invocation]
+		if inv == nil || inv.status != statusDone || !inv.purgeAt.Equal(t.Deadline) {
+			return
+		}
+		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: t, Reason: t.Kind.String()})
+		e.purgeInvocation(inv, t)
+	case TimerWorkflowRetention:
+		ks := e.keys[keyID{t.Service, t.Key}]
+		if ks == nil || ks.run.IsZero() || !ks.purgeAt.Equal(t.Deadline) {
+			return
+		}
+		e.note(Note{Kind: NoteTimerFired, Service: t.Service, Key: t.Key, Timer: t, Reason: t.Kind.String()})
+		e.purgeWorkflow(t.Service, t.Key, ks, t)
+	}
+}
+
+// purgeInvocation forgets a finished invocation: its record, journal and idempotency key.
+func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
+	delete(e.invs, inv.id)
+	e.del(invocationKey(inv.id))
+	for i := range inv.journal {
+		e.del(entryKey(inv.id, uint32(i)))
+	}
+	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
+	if inv.idemKey != "" {
+		id := idemID{inv.service, inv.handler, inv.key, inv.idemKey}
+		if e.idem[id] == inv.id {
+			delete(e.idem, id)
+			e.del(idempotencyKey(id))
+			e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, IdempotencyKey: inv.idemKey, Timer: t, Reason: "idempotency"})
+		}
+	}
+}
+
+// purgeWorkflow forgets a finished workflow: its run, promises and state. The key can run again.
+func (e *Engine) purgeWorkflow(service, key string, ks *keyState, t Timer) {
+	if run := e.invs[ks.run]; run != nil {
+		e.purgeInvocation(run, t)
+	}
+	for _, name := range slices.Sorted(maps.Keys(ks.promises)) {
+		if ks.promises[name].completed {
+			e.del(promiseKey(service, key, name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+		e.del(stateKey(service, key, name))
+	}
+	e.del(workflowKey(service, key))
+	e.note(Note{Kind: NotePurged, Service: service, Key: key, Invocation: ks.run, Timer: t, Reason: "workflow"})
+	ks.run, ks.purgeAt, ks.state = protocol.InvocationID{}, timeZero, nil
+	// Shared handlers still waiting on a promise keep waiting on the next run's promise.
+	for name, p := range ks.promises {
+		if len(p.waiters) == 0 {
+			delete(ks.promises, name)
+		} else {
+			p.completed, p.result = false, journal.Result{}
+		}
+	}
+	if ks.holder == nil && len(ks.inbox) == 0 && len(ks.promises) == 0 {
+		delete(e.keys, keyID{service, key})
+	}
+}
