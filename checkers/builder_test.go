@@ -3,6 +3,7 @@ package checkers
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,17 +44,26 @@ func completeAwk(target, v string) journal.Entry {
 	return journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: val(v)}
 }
 
-// builder appends events to a history one call at a time, a millisecond of virtual time apart.
-// Each method returns the index of the event it added.
+// builder appends events to a history one call at a time, a millisecond of virtual time apart
+// (plus whatever advance added). Each method returns the index of the event it added.
 type builder struct {
-	h History
+	h    History
+	skew time.Duration
 }
 
 func (b *builder) add(e Event) int {
-	e.At = time.Duration(len(b.h.Events)+1) * time.Millisecond
+	e.At = b.now()
 	b.h.Events = append(b.h.Events, e)
 	return len(b.h.Events) - 1
 }
+
+// now is the At the next event will get.
+func (b *builder) now() time.Duration {
+	return time.Duration(len(b.h.Events)+1)*time.Millisecond + b.skew
+}
+
+// advance lets d of virtual time pass before the next event.
+func (b *builder) advance(d time.Duration) { b.skew += d }
 
 func (b *builder) start(inv protocol.InvocationID, attempt uint32, j ...journal.Entry) int {
 	return b.add(Event{Kind: AttemptStarted, Node: "executor", Invocation: inv, Attempt: attempt, Journal: j})
@@ -149,4 +159,141 @@ func checkViolations(t *testing.T, h History, got []Violation, want []wantViolat
 		fmt.Fprintf(&sb, "\n  %3d %s", i, strings.TrimSpace(e.String()))
 	}
 	t.Fatalf("got %d violations:%s", len(got), sb.String())
+}
+
+// More invocations, for the checkers of objects, workflows, promises and clients.
+var (
+	invC = invID(3)
+	invD = invID(4)
+)
+
+// invoked records the engine accepting inv for service/handler on key as its seq-th invocation;
+// kind is the handler's kind ("service", "exclusive", "shared", "workflow").
+func (b *builder) invoked(inv protocol.InvocationID, service, handler, key string, seq uint64, kind string) int {
+	return b.add(Event{Kind: InvocationAccepted, Node: "runtime", Invocation: inv, Service: service, Handler: handler,
+		Key: key, Seq: seq, Reason: kind})
+}
+
+func (b *builder) lock(inv protocol.InvocationID, service, key string) int {
+	return b.add(Event{Kind: LockAcquired, Node: "runtime", Invocation: inv, Service: service, Key: key})
+}
+
+func (b *builder) unlock(inv protocol.InvocationID, service, key string) int {
+	return b.add(Event{Kind: LockReleased, Node: "runtime", Invocation: inv, Service: service, Key: key})
+}
+
+// arm records a timer of inv armed for deadline; reason is "sleep", "retry" or "retention".
+func (b *builder) arm(inv protocol.InvocationID, index uint32, reason string, deadline time.Duration) int {
+	return b.add(Event{Kind: TimerArmed, Node: "runtime", Invocation: inv, Index: index, Reason: reason, Deadline: deadline})
+}
+
+func (b *builder) fire(inv protocol.InvocationID, index uint32, reason string, deadline time.Duration) int {
+	return b.add(Event{Kind: TimerFired, Node: "runtime", Invocation: inv, Index: index, Reason: reason, Deadline: deadline})
+}
+
+// retain records a retention timer armed for deadline; what names what it will purge (Service,
+// Handler, Key, Invocation, IdempotencyKey).
+func (b *builder) retain(what Event, deadline time.Duration) int {
+	what.Kind, what.Node, what.Reason, what.Deadline = TimerArmed, "runtime", "retention", deadline
+	return b.add(what)
+}
+
+// purge records the engine forgetting what (Reason "workflow", "invocation" or "idempotency",
+// with Service, Handler, Key, Invocation, IdempotencyKey) whose retention ended at deadline.
+func (b *builder) purge(what Event, deadline time.Duration) int {
+	what.Kind, what.Node, what.Deadline = Purged, "runtime", deadline
+	return b.add(what)
+}
+
+// wfPurge purges workflow service/key at its deadline, now.
+func (b *builder) wfPurge(service, key string) int {
+	return b.purge(Event{Reason: "workflow", Service: service, Key: key}, b.now())
+}
+
+// endAfter lets d pass and records one last event, which ends the run.
+func (b *builder) endAfter(d time.Duration) int {
+	b.advance(d)
+	return b.add(Event{Kind: NodeRestarted, Node: "sim"})
+}
+
+// request records client request n ("METHOD path") to service/handler/key.
+func (b *builder) request(n uint64, route, service, handler, key, idem string) int {
+	return b.add(Event{Kind: ClientRequest, Node: "client-1", Request: n, Reason: route, Service: service,
+		Handler: handler, Key: key, IdempotencyKey: idem})
+}
+
+// respondOutput records a 200 response to request n carrying inv's output v.
+func (b *builder) respondOutput(n uint64, inv protocol.InvocationID, v string) int {
+	return b.add(Event{Kind: ClientResponse, Node: "client-1", Request: n, Status: 200, Invocation: inv,
+		Entry: journal.Entry{Kind: journal.KindOutput}, Result: val(v), Reason: "200 " + v})
+}
+
+// respondAccepted records a 202 response to request n naming inv.
+func (b *builder) respondAccepted(n uint64, inv protocol.InvocationID) int {
+	return b.add(Event{Kind: ClientResponse, Node: "client-1", Request: n, Status: 202, Invocation: inv, Reason: "202"})
+}
+
+// respondStatus records a response to request n that carries no output (an error, or 0 for a
+// failed connection).
+func (b *builder) respondStatus(n uint64, status int) int {
+	return b.add(Event{Kind: ClientResponse, Node: "client-1", Request: n, Status: status})
+}
+
+// Promise commands, spelled short.
+func getPromise(name string) journal.Entry { return journal.Entry{Kind: PromiseKinds.Get, Name: name} }
+func peekPromise(name string) journal.Entry {
+	return journal.Entry{Kind: PromiseKinds.Peek, Name: name}
+}
+func completePromise(name, v string) journal.Entry {
+	return journal.Entry{Kind: PromiseKinds.Complete, Name: name, Param: val(v)}
+}
+
+// observeResult records the handler of inv receiving r for the entry of kind k at index.
+func (b *builder) observeResult(inv protocol.InvocationID, attempt, index uint32, k journal.Kind, r journal.Result) int {
+	return b.add(Event{Kind: ValueObserved, Node: "executor", Invocation: inv, Attempt: attempt, Index: index,
+		Entry: journal.Entry{Kind: k}, Result: r})
+}
+
+// Promise outcomes, as handlers see them.
+var (
+	promiseOK       = journal.Result{}
+	promiseEmpty    = journal.Result{}
+	promiseConflict = journal.Result{Failure: &journal.Failure{Code: 409, Message: "promise was already completed"}}
+)
+
+func (b *builder) promiseCompleted(service, key, name, v string) int {
+	return b.add(Event{Kind: PromiseCompleted, Node: "runtime", Service: service, Key: key, Promise: name, Result: val(v)})
+}
+
+// checkerCase is one row of a checker's table test: a history and the violations it must give.
+type checkerCase struct {
+	name  string
+	build func(b *builder)
+	want  []wantViolation
+}
+
+// runCases runs check over each case's history, and checks that every violation names events
+// in ascending order and that the history was left as it was.
+func runCases(t *testing.T, check func(History) []Violation, cases []checkerCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &builder{}
+			tc.build(b)
+			before := slices.Clone(b.h.Events)
+			got := check(b.h)
+			checkViolations(t, b.h, got, tc.want)
+			for _, v := range got {
+				if len(v.Events) == 0 || !slices.IsSorted(v.Events) {
+					t.Errorf("%v: events must be sorted and non-empty", v)
+				}
+			}
+			if !slices.EqualFunc(before, b.h.Events, func(a, b Event) bool { return a.String() == b.String() }) {
+				t.Errorf("the checker modified its history")
+			}
+			if again := check(b.h); len(again) != len(got) {
+				t.Errorf("a second call found %d violations, the first %d", len(again), len(got))
+			}
+		})
+	}
 }

@@ -5,6 +5,26 @@
 // returns identical violations for identical histories, so a failing seed reports the same
 // findings every time it is replayed.
 //
+// The checkers, by the name their violations carry:
+//
+//   - "exactly-once" (ExactlyOnce): one accepted completion per awakeable, every observed value
+//     equal to it, one output per invocation;
+//   - "replay" (Replay): each attempt extends the journal it was given and replays it faithfully;
+//   - "final-journal" (FinalJournal): every observed value and start journal agrees with the
+//     invocation's final journal;
+//   - "outputs" (Outputs): every output a client received is the invocation's output, and
+//     idempotent retries and workflow submissions reach one invocation until a purge;
+//   - "timers" (Timers): sleep and retry timers never fire early, twice, or not at all;
+//   - "retention" (Retention): purges are never early nor missing, and a purged output is never
+//     read again;
+//   - "exclusive" (Exclusive): one lock holder per object or workflow key, FIFO among exclusive
+//     calls, and attempts only run while their invocation holds the lock;
+//   - "promises" (Promises): durable promise operations are linearizable (checked with porcupine)
+//     and each promise is completed once, with the winning complete's value.
+//
+// Exactly one checker is not deterministic in theory: Promises reports a promise whose check ran
+// out of PromiseCheckTimeout, which depends on the machine (see PromiseCheckTimeout).
+//
 // The package imports only runtime/journal and runtime/protocol (the vocabulary of what was
 // recorded). It must never import the simulator or the engine: a checker judges what happened,
 // not how the code that made it happen works, so a bug in the runtime cannot hide itself from the
@@ -32,6 +52,11 @@ var Registry = []Checker{
 	{Name: exactlyOnceName, Check: ExactlyOnce},
 	{Name: replayName, Check: Replay},
 	{Name: finalJournalName, Check: FinalJournal},
+	{Name: outputsName, Check: Outputs},
+	{Name: timersName, Check: Timers},
+	{Name: retentionName, Check: Retention},
+	{Name: exclusiveName, Check: Exclusive},
+	{Name: promisesName, Check: Promises},
 }
 
 // All runs every checker of Registry over h and returns their violations sorted by checker name,

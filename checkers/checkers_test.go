@@ -3,6 +3,7 @@ package checkers
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -80,7 +81,8 @@ func TestAllClean(t *testing.T) {
 	}
 }
 
-// brokenHistory breaks both checkers several times, with violations found out of event order.
+// brokenHistory breaks every checker at least once, some several times, with violations found
+// out of event order.
 func brokenHistory() History {
 	b := &builder{}
 	b.start(invA, 1, input("x"))
@@ -92,6 +94,20 @@ func brokenHistory() History {
 	b.doneWith(invA, "o1", input("x"), awkDone("a"), output("o1")) // final-journal: b was observed
 	b.done(invA, "o2")                                             // exactly-once: second output
 	b.start(invB, 1, input("y"), awk())                            // replay: entry nobody emitted
+
+	b.request(1, "GET /restate/invocation/x/attach", "", "", "", "")
+	b.respondOutput(1, invA, "o9") // outputs: not A's output
+	b.invoked(invC, "Obj", "add", "k1", 1, "exclusive")
+	b.invoked(invD, "Obj", "add", "k1", 2, "exclusive")
+	b.lock(invD, "Obj", "k1") // exclusive: D overtakes C
+	b.arm(invC, 1, "sleep", time.Hour)
+	b.fire(invC, 1, "sleep", time.Hour)                               // timers: early
+	b.purge(Event{Reason: "invocation", Invocation: invB}, time.Hour) // retention: early
+	invE := invID(5)
+	b.invoked(invE, "Wf", "approve", "k1", 3, "shared")
+	b.start(invE, 1, input("e"))
+	b.emit(invE, 1, 1, getPromise("p"))
+	b.observe(invE, 1, 1, journal.KindGetPromise, "v") // promises: nothing completed p
 	return b.h
 }
 
@@ -101,9 +117,14 @@ func TestAllSortedByCheckerThenEvent(t *testing.T) {
 		eo(invA, "attempt 1 observed value(b) for awakeable [1], but the accepted completion is value(a)"),
 		eo(invA, "awakeable [1] accepted a second completion value(c) after value(a)"),
 		eo(invA, "second output value(o2) after value(o1)"),
+		ex(invD, "Obj/k1: acquired the lock (seq 2) before "+invC.String()+" (seq 1)"),
 		{finalJournalName, invA, "attempt 1 observed value(b) at [1], but the final journal holds awakeable value(a)"},
+		out(invA, "response to request 1 (status 200) carries output value(o9), but the invocation's output is value(o1)"),
+		pr(noInv, `promise "p" of Wf/k1 (epoch 0): operations are not linearizable`),
 		rp(invA, "attempt 1 emitted command [3] awakeable (pending), expected [2] (gap)"),
 		rp(invB, "attempt 1's start journal holds awakeable (pending) at [1], which no earlier attempt emitted"),
+		rt(invB, "the invocation's output purged at 17ms"),
+		tm(invC, "sleep timer [1] due at 1h0m0s fired at 16ms"),
 	})
 	for _, v := range All(h) {
 		if !slices.IsSorted(v.Events) || len(v.Events) == 0 {

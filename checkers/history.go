@@ -40,11 +40,13 @@ const (
 	// "METHOD path"; Service/Handler/Key name the target of calls and sends; IdempotencyKey is
 	// its Idempotency-Key header.
 	ClientRequest
-	// ClientResponse: the client received the response to request Request. Invocation is the
-	// x-restate-id (or the invocationId of a 202), when there is one; Result is the output the
-	// response carries — the body of a 200, the failure of an error status, nothing for a 202 —
-	// and Entry.Kind is zero; Reason gives the status and body, or the connection error (then
-	// Invocation is zero and the outcome is in doubt).
+	// ClientResponse: the client received the response to request Request, with HTTP Status (0
+	// when the connection failed: the outcome is in doubt and Invocation is zero). Invocation is
+	// the x-restate-id (or the invocationId of a 202), when there is one. Entry.Kind is
+	// journal.KindOutput exactly when the response carries an invocation's output, and Result is
+	// then that output (the value of a 200, or the invocation's terminal failure); otherwise
+	// Entry.Kind is zero and Result is whatever the response said (an ingress error, nothing for
+	// a 202). Reason gives the status and body, or the connection error.
 	ClientResponse
 	// NodeCrashed: the simulator crashed Node; Reason says what was lost.
 	NodeCrashed
@@ -63,16 +65,22 @@ const (
 	// LockReleased: Invocation, the holder of Service/Key's lock, released it (it finished).
 	LockReleased
 	// TimerArmed: the engine durably armed a timer of Invocation (journal Index for sleeps) due
-	// at Deadline (virtual time); Reason is "sleep", "retry" or "retention".
+	// at Deadline (virtual time); Reason is "sleep", "retry" or "retention". A retention timer
+	// names what it will purge as the matching Purged event does: Service/Key for a workflow,
+	// Invocation for an invocation's output, Service/Handler/Key/IdempotencyKey for an idempotency
+	// key. Recovery may arm the same timer again (same Invocation, Index, Reason and Deadline);
+	// the checkers treat the repeats as one timer.
 	TimerArmed
-	// TimerFired: the engine durably acted on that timer (At is when).
+	// TimerFired: the engine durably acted on that timer (At is when); Invocation, Index, Reason
+	// and Deadline are the armed timer's. A timer is acted on once.
 	TimerFired
 	// PromiseCompleted: the engine durably completed the promise Promise of workflow Service/Key
 	// with Result; the first completion wins until the workflow is purged.
 	PromiseCompleted
 	// Purged: the engine durably forgot, at the end of its retention (Deadline): the workflow
 	// Service/Key with its promises, state and output (Reason "workflow"), a finished
-	// Invocation's output (Reason "invocation"), or an idempotency key (Reason "idempotency").
+	// Invocation's output (Reason "invocation"), or an idempotency key (Reason "idempotency",
+	// with Service/Handler/Key/IdempotencyKey naming it). At is when; it is never before Deadline.
 	Purged
 )
 
@@ -164,6 +172,31 @@ func (e Event) String() string {
 		s += fmt.Sprintf(" [%d] %s %s", e.Index, e.Awakeable, e.Result)
 	case InvocationDone:
 		s += " " + e.Result.String()
+	case InvocationAccepted:
+		s += fmt.Sprintf(" %s seq=%d", e.target(), e.Seq)
+		if e.IdempotencyKey != "" {
+			s += fmt.Sprintf(" idempotency=%q", e.IdempotencyKey)
+		}
+	case LockAcquired, LockReleased:
+		s += " " + e.target()
+	case TimerArmed, TimerFired:
+		s += fmt.Sprintf(" [%d] due=%v", e.Index, e.Deadline)
+		if e.Service != "" || e.IdempotencyKey != "" {
+			s += " " + e.target()
+		}
+		if e.IdempotencyKey != "" {
+			s += fmt.Sprintf(" idempotency=%q", e.IdempotencyKey)
+		}
+	case PromiseCompleted:
+		s += fmt.Sprintf(" %s promise=%q %s", e.target(), e.Promise, e.Result)
+	case Purged:
+		if t := e.target(); t != "" {
+			s += " " + t
+		}
+		s += fmt.Sprintf(" due=%v", e.Deadline)
+		if e.IdempotencyKey != "" {
+			s += fmt.Sprintf(" idempotency=%q", e.IdempotencyKey)
+		}
 	}
 	if e.Reason != "" {
 		s += " " + e.Reason
@@ -171,9 +204,28 @@ func (e Event) String() string {
 	return s
 }
 
+// target renders Service[/Handler][/Key] for String, the parts that are set.
+func (e Event) target() string {
+	s := e.Service
+	for _, p := range []string{e.Handler, e.Key} {
+		if p != "" {
+			s += "/" + p
+		}
+	}
+	return s
+}
+
 // History is everything recorded of one run, in the order it happened.
 type History struct {
 	Events []Event
+}
+
+// End is when the run ended: the At of its last event, zero for an empty history.
+func (h History) End() time.Duration {
+	if len(h.Events) == 0 {
+		return 0
+	}
+	return h.Events[len(h.Events)-1].At
 }
 
 // Violation is one broken property found in a history.

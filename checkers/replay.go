@@ -19,7 +19,8 @@ const replayName = "replay"
 //     entry is of the observed kind. An awakeable still pending in the start journal cannot be
 //     replayed: its value can only arrive live, so observing it needs an accepted completion of
 //     that awakeable somewhere in the history (whether the value is the accepted one is
-//     ExactlyOnce's question);
+//     ExactlyOnce's question). Other pending completable entries (sleeps, promise commands) are
+//     not judged here;
 //   - a run whose entry is in its start journal is never executed again;
 //   - a value it observes beyond its start journal belongs to a command it emitted at that index,
 //     of the same kind, and for a run equals the result that command journaled.
@@ -209,8 +210,10 @@ func (r *replayer) observed(a *attemptReplay, i int, e Event) {
 			r.report(e.Invocation, fmt.Sprintf("attempt %d observed %s at [%d] (kind %s), but its start journal holds %s",
 				e.Attempt, e.Result, e.Index, e.Entry.Kind, je), a.start, i)
 		case je.Kind.Completable() && !je.Completed:
-			// Not a replay: the completion can only have arrived live.
-			if !r.accepted[slot{e.Invocation, e.Index}] {
+			// Not a replay: the completion can only have arrived live. Only awakeables have their
+			// completions recorded here (CompletionAccepted); timers and promises complete by the
+			// engine's own events, which Timers and Promises judge.
+			if je.Kind == journal.KindAwakeable && !r.accepted[slot{e.Invocation, e.Index}] {
 				r.report(e.Invocation, fmt.Sprintf("attempt %d observed %s for [%d], which is pending in its start journal and was never completed",
 					e.Attempt, e.Result, e.Index), a.start, i)
 			}

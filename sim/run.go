@@ -96,6 +96,14 @@ func hashHistory(h *checkers.History) uint64 {
 		buf = appendResultHash(buf, e.Result)
 		buf = append(buf, e.Awakeable...)
 		buf = append(buf, e.Reason...)
+		for _, str := range [...]string{e.Service, e.Handler, e.Key, e.Promise, e.IdempotencyKey} {
+			buf = binary.AppendUvarint(buf, uint64(len(str)))
+			buf = append(buf, str...)
+		}
+		buf = binary.AppendUvarint(buf, e.Seq)
+		buf = binary.AppendVarint(buf, int64(e.Deadline))
+		buf = binary.AppendUvarint(buf, e.Request)
+		buf = binary.AppendVarint(buf, int64(e.Status))
 		f.Write(buf)
 	}
 	return f.Sum64()
@@ -108,6 +116,9 @@ func appendEntryHash(b []byte, e journal.Entry) []byte {
 	if e.Completed {
 		b = append(b, 1)
 	}
+	b = appendResultHash(b, e.Param)
+	b = binary.AppendVarint(b, int64(e.Duration))
+	b = binary.AppendVarint(b, e.Deadline)
 	return appendResultHash(b, e.Result)
 }
 

@@ -1,0 +1,169 @@
+package checkers
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// exclusiveName is the Checker name of Exclusive's violations.
+const exclusiveName = "exclusive"
+
+// Handler kinds, as InvocationAccepted's Reason gives them.
+const (
+	handlerExclusive = "exclusive"
+	handlerWorkflow  = "workflow"
+)
+
+// Exclusive checks object exclusivity and FIFO per key (DESIGN.md, "What the checkers prove",
+// item 6). Exclusive handlers of a virtual object, and a workflow's run, hold their
+// Service/Key's lock from LockAcquired (before their first attempt) to LockReleased (when they
+// finish), suspended or not. Walking the history in order, per Service/Key:
+//
+//   - one holder at a time: a LockAcquired by an invocation while another one holds the lock
+//     (the newcomer then counts as the holder). A LockAcquired repeated by the holder itself is
+//     tolerated;
+//   - only the holder releases: a LockReleased by an invocation that does not hold the lock, or
+//     while nobody does (the holder, if any, keeps it);
+//   - first in, first out: exclusive invocations (InvocationAccepted with Reason "exclusive") of
+//     one key acquire its lock in increasing Seq order. An exclusive invocation acquiring the lock
+//     while one with a lower Seq, accepted earlier in the history, has not acquired it yet is a
+//     violation (the earliest one skipped is named);
+//   - attempts run under the lock: an AttemptStarted of an exclusive or workflow invocation
+//     (Reason "exclusive" or "workflow") before its LockAcquired or after its LockReleased. This
+//     is what catches an engine that frees the key while a handler is suspended and lets the
+//     next call in, and an executor that starts a stale attempt after the invocation finished.
+//
+// Violations are sorted by their first event index.
+func Exclusive(h History) []Violation {
+	var vs []Violation
+
+	// accepted is each invocation's first InvocationAccepted; queues lists, per key, its
+	// exclusive invocations by Seq.
+	accepted := make(map[protocol.InvocationID]int)
+	queues := make(map[workflowKey][]int)
+	for i, e := range h.Events {
+		if e.Kind != InvocationAccepted {
+			continue
+		}
+		if _, ok := accepted[e.Invocation]; ok {
+			continue
+		}
+		accepted[e.Invocation] = i
+		if e.Reason == handlerExclusive {
+			k := workflowKey{e.Service, e.Key}
+			queues[k] = append(queues[k], i)
+		}
+	}
+	for _, q := range queues {
+		slices.SortStableFunc(q, func(a, b int) int { return cmp.Compare(h.Events[a].Seq, h.Events[b].Seq) })
+	}
+
+	type holder struct {
+		inv protocol.InvocationID
+		at  int // its LockAcquired event
+	}
+	holders := make(map[workflowKey]holder)
+	// lockState is, per invocation, whether it acquired (1) and released (2) its lock.
+	const (
+		acquired = 1
+		released = 2
+	)
+	lockState := make(map[protocol.InvocationID]int)
+	lockOf := make(map[protocol.InvocationID]workflowKey)
+	// next is, per key, how far its queue is known to have acquired the lock in order.
+	next := make(map[workflowKey]int)
+
+	for i, e := range h.Events {
+		switch e.Kind {
+		case LockAcquired:
+			k := workflowKey{e.Service, e.Key}
+			cur, held := holders[k]
+			if held && cur.inv == e.Invocation {
+				continue
+			}
+			if held {
+				vs = append(vs, newViolation(exclusiveName, e.Invocation,
+					fmt.Sprintf("%s/%s: acquired the lock while %s holds it", k.service, k.key, cur.inv),
+					cur.at, i))
+			}
+			holders[k] = holder{e.Invocation, i}
+			if lockState[e.Invocation] == 0 {
+				lockState[e.Invocation] = acquired
+				lockOf[e.Invocation] = k
+			}
+			if v, ok := fifo(h, queues[k], next, k, lockState, accepted, e.Invocation, i); ok {
+				vs = append(vs, v)
+			}
+		case LockReleased:
+			k := workflowKey{e.Service, e.Key}
+			cur, held := holders[k]
+			switch {
+			case !held:
+				vs = append(vs, newViolation(exclusiveName, e.Invocation,
+					fmt.Sprintf("%s/%s: released the lock, but nobody holds it", k.service, k.key), i))
+			case cur.inv != e.Invocation:
+				vs = append(vs, newViolation(exclusiveName, e.Invocation,
+					fmt.Sprintf("%s/%s: released the lock, but %s holds it", k.service, k.key, cur.inv), cur.at, i))
+			default:
+				delete(holders, k)
+				lockState[e.Invocation] = released
+			}
+		case AttemptStarted:
+			a, ok := accepted[e.Invocation]
+			if !ok {
+				continue
+			}
+			acc := h.Events[a]
+			if acc.Reason != handlerExclusive && acc.Reason != handlerWorkflow {
+				continue
+			}
+			switch lockState[e.Invocation] {
+			case 0:
+				vs = append(vs, newViolation(exclusiveName, e.Invocation,
+					fmt.Sprintf("%s/%s: attempt %d started before the invocation acquired the lock", acc.Service, acc.Key, e.Attempt),
+					a, i))
+			case released:
+				k := lockOf[e.Invocation]
+				vs = append(vs, newViolation(exclusiveName, e.Invocation,
+					fmt.Sprintf("%s/%s: attempt %d started after the invocation released the lock", k.service, k.key, e.Attempt),
+					i))
+			}
+		}
+	}
+
+	sortByFirstEvent(vs)
+	return vs
+}
+
+// fifo checks that inv, acquiring key k's lock at event i, is not overtaking an exclusive
+// invocation of k with a lower Seq that was accepted before i and has not acquired the lock.
+// next[k] skips the prefix of the queue that has already acquired it.
+func fifo(h History, queue []int, next map[workflowKey]int, k workflowKey, lockState map[protocol.InvocationID]int,
+	accepted map[protocol.InvocationID]int, inv protocol.InvocationID, i int) (Violation, bool) {
+	a, ok := accepted[inv]
+	if !ok || h.Events[a].Reason != handlerExclusive || h.Events[a].Service != k.service || h.Events[a].Key != k.key {
+		return Violation{}, false
+	}
+	n := next[k]
+	for n < len(queue) && lockState[h.Events[queue[n]].Invocation] != 0 {
+		n++
+	}
+	next[k] = n
+	seq := h.Events[a].Seq
+	for _, q := range queue[n:] {
+		w := h.Events[q]
+		if w.Seq >= seq {
+			break
+		}
+		if q < i && lockState[w.Invocation] == 0 {
+			return newViolation(exclusiveName, inv,
+				fmt.Sprintf("%s/%s: acquired the lock (seq %d) before %s (seq %d), which was accepted earlier and still waits (FIFO)",
+					k.service, k.key, seq, w.Invocation, w.Seq),
+				q, a, i), true
+		}
+	}
+	return Violation{}, false
+}

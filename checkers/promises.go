@@ -1,0 +1,480 @@
+package checkers
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// promisesName is the Checker name of Promises' violations.
+const promisesName = "promises"
+
+// PromiseKinds are the journal kinds of the three durable promise commands: Get waits for the
+// promise, Peek reads it without waiting, Complete resolves or rejects it. Promises recognises a
+// promise operation by its entry's kind being one of them.
+var PromiseKinds = struct{ Get, Peek, Complete journal.Kind }{
+	Get:      journal.KindGetPromise,
+	Peek:     journal.KindPeekPromise,
+	Complete: journal.KindCompletePromise,
+}
+
+// PromiseCheckTimeout bounds the linearizability check of one promise (of one epoch) by
+// porcupine; zero means no bound. A check that runs out of time is reported as a violation
+// ("could not decide"), never taken as a pass: a write-once promise has few operations and
+// decides in microseconds, so running out of time means a history worth looking at — but such
+// a report depends on the machine's speed, unlike every other finding. Default: 10 seconds.
+var PromiseCheckTimeout = 10 * time.Second
+
+// alreadyCompletedCode is the failure code a complete gets when the promise was already
+// completed (its message is "promise was already completed").
+const alreadyCompletedCode = 409
+
+// Promises checks that durable promise operations are linearizable and resolve each promise
+// once (DESIGN.md, "What the checkers prove", items 1 and 8).
+//
+// An operation is one promise command of one invocation, named by (Invocation, Index): its call
+// is the first CommandEmitted there (Entry.Kind one of PromiseKinds, Entry.Name the promise's
+// name, and for a complete Entry.Param the value or failure it completes with), its return the
+// first ValueObserved there, whose Result is what the handler saw: for a get the promise's value
+// or failure; for a peek the same, or an empty Result when the promise is not completed; for a
+// complete an empty Result (ok) or a failure with code 409 (already completed). An operation
+// nobody saw return (its attempts crashed or were aborted first) may have happened at any time
+// after its call, or never, which for a write-once promise is the same as at the end: it returns
+// after the end of the run and any outcome is accepted for it.
+//
+// The promise an operation acts on is Entry.Name of the workflow Service/Key that the
+// invocation's InvocationAccepted names, in an epoch: the number of Purged "workflow" events of
+// that Service/Key recorded before the operation's call (a purge forgets the promises, and the
+// key starts afresh). Per promise and epoch, porcupine checks the operations against a
+// write-once register: complete(p) returns ok and stores p if nothing is stored, else 409; peek
+// returns what is stored (empty if nothing); get returns what is stored and cannot take effect
+// before something is (a get that returned before any complete could have taken effect is a
+// violation). A peek that saw an empty Result is also accepted after a completion with an empty
+// value, which JSON values never are.
+//
+// Besides linearizability, per promise and epoch:
+//
+//   - at most one PromiseCompleted (the engine's durable winning completion);
+//   - a complete that returned ok has a PromiseCompleted, whose Result equals its Param;
+//   - a PromiseCompleted with no complete that returned ok carries the Param of a complete whose
+//     outcome nobody saw (one that may have won);
+//   - every value a get or peek saw equals the PromiseCompleted's Result.
+//
+// And per operation: its invocation was accepted (otherwise its promise is unknown), and a
+// complete saw ok or 409, nothing else (its outcome then counts as unknown for the rest).
+//
+// Violations about one operation name its invocation; those about a promise name none and give
+// the promise as "name" of Service/Key (epoch n). Violations are sorted by their first event index.
+func Promises(h History) []Violation {
+	var vs []Violation
+
+	accepted := make(map[protocol.InvocationID]int)
+	wfPurges := make(map[workflowKey][]int)
+	opIx := make(map[slot]int)
+	var ops []*promiseOp
+	var completed []int
+	for i, e := range h.Events {
+		switch e.Kind {
+		case InvocationAccepted:
+			if _, ok := accepted[e.Invocation]; !ok {
+				accepted[e.Invocation] = i
+			}
+		case Purged:
+			if e.Reason == purgeWorkflow {
+				k := workflowKey{e.Service, e.Key}
+				wfPurges[k] = append(wfPurges[k], i)
+			}
+		case PromiseCompleted:
+			completed = append(completed, i)
+		case CommandEmitted:
+			kind, ok := promiseKindOf(e.Entry.Kind)
+			if !ok {
+				continue
+			}
+			s := slot{e.Invocation, e.Index}
+			if _, seen := opIx[s]; seen {
+				continue
+			}
+			opIx[s] = len(ops)
+			ops = append(ops, &promiseOp{slot: s, kind: kind, name: e.Entry.Name, param: promiseParam(e.Entry), call: i, ret: -1})
+		}
+	}
+	for i, e := range h.Events {
+		if e.Kind != ValueObserved {
+			continue
+		}
+		if _, ok := promiseKindOf(e.Entry.Kind); !ok {
+			continue
+		}
+		n, ok := opIx[slot{e.Invocation, e.Index}]
+		if !ok || ops[n].ret >= 0 {
+			continue
+		}
+		op := ops[n]
+		op.ret, op.result, op.known = i, e.Result, true
+		op.call = min(op.call, i)
+	}
+
+	// Name each operation's promise, and set aside those that cannot be judged.
+	byPromise := make(map[promiseKey][]*promiseOp)
+	for _, op := range ops {
+		a, ok := accepted[op.slot.inv]
+		if !ok {
+			vs = append(vs, newViolation(promisesName, op.slot.inv,
+				fmt.Sprintf("%s on promise %q, but the invocation was never accepted (its workflow is unknown)", op.describe(), op.name),
+				op.events()...))
+			continue
+		}
+		if op.kind == promiseComplete && op.known && !op.completeOK() && !op.completeConflict() {
+			vs = append(vs, newViolation(promisesName, op.slot.inv,
+				fmt.Sprintf("%s on promise %q, neither ok nor %d already completed", op.describe(), op.name, alreadyCompletedCode),
+				op.events()...))
+			op.known = false
+		}
+		wk := workflowKey{h.Events[a].Service, h.Events[a].Key}
+		op.promise = promiseKey{wk.service, wk.key, op.name, countBefore(wfPurges[wk], op.call)}
+		byPromise[op.promise] = append(byPromise[op.promise], op)
+	}
+	completedBy := make(map[promiseKey][]int)
+	for _, i := range completed {
+		e := h.Events[i]
+		wk := workflowKey{e.Service, e.Key}
+		k := promiseKey{e.Service, e.Key, e.Promise, countBefore(wfPurges[wk], i)}
+		completedBy[k] = append(completedBy[k], i)
+	}
+
+	keys := make([]promiseKey, 0, len(byPromise)+len(completedBy))
+	for k := range byPromise {
+		keys = append(keys, k)
+	}
+	for k := range completedBy {
+		if _, ok := byPromise[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, promiseKey.compare)
+	for _, k := range keys {
+		vs = append(vs, linearizable(k, byPromise[k])...)
+		vs = append(vs, completions(h, k, byPromise[k], completedBy[k])...)
+	}
+
+	sortByFirstEvent(vs)
+	return vs
+}
+
+// promiseOpKind is what a promise operation does.
+type promiseOpKind uint8
+
+const (
+	promiseGet promiseOpKind = iota + 1
+	promisePeek
+	promiseComplete
+)
+
+func (k promiseOpKind) String() string {
+	switch k {
+	case promiseGet:
+		return "get"
+	case promisePeek:
+		return "peek"
+	default:
+		return "complete"
+	}
+}
+
+// promiseKindOf tells which promise operation an entry kind is, if any.
+func promiseKindOf(k journal.Kind) (promiseOpKind, bool) {
+	switch k {
+	case PromiseKinds.Get:
+		return promiseGet, true
+	case PromiseKinds.Peek:
+		return promisePeek, true
+	case PromiseKinds.Complete:
+		return promiseComplete, true
+	}
+	return 0, false
+}
+
+// promiseParam is the value or failure a complete-promise entry completes its promise with.
+func promiseParam(e journal.Entry) journal.Result { return e.Param }
+
+// promiseKey names one promise of one workflow key in one epoch (between two purges of the key).
+type promiseKey struct {
+	service, key, name string
+	epoch              int
+}
+
+func (k promiseKey) compare(o promiseKey) int {
+	return cmp.Or(cmp.Compare(k.service, o.service), cmp.Compare(k.key, o.key),
+		cmp.Compare(k.name, o.name), cmp.Compare(k.epoch, o.epoch))
+}
+
+// String names the promise in reports.
+func (k promiseKey) String() string {
+	return fmt.Sprintf("promise %q of %s/%s (epoch %d)", k.name, k.service, k.key, k.epoch)
+}
+
+// promiseOp is one promise command of one invocation, with its outcome when someone saw it.
+type promiseOp struct {
+	slot    slot
+	kind    promiseOpKind
+	name    string
+	param   journal.Result // a complete's value or failure
+	promise promiseKey
+	call    int // its first CommandEmitted event
+	ret     int // its first ValueObserved event, -1 when none
+	known   bool
+	result  journal.Result // what the handler saw, when known
+}
+
+func (op *promiseOp) completeOK() bool {
+	return op.result.Failure == nil && len(op.result.Value) == 0
+}
+
+func (op *promiseOp) completeConflict() bool {
+	return op.result.Failure != nil && op.result.Failure.Code == alreadyCompletedCode
+}
+
+// events lists the events that show the operation: its call and, when seen, its return.
+func (op *promiseOp) events() []int {
+	if op.ret >= 0 {
+		return []int{op.call, op.ret}
+	}
+	return []int{op.call}
+}
+
+// describe renders the operation as "inv[index] kind(param) -> outcome".
+func (op *promiseOp) describe() string {
+	s := fmt.Sprintf("%s[%d] %s", op.slot.inv, op.slot.index, op.kind)
+	if op.kind == promiseComplete {
+		s += "(" + op.param.String() + ")"
+	}
+	switch {
+	case !op.known && op.ret >= 0:
+		s += " -> " + op.result.String() + " (not judged)"
+	case !op.known:
+		s += " -> ? (never seen)"
+	case op.kind == promiseComplete && op.completeOK():
+		s += " -> ok"
+	case op.kind == promisePeek && op.result.Failure == nil && len(op.result.Value) == 0:
+		s += " -> empty"
+	default:
+		s += " -> " + op.result.String()
+	}
+	return s
+}
+
+// countBefore counts the events of evs (ascending) before the event i.
+func countBefore(evs []int, i int) int {
+	n, _ := slices.BinarySearch(evs, i)
+	return n
+}
+
+// resultKey is a journal.Result in a comparable form, as porcupine's states need.
+type resultKey struct {
+	failed  bool
+	code    uint16
+	message string
+	value   string
+}
+
+func resultKeyOf(r journal.Result) resultKey {
+	if r.Failure != nil {
+		return resultKey{failed: true, code: r.Failure.Code, message: r.Failure.Message}
+	}
+	return resultKey{value: string(r.Value)}
+}
+
+// promiseState is the model's state of one promise: nothing yet, or what it was completed with.
+type promiseState struct {
+	done  bool
+	value resultKey
+}
+
+// promiseInput is an operation as the model sees it.
+type promiseInput struct {
+	kind  promiseOpKind
+	param resultKey
+}
+
+// promiseOutput is an operation's outcome as the model sees it; known is false when nobody saw it.
+type promiseOutput struct {
+	known  bool
+	result resultKey
+}
+
+// promiseModel is a write-once register: the sequential specification of one durable promise.
+var promiseModel = porcupine.Model{
+	Init: func() any { return promiseState{} },
+	Step: func(state, input, output any) (bool, any) {
+		s, in, out := state.(promiseState), input.(promiseInput), output.(promiseOutput)
+		switch in.kind {
+		case promiseComplete:
+			switch {
+			case !s.done && (!out.known || !out.result.failed):
+				return true, promiseState{done: true, value: in.param}
+			case s.done && (!out.known || out.result.failed):
+				return true, s
+			}
+			return false, s
+		case promisePeek:
+			switch {
+			case !out.known:
+				return true, s
+			case out.result == resultKey{}:
+				return !s.done || s.value == resultKey{}, s
+			}
+			return s.done && s.value == out.result, s
+		default: // get
+			return !out.known || s.done && s.value == out.result, s
+		}
+	},
+	Equal: func(a, b any) bool { return a.(promiseState) == b.(promiseState) },
+	DescribeOperation: func(input, output any) string {
+		in, out := input.(promiseInput), output.(promiseOutput)
+		s := in.kind.String()
+		if in.kind == promiseComplete {
+			s += fmt.Sprintf("(%+v)", in.param)
+		}
+		if !out.known {
+			return s + " -> ?"
+		}
+		return s + fmt.Sprintf(" -> %+v", out.result)
+	},
+	DescribeState: func(state any) string { return fmt.Sprintf("%+v", state.(promiseState)) },
+}
+
+// linearizable checks the operations of one promise epoch with porcupine. Event indices are the
+// timestamps; an operation never seen to return returns after the last of them (which, within
+// one partition, is the same as after the end of the run).
+func linearizable(k promiseKey, ops []*promiseOp) []Violation {
+	if len(ops) == 0 {
+		return nil
+	}
+	// Call events are unique per operation, so this order is total.
+	ops = slices.SortedFunc(slices.Values(ops), func(a, b *promiseOp) int { return cmp.Compare(a.call, b.call) })
+	end := int64(0)
+	for _, op := range ops {
+		end = max(end, int64(op.call), int64(op.ret))
+	}
+	history := make([]porcupine.Operation, len(ops))
+	var evs []int
+	for n, op := range ops {
+		in := promiseInput{kind: op.kind}
+		if op.kind == promiseComplete {
+			in.param = resultKeyOf(op.param)
+		}
+		out := promiseOutput{known: op.known}
+		ret := end + 1
+		if op.known {
+			out.result = resultKeyOf(op.result)
+			ret = int64(op.ret)
+		}
+		history[n] = porcupine.Operation{ClientId: n, Input: in, Call: int64(op.call), Output: out, Return: ret, Metadata: n}
+		evs = append(evs, op.events()...)
+	}
+	res, info := porcupine.CheckOperationsVerbose(promiseModel, history, PromiseCheckTimeout)
+	switch res {
+	case porcupine.Ok:
+		return nil
+	case porcupine.Unknown:
+		return []Violation{newViolation(promisesName, protocol.InvocationID{},
+			fmt.Sprintf("%s: could not decide within %v whether its %d operations are linearizable: %s",
+				k, PromiseCheckTimeout, len(ops), describeOps(ops, nil)),
+			evs...)}
+	}
+	return []Violation{newViolation(promisesName, protocol.InvocationID{},
+		fmt.Sprintf("%s: operations are not linearizable as a write-once promise: %s; the longest linearizable prefix is [%s]",
+			k, describeOps(ops, nil), describeOps(ops, longestPrefix(info))),
+		evs...)}
+}
+
+// describeOps renders the operations (all of them when order is nil, else those order lists).
+func describeOps(ops []*promiseOp, order []int) string {
+	var parts []string
+	if order == nil {
+		for _, op := range ops {
+			parts = append(parts, op.describe())
+		}
+	} else {
+		for _, n := range order {
+			parts = append(parts, ops[n].describe())
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// longestPrefix picks, deterministically, the longest partial linearization porcupine found in
+// the (only) partition: the longest, then the lexicographically smallest. It returns an empty,
+// non-nil slice when there is none.
+func longestPrefix(info porcupine.LinearizationInfo) []int {
+	best := []int{}
+	for _, part := range info.PartialLinearizations() {
+		for _, l := range part {
+			if len(l) > len(best) || len(l) == len(best) && slices.Compare(l, best) < 0 {
+				best = l
+			}
+		}
+	}
+	return best
+}
+
+// completions checks one promise epoch's PromiseCompleted events against its operations.
+func completions(h History, k promiseKey, ops []*promiseOp, completed []int) []Violation {
+	var vs []Violation
+	for _, c := range completed[min(1, len(completed)):] {
+		vs = append(vs, newViolation(promisesName, protocol.InvocationID{},
+			fmt.Sprintf("%s completed a second time with %s after %s", k, h.Events[c].Result, h.Events[completed[0]].Result),
+			completed[0], c))
+	}
+	winner := -1
+	if len(completed) > 0 {
+		winner = completed[0]
+	}
+	var wonOK bool
+	for _, op := range ops {
+		if op.kind != promiseComplete || !op.known || !op.completeOK() {
+			continue
+		}
+		wonOK = true
+		switch {
+		case winner < 0:
+			vs = append(vs, newViolation(promisesName, op.slot.inv,
+				fmt.Sprintf("%s got ok, but %s was never recorded as completed", op.describe(), k),
+				op.events()...))
+		case !h.Events[winner].Result.Equal(op.param):
+			vs = append(vs, newViolation(promisesName, op.slot.inv,
+				fmt.Sprintf("%s got ok, but %s was completed with %s", op.describe(), k, h.Events[winner].Result),
+				append(op.events(), winner)...))
+		}
+	}
+	if winner < 0 {
+		return vs
+	}
+	w := h.Events[winner].Result
+	if !wonOK && !slices.ContainsFunc(ops, func(op *promiseOp) bool {
+		return op.kind == promiseComplete && !op.known && op.param.Equal(w)
+	}) {
+		vs = append(vs, newViolation(promisesName, protocol.InvocationID{},
+			fmt.Sprintf("%s was completed with %s, which no complete that may have won carried", k, w),
+			winner))
+	}
+	for _, op := range ops {
+		if !op.known || op.kind == promiseComplete ||
+			op.kind == promisePeek && op.result.Failure == nil && len(op.result.Value) == 0 {
+			continue
+		}
+		if !op.result.Equal(w) {
+			vs = append(vs, newViolation(promisesName, op.slot.inv,
+				fmt.Sprintf("%s, but %s was completed with %s", op.describe(), k, w),
+				append(op.events(), winner)...))
+		}
+	}
+	return vs
+}

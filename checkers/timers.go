@@ -1,0 +1,112 @@
+package checkers
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// timersName is the Checker name of Timers' violations.
+const timersName = "timers"
+
+// TimerGrace is how long after its deadline a timer may still act (fire, or purge for a
+// retention timer) before Timers and Retention call it lost. It covers the engine's reaction
+// time after the clock reaches the deadline and a recovery after a crash; the simulator's heal
+// phase must keep the runtime up for at least this long at the end of a run. Default: 1 minute.
+var TimerGrace = time.Minute
+
+// timerRetention is the TimerArmed/TimerFired reason of retention timers, which Retention judges.
+const timerRetention = "retention"
+
+// Timers checks that durable timers are never early and never lost (DESIGN.md, "What the
+// checkers prove", item 5), for every timer whose Reason is not "retention" (sleeps, retry
+// backoffs, timeouts; Retention judges retention timers by what they purge). A timer is named by
+// its Invocation, Index, Reason and Deadline; TimerArmed events that repeat one (a recovery
+// re-arming it) are one timer.
+//
+//   - never early: a TimerFired whose At is before its Deadline;
+//   - never lost: a timer armed with Deadline + TimerGrace before the end of the run that never
+//     fired — unless its invocation finished (InvocationDone) before Deadline + TimerGrace, since
+//     a finished invocation needs none of its timers;
+//   - acted on once: a second TimerFired of the same timer;
+//   - never invented: a TimerFired of a timer that no earlier TimerArmed armed.
+//
+// Violations are sorted by their first event index.
+func Timers(h History) []Violation {
+	var vs []Violation
+	armed := make(map[timerKey]int)
+	var armedOrder []timerKey
+	fired := make(map[timerKey]int)
+	done := make(map[protocol.InvocationID]int)
+	for i, e := range h.Events {
+		switch e.Kind {
+		case InvocationDone:
+			if _, ok := done[e.Invocation]; !ok {
+				done[e.Invocation] = i
+			}
+		case TimerArmed:
+			if e.Reason == timerRetention {
+				continue
+			}
+			k := timerKeyOf(e)
+			if _, ok := armed[k]; !ok {
+				armed[k] = i
+				armedOrder = append(armedOrder, k)
+			}
+		case TimerFired:
+			if e.Reason == timerRetention {
+				continue
+			}
+			k := timerKeyOf(e)
+			if e.At < e.Deadline {
+				vs = append(vs, newViolation(timersName, e.Invocation,
+					fmt.Sprintf("%s fired at %v, %v before its deadline", k, e.At, e.Deadline-e.At), i))
+			}
+			if _, ok := armed[k]; !ok {
+				vs = append(vs, newViolation(timersName, e.Invocation,
+					fmt.Sprintf("%s fired at %v, but it was never armed", k, e.At), i))
+			}
+			if first, ok := fired[k]; ok {
+				vs = append(vs, newViolation(timersName, e.Invocation,
+					fmt.Sprintf("%s fired a second time at %v (first at %v)", k, e.At, h.Events[first].At), first, i))
+				continue
+			}
+			fired[k] = i
+		}
+	}
+
+	end := h.End()
+	for _, k := range armedOrder {
+		due := k.deadline + TimerGrace
+		if _, ok := fired[k]; ok || due >= end {
+			continue
+		}
+		if d, ok := done[k.inv]; ok && h.Events[d].At < due {
+			continue
+		}
+		vs = append(vs, newViolation(timersName, k.inv,
+			fmt.Sprintf("%s never fired (the run ended at %v, past the deadline and the grace of %v)", k, end, TimerGrace),
+			armed[k]))
+	}
+
+	sortByFirstEvent(vs)
+	return vs
+}
+
+// timerKey names one timer: repeats of a TimerArmed and its TimerFired share it.
+type timerKey struct {
+	inv      protocol.InvocationID
+	index    uint32
+	reason   string
+	deadline time.Duration
+}
+
+func timerKeyOf(e Event) timerKey {
+	return timerKey{e.Invocation, e.Index, e.Reason, e.Deadline}
+}
+
+// String names the timer in reports, without its invocation (the violation carries that).
+func (k timerKey) String() string {
+	return fmt.Sprintf("%s timer [%d] due at %v", k.reason, k.index, k.deadline)
+}
