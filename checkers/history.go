@@ -54,6 +54,8 @@ const (
 	NodeRestarted
 	// MessageDelivered: a protocol message (Reason) reached its receiver Node.
 	MessageDelivered
+	// NodePaused: the simulator paused Node; Reason says for how long.
+	NodePaused
 
 	// InvocationAccepted: the engine durably accepted Invocation of Service/Handler on Key
 	// (empty for plain services) as its Seq-th invocation; Reason is the handler's kind
@@ -98,6 +100,7 @@ var eventKindNames = [...]string{
 	NodeCrashed:        "crash",
 	NodeRestarted:      "restart",
 	MessageDelivered:   "deliver",
+	NodePaused:         "pause",
 	InvocationAccepted: "accepted",
 	LockAcquired:       "lock-acquired",
 	LockReleased:       "lock-released",

@@ -36,11 +36,42 @@ type Plan struct {
 	SuspendAtOncePercent uint64
 	// InactivityMax bounds the inactivity timeout drawn for each park.
 	InactivityMax time.Duration
+
+	// LongTailPercent is the chance that a message or HTTP leg takes up to 20 times
+	// LinkDelayMax instead: the long tail that reorders messages far apart.
+	LongTailPercent uint64
+	// DuplicatePercent is the chance that an engine<->executor message is delivered twice.
+	DuplicatePercent uint64
+	// LinkLossPercent is the chance that an engine<->executor message is lost; the attempt's
+	// connection then breaks, as a stream does when a frame cannot be delivered, and both ends
+	// learn it.
+	LinkLossPercent uint64
+	// RequestLossPercent is the chance that a client's HTTP request never reaches the runtime;
+	// the client learns nothing until its timeout, and cannot know whether it took effect.
+	RequestLossPercent uint64
+	// ResponseLossPercent is the chance that the runtime's answer never reaches the client (a
+	// black hole): the request took effect, the client times out.
+	ResponseLossPercent uint64
+	// ClientTimeout is how long a client waits for an answer before it gives up.
+	ClientTimeout time.Duration
+	// RuntimePauseEvery is the mean virtual time between pauses of the runtime node: it stops
+	// for up to PauseMax (sometimes longer than a retention) and then resumes where it was.
+	RuntimePauseEvery time.Duration
+	// ExecutorPauseEvery is the same for the executor node.
+	ExecutorPauseEvery time.Duration
+	// PauseMax bounds a pause.
+	PauseMax time.Duration
+	// ShuffleTies runs events due at the same virtual instant in an order drawn from the seed
+	// rather than the order they were scheduled in.
+	ShuffleTies bool
+	// TimeQuantum rounds message and HTTP delays up to a multiple of it, so that many events
+	// fall due at the same instant (bursts); zero leaves delays exact.
+	TimeQuantum time.Duration
 }
 
 // None is a plan without faults beyond a small fixed message delay.
 func None() Plan {
-	return Plan{LinkDelayMax: time.Millisecond, SyncDelayMax: 0, InactivityMax: time.Minute}
+	return Plan{LinkDelayMax: time.Millisecond, SyncDelayMax: 0, InactivityMax: time.Minute, ClientTimeout: time.Minute}
 }
 
 // Draw draws a swarm plan: each fault kind is enabled with probability one half, at a rate drawn
@@ -64,6 +95,29 @@ func Draw(d Drawer) Plan {
 	}
 	p.SuspendAtOncePercent = d.Draw(101, "suspend-at-once-percent")
 	p.InactivityMax = between(0, 5*time.Second, "inactivity-max")
+	percent := func(label string, max uint64) uint64 {
+		if on(label) {
+			return 1 + d.Draw(max, label+"-percent")
+		}
+		return 0
+	}
+	p.LongTailPercent = percent("long-tail", 10)
+	p.DuplicatePercent = percent("duplicate", 20)
+	p.LinkLossPercent = percent("link-loss", 5)
+	p.RequestLossPercent = percent("request-loss", 10)
+	p.ResponseLossPercent = percent("response-loss", 10)
+	p.ClientTimeout = between(time.Second, 30*time.Second, "client-timeout")
+	if on("runtime-pause") {
+		p.RuntimePauseEvery = between(time.Second, 30*time.Second, "runtime-pause-every")
+	}
+	if on("executor-pause") {
+		p.ExecutorPauseEvery = between(time.Second, 30*time.Second, "executor-pause-every")
+	}
+	p.PauseMax = between(10*time.Millisecond, 2*time.Minute, "pause-max")
+	p.ShuffleTies = on("shuffle-ties")
+	if on("time-quantum") {
+		p.TimeQuantum = between(time.Millisecond, 50*time.Millisecond, "time-quantum")
+	}
 	return p
 }
 
@@ -99,5 +153,13 @@ func (p Plan) String() string {
 	field("sync-delay-max", p.SyncDelayMax)
 	fmt.Fprintf(&b, "suspend-at-once=%d%% ", p.SuspendAtOncePercent)
 	field("inactivity-max", p.InactivityMax)
+	fmt.Fprintf(&b, "long-tail=%d%% duplicate=%d%% link-loss=%d%% request-loss=%d%% response-loss=%d%% ",
+		p.LongTailPercent, p.DuplicatePercent, p.LinkLossPercent, p.RequestLossPercent, p.ResponseLossPercent)
+	field("client-timeout", p.ClientTimeout)
+	field("runtime-pause-every", p.RuntimePauseEvery)
+	field("executor-pause-every", p.ExecutorPauseEvery)
+	field("pause-max", p.PauseMax)
+	fmt.Fprintf(&b, "shuffle-ties=%t ", p.ShuffleTies)
+	field("time-quantum", p.TimeQuantum)
 	return strings.TrimSpace(b.String())
 }

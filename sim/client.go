@@ -3,9 +3,11 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/ingress"
@@ -29,7 +31,16 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	decoded, derr := ingress.Decode(req, w.serviceKinds)
 	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path,
 		Service: decoded.Service, Handler: decoded.Handler, Key: decoded.Key, IdempotencyKey: decoded.IdempotencyKey})
+	// A lost request or a lost response (a black hole) leaves the client waiting until its
+	// timeout: it cannot know whether the request took effect.
+	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
+	lostResponse := !w.healed && !lostRequest && w.netRand.Percent(w.plan.ResponseLossPercent, "response-loss")
+	answered := false
 	done := func(r Response) {
+		if answered {
+			return
+		}
+		answered = true
 		e := checkers.Event{Kind: checkers.ClientResponse, Node: client, Request: reqNo}
 		if r.Err != nil {
 			e.Reason = fmt.Sprintf("%s %s: %v", method, path, r.Err)
@@ -41,19 +52,35 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 		w.Record(e)
 		cb(r)
 	}
+	if lostRequest || lostResponse {
+		timeout := max(w.plan.ClientTimeout, time.Millisecond)
+		w.After(timeout, func() { done(Response{Err: fmt.Errorf("no answer within %s: %w", timeout, ErrTimeout)}) })
+	}
+	if lostRequest {
+		w.cover(CoverRequestLost)
+		return
+	}
+	reply := done
+	if lostResponse {
+		reply = func(Response) { w.cover(CoverResponseLost) }
+	}
 	w.After(w.linkDelay(), func() {
 		if !w.runtime.up {
-			w.runtime.request(ingress.Request{}, done) // refused
+			w.runtime.request(ingress.Request{}, reply) // refused
 			return
 		}
 		if derr != nil {
 			resp := Response{Response: derr.Response()}
-			w.After(w.linkDelay(), func() { done(resp) })
+			w.After(w.linkDelay(), func() { reply(resp) })
 			return
 		}
-		w.runtime.request(decoded, done)
+		w.runtime.request(decoded, reply)
 	})
 }
+
+// ErrTimeout is the Err of a request whose client gave up waiting for an answer; like a
+// connection error, it leaves the request's outcome in doubt.
+var ErrTimeout = errors.New("client timed out")
 
 // responseFacts reads what a response says for the checkers: the invocation it names (the
 // x-restate-id header, or the invocationId of a 202), and the output it carries, if any — the

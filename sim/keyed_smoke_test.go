@@ -124,4 +124,4 @@ func TestKeyedSmoke(t *testing.T) {
 type stringsBuilder struct{ b []byte }
 
 func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
-func (s *stringsBuilder) String() string                { return string(s.b) }
+func (s *stringsBuilder) String() string              { return string(s.b) }

@@ -27,17 +27,21 @@ var ErrConnection = fmt.Errorf("connection to the runtime failed")
 
 // runtimeNode is the simulated runtime process: engine, store, pending effects, open requests.
 type runtimeNode struct {
-	w     *World
-	up    bool
-	gen   uint64
-	eng   *engine.Engine
-	store *mem.Store
-	clock *virtualClock
+	w   *World
+	up  bool
+	gen uint64
+	// pausedUntil is when a pause of the node ends (zero or past: not paused).
+	pausedUntil time.Duration
+	eng         *engine.Engine
+	store       *mem.Store
+	clock       *virtualClock
 
 	// pending are the outputs whose batches (or whose predecessors' batches) wait for a sync;
 	// they leave in order once it completes.
 	pending       []engine.Ready
 	syncScheduled bool
+	// releasing are outputs whose batches are synced, waiting for their sends.
+	releasing []engine.Ready
 
 	requests map[engine.RequestID]func(Response)
 }
@@ -54,7 +58,7 @@ func (n *runtimeNode) config() engine.Config {
 	for _, s := range n.w.services {
 		specs = append(specs, s.Spec())
 	}
-	return engine.Config{Services: specs, Clock: n.clock, NewID: n.w.newInvocationID}
+	return engine.Config{Services: specs, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover}
 }
 
 // flush takes the engine's outputs and performs them: apply the batch now, release the rest
@@ -69,7 +73,8 @@ func (n *runtimeNode) flush() {
 			panic(fmt.Sprintf("sim: mem store apply: %v", err))
 		}
 	}
-	if len(r.Batch) == 0 && len(n.pending) == 0 {
+	if len(r.Batch) == 0 && len(n.pending) == 0 && len(n.releasing) == 0 {
+		n.recordNotes(r.Notes)
 		n.release(r)
 		return
 	}
@@ -92,16 +97,35 @@ func (n *runtimeNode) syncDone(gen uint64) {
 		panic(fmt.Sprintf("sim: mem store sync: %v", err))
 	}
 	n.syncScheduled = false
-	pending := n.pending
+	// The notes are facts from now on. What the sync made durable leaves in a later event, so
+	// that a crash can fall between the sync and the sends: durable state whose
+	// acknowledgements were never sent.
+	for _, r := range n.pending {
+		n.recordNotes(r.Notes)
+	}
+	n.releasing = append(n.releasing, n.pending...)
 	n.pending = nil
-	for _, r := range pending {
+	d := time.Duration(0)
+	if !n.w.healed {
+		d = n.w.faultRand.Duration(0, n.w.plan.SyncDelayMax/2, "send-delay")
+	}
+	n.w.queue.push(event{at: n.w.now + d, kind: evRelease, gen: n.gen})
+}
+
+// releaseDue sends everything a completed sync made durable.
+func (n *runtimeNode) releaseDue(gen uint64) {
+	if gen != n.gen || !n.up {
+		return
+	}
+	releasing := n.releasing
+	n.releasing = nil
+	for _, r := range releasing {
 		n.release(r)
 	}
 }
 
-// release performs the effects of outputs whose state is durable.
+// release performs the effects of outputs whose state is durable (their notes are recorded).
 func (n *runtimeNode) release(r engine.Ready) {
-	n.recordNotes(r.Notes)
 	for _, m := range r.Messages {
 		n.w.sendToExecutor(m)
 	}
@@ -159,6 +183,7 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 
 func (n *runtimeNode) timerDue(gen uint64, t *engine.Timer) {
 	if gen != n.gen || !n.up {
+		n.w.cover(CoverTimerDuringCrash)
 		return
 	}
 	n.eng.FireTimer(*t)
@@ -176,6 +201,10 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 
 // request is an HTTP request arriving at the runtime's ingress.
 func (n *runtimeNode) request(req ingress.Request, cb func(Response)) {
+	if n.up && n.w.now < n.pausedUntil {
+		n.w.After(n.pausedUntil-n.w.now, func() { n.request(req, cb) })
+		return
+	}
 	if !n.up {
 		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("refused: %w", ErrConnection)}) })
 		return
@@ -195,6 +224,17 @@ func (n *runtimeNode) crash() {
 	}
 	unsynced := n.store.Unsynced()
 	keep := n.w.faultRand.Intn(unsynced+1, "crash-keep")
+	switch {
+	case unsynced > 0:
+		n.w.cover(CoverCrashUnsynced)
+		if keep < unsynced {
+			n.w.cover(CoverCrashLostWrites)
+		}
+	case len(n.releasing) > 0:
+		n.w.cover(CoverCrashBeforeSends)
+	default:
+		n.w.cover(CoverCrashAfterSends)
+	}
 	// Notes of the batches that survive became durable facts even though their effects are lost.
 	kept := 0
 	for _, r := range n.pending {
@@ -208,6 +248,7 @@ func (n *runtimeNode) crash() {
 	}
 	n.store.Crash(keep)
 	n.pending = nil
+	n.releasing = nil
 	n.syncScheduled = false
 	n.up = false
 	n.gen++
@@ -243,11 +284,13 @@ func (n *runtimeNode) restartIfDown() {
 
 // executorNode is the simulated executor process.
 type executorNode struct {
-	w     *World
-	up    bool
-	gen   uint64
-	ex    *executor.Executor
-	clock *virtualClock
+	w   *World
+	up  bool
+	gen uint64
+	// pausedUntil is when a pause of the node ends (zero or past: not paused).
+	pausedUntil time.Duration
+	ex          *executor.Executor
+	clock       *virtualClock
 }
 
 func newExecutorNode(w *World) *executorNode {
@@ -270,6 +313,7 @@ func (n *executorNode) start() {
 			return n.w.executorRand.Duration(0, n.w.plan.InactivityMax, "inactivity")
 		},
 		Observer: observer{w: n.w},
+		Reached:  n.w.cover,
 	})
 }
 
@@ -298,6 +342,9 @@ func (n *executorNode) crash() {
 		return
 	}
 	lost := n.ex.Crash()
+	if len(lost) > 0 {
+		n.w.cover(CoverExecutorCrashAttempt)
+	}
 	n.up = false
 	n.gen++
 	n.ex = nil

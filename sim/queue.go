@@ -18,6 +18,7 @@ const (
 	evEngineTimer                         // an engine timer falls due (gen)
 	evExecutorTimer                       // an executor inactivity timer falls due (gen, timer)
 	evConnectionLost                      // the runtime (gen) notices an attempt's connection failed (msg)
+	evRelease                             // the runtime (gen) sends what its last sync made durable
 )
 
 // event is one thing due at a virtual instant. It is a value type with the hot payloads inline
@@ -38,10 +39,12 @@ type event struct {
 }
 
 // eventQueue is a binary min-heap on (at, seq). seq is the push order, so events due at the same
-// instant run in the order they were scheduled.
+// instant run in the order they were scheduled — unless ties is set, when seq is drawn from it
+// and events due at one instant run in an order the seed decides.
 type eventQueue struct {
 	items []event
 	seq   uint64
+	ties  Source
 }
 
 func (q *eventQueue) Len() int { return len(q.items) }
@@ -57,6 +60,9 @@ func (q *eventQueue) less(i, j int) bool {
 func (q *eventQueue) push(e event) {
 	q.seq++
 	e.seq = q.seq
+	if q.ties != nil {
+		e.seq = q.ties.Draw(^uint64(0), "tie")
+	}
 	q.items = append(q.items, e)
 	i := len(q.items) - 1
 	for i > 0 {

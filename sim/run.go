@@ -30,6 +30,8 @@ type Result struct {
 	Violations []checkers.Violation
 	// History is kept when Options.KeepHistory is set or the run has violations.
 	History *checkers.History
+	// Coverage counts how often the run reached each point of Points.
+	Coverage map[Point]uint64
 }
 
 // Failed reports whether the run broke any property.
@@ -47,6 +49,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		Events:    w.events,
 		Virtual:   w.now,
 		TraceHash: hashHistory(&w.history),
+		Coverage:  w.coverage,
 	}
 	if w.runtime.eng != nil {
 		res.Invocations = w.runtime.eng.Invocations()

@@ -85,6 +85,7 @@ type World struct {
 
 	nextRequest    uint64
 	requests       uint64
+	coverage       map[Point]uint64
 	idCounter      uint64
 	serviceKinds   ingress.ServiceKinds
 	events         uint64
@@ -111,6 +112,10 @@ func newWorld(sc Scenario, opts Options) *World {
 		w.plan = *opts.Plan
 	} else {
 		w.plan = faults.Draw(stream("plan"))
+	}
+	if w.plan.ShuffleTies {
+		// A stream of its own, seeded by one draw, so that rapid does not record a draw per event.
+		w.queue.ties = NewPCGSource(w.faultRand.Draw(^uint64(0), "tie-seed"), "ties")
 	}
 	w.workload = sc.New(w)
 	w.services = w.workload.Services()
@@ -150,18 +155,56 @@ func (w *World) Record(e checkers.Event) {
 	w.history.Events = append(w.history.Events, e)
 }
 
-// linkDelay draws the delay of one message or HTTP leg.
+// linkDelay draws the delay of one message or HTTP leg: uniform up to the plan's maximum, with
+// a long tail, rounded up to the plan's time quantum so that bursts fall due together.
 func (w *World) linkDelay() time.Duration {
 	if w.healed {
 		return w.netRand.Duration(0, min(w.plan.LinkDelayMax, time.Millisecond), "delay")
 	}
-	return w.netRand.Duration(0, w.plan.LinkDelayMax, "delay")
+	d := w.netRand.Duration(0, w.plan.LinkDelayMax, "delay")
+	if w.netRand.Percent(w.plan.LongTailPercent, "long-tail") {
+		d += w.netRand.Duration(0, 20*w.plan.LinkDelayMax, "long-tail-delay")
+	}
+	if q := w.plan.TimeQuantum; q > 0 {
+		d = (d + q - 1) / q * q
+	}
+	return d
+}
+
+// linkFault draws what happens to one engine<->executor message: delivered, delivered twice,
+// or lost (which breaks the attempt's connection).
+func (w *World) linkFault() (copies int, lost bool) {
+	if w.healed {
+		return 1, false
+	}
+	if w.netRand.Percent(w.plan.LinkLossPercent, "link-loss") {
+		w.cover(CoverLinkLoss)
+		return 0, true
+	}
+	if w.netRand.Percent(w.plan.DuplicatePercent, "duplicate") {
+		w.cover(CoverDuplicateMessage)
+		return 2, false
+	}
+	return 1, false
+}
+
+// breakAttempt models a broken engine<->executor stream: the executor abandons the attempt and
+// the runtime sees it fail.
+func (w *World) breakAttempt(inv protocol.InvocationID, attempt uint32) {
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: protocol.Message{Kind: protocol.KindAbort, Invocation: inv, Attempt: attempt}, srcGen: w.runtime.gen, gen: w.executor.gen})
+	w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: inv, Attempt: attempt, Retryable: true, Message: "attempt stream broken"})
 }
 
 // sendToEngine puts a message from the executor on the link to the runtime. Like the stream of
 // a real connection, it is lost if either end crashes before it arrives.
 func (w *World) sendToEngine(m protocol.Message) {
-	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToEngine, msg: m, srcGen: w.executor.gen, gen: w.runtime.gen})
+	copies, lost := w.linkFault()
+	if lost {
+		w.breakAttempt(m.Invocation, m.Attempt)
+	}
+	for range copies {
+		w.queue.push(event{at: w.now + w.linkDelay(), kind: evToEngine, msg: m, srcGen: w.executor.gen, gen: w.runtime.gen})
+	}
 }
 
 // connectionLost tells the runtime, after the network's delay, that the connection of an attempt
@@ -172,7 +215,13 @@ func (w *World) connectionLost(m protocol.Message) {
 
 // sendToExecutor puts a message from the runtime on the link to the executor.
 func (w *World) sendToExecutor(m protocol.Message) {
-	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m, srcGen: w.runtime.gen, gen: w.executor.gen})
+	copies, lost := w.linkFault()
+	if lost {
+		w.breakAttempt(m.Invocation, m.Attempt)
+	}
+	for range copies {
+		w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m, srcGen: w.runtime.gen, gen: w.executor.gen})
+	}
 }
 
 // newInvocationID is the engine's ID source: a counter (so IDs never repeat, whatever a rapid
@@ -220,6 +269,21 @@ func (w *World) run() {
 }
 
 func (w *World) dispatch(ev event) {
+	// A paused node handles nothing until it resumes; what was due waits, in order.
+	switch ev.kind {
+	case evToEngine, evConnectionLost, evSync, evEngineTimer, evRelease:
+		if w.now < w.runtime.pausedUntil {
+			ev.at = w.runtime.pausedUntil
+			w.queue.push(ev)
+			return
+		}
+	case evToExecutor, evExecutorTimer:
+		if w.now < w.executor.pausedUntil {
+			ev.at = w.executor.pausedUntil
+			w.queue.push(ev)
+			return
+		}
+	}
 	switch ev.kind {
 	case evCall:
 		ev.fn()
@@ -254,6 +318,8 @@ func (w *World) dispatch(ev event) {
 		}
 	case evSync:
 		w.runtime.syncDone(ev.gen)
+	case evRelease:
+		w.runtime.releaseDue(ev.gen)
 	case evEngineTimer:
 		w.runtime.timerDue(ev.gen, ev.timerSpec)
 	case evExecutorTimer:
@@ -263,9 +329,11 @@ func (w *World) dispatch(ev event) {
 	}
 }
 
-// heal ends the safety phase: no more faults, crashed nodes restart now.
+// heal ends the safety phase: no more faults, crashed nodes restart now, paused ones resume.
 func (w *World) heal() {
 	w.healed = true
+	w.runtime.pausedUntil = min(w.runtime.pausedUntil, w.now)
+	w.executor.pausedUntil = min(w.executor.pausedUntil, w.now)
 	w.runtime.restartIfDown()
 	w.executor.restartIfDown()
 }
@@ -285,6 +353,8 @@ func (w *World) scheduleCrashes() {
 		}
 		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
 	}
+	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pausedUntil)
+	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pausedUntil)
 	if d := w.plan.ExecutorCrashEvery; d > 0 {
 		var next func()
 		next = func() {
@@ -299,6 +369,25 @@ func (w *World) scheduleCrashes() {
 		}
 		w.After(w.faultRand.Exp(d, "executor-crash"), next)
 	}
+}
+
+// schedulePauses stops a node now and then: it handles nothing until its pause ends.
+func (w *World) schedulePauses(node string, every time.Duration, until *time.Duration) {
+	if every <= 0 {
+		return
+	}
+	var next func()
+	next = func() {
+		if w.healed {
+			return
+		}
+		d := w.faultRand.Duration(time.Millisecond, max(w.plan.PauseMax, time.Millisecond), node+"-pause")
+		*until = max(*until, w.now+d)
+		w.cover(CoverPause)
+		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Reason: fmt.Sprintf("for %s", d)})
+		w.After(d+w.faultRand.Exp(every, node+"-pause-every"), next)
+	}
+	w.After(w.faultRand.Exp(every, node+"-pause-every"), next)
 }
 
 // close ends the run: every attempt still parked is aborted so no coroutine outlives the world.

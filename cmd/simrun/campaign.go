@@ -104,10 +104,18 @@ type stats struct {
 	firstRepro  string
 	// cutShort is set when the campaign stopped at -max-failures.
 	cutShort bool
+	// coverage counts reaches of each point over the campaign.
+	coverage map[sim.Point]uint64
 }
 
 func (s *stats) add(o outcome, repro string) {
 	s.Add(o.res)
+	for p, n := range o.res.Coverage {
+		if s.coverage == nil {
+			s.coverage = map[sim.Point]uint64{}
+		}
+		s.coverage[p] += n
+	}
 	s.violations += len(o.res.Violations)
 	if o.res.Failed() {
 		if len(s.failedSeeds) == 0 {
@@ -125,6 +133,38 @@ func (s *stats) merge(o *stats) {
 	s.Virtual += o.Virtual
 	s.violations += o.violations
 	s.wall += o.wall
+	for p, n := range o.coverage {
+		if s.coverage == nil {
+			s.coverage = map[sim.Point]uint64{}
+		}
+		s.coverage[p] += n
+	}
+}
+
+// writeCoverage prints how often each listed point was reached, per scenario and in total, and
+// returns the points no scenario reached.
+func writeCoverage(w io.Writer, all []*stats, total *stats) []sim.Point {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-42s", "reachability point")
+	for _, st := range all {
+		fmt.Fprintf(w, " %12s", st.name)
+	}
+	fmt.Fprintf(w, " %12s\n", "total")
+	var missing []sim.Point
+	for _, p := range sim.Points() {
+		fmt.Fprintf(w, "%-42s", p.Name)
+		for _, st := range all {
+			fmt.Fprintf(w, " %12d", st.coverage[p.Name])
+		}
+		n := total.coverage[p.Name]
+		mark := ""
+		if n == 0 {
+			mark = "  NEVER REACHED: " + p.Description
+			missing = append(missing, p.Name)
+		}
+		fmt.Fprintf(w, " %12d%s\n", n, mark)
+	}
+	return missing
 }
 
 // campaigns runs every selected scenario's campaign, one scenario after the other, and prints the
@@ -184,8 +224,15 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 
 	interrupted := ctx.Err() != nil
 	total := writeSummary(rep, all, interrupted)
+	var missing []sim.Point
+	if cfg.coverage {
+		missing = writeCoverage(rep, all, total)
+	}
 	switch {
 	case total.Failed > 0:
+		return exitViolation
+	case cfg.requireCoverage && len(missing) > 0 && !interrupted:
+		fmt.Fprintf(rep, "\nfail: %d listed point(s) never reached: %s\n", len(missing), strings.Join(missing, ", "))
 		return exitViolation
 	case interrupted:
 		return exitInterrupted

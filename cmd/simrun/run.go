@@ -49,6 +49,9 @@ type config struct {
 	maxFailures int
 	hash        bool
 	mutant      mutant.ID
+	coverage    bool
+	// requireCoverage makes a campaign fail when a listed point was never reached.
+	requireCoverage bool
 }
 
 // usageError is a bad command line: run prints it and exits with exitUsage.
@@ -105,6 +108,10 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxFailures, "max-failures", defaultMaxFailures, "stop a scenario's campaign after `n` failing seeds; 0 means no limit")
 	fs.BoolVar(&cfg.hash, "hash", false, "print only one line per seed on stdout, \"scenario seed tracehash\", in seed order;\n"+
 		"reports and the summary go to stderr (for determinism checks across processes)")
+	fs.BoolVar(&cfg.coverage, "coverage", false, "print the reachability table: how often the campaign reached each listed point\n"+
+		"of the runtime and the simulator")
+	fs.BoolVar(&cfg.requireCoverage, "require-coverage", false, "fail the campaign (exit 1) when a listed point was never reached;\n"+
+		"implies -coverage")
 	mutantName := fs.String("mutant", "", "plant the bug `name` in the runtime for the whole run (needs a binary built\n"+
 		"with -tags vigil_mutants)")
 	fs.Usage = func() {} // the flag package calls it on every error; run prints a hint instead
@@ -143,6 +150,7 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 	if cfg.parallel == 0 {
 		cfg.parallel = runtime.GOMAXPROCS(0)
 	}
+	cfg.coverage = cfg.coverage || cfg.requireCoverage
 	if set["mutant"] {
 		if cfg.mutant, err = parseMutant(*mutantName); err != nil {
 			return nil, err

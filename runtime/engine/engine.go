@@ -267,6 +267,7 @@ func (e *Engine) Receive(m protocol.Message) {
 		return
 	}
 	if m.Attempt != inv.attempt && !(mutant.On(mutant.AcceptStaleAttempt) && m.Attempt < inv.attempt) {
+		e.reached(PointStaleAttemptDropped)
 		return
 	}
 	e.receive(inv, m)
@@ -287,6 +288,7 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 	case protocol.KindCommand, protocol.KindSuspend, protocol.KindEnd:
 		n := uint32(len(inv.journal))
 		if m.Index > n {
+			e.reached(PointCommandBuffered)
 			if inv.buffered == nil {
 				inv.buffered = map[uint32]protocol.Message{}
 			}
@@ -313,6 +315,7 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 func (e *Engine) command(inv *invocation, m protocol.Message) {
 	i := m.Index
 	if i < uint32(len(inv.journal)) {
+		e.reached(PointDuplicateCommand)
 		// A repeat. A run's ack may have been lost with the first copy, so answer it again — but
 		// only for the very result journaled, never for another execution's.
 		if en := inv.journal[i]; en.Kind == journal.KindRun && en.Equal(m.Entry) {
@@ -382,14 +385,17 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 	inv := e.invs[aid.Invocation]
 	switch {
 	case inv == nil:
+		e.reached(PointCompletionAfterFinish)
 		drop("unknown invocation")
 		return
 	case inv.status == statusDone:
+		e.reached(PointCompletionAfterFinish)
 		drop("invocation finished")
 		return
 	}
 	i := aid.Index
 	if i >= uint32(len(inv.journal)) {
+		e.reached(PointEarlyCompletion)
 		if _, seen := inv.early[i]; seen {
 			drop("already completed")
 			return
@@ -406,6 +412,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 	case en.Kind != journal.KindAwakeable:
 		drop(fmt.Sprintf("entry %d is a %s, not an awakeable", i, en.Kind))
 	case en.Completed && !mutant.On(mutant.AcceptSecondCompletion):
+		e.reached(PointDuplicateCompletion)
 		drop("already completed")
 	default:
 		e.applyCompletion(inv, i, idStr, r)
@@ -428,6 +435,7 @@ func (e *Engine) completeEntry(inv *invocation, i uint32, r journal.Result) {
 		e.send(protocol.Message{Kind: protocol.KindCompletion, Invocation: inv.id, Attempt: inv.attempt, Index: i, Entry: *en})
 	case statusSuspended:
 		if slices.Contains(inv.waiting, i) {
+			e.reached(PointCompletionWhileSuspended)
 			e.startAttempt(inv)
 		}
 	}
@@ -444,6 +452,7 @@ func (e *Engine) suspend(inv *invocation, m protocol.Message) {
 		}
 		if entryReady(inv.journal[w]) {
 			// The completion crossed the suspension on the wire: resume at once.
+			e.reached(PointCompletionCrossedSuspend)
 			e.startAttempt(inv)
 			return
 		}
@@ -463,6 +472,7 @@ func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {
 		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("gave up after %d failed attempts; last error: %s", inv.failures, m.Message)}})
 		return
 	}
+	e.reached(PointRetryBackoff)
 	inv.status = statusBackingOff
 	inv.retryAt = e.now().Add(e.cfg.Retry.backoff(inv.failures))
 	e.markDirty(inv)

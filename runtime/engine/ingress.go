@@ -27,6 +27,9 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 		if ks != nil && !ks.run.IsZero() {
 			inv = e.invs[ks.run]
 		}
+		if inv == nil && ks != nil {
+			e.reached(PointReadAfterPurge)
+		}
 		if inv == nil {
 			e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("workflow %s with key %q not found", req.Service, req.Key)))
 			return
@@ -106,6 +109,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	if req.IdempotencyKey != "" {
 		idem = idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
 		if prev := e.invs[e.idem[idem]]; prev != nil {
+			e.reached(PointIdempotentRetry)
 			e.repeat(id, req, prev)
 			return
 		}
@@ -114,6 +118,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		if ks := e.keys[keyID{req.Service, req.Key}]; ks != nil && !ks.run.IsZero() {
 			if prev := e.invs[ks.run]; prev != nil {
+				e.reached(PointWorkflowResubmitted)
 				if req.Kind == ingress.Send {
 					e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
 				} else {
@@ -154,6 +159,9 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		}
 		inv.status = statusPending
 		e.markDirty(inv)
+		if ks.holder != nil || len(ks.inbox) > 0 {
+			e.reached(PointExclusiveQueued)
+		}
 		ks.inbox = append(ks.inbox, inv)
 		e.promoteNext(ks)
 	} else {

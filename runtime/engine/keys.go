@@ -133,6 +133,7 @@ func (e *Engine) promiseCommand(inv *invocation, i uint32, en journal.Entry) {
 	switch en.Kind {
 	case journal.KindGetPromise:
 		if p.completed {
+			e.reached(PointPromiseBeforeWait)
 			e.completeEntry(inv, i, p.result)
 			return
 		}
@@ -145,6 +146,7 @@ func (e *Engine) promiseCommand(inv *invocation, i uint32, en journal.Entry) {
 		}
 	case journal.KindCompletePromise:
 		if p.completed {
+			e.reached(PointPromiseCompletedTwice)
 			f := errPromiseCompleted
 			e.completeEntry(inv, i, journal.Result{Failure: &f})
 			return

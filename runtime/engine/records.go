@@ -452,10 +452,12 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 	for _, inv := range order {
 		switch inv.status {
 		case statusRunning:
+			e.reached(PointRecoveredRunning)
 			e.startAttempt(inv)
 		case statusBackingOff:
 			e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
 		case statusSuspended:
+			e.reached(PointRecoveredSuspended)
 			for _, w := range inv.waiting {
 				if w < uint32(len(inv.journal)) && entryReady(inv.journal[w]) {
 					e.startAttempt(inv)

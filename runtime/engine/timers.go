@@ -16,6 +16,7 @@ var timeZero time.Time
 // nothing; a timer delivered before its deadline is armed again, never acted on.
 func (e *Engine) FireTimer(t Timer) {
 	if e.now().Before(t.Deadline) {
+		e.reached(PointTimerFiredEarlyRearmed)
 		e.ready.Timers = append(e.ready.Timers, t)
 		return
 	}
@@ -36,6 +37,7 @@ func (e *Engine) FireTimer(t Timer) {
 		if en.Kind != journal.KindSleep || en.Completed || en.Deadline != t.Deadline.UnixNano() {
 			return
 		}
+		e.reached(PointSleepFired)
 		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Index: t.Index, Timer: t, Reason: t.Kind.String()})
 		e.completeEntry(inv, t.Index, journal.Result{})
 	case TimerRetention:
@@ -57,6 +59,7 @@ func (e *Engine) FireTimer(t Timer) {
 
 // purgeInvocation forgets a finished invocation: its record, journal and idempotency key.
 func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
+	e.reached(PointRetentionPurge)
 	delete(e.invs, inv.id)
 	e.del(invocationKey(inv.id))
 	for i := range inv.journal {

@@ -76,6 +76,8 @@ type Config struct {
 	// IdempotencyRetention is how long an idempotency key answers with its first invocation
 	// after that finished, when the service does not say (default 24 h).
 	IdempotencyRetention time.Duration
+	// Reached, if set, is told each time the engine passes one of its Points.
+	Reached func(point string)
 }
 
 // DefaultRetention is Restate's default for every retention.

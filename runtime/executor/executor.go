@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/fakeclock"
@@ -40,6 +41,8 @@ type Config struct {
 	InactivityTimeout func() time.Duration
 	// Observer, if set, is told what attempts do.
 	Observer Observer
+	// Reached, if set, is told each time the executor passes one of its Points.
+	Reached func(point string)
 }
 
 // Executor runs the attempts of one executor node.
@@ -160,10 +163,12 @@ func (e *Executor) forget(a *attempt) {
 
 func (e *Executor) start(m protocol.Message) {
 	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+		e.reached(PointStaleStartIgnored)
 		return // a start that the network delayed past a newer attempt: stale
 	}
 	if old := e.attempts[m.Invocation]; old != nil {
 		if old.number >= m.Attempt {
+			e.reached(PointStaleStartIgnored)
 			return // a duplicate or reordered start of an attempt we have already seen
 		}
 		old.abort("superseded")
@@ -283,6 +288,9 @@ func (a *attempt) recovered(r any) {
 	case failSignal:
 		a.outcome = s.msg
 		a.how = "failed"
+		if strings.HasPrefix(s.msg.Message, "non-determinism") {
+			a.ex.reached(PointNonDeterminism)
+		}
 	default:
 		a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("handler panicked: %v\n%s", r, debug.Stack())}
 		a.how = "panicked"
@@ -334,6 +342,7 @@ func (a *attempt) parked() {
 }
 
 func (a *attempt) suspend() {
+	a.ex.reached(PointSuspended)
 	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: slices.Clone(a.waiting)}
 	a.abort("")
 	a.finishWith(msg, "suspended")
@@ -356,6 +365,9 @@ func (a *attempt) abort(how string) {
 		a.timer.Stop()
 	}
 	if a.stop != nil {
+		if len(a.waiting) > 0 && how != "" {
+			a.ex.reached(PointAbortedParked)
+		}
 		a.stop()
 	}
 	if how != "" && !a.ended {
@@ -383,6 +395,7 @@ func (a *attempt) complete(m protocol.Message) {
 		return // an ack says the entry is durable; an awakeable is ready only once completed
 	}
 	if a.ready[i] {
+		a.ex.reached(PointDuplicateCompletion)
 		return
 	}
 	a.ready[i] = true
@@ -502,6 +515,9 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 			panic(fmt.Sprintf("executor: AwaitAny of index %d past the journal of %d entries", i, len(a.journal)))
 		}
 	}
+	if len(indices) > 1 {
+		a.ex.reached(PointWaitFirstMany)
+	}
 	index := a.pos
 	if index < a.replayLen {
 		j := a.replayed(index, journal.Entry{Kind: journal.KindSelect})
@@ -571,6 +587,7 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 		if want := (journal.Entry{Kind: journal.KindRun, Name: name}); !j.SameCommand(want) {
 			panic(failSignal{msg: nonDeterminism(index, j, want, "replay")})
 		}
+		a.ex.reached(PointReplayedRun)
 		if mutant.On(mutant.ReexecuteJournaledRun) {
 			a.runEffect(index, effect)
 		}

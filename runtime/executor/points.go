@@ -1,0 +1,29 @@
+package executor
+
+// Reachability points of the executor, reported through Config.Reached (see the engine's).
+const (
+	PointStaleStartIgnored   = "executor-stale-start-ignored"
+	PointReplayedRun         = "executor-replayed-journaled-run"
+	PointSuspended           = "executor-suspended-attempt"
+	PointAbortedParked       = "executor-aborted-parked-attempt"
+	PointNonDeterminism      = "executor-non-determinism-detected"
+	PointWaitFirstMany       = "executor-waitfirst-several-futures"
+	PointDuplicateCompletion = "executor-duplicate-completion-ignored"
+)
+
+// Points describes every reachability point of the executor.
+var Points = map[string]string{
+	PointStaleStartIgnored:   "a start of an attempt older than one already seen was ignored",
+	PointReplayedRun:         "a journaled run was replayed without executing its side effect",
+	PointSuspended:           "a parked attempt suspended after its inactivity timeout",
+	PointAbortedParked:       "a parked attempt was aborted (crash, newer attempt, broken stream)",
+	PointNonDeterminism:      "a handler diverged from its journal",
+	PointWaitFirstMany:       "a WaitFirst waited on several futures",
+	PointDuplicateCompletion: "a completion or ack arrived for an entry already completed",
+}
+
+func (e *Executor) reached(point string) {
+	if e.cfg.Reached != nil {
+		e.cfg.Reached(point)
+	}
+}

@@ -1,0 +1,81 @@
+package sim
+
+import (
+	"slices"
+
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/executor"
+)
+
+// Point names a place a campaign should reach: a corner of the runtime (reported by the engine
+// and the executor through their Reached hooks) or a fault of the simulator.
+type Point = string
+
+// Simulator points.
+const (
+	CoverCrashUnsynced        Point = "crash-between-batch-and-sync"
+	CoverCrashLostWrites      Point = "crash-lost-unsynced-writes"
+	CoverCrashBeforeSends     Point = "crash-after-sync-before-sends"
+	CoverCrashAfterSends      Point = "crash-after-sends"
+	CoverExecutorCrashAttempt Point = "executor-crash-mid-attempt"
+	CoverTimerDuringCrash     Point = "timer-due-while-runtime-down"
+	CoverLinkLoss             Point = "link-message-lost"
+	CoverDuplicateMessage     Point = "link-message-duplicated"
+	CoverRequestLost          Point = "client-request-lost"
+	CoverResponseLost         Point = "client-response-lost"
+	CoverPause                Point = "node-paused"
+)
+
+// simulatorPoints describes the simulator's own points.
+var simulatorPoints = map[Point]string{
+	CoverCrashUnsynced:        "the runtime crashed with store batches applied but not synced",
+	CoverCrashLostWrites:      "a runtime crash lost some unsynced batches",
+	CoverCrashBeforeSends:     "the runtime crashed after a sync, before the effects it made durable were sent",
+	CoverCrashAfterSends:      "the runtime crashed with nothing waiting for a sync",
+	CoverExecutorCrashAttempt: "the executor crashed with attempts in flight",
+	CoverTimerDuringCrash:     "an engine timer fell due while the runtime was down",
+	CoverLinkLoss:             "an engine<->executor message was lost, breaking its attempt's stream",
+	CoverDuplicateMessage:     "an engine<->executor message was delivered twice",
+	CoverRequestLost:          "a client request never reached the runtime",
+	CoverResponseLost:         "a response never reached its client (black hole)",
+	CoverPause:                "a node paused and resumed",
+}
+
+// PointInfo describes one point of the coverage table.
+type PointInfo struct {
+	Name        Point
+	Description string
+}
+
+// Points lists every point a campaign should reach, sorted by name: the engine's, the
+// executor's and the simulator's.
+func Points() []PointInfo {
+	var all []PointInfo
+	for name, d := range engine.Points {
+		all = append(all, PointInfo{name, d})
+	}
+	for name, d := range executor.Points {
+		all = append(all, PointInfo{name, d})
+	}
+	for name, d := range simulatorPoints {
+		all = append(all, PointInfo{name, d})
+	}
+	slices.SortFunc(all, func(a, b PointInfo) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return all
+}
+
+// cover counts one reach of point p.
+func (w *World) cover(p Point) {
+	if w.coverage == nil {
+		w.coverage = map[Point]uint64{}
+	}
+	w.coverage[p]++
+}
