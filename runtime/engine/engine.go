@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/ingress"
@@ -145,33 +146,63 @@ func (e *Engine) Unfinished() []protocol.InvocationID {
 	return ids
 }
 
-// Describe says where an invocation is, for liveness reports: its target, status and what it
-// waits on.
+// Describe says where an invocation is and what it waits for, following the wait-for graph:
+// invocation -> what it waits on (awakeable, promise, timer, key lock, retry) -> who should
+// complete it; a lock leads on to its holder, described in turn. Liveness reports print it.
 func (e *Engine) Describe(id protocol.InvocationID) string {
+	var b strings.Builder
+	e.describe(&b, id, 0, map[protocol.InvocationID]bool{})
+	return b.String()
+}
+
+func (e *Engine) describe(b *strings.Builder, id protocol.InvocationID, depth int, seen map[protocol.InvocationID]bool) {
 	inv := e.invs[id]
 	if inv == nil {
-		return "unknown"
+		b.WriteString(id.String() + " (unknown or purged)")
+		return
 	}
-	s := fmt.Sprintf("%s/%s", inv.service, inv.handler)
+	target := fmt.Sprintf("%s/%s", inv.service, inv.handler)
 	if inv.key != "" {
-		s = fmt.Sprintf("%s/%s/%s", inv.service, inv.key, inv.handler)
+		target = fmt.Sprintf("%s/%s/%s", inv.service, inv.key, inv.handler)
 	}
-	s += fmt.Sprintf(" %s attempt %d", inv.status, inv.attempt)
+	fmt.Fprintf(b, "%s %s is %s (attempt %d)", id, target, inv.status, inv.attempt)
+	if seen[id] || depth > 8 {
+		b.WriteString(" [cycle]")
+		return
+	}
+	seen[id] = true
+	indent := "\n" + strings.Repeat("    ", depth+1) + "-> "
 	switch inv.status {
 	case statusSuspended:
 		for _, w := range inv.waiting {
-			if int(w) < len(inv.journal) {
-				s += fmt.Sprintf(", waits on [%d] %s", w, inv.journal[w])
+			if int(w) >= len(inv.journal) {
+				continue
+			}
+			en := inv.journal[w]
+			b.WriteString(indent)
+			switch en.Kind {
+			case journal.KindAwakeable:
+				fmt.Fprintf(b, "awakeable %s [%d]: an outside party must resolve or reject it", protocol.AwakeableID{Invocation: id, Index: w}, w)
+			case journal.KindGetPromise:
+				fmt.Fprintf(b, "promise %q of workflow %s/%s [%d]: a handler of that workflow must resolve or reject it", en.Name, inv.service, inv.key, w)
+			case journal.KindSleep:
+				fmt.Fprintf(b, "timer [%d] due at %s: the engine must fire it", w, time.Unix(0, en.Deadline).UTC().Format(time.RFC3339Nano))
+			default:
+				fmt.Fprintf(b, "[%d] %s", w, en)
 			}
 		}
 	case statusPending:
 		if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && ks.holder != nil {
-			s += fmt.Sprintf(", queued behind %s", ks.holder.id)
+			fmt.Fprintf(b, "%slock of %s/%s, held by: ", indent, inv.service, inv.key)
+			e.describe(b, ks.holder.id, depth+1, seen)
+		} else {
+			fmt.Fprintf(b, "%slock of %s/%s, which nobody holds (the inbox should have moved on)", indent, inv.service, inv.key)
 		}
 	case statusBackingOff:
-		s += fmt.Sprintf(", retries at %s", inv.retryAt.Format(time.RFC3339Nano))
+		fmt.Fprintf(b, "%sretry timer due at %s after %d failures", indent, inv.retryAt.UTC().Format(time.RFC3339Nano), inv.failures)
+	case statusRunning:
+		fmt.Fprintf(b, "%sthe executor must run attempt %d to its end or suspension", indent, inv.attempt)
 	}
-	return s
 }
 
 func compareIDs(a, b protocol.InvocationID) int {
