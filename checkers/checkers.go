@@ -57,6 +57,7 @@ var Registry = []Checker{
 	{Name: retentionName, Check: Retention},
 	{Name: exclusiveName, Check: Exclusive},
 	{Name: promisesName, Check: Promises},
+	{Name: durabilityName, Check: Durability},
 }
 
 // All runs every checker of Registry over h and returns their violations sorted by checker name,

@@ -108,12 +108,15 @@ func brokenHistory() History {
 	b.start(invE, 1, input("e"))
 	b.emit(invE, 1, 1, getPromise("p"))
 	b.observe(invE, 1, 1, journal.KindGetPromise, "v") // promises: nothing completed p
+	b.request(2, "POST /S/h/send", "S", "h", "", "")
+	b.respondAccepted(2, invID(6)) // durability: never durably accepted
 	return b.h
 }
 
 func TestAllSortedByCheckerThenEvent(t *testing.T) {
 	h := brokenHistory()
 	checkViolations(t, h, All(h), []wantViolation{
+		{durabilityName, invID(6), "acknowledged before the invocation was durably accepted"},
 		eo(invA, "attempt 1 observed value(b) for awakeable [1], but the accepted completion is value(a)"),
 		eo(invA, "awakeable [1] accepted a second completion value(c) after value(a)"),
 		eo(invA, "second output value(o2) after value(o1)"),

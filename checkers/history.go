@@ -56,6 +56,9 @@ const (
 	MessageDelivered
 	// NodePaused: the simulator paused Node; Reason says for how long.
 	NodePaused
+	// CompletionBuffered: the engine durably kept a completion (Result) of Awakeable that
+	// arrived before the awakeable's own entry; it is applied or dropped when the entry arrives.
+	CompletionBuffered
 
 	// InvocationAccepted: the engine durably accepted Invocation of Service/Handler on Key
 	// (empty for plain services) as its Seq-th invocation; Reason is the handler's kind
@@ -101,6 +104,7 @@ var eventKindNames = [...]string{
 	NodeRestarted:      "restart",
 	MessageDelivered:   "deliver",
 	NodePaused:         "pause",
+	CompletionBuffered: "completion-buffered",
 	InvocationAccepted: "accepted",
 	LockAcquired:       "lock-acquired",
 	LockReleased:       "lock-released",

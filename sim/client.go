@@ -29,8 +29,16 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 		}
 	}
 	decoded, derr := ingress.Decode(req, w.serviceKinds)
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path,
-		Service: decoded.Service, Handler: decoded.Handler, Key: decoded.Key, IdempotencyKey: decoded.IdempotencyKey})
+	reqEvent := checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path,
+		Service: decoded.Service, Handler: decoded.Handler, Key: decoded.Key, IdempotencyKey: decoded.IdempotencyKey}
+	switch decoded.Kind {
+	case ingress.ResolveAwakeable:
+		reqEvent.Awakeable, reqEvent.Result = decoded.AwakeableID, journal.Result{Value: decoded.Body}
+	case ingress.RejectAwakeable:
+		reqEvent.Awakeable = decoded.AwakeableID
+		reqEvent.Result = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(decoded.Body)}}
+	}
+	w.Record(reqEvent)
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")

@@ -21,6 +21,7 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 	}{
 		{mutant.AcceptSecondCompletion, "exactly-once"},
 		{mutant.ReexecuteJournaledRun, "replay"},
+		{mutant.AckBeforeSync, "durability"},
 		// mutant.AcceptStaleAttempt is not listed: a stale attempt's messages reach the engine
 		// only when the network duplicates them, a fault the simulator does not inject yet.
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/runtime/store/mem"
 )
@@ -77,6 +78,10 @@ func (n *runtimeNode) flush() {
 		n.recordNotes(r.Notes)
 		n.release(r)
 		return
+	}
+	if mutant.On(mutant.AckBeforeSync) {
+		n.release(engine.Ready{Replies: r.Replies})
+		r.Replies = nil
 	}
 	n.pending = append(n.pending, r)
 	if !n.syncScheduled {
@@ -155,6 +160,7 @@ var noteEvents = map[engine.NoteKind]checkers.EventKind{
 	engine.NoteTimerFired:         checkers.TimerFired,
 	engine.NotePromiseCompleted:   checkers.PromiseCompleted,
 	engine.NotePurged:             checkers.Purged,
+	engine.NoteCompletionBuffered: checkers.CompletionBuffered,
 }
 
 func (n *runtimeNode) recordNotes(notes []engine.Note) {

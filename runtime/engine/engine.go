@@ -436,6 +436,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		}
 		inv.early[i] = r
 		e.markDirty(inv)
+		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
 		return
 	}
 	en := inv.journal[i]

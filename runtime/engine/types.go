@@ -156,6 +156,9 @@ const (
 	NoteTimerFired
 	// NotePromiseCompleted: the promise Promise of workflow Service/Key was completed with Result.
 	NotePromiseCompleted
+	// NoteCompletionBuffered: a completion of the awakeable arrived before its entry; it is
+	// kept and applied (or dropped) when the entry arrives.
+	NoteCompletionBuffered
 	// NotePurged: retention ended (Timer.Deadline) and the engine forgot what Reason names:
 	// "workflow" Service/Key, "invocation" Invocation, or "idempotency" Service/Handler/Key/
 	// IdempotencyKey.

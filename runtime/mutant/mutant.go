@@ -21,6 +21,9 @@ const (
 	ReexecuteJournaledRun
 	// AcceptStaleAttempt makes the engine accept commands from an attempt older than the current.
 	AcceptStaleAttempt
+	// AckBeforeSync makes the driver send replies as soon as the engine produces them, before the
+	// store batch they depend on is synced.
+	AckBeforeSync
 	count
 )
 
@@ -29,6 +32,7 @@ var names = [...]string{
 	AcceptSecondCompletion: "accept-second-completion",
 	ReexecuteJournaledRun:  "reexecute-journaled-run",
 	AcceptStaleAttempt:     "accept-stale-attempt",
+	AckBeforeSync:          "ack-before-sync",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.
