@@ -76,6 +76,12 @@
 //		processes that run the same seeds must print the same lines: this is the determinism
 //		check across processes, GOMAXPROCS values and -parallel values. With -seed, it prints the
 //		one hash line instead of the trace.
+//	-coverage
+//		Print the reachability table after the summary: for every listed point of the runtime
+//		(engine, executor) and of the simulator's faults, how often each scenario's campaign
+//		reached it; points never reached are marked with what they mean.
+//	-require-coverage
+//		Like -coverage, and exit 1 when a listed point was never reached.
 //	-mutant name
 //		Plant the named bug of the runtime/mutant catalogue for the whole run, to check that the
 //		campaign catches it. Only binaries built with -tags vigil_mutants carry mutants; any

@@ -39,9 +39,11 @@ func TestCampaignPrintsSummary(t *testing.T) {
 		"events/s", "seeds/s", "virtual", "virtual/wall", "wall"} {
 		assert.Contains(t, out, col)
 	}
-	for _, name := range append(scenarios.Names(), "total") {
+	n := strconv.Itoa(5 * len(scenarios.All()))
+	for _, name := range scenarios.Names() {
 		assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(name)+`\s+5\s+0\s+[1-9]\d*\s+[1-9]\d*\s+0\s`, out, "summary row of %s", name)
 	}
+	assert.Regexp(t, `(?m)^total\s+`+n+`\s+0\s+[1-9]\d*\s+[1-9]\d*\s+0\s`, out, "summary row of the total")
 	assert.Contains(t, out, "ok: no violation in "+strconv.Itoa(5*len(scenarios.All()))+" seeds")
 	assert.Contains(t, errs, "seeds/s", "progress line on stderr")
 }
