@@ -55,6 +55,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		res.Invocations = w.runtime.eng.Invocations()
 	}
 	res.Violations = append(res.Violations, checkers.All(w.history)...)
+	res.Violations = append(res.Violations, w.violations...)
 	for _, err := range w.recoveryErrors {
 		res.Violations = append(res.Violations, checkers.Violation{Checker: "recovery", Message: err.Error()})
 	}

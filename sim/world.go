@@ -85,6 +85,8 @@ type World struct {
 
 	nextRequest    uint64
 	requests       uint64
+	twins          uint64
+	violations     []checkers.Violation
 	coverage       map[Point]uint64
 	idCounter      uint64
 	serviceKinds   ingress.ServiceKinds
@@ -418,4 +420,5 @@ func (o observer) RunExecuted(inv protocol.InvocationID, attempt uint32, index u
 
 func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how string) {
 	o.w.Record(checkers.Event{Kind: checkers.AttemptEnded, Node: "executor", Invocation: inv, Attempt: attempt, Reason: how})
+	o.w.replayTwin(inv)
 }

@@ -520,3 +520,39 @@ func checkRecovered(inv *invocation) error {
 	}
 	return nil
 }
+
+// PersistedInvocation is an invocation as its store records hold it, for tools and the
+// simulator's replay twin.
+type PersistedInvocation struct {
+	Service string
+	Handler string
+	Key     string
+	Done    bool
+	Journal []journal.Entry
+}
+
+// ReadInvocation reads invocation id from a store through get (a point lookup of the latest
+// applied value). It reports false when the store has no record of it.
+func ReadInvocation(get func(key string) ([]byte, bool), id protocol.InvocationID) (PersistedInvocation, bool, error) {
+	raw, ok := get(invocationKey(id))
+	if !ok {
+		return PersistedInvocation{}, false, nil
+	}
+	inv, err := decodeInvocation(id, raw)
+	if err != nil {
+		return PersistedInvocation{}, true, err
+	}
+	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone}
+	for i := uint32(0); ; i++ {
+		raw, ok := get(entryKey(id, i))
+		if !ok {
+			break
+		}
+		en, err := journal.UnmarshalEntry(raw)
+		if err != nil {
+			return p, true, fmt.Errorf("journal entry %d of %s: %v: %w", i, id, err, ErrCorruptStore)
+		}
+		p.Journal = append(p.Journal, en)
+	}
+	return p, true, nil
+}

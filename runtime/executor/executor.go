@@ -43,6 +43,10 @@ type Config struct {
 	Observer Observer
 	// Reached, if set, is told each time the executor passes one of its Points.
 	Reached func(point string)
+	// ReplayOnly stops every attempt when it reaches the end of its start journal, before it
+	// sends a new command or executes a side effect: the attempt then ends as "replayed". The
+	// simulator's replay twin uses it to re-run handlers against persisted journals.
+	ReplayOnly bool
 }
 
 // Executor runs the attempts of one executor node.
@@ -285,6 +289,9 @@ func (a *attempt) recovered(r any) {
 	switch s := r.(type) {
 	case abortSignal:
 		a.how = "" // the aborting side already decided what to report
+	case replayedSignal:
+		a.outcome = protocol.Message{Kind: protocol.KindSuspend, Index: a.pos}
+		a.how = "replayed"
 	case failSignal:
 		a.outcome = s.msg
 		a.how = "failed"
@@ -555,8 +562,14 @@ func (a *attempt) park(indices []uint32) {
 	a.waiting = nil
 }
 
+// replayedSignal ends a replay-only attempt at the end of its journal.
+type replayedSignal struct{}
+
 // emit journals a new entry at the cursor and sends it to the engine.
 func (a *attempt) emit(e journal.Entry) uint32 {
+	if a.ex.cfg.ReplayOnly {
+		panic(replayedSignal{})
+	}
 	index := a.pos
 	a.pos++
 	a.journal = append(a.journal, e)
@@ -593,6 +606,9 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 		}
 		a.pos++
 		return a.Await(index)
+	}
+	if a.ex.cfg.ReplayOnly {
+		panic(replayedSignal{})
 	}
 	res := a.runEffect(index, effect)
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})

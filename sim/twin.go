@@ -1,0 +1,83 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/executor"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+const twinChecker = "replay-twin"
+
+// replayTwin re-runs a handler from scratch against its journal as persisted, whenever one of
+// its attempts ends (suspended, done, failed or aborted by a crash): the fresh run must issue the
+// same commands and see the same values, and a finished invocation's fresh run must return the
+// output its journal holds. It checks correct replay actively, under faults, at every attempt
+// end — not only when a later attempt happens to replay. The twin's executor stops at the end of
+// the journal, so no side effect ever runs twice because of it.
+func (w *World) replayTwin(inv protocol.InvocationID) {
+	if w.runtime.store == nil {
+		return
+	}
+	p, ok, err := engine.ReadInvocation(w.runtime.store.Get, inv)
+	switch {
+	case !ok:
+		return // not durable (yet, or any more)
+	case err != nil:
+		w.twinViolation(inv, fmt.Sprintf("cannot read the persisted invocation: %v", err))
+		return
+	case len(p.Journal) == 0:
+		w.twinViolation(inv, "the persisted invocation has no journal")
+		return
+	}
+	j := p.Journal
+	var output *journal.Entry
+	if last := j[len(j)-1]; last.Kind == journal.KindOutput {
+		output = &last
+		j = j[:len(j)-1]
+	}
+	var sent []protocol.Message
+	twin := executor.New(executor.Config{
+		Services:          w.services,
+		Send:              func(m protocol.Message) { sent = append(sent, m) },
+		Clock:             twinClock{w},
+		InactivityTimeout: func() time.Duration { return 0 },
+		ReplayOnly:        true,
+	})
+	twin.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: inv, Attempt: 1, Service: p.Service, Handler: p.Handler, Key: p.Key, Journal: j})
+	twin.Crash() // nothing is left running, but make sure
+	w.twins++
+	for _, m := range sent {
+		switch m.Kind {
+		case protocol.KindError:
+			if strings.HasPrefix(m.Message, "non-determinism") {
+				w.twinViolation(inv, "re-running the handler against its persisted journal diverged: "+m.Message)
+			}
+		case protocol.KindEnd:
+			switch {
+			case output == nil:
+				// The journal ends before the handler's end: the original attempt's output is
+				// not durable yet, nothing to compare.
+			case !m.Entry.Result.Equal(output.Result):
+				w.twinViolation(inv, fmt.Sprintf("re-running the handler against its persisted journal returned %s, the journal's output is %s", m.Entry.Result, output.Result))
+			}
+		}
+	}
+}
+
+func (w *World) twinViolation(inv protocol.InvocationID, msg string) {
+	w.violations = append(w.violations, checkers.Violation{Checker: twinChecker, Invocation: inv, Message: fmt.Sprintf("at %s: %s", w.now, msg)})
+}
+
+// twinClock gives the twin the world's time; its timers never fire (the twin never waits).
+type twinClock struct{ w *World }
+
+func (c twinClock) Now() time.Time { return Epoch.Add(c.w.now) }
+
+func (c twinClock) AfterFunc(time.Duration, func()) fakeclock.Timer { return &simTimer{stopped: true} }

@@ -1,0 +1,52 @@
+package sim_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// flaky has a non-deterministic handler: it journals a different command each time it runs, as
+// a handler that branches on a global counter or the wall clock would.
+type flaky struct {
+	w    *sim.World
+	runs int
+}
+
+func (f *flaky) Services() []*durable.Service {
+	return []*durable.Service{durable.NewService("Flaky").Handler("go", durable.NewServiceHandler(
+		func(ctx durable.Context, _ struct{}) (string, error) {
+			f.runs++
+			return durable.Run(ctx, func(durable.RunContext) (string, error) { return "x", nil },
+				durable.WithName([]string{"even", "odd"}[f.runs%2]))
+		}))}
+}
+
+func (f *flaky) Start() {
+	f.w.HTTP("client", http.MethodPost, "/Flaky/go", []byte(`{}`), nil, func(sim.Response) {})
+}
+
+func (f *flaky) Check(*checkers.History) []checkers.Violation { return nil }
+
+// TestReplayTwinCatchesNonDeterminism shows the replay twin failing: without any fault, no real
+// attempt ever replays, yet re-running the handler against its persisted journal at the end of
+// the first attempt exposes the divergence.
+func TestReplayTwinCatchesNonDeterminism(t *testing.T) {
+	sc := sim.Scenario{Name: "flaky", Description: "non-deterministic handler", New: func(w *sim.World) sim.Workload { return &flaky{w: w} }}
+	plan := faults.None()
+	r := sim.RunSeed(sc, sim.Options{Seed: 1, Plan: &plan})
+	var twin []string
+	for _, v := range r.Violations {
+		if v.Checker == "replay-twin" {
+			twin = append(twin, v.Message)
+		}
+	}
+	require.NotEmpty(t, twin, "%v", r.Violations)
+	require.Contains(t, twin[0], "diverged")
+}
