@@ -43,6 +43,8 @@ type runtimeNode struct {
 	syncScheduled bool
 	// releasing are outputs whose batches are synced, waiting for their sends.
 	releasing []engine.Ready
+	// crashAt, when set, is the durable boundary at which the next crash happens.
+	crashAt boundary
 
 	requests map[engine.RequestID]func(Response)
 }
@@ -70,8 +72,17 @@ func (n *runtimeNode) flush() {
 		return
 	}
 	if len(r.Batch) > 0 {
+		if n.crashAt == boundaryBeforeBatch {
+			n.w.crashRuntime()
+			return
+		}
 		if err := n.store.Apply(r.Batch); err != nil {
 			panic(fmt.Sprintf("sim: mem store apply: %v", err))
+		}
+		if n.crashAt == boundaryBeforeSync {
+			n.pending = append(n.pending, r)
+			n.w.crashRuntime()
+			return
 		}
 	}
 	if len(r.Batch) == 0 && len(n.pending) == 0 && len(n.releasing) == 0 {
@@ -122,12 +133,30 @@ func (n *runtimeNode) releaseDue(gen uint64) {
 	if gen != n.gen || !n.up {
 		return
 	}
+	if n.crashAt == boundaryBeforeSends && len(n.releasing) > 0 {
+		n.w.crashRuntime()
+		return
+	}
 	releasing := n.releasing
 	n.releasing = nil
 	for _, r := range releasing {
 		n.release(r)
 	}
+	if n.crashAt == boundaryAfterSends && len(releasing) > 0 {
+		n.w.crashRuntime()
+	}
 }
+
+// boundary is a durable boundary of the runtime node at which a crash can be aimed.
+type boundary uint8
+
+const (
+	boundaryNone        boundary = iota
+	boundaryBeforeBatch          // the engine produced a batch, the store has not applied it
+	boundaryBeforeSync           // the batch is applied, not synced
+	boundaryBeforeSends          // the sync is done, its effects not sent
+	boundaryAfterSends           // the effects were just sent
+)
 
 // release performs the effects of outputs whose state is durable (their notes are recorded).
 func (n *runtimeNode) release(r engine.Ready) {
@@ -255,6 +284,7 @@ func (n *runtimeNode) crash() {
 	n.store.Crash(keep)
 	n.pending = nil
 	n.releasing = nil
+	n.crashAt = boundaryNone
 	n.syncScheduled = false
 	n.up = false
 	n.gen++

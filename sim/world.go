@@ -334,6 +334,7 @@ func (w *World) dispatch(ev event) {
 // heal ends the safety phase: no more faults, crashed nodes restart now, paused ones resume.
 func (w *World) heal() {
 	w.healed = true
+	w.runtime.crashAt = boundaryNone
 	w.runtime.pausedUntil = min(w.runtime.pausedUntil, w.now)
 	w.executor.pausedUntil = min(w.executor.pausedUntil, w.now)
 	w.runtime.restartIfDown()
@@ -347,10 +348,13 @@ func (w *World) scheduleCrashes() {
 			if w.healed {
 				return
 			}
-			w.runtime.crash()
-			w.After(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "runtime-downtime"), func() {
-				w.runtime.restartIfDown()
-			})
+			// Half the crashes strike at once; the others are aimed at the next durable boundary
+			// of a kind drawn here, where a crash finds the most to break.
+			if b := boundary(w.faultRand.Intn(8, "crash-boundary")); b <= boundaryAfterSends && b != boundaryNone && w.runtime.up {
+				w.runtime.crashAt = b
+			} else {
+				w.crashRuntime()
+			}
 			w.After(w.faultRand.Exp(d, "runtime-crash"), next)
 		}
 		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
@@ -371,6 +375,17 @@ func (w *World) scheduleCrashes() {
 		}
 		w.After(w.faultRand.Exp(d, "executor-crash"), next)
 	}
+}
+
+// crashRuntime crashes the runtime node and restarts it after a drawn downtime.
+func (w *World) crashRuntime() {
+	if !w.runtime.up {
+		return
+	}
+	w.runtime.crash()
+	w.After(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "runtime-downtime"), func() {
+		w.runtime.restartIfDown()
+	})
 }
 
 // schedulePauses stops a node now and then: it handles nothing until its pause ends.
