@@ -64,6 +64,9 @@ type Plan struct {
 	// ShuffleTies runs events due at the same virtual instant in an order drawn from the seed
 	// rather than the order they were scheduled in.
 	ShuffleTies bool
+	// BuggifyPercent is how often a fault point inside the runtime misbehaves when reached
+	// (spurious transient errors, an attempt dying after a side effect, a withheld ack).
+	BuggifyPercent uint64
 	// TimeQuantum rounds message and HTTP delays up to a multiple of it, so that many events
 	// fall due at the same instant (bursts); zero leaves delays exact.
 	TimeQuantum time.Duration
@@ -115,6 +118,7 @@ func Draw(d Drawer) Plan {
 	}
 	p.PauseMax = between(10*time.Millisecond, 2*time.Minute, "pause-max")
 	p.ShuffleTies = on("shuffle-ties")
+	p.BuggifyPercent = percent("buggify", 5)
 	if on("time-quantum") {
 		p.TimeQuantum = between(time.Millisecond, 50*time.Millisecond, "time-quantum")
 	}
@@ -159,7 +163,7 @@ func (p Plan) String() string {
 	field("runtime-pause-every", p.RuntimePauseEvery)
 	field("executor-pause-every", p.ExecutorPauseEvery)
 	field("pause-max", p.PauseMax)
-	fmt.Fprintf(&b, "shuffle-ties=%t ", p.ShuffleTies)
+	fmt.Fprintf(&b, "shuffle-ties=%t buggify=%d%% ", p.ShuffleTies, p.BuggifyPercent)
 	field("time-quantum", p.TimeQuantum)
 	return strings.TrimSpace(b.String())
 }

@@ -28,17 +28,20 @@ const (
 
 // simulatorPoints describes the simulator's own points.
 var simulatorPoints = map[Point]string{
-	CoverCrashUnsynced:        "the runtime crashed with store batches applied but not synced",
-	CoverCrashLostWrites:      "a runtime crash lost some unsynced batches",
-	CoverCrashBeforeSends:     "the runtime crashed after a sync, before the effects it made durable were sent",
-	CoverCrashAfterSends:      "the runtime crashed with nothing waiting for a sync",
-	CoverExecutorCrashAttempt: "the executor crashed with attempts in flight",
-	CoverTimerDuringCrash:     "an engine timer fell due while the runtime was down",
-	CoverLinkLoss:             "an engine<->executor message was lost, breaking its attempt's stream",
-	CoverDuplicateMessage:     "an engine<->executor message was delivered twice",
-	CoverRequestLost:          "a client request never reached the runtime",
-	CoverResponseLost:         "a response never reached its client (black hole)",
-	CoverPause:                "a node paused and resumed",
+	CoverCrashUnsynced:             "the runtime crashed with store batches applied but not synced",
+	CoverCrashLostWrites:           "a runtime crash lost some unsynced batches",
+	CoverCrashBeforeSends:          "the runtime crashed after a sync, before the effects it made durable were sent",
+	CoverCrashAfterSends:           "the runtime crashed with nothing waiting for a sync",
+	CoverExecutorCrashAttempt:      "the executor crashed with attempts in flight",
+	CoverTimerDuringCrash:          "an engine timer fell due while the runtime was down",
+	CoverLinkLoss:                  "an engine<->executor message was lost, breaking its attempt's stream",
+	CoverDuplicateMessage:          "an engine<->executor message was delivered twice",
+	CoverRequestLost:               "a client request never reached the runtime",
+	CoverResponseLost:              "a response never reached its client (black hole)",
+	CoverPause:                     "a node paused and resumed",
+	executor.BuggifyTransientError: "buggify: a spurious transient failure before a durable call",
+	executor.BuggifyDieAfterEffect: "buggify: an attempt died after its side effect, before journaling it",
+	engine.BuggifySkipRunAck:       "buggify: the engine withheld a run's acknowledgement",
 }
 
 // PointInfo describes one point of the coverage table.
@@ -70,6 +73,16 @@ func Points() []PointInfo {
 		return 0
 	})
 	return all
+}
+
+// buggify answers the runtime's fault points: misbehave there now, with the plan's chance, and
+// only while faults are on.
+func (w *World) buggify(point string) bool {
+	if w.healed || w.plan.BuggifyPercent == 0 || !w.faultRand.Percent(w.plan.BuggifyPercent, point) {
+		return false
+	}
+	w.cover(point)
+	return true
 }
 
 // cover counts one reach of point p.

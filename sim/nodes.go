@@ -61,7 +61,7 @@ func (n *runtimeNode) config() engine.Config {
 	for _, s := range n.w.services {
 		specs = append(specs, s.Spec())
 	}
-	return engine.Config{Services: specs, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover}
+	return engine.Config{Services: specs, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify}
 }
 
 // flush takes the engine's outputs and performs them: apply the batch now, release the rest
@@ -350,6 +350,7 @@ func (n *executorNode) start() {
 		},
 		Observer: observer{w: n.w},
 		Reached:  n.w.cover,
+		Buggify:  n.w.buggify,
 	})
 }
 

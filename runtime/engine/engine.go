@@ -333,7 +333,7 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 			e.suspend(inv, m)
 		default:
 			if m.Index == n {
-				e.finish(inv, m.Entry.Result)
+				e.finish(inv, m.Entry.Result, "")
 			}
 		}
 	case protocol.KindError:
@@ -361,10 +361,10 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("executor sent a %s entry as a command at index %d", en.Kind, i)})
 		return
 	case en.Kind.Writes() && !inv.holdsKey(spec):
-		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("%s/%s may not write state (%s at index %d)", inv.service, inv.handler, en.Kind, i)}})
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("%s/%s may not write state (%s at index %d)", inv.service, inv.handler, en.Kind, i)}}, journal.EngineOutput)
 		return
 	case isPromiseKind(en.Kind) && spec.Kind != protocol.ServiceWorkflow:
-		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("%s is not a workflow: it has no durable promises (%s at index %d)", inv.service, en.Kind, i)}})
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("%s is not a workflow: it has no durable promises (%s at index %d)", inv.service, en.Kind, i)}}, journal.EngineOutput)
 		return
 	}
 	if en.Kind.Completable() {
@@ -377,7 +377,9 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 	e.putEntry(inv, i)
 	switch en.Kind {
 	case journal.KindRun:
-		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
+		if !e.buggify(BuggifySkipRunAck) {
+			e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
+		}
 	case journal.KindCompleteAwakeable:
 		if aid, err := protocol.ParseAwakeableID(en.Target); err == nil {
 			e.completeAwakeable(aid, en.Target, en.Param)
@@ -496,12 +498,12 @@ func (e *Engine) suspend(inv *invocation, m protocol.Message) {
 
 func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {
 	if !m.Retryable {
-		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: m.Message}})
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: m.Message}}, journal.EngineOutput)
 		return
 	}
 	inv.failures++
 	if inv.failures >= e.cfg.Retry.MaxAttempts {
-		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("gave up after %d failed attempts; last error: %s", inv.failures, m.Message)}})
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("gave up after %d failed attempts; last error: %s", inv.failures, m.Message)}}, journal.EngineOutput)
 		return
 	}
 	e.reached(PointRetryBackoff)
@@ -513,9 +515,9 @@ func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {
 
 // finish appends the output entry, answers everyone waiting for it, releases the key and arms
 // the retention.
-func (e *Engine) finish(inv *invocation, out journal.Result) {
+func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	i := uint32(len(inv.journal))
-	inv.journal = append(inv.journal, journal.Entry{Kind: journal.KindOutput, Result: out})
+	inv.journal = append(inv.journal, journal.Entry{Kind: journal.KindOutput, Name: decidedBy, Result: out})
 	e.putEntry(inv, i)
 	inv.status = statusDone
 	inv.waiting = nil

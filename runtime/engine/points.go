@@ -50,6 +50,13 @@ var Points = map[string]string{
 	PointSleepFired:               "a durable sleep fell due",
 }
 
+// Buggify points of the engine (see Config.Buggify).
+const (
+	BuggifySkipRunAck = "buggify-skip-run-ack"
+)
+
+func (e *Engine) buggify(point string) bool { return e.cfg.Buggify != nil && e.cfg.Buggify(point) }
+
 func (e *Engine) reached(point string) {
 	if e.cfg.Reached != nil {
 		e.cfg.Reached(point)

@@ -78,6 +78,10 @@ type Config struct {
 	IdempotencyRetention time.Duration
 	// Reached, if set, is told each time the engine passes one of its Points.
 	Reached func(point string)
+	// Buggify, if set, is asked at fault points whether to misbehave there now (within what the
+	// protocol allows): withhold a run's acknowledgement, as a lost message would. Production
+	// leaves it nil; the simulator draws the answers from the seed.
+	Buggify func(point string) bool
 }
 
 // DefaultRetention is Restate's default for every retention.

@@ -43,6 +43,11 @@ type Config struct {
 	Observer Observer
 	// Reached, if set, is told each time the executor passes one of its Points.
 	Reached func(point string)
+	// Buggify, if set, is asked at fault points of the executor whether to misbehave there now,
+	// as FoundationDB's BUGGIFY does: a spurious transient failure before a durable call, or the
+	// attempt dying right after a side effect ran and before its result was journaled. Production
+	// leaves it nil; the simulator draws the answers from the seed.
+	Buggify func(point string) bool
 	// ReplayOnly stops every attempt when it reaches the end of its start journal, before it
 	// sends a new command or executes a side effect: the attempt then ends as "replayed". The
 	// simulator's replay twin uses it to re-run handlers against persisted journals.
@@ -425,6 +430,9 @@ func (a *attempt) guard() {
 	if !a.running || a.ended {
 		panic(fmt.Errorf("invocation %s attempt %d: %w", a.inv, a.number, ErrWrongGoroutine))
 	}
+	if a.ex.buggify(BuggifyTransientError) && a.pos >= a.replayLen {
+		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: spurious transient failure before a durable call"}})
+	}
 	if a.inRun {
 		// The nested call would take the run's index and the run would be journaled after it.
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf(
@@ -611,6 +619,11 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 		panic(replayedSignal{})
 	}
 	res := a.runEffect(index, effect)
+	if a.ex.buggify(BuggifyDieAfterEffect) {
+		// The side effect happened; its result is lost with the attempt, so the next attempt
+		// runs it again: at-least-once until journaled.
+		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: attempt died after a side effect, before journaling it"}})
+	}
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
 	return a.Await(index)
 }

@@ -22,6 +22,16 @@ var Points = map[string]string{
 	PointDuplicateCompletion: "a completion or ack arrived for an entry already completed",
 }
 
+// Buggify points of the executor (see Config.Buggify).
+const (
+	BuggifyTransientError = "buggify-transient-error"
+	BuggifyDieAfterEffect = "buggify-die-after-side-effect"
+)
+
+func (e *Executor) buggify(point string) bool {
+	return e.cfg.Buggify != nil && !e.cfg.ReplayOnly && e.cfg.Buggify(point)
+}
+
 func (e *Executor) reached(point string) {
 	if e.cfg.Reached != nil {
 		e.cfg.Reached(point)

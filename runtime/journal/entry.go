@@ -15,6 +15,8 @@ const (
 	// KindInput is always entry 0: the invocation's input bytes.
 	KindInput Kind = 1
 	// KindOutput is the last entry of a finished invocation: its output or terminal failure.
+	// Its Name is empty when the handler returned it, EngineOutput when the engine decided it
+	// (retries ran out, the workflow was purged, the handler broke the protocol).
 	KindOutput Kind = 2
 	// KindRun is a side effect whose result (value or terminal failure) is journaled, so it is
 	// never executed again on replay.
@@ -51,6 +53,9 @@ const (
 	// chosen future among its arguments, so replay picks the same one.
 	KindSelect Kind = 15
 )
+
+// EngineOutput names an output entry that the engine decided rather than the handler returned.
+const EngineOutput = "engine"
 
 // maxKind is the highest kind this build knows; the codec refuses anything above it.
 const maxKind = KindSelect
