@@ -76,6 +76,12 @@
 //		processes that run the same seeds must print the same lines: this is the determinism
 //		check across processes, GOMAXPROCS values and -parallel values. With -seed, it prints the
 //		one hash line instead of the trace.
+//	-mutants
+//		Plant every mutant of the runtime/mutant catalogue in turn; for each, run the campaign
+//		(every selected scenario for each seed in order) until a seed breaks a property or -seeds
+//		seeds ran, and print a table: caught or escaped, seeds until the first detection, runs,
+//		wall time, the checkers that caught it, and the scenario and seed that reproduce it. Exit
+//		1 if any mutant escaped. Needs -tags vigil_mutants.
 //	-coverage
 //		Print the reachability table after the summary: for every listed point of the runtime
 //		(engine, executor) and of the simulator's faults, how often each scenario's campaign

@@ -49,6 +49,7 @@ type config struct {
 	maxFailures int
 	hash        bool
 	mutant      mutant.ID
+	mutants     bool
 	coverage    bool
 	// requireCoverage makes a campaign fail when a listed point was never reached.
 	requireCoverage bool
@@ -85,6 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.reproduce {
 		return reproduce(cfg, out, stderr)
 	}
+	if cfg.mutants {
+		return mutantCampaigns(ctx, cfg, out, stderr)
+	}
 	return campaigns(ctx, cfg, out, stderr)
 }
 
@@ -112,6 +116,9 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"of the runtime and the simulator")
 	fs.BoolVar(&cfg.requireCoverage, "require-coverage", false, "fail the campaign (exit 1) when a listed point was never reached;\n"+
 		"implies -coverage")
+	fs.BoolVar(&cfg.mutants, "mutants", false, "plant every mutant of the catalogue in turn and report, per mutant, whether the\n"+
+		"campaign caught it, after how many seeds, in what wall time and by which checker;\n"+
+		"exit 1 if one escaped (needs -tags vigil_mutants)")
 	mutantName := fs.String("mutant", "", "plant the bug `name` in the runtime for the whole run (needs a binary built\n"+
 		"with -tags vigil_mutants)")
 	fs.Usage = func() {} // the flag package calls it on every error; run prints a hint instead
@@ -151,6 +158,14 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		cfg.parallel = runtime.GOMAXPROCS(0)
 	}
 	cfg.coverage = cfg.coverage || cfg.requireCoverage
+	if cfg.mutants {
+		switch {
+		case !mutant.Enabled:
+			return nil, usagef("-mutants: this binary was built without -tags vigil_mutants; use 'go run -tags vigil_mutants ./cmd/simrun -mutants'")
+		case set["mutant"] || cfg.reproduce:
+			return nil, usagef("-mutants runs the whole catalogue; it cannot be combined with -mutant or -seed")
+		}
+	}
 	if set["mutant"] {
 		if cfg.mutant, err = parseMutant(*mutantName); err != nil {
 			return nil, err

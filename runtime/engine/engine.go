@@ -436,6 +436,9 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		if inv.early == nil {
 			inv.early = map[uint32]journal.Result{}
 		}
+		if mutant.On(mutant.CompletionToWrongIndex) {
+			i++
+		}
 		inv.early[i] = r
 		e.markDirty(inv)
 		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
@@ -494,6 +497,9 @@ func (e *Engine) suspend(inv *invocation, m protocol.Message) {
 	inv.status = statusSuspended
 	inv.waiting = slices.Clone(m.WaitingOn)
 	e.markDirty(inv)
+	if mutant.On(mutant.ReleaseLockOnSuspend) && inv.holdsKey(e.specs[inv.service]) {
+		e.release(inv)
+	}
 }
 
 func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {

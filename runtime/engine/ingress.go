@@ -5,6 +5,7 @@ import (
 
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -108,7 +109,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	var idem idemID
 	if req.IdempotencyKey != "" {
 		idem = idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
-		if prev := e.invs[e.idem[idem]]; prev != nil {
+		if prev := e.invs[e.idem[idem]]; prev != nil && !mutant.On(mutant.IgnoreIdempotencyKey) {
 			e.reached(PointIdempotentRetry)
 			e.repeat(id, req, prev)
 			return

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -145,7 +146,7 @@ func (e *Engine) promiseCommand(inv *invocation, i uint32, en journal.Entry) {
 			e.completeEntry(inv, i, journal.Result{})
 		}
 	case journal.KindCompletePromise:
-		if p.completed {
+		if p.completed && !mutant.On(mutant.CompletePromiseTwice) {
 			e.reached(PointPromiseCompletedTwice)
 			f := errPromiseCompleted
 			e.completeEntry(inv, i, journal.Result{Failure: &f})

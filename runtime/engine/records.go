@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -412,12 +413,17 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 	for _, w := range workflows {
 		ks := e.keyState(w.service, w.key)
 		ks.run, ks.purgeAt = w.run, w.purgeAt
-		if !w.purgeAt.IsZero() {
+		if !w.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
 			e.arm(Timer{Kind: TimerWorkflowRetention, Service: w.service, Key: w.key, Deadline: w.purgeAt})
 		}
 	}
 	// Rebuild locks and inboxes (acceptance order), promise waiters and timers.
-	slices.SortFunc(order, func(a, b *invocation) int { return cmpUint64(a.seq, b.seq) })
+	slices.SortFunc(order, func(a, b *invocation) int {
+		if mutant.On(mutant.LoseInboxOrderOnRestart) {
+			return compareIDs(a.id, b.id)
+		}
+		return cmpUint64(a.seq, b.seq)
+	})
 	for _, inv := range order {
 		spec := e.specs[inv.service]
 		if inv.status != statusDone && inv.holdsKey(spec) {
@@ -431,7 +437,7 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 			}
 		}
 		if inv.status == statusDone {
-			if !inv.purgeAt.IsZero() {
+			if !inv.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
 				e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
 			}
 			continue
@@ -442,7 +448,14 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 			}
 			switch en.Kind {
 			case journal.KindSleep:
-				e.arm(Timer{Kind: TimerSleep, Invocation: inv.id, Index: uint32(i), Deadline: time.Unix(0, en.Deadline)})
+				t := Timer{Kind: TimerSleep, Invocation: inv.id, Index: uint32(i), Deadline: time.Unix(0, en.Deadline)}
+				if mutant.On(mutant.FireTimerEarlyAfterRestart) {
+					e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Timer: t, Reason: t.Kind.String()})
+					t.Deadline = e.now().Add(t.Deadline.Sub(e.now()) / 2)
+					e.ready.Timers = append(e.ready.Timers, t)
+					continue
+				}
+				e.arm(t)
 			case journal.KindGetPromise:
 				_, p := e.promiseOf(inv, en.Name)
 				p.waiters = append(p.waiters, slot{inv.id, uint32(i)})

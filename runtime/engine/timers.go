@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -35,9 +36,10 @@ func (e *Engine) FireTimer(t Timer) {
 			return
 		}
 		en := inv.journal[t.Index]
-		if en.Kind != journal.KindSleep || en.Completed || en.Deadline != t.Deadline.UnixNano() {
+		if en.Kind != journal.KindSleep || en.Completed || (en.Deadline != t.Deadline.UnixNano() && !mutant.On(mutant.FireTimerEarlyAfterRestart)) {
 			return
 		}
+		t.Deadline = time.Unix(0, en.Deadline)
 		e.reached(PointSleepFired)
 		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Index: t.Index, Timer: t, Reason: t.Kind.String()})
 		e.completeEntry(inv, t.Index, journal.Result{})
@@ -48,6 +50,9 @@ func (e *Engine) FireTimer(t Timer) {
 		}
 		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: t, Reason: t.Kind.String()})
 		e.purgeInvocation(inv, t)
+		if ks := e.keys[keyID{inv.service, inv.key}]; mutant.On(mutant.PurgeWorkflowEarly) && ks != nil && !ks.run.IsZero() && !ks.purgeAt.IsZero() {
+			e.purgeWorkflow(inv.service, inv.key, ks, Timer{Kind: TimerWorkflowRetention, Service: inv.service, Key: inv.key, Deadline: ks.purgeAt})
+		}
 	case TimerWorkflowRetention:
 		ks := e.keys[keyID{t.Service, t.Key}]
 		if ks == nil || ks.run.IsZero() || !ks.purgeAt.Equal(t.Deadline) {

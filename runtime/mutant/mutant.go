@@ -24,15 +24,46 @@ const (
 	// AckBeforeSync makes the driver send replies as soon as the engine produces them, before the
 	// store batch they depend on is synced.
 	AckBeforeSync
+	// CompletePromiseTwice lets a second resolve or reject of a durable promise overwrite the
+	// first and report success.
+	CompletePromiseTwice
+	// ReleaseLockOnSuspend frees an object's key when its exclusive handler suspends, letting the
+	// next queued call run while the first still waits.
+	ReleaseLockOnSuspend
+	// LoseInboxOrderOnRestart rebuilds a key's inbox in invocation-ID order instead of acceptance
+	// order after a restart.
+	LoseInboxOrderOnRestart
+	// FireTimerEarlyAfterRestart re-arms recovered sleep timers at half their remaining time and
+	// acts on them without checking the deadline.
+	FireTimerEarlyAfterRestart
+	// ForgetRetentionTimer does not re-arm retention timers on recovery, so what was finished
+	// before a crash is never purged.
+	ForgetRetentionTimer
+	// PurgeWorkflowEarly purges a finished workflow when the retention of one of its shared
+	// handlers' outputs ends, which can come before the workflow's own.
+	PurgeWorkflowEarly
+	// CompletionToWrongIndex files a completion that arrives before its awakeable's entry under
+	// the next journal index.
+	CompletionToWrongIndex
+	// IgnoreIdempotencyKey starts a new invocation for a retried call with an idempotency key.
+	IgnoreIdempotencyKey
 	count
 )
 
 var names = [...]string{
-	None:                   "none",
-	AcceptSecondCompletion: "accept-second-completion",
-	ReexecuteJournaledRun:  "reexecute-journaled-run",
-	AcceptStaleAttempt:     "accept-stale-attempt",
-	AckBeforeSync:          "ack-before-sync",
+	None:                       "none",
+	AcceptSecondCompletion:     "accept-second-completion",
+	ReexecuteJournaledRun:      "reexecute-journaled-run",
+	AcceptStaleAttempt:         "accept-stale-attempt",
+	AckBeforeSync:              "ack-before-sync",
+	CompletePromiseTwice:       "complete-promise-twice",
+	ReleaseLockOnSuspend:       "release-lock-on-suspend",
+	LoseInboxOrderOnRestart:    "lose-inbox-order-on-restart",
+	FireTimerEarlyAfterRestart: "fire-timer-early-after-restart",
+	ForgetRetentionTimer:       "forget-retention-timer",
+	PurgeWorkflowEarly:         "purge-workflow-early",
+	CompletionToWrongIndex:     "completion-to-wrong-index",
+	IgnoreIdempotencyKey:       "ignore-idempotency-key",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.

@@ -111,12 +111,38 @@ func (wl *workload) Start() {
 // submit invokes the handler for doc, by a call that waits or by a send followed by attaches.
 func (wl *workload) submit(doc string) {
 	r := wl.w.Rand()
-	body, _ := json.Marshal(Request{Document: doc})
 	name := wl.client("submitter")
+	var header http.Header
+	if r.Percent(50, "idempotent") {
+		// An idempotent submitter retries until it hears back; every answer must name the same
+		// invocation (the outputs checker holds it to that).
+		header = http.Header{"Idempotency-Key": []string{"submit-" + doc}}
+	}
+	send := r.Percent(50, "use-send")
+	wl.sendOrCall(name, doc, header, send, 0)
+	if header != nil && r.Percent(30, "double-submit") {
+		// The user clicks twice: the same idempotent request again, a little later.
+		wl.w.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(name, doc, header, send, 0) })
+	}
+}
+
+// sendOrCall invokes the handler for doc once; with an idempotency key it retries after a
+// connection failure or a timeout, as a careful client does.
+func (wl *workload) sendOrCall(name, doc string, header http.Header, send bool, tries int) {
+	body, _ := json.Marshal(Request{Document: doc})
 	path := "/" + ServiceName + "/" + HandlerName
-	if r.Percent(50, "use-send") {
-		wl.w.HTTP(name, http.MethodPost, path+"/send", body, nil, func(resp sim.Response) {
-			if resp.Err != nil || resp.Status != http.StatusAccepted {
+	retry := func(resp sim.Response) bool {
+		if resp.Err == nil || header == nil || tries >= 20 {
+			return false
+		}
+		wl.w.After(wl.w.Rand().Duration(100*time.Millisecond, 5*time.Second, "submit-retry"), func() {
+			wl.sendOrCall(name, doc, header, send, tries+1)
+		})
+		return true
+	}
+	if send {
+		wl.w.HTTP(name, http.MethodPost, path+"/send", body, header, func(resp sim.Response) {
+			if retry(resp) || resp.Err != nil || resp.Status != http.StatusAccepted {
 				return // in doubt: the invocation may or may not exist; nothing more to learn
 			}
 			var accepted struct {
@@ -128,8 +154,8 @@ func (wl *workload) submit(doc string) {
 		})
 		return
 	}
-	wl.w.HTTP(name, http.MethodPost, path, body, nil, func(resp sim.Response) {
-		if resp.Err == nil && resp.InvocationID != "" {
+	wl.w.HTTP(name, http.MethodPost, path, body, header, func(resp sim.Response) {
+		if !retry(resp) && resp.Err == nil && resp.InvocationID != "" {
 			wl.record(resp)
 		}
 	})
