@@ -125,3 +125,10 @@ type stringsBuilder struct{ b []byte }
 
 func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
 func (s *stringsBuilder) String() string              { return string(s.b) }
+
+func TestKeyedSmokeCampaign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("campaign")
+	}
+	sim.Check(t, keyedSmokeScenario, sim.CheckOptions{Seeds: 300, FirstSeed: 1000})
+}
