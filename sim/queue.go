@@ -41,16 +41,30 @@ type event struct {
 // eventQueue is a binary min-heap on (at, seq). seq is the push order, so events due at the same
 // instant run in the order they were scheduled — unless ties is set, when seq is drawn from it
 // and events due at one instant run in an order the seed decides.
+//
+// The heap holds small keys that point into a slab of events, so sifting moves 24 bytes instead
+// of a whole event with its message; slots are reused, so a steady run allocates nothing per push.
 type eventQueue struct {
-	items []event
+	heap  []queueKey
+	slots []event
+	free  []int32
 	seq   uint64
 	ties  Source
 }
 
-func (q *eventQueue) Len() int { return len(q.items) }
+type queueKey struct {
+	at   time.Duration
+	seq  uint64
+	slot int32
+}
+
+func (q *eventQueue) Len() int { return len(q.heap) }
+
+// peekAt is the due time of the next event; the queue must not be empty.
+func (q *eventQueue) peekAt() time.Duration { return q.heap[0].at }
 
 func (q *eventQueue) less(i, j int) bool {
-	a, b := &q.items[i], &q.items[j]
+	a, b := &q.heap[i], &q.heap[j]
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -63,24 +77,32 @@ func (q *eventQueue) push(e event) {
 	if q.ties != nil {
 		e.seq = q.ties.Draw(^uint64(0), "tie")
 	}
-	q.items = append(q.items, e)
-	i := len(q.items) - 1
+	var slot int32
+	if n := len(q.free); n > 0 {
+		slot = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.slots[slot] = e
+	} else {
+		slot = int32(len(q.slots))
+		q.slots = append(q.slots, e)
+	}
+	q.heap = append(q.heap, queueKey{at: e.at, seq: e.seq, slot: slot})
+	i := len(q.heap) - 1
 	for i > 0 {
 		p := (i - 1) / 2
 		if !q.less(i, p) {
 			break
 		}
-		q.items[i], q.items[p] = q.items[p], q.items[i]
+		q.heap[i], q.heap[p] = q.heap[p], q.heap[i]
 		i = p
 	}
 }
 
 func (q *eventQueue) pop() event {
-	top := q.items[0]
-	last := len(q.items) - 1
-	q.items[0] = q.items[last]
-	q.items[last] = event{}
-	q.items = q.items[:last]
+	top := q.heap[0]
+	last := len(q.heap) - 1
+	q.heap[0] = q.heap[last]
+	q.heap = q.heap[:last]
 	i := 0
 	for {
 		l := 2*i + 1
@@ -94,8 +116,11 @@ func (q *eventQueue) pop() event {
 		if !q.less(m, i) {
 			break
 		}
-		q.items[i], q.items[m] = q.items[m], q.items[i]
+		q.heap[i], q.heap[m] = q.heap[m], q.heap[i]
 		i = m
 	}
-	return top
+	e := q.slots[top.slot]
+	q.slots[top.slot] = event{}
+	q.free = append(q.free, top.slot)
+	return e
 }

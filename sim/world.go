@@ -244,13 +244,13 @@ func (w *World) run() {
 	endAt := healAt + w.opts.LivenessBudget
 	healScheduled := false
 	for w.queue.Len() > 0 {
-		if !healScheduled && w.queue.items[0].at >= healAt {
+		if !healScheduled && w.queue.peekAt() >= healAt {
 			healScheduled = true
 			w.now = max(w.now, healAt)
 			w.heal()
 			continue
 		}
-		if w.queue.items[0].at > endAt {
+		if w.queue.peekAt() > endAt {
 			break
 		}
 		ev := w.queue.pop()
@@ -261,7 +261,7 @@ func (w *World) run() {
 	if !healScheduled {
 		w.now = max(w.now, healAt)
 		w.heal()
-		for w.queue.Len() > 0 && w.queue.items[0].at <= endAt {
+		for w.queue.Len() > 0 && w.queue.peekAt() <= endAt {
 			ev := w.queue.pop()
 			w.now = ev.at
 			w.events++
