@@ -1,0 +1,146 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/ingress"
+)
+
+// Defaults of Config's fields.
+const (
+	// DefaultDataDir is where the store lives when Config.DataDir is empty.
+	DefaultDataDir = "./vigil-data"
+	// DefaultListenAddr is the ingress address when Config.ListenAddr is empty: loopback only,
+	// so that nothing is exposed unless configured.
+	DefaultListenAddr = "127.0.0.1:8080"
+	// DefaultMaxRequestBodyBytes is the request body limit when Config.MaxRequestBodyBytes is
+	// zero: the ingress's own limit, 10 MiB.
+	DefaultMaxRequestBodyBytes = ingress.MaxBodyBytes
+	// DefaultInactivityTimeout is how long a waiting attempt stays in memory before it
+	// suspends, when Config.InactivityTimeout is zero (Restate's default).
+	DefaultInactivityTimeout = time.Minute
+	// DefaultShutdownTimeout is how long graceful shutdown lets open requests finish when
+	// Config.ShutdownTimeout is zero.
+	DefaultShutdownTimeout = 2 * time.Second
+	// StoreFileName is the store's file inside DataDir.
+	StoreFileName = "vigil.db"
+)
+
+// maxGroupInputs bounds how many inputs one group commit takes, so that a flood of inputs
+// still gets its effects out (and its memory back) in bounded steps.
+const maxGroupInputs = 256
+
+// inputQueueLen is the capacity of the engine goroutine's input channel. Posters block while
+// it is full (back-pressure); the engine goroutine itself never posts to it.
+const inputQueueLen = 1024
+
+// Config is what a Host is built from. The zero value of every field but Services takes the
+// default documented on it.
+type Config struct {
+	// DataDir is the directory of the store file (StoreFileName inside it); it is created,
+	// with its parents, if absent. Default DefaultDataDir ("./vigil-data").
+	DataDir string
+	// ListenAddr is the TCP address Run serves the ingress on. Default DefaultListenAddr
+	// ("127.0.0.1:8080": loopback unless configured). Use port 0 for any free port; Addr
+	// tells which one was taken.
+	ListenAddr string
+	// MaxRequestBodyBytes is the largest request body the ingress accepts; a larger one gets
+	// 413 in Restate's error shape. Default (and maximum) DefaultMaxRequestBodyBytes, 10 MiB,
+	// the limit ingress.Decode enforces on its own: a larger value is refused by New, since
+	// the ingress would refuse such bodies anyway.
+	MaxRequestBodyBytes int64
+	// Retention is how long a finished invocation's output and a finished workflow's
+	// promises, state and output stay readable when the service does not say. Default
+	// engine.DefaultRetention (24 h).
+	Retention time.Duration
+	// IdempotencyRetention is how long an idempotency key answers with its first invocation
+	// after that finished, when the service does not say. Default engine.DefaultRetention
+	// (24 h).
+	IdempotencyRetention time.Duration
+	// InactivityTimeout is how long an attempt that waits (on an awakeable, a promise, a
+	// timer) stays in memory before it suspends and frees its goroutine. Default
+	// DefaultInactivityTimeout (1 minute, as in Restate); a negative value suspends at once.
+	InactivityTimeout time.Duration
+	// Retry is the retry policy of failed attempts; each zero field takes the engine's
+	// default (Restate's: 500 ms doubling to 1 minute, 70 attempts).
+	Retry engine.RetryPolicy
+	// ShutdownTimeout is how long graceful shutdown (Run's context cancelled) lets open
+	// requests finish before it answers those still waiting with 503 and closes their
+	// connections. Default DefaultShutdownTimeout (2 s).
+	ShutdownTimeout time.Duration
+	// ExecutorShards is the number of executor goroutines attempts are spread over, by
+	// invocation ID. A Run side effect that blocks holds up only the attempts of its shard.
+	// Default 4*GOMAXPROCS.
+	ExecutorShards int
+	// Logger receives the host's structured logs. Default: a slog text handler on stderr at
+	// info level.
+	Logger *slog.Logger
+	// Services are the services the host serves. Two with one name are refused.
+	Services []*durable.Service
+	// Clock is the host's source of time and timers. Default fakeclock.Real.
+	Clock fakeclock.Clock
+}
+
+// withDefaults returns cfg with every default filled in, or an error naming a bad field.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = DefaultListenAddr
+	}
+	switch {
+	case cfg.MaxRequestBodyBytes == 0:
+		cfg.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	case cfg.MaxRequestBodyBytes < 0:
+		return cfg, fmt.Errorf("host: MaxRequestBodyBytes is %d, want > 0 (or 0 for the default)", cfg.MaxRequestBodyBytes)
+	case cfg.MaxRequestBodyBytes > ingress.MaxBodyBytes:
+		return cfg, fmt.Errorf("host: MaxRequestBodyBytes is %d, over the ingress's own limit of %d bytes (ingress.MaxBodyBytes)", cfg.MaxRequestBodyBytes, ingress.MaxBodyBytes)
+	}
+	if cfg.Retention < 0 || cfg.IdempotencyRetention < 0 {
+		return cfg, errors.New("host: Retention and IdempotencyRetention must not be negative")
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = engine.DefaultRetention
+	}
+	if cfg.IdempotencyRetention == 0 {
+		cfg.IdempotencyRetention = engine.DefaultRetention
+	}
+	if cfg.InactivityTimeout == 0 {
+		cfg.InactivityTimeout = DefaultInactivityTimeout
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.ExecutorShards < 0 {
+		return cfg, fmt.Errorf("host: ExecutorShards is %d, want > 0 (or 0 for the default)", cfg.ExecutorShards)
+	}
+	if cfg.ExecutorShards == 0 {
+		cfg.ExecutorShards = 4 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = fakeclock.Real{}
+	}
+	seen := map[string]bool{}
+	for i, s := range cfg.Services {
+		if s == nil {
+			return cfg, fmt.Errorf("host: Services[%d] is nil", i)
+		}
+		if seen[s.Name()] {
+			return cfg, fmt.Errorf("host: two services are called %q", s.Name())
+		}
+		seen[s.Name()] = true
+	}
+	return cfg, nil
+}

@@ -1,0 +1,259 @@
+package host
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// inputKind tells what an input carries.
+type inputKind uint8
+
+const (
+	// inIngress: an ingress request (req) with its reply callback and request ID.
+	inIngress inputKind = iota + 1
+	// inMessage: a message (msg) from an executor shard.
+	inMessage
+	// inTimer: the engine timer (timer, armed as timerID) is due.
+	inTimer
+	// inForget: the client of request id went away; its reply callback is dropped.
+	inForget
+	// inStop: finish the group and stop.
+	inStop
+)
+
+// input is one thing for the engine goroutine to do. One tagged struct on one channel, so that
+// the engine goroutine never selects among several ready channels: inputs are taken in the
+// order they were posted.
+type input struct {
+	kind    inputKind
+	id      engine.RequestID
+	req     ingress.Request
+	reply   func(ingress.Response)
+	msg     protocol.Message
+	timer   engine.Timer
+	timerID uint64
+}
+
+// post hands in to the engine goroutine, waiting while its queue is full. It reports false,
+// without posting, once the engine goroutine has stopped taking inputs.
+func (h *Host) post(in input) bool {
+	h.postMu.RLock()
+	defer h.postMu.RUnlock()
+	if h.closed {
+		return false
+	}
+	select {
+	case h.inputs <- in:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+// stopLoop asks the engine goroutine to finish what is queued before the request and stop.
+func (h *Host) stopLoop() {
+	h.stopOnce.Do(func() { h.post(input{kind: inStop}) })
+}
+
+// loop is the engine goroutine. Each turn takes one group of inputs: the first that arrives
+// and whatever else is already queued, up to maxGroupInputs; steps the engine with each;
+// applies the steps' batches, syncs once, and performs the effects in order.
+//
+// Its first turn performs what recovery produced, and reports the outcome on started.
+func (h *Host) loop(started chan<- error) {
+	defer close(h.loopExited)
+	h.readies = append(h.readies[:0], h.eng.Ready())
+	stopErr := h.commitAndPerform(0)
+	started <- stopErr
+	if stopErr != nil {
+		h.fail(stopErr)
+	}
+	for stopErr == nil {
+		h.group = append(h.group[:0], <-h.inputs)
+	drain:
+		for len(h.group) < maxGroupInputs {
+			select {
+			case in := <-h.inputs:
+				h.group = append(h.group, in)
+			default:
+				break drain
+			}
+		}
+		stop := false
+		h.readies = h.readies[:0]
+		stepped := 0
+		for i, in := range h.group {
+			if in.kind == inStop {
+				// Inputs queued after the stop are answered as the ones after closing are.
+				h.refuse(h.group[i+1:], "the server is shutting down")
+				stop = true
+				break
+			}
+			if h.step(in) {
+				h.readies = append(h.readies, h.eng.Ready())
+			}
+			stepped++
+		}
+		clear(h.group) // let the inputs' values go
+		if err := h.commitAndPerform(stepped); err != nil {
+			stopErr = err
+			h.fail(err)
+			break
+		}
+		if stop {
+			break
+		}
+	}
+	h.shutdownLoop(stopErr)
+}
+
+// fail records the store failure that stops the host.
+func (h *Host) fail(err error) {
+	h.failure.Store(&err)
+	close(h.failed)
+	h.log.Error("store failed; the host stops and acknowledges nothing more", "err", err)
+}
+
+// step steps the engine with one input and reports whether it may have produced output.
+func (h *Host) step(in input) bool {
+	switch in.kind {
+	case inIngress:
+		h.pending[in.id] = in.reply
+		h.stats.open.Add(1)
+		h.eng.Ingress(in.id, in.req)
+	case inMessage:
+		h.eng.Receive(in.msg)
+	case inTimer:
+		delete(h.timers, in.timerID)
+		h.eng.FireTimer(in.timer)
+	case inForget:
+		if reply, ok := h.pending[in.id]; ok {
+			delete(h.pending, in.id)
+			h.stats.open.Add(-1)
+			// Backend's contract is one reply per request; nobody reads this one.
+			reply(ingress.ErrorResponse(499, "the client closed the request"))
+		}
+		return false
+	default:
+		panic(fmt.Sprintf("host: input kind %d on the engine goroutine", in.kind))
+	}
+	return true
+}
+
+// commitAndPerform makes the group's batches durable (apply each, sync once) and then, only
+// then, performs the group's effects in order. On a store error it performs nothing and
+// returns the error: what the engine decided is not durable, so nothing may leave.
+func (h *Host) commitAndPerform(inputs int) error {
+	batches := 0
+	for i := range h.readies {
+		r := &h.readies[i]
+		if len(r.Batch) == 0 {
+			continue
+		}
+		if err := h.store.Apply(r.Batch); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		batches++
+	}
+	h.stats.inputs.Add(uint64(inputs))
+	h.stats.groups.Add(1)
+	var syncTime time.Duration
+	if batches > 0 {
+		start := time.Now()
+		if err := h.store.Sync(); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		syncTime = time.Since(start)
+		h.stats.batches.Add(uint64(batches))
+		h.stats.syncs.Add(1)
+		h.stats.syncTime.Add(int64(syncTime))
+	}
+	messages, replies, timers := 0, 0, 0
+	for i := range h.readies {
+		r := &h.readies[i]
+		for _, m := range r.Messages {
+			h.shardOf(m.Invocation).post(shardInput{msg: m})
+		}
+		for _, rep := range r.Replies {
+			if reply, ok := h.pending[rep.Request]; ok {
+				delete(h.pending, rep.Request)
+				h.stats.open.Add(-1)
+				reply(rep.Response)
+			}
+		}
+		for _, t := range r.Timers {
+			h.arm(t)
+		}
+		messages += len(r.Messages)
+		replies += len(r.Replies)
+		timers += len(r.Timers)
+		*r = engine.Ready{} // let the group's values go
+	}
+	if batches > 0 {
+		h.log.Debug("group commit", "inputs", inputs, "batches", batches, "sync", syncTime,
+			"messages", messages, "replies", replies, "timers", timers)
+	}
+	return nil
+}
+
+// arm asks the clock to post t back to the engine goroutine at its deadline.
+func (h *Host) arm(t engine.Timer) {
+	h.nextTimer++
+	id := h.nextTimer
+	h.timers[id] = h.clock.AfterFunc(t.Deadline.Sub(h.clock.Now()), func() {
+		h.post(input{kind: inTimer, timer: t, timerID: id})
+	})
+}
+
+// refuse answers the ingress requests among ins with 503; everything else in them is dropped
+// (executor messages and timers are moot once the engine stops: recovery restarts attempts
+// and re-arms timers from the store).
+func (h *Host) refuse(ins []input, why string) {
+	for _, in := range ins {
+		if in.kind == inIngress {
+			in.reply(unavailable(why))
+		}
+	}
+}
+
+// shutdownLoop ends the engine goroutine's life: no more inputs are taken, whatever is still
+// queued is refused, open requests are answered 503 and the timers are stopped.
+func (h *Host) shutdownLoop(failure error) {
+	close(h.done)
+	h.postMu.Lock()
+	h.closed = true
+	h.postMu.Unlock()
+	why := "the server is shutting down; attach to the invocation once it is back"
+	if failure != nil {
+		why = "the server's store failed; the request's outcome is unknown until it restarts"
+	}
+	// No poster can add to the queue now: drain it for good.
+	for {
+		select {
+		case in := <-h.inputs:
+			h.refuse([]input{in}, why)
+			continue
+		default:
+		}
+		break
+	}
+	for id, reply := range h.pending {
+		delete(h.pending, id)
+		h.stats.open.Add(-1)
+		reply(unavailable(why))
+	}
+	for id, t := range h.timers {
+		t.Stop()
+		delete(h.timers, id)
+	}
+}
+
+// unavailable is the 503 for requests the host can no longer take or answer.
+func unavailable(why string) ingress.Response {
+	return ingress.ErrorResponse(http.StatusServiceUnavailable, why)
+}
