@@ -87,9 +87,11 @@ type Engine struct {
 	invs  map[protocol.InvocationID]*invocation
 	keys  map[keyID]*keyState
 	idem  map[idemID]protocol.InvocationID
-	seq   uint64
-	dirty []*invocation
-	ready Ready
+	// waitingOn maps each request waiting for an output to its invocation (volatile).
+	waitingOn map[RequestID]protocol.InvocationID
+	seq       uint64
+	dirty     []*invocation
+	ready     Ready
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -110,6 +112,8 @@ func New(cfg Config) *Engine {
 		invs:  map[protocol.InvocationID]*invocation{},
 		keys:  map[keyID]*keyState{},
 		idem:  map[idemID]protocol.InvocationID{},
+
+		waitingOn: map[RequestID]protocol.InvocationID{},
 	}
 	for _, s := range cfg.Services {
 		e.specs[s.Name] = s
@@ -538,6 +542,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	resp := outputResponse(inv)
 	for _, w := range inv.waiters {
 		e.reply(w, resp)
+		delete(e.waitingOn, w)
 	}
 	inv.waiters = nil
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -62,7 +63,7 @@ func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
 	case !wait:
 		e.reply(id, ingress.ErrorResponse(ingress.StatusNotReady, "the invocation exists but has not completed yet"))
 	default:
-		inv.waiters = append(inv.waiters, id)
+		e.await(inv, id)
 	}
 }
 
@@ -171,7 +172,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	if req.Kind == ingress.Send {
 		e.reply(id, ingress.AcceptedResponse(invID.String(), false))
 	} else {
-		inv.waiters = append(inv.waiters, id)
+		e.await(inv, id)
 	}
 }
 
@@ -190,4 +191,26 @@ func handlerKindName(spec protocol.ServiceSpec, h protocol.HandlerSpec) string {
 		return "service"
 	}
 	return h.Kind.String()
+}
+
+// await makes request id wait for inv's output.
+func (e *Engine) await(inv *invocation, id RequestID) {
+	inv.waiters = append(inv.waiters, id)
+	e.waitingOn[id] = inv.id
+}
+
+// Forget drops request id from whatever invocation it waits on: its client went away, so no
+// reply is wanted. It changes nothing durable; the invocation itself goes on (as in Restate, a
+// call whose client gave up still runs).
+func (e *Engine) Forget(id RequestID) {
+	invID, ok := e.waitingOn[id]
+	if !ok {
+		return
+	}
+	delete(e.waitingOn, id)
+	if inv := e.invs[invID]; inv != nil {
+		if i := slices.Index(inv.waiters, id); i >= 0 {
+			inv.waiters = slices.Delete(inv.waiters, i, i+1)
+		}
+	}
 }

@@ -132,6 +132,7 @@ func (h *Host) step(in input) bool {
 		delete(h.timers, in.timerID)
 		h.eng.FireTimer(in.timer)
 	case inForget:
+		h.eng.Forget(in.id)
 		if reply, ok := h.pending[in.id]; ok {
 			delete(h.pending, in.id)
 			h.stats.open.Add(-1)
