@@ -7,12 +7,14 @@ package scenarios
 
 import (
 	"github.com/vigilsim/vigil/scenarios/approval"
+	"github.com/vigilsim/vigil/scenarios/reviewworkflow"
+	"github.com/vigilsim/vigil/scenarios/workflowexternal"
 	"github.com/vigilsim/vigil/sim"
 )
 
 // All returns every scenario in the order campaigns run them.
 func All() []sim.Scenario {
-	return []sim.Scenario{approval.Scenario}
+	return []sim.Scenario{approval.Scenario, reviewworkflow.Scenario, workflowexternal.Scenario}
 }
 
 // Lookup returns the scenario called name.

@@ -31,11 +31,11 @@ type runtimeNode struct {
 	w   *World
 	up  bool
 	gen uint64
-	// pausedUntil is when a pause of the node ends (zero or past: not paused).
-	pausedUntil time.Duration
-	eng         *engine.Engine
-	store       *mem.Store
-	clock       *virtualClock
+	// pause is the node's pause: while it lasts, what is due for the node waits in order.
+	pause pause
+	eng   *engine.Engine
+	store *mem.Store
+	clock *virtualClock
 
 	// pending are the outputs whose batches (or whose predecessors' batches) wait for a sync;
 	// they leave in order once it completes.
@@ -236,8 +236,8 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 
 // request is an HTTP request arriving at the runtime's ingress.
 func (n *runtimeNode) request(req ingress.Request, cb func(Response)) {
-	if n.up && n.w.now < n.pausedUntil {
-		n.w.After(n.pausedUntil-n.w.now, func() { n.request(req, cb) })
+	if n.up && n.pause.active(n.w.now) {
+		n.pause.hold(event{kind: evCall, fn: func() { n.request(req, cb) }})
 		return
 	}
 	if !n.up {
@@ -282,6 +282,7 @@ func (n *runtimeNode) crash() {
 		n.recordNotes(r.Notes)
 	}
 	n.store.Crash(keep)
+	n.w.endPause(&n.pause)
 	n.pending = nil
 	n.releasing = nil
 	n.crashAt = boundaryNone
@@ -323,10 +324,10 @@ type executorNode struct {
 	w   *World
 	up  bool
 	gen uint64
-	// pausedUntil is when a pause of the node ends (zero or past: not paused).
-	pausedUntil time.Duration
-	ex          *executor.Executor
-	clock       *virtualClock
+	// pause is the node's pause: while it lasts, what is due for the node waits in order.
+	pause pause
+	ex    *executor.Executor
+	clock *virtualClock
 }
 
 func newExecutorNode(w *World) *executorNode {
@@ -379,6 +380,7 @@ func (n *executorNode) crash() {
 		return
 	}
 	lost := n.ex.Crash()
+	n.w.endPause(&n.pause)
 	if len(lost) > 0 {
 		n.w.cover(CoverExecutorCrashAttempt)
 	}
@@ -428,4 +430,27 @@ func (t *simTimer) Stop() bool {
 	was := !t.stopped
 	t.stopped = true
 	return was
+}
+
+// pause holds a paused node's due events until it resumes. Events are held in the order they
+// fell due and released in that order when the pause ends — at its planned end, or earlier when
+// the node crashes or the run heals — so that nothing due waits past the end of a pause.
+type pause struct {
+	until time.Duration
+	held  []event
+}
+
+func (p *pause) active(now time.Duration) bool { return now < p.until }
+
+func (p *pause) hold(ev event) { p.held = append(p.held, ev) }
+
+// endPause ends p now and releases what it held, in order, at the current instant.
+func (w *World) endPause(p *pause) {
+	p.until = min(p.until, w.now)
+	held := p.held
+	p.held = nil
+	for _, ev := range held {
+		ev.at = w.now
+		w.queue.push(ev)
+	}
 }

@@ -22,7 +22,7 @@ type Result struct {
 	Events uint64
 	// Virtual is the virtual time the run covered.
 	Virtual time.Duration
-	// Invocations is how many invocations the engine created.
+	// Invocations is how many invocations the engine accepted durably.
 	Invocations int
 	// TraceHash is a hash over the whole history: equal seeds must give equal hashes.
 	TraceHash uint64
@@ -51,8 +51,10 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		TraceHash: hashHistory(&w.history),
 		Coverage:  w.coverage,
 	}
-	if w.runtime.eng != nil {
-		res.Invocations = w.runtime.eng.Invocations()
+	for i := range w.history.Events {
+		if w.history.Events[i].Kind == checkers.InvocationAccepted {
+			res.Invocations++
+		}
 	}
 	res.Violations = append(res.Violations, checkers.All(w.history)...)
 	res.Violations = append(res.Violations, w.violations...)

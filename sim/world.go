@@ -274,15 +274,13 @@ func (w *World) dispatch(ev event) {
 	// A paused node handles nothing until it resumes; what was due waits, in order.
 	switch ev.kind {
 	case evToEngine, evConnectionLost, evSync, evEngineTimer, evRelease:
-		if w.now < w.runtime.pausedUntil {
-			ev.at = w.runtime.pausedUntil
-			w.queue.push(ev)
+		if w.runtime.pause.active(w.now) {
+			w.runtime.pause.hold(ev)
 			return
 		}
 	case evToExecutor, evExecutorTimer:
-		if w.now < w.executor.pausedUntil {
-			ev.at = w.executor.pausedUntil
-			w.queue.push(ev)
+		if w.executor.pause.active(w.now) {
+			w.executor.pause.hold(ev)
 			return
 		}
 	}
@@ -335,8 +333,8 @@ func (w *World) dispatch(ev event) {
 func (w *World) heal() {
 	w.healed = true
 	w.runtime.crashAt = boundaryNone
-	w.runtime.pausedUntil = min(w.runtime.pausedUntil, w.now)
-	w.executor.pausedUntil = min(w.executor.pausedUntil, w.now)
+	w.endPause(&w.runtime.pause)
+	w.endPause(&w.executor.pause)
 	w.runtime.restartIfDown()
 	w.executor.restartIfDown()
 }
@@ -359,8 +357,8 @@ func (w *World) scheduleCrashes() {
 		}
 		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
 	}
-	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pausedUntil)
-	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pausedUntil)
+	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pause)
+	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pause)
 	if d := w.plan.ExecutorCrashEvery; d > 0 {
 		var next func()
 		next = func() {
@@ -389,7 +387,7 @@ func (w *World) crashRuntime() {
 }
 
 // schedulePauses stops a node now and then: it handles nothing until its pause ends.
-func (w *World) schedulePauses(node string, every time.Duration, until *time.Duration) {
+func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
 	if every <= 0 {
 		return
 	}
@@ -399,7 +397,13 @@ func (w *World) schedulePauses(node string, every time.Duration, until *time.Dur
 			return
 		}
 		d := w.faultRand.Duration(time.Millisecond, max(w.plan.PauseMax, time.Millisecond), node+"-pause")
-		*until = max(*until, w.now+d)
+		p.until = max(p.until, w.now+d)
+		until := p.until
+		w.After(d, func() {
+			if p.until == until {
+				w.endPause(p)
+			}
+		})
 		w.cover(CoverPause)
 		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Reason: fmt.Sprintf("for %s", d)})
 		w.After(d+w.faultRand.Exp(every, node+"-pause-every"), next)
