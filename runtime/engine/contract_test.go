@@ -5,6 +5,7 @@ import (
 
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -73,7 +74,7 @@ func backedBy(rec *engine.Engine, r engine.Ready, resolves map[engine.RequestID]
 			}
 			en, ok := engine.JournalEntry(rec, aid.Invocation, aid.Index)
 			_, early := engine.EarlyCompletion(rec, aid.Invocation, aid.Index)
-			if ok && en.Kind.Completable() && !en.Completed || !ok && !early {
+			if ok && en.Kind == journal.KindAwakeable && !en.Completed || !ok && !early {
 				fail("resolve %s answered 202 but its awakeable %s still waits (entry %s present %t, early %t)", aid, aid, en, ok, early)
 			}
 			continue

@@ -44,7 +44,12 @@ func TestCallStartsAttemptOne(t *testing.T) {
 	assert.True(t, start.Journal[0].Equal(journal.Entry{Kind: journal.KindInput, Result: value(`"world"`)}), "%s", start.Journal[0])
 	// A call is answered when the invocation ends, not before.
 	noReplyTo(t, r, req)
-	assert.Empty(t, r.Notes)
+	require.Len(t, r.Notes, 1)
+	assert.Equal(t, engine.NoteInvocationAccepted, r.Notes[0].Kind)
+	assert.Equal(t, start.Invocation, r.Notes[0].Invocation)
+	assert.Equal(t, "Greeter", r.Notes[0].Service)
+	assert.Equal(t, "greet", r.Notes[0].Handler)
+	assert.Equal(t, uint64(1), r.Notes[0].Seq)
 	// The Start leaves with the batch that makes the invocation and its attempt durable.
 	assertBatchHas(t, r, engine.InvocationKey(start.Invocation), engine.EntryKey(start.Invocation, 0))
 	assert.Equal(t, "running", engine.Status(h.eng, start.Invocation))
@@ -327,7 +332,12 @@ func TestEarlyCompletionAppliedWhenCommandArrives(t *testing.T) {
 	r := h.step()
 	assert.Equal(t, 202, replyTo(t, r, req).Status)
 	assert.Empty(t, r.Messages, "nothing to complete yet")
-	assert.Empty(t, r.Notes, "the early completion is neither accepted nor dropped yet")
+	assert.Empty(t, notesOf(r, engine.NoteCompletionAccepted), "the early completion is neither accepted ...")
+	assert.Empty(t, notesOf(r, engine.NoteCompletionDropped), "... nor dropped yet")
+	held := notesOf(r, engine.NoteCompletionBuffered)
+	require.Len(t, held, 1, "but its arrival is in the history")
+	assert.Equal(t, uint32(1), held[0].Index)
+	assert.True(t, held[0].Result.Equal(value(`"early"`)))
 	assertBatchHas(t, r, engine.InvocationKey(id)) // kept durably in the record
 
 	// A second early resolve of the same index loses.
@@ -748,7 +758,7 @@ func TestRetriesExhausted(t *testing.T) {
 	}
 	h.eng.Receive(errorMsg(id, 3, true, "flaky again"))
 	r := h.step()
-	assert.Empty(t, r.Timers)
+	assert.Empty(t, timersOf(r, engine.TimerRetry))
 	done := notesOf(r, engine.NoteInvocationDone)
 	require.Len(t, done, 1)
 	require.NotNil(t, done[0].Result.Failure)
@@ -769,7 +779,7 @@ func TestNonRetryableErrorFails(t *testing.T) {
 	id := onlyStart(t, h.step()).Invocation
 	h.eng.Receive(errorMsg(id, 1, false, "bad input"))
 	r := h.step()
-	assert.Empty(t, r.Timers)
+	assert.Empty(t, timersOf(r, engine.TimerRetry))
 	resp := replyTo(t, r, callReq)
 	assert.Equal(t, 500, resp.Status)
 	assert.Equal(t, restateError{Code: 500, Message: "bad input", Source: "invocation"}, decodeError(t, resp))
@@ -866,7 +876,7 @@ func TestCompleteAwakeableCommandWithRejection(t *testing.T) {
 	h := newHarness(t)
 	waiter := h.withAwakeable()
 	resolver := h.started(`"resolver"`)
-	en := journal.Entry{Kind: journal.KindCompleteAwakeable, Target: awk(waiter, 1), Result: failure(500, "denied")}
+	en := journal.Entry{Kind: journal.KindCompleteAwakeable, Target: awk(waiter, 1), Param: failure(500, "denied")}
 	h.eng.Receive(cmd(resolver, 1, 1, en))
 	r := h.step()
 	comps := messagesOf(r, protocol.KindCompletion)
@@ -979,4 +989,54 @@ func TestDuplicateIDFromSourcePanics(t *testing.T) {
 	h := newHarness(t, func(c *engine.Config) { c.NewID = func() protocol.InvocationID { return idN(1) } })
 	h.call("Greeter", "greet", "1")
 	assert.PanicsWithValue(t, "engine: ID source returned "+idN(1).String()+" twice (or the zero ID)", func() { h.call("Greeter", "greet", "2") })
+}
+
+func TestRetentionPurgesFinishedInvocation(t *testing.T) {
+	h := newHarness(t)
+	id := h.withAwakeable()
+	h.eng.Receive(endMsg(id, 1, 2, `"out"`))
+	r := h.step()
+	ret := timersOf(r, engine.TimerRetention)
+	require.Len(t, ret, 1)
+	assert.True(t, ret[0].Deadline.Equal(epoch.Add(engine.DefaultRetention)))
+
+	// Readable until the deadline, across a crash; the recovered timer has the same deadline.
+	h.clock.Advance(engine.DefaultRetention - time.Nanosecond)
+	h.crash()
+	r = h.step()
+	require.Len(t, r.Timers, 1)
+	assert.True(t, r.Timers[0].Deadline.Equal(ret[0].Deadline))
+	h.eng.FireTimer(r.Timers[0])
+	assert.Empty(t, h.step().Batch, "early: nothing purged")
+	assert.Equal(t, 200, h.outputOf(id).Status)
+
+	h.clock.Advance(time.Nanosecond)
+	h.eng.FireTimer(ret[0])
+	r = h.step()
+	assertBatchDeletes(t, r, engine.InvocationKey(id), engine.EntryKey(id, 0), engine.EntryKey(id, 1), engine.EntryKey(id, 2))
+	assert.Equal(t, 404, h.outputOf(id).Status)
+	assert.Equal(t, 0, h.eng.Invocations())
+
+	// The purge is durable, and late resolves find nothing.
+	h.crash()
+	assert.True(t, quiet(h.step()))
+	assert.Equal(t, 0, h.eng.Invocations())
+	h.resolve(id, 1, `"late"`)
+	drops := notesOf(h.step(), engine.NoteCompletionDropped)
+	require.Len(t, drops, 1)
+	assert.Equal(t, "unknown invocation", drops[0].Reason)
+}
+
+// assertBatchDeletes asserts that r's batch deletes every key.
+func assertBatchDeletes(t testing.TB, r engine.Ready, keys ...string) {
+	t.Helper()
+	deleted := map[string]bool{}
+	for _, op := range r.Batch {
+		if op.Delete {
+			deleted[op.Key] = true
+		}
+	}
+	for _, k := range keys {
+		assert.True(t, deleted[k], "batch does not delete %s", k)
+	}
 }

@@ -4,6 +4,7 @@ package engine
 // into the test binary.
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -38,6 +39,11 @@ func EncodeRecord(r Record) []byte {
 		retryAt:  r.RetryAt,
 		waiting:  r.Waiting,
 		early:    r.Early,
+		key:      r.Key,
+		kind:     r.Kind,
+		seq:      r.Seq,
+		idemKey:  r.IdemKey,
+		purgeAt:  r.PurgeAt,
 	}
 	return encodeInvocation(inv)
 }
@@ -53,6 +59,11 @@ type Record struct {
 	RetryAt  time.Time
 	Waiting  []uint32
 	Early    map[uint32]journal.Result
+	Key      string
+	Kind     protocol.HandlerKind
+	Seq      uint64
+	IdemKey  string
+	PurgeAt  time.Time
 }
 
 // Status values of Record.Status.
@@ -61,6 +72,7 @@ const (
 	StatusSuspended  = uint8(statusSuspended)
 	StatusBackingOff = uint8(statusBackingOff)
 	StatusDone       = uint8(statusDone)
+	StatusPending    = uint8(statusPending)
 )
 
 // Status returns the status of an invocation ("running", "suspended", "backing-off", "done"),
@@ -89,31 +101,62 @@ func JournalLen(e *Engine, id protocol.InvocationID) int {
 	return 0
 }
 
-// Snapshot renders every durable field of every invocation, in ID order, so that two engines
-// can be compared: one that ran and one recovered from its store. Volatile fields (waiters,
-// buffered messages, dirty marks) are left out. bumpRunning adds one to the attempt of running
-// invocations, which is what Recover does to them.
+// Snapshot renders the engine's durable state (every invocation in ID order with its journal,
+// keys with their lock holder, inbox, state and promises, idempotency keys and the acceptance
+// sequence) so that two engines can be compared: one that ran and one recovered from its store.
+// Volatile fields (waiters, buffered messages, dirty marks) are left out. bumpRunning adds one to
+// the attempt of running invocations, which is what Recover does to them.
 func Snapshot(e *Engine, bumpRunning bool) string {
-	ids := slices.SortedFunc(maps.Keys(e.invs), compareIDs)
+	unix := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	idOf := func(inv *invocation) string {
+		if inv == nil {
+			return "-"
+		}
+		return inv.id.String()
+	}
 	var b strings.Builder
-	for _, id := range ids {
+	fmt.Fprintf(&b, "seq=%d\n", e.seq)
+	for _, id := range slices.SortedFunc(maps.Keys(e.invs), compareIDs) {
 		inv := e.invs[id]
 		attempt := inv.attempt
 		if bumpRunning && inv.status == statusRunning {
 			attempt++
 		}
-		var retryAt int64
-		if !inv.retryAt.IsZero() {
-			retryAt = inv.retryAt.UnixNano()
-		}
-		fmt.Fprintf(&b, "%s %s/%s %s attempt=%d failures=%d retryAt=%d waiting=%v\n",
-			id, inv.service, inv.handler, inv.status, attempt, inv.failures, retryAt, inv.waiting)
+		fmt.Fprintf(&b, "%s %s/%s key=%q kind=%s seq=%d idem=%q %s attempt=%d failures=%d retryAt=%d purgeAt=%d waiting=%v\n",
+			id, inv.service, inv.handler, inv.key, inv.kind, inv.seq, inv.idemKey, inv.status, attempt, inv.failures,
+			unix(inv.retryAt), unix(inv.purgeAt), inv.waiting)
 		for i, en := range inv.journal {
-			fmt.Fprintf(&b, "  [%d] %s completed=%t %s\n", i, en.Kind, en.Completed, en.Result)
+			fmt.Fprintf(&b, "  [%d] %s completed=%t %s\n", i, en, en.Completed, en.Result)
 		}
 		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
 			fmt.Fprintf(&b, "  early[%d] %s\n", idx, inv.early[idx])
 		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(e.keys), compareKeyIDs) {
+		ks := e.keys[k]
+		var inbox []string
+		for _, inv := range ks.inbox {
+			inbox = append(inbox, idOf(inv))
+		}
+		fmt.Fprintf(&b, "key %s/%s holder=%s inbox=%v run=%s purgeAt=%d\n", k.service, k.key, idOf(ks.holder), inbox, ks.run, unix(ks.purgeAt))
+		for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+			fmt.Fprintf(&b, "  state %q=%q\n", name, ks.state[name])
+		}
+		for _, name := range slices.Sorted(maps.Keys(ks.promises)) {
+			p := ks.promises[name]
+			fmt.Fprintf(&b, "  promise %q completed=%t %s\n", name, p.completed, p.result)
+		}
+	}
+	idems := slices.SortedFunc(maps.Keys(e.idem), func(a, b idemID) int {
+		return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+	})
+	for _, k := range idems {
+		fmt.Fprintf(&b, "idem %v -> %s\n", k, e.idem[k])
 	}
 	return b.String()
 }
@@ -133,9 +176,18 @@ func DescribeOp(op store.Op) string {
 		if err != nil {
 			return fmt.Sprintf("put %s (%v)", op.Key, err)
 		}
-		s := fmt.Sprintf("put record %s %s/%s %s attempt=%d failures=%d", id, inv.service, inv.handler, inv.status, inv.attempt, inv.failures)
+		s := fmt.Sprintf("put record %s %s/%s %s attempt=%d failures=%d seq=%d", id, inv.service, inv.handler, inv.status, inv.attempt, inv.failures, inv.seq)
+		if inv.key != "" {
+			s += fmt.Sprintf(" key=%q", inv.key)
+		}
+		if inv.idemKey != "" {
+			s += fmt.Sprintf(" idem=%q", inv.idemKey)
+		}
 		if !inv.retryAt.IsZero() {
 			s += " retryAt=" + inv.retryAt.UTC().Format(time.TimeOnly+".000")
+		}
+		if !inv.purgeAt.IsZero() {
+			s += " purgeAt=+" + inv.purgeAt.Sub(testEpoch).String()
 		}
 		if len(inv.waiting) > 0 {
 			s += fmt.Sprintf(" waiting=%v", inv.waiting)
@@ -155,9 +207,23 @@ func DescribeOp(op store.Op) string {
 			return fmt.Sprintf("put entry %s[%d] (%v)", id, idx, err)
 		}
 		return fmt.Sprintf("put entry %s[%d] %s", id, idx, en)
+	case op.Key == seqKey:
+		seq, _ := binary.Uvarint(op.Value)
+		return fmt.Sprintf("put %s %d", op.Key, seq)
 	default:
-		return "put " + op.Key
+		return fmt.Sprintf("put %s %q", op.Key, op.Value)
 	}
+}
+
+// testEpoch is the fake clock's start in the tests: DescribeOp prints deadlines relative to it.
+var testEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// PurgeAt returns when a finished invocation is purged.
+func PurgeAt(e *Engine, id protocol.InvocationID) time.Time {
+	if inv := e.invs[id]; inv != nil {
+		return inv.purgeAt
+	}
+	return time.Time{}
 }
 
 // JournalEntry returns entry i of an invocation's journal.
@@ -182,4 +248,20 @@ func EarlyCompletion(e *Engine, id protocol.InvocationID, i uint32) (journal.Res
 // IDs returns every invocation ID the engine knows, in ID order.
 func IDs(e *Engine) []protocol.InvocationID {
 	return slices.SortedFunc(maps.Keys(e.invs), compareIDs)
+}
+
+// RetryAt returns the retry deadline of a backing-off invocation.
+func RetryAt(e *Engine, id protocol.InvocationID) time.Time {
+	if inv := e.invs[id]; inv != nil {
+		return inv.retryAt
+	}
+	return time.Time{}
+}
+
+// Waiting returns the indices a suspended invocation waits on.
+func Waiting(e *Engine, id protocol.InvocationID) []uint32 {
+	if inv := e.invs[id]; inv != nil {
+		return slices.Clone(inv.waiting)
+	}
+	return nil
 }

@@ -19,8 +19,8 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // The services every harness declares.
 var testServices = []protocol.ServiceSpec{
-	{Name: "Greeter", Handlers: []string{"greet", "approve"}},
-	{Name: "Other", Handlers: []string{"run"}},
+	{Name: "Greeter", Handlers: []protocol.HandlerSpec{{Name: "greet"}, {Name: "approve"}}},
+	{Name: "Other", Handlers: []protocol.HandlerSpec{{Name: "run"}}},
 }
 
 // harness drives one engine the way the production driver does: take Ready, apply its batch to
@@ -170,7 +170,7 @@ func runEntry(name, value string) journal.Entry {
 }
 
 func completeEntry(target, value string) journal.Entry {
-	return journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Result: journal.Result{Value: []byte(value)}}
+	return journal.Entry{Kind: journal.KindCompleteAwakeable, Target: target, Param: journal.Result{Value: []byte(value)}}
 }
 
 func value(s string) journal.Result { return journal.Result{Value: []byte(s)} }
@@ -199,6 +199,28 @@ func notesOf(r engine.Ready, kind engine.NoteKind) []engine.Note {
 		}
 	}
 	return out
+}
+
+func timersOf(r engine.Ready, kind engine.TimerKind) []engine.Timer {
+	var out []engine.Timer
+	for _, tm := range r.Timers {
+		if tm.Kind == kind {
+			out = append(out, tm)
+		}
+	}
+	return out
+}
+
+// quiet reports whether r carries nothing but bookkeeping: no writes, messages, replies or
+// timers, and no note about completions or outputs.
+func quiet(r engine.Ready) bool {
+	for _, n := range r.Notes {
+		switch n.Kind {
+		case engine.NoteCompletionAccepted, engine.NoteCompletionDropped, engine.NoteInvocationDone:
+			return false
+		}
+	}
+	return len(r.Batch) == 0 && len(r.Messages) == 0 && len(r.Replies) == 0 && len(r.Timers) == 0
 }
 
 // replyTo returns the reply to request id in r, failing the test if there is none or several.

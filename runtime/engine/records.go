@@ -84,15 +84,38 @@ func splitKey(key, prefix string, n int) ([]string, error) {
 
 func encodeSeq(seq uint64) []byte { return binary.AppendUvarint(nil, seq) }
 
-// encodeWorkflow writes a workflow record: version, run ID, purge deadline (0 while running).
+// encodeWorkflow writes a workflow record: version, run ID, purge deadline (absent while running).
 func encodeWorkflow(ks *keyState) []byte {
 	b := []byte{recordVersion}
 	b = append(b, ks.run[:]...)
-	var purge int64
-	if !ks.purgeAt.IsZero() {
-		purge = ks.purgeAt.UnixNano()
+	return appendTime(b, ks.purgeAt)
+}
+
+// appendTime encodes a deadline as a presence byte, then Unix seconds and nanoseconds, so that
+// every instant time.Time can hold survives the store (Unix nanoseconds alone would only cover
+// 1678 to 2262, and could not tell the epoch itself from no deadline).
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, 0)
 	}
-	return binary.AppendVarint(b, purge)
+	b = append(b, 1)
+	b = binary.AppendVarint(b, t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+}
+
+func (r *recordReader) time(what string) time.Time {
+	if r.byte(what) == 0 || r.err != nil {
+		return time.Time{}
+	}
+	sec := r.varint(what + " seconds")
+	nsec := r.uvarint(what + " nanoseconds")
+	if r.err == nil && nsec >= uint64(time.Second) {
+		r.fail(what + " nanoseconds")
+	}
+	if r.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec))
 }
 
 func invocationKey(id protocol.InvocationID) string {
@@ -122,11 +145,7 @@ func encodeInvocation(inv *invocation) []byte {
 	b = append(b, byte(inv.status))
 	b = binary.AppendUvarint(b, uint64(inv.attempt))
 	b = binary.AppendUvarint(b, uint64(inv.failures))
-	var retryAt int64
-	if !inv.retryAt.IsZero() {
-		retryAt = inv.retryAt.UnixNano()
-	}
-	b = binary.AppendVarint(b, retryAt)
+	b = appendTime(b, inv.retryAt)
 	b = binary.AppendUvarint(b, uint64(len(inv.waiting)))
 	for _, w := range inv.waiting {
 		b = binary.AppendUvarint(b, uint64(w))
@@ -141,11 +160,7 @@ func encodeInvocation(inv *invocation) []byte {
 	b = append(b, byte(inv.kind))
 	b = binary.AppendUvarint(b, inv.seq)
 	b = appendString(b, inv.idemKey)
-	var purge int64
-	if !inv.purgeAt.IsZero() {
-		purge = inv.purgeAt.UnixNano()
-	}
-	return binary.AppendVarint(b, purge)
+	return appendTime(b, inv.purgeAt)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -234,9 +249,7 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	inv.status = status(r.byte("status"))
 	inv.attempt = uint32(r.uvarint("attempt"))
 	inv.failures = uint32(r.uvarint("failures"))
-	if ns := r.varint("retry deadline"); ns != 0 {
-		inv.retryAt = time.Unix(0, ns)
-	}
+	inv.retryAt = r.time("retry deadline")
 	nw := r.uvarint("waiting count")
 	for range min(nw, uint64(len(b))) {
 		inv.waiting = append(inv.waiting, uint32(r.uvarint("waiting index")))
@@ -262,9 +275,7 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	inv.kind = protocol.HandlerKind(r.byte("handler kind"))
 	inv.seq = r.uvarint("sequence")
 	inv.idemKey = string(r.bytes("idempotency key"))
-	if ns := r.varint("purge deadline"); ns != 0 {
-		inv.purgeAt = time.Unix(0, ns)
-	}
+	inv.purgeAt = r.time("purge deadline")
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
 	}
@@ -366,12 +377,10 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 			}
 			w := workflowRecord{service: parts[0], key: parts[1]}
 			copy(w.run[:], value[1:17])
-			ns, n := binary.Varint(value[17:])
-			if n <= 0 || 17+n != len(value) {
+			rr := recordReader{b: value[17:]}
+			w.purgeAt = rr.time("purge deadline")
+			if rr.err != nil || len(rr.b) != 0 {
 				return fmt.Errorf("workflow record %q: bad purge deadline: %w", key, ErrCorruptStore)
-			}
-			if ns != 0 {
-				w.purgeAt = time.Unix(0, ns)
 			}
 			workflows = append(workflows, w)
 		case strings.HasPrefix(key, idempotencyPrefix):
