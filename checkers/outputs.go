@@ -118,7 +118,8 @@ func Outputs(h History) []Violation {
 			}
 			idem[k] = append(idem[k], s)
 		}
-		if e.Handler == "run" {
+		// A workflow's run always has a key; a plain service's handler called "run" has none.
+		if e.Handler == "run" && e.Key != "" {
 			k := workflowKey{e.Service, e.Key}
 			if wf[k] == nil {
 				wfOrder = append(wfOrder, k)

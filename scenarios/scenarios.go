@@ -6,15 +6,18 @@
 package scenarios
 
 import (
+	"github.com/vigilsim/vigil/scenarios/agenttools"
 	"github.com/vigilsim/vigil/scenarios/approval"
+	"github.com/vigilsim/vigil/scenarios/exclusivequeue"
 	"github.com/vigilsim/vigil/scenarios/reviewworkflow"
+	"github.com/vigilsim/vigil/scenarios/timeouts"
 	"github.com/vigilsim/vigil/scenarios/workflowexternal"
 	"github.com/vigilsim/vigil/sim"
 )
 
 // All returns every scenario in the order campaigns run them.
 func All() []sim.Scenario {
-	return []sim.Scenario{approval.Scenario, reviewworkflow.Scenario, workflowexternal.Scenario}
+	return []sim.Scenario{approval.Scenario, reviewworkflow.Scenario, timeouts.Scenario, exclusivequeue.Scenario, agenttools.Scenario, workflowexternal.Scenario}
 }
 
 // Lookup returns the scenario called name.

@@ -353,7 +353,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		e.reached(PointDuplicateCommand)
 		// A repeat. A run's ack may have been lost with the first copy, so answer it again — but
 		// only for the very result journaled, never for another execution's.
-		if en := inv.journal[i]; en.Kind == journal.KindRun && en.Equal(m.Entry) {
+		if en := inv.journal[i]; journal.AckedBeforeUse(en.Kind) && en.Equal(m.Entry) {
 			e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 		}
 		return
@@ -379,11 +379,10 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 	}
 	inv.journal = append(inv.journal, en)
 	e.putEntry(inv, i)
+	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
+		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
+	}
 	switch en.Kind {
-	case journal.KindRun:
-		if !e.buggify(BuggifySkipRunAck) {
-			e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
-		}
 	case journal.KindCompleteAwakeable:
 		if aid, err := protocol.ParseAwakeableID(en.Target); err == nil {
 			e.completeAwakeable(aid, en.Target, en.Param)

@@ -512,8 +512,9 @@ func (a *attempt) Read(e journal.Entry) journal.Result {
 		panic(fmt.Sprintf("executor: Read of a %s entry", e.Kind))
 	}
 	a.emit(e)
-	a.observe(index, e)
-	return e.Result
+	// What the attempt read may differ on a re-run (a shared handler's state can change between
+	// attempts); go on only once it is durable, so nothing outside depends on a lost read.
+	return a.Await(index)
 }
 
 func (a *attempt) observe(index uint32, e journal.Entry) {
@@ -549,9 +550,10 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 		for pos, i := range indices {
 			if a.ready[i] {
 				b, _ := json.Marshal(pos)
-				sel := journal.Entry{Kind: journal.KindSelect, Result: journal.Result{Value: b}}
-				a.emit(sel)
-				a.observe(index, sel)
+				a.emit(journal.Entry{Kind: journal.KindSelect, Result: journal.Result{Value: b}})
+				// The choice depends on timing, so a re-run may choose otherwise: go on only once it
+				// is durable, or a side effect could hand out IDs of entries that a re-run shifts.
+				a.Await(index)
 				return pos
 			}
 		}
@@ -581,7 +583,7 @@ func (a *attempt) emit(e journal.Entry) uint32 {
 	index := a.pos
 	a.pos++
 	a.journal = append(a.journal, e)
-	a.ready = append(a.ready, !e.Kind.Completable() && e.Kind != journal.KindRun)
+	a.ready = append(a.ready, !e.Kind.Completable() && !journal.AckedBeforeUse(e.Kind))
 	if o := a.ex.cfg.Observer; o != nil {
 		o.CommandEmitted(a.inv, a.number, index, e)
 	}

@@ -111,6 +111,15 @@ func (k Kind) Completable() bool {
 	return false
 }
 
+// AckedBeforeUse reports whether the handler must wait until an entry of kind k is durable
+// before it goes on: the entries whose values the executor produces and a re-run could produce
+// differently — a side effect's result, a WaitFirst's choice, a state read. Acting on one that a
+// crash then loses could hand the outside world facts (IDs of later entries, say) that a re-run
+// contradicts.
+func AckedBeforeUse(k Kind) bool {
+	return k == KindRun || k == KindSelect || k == KindGetState || k == KindGetStateKeys
+}
+
 // Writes reports whether entries of this kind change an object's or a workflow's state, which
 // shared handlers may not do.
 func (k Kind) Writes() bool {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	bbolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/store"
@@ -584,7 +585,7 @@ func TestFailedCommitFailsStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.Sync()
-	if !errors.Is(err, bolt.ErrFailed) || !errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+	if !errors.Is(err, bolt.ErrFailed) || !errors.Is(err, bberrors.ErrDatabaseNotOpen) {
 		t.Fatalf("Sync of a broken store = %v, want ErrFailed wrapping the cause", err)
 	}
 	if !strings.Contains(err.Error(), "may be lost") {
@@ -597,7 +598,7 @@ func TestFailedCommitFailsStore(t *testing.T) {
 		"Get":   func() error { _, _, err := s.Get("a"); return err },
 	}
 	for name, call := range calls {
-		if err := call(); !errors.Is(err, bolt.ErrFailed) || !errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+		if err := call(); !errors.Is(err, bolt.ErrFailed) || !errors.Is(err, bberrors.ErrDatabaseNotOpen) {
 			t.Errorf("%s after a failed commit = %v, want ErrFailed", name, err)
 		}
 	}

@@ -1,0 +1,323 @@
+package timeouts
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// checkerName is the Checker of the scenario's violations.
+const checkerName = "timeouts-outcome"
+
+// Margin is how long before a timer's deadline a completion must have been accepted for it to be
+// sure to win. It exceeds the longest a message can spend on a link (the plan's maximum delay of
+// 200 ms, stretched twentyfold by the long tail, plus a sync and a time quantum), so the
+// completion reaches a live attempt before the timer's own completion can.
+const Margin = 5 * time.Second
+
+// The wait handler's journal: input, awakeable, sleep, run (hand-out), select, output. The nap
+// handler's: input, sleep, run (woke), output.
+const (
+	waitAwakeable = 1
+	waitSleep     = 2
+	waitRun       = 3
+	waitSelect    = 4
+	waitLen       = 6
+
+	napSleep = 1
+	napRun   = 2
+	napLen   = 4
+)
+
+// Check states the scenario's expected outcome. For every finished wait:
+//
+//   - W1 shape: the final journal is input, awakeable, sleep, run, select, output, and the output
+//     is "completed: v" or "timed out" as the journaled select chose the awakeable (0) or the
+//     timer (1);
+//   - W2 deadline: the engine fixed the sleep's deadline when it journaled the sleep, so it lies
+//     between the first emission of the sleep command plus the timeout and its first TimerArmed
+//     plus the timeout;
+//   - W3 completed: v is the value of the awakeable's first CompletionAccepted, and that
+//     acceptance comes before the first attempt that emitted the select choosing it (nobody can
+//     see a completion before the engine accepted it). So a never-completed awakeable always
+//     times out. The rule is causal, not "accepted before the timer fired": a completion
+//     accepted after the timer fired still wins when the attempt that saw the timer first died
+//     before its choice was journaled (the next one finds both ready and takes the awakeable,
+//     which it lists first), or when the link delivered the timer's completion after the
+//     awakeable's. Campaigns see this in about a third of the seeds;
+//   - W4 timed out: the sleep's TimerFired is in the history, at or after its deadline, before
+//     the first attempt that emitted the select choosing the timer;
+//   - W5 the first completion wins: a completion accepted at least Margin before the deadline
+//     makes the wait complete, never time out — unless the executor was paused at some time
+//     from the acceptance to Margin after the timer fired (a pause holds back every message to
+//     the executor and delivers them together, in any order). Crashes are no excuse: a new
+//     attempt starts from a journal that holds the completion, and WaitFirst prefers the
+//     awakeable, which it lists first, when both are ready;
+//   - W6 nobody completes a wait of case "never".
+//
+// For every finished nap: N1 the journal is input, sleep, run, output; the output reports the
+// sleep's duration and the virtual time the run journaled, which is at or after the sleep's
+// deadline and its TimerFired.
+func (wl *workload) Check(h *checkers.History) []checkers.Violation {
+	return check(h)
+}
+
+func check(h *checkers.History) []checkers.Violation {
+	x := index(h)
+	var vs []checkers.Violation
+	for _, inv := range x.doneOrder {
+		acc, ok := x.accepted[inv]
+		if !ok || h.Events[acc].Service != ServiceName {
+			continue
+		}
+		d := x.done[inv]
+		var msgs []string
+		switch h.Events[acc].Handler {
+		case WaitHandler:
+			msgs = x.checkWait(inv, h.Events[d])
+		case NapHandler:
+			msgs = x.checkNap(inv, h.Events[d])
+		}
+		for _, m := range msgs {
+			vs = append(vs, checkers.Violation{Checker: checkerName, Invocation: inv, Message: m, Events: []int{d}})
+		}
+	}
+	return vs
+}
+
+// slot names one journal entry of one invocation.
+type slot struct {
+	inv   protocol.InvocationID
+	index uint32
+}
+
+// history is the part of a history the check looks things up in, by event index.
+type history struct {
+	h         *checkers.History
+	accepted  map[protocol.InvocationID]int
+	done      map[protocol.InvocationID]int
+	doneOrder []protocol.InvocationID
+	// completed is each entry's first CompletionAccepted.
+	completed map[slot]int
+	// armed and fired are each sleep's first TimerArmed and TimerFired.
+	armed, fired map[slot]int
+	// emitted lists every CommandEmitted of each entry, in history order.
+	emitted map[slot][]int
+	paused  []window
+}
+
+func index(h *checkers.History) *history {
+	x := &history{
+		h: h, accepted: map[protocol.InvocationID]int{}, done: map[protocol.InvocationID]int{},
+		completed: map[slot]int{}, armed: map[slot]int{}, fired: map[slot]int{}, emitted: map[slot][]int{},
+		paused: pauses(h),
+	}
+	first := func(m map[slot]int, s slot, i int) {
+		if _, ok := m[s]; !ok {
+			m[s] = i
+		}
+	}
+	for i, e := range h.Events {
+		s := slot{e.Invocation, e.Index}
+		switch e.Kind {
+		case checkers.InvocationAccepted:
+			if _, ok := x.accepted[e.Invocation]; !ok {
+				x.accepted[e.Invocation] = i
+			}
+		case checkers.InvocationDone:
+			if _, ok := x.done[e.Invocation]; !ok {
+				x.done[e.Invocation] = i
+				x.doneOrder = append(x.doneOrder, e.Invocation)
+			}
+		case checkers.CompletionAccepted:
+			first(x.completed, s, i)
+		case checkers.TimerArmed:
+			if e.Reason == "sleep" {
+				first(x.armed, s, i)
+			}
+		case checkers.TimerFired:
+			if e.Reason == "sleep" {
+				first(x.fired, s, i)
+			}
+		case checkers.CommandEmitted:
+			x.emitted[s] = append(x.emitted[s], i)
+		}
+	}
+	return x
+}
+
+// deadline is a sleep entry's deadline in virtual time.
+func deadline(e journal.Entry) time.Duration {
+	return time.Unix(0, e.Deadline).Sub(sim.Epoch)
+}
+
+// checkSleep states W2 and returns the sleep's deadline.
+func (x *history) checkSleep(inv protocol.InvocationID, index uint32, e journal.Entry) []string {
+	var msgs []string
+	dl := deadline(e)
+	s := slot{inv, index}
+	if em := x.emitted[s]; len(em) > 0 {
+		if low := x.h.Events[em[0]].At + e.Duration; dl < low {
+			msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, before its first emission at %v plus its duration", index, e.Duration, dl, x.h.Events[em[0]].At))
+		}
+	}
+	a, ok := x.armed[s]
+	if !ok {
+		return append(msgs, fmt.Sprintf("sleep [%d] is journaled but its timer was never armed", index))
+	}
+	if high := x.h.Events[a].At + e.Duration; dl > high {
+		msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, after it was armed at %v plus its duration", index, e.Duration, dl, x.h.Events[a].At))
+	}
+	if got := x.h.Events[a].Deadline; got != dl {
+		msgs = append(msgs, fmt.Sprintf("sleep [%d] was armed for %v, but its journaled deadline is %v", index, got, dl))
+	}
+	return msgs
+}
+
+// firstChoice is the first CommandEmitted of the select at index that chose choice, or -1.
+func (x *history) firstChoice(inv protocol.InvocationID, index uint32, choice journal.Result) int {
+	for _, i := range x.emitted[slot{inv, index}] {
+		if e := x.h.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []string {
+	j := done.Journal
+	if len(j) != waitLen || j[0].Kind != journal.KindInput || j[waitAwakeable].Kind != journal.KindAwakeable ||
+		j[waitSleep].Kind != journal.KindSleep || j[waitRun].Kind != journal.KindRun || j[waitSelect].Kind != journal.KindSelect {
+		return []string{fmt.Sprintf("final journal %v does not have the wait handler's shape (input, awakeable, sleep, run, select, output)", j)}
+	}
+	var req WaitRequest
+	if err := json.Unmarshal(j[0].Result.Value, &req); err != nil {
+		return []string{fmt.Sprintf("input %s: %v", j[0].Result, err)}
+	}
+	msgs := x.checkSleep(inv, waitSleep, j[waitSleep])
+	dl := deadline(j[waitSleep])
+	var choice int
+	if err := json.Unmarshal(j[waitSelect].Result.Value, &choice); err != nil || (choice != 0 && choice != 1) {
+		return append(msgs, fmt.Sprintf("journaled select %s is neither the awakeable (0) nor the timer (1)", j[waitSelect].Result))
+	}
+	var out string
+	if done.Result.Failure != nil || json.Unmarshal(done.Result.Value, &out) != nil {
+		return append(msgs, fmt.Sprintf("output %s is not a string", done.Result))
+	}
+	chose := x.firstChoice(inv, waitSelect, j[waitSelect].Result)
+	comp, completed := x.completed[slot{inv, waitAwakeable}]
+	if completed && req.Case == CaseNever {
+		msgs = append(msgs, fmt.Sprintf("the awakeable of a wait nobody completes was completed with %s", x.h.Events[comp].Result))
+	}
+	switch choice {
+	case 0:
+		if !completed {
+			return append(msgs, fmt.Sprintf("output %q, but no completion of the awakeable was ever accepted", out))
+		}
+		ce := x.h.Events[comp]
+		var v string
+		if ce.Result.Failure != nil || json.Unmarshal(ce.Result.Value, &v) != nil {
+			return append(msgs, fmt.Sprintf("output %q, but the accepted completion is %s", out, ce.Result))
+		}
+		if want := Completed(v); out != want {
+			msgs = append(msgs, fmt.Sprintf("output %q, want %q (the accepted completion)", out, want))
+		}
+		if chose < 0 {
+			msgs = append(msgs, "no attempt emitted the select that chose the awakeable")
+		} else if chose < comp {
+			msgs = append(msgs, fmt.Sprintf("an attempt chose the awakeable at %v, before its completion was accepted at %v", x.h.Events[chose].At, ce.At))
+		}
+	case 1:
+		if out != TimedOut {
+			msgs = append(msgs, fmt.Sprintf("output %q, want %q (the select chose the timer)", out, TimedOut))
+		}
+		fired, ok := x.fired[slot{inv, waitSleep}]
+		switch {
+		case !ok:
+			msgs = append(msgs, fmt.Sprintf("output %q, but the timer never fired", out))
+		case x.h.Events[fired].At < dl:
+			msgs = append(msgs, fmt.Sprintf("output %q, but the timer fired at %v, before its deadline %v", out, x.h.Events[fired].At, dl))
+		case chose < 0:
+			msgs = append(msgs, "no attempt emitted the select that chose the timer")
+		case chose < fired:
+			msgs = append(msgs, fmt.Sprintf("an attempt chose the timer at %v, before it fired at %v", x.h.Events[chose].At, x.h.Events[fired].At))
+		}
+		if completed && ok {
+			at, firedAt := x.h.Events[comp].At, x.h.Events[fired].At
+			if at+Margin <= dl && !overlaps(x.paused, at, firedAt+Margin) {
+				msgs = append(msgs, fmt.Sprintf("timed out at deadline %v although the completion %s was accepted at %v, %v before it, and the executor was not paused in between",
+					dl, x.h.Events[comp].Result, at, dl-at))
+			}
+		}
+	}
+	return msgs
+}
+
+func (x *history) checkNap(inv protocol.InvocationID, done checkers.Event) []string {
+	j := done.Journal
+	if len(j) != napLen || j[0].Kind != journal.KindInput || j[napSleep].Kind != journal.KindSleep || j[napRun].Kind != journal.KindRun {
+		return []string{fmt.Sprintf("final journal %v does not have the nap handler's shape (input, sleep, run, output)", j)}
+	}
+	msgs := x.checkSleep(inv, napSleep, j[napSleep])
+	dl := deadline(j[napSleep])
+	var woke time.Duration
+	if err := json.Unmarshal(j[napRun].Result.Value, &woke); err != nil {
+		return append(msgs, fmt.Sprintf("woke %s: %v", j[napRun].Result, err))
+	}
+	var out string
+	if done.Result.Failure != nil || json.Unmarshal(done.Result.Value, &out) != nil {
+		return append(msgs, fmt.Sprintf("output %s is not a string", done.Result))
+	}
+	if want := Slept(j[napSleep].Duration, woke); out != want {
+		msgs = append(msgs, fmt.Sprintf("output %q, want %q", out, want))
+	}
+	if woke < dl {
+		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's deadline %v", woke, dl))
+	}
+	fired, ok := x.fired[slot{inv, napSleep}]
+	switch {
+	case !ok:
+		msgs = append(msgs, "the sleep's timer never fired")
+	case x.h.Events[fired].At > woke:
+		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's timer fired at %v", woke, x.h.Events[fired].At))
+	}
+	return msgs
+}
+
+// window is a stretch of virtual time during which the executor was paused.
+type window struct{ from, to time.Duration }
+
+// pauses lists when the executor node was paused, for the duration its NodePaused gives (to the
+// end of the run if that cannot be read). While it is paused, every message to it waits and is
+// delivered when the pause ends, so completions that were sent seconds apart can arrive together
+// and in either order.
+func pauses(h *checkers.History) []window {
+	var ws []window
+	for _, e := range h.Events {
+		if e.Kind != checkers.NodePaused || e.Node != "executor" {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimPrefix(e.Reason, "for "))
+		if err != nil {
+			d = h.End() - e.At
+		}
+		ws = append(ws, window{e.At, e.At + d})
+	}
+	return ws
+}
+
+// overlaps reports whether any window meets [from, to].
+func overlaps(ws []window, from, to time.Duration) bool {
+	for _, w := range ws {
+		if w.from <= to && from <= w.to {
+			return true
+		}
+	}
+	return false
+}
