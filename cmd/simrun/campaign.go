@@ -158,9 +158,12 @@ func writeCoverage(w io.Writer, all []*stats, total *stats) []sim.Point {
 		}
 		n := total.coverage[p.Name]
 		mark := ""
-		if n == 0 {
+		switch {
+		case n == 0 && p.Required:
 			mark = "  NEVER REACHED: " + p.Description
 			missing = append(missing, p.Name)
+		case n == 0:
+			mark = "  (not required) " + p.Description
 		}
 		fmt.Fprintf(w, " %12d%s\n", n, mark)
 	}
