@@ -1,6 +1,11 @@
 package scenarios
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/vigilsim/vigil/sim"
+)
 
 func TestRegistry(t *testing.T) {
 	names := Names()
@@ -15,5 +20,30 @@ func TestRegistry(t *testing.T) {
 	}
 	if _, ok := Lookup("nope"); ok {
 		t.Fatal("Lookup found a scenario that does not exist")
+	}
+}
+
+// BenchmarkScenarios reports, per scenario, simulated events/s, seeds/s, the virtual-to-wall
+// ratio and allocations per seed (run with -cpu 1 for one core):
+//
+//	go test -run X -bench Scenarios -cpu 1 ./scenarios
+func BenchmarkScenarios(b *testing.B) {
+	for _, sc := range All() {
+		b.Run(sc.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			var events, seeds uint64
+			var virtual time.Duration
+			start := time.Now()
+			for b.Loop() {
+				seeds++
+				r := sim.RunSeed(sc, sim.Options{Seed: seeds})
+				events += r.Events
+				virtual += r.Virtual
+			}
+			wall := time.Since(start).Seconds()
+			b.ReportMetric(float64(events)/wall, "events/s")
+			b.ReportMetric(float64(seeds)/wall, "seeds/s")
+			b.ReportMetric(virtual.Seconds()/wall, "virtual/wall")
+		})
 	}
 }

@@ -40,6 +40,16 @@ func runSeed(sc sim.Scenario, opts sim.Options) (o outcome) {
 	return outcome{res: sim.RunSeed(sc, opts)}
 }
 
+// checkTwice runs the seed a second time in this process and records a "determinism" violation
+// when the two trace hashes differ.
+func checkTwice(sc sim.Scenario, opts sim.Options, o *outcome) {
+	again := runSeed(sc, opts)
+	if again.res.TraceHash != o.res.TraceHash {
+		o.res.Violations = append(o.res.Violations, checkers.Violation{Checker: "determinism", Message: fmt.Sprintf(
+			"the same seed gave trace hash %016x, then %016x", o.res.TraceHash, again.res.TraceHash)})
+	}
+}
+
 // runCampaign runs seeds cfg.first .. cfg.first+cfg.seeds-1 of sc on cfg.parallel workers and
 // calls each with every outcome in seed order, from the calling goroutine. It stops dispatching
 // when each returns false or ctx is cancelled; outcomes of seeds after a false are discarded, so
@@ -60,7 +70,11 @@ func runCampaign(ctx context.Context, cfg *config, sc sim.Scenario, each func(ou
 	for range cfg.parallel {
 		wg.Go(func() {
 			for j := range jobs {
-				j.out <- runSeed(sc, cfg.options(j.seed)) // buffered: never blocks
+				o := runSeed(sc, cfg.options(j.seed))
+				if cfg.twice && !o.panicked {
+					checkTwice(sc, cfg.options(j.seed), &o)
+				}
+				j.out <- o // buffered: never blocks
 			}
 		})
 	}

@@ -50,6 +50,8 @@ type config struct {
 	hash        bool
 	mutant      mutant.ID
 	mutants     bool
+	twice       bool
+	bench       bool
 	coverage    bool
 	// requireCoverage makes a campaign fail when a listed point was never reached.
 	requireCoverage bool
@@ -89,6 +91,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.mutants {
 		return mutantCampaigns(ctx, cfg, out, stderr)
 	}
+	if cfg.bench {
+		return benchReport(ctx, cfg, out, stderr)
+	}
 	return campaigns(ctx, cfg, out, stderr)
 }
 
@@ -116,6 +121,11 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"of the runtime and the simulator")
 	fs.BoolVar(&cfg.requireCoverage, "require-coverage", false, "fail the campaign (exit 1) when a listed point was never reached;\n"+
 		"implies -coverage")
+	fs.BoolVar(&cfg.twice, "twice", false, "run every seed twice in this process and fail when the two trace hashes differ\n"+
+		"(the in-process half of the determinism audit)")
+	fs.BoolVar(&cfg.bench, "bench", false, "benchmark report: per scenario, events/s, seeds/s, virtual-to-wall ratio and memory\n"+
+		"per simulated invocation on one worker; with -tags vigil_mutants also seeds to detection\n"+
+		"(median and max over 10 hunts) per mutant")
 	fs.BoolVar(&cfg.mutants, "mutants", false, "plant every mutant of the catalogue in turn and report, per mutant, whether the\n"+
 		"campaign caught it, after how many seeds, in what wall time and by which checker;\n"+
 		"exit 1 if one escaped (needs -tags vigil_mutants)")
