@@ -24,6 +24,8 @@ const (
 	statusDone       status = 4
 	// statusPending: accepted, waiting in its key's inbox for the lock.
 	statusPending status = 5
+	// statusScheduled: accepted with a delay; a timer at retryAt starts it (or queues it).
+	statusScheduled status = 6
 )
 
 func (s status) String() string {
@@ -38,6 +40,8 @@ func (s status) String() string {
 		return "done"
 	case statusPending:
 		return "pending"
+	case statusScheduled:
+		return "scheduled"
 	default:
 		return fmt.Sprintf("status(%d)", uint8(s))
 	}
@@ -204,6 +208,8 @@ func (e *Engine) describe(b *strings.Builder, id protocol.InvocationID, depth in
 		}
 	case statusBackingOff:
 		fmt.Fprintf(b, "%sretry timer due at %s after %d failures", indent, inv.retryAt.UTC().Format(time.RFC3339Nano), inv.failures)
+	case statusScheduled:
+		fmt.Fprintf(b, "%sdelayed start due at %s", indent, inv.retryAt.UTC().Format(time.RFC3339Nano))
 	case statusRunning:
 		fmt.Fprintf(b, "%sthe executor must run attempt %d to its end or suspension", indent, inv.attempt)
 	}

@@ -1040,3 +1040,28 @@ func assertBatchDeletes(t testing.TB, r engine.Ready, keys ...string) {
 		assert.True(t, deleted[k], "batch does not delete %s", k)
 	}
 }
+
+func TestDelayedSendStartsWhenTheDelayEnds(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Ingress(1, ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`), Delay: 2 * time.Second})
+	r := h.step()
+	require.Empty(t, r.Messages, "a delayed send must not start at once")
+	require.Len(t, r.Replies, 1)
+	require.Equal(t, 202, r.Replies[0].Response.Status)
+	require.Len(t, r.Timers, 1)
+	timer := r.Timers[0]
+	require.Equal(t, engine.TimerRetry, timer.Kind)
+
+	// Not before the deadline, and not after a crash either: the delay is durable.
+	h.crash()
+	r = h.step()
+	require.Empty(t, r.Messages)
+	require.Len(t, r.Timers, 1)
+	require.True(t, r.Timers[0].Deadline.Equal(timer.Deadline))
+
+	h.clock.Advance(2 * time.Second)
+	h.eng.FireTimer(timer)
+	r = h.step()
+	require.Len(t, r.Messages, 1)
+	require.Equal(t, protocol.KindStart, r.Messages[0].Kind)
+}

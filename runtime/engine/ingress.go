@@ -153,20 +153,21 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		e.idem[idem] = invID
 		e.put(idempotencyKey(idem), invID[:])
 	}
-	if inv.holdsKey(spec) {
+	if hspec.Kind == protocol.HandlerWorkflowRun {
 		ks := e.keyState(inv.service, inv.key)
-		if hspec.Kind == protocol.HandlerWorkflowRun {
-			ks.run, ks.purgeAt = invID, timeZero
-			e.putWorkflow(inv.service, inv.key, ks)
-		}
-		inv.status = statusPending
+		ks.run, ks.purgeAt = invID, timeZero
+		e.putWorkflow(inv.service, inv.key, ks)
+	}
+	switch {
+	case req.Delay > 0:
+		// A delayed send is accepted now and starts (or joins its key's inbox) when the delay ends.
+		inv.status = statusScheduled
+		inv.retryAt = e.now().Add(req.Delay)
 		e.markDirty(inv)
-		if ks.holder != nil || len(ks.inbox) > 0 {
-			e.reached(PointExclusiveQueued)
-		}
-		ks.inbox = append(ks.inbox, inv)
-		e.promoteNext(ks)
-	} else {
+		e.arm(Timer{Kind: TimerRetry, Invocation: invID, Deadline: inv.retryAt})
+	case inv.holdsKey(spec):
+		e.enqueue(inv)
+	default:
 		e.startAttempt(inv)
 	}
 	if req.Kind == ingress.Send {
@@ -174,6 +175,19 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	} else {
 		e.await(inv, id)
 	}
+}
+
+// enqueue puts an exclusive invocation in its key's inbox and starts it if the key is free. A
+// delayed send joins the inbox when its delay ends, behind what was queued by then.
+func (e *Engine) enqueue(inv *invocation) {
+	ks := e.keyState(inv.service, inv.key)
+	inv.status = statusPending
+	e.markDirty(inv)
+	if ks.holder != nil || len(ks.inbox) > 0 {
+		e.reached(PointExclusiveQueued)
+	}
+	ks.inbox = append(ks.inbox, inv)
+	e.promoteNext(ks)
 }
 
 // repeat answers a call or send that repeats an idempotency key: the first call's invocation.

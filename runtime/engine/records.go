@@ -279,7 +279,7 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
 	}
-	if r.err == nil && (inv.status < statusRunning || inv.status > statusPending) {
+	if r.err == nil && (inv.status < statusRunning || inv.status > statusScheduled) {
 		r.err = fmt.Errorf("unknown status %d", inv.status)
 	}
 	if r.err != nil {
@@ -435,7 +435,7 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 	})
 	for _, inv := range order {
 		spec := e.specs[inv.service]
-		if inv.status != statusDone && inv.holdsKey(spec) {
+		if inv.status != statusDone && inv.status != statusScheduled && inv.holdsKey(spec) {
 			ks := e.keyState(inv.service, inv.key)
 			if inv.status == statusPending {
 				ks.inbox = append(ks.inbox, inv)
@@ -476,7 +476,7 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 		case statusRunning:
 			e.reached(PointRecoveredRunning)
 			e.startAttempt(inv)
-		case statusBackingOff:
+		case statusBackingOff, statusScheduled:
 			e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
 		case statusSuspended:
 			e.reached(PointRecoveredSuspended)

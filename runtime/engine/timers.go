@@ -25,10 +25,15 @@ func (e *Engine) FireTimer(t Timer) {
 	switch t.Kind {
 	case TimerRetry:
 		inv := e.invs[t.Invocation]
-		if inv == nil || inv.status != statusBackingOff || !inv.retryAt.Equal(t.Deadline) {
+		if inv == nil || (inv.status != statusBackingOff && inv.status != statusScheduled) || !inv.retryAt.Equal(t.Deadline) {
 			return
 		}
 		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: t, Reason: t.Kind.String()})
+		if inv.status == statusScheduled && inv.holdsKey(e.specs[inv.service]) {
+			inv.retryAt = timeZero
+			e.enqueue(inv)
+			return
+		}
 		e.startAttempt(inv)
 	case TimerSleep:
 		inv := e.invs[t.Invocation]

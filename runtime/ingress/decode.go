@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -139,7 +141,47 @@ func decodeInvoke(r *http.Request, path string, segs []string, services Services
 	}
 	req.Body = body
 	req.IdempotencyKey = r.Header.Get(idempotencyKeyHeader) // a nil Header reads as empty
+	if d := r.URL.Query().Get("delay"); d != "" {
+		if req.Kind != Send {
+			return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("delay %q: only a send (POST .../send) can be delayed", d)}
+		}
+		delay, err := parseDelay(d)
+		if err != nil {
+			return Request{}, &Error{Status: http.StatusBadRequest, Message: err.Error()}
+		}
+		req.Delay = delay
+	}
 	return req, nil
+}
+
+// isoDuration matches the ISO-8601 durations Restate accepts for delays (PT1H2M3.5S and the like).
+var isoDuration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
+
+// parseDelay reads a delay as Restate's client writes it ("1500ms"), as a Go duration ("10s"),
+// or as an ISO-8601 duration ("PT10S").
+func parseDelay(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return 0, fmt.Errorf("delay %q is negative", s)
+		}
+		return d, nil
+	}
+	m := isoDuration.FindStringSubmatch(s)
+	if m == nil || s == "P" || s == "PT" {
+		return 0, fmt.Errorf("delay %q is neither a duration like 1500ms or 10s nor ISO-8601 like PT10S", s)
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute} {
+		if m[i+1] != "" {
+			n, _ := strconv.Atoi(m[i+1])
+			d += time.Duration(n) * unit
+		}
+	}
+	if m[4] != "" {
+		secs, _ := strconv.ParseFloat(m[4], 64)
+		d += time.Duration(secs * float64(time.Second))
+	}
+	return d, nil
 }
 
 // decodeRestate decodes the paths under /restate/. segs[0] is "restate".

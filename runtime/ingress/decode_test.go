@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -74,8 +75,12 @@ func TestDecode(t *testing.T) {
 		{name: "unknown headers are ignored", method: "POST", target: "/Greeter/greet", body: `"x"`,
 			headers: map[string]string{"x-restateclient-retry-attempt": "3", "Content-Type": "text/plain"},
 			want:    Request{Kind: Call, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}},
-		{name: "query string is ignored", method: "POST", target: "/Greeter/greet?delay=10s",
+		{name: "unknown query parameters are ignored", method: "POST", target: "/Greeter/greet?trace=1",
 			want: Request{Kind: Call, Service: "Greeter", Handler: "greet"}},
+		{name: "delayed send", method: "POST", target: "/Greeter/greet/send?delay=1500ms",
+			want: Request{Kind: Send, Service: "Greeter", Handler: "greet", Delay: 1500 * time.Millisecond}},
+		{name: "delayed send, ISO-8601", method: "POST", target: "/Greeter/greet/send?delay=PT1M30S",
+			want: Request{Kind: Send, Service: "Greeter", Handler: "greet", Delay: 90 * time.Second}},
 		{name: "send", method: "POST", target: "/Greeter/greet/send", body: `[1,2]`,
 			headers: map[string]string{"Idempotency-Key": "k-3"},
 			want:    Request{Kind: Send, Service: "Greeter", Handler: "greet", Body: []byte(`[1,2]`), IdempotencyKey: "k-3"}},
@@ -83,6 +88,12 @@ func TestDecode(t *testing.T) {
 			want: Request{Kind: Send, Service: "Greeter", Handler: "greet"}},
 		{name: "percent-decoded names taken verbatim", method: "POST", target: "/Gr%C3%BC%C3%9Fer/say%20hi",
 			want: Request{Kind: Call, Service: "Grüßer", Handler: "say hi"}},
+		{name: "delay on a call", method: "POST", target: "/Greeter/greet?delay=10s",
+			status: 400, msg: []string{`delay "10s"`, "only a send"}},
+		{name: "malformed delay", method: "POST", target: "/Greeter/greet/send?delay=soon",
+			status: 400, msg: []string{`delay "soon"`, "ISO-8601"}},
+		{name: "negative delay", method: "POST", target: "/Greeter/greet/send?delay=-1s",
+			status: 400, msg: []string{"negative"}},
 		{name: "call body not JSON", method: "POST", target: "/Greeter/greet", body: `{name: ada}`,
 			status: 400, msg: []string{"not valid JSON", "at byte"}},
 		{name: "send body not JSON", method: "POST", target: "/Greeter/greet/send", body: `hello`,

@@ -14,6 +14,9 @@ const contentTypeJSON = "application/json"
 // invocationIDHeader carries the invocation ID on responses, as in Restate.
 const invocationIDHeader = "x-restate-id"
 
+// errorSourceHeader says whether an error came from the ingress or from the invocation.
+const errorSourceHeader = "x-restate-error-source"
+
 // Error sources in Restate's error body: "ingress" when the ingress refused the request itself,
 // "invocation" when the invocation ran and failed.
 const (
@@ -65,6 +68,7 @@ func ErrorResponse(status int, message string) Response {
 		Status:      status,
 		ContentType: contentTypeJSON,
 		Body:        marshal(errorBody{Code: status, Message: message, Source: sourceIngress}),
+		ErrorSource: sourceIngress,
 	}
 }
 
@@ -95,6 +99,7 @@ func FailureResponse(invocationID string, code uint16, message string) Response 
 		ContentType:  contentTypeJSON,
 		Body:         marshal(errorBody{Code: int(code), Message: message, Source: sourceInvocation}),
 		InvocationID: invocationID,
+		ErrorSource:  sourceInvocation,
 	}
 }
 
@@ -163,6 +168,9 @@ func Encode(w http.ResponseWriter, resp Response) {
 	}
 	if resp.Allow != "" {
 		h.Set("Allow", resp.Allow)
+	}
+	if resp.ErrorSource != "" {
+		h.Set(errorSourceHeader, resp.ErrorSource)
 	}
 	if resp.ContentType != "" {
 		h.Set("Content-Type", resp.ContentType)

@@ -16,15 +16,15 @@ func TestResponseBuilders(t *testing.T) {
 		want Response
 	}{
 		{"error", ErrorResponse(470, "the invocation exists but has not completed yet"), Response{
-			Status: 470, ContentType: "application/json",
+			ErrorSource: "ingress", Status: 470, ContentType: "application/json",
 			Body: []byte(`{"code":470,"message":"the invocation exists but has not completed yet","source":"ingress"}`),
 		}},
 		{"error keeps <>& readable", ErrorResponse(409, `a <b> & "c"`), Response{
-			Status: 409, ContentType: "application/json",
+			ErrorSource: "ingress", Status: 409, ContentType: "application/json",
 			Body: []byte(`{"code":409,"message":"a <b> & \"c\"","source":"ingress"}`),
 		}},
 		{"Error.Response", (&Error{Status: 405, Message: "no", Allow: "GET"}).Response(), Response{
-			Status: 405, ContentType: "application/json", Allow: "GET",
+			ErrorSource: "ingress", Status: 405, ContentType: "application/json", Allow: "GET",
 			Body: []byte(`{"code":405,"message":"no","source":"ingress"}`),
 		}},
 		{"output", OutputResponse(testInvID, []byte(`{"ok":true}`)), Response{
@@ -32,23 +32,23 @@ func TestResponseBuilders(t *testing.T) {
 		}},
 		{"empty output", OutputResponse(testInvID, nil), Response{Status: 200, InvocationID: testInvID}},
 		{"failure with an HTTP code", FailureResponse(testInvID, 409, "Cancelled"), Response{
-			Status: 409, ContentType: "application/json", InvocationID: testInvID,
+			ErrorSource: "invocation", Status: 409, ContentType: "application/json", InvocationID: testInvID,
 			Body: []byte(`{"code":409,"message":"Cancelled","source":"invocation"}`),
 		}},
 		{"failure 599", FailureResponse(testInvID, 599, "x"), Response{
-			Status: 599, ContentType: "application/json", InvocationID: testInvID,
+			ErrorSource: "invocation", Status: 599, ContentType: "application/json", InvocationID: testInvID,
 			Body: []byte(`{"code":599,"message":"x","source":"invocation"}`),
 		}},
 		{"failure with a non-error code", FailureResponse(testInvID, 200, "odd"), Response{
-			Status: 500, ContentType: "application/json", InvocationID: testInvID,
+			ErrorSource: "invocation", Status: 500, ContentType: "application/json", InvocationID: testInvID,
 			Body: []byte(`{"code":200,"message":"odd","source":"invocation"}`),
 		}},
 		{"failure with a custom code", FailureResponse(testInvID, 4001, "domain error"), Response{
-			Status: 500, ContentType: "application/json", InvocationID: testInvID,
+			ErrorSource: "invocation", Status: 500, ContentType: "application/json", InvocationID: testInvID,
 			Body: []byte(`{"code":4001,"message":"domain error","source":"invocation"}`),
 		}},
 		{"failure code 399", FailureResponse(testInvID, 399, "x"), Response{
-			Status: 500, ContentType: "application/json", InvocationID: testInvID,
+			ErrorSource: "invocation", Status: 500, ContentType: "application/json", InvocationID: testInvID,
 			Body: []byte(`{"code":399,"message":"x","source":"invocation"}`),
 		}},
 		{"accepted", AcceptedResponse(testInvID, false), Response{
@@ -61,11 +61,11 @@ func TestResponseBuilders(t *testing.T) {
 		}},
 		{"awakeable accepted", AwakeableAcceptedResponse(), Response{Status: 202}},
 		{"workflow already invoked", WorkflowAlreadyInvokedResponse(), Response{
-			Status: 409, ContentType: "application/json",
+			ErrorSource: "ingress", Status: 409, ContentType: "application/json",
 			Body: []byte(`{"code":409,"message":"the workflow method was already invoked","source":"ingress"}`),
 		}},
 		{"not ready", NotReadyResponse(), Response{
-			Status: 470, ContentType: "application/json",
+			ErrorSource: "ingress", Status: 470, ContentType: "application/json",
 			Body: []byte(`{"code":470,"message":"the invocation exists but has not completed yet","source":"ingress"}`),
 		}},
 	}

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"fmt"
+	"time"
 )
 
 // RequestKind tells which ingress operation a Request asks for.
@@ -137,6 +138,9 @@ type Request struct {
 	InvocationID string
 	// AwakeableID is the target of ResolveAwakeable and RejectAwakeable, as written by the client.
 	AwakeableID string
+	// Delay postpones a Send: the invocation is accepted at once and starts once Delay has
+	// passed (the delay query parameter of /send, as Restate's client sends it).
+	Delay time.Duration
 }
 
 // Response is what the ingress answers. Status is an HTTP status code; Body is sent as is with
@@ -149,6 +153,10 @@ type Response struct {
 	// Allow, when set, is sent in the Allow header. A 405 must name the allowed methods (RFC 9110),
 	// and the header has to travel inside the Response because the simulator never sees the wire.
 	Allow string
+	// ErrorSource, when set, is sent in the x-restate-error-source header: "ingress" or
+	// "invocation". Restate's client reads it to tell errors worth a retry (the ingress's) from
+	// the final outcome of an invocation.
+	ErrorSource string
 }
 
 // StatusNotReady is Restate's status for the output of an invocation that has not finished.

@@ -1,0 +1,300 @@
+// Command loadgen measures a Vigil host over HTTP with keep-alive connections and fsync on,
+// and prints the figures next to Restate 1.7.12's, measured on a 2-core machine like ours:
+//
+//   - echo calls/s with p50 and p99 at each -echo-c concurrency (Echo/echo);
+//   - awakeable round trips/s (call Callback/await, get the awakeable ID on a webhook, resolve
+//     it over HTTP, get the call's result) at each -awakeable-c concurrency;
+//   - resolve-to-result latency (from the resolve POST to the call's answer), from the
+//     round trips at concurrency 1;
+//   - the same for suspended invocations: the round trip waits -suspend-wait before resolving,
+//     past the host's inactivity timeout, so the resolve starts a new attempt that replays.
+//
+// By default it starts the hosts in-process (runtime/host, bbolt store in -data, fsync on
+// every group commit): one with the default inactivity timeout for the first three, one that
+// suspends after -inactivity for the last. With -url it measures a running host instead,
+// which must serve Echo and Callback (examples/seed/handlers) and be able to reach the
+// webhook on -callback-addr; start it with an -inactivity-timeout below -suspend-wait.
+//
+// Each measurement runs -runs times; the table shows the median of each figure.
+//
+//	go run ./bench/loadgen [-runs 3] [-duration 5s] [-url http://127.0.0.1:8080]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigilsim/vigil/bench"
+)
+
+// options are the command line's settings.
+type options struct {
+	url          string
+	dataDir      string
+	runs         int
+	duration     time.Duration
+	warmup       time.Duration
+	echoC        []int
+	awakeableC   []int
+	suspendWait  time.Duration
+	inactivity   time.Duration
+	suspendTime  time.Duration
+	callbackAddr string
+	verbose      bool
+}
+
+func main() {
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (options, error) {
+	var o options
+	var echoC, awakeableC string
+	flag.StringVar(&o.url, "url", "", "measure the host at this ingress URL instead of starting hosts in-process (it must serve Echo and Callback)")
+	flag.StringVar(&o.dataDir, "data", "", "parent directory of the in-process hosts' stores (default: a temporary directory, removed afterwards); must not be a tmpfs, or fsync is free")
+	flag.IntVar(&o.runs, "runs", 3, "how many times to run each measurement; the table shows medians")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each throughput measurement")
+	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each throughput measurement")
+	flag.StringVar(&echoC, "echo-c", "1,16,64", "comma-separated concurrencies of the echo measurement")
+	flag.StringVar(&awakeableC, "awakeable-c", "1,16", "comma-separated concurrencies of the awakeable round trip (resolve-to-result comes from C=1)")
+	flag.DurationVar(&o.suspendWait, "suspend-wait", 100*time.Millisecond, "how long a suspended round trip waits before resolving; must exceed the host's inactivity timeout")
+	flag.DurationVar(&o.inactivity, "inactivity", 20*time.Millisecond, "inactivity timeout of the in-process host used for the suspended measurement")
+	flag.DurationVar(&o.suspendTime, "suspend-duration", 5*time.Second, "length of the suspended measurement (one round trip at a time; 0 skips it)")
+	flag.StringVar(&o.callbackAddr, "callback-addr", "127.0.0.1:0", "address of the webhook that receives awakeable IDs (the host must reach it)")
+	flag.BoolVar(&o.verbose, "v", false, "print every run's figures and the hosts' group-commit statistics")
+	flag.Parse()
+	var err error
+	if o.echoC, err = parseInts(echoC); err != nil {
+		return o, fmt.Errorf("-echo-c: %w", err)
+	}
+	if o.awakeableC, err = parseInts(awakeableC); err != nil {
+		return o, fmt.Errorf("-awakeable-c: %w", err)
+	}
+	if o.runs < 1 || o.duration <= 0 {
+		return o, errors.New("-runs and -duration must be positive")
+	}
+	if o.url == "" && o.suspendTime > 0 && o.suspendWait <= o.inactivity {
+		return o, fmt.Errorf("-suspend-wait %s must exceed -inactivity %s, or nothing suspends", o.suspendWait, o.inactivity)
+	}
+	return o, nil
+}
+
+// parseInts parses "1,16,64".
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// figures are one measurement's results over the runs.
+type figures struct {
+	perSecond, p50, p99 []float64
+	errors              int
+}
+
+func (f *figures) add(r bench.Result) {
+	f.perSecond = append(f.perSecond, r.PerSecond())
+	f.p50 = append(f.p50, float64(r.Percentile(0.5))/float64(time.Millisecond))
+	f.p99 = append(f.p99, float64(r.Percentile(0.99))/float64(time.Millisecond))
+	f.errors += r.Errors
+}
+
+// median returns the median of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// row is one line of the table: a measurement's key (into restate and the results) and label.
+type row struct {
+	key, label string
+	// latencyOnly rows show p50 and p99 without a throughput.
+	latencyOnly bool
+}
+
+// restate holds Restate 1.7.12's figures, by measurement key.
+var restate = map[string]string{
+	"echo-1":       "255 req/s",
+	"echo-16":      "879 req/s",
+	"awakeable-1":  "125 round trips/s",
+	"awakeable-16": "271 round trips/s",
+	"resolve":      "p50 3.43 ms",
+	"suspended":    "p50 8.05 ms",
+}
+
+func run(ctx context.Context, o options) error {
+	cb, err := bench.NewCallbacks(o.callbackAddr)
+	if err != nil {
+		return err
+	}
+	defer cb.Close()
+
+	parent := o.dataDir
+	if o.url == "" && parent == "" {
+		if parent, err = os.MkdirTemp("", "vigil-loadgen-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(parent)
+	}
+
+	results := map[string]*figures{}
+	record := func(key string, r bench.Result) {
+		if results[key] == nil {
+			results[key] = &figures{}
+		}
+		results[key].add(r)
+		if o.verbose {
+			fmt.Fprintf(os.Stderr, "  %s\n", r)
+		}
+	}
+	var rows []row
+	for _, c := range o.echoC {
+		rows = append(rows, row{key: fmt.Sprintf("echo-%d", c), label: fmt.Sprintf("echo, C=%d", c)})
+	}
+	for _, c := range o.awakeableC {
+		rows = append(rows, row{key: fmt.Sprintf("awakeable-%d", c), label: fmt.Sprintf("awakeable round trip, C=%d", c)})
+	}
+	if slices.Contains(o.awakeableC, 1) {
+		rows = append(rows, row{key: "resolve", label: "resolve-to-result, C=1", latencyOnly: true})
+	}
+	if o.suspendTime > 0 {
+		rows = append(rows, row{key: "suspended", label: "suspended resolve-to-result, C=1", latencyOnly: true})
+	}
+
+	for i := range o.runs {
+		fmt.Fprintf(os.Stderr, "run %d of %d\n", i+1, o.runs)
+		if err := oneRun(ctx, o, cb, filepath.Join(parent, fmt.Sprintf("run-%d", i+1)), record); err != nil {
+			return err
+		}
+	}
+
+	where := "in-process hosts, bbolt store with fsync on every group commit"
+	if o.url != "" {
+		where = "host at " + o.url
+	}
+	fmt.Printf("\nVigil: %s; median of %d runs of %s each (suspended: %s, waiting %s).\n",
+		where, o.runs, o.duration, o.suspendTime, o.suspendWait)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "measurement\tVigil\tp50\tp99\tRestate 1.7.12")
+	for _, r := range rows {
+		f := results[r.key]
+		if f == nil {
+			continue
+		}
+		rs := restate[r.key]
+		if rs == "" {
+			rs = "-"
+		}
+		rate := fmt.Sprintf("%.0f/s", median(f.perSecond))
+		if r.latencyOnly {
+			rate = ""
+		}
+		line := fmt.Sprintf("%s\t%s\t%.2f ms\t%.2f ms\t%s", r.label, rate, median(f.p50), median(f.p99), rs)
+		if f.errors > 0 {
+			line += fmt.Sprintf("\t(%d errors)", f.errors)
+		}
+		fmt.Fprintln(w, line)
+	}
+	return w.Flush()
+}
+
+// oneRun runs every measurement once. In-process, it starts its hosts in fresh directories
+// under dir.
+func oneRun(ctx context.Context, o options, cb *bench.Callbacks, dir string, record func(string, bench.Result)) error {
+	url := o.url
+	var fast *bench.Host
+	if url == "" {
+		var err error
+		fast, err = bench.StartHost(bench.HostOptions{DataDir: filepath.Join(dir, "fast")})
+		if err != nil {
+			return err
+		}
+		defer fast.Close()
+		url = fast.URL
+	}
+	maxC := slices.Max(append(slices.Clone(o.echoC), o.awakeableC...))
+	c := bench.NewClient(url, 2*maxC)
+	defer c.Close()
+
+	for _, n := range o.echoC {
+		r, err := bench.Echo(ctx, c, bench.Load{Concurrency: n, Duration: o.duration, Warmup: o.warmup})
+		if err != nil {
+			return err
+		}
+		record(fmt.Sprintf("echo-%d", n), r)
+	}
+	for _, n := range o.awakeableC {
+		whole, part, err := bench.AwakeableRoundTrip(ctx, c, cb, bench.Load{Concurrency: n, Duration: o.duration, Warmup: o.warmup})
+		if err != nil {
+			return err
+		}
+		record(fmt.Sprintf("awakeable-%d", n), whole)
+		if n == 1 {
+			record("resolve", part)
+		}
+	}
+	if fast != nil && o.verbose {
+		st := fast.Host.Stats()
+		if st.Syncs > 0 {
+			fmt.Fprintf(os.Stderr, "  host: %d inputs, %d batches in %d syncs (%.1f batches per sync), mean sync %s\n",
+				st.Inputs, st.Batches, st.Syncs, float64(st.Batches)/float64(st.Syncs),
+				(st.SyncTime / time.Duration(st.Syncs)).Round(time.Microsecond))
+		}
+	}
+
+	if o.suspendTime <= 0 {
+		return nil
+	}
+	surl, sc := url, c
+	if o.url == "" {
+		slow, err := bench.StartHost(bench.HostOptions{DataDir: filepath.Join(dir, "suspend"), InactivityTimeout: o.inactivity})
+		if err != nil {
+			return err
+		}
+		defer slow.Close()
+		surl = slow.URL
+		sc = bench.NewClient(surl, 2)
+		defer sc.Close()
+	}
+	r, err := bench.SuspendedResolve(ctx, sc, cb, o.suspendWait, bench.Load{Concurrency: 1, Duration: o.suspendTime})
+	if err != nil {
+		return err
+	}
+	record("suspended", r)
+	return nil
+}
