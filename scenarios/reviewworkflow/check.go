@@ -12,6 +12,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/wfcheck"
 )
 
 // CheckerName is the Checker of the violations Check reports.
@@ -52,47 +53,37 @@ const CheckerName = "review-workflow"
 //     may answer 404 with the purge failure (its invocation's output, which the outputs checker
 //     compares).
 func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
-	x := newWFHistory(h, WorkflowName)
-	var vs []checkers.Violation
-	fail := func(inv protocol.InvocationID, events []int, rule, format string, args ...any) {
-		vs = append(vs, checkers.Violation{Checker: CheckerName, Invocation: inv, Message: rule + ": " + fmt.Sprintf(format, args...), Events: events})
-	}
+	x := wfcheck.New(h, WorkflowName)
+	rep := wfcheck.NewReport(CheckerName)
+	fail := rep.Fail
 
 	// one-run and run-output.
 	expected := map[protocol.InvocationID]journal.Result{}
-	for _, run := range x.runs {
-		acc, a, _ := x.invocation(run)
-		if prev := x.stateAfter(acc.Key, a-1); !prev.run.IsZero() {
-			fail(run, []int{a}, "one-run", "run accepted for key %s while its run %s was not purged", acc.Key, prev.run)
-		}
-		d, ok := x.done[run]
-		if !ok {
-			continue // unfinished: the liveness check reports it
-		}
+	x.CheckRuns(rep.Rule("one-run"), func(run protocol.InvocationID, acc checkers.Event, a, d int) {
 		done := h.Events[d]
-		ep := x.epoch(acc.Key, a)
-		cs := x.completions(acc.Key, PromiseName, ep)
+		ep := x.Epoch(acc.Key, a)
+		cs := x.Completions(acc.Key, PromiseName, ep)
 		if len(cs) == 0 || cs[0] > d {
 			fail(run, []int{a, d}, "run-output", "run of key %s finished with %s but no review was completed in its epoch %d before", acc.Key, done.Result, ep)
-			continue
+			return
 		}
 		want, err := runOutput(done.Journal, h.Events[cs[0]].Result)
 		if err != nil {
 			fail(run, []int{d}, "run-output", "%v", err)
-			continue
+			return
 		}
 		expected[run] = want
 		if !want.Equal(done.Result) {
 			fail(run, []int{cs[0], d}, "run-output", "run of key %s returned %s, want %s (first review of epoch %d: %s)", acc.Key, done.Result, want, ep, h.Events[cs[0]].Result)
 		}
-	}
+	})
 
-	keys := slices.Sorted(maps.Keys(x.completed))
+	keys := slices.Sorted(maps.Keys(x.Completed))
 	// one-completion.
 	for _, key := range keys {
 		seen := map[int]int{}
-		for _, c := range x.completed[key][PromiseName] {
-			ep := x.epoch(key, c)
+		for _, c := range x.Completed[key][PromiseName] {
+			ep := x.Epoch(key, c)
 			if first, dup := seen[ep]; dup {
 				fail(protocol.InvocationID{}, []int{first, c}, "one-completion", "review of key %s completed twice in epoch %d: %s, then %s", key, ep, h.Events[first].Result, h.Events[c].Result)
 				continue
@@ -108,21 +99,17 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 		matched   bool
 	}
 	successes := map[string]map[string][]*success{} // key -> review -> successes
-	var peeks []protocol.InvocationID
-	for i, e := range h.Events {
-		if e.Kind != checkers.InvocationAccepted || e.Service != WorkflowName || x.accepted[e.Invocation] != i {
-			continue
-		}
+	// peeks are the finished getReviews: their InvocationAccepted and InvocationDone.
+	type peek struct{ a, d int }
+	var peeks []peek
+	for i, d := range x.Finished() {
+		e := h.Events[i]
 		switch e.Handler {
 		case GetReview:
-			peeks = append(peeks, e.Invocation)
+			peeks = append(peeks, peek{i, d})
 			continue
 		case SubmitReview:
 		default:
-			continue
-		}
-		d, ok := x.done[e.Invocation]
-		if !ok {
 			continue
 		}
 		done := h.Events[d]
@@ -130,7 +117,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 			fail(e.Invocation, []int{d}, "submit-outcome", "submitReview finished without a journal")
 			continue
 		}
-		review, err := decodeString(done.Journal[0].Result.Value)
+		review, err := wfcheck.DecodeString(done.Journal[0].Result.Value)
 		if err != nil {
 			fail(e.Invocation, []int{d}, "submit-outcome", "input: %v", err)
 			continue
@@ -144,16 +131,16 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 		}
 		switch {
 		case out.Failure == nil:
-			if got, err := decodeString(out.Value); err != nil || got != SubmitAck {
+			if got, err := wfcheck.DecodeString(out.Value); err != nil || got != SubmitAck {
 				fail(e.Invocation, []int{d}, "submit-outcome", "submitReview of key %s returned %s, want %q", e.Key, out, SubmitAck)
 			}
 			won()
 		case out.Failure.Code == 409 && strings.Contains(out.Failure.Message, durable.ErrPromiseAlreadyCompleted.Error()):
-			if len(x.liveDuring(e.Key, PromiseName, i, d)) == 0 {
+			if len(x.LiveDuring(e.Key, PromiseName, i, d)) == 0 {
 				fail(e.Invocation, []int{i, d}, "submit-outcome", "submitReview of key %s failed with %s, but no review of it was completed while it ran", e.Key, out)
 			}
-		case out.Equal(x.purgedFailure(e.Key)):
-			if !x.purgedWith(e.Key, d) {
+		case out.Equal(x.PurgedFailure(e.Key)):
+			if !x.PurgedWith(e.Key, d) {
 				fail(e.Invocation, []int{i, d}, "submit-outcome", "submitReview of key %s failed with %s, but its workflow was not purged then", e.Key, out)
 			}
 			if wonInJournal(done.Journal) {
@@ -167,9 +154,9 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	// submit-once: pair each completion with a success of the same review that ran around it,
 	// the one that finished first (the greedy choice that pairs intervals with points).
 	for _, key := range keys {
-		for _, c := range x.completed[key][PromiseName] {
+		for _, c := range x.Completed[key][PromiseName] {
 			ce := h.Events[c]
-			review, err := decodeString(ce.Result.Value)
+			review, err := wfcheck.DecodeString(ce.Result.Value)
 			if ce.Result.Failure != nil || err != nil {
 				fail(protocol.InvocationID{}, []int{c}, "submit-once", "review of key %s completed with %s, which no submitReview resolves it with", key, ce.Result)
 				continue
@@ -198,15 +185,12 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	}
 
 	// peek.
-	for _, inv := range peeks {
-		acc, a, _ := x.invocation(inv)
-		d, ok := x.done[inv]
-		if !ok {
-			continue
-		}
+	for _, p := range peeks {
+		a, d := p.a, p.d
+		acc, inv := h.Events[a], h.Events[a].Invocation
 		done := h.Events[d]
-		if done.Result.Equal(x.purgedFailure(acc.Key)) {
-			if !x.purgedWith(acc.Key, d) {
+		if done.Result.Equal(x.PurgedFailure(acc.Key)) {
+			if !x.PurgedWith(acc.Key, d) {
 				fail(inv, []int{a, d}, "peek", "getReview of key %s failed with %s, but its workflow was not purged then", acc.Key, done.Result)
 			}
 			continue
@@ -216,10 +200,10 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 			fail(inv, []int{d}, "peek", "getReview of key %s returned %s, not a ReviewStatus", acc.Key, done.Result)
 			continue
 		}
-		live := x.liveDuring(acc.Key, PromiseName, a, d)
+		live := x.LiveDuring(acc.Key, PromiseName, a, d)
 		if st.Done {
 			if !slices.ContainsFunc(live, func(c int) bool {
-				v, err := decodeString(h.Events[c].Result.Value)
+				v, err := wfcheck.DecodeString(h.Events[c].Result.Value)
 				return err == nil && v == st.Review
 			}) {
 				fail(inv, []int{a, d}, "peek", "getReview of key %s saw review %q, which was not completed in an epoch live while it ran", acc.Key, st.Review)
@@ -227,15 +211,15 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 			continue
 		}
 		for _, c := range live {
-			if c < a && x.nextPurge(acc.Key, c) > d {
+			if c < a && x.NextPurge(acc.Key, c) > d {
 				fail(inv, []int{c, a, d}, "peek", "getReview of key %s saw no review, but %s was completed before it started and not purged before it finished", acc.Key, h.Events[c].Result)
 				break
 			}
 		}
 	}
 
-	vs = append(vs, checkClients(x, expected, inputs)...)
-	return vs
+	checkClients(x, expected, inputs, rep.Rule("clients"))
+	return rep.Violations()
 }
 
 // wonInJournal reports whether a submitReview's final journal shows its completion of the
@@ -252,11 +236,11 @@ func runOutput(j []journal.Entry, review journal.Result) (journal.Result, error)
 	if len(j) == 0 || j[0].Kind != journal.KindInput {
 		return journal.Result{}, fmt.Errorf("final journal %v has no input", j)
 	}
-	doc, err := decodeString(j[0].Result.Value)
+	doc, err := wfcheck.DecodeString(j[0].Result.Value)
 	if err != nil {
 		return journal.Result{}, fmt.Errorf("run input: %v", err)
 	}
-	rv, err := decodeString(review.Value)
+	rv, err := wfcheck.DecodeString(review.Value)
 	if err != nil {
 		return journal.Result{}, fmt.Errorf("review: %v", err)
 	}
@@ -264,17 +248,10 @@ func runOutput(j []journal.Entry, review journal.Result) (journal.Result, error)
 	return journal.Result{Value: b}, nil
 }
 
-// checkClients is the clients rule: every answer our clients got, against what the key held.
-func checkClients(x *wfHistory, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte) []checkers.Violation {
-	var vs []checkers.Violation
-	fail := func(inv protocol.InvocationID, events []int, format string, args ...any) {
-		vs = append(vs, checkers.Violation{Checker: CheckerName, Invocation: inv, Message: "clients: " + fmt.Sprintf(format, args...), Events: events})
-	}
-	x.eachResponse(fail, func(rt route, i, j int, req, resp checkers.Event, body []byte) {
-		if rt != routeShared {
-			x.checkRunResponse(rt, i, j, req, resp, body, expected, inputs, fail)
-			return
-		}
+// checkClients is the clients rule: every answer our clients got, against what the key held
+// (the run routes as in wfcheck.History.CheckClients), reported with fail.
+func checkClients(x *wfcheck.History, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte, fail wfcheck.FailFunc) {
+	x.CheckClients(fail, expected, inputs, func(i, j int, req, resp checkers.Event, body []byte) {
 		unexpected := func() {
 			fail(resp.Invocation, []int{i, j}, "%s got unexpected status %d %s", req.Reason, resp.Status, body)
 		}
@@ -282,16 +259,16 @@ func checkClients(x *wfHistory, expected map[protocol.InvocationID]journal.Resul
 		case SubmitReview:
 			switch resp.Status {
 			case http.StatusOK:
-				if v, err := decodeString(body); err != nil || v != SubmitAck {
+				if v, err := wfcheck.DecodeString(body); err != nil || v != SubmitAck {
 					fail(resp.Invocation, []int{i, j}, "%s got 200 %s, want %q", req.Reason, body, SubmitAck)
 				}
 			case http.StatusConflict:
-				var eb errorBody
+				var eb wfcheck.ErrorBody
 				if json.Unmarshal(body, &eb) != nil || eb.Code != 409 || !strings.Contains(eb.Message, durable.ErrPromiseAlreadyCompleted.Error()) {
 					fail(resp.Invocation, []int{i, j}, "%s got 409 %s, want %q", req.Reason, body, durable.ErrPromiseAlreadyCompleted)
 				}
 			case http.StatusNotFound:
-				x.checkPurgedBody(i, j, req, resp, body, fail)
+				x.CheckPurgedBody(i, j, req, resp, body, fail)
 			default:
 				unexpected()
 			}
@@ -299,11 +276,10 @@ func checkClients(x *wfHistory, expected map[protocol.InvocationID]journal.Resul
 			switch resp.Status {
 			case http.StatusOK:
 			case http.StatusNotFound:
-				x.checkPurgedBody(i, j, req, resp, body, fail)
+				x.CheckPurgedBody(i, j, req, resp, body, fail)
 			default:
 				unexpected()
 			}
 		}
 	})
-	return vs
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/wfcheck"
 )
 
 // CheckerName is the Checker of the violations Check reports.
@@ -41,33 +42,23 @@ const CheckerName = "workflow-to-external"
 //   - purge: a waiter or status fails with 404 "purged" only if its key's workflow was purged in
 //     the step that ended it (the engine fails the shared handlers a purge finds running);
 //   - clients: every response to our requests has a status its route allows and says what the key
-//     held while it was served (the run routes as in wfHistory.checkRunResponse); waitStep and
+//     held while it was served (the run routes as in wfcheck.History.CheckClients); waitStep and
 //     status answer 200, waitDone 200 or 500 with the rejection, all three may answer 404 with
 //     the purge failure.
 func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
-	x := newWFHistory(h, WorkflowName)
-	var vs []checkers.Violation
-	fail := func(inv protocol.InvocationID, events []int, rule, format string, args ...any) {
-		vs = append(vs, checkers.Violation{Checker: CheckerName, Invocation: inv, Message: rule + ": " + fmt.Sprintf(format, args...), Events: events})
-	}
+	x := wfcheck.New(h, WorkflowName)
+	rep := wfcheck.NewReport(CheckerName)
+	fail := rep.Fail
 
 	// one-run, run-output and signals.
 	expected := map[protocol.InvocationID]journal.Result{}
 	jobs := map[protocol.InvocationID]Job{}
-	for _, run := range x.runs {
-		acc, a, _ := x.invocation(run)
-		if prev := x.stateAfter(acc.Key, a-1); !prev.run.IsZero() {
-			fail(run, []int{a}, "one-run", "run accepted for key %s while its run %s was not purged", acc.Key, prev.run)
-		}
-		d, ok := x.done[run]
-		if !ok {
-			continue // unfinished: the liveness check reports it
-		}
+	x.CheckRuns(rep.Rule("one-run"), func(run protocol.InvocationID, acc checkers.Event, a, d int) {
 		done := h.Events[d]
 		rf, err := runFactsOf(done.Journal)
 		if err != nil {
 			fail(run, []int{d}, "run-output", "run of key %s: %v", acc.Key, err)
-			continue
+			return
 		}
 		jobs[run] = rf.job
 		want := journal.Result{Value: mustJSON(Summary(rf.job, rf.prepared, rf.processed))}
@@ -75,13 +66,13 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 		if !want.Equal(done.Result) {
 			fail(run, []int{d}, "run-output", "run of key %s returned %s, want %s", acc.Key, done.Result, want)
 		}
-		ep := x.epoch(acc.Key, a)
+		ep := x.Epoch(acc.Key, a)
 		at := map[string]int{}
 		for _, p := range []struct {
 			name string
 			want journal.Result
 		}{{StepPromise, journal.Result{Value: mustJSON(rf.prepared)}}, {DonePromise, rf.done()}} {
-			cs := x.completions(acc.Key, p.name, ep)
+			cs := x.Completions(acc.Key, p.name, ep)
 			switch {
 			case len(cs) == 0:
 				fail(run, []int{a, d}, "signals", "run of key %s finished, but %q was never completed in its epoch %d", acc.Key, p.name, ep)
@@ -98,22 +89,22 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 				fail(run, []int{dn, s}, "signals", "run of key %s completed %q before %q", acc.Key, DonePromise, StepPromise)
 			}
 		}
-	}
+	})
 
 	// signal-source.
-	for _, key := range slices.Sorted(maps.Keys(x.completed)) {
-		for _, name := range slices.Sorted(maps.Keys(x.completed[key])) {
+	for _, key := range slices.Sorted(maps.Keys(x.Completed)) {
+		for _, name := range slices.Sorted(maps.Keys(x.Completed[key])) {
 			first := map[int]int{}
-			for _, c := range x.completed[key][name] {
-				ep := x.epoch(key, c)
+			for _, c := range x.Completed[key][name] {
+				ep := x.Epoch(key, c)
 				if f, dup := first[ep]; dup {
 					fail(protocol.InvocationID{}, []int{f, c}, "signal-source", "%q of key %s completed twice in epoch %d: %s, then %s", name, key, ep, h.Events[f].Result, h.Events[c].Result)
 					continue
 				}
 				first[ep] = c
-				if !slices.ContainsFunc(x.runs, func(r protocol.InvocationID) bool {
-					acc, a, _ := x.invocation(r)
-					return acc.Key == key && a < c && x.epoch(key, a) == ep
+				if !slices.ContainsFunc(x.Runs, func(r protocol.InvocationID) bool {
+					acc, a, _ := x.Invocation(r)
+					return acc.Key == key && a < c && x.Epoch(key, a) == ep
 				}) {
 					fail(protocol.InvocationID{}, []int{c}, "signal-source", "%q of key %s was completed with %s in epoch %d before any run of it", name, key, h.Events[c].Result, ep)
 				}
@@ -122,18 +113,11 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	}
 
 	// waiters and status.
-	for i, e := range h.Events {
-		if e.Kind != checkers.InvocationAccepted || e.Service != WorkflowName || x.accepted[e.Invocation] != i {
-			continue
-		}
-		d, ok := x.done[e.Invocation]
-		if !ok {
-			continue
-		}
-		done := h.Events[d]
+	for i, d := range x.Finished() {
+		e, done := h.Events[i], h.Events[d]
 		out := done.Result
-		if (e.Handler == WaitStep || e.Handler == WaitDone || e.Handler == Status) && out.Equal(x.purgedFailure(e.Key)) {
-			if !x.purgedWith(e.Key, d) {
+		if (e.Handler == WaitStep || e.Handler == WaitDone || e.Handler == Status) && out.Equal(x.PurgedFailure(e.Key)) {
+			if !x.PurgedWith(e.Key, d) {
 				fail(e.Invocation, []int{i, d}, "purge", "%s of key %s failed with %s, but its workflow was not purged then", e.Handler, e.Key, out)
 			}
 			continue
@@ -144,42 +128,42 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 			if e.Handler == WaitDone {
 				promise = DonePromise
 			}
-			if v, err := decodeString(out.Value); out.Failure == nil && err == nil && v == TimedOut {
+			if v, err := wfcheck.DecodeString(out.Value); out.Failure == nil && err == nil && v == TimedOut {
 				if !timerFired(h, e.Invocation, done.Journal, d) {
 					fail(e.Invocation, []int{i, d}, "waiters", "%s of key %s timed out, but its timer never fired", e.Handler, e.Key)
 				}
 				continue
 			}
-			if !slices.ContainsFunc(x.liveDuring(e.Key, promise, i, d), func(c int) bool { return h.Events[c].Result.Equal(out) }) {
+			if !slices.ContainsFunc(x.LiveDuring(e.Key, promise, i, d), func(c int) bool { return h.Events[c].Result.Equal(out) }) {
 				fail(e.Invocation, []int{i, d}, "waiters", "%s of key %s returned %s, which no run completed %q with in an epoch live while it waited", e.Handler, e.Key, out, promise)
 			}
 		case Status:
-			v, err := decodeString(out.Value)
+			v, err := wfcheck.DecodeString(out.Value)
 			if out.Failure != nil || err != nil {
 				fail(e.Invocation, []int{d}, "status", "status of key %s returned %s, not a string", e.Key, out)
 				continue
 			}
 			if v == "" {
-				for _, c := range x.completed[e.Key][StepPromise] {
-					if c < i && x.nextPurge(e.Key, c) > d {
+				for _, c := range x.Completed[e.Key][StepPromise] {
+					if c < i && x.NextPurge(e.Key, c) > d {
 						fail(e.Invocation, []int{c, i, d}, "status", "status of key %s was empty, but a run had set it and resolved %q before it started, and was not purged before it finished", e.Key, StepPromise)
 						break
 					}
 				}
 				continue
 			}
-			if !slices.ContainsFunc(x.runs, func(r protocol.InvocationID) bool {
-				acc, a, _ := x.invocation(r)
+			if !slices.ContainsFunc(x.Runs, func(r protocol.InvocationID) bool {
+				acc, a, _ := x.Invocation(r)
 				job, ok := jobs[r]
-				return ok && acc.Key == e.Key && a < d && x.nextPurge(e.Key, a) > i && slices.Contains(StatusValues(job), v)
+				return ok && acc.Key == e.Key && a < d && x.NextPurge(e.Key, a) > i && slices.Contains(StatusValues(job), v)
 			}) {
 				fail(e.Invocation, []int{i, d}, "status", "status of key %s returned %q, which no run of an epoch live while it ran set", e.Key, v)
 			}
 		}
 	}
 
-	vs = append(vs, checkClients(x, expected, inputs)...)
-	return vs
+	checkClients(x, expected, inputs, rep.Rule("clients"))
+	return rep.Violations()
 }
 
 // runFacts is what a finished run's final journal says it did.
@@ -207,7 +191,7 @@ func runFactsOf(j []journal.Entry) (runFacts, error) {
 	found := map[string]*string{"prepare": &rf.prepared, "process": &rf.processed}
 	for _, en := range j {
 		if p, ok := found[en.Name]; ok && en.Kind == journal.KindRun {
-			v, err := decodeString(en.Result.Value)
+			v, err := wfcheck.DecodeString(en.Result.Value)
 			if en.Result.Failure != nil || err != nil {
 				return rf, fmt.Errorf("side effect %q returned %s", en.Name, en.Result)
 			}
@@ -244,23 +228,16 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// checkClients is the clients rule.
-func checkClients(x *wfHistory, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte) []checkers.Violation {
-	var vs []checkers.Violation
-	fail := func(inv protocol.InvocationID, events []int, format string, args ...any) {
-		vs = append(vs, checkers.Violation{Checker: CheckerName, Invocation: inv, Message: "clients: " + fmt.Sprintf(format, args...), Events: events})
-	}
-	x.eachResponse(fail, func(rt route, i, j int, req, resp checkers.Event, body []byte) {
-		if rt != routeShared {
-			x.checkRunResponse(rt, i, j, req, resp, body, expected, inputs, fail)
-			return
-		}
+// checkClients is the clients rule (the run routes as in wfcheck.History.CheckClients), reported
+// with fail.
+func checkClients(x *wfcheck.History, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte, fail wfcheck.FailFunc) {
+	x.CheckClients(fail, expected, inputs, func(i, j int, req, resp checkers.Event, body []byte) {
 		switch {
 		case resp.Status == http.StatusOK:
 		case resp.Status == http.StatusNotFound:
-			x.checkPurgedBody(i, j, req, resp, body, fail)
+			x.CheckPurgedBody(i, j, req, resp, body, fail)
 		case resp.Status == http.StatusInternalServerError && req.Handler == WaitDone:
-			var eb errorBody
+			var eb wfcheck.ErrorBody
 			if json.Unmarshal(body, &eb) != nil || eb.Code != 500 || eb.Source != "invocation" {
 				fail(resp.Invocation, []int{i, j}, "%s got 500 %s, want the rejection of %q", req.Reason, body, DonePromise)
 			}
@@ -268,5 +245,4 @@ func checkClients(x *wfHistory, expected map[protocol.InvocationID]journal.Resul
 			fail(resp.Invocation, []int{i, j}, "%s got unexpected status %d %s", req.Reason, resp.Status, body)
 		}
 	})
-	return vs
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/wfcheck"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -51,10 +52,10 @@ func TestCoverage(t *testing.T) {
 }
 
 func tally(h *checkers.History, counts map[string]int) {
-	x := newWFHistory(h, WorkflowName)
+	x := wfcheck.New(h, WorkflowName)
 	perKey := map[string]int{}
-	for _, run := range x.runs {
-		acc, _, _ := x.invocation(run)
+	for _, run := range x.Runs {
+		acc, _, _ := x.Invocation(run)
 		perKey[acc.Key]++
 	}
 	for _, n := range perKey {
@@ -62,38 +63,31 @@ func tally(h *checkers.History, counts map[string]int) {
 			counts["second run of a key"]++
 		}
 	}
-	for _, ps := range x.purges {
+	for _, ps := range x.Purges {
 		counts["purge"] += len(ps)
 	}
-	for i, e := range h.Events {
-		if e.Kind != checkers.InvocationAccepted || e.Service != WorkflowName || x.accepted[e.Invocation] != i {
-			continue
-		}
-		d, ok := x.done[e.Invocation]
-		if !ok {
-			continue
-		}
-		out := h.Events[d].Result
-		v, _ := decodeString(out.Value)
+	for i, d := range x.Finished() {
+		e, out := h.Events[i], h.Events[d].Result
+		v, _ := wfcheck.DecodeString(out.Value)
 		switch e.Handler {
 		case WaitStep, WaitDone:
 			switch {
-			case out.Equal(x.purgedFailure(e.Key)):
+			case out.Equal(x.PurgedFailure(e.Key)):
 				counts["waiter purged"]++
 			case v == TimedOut:
 				counts[e.Handler+" timed out"]++
-				if len(x.purges[e.Key]) > 0 && x.purges[e.Key][0] < i {
+				if len(x.Purges[e.Key]) > 0 && x.Purges[e.Key][0] < i {
 					counts["waiter after purge timed out"]++
 				}
 			case out.Failure != nil:
 				counts[e.Handler+" rejection"]++
 			default:
 				counts[e.Handler+" value"]++
-				if len(x.purges[e.Key]) > 0 && x.purges[e.Key][0] < i {
+				if len(x.Purges[e.Key]) > 0 && x.Purges[e.Key][0] < i {
 					counts["waiter after purge got a fresh run's value"]++
 				}
 			}
-			if x.stateAfter(e.Key, i).run.IsZero() && x.epoch(e.Key, i) == 0 {
+			if x.StateAfter(e.Key, i).Run.IsZero() && x.Epoch(e.Key, i) == 0 {
 				counts["waiter before run"]++
 			}
 		case Status:
@@ -107,13 +101,13 @@ func tally(h *checkers.History, counts map[string]int) {
 			}
 		}
 	}
-	x.eachResponse(func(protocol.InvocationID, []int, string, ...any) {}, func(rt route, i, j int, req, resp checkers.Event, body []byte) {
+	x.EachResponse(func(protocol.InvocationID, []int, string, ...any) {}, func(rt wfcheck.Route, i, j int, req, resp checkers.Event, body []byte) {
 		switch rt {
-		case routeRunSend:
+		case wfcheck.RouteRunSend:
 			if strings.Contains(string(body), `"PreviouslyAccepted"`) {
 				counts["send PreviouslyAccepted"]++
 			}
-		case routeRunCall:
+		case wfcheck.RouteRunCall:
 			counts[fmt.Sprintf("sync run %d", resp.Status)]++
 		}
 	})
@@ -121,61 +115,40 @@ func tally(h *checkers.History, counts map[string]int) {
 
 // ---- broken histories
 
-// hb builds a history event by event, one millisecond apart.
-type hb struct {
-	h   checkers.History
-	req uint64
-}
-
-func id(n byte) protocol.InvocationID { return protocol.InvocationID{7: n, 15: n} }
+// hb builds a history of the workflow's key event by event, one millisecond apart.
+type hb struct{ wfcheck.Builder }
 
 func js(v any) []byte { return mustJSON(v) }
 
 func val(v any) journal.Result { return journal.Result{Value: js(v)} }
 
-func (b *hb) add(e checkers.Event) int {
-	e.At = time.Duration(len(b.h.Events)) * time.Millisecond
-	b.h.Events = append(b.h.Events, e)
-	return len(b.h.Events) - 1
-}
-
 func (b *hb) accepted(inv protocol.InvocationID, handler string) {
-	b.add(checkers.Event{Kind: checkers.InvocationAccepted, Node: "runtime", Invocation: inv, Service: WorkflowName, Handler: handler, Key: key})
+	b.Add(checkers.Event{Kind: checkers.InvocationAccepted, Node: "runtime", Invocation: inv, Service: WorkflowName, Handler: handler, Key: key})
 }
 
 func (b *hb) done(inv protocol.InvocationID, j []journal.Entry, out journal.Result) {
 	j = append(slices.Clone(j), journal.Entry{Kind: journal.KindOutput, Result: out})
-	b.add(checkers.Event{Kind: checkers.InvocationDone, Node: "runtime", Invocation: inv, Result: out, Journal: j})
+	b.Add(checkers.Event{Kind: checkers.InvocationDone, Node: "runtime", Invocation: inv, Result: out, Journal: j})
 }
 
 func (b *hb) completed(promise string, r journal.Result) {
-	b.add(checkers.Event{Kind: checkers.PromiseCompleted, Node: "runtime", Service: WorkflowName, Key: key, Promise: promise, Result: r})
+	b.Add(checkers.Event{Kind: checkers.PromiseCompleted, Node: "runtime", Service: WorkflowName, Key: key, Promise: promise, Result: r})
 }
 
 // purged records the purge of the key's workflow, failing first, in the same step, straggler.
 func (b *hb) purged(run, straggler protocol.InvocationID, j []journal.Entry) {
-	at := time.Duration(len(b.h.Events)) * time.Millisecond
-	out := (&wfHistory{service: WorkflowName}).purgedFailure(key)
+	at := time.Duration(len(b.H.Events)) * time.Millisecond
+	out := wfcheck.PurgedFailure(WorkflowName, key)
 	j = append(slices.Clone(j), journal.Entry{Kind: journal.KindOutput, Name: journal.EngineOutput, Result: out})
-	b.h.Events = append(b.h.Events,
+	b.H.Events = append(b.H.Events,
 		checkers.Event{At: at, Kind: checkers.InvocationDone, Node: "runtime", Invocation: straggler, Result: out, Journal: j},
 		checkers.Event{At: at, Kind: checkers.Purged, Node: "runtime", Service: WorkflowName, Key: key, Invocation: run, Reason: "workflow"})
 }
 
-// request records a request and returns a function that records its response.
+// request records a request of node to handler of the key and returns a function that records
+// its response.
 func (b *hb) request(node, method, path, handler string) func(status int, inv protocol.InvocationID, body []byte, out *journal.Result) {
-	b.req++
-	n := b.req
-	reason := method + " " + path
-	b.add(checkers.Event{Kind: checkers.ClientRequest, Node: node, Request: n, Reason: reason, Service: WorkflowName, Handler: handler, Key: key})
-	return func(status int, inv protocol.InvocationID, body []byte, out *journal.Result) {
-		e := checkers.Event{Kind: checkers.ClientResponse, Node: node, Request: n, Status: status, Invocation: inv,
-			Reason: fmt.Sprintf("%s: %d %s", reason, status, body)}
-		if out != nil {
-			e.Entry, e.Result = journal.Entry{Kind: journal.KindOutput}, *out
-		}
-		b.add(e)
-	}
+	return b.Request(node, method, path, handler, key)
 }
 
 const (
@@ -188,9 +161,9 @@ const (
 )
 
 var (
-	r1, r2                     = id(1), id(2)
-	w0, w1, w2, w3, w4, w5, w6 = id(10), id(11), id(12), id(13), id(14), id(15), id(16)
-	t0, t1                     = id(20), id(21)
+	r1, r2                     = wfcheck.ID(1), wfcheck.ID(2)
+	w0, w1, w2, w3, w4, w5, w6 = wfcheck.ID(10), wfcheck.ID(11), wfcheck.ID(12), wfcheck.ID(13), wfcheck.ID(14), wfcheck.ID(15), wfcheck.ID(16)
+	t0, t1                     = wfcheck.ID(20), wfcheck.ID(21)
 
 	jobA       = Job{Name: "job-0-a", Reject: true}
 	jobB       = Job{Name: "job-0-b", PauseMillis: 1000}
@@ -204,7 +177,7 @@ var (
 	outB       = val(Summary(jobB, prepB, procB))
 	timedOut   = val(TimedOut)
 	empty      = val("")
-	purged     = (&wfHistory{service: WorkflowName}).purgedFailure(key)
+	purged     = wfcheck.PurgedFailure(WorkflowName, key)
 	purgedBody = js(map[string]any{"code": 404, "message": purged.Failure.Message, "source": "invocation"})
 	inputs     = map[string][]byte{"submitter-1": js(jobA), "submitter-9": js(jobB)}
 	notFound   = []byte(`{"code":404,"message":"workflow JobWorkflow with key \"job-0\" not found","source":"ingress"}`)
@@ -251,7 +224,7 @@ func waiterJournal(promise string, r journal.Result, timedOut bool) []journal.En
 // rejection, a waiter after it finished, a waiter the purge fails, and after the purge a waiter
 // that times out and one that sees the fresh second run's value.
 func goodHistory() *checkers.History {
-	var b hb
+	b := hb{wfcheck.Builder{Service: WorkflowName}}
 	wait0 := b.request("waiter-2", "POST", pathStep, WaitStep)
 	b.accepted(w0, WaitStep)
 	stat0 := b.request("watcher-3", "POST", pathStat, Status)
@@ -286,7 +259,7 @@ func goodHistory() *checkers.History {
 	read(404, protocol.InvocationID{}, notFound, nil)
 	wait4 := b.request("waiter-10", "POST", pathDone, WaitDone)
 	b.accepted(w4, WaitDone)
-	b.add(checkers.Event{Kind: checkers.TimerFired, Node: "runtime", Invocation: w4, Index: 2, Reason: "sleep"})
+	b.Add(checkers.Event{Kind: checkers.TimerFired, Node: "runtime", Invocation: w4, Index: 2, Reason: "sleep"})
 	b.done(w4, waiterJournal(DonePromise, journal.Result{}, true), timedOut)
 	wait4(200, w4, timedOut.Value, &timedOut)
 	wait5 := b.request("waiter-11", "POST", pathStep, WaitStep)
@@ -299,28 +272,10 @@ func goodHistory() *checkers.History {
 	b.completed(DonePromise, val(procB))
 	b.done(r2, runJournal(jobB, prepB, procB), outB)
 	run2(200, r2, outB.Value, &outB)
-	return &b.h
+	return &b.H
 }
 
 func ptr(r journal.Result) *journal.Result { return &r }
-
-// find returns the index of the only event satisfying ok.
-func find(t *testing.T, h *checkers.History, ok func(checkers.Event) bool) int {
-	t.Helper()
-	at := -1
-	for i, e := range h.Events {
-		if ok(e) {
-			require.Equal(t, -1, at, "two events match")
-			at = i
-		}
-	}
-	require.NotEqual(t, -1, at, "no event matches")
-	return at
-}
-
-func kindInv(k checkers.EventKind, inv protocol.InvocationID) func(checkers.Event) bool {
-	return func(e checkers.Event) bool { return e.Kind == k && e.Invocation == inv }
-}
 
 func completion(promise string, r journal.Result) func(checkers.Event) bool {
 	return func(e checkers.Event) bool {
@@ -332,31 +287,9 @@ func response(node string) func(checkers.Event) bool {
 	return func(e checkers.Event) bool { return e.Kind == checkers.ClientResponse && e.Node == node }
 }
 
-func move(h *checkers.History, from, to int) {
-	e := h.Events[from]
-	h.Events = slices.Delete(h.Events, from, from+1)
-	if to > from {
-		to--
-	}
-	h.Events = slices.Insert(h.Events, to, e)
-}
-
-// setResponse rewrites response i to status and body, keeping the simulator's Reason format.
-func setResponse(h *checkers.History, i, status int, body []byte) {
-	e := &h.Events[i]
-	for _, r := range h.Events {
-		if r.Kind == checkers.ClientRequest && r.Request == e.Request {
-			e.Status = status
-			e.Reason = fmt.Sprintf("%s: %d %s", r.Reason, status, body)
-			return
-		}
-	}
-	panic("no request")
-}
-
 // setOutput makes inv's InvocationDone say out.
 func setOutput(t *testing.T, h *checkers.History, inv protocol.InvocationID, out journal.Result) {
-	h.Events[find(t, h, kindInv(checkers.InvocationDone, inv))].Result = out
+	h.Events[wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationDone, inv))].Result = out
 }
 
 func TestGoodHistory(t *testing.T) {
@@ -373,7 +306,7 @@ func TestCheckFails(t *testing.T) {
 	}{
 		// one-run
 		{"second run before the purge", func(t *testing.T, h *checkers.History) {
-			move(h, find(t, h, kindInv(checkers.InvocationAccepted, r2)), find(t, h, kindInv(checkers.Purged, r1)))
+			wfcheck.Move(h, wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationAccepted, r2)), wfcheck.Find(t, h, wfcheck.KindInv(checkers.Purged, r1)))
 		}, "one-run: run accepted for key job-0 while its run"},
 		// run-output
 		{"wrong output", func(t *testing.T, h *checkers.History) { setOutput(t, h, r1, outB) },
@@ -382,32 +315,32 @@ func TestCheckFails(t *testing.T) {
 			setOutput(t, h, r2, val(Summary(jobB, prepB, procA)))
 		}, "run-output: run of key job-0 returned"},
 		{"journal without a step", func(t *testing.T, h *checkers.History) {
-			e := &h.Events[find(t, h, kindInv(checkers.InvocationDone, r1))]
+			e := &h.Events[wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationDone, r1))]
 			e.Journal = slices.DeleteFunc(slices.Clone(e.Journal), func(en journal.Entry) bool { return en.Name == "process" })
 		}, `run-output: run of key job-0: final journal lacks the side effects [process]`},
 		// signals
 		{"step resolved with another value", func(t *testing.T, h *checkers.History) {
-			h.Events[find(t, h, completion(StepPromise, val(prepB)))].Result = val(prepA)
+			h.Events[wfcheck.Find(t, h, completion(StepPromise, val(prepB)))].Result = val(prepA)
 		}, `signals: "step-1" of key job-0 was completed with value("prepared job-0-a (batch 1)"), want value("prepared job-0-b (batch 3)")`},
 		{"rejection became a resolution", func(t *testing.T, h *checkers.History) {
-			h.Events[find(t, h, completion(DonePromise, rejectA))].Result = val(procA)
+			h.Events[wfcheck.Find(t, h, completion(DonePromise, rejectA))].Result = val(procA)
 		}, `signals: "done" of key job-0 was completed with value("processed job-0-a (batch 2)"), want failure(500`},
 		{"a promise never completed", func(t *testing.T, h *checkers.History) {
 			h.Events = slices.DeleteFunc(h.Events, completion(DonePromise, val(procB)))
 		}, `signals: run of key job-0 finished, but "done" was never completed in its epoch 1`},
 		{"completed after the run finished", func(t *testing.T, h *checkers.History) {
-			move(h, find(t, h, completion(DonePromise, val(procB))), len(h.Events))
+			wfcheck.Move(h, wfcheck.Find(t, h, completion(DonePromise, val(procB))), len(h.Events))
 		}, `signals: "done" of key job-0 was completed with value("processed job-0-b (batch 4)") outside its run`},
 		{"done before step-1", func(t *testing.T, h *checkers.History) {
-			move(h, find(t, h, completion(DonePromise, rejectA)), find(t, h, completion(StepPromise, val(prepA))))
+			wfcheck.Move(h, wfcheck.Find(t, h, completion(DonePromise, rejectA)), wfcheck.Find(t, h, completion(StepPromise, val(prepA))))
 		}, `signals: run of key job-0 completed "done" before "step-1"`},
 		// signal-source
 		{"completed twice in an epoch", func(t *testing.T, h *checkers.History) {
-			at := find(t, h, kindInv(checkers.InvocationDone, r1))
+			at := wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationDone, r1))
 			h.Events = slices.Insert(h.Events, at, checkers.Event{Kind: checkers.PromiseCompleted, Service: WorkflowName, Key: key, Promise: StepPromise, Result: val("forged")})
 		}, `signal-source: "step-1" of key job-0 completed twice in epoch 0`},
 		{"completed before any run of the epoch", func(t *testing.T, h *checkers.History) {
-			at := find(t, h, kindInv(checkers.InvocationAccepted, r2))
+			at := wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationAccepted, r2))
 			h.Events = slices.Insert(h.Events, at, checkers.Event{Kind: checkers.PromiseCompleted, Service: WorkflowName, Key: key, Promise: DonePromise, Result: val("forged")})
 		}, `signal-source: "done" of key job-0 was completed with value("forged") in epoch 1 before any run of it`},
 		// waiters
@@ -415,7 +348,7 @@ func TestCheckFails(t *testing.T) {
 			setOutput(t, h, w5, val(prepA))
 		}, `waiters: waitStep of key job-0 returned value("prepared job-0-a (batch 1)"), which no run completed "step-1" with in an epoch live while it waited`},
 		{"waiter saw a value before it was resolved", func(t *testing.T, h *checkers.History) {
-			move(h, find(t, h, completion(StepPromise, val(prepA))), find(t, h, kindInv(checkers.InvocationDone, w0))+1)
+			wfcheck.Move(h, wfcheck.Find(t, h, completion(StepPromise, val(prepA))), wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationDone, w0))+1)
 		}, `waiters: waitStep of key job-0 returned value("prepared job-0-a (batch 1)"), which no run completed`},
 		{"waiter got a value instead of the rejection", func(t *testing.T, h *checkers.History) {
 			setOutput(t, h, w1, val(procA))
@@ -424,10 +357,10 @@ func TestCheckFails(t *testing.T) {
 			setOutput(t, h, w1, journal.Result{Failure: &journal.Failure{Code: 500, Message: "other"}})
 		}, `waiters: waitDone of key job-0 returned failure(500 "other")`},
 		{"timed out without its timer", func(t *testing.T, h *checkers.History) {
-			h.Events = slices.DeleteFunc(h.Events, kindInv(checkers.TimerFired, w4))
+			h.Events = slices.DeleteFunc(h.Events, wfcheck.KindInv(checkers.TimerFired, w4))
 		}, "waiters: waitDone of key job-0 timed out, but its timer never fired"},
 		{"timed out on another invocation's timer", func(t *testing.T, h *checkers.History) {
-			h.Events[find(t, h, kindInv(checkers.TimerFired, w4))].Invocation = w6
+			h.Events[wfcheck.Find(t, h, wfcheck.KindInv(checkers.TimerFired, w4))].Invocation = w6
 		}, "waiters: waitDone of key job-0 timed out, but its timer never fired"},
 		// status
 		{"status of another job", func(t *testing.T, h *checkers.History) {
@@ -444,41 +377,33 @@ func TestCheckFails(t *testing.T) {
 		}, `status: status of key job-0 returned failure(500 "x"), not a string`},
 		// purge
 		{"purge failure without the purge", func(t *testing.T, h *checkers.History) {
-			h.Events[find(t, h, kindInv(checkers.InvocationDone, w3))].At -= time.Millisecond
+			h.Events[wfcheck.Find(t, h, wfcheck.KindInv(checkers.InvocationDone, w3))].At -= time.Millisecond
 		}, "purge: waitDone of key job-0 failed with failure(404"},
 		// clients
 		{"waitStep answered 500", func(t *testing.T, h *checkers.History) {
-			setResponse(h, find(t, h, response("waiter-2")), 500, rejectBody)
+			wfcheck.SetResponse(h, wfcheck.Find(t, h, response("waiter-2")), 500, rejectBody)
 		}, "clients: POST /JobWorkflow/job-0/waitStep got unexpected status 500"},
 		{"waitDone 500 that is not the invocation's failure", func(t *testing.T, h *checkers.History) {
-			setResponse(h, find(t, h, response("waiter-5")), 500, []byte(`{"code":500,"message":"boom","source":"ingress"}`))
+			wfcheck.SetResponse(h, wfcheck.Find(t, h, response("waiter-5")), 500, []byte(`{"code":500,"message":"boom","source":"ingress"}`))
 		}, `clients: POST /JobWorkflow/job-0/waitDone got 500 {"code":500,"message":"boom","source":"ingress"}, want the rejection of "done"`},
 		{"404 that is not the purge failure", func(t *testing.T, h *checkers.History) {
-			setResponse(h, find(t, h, response("waiter-7")), 404, notFound)
+			wfcheck.SetResponse(h, wfcheck.Find(t, h, response("waiter-7")), 404, notFound)
 		}, "clients: POST /JobWorkflow/job-0/waitDone got 404"},
 		{"status answered 409", func(t *testing.T, h *checkers.History) {
-			setResponse(h, find(t, h, response("watcher-3")), 409, []byte(`{}`))
+			wfcheck.SetResponse(h, wfcheck.Find(t, h, response("watcher-3")), 409, []byte(`{}`))
 		}, "clients: POST /JobWorkflow/job-0/status got unexpected status 409"},
 		{"sync run got another output", func(t *testing.T, h *checkers.History) {
-			h.Events[find(t, h, response("submitter-9"))].Result = outA
+			h.Events[wfcheck.Find(t, h, response("submitter-9"))].Result = outA
 		}, "clients: POST /JobWorkflow/job-0/run got 200"},
 		{"output 404 while the run existed", func(t *testing.T, h *checkers.History) {
-			move(h, find(t, h, kindInv(checkers.Purged, r1)), len(h.Events))
+			wfcheck.Move(h, wfcheck.Find(t, h, wfcheck.KindInv(checkers.Purged, r1)), len(h.Events))
 		}, "clients: GET /restate/workflow/JobWorkflow/job-0/output got 404, but key job-0 held a run"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := goodHistory()
 			tc.break_(t, h)
-			vs := Check(h, inputs)
-			t.Logf("%d violations: %v", len(vs), vs)
-			var msgs []string
-			for _, v := range vs {
-				require.Equal(t, CheckerName, v.Checker)
-				msgs = append(msgs, v.Message)
-			}
-			require.True(t, slices.ContainsFunc(msgs, func(m string) bool { return strings.Contains(m, tc.want) }),
-				"want a violation containing %q, got:\n%s", tc.want, strings.Join(msgs, "\n"))
+			wfcheck.WantViolation(t, Check(h, inputs), CheckerName, tc.want)
 		})
 	}
 }

@@ -1,9 +1,20 @@
-package workflowexternal
+// Package wfcheck reads a simulation history per workflow key, for the expected outcomes of the
+// workflow scenarios (scenarios/reviewworkflow and scenarios/workflowexternal): the workflow
+// epochs between purges, the completions of each key's promises, the route each client request
+// took and what the key held while it was served. It owns the checks those scenarios share: the
+// one-run rule, the answers on the run routes (the clients rule) and the failure a purge ends a
+// shared handler with. testing.go holds the helpers their tests share to build and break
+// histories.
+//
+// It imports the checkers' history and the runtime's journal, protocol, durable and ingress
+// packages; it must not import the simulator or the scenarios.
+package wfcheck
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,31 +26,29 @@ import (
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
-// wfHistory indexes what the expected-outcome rules need of one workflow service in a history:
+// History indexes what the expected-outcome rules need of one workflow service in a history:
 // who each invocation is, when it was accepted and finished, and per workflow key the events that
 // change its run (run accepted, run done, workflow purged) and the completions of its promises.
-//
-// This file is the same in scenarios/reviewworkflow and scenarios/workflowexternal (only the
-// package clause differs); it belongs in a shared internal package once one exists.
 //
 // Order in the history is what the rules reason with, never virtual time: the engine records a
 // fact only once it is durable and releases a reply only after every fact it depended on, so
 // whatever the engine did while serving a request lies between the request's ClientRequest and
 // its ClientResponse.
-type wfHistory struct {
+type History struct {
 	h       *checkers.History
 	service string
 	// accepted and done are the first InvocationAccepted (of the service) and InvocationDone of
 	// each invocation.
 	accepted map[protocol.InvocationID]int
 	done     map[protocol.InvocationID]int
-	// runs lists the run invocations in acceptance order.
-	runs []protocol.InvocationID
-	// purges, changes and completed are per workflow key: the Purged "workflow" events, the
-	// events that change the key's run, and the PromiseCompleted events by promise name.
-	purges    map[string][]int
-	changes   map[string][]int
-	completed map[string]map[string][]int
+	// Runs lists the run invocations in acceptance order.
+	Runs []protocol.InvocationID
+	// Purges are, per workflow key, the Purged "workflow" events, in order.
+	Purges map[string][]int
+	// changes are, per workflow key, the events that change the key's run.
+	changes map[string][]int
+	// Completed are, per workflow key and promise name, the PromiseCompleted events, in order.
+	Completed map[string]map[string][]int
 	// requests and responses are the first ClientRequest and ClientResponse of each request.
 	requests  []int
 	responses map[uint64]int
@@ -47,14 +56,15 @@ type wfHistory struct {
 	acceptedBy map[protocol.InvocationID]int
 }
 
-func newWFHistory(h *checkers.History, service string) *wfHistory {
-	x := &wfHistory{
+// New indexes the events of the workflow service called service in h.
+func New(h *checkers.History, service string) *History {
+	x := &History{
 		h: h, service: service,
 		accepted:   map[protocol.InvocationID]int{},
 		done:       map[protocol.InvocationID]int{},
-		purges:     map[string][]int{},
+		Purges:     map[string][]int{},
 		changes:    map[string][]int{},
-		completed:  map[string]map[string][]int{},
+		Completed:  map[string]map[string][]int{},
 		responses:  map[uint64]int{},
 		acceptedBy: map[protocol.InvocationID]int{},
 	}
@@ -70,7 +80,7 @@ func newWFHistory(h *checkers.History, service string) *wfHistory {
 			}
 			x.accepted[e.Invocation] = i
 			if e.Handler == durable.WorkflowRunHandler {
-				x.runs = append(x.runs, e.Invocation)
+				x.Runs = append(x.Runs, e.Invocation)
 				x.changes[e.Key] = append(x.changes[e.Key], i)
 			}
 		case checkers.InvocationDone:
@@ -84,17 +94,17 @@ func newWFHistory(h *checkers.History, service string) *wfHistory {
 			}
 		case checkers.Purged:
 			if e.Service == service && e.Reason == "workflow" {
-				x.purges[e.Key] = append(x.purges[e.Key], i)
+				x.Purges[e.Key] = append(x.Purges[e.Key], i)
 				x.changes[e.Key] = append(x.changes[e.Key], i)
 			}
 		case checkers.PromiseCompleted:
 			if e.Service != service {
 				continue
 			}
-			if x.completed[e.Key] == nil {
-				x.completed[e.Key] = map[string][]int{}
+			if x.Completed[e.Key] == nil {
+				x.Completed[e.Key] = map[string][]int{}
 			}
-			x.completed[e.Key][e.Promise] = append(x.completed[e.Key][e.Promise], i)
+			x.Completed[e.Key][e.Promise] = append(x.Completed[e.Key][e.Promise], i)
 		case checkers.ClientRequest:
 			if !seenRequest[e.Request] {
 				seenRequest[e.Request] = true
@@ -109,8 +119,9 @@ func newWFHistory(h *checkers.History, service string) *wfHistory {
 	return x
 }
 
-// invocation returns the InvocationAccepted event of inv, if it is one of the service's.
-func (x *wfHistory) invocation(inv protocol.InvocationID) (checkers.Event, int, bool) {
+// Invocation returns the InvocationAccepted event of inv and its index, if inv is one of the
+// service's.
+func (x *History) Invocation(inv protocol.InvocationID) (checkers.Event, int, bool) {
 	a, ok := x.accepted[inv]
 	if !ok {
 		return checkers.Event{}, -1, false
@@ -118,16 +129,31 @@ func (x *wfHistory) invocation(inv protocol.InvocationID) (checkers.Event, int, 
 	return x.h.Events[a], a, true
 }
 
+// Finished yields, in the order they were accepted, the invocations of the service that
+// finished: the index a of each one's first InvocationAccepted and d of its first InvocationDone.
+func (x *History) Finished() iter.Seq2[int, int] {
+	return func(yield func(a, d int) bool) {
+		for i, e := range x.h.Events {
+			if e.Kind != checkers.InvocationAccepted || e.Service != x.service || x.accepted[e.Invocation] != i {
+				continue
+			}
+			if d, ok := x.done[e.Invocation]; ok && !yield(i, d) {
+				return
+			}
+		}
+	}
+}
+
 // isRun reports whether inv is a run of key.
-func (x *wfHistory) isRun(inv protocol.InvocationID, key string) bool {
-	e, _, ok := x.invocation(inv)
+func (x *History) isRun(inv protocol.InvocationID, key string) bool {
+	e, _, ok := x.Invocation(inv)
 	return ok && e.Handler == durable.WorkflowRunHandler && e.Key == key
 }
 
-// epoch is the number of purges of key recorded before event i: the workflow epoch i falls in.
-func (x *wfHistory) epoch(key string, i int) int {
+// Epoch is the number of purges of key recorded before event i: the workflow epoch i falls in.
+func (x *History) Epoch(key string, i int) int {
 	n := 0
-	for _, p := range x.purges[key] {
+	for _, p := range x.Purges[key] {
 		if p < i {
 			n++
 		}
@@ -135,9 +161,9 @@ func (x *wfHistory) epoch(key string, i int) int {
 	return n
 }
 
-// nextPurge is the first purge of key recorded after event i, or len(events) if none.
-func (x *wfHistory) nextPurge(key string, i int) int {
-	for _, p := range x.purges[key] {
+// NextPurge is the first purge of key recorded after event i, or len(events) if none.
+func (x *History) NextPurge(key string, i int) int {
+	for _, p := range x.Purges[key] {
 		if p > i {
 			return p
 		}
@@ -145,97 +171,143 @@ func (x *wfHistory) nextPurge(key string, i int) int {
 	return len(x.h.Events)
 }
 
-// completions returns the PromiseCompleted events of promise of key in epoch e, in order.
-func (x *wfHistory) completions(key, promise string, e int) []int {
+// Completions returns the PromiseCompleted events of promise of key in epoch e, in order.
+func (x *History) Completions(key, promise string, e int) []int {
 	var out []int
-	for _, c := range x.completed[key][promise] {
-		if x.epoch(key, c) == e {
+	for _, c := range x.Completed[key][promise] {
+		if x.Epoch(key, c) == e {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// liveDuring returns the completions of promise of key that an operation spanning events from
+// LiveDuring returns the completions of promise of key that an operation spanning events from
 // to to could have seen: recorded before to, in an epoch that had not ended (been purged) by from.
-func (x *wfHistory) liveDuring(key, promise string, from, to int) []int {
+func (x *History) LiveDuring(key, promise string, from, to int) []int {
 	var out []int
-	for _, c := range x.completed[key][promise] {
-		if c < to && x.nextPurge(key, c) > from {
+	for _, c := range x.Completed[key][promise] {
+		if c < to && x.NextPurge(key, c) > from {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// purgedWith reports whether the workflow of key was purged in the same engine step as event d:
+// PurgedWith reports whether the workflow of key was purged in the same engine step as event d:
 // the next purge of key is recorded at the same virtual time as d. The engine fails the shared
 // handlers still running on a key as it purges it, recording their outputs just before the purge.
-func (x *wfHistory) purgedWith(key string, d int) bool {
-	p := x.nextPurge(key, d)
+func (x *History) PurgedWith(key string, d int) bool {
+	p := x.NextPurge(key, d)
 	return p < len(x.h.Events) && x.h.Events[p].At == x.h.Events[d].At
 }
 
-// purgedFailure is how the engine ends a shared handler of key still running when the key's
+// PurgedFailure is how the engine ends a shared handler of key still running when the key's
 // workflow is purged: what it read, waited for or completed belonged to the purged run.
-func (x *wfHistory) purgedFailure(key string) journal.Result {
-	return journal.Result{Failure: &journal.Failure{Code: 404, Message: fmt.Sprintf("workflow %s with key %q was purged at the end of its retention", x.service, key)}}
+func (x *History) PurgedFailure(key string) journal.Result {
+	return PurgedFailure(x.service, key)
 }
 
-// route is which workflow route a ClientRequest took.
-type route uint8
+// PurgedFailure is how the engine ends a shared handler of key of the workflow service called
+// service still running when the key's workflow is purged (History.PurgedFailure).
+func PurgedFailure(service, key string) journal.Result {
+	return journal.Result{Failure: &journal.Failure{Code: 404, Message: fmt.Sprintf("workflow %s with key %q was purged at the end of its retention", service, key)}}
+}
 
+// FailFunc reports a violation about inv, naming events.
+type FailFunc func(inv protocol.InvocationID, events []int, format string, args ...any)
+
+// CheckRuns is the one-run rule: a run is accepted only while its key holds no run (never
+// started, or purged); it reports violations with fail. It calls fn, in acceptance order, for
+// every run that finished, with the run's InvocationAccepted event acc, its index a and the index
+// d of the run's InvocationDone; a run that never finished is left to the liveness check.
+func (x *History) CheckRuns(fail FailFunc, fn func(run protocol.InvocationID, acc checkers.Event, a, d int)) {
+	for _, run := range x.Runs {
+		acc, a, _ := x.Invocation(run)
+		if prev := x.StateAfter(acc.Key, a-1); !prev.Run.IsZero() {
+			fail(run, []int{a}, "run accepted for key %s while its run %s was not purged", acc.Key, prev.Run)
+		}
+		if d, ok := x.done[run]; ok {
+			fn(run, acc, a, d)
+		}
+	}
+}
+
+// Route is which workflow route a ClientRequest took.
+type Route uint8
+
+// The routes of a workflow service.
 const (
-	routeOther route = iota
-	routeRunCall
-	routeRunSend
-	routeAttach
-	routeOutput
-	// routeShared is a call of a shared handler (req.Handler names it).
-	routeShared
+	// RouteOther is any request that is not to one of the service's routes below.
+	RouteOther Route = iota
+	// RouteRunCall is a synchronous call of the run handler (POST .../run).
+	RouteRunCall
+	// RouteRunSend is a send of the run handler (POST .../run/send).
+	RouteRunSend
+	// RouteAttach is an attach to the key's run (GET /restate/workflow/.../attach).
+	RouteAttach
+	// RouteOutput is a read of the key's run's output (GET /restate/workflow/.../output).
+	RouteOutput
+	// RouteShared is a call of a shared handler (req.Handler names it).
+	RouteShared
 )
 
-func (x *wfHistory) routeOf(req checkers.Event) route {
+// routeOf is the route request req took.
+func (x *History) routeOf(req checkers.Event) Route {
 	method, path, _ := strings.Cut(req.Reason, " ")
 	if req.Service != x.service {
-		return routeOther
+		return RouteOther
 	}
 	switch {
 	case method == http.MethodPost && req.Handler == durable.WorkflowRunHandler && strings.HasSuffix(path, "/send"):
-		return routeRunSend
+		return RouteRunSend
 	case method == http.MethodPost && req.Handler == durable.WorkflowRunHandler:
-		return routeRunCall
+		return RouteRunCall
 	case method == http.MethodPost && req.Handler != "" && !strings.HasSuffix(path, "/send"):
-		return routeShared
+		return RouteShared
 	case method == http.MethodGet && strings.HasPrefix(path, "/restate/workflow/") && strings.HasSuffix(path, "/attach"):
-		return routeAttach
+		return RouteAttach
 	case method == http.MethodGet && strings.HasPrefix(path, "/restate/workflow/") && strings.HasSuffix(path, "/output"):
-		return routeOutput
+		return RouteOutput
 	}
-	return routeOther
+	return RouteOther
 }
 
-// failFunc reports a violation about inv, naming events.
-type failFunc func(inv protocol.InvocationID, events []int, format string, args ...any)
-
-// eachResponse calls fn for every answered request (not a connection failure) to the service's
-// routes, in the order the requests were sent, with the response's body.
-func (x *wfHistory) eachResponse(fail failFunc, fn func(rt route, i, j int, req, resp checkers.Event, body []byte)) {
+// EachResponse calls fn for every answered request (not a connection failure) to the service's
+// routes, in the order the requests were sent, with the route rt it took, the indexes i of the
+// request and j of the response, and the response's body. It reports with fail a response whose
+// body it cannot read.
+func (x *History) EachResponse(fail FailFunc, fn func(rt Route, i, j int, req, resp checkers.Event, body []byte)) {
 	for _, i := range x.requests {
 		req := x.h.Events[i]
 		rt := x.routeOf(req)
 		j, ok := x.responses[req.Request]
-		if rt == routeOther || !ok || x.h.Events[j].Status == 0 {
+		if rt == RouteOther || !ok || x.h.Events[j].Status == 0 {
 			continue
 		}
 		resp := x.h.Events[j]
-		body, ok := responseBody(req, resp)
+		body, ok := ResponseBody(req, resp)
 		if !ok {
 			fail(resp.Invocation, []int{i, j}, "cannot read the body of %q", resp.Reason)
 			continue
 		}
 		fn(rt, i, j, req, resp, body)
 	}
+}
+
+// CheckClients is the clients rule as far as the run routes go, reporting violations with fail:
+// every answer on a run route says what the key held while it was served (checkRunResponse, with
+// expected and inputs). It hands every answer to a shared handler's call to shared, with the
+// indexes i of the request and j of the response and the response's body, for the scenario to
+// check.
+func (x *History) CheckClients(fail FailFunc, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte, shared func(i, j int, req, resp checkers.Event, body []byte)) {
+	x.EachResponse(fail, func(rt Route, i, j int, req, resp checkers.Event, body []byte) {
+		if rt != RouteShared {
+			x.checkRunResponse(rt, i, j, req, resp, body, expected, inputs, fail)
+			return
+		}
+		shared(i, j, req, resp, body)
+	})
 }
 
 // checkRunResponse checks the answer j to request i on a run route against what the key held
@@ -246,7 +318,7 @@ func (x *wfHistory) eachResponse(fail failFunc, fn func(rt route, i, j int, req,
 // output or 404 while no run existed; output answers 200 with the expected output of a finished
 // run, 470 while the run was unfinished, 404 while there was none. expected maps each run to its
 // expected output.
-func (x *wfHistory) checkRunResponse(rt route, i, j int, req, resp checkers.Event, body []byte, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte, fail failFunc) {
+func (x *History) checkRunResponse(rt Route, i, j int, req, resp checkers.Event, body []byte, expected map[protocol.InvocationID]journal.Result, inputs map[string][]byte, fail FailFunc) {
 	key := req.Key
 	alreadyInvoked := ingress.WorkflowAlreadyInvokedResponse().Body
 	acceptedBy := x.acceptedBy
@@ -271,7 +343,7 @@ func (x *wfHistory) checkRunResponse(rt route, i, j int, req, resp checkers.Even
 		return true
 	}
 	switch rt {
-	case routeRunCall:
+	case RouteRunCall:
 		switch resp.Status {
 		case http.StatusOK:
 			if !runOut(resp.Invocation) {
@@ -286,13 +358,13 @@ func (x *wfHistory) checkRunResponse(rt route, i, j int, req, resp checkers.Even
 			if !bytes.Equal(body, alreadyInvoked) {
 				fail(resp.Invocation, []int{i, j}, "%s got 409 %s, want %s", req.Reason, body, alreadyInvoked)
 			}
-			if !x.anyState(key, i, j, func(s runState) bool { return !s.run.IsZero() }) {
+			if !x.anyState(key, i, j, func(s RunState) bool { return !s.Run.IsZero() }) {
 				fail(resp.Invocation, []int{i, j}, "%s got 409 already invoked, but key %s held no run while it was served", req.Reason, key)
 			}
 		default:
 			unexpected()
 		}
-	case routeRunSend:
+	case RouteRunSend:
 		if resp.Status != http.StatusAccepted {
 			unexpected()
 			return
@@ -310,7 +382,7 @@ func (x *wfHistory) checkRunResponse(rt route, i, j int, req, resp checkers.Even
 			fail(inv, []int{i, j}, "%s got 202 naming %s, which is not a run of key %s", req.Reason, inv, key)
 			return
 		}
-		if !x.anyState(key, i, j, func(s runState) bool { return s.run == inv }) {
+		if !x.anyState(key, i, j, func(s RunState) bool { return s.Run == inv }) {
 			fail(inv, []int{i, j}, "%s got 202 naming run %s, which key %s did not hold while it was served", req.Reason, inv, key)
 		}
 		switch ab.Status {
@@ -328,39 +400,39 @@ func (x *wfHistory) checkRunResponse(rt route, i, j int, req, resp checkers.Even
 		default:
 			fail(inv, []int{i, j}, "%s got 202 with status %q", req.Reason, ab.Status)
 		}
-	case routeAttach:
+	case RouteAttach:
 		switch resp.Status {
 		case http.StatusOK:
 			inv := resp.Invocation
 			if !runOut(inv) {
 				return
 			}
-			if d := x.done[inv]; d > j || !x.anyState(key, i, j, func(s runState) bool { return s.run == inv }) {
+			if d := x.done[inv]; d > j || !x.anyState(key, i, j, func(s RunState) bool { return s.Run == inv }) {
 				fail(inv, []int{i, j}, "%s got the output of run %s, which key %s did not hold (finished) while it was served", req.Reason, inv, key)
 			}
 		case http.StatusNotFound:
-			if !x.anyState(key, i, j, func(s runState) bool { return s.run.IsZero() }) {
+			if !x.anyState(key, i, j, func(s RunState) bool { return s.Run.IsZero() }) {
 				fail(resp.Invocation, []int{i, j}, "%s got 404, but key %s held a run all the while it was served", req.Reason, key)
 			}
 		default:
 			unexpected()
 		}
-	case routeOutput:
+	case RouteOutput:
 		switch resp.Status {
 		case http.StatusOK:
 			inv := resp.Invocation
 			if !runOut(inv) {
 				return
 			}
-			if !x.anyState(key, i, j, func(s runState) bool { return s.run == inv && s.done }) {
+			if !x.anyState(key, i, j, func(s RunState) bool { return s.Run == inv && s.Done }) {
 				fail(inv, []int{i, j}, "%s got the output of run %s, which key %s did not hold finished while it was served", req.Reason, inv, key)
 			}
 		case ingress.StatusNotReady:
-			if !x.anyState(key, i, j, func(s runState) bool { return !s.run.IsZero() && !s.done }) {
+			if !x.anyState(key, i, j, func(s RunState) bool { return !s.Run.IsZero() && !s.Done }) {
 				fail(resp.Invocation, []int{i, j}, "%s got 470, but key %s held no unfinished run while it was served", req.Reason, key)
 			}
 		case http.StatusNotFound:
-			if !x.anyState(key, i, j, func(s runState) bool { return s.run.IsZero() }) {
+			if !x.anyState(key, i, j, func(s RunState) bool { return s.Run.IsZero() }) {
 				fail(resp.Invocation, []int{i, j}, "%s got 404, but key %s held a run all the while it was served", req.Reason, key)
 			}
 		default:
@@ -369,10 +441,11 @@ func (x *wfHistory) checkRunResponse(rt route, i, j int, req, resp checkers.Even
 	}
 }
 
-// checkPurgedBody checks that a 404 to a shared handler's call is the failure a purge ends it with.
-func (x *wfHistory) checkPurgedBody(i, j int, req, resp checkers.Event, body []byte, fail failFunc) {
-	var eb errorBody
-	pf := x.purgedFailure(req.Key).Failure
+// CheckPurgedBody checks that a 404 to a shared handler's call (request i, response j) is the
+// failure a purge ends it with.
+func (x *History) CheckPurgedBody(i, j int, req, resp checkers.Event, body []byte, fail FailFunc) {
+	var eb ErrorBody
+	pf := x.PurgedFailure(req.Key).Failure
 	if json.Unmarshal(body, &eb) != nil || eb.Code != int(pf.Code) || eb.Message != pf.Message || eb.Source != "invocation" {
 		fail(resp.Invocation, []int{i, j}, "%s got 404 %s, want the purge failure %q", req.Reason, body, pf.Message)
 	}
@@ -380,7 +453,7 @@ func (x *wfHistory) checkPurgedBody(i, j int, req, resp checkers.Event, body []b
 
 // checkInput checks that run inv, created by request i (answered by j), took that request's
 // input (inputs[client], the JSON body that client sent), not a duplicate's.
-func (x *wfHistory) checkInput(req checkers.Event, i, j int, inv protocol.InvocationID, inputs map[string][]byte, fail failFunc) {
+func (x *History) checkInput(req checkers.Event, i, j int, inv protocol.InvocationID, inputs map[string][]byte, fail FailFunc) {
 	in, ok := inputs[req.Node]
 	d, done := x.done[inv]
 	if !ok || !done {
@@ -395,16 +468,18 @@ func (x *wfHistory) checkInput(req checkers.Event, i, j int, inv protocol.Invoca
 	}
 }
 
-// runState is what a workflow key holds at one moment: its run (zero if none: never started, or
+// RunState is what a workflow key holds at one moment: its run (zero if none: never started, or
 // purged) and whether that run has finished.
-type runState struct {
-	run  protocol.InvocationID
-	done bool
+type RunState struct {
+	// Run is the key's run, zero if none.
+	Run protocol.InvocationID
+	// Done reports whether Run has finished.
+	Done bool
 }
 
-// stateAfter is key's state once events 0..j have happened.
-func (x *wfHistory) stateAfter(key string, j int) runState {
-	var s runState
+// StateAfter is key's state once events 0..j have happened.
+func (x *History) StateAfter(key string, j int) RunState {
+	var s RunState
 	for _, c := range x.changes[key] {
 		if c > j {
 			break
@@ -412,31 +487,31 @@ func (x *wfHistory) stateAfter(key string, j int) runState {
 		e := x.h.Events[c]
 		switch e.Kind {
 		case checkers.InvocationAccepted:
-			s = runState{run: e.Invocation}
+			s = RunState{Run: e.Invocation}
 		case checkers.InvocationDone:
-			if e.Invocation == s.run {
-				s.done = true
+			if e.Invocation == s.Run {
+				s.Done = true
 			}
 		case checkers.Purged:
-			s = runState{}
+			s = RunState{}
 		}
 	}
 	return s
 }
 
 // statesDuring returns every state key was in at some moment between events from and to.
-func (x *wfHistory) statesDuring(key string, from, to int) []runState {
-	out := []runState{x.stateAfter(key, from)}
+func (x *History) statesDuring(key string, from, to int) []RunState {
+	out := []RunState{x.StateAfter(key, from)}
 	for _, c := range x.changes[key] {
 		if c > from && c < to {
-			out = append(out, x.stateAfter(key, c))
+			out = append(out, x.StateAfter(key, c))
 		}
 	}
 	return out
 }
 
 // anyState reports whether key was in a state satisfying ok at some moment between from and to.
-func (x *wfHistory) anyState(key string, from, to int, ok func(runState) bool) bool {
+func (x *History) anyState(key string, from, to int, ok func(RunState) bool) bool {
 	for _, s := range x.statesDuring(key, from, to) {
 		if ok(s) {
 			return true
@@ -445,9 +520,9 @@ func (x *wfHistory) anyState(key string, from, to int, ok func(runState) bool) b
 	return false
 }
 
-// responseBody returns the body of a response, which the simulator records in the response's
+// ResponseBody returns the body of a response, which the simulator records in the response's
 // Reason as "METHOD path: STATUS body" after the request's "METHOD path".
-func responseBody(req, resp checkers.Event) ([]byte, bool) {
+func ResponseBody(req, resp checkers.Event) ([]byte, bool) {
 	b, ok := strings.CutPrefix(resp.Reason, req.Reason+": "+strconv.Itoa(resp.Status)+" ")
 	if !ok && resp.Reason == req.Reason+": "+strconv.Itoa(resp.Status) {
 		return nil, true
@@ -455,14 +530,19 @@ func responseBody(req, resp checkers.Event) ([]byte, bool) {
 	return []byte(b), ok
 }
 
-// errorBody is Restate's error body.
-type errorBody struct {
-	Code    int    `json:"code"`
+// ErrorBody is Restate's error body.
+type ErrorBody struct {
+	// Code is the error's HTTP status code.
+	Code int `json:"code"`
+	// Message is the error's message.
 	Message string `json:"message"`
-	Source  string `json:"source"`
+	// Source says who failed: "invocation" for a handler's terminal error, "ingress" for the
+	// ingress itself.
+	Source string `json:"source"`
 }
 
-func decodeString(b []byte) (string, error) {
+// DecodeString decodes b, which must be a JSON string.
+func DecodeString(b []byte) (string, error) {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return "", fmt.Errorf("%q is not a JSON string: %v", b, err)
