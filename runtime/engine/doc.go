@@ -1,5 +1,7 @@
 // Package engine is Vigil's durable core: the invocation lifecycle, journals, awakeable
-// completions, retries with backoff, and recovery from the store.
+// completions, virtual objects (per-key locks, inboxes and state), workflows (one run per key,
+// durable promises), durable timers, retries with backoff, idempotency keys, retention, and
+// recovery from the store.
 //
 // The engine is a step machine in the shape of raft's RawNode. Inputs go in through Ingress,
 // Receive (an executor message) and FireTimer; every output of those calls accumulates in one
@@ -8,15 +10,23 @@
 // the batch first, then send, reply and arm. Nothing leaves before the state it depends on is
 // durable. The engine owns no goroutine, never reads the wall clock (time comes from the injected
 // Clock), never draws randomness (IDs come from the injected ID source) and never calls the store
-// except through Recover's scan; the simulator and the production host drive the same code.
+// except through Recover's scan; the simulator and the production host drive the same code. It
+// imports the journal, protocol, ingress and store vocabularies and must never import the
+// executor, the host or the simulator.
 //
-//	          accept            start attempt n         suspend, nothing ready
-//	(new) ──────────► running ◄──────────────────────────────────────┐
-//	                   │  │  ▲                                       │
-//	                   │  │  └──── completion of a waited index ─── suspended
-//	                   │  └─ retryable error ─► backing-off ─ timer ─► running (n+1)
-//	                   └─ output / terminal failure ─► done
+//	 accept (delayed send)   delay over
+//	(new) ──────► scheduled ────────────┐
+//	  │ accept (exclusive, key busy)    ▼
+//	  ├──────────────────────────────► pending ── key free ──┐
+//	  │ accept                                               ▼          suspend, nothing ready
+//	  └───────────────────────────────────────────────────► running ◄───────────────────────────┐
+//	                                                         │  │  ▲                              │
+//	                                                         │  │  └── completion of a waited ─ suspended
+//	                                                         │  │      index (or a timer)
+//	                                                         │  └─ retryable error ─► backing-off ─ timer ─► running (n+1)
+//	                                                         └─ output / terminal failure ─► done ─ retention ─► purged
 //
 // Every start of an attempt bumps the attempt number durably before the start message leaves;
-// messages of any other attempt are dropped.
+// messages of any other attempt are dropped. An exclusive invocation holds its key's lock from
+// leaving pending until done, suspended or not.
 package engine
