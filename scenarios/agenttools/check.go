@@ -10,6 +10,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/histutil"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -85,7 +86,7 @@ type history struct {
 	// CommandEmitted of each attempt.
 	emitted   map[slot][]int
 	byAttempt map[attemptKey][]int
-	paused    []window
+	paused    []histutil.Window
 }
 
 // attemptKey names one attempt of one invocation.
@@ -98,7 +99,7 @@ func index(h *checkers.History) *history {
 	x := &history{
 		h: h, accepted: map[protocol.InvocationID]int{}, done: map[protocol.InvocationID]int{},
 		completed: map[slot]int{}, fired: map[slot]int{}, emitted: map[slot][]int{}, byAttempt: map[attemptKey][]int{},
-		paused: pauses(h),
+		paused: histutil.Pauses(h, "executor"),
 	}
 	for i, e := range h.Events {
 		s := slot{e.Invocation, e.Index}
@@ -243,7 +244,7 @@ func (w *walker) timedOut(index uint32, name string, sleep uint32, deadline time
 	if f, ok := w.x.fired[slot{w.inv, sleep}]; ok {
 		until = w.x.h.Events[f].At
 	}
-	if at+Margin <= deadline && !overlaps(w.x.paused, at, until+Margin) {
+	if at+Margin <= deadline && !histutil.Overlaps(w.x.paused, at, until+Margin) {
 		w.failf("%s [%d] timed out at %v although its completion %s was accepted at %v, %v before, and the executor was not paused in between",
 			name, index, deadline, w.x.h.Events[c].Result, at, deadline-at)
 	}
@@ -403,34 +404,4 @@ func diff(got, want Report) string {
 		parts = append(parts, fmt.Sprintf("final %q, want %q", got.Final, want.Final))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// window is a stretch of virtual time during which the executor was paused.
-type window struct{ from, to time.Duration }
-
-// pauses lists when the executor node was paused, for the duration its NodePaused gives (to the
-// end of the run if that cannot be read).
-func pauses(h *checkers.History) []window {
-	var ws []window
-	for _, e := range h.Events {
-		if e.Kind != checkers.NodePaused || e.Node != "executor" {
-			continue
-		}
-		d, err := time.ParseDuration(strings.TrimPrefix(e.Reason, "for "))
-		if err != nil {
-			d = h.End() - e.At
-		}
-		ws = append(ws, window{e.At, e.At + d})
-	}
-	return ws
-}
-
-// overlaps reports whether any window meets [from, to].
-func overlaps(ws []window, from, to time.Duration) bool {
-	for _, w := range ws {
-		if w.from <= to && from <= w.to {
-			return true
-		}
-	}
-	return false
 }

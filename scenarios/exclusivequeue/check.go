@@ -12,6 +12,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/histutil"
 )
 
 // checkerName is the Checker of the scenario's violations.
@@ -69,7 +70,7 @@ type checker struct {
 	// exclusive lists each key's exclusive calls by Seq; reads each key's shared calls.
 	exclusive, reads map[string][]*call
 	completed        map[protocol.InvocationID]int
-	faults           []window
+	faults           []histutil.Window
 	vs               []checkers.Violation
 }
 
@@ -343,7 +344,7 @@ func (c *checker) probes() {
 			continue // not accepted while the hold held the lock
 		}
 		sent := c.h.Events[p.reached[0]].At
-		if overlaps(c.faults, sent, sent+ProbeWindow) {
+		if histutil.Overlaps(c.faults, sent, sent+ProbeWindow) {
 			continue
 		}
 		if p.done > hold.release {
@@ -361,13 +362,10 @@ func (c *checker) sortedCalls() []*call {
 	return all
 }
 
-// window is a stretch of virtual time during which a node was down or paused.
-type window struct{ from, to time.Duration }
-
 // faultWindows lists when a node was down (from its crash to its restart, or the end of the run)
 // or paused (for the duration its NodePaused gives; to the end of the run if it cannot be read).
-func faultWindows(h *checkers.History) []window {
-	var ws []window
+func faultWindows(h *checkers.History) []histutil.Window {
+	var ws []histutil.Window
 	down := map[string]time.Duration{}
 	for _, e := range h.Events {
 		switch e.Kind {
@@ -377,29 +375,15 @@ func faultWindows(h *checkers.History) []window {
 			}
 		case checkers.NodeRestarted:
 			if from, ok := down[e.Node]; ok {
-				ws = append(ws, window{from, e.At})
+				ws = append(ws, histutil.Window{From: from, To: e.At})
 				delete(down, e.Node)
 			}
 		case checkers.NodePaused:
-			d, err := time.ParseDuration(strings.TrimPrefix(e.Reason, "for "))
-			if err != nil {
-				d = h.End() - e.At
-			}
-			ws = append(ws, window{e.At, e.At + d})
+			ws = append(ws, histutil.Window{From: e.At, To: e.At + histutil.PauseLength(h, e)})
 		}
 	}
 	for _, node := range slices.Sorted(maps.Keys(down)) {
-		ws = append(ws, window{down[node], h.End()})
+		ws = append(ws, histutil.Window{From: down[node], To: h.End()})
 	}
 	return ws
-}
-
-// overlaps reports whether any window meets [from, to].
-func overlaps(ws []window, from, to time.Duration) bool {
-	for _, w := range ws {
-		if w.from <= to && from <= w.to {
-			return true
-		}
-	}
-	return false
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -32,7 +33,7 @@ import (
 var Scenario = sim.Scenario{
 	Name:        "review-workflow",
 	Description: "ReviewWorkflow: run waits on durable promise \"review\"; submitReview races, repeats, comes early and late; retention purges and re-runs",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w} },
+	New:         func(w *sim.World) sim.Workload { return &workload{w: w, cl: wfload.New(w, WorkflowName)} },
 }
 
 // Names of the workflow, its handlers and its promise, as clients address them.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -16,19 +17,13 @@ import (
 // that needs an answer retries after connection errors with a backoff, so that every run can
 // finish once the faults are healed.
 type workload struct {
-	w       *sim.World
-	clients int
+	w  *sim.World
+	cl *wfload.Clients
 	// asks counts AskReview calls (executions of run's side effect); reviews numbers every
 	// review text, so that each submission's value is unique in the history.
 	asks    int
 	reviews int
-	// inputs maps each submitter to the input it submitted (Check verifies that the run a
-	// request created took that request's input).
-	inputs map[string][]byte
 }
-
-// maxTries bounds a client's retries after connection errors.
-const maxTries = 60
 
 var errReviewersDown = errors.New("reviewer system unavailable")
 
@@ -36,18 +31,7 @@ func (wl *workload) Services() []*durable.Service {
 	return []*durable.Service{NewWorkflow(wl)}
 }
 
-func (wl *workload) Check(h *checkers.History) []checkers.Violation { return Check(h, wl.inputs) }
-
-func (wl *workload) client(kind string) string {
-	wl.clients++
-	return fmt.Sprintf("%s-%d", kind, wl.clients)
-}
-
-// backoff draws the pause before a client's next try.
-func (wl *workload) backoff(tries int) time.Duration {
-	hi := min(100*time.Millisecond<<min(tries, 5), 3*time.Second)
-	return wl.w.Rand().Duration(10*time.Millisecond, hi, "client-backoff")
-}
+func (wl *workload) Check(h *checkers.History) []checkers.Violation { return Check(h, wl.cl.Inputs()) }
 
 // Start schedules, per workflow key: the first run submission, sometimes a duplicate one, an
 // early review (possibly before run is submitted), readers of the output and of the promise
@@ -66,7 +50,7 @@ func (wl *workload) Start() {
 			wl.w.After(r.Duration(0, at, "early-review-at"), func() { wl.review(key, "early reviewer") })
 		}
 		for range r.Intn(3, "output-readers") {
-			wl.w.After(r.Duration(0, 150*time.Second, "read-at"), func() { wl.readOutput(key) })
+			wl.w.After(r.Duration(0, 150*time.Second, "read-at"), func() { wl.cl.ReadOutput(key) })
 		}
 		for range r.Intn(3, "promise-peekers") {
 			wl.w.After(r.Duration(0, 150*time.Second, "peek-at"), func() { wl.peek(key) })
@@ -77,7 +61,7 @@ func (wl *workload) Start() {
 		if r.Percent(40, "second-round") {
 			at2 := r.Duration(90*time.Second, 200*time.Second, "second-round-at")
 			wl.w.After(at2, func() { wl.submitRun(key, 2) })
-			wl.w.After(at2+r.Duration(0, 60*time.Second, "second-read-at"), func() { wl.readOutput(key) })
+			wl.w.After(at2+r.Duration(0, 60*time.Second, "second-read-at"), func() { wl.cl.ReadOutput(key) })
 		}
 	}
 }
@@ -85,81 +69,33 @@ func (wl *workload) Start() {
 // submitRun starts the run of key with a document of its own (a duplicate's input must be
 // dropped), by /run/send followed by an attach, or by a synchronous /run that attaches after 409.
 func (wl *workload) submitRun(key string, n int) {
-	r := wl.w.Rand()
 	doc := fmt.Sprintf("doc-%s-%d", key, n)
 	body, _ := json.Marshal(doc)
-	name := wl.client("submitter")
-	if wl.inputs == nil {
-		wl.inputs = map[string][]byte{}
-	}
-	wl.inputs[name] = body
-	path := "/" + WorkflowName + "/" + key + "/run"
-	if r.Percent(60, "use-send") {
-		var send func(tries int)
-		send = func(tries int) {
-			wl.w.HTTP(name, http.MethodPost, path+"/send", body, nil, func(resp sim.Response) {
-				switch {
-				case resp.Err != nil && tries < maxTries:
-					wl.w.After(wl.backoff(tries), func() { send(tries + 1) })
-				case resp.Err == nil && resp.Status == http.StatusAccepted:
-					wl.attach(name, key, 0)
-				}
-			})
-		}
-		send(0)
-		return
-	}
-	var call func(tries int)
-	call = func(tries int) {
-		wl.w.HTTP(name, http.MethodPost, path, body, nil, func(resp sim.Response) {
-			switch {
-			case resp.Err != nil && tries < maxTries:
-				wl.w.After(wl.backoff(tries), func() { call(tries + 1) })
-			case resp.Err == nil && resp.Status == http.StatusConflict:
-				wl.attach(name, key, 0) // already invoked (perhaps by our own lost try): attach
-			}
-		})
-	}
-	call(0)
-}
-
-// attach waits for the run of key through the workflow attach route.
-func (wl *workload) attach(client, key string, tries int) {
-	wl.w.HTTP(client, http.MethodGet, "/restate/workflow/"+WorkflowName+"/"+key+"/attach", nil, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < maxTries {
-			wl.w.After(wl.backoff(tries), func() { wl.attach(client, key, tries+1) })
-		}
-	})
-}
-
-// readOutput reads the run's output once: 404 before the run and after the purge, 470 while it
-// runs, 200 after it finished.
-func (wl *workload) readOutput(key string) {
-	wl.w.HTTP(wl.client("reader"), http.MethodGet, "/restate/workflow/"+WorkflowName+"/"+key+"/output", nil, nil, func(sim.Response) {})
+	wl.cl.SubmitRun(key, body)
 }
 
 // peek calls getReview once.
 func (wl *workload) peek(key string) {
-	wl.w.HTTP(wl.client("peeker"), http.MethodPost, "/"+WorkflowName+"/"+key+"/"+GetReview, nil, nil, func(sim.Response) {})
+	wl.w.HTTP(wl.cl.Name("peeker"), http.MethodPost, "/"+WorkflowName+"/"+key+"/"+GetReview, nil, nil, func(sim.Response) {})
 }
 
 // review is one reviewer submitting a review of key, sometimes with an Idempotency-Key (its
 // retries then reach one invocation), sometimes twice: the same text again or a new one.
 func (wl *workload) review(key, who string) {
 	r := wl.w.Rand()
-	name := wl.client("reviewer")
+	name := wl.cl.Name("reviewer")
 	text := wl.reviewText(name, who, key)
 	idem := ""
 	if r.Percent(50, "idempotent-review") {
 		idem = fmt.Sprintf("%s-review", name)
 	}
-	wl.submit(name, key, text, idem, 0)
+	wl.submit(name, key, text, idem)
 	if r.Percent(20, "resubmit") {
 		again := text
 		if r.Percent(50, "resubmit-new-text") {
 			again = wl.reviewText(name, who+", again", key)
 		}
-		wl.w.After(r.Duration(0, 5*time.Second, "resubmit-at"), func() { wl.submit(name, key, again, "", 0) })
+		wl.w.After(r.Duration(0, 5*time.Second, "resubmit-at"), func() { wl.submit(name, key, again, "") })
 	}
 }
 
@@ -174,17 +110,13 @@ func (wl *workload) reviewText(name, who, key string) string {
 
 // submit calls submitReview with text, retrying after connection errors as a webhook sender
 // would; the answer is 200 "review accepted" or 409 "promise was already completed".
-func (wl *workload) submit(client, key, text, idempotencyKey string, tries int) {
+func (wl *workload) submit(client, key, text, idempotencyKey string) {
 	body, _ := json.Marshal(text)
 	var header http.Header
 	if idempotencyKey != "" {
 		header = http.Header{"Idempotency-Key": {idempotencyKey}}
 	}
-	wl.w.HTTP(client, http.MethodPost, "/"+WorkflowName+"/"+key+"/"+SubmitReview, body, header, func(resp sim.Response) {
-		if resp.Err != nil && tries < maxTries {
-			wl.w.After(wl.backoff(tries), func() { wl.submit(client, key, text, idempotencyKey, tries+1) })
-		}
-	})
+	wl.cl.Call(client, http.MethodPost, "/"+WorkflowName+"/"+key+"/"+SubmitReview, body, header, func(sim.Response) {})
 }
 
 // AskReview is the reviewer system: it schedules one or two racing reviewers for key, sometimes

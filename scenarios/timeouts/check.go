@@ -3,12 +3,12 @@ package timeouts
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/histutil"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -109,14 +109,14 @@ type history struct {
 	armed, fired map[slot]int
 	// emitted lists every CommandEmitted of each entry, in history order.
 	emitted map[slot][]int
-	paused  []window
+	paused  []histutil.Window
 }
 
 func index(h *checkers.History) *history {
 	x := &history{
 		h: h, accepted: map[protocol.InvocationID]int{}, done: map[protocol.InvocationID]int{},
 		completed: map[slot]int{}, armed: map[slot]int{}, fired: map[slot]int{}, emitted: map[slot][]int{},
-		paused: pauses(h),
+		paused: histutil.Pauses(h, "executor"),
 	}
 	first := func(m map[slot]int, s slot, i int) {
 		if _, ok := m[s]; !ok {
@@ -250,7 +250,7 @@ func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []st
 		}
 		if completed && ok {
 			at, firedAt := x.h.Events[comp].At, x.h.Events[fired].At
-			if at+Margin <= dl && !overlaps(x.paused, at, firedAt+Margin) {
+			if at+Margin <= dl && !histutil.Overlaps(x.paused, at, firedAt+Margin) {
 				msgs = append(msgs, fmt.Sprintf("timed out at deadline %v although the completion %s was accepted at %v, %v before it, and the executor was not paused in between",
 					dl, x.h.Events[comp].Result, at, dl-at))
 			}
@@ -288,36 +288,4 @@ func (x *history) checkNap(inv protocol.InvocationID, done checkers.Event) []str
 		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's timer fired at %v", woke, x.h.Events[fired].At))
 	}
 	return msgs
-}
-
-// window is a stretch of virtual time during which the executor was paused.
-type window struct{ from, to time.Duration }
-
-// pauses lists when the executor node was paused, for the duration its NodePaused gives (to the
-// end of the run if that cannot be read). While it is paused, every message to it waits and is
-// delivered when the pause ends, so completions that were sent seconds apart can arrive together
-// and in either order.
-func pauses(h *checkers.History) []window {
-	var ws []window
-	for _, e := range h.Events {
-		if e.Kind != checkers.NodePaused || e.Node != "executor" {
-			continue
-		}
-		d, err := time.ParseDuration(strings.TrimPrefix(e.Reason, "for "))
-		if err != nil {
-			d = h.End() - e.At
-		}
-		ws = append(ws, window{e.At, e.At + d})
-	}
-	return ws
-}
-
-// overlaps reports whether any window meets [from, to].
-func overlaps(ws []window, from, to time.Duration) bool {
-	for _, w := range ws {
-		if w.from <= to && from <= w.to {
-			return true
-		}
-	}
-	return false
 }

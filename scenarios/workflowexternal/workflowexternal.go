@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -29,7 +30,7 @@ import (
 var Scenario = sim.Scenario{
 	Name:        "workflow-to-external",
 	Description: "run resolves \"step-1\" and resolves or rejects \"done\"; external waiters with timeouts, before, during, after and past the retention",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w} },
+	New:         func(w *sim.World) sim.Workload { return &workload{w: w, cl: wfload.New(w, WorkflowName)} },
 }
 
 // Names of the workflow, its handlers, its promises and its state, as clients address them.

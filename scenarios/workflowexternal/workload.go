@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -16,15 +17,9 @@ import (
 // Clients that need an answer retry after connection errors with a backoff.
 type workload struct {
 	w       *sim.World
-	clients int
+	cl      *wfload.Clients
 	batches int
-	// inputs maps each submitter to the job it submitted (Check verifies that the run a request
-	// created took that request's input).
-	inputs map[string][]byte
 }
-
-// maxTries bounds a client's retries after connection errors.
-const maxTries = 60
 
 var errWorkerDown = errors.New("worker unavailable")
 
@@ -32,17 +27,7 @@ func (wl *workload) Services() []*durable.Service {
 	return []*durable.Service{NewWorkflow(wl)}
 }
 
-func (wl *workload) Check(h *checkers.History) []checkers.Violation { return Check(h, wl.inputs) }
-
-func (wl *workload) client(kind string) string {
-	wl.clients++
-	return fmt.Sprintf("%s-%d", kind, wl.clients)
-}
-
-func (wl *workload) backoff(tries int) time.Duration {
-	hi := min(100*time.Millisecond<<min(tries, 5), 3*time.Second)
-	return wl.w.Rand().Duration(10*time.Millisecond, hi, "client-backoff")
-}
+func (wl *workload) Check(h *checkers.History) []checkers.Violation { return Check(h, wl.cl.Inputs()) }
 
 // Start schedules, per job key: the run (sometimes submitted twice), waiters on both promises
 // and status readers at random times — before the run, while it runs, after it and after its
@@ -64,7 +49,7 @@ func (wl *workload) Start() {
 			wl.w.After(r.Duration(0, 100*time.Second, "status-at"), func() { wl.status(key) })
 		}
 		if r.Percent(25, "output-reader") {
-			wl.w.After(r.Duration(0, 100*time.Second, "read-at"), func() { wl.readOutput(key) })
+			wl.w.After(r.Duration(0, 100*time.Second, "read-at"), func() { wl.cl.ReadOutput(key) })
 		}
 		if r.Percent(40, "second-round") {
 			at2 := r.Duration(90*time.Second, 180*time.Second, "second-round-at")
@@ -84,51 +69,7 @@ func (wl *workload) submitRun(key, round string) {
 		job.PauseMillis = int64(r.Duration(time.Second, 15*time.Second, "pause-for") / time.Millisecond)
 	}
 	body, _ := json.Marshal(job)
-	name := wl.client("submitter")
-	if wl.inputs == nil {
-		wl.inputs = map[string][]byte{}
-	}
-	wl.inputs[name] = body
-	path := "/" + WorkflowName + "/" + key + "/run"
-	if r.Percent(60, "use-send") {
-		var send func(tries int)
-		send = func(tries int) {
-			wl.w.HTTP(name, http.MethodPost, path+"/send", body, nil, func(resp sim.Response) {
-				switch {
-				case resp.Err != nil && tries < maxTries:
-					wl.w.After(wl.backoff(tries), func() { send(tries + 1) })
-				case resp.Err == nil && resp.Status == http.StatusAccepted:
-					wl.attach(name, key, 0)
-				}
-			})
-		}
-		send(0)
-		return
-	}
-	var call func(tries int)
-	call = func(tries int) {
-		wl.w.HTTP(name, http.MethodPost, path, body, nil, func(resp sim.Response) {
-			switch {
-			case resp.Err != nil && tries < maxTries:
-				wl.w.After(wl.backoff(tries), func() { call(tries + 1) })
-			case resp.Err == nil && resp.Status == http.StatusConflict:
-				wl.attach(name, key, 0)
-			}
-		})
-	}
-	call(0)
-}
-
-func (wl *workload) attach(client, key string, tries int) {
-	wl.w.HTTP(client, http.MethodGet, "/restate/workflow/"+WorkflowName+"/"+key+"/attach", nil, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < maxTries {
-			wl.w.After(wl.backoff(tries), func() { wl.attach(client, key, tries+1) })
-		}
-	})
-}
-
-func (wl *workload) readOutput(key string) {
-	wl.w.HTTP(wl.client("reader"), http.MethodGet, "/restate/workflow/"+WorkflowName+"/"+key+"/output", nil, nil, func(sim.Response) {})
+	wl.cl.SubmitRun(key, body)
 }
 
 // wait calls waitStep or waitDone with a random timeout, retrying after connection errors.
@@ -139,20 +80,12 @@ func (wl *workload) wait(key string) {
 		handler = WaitDone
 	}
 	body, _ := json.Marshal(Wait{TimeoutMillis: int64(r.Duration(2*time.Second, 60*time.Second, "wait-timeout") / time.Millisecond)})
-	name := wl.client("waiter")
-	var call func(tries int)
-	call = func(tries int) {
-		wl.w.HTTP(name, http.MethodPost, "/"+WorkflowName+"/"+key+"/"+handler, body, nil, func(resp sim.Response) {
-			if resp.Err != nil && tries < maxTries {
-				wl.w.After(wl.backoff(tries), func() { call(tries + 1) })
-			}
-		})
-	}
-	call(0)
+	name := wl.cl.Name("waiter")
+	wl.cl.Call(name, http.MethodPost, "/"+WorkflowName+"/"+key+"/"+handler, body, nil, func(sim.Response) {})
 }
 
 func (wl *workload) status(key string) {
-	wl.w.HTTP(wl.client("watcher"), http.MethodPost, "/"+WorkflowName+"/"+key+"/"+Status, nil, nil, func(sim.Response) {})
+	wl.w.HTTP(wl.cl.Name("watcher"), http.MethodPost, "/"+WorkflowName+"/"+key+"/"+Status, nil, nil, func(sim.Response) {})
 }
 
 // step is one of the workers' steps; while faults are on it sometimes fails transiently.

@@ -1,0 +1,40 @@
+package histutil
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+)
+
+func TestPausesAndOverlaps(t *testing.T) {
+	h := &checkers.History{Events: []checkers.Event{
+		{At: 1 * time.Second, Kind: checkers.NodePaused, Node: "executor", Reason: "for 2s"},
+		{At: 2 * time.Second, Kind: checkers.NodePaused, Node: "runtime", Reason: "for 1s"},
+		{At: 5 * time.Second, Kind: checkers.NodePaused, Node: "executor", Reason: "unreadable"},
+		{At: 9 * time.Second, Kind: checkers.NodeRestarted, Node: "executor"},
+	}}
+	got := Pauses(h, "executor")
+	want := []Window{{1 * time.Second, 3 * time.Second}, {5 * time.Second, 9 * time.Second}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Pauses = %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		from, to time.Duration
+		want     bool
+	}{
+		{0, time.Second, true},
+		{3 * time.Second, 4 * time.Second, true},
+		{3500 * time.Millisecond, 4 * time.Second, false},
+		{4 * time.Second, 5 * time.Second, true},
+		{10 * time.Second, 11 * time.Second, false},
+	} {
+		if got := Overlaps(want, c.from, c.to); got != c.want {
+			t.Errorf("Overlaps(%v, %v) = %v, want %v", c.from, c.to, got, c.want)
+		}
+	}
+	if Overlaps(nil, 0, time.Hour) {
+		t.Error("Overlaps(nil) = true")
+	}
+}

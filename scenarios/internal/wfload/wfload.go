@@ -1,0 +1,99 @@
+// Package wfload holds the client actions the workflow scenarios (scenarios/reviewworkflow and
+// scenarios/workflowexternal) share: naming clients, the backoff between tries, retrying after
+// connection errors, submitting a run and attaching to it, and reading a run's output.
+//
+// It imports the simulator; it must not import the scenarios.
+package wfload
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/vigilsim/vigil/sim"
+)
+
+// MaxTries bounds a client's retries after connection errors.
+const MaxTries = 60
+
+// Clients are the clients of one workflow service in a world. Every draw they make comes from the
+// world's random stream, in the order the scenarios made it before they shared this code.
+type Clients struct {
+	w        *sim.World
+	workflow string
+	n        int
+	inputs   map[string][]byte
+}
+
+// New returns the clients of the workflow service named workflow in w.
+func New(w *sim.World, workflow string) *Clients {
+	return &Clients{w: w, workflow: workflow}
+}
+
+// Inputs maps each submitter to the input it submitted, nil before the first SubmitRun.
+func (c *Clients) Inputs() map[string][]byte { return c.inputs }
+
+// Name returns a new client's name, "<kind>-<n>", numbering every client of c in turn.
+func (c *Clients) Name(kind string) string {
+	c.n++
+	return fmt.Sprintf("%s-%d", kind, c.n)
+}
+
+// Backoff draws the pause before a client's next try, after tries failed ones.
+func (c *Clients) Backoff(tries int) time.Duration {
+	hi := min(100*time.Millisecond<<min(tries, 5), 3*time.Second)
+	return c.w.Rand().Duration(10*time.Millisecond, hi, "client-backoff")
+}
+
+// Call sends client's request, retrying after connection errors with a Backoff, up to MaxTries
+// retries; done gets the first answer that is not a connection error, or the last error.
+func (c *Clients) Call(client, method, path string, body []byte, header http.Header, done func(sim.Response)) {
+	c.call(client, method, path, body, header, done, 0)
+}
+
+func (c *Clients) call(client, method, path string, body []byte, header http.Header, done func(sim.Response), tries int) {
+	c.w.HTTP(client, method, path, body, header, func(resp sim.Response) {
+		if resp.Err != nil && tries < MaxTries {
+			c.w.After(c.Backoff(tries), func() { c.call(client, method, path, body, header, done, tries+1) })
+			return
+		}
+		done(resp)
+	})
+}
+
+// SubmitRun has a new "submitter" start the run of key with input body, recorded in Inputs: by
+// /run/send followed by an Attach (60%), or by a synchronous /run that attaches after 409 (the
+// run was already invoked, perhaps by its own lost try).
+func (c *Clients) SubmitRun(key string, body []byte) {
+	r := c.w.Rand()
+	name := c.Name("submitter")
+	if c.inputs == nil {
+		c.inputs = map[string][]byte{}
+	}
+	c.inputs[name] = body
+	path := "/" + c.workflow + "/" + key + "/run"
+	if r.Percent(60, "use-send") {
+		c.Call(name, http.MethodPost, path+"/send", body, nil, func(resp sim.Response) {
+			if resp.Err == nil && resp.Status == http.StatusAccepted {
+				c.Attach(name, key)
+			}
+		})
+		return
+	}
+	c.Call(name, http.MethodPost, path, body, nil, func(resp sim.Response) {
+		if resp.Err == nil && resp.Status == http.StatusConflict {
+			c.Attach(name, key)
+		}
+	})
+}
+
+// Attach has client wait for the run of key through the workflow attach route.
+func (c *Clients) Attach(client, key string) {
+	c.Call(client, http.MethodGet, "/restate/workflow/"+c.workflow+"/"+key+"/attach", nil, nil, func(sim.Response) {})
+}
+
+// ReadOutput has a new "reader" read the run's output of key once: 404 before the run and after
+// the purge, 470 while it runs, 200 after it finished.
+func (c *Clients) ReadOutput(key string) {
+	c.w.HTTP(c.Name("reader"), http.MethodGet, "/restate/workflow/"+c.workflow+"/"+key+"/output", nil, nil, func(sim.Response) {})
+}
