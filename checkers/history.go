@@ -56,6 +56,9 @@ const (
 	MessageDelivered
 	// NodePaused: the simulator paused Node; Reason says for how long.
 	NodePaused
+	// ClockStepped: the simulator set Node's wall clock to a new offset from the true time
+	// (Reason says which).
+	ClockStepped
 	// CompletionBuffered: the engine durably kept a completion (Result) of Awakeable that
 	// arrived before the awakeable's own entry; it is applied or dropped when the entry arrives.
 	CompletionBuffered
@@ -104,6 +107,7 @@ var eventKindNames = [...]string{
 	NodeRestarted:      "restart",
 	MessageDelivered:   "deliver",
 	NodePaused:         "pause",
+	ClockStepped:       "clock-step",
 	CompletionBuffered: "completion-buffered",
 	InvocationAccepted: "accepted",
 	LockAcquired:       "lock-acquired",
@@ -153,6 +157,10 @@ type Event struct {
 	Request uint64
 	// Status is the HTTP status of a ClientResponse, 0 when the connection failed.
 	Status int
+	// Clock is the wall-clock reading of the node that recorded the event, in virtual time since
+	// the run started. It equals At unless the node's clock is off (a clock fault); deadlines are
+	// the node's, so "never early" is judged on Clock.
+	Clock time.Duration
 	// IdempotencyKey is the Idempotency-Key of a request or an accepted invocation.
 	IdempotencyKey string
 }
@@ -254,3 +262,15 @@ func (v Violation) String() string {
 	}
 	return fmt.Sprintf("%s: %s: %s (events %v)", v.Checker, v.Invocation, v.Message, v.Events)
 }
+
+// clock is the recording node's wall-clock reading: Clock, or At for histories built without
+// one (hand-written tests, recorders whose clocks are true).
+func (e Event) clock() time.Duration {
+	if e.Clock != 0 {
+		return e.Clock
+	}
+	return e.At
+}
+
+// NodeClock returns the recording node's wall-clock reading of the event (see Event.Clock).
+func (e Event) NodeClock() time.Duration { return e.clock() }

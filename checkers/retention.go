@@ -68,10 +68,10 @@ func Retention(h History) []Violation {
 			}
 		case Purged:
 			purges = append(purges, i)
-			if e.At < e.Deadline {
+			if c := e.clock(); c < e.Deadline {
 				vs = append(vs, newViolation(retentionName, e.Invocation,
 					fmt.Sprintf("%s purged at %v, %v before its retention deadline %v",
-						purgeTarget(e), e.At, e.Deadline-e.At, e.Deadline),
+						purgeTarget(e), c, e.Deadline-c, e.Deadline),
 					i))
 			}
 			switch e.Reason {

@@ -59,9 +59,9 @@ func Timers(h History) []Violation {
 				continue
 			}
 			k := timerKeyOf(e)
-			if e.At < e.Deadline {
+			if c := e.clock(); c < e.Deadline {
 				vs = append(vs, newViolation(timersName, e.Invocation,
-					fmt.Sprintf("%s fired at %v, %v before its deadline", k, e.At, e.Deadline-e.At), i))
+					fmt.Sprintf("%s fired at %v, %v before its deadline", k, c, e.Deadline-c), i))
 			}
 			if _, ok := armed[k]; !ok {
 				vs = append(vs, newViolation(timersName, e.Invocation,

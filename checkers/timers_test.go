@@ -103,3 +103,17 @@ func TestTimerGrace(t *testing.T) {
 	TimerGrace = time.Second
 	checkViolations(t, b.h, Timers(b.h), []wantViolation{tm(invA, "never fired")})
 }
+
+// TestTimersJudgeOnTheNodeClock shows that "never early" is judged on the engine's clock: a
+// timer that fires after its deadline in true time but before it by the engine's clock is early,
+// and one the engine fired on time while its clock ran ahead is not.
+func TestTimersJudgeOnTheNodeClock(t *testing.T) {
+	inv := invID(1)
+	armed := Event{At: time.Second, Clock: time.Second, Kind: TimerArmed, Invocation: inv, Index: 2, Reason: "sleep", Deadline: 10 * time.Second}
+	early := Event{At: 11 * time.Second, Clock: 9 * time.Second, Kind: TimerFired, Invocation: inv, Index: 2, Reason: "sleep", Deadline: 10 * time.Second}
+	onTime := Event{At: 8 * time.Second, Clock: 10 * time.Second, Kind: TimerFired, Invocation: inv, Index: 2, Reason: "sleep", Deadline: 10 * time.Second}
+	h := History{Events: []Event{armed, early}}
+	checkViolations(t, h, Timers(h), []wantViolation{{timersName, inv, "fired at 9s, 1s before its deadline"}})
+	h = History{Events: []Event{armed, onTime}}
+	checkViolations(t, h, Timers(h), nil)
+}

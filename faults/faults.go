@@ -64,6 +64,13 @@ type Plan struct {
 	// ShuffleTies runs events due at the same virtual instant in an order drawn from the seed
 	// rather than the order they were scheduled in.
 	ShuffleTies bool
+	// ClockSkewMax bounds how far the runtime node's wall clock is off the true time, either
+	// way; zero keeps it true. The engine reads its deadlines off that clock, while the
+	// simulator arms timers on true time, as a host arms them on a monotonic clock.
+	ClockSkewMax time.Duration
+	// ClockStepEvery is the mean virtual time between steps of that clock to a new offset in
+	// [-ClockSkewMax, ClockSkewMax]: jumps forward and steps back, as NTP makes them.
+	ClockStepEvery time.Duration
 	// BuggifyPercent is how often a fault point inside the runtime misbehaves when reached
 	// (spurious transient errors, an attempt dying after a side effect, a withheld ack).
 	BuggifyPercent uint64
@@ -119,6 +126,12 @@ func Draw(d Drawer) Plan {
 	p.PauseMax = between(10*time.Millisecond, 2*time.Minute, "pause-max")
 	p.ShuffleTies = on("shuffle-ties")
 	p.BuggifyPercent = percent("buggify", 5)
+	if on("clock-skew") {
+		p.ClockSkewMax = between(time.Millisecond, 10*time.Second, "clock-skew-max")
+		if on("clock-steps") {
+			p.ClockStepEvery = between(time.Second, 30*time.Second, "clock-step-every")
+		}
+	}
 	if on("time-quantum") {
 		p.TimeQuantum = between(time.Millisecond, 50*time.Millisecond, "time-quantum")
 	}
@@ -164,6 +177,8 @@ func (p Plan) String() string {
 	field("executor-pause-every", p.ExecutorPauseEvery)
 	field("pause-max", p.PauseMax)
 	fmt.Fprintf(&b, "shuffle-ties=%t buggify=%d%% ", p.ShuffleTies, p.BuggifyPercent)
+	field("clock-skew-max", p.ClockSkewMax)
+	field("clock-step-every", p.ClockStepEvery)
 	field("time-quantum", p.TimeQuantum)
 	return strings.TrimSpace(b.String())
 }

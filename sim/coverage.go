@@ -49,15 +49,14 @@ type PointInfo struct {
 	Name        Point
 	Description string
 	// Required says a campaign over every scenario must reach the point (simrun
-	// -require-coverage). Points that need a fault the simulator does not inject yet (wall-clock
-	// steps) or a handler bug (non-determinism, shown by tests instead) are listed, not required.
+	// -require-coverage). A point only a handler bug reaches (non-determinism, shown by tests
+	// instead) is listed, not required.
 	Required bool
 }
 
 // optionalPoints are listed but not required; see PointInfo.Required.
 var optionalPoints = map[Point]bool{
-	executor.PointNonDeterminism:       true,
-	engine.PointTimerFiredEarlyRearmed: true,
+	executor.PointNonDeterminism: true,
 }
 
 // Points lists every point a campaign should reach, sorted by name: the engine's, the

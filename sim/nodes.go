@@ -33,9 +33,11 @@ type runtimeNode struct {
 	gen uint64
 	// pause is the node's pause: while it lasts, what is due for the node waits in order.
 	pause pause
-	eng   *engine.Engine
-	store *mem.Store
-	clock *virtualClock
+	// clockOffset is how far the node's wall clock is ahead of the true time (negative: behind).
+	clockOffset time.Duration
+	eng         *engine.Engine
+	store       *mem.Store
+	clock       *virtualClock
 
 	// pending are the outputs whose batches (or whose predecessors' batches) wait for a sync;
 	// they leave in order once it completes.
@@ -50,7 +52,8 @@ type runtimeNode struct {
 }
 
 func newRuntimeNode(w *World) *runtimeNode {
-	n := &runtimeNode{w: w, store: mem.New(), clock: &virtualClock{w: w}, requests: map[engine.RequestID]func(Response){}}
+	n := &runtimeNode{w: w, store: mem.New(), requests: map[engine.RequestID]func(Response){}}
+	n.clock = &virtualClock{w: w, runtime: n}
 	n.up = true
 	n.eng = engine.New(n.config())
 	return n
@@ -173,7 +176,10 @@ func (n *runtimeNode) release(r engine.Ready) {
 		n.w.After(n.w.linkDelay(), func() { cb(resp) })
 	}
 	for _, t := range r.Timers {
-		n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)), kind: evEngineTimer, gen: n.gen, timerSpec: &t})
+		// The engine's deadline is on its own clock; the timer goes off when that clock reaches
+		// it, judged now (a later step of the clock makes it early or late: the engine re-arms
+		// one that arrives early).
+		n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: &t})
 	}
 }
 
@@ -202,6 +208,9 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 			Kind: kind, Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable,
 			Result: note.Result, Reason: note.Reason, Journal: note.Journal, Service: note.Service, Handler: note.Handler,
 			Key: note.Key, Promise: note.Promise, Seq: note.Seq, IdempotencyKey: note.IdempotencyKey,
+		}
+		if !note.Clock.IsZero() {
+			e.Clock = note.Clock.Sub(Epoch)
 		}
 		if !note.Timer.Deadline.IsZero() {
 			e.Deadline = note.Timer.Deadline.Sub(Epoch)
@@ -406,9 +415,16 @@ func (n *executorNode) restartIfDown() {
 type virtualClock struct {
 	w        *World
 	executor *executorNode
+	// runtime, when set, is the node whose wall-clock offset Now adds.
+	runtime *runtimeNode
 }
 
-func (c *virtualClock) Now() time.Time { return Epoch.Add(c.w.now) }
+func (c *virtualClock) Now() time.Time {
+	if c.runtime != nil {
+		return Epoch.Add(c.w.now + c.runtime.clockOffset)
+	}
+	return Epoch.Add(c.w.now)
+}
 
 func (c *virtualClock) AfterFunc(d time.Duration, f func()) fakeclock.Timer {
 	t := &simTimer{fn: f}

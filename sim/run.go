@@ -110,6 +110,7 @@ func hashHistory(h *checkers.History) uint64 {
 		buf = binary.AppendVarint(buf, int64(e.Deadline))
 		buf = binary.AppendUvarint(buf, e.Request)
 		buf = binary.AppendVarint(buf, int64(e.Status))
+		buf = binary.AppendVarint(buf, int64(e.Clock))
 		f.Write(buf)
 	}
 	return f.Sum64()

@@ -154,6 +154,9 @@ func (w *World) After(d time.Duration, fn func()) {
 // Record appends an event to the history, stamped with the current virtual time.
 func (w *World) Record(e checkers.Event) {
 	e.At = w.now
+	if e.Clock == 0 {
+		e.Clock = w.now
+	}
 	w.history.Events = append(w.history.Events, e)
 }
 
@@ -357,6 +360,7 @@ func (w *World) scheduleCrashes() {
 		}
 		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
 	}
+	w.scheduleClockSteps()
 	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pause)
 	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pause)
 	if d := w.plan.ExecutorCrashEvery; d > 0 {
@@ -373,6 +377,31 @@ func (w *World) scheduleCrashes() {
 		}
 		w.After(w.faultRand.Exp(d, "executor-crash"), next)
 	}
+}
+
+// scheduleClockSteps sets the runtime node's wall clock off the true time by a drawn offset and,
+// while faults are on, steps it to new offsets now and then (forward jumps and backward steps).
+func (w *World) scheduleClockSteps() {
+	max := w.plan.ClockSkewMax
+	if max <= 0 {
+		return
+	}
+	draw := func() time.Duration { return w.faultRand.Duration(-max, max, "clock-offset") }
+	w.runtime.clockOffset = draw()
+	if w.plan.ClockStepEvery <= 0 {
+		return
+	}
+	var next func()
+	next = func() {
+		if w.healed {
+			return
+		}
+		from := w.runtime.clockOffset
+		w.runtime.clockOffset = draw()
+		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Reason: fmt.Sprintf("offset %v -> %v", from, w.runtime.clockOffset)})
+		w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
+	}
+	w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
 }
 
 // crashRuntime crashes the runtime node and restarts it after a drawn downtime.

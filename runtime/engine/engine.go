@@ -249,7 +249,10 @@ func (e *Engine) reply(id RequestID, r ingress.Response) {
 
 func (e *Engine) send(m protocol.Message) { e.ready.Messages = append(e.ready.Messages, m) }
 
-func (e *Engine) note(n Note) { e.ready.Notes = append(e.ready.Notes, n) }
+func (e *Engine) note(n Note) {
+	n.Clock = e.now()
+	e.ready.Notes = append(e.ready.Notes, n)
+}
 
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
 

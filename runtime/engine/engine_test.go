@@ -288,7 +288,7 @@ func TestAwakeableResolveOverIngress(t *testing.T) {
 	assert.True(t, comps[0].Entry.Result.Equal(value(`"yes"`)))
 	acc := notesOf(r, engine.NoteCompletionAccepted)
 	require.Len(t, acc, 1)
-	assert.Equal(t, engine.Note{Kind: engine.NoteCompletionAccepted, Invocation: id, Index: 1, Awakeable: awk(id, 1), Result: value(`"yes"`)}, acc[0])
+	assert.Equal(t, engine.Note{Kind: engine.NoteCompletionAccepted, Invocation: id, Index: 1, Awakeable: awk(id, 1), Result: value(`"yes"`), Clock: h.clock.Now()}, acc[0])
 	assertBatchHas(t, r, engine.EntryKey(id, 1))
 
 	// A second resolve (or a reject) is accepted at the door and dropped.
@@ -400,7 +400,7 @@ func TestResolveOfUnknownInvocation(t *testing.T) {
 	assert.Empty(t, r.Messages)
 	drops := notesOf(r, engine.NoteCompletionDropped)
 	require.Len(t, drops, 1)
-	assert.Equal(t, engine.Note{Kind: engine.NoteCompletionDropped, Invocation: idN(42), Index: 1, Awakeable: awk(idN(42), 1), Result: value(`"x"`), Reason: "unknown invocation"}, drops[0])
+	assert.Equal(t, engine.Note{Kind: engine.NoteCompletionDropped, Invocation: idN(42), Index: 1, Awakeable: awk(idN(42), 1), Result: value(`"x"`), Reason: "unknown invocation", Clock: h.clock.Now()}, drops[0])
 }
 
 func TestResolveAfterDone(t *testing.T) {

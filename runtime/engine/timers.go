@@ -17,7 +17,7 @@ var timeZero time.Time
 // FireTimer tells the engine that the clock reached t.Deadline. Timers no longer wanted do
 // nothing; a timer delivered before its deadline is armed again, never acted on.
 func (e *Engine) FireTimer(t Timer) {
-	if e.now().Before(t.Deadline) {
+	if e.now().Before(t.Deadline) && !mutant.On(mutant.ActOnEarlyTimer) {
 		e.reached(PointTimerFiredEarlyRearmed)
 		e.ready.Timers = append(e.ready.Timers, t)
 		return

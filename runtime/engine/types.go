@@ -189,6 +189,9 @@ type Note struct {
 	IdempotencyKey string
 	// Timer is the timer armed or fired, or whose deadline a purge honoured.
 	Timer Timer
+	// Clock is the engine's clock reading when it made the note: what "never early" is judged
+	// against, since a node can only act on the time its own clock tells.
+	Clock time.Time
 }
 
 // Ready is everything one or more steps produced. The driver applies Batch atomically and syncs

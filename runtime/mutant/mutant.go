@@ -47,6 +47,9 @@ const (
 	CompletionToWrongIndex
 	// IgnoreIdempotencyKey starts a new invocation for a retried call with an idempotency key.
 	IgnoreIdempotencyKey
+	// ActOnEarlyTimer acts on a timer the driver delivers before its deadline by the engine's
+	// clock (after the clock stepped back) instead of arming it again.
+	ActOnEarlyTimer
 	count
 )
 
@@ -64,6 +67,7 @@ var names = [...]string{
 	PurgeWorkflowEarly:         "purge-workflow-early",
 	CompletionToWrongIndex:     "completion-to-wrong-index",
 	IgnoreIdempotencyKey:       "ignore-idempotency-key",
+	ActOnEarlyTimer:            "act-on-early-timer",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.

@@ -202,8 +202,8 @@ func (w *walker) chose(index uint32, choice journal.Result, future uint32, timer
 		w.failf("the select [%d] chose the timer [%d], which never fired", index, future)
 	case !ok:
 		return // ended reports it
-	case timer && w.x.h.Events[c].At < deadline:
-		w.failf("the timer [%d] fired at %v, before its deadline %v", future, w.x.h.Events[c].At, deadline)
+	case timer && w.x.h.Events[c].NodeClock() < deadline:
+		w.failf("the timer [%d] fired at %v, before its deadline %v", future, w.x.h.Events[c].NodeClock(), deadline)
 	}
 	switch {
 	case first < 0:
@@ -239,14 +239,18 @@ func (w *walker) timedOut(index uint32, name string, sleep uint32, deadline time
 	if !ok {
 		return
 	}
+	// Causally, on true time: the completion was accepted Margin before the timer fired (the
+	// engine's clock may have stepped in between, so the deadline says little). Without a
+	// firing, A2 has already reported the choice.
 	at := w.x.h.Events[c].At
-	until := deadline
-	if f, ok := w.x.fired[slot{w.inv, sleep}]; ok {
-		until = w.x.h.Events[f].At
+	f, fired := w.x.fired[slot{w.inv, sleep}]
+	if !fired {
+		return
 	}
-	if at+Margin <= deadline && !histutil.Overlaps(w.x.paused, at, until+Margin) {
-		w.failf("%s [%d] timed out at %v although its completion %s was accepted at %v, %v before, and the executor was not paused in between",
-			name, index, deadline, w.x.h.Events[c].Result, at, deadline-at)
+	until := w.x.h.Events[f].At
+	if at+Margin <= until && !histutil.Overlaps(w.x.paused, at, until+Margin) {
+		w.failf("%s [%d] timed out (deadline %v, timer fired at %v) although its completion %s was accepted at %v, %v before, and the executor was not paused in between",
+			name, index, deadline, until, w.x.h.Events[c].Result, at, until-at)
 	}
 }
 

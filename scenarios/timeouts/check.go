@@ -162,17 +162,18 @@ func (x *history) checkSleep(inv protocol.InvocationID, index uint32, e journal.
 	var msgs []string
 	dl := deadline(e)
 	s := slot{inv, index}
-	if em := x.emitted[s]; len(em) > 0 {
-		if low := x.h.Events[em[0]].At + e.Duration; dl < low {
-			msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, before its first emission at %v plus its duration", index, e.Duration, dl, x.h.Events[em[0]].At))
-		}
-	}
+	// The engine fixes the deadline from its own clock when it journals the sleep, and arms the
+	// timer in the same step: the deadline is that reading plus the duration. (Its clock may be
+	// off the true time, so the executor's emission time bounds nothing.)
 	a, ok := x.armed[s]
 	if !ok {
 		return append(msgs, fmt.Sprintf("sleep [%d] is journaled but its timer was never armed", index))
 	}
-	if high := x.h.Events[a].At + e.Duration; dl > high {
-		msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, after it was armed at %v plus its duration", index, e.Duration, dl, x.h.Events[a].At))
+	if em := x.emitted[s]; len(em) > 0 && a < em[0] {
+		msgs = append(msgs, fmt.Sprintf("sleep [%d] was armed before it was first emitted", index))
+	}
+	if want := x.h.Events[a].NodeClock() + e.Duration; dl != want {
+		msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, not the engine's clock when it armed it (%v) plus its duration", index, e.Duration, dl, x.h.Events[a].NodeClock()))
 	}
 	if got := x.h.Events[a].Deadline; got != dl {
 		msgs = append(msgs, fmt.Sprintf("sleep [%d] was armed for %v, but its journaled deadline is %v", index, got, dl))
@@ -241,18 +242,20 @@ func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []st
 		switch {
 		case !ok:
 			msgs = append(msgs, fmt.Sprintf("output %q, but the timer never fired", out))
-		case x.h.Events[fired].At < dl:
-			msgs = append(msgs, fmt.Sprintf("output %q, but the timer fired at %v, before its deadline %v", out, x.h.Events[fired].At, dl))
+		case x.h.Events[fired].NodeClock() < dl:
+			msgs = append(msgs, fmt.Sprintf("output %q, but the timer fired at %v, before its deadline %v", out, x.h.Events[fired].NodeClock(), dl))
 		case chose < 0:
 			msgs = append(msgs, "no attempt emitted the select that chose the timer")
 		case chose < fired:
 			msgs = append(msgs, fmt.Sprintf("an attempt chose the timer at %v, before it fired at %v", x.h.Events[chose].At, x.h.Events[fired].At))
 		}
 		if completed && ok {
+			// Causally, on true time: the completion was accepted Margin before the timer fired
+			// (the engine's clock may have stepped in between, so the deadline says little).
 			at, firedAt := x.h.Events[comp].At, x.h.Events[fired].At
-			if at+Margin <= dl && !histutil.Overlaps(x.paused, at, firedAt+Margin) {
-				msgs = append(msgs, fmt.Sprintf("timed out at deadline %v although the completion %s was accepted at %v, %v before it, and the executor was not paused in between",
-					dl, x.h.Events[comp].Result, at, dl-at))
+			if at+Margin <= firedAt && !histutil.Overlaps(x.paused, at, firedAt+Margin) {
+				msgs = append(msgs, fmt.Sprintf("timed out (deadline %v, timer fired at %v) although the completion %s was accepted at %v, %v before it fired, and the executor was not paused in between",
+					dl, firedAt, x.h.Events[comp].Result, at, firedAt-at))
 			}
 		}
 	}
@@ -277,13 +280,15 @@ func (x *history) checkNap(inv protocol.InvocationID, done checkers.Event) []str
 	if want := Slept(j[napSleep].Duration, woke); out != want {
 		msgs = append(msgs, fmt.Sprintf("output %q, want %q", out, want))
 	}
-	if woke < dl {
-		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's deadline %v", woke, dl))
-	}
+	// woke is the handler's reading of true time; the deadline is the engine's clock. The timer
+	// must have fired no earlier than the deadline on the engine's clock, and the handler woke
+	// after it fired.
 	fired, ok := x.fired[slot{inv, napSleep}]
 	switch {
 	case !ok:
 		msgs = append(msgs, "the sleep's timer never fired")
+	case x.h.Events[fired].NodeClock() < dl:
+		msgs = append(msgs, fmt.Sprintf("the sleep's timer fired at %v, before its deadline %v", x.h.Events[fired].NodeClock(), dl))
 	case x.h.Events[fired].At > woke:
 		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's timer fired at %v", woke, x.h.Events[fired].At))
 	}

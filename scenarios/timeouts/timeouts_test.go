@@ -189,13 +189,13 @@ func TestCheckFails(t *testing.T) {
 			w.pausedAt, w.pauseFor = 100*time.Millisecond, time.Second
 			return w
 		}},
-		{name: "deadline before the sleep was emitted", want: "before its first emission", w: func(*wait) wait {
+		{name: "deadline before the engine's clock plus the duration", want: "not the engine's clock when it armed it", w: func(*wait) wait {
 			w := timedOutWait()
 			w.deadline = 10 * time.Second
 			w.firedAt = 10 * time.Second
 			return w
 		}},
-		{name: "deadline after the sleep was armed", want: "after it was armed", w: func(*wait) wait {
+		{name: "deadline after the engine's clock plus the duration", want: "not the engine's clock when it armed it", w: func(*wait) wait {
 			w := timedOutWait()
 			w.deadline, w.firedAt, w.choseAt = 12*time.Second, 12*time.Second, 12*time.Second+time.Millisecond
 			return w
@@ -270,7 +270,7 @@ func TestCheckNap(t *testing.T) {
 		h    *checkers.History
 		want string
 	}{
-		{"woke before the deadline", nap(6*time.Second, 5*time.Second, Slept(d, 5*time.Second)), "before the sleep's deadline"},
+		{"timer fired before the deadline", nap(5*time.Second, 5500*time.Millisecond, Slept(d, 5500*time.Millisecond)), "before its deadline"},
 		{"woke before the timer fired", nap(6500*time.Millisecond, 6*time.Second, Slept(d, 6*time.Second)), "before the sleep's timer fired"},
 		{"timer never fired", nap(0, 6*time.Second, Slept(d, 6*time.Second)), "never fired"},
 		{"wrong output", nap(6*time.Second, 6*time.Second, Slept(d, 7*time.Second)), "want"},
