@@ -84,6 +84,10 @@ func (inv *invocation) holdsKey(svc protocol.ServiceSpec) bool {
 	return svc.Keyed() && inv.kind != protocol.HandlerShared
 }
 
+// MaxEarlyAhead bounds the completions the engine keeps for awakeables it has not seen yet: how
+// far past the journal their index may be, and how many one invocation may hold.
+const MaxEarlyAhead = 1024
+
 // Engine is the durable core. It is not safe for concurrent use: one driver owns it.
 type Engine struct {
 	cfg   Config
@@ -443,6 +447,13 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		e.reached(PointEarlyCompletion)
 		if _, seen := inv.early[i]; seen {
 			drop("already completed")
+			return
+		}
+		// A real awakeable's completion can only run a little ahead of its entry (the commands
+		// still in flight); an ID far past the journal is forged, and keeping it would let
+		// anyone grow the invocation's record without bound.
+		if i-uint32(len(inv.journal)) >= MaxEarlyAhead || len(inv.early) >= MaxEarlyAhead {
+			drop(fmt.Sprintf("index %d is too far past the journal's %d entries", i, len(inv.journal)))
 			return
 		}
 		if inv.early == nil {

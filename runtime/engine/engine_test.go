@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -1064,4 +1065,21 @@ func TestDelayedSendStartsWhenTheDelayEnds(t *testing.T) {
 	r = h.step()
 	require.Len(t, r.Messages, 1)
 	require.Equal(t, protocol.KindStart, r.Messages[0].Kind)
+}
+
+func TestForgedAwakeableFarAheadIsDropped(t *testing.T) {
+	h := newHarness(t)
+	id := h.started(`"in"`)
+	far := protocol.AwakeableID{Invocation: id, Index: engine.MaxEarlyAhead + 5}.String()
+	h.eng.Ingress(9, ingress.Request{Kind: ingress.ResolveAwakeable, AwakeableID: far, Body: []byte(`"x"`)})
+	r := h.step()
+	require.Len(t, r.Replies, 1)
+	require.Equal(t, 202, r.Replies[0].Response.Status, "Restate answers 202 without an existence check")
+	var dropped bool
+	for _, n := range r.Notes {
+		if n.Kind == engine.NoteCompletionDropped && strings.Contains(n.Reason, "too far past the journal") {
+			dropped = true
+		}
+	}
+	require.True(t, dropped, "notes: %v", r.Notes)
 }
