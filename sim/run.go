@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -65,8 +66,28 @@ func RunSeed(sc Scenario, opts Options) *Result {
 	res.Violations = append(res.Violations, w.workload.Check(&w.history)...)
 	if opts.KeepHistory || res.Failed() {
 		res.History = &w.history
+	} else {
+		recycleHistory(w.history.Events)
 	}
 	return res
+}
+
+// histories recycles the event slices of histories nobody kept: a run records hundreds of large
+// events, and growing a fresh slice for each seed was the simulator's biggest allocation. The
+// capacity a run starts with changes nothing it records.
+var histories sync.Pool
+
+func recycleHistory(events []checkers.Event) {
+	clear(events) // drop what the old events point to
+	events = events[:0]
+	histories.Put(&events)
+}
+
+func newHistory() checkers.History {
+	if events, ok := histories.Get().(*[]checkers.Event); ok {
+		return checkers.History{Events: *events}
+	}
+	return checkers.History{}
 }
 
 // livenessViolations reports invocations that did not finish within the liveness budget.

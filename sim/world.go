@@ -103,6 +103,7 @@ func newWorld(sc Scenario, opts Options) *World {
 		return Rand{NewPCGSource(opts.Seed, purpose)}
 	}
 	w := &World{
+		history:      newHistory(),
 		opts:         opts,
 		netRand:      stream("net"),
 		faultRand:    stream("faults"),
