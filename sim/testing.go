@@ -56,6 +56,35 @@ func CheckRapid(t *rapid.T, sc Scenario) {
 	}
 }
 
+// CheckDeterminism runs seeds FirstSeed .. FirstSeed+Seeds-1 of sc twice each (default 20
+// seeds) and fails t when a seed's two runs differ in trace hash or event count, or when fewer
+// than three quarters of the seeds give distinct runs (a workload that ignores its seed tests
+// little).
+//
+//	func TestApprovalIsDeterministic(t *testing.T) {
+//		sim.CheckDeterminism(t, approval.Scenario, sim.CheckOptions{Seeds: 20})
+//	}
+func CheckDeterminism(t testing.TB, sc Scenario, co CheckOptions) {
+	t.Helper()
+	if co.Seeds <= 0 {
+		co.Seeds = 20
+	}
+	distinct := map[uint64]bool{}
+	for i := range co.Seeds {
+		opts := co.Options
+		opts.Seed = co.FirstSeed + uint64(i)
+		a, b := RunSeed(sc, opts), RunSeed(sc, opts)
+		if a.TraceHash != b.TraceHash || a.Events != b.Events {
+			t.Fatalf("%s seed %d: two runs differ: trace hash %016x, %016x; events %d, %d",
+				sc.Name, opts.Seed, a.TraceHash, b.TraceHash, a.Events, b.Events)
+		}
+		distinct[a.TraceHash] = true
+	}
+	if len(distinct)*4 < co.Seeds*3 {
+		t.Fatalf("%s: %d seeds gave only %d distinct runs", sc.Name, co.Seeds, len(distinct))
+	}
+}
+
 // CampaignStats sums up many runs.
 type CampaignStats struct {
 	Seeds       int

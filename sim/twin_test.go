@@ -50,3 +50,35 @@ func TestReplayTwinCatchesNonDeterminism(t *testing.T) {
 	require.NotEmpty(t, twin, "%v", r.Violations)
 	require.Contains(t, twin[0], "diverged")
 }
+
+// drifting is a workload whose first run differs from every later one, as a workload that reads
+// a package variable or the wall clock would.
+type drifting struct{ flaky }
+
+var driftRuns int
+
+func (d *drifting) Start() {
+	driftRuns++
+	for range 1 + driftRuns%2 {
+		d.flaky.Start()
+	}
+}
+
+// fatalRecorder stands in for a *testing.T to see whether a check fails.
+type fatalRecorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *fatalRecorder) Helper()               {}
+func (r *fatalRecorder) Fatalf(string, ...any) { r.failed = true }
+
+func TestCheckDeterminismFails(t *testing.T) {
+	sc := sim.Scenario{Name: "drifting", Description: "not a function of its seed", New: func(w *sim.World) sim.Workload {
+		return &drifting{flaky: flaky{w: w}}
+	}}
+	plan := faults.None()
+	r := &fatalRecorder{TB: t}
+	sim.CheckDeterminism(r, sc, sim.CheckOptions{Seeds: 2, Options: sim.Options{Plan: &plan}})
+	require.True(t, r.failed, "two runs of one seed differed, and the check did not say so")
+}

@@ -55,38 +55,21 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 func check(h *checkers.History) []checkers.Violation {
 	x := index(h)
 	var vs []checkers.Violation
-	for _, inv := range x.doneOrder {
-		acc, ok := x.accepted[inv]
-		if !ok || h.Events[acc].Service != ServiceName {
-			continue
-		}
-		d := x.done[inv]
+	x.Finished(ServiceName, func(inv protocol.InvocationID, _, d int) {
 		for _, m := range x.checkAgent(inv, h.Events[d]) {
 			vs = append(vs, checkers.Violation{Checker: checkerName, Invocation: inv, Message: m, Events: []int{d}})
 		}
-	}
+	})
 	return vs
 }
 
 // slot names one journal entry of one invocation.
-type slot struct {
-	inv   protocol.InvocationID
-	index uint32
-}
+type slot = histutil.Slot
 
-// history is the part of a history the check looks things up in, by event index.
+// history is the shared index of the run, plus every CommandEmitted of each attempt.
 type history struct {
-	h         *checkers.History
-	accepted  map[protocol.InvocationID]int
-	done      map[protocol.InvocationID]int
-	doneOrder []protocol.InvocationID
-	// completed is each entry's first CompletionAccepted; fired each sleep's first TimerFired.
-	completed, fired map[slot]int
-	// emitted lists every CommandEmitted of each entry, in history order; byAttempt every
-	// CommandEmitted of each attempt.
-	emitted   map[slot][]int
+	*histutil.Index
 	byAttempt map[attemptKey][]int
-	paused    []histutil.Window
 }
 
 // attemptKey names one attempt of one invocation.
@@ -96,33 +79,9 @@ type attemptKey struct {
 }
 
 func index(h *checkers.History) *history {
-	x := &history{
-		h: h, accepted: map[protocol.InvocationID]int{}, done: map[protocol.InvocationID]int{},
-		completed: map[slot]int{}, fired: map[slot]int{}, emitted: map[slot][]int{}, byAttempt: map[attemptKey][]int{},
-		paused: histutil.Pauses(h, "executor"),
-	}
+	x := &history{Index: histutil.NewIndex(h), byAttempt: map[attemptKey][]int{}}
 	for i, e := range h.Events {
-		s := slot{e.Invocation, e.Index}
-		switch e.Kind {
-		case checkers.InvocationAccepted:
-			if _, ok := x.accepted[e.Invocation]; !ok {
-				x.accepted[e.Invocation] = i
-			}
-		case checkers.InvocationDone:
-			if _, ok := x.done[e.Invocation]; !ok {
-				x.done[e.Invocation] = i
-				x.doneOrder = append(x.doneOrder, e.Invocation)
-			}
-		case checkers.CompletionAccepted:
-			if _, ok := x.completed[s]; !ok {
-				x.completed[s] = i
-			}
-		case checkers.TimerFired:
-			if _, ok := x.fired[s]; e.Reason == "sleep" && !ok {
-				x.fired[s] = i
-			}
-		case checkers.CommandEmitted:
-			x.emitted[s] = append(x.emitted[s], i)
+		if e.Kind == checkers.CommandEmitted {
 			k := attemptKey{e.Invocation, e.Attempt}
 			x.byAttempt[k] = append(x.byAttempt[k], i)
 		}
@@ -164,13 +123,13 @@ func (w *walker) failf(format string, args ...any) {
 
 // ended reports how the awakeable at index ended, as the engine accepted it.
 func (w *walker) ended(index uint32, r *ToolReport, ok, failed string) {
-	c, found := w.x.completed[slot{w.inv, index}]
+	c, found := w.x.Completed[slot{Inv: w.inv, Index: index}]
 	if !found {
 		w.failf("the select chose the awakeable [%d] (%s), but no completion of it was ever accepted", index, r.Name)
 		r.Status = "never completed"
 		return
 	}
-	res := w.x.h.Events[c].Result
+	res := w.x.H.Events[c].Result
 	if res.Failure != nil {
 		r.Status, r.Error = failed, res.Failure.Message
 		return
@@ -186,30 +145,30 @@ func (w *walker) ended(index uint32, r *ToolReport, ok, failed string) {
 // at journal index future (a sleep when timer is set).
 func (w *walker) chose(index uint32, choice journal.Result, future uint32, timer bool, deadline time.Duration) {
 	first := -1
-	for _, i := range w.x.emitted[slot{w.inv, index}] {
-		if e := w.x.h.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) && w.agrees(w.x.h.Events[i].Attempt, index) {
+	for _, i := range w.x.Emitted[slot{Inv: w.inv, Index: index}] {
+		if e := w.x.H.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) && w.agrees(w.x.H.Events[i].Attempt, index) {
 			first = i
 			break
 		}
 	}
-	what, cause := "awakeable", w.x.completed
+	what, cause := "awakeable", w.x.Completed
 	if timer {
-		what, cause = "timer", w.x.fired
+		what, cause = "timer", w.x.Fired
 	}
-	c, ok := cause[slot{w.inv, future}]
+	c, ok := cause[slot{Inv: w.inv, Index: future}]
 	switch {
 	case !ok && timer:
 		w.failf("the select [%d] chose the timer [%d], which never fired", index, future)
 	case !ok:
 		return // ended reports it
-	case timer && w.x.h.Events[c].NodeClock() < deadline:
-		w.failf("the timer [%d] fired at %v, before its deadline %v", future, w.x.h.Events[c].NodeClock(), deadline)
+	case timer && w.x.H.Events[c].NodeClock() < deadline:
+		w.failf("the timer [%d] fired at %v, before its deadline %v", future, w.x.H.Events[c].NodeClock(), deadline)
 	}
 	switch {
 	case first < 0:
 		w.failf("no attempt emitted the select [%d] that chose the %s [%d]", index, what, future)
 	case ok && first < c:
-		w.failf("an attempt chose the %s [%d] at %v, before it completed at %v", what, future, w.x.h.Events[first].At, w.x.h.Events[c].At)
+		w.failf("an attempt chose the %s [%d] at %v, before it completed at %v", what, future, w.x.H.Events[first].At, w.x.H.Events[c].At)
 	}
 }
 
@@ -219,7 +178,7 @@ func (w *walker) chose(index uint32, choice journal.Result, future uint32, timer
 // durable) may have had other tools pending, so the same position named another tool.
 func (w *walker) agrees(attempt uint32, index uint32) bool {
 	for _, i := range w.x.byAttempt[attemptKey{w.inv, attempt}] {
-		e := w.x.h.Events[i]
+		e := w.x.H.Events[i]
 		if e.Index >= index {
 			continue
 		}
@@ -235,22 +194,22 @@ func (w *walker) agrees(attempt uint32, index uint32) bool {
 
 // timedOut states A3 for the awakeable at index, reported timed out by a timer due at deadline.
 func (w *walker) timedOut(index uint32, name string, sleep uint32, deadline time.Duration) {
-	c, ok := w.x.completed[slot{w.inv, index}]
+	c, ok := w.x.Completed[slot{Inv: w.inv, Index: index}]
 	if !ok {
 		return
 	}
 	// Causally, on true time: the completion was accepted Margin before the timer fired (the
 	// engine's clock may have stepped in between, so the deadline says little). Without a
 	// firing, A2 has already reported the choice.
-	at := w.x.h.Events[c].At
-	f, fired := w.x.fired[slot{w.inv, sleep}]
+	at := w.x.H.Events[c].At
+	f, fired := w.x.Fired[slot{Inv: w.inv, Index: sleep}]
 	if !fired {
 		return
 	}
-	until := w.x.h.Events[f].At
-	if at+Margin <= until && !histutil.Overlaps(w.x.paused, at, until+Margin) {
+	until := w.x.H.Events[f].At
+	if at+Margin <= until && !histutil.Overlaps(w.x.Paused, at, until+Margin) {
 		w.failf("%s [%d] timed out (deadline %v, timer fired at %v) although its completion %s was accepted at %v, %v before, and the executor was not paused in between",
-			name, index, deadline, until, w.x.h.Events[c].Result, at, until-at)
+			name, index, deadline, until, w.x.H.Events[c].Result, at, until-at)
 	}
 }
 

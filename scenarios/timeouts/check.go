@@ -63,7 +63,7 @@ const (
 //
 // For every finished nap: N1 the journal is input, sleep, run, output; the output reports the
 // sleep's duration and the virtual time the run journaled, which is at or after the sleep's
-// deadline and its TimerFired.
+// TimerFired, itself at or after the deadline by the engine's clock.
 func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 	return check(h)
 }
@@ -71,12 +71,7 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 func check(h *checkers.History) []checkers.Violation {
 	x := index(h)
 	var vs []checkers.Violation
-	for _, inv := range x.doneOrder {
-		acc, ok := x.accepted[inv]
-		if !ok || h.Events[acc].Service != ServiceName {
-			continue
-		}
-		d := x.done[inv]
+	x.Finished(ServiceName, func(inv protocol.InvocationID, acc, d int) {
 		var msgs []string
 		switch h.Events[acc].Handler {
 		case WaitHandler:
@@ -87,70 +82,17 @@ func check(h *checkers.History) []checkers.Violation {
 		for _, m := range msgs {
 			vs = append(vs, checkers.Violation{Checker: checkerName, Invocation: inv, Message: m, Events: []int{d}})
 		}
-	}
+	})
 	return vs
 }
 
 // slot names one journal entry of one invocation.
-type slot struct {
-	inv   protocol.InvocationID
-	index uint32
-}
+type slot = histutil.Slot
 
-// history is the part of a history the check looks things up in, by event index.
-type history struct {
-	h         *checkers.History
-	accepted  map[protocol.InvocationID]int
-	done      map[protocol.InvocationID]int
-	doneOrder []protocol.InvocationID
-	// completed is each entry's first CompletionAccepted.
-	completed map[slot]int
-	// armed and fired are each sleep's first TimerArmed and TimerFired.
-	armed, fired map[slot]int
-	// emitted lists every CommandEmitted of each entry, in history order.
-	emitted map[slot][]int
-	paused  []histutil.Window
-}
+// history is the shared index of the run, with this check's methods.
+type history struct{ *histutil.Index }
 
-func index(h *checkers.History) *history {
-	x := &history{
-		h: h, accepted: map[protocol.InvocationID]int{}, done: map[protocol.InvocationID]int{},
-		completed: map[slot]int{}, armed: map[slot]int{}, fired: map[slot]int{}, emitted: map[slot][]int{},
-		paused: histutil.Pauses(h, "executor"),
-	}
-	first := func(m map[slot]int, s slot, i int) {
-		if _, ok := m[s]; !ok {
-			m[s] = i
-		}
-	}
-	for i, e := range h.Events {
-		s := slot{e.Invocation, e.Index}
-		switch e.Kind {
-		case checkers.InvocationAccepted:
-			if _, ok := x.accepted[e.Invocation]; !ok {
-				x.accepted[e.Invocation] = i
-			}
-		case checkers.InvocationDone:
-			if _, ok := x.done[e.Invocation]; !ok {
-				x.done[e.Invocation] = i
-				x.doneOrder = append(x.doneOrder, e.Invocation)
-			}
-		case checkers.CompletionAccepted:
-			first(x.completed, s, i)
-		case checkers.TimerArmed:
-			if e.Reason == "sleep" {
-				first(x.armed, s, i)
-			}
-		case checkers.TimerFired:
-			if e.Reason == "sleep" {
-				first(x.fired, s, i)
-			}
-		case checkers.CommandEmitted:
-			x.emitted[s] = append(x.emitted[s], i)
-		}
-	}
-	return x
-}
+func index(h *checkers.History) *history { return &history{histutil.NewIndex(h)} }
 
 // deadline is a sleep entry's deadline in virtual time.
 func deadline(e journal.Entry) time.Duration {
@@ -161,21 +103,21 @@ func deadline(e journal.Entry) time.Duration {
 func (x *history) checkSleep(inv protocol.InvocationID, index uint32, e journal.Entry) []string {
 	var msgs []string
 	dl := deadline(e)
-	s := slot{inv, index}
+	s := slot{Inv: inv, Index: index}
 	// The engine fixes the deadline from its own clock when it journals the sleep, and arms the
 	// timer in the same step: the deadline is that reading plus the duration. (Its clock may be
 	// off the true time, so the executor's emission time bounds nothing.)
-	a, ok := x.armed[s]
+	a, ok := x.Armed[s]
 	if !ok {
 		return append(msgs, fmt.Sprintf("sleep [%d] is journaled but its timer was never armed", index))
 	}
-	if em := x.emitted[s]; len(em) > 0 && a < em[0] {
+	if em := x.Emitted[s]; len(em) > 0 && a < em[0] {
 		msgs = append(msgs, fmt.Sprintf("sleep [%d] was armed before it was first emitted", index))
 	}
-	if want := x.h.Events[a].NodeClock() + e.Duration; dl != want {
-		msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, not the engine's clock when it armed it (%v) plus its duration", index, e.Duration, dl, x.h.Events[a].NodeClock()))
+	if want := x.H.Events[a].NodeClock() + e.Duration; dl != want {
+		msgs = append(msgs, fmt.Sprintf("sleep [%d] of %s has deadline %v, not the engine's clock when it armed it (%v) plus its duration", index, e.Duration, dl, x.H.Events[a].NodeClock()))
 	}
-	if got := x.h.Events[a].Deadline; got != dl {
+	if got := x.H.Events[a].Deadline; got != dl {
 		msgs = append(msgs, fmt.Sprintf("sleep [%d] was armed for %v, but its journaled deadline is %v", index, got, dl))
 	}
 	return msgs
@@ -183,8 +125,8 @@ func (x *history) checkSleep(inv protocol.InvocationID, index uint32, e journal.
 
 // firstChoice is the first CommandEmitted of the select at index that chose choice, or -1.
 func (x *history) firstChoice(inv protocol.InvocationID, index uint32, choice journal.Result) int {
-	for _, i := range x.emitted[slot{inv, index}] {
-		if e := x.h.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) {
+	for _, i := range x.Emitted[slot{Inv: inv, Index: index}] {
+		if e := x.H.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) {
 			return i
 		}
 	}
@@ -212,16 +154,16 @@ func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []st
 		return append(msgs, fmt.Sprintf("output %s is not a string", done.Result))
 	}
 	chose := x.firstChoice(inv, waitSelect, j[waitSelect].Result)
-	comp, completed := x.completed[slot{inv, waitAwakeable}]
+	comp, completed := x.Completed[slot{Inv: inv, Index: waitAwakeable}]
 	if completed && req.Case == CaseNever {
-		msgs = append(msgs, fmt.Sprintf("the awakeable of a wait nobody completes was completed with %s", x.h.Events[comp].Result))
+		msgs = append(msgs, fmt.Sprintf("the awakeable of a wait nobody completes was completed with %s", x.H.Events[comp].Result))
 	}
 	switch choice {
 	case 0:
 		if !completed {
 			return append(msgs, fmt.Sprintf("output %q, but no completion of the awakeable was ever accepted", out))
 		}
-		ce := x.h.Events[comp]
+		ce := x.H.Events[comp]
 		var v string
 		if ce.Result.Failure != nil || json.Unmarshal(ce.Result.Value, &v) != nil {
 			return append(msgs, fmt.Sprintf("output %q, but the accepted completion is %s", out, ce.Result))
@@ -232,30 +174,30 @@ func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []st
 		if chose < 0 {
 			msgs = append(msgs, "no attempt emitted the select that chose the awakeable")
 		} else if chose < comp {
-			msgs = append(msgs, fmt.Sprintf("an attempt chose the awakeable at %v, before its completion was accepted at %v", x.h.Events[chose].At, ce.At))
+			msgs = append(msgs, fmt.Sprintf("an attempt chose the awakeable at %v, before its completion was accepted at %v", x.H.Events[chose].At, ce.At))
 		}
 	case 1:
 		if out != TimedOut {
 			msgs = append(msgs, fmt.Sprintf("output %q, want %q (the select chose the timer)", out, TimedOut))
 		}
-		fired, ok := x.fired[slot{inv, waitSleep}]
+		fired, ok := x.Fired[slot{Inv: inv, Index: waitSleep}]
 		switch {
 		case !ok:
 			msgs = append(msgs, fmt.Sprintf("output %q, but the timer never fired", out))
-		case x.h.Events[fired].NodeClock() < dl:
-			msgs = append(msgs, fmt.Sprintf("output %q, but the timer fired at %v, before its deadline %v", out, x.h.Events[fired].NodeClock(), dl))
+		case x.H.Events[fired].NodeClock() < dl:
+			msgs = append(msgs, fmt.Sprintf("output %q, but the timer fired at %v, before its deadline %v", out, x.H.Events[fired].NodeClock(), dl))
 		case chose < 0:
 			msgs = append(msgs, "no attempt emitted the select that chose the timer")
 		case chose < fired:
-			msgs = append(msgs, fmt.Sprintf("an attempt chose the timer at %v, before it fired at %v", x.h.Events[chose].At, x.h.Events[fired].At))
+			msgs = append(msgs, fmt.Sprintf("an attempt chose the timer at %v, before it fired at %v", x.H.Events[chose].At, x.H.Events[fired].At))
 		}
 		if completed && ok {
 			// Causally, on true time: the completion was accepted Margin before the timer fired
 			// (the engine's clock may have stepped in between, so the deadline says little).
-			at, firedAt := x.h.Events[comp].At, x.h.Events[fired].At
-			if at+Margin <= firedAt && !histutil.Overlaps(x.paused, at, firedAt+Margin) {
+			at, firedAt := x.H.Events[comp].At, x.H.Events[fired].At
+			if at+Margin <= firedAt && !histutil.Overlaps(x.Paused, at, firedAt+Margin) {
 				msgs = append(msgs, fmt.Sprintf("timed out (deadline %v, timer fired at %v) although the completion %s was accepted at %v, %v before it fired, and the executor was not paused in between",
-					dl, firedAt, x.h.Events[comp].Result, at, firedAt-at))
+					dl, firedAt, x.H.Events[comp].Result, at, firedAt-at))
 			}
 		}
 	}
@@ -283,14 +225,14 @@ func (x *history) checkNap(inv protocol.InvocationID, done checkers.Event) []str
 	// woke is the handler's reading of true time; the deadline is the engine's clock. The timer
 	// must have fired no earlier than the deadline on the engine's clock, and the handler woke
 	// after it fired.
-	fired, ok := x.fired[slot{inv, napSleep}]
+	fired, ok := x.Fired[slot{Inv: inv, Index: napSleep}]
 	switch {
 	case !ok:
 		msgs = append(msgs, "the sleep's timer never fired")
-	case x.h.Events[fired].NodeClock() < dl:
-		msgs = append(msgs, fmt.Sprintf("the sleep's timer fired at %v, before its deadline %v", x.h.Events[fired].NodeClock(), dl))
-	case x.h.Events[fired].At > woke:
-		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's timer fired at %v", woke, x.h.Events[fired].At))
+	case x.H.Events[fired].NodeClock() < dl:
+		msgs = append(msgs, fmt.Sprintf("the sleep's timer fired at %v, before its deadline %v", x.H.Events[fired].NodeClock(), dl))
+	case x.H.Events[fired].At > woke:
+		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's timer fired at %v", woke, x.H.Events[fired].At))
 	}
 	return msgs
 }

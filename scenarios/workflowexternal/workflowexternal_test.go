@@ -25,12 +25,7 @@ func TestScenario(t *testing.T) {
 
 // TestDeterminism runs seeds twice: the same seed must give the same trace hash.
 func TestDeterminism(t *testing.T) {
-	for seed := uint64(1); seed <= 20; seed++ {
-		a := sim.RunSeed(Scenario, sim.Options{Seed: seed})
-		b := sim.RunSeed(Scenario, sim.Options{Seed: seed})
-		require.Equal(t, a.TraceHash, b.TraceHash, "seed %d", seed)
-		require.Equal(t, a.Events, b.Events, "seed %d", seed)
-	}
+	sim.CheckDeterminism(t, Scenario, sim.CheckOptions{Seeds: 20})
 }
 
 // TestCoverage checks that the workload reaches every situation the expected outcome speaks

@@ -1,7 +1,8 @@
 // Package histutil holds small helpers the scenario checks share for reading a simulation
-// history: so far, the windows of virtual time during which a node was paused.
+// history: the windows of virtual time during which a node was paused, and an index of the
+// events the checks look up by invocation and journal entry.
 //
-// It imports the checkers only; it must never import the simulator.
+// It imports the checkers and the protocol only; it must never import the simulator.
 package histutil
 
 import (
