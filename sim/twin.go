@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -42,21 +41,24 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 		output = &last
 		j = j[:len(j)-1]
 	}
-	var sent []protocol.Message
-	twin := executor.New(executor.Config{
-		Services:          w.services,
-		Send:              func(m protocol.Message) { sent = append(sent, m) },
-		Clock:             twinClock{w},
-		InactivityTimeout: func() time.Duration { return 0 },
-		ReplayOnly:        true,
-	})
-	twin.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: inv, Attempt: 1, Service: p.Service, Handler: p.Handler, Key: p.Key, Journal: j})
-	twin.Crash() // nothing is left running, but make sure
+	if w.twin == nil {
+		// One replay-only executor serves every twin run of the world; each run is a new attempt
+		// number, so the executor never takes one for a stale start of another.
+		w.twin = executor.New(executor.Config{
+			Services:          w.services,
+			Send:              func(m protocol.Message) { w.twinSent = append(w.twinSent, m) },
+			Clock:             twinClock{w},
+			InactivityTimeout: func() time.Duration { return 0 },
+			ReplayOnly:        true,
+		})
+	}
 	w.twins++
-	for _, m := range sent {
+	w.twinSent = w.twinSent[:0]
+	w.twin.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: inv, Attempt: uint32(w.twins), Service: p.Service, Handler: p.Handler, Key: p.Key, Journal: j})
+	for _, m := range w.twinSent {
 		switch m.Kind {
 		case protocol.KindError:
-			if strings.HasPrefix(m.Message, "non-determinism") {
+			if executor.IsNonDeterminism(m) {
 				w.twinViolation(inv, "re-running the handler against its persisted journal diverged: "+m.Message)
 			}
 		case protocol.KindEnd:

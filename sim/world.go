@@ -8,6 +8,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -86,6 +87,8 @@ type World struct {
 	nextRequest    uint64
 	requests       uint64
 	twins          uint64
+	twin           *executor.Executor
+	twinSent       []protocol.Message
 	violations     []checkers.Violation
 	coverage       map[Point]uint64
 	idCounter      uint64
@@ -445,6 +448,9 @@ func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
 func (w *World) close() {
 	if w.executor.ex != nil {
 		w.executor.ex.Crash()
+	}
+	if w.twin != nil {
+		w.twin.Crash()
 	}
 }
 

@@ -300,7 +300,7 @@ func (a *attempt) recovered(r any) {
 	case failSignal:
 		a.outcome = s.msg
 		a.how = "failed"
-		if strings.HasPrefix(s.msg.Message, "non-determinism") {
+		if IsNonDeterminism(s.msg) {
 			a.ex.reached(PointNonDeterminism)
 		}
 	default:
@@ -321,9 +321,18 @@ func (a *attempt) end(r journal.Result) {
 	a.how = "done"
 }
 
+// nonDeterminismPrefix starts the message of every non-determinism error.
+const nonDeterminismPrefix = "non-determinism"
+
+// IsNonDeterminism reports whether m is the error of an attempt whose handler diverged from its
+// journal.
+func IsNonDeterminism(m protocol.Message) bool {
+	return m.Kind == protocol.KindError && strings.HasPrefix(m.Message, nonDeterminismPrefix)
+}
+
 func nonDeterminism(index uint32, journaled, produced journal.Entry, detail string) protocol.Message {
 	return protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf(
-		"non-determinism at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
+		nonDeterminismPrefix+" at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
 }
 
 // resume runs the coroutine until it parks or returns, then reports the outcome if it returned.
