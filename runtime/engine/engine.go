@@ -582,6 +582,8 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	}
 	if inv.holdsKey(spec) {
 		e.release(inv)
+	} else if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil {
+		delete(ks.shared, inv.id)
 	}
 }
 

@@ -2,8 +2,10 @@ package engine_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -1082,4 +1084,46 @@ func TestForgedAwakeableFarAheadIsDropped(t *testing.T) {
 		}
 	}
 	require.True(t, dropped, "notes: %v", r.Notes)
+}
+
+// TestWorkflowPurgeFailsStragglers: a workflow's shared handler still waiting on a promise when
+// the workflow's retention ends is failed with 404 — and after a crash too, when the engine has
+// to find it again from the store.
+func TestWorkflowPurgeFailsStragglers(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crash=%t", crash), func(t *testing.T) {
+			wf := protocol.ServiceSpec{Name: "Review", Kind: protocol.ServiceWorkflow, Retention: time.Minute,
+				Handlers: []protocol.HandlerSpec{{Name: "run", Kind: protocol.HandlerWorkflowRun}, {Name: "wait", Kind: protocol.HandlerShared}}}
+			h := newHarness(t, func(c *engine.Config) { c.Services = append(slices.Clone(c.Services), wf) })
+			h.eng.Ingress(1, ingress.Request{Kind: ingress.Send, Service: "Review", Handler: "run", Key: "k", Body: []byte(`"doc"`)})
+			run := onlyStart(t, h.step()).Invocation
+			h.eng.Ingress(2, ingress.Request{Kind: ingress.Send, Service: "Review", Handler: "wait", Key: "k", Body: []byte(`{}`)})
+			waiter := onlyStart(t, h.step()).Invocation
+			h.eng.Receive(cmd(waiter, 1, 1, journal.Entry{Kind: journal.KindGetPromise, Name: "never"}))
+			h.step()
+			h.eng.Receive(endMsg(run, 1, 1, `"done"`))
+			timers := h.step().Timers
+			require.Len(t, timers, 1)
+			if crash {
+				h.crash()
+				timers = h.step().Timers
+			}
+			var purge engine.Timer
+			for _, tm := range timers {
+				if tm.Kind == engine.TimerWorkflowRetention {
+					purge = tm
+				}
+			}
+			require.Equal(t, engine.TimerWorkflowRetention, purge.Kind)
+			h.clock.Advance(time.Minute)
+			h.eng.FireTimer(purge)
+			var failed bool
+			for _, n := range h.step().Notes {
+				if n.Kind == engine.NoteInvocationDone && n.Invocation == waiter {
+					failed = n.Result.Failure != nil && n.Result.Failure.Code == 404
+				}
+			}
+			require.True(t, failed, "the waiting shared handler was not failed by the purge")
+		})
+	}
 }

@@ -158,6 +158,9 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		ks.run, ks.purgeAt = invID, timeZero
 		e.putWorkflow(inv.service, inv.key, ks)
 	}
+	if spec.Keyed() && hspec.Kind == protocol.HandlerShared {
+		e.trackShared(inv)
+	}
 	switch {
 	case req.Delay > 0:
 		// A delayed send is accepted now and starts (or joins its key's inbox) when the delay ends.

@@ -25,7 +25,10 @@ type keyState struct {
 	holder *invocation
 	// inbox holds pending exclusive invocations in acceptance order.
 	inbox []*invocation
-	state map[string][]byte
+	// shared are the key's unfinished shared-handler invocations (volatile: rebuilt on recovery),
+	// so that a workflow's purge finds its stragglers without scanning every invocation.
+	shared map[protocol.InvocationID]*invocation
+	state  map[string][]byte
 
 	// Workflows: the run invocation (zero before the first run and after a purge), when the
 	// workflow is purged (zero while run has not finished), and the promises.
@@ -59,6 +62,15 @@ func (e *Engine) keyState(service, key string) *keyState {
 		e.keys[id] = ks
 	}
 	return ks
+}
+
+// trackShared remembers an unfinished shared-handler invocation on its key.
+func (e *Engine) trackShared(inv *invocation) {
+	ks := e.keyState(inv.service, inv.key)
+	if ks.shared == nil {
+		ks.shared = map[protocol.InvocationID]*invocation{}
+	}
+	ks.shared[inv.id] = inv
 }
 
 // acquire makes inv the holder of its key and starts it.

@@ -435,6 +435,9 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 	})
 	for _, inv := range order {
 		spec := e.specs[inv.service]
+		if inv.status != statusDone && spec.Keyed() && inv.kind == protocol.HandlerShared {
+			e.trackShared(inv)
+		}
 		if inv.status != statusDone && inv.status != statusScheduled && inv.holdsKey(spec) {
 			ks := e.keyState(inv.service, inv.key)
 			if inv.status == statusPending {

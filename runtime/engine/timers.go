@@ -91,12 +91,7 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 // Shared handlers of the workflow still running then are failed: what they read, waited for or
 // completed belonged to the run that is gone, and must not leak into the next one.
 func (e *Engine) purgeWorkflow(service, key string, ks *keyState, t Timer) {
-	var stragglers []*invocation
-	for _, inv := range e.invs {
-		if inv.service == service && inv.key == key && inv.kind == protocol.HandlerShared && inv.status != statusDone {
-			stragglers = append(stragglers, inv)
-		}
-	}
+	stragglers := slices.Collect(maps.Values(ks.shared))
 	slices.SortFunc(stragglers, func(a, b *invocation) int { return cmpUint64(a.seq, b.seq) })
 	for _, inv := range stragglers {
 		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 404, Message: fmt.Sprintf("workflow %s with key %q was purged at the end of its retention", service, key)}}, journal.EngineOutput)
@@ -115,7 +110,7 @@ func (e *Engine) purgeWorkflow(service, key string, ks *keyState, t Timer) {
 	e.del(workflowKey(service, key))
 	e.note(Note{Kind: NotePurged, Service: service, Key: key, Invocation: ks.run, Timer: t, Reason: "workflow"})
 	ks.run, ks.purgeAt, ks.state, ks.promises = protocol.InvocationID{}, timeZero, nil, nil
-	if ks.holder == nil && len(ks.inbox) == 0 {
+	if ks.holder == nil && len(ks.inbox) == 0 && len(ks.shared) == 0 {
 		delete(e.keys, keyID{service, key})
 	}
 }
