@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/durable"
 	"os"
 	"regexp"
 	"strconv"
@@ -211,4 +213,35 @@ func TestMutantIsCaughtAndReproduced(t *testing.T) {
 	assert.Equal(t, exitViolation, code)
 	assert.Contains(t, trace, "exactly-once")
 	assert.False(t, mutant.On(mutant.AcceptSecondCompletion), "run removes the mutant when it returns")
+}
+
+// drifting's workload does one more request on every run of the process, as a workload reading
+// a package variable would: the same seed gives two different runs.
+var driftRuns int
+
+type drifting struct{ w *sim.World }
+
+func (d *drifting) Services() []*durable.Service {
+	return []*durable.Service{durable.NewService("Echo").Handler("echo", durable.NewServiceHandler(
+		func(_ durable.Context, s string) (string, error) { return s, nil }))}
+}
+
+func (d *drifting) Start() {
+	driftRuns++
+	for range driftRuns {
+		d.w.HTTP("client", "POST", "/Echo/echo", []byte(`"x"`), nil, func(sim.Response) {})
+	}
+}
+
+func (d *drifting) Check(*checkers.History) []checkers.Violation { return nil }
+
+// TestTwiceCatchesNonDeterminism shows -twice failing a seed whose two runs differ.
+func TestTwiceCatchesNonDeterminism(t *testing.T) {
+	sc := sim.Scenario{Name: "drifting", New: func(w *sim.World) sim.Workload { return &drifting{w: w} }}
+	o := runSeed(sc, sim.Options{Seed: 1})
+	require.False(t, o.res.Failed())
+	checkTwice(sc, sim.Options{Seed: 1}, &o)
+	require.True(t, o.res.Failed())
+	assert.Equal(t, "determinism", o.res.Violations[0].Checker)
+	assert.Contains(t, o.res.Violations[0].Message, "the same seed gave trace hash")
 }
