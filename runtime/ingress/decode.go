@@ -154,32 +154,75 @@ func decodeInvoke(r *http.Request, path string, segs []string, services Services
 	return req, nil
 }
 
+// MaxDelay is the longest delay a delayed send may ask for: ten years (3650 days). A longer one
+// is refused with 400 rather than scheduled. A delay of decades is almost surely a mistake of
+// unit or digits, and its send would never run in the life of the deployment; and a bound far
+// below time.Duration's 292 years keeps every deadline computed from a delay (now + delay, kept
+// as Unix nanoseconds, which end in 2262) exact, where an unchecked value would wrap around
+// into a negative or early deadline. Ten years still covers any calendar a workflow schedules
+// by (yearly renewals, multi-year contracts).
+const MaxDelay = 3650 * 24 * time.Hour
+
 // isoDuration matches the ISO-8601 durations Restate accepts for delays (PT1H2M3.5S and the like).
 var isoDuration = regexp.MustCompile(`^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)
 
+// goDuration matches what time.ParseDuration accepts as syntax, so that parseDelay can tell a
+// well-formed duration too large for a time.Duration (which ParseDuration reports with the
+// same error as a malformed one) from a malformed one.
+var goDuration = regexp.MustCompile(`^[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$`)
+
 // parseDelay reads a delay as Restate's client writes it ("1500ms"), as a Go duration ("10s"),
-// or as an ISO-8601 duration ("PT10S").
+// or as an ISO-8601 duration ("PT10S"). A delay past MaxDelay is an error naming the limit,
+// however large its numbers: every part is checked against the limit before it is multiplied
+// into nanoseconds, so nothing overflows and no delay comes out negative or wrapped around.
 func parseDelay(s string) (time.Duration, error) {
+	tooLong := func() error {
+		return fmt.Errorf("delay %q is longer than the limit of %d days", s, MaxDelay/(24*time.Hour))
+	}
 	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
+		switch {
+		case d < 0:
 			return 0, fmt.Errorf("delay %q is negative", s)
+		case d > MaxDelay:
+			return 0, tooLong()
 		}
 		return d, nil
+	} else if goDuration.MatchString(s) {
+		if strings.HasPrefix(s, "-") {
+			return 0, fmt.Errorf("delay %q is negative", s)
+		}
+		return 0, tooLong()
 	}
 	m := isoDuration.FindStringSubmatch(s)
 	if m == nil || s == "P" || s == "PT" {
 		return 0, fmt.Errorf("delay %q is neither a duration like 1500ms or 10s nor ISO-8601 like PT10S", s)
 	}
+	// Seconds are split at the point and read as integers: a float would turn a huge number of
+	// seconds into a value that converts to time.Duration as garbage, and round small ones.
+	secs, frac, _ := strings.Cut(m[4], ".")
 	var d time.Duration
-	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute} {
-		if m[i+1] != "" {
-			n, _ := strconv.Atoi(m[i+1])
-			d += time.Duration(n) * unit
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second} {
+		part := m[i+1]
+		if i == 3 {
+			part = secs
 		}
+		if part == "" {
+			continue
+		}
+		// Each part is at most MaxDelay on its own, so their sum cannot overflow either.
+		n, err := strconv.ParseInt(part, 10, 64)
+		if err != nil || n > int64(MaxDelay/unit) {
+			return 0, tooLong()
+		}
+		d += time.Duration(n) * unit
 	}
-	if m[4] != "" {
-		secs, _ := strconv.ParseFloat(m[4], 64)
-		d += time.Duration(secs * float64(time.Second))
+	if frac != "" {
+		// Nanoseconds are the resolution: digits past the ninth are dropped.
+		ns, _ := strconv.Atoi((frac + "00000000")[:9]) // nine digits, by the regexp
+		d += time.Duration(ns)
+	}
+	if d > MaxDelay {
+		return 0, tooLong()
 	}
 	return d, nil
 }
