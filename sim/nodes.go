@@ -317,6 +317,11 @@ func (n *runtimeNode) restartIfDown() {
 		return
 	}
 	eng, err := engine.Recover(n.config(), n.store.Load)
+	if err == nil && len(eng.Problems()) > 0 {
+		// The simulated disk loses only what the store contract allows, so a record recovery
+		// has to set aside means the engine wrote what it cannot read back.
+		err = fmt.Errorf("recovery set aside %d records, first %q: %s", len(eng.Problems()), eng.Problems()[0].Key, eng.Problems()[0].Problem)
+	}
 	if err != nil {
 		n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime", Reason: "recovery failed: " + err.Error()})
 		n.w.recoveryErrors = append(n.w.recoveryErrors, err)

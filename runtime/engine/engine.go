@@ -66,6 +66,8 @@ type invocation struct {
 	// early holds completions of awakeables whose entry the engine has not seen yet: an ID can
 	// reach a resolver before the command that created it reaches the engine.
 	early map[uint32]journal.Result
+	// earlyBytes is the encoded size of early, bounded by MaxEarlyBytes.
+	earlyBytes int
 	// purgeAt is when a finished invocation's output is forgotten (zero for a workflow's run,
 	// which the workflow's own retention purges).
 	purgeAt time.Time
@@ -88,6 +90,12 @@ func (inv *invocation) holdsKey(svc protocol.ServiceSpec) bool {
 // far past the journal their index may be, and how many one invocation may hold.
 const MaxEarlyAhead = 1024
 
+// MaxEarlyBytes bounds the encoded size of the early completions one invocation holds. A real
+// early completion only runs ahead of its entry by the commands in flight; anyone who knows an
+// invocation ID can forge them, and without a bound in bytes 1 024 forged 10 MiB resolves would
+// park 10 GiB in the store.
+const MaxEarlyBytes = 16 << 20
+
 // Engine is the durable core. It is not safe for concurrent use: one driver owns it.
 type Engine struct {
 	cfg   Config
@@ -100,6 +108,9 @@ type Engine struct {
 	seq       uint64
 	dirty     []*invocation
 	ready     Ready
+	// problems and quarantinedEarlier are what Recover found (see Problems).
+	problems           []RecoveryProblem
+	quarantinedEarlier int
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -410,8 +421,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		e.promiseCommand(inv, i, en)
 	}
 	if r, ok := inv.early[i]; ok {
-		delete(inv.early, i)
-		e.markDirty(inv)
+		e.forgetEarly(inv, i)
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: i}.String()
 		if en.Kind == journal.KindAwakeable {
 			e.applyCompletion(inv, i, aid, r)
@@ -419,6 +429,13 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 			e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: i, Awakeable: aid, Result: r, Reason: fmt.Sprintf("entry %d is a %s, not an awakeable", i, en.Kind)})
 		}
 	}
+}
+
+// forgetEarly removes the early completion for index i, in memory and in the store.
+func (e *Engine) forgetEarly(inv *invocation, i uint32) {
+	inv.earlyBytes -= len(encodeEarly(inv.early[i]))
+	delete(inv.early, i)
+	e.del(earlyKey(inv.id, i))
 }
 
 func isPromiseKind(k journal.Kind) bool {
@@ -456,6 +473,11 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 			drop(fmt.Sprintf("index %d is too far past the journal's %d entries", i, len(inv.journal)))
 			return
 		}
+		enc := encodeEarly(r)
+		if inv.earlyBytes+len(enc) > MaxEarlyBytes {
+			drop(fmt.Sprintf("the invocation's early completions would take %d bytes, over the limit of %d", inv.earlyBytes+len(enc), MaxEarlyBytes))
+			return
+		}
 		if inv.early == nil {
 			inv.early = map[uint32]journal.Result{}
 		}
@@ -463,7 +485,9 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 			i++
 		}
 		inv.early[i] = r
-		e.markDirty(inv)
+		inv.earlyBytes += len(enc)
+		// Its own record: one small write, whatever the invocation holds already.
+		e.put(earlyKey(inv.id, i), enc)
 		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
 		return
 	}
@@ -556,6 +580,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
 		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})
+		e.forgetEarly(inv, idx)
 	}
 	inv.early = nil
 	resp := outputResponse(inv)

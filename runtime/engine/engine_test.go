@@ -341,7 +341,8 @@ func TestEarlyCompletionAppliedWhenCommandArrives(t *testing.T) {
 	require.Len(t, held, 1, "but its arrival is in the history")
 	assert.Equal(t, uint32(1), held[0].Index)
 	assert.True(t, held[0].Result.Equal(value(`"early"`)))
-	assertBatchHas(t, r, engine.InvocationKey(id)) // kept durably in the record
+	assertBatchHas(t, r, engine.EarlyKey(id, 1)) // kept durably, apart from the record
+	assert.Len(t, r.Batch, 1, "one small write, whatever the invocation holds")
 
 	// A second early resolve of the same index loses.
 	req2 := h.resolve(id, 1, `"late"`)
@@ -359,7 +360,8 @@ func TestEarlyCompletionAppliedWhenCommandArrives(t *testing.T) {
 	acc := notesOf(r, engine.NoteCompletionAccepted)
 	require.Len(t, acc, 1)
 	assert.True(t, acc[0].Result.Equal(value(`"early"`)))
-	assertBatchHas(t, r, engine.InvocationKey(id), engine.EntryKey(id, 1))
+	assertBatchHas(t, r, engine.EntryKey(id, 1))
+	assertBatchDeletes(t, r, engine.EarlyKey(id, 1))
 }
 
 func TestEarlyCompletionOfANonAwakeableIsDropped(t *testing.T) {
@@ -374,7 +376,7 @@ func TestEarlyCompletionOfANonAwakeableIsDropped(t *testing.T) {
 	drops := notesOf(r, engine.NoteCompletionDropped)
 	require.Len(t, drops, 1)
 	assert.Equal(t, "entry 1 is a run, not an awakeable", drops[0].Reason)
-	assertBatchHas(t, r, engine.InvocationKey(id))
+	assertBatchDeletes(t, r, engine.EarlyKey(id, 1))
 }
 
 func TestEarlyCompletionsDroppedWhenInvocationEnds(t *testing.T) {
@@ -920,7 +922,7 @@ func TestCompleteAwakeableCommandEarlyCompletesLaterIndex(t *testing.T) {
 	h.eng.Receive(cmd(resolver, 1, 1, completeEntry(awk(waiter, 1), `"v"`)))
 	r := h.step()
 	assert.Empty(t, notesOf(r, engine.NoteCompletionAccepted))
-	assertBatchHas(t, r, engine.InvocationKey(waiter))
+	assertBatchHas(t, r, engine.EarlyKey(waiter, 1))
 	h.eng.Receive(cmd(waiter, 1, 1, awakeableEntry()))
 	r = h.step()
 	require.Len(t, messagesOf(r, protocol.KindCompletion), 1)

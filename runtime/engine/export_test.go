@@ -26,10 +26,24 @@ func BackoffOf(p RetryPolicy, failures uint32) time.Duration {
 func InvocationKey(id protocol.InvocationID) string          { return invocationKey(id) }
 func EntryKey(id protocol.InvocationID, index uint32) string { return entryKey(id, index) }
 
+// EncodeEarly encodes an early completion's record.
+func EncodeEarly(r journal.Result) []byte { return encodeEarly(r) }
+
+// EarlyKey is the store key of an early completion.
+func EarlyKey(id protocol.InvocationID, index uint32) string { return earlyKey(id, index) }
+
 // EncodeRecord encodes an invocation record from its durable fields, for tests that build a
-// store by hand.
+// store by hand. The current version keeps early completions apart: r.Early must be empty (see
+// EncodeLegacyRecord).
 func EncodeRecord(r Record) []byte {
-	inv := &invocation{
+	if len(r.Early) > 0 {
+		panic("EncodeRecord: version 2 records hold no early completions; use EncodeLegacyRecord")
+	}
+	return encodeInvocation(r.invocation())
+}
+
+func (r Record) invocation() *invocation {
+	return &invocation{
 		id:       r.ID,
 		service:  r.Service,
 		handler:  r.Handler,
@@ -38,14 +52,39 @@ func EncodeRecord(r Record) []byte {
 		failures: r.Failures,
 		retryAt:  r.RetryAt,
 		waiting:  r.Waiting,
-		early:    r.Early,
 		key:      r.Key,
 		kind:     r.Kind,
 		seq:      r.Seq,
 		idemKey:  r.IdemKey,
 		purgeAt:  r.PurgeAt,
 	}
-	return encodeInvocation(inv)
+}
+
+// EncodeLegacyRecord encodes r as a version 1 record, which kept early completions inline
+// after the waiting list: what stores written before version 2 hold.
+func EncodeLegacyRecord(r Record) []byte {
+	v2 := encodeInvocation(r.invocation())
+	rd := recordReader{b: v2[1:]}
+	rd.bytes("service")
+	rd.bytes("handler")
+	rd.byte("status")
+	rd.uvarint("attempt")
+	rd.uvarint("failures")
+	rd.time("retry")
+	for range rd.uvarint("waiting count") {
+		rd.uvarint("waiting")
+	}
+	if rd.err != nil {
+		panic(rd.err)
+	}
+	head := v2[1 : len(v2)-len(rd.b)]
+	b := append([]byte{legacyRecordVersion}, head...)
+	b = binary.AppendUvarint(b, uint64(len(r.Early)))
+	for _, idx := range slices.Sorted(maps.Keys(r.Early)) {
+		b = binary.AppendUvarint(b, uint64(idx))
+		b = appendBytes(b, encodeEarly(r.Early[idx]))
+	}
+	return append(b, rd.b...)
 }
 
 // Record is the durable part of an invocation record.
@@ -196,7 +235,11 @@ func DescribeOp(op store.Op) string {
 			s += fmt.Sprintf(" early[%d]=%s", idx, inv.early[idx])
 		}
 		return s
-	case strings.HasPrefix(op.Key, journalPrefix):
+	case strings.HasPrefix(op.Key, journalPrefix), strings.HasPrefix(op.Key, earlyPrefix):
+		what := "entry"
+		if strings.HasPrefix(op.Key, earlyPrefix) {
+			what = "early"
+		}
 		rest := op.Key[len(journalPrefix):]
 		idPart, idxPart, _ := strings.Cut(rest, "/")
 		id, _ := parseHexID(idPart)
@@ -204,9 +247,9 @@ func DescribeOp(op store.Op) string {
 		_, _ = fmt.Sscanf(idxPart, "%x", &idx)
 		en, err := journal.UnmarshalEntry(op.Value)
 		if err != nil {
-			return fmt.Sprintf("put entry %s[%d] (%v)", id, idx, err)
+			return fmt.Sprintf("put %s %s[%d] (%v)", what, id, idx, err)
 		}
-		return fmt.Sprintf("put entry %s[%d] %s", id, idx, en)
+		return fmt.Sprintf("put %s %s[%d] %s", what, id, idx, en)
 	case op.Key == seqKey:
 		seq, _ := binary.Uvarint(op.Value)
 		return fmt.Sprintf("put %s %d", op.Key, seq)

@@ -3,6 +3,7 @@ package engine
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -183,4 +184,21 @@ func (e *Engine) promiseCommand(inv *invocation, i uint32, en journal.Entry) {
 // putWorkflow writes the workflow record of service/key.
 func (e *Engine) putWorkflow(service, key string, ks *keyState) {
 	e.put(workflowKey(service, key), encodeWorkflow(ks))
+}
+
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func compareKeyIDs(a, b keyID) int {
+	if c := strings.Compare(a.service, b.service); c != 0 {
+		return c
+	}
+	return strings.Compare(a.key, b.key)
 }

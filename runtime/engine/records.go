@@ -5,15 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/journal"
-	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -21,23 +17,37 @@ import (
 // record before its entries, and an invocation's entries in index order.
 //
 //	inv/<32 hex digits>                       invocation record (recordVersion, see encodeInvocation)
+//	jne/<32 hex digits>/<8 hex>               early completion of an awakeable whose entry is not
+//	                                          journaled yet (an awakeable entry, completed)
 //	jnl/<32 hex digits>/<8 hex>               journal entry (journal's binary codec)
 //	st/<service>/<key>/<name>                 state value of an object or workflow
 //	pr/<service>/<key>/<name>                 completed durable promise (a get-promise entry)
 //	wf/<service>/<key>                        workflow record: its run and its purge deadline
 //	idem/<service>/<handler>/<key>/<idem key> invocation ID of an idempotency key
 //	meta/seq                                  the last acceptance sequence number
+//	q/<64 hex digits>                         a record recovery could not use, set aside (see
+//	                                          quarantine.go), under the SHA-256 of its key
+//
+// Early completions live apart from their invocation's record so that each costs one small write
+// however many came before it: kept inside the record, every forged completion rewrote them all.
 //
 // Names, services and keys are path-escaped, so a "/" inside one never splits a store key.
 const (
 	invocationPrefix  = "inv/"
+	earlyPrefix       = "jne/"
 	journalPrefix     = "jnl/"
 	statePrefix       = "st/"
 	promisePrefix     = "pr/"
 	workflowPrefix    = "wf/"
 	idempotencyPrefix = "idem/"
 	seqKey            = "meta/seq"
-	recordVersion     = 1
+	quarantinePrefix  = "q/"
+	// recordVersion 2 keeps early completions apart (jne/); version 1 kept them inside the
+	// invocation record, and is still read (and rewritten as version 2 by recovery).
+	recordVersion       = 2
+	legacyRecordVersion = 1
+	// workflowRecordVersion is the version of a wf/ record.
+	workflowRecordVersion = 1
 )
 
 func escapedKey(prefix string, parts ...string) string {
@@ -86,7 +96,7 @@ func encodeSeq(seq uint64) []byte { return binary.AppendUvarint(nil, seq) }
 
 // encodeWorkflow writes a workflow record: version, run ID, purge deadline (absent while running).
 func encodeWorkflow(ks *keyState) []byte {
-	b := []byte{recordVersion}
+	b := []byte{workflowRecordVersion}
 	b = append(b, ks.run[:]...)
 	return appendTime(b, ks.purgeAt)
 }
@@ -123,8 +133,18 @@ func invocationKey(id protocol.InvocationID) string {
 }
 
 func entryKey(id protocol.InvocationID, index uint32) string {
-	var b [len(journalPrefix) + 32 + 1 + 8]byte
-	n := copy(b[:], journalPrefix)
+	return indexedKey(journalPrefix, id, index)
+}
+
+func earlyKey(id protocol.InvocationID, index uint32) string {
+	return indexedKey(earlyPrefix, id, index)
+}
+
+// indexedKey is prefix, the invocation ID in hex, a slash and the index as 8 hex digits, so that
+// an invocation's keys sort in index order. prefix is four bytes, as every prefix here.
+func indexedKey(prefix string, id protocol.InvocationID, index uint32) string {
+	var b [4 + 32 + 1 + 8]byte
+	n := copy(b[:], prefix)
 	n += hex.Encode(b[n:], id[:])
 	b[n] = '/'
 	n++
@@ -149,12 +169,6 @@ func encodeInvocation(inv *invocation) []byte {
 	b = binary.AppendUvarint(b, uint64(len(inv.waiting)))
 	for _, w := range inv.waiting {
 		b = binary.AppendUvarint(b, uint64(w))
-	}
-	b = binary.AppendUvarint(b, uint64(len(inv.early)))
-	for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
-		b = binary.AppendUvarint(b, uint64(idx))
-		enc := journal.MarshalEntry(journal.Entry{Kind: journal.KindAwakeable, Completed: true, Result: inv.early[idx]})
-		b = appendBytes(b, enc)
 	}
 	b = appendString(b, inv.key)
 	b = append(b, byte(inv.kind))
@@ -238,10 +252,13 @@ func (r *recordReader) byte(what string) byte {
 	return v
 }
 
+// decodeInvocation decodes an invocation record of either version. A version 1 record's early
+// completions come back in inv.early; the caller writes them apart.
 func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	r := recordReader{b: b}
-	if v := r.byte("version"); r.err == nil && v != recordVersion {
-		return nil, fmt.Errorf("invocation record version %d, this build reads %d: %w", v, recordVersion, ErrCorruptStore)
+	v := r.byte("version")
+	if r.err == nil && v != recordVersion && v != legacyRecordVersion {
+		return nil, fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
 	}
 	inv := &invocation{id: id}
 	inv.service = string(r.bytes("service"))
@@ -254,22 +271,8 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	for range min(nw, uint64(len(b))) {
 		inv.waiting = append(inv.waiting, uint32(r.uvarint("waiting index")))
 	}
-	ne := r.uvarint("early count")
-	for range min(ne, uint64(len(b))) {
-		idx := uint32(r.uvarint("early index"))
-		raw := r.bytes("early completion")
-		if r.err != nil {
-			break
-		}
-		en, err := journal.UnmarshalEntry(raw)
-		if err != nil {
-			r.err = fmt.Errorf("early completion %d: %v", idx, err)
-			break
-		}
-		if inv.early == nil {
-			inv.early = map[uint32]journal.Result{}
-		}
-		inv.early[idx] = en.Result
+	if v == legacyRecordVersion {
+		inv.early = r.legacyEarly(len(b))
 	}
 	inv.key = string(r.bytes("key"))
 	inv.kind = protocol.HandlerKind(r.byte("handler kind"))
@@ -288,6 +291,30 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	return inv, nil
 }
 
+// legacyEarly reads the early completions a version 1 record kept inline: a count, then index
+// and encoded completion pairs. recordLen bounds the count, so a corrupt one cannot allocate.
+func (r *recordReader) legacyEarly(recordLen int) map[uint32]journal.Result {
+	var early map[uint32]journal.Result
+	n := r.uvarint("early count")
+	for range min(n, uint64(recordLen)) {
+		idx := uint32(r.uvarint("early index"))
+		raw := r.bytes("early completion")
+		if r.err != nil {
+			break
+		}
+		en, err := journal.UnmarshalEntry(raw)
+		if err != nil {
+			r.err = fmt.Errorf("early completion %d: %v", idx, err)
+			break
+		}
+		if early == nil {
+			early = map[uint32]journal.Result{}
+		}
+		early[idx] = en.Result
+	}
+	return early
+}
+
 func parseHexID(s string) (protocol.InvocationID, bool) {
 	var id protocol.InvocationID
 	if len(s) != 32 {
@@ -295,255 +322,6 @@ func parseHexID(s string) (protocol.InvocationID, bool) {
 	}
 	_, err := hex.Decode(id[:], []byte(s))
 	return id, err == nil
-}
-
-// Recover rebuilds an engine from a store's recovery scan (Store.Load). The returned engine's
-// first Ready restarts what was running: each running invocation gets a new attempt, every timer
-// is armed again (due ones fire at once when the driver arms them), suspended invocations stay
-// suspended unless what they wait on is already there, inboxes keep their acceptance order.
-func Recover(cfg Config, load func(fn func(key string, value []byte) error) error) (*Engine, error) {
-	e := New(cfg)
-	var order []*invocation
-	type workflowRecord struct {
-		service, key string
-		run          protocol.InvocationID
-		purgeAt      time.Time
-	}
-	var workflows []workflowRecord
-	err := load(func(key string, value []byte) error {
-		switch {
-		case strings.HasPrefix(key, invocationPrefix):
-			id, ok := parseHexID(key[len(invocationPrefix):])
-			if !ok {
-				return fmt.Errorf("key %q: %w", key, ErrCorruptStore)
-			}
-			inv, err := decodeInvocation(id, value)
-			if err != nil {
-				return err
-			}
-			e.invs[id] = inv
-			order = append(order, inv)
-		case strings.HasPrefix(key, journalPrefix):
-			rest := key[len(journalPrefix):]
-			idPart, idxPart, ok := strings.Cut(rest, "/")
-			id, okID := parseHexID(idPart)
-			idx, errIdx := strconv.ParseUint(idxPart, 16, 32)
-			if !ok || !okID || errIdx != nil {
-				return fmt.Errorf("key %q: %w", key, ErrCorruptStore)
-			}
-			inv := e.invs[id]
-			if inv == nil {
-				return fmt.Errorf("journal entry %q of an invocation without a record: %w", key, ErrCorruptStore)
-			}
-			if idx != uint64(len(inv.journal)) {
-				return fmt.Errorf("journal of %s: entry %d follows %d entries: %w", id, idx, len(inv.journal), ErrCorruptStore)
-			}
-			en, err := journal.UnmarshalEntry(value)
-			if err != nil {
-				return fmt.Errorf("journal entry %q: %v: %w", key, err, ErrCorruptStore)
-			}
-			inv.journal = append(inv.journal, en)
-		case strings.HasPrefix(key, statePrefix):
-			parts, err := splitKey(key, statePrefix, 3)
-			if err != nil {
-				return err
-			}
-			ks := e.keyState(parts[0], parts[1])
-			if ks.state == nil {
-				ks.state = map[string][]byte{}
-			}
-			ks.state[parts[2]] = slices.Clone(value)
-		case strings.HasPrefix(key, promisePrefix):
-			parts, err := splitKey(key, promisePrefix, 3)
-			if err != nil {
-				return err
-			}
-			en, err := journal.UnmarshalEntry(value)
-			if err != nil {
-				return fmt.Errorf("promise %q: %v: %w", key, err, ErrCorruptStore)
-			}
-			ks := e.keyState(parts[0], parts[1])
-			if ks.promises == nil {
-				ks.promises = map[string]*promise{}
-			}
-			ks.promises[parts[2]] = &promise{completed: true, result: en.Result}
-		case strings.HasPrefix(key, workflowPrefix):
-			parts, err := splitKey(key, workflowPrefix, 2)
-			if err != nil {
-				return err
-			}
-			if len(value) < 1+16 || value[0] != recordVersion {
-				return fmt.Errorf("workflow record %q: bad version or length: %w", key, ErrCorruptStore)
-			}
-			w := workflowRecord{service: parts[0], key: parts[1]}
-			copy(w.run[:], value[1:17])
-			rr := recordReader{b: value[17:]}
-			w.purgeAt = rr.time("purge deadline")
-			if rr.err != nil || len(rr.b) != 0 {
-				return fmt.Errorf("workflow record %q: bad purge deadline: %w", key, ErrCorruptStore)
-			}
-			workflows = append(workflows, w)
-		case strings.HasPrefix(key, idempotencyPrefix):
-			parts, err := splitKey(key, idempotencyPrefix, 4)
-			if err != nil {
-				return err
-			}
-			if len(value) != 16 {
-				return fmt.Errorf("idempotency record %q: %d bytes, want 16: %w", key, len(value), ErrCorruptStore)
-			}
-			var id protocol.InvocationID
-			copy(id[:], value)
-			e.idem[idemID{parts[0], parts[1], parts[2], parts[3]}] = id
-		case key == seqKey:
-			seq, n := binary.Uvarint(value)
-			if n <= 0 || n != len(value) {
-				return fmt.Errorf("sequence record: %w", ErrCorruptStore)
-			}
-			e.seq = seq
-		default:
-			return fmt.Errorf("unknown key %q: %w", key, ErrCorruptStore)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("recover engine: %w", err)
-	}
-	for _, inv := range order {
-		if len(inv.journal) == 0 || inv.journal[0].Kind != journal.KindInput {
-			return nil, fmt.Errorf("recover engine: invocation %s has no input entry: %w", inv.id, ErrCorruptStore)
-		}
-		if err := checkRecovered(inv); err != nil {
-			return nil, fmt.Errorf("recover engine: invocation %s: %v: %w", inv.id, err, ErrCorruptStore)
-		}
-		if inv.seq > e.seq {
-			return nil, fmt.Errorf("recover engine: invocation %s has sequence %d past the last one, %d: %w", inv.id, inv.seq, e.seq, ErrCorruptStore)
-		}
-	}
-	for _, w := range workflows {
-		ks := e.keyState(w.service, w.key)
-		ks.run, ks.purgeAt = w.run, w.purgeAt
-		if !w.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
-			e.arm(Timer{Kind: TimerWorkflowRetention, Service: w.service, Key: w.key, Deadline: w.purgeAt})
-		}
-	}
-	// Rebuild locks and inboxes (acceptance order), promise waiters and timers.
-	slices.SortFunc(order, func(a, b *invocation) int {
-		if mutant.On(mutant.LoseInboxOrderOnRestart) {
-			return compareIDs(a.id, b.id)
-		}
-		return cmpUint64(a.seq, b.seq)
-	})
-	for _, inv := range order {
-		spec := e.specs[inv.service]
-		if inv.status != statusDone && spec.Keyed() && inv.kind == protocol.HandlerShared {
-			e.trackShared(inv)
-		}
-		if inv.status != statusDone && inv.status != statusScheduled && inv.holdsKey(spec) {
-			ks := e.keyState(inv.service, inv.key)
-			if inv.status == statusPending {
-				ks.inbox = append(ks.inbox, inv)
-			} else if ks.holder != nil {
-				return nil, fmt.Errorf("recover engine: %s and %s both hold %s/%s: %w", ks.holder.id, inv.id, inv.service, inv.key, ErrCorruptStore)
-			} else {
-				ks.holder = inv
-			}
-		}
-		if inv.status == statusDone {
-			if !inv.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
-				e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
-			}
-			continue
-		}
-		for i, en := range inv.journal {
-			if en.Completed {
-				continue
-			}
-			switch en.Kind {
-			case journal.KindSleep:
-				t := Timer{Kind: TimerSleep, Invocation: inv.id, Index: uint32(i), Deadline: time.Unix(0, en.Deadline)}
-				if mutant.On(mutant.FireTimerEarlyAfterRestart) {
-					e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Timer: t, Reason: t.Kind.String()})
-					t.Deadline = e.now().Add(t.Deadline.Sub(e.now()) / 2)
-					e.ready.Timers = append(e.ready.Timers, t)
-					continue
-				}
-				e.arm(t)
-			case journal.KindGetPromise:
-				_, p := e.promiseOf(inv, en.Name)
-				p.waiters = append(p.waiters, slot{inv.id, uint32(i)})
-			}
-		}
-	}
-	for _, inv := range order {
-		switch inv.status {
-		case statusRunning:
-			e.reached(PointRecoveredRunning)
-			e.startAttempt(inv)
-		case statusBackingOff, statusScheduled:
-			e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
-		case statusSuspended:
-			e.reached(PointRecoveredSuspended)
-			for _, w := range inv.waiting {
-				if w < uint32(len(inv.journal)) && entryReady(inv.journal[w]) {
-					e.startAttempt(inv)
-					break
-				}
-			}
-		}
-	}
-	// A key whose holder finished in the batch that crashed before the next one started cannot
-	// happen (release and start share a batch), but an inbox without a holder must not stall.
-	for _, id := range slices.SortedFunc(maps.Keys(e.keys), compareKeyIDs) {
-		e.promoteNext(e.keys[id])
-	}
-	return e, nil
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func compareKeyIDs(a, b keyID) int {
-	if c := strings.Compare(a.service, b.service); c != 0 {
-		return c
-	}
-	return strings.Compare(a.key, b.key)
-}
-
-// checkRecovered checks what the engine's own batches always keep true of a recovered invocation
-// whose journal starts with its input, so that a corrupt store fails recovery instead of, say,
-// serving a finished invocation's input as its output. Every batch is atomic, so no crash can
-// leave a state that fails these checks.
-func checkRecovered(inv *invocation) error {
-	if inv.id.IsZero() {
-		return errors.New("the zero invocation id")
-	}
-	last := len(inv.journal) - 1
-	for i, en := range inv.journal[1:] {
-		switch {
-		case en.Kind == journal.KindInput:
-			return fmt.Errorf("second input entry at index %d", i+1)
-		case en.Kind == journal.KindOutput && i+1 != last:
-			return fmt.Errorf("output entry at index %d is not the last of %d", i+1, len(inv.journal))
-		}
-	}
-	if ended := inv.journal[last].Kind == journal.KindOutput; ended != (inv.status == statusDone) {
-		return fmt.Errorf("status %s, but the journal's last entry is a %s", inv.status, inv.journal[last].Kind)
-	}
-	if inv.status == statusSuspended {
-		for _, w := range inv.waiting {
-			if w > uint32(last) {
-				return fmt.Errorf("suspended on index %d past its journal of %d entries", w, len(inv.journal))
-			}
-		}
-	}
-	return nil
 }
 
 // PersistedInvocation is an invocation as its store records hold it, for tools and the

@@ -48,6 +48,9 @@ type Host struct {
 	// group is the current group's inputs and readies, reused from group to group.
 	group   []input
 	readies []engine.Ready
+	// fresh are the ingress requests stepped in the current group. If its commit fails, what
+	// the engine decided for them is not durable, so shutdown names no invocation to them.
+	fresh []engine.RequestID
 
 	// inputs is the engine goroutine's only input channel.
 	inputs chan input
@@ -147,6 +150,12 @@ func New(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("host: %w", err)
 	}
 	h.eng = eng
+	for _, p := range eng.Problems() {
+		h.log.Error("recovery could not use a record", "key", p.Key, "problem", p.Problem, "action", p.Action)
+	}
+	if n := eng.QuarantinedEarlier(); n > 0 {
+		h.log.Warn("records set aside by earlier starts are kept under q/ in the store", "records", n)
+	}
 	h.handler = &httpHandler{h: h}
 	h.startShards()
 	unfinished := len(eng.Unfinished())

@@ -6,7 +6,10 @@
 // it emits batches, and its driver applies and syncs them.
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Op is one write of a batch: Value stored under Key, or Key removed when Delete is set.
 type Op struct {
@@ -37,3 +40,32 @@ type Store interface {
 
 // ErrClosed is returned by every call on a closed store.
 var ErrClosed = errors.New("store is closed")
+
+// ErrInvalidBatch is wrapped by Apply's error for a batch the store cannot hold: an empty key, a
+// key longer than MaxKeyBytes, a value longer than MaxValueBytes. Nothing of such a batch is
+// applied and the store stays usable.
+var ErrInvalidBatch = errors.New("invalid batch")
+
+// The limits every Store accepts (bbolt's own). The engine never emits an op past them: it
+// refuses the client- and handler-chosen strings and values that would make one (see
+// protocol.MaxKeyBytes), so that no input can make the store refuse a batch and stop the server.
+const (
+	// MaxKeyBytes is the longest key a Store must accept.
+	MaxKeyBytes = 32768
+	// MaxValueBytes is the longest value a Store must accept.
+	MaxValueBytes = 1<<31 - 2
+)
+
+// CheckOp returns an error wrapping ErrInvalidBatch when op is past the limits every Store
+// accepts, or nil.
+func CheckOp(op Op) error {
+	switch {
+	case op.Key == "":
+		return fmt.Errorf("empty key: %w", ErrInvalidBatch)
+	case len(op.Key) > MaxKeyBytes:
+		return fmt.Errorf("key of %d bytes, over the limit of %d: %w", len(op.Key), MaxKeyBytes, ErrInvalidBatch)
+	case !op.Delete && len(op.Value) > MaxValueBytes:
+		return fmt.Errorf("value of %d bytes, over the limit of %d: %w", len(op.Value), MaxValueBytes, ErrInvalidBatch)
+	}
+	return nil
+}

@@ -33,7 +33,8 @@ var (
 	ErrCorrupt = errors.New("corrupt store file")
 	// ErrInvalidBatch means Apply refused a batch that bbolt could not store, such as one with
 	// an empty key; nothing of the batch was applied and the store is still usable.
-	ErrInvalidBatch = errors.New("invalid batch")
+	// It is store.ErrInvalidBatch, so callers can tell it apart whatever the store.
+	ErrInvalidBatch = store.ErrInvalidBatch
 	// ErrFailed means an earlier commit failed, so batches that were visible may not be on
 	// disk. Every call after that returns it: a store that may have lost writes must not go on
 	// as if it had not. Reopen the file to continue from what is durable.
@@ -274,14 +275,19 @@ func check(db *bbolt.DB, path string) (state fileState, err error) {
 	}()
 	err = db.View(func(tx *bbolt.Tx) error {
 		// bbolt trusts the meta page's page count and maps past the end of a truncated file;
-		// catch that before any read touches a missing page.
+		// catch that before any read touches a missing page. The count is compared through
+		// tx.Page, which answers nil for a page at or past it, rather than through tx.Size:
+		// that is the count times the page size in an int64, which a forged count of 2^51 pages
+		// or more overflows, possibly to a size the file has, and a store that passed would then
+		// allocate its next pages at the wrapped offset, over live ones.
 		info, err := os.Stat(path)
 		if err != nil {
 			return fmt.Errorf("bolt: open %s: %w", path, err)
 		}
-		if tx.Size() > info.Size() {
-			return fmt.Errorf("bolt: open %s: %w: truncated: its meta page counts %d bytes, the file has %d",
-				path, ErrCorrupt, tx.Size(), info.Size())
+		pages := info.Size() / int64(tx.DB().Info().PageSize)
+		if p, err := tx.Page(int(pages)); p != nil || err != nil {
+			return fmt.Errorf("bolt: open %s: %w: truncated: its meta page counts more than the %d pages its %d bytes hold",
+				path, ErrCorrupt, pages, info.Size())
 		}
 		state, err = checkFormat(tx, path)
 		return err
@@ -459,6 +465,11 @@ func (s *Store) commit(batches []batch) (err error) {
 				err = data.Delete([]byte(op.Key))
 			} else {
 				err = data.Put([]byte(op.Key), op.Value)
+			}
+			if errors.Is(err, berrors.ErrIncompatibleValue) {
+				// The store writes plain keys only, so a key that bbolt reads as a nested
+				// bucket is a damaged page, not a bad batch.
+				err = fmt.Errorf("%w: %s: bbolt reads the key as a nested bucket, which this store never writes: %w", ErrCorrupt, s.path, err)
 			}
 			if err != nil {
 				return fmt.Errorf("batch %d, key %q: %w", b.seq, op.Key, err)

@@ -60,6 +60,13 @@ func (s *Store) Apply(b store.Batch) error {
 	if s.closed {
 		return fmt.Errorf("mem: apply: %w", store.ErrClosed)
 	}
+	// Refused whole, as bbolt refuses it, so that the simulator catches an engine that emits
+	// what the production store would not take.
+	for i, op := range b {
+		if err := store.CheckOp(op); err != nil {
+			return fmt.Errorf("mem: apply: op %d of %d: %w", i, len(b), err)
+		}
+	}
 	for _, op := range b {
 		prev, existed := s.data[op.Key]
 		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed})

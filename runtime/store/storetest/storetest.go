@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LoadOrderAfterChanges", testLoadOrderAfterChanges},
 		{"ApplyCopiesValues", testApplyCopiesValues},
 		{"LargeValue", testLargeValue},
+		{"KeyLimits", testKeyLimits},
 		{"SyncIdempotent", testSyncIdempotent},
 		{"LoadErrorStopsScan", testLoadErrorStopsScan},
 		{"Closed", testClosed},
@@ -247,6 +248,23 @@ func testLargeValue(t *testing.T, s store.Store) {
 	if len(got) != 2 || got[0].Key != "big" || got[0].Value != string(v) {
 		t.Fatalf("large value did not round-trip: got %d keys", len(got))
 	}
+}
+
+// testKeyLimits: a key of store.MaxKeyBytes is taken; a batch with an empty key or a longer key
+// is refused whole with ErrInvalidBatch, and the store goes on as if it had never been offered.
+func testKeyLimits(t *testing.T, s store.Store) {
+	longest := strings.Repeat("k", store.MaxKeyBytes)
+	apply(t, s, store.Batch{put(longest, "ok")})
+	for _, bad := range []string{"", longest + "k"} {
+		err := s.Apply(store.Batch{put("a", "1"), put(bad, "x")})
+		if !errors.Is(err, store.ErrInvalidBatch) {
+			t.Errorf("Apply with a key of %d bytes = %v, want ErrInvalidBatch", len(bad), err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatalf("Sync after a refused batch: %v", err)
+	}
+	checkState(t, s, []KV{{longest, "ok"}})
 }
 
 func testSyncIdempotent(t *testing.T, s store.Store) {

@@ -1,0 +1,470 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// Recover rebuilds an engine from a store's recovery scan (Store.Load). The returned engine's
+// first Ready restarts what was running: each running invocation gets a new attempt, every timer
+// is armed again (due ones fire at once when the driver arms them), suspended invocations stay
+// suspended unless what they wait on is already there, inboxes keep their acceptance order.
+//
+// A record that cannot be used — it does not decode, or no sequence of the engine's own atomic
+// batches could have left it — never stops recovery: it is set aside under the q/ prefix (an
+// invocation with all its records), in the first Ready's batch, and listed by Problems, so
+// that the driver logs it and the next start does not meet it again. A server whose data holds
+// one bad record serves everything else instead of failing at every start. Only an error of the
+// scan itself is returned.
+//
+// Recovery runs in steps, each a function below: scan (sort every record into its place),
+// check (what only the whole picture shows), then rebuild workflows, keys and timers, and
+// restart what was running.
+func Recover(cfg Config, load func(fn func(key string, value []byte) error) error) (*Engine, error) {
+	r := &recovery{e: New(cfg), bad: map[protocol.InvocationID]string{}, dropped: map[protocol.InvocationID]*invocation{}}
+	if err := load(r.take); err != nil {
+		return nil, fmt.Errorf("recover engine: %w", err)
+	}
+	r.checkInvocations()
+	r.rebuildWorkflows()
+	r.rebuildKeysAndTimers()
+	r.restart()
+	r.setAside()
+	return r.e, nil
+}
+
+// RecoveryProblem is a record Recover could not use, and what it did about it.
+type RecoveryProblem struct {
+	// Key is the record's store key.
+	Key string
+	// Problem says what is wrong with it.
+	Problem string
+	// Action says what recovery did: set it aside under QuarantineKey, or repaired it.
+	Action string
+}
+
+// Problems returns what Recover found wrong in the store and set aside or repaired, in key
+// order; nil for a healthy store.
+func (e *Engine) Problems() []RecoveryProblem { return e.problems }
+
+// QuarantinedEarlier returns how many records earlier recoveries set aside (q/ keys).
+func (e *Engine) QuarantinedEarlier() int { return e.quarantinedEarlier }
+
+// recovery is one run of Recover.
+type recovery struct {
+	e         *Engine
+	order     []*invocation
+	workflows []workflowRecord
+	// bad holds the invocations set aside, with why; dropped holds those of them that had
+	// decoded, so their records can be set aside whole.
+	bad     map[protocol.InvocationID]string
+	dropped map[protocol.InvocationID]*invocation
+	// aside are the records to set aside that are at hand as raw bytes, in scan order.
+	aside []asideRecord
+	// legacy are version 1 records, whose early completions move to their own keys.
+	legacy    []*invocation
+	seqBroken bool
+}
+
+type workflowRecord struct {
+	service, key string
+	run          protocol.InvocationID
+	purgeAt      time.Time
+}
+
+// asideRecord is one record to set aside.
+type asideRecord struct {
+	key, problem string
+	value        []byte
+}
+
+// take sorts one scanned record into its place, or sets it aside.
+func (r *recovery) take(key string, value []byte) error {
+	var err error
+	switch {
+	case strings.HasPrefix(key, quarantinePrefix):
+		r.e.quarantinedEarlier++
+	case strings.HasPrefix(key, invocationPrefix):
+		r.takeInvocation(key, value)
+	case strings.HasPrefix(key, earlyPrefix), strings.HasPrefix(key, journalPrefix):
+		r.takeIndexed(key, value)
+	case strings.HasPrefix(key, statePrefix):
+		err = r.takeState(key, value)
+	case strings.HasPrefix(key, promisePrefix):
+		err = r.takePromise(key, value)
+	case strings.HasPrefix(key, workflowPrefix):
+		err = r.takeWorkflow(key, value)
+	case strings.HasPrefix(key, idempotencyPrefix):
+		err = r.takeIdempotency(key, value)
+	case key == seqKey:
+		seq, n := binary.Uvarint(value)
+		if n <= 0 || n != len(value) {
+			r.seqBroken = true
+			err = fmt.Errorf("sequence record of %d bytes does not decode", len(value))
+		} else {
+			r.e.seq = seq
+		}
+	default:
+		err = fmt.Errorf("unknown key %q", key)
+	}
+	if err != nil {
+		r.setAsideRaw(key, value, err.Error())
+	}
+	return nil
+}
+
+func (r *recovery) setAsideRaw(key string, value []byte, problem string) {
+	r.aside = append(r.aside, asideRecord{key: key, problem: problem, value: slices.Clone(value)})
+}
+
+func (r *recovery) takeInvocation(key string, value []byte) {
+	id, ok := parseHexID(key[len(invocationPrefix):])
+	if !ok {
+		r.setAsideRaw(key, value, "invocation key is not 32 hex digits")
+		return
+	}
+	inv, err := decodeInvocation(id, value)
+	if err != nil {
+		r.bad[id] = err.Error()
+		r.setAsideRaw(key, value, err.Error())
+		return
+	}
+	if len(inv.early) > 0 {
+		r.legacy = append(r.legacy, inv)
+	}
+	r.e.invs[id] = inv
+	r.order = append(r.order, inv)
+}
+
+// takeIndexed takes a journal entry or an early completion. Both follow their invocation's
+// record in the scan (inv/ sorts before jne/ and jnl/).
+func (r *recovery) takeIndexed(key string, value []byte) {
+	prefix := key[:len(journalPrefix)]
+	idPart, idxPart, ok := strings.Cut(key[len(prefix):], "/")
+	id, okID := parseHexID(idPart)
+	idx, errIdx := strconv.ParseUint(idxPart, 16, 32)
+	if !ok || !okID || errIdx != nil || len(idxPart) != 8 {
+		r.setAsideRaw(key, value, "key is not <32 hex digits>/<8 hex digits>")
+		return
+	}
+	if why, bad := r.bad[id]; bad {
+		r.setAsideRaw(key, value, "its invocation is set aside: "+why)
+		return
+	}
+	inv := r.e.invs[id]
+	if inv == nil {
+		r.bad[id] = "records of an invocation without an invocation record"
+		r.setAsideRaw(key, value, r.bad[id])
+		return
+	}
+	en, err := journal.UnmarshalEntry(value)
+	switch {
+	case err != nil:
+		r.setAsideRaw(key, value, err.Error())
+		r.drop(inv, fmt.Sprintf("record %q does not decode: %v", key, err))
+	case prefix == earlyPrefix:
+		if inv.early == nil {
+			inv.early = map[uint32]journal.Result{}
+		}
+		inv.early[uint32(idx)] = en.Result
+		inv.earlyBytes += len(value)
+	case idx != uint64(len(inv.journal)):
+		r.setAsideRaw(key, value, fmt.Sprintf("journal entry %d follows %d entries", idx, len(inv.journal)))
+		r.drop(inv, fmt.Sprintf("its journal has a gap before entry %d", idx))
+	default:
+		inv.journal = append(inv.journal, en)
+	}
+}
+
+// drop sets a decoded invocation aside with everything of it read so far; what is read of it
+// later follows (takeIndexed).
+func (r *recovery) drop(inv *invocation, why string) {
+	r.bad[inv.id] = why
+	r.dropped[inv.id] = inv
+	delete(r.e.invs, inv.id)
+}
+
+func (r *recovery) takeState(key string, value []byte) error {
+	parts, err := splitKey(key, statePrefix, 3)
+	if err != nil {
+		return err
+	}
+	ks := r.e.keyState(parts[0], parts[1])
+	if ks.state == nil {
+		ks.state = map[string][]byte{}
+	}
+	ks.state[parts[2]] = slices.Clone(value)
+	return nil
+}
+
+func (r *recovery) takePromise(key string, value []byte) error {
+	parts, err := splitKey(key, promisePrefix, 3)
+	if err != nil {
+		return err
+	}
+	en, err := journal.UnmarshalEntry(value)
+	if err != nil {
+		return fmt.Errorf("promise %q: %v", key, err)
+	}
+	ks := r.e.keyState(parts[0], parts[1])
+	if ks.promises == nil {
+		ks.promises = map[string]*promise{}
+	}
+	ks.promises[parts[2]] = &promise{completed: true, result: en.Result}
+	return nil
+}
+
+func (r *recovery) takeWorkflow(key string, value []byte) error {
+	parts, err := splitKey(key, workflowPrefix, 2)
+	if err != nil {
+		return err
+	}
+	if len(value) < 1+16 || value[0] != workflowRecordVersion {
+		return fmt.Errorf("workflow record %q: bad version or length", key)
+	}
+	w := workflowRecord{service: parts[0], key: parts[1]}
+	copy(w.run[:], value[1:17])
+	rr := recordReader{b: value[17:]}
+	w.purgeAt = rr.time("purge deadline")
+	if rr.err != nil || len(rr.b) != 0 {
+		return fmt.Errorf("workflow record %q: bad purge deadline", key)
+	}
+	r.workflows = append(r.workflows, w)
+	return nil
+}
+
+func (r *recovery) takeIdempotency(key string, value []byte) error {
+	parts, err := splitKey(key, idempotencyPrefix, 4)
+	if err != nil {
+		return err
+	}
+	if len(value) != 16 {
+		return fmt.Errorf("idempotency record %q: %d bytes, want 16", key, len(value))
+	}
+	var id protocol.InvocationID
+	copy(id[:], value)
+	r.e.idem[idemID{parts[0], parts[1], parts[2], parts[3]}] = id
+	return nil
+}
+
+// checkInvocations sets aside invocations that decoded but that no sequence of the engine's
+// atomic batches can produce, and repairs a sequence number that fell behind.
+func (r *recovery) checkInvocations() {
+	kept := r.order[:0]
+	for _, inv := range r.order {
+		if _, bad := r.bad[inv.id]; bad {
+			continue
+		}
+		if err := checkRecovered(inv); err != nil {
+			r.drop(inv, err.Error())
+			continue
+		}
+		kept = append(kept, inv)
+	}
+	r.order = kept
+	var last uint64
+	for _, inv := range r.order {
+		last = max(last, inv.seq)
+	}
+	if last > r.e.seq || r.seqBroken {
+		was := r.e.seq
+		r.e.seq = max(r.e.seq, last)
+		r.e.put(seqKey, encodeSeq(r.e.seq))
+		r.e.problems = append(r.e.problems, RecoveryProblem{Key: seqKey,
+			Problem: fmt.Sprintf("the last acceptance sequence number read %d, but an invocation has %d", was, last),
+			Action:  fmt.Sprintf("repaired: set to %d", r.e.seq)})
+	}
+	// Version 1 records kept early completions inline: write them apart, and the record anew.
+	for _, inv := range r.legacy {
+		if r.e.invs[inv.id] != inv {
+			continue
+		}
+		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+			enc := encodeEarly(inv.early[idx])
+			inv.earlyBytes += len(enc)
+			r.e.put(earlyKey(inv.id, idx), enc)
+		}
+		r.e.markDirty(inv)
+	}
+}
+
+// checkRecovered checks what the engine's own batches always keep true of a recovered invocation,
+// so that a corrupt store cannot make it, say, serve a finished invocation's input as its output.
+// Every batch is atomic, so no crash can leave a state that fails these checks.
+func checkRecovered(inv *invocation) error {
+	if inv.id.IsZero() {
+		return errors.New("the zero invocation id")
+	}
+	if len(inv.journal) == 0 || inv.journal[0].Kind != journal.KindInput {
+		return errors.New("its journal does not start with an input entry")
+	}
+	last := len(inv.journal) - 1
+	for i, en := range inv.journal[1:] {
+		switch {
+		case en.Kind == journal.KindInput:
+			return fmt.Errorf("second input entry at index %d", i+1)
+		case en.Kind == journal.KindOutput && i+1 != last:
+			return fmt.Errorf("output entry at index %d is not the last of %d", i+1, len(inv.journal))
+		}
+	}
+	if ended := inv.journal[last].Kind == journal.KindOutput; ended != (inv.status == statusDone) {
+		return fmt.Errorf("status %s, but the journal's last entry is a %s", inv.status, inv.journal[last].Kind)
+	}
+	if inv.status == statusSuspended {
+		for _, w := range inv.waiting {
+			if w > uint32(last) {
+				return fmt.Errorf("suspended on index %d past its journal of %d entries", w, len(inv.journal))
+			}
+		}
+	}
+	return nil
+}
+
+func (r *recovery) rebuildWorkflows() {
+	for _, w := range r.workflows {
+		ks := r.e.keyState(w.service, w.key)
+		ks.run, ks.purgeAt = w.run, w.purgeAt
+		if !w.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
+			r.e.arm(Timer{Kind: TimerWorkflowRetention, Service: w.service, Key: w.key, Deadline: w.purgeAt})
+		}
+	}
+}
+
+// rebuildKeysAndTimers rebuilds locks and inboxes (in acceptance order), promise waiters and
+// timers.
+func (r *recovery) rebuildKeysAndTimers() {
+	e := r.e
+	slices.SortFunc(r.order, func(a, b *invocation) int {
+		if mutant.On(mutant.LoseInboxOrderOnRestart) {
+			return compareIDs(a.id, b.id)
+		}
+		return cmpUint64(a.seq, b.seq)
+	})
+	kept := r.order[:0]
+	for _, inv := range r.order {
+		spec := e.specs[inv.service]
+		if holdsLock(inv, spec) {
+			if ks := e.keyState(inv.service, inv.key); ks.holder != nil {
+				r.drop(inv, fmt.Sprintf("it holds the lock of %s/%s, which %s holds too", inv.service, inv.key, ks.holder.id))
+				continue
+			}
+		}
+		kept = append(kept, inv)
+		r.rebuildInvocation(inv, spec)
+	}
+	r.order = kept
+}
+
+// holdsLock reports whether a recovered invocation holds its key's lock: an exclusive one that
+// left the inbox and has not finished.
+func holdsLock(inv *invocation, spec protocol.ServiceSpec) bool {
+	switch inv.status {
+	case statusDone, statusScheduled, statusPending:
+		return false
+	}
+	return inv.holdsKey(spec)
+}
+
+func (r *recovery) rebuildInvocation(inv *invocation, spec protocol.ServiceSpec) {
+	e := r.e
+	if inv.status != statusDone && spec.Keyed() && inv.kind == protocol.HandlerShared {
+		e.trackShared(inv)
+	}
+	switch {
+	case holdsLock(inv, spec):
+		e.keyState(inv.service, inv.key).holder = inv
+	case inv.status == statusPending && inv.holdsKey(spec):
+		e.keyState(inv.service, inv.key).inbox = append(e.keyState(inv.service, inv.key).inbox, inv)
+	}
+	if inv.status == statusDone {
+		if !inv.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
+			e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
+		}
+		return
+	}
+	for i, en := range inv.journal {
+		if en.Completed {
+			continue
+		}
+		switch en.Kind {
+		case journal.KindSleep:
+			t := Timer{Kind: TimerSleep, Invocation: inv.id, Index: uint32(i), Deadline: time.Unix(0, en.Deadline)}
+			if mutant.On(mutant.FireTimerEarlyAfterRestart) {
+				e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Timer: t, Reason: t.Kind.String()})
+				t.Deadline = e.now().Add(t.Deadline.Sub(e.now()) / 2)
+				e.ready.Timers = append(e.ready.Timers, t)
+				continue
+			}
+			e.arm(t)
+		case journal.KindGetPromise:
+			_, p := e.promiseOf(inv, en.Name)
+			p.waiters = append(p.waiters, slot{inv.id, uint32(i)})
+		}
+	}
+}
+
+// restart starts a new attempt of what was running, re-arms retries and delayed starts, and
+// resumes suspended invocations whose awaited entry completed before the crash.
+func (r *recovery) restart() {
+	e := r.e
+	for _, inv := range r.order {
+		switch inv.status {
+		case statusRunning:
+			e.reached(PointRecoveredRunning)
+			e.startAttempt(inv)
+		case statusBackingOff, statusScheduled:
+			e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
+		case statusSuspended:
+			e.reached(PointRecoveredSuspended)
+			for _, w := range inv.waiting {
+				if w < uint32(len(inv.journal)) && entryReady(inv.journal[w]) {
+					e.startAttempt(inv)
+					break
+				}
+			}
+		}
+	}
+	// A key whose holder finished in the batch that crashed before the next one started cannot
+	// happen (release and start share a batch), but an inbox without a holder must not stall:
+	// nor may one whose holder was set aside.
+	for _, id := range slices.SortedFunc(maps.Keys(e.keys), compareKeyIDs) {
+		e.promoteNext(e.keys[id])
+	}
+}
+
+// setAside moves every record recovery could not use under q/, in this first Ready's batch,
+// and lists it in Problems. Records of an invocation that decoded before it was dropped are
+// written back as they were read (the codecs round-trip), so nothing of them is lost.
+func (r *recovery) setAside() {
+	for _, id := range slices.SortedFunc(maps.Keys(r.dropped), compareIDs) {
+		inv := r.dropped[id]
+		why := r.bad[id]
+		r.aside = append(r.aside, asideRecord{key: invocationKey(id), problem: why, value: encodeInvocation(inv)})
+		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+			r.aside = append(r.aside, asideRecord{key: earlyKey(id, idx), problem: "its invocation is set aside: " + why, value: encodeEarly(inv.early[idx])})
+		}
+		for i, en := range inv.journal {
+			r.aside = append(r.aside, asideRecord{key: entryKey(id, uint32(i)), problem: "its invocation is set aside: " + why, value: journal.MarshalEntry(en)})
+		}
+	}
+	slices.SortStableFunc(r.aside, func(a, b asideRecord) int { return strings.Compare(a.key, b.key) })
+	// The moves go first in the batch: a record repaired in place (the sequence number) is
+	// written after its bad self is moved away, not deleted with it.
+	rest := r.e.ready.Batch
+	r.e.ready.Batch = nil
+	for _, a := range r.aside {
+		r.e.problems = append(r.e.problems, r.e.quarantine(a))
+	}
+	r.e.ready.Batch = append(r.e.ready.Batch, rest...)
+	slices.SortStableFunc(r.e.problems, func(a, b RecoveryProblem) int { return strings.Compare(a.Key, b.Key) })
+}
