@@ -30,6 +30,22 @@ const (
 	// DefaultShutdownTimeout is how long graceful shutdown lets open requests finish when
 	// Config.ShutdownTimeout is zero.
 	DefaultShutdownTimeout = 2 * time.Second
+	// DefaultReadHeaderTimeout is how long a connection may take to send a request's headers
+	// when Config.ReadHeaderTimeout is zero. Headers are a few hundred bytes: a client that
+	// needs longer is stuck or is holding the connection on purpose.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout is how long a connection may take to send a whole request, headers
+	// and body, when Config.ReadTimeout is zero. A body at the 10 MiB cap needs about
+	// 350 KB/s to arrive in time; ingress bodies are JSON of a few KB in practice.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultIdleTimeout is how long a keep-alive connection may sit between requests when
+	// Config.IdleTimeout is zero: long enough for a client's pool to reuse it, short enough
+	// that idle connections give their slots (MaxConnections) back.
+	DefaultIdleTimeout = 60 * time.Second
+	// DefaultMaxConnections bounds the connections served at once when
+	// Config.MaxConnections is zero: far above what one host's clients need, well below the
+	// file-descriptor limits the Go runtime raises itself to.
+	DefaultMaxConnections = 4096
 	// StoreFileName is the store's file inside DataDir.
 	StoreFileName = "vigil.db"
 )
@@ -76,6 +92,28 @@ type Config struct {
 	// requests finish before it answers those still waiting with 503 and closes their
 	// connections. Default DefaultShutdownTimeout (2 s).
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout is how long a connection may take to send a request's headers before
+	// Serve closes it. Default DefaultReadHeaderTimeout (10 s). The headers are read within
+	// ReadTimeout too, so the smaller of the two applies to them.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout is how long a connection may take to send a whole request, headers and
+	// body, before Serve stops reading it: a body that is still arriving then gets 400 and
+	// its connection is closed, so that a slow or stalled client cannot hold a connection
+	// and a goroutine for as long as it likes. It does not limit how long a request may wait
+	// for its answer: a call waiting on a human keeps its connection for as long as it waits.
+	// Default DefaultReadTimeout (30 s).
+	ReadTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its next request before
+	// Serve closes it. Default DefaultIdleTimeout (60 s).
+	//
+	// There is deliberately no write timeout: net/http starts it when the request has been
+	// read, so it would cut off every call that legitimately waits minutes for its answer.
+	IdleTimeout time.Duration
+	// MaxConnections bounds the connections Serve has open at once. Past the bound, Serve
+	// stops accepting until a connection closes: the waiting ones sit in the kernel's accept
+	// queue, costing the host nothing, and are served in turn. Default
+	// DefaultMaxConnections (4096).
+	MaxConnections int
 	// ExecutorShards is the number of executor goroutines attempts are spread over, by
 	// invocation ID. A Run side effect that blocks holds up only the attempts of its shard.
 	// Default 4*GOMAXPROCS.
@@ -120,6 +158,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if err := cfg.connectionDefaults(); err != nil {
+		return cfg, err
+	}
 	if cfg.ExecutorShards < 0 {
 		return cfg, fmt.Errorf("host: ExecutorShards is %d, want > 0 (or 0 for the default)", cfg.ExecutorShards)
 	}
@@ -143,4 +184,33 @@ func (cfg Config) withDefaults() (Config, error) {
 		seen[s.Name()] = true
 	}
 	return cfg, nil
+}
+
+// connectionDefaults fills in the defaults of the connection limits, or names the one that is
+// negative.
+func (cfg *Config) connectionDefaults() error {
+	timeouts := []struct {
+		name string
+		d    *time.Duration
+		def  time.Duration
+	}{
+		{"ReadHeaderTimeout", &cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout},
+		{"ReadTimeout", &cfg.ReadTimeout, DefaultReadTimeout},
+		{"IdleTimeout", &cfg.IdleTimeout, DefaultIdleTimeout},
+	}
+	for _, t := range timeouts {
+		switch {
+		case *t.d < 0:
+			return fmt.Errorf("host: %s is %v, want > 0 (or 0 for the default, %v)", t.name, *t.d, t.def)
+		case *t.d == 0:
+			*t.d = t.def
+		}
+	}
+	switch {
+	case cfg.MaxConnections < 0:
+		return fmt.Errorf("host: MaxConnections is %d, want > 0 (or 0 for the default, %d)", cfg.MaxConnections, DefaultMaxConnections)
+	case cfg.MaxConnections == 0:
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	return nil
 }

@@ -2,9 +2,11 @@ package host
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync/atomic"
 
 	"github.com/vigilsim/vigil/runtime/engine"
@@ -24,6 +26,7 @@ type httpHandler struct {
 func (x *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limit := x.h.cfg.MaxRequestBodyBytes
 	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = deadlineBody{r.Body}
 		if r.ContentLength > limit {
 			ingress.Encode(w, tooLarge(limit))
 			return
@@ -51,6 +54,24 @@ func (x *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if b.submitted && !b.replied.Load() {
 		x.h.post(input{kind: inForget, id: b.id})
 	}
+}
+
+// errReadTimeout is what reading a request body reports when the connection's read deadline
+// (the server's ReadTimeout) passed first, so that the 400 says why rather than "i/o timeout".
+var errReadTimeout = errors.New("the body did not arrive within the server's read timeout")
+
+// deadlineBody is a request body whose read-deadline errors say what they mean.
+type deadlineBody struct {
+	io.ReadCloser
+}
+
+// Read implements io.Reader.
+func (b deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = errReadTimeout
+	}
+	return n, err
 }
 
 // tooLarge is the 413 for a body past limit, worded as the ingress words its own.

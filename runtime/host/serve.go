@@ -27,7 +27,9 @@ func (h *Host) Run(ctx context.Context) error {
 }
 
 // Serve serves the ingress on ln until ctx is cancelled or the store fails, then shuts down
-// gracefully and closes the host (Serve owns ln from the call on):
+// gracefully and closes the host (Serve owns ln from the call on). It serves at most
+// cfg.MaxConnections connections at once and closes those slower than cfg.ReadHeaderTimeout or
+// cfg.ReadTimeout to send a request, or idle past cfg.IdleTimeout. At the end:
 //
 //  1. it stops accepting connections (http.Server.Shutdown) and lets open requests finish
 //     for up to cfg.ShutdownTimeout while the engine goes on;
@@ -53,11 +55,19 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener) error {
 	h.addr.Store(&addr)
 	srv := &http.Server{
 		Handler:           h.handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: h.cfg.ReadHeaderTimeout,
+		// ReadTimeout bounds reading the request only: net/http clears the read deadline
+		// once the body has been read, so a call that waits for its answer is not cut off.
+		ReadTimeout: h.cfg.ReadTimeout,
+		IdleTimeout: h.cfg.IdleTimeout,
+		// No WriteTimeout: net/http arms it when the request has been read, so it would
+		// cut off calls that wait minutes for a human. A client that vanished is found by
+		// TCP keep-alive, which net.Listen turns on, and by the ingress handler's context.
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	limited := newLimitListener(ln, h.cfg.MaxConnections, h.log)
+	go func() { served <- srv.Serve(limited) }()
 	h.log.Info("vigil host listening", "addr", addr.String())
 
 	var serveErr error
