@@ -360,9 +360,17 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 		case protocol.KindSuspend:
 			e.suspend(inv, m)
 		default:
-			if m.Index == n {
-				e.finish(inv, m.Entry.Result, "")
+			if m.Index != n {
+				break
 			}
+			out := m.Entry.Result
+			if size := len(out.Value) + len(failureMessage(out)); size > protocol.MaxEntryBytes {
+				e.reached(PointCommandRefused)
+				out = journal.Result{Failure: &journal.Failure{Code: 400, Message: fmt.Sprintf("%s/%s: the output is %d bytes long, over the limit of %d bytes", inv.service, inv.handler, size, protocol.MaxEntryBytes)}}
+				e.finish(inv, out, journal.EngineOutput)
+				break
+			}
+			e.finish(inv, out, "")
 		}
 	case protocol.KindError:
 		e.attemptFailed(inv, m)
@@ -401,8 +409,14 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 	if en.Kind == journal.KindSleep {
 		en.Deadline = e.now().Add(en.Duration).UnixNano()
 	}
+	enc := journal.MarshalEntry(en)
+	if err := checkCommandLimits(en, enc); err != nil {
+		e.reached(PointCommandRefused)
+		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 400, Message: fmt.Sprintf("%s/%s: %s at index %d: %v", inv.service, inv.handler, en.Kind, i, err)}}, journal.EngineOutput)
+		return
+	}
 	inv.journal = append(inv.journal, en)
-	e.putEntry(inv, i)
+	e.put(entryKey(inv.id, i), enc)
 	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	}
@@ -436,6 +450,26 @@ func (e *Engine) forgetEarly(inv *invocation, i uint32) {
 	inv.earlyBytes -= len(encodeEarly(inv.early[i]))
 	delete(inv.early, i)
 	e.del(earlyKey(inv.id, i))
+}
+
+// checkCommandLimits refuses a command whose name would make a store key past the store's
+// limit, or whose entry is past protocol.MaxEntryBytes. The store would refuse the batch and
+// stop the server; the engine fails the one invocation instead, with a terminal error.
+func checkCommandLimits(en journal.Entry, enc []byte) error {
+	switch {
+	case en.Kind.Writes():
+		if err := protocol.CheckKey("state key", en.Name); err != nil {
+			return err
+		}
+	case isPromiseKind(en.Kind):
+		if err := protocol.CheckKey("promise name", en.Name); err != nil {
+			return err
+		}
+	}
+	if len(enc) > protocol.MaxEntryBytes {
+		return fmt.Errorf("the entry is %d bytes long, over the limit of %d bytes", len(enc), protocol.MaxEntryBytes)
+	}
+	return nil
 }
 
 func isPromiseKind(k journal.Kind) bool {
@@ -523,6 +557,13 @@ func (e *Engine) completeEntry(inv *invocation, i uint32, r journal.Result) {
 			e.startAttempt(inv)
 		}
 	}
+}
+
+func failureMessage(r journal.Result) string {
+	if r.Failure == nil {
+		return ""
+	}
+	return r.Failure.Message
 }
 
 // entryReady reports whether the handler could read entry i's result now.

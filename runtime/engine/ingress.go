@@ -98,6 +98,11 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("handler '%s' not found on service '%s'", req.Handler, req.Service)))
 		return
 	}
+	if err := checkInvokeLimits(req); err != nil {
+		e.reached(PointRequestRefused)
+		e.reply(id, ingress.ErrorResponse(400, err.Error()))
+		return
+	}
 	if spec.Keyed() != (req.Key != "") {
 		if spec.Keyed() {
 			e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("%s %s needs a key", spec.Kind, req.Service)))
@@ -178,6 +183,25 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	} else {
 		e.await(inv, id)
 	}
+}
+
+// checkInvokeLimits refuses what would make a record the store cannot take, or a deadline past
+// what anyone means: the ingress refuses all of it at the door already, and the engine checks
+// again because it is the one that writes, whoever its driver is.
+func checkInvokeLimits(req ingress.Request) error {
+	if err := protocol.CheckKey("object or workflow key", req.Key); err != nil {
+		return err
+	}
+	if err := protocol.CheckKey("idempotency key", req.IdempotencyKey); err != nil {
+		return err
+	}
+	if len(req.Body) > ingress.MaxBodyBytes {
+		return fmt.Errorf("the request body is %d bytes long, over the limit of %d bytes", len(req.Body), ingress.MaxBodyBytes)
+	}
+	if req.Delay > ingress.MaxDelay {
+		return fmt.Errorf("the delay %s is past the limit of %s", req.Delay, ingress.MaxDelay)
+	}
+	return nil
 }
 
 // enqueue puts an exclusive invocation in its key's inbox and starts it if the key is free. A

@@ -24,6 +24,8 @@ const (
 	PointRecoveredRunning         = "recovery-restarted-running-invocation"
 	PointRecoveredSuspended       = "recovery-kept-suspended-invocation"
 	PointSleepFired               = "sleep-fired"
+	PointRequestRefused           = "request-past-a-limit-refused"
+	PointCommandRefused           = "command-past-a-limit-failed-its-invocation"
 )
 
 // Points describes every reachability point of the engine.
@@ -48,6 +50,8 @@ var Points = map[string]string{
 	PointRecoveredRunning:         "recovery started a new attempt of a running invocation",
 	PointRecoveredSuspended:       "recovery kept an invocation suspended",
 	PointSleepFired:               "a durable sleep fell due",
+	PointRequestRefused:           "an ingress request with a key, body or delay past its limit got a 400",
+	PointCommandRefused:           "a handler's command or output past a limit failed its invocation terminally",
 }
 
 // Buggify points of the engine (see Config.Buggify).

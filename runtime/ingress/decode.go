@@ -141,6 +141,9 @@ func decodeInvoke(r *http.Request, path string, segs []string, services Services
 	}
 	req.Body = body
 	req.IdempotencyKey = r.Header.Get(idempotencyKeyHeader) // a nil Header reads as empty
+	if err := checkKeys(req); err != nil {
+		return Request{}, err
+	}
 	if d := r.URL.Query().Get("delay"); d != "" {
 		if req.Kind != Send {
 			return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("delay %q: only a send (POST .../send) can be delayed", d)}
@@ -297,6 +300,9 @@ func decodeInvocation(r *http.Request, path string, segs []string, services Serv
 	if err := checkMethod(r, path, http.MethodGet); err != nil {
 		return Request{}, err
 	}
+	if err := checkKeys(req); err != nil {
+		return Request{}, err
+	}
 	return req, nil
 }
 
@@ -327,7 +333,27 @@ func decodeWorkflow(r *http.Request, path string, segs []string, services Servic
 	if err := checkMethod(r, path, http.MethodGet); err != nil {
 		return Request{}, err
 	}
+	if err := checkKeys(req); err != nil {
+		return Request{}, err
+	}
 	return req, nil
+}
+
+// checkKeys answers 400 when a string the client chose for a store key — the object or workflow
+// key, the idempotency key, the handler name — is past its limit (protocol.MaxKeyBytes,
+// protocol.MaxNameBytes). Such a string would be stored, and a key the store cannot take would
+// stop the server; so it is refused at the door, with the limit named.
+func checkKeys(req Request) *Error {
+	for _, err := range []error{
+		protocol.CheckKey("object or workflow key", req.Key),
+		protocol.CheckKey("idempotency key", req.IdempotencyKey),
+		protocol.CheckName("handler name", req.Handler),
+	} {
+		if err != nil {
+			return &Error{Status: http.StatusBadRequest, Message: err.Error()}
+		}
+	}
+	return nil
 }
 
 // decodeAwakeable decodes /restate/awakeables/{id}/{resolve|reject} and its /restate/a/ alias.
