@@ -24,12 +24,17 @@
 //     while the host runs; all are stopped when it closes.
 //   - The store file (DataDir/vigil.db, runtime/store/bolt) and, in Run and Serve, the HTTP
 //     server on ListenAddr, whose handler is ingress.NewHandler over a backend that posts to the
-//     engine goroutine. Request IDs are the host's.
+//     engine goroutine. Request IDs are the host's. The server bounds what clients can hold:
+//     at most MaxConnections connections (more wait in the accept queue), ReadHeaderTimeout
+//     and ReadTimeout to send a request, IdleTimeout between keep-alive requests, and no write
+//     timeout, so that a call may wait for its answer as long as its handler waits.
 //   - Startup (engine.Recover from the store, then the recovered Ready performed like any
 //     other: running invocations restart, timers are re-armed, suspended ones stay suspended)
 //     and graceful shutdown (stop accepting, let open requests finish for ShutdownTimeout,
 //     finish the group in flight, answer what is still open with 503, abort the executors'
-//     parked attempts, close the store), leaving no goroutine behind.
+//     parked attempts, close the store), leaving no goroutine behind. A 503 of a call or attach
+//     that waited names its invocation (x-restate-id), so that the client can attach later,
+//     unless the store failed before that invocation was durable.
 //
 // # What it must not do
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -158,7 +159,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 			mutate: func(c *host.Config) { c.ReadTimeout = short },
 			slow: func(c *rawConn) {
 				_, err := io.WriteString(c, head("/Ledger/slow/append", len(body))+body[:10])
-				require.NoError(t, err)
+				require.NoError(c.t, err)
 			},
 			answer: "the body did not arrive within the server's read timeout",
 		},
@@ -167,7 +168,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 			mutate: func(c *host.Config) { c.ReadTimeout = short },
 			slow: func(c *rawConn) {
 				_, err := io.WriteString(c, head("/Ledger/slow/append", len(body)))
-				require.NoError(t, err)
+				require.NoError(c.t, err)
 				c.trickle(body, 20*time.Millisecond)
 			},
 			answer: "the body did not arrive within the server's read timeout",
@@ -184,6 +185,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			s := startServer(t, c.mutate)
 			require.Equal(t, 200, s.must("POST", "/Ledger/slow/append", `"before"`).status)
 			conn := s.dial()
@@ -256,7 +258,7 @@ func TestMaxConnections(t *testing.T) {
 		{
 			name:    "a client closes its connection",
 			hold:    servedConn,
-			free:    func(held []*rawConn) { require.NoError(t, held[0].Close()) },
+			free:    func(held []*rawConn) { require.NoError(held[0].t, held[0].Close()) },
 			pending: true,
 			want:    []string{"held-0", "held-1", "over"},
 		},
@@ -277,6 +279,7 @@ func TestMaxConnections(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			s := startServer(t, func(cfg *host.Config) {
 				cfg.MaxConnections = 2
 				if c.mutate != nil {
@@ -335,4 +338,100 @@ func TestDelayLimit(t *testing.T) {
 	assert.Equal(t, 200, r.status, r.body)
 	assert.Equal(t, jsonString(handlers.SleepOutput(1)), r.body)
 	s.stillServes("delay")
+}
+
+// TestShutdown503NamesTheInvocation stops the host under requests waiting for an invocation
+// that waits for a human: each gets a 503 that names its invocation, in words and in
+// x-restate-id, and attaching to that ID after the restart gets the outcome.
+func TestShutdown503NamesTheInvocation(t *testing.T) {
+	cases := []struct {
+		name string
+		// wait starts a request that waits on an invocation, waiting for a human named doc.
+		wait func(s *server, doc string) <-chan response
+		// finish lets the human answer, once the host is back.
+		finish func(s *server, doc string)
+		want   func(doc string) string
+	}{
+		{
+			name: "call",
+			wait: func(s *server, doc string) <-chan response {
+				return s.async("POST", "/Approval/requestHumanReview", jsonString(doc))
+			},
+			finish: resolveApproval,
+			want:   func(doc string) string { return handlers.ApprovalOutput(doc, "approved") },
+		},
+		{
+			name: "attach",
+			wait: func(s *server, doc string) <-chan response {
+				r := s.must("POST", "/Approval/requestHumanReview/send", jsonString(doc))
+				require.Equal(s.t, 202, r.status, r.body)
+				return s.async("GET", "/restate/invocation/"+r.header.Get("x-restate-id")+"/attach", "")
+			},
+			finish: resolveApproval,
+			want:   func(doc string) string { return handlers.ApprovalOutput(doc, "approved") },
+		},
+		{
+			name: "workflow attach",
+			wait: func(s *server, doc string) <-chan response {
+				r := s.must("POST", "/ReviewWorkflow/"+doc+"/run/send", jsonString(doc))
+				require.Equal(s.t, 202, r.status, r.body)
+				return s.async("GET", "/restate/workflow/ReviewWorkflow/"+doc+"/attach", "")
+			},
+			finish: func(s *server, doc string) {
+				r := s.must("POST", "/ReviewWorkflow/"+doc+"/submitReview", `"approved"`)
+				require.Equal(s.t, 200, r.status, r.body)
+			},
+			want: func(doc string) string { return handlers.ProcessReview(doc, "approved") },
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, nil)
+			doc := strings.ReplaceAll(c.name, " ", "-")
+			waiting := c.wait(s, doc)
+			require.Eventually(t, func() bool { return s.h.Stats().OpenRequests == 1 }, generous, 5*time.Millisecond)
+			pendingFor(t, waiting, 50*time.Millisecond)
+
+			s.restart()
+			got := receive(t, waiting)
+			require.Equal(t, 503, got.status, got.body)
+			id := got.header.Get("x-restate-id")
+			require.True(t, strings.HasPrefix(id, "inv_"), "x-restate-id is %q", id)
+			assert.Contains(t, got.body, "attach to invocation "+id+" once it is back")
+
+			c.finish(s, doc)
+			r := s.must("GET", "/restate/invocation/"+id+"/attach", "")
+			assert.Equal(t, 200, r.status, r.body)
+			assert.Equal(t, jsonString(c.want(doc)), r.body)
+		})
+	}
+}
+
+// resolveApproval approves doc's human review.
+func resolveApproval(s *server, doc string) {
+	s.t.Helper()
+	r := s.must("POST", "/restate/awakeables/"+s.awakeable("document", doc)+"/resolve", `"approved"`)
+	require.Equal(s.t, 202, r.status, r.body)
+}
+
+func TestConnectionLimitConfigErrors(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	cases := []struct {
+		name   string
+		mutate func(*host.Config)
+	}{
+		{"ReadHeaderTimeout", func(c *host.Config) { c.ReadHeaderTimeout = -time.Second }},
+		{"ReadTimeout", func(c *host.Config) { c.ReadTimeout = -time.Second }},
+		{"IdleTimeout", func(c *host.Config) { c.IdleTimeout = -time.Second }},
+		{"MaxConnections", func(c *host.Config) { c.MaxConnections = -1 }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := host.Config{DataDir: t.TempDir(), Logger: quiet}
+			c.mutate(&cfg)
+			_, err := host.New(cfg)
+			assert.ErrorContains(t, err, c.name)
+		})
+	}
 }

@@ -2,7 +2,9 @@ package host
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/engine"
@@ -86,6 +88,7 @@ func (h *Host) loop(started chan<- error) {
 		}
 		stop := false
 		h.readies = h.readies[:0]
+		h.fresh = h.fresh[:0]
 		stepped := 0
 		for i, in := range h.group {
 			if in.kind == inStop {
@@ -124,6 +127,7 @@ func (h *Host) step(in input) bool {
 	switch in.kind {
 	case inIngress:
 		h.pending[in.id] = in.reply
+		h.fresh = append(h.fresh, in.id)
 		h.stats.open.Add(1)
 		h.eng.Ingress(in.id, in.req)
 	case inMessage:
@@ -229,29 +233,59 @@ func (h *Host) shutdownLoop(failure error) {
 	h.postMu.Lock()
 	h.closed = true
 	h.postMu.Unlock()
-	why := "the server is shutting down; attach to the invocation once it is back"
+	// The engine never saw what is still queued, so nothing was accepted for it.
+	notTaken := "the server is shutting down; the request was not accepted: send it again once the server is back"
 	if failure != nil {
-		why = "the server's store failed; the request's outcome is unknown until it restarts"
+		notTaken = "the server's store failed; the request was not accepted: send it again once the server is back"
 	}
 	// No poster can add to the queue now: drain it for good.
 	for {
 		select {
 		case in := <-h.inputs:
-			h.refuse([]input{in}, why)
+			h.refuse([]input{in}, notTaken)
 			continue
 		default:
 		}
 		break
 	}
-	for id, reply := range h.pending {
+	// Sorted, so that requests are answered in the order they arrived.
+	for _, id := range slices.Sorted(maps.Keys(h.pending)) {
+		reply := h.pending[id]
 		delete(h.pending, id)
 		h.stats.open.Add(-1)
-		reply(unavailable(why))
+		reply(h.abandoned(id, failure))
 	}
 	for id, t := range h.timers {
 		t.Stop()
 		delete(h.timers, id)
 	}
+}
+
+// abandoned is the 503 for request id, which waits on an invocation that the host stops
+// before it ends. It names the invocation (in the words and in the x-restate-id header) when
+// the invocation is durable, so that the client can attach to it once the host is back rather
+// than send the call again. After a store failure, the invocations of the group whose commit
+// failed may not exist after a restart: those requests get no ID.
+func (h *Host) abandoned(id engine.RequestID, failure error) ingress.Response {
+	inv, ok := h.eng.WaitingOn(id)
+	if ok && failure != nil && slices.Contains(h.fresh, id) {
+		ok = false
+	}
+	var resp ingress.Response
+	switch {
+	case ok && failure == nil:
+		resp = unavailable(fmt.Sprintf("the server is shutting down; attach to invocation %s once it is back", inv))
+	case ok:
+		resp = unavailable(fmt.Sprintf("the server's store failed; attach to invocation %s once the server is back to learn its outcome", inv))
+	case failure == nil:
+		resp = unavailable("the server is shutting down; the request's outcome is unknown until it is back")
+	default:
+		resp = unavailable("the server's store failed; the request's outcome is unknown until it restarts")
+	}
+	if ok {
+		resp.InvocationID = inv.String()
+	}
+	return resp
 }
 
 // unavailable is the 503 for requests the host can no longer take or answer.
