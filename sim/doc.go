@@ -10,6 +10,12 @@
 // coroutine it resumed. The package never reads the wall clock except to report speed, never
 // uses global randomness, and starts no goroutine besides the executor's coroutines.
 //
+// Every run is bounded: by its virtual budgets, by a cap on its events and on the events at one
+// virtual instant (Options.MaxEvents, Options.MaxEventsPerInstant), and by an optional hook a
+// driver uses to stop it between events (Options.Interrupt, how simrun imposes a wall-clock limit
+// without this package reading the clock). A run that hits a bound fails with a "bound"
+// violation that names it, so a livelock fails its seed instead of hanging a campaign.
+//
 // Entry points for users: RunSeed (one run), Check (many seeds from a go test), CheckRapid (one
 // run under rapid.Check, shrinking included).
 package sim

@@ -52,6 +52,19 @@ type Options struct {
 	LivenessBudget time.Duration
 	// KeepHistory keeps the full history in the Result (always kept when there are violations).
 	KeepHistory bool
+	// MaxEvents caps the events of one run (default DefaultMaxEvents). A run that reaches it
+	// ends with a PropertyBound violation: something keeps scheduling work forever.
+	MaxEvents int
+	// MaxEventsPerInstant caps the events run at one virtual instant (default
+	// DefaultMaxEventsPerInstant). A run that reaches it ends with a PropertyBound violation: a
+	// livelock that never lets virtual time advance would otherwise spin until MaxEvents.
+	MaxEventsPerInstant int
+	// Interrupt, if set, is asked before every event and once before the checkers run whether
+	// the run must stop; a non-nil error stops it with a PropertyBound violation that quotes the
+	// error, the run is not judged further, and Result.Cut is BoundInterrupted. It is how a driver imposes a wall-clock limit
+	// without the simulator reading the wall clock. Such a cut depends on more than the seed and
+	// does not reproduce; every run it does not stop is unchanged by it.
+	Interrupt func(Progress) error
 }
 
 func (o Options) withDefaults() Options {
@@ -60,6 +73,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LivenessBudget <= 0 {
 		o.LivenessBudget = 10 * time.Minute
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultMaxEvents
+	}
+	if o.MaxEventsPerInstant <= 0 {
+		o.MaxEventsPerInstant = DefaultMaxEventsPerInstant
 	}
 	return o
 }
@@ -95,6 +114,16 @@ type World struct {
 	serviceKinds   ingress.ServiceKinds
 	events         uint64
 	recoveryErrors []error
+
+	// instant is the virtual time of the last event run, eventsAtInstant how many events ran at
+	// it, busiestInstant the most that ran at any one instant (see MaxEventsPerInstant).
+	instant         time.Duration
+	eventsAtInstant int
+	busiestInstant  int
+	recent          recentEvents
+	// cut is the bound that ended the run early, and cutViolation its verdict.
+	cut          Bound
+	cutViolation checkers.Violation
 }
 
 func newWorld(sc Scenario, opts Options) *World {
@@ -243,7 +272,8 @@ func (w *World) newInvocationID() protocol.InvocationID {
 	return id
 }
 
-// run is the event loop: the safety phase with faults, then heal, then the liveness phase.
+// run is the event loop: the safety phase with faults, then heal, then the liveness phase. It
+// returns early when a bound cuts the run short (see step).
 func (w *World) run() {
 	w.scheduleCrashes()
 	w.workload.Start()
@@ -260,19 +290,17 @@ func (w *World) run() {
 		if w.queue.peekAt() > endAt {
 			break
 		}
-		ev := w.queue.pop()
-		w.now = ev.at
-		w.events++
-		w.dispatch(ev)
+		if !w.step() {
+			return
+		}
 	}
 	if !healScheduled {
 		w.now = max(w.now, healAt)
 		w.heal()
 		for w.queue.Len() > 0 && w.queue.peekAt() <= endAt {
-			ev := w.queue.pop()
-			w.now = ev.at
-			w.events++
-			w.dispatch(ev)
+			if !w.step() {
+				return
+			}
 		}
 	}
 }
