@@ -21,6 +21,10 @@ type outcome struct {
 	// plan, counts or history.
 	panicked bool
 	stack    []byte
+	// abandoned is set when the run outlived its -seed-timeout and did not stop when asked: res
+	// then holds a single "bound" violation that says where it was stuck, and no plan, counts or
+	// history, and its goroutine is still running.
+	abandoned bool
 }
 
 // runSeed runs one seed, turning a panic of the runtime or the simulator into a failed seed so
@@ -41,9 +45,19 @@ func runSeed(sc sim.Scenario, opts sim.Options) (o outcome) {
 }
 
 // checkTwice runs the seed a second time in this process and records a "determinism" violation
-// when the two trace hashes differ.
-func checkTwice(sc sim.Scenario, opts sim.Options, o *outcome) {
-	again := runSeed(sc, opts)
+// when the two trace hashes differ. A second run cut by the wall-clock limit proves nothing about
+// determinism: its own verdict is added instead, since the seed hung once.
+func checkTwice(sc sim.Scenario, opts sim.Options, limit time.Duration, o *outcome) {
+	again := runSeedWithin(sc, opts, limit)
+	if again.wallCut() {
+		for _, v := range again.res.Violations {
+			if v.Checker == sim.PropertyBound {
+				v.Message = "the second run: " + v.Message
+				o.res.Violations = append(o.res.Violations, v)
+			}
+		}
+		return
+	}
 	if again.res.TraceHash != o.res.TraceHash {
 		o.res.Violations = append(o.res.Violations, checkers.Violation{Checker: "determinism", Message: fmt.Sprintf(
 			"the same seed gave trace hash %016x, then %016x", o.res.TraceHash, again.res.TraceHash)})
@@ -54,7 +68,7 @@ func checkTwice(sc sim.Scenario, opts sim.Options, o *outcome) {
 // calls each with every outcome in seed order, from the calling goroutine. It stops dispatching
 // when each returns false or ctx is cancelled; outcomes of seeds after a false are discarded, so
 // what each sees does not depend on the number of workers. All goroutines have exited when it
-// returns.
+// returns, except those of runs abandoned past their -seed-timeout.
 func runCampaign(ctx context.Context, cfg *config, sc sim.Scenario, each func(outcome) bool) {
 	type job struct {
 		seed uint64
@@ -70,9 +84,9 @@ func runCampaign(ctx context.Context, cfg *config, sc sim.Scenario, each func(ou
 	for range cfg.parallel {
 		wg.Go(func() {
 			for j := range jobs {
-				o := runSeed(sc, cfg.options(j.seed))
-				if cfg.twice && !o.panicked {
-					checkTwice(sc, cfg.options(j.seed), &o)
+				o := runSeedWithin(sc, cfg.options(j.seed), cfg.seedTimeout)
+				if cfg.twice && !o.panicked && !o.wallCut() {
+					checkTwice(sc, cfg.options(j.seed), cfg.seedTimeout, &o)
 				}
 				j.out <- o // buffered: never blocks
 			}
@@ -207,6 +221,10 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 	if cfg.mutant != 0 {
 		fmt.Fprintf(rep, ", mutant %s planted", cfg.mutant)
 	}
+	fmt.Fprint(rep, cfg.capsNote())
+	if cfg.seedTimeout != defaultSeedTimeout {
+		fmt.Fprintf(rep, ", seed-timeout %s", cfg.seedTimeout)
+	}
 	fmt.Fprintln(rep)
 
 	var all []*stats
@@ -261,7 +279,7 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 // with verbose the events around each violation (or the stack of a panic).
 func writeReport(w io.Writer, cfg *config, o outcome, verbose bool) {
 	repro := cfg.reproduceCommand(o.res)
-	if o.panicked {
+	if o.panicked || o.abandoned {
 		fmt.Fprintf(w, "scenario %s seed %d: %s\n", o.res.Scenario, o.res.Seed, o.res.Violations[0])
 		if verbose {
 			for line := range strings.Lines(string(o.stack)) {
@@ -335,7 +353,7 @@ func reproduce(cfg *config, out *bufio.Writer, stderr io.Writer) int {
 	for i, sc := range cfg.scenarios {
 		opts := cfg.options(cfg.seed)
 		opts.KeepHistory = !cfg.hash
-		o := runSeed(sc, opts)
+		o := runSeedWithin(sc, opts, cfg.seedTimeout)
 		r := o.res
 		if r.Failed() {
 			code = exitViolation
@@ -355,8 +373,8 @@ func reproduce(cfg *config, out *bufio.Writer, stderr io.Writer) int {
 		if cfg.mutant != 0 {
 			fmt.Fprintf(out, " (mutant %s planted)", cfg.mutant)
 		}
-		fmt.Fprintf(out, "\nbudget %s, liveness %s\n", cfg.budget, cfg.liveness)
-		if o.panicked {
+		fmt.Fprintf(out, "\nbudget %s, liveness %s%s\n", cfg.budget, cfg.liveness, cfg.capsNote())
+		if o.panicked || o.abandoned {
 			writeReport(out, cfg, o, true)
 			continue
 		}

@@ -30,8 +30,23 @@
 // seeds/s, virtual time simulated, virtual-to-wall ratio and wall time; then the verdict, with
 // the failing seeds and the command that reproduces the first failure of each scenario.
 //
-// The reproduce command repeats every flag that changes what a run does: -budget and -liveness
-// when they differ from their defaults, and -mutant together with -tags vigil_mutants.
+// The reproduce command repeats every flag that changes what a run does: -budget, -liveness,
+// -max-events and -max-events-per-instant when they differ from their defaults, and -mutant
+// together with -tags vigil_mutants.
+//
+// Every run is bounded, so that a livelock fails its seed instead of hanging the campaign: by its
+// virtual budgets, by a cap on its events (-max-events) and on the events at one virtual instant
+// (-max-events-per-instant), and by a wall-clock limit per seed (-seed-timeout). A seed that hits
+// one fails with a "bound" violation that names the bound, its value, the virtual time, the
+// phase (safety, heal, liveness or judging) and the last events run. The event caps are part of
+// the seed's run: the same seed hits the same cap at the same event, with the same trace hash.
+// The wall-clock limit is not: the simulator never reads the clock; simrun asks it to stop
+// between events once the limit has passed, and such a run neither reproduces nor counts as a
+// determinism failure under -twice. A run stuck inside one event (an infinite loop in a handler,
+// the runtime or a checker) cannot be stopped at all, since Go cannot kill a goroutine: after a
+// grace of up to a second simrun fails the seed with a verdict that says where the run was
+// stuck, abandons its goroutine still running, and goes on with the campaign, which then exits
+// 1 like any campaign with a failing seed.
 //
 // A panic of the runtime or the simulator in one seed does not end the campaign: the seed counts
 // as failed, with a "panic" violation, and -v or -seed prints the stack.
@@ -70,6 +85,18 @@
 //	-max-failures n
 //		Stop a scenario's campaign after n failing seeds (default 5; 0 means no limit). The
 //		campaign stops at the n-th failing seed in seed order, whatever the number of workers.
+//	-max-events n
+//		Cap on the events of one run (default 1000000); a run that reaches it fails with a
+//		"bound" violation. Healthy seeds stay far below: the largest of seeds 1..3000 of every
+//		scenario had 6326 events with the default budgets. Events grow with -budget.
+//	-max-events-per-instant n
+//		Cap on the events run at one virtual instant (default 100000); a run that reaches it, a
+//		livelock that never lets virtual time advance, fails with a "bound" violation. The
+//		busiest instant of seeds 1..3000 of every scenario had 1727 events.
+//	-seed-timeout d
+//		Wall-clock limit of one seed (default 60s; 0 means no limit); a seed that exceeds it
+//		fails with a "bound" violation, as described above, and the campaign goes on. It applies
+//		to campaigns, -seed, -twice and -mutants, not to -bench.
 //	-hash
 //		Print only one line per seed on stdout, "scenario seed tracehash" (the hash in 16 hex
 //		digits), in seed order; reports, the progress line and the summary go to stderr. Two
@@ -105,7 +132,7 @@
 //
 // # Exit status
 //
-// 0 when no seed broke a property, 1 when some seed did (a violation or a panic), 2 for bad usage
+// 0 when no seed broke a property, 1 when some seed did (a violation, a bound or a panic), 2 for bad usage
 // (an unknown flag, scenario or mutant, a bad value, -mutant without the build tag), and 130 when
 // interrupted before any violation was found.
 package main

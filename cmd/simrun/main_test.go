@@ -109,6 +109,9 @@ func TestUsageErrors(t *testing.T) {
 		{"no seeds", []string{"-seeds", "0"}, "-seeds must be at least 1"},
 		{"negative budget", []string{"-budget", "-1s"}, "-budget must be positive"},
 		{"seed with seeds", []string{"-seed", "3", "-seeds", "10"}, "cannot be combined"},
+		{"no events", []string{"-max-events", "0"}, "-max-events must be at least 1"},
+		{"no events per instant", []string{"-max-events-per-instant", "-5"}, "-max-events-per-instant must be at least 1"},
+		{"negative seed timeout", []string{"-seed-timeout", "-1s"}, "-seed-timeout must be 0 (no limit) or more"},
 		{"argument", []string{"approval"}, "unexpected argument"},
 	}
 	if mutant.Enabled {
@@ -194,6 +197,12 @@ func TestReproduceCommandRepeatsFlags(t *testing.T) {
 	cfg = &config{budget: 90 * time.Second, liveness: time.Minute, mutant: mutant.AcceptSecondCompletion}
 	assert.Equal(t, "go run -tags vigil_mutants ./cmd/simrun -scenario approval -seed 42 -mutant accept-second-completion -budget 1m30s -liveness 1m0s",
 		cfg.reproduceCommand(r))
+
+	// The event caps change what a run does; the wall-clock limit does not.
+	cfg = &config{budget: defaultBudget, liveness: defaultLiveness, maxEvents: 500, maxEventsPerInstant: defaultMaxEventsPerInstant, seedTimeout: time.Second}
+	assert.Equal(t, "go run ./cmd/simrun -scenario approval -seed 42 -max-events 500", cfg.reproduceCommand(r))
+	cfg.maxEventsPerInstant = 7
+	assert.Equal(t, "go run ./cmd/simrun -scenario approval -seed 42 -max-events 500 -max-events-per-instant 7", cfg.reproduceCommand(r))
 }
 
 // TestMutantIsCaughtAndReproduced runs only in builds with -tags vigil_mutants: a campaign with a
@@ -240,7 +249,7 @@ func TestTwiceCatchesNonDeterminism(t *testing.T) {
 	sc := sim.Scenario{Name: "drifting", New: func(w *sim.World) sim.Workload { return &drifting{w: w} }}
 	o := runSeed(sc, sim.Options{Seed: 1})
 	require.False(t, o.res.Failed())
-	checkTwice(sc, sim.Options{Seed: 1}, &o)
+	checkTwice(sc, sim.Options{Seed: 1}, 0, &o)
 	require.True(t, o.res.Failed())
 	assert.Equal(t, "determinism", o.res.Violations[0].Checker)
 	assert.Contains(t, o.res.Violations[0].Message, "the same seed gave trace hash")

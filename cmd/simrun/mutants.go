@@ -74,7 +74,7 @@ func huntMutant(ctx context.Context, cfg *config, id mutant.ID) (r mutantResult)
 		r.seeds = i + 1
 		for _, sc := range cfg.scenarios {
 			r.runs++
-			o := runSeed(sc, cfg.options(seed))
+			o := runSeedWithin(sc, cfg.options(seed), cfg.seedTimeout)
 			if o.res.Failed() {
 				r.caught, r.scenario, r.seed = true, sc.Name, seed
 				r.checker = firstCheckers(o.res)

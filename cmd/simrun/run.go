@@ -33,6 +33,14 @@ const (
 	defaultBudget      = 60 * time.Second
 	defaultLiveness    = 10 * time.Minute
 	defaultMaxFailures = 5
+	// The event caps are the simulator's own defaults; see sim.DefaultMaxEvents for the
+	// measurements they rest on.
+	defaultMaxEvents           = sim.DefaultMaxEvents
+	defaultMaxEventsPerInstant = sim.DefaultMaxEventsPerInstant
+	// defaultSeedTimeout is far above any healthy seed (the slowest take tens of milliseconds),
+	// yet short enough that a hung seed fails a campaign within a minute. It does not change what
+	// a run does, so a reproduce command does not repeat it.
+	defaultSeedTimeout = 60 * time.Second
 )
 
 // config is the parsed command line.
@@ -55,6 +63,11 @@ type config struct {
 	coverage    bool
 	// requireCoverage makes a campaign fail when a listed point was never reached.
 	requireCoverage bool
+	// maxEvents and maxEventsPerInstant cap each run's events (sim.Options); seedTimeout is each
+	// seed's wall-clock limit, 0 for none.
+	maxEvents           int
+	maxEventsPerInstant int
+	seedTimeout         time.Duration
 }
 
 // usageError is a bad command line: run prints it and exits with exitUsage.
@@ -115,6 +128,11 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.budget, "budget", defaultBudget, "virtual `duration` of the safety phase, during which faults are injected")
 	fs.DurationVar(&cfg.liveness, "liveness", defaultLiveness, "virtual `duration` after healing within which every invocation must finish")
 	fs.IntVar(&cfg.maxFailures, "max-failures", defaultMaxFailures, "stop a scenario's campaign after `n` failing seeds; 0 means no limit")
+	fs.IntVar(&cfg.maxEvents, "max-events", defaultMaxEvents, "cap on the events of one run, `n`: a run that reaches it fails with a \"bound\" violation")
+	fs.IntVar(&cfg.maxEventsPerInstant, "max-events-per-instant", defaultMaxEventsPerInstant, "cap on the events at one virtual instant, `n`: a run that reaches it (a livelock that\n"+
+		"never lets virtual time advance) fails with a \"bound\" violation")
+	fs.DurationVar(&cfg.seedTimeout, "seed-timeout", defaultSeedTimeout, "wall-clock limit of one seed, `d`; a seed that exceeds it fails with a \"bound\" violation\n"+
+		"and the campaign goes on; 0 means no limit")
 	fs.BoolVar(&cfg.hash, "hash", false, "print only one line per seed on stdout, \"scenario seed tracehash\", in seed order;\n"+
 		"reports and the summary go to stderr (for determinism checks across processes)")
 	fs.BoolVar(&cfg.coverage, "coverage", false, "print the reachability table: how often the campaign reached each listed point\n"+
@@ -163,6 +181,12 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		return nil, usagef("-liveness must be positive, got %s", cfg.liveness)
 	case cfg.maxFailures < 0:
 		return nil, usagef("-max-failures must be 0 (no limit) or more, got %d", cfg.maxFailures)
+	case cfg.maxEvents < 1:
+		return nil, usagef("-max-events must be at least 1, got %d", cfg.maxEvents)
+	case cfg.maxEventsPerInstant < 1:
+		return nil, usagef("-max-events-per-instant must be at least 1, got %d", cfg.maxEventsPerInstant)
+	case cfg.seedTimeout < 0:
+		return nil, usagef("-seed-timeout must be 0 (no limit) or more, got %s", cfg.seedTimeout)
 	}
 	if cfg.parallel == 0 {
 		cfg.parallel = runtime.GOMAXPROCS(0)
@@ -243,7 +267,7 @@ Examples:
   go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
                                                        check that the campaign catches a planted bug
 
-Exit status: 0 no violation, 1 a violation (or a panic) in some seed, 2 bad usage,
+Exit status: 0 no violation, 1 a violation (a bound or a panic too) in some seed, 2 bad usage,
 130 interrupted before any violation was found.
 
 Flags:
@@ -265,7 +289,25 @@ Flags:
 
 // options are the simulator options of the run of seed.
 func (c *config) options(seed uint64) sim.Options {
-	return sim.Options{Seed: seed, SafetyBudget: c.budget, LivenessBudget: c.liveness}
+	return sim.Options{Seed: seed, SafetyBudget: c.budget, LivenessBudget: c.liveness,
+		MaxEvents: c.maxEvents, MaxEventsPerInstant: c.maxEventsPerInstant}
+}
+
+// isDefault reports whether an event cap is its default: 0 is too, since sim.Options reads 0 as
+// its default (a config built in a test may leave the caps out).
+func isDefault(n, def int) bool { return n == 0 || n == def }
+
+// capsNote lists the event caps that differ from their defaults, for the headers of a campaign
+// and of a reproduced seed.
+func (c *config) capsNote() string {
+	var s string
+	if !isDefault(c.maxEvents, defaultMaxEvents) {
+		s += fmt.Sprintf(", max-events %d", c.maxEvents)
+	}
+	if !isDefault(c.maxEventsPerInstant, defaultMaxEventsPerInstant) {
+		s += fmt.Sprintf(", max-events-per-instant %d", c.maxEventsPerInstant)
+	}
+	return s
 }
 
 // reproduceCommand is the command line that replays r exactly: the simulator's command plus every
@@ -280,6 +322,12 @@ func (c *config) reproduceCommand(r *sim.Result) string {
 	}
 	if c.liveness != defaultLiveness {
 		cmd += " -liveness " + c.liveness.String()
+	}
+	if !isDefault(c.maxEvents, defaultMaxEvents) {
+		cmd += fmt.Sprintf(" -max-events %d", c.maxEvents)
+	}
+	if !isDefault(c.maxEventsPerInstant, defaultMaxEventsPerInstant) {
+		cmd += fmt.Sprintf(" -max-events-per-instant %d", c.maxEventsPerInstant)
 	}
 	return cmd
 }
