@@ -435,3 +435,20 @@ func TestConnectionLimitConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownWithConnectionsWaiting stops the host while a connection waits for a slot: the
+// shutdown is not held up by it, and nothing of its request is served.
+func TestShutdownWithConnectionsWaiting(t *testing.T) {
+	s := startServer(t, func(c *host.Config) { c.MaxConnections = 1 })
+	held := servedConn(s, 0)
+	over := s.dial()
+	over.send("/Ledger/max/append", `"over"`)
+	answer := over.readAsync()
+	pendingFor(t, answer, 100*time.Millisecond)
+	require.NoError(t, s.stop())
+	got := receive(t, answer)
+	assert.Equal(t, -1, got.status, "the waiting connection is closed unserved: %s", got)
+	_ = held.Close()
+	s.start()
+	assert.Equal(t, []string{"held-0"}, s.ledger("max"))
+}
