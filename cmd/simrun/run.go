@@ -37,8 +37,8 @@ const (
 	// measurements they rest on.
 	defaultMaxEvents           = sim.DefaultMaxEvents
 	defaultMaxEventsPerInstant = sim.DefaultMaxEventsPerInstant
-	// defaultSeedTimeout is far above any healthy seed (the slowest take tens of milliseconds),
-	// yet short enough that a hung seed fails a campaign within a minute. It does not change what
+	// defaultSeedTimeout is far above any healthy seed (the slowest of seeds 1..1000 of every
+	// scenario took 40 ms on a busy two-core machine), yet short enough that a hung seed fails a campaign within a minute. It does not change what
 	// a run does, so a reproduce command does not repeat it.
 	defaultSeedTimeout = 60 * time.Second
 )
