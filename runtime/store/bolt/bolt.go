@@ -115,6 +115,11 @@ type Store struct {
 	// commit open and show what the store does meanwhile.
 	beforeCommit func()
 
+	// wedged is set when a commit's rollback panicked (bbolt does, on a damaged freelist)
+	// and so left bbolt's writer lock held. The store has failed by then; Close must not call
+	// bbolt's Close, which would wait for that lock forever. Guarded by syncMu.
+	wedged bool
+
 	// scratch is the buffer Load hands values out in, and keys is the sorted overlay keys; both
 	// are reused across Loads and guarded by mu.
 	scratch []byte
@@ -446,14 +451,21 @@ func (s *Store) commit(batches []batch) (err error) {
 	if err != nil {
 		return err
 	}
-	// A no-op after a successful Commit; after an error or a panic it releases bbolt's writer
-	// lock, without which Close would hang.
-	defer func() { _ = tx.Rollback() }()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	// The recover is deferred first so that it runs last and also catches a panic of the
+	// rollback below.
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: bbolt could not read a page of %s: %v", ErrCorrupt, s.path, r)
 		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	// A no-op after a successful Commit; after an error or a panic it releases bbolt's writer
+	// lock, without which Close would hang. On a damaged freelist the rollback itself can
+	// panic before it releases that lock; wedged then stays set.
+	defer func() {
+		s.wedged = true
+		_ = tx.Rollback()
+		s.wedged = false
 	}()
 	data := tx.Bucket(dataBucket)
 	if data == nil {
@@ -619,6 +631,11 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.pending, s.spare, s.overlay = nil, nil, nil
 	s.mu.Unlock()
+	if s.wedged {
+		// As after a panic in openDB: the file, its mapping and its lock stay until the
+		// process exits, which is better than a Close that never returns.
+		return errors.Join(syncErr, fmt.Errorf("bolt: close %s: a damaged page left bbolt holding its writer lock; the file stays open and locked until the process exits", s.path))
+	}
 	if err := s.db.Close(); err != nil {
 		return errors.Join(syncErr, fmt.Errorf("bolt: close %s: %w", s.path, err))
 	}
