@@ -28,11 +28,16 @@ func FuzzRecover(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var st fakeStore
-		for _, rec := range decodeScan(b) {
-			st.pairs = append(st.pairs, kv(rec.key, rec.value))
+		scan := decodeScan(b)
+		load := func(fn func(key string, value []byte) error) error {
+			for _, rec := range scan {
+				if err := fn(rec.key, rec.value); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		e, err := engine.Recover(withStore(fuzzConfig(), st))
+		e, err := engine.Recover(fuzzConfig(), load)
 		if err != nil {
 			if !errors.Is(err, engine.ErrCorruptStore) {
 				t.Fatalf("Recover = %v, want an error wrapping ErrCorruptStore", err)
@@ -214,7 +219,6 @@ func seedSnapshots(tb testing.TB) [][]scanRecord {
 	d := &seedDriver{tb: tb, store: mem.New()}
 	d.eng = engine.New(engine.Config{
 		Services: fuzzServices,
-		Store:    d.store,
 		Clock:    fakeclock.NewFake(epoch),
 		NewID:    func() protocol.InvocationID { next++; return idN(next) },
 	})
