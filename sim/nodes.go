@@ -64,12 +64,17 @@ func (n *runtimeNode) config() engine.Config {
 	for _, s := range n.w.services {
 		specs = append(specs, s.Spec())
 	}
-	return engine.Config{Services: specs, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify}
+	return engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify}
 }
 
 // flush takes the engine's outputs and performs them: apply the batch now, release the rest
 // once a sync covers it (or at once when nothing waits for a sync).
 func (n *runtimeNode) flush() {
+	for _, p := range n.eng.TakeReadProblems() {
+		// The simulated disk corrupts nothing, so a record the engine cannot read is one it
+		// wrote wrong.
+		n.w.recoveryErrors = append(n.w.recoveryErrors, fmt.Errorf("the engine could not read %q: %s", p.Key, p.Problem))
+	}
 	r := n.eng.Ready()
 	if r.Empty() {
 		return
@@ -316,7 +321,7 @@ func (n *runtimeNode) restartIfDown() {
 	if n.up {
 		return
 	}
-	eng, err := engine.Recover(n.config(), n.store.Load)
+	eng, err := engine.Recover(n.config())
 	if err == nil && len(eng.Problems()) > 0 {
 		// The simulated disk loses only what the store contract allows, so a record recovery
 		// has to set aside means the engine wrote what it cannot read back.

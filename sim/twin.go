@@ -24,7 +24,7 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	if w.runtime.store == nil {
 		return
 	}
-	p, ok, err := engine.ReadInvocation(w.runtime.store.Get, inv)
+	p, ok, err := engine.ReadInvocation(w.runtime.store, inv)
 	switch {
 	case !ok:
 		return // not durable (yet, or any more)

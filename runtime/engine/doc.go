@@ -9,8 +9,11 @@
 // notes for the history — which the driver takes with Ready and performs in order: apply and sync
 // the batch first, then send, reply and arm. Nothing leaves before the state it depends on is
 // durable. The engine owns no goroutine, never reads the wall clock (time comes from the injected
-// Clock), never draws randomness (IDs come from the injected ID source) and never calls the store
-// except through Recover's scan; the simulator and the production host drive the same code. It
+// Clock), never draws randomness (IDs come from the injected ID source) and never writes to the
+// store; it reads it (Config.Store) at recovery and for what it keeps on disk only, so that its
+// memory holds live work and not what retention keeps: finished invocations, idempotency keys,
+// the retention index (finished.go). The driver applies each Ready's batch before the next step,
+// so those reads see every write. The simulator and the production host drive the same code. It
 // imports the journal, protocol, ingress and store vocabularies and must never import the
 // executor, the host or the simulator.
 //

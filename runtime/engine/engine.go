@@ -71,6 +71,9 @@ type invocation struct {
 	// purgeAt is when a finished invocation's output is forgotten (zero for a workflow's run,
 	// which the workflow's own retention purges).
 	purgeAt time.Time
+	// entries is the journal's length, kept in the record so that a finished invocation read
+	// back from the store (journal nil) knows where its output is.
+	entries uint32
 
 	// ---- volatile
 	dirty bool
@@ -102,7 +105,6 @@ type Engine struct {
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
 	keys  map[keyID]*keyState
-	idem  map[idemID]protocol.InvocationID
 	// waitingOn maps each request waiting for an output to its invocation (volatile).
 	waitingOn map[RequestID]protocol.InvocationID
 	seq       uint64
@@ -111,12 +113,16 @@ type Engine struct {
 	// problems and quarantinedEarlier are what Recover found (see Problems).
 	problems           []RecoveryProblem
 	quarantinedEarlier int
+	// readProblems are records met while serving that could not be read (TakeReadProblems).
+	readProblems []RecoveryProblem
+	// sweepAt is the earliest retention sweep armed (zero: none).
+	sweepAt time.Time
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
 func New(cfg Config) *Engine {
-	if cfg.Clock == nil || cfg.NewID == nil {
-		panic("engine: Config.Clock and Config.NewID are required")
+	if cfg.Clock == nil || cfg.NewID == nil || cfg.Store == nil {
+		panic("engine: Config.Clock, Config.NewID and Config.Store are required")
 	}
 	cfg.Retry = cfg.Retry.withDefaults()
 	if cfg.Retention <= 0 {
@@ -130,7 +136,6 @@ func New(cfg Config) *Engine {
 		specs: map[string]protocol.ServiceSpec{},
 		invs:  map[protocol.InvocationID]*invocation{},
 		keys:  map[keyID]*keyState{},
-		idem:  map[idemID]protocol.InvocationID{},
 
 		waitingOn: map[RequestID]protocol.InvocationID{},
 	}
@@ -140,13 +145,20 @@ func New(cfg Config) *Engine {
 	return e
 }
 
-// Ready returns everything produced since the last call and starts a new, empty Ready.
+// Ready returns everything produced since the last call and starts a new, empty Ready. The
+// invocations that finished leave memory here: from now on the store has them (finished.go).
 func (e *Engine) Ready() Ready {
 	for _, inv := range e.dirty {
 		inv.dirty = false
-		if e.invs[inv.id] == inv {
-			e.ready.Batch = append(e.ready.Batch, store.Op{Key: invocationKey(inv.id), Value: encodeInvocation(inv)})
+		if e.invs[inv.id] != inv {
+			continue
 		}
+		if inv.status == statusDone {
+			e.retire(inv)
+			delete(e.invs, inv.id)
+			continue
+		}
+		e.ready.Batch = append(e.ready.Batch, store.Op{Key: invocationKey(inv.id), Value: encodeInvocation(inv)})
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready
@@ -154,7 +166,8 @@ func (e *Engine) Ready() Ready {
 	return r
 }
 
-// Invocations returns the number of invocations the engine knows, finished ones included.
+// Invocations returns the number of invocations the engine holds in memory: the unfinished ones
+// (finished ones are in the store only, once the Ready that finished them was taken).
 func (e *Engine) Invocations() int { return len(e.invs) }
 
 // Unfinished returns the IDs of invocations that are not done, in ID order.
@@ -484,6 +497,10 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 	}
 	inv := e.invs[aid.Invocation]
 	switch {
+	case inv == nil && e.readFinished(aid.Invocation) != nil:
+		e.reached(PointCompletionAfterFinish)
+		drop("invocation finished")
+		return
 	case inv == nil:
 		e.reached(PointCompletionAfterFinish)
 		drop("unknown invocation")
@@ -624,7 +641,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 		e.forgetEarly(inv, idx)
 	}
 	inv.early = nil
-	resp := outputResponse(inv)
+	resp := e.outputResponse(inv)
 	for _, w := range inv.waiters {
 		e.reply(w, resp)
 		delete(e.waitingOn, w)
@@ -644,19 +661,14 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 			ret = max(ret, e.idempotencyRetention(inv.service))
 		}
 		inv.purgeAt = e.now().Add(ret)
-		e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
+		// The history hears of this invocation's own deadline; the driver gets the sweep that
+		// honours it when Ready retires the invocation (finished.go).
+		rt := Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt}
+		e.note(Note{Kind: NoteTimerArmed, Invocation: inv.id, Timer: rt, Reason: rt.Kind.String()})
 	}
 	if inv.holdsKey(spec) {
 		e.release(inv)
 	} else if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil {
 		delete(ks.shared, inv.id)
 	}
-}
-
-func outputResponse(inv *invocation) ingress.Response {
-	out := inv.journal[len(inv.journal)-1].Result
-	if out.Failure != nil {
-		return ingress.FailureResponse(inv.id.String(), out.Failure.Code, out.Failure.Message)
-	}
-	return ingress.OutputResponse(inv.id.String(), out.Value)
 }

@@ -235,7 +235,8 @@ func TestEndRepliesToCallerAndAttachers(t *testing.T) {
 	assert.Equal(t, id, done[0].Invocation)
 	assert.Equal(t, uint32(1), done[0].Index)
 	assert.True(t, done[0].Result.Equal(value(`"out"`)))
-	assertBatchHas(t, r, engine.InvocationKey(id), engine.EntryKey(id, 1))
+	assertBatchHas(t, r, engine.FinishedKey(id), engine.EntryKey(id, 1))
+	assertBatchDeletes(t, r, engine.InvocationKey(id)) // moved to fin/, out of the recovery scan
 	for _, req := range []engine.RequestID{callReq, attach1, attach2} {
 		resp := replyTo(t, r, req)
 		assert.Equal(t, 200, resp.Status)
@@ -982,7 +983,8 @@ func TestUnfinishedIsSorted(t *testing.T) {
 	h.eng.Receive(endMsg(ids[2], 1, 1, `1`))
 	h.step()
 	assert.Equal(t, []protocol.InvocationID{ids[0], ids[1], ids[3], ids[4]}, h.eng.Unfinished())
-	assert.Equal(t, 5, h.eng.Invocations())
+	assert.Equal(t, 4, h.eng.Invocations(), "the finished one is in the store only")
+	assert.Equal(t, "done", engine.Status(h.eng, ids[2]))
 }
 
 func TestNewPanicsWithoutClockOrIDs(t *testing.T) {
@@ -1001,7 +1003,7 @@ func TestRetentionPurgesFinishedInvocation(t *testing.T) {
 	id := h.withAwakeable()
 	h.eng.Receive(endMsg(id, 1, 2, `"out"`))
 	r := h.step()
-	ret := timersOf(r, engine.TimerRetention)
+	ret := timersOf(r, engine.TimerRetentionSweep)
 	require.Len(t, ret, 1)
 	assert.True(t, ret[0].Deadline.Equal(epoch.Add(engine.DefaultRetention)))
 
@@ -1018,7 +1020,7 @@ func TestRetentionPurgesFinishedInvocation(t *testing.T) {
 	h.clock.Advance(time.Nanosecond)
 	h.eng.FireTimer(ret[0])
 	r = h.step()
-	assertBatchDeletes(t, r, engine.InvocationKey(id), engine.EntryKey(id, 0), engine.EntryKey(id, 1), engine.EntryKey(id, 2))
+	assertBatchDeletes(t, r, engine.FinishedKey(id), engine.EntryKey(id, 0), engine.EntryKey(id, 1), engine.EntryKey(id, 2))
 	assert.Equal(t, 404, h.outputOf(id).Status)
 	assert.Equal(t, 0, h.eng.Invocations())
 

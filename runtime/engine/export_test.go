@@ -29,6 +29,21 @@ func EntryKey(id protocol.InvocationID, index uint32) string { return entryKey(i
 // EncodeEarly encodes an early completion's record.
 func EncodeEarly(r journal.Result) []byte { return encodeEarly(r) }
 
+// Finished returns the IDs of the finished invocations the store holds, in ID order.
+func Finished(e *Engine) []protocol.InvocationID {
+	var ids []protocol.InvocationID
+	_ = e.cfg.Store.Scan(finishedPrefix, func(key string, _ []byte) error {
+		if id, ok := parseHexID(key[len(finishedPrefix):]); ok {
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return ids
+}
+
+// FinishedKey is the store key of a finished invocation's record.
+func FinishedKey(id protocol.InvocationID) string { return finishedKey(id) }
+
 // EarlyKey is the store key of an early completion.
 func EarlyKey(id protocol.InvocationID, index uint32) string { return earlyKey(id, index) }
 
@@ -84,7 +99,8 @@ func EncodeLegacyRecord(r Record) []byte {
 		b = binary.AppendUvarint(b, uint64(idx))
 		b = appendBytes(b, encodeEarly(r.Early[idx]))
 	}
-	return append(b, rd.b...)
+	// Version 1 ends with the purge deadline: drop version 2's journal length (0, one byte).
+	return append(b, rd.b[:len(rd.b)-1]...)
 }
 
 // Record is the durable part of an invocation record.
@@ -117,7 +133,7 @@ const (
 // Status returns the status of an invocation ("running", "suspended", "backing-off", "done"),
 // or "" when the engine does not know it.
 func Status(e *Engine, id protocol.InvocationID) string {
-	inv := e.invs[id]
+	inv := e.invocation(id)
 	if inv == nil {
 		return ""
 	}
@@ -126,7 +142,7 @@ func Status(e *Engine, id protocol.InvocationID) string {
 
 // Attempt returns the current attempt number of an invocation (0 when unknown).
 func Attempt(e *Engine, id protocol.InvocationID) uint32 {
-	if inv := e.invs[id]; inv != nil {
+	if inv := e.invocation(id); inv != nil {
 		return inv.attempt
 	}
 	return 0
@@ -136,6 +152,9 @@ func Attempt(e *Engine, id protocol.InvocationID) uint32 {
 func JournalLen(e *Engine, id protocol.InvocationID) int {
 	if inv := e.invs[id]; inv != nil {
 		return len(inv.journal)
+	}
+	if inv := e.readFinished(id); inv != nil {
+		return int(inv.entries)
 	}
 	return 0
 }
@@ -159,6 +178,7 @@ func Snapshot(e *Engine, bumpRunning bool) string {
 		return inv.id.String()
 	}
 	var b strings.Builder
+	var fin []protocol.InvocationID
 	fmt.Fprintf(&b, "seq=%d\n", e.seq)
 	for _, id := range slices.SortedFunc(maps.Keys(e.invs), compareIDs) {
 		inv := e.invs[id]
@@ -191,12 +211,34 @@ func Snapshot(e *Engine, bumpRunning bool) string {
 			fmt.Fprintf(&b, "  promise %q completed=%t %s\n", name, p.completed, p.result)
 		}
 	}
-	idems := slices.SortedFunc(maps.Keys(e.idem), func(a, b idemID) int {
-		return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+	// What is finished lives in the store only: render it from there.
+	_ = e.cfg.Store.Scan(finishedPrefix, func(key string, _ []byte) error {
+		id, _ := parseHexID(key[len(finishedPrefix):])
+		fin = append(fin, id)
+		return nil
 	})
-	for _, k := range idems {
-		fmt.Fprintf(&b, "idem %v -> %s\n", k, e.idem[k])
+	for _, id := range fin {
+		inv := e.readFinished(id)
+		if inv == nil {
+			fmt.Fprintf(&b, "%s finished, unreadable\n", id)
+			continue
+		}
+		fmt.Fprintf(&b, "%s %s/%s key=%q kind=%s seq=%d idem=%q %s attempt=%d failures=%d retryAt=%d purgeAt=%d entries=%d\n",
+			id, inv.service, inv.handler, inv.key, inv.kind, inv.seq, inv.idemKey, inv.status, inv.attempt, inv.failures,
+			unix(inv.retryAt), unix(inv.purgeAt), inv.entries)
+		for i := range inv.entries {
+			en, _ := JournalEntry(e, id, i)
+			fmt.Fprintf(&b, "  [%d] %s completed=%t %s\n", i, en, en.Completed, en.Result)
+		}
 	}
+	_ = e.cfg.Store.Scan(idempotencyPrefix, func(key string, value []byte) error {
+		fmt.Fprintf(&b, "idem %s -> %x\n", key, value)
+		return nil
+	})
+	_ = e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
+		fmt.Fprintf(&b, "retention %s\n", key)
+		return nil
+	})
 	return b.String()
 }
 
@@ -206,7 +248,17 @@ func DescribeOp(op store.Op) string {
 		return "delete " + op.Key
 	}
 	switch {
-	case strings.HasPrefix(op.Key, invocationPrefix):
+	case strings.HasPrefix(op.Key, retentionPrefix):
+		deadline, id, ok := parseRetentionKey(op.Key)
+		if !ok {
+			return fmt.Sprintf("put %s (bad key)", op.Key)
+		}
+		return fmt.Sprintf("put retention %s at +%s", id, deadline.Sub(testEpoch))
+	case strings.HasPrefix(op.Key, invocationPrefix), strings.HasPrefix(op.Key, finishedPrefix):
+		what := "record"
+		if strings.HasPrefix(op.Key, finishedPrefix) {
+			what = "finished"
+		}
 		id, ok := parseHexID(op.Key[len(invocationPrefix):])
 		if !ok {
 			return fmt.Sprintf("put %s (bad key)", op.Key)
@@ -215,7 +267,7 @@ func DescribeOp(op store.Op) string {
 		if err != nil {
 			return fmt.Sprintf("put %s (%v)", op.Key, err)
 		}
-		s := fmt.Sprintf("put record %s %s/%s %s attempt=%d failures=%d seq=%d", id, inv.service, inv.handler, inv.status, inv.attempt, inv.failures, inv.seq)
+		s := fmt.Sprintf("put %s %s %s/%s %s attempt=%d failures=%d seq=%d", what, id, inv.service, inv.handler, inv.status, inv.attempt, inv.failures, inv.seq)
 		if inv.key != "" {
 			s += fmt.Sprintf(" key=%q", inv.key)
 		}
@@ -263,7 +315,7 @@ var testEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // PurgeAt returns when a finished invocation is purged.
 func PurgeAt(e *Engine, id protocol.InvocationID) time.Time {
-	if inv := e.invs[id]; inv != nil {
+	if inv := e.invocation(id); inv != nil {
 		return inv.purgeAt
 	}
 	return time.Time{}
@@ -271,11 +323,18 @@ func PurgeAt(e *Engine, id protocol.InvocationID) time.Time {
 
 // JournalEntry returns entry i of an invocation's journal.
 func JournalEntry(e *Engine, id protocol.InvocationID, i uint32) (journal.Entry, bool) {
-	inv := e.invs[id]
-	if inv == nil || i >= uint32(len(inv.journal)) {
+	if inv := e.invs[id]; inv != nil {
+		if i >= uint32(len(inv.journal)) {
+			return journal.Entry{}, false
+		}
+		return inv.journal[i], true
+	}
+	raw, ok := e.get(entryKey(id, i))
+	if !ok || e.readFinished(id) == nil {
 		return journal.Entry{}, false
 	}
-	return inv.journal[i], true
+	en, err := journal.UnmarshalEntry(raw)
+	return en, err == nil
 }
 
 // EarlyCompletion returns the early completion an invocation holds for index i.

@@ -28,16 +28,11 @@ func FuzzRecover(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		scan := decodeScan(b)
-		load := func(fn func(key string, value []byte) error) error {
-			for _, rec := range scan {
-				if err := fn(rec.key, rec.value); err != nil {
-					return err
-				}
-			}
-			return nil
+		var st fakeStore
+		for _, rec := range decodeScan(b) {
+			st.pairs = append(st.pairs, kv(rec.key, rec.value))
 		}
-		e, err := engine.Recover(fuzzConfig(), load)
+		e, err := engine.Recover(withStore(fuzzConfig(), st))
 		if err != nil {
 			if !errors.Is(err, engine.ErrCorruptStore) {
 				t.Fatalf("Recover = %v, want an error wrapping ErrCorruptStore", err)
@@ -219,6 +214,7 @@ func seedSnapshots(tb testing.TB) [][]scanRecord {
 	d := &seedDriver{tb: tb, store: mem.New()}
 	d.eng = engine.New(engine.Config{
 		Services: fuzzServices,
+		Store:    d.store,
 		Clock:    fakeclock.NewFake(epoch),
 		NewID:    func() protocol.InvocationID { next++; return idN(next) },
 	})

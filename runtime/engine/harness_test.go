@@ -51,7 +51,7 @@ func newHarness(t testingT, opts ...func(*engine.Config)) *harness {
 // newHarnessAt is newHarness with the fake clock starting at start.
 func newHarnessAt(t testingT, start time.Time, opts ...func(*engine.Config)) *harness {
 	h := &harness{t: t, clock: fakeclock.NewFake(start), store: mem.New()}
-	h.cfg = engine.Config{Services: testServices, Clock: h.clock, NewID: h.newID}
+	h.cfg = engine.Config{Services: testServices, Store: h.store, Clock: h.clock, NewID: h.newID}
 	for _, o := range opts {
 		o(&h.cfg)
 	}
@@ -101,7 +101,7 @@ func (h *harness) crash() {
 func (h *harness) crashKeeping(keep int) {
 	h.t.Helper()
 	h.store.Crash(keep)
-	eng, err := engine.Recover(h.cfg, h.store.Load)
+	eng, err := engine.Recover(h.cfg)
 	require.NoError(h.t, err)
 	h.eng = eng
 }

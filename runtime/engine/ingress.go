@@ -27,7 +27,7 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 		ks := e.keys[keyID{req.Service, req.Key}]
 		var inv *invocation
 		if ks != nil && !ks.run.IsZero() {
-			inv = e.invs[ks.run]
+			inv = e.invocation(ks.run)
 		}
 		if inv == nil && ks != nil {
 			e.reached(PointReadAfterPurge)
@@ -59,7 +59,7 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
 	switch {
 	case inv.status == statusDone:
-		e.reply(id, outputResponse(inv))
+		e.reply(id, e.outputResponse(inv))
 	case !wait:
 		e.reply(id, ingress.ErrorResponse(ingress.StatusNotReady, "the invocation exists but has not completed yet"))
 	default:
@@ -70,8 +70,7 @@ func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
 // lookup finds the target of an attach or output: by invocation ID, or by idempotency key.
 func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
 	if req.InvocationID == "" {
-		invID, ok := e.idem[idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}]
-		if inv := e.invs[invID]; ok && inv != nil {
+		if inv := e.idempotent(idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}); inv != nil {
 			return inv, ingress.Response{}
 		}
 		return nil, ingress.ErrorResponse(404, fmt.Sprintf("no invocation of %s/%s with idempotency key %q", req.Service, req.Handler, req.IdempotencyKey))
@@ -80,7 +79,7 @@ func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
 	if err != nil {
 		return nil, ingress.ErrorResponse(400, err.Error())
 	}
-	inv := e.invs[invID]
+	inv := e.invocation(invID)
 	if inv == nil {
 		return nil, ingress.ErrorResponse(404, fmt.Sprintf("invocation %s not found", req.InvocationID))
 	}
@@ -115,7 +114,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	var idem idemID
 	if req.IdempotencyKey != "" {
 		idem = idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
-		if prev := e.invs[e.idem[idem]]; prev != nil && !mutant.On(mutant.IgnoreIdempotencyKey) {
+		if prev := e.idempotent(idem); prev != nil && !mutant.On(mutant.IgnoreIdempotencyKey) {
 			e.reached(PointIdempotentRetry)
 			e.repeat(id, req, prev)
 			return
@@ -124,7 +123,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	// A workflow runs at most once per key (until its retention ends).
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		if ks := e.keys[keyID{req.Service, req.Key}]; ks != nil && !ks.run.IsZero() {
-			if prev := e.invs[ks.run]; prev != nil {
+			if prev := e.invocation(ks.run); prev != nil {
 				e.reached(PointWorkflowResubmitted)
 				if req.Kind == ingress.Send {
 					e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
@@ -136,7 +135,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		}
 	}
 	invID := e.cfg.NewID()
-	if _, dup := e.invs[invID]; dup || invID.IsZero() {
+	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.readFinished(invID) != nil {
 		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
 	}
 	e.seq++
@@ -155,7 +154,6 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	e.putEntry(inv, 0)
 	e.note(Note{Kind: NoteInvocationAccepted, Invocation: invID, Service: inv.service, Handler: inv.handler, Key: inv.key, Seq: inv.seq, IdempotencyKey: inv.idemKey, Reason: handlerKindName(spec, hspec)})
 	if req.IdempotencyKey != "" {
-		e.idem[idem] = invID
 		e.put(idempotencyKey(idem), invID[:])
 	}
 	if hspec.Kind == protocol.HandlerWorkflowRun {

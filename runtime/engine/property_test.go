@@ -113,7 +113,7 @@ func TestRecoverNeverPanics(t *testing.T) {
 
 		h := newHarness(t)
 		h.nextID = 1 << 32 // IDs the store cannot hold
-		e, err := engine.Recover(h.cfg, st.load)
+		e, err := engine.Recover(withStore(h.cfg, st))
 		if err != nil {
 			// Nothing a record holds may stop recovery: bad records are set aside instead.
 			t.Fatalf("recovery failed: %v", err)
@@ -133,7 +133,7 @@ func TestRecoverNeverPanics(t *testing.T) {
 		for _, k := range slices.Sorted(maps.Keys(pairs)) {
 			again.pairs = append(again.pairs, kv(k, pairs[k]))
 		}
-		e2, err := engine.Recover(h.cfg, again.load)
+		e2, err := engine.Recover(withStore(h.cfg, again))
 		if err != nil {
 			t.Fatalf("second recovery failed: %v", err)
 		}
@@ -291,7 +291,7 @@ func (m *engineMachine) flush(t *rapid.T) {
 	r := m.h.stepUnsynced()
 	// The contract: once this batch is durable, everything r says is backed by the store. The
 	// store now holds exactly the state after r's batch, so check r against a recovery of it.
-	rec, err := engine.Recover(m.h.cfg, m.h.store.Load)
+	rec, err := engine.Recover(m.h.cfg)
 	if err != nil {
 		t.Fatalf("recover for the contract check: %v", err)
 	}
@@ -429,7 +429,7 @@ func (m *engineMachine) checkObserved(t *rapid.T, id protocol.InvocationID, i ui
 // checkRecovery: a recovery from the store as it stands reproduces the engine's durable state
 // and the outputs the history has seen.
 func (m *engineMachine) checkRecovery(t *rapid.T) {
-	rec, err := engine.Recover(m.h.cfg, m.h.store.Load)
+	rec, err := engine.Recover(m.h.cfg)
 	if err != nil {
 		t.Fatalf("recover: %v", err)
 	}
@@ -495,6 +495,21 @@ func (m *engineMachine) Check(t *rapid.T) {
 		}
 	}
 	armed := func(tm engine.Timer) bool { return timers[norm(tm)] }
+	// Finished invocations are in the store only; a sweep at or before each one's deadline
+	// must be armed.
+	for _, id := range engine.Finished(m.h.eng) {
+		at := engine.PurgeAt(m.h.eng, id)
+		if at.IsZero() {
+			continue // a workflow's run, purged with its workflow
+		}
+		swept := false
+		for tm := range timers {
+			swept = swept || (tm.Kind == engine.TimerRetentionSweep && !tm.Deadline.After(at))
+		}
+		if !swept {
+			t.Fatalf("%s is done, to be purged at %v, with no retention sweep armed for it", id, at)
+		}
+	}
 	for _, id := range engine.IDs(m.h.eng) {
 		st := engine.Status(m.h.eng, id)
 		if st != "done" {
@@ -516,11 +531,6 @@ func (m *engineMachine) Check(t *rapid.T) {
 			at := engine.RetryAt(m.h.eng, id)
 			if !armed(engine.Timer{Kind: engine.TimerRetry, Invocation: id, Deadline: at}) {
 				t.Fatalf("%s backs off until %v with no timer armed for it", id, at)
-			}
-		case "done":
-			at := engine.PurgeAt(m.h.eng, id)
-			if !armed(engine.Timer{Kind: engine.TimerRetention, Invocation: id, Deadline: at}) {
-				t.Fatalf("%s is done, to be purged at %v, with no timer armed for it", id, at)
 			}
 		case "suspended":
 			for _, w := range engine.Waiting(m.h.eng, id) {

@@ -11,12 +11,16 @@ import (
 
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
 )
 
-// Store layout. Keys sort invocations before journals, so a recovery scan meets an invocation's
-// record before its entries, and an invocation's entries in index order.
+// Store layout. Recovery reads the live part only — inv/ with each one's jne/ and jnl/ entries,
+// st/, pr/, wf/, meta/seq and the head of ret/ — so it takes time in proportion to unfinished
+// work; what is finished is read when asked for (finished.go).
 //
-//	inv/<32 hex digits>                       invocation record (recordVersion, see encodeInvocation)
+//	inv/<32 hex digits>                       record of an unfinished invocation (recordVersion,
+//	                                          see encodeInvocation)
+//	fin/<32 hex digits>                       record of a finished one, moved here as it finishes
 //	jne/<32 hex digits>/<8 hex>               early completion of an awakeable whose entry is not
 //	                                          journaled yet (an awakeable entry, completed)
 //	jnl/<32 hex digits>/<8 hex>               journal entry (journal's binary codec)
@@ -25,6 +29,8 @@ import (
 //	wf/<service>/<key>                        workflow record: its run and its purge deadline
 //	idem/<service>/<handler>/<key>/<idem key> invocation ID of an idempotency key
 //	meta/seq                                  the last acceptance sequence number
+//	ret/<24 hex>/<32 hex digits>              retention index: a finished invocation by its purge
+//	                                          deadline (see retentionKey); the value is empty
 //	q/<64 hex digits>                         a record recovery could not use, set aside (see
 //	                                          quarantine.go), under the SHA-256 of its key
 //
@@ -34,6 +40,8 @@ import (
 // Names, services and keys are path-escaped, so a "/" inside one never splits a store key.
 const (
 	invocationPrefix  = "inv/"
+	finishedPrefix    = "fin/"
+	retentionPrefix   = "ret/"
 	earlyPrefix       = "jne/"
 	journalPrefix     = "jnl/"
 	statePrefix       = "st/"
@@ -174,7 +182,11 @@ func encodeInvocation(inv *invocation) []byte {
 	b = append(b, byte(inv.kind))
 	b = binary.AppendUvarint(b, inv.seq)
 	b = appendString(b, inv.idemKey)
-	return appendTime(b, inv.purgeAt)
+	b = appendTime(b, inv.purgeAt)
+	if inv.journal != nil {
+		return binary.AppendUvarint(b, uint64(len(inv.journal)))
+	}
+	return binary.AppendUvarint(b, uint64(inv.entries))
 }
 
 func appendString(b []byte, s string) []byte {
@@ -279,6 +291,9 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	inv.seq = r.uvarint("sequence")
 	inv.idemKey = string(r.bytes("idempotency key"))
 	inv.purgeAt = r.time("purge deadline")
+	if v == recordVersion {
+		inv.entries = uint32(r.uvarint("journal length"))
+	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
 	}
@@ -334,12 +349,15 @@ type PersistedInvocation struct {
 	Journal []journal.Entry
 }
 
-// ReadInvocation reads invocation id from a store through get (a point lookup of the latest
-// applied value). It reports false when the store has no record of it.
-func ReadInvocation(get func(key string) ([]byte, bool), id protocol.InvocationID) (PersistedInvocation, bool, error) {
-	raw, ok := get(invocationKey(id))
-	if !ok {
-		return PersistedInvocation{}, false, nil
+// ReadInvocation reads invocation id, unfinished or finished, from a store. It reports false when
+// the store has no record of it.
+func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocation, bool, error) {
+	raw, ok, err := st.Get(invocationKey(id))
+	if err == nil && !ok {
+		raw, ok, err = st.Get(finishedKey(id))
+	}
+	if err != nil || !ok {
+		return PersistedInvocation{}, ok, err
 	}
 	inv, err := decodeInvocation(id, raw)
 	if err != nil {
@@ -347,7 +365,10 @@ func ReadInvocation(get func(key string) ([]byte, bool), id protocol.InvocationI
 	}
 	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone}
 	for i := uint32(0); ; i++ {
-		raw, ok := get(entryKey(id, i))
+		raw, ok, err := st.Get(entryKey(id, i))
+		if err != nil {
+			return p, true, err
+		}
 		if !ok {
 			break
 		}

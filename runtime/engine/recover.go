@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -30,9 +31,9 @@ import (
 // Recovery runs in steps, each a function below: scan (sort every record into its place),
 // check (what only the whole picture shows), then rebuild workflows, keys and timers, and
 // restart what was running.
-func Recover(cfg Config, load func(fn func(key string, value []byte) error) error) (*Engine, error) {
+func Recover(cfg Config) (*Engine, error) {
 	r := &recovery{e: New(cfg), bad: map[protocol.InvocationID]string{}, dropped: map[protocol.InvocationID]*invocation{}}
-	if err := load(r.take); err != nil {
+	if err := r.scan(); err != nil {
 		return nil, fmt.Errorf("recover engine: %w", err)
 	}
 	r.checkInvocations()
@@ -40,7 +41,36 @@ func Recover(cfg Config, load func(fn func(key string, value []byte) error) erro
 	r.rebuildKeysAndTimers()
 	r.restart()
 	r.setAside()
+	if !mutant.On(mutant.ForgetRetentionTimer) {
+		r.e.armFirstSweep()
+	}
 	return r.e, nil
+}
+
+// scan reads the live part of the store: the records set aside before (counted), unfinished
+// invocations with their entries, state, promises, workflows and the sequence number. Finished
+// invocations, idempotency keys and the retention index stay on disk until asked for.
+func (r *recovery) scan() error {
+	st := r.e.cfg.Store
+	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
+		if err := st.Scan(prefix, r.take); err != nil {
+			return err
+		}
+	}
+	if raw, ok, err := st.Get(seqKey); err != nil {
+		return err
+	} else if ok {
+		_ = r.take(seqKey, raw)
+	}
+	for _, inv := range r.order {
+		hexID := hex.EncodeToString(inv.id[:])
+		for _, prefix := range []string{earlyPrefix, journalPrefix} {
+			if err := st.Scan(prefix+hexID+"/", r.take); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // RecoveryProblem is a record Recover could not use, and what it did about it.
@@ -104,8 +134,6 @@ func (r *recovery) take(key string, value []byte) error {
 		err = r.takePromise(key, value)
 	case strings.HasPrefix(key, workflowPrefix):
 		err = r.takeWorkflow(key, value)
-	case strings.HasPrefix(key, idempotencyPrefix):
-		err = r.takeIdempotency(key, value)
 	case key == seqKey:
 		seq, n := binary.Uvarint(value)
 		if n <= 0 || n != len(value) {
@@ -243,20 +271,6 @@ func (r *recovery) takeWorkflow(key string, value []byte) error {
 	return nil
 }
 
-func (r *recovery) takeIdempotency(key string, value []byte) error {
-	parts, err := splitKey(key, idempotencyPrefix, 4)
-	if err != nil {
-		return err
-	}
-	if len(value) != 16 {
-		return fmt.Errorf("idempotency record %q: %d bytes, want 16", key, len(value))
-	}
-	var id protocol.InvocationID
-	copy(id[:], value)
-	r.e.idem[idemID{parts[0], parts[1], parts[2], parts[3]}] = id
-	return nil
-}
-
 // checkInvocations sets aside invocations that decoded but that no sequence of the engine's
 // atomic batches can produce, and repairs a sequence number that fell behind.
 func (r *recovery) checkInvocations() {
@@ -267,6 +281,12 @@ func (r *recovery) checkInvocations() {
 		}
 		if err := checkRecovered(inv); err != nil {
 			r.drop(inv, err.Error())
+			continue
+		}
+		if inv.status == statusDone {
+			// Written before finished invocations moved to fin/: move it now.
+			r.e.retire(inv)
+			delete(r.e.invs, inv.id)
 			continue
 		}
 		kept = append(kept, inv)
@@ -385,12 +405,6 @@ func (r *recovery) rebuildInvocation(inv *invocation, spec protocol.ServiceSpec)
 		e.keyState(inv.service, inv.key).holder = inv
 	case inv.status == statusPending && inv.holdsKey(spec):
 		e.keyState(inv.service, inv.key).inbox = append(e.keyState(inv.service, inv.key).inbox, inv)
-	}
-	if inv.status == statusDone {
-		if !inv.purgeAt.IsZero() && !mutant.On(mutant.ForgetRetentionTimer) {
-			e.arm(Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: inv.purgeAt})
-		}
-		return
 	}
 	for i, en := range inv.journal {
 		if en.Completed {

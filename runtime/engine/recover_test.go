@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
 )
 
 func TestRecoverEmptyStore(t *testing.T) {
@@ -100,7 +102,7 @@ func TestRecoverSuspendedWithCompletedWaitResumes(t *testing.T) {
 		kv(engine.EntryKey(id, 2), journal.MarshalEntry(journal.Entry{Kind: journal.KindAwakeable})),
 	)
 	h := newHarness(t)
-	e, err := engine.Recover(h.cfg, st.load)
+	e, err := engine.Recover(withStore(h.cfg, st))
 	require.NoError(t, err)
 	r := e.Ready()
 	start := onlyStart(t, r)
@@ -182,9 +184,9 @@ func TestRecoverDoneKeepsOutput(t *testing.T) {
 			r := h.step()
 			assert.Empty(t, r.Batch, "nothing to restart")
 			assert.Empty(t, r.Messages)
-			// Only the retention timer comes back, with its stored deadline.
+			// Only the retention sweep comes back, at the stored deadline.
 			require.Len(t, r.Timers, 1)
-			assert.Equal(t, engine.TimerRetention, r.Timers[0].Kind)
+			assert.Equal(t, engine.TimerRetentionSweep, r.Timers[0].Kind)
 			assert.True(t, r.Timers[0].Deadline.Equal(purgeAt))
 			assert.Equal(t, want, h.outputOf(id))
 			attach := h.attach(id)
@@ -254,12 +256,13 @@ func TestRecoverManyInvocationsInEveryState(t *testing.T) {
 	retries := timersOf(r, engine.TimerRetry)
 	require.Len(t, retries, 1)
 	assert.Equal(t, backingOff, retries[0].Invocation)
-	retentions := timersOf(r, engine.TimerRetention)
-	require.Len(t, retentions, 1)
-	assert.Equal(t, done, retentions[0].Invocation)
+	// The finished one is not read at all: one sweep, for the head of the retention index.
+	sweeps := timersOf(r, engine.TimerRetentionSweep)
+	require.Len(t, sweeps, 1)
+	assert.True(t, sweeps[0].Deadline.Equal(engine.PurgeAt(h.eng, done)))
 	assert.Len(t, r.Timers, 2)
 	assert.Equal(t, []protocol.InvocationID{running, suspended, backingOff}, h.eng.Unfinished())
-	assert.Equal(t, 4, h.eng.Invocations())
+	assert.Equal(t, 3, h.eng.Invocations())
 }
 
 // TestCrashDropsUnsyncedSuffix runs one story with every batch left unsynced, then, for every
@@ -317,7 +320,7 @@ func TestCrashDropsUnsyncedSuffix(t *testing.T) {
 		// The recovered state is exactly the state after the kept batches: check every kept
 		// Ready against it, on a throwaway copy per Ready since the check asks for outputs.
 		for i := range keep {
-			rec, err := engine.Recover(h.cfg, h.store.Load)
+			rec, err := engine.Recover(h.cfg)
 			require.NoError(t, err)
 			for _, v := range backedBy(rec, s.readies[i], s.resolves) {
 				t.Errorf("keep %d, Ready %d: %s", keep, i, v)
@@ -371,7 +374,7 @@ func TestRecoverAfterEveryStepOfAStory(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		h.step()
-		rec, err := engine.Recover(h.cfg, h.store.Load)
+		rec, err := engine.Recover(h.cfg)
 		require.NoError(t, err, what)
 		assert.Equal(t, engine.Snapshot(h.eng, true), engine.Snapshot(rec, false), what)
 	}
@@ -444,18 +447,45 @@ type kvPair struct {
 
 func kv(k string, v []byte) kvPair { return kvPair{k, v} }
 
-// fakeStore is a hand-built recovery scan: pairs in the order given (callers sort them).
+// fakeStore is a hand-built store: pairs in ascending key order (callers sort them), read
+// through store.Reader.
 type fakeStore struct{ pairs []kvPair }
 
 func storeOf(pairs ...kvPair) fakeStore { return fakeStore{pairs} }
 
-func (s fakeStore) load(fn func(key string, value []byte) error) error {
+func (s fakeStore) Get(key string) ([]byte, bool, error) {
 	for _, p := range s.pairs {
+		if p.key == key {
+			return append([]byte(nil), p.value...), true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+func (s fakeStore) Scan(prefix string, fn func(key string, value []byte) error) error {
+	for _, p := range s.pairs {
+		if !strings.HasPrefix(p.key, prefix) {
+			continue
+		}
 		if err := fn(p.key, append([]byte(nil), p.value...)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// withStore is cfg reading from st.
+func withStore(cfg engine.Config, st store.Reader) engine.Config {
+	cfg.Store = st
+	return cfg
+}
+
+// failingStore fails every read, as a disk on fire would.
+type failingStore struct{ err error }
+
+func (s failingStore) Get(string) ([]byte, bool, error) { return nil, false, s.err }
+func (s failingStore) Scan(string, func(string, []byte) error) error {
+	return s.err
 }
 
 func TestRecoverCorruptStore(t *testing.T) {
@@ -486,7 +516,6 @@ func TestRecoverCorruptStore(t *testing.T) {
 		{"journal not starting with input", []kvPair{kv(engine.InvocationKey(id), rec), kv(engine.EntryKey(id, 0), run)}},
 		{"journal gap", []kvPair{kv(engine.InvocationKey(id), rec), kv(engine.EntryKey(id, 0), input), kv(engine.EntryKey(id, 2), run)}},
 		{"journal starting at 1", []kvPair{kv(engine.InvocationKey(id), rec), kv(engine.EntryKey(id, 1), run)}},
-		{"journal entry without record", []kvPair{kv(engine.EntryKey(id, 0), input)}},
 		{"garbage journal entry", []kvPair{kv(engine.InvocationKey(id), rec), kv(engine.EntryKey(id, 0), []byte{1, 99})}},
 		{"journal key without index", []kvPair{kv(engine.InvocationKey(id), rec), kv("jnl/"+engine.InvocationKey(id)[4:], input)}},
 		{"journal key with bad index", []kvPair{kv(engine.InvocationKey(id), rec), kv(engine.EntryKey(id, 0)[:37]+"/xyz", input)}},
@@ -507,18 +536,13 @@ func TestRecoverCorruptStore(t *testing.T) {
 		{"short workflow record", []kvPair{kv("wf/Greeter/k", []byte{1, 2, 3})}},
 		{"workflow record of another version", []kvPair{kv("wf/Greeter/k", append([]byte{9}, make([]byte, 17)...))}},
 		{"workflow record with trailing bytes", []kvPair{kv("wf/Greeter/k", append([]byte{1}, make([]byte, 18)...))}},
-		{"idempotency record of the wrong size", []kvPair{kv("idem/Greeter/greet//k", []byte{1})}},
-		{"idempotency key with too many parts", []kvPair{kv("idem/Greeter/greet/a/b/c", make([]byte, 16))}},
-		{"unknown prefix", []kvPair{kv("foo/bar", []byte("x"))}},
-		{"unknown prefix after good data", []kvPair{kv(engine.InvocationKey(id), rec), kv(engine.EntryKey(id, 0), input), kv("zzz", nil)}},
-		{"empty key", []kvPair{kv("", nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			var e *engine.Engine
 			var err error
-			require.NotPanics(t, func() { e, err = engine.Recover(h.cfg, storeOf(tt.pairs...).load) })
+			require.NotPanics(t, func() { e, err = engine.Recover(withStore(h.cfg, storeOf(tt.pairs...))) })
 			require.NoError(t, err, "a bad record must not stop recovery")
 			require.NotEmpty(t, e.Problems(), "the bad record is reported")
 			assertSetAsideForGood(t, h, tt.pairs, e)
@@ -538,13 +562,13 @@ func TestRecoverCorruptStore(t *testing.T) {
 		} {
 			for n := range len(full) {
 				pairs := []kvPair{kv(engine.InvocationKey(id), full[:n]), kv(engine.EntryKey(id, 0), input)}
-				e, err := engine.Recover(newHarness(t).cfg, storeOf(pairs...).load)
+				e, err := engine.Recover(withStore(newHarness(t).cfg, storeOf(pairs...)))
 				require.NoError(t, err)
 				require.NotEmpty(t, e.Problems(), "prefix of %d bytes", n)
 				assert.Equal(t, engine.InvocationKey(id), e.Problems()[0].Key)
 				assert.Empty(t, engine.IDs(e), "the invocation is set aside whole")
 			}
-			e, err := engine.Recover(newHarness(t).cfg, storeOf(kv(engine.InvocationKey(id), full), kv(engine.EntryKey(id, 0), input)).load)
+			e, err := engine.Recover(withStore(newHarness(t).cfg, storeOf(kv(engine.InvocationKey(id), full), kv(engine.EntryKey(id, 0), input))))
 			assert.NoError(t, err)
 			assert.Empty(t, e.Problems())
 		}
@@ -552,10 +576,45 @@ func TestRecoverCorruptStore(t *testing.T) {
 
 	t.Run("scan error is returned", func(t *testing.T) {
 		boom := errors.New("disk on fire")
-		_, err := engine.Recover(newHarness(t).cfg, func(func(string, []byte) error) error { return boom })
+		_, err := engine.Recover(withStore(newHarness(t).cfg, failingStore{boom}))
 		assert.ErrorIs(t, err, boom)
 		assert.NotErrorIs(t, err, engine.ErrCorruptStore)
 	})
+}
+
+// Recovery reads the live part of the store only, so records elsewhere — journals without a
+// record, idempotency keys, keys of no known kind — cost nothing at start and cannot stop it. A
+// bad idempotency record is met when a request looks it up: it reads as absent, and is reported.
+func TestRecoverReadsOnlyTheLivePart(t *testing.T) {
+	input := journal.MarshalEntry(journal.Entry{Kind: journal.KindInput, Result: value(`1`)})
+	pairs := []kvPair{
+		kv("", nil),
+		kv("foo/bar", []byte("x")),
+		kv("idem/Greeter/greet//k", []byte{1}),
+		kv("idem/Greeter/greet/a/b/c", make([]byte, 16)),
+		kv(engine.EntryKey(idN(9), 0), input),
+		kv("zzz", nil),
+	}
+	h := newHarness(t)
+	e, err := engine.Recover(withStore(h.cfg, storeOf(pairs...)))
+	require.NoError(t, err)
+	assert.Empty(t, e.Problems())
+	assert.Empty(t, e.Ready().Batch, "nothing is moved")
+
+	h.eng = e
+	h.cfg.Store = storeOf(pairs...)
+	e, err = engine.Recover(h.cfg)
+	require.NoError(t, err)
+	h.eng = e
+	e.Ready()
+	req := h.ingress(ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "greet", IdempotencyKey: "k"})
+	r := e.Ready()
+	assert.Equal(t, 202, replyTo(t, r, req).Status, "a fresh invocation")
+	problems := e.TakeReadProblems()
+	require.Len(t, problems, 1)
+	assert.Equal(t, "idem/Greeter/greet//k", problems[0].Key)
+	assert.Equal(t, "read as absent", problems[0].Action)
+	assert.Empty(t, e.TakeReadProblems(), "taken once")
 }
 
 // assertSetAsideForGood checks that what recovery set aside is out of the live keys, kept whole
@@ -598,7 +657,7 @@ func assertSetAsideForGood(t *testing.T, h *harness, pairs []kvPair, e *engine.E
 	for _, k := range slices.Sorted(maps.Keys(st)) {
 		again.pairs = append(again.pairs, kv(k, st[k]))
 	}
-	e2, err := engine.Recover(h.cfg, again.load)
+	e2, err := engine.Recover(withStore(h.cfg, again))
 	require.NoError(t, err)
 	assert.Empty(t, e2.Problems(), "the second start still finds problems")
 	setAside := 0
@@ -636,7 +695,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			assert.True(t, got.Equal(want))
 		}
 	}
-	e, err := engine.Recover(h.cfg, st.load)
+	e, err := engine.Recover(withStore(h.cfg, st))
 	require.NoError(t, err)
 	check(e)
 	ready := e.Ready()
@@ -656,7 +715,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	for _, k := range slices.Sorted(maps.Keys(migrated)) {
 		again.pairs = append(again.pairs, kv(k, migrated[k]))
 	}
-	e2, err := engine.Recover(h.cfg, again.load)
+	e2, err := engine.Recover(withStore(h.cfg, again))
 	require.NoError(t, err)
 	check(e2)
 }

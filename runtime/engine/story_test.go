@@ -222,7 +222,11 @@ func (s *story) run(b storyBlock) string {
 			s.h.clock.Advance(d)
 		case "fire":
 			need(2)
-			tm, ok := s.timers[s.inv(f[1])]
+			var id protocol.InvocationID // "fire sweep": the retention sweep, which names none
+			if f[1] != "sweep" {
+				id = s.inv(f[1])
+			}
+			tm, ok := s.timers[id]
 			if !ok {
 				fail("no timer armed for %s", f[1])
 			}
@@ -387,6 +391,8 @@ func timerName(tm engine.Timer) string {
 		return fmt.Sprintf("sleep %s[%d]", tm.Invocation, tm.Index)
 	case engine.TimerWorkflowRetention:
 		return fmt.Sprintf("retention %s/%s", tm.Service, tm.Key)
+	case engine.TimerRetentionSweep:
+		return "retention-sweep"
 	}
 	return fmt.Sprintf("%s %s", tm.Kind, tm.Invocation)
 }

@@ -48,16 +48,8 @@ func (e *Engine) FireTimer(t Timer) {
 		e.reached(PointSleepFired)
 		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Index: t.Index, Timer: t, Reason: t.Kind.String()})
 		e.completeEntry(inv, t.Index, journal.Result{})
-	case TimerRetention:
-		inv := e.invs[t.Invocation]
-		if inv == nil || inv.status != statusDone || !inv.purgeAt.Equal(t.Deadline) {
-			return
-		}
-		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: t, Reason: t.Kind.String()})
-		e.purgeInvocation(inv, t)
-		if ks := e.keys[keyID{inv.service, inv.key}]; mutant.On(mutant.PurgeWorkflowEarly) && ks != nil && !ks.run.IsZero() && !ks.purgeAt.IsZero() {
-			e.purgeWorkflow(inv.service, inv.key, ks, Timer{Kind: TimerWorkflowRetention, Service: inv.service, Key: inv.key, Deadline: ks.purgeAt})
-		}
+	case TimerRetentionSweep:
+		e.sweep(t)
 	case TimerWorkflowRetention:
 		ks := e.keys[keyID{t.Service, t.Key}]
 		if ks == nil || ks.run.IsZero() || !ks.purgeAt.Equal(t.Deadline) {
@@ -73,14 +65,18 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 	e.reached(PointRetentionPurge)
 	delete(e.invs, inv.id)
 	e.del(invocationKey(inv.id))
-	for i := range inv.journal {
-		e.del(entryKey(inv.id, uint32(i)))
+	e.del(finishedKey(inv.id))
+	n := inv.entries
+	if inv.journal != nil {
+		n = uint32(len(inv.journal))
+	}
+	for i := range n {
+		e.del(entryKey(inv.id, i))
 	}
 	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
 	if inv.idemKey != "" {
 		id := idemID{inv.service, inv.handler, inv.key, inv.idemKey}
-		if e.idem[id] == inv.id {
-			delete(e.idem, id)
+		if raw, ok := e.get(idempotencyKey(id)); ok && string(raw) == string(inv.id[:]) {
 			e.del(idempotencyKey(id))
 			e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, IdempotencyKey: inv.idemKey, Timer: t, Reason: "idempotency"})
 		}
@@ -96,7 +92,7 @@ func (e *Engine) purgeWorkflow(service, key string, ks *keyState, t Timer) {
 	for _, inv := range stragglers {
 		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 404, Message: fmt.Sprintf("workflow %s with key %q was purged at the end of its retention", service, key)}}, journal.EngineOutput)
 	}
-	if run := e.invs[ks.run]; run != nil {
+	if run := e.invocation(ks.run); run != nil {
 		e.purgeInvocation(run, t)
 	}
 	for _, name := range slices.Sorted(maps.Keys(ks.promises)) {

@@ -63,6 +63,11 @@ func (p RetryPolicy) backoff(failures uint32) time.Duration {
 type Config struct {
 	// Services are the services the executor declared; calls to anything else get a 404.
 	Services []protocol.ServiceSpec
+	// Store is the engine's read-only view of its store (required). The engine reads it at
+	// recovery and for what it keeps on disk only (finished invocations, idempotency keys, the
+	// retention index); it never writes to it. The driver must apply each Ready's batch before
+	// it steps the engine again, so that the engine reads what it wrote.
+	Store store.Reader
 	// Clock gives the engine the current time for its deadlines.
 	Clock Clock
 	// NewID returns a fresh invocation ID; it must never return one it returned before.
@@ -110,6 +115,9 @@ const (
 	TimerRetention
 	// TimerWorkflowRetention purges the finished workflow Service/Key: run, promises, state.
 	TimerWorkflowRetention
+	// TimerRetentionSweep purges the finished invocations whose retention is due (TimerRetention
+	// names one of them in notes; the driver only ever gets sweeps for them).
+	TimerRetentionSweep
 )
 
 // String names the kind as history events do.
@@ -121,6 +129,8 @@ func (k TimerKind) String() string {
 		return "sleep"
 	case TimerRetention, TimerWorkflowRetention:
 		return "retention"
+	case TimerRetentionSweep:
+		return "retention-sweep"
 	}
 	return "unknown"
 }

@@ -48,6 +48,8 @@ type Host struct {
 	// group is the current group's inputs and readies, reused from group to group.
 	group   []input
 	readies []engine.Ready
+	// applied counts the batches of the current group applied and not yet synced.
+	applied int
 	// fresh are the ingress requests stepped in the current group. If its commit fails, what
 	// the engine decided for them is not durable, so shutdown names no invocation to them.
 	fresh []engine.RequestID
@@ -144,7 +146,8 @@ func New(cfg Config) (*Host, error) {
 		h.kinds[s.Name()] = ingressKind(s.Kind())
 	}
 	start := time.Now()
-	eng, err := engine.Recover(ecfg, st.Load)
+	ecfg.Store = st
+	eng, err := engine.Recover(ecfg)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("host: %w", err)

@@ -69,8 +69,11 @@ func (h *Host) stopLoop() {
 // Its first turn performs what recovery produced, and reports the outcome on started.
 func (h *Host) loop(started chan<- error) {
 	defer close(h.loopExited)
-	h.readies = append(h.readies[:0], h.eng.Ready())
-	stopErr := h.commitAndPerform(0)
+	h.readies = h.readies[:0]
+	stopErr := h.takeReady()
+	if stopErr == nil {
+		stopErr = h.commitAndPerform(0)
+	}
 	started <- stopErr
 	if stopErr != nil {
 		h.fail(stopErr)
@@ -98,11 +101,21 @@ func (h *Host) loop(started chan<- error) {
 				break
 			}
 			if h.step(in) {
-				h.readies = append(h.readies, h.eng.Ready())
+				if err := h.takeReady(); err != nil {
+					stopErr = err
+					break
+				}
 			}
 			stepped++
 		}
 		clear(h.group) // let the inputs' values go
+		if stopErr != nil {
+			h.fail(stopErr)
+			break
+		}
+		for _, p := range h.eng.TakeReadProblems() {
+			h.log.Error("a stored record could not be read; it was taken as absent", "key", p.Key, "problem", p.Problem)
+		}
 		if err := h.commitAndPerform(stepped); err != nil {
 			stopErr = err
 			h.fail(err)
@@ -150,21 +163,28 @@ func (h *Host) step(in input) bool {
 	return true
 }
 
+// takeReady takes the engine's Ready for the step just made and applies its batch at once: the
+// engine reads what it wrote (finished invocations, idempotency keys) from the store in its next
+// step, so a batch must be visible before then. Apply is cheap (bbolt's group commit queues it in
+// memory); the group's one Sync comes in commitAndPerform, before any effect leaves.
+func (h *Host) takeReady() error {
+	r := h.eng.Ready()
+	if len(r.Batch) > 0 {
+		if err := h.store.Apply(r.Batch); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		h.applied++
+	}
+	h.readies = append(h.readies, r)
+	return nil
+}
+
 // commitAndPerform makes the group's batches durable (apply each, sync once) and then, only
 // then, performs the group's effects in order. On a store error it performs nothing and
 // returns the error: what the engine decided is not durable, so nothing may leave.
 func (h *Host) commitAndPerform(inputs int) error {
-	batches := 0
-	for i := range h.readies {
-		r := &h.readies[i]
-		if len(r.Batch) == 0 {
-			continue
-		}
-		if err := h.store.Apply(r.Batch); err != nil {
-			return fmt.Errorf("apply batch: %w", err)
-		}
-		batches++
-	}
+	batches := h.applied
+	h.applied = 0
 	h.stats.inputs.Add(uint64(inputs))
 	h.stats.groups.Add(1)
 	var syncTime time.Duration

@@ -1,9 +1,11 @@
 // Package store defines the durable store the engine's driver writes to: atomic batches of key
 // writes, an explicit sync point, and a recovery scan in key order.
 //
-// Implementations live in subpackages (mem for the simulator and tests; bolt later for
-// production) and are held to one contract test suite. The engine never calls a store itself:
-// it emits batches, and its driver applies and syncs them.
+// Implementations live in subpackages (mem for the simulator and tests; bolt for production)
+// and are held to one contract test suite. The engine never writes to a store itself: it emits
+// batches, and its driver applies and syncs them. It reads through the Reader half — at
+// recovery, and for what it keeps on disk only (finished invocations, the retention index) —
+// and sees every batch its driver has applied, synced or not.
 package store
 
 import (
@@ -21,18 +23,29 @@ type Op struct {
 // Batch is a list of writes applied atomically: after a crash, either all of them or none.
 type Batch []Op
 
+// Reader is the read half of a Store: the latest applied values, synced or not.
+type Reader interface {
+	// Get returns key's latest applied value (a copy the caller owns) and whether it exists.
+	Get(key string) (value []byte, ok bool, err error)
+	// Scan calls fn for every key that starts with prefix, in ascending byte order, with its
+	// latest applied value. fn must not retain value beyond the call, nor call the store. An
+	// error from fn stops the scan and is returned as is.
+	Scan(prefix string, fn func(key string, value []byte) error) error
+}
+
 // Store is the durable key/value store behind the engine.
 //
 // Apply makes a batch visible to Load at once, but it is durable only after a later Sync
 // returns. A crash keeps every synced batch and may keep any prefix of the unsynced ones, never a
 // batch without the ones applied before it.
 type Store interface {
+	Reader
 	// Apply applies the batch atomically. Values are copied; the caller may reuse its slices.
 	Apply(b Batch) error
 	// Sync makes every batch applied so far durable.
 	Sync() error
-	// Load calls fn for every key in ascending byte order, with the latest applied value. fn
-	// must not retain value beyond the call. An error from fn stops the scan and is returned.
+	// Load calls fn for every key in ascending byte order, with the latest applied value: Scan
+	// with the empty prefix.
 	Load(fn func(key string, value []byte) error) error
 	// Close releases the store's resources; any later call returns ErrClosed.
 	Close() error

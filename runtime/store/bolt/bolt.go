@@ -495,53 +495,72 @@ func (s *Store) commit(batches []batch) (err error) {
 }
 
 // Load calls fn for every key in ascending byte order with its latest applied value, synced or
-// not: the file's contents with the pending and committing batches on top. An error from fn
-// stops the scan and is returned as is.
+// not: the file's contents with the pending and committing batches on top. It is Scan with the
+// empty prefix.
+func (s *Store) Load(fn func(key string, value []byte) error) error {
+	return s.scan("load", "", fn)
+}
+
+// Scan calls fn for every key that starts with prefix, in ascending byte order, with its latest
+// applied value, synced or not. An error from fn stops the scan and is returned as is.
 //
 // value is valid only until fn returns; copy what you need. (It is a buffer that the next key
 // overwrites, so fn can neither write into bbolt's read-only mapping nor corrupt the overlay.)
-// fn must not call the store: Load holds the store's lock throughout, so that it sees one
+// fn must not call the store: Scan holds the store's lock throughout, so that it sees one
 // state; Syncs already committing go on.
-func (s *Store) Load(fn func(key string, value []byte) error) (err error) {
+func (s *Store) Scan(prefix string, fn func(key string, value []byte) error) error {
+	return s.scan("scan", prefix, fn)
+}
+
+func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.usableLocked("load"); err != nil {
+	if err := s.usableLocked(op); err != nil {
 		return err
 	}
 	s.keys = s.keys[:0]
 	for k := range s.overlay {
-		s.keys = append(s.keys, k)
+		if strings.HasPrefix(k, prefix) {
+			s.keys = append(s.keys, k)
+		}
 	}
 	slices.Sort(s.keys)
 	keys := s.keys
 
 	tx, err := s.db.Begin(false)
 	if err != nil {
-		return fmt.Errorf("bolt: load %s: %w", s.path, err)
+		return fmt.Errorf("bolt: %s %s: %w", op, s.path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	inFn := false
-	defer s.failOnPanicLocked("load", &inFn, &err)
+	defer s.failOnPanicLocked(op, &inFn, &err)
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	data := tx.Bucket(dataBucket)
 	if data == nil {
 		return fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
 	}
 	c := data.Cursor()
-	k, v := c.First()
+	// within keeps the cursor inside the prefix: a key past it ends the file's side of the scan.
+	within := func(k, v []byte) ([]byte, []byte) {
+		if k != nil && !bytes.HasPrefix(k, []byte(prefix)) {
+			return nil, nil
+		}
+		return k, v
+	}
+	k, v := within(c.Seek([]byte(prefix)))
 	i := 0
 	for k != nil || i < len(keys) {
 		var key string
 		var value []byte
 		if k != nil && (i == len(keys) || string(k) < keys[i]) {
 			key, value = string(k), v
-			k, v = c.Next()
+			k, v = within(c.Next())
 		} else {
 			key = keys[i]
 			e := s.overlay[key]
 			i++
 			if k != nil && string(k) == key {
-				k, v = c.Next() // the overlay's write replaces the file's value
+				k, v = within(c.Next()) // the overlay's write replaces the file's value
 			}
 			if e.deleted {
 				continue
@@ -559,7 +578,6 @@ func (s *Store) Load(fn func(key string, value []byte) error) (err error) {
 }
 
 // Get returns a copy of key's latest applied value and whether the key exists, synced or not.
-// It is meant for tests and debugging; the engine reads through Load at recovery.
 func (s *Store) Get(key string) (value []byte, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

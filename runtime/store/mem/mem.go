@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/vigilsim/vigil/runtime/store"
@@ -115,17 +116,27 @@ func (s *Store) forgetUnsynced() {
 }
 
 // Load calls fn for every key in ascending byte order with its latest applied value, synced or
-// not. An error from fn stops the scan and is returned as is.
+// not: Scan with the empty prefix.
+func (s *Store) Load(fn func(key string, value []byte) error) error {
+	return s.scan("load", "", fn)
+}
+
+// Scan calls fn for every key that starts with prefix, in ascending byte order, with its latest
+// applied value, synced or not. An error from fn stops the scan and is returned as is.
 //
-// fn must not call the store: Load holds its lock throughout, so that the scan sees one state.
+// fn must not call the store: Scan holds its lock throughout, so that the scan sees one state.
 // value is valid only until fn returns. It lives in a buffer that the next key overwrites, which
 // keeps fn from corrupting the store and makes a caller that wrongly retains values fail under
 // mem as it would under a store that hands out memory-mapped pages.
-func (s *Store) Load(fn func(key string, value []byte) error) error {
+func (s *Store) Scan(prefix string, fn func(key string, value []byte) error) error {
+	return s.scan("scan", prefix, fn)
+}
+
+func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return fmt.Errorf("mem: load: %w", store.ErrClosed)
+		return fmt.Errorf("mem: %s: %w", op, store.ErrClosed)
 	}
 	if s.keysDirty {
 		s.keys = s.keys[:0]
@@ -135,7 +146,11 @@ func (s *Store) Load(fn func(key string, value []byte) error) error {
 		slices.Sort(s.keys)
 		s.keysDirty = false
 	}
-	for _, k := range s.keys {
+	i, _ := slices.BinarySearch(s.keys, prefix)
+	for _, k := range s.keys[i:] {
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
 		v := s.data[k]
 		s.scratch = append(s.scratch[:0], v...)
 		if err := fn(k, s.scratch[:len(v):len(v)]); err != nil {
@@ -208,14 +223,14 @@ func (s *Store) Len() int {
 	return len(s.data)
 }
 
-// Get returns a copy of key's latest applied value and whether the key exists. It is meant for
-// tests and debugging and works on a closed store.
-func (s *Store) Get(key string) ([]byte, bool) {
+// Get returns a copy of key's latest applied value and whether the key exists. It never fails,
+// and works on a closed store too, so that tests can look at what a crash left.
+func (s *Store) Get(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.data[key]
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
-	return bytes.Clone(v), true
+	return bytes.Clone(v), true, nil
 }

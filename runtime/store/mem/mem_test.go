@@ -58,7 +58,7 @@ func state(t *testing.T, s *mem.Store) map[string]string {
 	got := map[string]string{}
 	for _, kv := range storetest.Dump(t, s) {
 		got[kv.Key] = kv.Value
-		if v, ok := s.Get(kv.Key); !ok || string(v) != kv.Value {
+		if v, ok, _ := s.Get(kv.Key); !ok || string(v) != kv.Value {
 			t.Errorf("Get(%q) = %q, %v; Load reported %q", kv.Key, v, ok, kv.Value)
 		}
 	}
@@ -273,19 +273,19 @@ func TestCrashReopensClosedStore(t *testing.T) {
 
 func TestGet(t *testing.T) {
 	s := mem.New()
-	if v, ok := s.Get("a"); ok || v != nil {
+	if v, ok, _ := s.Get("a"); ok || v != nil {
 		t.Errorf("Get of a missing key = %q, %v", v, ok)
 	}
 	mustApply(t, s, put("a", "1"), store.Op{Key: "empty", Value: []byte{}})
-	v, ok := s.Get("a")
+	v, ok, _ := s.Get("a")
 	if !ok || string(v) != "1" {
 		t.Fatalf("Get(a) = %q, %v", v, ok)
 	}
 	v[0] = 'X' // Get returns a copy
-	if v, _ := s.Get("a"); string(v) != "1" {
+	if v, _, _ := s.Get("a"); string(v) != "1" {
 		t.Errorf("modifying Get's result changed the store: %q", v)
 	}
-	if v, ok := s.Get("empty"); !ok || len(v) != 0 {
+	if v, ok, _ := s.Get("empty"); !ok || len(v) != 0 {
 		t.Errorf("Get(empty) = %q, %v", v, ok)
 	}
 }
@@ -358,7 +358,7 @@ func TestConcurrentUse(t *testing.T) {
 					_ = s.Sync()
 					_ = s.Load(func(string, []byte) error { return nil })
 					_ = s.Len()
-					_, _ = s.Get(k)
+					_, _, _ = s.Get(k)
 					_ = s.Unsynced()
 				}
 			}

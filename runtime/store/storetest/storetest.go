@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApplyCopiesValues", testApplyCopiesValues},
 		{"LargeValue", testLargeValue},
 		{"KeyLimits", testKeyLimits},
+		{"GetAndScan", testGetAndScan},
 		{"SyncIdempotent", testSyncIdempotent},
 		{"LoadErrorStopsScan", testLoadErrorStopsScan},
 		{"Closed", testClosed},
@@ -265,6 +266,60 @@ func testKeyLimits(t *testing.T, s store.Store) {
 		t.Fatalf("Sync after a refused batch: %v", err)
 	}
 	checkState(t, s, []KV{{longest, "ok"}})
+}
+
+// testGetAndScan: Get and Scan see every applied batch, synced or not, deletes included; Scan
+// gives exactly the keys with the prefix, in order, and stops at fn's error.
+func testGetAndScan(t *testing.T, s store.Store) {
+	apply(t, s, store.Batch{put("a", "1"), put("ab", "2"), put("abc", "3"), put("abd", "4"), put("b", "5"), put("a\xff", "6")})
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, store.Batch{del("abc"), put("abe", "7"), put("ab", "8"), put("aa", "9")})
+	scan := func(prefix string) []KV {
+		var got []KV
+		if err := s.Scan(prefix, func(k string, v []byte) error {
+			got = append(got, KV{k, string(v)})
+			return nil
+		}); err != nil {
+			t.Fatalf("Scan(%q): %v", prefix, err)
+		}
+		return got
+	}
+	tests := []struct {
+		prefix string
+		want   []KV
+	}{
+		{"ab", []KV{{"ab", "8"}, {"abd", "4"}, {"abe", "7"}}},
+		{"a", []KV{{"a", "1"}, {"aa", "9"}, {"ab", "8"}, {"abd", "4"}, {"abe", "7"}, {"a\xff", "6"}}},
+		{"abc", nil},
+		{"c", nil},
+		{"b", []KV{{"b", "5"}}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, scan(tt.prefix)); diff != "" {
+			t.Errorf("Scan(%q) (-want +got):\n%s", tt.prefix, diff)
+		}
+	}
+	if diff := cmp.Diff(Dump(t, s), scan("")); diff != "" {
+		t.Errorf("Scan(\"\") differs from Load (-load +scan):\n%s", diff)
+	}
+	for key, want := range map[string]string{"ab": "8", "abd": "4", "aa": "9"} {
+		if v, ok, err := s.Get(key); err != nil || !ok || string(v) != want {
+			t.Errorf("Get(%q) = %q, %v, %v; want %q", key, v, ok, err, want)
+		}
+	}
+	for _, key := range []string{"abc", "zz", ""} {
+		if _, ok, err := s.Get(key); err != nil || ok {
+			t.Errorf("Get(%q) = _, %v, %v; want absent", key, ok, err)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.Scan("a", func(string, []byte) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Scan with a failing fn: %v after %d calls, want stop after 1", err, n)
+	}
 }
 
 func testSyncIdempotent(t *testing.T, s store.Store) {

@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// Finished invocations live in the store only. Memory holds what is live — unfinished
+// invocations, the keys they hold — so that it is bounded by live work, not by retention: a day
+// of 1 000 finished invocations a second would otherwise keep 86 million journals in memory, and
+// load them all at every start. A finished invocation's record moves from inv/ to fin/ in the
+// batch that finishes it, and the engine drops it from memory when that batch leaves (Ready).
+// Reads of it — an attach, an output, an idempotent repeat, a completion arriving late, its purge —
+// go to the store through Config.Store, which sees every batch the driver has applied.
+//
+// Retention of finished invocations is one index in the store, ordered by deadline
+// (ret/<deadline>/<id>), and one sweep timer at its head: not a timer per finished invocation.
+// A sweep purges what is due, at most maxSweep at a time, and arms the next.
+
+// maxSweep bounds how many purges one sweep step makes, so that a backlog (a server that was down
+// for a day) drains in bounded steps instead of one step of unbounded size.
+const maxSweep = 256
+
+func finishedKey(id protocol.InvocationID) string {
+	return finishedPrefix + hex.EncodeToString(id[:])
+}
+
+// retentionKey is ret/, the deadline as 16 hex digits of its Unix seconds offset by 2^63 (so that
+// every instant sorts in order) and 8 of its nanoseconds, a slash, the invocation ID in hex.
+func retentionKey(deadline time.Time, id protocol.InvocationID) string {
+	var b [8 + 4]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(deadline.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(b[8:], uint32(deadline.Nanosecond()))
+	return retentionPrefix + hex.EncodeToString(b[:]) + "/" + hex.EncodeToString(id[:])
+}
+
+// parseRetentionKey undoes retentionKey.
+func parseRetentionKey(key string) (time.Time, protocol.InvocationID, bool) {
+	var id protocol.InvocationID
+	rest := key[len(retentionPrefix):]
+	if len(rest) != 24+1+32 || rest[24] != '/' {
+		return time.Time{}, id, false
+	}
+	var b [12]byte
+	if _, err := hex.Decode(b[:], []byte(rest[:24])); err != nil {
+		return time.Time{}, id, false
+	}
+	id, ok := parseHexID(rest[25:])
+	nsec := binary.BigEndian.Uint32(b[8:])
+	if !ok || nsec >= uint32(time.Second) {
+		return time.Time{}, id, false
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(b[:8])^(1<<63)), int64(nsec)), id, true
+}
+
+// invocation returns the invocation id: the live one in memory, or a finished one read from the
+// store (its record only: journal nil, entries set). nil when there is none.
+func (e *Engine) invocation(id protocol.InvocationID) *invocation {
+	if inv := e.invs[id]; inv != nil {
+		return inv
+	}
+	return e.readFinished(id)
+}
+
+// readFinished reads a finished invocation's record from the store, or nil.
+func (e *Engine) readFinished(id protocol.InvocationID) *invocation {
+	raw, ok := e.get(finishedKey(id))
+	if !ok {
+		return nil
+	}
+	inv, err := decodeInvocation(id, raw)
+	if err != nil || inv.status != statusDone {
+		e.readProblem(finishedKey(id), fmt.Errorf("finished invocation record: %w", errOr(err, "status is not done")))
+		return nil
+	}
+	return inv
+}
+
+// output returns a finished invocation's output: from memory while it finishes, else from the
+// store.
+func (e *Engine) output(inv *invocation) journal.Result {
+	if len(inv.journal) > 0 {
+		return inv.journal[len(inv.journal)-1].Result
+	}
+	key := entryKey(inv.id, inv.entries-1)
+	raw, ok := e.get(key)
+	if !ok {
+		e.readProblem(key, errors.New("the output entry of a finished invocation is missing"))
+		return journal.Result{Failure: &journal.Failure{Code: 500, Message: "the invocation's output cannot be read from the store"}}
+	}
+	en, err := journal.UnmarshalEntry(raw)
+	if err != nil || en.Kind != journal.KindOutput {
+		e.readProblem(key, fmt.Errorf("output entry: %w", errOr(err, "not an output entry")))
+		return journal.Result{Failure: &journal.Failure{Code: 500, Message: "the invocation's output cannot be read from the store"}}
+	}
+	return en.Result
+}
+
+func (e *Engine) outputResponse(inv *invocation) ingress.Response {
+	out := e.output(inv)
+	if out.Failure != nil {
+		return ingress.FailureResponse(inv.id.String(), out.Failure.Code, out.Failure.Message)
+	}
+	return ingress.OutputResponse(inv.id.String(), out.Value)
+}
+
+// idempotent returns the invocation an idempotency key names, live or finished, or nil.
+func (e *Engine) idempotent(id idemID) *invocation {
+	raw, ok := e.get(idempotencyKey(id))
+	if !ok {
+		return nil
+	}
+	if len(raw) != len(protocol.InvocationID{}) {
+		e.readProblem(idempotencyKey(id), fmt.Errorf("idempotency record of %d bytes, want 16", len(raw)))
+		return nil
+	}
+	return e.invocation(protocol.InvocationID(raw))
+}
+
+// retire writes a finished invocation's record under fin/ and its retention under ret/; Ready
+// then drops it from memory.
+func (e *Engine) retire(inv *invocation) {
+	e.del(invocationKey(inv.id))
+	e.put(finishedKey(inv.id), encodeInvocation(inv))
+	if !inv.purgeAt.IsZero() {
+		e.put(retentionKey(inv.purgeAt, inv.id), nil)
+		e.armSweep(inv.purgeAt)
+	}
+}
+
+// armSweep makes sure a sweep is armed at or before deadline.
+func (e *Engine) armSweep(deadline time.Time) {
+	if !e.sweepAt.IsZero() && !deadline.Before(e.sweepAt) {
+		return
+	}
+	e.sweepAt = deadline
+	e.ready.Timers = append(e.ready.Timers, Timer{Kind: TimerRetentionSweep, Deadline: deadline})
+}
+
+// sweep purges the finished invocations whose retention is due, at most maxSweep, and arms the
+// sweep for the next.
+func (e *Engine) sweep(t Timer) {
+	if t.Deadline.Equal(e.sweepAt) {
+		e.sweepAt = time.Time{}
+	}
+	now := e.now()
+	type due struct {
+		deadline time.Time
+		id       protocol.InvocationID
+	}
+	var purge []due
+	var next time.Time
+	errStop := errors.New("stop")
+	err := e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
+		deadline, id, ok := parseRetentionKey(key)
+		switch {
+		case !ok:
+			e.readProblem(key, errors.New("retention index key does not parse"))
+			return nil
+		case deadline.After(now) || len(purge) == maxSweep:
+			next = deadline
+			return errStop
+		}
+		purge = append(purge, due{deadline, id})
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		e.readProblem(retentionPrefix, err)
+		return
+	}
+	for _, d := range purge {
+		e.del(retentionKey(d.deadline, d.id))
+		inv := e.readFinished(d.id)
+		if inv == nil || !inv.purgeAt.Equal(d.deadline) {
+			continue // purged with its workflow, or set aside
+		}
+		rt := Timer{Kind: TimerRetention, Invocation: inv.id, Deadline: d.deadline}
+		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: rt, Reason: rt.Kind.String()})
+		e.purgeInvocation(inv, rt)
+		if ks := e.keys[keyID{inv.service, inv.key}]; mutant.On(mutant.PurgeWorkflowEarly) && ks != nil && !ks.run.IsZero() && !ks.purgeAt.IsZero() {
+			e.purgeWorkflow(inv.service, inv.key, ks, Timer{Kind: TimerWorkflowRetention, Service: inv.service, Key: inv.key, Deadline: ks.purgeAt})
+		}
+	}
+	if !next.IsZero() {
+		e.armSweep(next)
+	}
+}
+
+// armFirstSweep arms the sweep for the head of the retention index, at recovery.
+func (e *Engine) armFirstSweep() {
+	errStop := errors.New("stop")
+	_ = e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
+		if deadline, _, ok := parseRetentionKey(key); ok {
+			e.armSweep(deadline)
+		} else {
+			// A key the sweep cannot read: sweep at once, and let the sweep report it.
+			e.armSweep(e.now())
+		}
+		return errStop
+	})
+}
+
+// get reads key's latest applied value. A read error is a store failure; it is kept for the
+// driver (Err) and reads as absent.
+func (e *Engine) get(key string) ([]byte, bool) {
+	v, ok, err := e.cfg.Store.Get(key)
+	if err != nil {
+		e.readProblem(key, err)
+		return nil, false
+	}
+	return v, ok
+}
+
+// maxReadProblems bounds the read problems kept between two TakeReadProblems, so that a store
+// gone bad cannot grow them without bound.
+const maxReadProblems = 1024
+
+// readProblem records a record the engine could not read while serving. Recovery sets bad
+// records aside; a record met later reads as absent and is reported through TakeReadProblems.
+func (e *Engine) readProblem(key string, err error) {
+	if len(e.readProblems) < maxReadProblems {
+		e.readProblems = append(e.readProblems, RecoveryProblem{Key: key, Problem: err.Error(), Action: "read as absent"})
+	}
+}
+
+// TakeReadProblems returns the records the engine could not read while serving since the last
+// call (at most maxReadProblems of them), for the driver to log, and forgets them.
+func (e *Engine) TakeReadProblems() []RecoveryProblem {
+	p := e.readProblems
+	e.readProblems = nil
+	return p
+}
+
+func errOr(err error, why string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(why)
+}
