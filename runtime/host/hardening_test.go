@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,4 +111,27 @@ func TestRecoverySetsABadRecordAside(t *testing.T) {
 	assert.Equal(t, 1, s.logs.count("records set aside by earlier starts", "records", "2"), "%s", s.logs)
 	r = s.must("POST", "/Ledger/ada/read", "")
 	assert.JSONEq(t, `{"entries":["kept","more"]}`, r.body)
+}
+
+// The health route says ready once the host serves, and a browser's preflight is answered with
+// Restate's permissive CORS.
+func TestHealthAndCORS(t *testing.T) {
+	s := startServer(t, nil)
+	r := s.must("GET", "/restate/health", "")
+	assert.Equal(t, 200, r.status)
+	assert.JSONEq(t, `{"status":"ready"}`, r.body)
+
+	r = s.must("OPTIONS", "/Ledger/ada/append", "", "Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST")
+	assert.Equal(t, 204, r.status)
+	assert.Equal(t, "http://localhost:3000", r.header.Get("Access-Control-Allow-Origin"))
+	r = s.must("POST", "/Ledger/ada/append", `"x"`, "Origin", "http://localhost:3000")
+	assert.Equal(t, 200, r.status)
+	assert.Equal(t, "http://localhost:3000", r.header.Get("Access-Control-Allow-Origin"))
+
+	// Once stopped, the same handler says so.
+	require.NoError(t, s.stop())
+	rec := httptest.NewRecorder()
+	s.last.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/restate/health", nil))
+	assert.Equal(t, 503, rec.Code)
+	assert.JSONEq(t, `{"status":"shutting down"}`, rec.Body.String())
 }

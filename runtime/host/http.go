@@ -106,3 +106,18 @@ func (b *requestBackend) Submit(req ingress.Request, reply func(ingress.Response
 	}
 	b.submitted = true
 }
+
+// Ready implements ingress.Health for GET /restate/health. A Host exists only once recovery is
+// done (New recovers before it returns, and Run listens after), so a host that answers at all
+// has recovered; it is not ready once its store failed or it began to stop.
+func (b *requestBackend) Ready() (bool, string) {
+	if b.h.Err() != nil {
+		return false, "store failed"
+	}
+	select {
+	case <-b.h.done:
+		return false, "shutting down"
+	default:
+		return true, "ready"
+	}
+}

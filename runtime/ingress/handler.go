@@ -44,6 +44,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if cors(w, r) {
+		written = true
+		return
+	}
+	if r.URL != nil && r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		written = true
+		answerHealth(w, h.backend)
+		return
+	}
+
 	req, derr := Decode(r, h.services)
 	if derr != nil {
 		written = true

@@ -51,3 +51,78 @@ func TestDecodeRefusesKeysPastTheirLimit(t *testing.T) {
 		})
 	}
 }
+
+// readyBackend is a Backend that reports a readiness and answers every request with 200.
+type readyBackend struct {
+	ready bool
+	state string
+}
+
+func (b readyBackend) Submit(_ Request, reply func(Response)) {
+	reply(Response{Status: http.StatusOK})
+}
+func (b readyBackend) Ready() (bool, string) { return b.ready, b.state }
+
+// silentBackend implements no Health.
+type silentBackend struct{}
+
+func (silentBackend) Submit(_ Request, reply func(Response)) { reply(Response{Status: http.StatusOK}) }
+
+func TestHealth(t *testing.T) {
+	tests := []struct {
+		name    string
+		backend Backend
+		status  int
+		body    string
+	}{
+		{"ready", readyBackend{true, "ready"}, 200, `{"status":"ready"}`},
+		{"shutting down", readyBackend{false, "shutting down"}, 503, `{"status":"shutting down"}`},
+		{"a backend that says nothing is ready", silentBackend{}, 200, `{"status":"ready"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			NewHandler(tt.backend, testServices).ServeHTTP(rec, httptest.NewRequest("GET", HealthPath, nil))
+			assert.Equal(t, tt.status, rec.Code)
+			assert.JSONEq(t, tt.body, rec.Body.String())
+		})
+	}
+}
+
+// CORS as Restate does it: a preflight is answered at once, with the method and headers asked
+// for; an actual request echoes its Origin and exposes x-restate-id; without an Origin nothing
+// changes.
+func TestCORS(t *testing.T) {
+	h := NewHandler(readyBackend{true, "ready"}, testServices)
+
+	pre := httptest.NewRequest("OPTIONS", "/Greeter/greet", nil)
+	pre.Header.Set("Origin", "https://app.example")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	pre.Header.Set("Access-Control-Request-Headers", "content-type, idempotency-key")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, pre)
+	assert.Equal(t, http.StatusNoContent, rec.Code)
+	assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"))
+	assert.Contains(t, rec.Header().Get("Access-Control-Allow-Methods"), "POST")
+	assert.Equal(t, "content-type, idempotency-key", rec.Header().Get("Access-Control-Allow-Headers"))
+
+	call := httptest.NewRequest("POST", "/Greeter/greet", strings.NewReader(`"x"`))
+	call.Header.Set("Origin", "https://app.example")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, call)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "true", rec.Header().Get("Access-Control-Allow-Credentials"))
+	assert.Contains(t, rec.Header().Get("Access-Control-Expose-Headers"), "x-restate-id")
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/Greeter/greet", strings.NewReader(`"x"`)))
+	assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"), "no Origin, no CORS headers")
+
+	// OPTIONS without a preflight's header is no preflight: the route answers 405.
+	opt := httptest.NewRequest("OPTIONS", "/Greeter/greet", nil)
+	opt.Header.Set("Origin", "https://app.example")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, opt)
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+}
