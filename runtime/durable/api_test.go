@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,6 +29,8 @@ type fakeRuntime struct {
 	runs        int
 	key         string
 	state       map[string][]byte
+	rng         *rand.Rand
+	now         time.Time
 }
 
 // failed is the panic value of Fail.
@@ -76,6 +80,15 @@ func (r *fakeRuntime) Run(name string, effect func() (journal.Result, error)) jo
 func (r *fakeRuntime) Fail(f journal.Failure) { panic(failed{f}) }
 
 func (r *fakeRuntime) Key() string { return r.key }
+
+func (r *fakeRuntime) Rand() *rand.Rand {
+	if r.rng == nil {
+		r.rng = rand.New(rand.NewPCG(durable.SeedOf(r.inv)))
+	}
+	return r.rng
+}
+
+func (r *fakeRuntime) Now() time.Time { return r.now }
 
 // Read answers state reads from r.state (get-state) or its sorted keys.
 func (r *fakeRuntime) Read(e journal.Entry) journal.Result {

@@ -1,6 +1,9 @@
 package durable
 
 import (
+	"math/rand/v2"
+	"time"
+
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -30,6 +33,11 @@ type Runtime interface {
 	Run(name string, effect func() (journal.Result, error)) journal.Result
 	// Fail ends the attempt at once with a terminal failure of the invocation. It does not return.
 	Fail(f journal.Failure)
+	// Rand is the attempt's deterministic random source: seeded from the invocation ID, so that
+	// every attempt, and every replay, draws the same sequence. One source per attempt.
+	Rand() *rand.Rand
+	// Now reads the executor's clock, for Now's journaled side effect.
+	Now() time.Time
 }
 
 // NewContext wraps an executor's Runtime as the Context of a plain service handler. It is for

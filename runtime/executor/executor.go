@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -254,6 +255,9 @@ type attempt struct {
 	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
 	parkGen uint64
 	timer   fakeclock.Timer
+
+	// rng is the attempt's deterministic random source (durable.Rand), made on first use.
+	rng *rand.Rand
 
 	// outcome is what the coroutine's body decided when it returned; sent by the driver.
 	outcome protocol.Message
@@ -660,6 +664,20 @@ func (a *attempt) execute(effect func() (journal.Result, error)) (journal.Result
 }
 
 // Fail implements durable.Runtime.
+// Rand implements durable.Runtime: a PCG source seeded from the invocation ID, one per attempt,
+// so that each attempt draws from the start of the same sequence as its replay requires.
+func (a *attempt) Rand() *rand.Rand {
+	a.guard()
+	if a.rng == nil {
+		hi, lo := durable.SeedOf(a.inv)
+		a.rng = rand.New(rand.NewPCG(hi, lo))
+	}
+	return a.rng
+}
+
+// Now implements durable.Runtime: the executor's clock (virtual under the simulator).
+func (a *attempt) Now() time.Time { return a.ex.cfg.Clock.Now() }
+
 func (a *attempt) Fail(f journal.Failure) {
 	a.guard()
 	index := a.pos
