@@ -74,6 +74,9 @@ type invocation struct {
 	// entries is the journal's length, kept in the record so that a finished invocation read
 	// back from the store (journal nil) knows where its output is.
 	entries uint32
+	// caller is the call entry of another invocation that waits for this one's output (zero
+	// for an invocation started from outside or by a send).
+	caller slot
 
 	// ---- volatile
 	dirty bool
@@ -223,6 +226,8 @@ func (e *Engine) describe(b *strings.Builder, id protocol.InvocationID, depth in
 				fmt.Fprintf(b, "promise %q of workflow %s/%s [%d]: a handler of that workflow must resolve or reject it", en.Name, inv.service, inv.key, w)
 			case journal.KindSleep:
 				fmt.Fprintf(b, "timer [%d] due at %s: the engine must fire it", w, time.Unix(0, en.Deadline).UTC().Format(time.RFC3339Nano))
+			case journal.KindCall:
+				b.WriteString(e.describeCall(en, w))
 			default:
 				fmt.Fprintf(b, "[%d] %s", w, en)
 			}
@@ -435,6 +440,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 	}
 	switch en.Kind {
 	case journal.KindCompleteAwakeable:
+		e.reached(PointAwakeableByHandler)
 		if aid, err := protocol.ParseAwakeableID(en.Target); err == nil {
 			e.completeAwakeable(aid, en.Target, en.Param)
 		} else {
@@ -446,6 +452,8 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		e.arm(Timer{Kind: TimerSleep, Invocation: inv.id, Index: i, Deadline: time.Unix(0, en.Deadline)})
 	case journal.KindGetPromise, journal.KindPeekPromise, journal.KindCompletePromise:
 		e.promiseCommand(inv, i, en)
+	case journal.KindCall, journal.KindSend:
+		e.callCommand(inv, i, en)
 	}
 	if r, ok := inv.early[i]; ok {
 		e.forgetEarly(inv, i)
@@ -647,6 +655,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 		delete(e.waitingOn, w)
 	}
 	inv.waiters = nil
+	e.returnToCaller(inv, out)
 
 	spec := e.specs[inv.service]
 	if inv.kind == protocol.HandlerWorkflowRun && spec.Kind == protocol.ServiceWorkflow {

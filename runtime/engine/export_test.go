@@ -99,8 +99,9 @@ func EncodeLegacyRecord(r Record) []byte {
 		b = binary.AppendUvarint(b, uint64(idx))
 		b = appendBytes(b, encodeEarly(r.Early[idx]))
 	}
-	// Version 1 ends with the purge deadline: drop version 2's journal length (0, one byte).
-	return append(b, rd.b[:len(rd.b)-1]...)
+	// Version 1 ends with the purge deadline: drop what version 2 adds after it, the journal
+	// length, the caller and its index (a zero byte each here).
+	return append(b, rd.b[:len(rd.b)-3]...)
 }
 
 // Record is the durable part of an invocation record.

@@ -71,6 +71,7 @@ func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
 func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
 	if req.InvocationID == "" {
 		if inv := e.idempotent(idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}); inv != nil {
+			e.reached(PointLookupByIdempotencyKey)
 			return inv, ingress.Response{}
 		}
 		return nil, ingress.ErrorResponse(404, fmt.Sprintf("no invocation of %s/%s with idempotency key %q", req.Service, req.Handler, req.IdempotencyKey))
@@ -87,33 +88,14 @@ func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
 }
 
 func (e *Engine) invoke(id RequestID, req ingress.Request) {
-	spec, ok := e.specs[req.Service]
-	if !ok {
-		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("service '%s' not found", req.Service)))
-		return
-	}
-	hspec, ok := spec.Handler(req.Handler)
-	if !ok {
-		e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("handler '%s' not found on service '%s'", req.Handler, req.Service)))
-		return
-	}
-	if err := checkInvokeLimits(req); err != nil {
-		e.reached(PointRequestRefused)
-		e.reply(id, ingress.ErrorResponse(400, err.Error()))
-		return
-	}
-	if spec.Keyed() != (req.Key != "") {
-		if spec.Keyed() {
-			e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("%s %s needs a key", spec.Kind, req.Service)))
-		} else {
-			e.reply(id, ingress.ErrorResponse(400, fmt.Sprintf("service %s has no keys", req.Service)))
-		}
+	spec, hspec, refusal := e.admit(req)
+	if refusal != nil {
+		e.reply(id, refusal.Response())
 		return
 	}
 	// A repeated idempotent call gets the first call's invocation.
-	var idem idemID
 	if req.IdempotencyKey != "" {
-		idem = idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
+		idem := idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
 		if prev := e.idempotent(idem); prev != nil && !mutant.On(mutant.IgnoreIdempotencyKey) {
 			e.reached(PointIdempotentRetry)
 			e.repeat(id, req, prev)
@@ -121,19 +103,68 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		}
 	}
 	// A workflow runs at most once per key (until its retention ends).
-	if hspec.Kind == protocol.HandlerWorkflowRun {
-		if ks := e.keys[keyID{req.Service, req.Key}]; ks != nil && !ks.run.IsZero() {
-			if prev := e.invocation(ks.run); prev != nil {
-				e.reached(PointWorkflowResubmitted)
-				if req.Kind == ingress.Send {
-					e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
-				} else {
-					e.reply(id, ingress.WorkflowAlreadyInvokedResponse())
-				}
-				return
-			}
+	if prev := e.previousRun(hspec, req); prev != nil {
+		if req.Kind == ingress.Send {
+			e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
+		} else {
+			e.reply(id, ingress.WorkflowAlreadyInvokedResponse())
 		}
+		return
 	}
+	inv := e.create(req, spec, hspec, slot{})
+	if req.Kind == ingress.Send {
+		e.reply(id, ingress.AcceptedResponse(inv.id.String(), false))
+	} else {
+		e.await(inv, id)
+	}
+}
+
+// admit checks a request to start an invocation, from a client or a handler: the service and
+// handler exist, the key fits the service, the limits hold. It returns the specs, or the refusal.
+func (e *Engine) admit(req ingress.Request) (protocol.ServiceSpec, protocol.HandlerSpec, *ingress.Error) {
+	refuse := func(status int, msg string) (protocol.ServiceSpec, protocol.HandlerSpec, *ingress.Error) {
+		return protocol.ServiceSpec{}, protocol.HandlerSpec{}, &ingress.Error{Status: status, Message: msg}
+	}
+	spec, ok := e.specs[req.Service]
+	if !ok {
+		return refuse(404, fmt.Sprintf("service '%s' not found", req.Service))
+	}
+	hspec, ok := spec.Handler(req.Handler)
+	if !ok {
+		return refuse(404, fmt.Sprintf("handler '%s' not found on service '%s'", req.Handler, req.Service))
+	}
+	if err := checkInvokeLimits(req); err != nil {
+		e.reached(PointRequestRefused)
+		return refuse(400, err.Error())
+	}
+	if spec.Keyed() != (req.Key != "") {
+		if spec.Keyed() {
+			return refuse(400, fmt.Sprintf("%s %s needs a key", spec.Kind, req.Service))
+		}
+		return refuse(400, fmt.Sprintf("service %s has no keys", req.Service))
+	}
+	return spec, hspec, nil
+}
+
+// previousRun returns the run of the workflow key that req would submit again, or nil.
+func (e *Engine) previousRun(hspec protocol.HandlerSpec, req ingress.Request) *invocation {
+	if hspec.Kind != protocol.HandlerWorkflowRun {
+		return nil
+	}
+	ks := e.keys[keyID{req.Service, req.Key}]
+	if ks == nil || ks.run.IsZero() {
+		return nil
+	}
+	prev := e.invocation(ks.run)
+	if prev != nil {
+		e.reached(PointWorkflowResubmitted)
+	}
+	return prev
+}
+
+// create accepts a new invocation of req and starts it, queues it behind its key's lock, or
+// schedules it after its delay. caller, when set, is the call entry that waits for its output.
+func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec protocol.HandlerSpec, caller slot) *invocation {
 	invID := e.cfg.NewID()
 	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.readFinished(invID) != nil {
 		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
@@ -148,13 +179,14 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 		kind:    hspec.Kind,
 		seq:     e.seq,
 		idemKey: req.IdempotencyKey,
+		caller:  caller,
 		journal: []journal.Entry{{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}},
 	}
 	e.invs[invID] = inv
 	e.putEntry(inv, 0)
 	e.note(Note{Kind: NoteInvocationAccepted, Invocation: invID, Service: inv.service, Handler: inv.handler, Key: inv.key, Seq: inv.seq, IdempotencyKey: inv.idemKey, Reason: handlerKindName(spec, hspec)})
 	if req.IdempotencyKey != "" {
-		e.put(idempotencyKey(idem), invID[:])
+		e.put(idempotencyKey(idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}), invID[:])
 	}
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		ks := e.keyState(inv.service, inv.key)
@@ -176,11 +208,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	default:
 		e.startAttempt(inv)
 	}
-	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(invID.String(), false))
-	} else {
-		e.await(inv, id)
-	}
+	return inv
 }
 
 // checkInvokeLimits refuses what would make a record the store cannot take, or a deadline past

@@ -26,6 +26,14 @@ const (
 	PointSleepFired               = "sleep-fired"
 	PointRequestRefused           = "request-past-a-limit-refused"
 	PointCommandRefused           = "command-past-a-limit-failed-its-invocation"
+	PointDelayedSendStarted       = "delayed-send-started"
+	PointAwakeableByHandler       = "awakeable-completed-by-a-handler"
+	PointStateKeyCleared          = "state-key-cleared"
+	PointStateAllCleared          = "state-all-cleared"
+	PointIdempotencyKeyExpired    = "idempotency-key-expired"
+	PointLookupByIdempotencyKey   = "attach-or-output-by-idempotency-key"
+	PointCallStarted              = "call-or-send-started-its-callee"
+	PointCallReturned             = "callee-output-completed-its-call"
 )
 
 // Points describes every reachability point of the engine.
@@ -52,6 +60,14 @@ var Points = map[string]string{
 	PointSleepFired:               "a durable sleep fell due",
 	PointRequestRefused:           "an ingress request with a key, body or delay past its limit got a 400",
 	PointCommandRefused:           "a handler's command or output past a limit failed its invocation terminally",
+	PointDelayedSendStarted:       "a delayed send's delay ended and it started or joined its key's inbox",
+	PointAwakeableByHandler:       "a handler resolved or rejected an awakeable (ResolveAwakeable, RejectAwakeable)",
+	PointStateKeyCleared:          "a handler cleared a state key that was set (Clear)",
+	PointStateAllCleared:          "a handler cleared every state key of its object (ClearAll)",
+	PointIdempotencyKeyExpired:    "an idempotency key was forgotten at the end of its retention, so it may start afresh",
+	PointLookupByIdempotencyKey:   "an attach or output found its invocation by idempotency key",
+	PointCallStarted:              "a handler's call or send started its callee",
+	PointCallReturned:             "a callee finished and its output completed its caller's call entry",
 }
 
 // Buggify points of the engine (see Config.Buggify).

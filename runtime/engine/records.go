@@ -183,10 +183,18 @@ func encodeInvocation(inv *invocation) []byte {
 	b = binary.AppendUvarint(b, inv.seq)
 	b = appendString(b, inv.idemKey)
 	b = appendTime(b, inv.purgeAt)
+	entries := uint64(inv.entries)
 	if inv.journal != nil {
-		return binary.AppendUvarint(b, uint64(len(inv.journal)))
+		entries = uint64(len(inv.journal))
 	}
-	return binary.AppendUvarint(b, uint64(inv.entries))
+	b = binary.AppendUvarint(b, entries)
+	// The caller's call entry: its invocation ID (empty when none) and index.
+	if inv.caller.inv.IsZero() {
+		b = appendBytes(b, nil)
+	} else {
+		b = appendBytes(b, inv.caller.inv[:])
+	}
+	return binary.AppendUvarint(b, uint64(inv.caller.index))
 }
 
 func appendString(b []byte, s string) []byte {
@@ -293,6 +301,14 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	inv.purgeAt = r.time("purge deadline")
 	if v == recordVersion {
 		inv.entries = uint32(r.uvarint("journal length"))
+		switch caller := r.bytes("caller"); len(caller) {
+		case 0:
+		case len(inv.caller.inv):
+			inv.caller.inv = protocol.InvocationID(caller)
+		default:
+			r.fail("caller")
+		}
+		inv.caller.index = uint32(r.uvarint("caller index"))
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d trailing bytes", len(r.b))

@@ -81,3 +81,38 @@ func outputOf(t *testing.T, m protocol.Message) drawn {
 	require.NoError(t, json.Unmarshal(m.Entry.Result.Value, &d))
 	return d
 }
+
+// A call from a handler is a journaled command that waits for its completion; a send is a
+// command that waits for nothing; both replay without being sent again.
+func TestCallsFromAHandler(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	svc := service(func(ctx durable.Context, order string) (string, error) {
+		durable.ObjectClient[string](ctx, "Mailer", order, "notify").Send("paid", durable.WithDelay(time.Minute))
+		receipt, err := durable.ServiceClient[string](ctx, "Payments", "charge").Request(order)
+		if err != nil {
+			return "", err
+		}
+		return order + ": " + receipt, nil
+	})
+	h := newHarness(t, time.Minute, svc)
+	inv := invID(9)
+	h.start(inv, 1, inputEntry(t, "o-1"))
+	ms := h.take()
+	require.Len(t, ms, 2, "%v", ms)
+	send, call := ms[0].Entry, ms[1].Entry
+	assert.Equal(t, journal.Entry{Kind: journal.KindSend, Target: "Mailer/notify", Name: "o-1", Param: value(t, "paid"), Duration: time.Minute}, send)
+	assert.Equal(t, journal.Entry{Kind: journal.KindCall, Target: "Payments/charge", Param: value(t, "o-1")}, call)
+	h.ex.Deliver(protocol.Message{Kind: protocol.KindCompletion, Invocation: inv, Attempt: 1, Index: 2,
+		Entry: journal.Entry{Kind: journal.KindCall, Completed: true, Result: value(t, "r-7")}})
+	assert.Equal(t, []protocol.Message{endMsg(inv, 1, 3, value(t, "o-1: r-7"))}, h.take())
+
+	// A replay with the call completed sends nothing again; a callee's terminal failure is the
+	// caller's terminal error.
+	completed := call
+	completed.Completed, completed.Result = true, failure(402, "declined")
+	h.start(inv, 2, inputEntry(t, "o-1"), send, completed)
+	end := h.takeOne()
+	require.Equal(t, protocol.KindEnd, end.Kind)
+	require.NotNil(t, end.Entry.Result.Failure)
+	assert.Equal(t, uint16(402), end.Entry.Result.Failure.Code)
+}

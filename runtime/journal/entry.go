@@ -52,13 +52,21 @@ const (
 	// KindSelect records which future a WaitFirst returned: Result.Value is the JSON index of the
 	// chosen future among its arguments, so replay picks the same one.
 	KindSelect Kind = 15
+	// KindCall calls another handler and waits for its output: Target is "service/handler",
+	// Name the object's or workflow's key (empty for a plain service), Param.Value the input.
+	// The engine starts the callee when it journals the call (once per index, however often the
+	// command is repeated) and completes the entry with the callee's output or terminal failure.
+	KindCall Kind = 16
+	// KindSend starts another handler without waiting for it: Target, Name and Param as for
+	// KindCall, Duration a delay before the callee starts. It has no result.
+	KindSend Kind = 17
 )
 
 // EngineOutput names an output entry that the engine decided rather than the handler returned.
 const EngineOutput = "engine"
 
 // maxKind is the highest kind this build knows; the codec refuses anything above it.
-const maxKind = KindSelect
+const maxKind = KindSend
 
 // String returns the kind's name as it appears in traces.
 func (k Kind) String() string {
@@ -93,6 +101,10 @@ func (k Kind) String() string {
 		return "complete-promise"
 	case KindSelect:
 		return "select"
+	case KindCall:
+		return "call"
+	case KindSend:
+		return "send"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}
@@ -105,7 +117,7 @@ func (k Kind) Valid() bool { return k >= KindInput && k <= maxKind }
 // (an awakeable, a timer, a promise) rather than carrying their result when they are written.
 func (k Kind) Completable() bool {
 	switch k {
-	case KindAwakeable, KindSleep, KindGetPromise, KindPeekPromise, KindCompletePromise:
+	case KindAwakeable, KindSleep, KindGetPromise, KindPeekPromise, KindCompletePromise, KindCall:
 		return true
 	}
 	return false
@@ -225,7 +237,7 @@ func (e Entry) String() string {
 	switch {
 	case e.Kind.Completable() && !e.Completed:
 		s += " (pending)"
-	case e.Kind.Writes() || e.Kind == KindCompleteAwakeable:
+	case e.Kind.Writes() || e.Kind == KindCompleteAwakeable || e.Kind == KindSend:
 		// Such commands have no result of their own.
 	default:
 		s += " " + e.Result.String()

@@ -1,0 +1,98 @@
+package durable
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+)
+
+// Client calls one handler of another service, virtual object or workflow from inside a
+// handler, as Restate's SDK does: Request waits for the output, RequestFuture starts the call now
+// and waits later (fan-out, or a timeout with WaitFirst), Send starts it and does not wait.
+// Every call is journaled: a retry or a replay never sends it twice, and the caller may suspend
+// while it waits. A terminal error of the callee reaches the caller as a terminal error; calls
+// to an exclusive handler of an object queue behind its key's lock like calls from outside.
+type Client[O any] struct {
+	ctx     Context
+	service string
+	key     string
+	handler string
+}
+
+// ServiceClient returns a client of handler on the plain service service. (Restate's Go SDK
+// spells it Service[O]; here Service is the type of a service definition.)
+func ServiceClient[O any](ctx Context, service, handler string) Client[O] {
+	return Client[O]{ctx: ctx, service: service, handler: handler}
+}
+
+// ObjectClient returns a client of handler on the virtual object service with key.
+func ObjectClient[O any](ctx Context, service, key, handler string) Client[O] {
+	return Client[O]{ctx: ctx, service: service, key: key, handler: handler}
+}
+
+// WorkflowClient returns a client of handler on the workflow service with key: "run" submits the
+// workflow (once per key; a second submission fails with 409), a shared handler reaches its
+// promises.
+func WorkflowClient[O any](ctx Context, service, key, handler string) Client[O] {
+	return Client[O]{ctx: ctx, service: service, key: key, handler: handler}
+}
+
+// Request calls the handler with input and waits for its output.
+func (c Client[O]) Request(input any) (O, error) {
+	return c.RequestFuture(input).Result()
+}
+
+// RequestFuture starts the call now and returns its future; wait with Result, or in WaitFirst.
+func (c Client[O]) RequestFuture(input any) CallFuture[O] {
+	rt := c.ctx.runtime()
+	index := rt.Command(journal.Entry{Kind: journal.KindCall, Target: c.target(), Name: c.key, Param: c.encode(rt, input)})
+	return CallFuture[O]{ctx: c.ctx, index: index, what: "call " + c.target()}
+}
+
+// SendOption configures a Send.
+type SendOption func(*sendOptions)
+
+type sendOptions struct{ delay time.Duration }
+
+// WithDelay starts the callee only once d has passed (durably: a crash neither loses nor
+// shortens the delay).
+func WithDelay(d time.Duration) SendOption { return func(o *sendOptions) { o.delay = max(d, 0) } }
+
+// Send starts the handler with input and does not wait for it.
+func (c Client[O]) Send(input any, opts ...SendOption) {
+	var o sendOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rt := c.ctx.runtime()
+	rt.Command(journal.Entry{Kind: journal.KindSend, Target: c.target(), Name: c.key, Param: c.encode(rt, input), Duration: o.delay})
+}
+
+func (c Client[O]) target() string { return c.service + "/" + c.handler }
+
+// encode is the call's input as JSON; a value that cannot be encoded fails the caller
+// terminally, as the same mistake would on every retry.
+func (c Client[O]) encode(rt Runtime, input any) journal.Result {
+	b, err := json.Marshal(input)
+	if err != nil {
+		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("call %s: encode input: %v", c.target(), err)})
+	}
+	return journal.Result{Value: b}
+}
+
+// CallFuture is a call in flight.
+type CallFuture[O any] struct {
+	ctx   Context
+	index uint32
+	what  string
+}
+
+// Result waits for the callee's output; the invocation may suspend meanwhile. The callee's
+// terminal error comes back as a terminal error with its code and message.
+func (f CallFuture[O]) Result() (O, error) {
+	return decodeResult[O](f.ctx.runtime().Await(f.index), f.what+" output")
+}
+
+func (f CallFuture[O]) selectIndex() uint32 { return f.index }
