@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // Client calls one handler of another service, virtual object or workflow from inside a
@@ -96,3 +97,16 @@ func (f CallFuture[O]) Result() (O, error) {
 }
 
 func (f CallFuture[O]) selectIndex() uint32 { return f.index }
+
+// CancelInvocation cancels the invocation invocationID ("inv_..."), as Restate's admin API
+// does: what it waits for fails with the terminal error 409 "Cancelled" (the calls it waits on
+// are cancelled in turn), so its handler can still run compensations; one that has not started
+// yet ends with that error. Cancelling a finished invocation changes nothing. A malformed ID
+// fails the calling invocation with a terminal error.
+func CancelInvocation(ctx Context, invocationID string) {
+	rt := ctx.runtime()
+	if _, err := protocol.ParseInvocationID(invocationID); err != nil {
+		rt.Fail(journal.Failure{Code: 400, Message: fmt.Sprintf("cancel: %v", err)})
+	}
+	rt.Command(journal.Entry{Kind: journal.KindCancel, Target: invocationID})
+}

@@ -77,6 +77,9 @@ type invocation struct {
 	// caller is the call entry of another invocation that waits for this one's output (zero
 	// for an invocation started from outside or by a send).
 	caller slot
+	// cancelPending: the invocation was cancelled while it waited on nothing; its next await
+	// fails with 409 Cancelled (cancel.go).
+	cancelPending bool
 
 	// ---- volatile
 	dirty bool
@@ -291,6 +294,9 @@ func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
 
 // retention returns how long a service's finished invocations and workflows stay readable.
 func (e *Engine) retention(service string) time.Duration {
+	if mutant.On(mutant.RetentionFromIdempotencySetting) {
+		return e.idempotencyRetention(service)
+	}
 	if d := e.specs[service].Retention; d > 0 {
 		return d
 	}
@@ -454,6 +460,13 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		e.promiseCommand(inv, i, en)
 	case journal.KindCall, journal.KindSend:
 		e.callCommand(inv, i, en)
+	case journal.KindCancel:
+		if id, err := protocol.ParseInvocationID(en.Target); err == nil {
+			e.cancelByID(id)
+		}
+	}
+	if inv.status == statusRunning {
+		e.cancelOnAwait(inv, i)
 	}
 	if r, ok := inv.early[i]; ok {
 		e.forgetEarly(inv, i)
@@ -521,7 +534,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 	i := aid.Index
 	if i >= uint32(len(inv.journal)) {
 		e.reached(PointEarlyCompletion)
-		if _, seen := inv.early[i]; seen {
+		if _, seen := inv.early[i]; seen && !mutant.On(mutant.OverwriteBufferedCompletion) {
 			drop("already completed")
 			return
 		}
@@ -575,9 +588,11 @@ func (e *Engine) completeEntry(inv *invocation, i uint32, r journal.Result) {
 	e.putEntry(inv, i)
 	switch inv.status {
 	case statusRunning:
-		e.send(protocol.Message{Kind: protocol.KindCompletion, Invocation: inv.id, Attempt: inv.attempt, Index: i, Entry: *en})
+		if !mutant.On(mutant.LostWakeUp) {
+			e.send(protocol.Message{Kind: protocol.KindCompletion, Invocation: inv.id, Attempt: inv.attempt, Index: i, Entry: *en})
+		}
 	case statusSuspended:
-		if slices.Contains(inv.waiting, i) {
+		if slices.Contains(inv.waiting, i) || mutant.On(mutant.SpuriousWakeUp) {
 			e.reached(PointCompletionWhileSuspended)
 			e.startAttempt(inv)
 		}

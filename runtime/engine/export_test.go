@@ -100,8 +100,8 @@ func EncodeLegacyRecord(r Record) []byte {
 		b = appendBytes(b, encodeEarly(r.Early[idx]))
 	}
 	// Version 1 ends with the purge deadline: drop what version 2 adds after it, the journal
-	// length, the caller and its index (a zero byte each here).
-	return append(b, rd.b[:len(rd.b)-3]...)
+	// length, the caller, its index and the pending cancellation (a zero byte each here).
+	return append(b, rd.b[:len(rd.b)-4]...)
 }
 
 // Record is the durable part of an invocation record.

@@ -37,6 +37,16 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 			return
 		}
 		e.answerOutput(id, inv, req.Kind == ingress.WorkflowAttach)
+	case ingress.Cancel:
+		invID, err := protocol.ParseInvocationID(req.InvocationID)
+		switch {
+		case err != nil:
+			e.reply(id, ingress.ErrorResponse(400, err.Error()))
+		case !e.cancelByID(invID):
+			e.reply(id, ingress.ErrorResponse(404, fmt.Sprintf("invocation %s not found", req.InvocationID)))
+		default:
+			e.reply(id, ingress.AwakeableAcceptedResponse())
+		}
 	case ingress.ResolveAwakeable, ingress.RejectAwakeable:
 		aid, err := protocol.ParseAwakeableID(req.AwakeableID)
 		if err != nil {
@@ -70,7 +80,7 @@ func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
 // lookup finds the target of an attach or output: by invocation ID, or by idempotency key.
 func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
 	if req.InvocationID == "" {
-		if inv := e.idempotent(idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}); inv != nil {
+		if inv := e.idempotent(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)); inv != nil {
 			e.reached(PointLookupByIdempotencyKey)
 			return inv, ingress.Response{}
 		}
@@ -95,7 +105,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	}
 	// A repeated idempotent call gets the first call's invocation.
 	if req.IdempotencyKey != "" {
-		idem := idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}
+		idem := newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)
 		if prev := e.idempotent(idem); prev != nil && !mutant.On(mutant.IgnoreIdempotencyKey) {
 			e.reached(PointIdempotentRetry)
 			e.repeat(id, req, prev)
@@ -186,7 +196,7 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 	e.putEntry(inv, 0)
 	e.note(Note{Kind: NoteInvocationAccepted, Invocation: invID, Service: inv.service, Handler: inv.handler, Key: inv.key, Seq: inv.seq, IdempotencyKey: inv.idemKey, Reason: handlerKindName(spec, hspec)})
 	if req.IdempotencyKey != "" {
-		e.put(idempotencyKey(idemID{req.Service, req.Handler, req.Key, req.IdempotencyKey}), invID[:])
+		e.put(idempotencyKey(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), invID[:])
 	}
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		ks := e.keyState(inv.service, inv.key)

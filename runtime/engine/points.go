@@ -34,6 +34,7 @@ const (
 	PointLookupByIdempotencyKey   = "attach-or-output-by-idempotency-key"
 	PointCallStarted              = "call-or-send-started-its-callee"
 	PointCallReturned             = "callee-output-completed-its-call"
+	PointCancelled                = "invocation-cancelled"
 )
 
 // Points describes every reachability point of the engine.
@@ -68,6 +69,7 @@ var Points = map[string]string{
 	PointLookupByIdempotencyKey:   "an attach or output found its invocation by idempotency key",
 	PointCallStarted:              "a handler's call or send started its callee",
 	PointCallReturned:             "a callee finished and its output completed its caller's call entry",
+	PointCancelled:                "an unfinished invocation was cancelled (from outside or by a handler)",
 }
 
 // Buggify points of the engine (see Config.Buggify).

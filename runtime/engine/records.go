@@ -194,7 +194,11 @@ func encodeInvocation(inv *invocation) []byte {
 	} else {
 		b = appendBytes(b, inv.caller.inv[:])
 	}
-	return binary.AppendUvarint(b, uint64(inv.caller.index))
+	b = binary.AppendUvarint(b, uint64(inv.caller.index))
+	if inv.cancelPending {
+		return append(b, 1)
+	}
+	return append(b, 0)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -309,6 +313,13 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 			r.fail("caller")
 		}
 		inv.caller.index = uint32(r.uvarint("caller index"))
+		switch r.byte("cancel pending") {
+		case 0:
+		case 1:
+			inv.cancelPending = true
+		default:
+			r.fail("cancel pending")
+		}
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.err = fmt.Errorf("%d trailing bytes", len(r.b))

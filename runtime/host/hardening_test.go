@@ -135,3 +135,24 @@ func TestHealthAndCORS(t *testing.T) {
 	assert.Equal(t, 503, rec.Code)
 	assert.JSONEq(t, `{"status":"shutting down"}`, rec.Body.String())
 }
+
+// Cancellation over HTTP, in Restate's admin shape: the waiting hold's await fails with 409
+// "Cancelled", which its handler returns; the key is free again.
+func TestCancelOverHTTP(t *testing.T) {
+	s := startServer(t, nil)
+	r := s.must("POST", "/Ledger/ada/hold/send", `"audit"`)
+	require.Equal(t, 202, r.status, "%s", r)
+	var accepted struct {
+		InvocationID string `json:"invocationId"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.body), &accepted))
+	s.awakeable("ledger", "ada")
+
+	r = s.must("PATCH", "/restate/invocation/"+accepted.InvocationID+"/cancel", "")
+	assert.Equal(t, 202, r.status, "%s", r)
+	r = s.must("GET", "/restate/invocation/"+accepted.InvocationID+"/attach", "")
+	assert.Equal(t, 409, r.status, "%s", r)
+	assert.Contains(t, r.body, "Cancelled")
+	assert.Equal(t, 200, s.must("POST", "/Ledger/ada/append", `"after"`).status, "the key is free")
+	assert.Equal(t, 404, s.must("PATCH", "/restate/invocation/inv_00000000000000000000000000000001/cancel", "").status)
+}

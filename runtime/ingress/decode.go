@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -46,6 +47,7 @@ const reservedSegment = "restate"
 //	POST /{workflow}/{key}/{handler}/send                            Send with Key
 //	GET  /restate/invocation/{id}/attach                             Attach by InvocationID
 //	GET  /restate/invocation/{id}/output                             Output by InvocationID
+//	PATCH /restate/invocation/{id}/cancel                            Cancel (Restate's admin API: PATCH /invocations/{id}/cancel)
 //	GET  /restate/invocation/{service}/{handler}/{idem}/attach       Attach by IdempotencyKey
 //	GET  /restate/invocation/{service}/{handler}/{idem}/output       Output by IdempotencyKey
 //	GET  /restate/invocation/{object}/{key}/{handler}/{idem}/attach  Attach by IdempotencyKey, with Key
@@ -140,7 +142,9 @@ func decodeInvoke(r *http.Request, path string, segs []string, services Services
 		}
 	}
 	req.Body = body
-	req.IdempotencyKey = r.Header.Get(idempotencyKeyHeader) // a nil Header reads as empty
+	if !mutant.On(mutant.DecoderDropsIdempotencyKey) {
+		req.IdempotencyKey = r.Header.Get(idempotencyKeyHeader) // a nil Header reads as empty
+	}
 	if err := checkKeys(req); err != nil {
 		return Request{}, err
 	}
@@ -256,17 +260,20 @@ func decodeInvocation(r *http.Request, path string, segs []string, services Serv
 	}
 	action := segs[len(segs)-1]
 	var req Request
-	switch action {
-	case "attach":
+	method := http.MethodGet
+	switch {
+	case action == "attach":
 		req.Kind = Attach
-	case "output":
+	case action == "output":
 		req.Kind = Output
+	case action == "cancel" && len(segs) == 4:
+		req.Kind, method = Cancel, http.MethodPatch
 	default:
 		return Request{}, notFound(path)
 	}
 
 	if len(segs) == 4 {
-		if err := checkMethod(r, path, http.MethodGet); err != nil {
+		if err := checkMethod(r, path, method); err != nil {
 			return Request{}, err
 		}
 		id := segs[2]

@@ -225,6 +225,11 @@ func checkDecoded(t *testing.T, in fuzzInput, req ingress.Request) {
 	case ingress.Call, ingress.Send, ingress.ResolveAwakeable, ingress.RejectAwakeable:
 		wantMethod = http.MethodPost
 	case ingress.Attach, ingress.Output, ingress.WorkflowAttach, ingress.WorkflowOutput:
+	case ingress.Cancel:
+		wantMethod = http.MethodPatch
+		if _, err := protocol.ParseInvocationID(req.InvocationID); err != nil {
+			fail(err.Error())
+		}
 	default:
 		fail("no such kind")
 	}
@@ -337,6 +342,8 @@ func routeOf(req ingress.Request) string {
 			return seg("restate", "invocation", req.InvocationID, action)
 		}
 		return seg("restate", "invocation", req.Service, req.Key, req.Handler, req.IdempotencyKey, action)
+	case ingress.Cancel:
+		return seg("restate", "invocation", req.InvocationID, "cancel")
 	case ingress.WorkflowAttach:
 		return seg("restate", "workflow", req.Service, req.Key, "attach")
 	case ingress.WorkflowOutput:

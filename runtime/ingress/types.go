@@ -33,6 +33,10 @@ const (
 	// WorkflowAttach waits for the run of workflow Service with Key to finish and answers with
 	// its output; 404 if that key never started.
 	WorkflowAttach RequestKind = 8
+	// Cancel cancels the invocation InvocationID: its pending awaits fail with Restate's
+	// terminal error 409 "Cancelled" (and so do the calls it waits on, which are cancelled in
+	// turn); one that has not started yet ends at once with that error.
+	Cancel RequestKind = 9
 )
 
 // String names the operation as traces print it.
@@ -54,6 +58,8 @@ func (k RequestKind) String() string {
 		return "workflow-output"
 	case WorkflowAttach:
 		return "workflow-attach"
+	case Cancel:
+		return "cancel"
 	default:
 		return fmt.Sprintf("request(%d)", uint8(k))
 	}

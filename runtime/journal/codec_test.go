@@ -505,7 +505,7 @@ func TestUnmarshalEntryCorruptInputs(t *testing.T) {
 		{"huge length", []byte{1, 3, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, journal.ErrCorrupt, "truncated reading target: length 4294967295 at byte 4 but only 0 bytes left"},
 		{"length overflows", []byte{1, 3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, journal.ErrCorrupt, "value length at byte 5 overflows 64 bits"},
 		{"kind zero", []byte{1, 0, 0, 0, 0, 0}, journal.ErrCorrupt, "unknown kind 0 at byte 1"},
-		{"kind from the future", []byte{1, 18, 0, 0, 0, 0}, journal.ErrCorrupt, "unknown kind 18 at byte 1"},
+		{"kind from the future", []byte{1, 19, 0, 0, 0, 0}, journal.ErrCorrupt, "unknown kind 19 at byte 1"},
 		{"unknown flag", []byte{1, 1, 32, 0, 0, 0}, journal.ErrCorrupt, "unknown flag bits 0x20 at byte 2"},
 		{"param failure without param", []byte{1, 1, 8, 0, 0, 0}, journal.ErrCorrupt, "param failure flag without param flag at byte 2"},
 		{"failure without code", []byte{1, 2, 2, 0, 0, 0, 1}, journal.ErrCorrupt, "truncated at byte 6 reading failure code"},
@@ -543,7 +543,7 @@ func TestUnmarshalEntryCorruptInputs(t *testing.T) {
 }
 
 func TestInvalidKindEncodesButDoesNotDecode(t *testing.T) {
-	for _, k := range []journal.Kind{0, 18, 255} {
+	for _, k := range []journal.Kind{0, 19, 255} {
 		_, err := journal.UnmarshalEntry(journal.MarshalEntry(journal.Entry{Kind: k, Name: "x"}))
 		wantErr(t, err, journal.ErrCorrupt, fmt.Sprintf("unknown kind %d", k))
 	}

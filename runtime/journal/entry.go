@@ -60,13 +60,15 @@ const (
 	// KindSend starts another handler without waiting for it: Target, Name and Param as for
 	// KindCall, Duration a delay before the callee starts. It has no result.
 	KindSend Kind = 17
+	// KindCancel cancels the invocation whose ID (inv_...) is Target. It has no result.
+	KindCancel Kind = 18
 )
 
 // EngineOutput names an output entry that the engine decided rather than the handler returned.
 const EngineOutput = "engine"
 
 // maxKind is the highest kind this build knows; the codec refuses anything above it.
-const maxKind = KindSend
+const maxKind = KindCancel
 
 // String returns the kind's name as it appears in traces.
 func (k Kind) String() string {
@@ -105,6 +107,8 @@ func (k Kind) String() string {
 		return "call"
 	case KindSend:
 		return "send"
+	case KindCancel:
+		return "cancel"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}
@@ -237,7 +241,7 @@ func (e Entry) String() string {
 	switch {
 	case e.Kind.Completable() && !e.Completed:
 		s += " (pending)"
-	case e.Kind.Writes() || e.Kind == KindCompleteAwakeable || e.Kind == KindSend:
+	case e.Kind.Writes() || e.Kind == KindCompleteAwakeable || e.Kind == KindSend || e.Kind == KindCancel:
 		// Such commands have no result of their own.
 	default:
 		s += " " + e.Result.String()
