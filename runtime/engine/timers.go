@@ -71,11 +71,14 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 		n = uint32(len(inv.journal))
 	}
 	for i := range n {
+		if mutant.On(mutant.RowLeftAfterPurge) && i == n-1 {
+			continue
+		}
 		e.del(entryKey(inv.id, i))
 	}
 	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
 	if inv.idemKey != "" {
-		id := idemID{inv.service, inv.handler, inv.key, inv.idemKey}
+		id := newIdemID(inv.service, inv.handler, inv.key, inv.idemKey)
 		if raw, ok := e.get(idempotencyKey(id)); ok && string(raw) == string(inv.id[:]) {
 			e.del(idempotencyKey(id))
 			e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, IdempotencyKey: inv.idemKey, Timer: t, Reason: "idempotency"})

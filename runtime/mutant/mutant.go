@@ -50,24 +50,64 @@ const (
 	// ActOnEarlyTimer acts on a timer the driver delivers before its deadline by the engine's
 	// clock (after the clock stepped back) instead of arming it again.
 	ActOnEarlyTimer
+	// LostWakeUp completes an entry of a running attempt without sending it the completion: the
+	// attempt waits until its inactivity timeout suspends it, and the engine then resumes it.
+	LostWakeUp
+	// SpuriousWakeUp starts a new attempt of a suspended invocation when any of its entries
+	// completes, not only one it waits on.
+	SpuriousWakeUp
+	// RowLeftAfterPurge leaves a purged invocation's last journal entry (its output) in the store.
+	RowLeftAfterPurge
+	// IdempotencyIgnoresHandler scopes idempotency keys by service and key only, so the same key
+	// sent to two handlers of one service names one invocation.
+	IdempotencyIgnoresHandler
+	// IdempotencyIgnoresObjectKey scopes idempotency keys by service and handler only, so the
+	// same key sent to two objects of one service names one invocation.
+	IdempotencyIgnoresObjectKey
+	// SkipNonDeterminismCheck lets a replaying handler issue a different command than its journal
+	// holds at that index; the executor goes on with the journaled entry.
+	SkipNonDeterminismCheck
+	// UseSelectBeforeAck lets a handler act on a WaitFirst choice before the engine acknowledges
+	// it durable, so a crash that loses the choice lets a re-run choose otherwise.
+	UseSelectBeforeAck
+	// DecoderDropsIdempotencyKey makes the ingress decoder ignore the Idempotency-Key header, so
+	// every retry of an idempotent call starts a new invocation.
+	DecoderDropsIdempotencyKey
+	// RetentionFromIdempotencySetting computes a service's retention from its idempotency
+	// retention setting instead of its retention setting.
+	RetentionFromIdempotencySetting
+	// OverwriteBufferedCompletion lets a later completion of an awakeable whose entry has not
+	// arrived yet replace the one already buffered, so the later one wins.
+	OverwriteBufferedCompletion
 	count
 )
 
 var names = [...]string{
-	None:                       "none",
-	AcceptSecondCompletion:     "accept-second-completion",
-	ReexecuteJournaledRun:      "reexecute-journaled-run",
-	AcceptStaleAttempt:         "accept-stale-attempt",
-	AckBeforeSync:              "ack-before-sync",
-	CompletePromiseTwice:       "complete-promise-twice",
-	ReleaseLockOnSuspend:       "release-lock-on-suspend",
-	LoseInboxOrderOnRestart:    "lose-inbox-order-on-restart",
-	FireTimerEarlyAfterRestart: "fire-timer-early-after-restart",
-	ForgetRetentionTimer:       "forget-retention-timer",
-	PurgeWorkflowEarly:         "purge-workflow-early",
-	CompletionToWrongIndex:     "completion-to-wrong-index",
-	IgnoreIdempotencyKey:       "ignore-idempotency-key",
-	ActOnEarlyTimer:            "act-on-early-timer",
+	None:                        "none",
+	AcceptSecondCompletion:      "accept-second-completion",
+	ReexecuteJournaledRun:       "reexecute-journaled-run",
+	AcceptStaleAttempt:          "accept-stale-attempt",
+	AckBeforeSync:               "ack-before-sync",
+	CompletePromiseTwice:        "complete-promise-twice",
+	ReleaseLockOnSuspend:        "release-lock-on-suspend",
+	LoseInboxOrderOnRestart:     "lose-inbox-order-on-restart",
+	FireTimerEarlyAfterRestart:  "fire-timer-early-after-restart",
+	ForgetRetentionTimer:        "forget-retention-timer",
+	PurgeWorkflowEarly:          "purge-workflow-early",
+	CompletionToWrongIndex:      "completion-to-wrong-index",
+	IgnoreIdempotencyKey:        "ignore-idempotency-key",
+	ActOnEarlyTimer:             "act-on-early-timer",
+	LostWakeUp:                  "lost-wake-up",
+	SpuriousWakeUp:              "spurious-wake-up",
+	RowLeftAfterPurge:           "row-left-after-purge",
+	IdempotencyIgnoresHandler:   "idempotency-ignores-handler",
+	IdempotencyIgnoresObjectKey: "idempotency-ignores-object-key",
+	SkipNonDeterminismCheck:     "skip-non-determinism-check",
+	UseSelectBeforeAck:          "use-select-before-ack",
+
+	DecoderDropsIdempotencyKey:      "decoder-drops-idempotency-key",
+	RetentionFromIdempotencySetting: "retention-from-idempotency-setting",
+	OverwriteBufferedCompletion:     "overwrite-buffered-completion",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.
