@@ -77,6 +77,12 @@ type Plan struct {
 	// TimeQuantum rounds message and HTTP delays up to a multiple of it, so that many events
 	// fall due at the same instant (bursts); zero leaves delays exact.
 	TimeQuantum time.Duration
+	// AckWindowPercent is the chance that a command the handler may not act on before the engine
+	// acknowledges it durable (a run's result, a WaitFirst choice, a state read) meets a fault in
+	// that window, as the runtime takes it: the runtime crashes with the command's batch unsynced,
+	// or the attempt's stream breaks so that a new attempt starts while completions are in flight.
+	// Swarm faults that strike at random times hit this window of a few milliseconds rarely.
+	AckWindowPercent uint64
 }
 
 // None is a plan without faults beyond a small fixed message delay.
@@ -135,6 +141,8 @@ func Draw(d Drawer) Plan {
 	if on("time-quantum") {
 		p.TimeQuantum = between(time.Millisecond, 50*time.Millisecond, "time-quantum")
 	}
+	// Drawn last, so that every field above keeps the value earlier builds drew for a seed.
+	p.AckWindowPercent = percent("ack-window", 30)
 	return p
 }
 
@@ -180,5 +188,6 @@ func (p Plan) String() string {
 	field("clock-skew-max", p.ClockSkewMax)
 	field("clock-step-every", p.ClockStepEvery)
 	field("time-quantum", p.TimeQuantum)
+	fmt.Fprintf(&b, "ack-window=%d%% ", p.AckWindowPercent)
 	return strings.TrimSpace(b.String())
 }
