@@ -9,6 +9,9 @@ import (
 	"github.com/vigilsim/vigil/scenarios/agenttools"
 	"github.com/vigilsim/vigil/scenarios/approval"
 	"github.com/vigilsim/vigil/scenarios/exclusivequeue"
+	"github.com/vigilsim/vigil/scenarios/handoff"
+	"github.com/vigilsim/vigil/scenarios/idempotency"
+	"github.com/vigilsim/vigil/scenarios/objectstate"
 	"github.com/vigilsim/vigil/scenarios/reviewworkflow"
 	"github.com/vigilsim/vigil/scenarios/timeouts"
 	"github.com/vigilsim/vigil/scenarios/workflowexternal"
@@ -17,7 +20,10 @@ import (
 
 // All returns every scenario in the order campaigns run them.
 func All() []sim.Scenario {
-	return []sim.Scenario{approval.Scenario, reviewworkflow.Scenario, timeouts.Scenario, exclusivequeue.Scenario, agenttools.Scenario, workflowexternal.Scenario}
+	return []sim.Scenario{
+		approval.Scenario, reviewworkflow.Scenario, timeouts.Scenario, exclusivequeue.Scenario, agenttools.Scenario, workflowexternal.Scenario,
+		handoff.Scenario, objectstate.Scenario, idempotency.Scenario,
+	}
 }
 
 // Lookup returns the scenario called name.

@@ -67,7 +67,7 @@ var optionalPoints = map[Point]bool{
 // executor's and the simulator's.
 func Points() []PointInfo {
 	var all []PointInfo
-	for _, points := range []map[string]string{engine.Points, executor.Points, simulatorPoints} {
+	for _, points := range []map[string]string{engine.Points, executor.Points, simulatorPoints, workloadPoints} {
 		for name, d := range points {
 			all = append(all, PointInfo{Name: name, Description: d, Required: !optionalPoints[name]})
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/ingress"
@@ -347,6 +348,9 @@ type executorNode struct {
 	pause pause
 	ex    *executor.Executor
 	clock *virtualClock
+	// services is the handler code the executor runs: nil for the declared services, a
+	// deployment's after World.Deploy.
+	services []*durable.Service
 }
 
 func newExecutorNode(w *World) *executorNode {
@@ -359,7 +363,7 @@ func newExecutorNode(w *World) *executorNode {
 func (n *executorNode) start() {
 	n.up = true
 	n.ex = executor.New(executor.Config{
-		Services: n.w.services,
+		Services: n.deployed(),
 		Send:     n.w.sendToEngine,
 		Clock:    n.clock,
 		InactivityTimeout: func() time.Duration {

@@ -114,10 +114,12 @@ func (e *Engine) writeState(inv *invocation, en journal.Entry) {
 		e.put(stateKey(id.service, id.key, en.Name), en.Param.Value)
 	case journal.KindClearState:
 		if _, ok := ks.state[en.Name]; ok {
+			e.reached(PointStateKeyCleared)
 			delete(ks.state, en.Name)
 			e.del(stateKey(id.service, id.key, en.Name))
 		}
 	case journal.KindClearAllState:
+		e.reached(PointStateAllCleared)
 		for _, name := range slices.Sorted(maps.Keys(ks.state)) {
 			e.del(stateKey(id.service, id.key, name))
 		}

@@ -29,6 +29,9 @@ func (e *Engine) FireTimer(t Timer) {
 			return
 		}
 		e.note(Note{Kind: NoteTimerFired, Invocation: inv.id, Timer: t, Reason: t.Kind.String()})
+		if inv.status == statusScheduled {
+			e.reached(PointDelayedSendStarted)
+		}
 		if inv.status == statusScheduled && inv.holdsKey(e.specs[inv.service]) {
 			inv.retryAt = timeZero
 			e.enqueue(inv)
@@ -81,6 +84,7 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 		id := newIdemID(inv.service, inv.handler, inv.key, inv.idemKey)
 		if raw, ok := e.get(idempotencyKey(id)); ok && string(raw) == string(inv.id[:]) {
 			e.del(idempotencyKey(id))
+			e.reached(PointIdempotencyKeyExpired)
 			e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, IdempotencyKey: inv.idemKey, Timer: t, Reason: "idempotency"})
 		}
 	}

@@ -515,6 +515,7 @@ func (a *attempt) Read(e journal.Entry) journal.Result {
 	case journal.KindGetState:
 		e.Result = journal.Result{Value: a.state[e.Name]}
 	case journal.KindGetStateKeys:
+		a.ex.reached(PointStateKeysListed)
 		keys := slices.Sorted(maps.Keys(a.state))
 		if keys == nil {
 			keys = []string{}

@@ -9,6 +9,7 @@ const (
 	PointNonDeterminism      = "executor-non-determinism-detected"
 	PointWaitFirstMany       = "executor-waitfirst-several-futures"
 	PointDuplicateCompletion = "executor-duplicate-completion-ignored"
+	PointStateKeysListed     = "executor-state-keys-listed"
 )
 
 // Points describes every reachability point of the executor.
@@ -20,6 +21,7 @@ var Points = map[string]string{
 	PointNonDeterminism:      "a handler diverged from its journal",
 	PointWaitFirstMany:       "a WaitFirst waited on several futures",
 	PointDuplicateCompletion: "a completion or ack arrived for an entry already completed",
+	PointStateKeysListed:     "a handler listed its object's state keys (Keys) while running, not replaying",
 }
 
 // Buggify points of the executor (see Config.Buggify).

@@ -1,0 +1,207 @@
+// Package handoff is the scenario of awakeables completed from everywhere but the waiter: a
+// handler hands an awakeable to an outside actor and waits; the actor completes it exactly once,
+// by calling another handler that resolves or rejects it (durable.ResolveAwakeable,
+// durable.RejectAwakeable), or over HTTP through Restate's short route /restate/a/{id}/resolve
+// (and /reject) or the long one /restate/awakeables/{id}/.... The actor never sends again once
+// the runtime has answered it: unlike the approval scenario, whose handler asks for a fresh
+// review on every re-run and so heals a lost completion, nothing here heals one, and a
+// completion the runtime acknowledged and then lost leaves its waiter unfinished, which the
+// liveness check reports.
+//
+// The expected outcome (see Check): each waiter ends with the actor's one decision (its value, or
+// a terminal failure carrying the rejection's code and reason), that decision is the awakeable's
+// accepted completion, and every completing handler returns Done.
+//
+// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
+// runtime imports it.
+package handoff
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/scenarios/internal/wfload"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// Scenario is the handoff scenario as the simulator runs it.
+var Scenario = sim.Scenario{
+	Name:        "handoff",
+	Description: "awakeables completed exactly once, never re-sent: by handlers (Resolve/RejectAwakeable) and over /restate/a/ and /restate/awakeables/",
+	New:         func(w *sim.World) sim.Workload { return newWorkload(w) },
+}
+
+// Names of the service and its handlers, as clients address them.
+const (
+	ServiceName = "Handoff"
+	Wait        = "wait"
+	Complete    = "complete"
+)
+
+// Done is what a completing handler returns.
+const Done = "completed"
+
+// Task is the waiter's input.
+type Task struct {
+	Name string `json:"name"`
+}
+
+// Completion is the completing handler's input: resolve ID with Value, or reject it with Reason
+// and Code.
+type Completion struct {
+	ID     string `json:"id"`
+	Value  string `json:"value,omitempty"`
+	Reject bool   `json:"reject,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Code   uint16 `json:"code,omitempty"`
+}
+
+// Outcome is the waiter's output for a task and the value its awakeable was resolved with.
+func Outcome(task, value string) string { return fmt.Sprintf("%s handed off: %s", task, value) }
+
+// Actor is the outside world a waiter hands its awakeable to.
+type Actor interface {
+	// Offer hands the awakeable id of task to the actor. The actor completes it later, once
+	// however often it is offered (a Run that was not journaled runs again).
+	Offer(task, id string)
+}
+
+// NewService returns the Handoff service. wait(task) creates an awakeable, offers it to actor
+// inside Run and returns Outcome(task, value), or the rejection as a terminal error. complete(c)
+// resolves or rejects the awakeable c.ID and returns Done.
+func NewService(actor Actor) *durable.Service {
+	return durable.NewService(ServiceName).
+		Handler(Wait, durable.NewServiceHandler(func(ctx durable.Context, t Task) (string, error) {
+			a := durable.Awakeable[string](ctx)
+			if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) {
+				actor.Offer(t.Name, a.ID())
+				return true, nil
+			}, durable.WithName("offer")); err != nil {
+				return "", err
+			}
+			v, err := a.Result()
+			if err != nil {
+				return "", err
+			}
+			return Outcome(t.Name, v), nil
+		})).
+		Handler(Complete, durable.NewServiceHandler(func(ctx durable.Context, c Completion) (string, error) {
+			if c.Reject {
+				durable.RejectAwakeable(ctx, c.ID, durable.TerminalError(errors.New(c.Reason), c.Code))
+			} else {
+				durable.ResolveAwakeable(ctx, c.ID, c.Value)
+			}
+			return Done, nil
+		}))
+}
+
+// route is how the actor completes one awakeable.
+type route uint8
+
+const (
+	viaHandler route = iota // POST /Handoff/complete, with an idempotency key
+	viaShort                // POST /restate/a/{id}/...
+	viaLong                 // POST /restate/awakeables/{id}/...
+)
+
+// workload drives the submitters and the actor.
+type workload struct {
+	w  *sim.World
+	cl *wfload.Clients
+	// decided is the actor's one decision per awakeable ID, as the waiter must see it.
+	decided map[string]journal.Result
+	// tasks maps each awakeable ID to the task it was offered for.
+	tasks map[string]string
+}
+
+func newWorkload(w *sim.World) *workload {
+	return &workload{w: w, cl: wfload.New(w, ServiceName), decided: map[string]journal.Result{}, tasks: map[string]string{}}
+}
+
+func (wl *workload) Services() []*durable.Service { return []*durable.Service{NewService(wl)} }
+
+func (wl *workload) Start() {
+	r := wl.w.Rand()
+	n := 2 + r.Intn(7, "tasks")
+	for i := range n {
+		task := fmt.Sprintf("task-%d", i)
+		wl.w.After(r.Duration(0, 30*time.Second, "submit-at"), func() { wl.submit(task) })
+	}
+}
+
+// submit calls wait for task with an idempotency key, retrying after connection errors: the
+// retries reach the same invocation.
+func (wl *workload) submit(task string) {
+	body, _ := json.Marshal(Task{Name: task})
+	header := http.Header{"Idempotency-Key": []string{"wait-" + task}}
+	wl.cl.Call(wl.cl.Name("submitter"), http.MethodPost, "/"+ServiceName+"/"+Wait, body, header, func(sim.Response) {})
+}
+
+// Offer implements Actor: the first offer of id draws the decision and when to send it; later
+// offers of the same id change nothing.
+func (wl *workload) Offer(task, id string) {
+	if _, seen := wl.decided[id]; seen {
+		return
+	}
+	r := wl.w.Rand()
+	rt := route(r.Intn(3, "route"))
+	reject := r.Percent(30, "reject")
+	var d journal.Result
+	var c Completion
+	name := wl.cl.Name("actor")
+	switch {
+	case reject && rt == viaHandler:
+		code := uint16(400 + r.Intn(100, "reject-code"))
+		c = Completion{ID: id, Reject: true, Reason: name + " declines " + task, Code: code}
+		d = journal.Result{Failure: &journal.Failure{Code: code, Message: c.Reason}}
+	case reject:
+		// The ingress gives an HTTP rejection code 500 and the body as its message.
+		c = Completion{ID: id, Reject: true, Reason: name + " declines " + task}
+		d = journal.Result{Failure: &journal.Failure{Code: 500, Message: c.Reason}}
+	default:
+		c = Completion{ID: id, Value: name + " takes " + task}
+		b, _ := json.Marshal(c.Value)
+		d = journal.Result{Value: b}
+	}
+	wl.decided[id], wl.tasks[id] = d, task
+	delay := r.Duration(0, 5*time.Second, "complete-delay")
+	if r.Percent(30, "complete-late") {
+		delay += r.Duration(10*time.Second, 40*time.Second, "late-delay")
+	}
+	wl.w.After(delay, func() { wl.complete(name, rt, c) })
+}
+
+// complete sends the actor's decision once; it tries again only after a connection error, when
+// it cannot know whether the runtime got it. An answer, whatever it is, ends it.
+func (wl *workload) complete(name string, rt route, c Completion) {
+	var path string
+	var body []byte
+	var header http.Header
+	switch rt {
+	case viaHandler:
+		path = "/" + ServiceName + "/" + Complete
+		body, _ = json.Marshal(c)
+		header = http.Header{"Idempotency-Key": []string{"complete-" + c.ID}}
+	default:
+		prefix := "/restate/awakeables/"
+		if rt == viaShort {
+			prefix = "/restate/a/"
+		}
+		if c.Reject {
+			path, body = prefix+c.ID+"/reject", []byte(c.Reason)
+		} else {
+			path = prefix + c.ID + "/resolve"
+			body, _ = json.Marshal(c.Value)
+		}
+	}
+	wl.cl.Call(name, http.MethodPost, path, body, header, func(resp sim.Response) {
+		if rt == viaShort && resp.Err == nil && resp.Status == http.StatusAccepted {
+			wl.w.Reach(sim.CoverAwakeableAlias)
+		}
+	})
+}
