@@ -8,6 +8,7 @@ package scenarios
 import (
 	"github.com/vigilsim/vigil/scenarios/agenttools"
 	"github.com/vigilsim/vigil/scenarios/approval"
+	"github.com/vigilsim/vigil/scenarios/deployment"
 	"github.com/vigilsim/vigil/scenarios/exclusivequeue"
 	"github.com/vigilsim/vigil/scenarios/handoff"
 	"github.com/vigilsim/vigil/scenarios/idempotency"
@@ -22,7 +23,7 @@ import (
 func All() []sim.Scenario {
 	return []sim.Scenario{
 		approval.Scenario, reviewworkflow.Scenario, timeouts.Scenario, exclusivequeue.Scenario, agenttools.Scenario, workflowexternal.Scenario,
-		handoff.Scenario, objectstate.Scenario, idempotency.Scenario,
+		handoff.Scenario, objectstate.Scenario, idempotency.Scenario, deployment.Scenario,
 	}
 }
 
