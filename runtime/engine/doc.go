@@ -29,6 +29,13 @@
 //	                                                         │  └─ retryable error ─► backing-off ─ timer ─► running (n+1)
 //	                                                         └─ output / terminal failure ─► done ─ retention ─► purged
 //
+// Handlers call each other (calls.go): a call or send journaled by one invocation starts another
+// in the same batch, once per journal index; a call's callee completes its caller's entry when it
+// finishes. Cancellation (cancel.go) ends an invocation that has not started, or fails what a
+// started one awaits with 409 "Cancelled", and follows the calls it waits on. Input is bounded
+// where it enters (protocol's limits), and a record recovery cannot use is set aside under q/
+// (quarantine.go) rather than stopping every start.
+//
 // Every start of an attempt bumps the attempt number durably before the start message leaves;
 // messages of any other attempt are dropped. An exclusive invocation holds its key's lock from
 // leaving pending until done, suspended or not.
