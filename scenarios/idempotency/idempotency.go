@@ -55,6 +55,7 @@ type Target struct {
 	Service, Handler, Key string
 }
 
+// String renders t as the path of its call route, without the leading slash.
 func (t Target) String() string {
 	if t.Key == "" {
 		return t.Service + "/" + t.Handler
