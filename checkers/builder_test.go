@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -49,6 +50,8 @@ func completeAwk(target, v string) journal.Entry {
 type builder struct {
 	h    History
 	skew time.Duration
+	// specs are the services declared so far (ServiceDeclared), grown as requests name them.
+	specs map[string]*protocol.ServiceSpec
 }
 
 func (b *builder) add(e Event) int {
@@ -171,7 +174,7 @@ var (
 // kind is the handler's kind ("service", "exclusive", "shared", "workflow").
 func (b *builder) invoked(inv protocol.InvocationID, service, handler, key string, seq uint64, kind string) int {
 	return b.add(Event{Kind: InvocationAccepted, Node: "runtime", Invocation: inv, Service: service, Handler: handler,
-		Key: key, Seq: seq, Reason: kind})
+		Key: key, Seq: seq, Reason: kind, HandlerKind: handlerKinds[kind]})
 }
 
 func (b *builder) lock(inv protocol.InvocationID, service, key string) int {
@@ -184,17 +187,17 @@ func (b *builder) unlock(inv protocol.InvocationID, service, key string) int {
 
 // arm records a timer of inv armed for deadline; reason is "sleep", "retry" or "retention".
 func (b *builder) arm(inv protocol.InvocationID, index uint32, reason string, deadline time.Duration) int {
-	return b.add(Event{Kind: TimerArmed, Node: "runtime", Invocation: inv, Index: index, Reason: reason, Deadline: deadline})
+	return b.add(Event{Kind: TimerArmed, Node: "runtime", Invocation: inv, Index: index, Reason: reason, Timer: timerKinds[reason], Deadline: deadline})
 }
 
 func (b *builder) fire(inv protocol.InvocationID, index uint32, reason string, deadline time.Duration) int {
-	return b.add(Event{Kind: TimerFired, Node: "runtime", Invocation: inv, Index: index, Reason: reason, Deadline: deadline})
+	return b.add(Event{Kind: TimerFired, Node: "runtime", Invocation: inv, Index: index, Reason: reason, Timer: timerKinds[reason], Deadline: deadline})
 }
 
 // retain records a retention timer armed for deadline; what names what it will purge (Service,
 // Handler, Key, Invocation, IdempotencyKey).
 func (b *builder) retain(what Event, deadline time.Duration) int {
-	what.Kind, what.Node, what.Reason, what.Deadline = TimerArmed, "runtime", "retention", deadline
+	what.Kind, what.Node, what.Reason, what.Timer, what.Deadline = TimerArmed, "runtime", "retention", event.TimerRetention, deadline
 	return b.add(what)
 }
 
@@ -202,6 +205,9 @@ func (b *builder) retain(what Event, deadline time.Duration) int {
 // with Service, Handler, Key, Invocation, IdempotencyKey) whose retention ended at deadline.
 func (b *builder) purge(what Event, deadline time.Duration) int {
 	what.Kind, what.Node, what.Deadline = Purged, "runtime", deadline
+	if what.Purge == 0 {
+		what.Purge = purgeKinds[what.Reason]
+	}
 	return b.add(what)
 }
 
@@ -217,10 +223,65 @@ func (b *builder) endAfter(d time.Duration) int {
 }
 
 // request records client request n ("METHOD path") to service/handler/key.
+// The request is recorded as a client would send it (method, path, headers), the path built
+// from service/key/handler unless route names a /restate/ path; the service is declared.
 func (b *builder) request(n uint64, route, service, handler, key, idem string) int {
-	return b.add(Event{Kind: ClientRequest, Node: "client-1", Request: n, Reason: route, Service: service,
-		Handler: handler, Key: key, IdempotencyKey: idem})
+	method, path, _ := strings.Cut(route, " ")
+	if service != "" && !strings.HasPrefix(path, "/restate/") {
+		path = "/" + service
+		if key != "" {
+			path += "/" + key
+		}
+		path += "/" + handler
+		if strings.HasSuffix(route, "/send") {
+			path += "/send"
+		}
+	}
+	if service != "" {
+		b.declare(service, handler, key != "", handler == "run" || strings.HasPrefix(path, "/restate/workflow/"))
+	}
+	var hdr []event.Header
+	if idem != "" {
+		hdr = []event.Header{{Name: "Idempotency-Key", Value: idem}}
+	}
+	return b.add(Event{Kind: ClientRequest, Node: "client-1", Request: n, Reason: route,
+		HTTP: &event.HTTP{Method: method, Path: path, Header: hdr}})
 }
+
+// declare records service as declared (once), with handler among its handlers: a workflow
+// (handler "run" its run), an object when keyed, a plain service otherwise.
+func (b *builder) declare(service, handler string, keyed, workflow bool) *protocol.ServiceSpec {
+	if b.specs == nil {
+		b.specs = map[string]*protocol.ServiceSpec{}
+	}
+	sp := b.specs[service]
+	if sp == nil {
+		sp = &protocol.ServiceSpec{Name: service, Kind: protocol.ServiceStateless}
+		switch {
+		case workflow:
+			sp.Kind = protocol.ServiceWorkflow
+		case keyed:
+			sp.Kind = protocol.ServiceObject
+		}
+		b.specs[service] = sp
+		b.add(Event{Kind: ServiceDeclared, Node: "sim", Service: service, Spec: sp})
+	}
+	if handler != "" && !sp.HasHandler(handler) {
+		kind := protocol.HandlerExclusive
+		if handler == "run" && sp.Kind == protocol.ServiceWorkflow {
+			kind = protocol.HandlerWorkflowRun
+		}
+		sp.Handlers = append(sp.Handlers, protocol.HandlerSpec{Name: handler, Kind: kind})
+	}
+	return sp
+}
+
+// The typed kinds of the words the tests use.
+var (
+	handlerKinds = map[string]event.HandlerKind{"service": event.HandlerService, "exclusive": event.HandlerExclusive, "shared": event.HandlerShared, "workflow": event.HandlerWorkflow}
+	timerKinds   = map[string]event.TimerKind{"sleep": event.TimerSleep, "retry": event.TimerRetry, "retention": event.TimerRetention}
+	purgeKinds   = map[string]event.PurgeKind{"workflow": event.PurgeWorkflow, "invocation": event.PurgeInvocation, "idempotency": event.PurgeIdempotency}
+)
 
 // respondOutput records a 200 response to request n carrying inv's output v.
 func (b *builder) respondOutput(n uint64, inv protocol.InvocationID, v string) int {

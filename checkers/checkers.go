@@ -15,8 +15,10 @@
 //   - "outputs" (Outputs): every output a client received is the invocation's output, and
 //     idempotent retries and workflow submissions reach one invocation until a purge;
 //   - "timers" (Timers): sleep and retry timers never fire early, twice, or not at all;
-//   - "retention" (Retention): purges are never early nor missing, and a purged output is never
-//     read again;
+//   - "retention" (Retention): purges happen when the declared retention says, never early, late
+//     or missing, and a purged output is never read again;
+//   - "first-completion" (FirstCompletion): the first completion of an awakeable to reach the
+//     runtime wins, whatever was buffered;
 //   - "exclusive" (Exclusive): one lock holder per object or workflow key, FIFO among exclusive
 //     calls, and attempts only run while their invocation holds the lock;
 //   - "promises" (Promises): durable promise operations are linearizable (checked with porcupine)
@@ -25,8 +27,12 @@
 // Exactly one checker is not deterministic in theory: Promises reports a promise whose check ran
 // out of PromiseCheckTimeout, which depends on the machine (see PromiseCheckTimeout).
 //
-// The package imports only runtime/journal and runtime/protocol (the vocabulary of what was
-// recorded). It must never import the simulator or the engine: a checker judges what happened,
+// Checkers learn what clients asked for from the bytes the clients sent, parsed here
+// (ParseClientRequest), and judge the runtime's notes against the scenario's declarations and
+// the order in which things reached the runtime; the notes are claims, not expectations.
+//
+// The package imports only checkers/event, runtime/journal and runtime/protocol (the vocabulary
+// of what was recorded). It must never import the simulator or the engine: a checker judges what happened,
 // not how the code that made it happen works, so a bug in the runtime cannot hide itself from the
 // checker that is meant to catch it.
 package checkers
@@ -44,6 +50,9 @@ type Checker struct {
 	Name string
 	// Check judges a whole history and returns its violations, sorted by first event index.
 	Check func(History) []Violation
+	// Judge, when set, is Check over the history's shared Index: All builds the index once and
+	// hands it to every checker that has a Judge, instead of each rebuilding its own maps.
+	Judge func(*Index) []Violation
 }
 
 // Registry lists every checker that All runs, in the order it runs them. Add a checker here to
@@ -52,12 +61,13 @@ var Registry = []Checker{
 	{Name: exactlyOnceName, Check: ExactlyOnce},
 	{Name: replayName, Check: Replay},
 	{Name: finalJournalName, Check: FinalJournal},
-	{Name: outputsName, Check: Outputs},
+	{Name: outputsName, Check: Outputs, Judge: outputs},
 	{Name: timersName, Check: Timers},
-	{Name: retentionName, Check: Retention},
+	{Name: retentionName, Check: Retention, Judge: retention},
+	{Name: firstCompletionName, Check: FirstCompletion, Judge: firstCompletion},
 	{Name: exclusiveName, Check: Exclusive},
 	{Name: promisesName, Check: Promises},
-	{Name: durabilityName, Check: Durability},
+	{Name: durabilityName, Check: Durability, Judge: durability},
 }
 
 // All runs every checker of Registry over h and returns their violations sorted by checker name,
@@ -65,7 +75,12 @@ var Registry = []Checker{
 // Ties keep the order the checker reported them in, so the result is fully deterministic.
 func All(h History) []Violation {
 	var vs []Violation
+	x := NewIndex(&h)
 	for _, c := range Registry {
+		if c.Judge != nil {
+			vs = append(vs, c.Judge(x)...)
+			continue
+		}
 		vs = append(vs, c.Check(h)...)
 	}
 	slices.SortStableFunc(vs, func(a, b Violation) int {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -101,8 +103,7 @@ func brokenHistory() History {
 	b.invoked(invD, "Obj", "add", "k1", 2, "exclusive")
 	b.lock(invD, "Obj", "k1") // exclusive: D overtakes C
 	b.arm(invC, 1, "sleep", time.Hour)
-	b.fire(invC, 1, "sleep", time.Hour)                               // timers: early
-	b.purge(Event{Reason: "invocation", Invocation: invB}, time.Hour) // retention: early
+	b.fire(invC, 1, "sleep", time.Hour) // timers: early
 	invE := invID(5)
 	b.invoked(invE, "Wf", "approve", "k1", 3, "shared")
 	b.start(invE, 1, input("e"))
@@ -110,6 +111,16 @@ func brokenHistory() History {
 	b.observe(invE, 1, 1, journal.KindGetPromise, "v") // promises: nothing completed p
 	b.request(2, "POST /S/h/send", "S", "h", "", "")
 	b.respondAccepted(2, invID(6)) // durability: never durably accepted
+	b.declareRetention("R", false, time.Hour, 0)
+	b.invoked(invID(7), "R", "h", "", 4, "service")
+	b.done(invID(7), "r")
+	b.purgeNow(event.PurgeInvocation, invID(7), "", "") // retention: before the declared hour
+	awk8 := protocol.AwakeableID{Invocation: invID(8), Index: 1}.String()
+	b.resolveRequest(3, awk8, "1")
+	b.resolveRequest(4, awk8, "2")
+	b.delivered(3)
+	b.delivered(4)
+	b.accept(invID(8), 1, "2") // first-completion: 1 arrived first
 	return b.h
 }
 
@@ -122,11 +133,12 @@ func TestAllSortedByCheckerThenEvent(t *testing.T) {
 		eo(invA, "second output value(o2) after value(o1)"),
 		ex(invD, "Obj/k1: acquired the lock (seq 2) before "+invC.String()+" (seq 1)"),
 		{finalJournalName, invA, "attempt 1 observed value(b) at [1], but the final journal holds awakeable value(a)"},
+		fc(invID(8), "reached the runtime at 30ms with value(1) for awakeable [1], the first completion to arrive, but the engine accepted value(2)"),
 		out(invA, "response to request 1 (status 200) carries output value(o9), but the invocation's output is value(o1)"),
 		pr(noInv, `promise "p" of Wf/k1 (epoch 0): operations are not linearizable`),
 		rp(invA, "attempt 1 emitted command [3] awakeable (pending), expected [2] (gap)"),
 		rp(invB, "attempt 1's start journal holds awakeable (pending) at [1], which no earlier attempt emitted"),
-		rt(invB, "the invocation's output purged at 17ms"),
+		rt(invID(7), "the invocation's output purged at 27ms (runtime clock), 59m59.999s before the end of the declared retention 1h0m0s of R"),
 		tm(invC, "sleep timer [1] due at 1h0m0s fired at 16ms"),
 	})
 	for _, v := range All(h) {

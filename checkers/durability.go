@@ -23,12 +23,15 @@ const durabilityName = "durability"
 // they are in doubt and this checker asks nothing of them. Journal entries acknowledged to the
 // executor (acks of runs, completions) are held to the same rule by FinalJournal and Replay: a
 // value any attempt observed must be the one every later journal holds.
-func Durability(h History) []Violation {
+func Durability(h History) []Violation { return durability(NewIndex(&h)) }
+
+func durability(x *Index) []Violation {
+	h := x.H
 	requests := map[uint64]int{}
 	accepted := map[protocol.InvocationID]bool{}
 	done := map[protocol.InvocationID]bool{}
 	type completion struct {
-		awakeable string
+		awakeable Slot
 		result    string
 	}
 	completions := map[completion]bool{}
@@ -42,23 +45,23 @@ func Durability(h History) []Violation {
 		case InvocationDone:
 			done[e.Invocation] = true
 		case CompletionAccepted, CompletionDropped, CompletionBuffered:
-			completions[completion{e.Awakeable, e.Result.String()}] = true
+			completions[completion{Slot{e.Invocation, e.Index}, e.Result.String()}] = true
 		case ClientResponse:
 			ri, ok := requests[e.Request]
 			if !ok || e.Status == 0 {
 				continue
 			}
-			req := h.Events[ri]
+			req, pr := h.Events[ri], x.Parsed[e.Request]
 			switch {
 			case e.Entry.Kind == journal.KindOutput:
 				if !done[e.Invocation] {
 					vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
 						"request %d got output %s before the invocation's output was durable", e.Request, e.Result), ri, i))
 				}
-			case e.Status == 202 && req.Awakeable != "":
-				if !completions[completion{req.Awakeable, req.Result.String()}] {
+			case e.Status == 202 && (pr.Kind == RequestResolve || pr.Kind == RequestReject):
+				if !completions[completion{pr.Awakeable, pr.Result.String()}] {
 					vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
-						"request %d (%s) was acknowledged before its completion %s of %s was durable", e.Request, req.Reason, req.Result, req.Awakeable), ri, i))
+						"request %d (%s) was acknowledged before its completion %s of %s was durable", e.Request, req.Reason, pr.Result, awakeableName(pr.Awakeable)), ri, i))
 				}
 			case e.Status == 202 && !e.Invocation.IsZero():
 				if !accepted[e.Invocation] {
@@ -71,3 +74,6 @@ func Durability(h History) []Violation {
 	sortByFirstEvent(vs)
 	return vs
 }
+
+// awakeableName names an awakeable by its invocation and journal index.
+func awakeableName(s Slot) string { return fmt.Sprintf("awakeable [%d] of %s", s.Index, s.Invocation) }

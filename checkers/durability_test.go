@@ -3,11 +3,14 @@ package checkers
 import (
 	"testing"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 func (b *builder) resolveRequest(no uint64, awakeable, v string) int {
-	return b.add(Event{Kind: ClientRequest, Node: "client", Request: no, Reason: "POST resolve", Awakeable: awakeable, Result: val(v)})
+	path := "/restate/awakeables/" + awakeable + "/resolve"
+	return b.add(Event{Kind: ClientRequest, Node: "client", Request: no, Reason: "POST " + path,
+		HTTP: &event.HTTP{Method: "POST", Path: path, Body: []byte(v)}})
 }
 
 func (b *builder) acceptedInv(inv protocol.InvocationID) int {
@@ -27,11 +30,11 @@ func TestDurability(t *testing.T) {
 				b.request(1, "POST /S/h/send", "S", "h", "", "")
 				b.acceptedInv(invA)
 				b.respondAccepted(1, invA)
-				b.resolveRequest(2, awkA, "yes")
-				b.accept(invA, 1, "yes")
+				b.resolveRequest(2, awkA, "1")
+				b.accept(invA, 1, "1")
 				b.respondStatus(2, 202)
-				b.resolveRequest(3, awkA, "again")
-				b.drop(invA, 1, "again", "already completed")
+				b.resolveRequest(3, awkA, "2")
+				b.drop(invA, 1, "2", "already completed")
 				b.respondStatus(3, 202)
 				b.done(invA, "out")
 				b.request(4, "GET attach", "S", "h", "", "")
@@ -43,7 +46,7 @@ func TestDurability(t *testing.T) {
 			build: func(b *builder) {
 				b.request(1, "POST /S/h/send", "S", "h", "", "")
 				b.respondStatus(1, 0)
-				b.resolveRequest(2, awkA, "yes")
+				b.resolveRequest(2, awkA, "1")
 				b.respondStatus(2, 0)
 			},
 		},
@@ -59,11 +62,11 @@ func TestDurability(t *testing.T) {
 		{
 			name: "resolve acknowledged but its completion never durable",
 			build: func(b *builder) {
-				b.resolveRequest(1, awkA, "yes")
+				b.resolveRequest(1, awkA, "1")
 				b.respondStatus(1, 202)
 				b.crash("runtime", "kept 0 of 1 unsynced batches")
 			},
-			want: []wantViolation{{durabilityName, protocol.InvocationID{}, `acknowledged before its completion value(yes)`}},
+			want: []wantViolation{{durabilityName, protocol.InvocationID{}, `acknowledged before its completion value(1)`}},
 		},
 		{
 			name: "output answered before it was durable",

@@ -5,17 +5,12 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // exclusiveName is the Checker name of Exclusive's violations.
 const exclusiveName = "exclusive"
-
-// Handler kinds, as InvocationAccepted's Reason gives them.
-const (
-	handlerExclusive = "exclusive"
-	handlerWorkflow  = "workflow"
-)
 
 // Exclusive checks object exclusivity and FIFO per key (DESIGN.md, "What the checkers prove",
 // item 6). Exclusive handlers of a virtual object, and a workflow's run, hold their
@@ -27,12 +22,12 @@ const (
 //     tolerated;
 //   - only the holder releases: a LockReleased by an invocation that does not hold the lock, or
 //     while nobody does (the holder, if any, keeps it);
-//   - first in, first out: exclusive invocations (InvocationAccepted with Reason "exclusive") of
+//   - first in, first out: exclusive invocations (InvocationAccepted with HandlerKind exclusive) of
 //     one key acquire its lock in increasing Seq order. An exclusive invocation acquiring the lock
 //     while one with a lower Seq, accepted earlier in the history, has not acquired it yet is a
 //     violation (the earliest one skipped is named);
 //   - attempts run under the lock: an AttemptStarted of an exclusive or workflow invocation
-//     (Reason "exclusive" or "workflow") before its LockAcquired or after its LockReleased. This
+//     (HandlerKind exclusive or workflow) before its LockAcquired or after its LockReleased. This
 //     is what catches an engine that frees the key while a handler is suspended and lets the
 //     next call in, and an executor that starts a stale attempt after the invocation finished.
 //
@@ -52,7 +47,7 @@ func Exclusive(h History) []Violation {
 			continue
 		}
 		accepted[e.Invocation] = i
-		if e.Reason == handlerExclusive {
+		if e.HandlerKind == event.HandlerExclusive {
 			k := workflowKey{e.Service, e.Key}
 			queues[k] = append(queues[k], i)
 		}
@@ -117,7 +112,7 @@ func Exclusive(h History) []Violation {
 				continue
 			}
 			acc := h.Events[a]
-			if acc.Reason != handlerExclusive && acc.Reason != handlerWorkflow {
+			if acc.HandlerKind != event.HandlerExclusive && acc.HandlerKind != event.HandlerWorkflow {
 				continue
 			}
 			switch lockState[e.Invocation] {
@@ -144,7 +139,7 @@ func Exclusive(h History) []Violation {
 func fifo(h History, queue []int, next map[workflowKey]int, k workflowKey, lockState map[protocol.InvocationID]int,
 	accepted map[protocol.InvocationID]int, inv protocol.InvocationID, i int) (Violation, bool) {
 	a, ok := accepted[inv]
-	if !ok || h.Events[a].Reason != handlerExclusive || h.Events[a].Service != k.service || h.Events[a].Key != k.key {
+	if !ok || h.Events[a].HandlerKind != event.HandlerExclusive || h.Events[a].Service != k.service || h.Events[a].Key != k.key {
 		return Violation{}, false
 	}
 	n := next[k]

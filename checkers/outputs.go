@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -19,12 +20,12 @@ const outputsName = "outputs"
 //     first one (ExactlyOnce judges any further one). The InvocationDone may be recorded anywhere
 //     in the history: whether the reply left before its output was durable is durability's
 //     question, not this one;
-//   - idempotent retries: the responses that name an Invocation, to ClientRequests with the same
-//     non-empty (Service, Handler, Key, IdempotencyKey), all name the same invocation, unless the
-//     idempotency key was purged (Purged with Reason "idempotency" and that tuple) between them;
-//   - workflow submissions: the responses that name an Invocation, to requests whose Handler is
-//     "run", for one Service/Key, all name the same invocation, unless the workflow was purged
-//     (Purged with Reason "workflow") between them.
+//   - idempotent retries: the responses that name an Invocation, to ClientRequests whose
+//     bytes (ParseClientRequest) name the same non-empty (Service, Handler, Key, Idempotency-Key), all name the same invocation, unless the
+//     idempotency key was purged (PurgeIdempotency of that tuple) between them;
+//   - workflow submissions: the responses that name an Invocation, to calls and sends of a
+//     workflow's run, for one Service/Key, all name the same invocation, unless the workflow was purged
+//     (PurgeWorkflow) between them.
 //
 // "Between" two requests is generous, because the engine may have handled each request at any
 // time from its sending to its response: a purge recorded after the earlier request was sent and
@@ -34,37 +35,24 @@ const outputsName = "outputs"
 //
 // Only the first ClientRequest and the first ClientResponse recorded per Request number count.
 // Violations are sorted by their first event index.
-func Outputs(h History) []Violation {
+func Outputs(h History) []Violation { return outputs(NewIndex(&h)) }
+
+func outputs(x *Index) []Violation {
+	h := x.H
 	var vs []Violation
 
-	done := make(map[protocol.InvocationID]int)
-	requests := make(map[uint64]int)
-	responses := make(map[uint64]int)
+	done, requests, responses := x.Done, x.Requests, x.Responses
 	idemPurges := make(map[idempotencyTarget][]int)
 	wfPurges := make(map[workflowKey][]int)
-	for i, e := range h.Events {
-		switch e.Kind {
-		case InvocationDone:
-			if _, ok := done[e.Invocation]; !ok {
-				done[e.Invocation] = i
-			}
-		case ClientRequest:
-			if _, ok := requests[e.Request]; !ok {
-				requests[e.Request] = i
-			}
-		case ClientResponse:
-			if _, ok := responses[e.Request]; !ok {
-				responses[e.Request] = i
-			}
-		case Purged:
-			switch e.Reason {
-			case purgeIdempotency:
-				k := idempotencyTargetOf(e)
-				idemPurges[k] = append(idemPurges[k], i)
-			case purgeWorkflow:
-				k := workflowKey{e.Service, e.Key}
-				wfPurges[k] = append(wfPurges[k], i)
-			}
+	for _, i := range x.Purges {
+		e := h.Events[i]
+		switch e.Purge {
+		case event.PurgeIdempotency:
+			k := idempotencyTargetOf(e)
+			idemPurges[k] = append(idemPurges[k], i)
+		case event.PurgeWorkflow:
+			k := workflowKey{e.Service, e.Key}
+			wfPurges[k] = append(wfPurges[k], i)
 		}
 	}
 
@@ -97,30 +85,31 @@ func Outputs(h History) []Violation {
 		}
 	}
 
-	// Group the submissions that must reach one invocation, in the order the requests were sent.
+	// Group the submissions that must reach one invocation, in the order the requests were sent,
+	// by what the client sent (never by what the runtime made of it).
 	idem := make(map[idempotencyTarget][]submission)
 	var idemOrder []idempotencyTarget
 	wf := make(map[workflowKey][]submission)
 	var wfOrder []workflowKey
-	for i, e := range h.Events {
-		if e.Kind != ClientRequest || requests[e.Request] != i {
+	for _, n := range x.RequestOrder {
+		pr := x.Parsed[n]
+		if pr.Kind != RequestCall && pr.Kind != RequestSend {
 			continue
 		}
-		r, ok := responses[e.Request]
+		r, ok := responses[n]
 		if !ok || h.Events[r].Invocation.IsZero() {
 			continue
 		}
-		s := submission{req: i, resp: r, inv: h.Events[r].Invocation}
-		if e.IdempotencyKey != "" {
-			k := idempotencyTargetOf(e)
+		s := submission{req: requests[n], resp: r, inv: h.Events[r].Invocation}
+		if pr.IdempotencyKey != "" {
+			k := idempotencyTarget{pr.Service, pr.Handler, pr.Key, pr.IdempotencyKey}
 			if idem[k] == nil {
 				idemOrder = append(idemOrder, k)
 			}
 			idem[k] = append(idem[k], s)
 		}
-		// A workflow's run always has a key; a plain service's handler called "run" has none.
-		if e.Handler == "run" && e.Key != "" {
-			k := workflowKey{e.Service, e.Key}
+		if pr.Workflow {
+			k := workflowKey{pr.Service, pr.Key}
 			if wf[k] == nil {
 				wfOrder = append(wfOrder, k)
 			}
@@ -128,13 +117,13 @@ func Outputs(h History) []Violation {
 		}
 	}
 	for _, k := range idemOrder {
-		vs = append(vs, sameInvocation(h, idem[k], idemPurges[k], func(a, b submission) string {
+		vs = append(vs, sameInvocation(*h, idem[k], idemPurges[k], func(a, b submission) string {
 			return fmt.Sprintf("idempotent retry: request %d to %s got invocation %s, but request %d with the same idempotency key got %s, and the key was not purged between them",
 				h.Events[b.req].Request, k, b.inv, h.Events[a.req].Request, a.inv)
 		})...)
 	}
 	for _, k := range wfOrder {
-		vs = append(vs, sameInvocation(h, wf[k], wfPurges[k], func(a, b submission) string {
+		vs = append(vs, sameInvocation(*h, wf[k], wfPurges[k], func(a, b submission) string {
 			return fmt.Sprintf("workflow %s/%s: run request %d got invocation %s, but run request %d got %s, and the workflow was not purged between them",
 				k.service, k.key, h.Events[b.req].Request, b.inv, h.Events[a.req].Request, a.inv)
 		})...)
@@ -143,13 +132,6 @@ func Outputs(h History) []Violation {
 	sortByFirstEvent(vs)
 	return vs
 }
-
-// Purged reasons.
-const (
-	purgeWorkflow    = "workflow"
-	purgeInvocation  = "invocation"
-	purgeIdempotency = "idempotency"
-)
 
 // workflowKey names one workflow (or one object key): its service and its key.
 type workflowKey struct {

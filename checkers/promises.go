@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -86,7 +88,7 @@ func Promises(h History) []Violation {
 				accepted[e.Invocation] = i
 			}
 		case Purged:
-			if e.Reason == purgeWorkflow {
+			if e.Purge == event.PurgeWorkflow {
 				k := workflowKey{e.Service, e.Key}
 				wfPurges[k] = append(wfPurges[k], i)
 			}

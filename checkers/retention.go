@@ -2,9 +2,9 @@ package checkers
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -12,147 +12,207 @@ import (
 // retentionName is the Checker name of Retention's violations.
 const retentionName = "retention"
 
-// Retention checks that retention is neither early nor missing, and that what it purged stays
-// gone (DESIGN.md, "What the checkers prove", item 5):
+// DefaultRetention is the retention and idempotency retention of a service that declares none:
+// a day, Restate's default and the engine's (RESTATE.md, "Suspension, retries, retention").
+const DefaultRetention = 24 * time.Hour
+
+// RetentionSlack is how far past its declared end, on the runtime's own clock, a retention may
+// still be carried out. The simulator hands the engine a timer at the true time at which the
+// engine's clock was predicted, when the timer was armed, to reach the deadline; a clock step in
+// between (fault plans keep the runtime's clock within 10 s of the true time, so a step moves it
+// by at most 20 s) makes the engine act that much later by its own clock. A second on top covers
+// the sweep's own delivery (sync and send delays are tens of milliseconds). Stretches in which
+// the runtime was paused or down excuse any lateness: it could act on nothing then.
+const RetentionSlack = 21 * time.Second
+
+// Retention checks that what a finished invocation leaves behind is forgotten when the
+// scenario's declared configuration says, and that what was forgotten stays gone (DESIGN.md,
+// "What the checkers prove", item 5). The expected end of a retention comes from the services'
+// declarations (ServiceDeclared: Retention and IdempotencyRetention, DefaultRetention when zero)
+// and the invocation's finish (its first InvocationDone, on the runtime's clock), never from the
+// deadlines the engine announced:
 //
-//   - never early: a Purged whose At is before its Deadline;
-//   - never missing: a retention TimerArmed (Reason "retention") whose Deadline + TimerGrace is
-//     before the end of the run, with no later Purged of the same thing at the same Deadline. A
-//     timer naming an IdempotencyKey is kept by a Purged "idempotency" of the same
-//     Service/Handler/Key/IdempotencyKey; otherwise a timer naming a Service is kept by a Purged
-//     "workflow" of that Service/Key, and a timer naming an Invocation by a Purged "invocation"
-//     of it (a timer naming both is kept by either);
-//   - reads after a purge find nothing: a ClientRequest sent after a Purged "invocation" of X
-//     whose response carries X's output; and a request to /restate/workflow/{Service}/{Key}/output
-//     or /attach (Service and Key set on the request) sent after a Purged "workflow" of that
-//     Service/Key whose response carries the output of a run invocation the purge forgot (the
-//     purge's Invocation, and every "run" of that key accepted before it). Either is excused when
-//     the same invocation ID was accepted again between the purge and the response (a fresh run
-//     that happens to reuse a deterministic ID).
+//   - a workflow's run is purged with its workflow (PurgeWorkflow naming the run) at finish +
+//     Retention; any other invocation's output (PurgeInvocation) at finish + Retention, or
+//   - max(Retention, IdempotencyRetention) when it was called with an idempotency key (the
+//     key is kept as long as the output it answers with); its key (PurgeIdempotency) with it;
+//   - never early: a purge whose clock reading is before that end;
+//   - never late: a purge more than RetentionSlack after it, unless the runtime was paused or
+//     down in between;
+//   - never missing: an end + RetentionSlack before the end of the run with no purge;
+//   - reads after a purge find nothing: a request sent after a PurgeInvocation of X whose
+//     response carries X's output; and a workflow attach or output of Service/Key sent after a
+//     PurgeWorkflow of it whose response carries the output of a run the purge forgot. Either is
+//     excused when the same invocation was accepted again between the purge and the response.
 //
-// Violations are sorted by their first event index.
-func Retention(h History) []Violation {
+// Invocations of services nobody declared (histories written by hand) are judged by the last
+// rule only. Violations are sorted by their first event index.
+func Retention(h History) []Violation { return retention(NewIndex(&h)) }
+
+func retention(x *Index) []Violation {
+	h := x.H
 	var vs []Violation
-	end := h.End()
-
-	armed := make(map[retentionKey]int)
-	var armedOrder []retentionKey
-	var purges []int
-	invPurges := make(map[protocol.InvocationID][]int)
-	wfPurges := make(map[workflowKey][]int)
-	// accepted lists, per invocation, the events that accepted it; runs lists, per workflow,
-	// the events that accepted a run of it.
-	accepted := make(map[protocol.InvocationID][]int)
-	runs := make(map[workflowKey][]int)
-	responses := make(map[uint64]int)
-	for i, e := range h.Events {
-		switch e.Kind {
-		case InvocationAccepted:
-			accepted[e.Invocation] = append(accepted[e.Invocation], i)
-			if e.Handler == "run" {
-				k := workflowKey{e.Service, e.Key}
-				runs[k] = append(runs[k], i)
-			}
-		case ClientResponse:
-			if _, ok := responses[e.Request]; !ok {
-				responses[e.Request] = i
-			}
-		case TimerArmed:
-			if e.Reason != timerRetention {
-				continue
-			}
-			k := retentionKeyOf(e)
-			if _, ok := armed[k]; !ok {
-				armed[k] = i
-				armedOrder = append(armedOrder, k)
-			}
-		case Purged:
-			purges = append(purges, i)
-			if c := e.clock(); c < e.Deadline {
-				vs = append(vs, newViolation(retentionName, e.Invocation,
-					fmt.Sprintf("%s purged at %v, %v before its retention deadline %v",
-						purgeTarget(e), c, e.Deadline-c, e.Deadline),
-					i))
-			}
-			switch e.Reason {
-			case purgeInvocation:
-				invPurges[e.Invocation] = append(invPurges[e.Invocation], i)
-			case purgeWorkflow:
-				k := workflowKey{e.Service, e.Key}
-				wfPurges[k] = append(wfPurges[k], i)
-			}
+	// purged lists, per invocation, its purges of each kind, in history order.
+	type purgeKey struct {
+		inv  protocol.InvocationID
+		kind event.PurgeKind
+	}
+	purged := map[purgeKey][]int{}
+	invPurges := map[protocol.InvocationID][]int{}
+	wfPurges := map[workflowKey][]int{}
+	for _, p := range x.Purges {
+		e := &h.Events[p]
+		purged[purgeKey{e.Invocation, e.Purge}] = append(purged[purgeKey{e.Invocation, e.Purge}], p)
+		switch e.Purge {
+		case event.PurgeInvocation:
+			invPurges[e.Invocation] = append(invPurges[e.Invocation], p)
+		case event.PurgeWorkflow:
+			k := workflowKey{e.Service, e.Key}
+			wfPurges[k] = append(wfPurges[k], p)
 		}
 	}
-
-	// Every retention that fell due was carried out.
-	for _, k := range armedOrder {
-		a := armed[k]
-		if k.deadline+TimerGrace >= end {
-			continue
-		}
-		kept := false
-		for _, p := range purges {
-			if p > a && k.keptBy(h.Events[p]) {
-				kept = true
-				break
-			}
-		}
-		if !kept {
-			vs = append(vs, newViolation(retentionName, k.inv,
-				fmt.Sprintf("retention of %s due at %v never purged it (the run ended at %v, past the deadline and the grace of %v)",
-					k, k.deadline, end, TimerGrace),
-				a))
-		}
-	}
-
-	// Nothing purged is read again. acceptedBetween reports a new acceptance of inv strictly
-	// between the events lo and hi.
-	acceptedBetween := func(inv protocol.InvocationID, lo, hi int) bool {
-		return purgedBetween(accepted[inv], lo, hi)
-	}
-	for i, e := range h.Events {
-		if e.Kind != ClientRequest {
-			continue
-		}
-		r, ok := responses[e.Request]
+	idempotent := idempotentInvocations(x)
+	for _, inv := range x.DoneOrder {
+		d := x.Done[inv]
+		a, ok := x.Accepted[inv]
 		if !ok {
 			continue
 		}
-		resp := h.Events[r]
+		acc := &h.Events[a]
+		spec := x.Specs[acc.Service]
+		if spec == nil {
+			continue
+		}
+		run := acc.HandlerKind == event.HandlerWorkflow
+		ret, why := declaredRetention(spec, run, idempotent[inv] || acc.IdempotencyKey != "")
+		due := h.Events[d].NodeClock() + ret
+		kinds := []event.PurgeKind{event.PurgeInvocation, event.PurgeIdempotency}
+		if run {
+			kinds = []event.PurgeKind{event.PurgeWorkflow}
+		}
+		purgedAny := false
+		for _, kind := range kinds {
+			for _, p := range purged[purgeKey{inv, kind}] {
+				if p < d {
+					continue
+				}
+				purgedAny = true
+				vs = append(vs, judgePurge(x, inv, d, p, due, why)...)
+			}
+		}
+		if !purgedAny && due+RetentionSlack < x.End {
+			vs = append(vs, newViolation(retentionName, inv,
+				fmt.Sprintf("finished at %v (runtime clock) with %s, so due to be purged at %v, but never purged (the run ended at %v, past the slack of %v)",
+					h.Events[d].NodeClock(), why, due, x.End, RetentionSlack), d))
+		}
+	}
+	vs = append(vs, readsAfterPurge(x, invPurges, wfPurges)...)
+	sortByFirstEvent(vs)
+	return vs
+}
+
+// declaredRetention is how long a finished invocation of spec is kept, by the declaration, and
+// the words that say why.
+func declaredRetention(spec *protocol.ServiceSpec, run, idempotent bool) (time.Duration, string) {
+	ret, idem := spec.Retention, spec.IdempotencyRetention
+	if ret <= 0 {
+		ret = DefaultRetention
+	}
+	if idem <= 0 {
+		idem = DefaultRetention
+	}
+	if !run && idempotent && idem > ret {
+		return idem, fmt.Sprintf("the declared idempotency retention %v of %s", idem, spec.Name)
+	}
+	return ret, fmt.Sprintf("the declared retention %v of %s", ret, spec.Name)
+}
+
+// judgePurge holds the purge p of inv (finished at event d) to the declared end due.
+func judgePurge(x *Index, inv protocol.InvocationID, d, p int, due time.Duration, why string) []Violation {
+	e := &x.H.Events[p]
+	c := e.NodeClock()
+	switch {
+	case c < due:
+		return []Violation{newViolation(retentionName, inv,
+			fmt.Sprintf("%s purged at %v (runtime clock), %v before the end of %s: due at %v, the finish at %v plus that",
+				purgeTarget(*e), c, due-c, why, due, x.H.Events[d].NodeClock()), d, p)}
+	case c > due+RetentionSlack && !Overlaps(x.RuntimeHeld, x.H.Events[d].At, e.At):
+		return []Violation{newViolation(retentionName, inv,
+			fmt.Sprintf("%s purged at %v (runtime clock), %v after the end of %s at %v, past the slack of %v",
+				purgeTarget(*e), c, c-due, why, due, RetentionSlack), d, p)}
+	}
+	return nil
+}
+
+// idempotentInvocations are the invocations some client called with an idempotency key, as the
+// client sent it: the invocation its response named.
+func idempotentInvocations(x *Index) map[protocol.InvocationID]bool {
+	out := map[protocol.InvocationID]bool{}
+	for n, pr := range x.Parsed {
+		if pr.IdempotencyKey == "" || (pr.Kind != RequestCall && pr.Kind != RequestSend) {
+			continue
+		}
+		if r, ok := x.Responses[n]; ok && !x.H.Events[r].Invocation.IsZero() {
+			out[x.H.Events[r].Invocation] = true
+		}
+	}
+	return out
+}
+
+// readsAfterPurge reports outputs read after they were purged.
+func readsAfterPurge(x *Index, invPurges map[protocol.InvocationID][]int, wfPurges map[workflowKey][]int) []Violation {
+	h := x.H
+	var vs []Violation
+	runs := map[workflowKey][]int{}
+	accepted := map[protocol.InvocationID][]int{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		if e.Kind != event.InvocationAccepted {
+			continue
+		}
+		accepted[e.Invocation] = append(accepted[e.Invocation], i)
+		if e.HandlerKind == event.HandlerWorkflow {
+			k := workflowKey{e.Service, e.Key}
+			runs[k] = append(runs[k], i)
+		}
+	}
+	for _, n := range x.RequestOrder {
+		i := x.Requests[n]
+		r, ok := x.Responses[n]
+		if !ok {
+			continue
+		}
+		e, resp, pr := &h.Events[i], &h.Events[r], x.Parsed[n]
 		if resp.Entry.Kind != journal.KindOutput || resp.Invocation.IsZero() {
 			continue
 		}
-		x := resp.Invocation
-		if p, ok := lastBefore(invPurges[x], i); ok && !acceptedBetween(x, p, r) {
-			vs = append(vs, newViolation(retentionName, x,
+		inv := resp.Invocation
+		if p, ok := lastBefore(invPurges[inv], i); ok && !purgedBetween(accepted[inv], p, r) {
+			vs = append(vs, newViolation(retentionName, inv,
 				fmt.Sprintf("request %d (%s) sent at %v, after the invocation's output was purged at %v, got its output %s",
-					e.Request, e.Reason, e.At, h.Events[p].At, resp.Result),
-				p, i, r))
+					n, e.Reason, e.At, h.Events[p].At, resp.Result), p, i, r))
 			continue
 		}
-		if !isWorkflowRead(e.Reason) {
+		if pr.Kind != RequestWorkflowAttach && pr.Kind != RequestWorkflowOutput {
 			continue
 		}
-		wk := workflowKey{e.Service, e.Key}
+		wk := workflowKey{pr.Service, pr.Key}
 		p, ok := lastBefore(wfPurges[wk], i)
-		if !ok || acceptedBetween(x, p, r) {
+		if !ok || purgedBetween(accepted[inv], p, r) {
 			continue
 		}
-		forgot := h.Events[p].Invocation == x
+		forgot := h.Events[p].Invocation == inv
 		for _, a := range runs[wk] {
-			if a < p && h.Events[a].Invocation == x {
+			if a < p && h.Events[a].Invocation == inv {
 				forgot = true
 			}
 		}
 		if forgot {
-			vs = append(vs, newViolation(retentionName, x,
+			vs = append(vs, newViolation(retentionName, inv,
 				fmt.Sprintf("request %d (%s) sent at %v, after workflow %s/%s was purged at %v, got its run's output %s",
-					e.Request, e.Reason, e.At, wk.service, wk.key, h.Events[p].At, resp.Result),
-				p, i, r))
+					n, e.Reason, e.At, wk.service, wk.key, h.Events[p].At, resp.Result), p, i, r))
 		}
 	}
-
-	sortByFirstEvent(vs)
 	return vs
 }
 
@@ -168,68 +228,16 @@ func lastBefore(evs []int, i int) (int, bool) {
 	return last, ok
 }
 
-// isWorkflowRead reports whether a request's "METHOD path" reads a workflow's output:
-// /restate/workflow/{Service}/{Key}/output or /attach.
-func isWorkflowRead(reason string) bool {
-	_, path, ok := strings.Cut(reason, " ")
-	if !ok {
-		path = reason
-	}
-	path, _, _ = strings.Cut(path, "?")
-	return strings.HasPrefix(path, "/restate/workflow/") &&
-		(strings.HasSuffix(path, "/output") || strings.HasSuffix(path, "/attach"))
-}
-
-// retentionKey names one retention timer: repeats of a TimerArmed share it.
-type retentionKey struct {
-	inv                                   protocol.InvocationID
-	index                                 uint32
-	deadline                              time.Duration
-	service, handler, key, idempotencyKey string
-}
-
-func retentionKeyOf(e Event) retentionKey {
-	return retentionKey{e.Invocation, e.Index, e.Deadline, e.Service, e.Handler, e.Key, e.IdempotencyKey}
-}
-
-// keptBy reports whether the Purged event p carries out the retention k.
-func (k retentionKey) keptBy(p Event) bool {
-	if p.Deadline != k.deadline {
-		return false
-	}
-	switch p.Reason {
-	case purgeIdempotency:
-		return k.idempotencyKey != "" && idempotencyTargetOf(p) == idempotencyTarget{k.service, k.handler, k.key, k.idempotencyKey}
-	case purgeWorkflow:
-		return k.idempotencyKey == "" && k.service != "" && p.Service == k.service && p.Key == k.key
-	case purgeInvocation:
-		return k.idempotencyKey == "" && !k.inv.IsZero() && p.Invocation == k.inv
-	}
-	return false
-}
-
-// String names what the retention timer will purge.
-func (k retentionKey) String() string {
-	switch {
-	case k.idempotencyKey != "":
-		return idempotencyTarget{k.service, k.handler, k.key, k.idempotencyKey}.String()
-	case k.service != "":
-		return fmt.Sprintf("workflow %s/%s", k.service, k.key)
-	default:
-		return fmt.Sprintf("the output of %s", k.inv)
-	}
-}
-
 // purgeTarget names what a Purged event forgot.
 func purgeTarget(e Event) string {
-	switch e.Reason {
-	case purgeIdempotency:
+	switch e.Purge {
+	case event.PurgeIdempotency:
 		return idempotencyTargetOf(e).String()
-	case purgeWorkflow:
+	case event.PurgeWorkflow:
 		return fmt.Sprintf("workflow %s/%s", e.Service, e.Key)
-	case purgeInvocation:
+	case event.PurgeInvocation:
 		return "the invocation's output"
 	default:
-		return fmt.Sprintf("%q", e.Reason)
+		return e.Purge.String()
 	}
 }

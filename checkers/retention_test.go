@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -11,79 +12,88 @@ func rt(inv protocol.InvocationID, msg string) wantViolation {
 	return wantViolation{checker: retentionName, inv: inv, msg: msg}
 }
 
+// declareRetention declares service (a plain service, or a workflow with a run handler) with
+// the given retention and idempotency retention.
+func (b *builder) declareRetention(service string, workflow bool, ret, idem time.Duration) {
+	handler := "h"
+	if workflow {
+		handler = "run"
+	}
+	sp := b.declare(service, handler, workflow, workflow)
+	sp.Retention, sp.IdempotencyRetention = ret, idem
+}
+
+// purgeNow records a purge of kind what of inv (of service/key for a workflow), now.
+func (b *builder) purgeNow(kind event.PurgeKind, inv protocol.InvocationID, service, key string) int {
+	return b.add(Event{Kind: Purged, Node: "runtime", Purge: kind, Invocation: inv, Service: service, Key: key, Deadline: b.now()})
+}
+
 func TestRetention(t *testing.T) {
-	const day = 24 * time.Hour
-	idem := Event{Service: "Svc", Handler: "h", IdempotencyKey: "k1", Invocation: invA}
-	wf := Event{Service: "Wf", Key: "k1"}
 	runCases(t, Retention, []checkerCase{
 		{
-			name: "clean: every retention purged on time, nothing read after it",
+			name: "clean: purged when declared, an idempotent call kept for its idempotency retention",
 			build: func(b *builder) {
-				b.done(invA, "o")
-				b.retain(Event{Invocation: invA}, day)
-				b.retain(idem, day)
-				b.invoked(invB, "Wf", "run", "k1", 1, "workflow")
-				b.done(invB, "w")
-				b.retain(wf, day+time.Hour)
-				b.crash("runtime", "")
-				b.retain(Event{Invocation: invA}, day) // recovery re-arms it
-				// Before the purges, outputs are readable.
-				b.request(1, "GET /restate/invocation/x/output", "", "", "", "")
-				b.respondOutput(1, invA, "o")
-				b.advance(day)
-				b.purge(Event{Reason: "invocation", Invocation: invA}, day)
-				b.purge(Event{Reason: "idempotency", Service: "Svc", Handler: "h", IdempotencyKey: "k1", Invocation: invA}, day)
-				b.advance(time.Hour)
-				b.purge(Event{Reason: "workflow", Service: "Wf", Key: "k1", Invocation: invB}, day+time.Hour)
-				// After them, nothing is found.
-				b.request(2, "GET /restate/invocation/x/output", "", "", "", "")
-				b.respondStatus(2, 404)
-				b.request(3, "GET /restate/workflow/Wf/k1/output", "Wf", "", "k1", "")
-				b.respondStatus(3, 404)
-				// A request sent before the purge may still have been answered with the output.
-				b.request(4, "GET /restate/workflow/Wf/k2/attach", "Wf", "", "k2", "")
-				b.wfPurge("Wf", "k2")
-				b.respondOutput(4, invC, "c")
-				// A fresh run of the purged key, reusing its ID, may be read again.
+				b.declareRetention("Svc", false, time.Hour, 2*time.Hour)
+				b.declareRetention("Wf", true, 30*time.Second, 0)
+				b.invoked(invA, "Svc", "h", "", 1, "service")
+				b.add(Event{Kind: InvocationAccepted, Node: "runtime", Invocation: invC, Service: "Svc", Handler: "h", Seq: 3, HandlerKind: event.HandlerService, IdempotencyKey: "k1"})
 				b.invoked(invB, "Wf", "run", "k1", 2, "workflow")
-				b.done(invB, "w2")
-				b.request(5, "GET /restate/workflow/Wf/k1/attach", "Wf", "", "k1", "")
-				b.respondOutput(5, invB, "w2")
-				// A retention not yet due (with grace) need not have happened.
-				b.retain(Event{Invocation: invD}, b.now()+time.Minute)
-				b.endAfter(time.Minute)
-			},
-		},
-		{
-			name: "purged before the deadline",
-			build: func(b *builder) {
-				b.retain(wf, time.Hour)
-				b.purge(Event{Reason: "workflow", Service: "Wf", Key: "k1"}, time.Hour)
-				b.purge(Event{Reason: "invocation", Invocation: invA}, time.Second)
-			},
-			want: []wantViolation{
-				rt(protocol.InvocationID{}, "workflow Wf/k1 purged at 2ms, 59m59.998s before its retention deadline 1h0m0s"),
-				rt(invA, "the invocation's output purged at 3ms, 997ms before its retention deadline 1s"),
-			},
-		},
-		{
-			name: "never purged",
-			build: func(b *builder) {
-				b.retain(Event{Invocation: invA}, time.Hour)
-				b.retain(idem, time.Hour)
-				b.retain(wf, time.Hour)
+				b.done(invA, "o")
+				b.done(invC, "o")
+				b.done(invB, "w")
+				b.advance(30 * time.Second)
+				b.purgeNow(event.PurgeWorkflow, invB, "Wf", "k1")
+				b.advance(time.Hour - 30*time.Second)
+				b.purgeNow(event.PurgeInvocation, invA, "", "")
 				b.advance(time.Hour)
-				// Purges of other things, or of the same thing at another deadline, do not count.
-				b.purge(Event{Reason: "invocation", Invocation: invB}, time.Hour)
-				b.purge(Event{Reason: "idempotency", Service: "Svc", Handler: "g", IdempotencyKey: "k1"}, time.Hour)
-				b.purge(Event{Reason: "workflow", Service: "Wf", Key: "k1"}, 30*time.Minute)
+				b.purgeNow(event.PurgeInvocation, invC, "", "")
+				b.purgeNow(event.PurgeIdempotency, invC, "Svc", "")
 				b.endAfter(time.Hour)
 			},
-			want: []wantViolation{
-				rt(invA, "retention of the output of "+invA.String()+" due at 1h0m0s never purged it"),
-				rt(invA, `retention of Svc/h (idempotency key "k1") due at 1h0m0s never purged it`),
-				rt(protocol.InvocationID{}, "retention of workflow Wf/k1 due at 1h0m0s never purged it (the run ended at 2h0m0.007s, past the deadline and the grace of 1m0s)"),
+		},
+		{
+			name: "late purges are excused while the runtime was paused",
+			build: func(b *builder) {
+				b.declareRetention("Svc", false, time.Minute, 0)
+				b.invoked(invA, "Svc", "h", "", 1, "service")
+				b.done(invA, "o")
+				b.add(Event{Kind: NodePaused, Node: "runtime", Span: 5 * time.Minute})
+				b.advance(5 * time.Minute)
+				b.purgeNow(event.PurgeInvocation, invA, "", "")
 			},
+		},
+		{
+			name: "purged before the declared retention ended",
+			build: func(b *builder) {
+				b.declareRetention("Wf", true, time.Hour, 0)
+				b.invoked(invB, "Wf", "run", "k1", 1, "workflow")
+				b.done(invB, "w")
+				b.advance(10 * time.Minute)
+				b.purgeNow(event.PurgeWorkflow, invB, "Wf", "k1")
+			},
+			want: []wantViolation{rt(invB, "workflow Wf/k1 purged at 10m0.004s (runtime clock), 49m59.999s before the end of the declared retention 1h0m0s of Wf")},
+		},
+		{
+			name: "purged past the slack (retention computed from the idempotency setting)",
+			build: func(b *builder) {
+				b.declareRetention("Svc", false, time.Minute, time.Hour)
+				b.invoked(invA, "Svc", "h", "", 1, "service")
+				b.done(invA, "o")
+				b.advance(time.Hour)
+				b.purgeNow(event.PurgeInvocation, invA, "", "")
+			},
+			want: []wantViolation{rt(invA, "the invocation's output purged at 1h0m0.004s (runtime clock), 59m0.001s after the end of the declared retention 1m0s of Svc")},
+		},
+		{
+			name: "never purged, whatever the engine announced",
+			build: func(b *builder) {
+				b.declareRetention("Svc", false, time.Minute, 0)
+				b.invoked(invA, "Svc", "h", "", 1, "service")
+				b.done(invA, "o")
+				b.retain(Event{Invocation: invA}, 24*time.Hour) // the engine's own deadline: no excuse
+				b.endAfter(time.Hour)
+			},
+			want: []wantViolation{rt(invA, "due to be purged at 1m0.003s, but never purged")},
 		},
 		{
 			name: "invocation output read after its purge",
@@ -98,6 +108,7 @@ func TestRetention(t *testing.T) {
 		{
 			name: "workflow output read after its purge",
 			build: func(b *builder) {
+				b.declareRetention("Wf", true, time.Nanosecond, 0)
 				b.invoked(invB, "Wf", "run", "k1", 1, "workflow")
 				b.done(invB, "w")
 				b.wfPurge("Wf", "k1")
@@ -107,9 +118,12 @@ func TestRetention(t *testing.T) {
 				b.respondOutput(1, invB, "w")
 				b.request(2, "GET /restate/workflow/Wf/k1/attach?x=1", "Wf", "", "k1", "")
 				b.respondOutput(2, invB, "w")
+				// Before a purge, and on another key, reads are fine.
+				b.request(3, "GET /restate/workflow/Wf/k2/attach", "Wf", "", "k2", "")
+				b.respondOutput(3, invC, "c")
 			},
 			want: []wantViolation{
-				rt(invB, "request 1 (GET /restate/workflow/Wf/k1/output) sent at 5ms, after workflow Wf/k1 was purged at 3ms, got its run's output value(w)"),
+				rt(invB, "request 1 (GET /restate/workflow/Wf/k1/output) sent at 6ms, after workflow Wf/k1 was purged at 4ms, got its run's output value(w)"),
 				rt(invB, "request 2 (GET /restate/workflow/Wf/k1/attach?x=1)"),
 			},
 		},

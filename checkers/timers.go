@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -16,13 +17,10 @@ const timersName = "timers"
 // phase must keep the runtime up for at least this long at the end of a run. Default: 1 minute.
 var TimerGrace = time.Minute
 
-// timerRetention is the TimerArmed/TimerFired reason of retention timers, which Retention judges.
-const timerRetention = "retention"
-
 // Timers checks that durable timers are never early and never lost (DESIGN.md, "What the
-// checkers prove", item 5), for every timer whose Reason is not "retention" (sleeps, retry
+// checkers prove", item 5), for every timer whose Timer is not event.TimerRetention (sleeps, retry
 // backoffs, timeouts; Retention judges retention timers by what they purge). A timer is named by
-// its Invocation, Index, Reason and Deadline; TimerArmed events that repeat one (a recovery
+// its Invocation, Index, Timer and Deadline; TimerArmed events that repeat one (a recovery
 // re-arming it) are one timer.
 //
 //   - never early: a TimerFired whose At is before its Deadline;
@@ -46,7 +44,7 @@ func Timers(h History) []Violation {
 				done[e.Invocation] = i
 			}
 		case TimerArmed:
-			if e.Reason == timerRetention {
+			if e.Timer == event.TimerRetention {
 				continue
 			}
 			k := timerKeyOf(e)
@@ -55,11 +53,11 @@ func Timers(h History) []Violation {
 				armedOrder = append(armedOrder, k)
 			}
 		case TimerFired:
-			if e.Reason == timerRetention {
+			if e.Timer == event.TimerRetention {
 				continue
 			}
 			k := timerKeyOf(e)
-			if c := e.clock(); c < e.Deadline {
+			if c := e.NodeClock(); c < e.Deadline {
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired at %v, %v before its deadline", k, c, e.Deadline-c), i))
 			}
@@ -98,15 +96,15 @@ func Timers(h History) []Violation {
 type timerKey struct {
 	inv      protocol.InvocationID
 	index    uint32
-	reason   string
+	kind     event.TimerKind
 	deadline time.Duration
 }
 
 func timerKeyOf(e Event) timerKey {
-	return timerKey{e.Invocation, e.Index, e.Reason, e.Deadline}
+	return timerKey{e.Invocation, e.Index, e.Timer, e.Deadline}
 }
 
 // String names the timer in reports, without its invocation (the violation carries that).
 func (k timerKey) String() string {
-	return fmt.Sprintf("%s timer [%d] due at %v", k.reason, k.index, k.deadline)
+	return fmt.Sprintf("%s timer [%d] due at %v", k.kind, k.index, k.deadline)
 }

@@ -5,20 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // HTTP sends an HTTP request from the client actor named client to the runtime's ingress and
-// calls cb with the response (or a connection error) after the network's delays. The request is
-// decoded by the same ingress.Decode the production http.Handler uses, and the response is the
-// same value that handler would encode; only the socket is missing.
+// calls cb with the response (or a connection error) after the network's delays. The history
+// records the exchange from the client's side of the link, before anything decodes it: what the
+// client wrote (method, raw path, headers, body) and what it read back (status, headers, body).
+// The runtime's side decodes the request with the same ingress.Decode the production
+// http.Handler uses, and answers with the value that handler would encode; only the socket is
+// missing.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
 	w.requests++
 	reqNo := w.requests
@@ -28,17 +34,13 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 			req.Header.Add(k, v)
 		}
 	}
+	sent := &hist.HTTP{Method: method, Path: path, Header: headerFields(header), Body: bytes.Clone(body)}
+	// The target fields are the checkers' own reading of the bytes, for scenario checks that
+	// group requests by target; the runtime's decoding never reaches the history.
+	target := checkers.ParseClientRequest(sent, w.declared)
+	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path, HTTP: sent,
+		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
 	decoded, derr := ingress.Decode(req, w.serviceKinds)
-	reqEvent := checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path,
-		Service: decoded.Service, Handler: decoded.Handler, Key: decoded.Key, IdempotencyKey: decoded.IdempotencyKey}
-	switch decoded.Kind {
-	case ingress.ResolveAwakeable:
-		reqEvent.Awakeable, reqEvent.Result = decoded.AwakeableID, journal.Result{Value: decoded.Body}
-	case ingress.RejectAwakeable:
-		reqEvent.Awakeable = decoded.AwakeableID
-		reqEvent.Result = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(decoded.Body)}}
-	}
-	w.Record(reqEvent)
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
@@ -55,7 +57,8 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 		} else {
 			e.Status = r.Status
 			e.Reason = fmt.Sprintf("%s %s: %d %s", method, path, r.Status, r.Body)
-			e.Invocation, e.Entry, e.Result = responseFacts(r.Response)
+			e.HTTP = responseHTTP(r.Response)
+			e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
 		}
 		w.Record(e)
 		cb(r)
@@ -74,15 +77,16 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	}
 	w.After(w.linkDelay(), func() {
 		if !w.runtime.up {
-			w.runtime.request(ingress.Request{}, reply) // refused
+			w.runtime.request(reqNo, ingress.Request{}, reply) // refused
 			return
 		}
 		if derr != nil {
+			w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: reqNo})
 			resp := Response{Response: derr.Response()}
 			w.After(w.linkDelay(), func() { reply(resp) })
 			return
 		}
-		w.runtime.request(decoded, reply)
+		w.runtime.request(reqNo, decoded, reply)
 	})
 }
 
@@ -90,12 +94,13 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 // connection error, it leaves the request's outcome in doubt.
 var ErrTimeout = errors.New("client timed out")
 
-// responseFacts reads what a response says for the checkers: the invocation it names (the
-// x-restate-id header, or the invocationId of a 202), and the output it carries, if any — the
-// body of a 200, or the failure of an error that came from the invocation rather than the ingress.
-func responseFacts(r ingress.Response) (protocol.InvocationID, journal.Entry, journal.Result) {
+// responseFacts reads what a response says, from the bytes the client received: the invocation it
+// names (the x-restate-id header, or the invocationId of a 202), and the output it carries, if
+// any — the body of a 200, or the failure of an error that came from the invocation rather than
+// the ingress.
+func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.Result) {
 	var inv protocol.InvocationID
-	idText := r.InvocationID
+	idText, hasID := r.Get(headerInvocationID)
 	if idText == "" && r.Status == http.StatusAccepted {
 		var accepted struct {
 			InvocationID string `json:"invocationId"`
@@ -107,7 +112,7 @@ func responseFacts(r ingress.Response) (protocol.InvocationID, journal.Entry, jo
 	if id, err := protocol.ParseInvocationID(idText); err == nil {
 		inv = id
 	}
-	if inv.IsZero() || r.InvocationID == "" {
+	if inv.IsZero() || !hasID {
 		return inv, journal.Entry{}, journal.Result{}
 	}
 	if r.Status == http.StatusOK {
@@ -134,4 +139,38 @@ func newRequest(method, path string, body []byte) *http.Request {
 	}
 	req.RequestURI = path
 	return req
+}
+
+// headerInvocationID is the response header that names the invocation of a finished call.
+const headerInvocationID = "x-restate-id"
+
+// headerFields lists a client's headers as written, sorted by name so that a map's order never
+// reaches the history.
+func headerFields(h http.Header) []hist.Header {
+	if len(h) == 0 {
+		return nil
+	}
+	var fs []hist.Header
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			fs = append(fs, hist.Header{Name: k, Value: v})
+		}
+	}
+	return fs
+}
+
+// responseHTTP is the response as it reaches the client: status, the headers the production
+// handler writes for it, and the body.
+func responseHTTP(r ingress.Response) *hist.HTTP {
+	h := &hist.HTTP{Status: r.Status, Body: r.Body}
+	add := func(name, v string) {
+		if v != "" {
+			h.Header = append(h.Header, hist.Header{Name: name, Value: v})
+		}
+	}
+	add("allow", r.Allow)
+	add("content-type", r.ContentType)
+	add(headerInvocationID, r.InvocationID)
+	add("x-restate-error-source", r.ErrorSource)
+	return h
 }

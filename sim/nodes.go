@@ -218,6 +218,7 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 		if !note.Clock.IsZero() {
 			e.Clock = note.Clock.Sub(Epoch)
 		}
+		typeNote(&e, note)
 		if !note.Timer.Deadline.IsZero() {
 			e.Deadline = note.Timer.Deadline.Sub(Epoch)
 			if e.Invocation.IsZero() {
@@ -244,21 +245,23 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 	if !n.up {
 		return // the connection is gone; the new engine restarts attempts itself
 	}
-	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "runtime", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Reason: m.Kind.String()})
+	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "runtime", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Message: m.Kind, Reason: m.Kind.String()})
 	n.eng.Receive(m)
 	n.flush()
 }
 
 // request is an HTTP request arriving at the runtime's ingress.
-func (n *runtimeNode) request(req ingress.Request, cb func(Response)) {
+func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Response)) {
 	if n.up && n.pause.active(n.w.now) {
-		n.pause.hold(event{kind: evCall, fn: func() { n.request(req, cb) }})
+		n.pause.hold(event{kind: evCall, fn: func() { n.request(reqNo, req, cb) }})
 		return
 	}
 	if !n.up {
 		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("refused: %w", ErrConnection)}) })
 		return
 	}
+	// The simulator's own fact: this request reached the runtime now, after every earlier one.
+	n.w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: reqNo})
 	n.w.nextRequest++
 	id := engine.RequestID(n.w.nextRequest)
 	n.requests[id] = cb
@@ -386,7 +389,7 @@ func (n *executorNode) deliver(m protocol.Message) {
 		}
 		return
 	}
-	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "executor", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Reason: m.Kind.String()})
+	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "executor", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Message: m.Kind, Reason: m.Kind.String()})
 	n.ex.Deliver(m)
 }
 

@@ -1,17 +1,15 @@
 package sim
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/faults"
-	"github.com/vigilsim/vigil/runtime/journal"
 )
 
 // Result is the outcome of one simulated run.
@@ -48,6 +46,7 @@ func (r *Result) Failed() bool { return len(r.Violations) > 0 }
 func RunSeed(sc Scenario, opts Options) *Result {
 	w := newWorld(sc, opts)
 	w.run()
+	w.endRun()
 	w.close()
 	res := &Result{
 		Scenario:  sc.Name,
@@ -55,7 +54,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		Plan:      w.plan,
 		Events:    w.events,
 		Virtual:   w.now,
-		TraceHash: hashHistory(&w.history),
+		TraceHash: hist.Hash(&w.history),
 		Coverage:  w.coverage,
 
 		BusiestInstantEvents: w.busiestInstant,
@@ -133,63 +132,6 @@ func (w *World) livenessViolations() []checkers.Violation {
 		vs = append(vs, checkers.Violation{Checker: "liveness", Invocation: id, Message: fmt.Sprintf("not finished %s after healing: %s", w.opts.LivenessBudget, w.runtime.eng.Describe(id))})
 	}
 	return vs
-}
-
-// hashHistory folds every recorded event into one 64-bit FNV-1a hash.
-func hashHistory(h *checkers.History) uint64 {
-	f := fnv.New64a()
-	var buf []byte
-	for i := range h.Events {
-		e := &h.Events[i]
-		buf = buf[:0]
-		buf = binary.AppendVarint(buf, int64(e.At))
-		buf = append(buf, byte(e.Kind))
-		buf = append(buf, e.Node...)
-		buf = append(buf, e.Invocation[:]...)
-		buf = binary.AppendUvarint(buf, uint64(e.Attempt))
-		buf = binary.AppendUvarint(buf, uint64(e.Index))
-		buf = appendEntryHash(buf, e.Entry)
-		buf = binary.AppendUvarint(buf, uint64(len(e.Journal)))
-		for _, en := range e.Journal {
-			buf = appendEntryHash(buf, en)
-		}
-		buf = appendResultHash(buf, e.Result)
-		buf = append(buf, e.Awakeable...)
-		buf = append(buf, e.Reason...)
-		for _, str := range [...]string{e.Service, e.Handler, e.Key, e.Promise, e.IdempotencyKey} {
-			buf = binary.AppendUvarint(buf, uint64(len(str)))
-			buf = append(buf, str...)
-		}
-		buf = binary.AppendUvarint(buf, e.Seq)
-		buf = binary.AppendVarint(buf, int64(e.Deadline))
-		buf = binary.AppendUvarint(buf, e.Request)
-		buf = binary.AppendVarint(buf, int64(e.Status))
-		buf = binary.AppendVarint(buf, int64(e.Clock))
-		f.Write(buf)
-	}
-	return f.Sum64()
-}
-
-func appendEntryHash(b []byte, e journal.Entry) []byte {
-	b = append(b, byte(e.Kind))
-	b = append(b, e.Name...)
-	b = append(b, e.Target...)
-	if e.Completed {
-		b = append(b, 1)
-	}
-	b = appendResultHash(b, e.Param)
-	b = binary.AppendVarint(b, int64(e.Duration))
-	b = binary.AppendVarint(b, e.Deadline)
-	return appendResultHash(b, e.Result)
-}
-
-func appendResultHash(b []byte, r journal.Result) []byte {
-	b = append(b, r.Value...)
-	if r.Failure != nil {
-		b = binary.AppendUvarint(b, uint64(r.Failure.Code))
-		b = append(b, r.Failure.Message...)
-	}
-	return b
 }
 
 // Report writes a readable failure report: the seed, the plan, every violation, the command

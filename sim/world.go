@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/executor"
@@ -103,15 +104,18 @@ type World struct {
 	executor *executorNode
 	workload Workload
 
-	nextRequest    uint64
-	requests       uint64
-	twins          uint64
-	twin           *executor.Executor
-	twinSent       []protocol.Message
-	violations     []checkers.Violation
-	coverage       map[Point]uint64
-	idCounter      uint64
-	serviceKinds   ingress.ServiceKinds
+	nextRequest  uint64
+	requests     uint64
+	twins        uint64
+	twin         *executor.Executor
+	twinSent     []protocol.Message
+	violations   []checkers.Violation
+	coverage     map[Point]uint64
+	idCounter    uint64
+	serviceKinds ingress.ServiceKinds
+	// declared are the services as the scenario declared them, for the checkers' own reading of
+	// client requests (checkers.ParseClientRequest).
+	declared       map[string]*protocol.ServiceSpec
 	events         uint64
 	recoveryErrors []error
 
@@ -162,6 +166,7 @@ func newWorld(sc Scenario, opts Options) *World {
 			protocol.ServiceWorkflow:  ingress.KindWorkflow,
 		}[s.Kind()]
 	}
+	w.declare()
 	w.runtime = newRuntimeNode(w)
 	w.executor = newExecutorNode(w)
 	return w
@@ -420,6 +425,7 @@ func (w *World) scheduleClockSteps() {
 	}
 	draw := func() time.Duration { return w.faultRand.Duration(-max, max, "clock-offset") }
 	w.runtime.clockOffset = draw()
+	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "initial offset"})
 	if w.plan.ClockStepEvery <= 0 {
 		return
 	}
@@ -430,7 +436,7 @@ func (w *World) scheduleClockSteps() {
 		}
 		from := w.runtime.clockOffset
 		w.runtime.clockOffset = draw()
-		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Reason: fmt.Sprintf("offset %v -> %v", from, w.runtime.clockOffset)})
+		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: fmt.Sprintf("offset %v -> %v", from, w.runtime.clockOffset)})
 		w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
 	}
 	w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
@@ -466,7 +472,7 @@ func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
 			}
 		})
 		w.cover(CoverPause)
-		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Reason: fmt.Sprintf("for %s", d)})
+		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Span: d, Reason: fmt.Sprintf("for %s", d)})
 		w.After(d+w.faultRand.Exp(every, node+"-pause-every"), next)
 	}
 	w.After(w.faultRand.Exp(every, node+"-pause-every"), next)
@@ -502,6 +508,18 @@ func (o observer) RunExecuted(inv protocol.InvocationID, attempt uint32, index u
 }
 
 func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how string) {
-	o.w.Record(checkers.Event{Kind: checkers.AttemptEnded, Node: "executor", Invocation: inv, Attempt: attempt, Reason: how})
+	o.w.Record(checkers.Event{Kind: checkers.AttemptEnded, Node: "executor", Invocation: inv, Attempt: attempt, End: hist.ParseAttemptEnd(how), Reason: how})
 	o.w.replayTwin(inv)
+}
+
+// declare records the services as the scenario declared them — kinds, handlers, retention and
+// idempotency retention — before the runtime exists, so that the checkers judge the runtime
+// against what it was told rather than against what it says it did.
+func (w *World) declare() {
+	w.declared = map[string]*protocol.ServiceSpec{}
+	for _, s := range w.services {
+		spec := s.Spec()
+		w.declared[spec.Name] = &spec
+		w.Record(checkers.Event{Kind: checkers.ServiceDeclared, Service: spec.Name, Spec: &spec})
+	}
 }

@@ -1,0 +1,228 @@
+package checkers
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// RequestKind is what a client request asks for, as the checkers read it from the bytes the
+// client sent.
+type RequestKind uint8
+
+// Request kinds.
+const (
+	// RequestInvalid is a request the ingress must refuse (4xx): unknown route or service, wrong
+	// method, a body that is not JSON where JSON is required, a malformed awakeable ID.
+	RequestInvalid RequestKind = iota
+	// RequestCall calls Service/Handler (on Key) and waits for its output.
+	RequestCall
+	// RequestSend starts Service/Handler (on Key) and answers 202 at once.
+	RequestSend
+	// RequestResolve resolves the awakeable Awakeable with Body (JSON; an empty body is null).
+	RequestResolve
+	// RequestReject rejects the awakeable Awakeable with Body as the reason.
+	RequestReject
+	// RequestAttach waits for the output of an invocation (by ID or by idempotency key).
+	RequestAttach
+	// RequestOutput reads the output of an invocation (by ID or by idempotency key) at once.
+	RequestOutput
+	// RequestWorkflowAttach waits for the output of workflow Service/Key's run.
+	RequestWorkflowAttach
+	// RequestWorkflowOutput reads the output of workflow Service/Key's run at once.
+	RequestWorkflowOutput
+)
+
+// ParsedRequest is what a client request means, parsed by the checkers from the exchange the
+// client sent (method, raw path, headers, body) and the services the scenario declared. It is
+// the oracle's own reading of Restate's HTTP routes (RESTATE.md), written apart from the
+// runtime's ingress decoder on purpose: a decoder that drops or misreads a part of a request
+// must not hide that part from the checkers too.
+type ParsedRequest struct {
+	Kind RequestKind
+	// Service, Handler and Key name the target of a call, send, or attach by idempotency key;
+	// Service and Key the workflow of a workflow attach or output.
+	Service, Handler, Key string
+	// Workflow is set when the target is a workflow's run handler.
+	Workflow bool
+	// IdempotencyKey is the Idempotency-Key header of a call or send, or the key of an attach
+	// or output by idempotency key.
+	IdempotencyKey string
+	// Invocation is the invocation an attach or output by ID names.
+	Invocation protocol.InvocationID
+	// Awakeable is the awakeable a resolve or reject names.
+	Awakeable Slot
+	// Result is the completion a resolve or reject carries, as the waiter must see it.
+	Result journal.Result
+	// Body is the request body as sent.
+	Body []byte
+}
+
+// Slot names one journal position of one invocation: an awakeable, a run, a command.
+type Slot struct {
+	Invocation protocol.InvocationID
+	Index      uint32
+}
+
+// awakeablePrefix starts every awakeable ID: "sign_" and the format version, as in Restate.
+const awakeablePrefix = "sign_1"
+
+// parseAwakeable decodes an awakeable ID: the prefix, then the unpadded base64url encoding of
+// the owning invocation's 16 bytes and a 4-byte big-endian journal index.
+func parseAwakeable(s string) (Slot, bool) {
+	rest, ok := strings.CutPrefix(s, awakeablePrefix)
+	if !ok {
+		return Slot{}, false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	if err != nil || len(raw) != 20 {
+		return Slot{}, false
+	}
+	var sl Slot
+	copy(sl.Invocation[:], raw[:16])
+	sl.Index = binary.BigEndian.Uint32(raw[16:])
+	if sl.Invocation.IsZero() {
+		return Slot{}, false
+	}
+	return sl, true
+}
+
+// ParseClientRequest reads what the request h (a ClientRequest's HTTP) asks for, given the
+// services the scenario declared (by name). A request it cannot read is RequestInvalid.
+func ParseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec) ParsedRequest {
+	if h == nil {
+		return ParsedRequest{}
+	}
+	path, _, _ := strings.Cut(h.Path, "?")
+	rest, ok := strings.CutPrefix(path, "/")
+	if !ok {
+		return ParsedRequest{}
+	}
+	segs := strings.Split(rest, "/")
+	for i, s := range segs {
+		u, err := url.PathUnescape(s)
+		if s == "" || err != nil {
+			return ParsedRequest{}
+		}
+		segs[i] = u
+	}
+	if segs[0] == "restate" {
+		return parseRestateRoute(h, segs, services)
+	}
+	return parseInvoke(h, segs, services)
+}
+
+// parseInvoke reads /{service}/{handler}[/send] and /{object}/{key}/{handler}[/send].
+func parseInvoke(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec) ParsedRequest {
+	spec := services[segs[0]]
+	if spec == nil || h.Method != "POST" {
+		return ParsedRequest{}
+	}
+	r := ParsedRequest{Service: segs[0], Body: h.Body}
+	if spec.Kind != protocol.ServiceStateless {
+		segs = segs[1:]
+		if len(segs) < 2 {
+			return ParsedRequest{}
+		}
+		r.Key = segs[0]
+	}
+	switch {
+	case len(segs) == 2:
+		r.Kind = RequestCall
+	case len(segs) == 3 && segs[2] == "send":
+		r.Kind = RequestSend
+	default:
+		return ParsedRequest{}
+	}
+	r.Handler = segs[1]
+	hs, ok := spec.Handler(r.Handler)
+	if !ok || (len(h.Body) > 0 && !validJSON(h.Body)) {
+		return ParsedRequest{}
+	}
+	r.Workflow = spec.Kind == protocol.ServiceWorkflow && hs.Kind == protocol.HandlerWorkflowRun
+	r.IdempotencyKey, _ = h.Get("Idempotency-Key")
+	return r
+}
+
+// parseRestateRoute reads the /restate/... routes: awakeables (and the /restate/a/ alias),
+// invocations by ID or idempotency key, and workflows.
+func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec) ParsedRequest {
+	if len(segs) < 4 {
+		return ParsedRequest{}
+	}
+	action := segs[len(segs)-1]
+	switch segs[1] {
+	case "awakeables", "a":
+		sl, ok := parseAwakeable(segs[2])
+		if len(segs) != 4 || !ok || h.Method != "POST" {
+			return ParsedRequest{}
+		}
+		r := ParsedRequest{Awakeable: sl, Body: h.Body}
+		switch action {
+		case "resolve":
+			body := h.Body
+			if len(body) == 0 {
+				body = []byte("null")
+			}
+			if !validJSON(body) {
+				return ParsedRequest{}
+			}
+			r.Kind, r.Result = RequestResolve, journal.Result{Value: body}
+		case "reject":
+			r.Kind, r.Result = RequestReject, journal.Result{Failure: &journal.Failure{Code: 500, Message: string(h.Body)}}
+		default:
+			return ParsedRequest{}
+		}
+		return r
+	case "workflow":
+		spec := services[segs[2]]
+		if len(segs) != 5 || spec == nil || spec.Kind != protocol.ServiceWorkflow || h.Method != "GET" {
+			return ParsedRequest{}
+		}
+		r := ParsedRequest{Service: segs[2], Key: segs[3], Workflow: true}
+		return withAction(r, action, RequestWorkflowAttach, RequestWorkflowOutput)
+	case "invocation":
+		if h.Method != "GET" {
+			return ParsedRequest{}
+		}
+		var r ParsedRequest
+		switch len(segs) {
+		case 4:
+			id, err := protocol.ParseInvocationID(segs[2])
+			if err != nil {
+				return ParsedRequest{}
+			}
+			r.Invocation = id
+		case 6:
+			r.Service, r.Handler, r.IdempotencyKey = segs[2], segs[3], segs[4]
+		case 7:
+			r.Service, r.Key, r.Handler, r.IdempotencyKey = segs[2], segs[3], segs[4], segs[5]
+		default:
+			return ParsedRequest{}
+		}
+		return withAction(r, action, RequestAttach, RequestOutput)
+	}
+	return ParsedRequest{}
+}
+
+func withAction(r ParsedRequest, action string, attach, output RequestKind) ParsedRequest {
+	switch action {
+	case "attach":
+		r.Kind = attach
+	case "output":
+		r.Kind = output
+	default:
+		return ParsedRequest{}
+	}
+	return r
+}
+
+// validJSON reports whether b is one JSON value in UTF-8, what the ingress must insist on.
+func validJSON(b []byte) bool { return json.Valid(b) && utf8.Valid(b) }
