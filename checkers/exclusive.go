@@ -24,8 +24,9 @@ const exclusiveName = "exclusive"
 //     while nobody does (the holder, if any, keeps it);
 //   - first in, first out: exclusive invocations (InvocationAccepted with HandlerKind exclusive) of
 //     one key acquire its lock in increasing Seq order. An exclusive invocation acquiring the lock
-//     while one with a lower Seq, accepted earlier in the history, has not acquired it yet is a
-//     violation (the earliest one skipped is named);
+//     while one with a lower Seq, accepted earlier in the history, has not acquired it yet and has
+//     not finished (a cancelled one leaves the queue) is a violation (the earliest one skipped is
+//     named);
 //   - attempts run under the lock: an AttemptStarted of an exclusive or workflow invocation
 //     (HandlerKind exclusive or workflow) before its LockAcquired or after its LockReleased. This
 //     is what catches an engine that frees the key while a handler is suspended and lets the
@@ -61,10 +62,12 @@ func Exclusive(h History) []Violation {
 		at  int // its LockAcquired event
 	}
 	holders := make(map[workflowKey]holder)
-	// lockState is, per invocation, whether it acquired (1) and released (2) its lock.
+	// lockState is, per invocation, whether it acquired (1) and released (2) its lock, or left
+	// the queue without it (3): it finished while it waited, as a cancelled one does.
 	const (
-		acquired = 1
-		released = 2
+		acquired  = 1
+		released  = 2
+		leftQueue = 3
 	)
 	lockState := make(map[protocol.InvocationID]int)
 	lockOf := make(map[protocol.InvocationID]workflowKey)
@@ -91,6 +94,10 @@ func Exclusive(h History) []Violation {
 			}
 			if v, ok := fifo(h, queues[k], next, k, lockState, accepted, e.Invocation, i); ok {
 				vs = append(vs, v)
+			}
+		case InvocationDone:
+			if lockState[e.Invocation] == 0 {
+				lockState[e.Invocation] = leftQueue
 			}
 		case LockReleased:
 			k := workflowKey{e.Service, e.Key}
@@ -125,6 +132,10 @@ func Exclusive(h History) []Violation {
 				vs = append(vs, newViolation(exclusiveName, e.Invocation,
 					fmt.Sprintf("%s/%s: attempt %d started after the invocation released the lock", k.service, k.key, e.Attempt),
 					i))
+			case leftQueue:
+				vs = append(vs, newViolation(exclusiveName, e.Invocation,
+					fmt.Sprintf("%s/%s: attempt %d started after the invocation finished without ever holding the lock", acc.Service, acc.Key, e.Attempt),
+					a, i))
 			}
 		}
 	}

@@ -50,6 +50,27 @@ func TestExclusive(t *testing.T) {
 			},
 		},
 		{
+			name: "clean: a queued call cancelled before it got the lock leaves the queue",
+			build: func(b *builder) {
+				b.invoked(invA, "Obj", "add", "k1", 1, "exclusive")
+				b.invoked(invB, "Obj", "add", "k1", 2, "exclusive")
+				b.invoked(invC, "Obj", "add", "k1", 3, "exclusive")
+				b.lock(invA, "Obj", "k1")
+				b.done(invB, `"cancelled"`)
+				b.unlock(invA, "Obj", "k1")
+				b.lock(invC, "Obj", "k1")
+			},
+		},
+		{
+			name: "an attempt after finishing without the lock",
+			build: func(b *builder) {
+				b.invoked(invA, "Obj", "add", "k1", 1, "exclusive")
+				b.done(invA, `"cancelled"`)
+				b.start(invA, 1, input("a"))
+			},
+			want: []wantViolation{ex(invA, "Obj/k1: attempt 1 started after the invocation finished without ever holding the lock")},
+		},
+		{
 			name: "two holders at once",
 			build: func(b *builder) {
 				b.lock(invA, "Obj", "k1")

@@ -8,6 +8,7 @@ package scenarios
 import (
 	"github.com/vigilsim/vigil/scenarios/agenttools"
 	"github.com/vigilsim/vigil/scenarios/approval"
+	"github.com/vigilsim/vigil/scenarios/calls"
 	"github.com/vigilsim/vigil/scenarios/deployment"
 	"github.com/vigilsim/vigil/scenarios/exclusivequeue"
 	"github.com/vigilsim/vigil/scenarios/handoff"
@@ -23,7 +24,7 @@ import (
 func All() []sim.Scenario {
 	return []sim.Scenario{
 		approval.Scenario, reviewworkflow.Scenario, timeouts.Scenario, exclusivequeue.Scenario, agenttools.Scenario, workflowexternal.Scenario,
-		handoff.Scenario, objectstate.Scenario, idempotency.Scenario, deployment.Scenario,
+		handoff.Scenario, objectstate.Scenario, idempotency.Scenario, deployment.Scenario, calls.Scenario,
 	}
 }
 

@@ -1,0 +1,302 @@
+// Package calls is the scenario of durable calls between handlers: a checkout service calls a
+// wallet object's exclusive debit handler and waits for it (the caller may suspend, crash and
+// replay meanwhile), then sends a delayed notification to a mailer service without waiting.
+// Clients submit checkouts over the ingress, by calls and sends, some with idempotency keys and
+// retries, and some cancel theirs (PATCH /restate/invocation/{id}/cancel), which cancels the
+// debit it waits on in turn. The scenario checks that every call and send started exactly one callee, whatever
+// was retried, replayed or duplicated; that the debits of each wallet happened one at a time in
+// acceptance order (each balance follows from the one before); and that every checkout's output
+// is what its debit returned, a terminal failure included.
+//
+// It imports the simulator and the runtime's handler API; nothing in the runtime imports it.
+package calls
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// Scenario is the calls scenario as the simulator runs it.
+var Scenario = sim.Scenario{
+	Name:        "calls",
+	Description: "durable calls between handlers: checkout calls a wallet object, sends a delayed mail",
+	New:         func(w *sim.World) sim.Workload { return &workload{w: w} },
+}
+
+// Service, object and handler names.
+const (
+	CheckoutService = "Checkout"
+	CheckoutHandler = "checkout"
+	WalletObject    = "Wallet"
+	DebitHandler    = "debit"
+	MailerService   = "Mailer"
+	NotifyHandler   = "notify"
+)
+
+// InitialBalance is every wallet's balance before its first debit.
+const InitialBalance = 100
+
+// Order is a checkout's input.
+type Order struct {
+	ID       string `json:"id"`
+	Customer string `json:"customer"`
+	Amount   int    `json:"amount"`
+}
+
+// Paid formats a successful checkout's output.
+func Paid(o Order, balance int) string {
+	return fmt.Sprintf("%s paid %d, balance %d", o.ID, o.Amount, balance)
+}
+
+// errInsufficient is the debit's terminal error: it reaches the checkout as its own.
+var errInsufficient = errors.New("insufficient funds")
+
+// Services returns the three services: checkout calls debit and sends notify.
+func Services() []*durable.Service {
+	checkout := durable.NewService(CheckoutService).Handler(CheckoutHandler, durable.NewServiceHandler(
+		func(ctx durable.Context, o Order) (string, error) {
+			balance, err := durable.ObjectClient[int](ctx, WalletObject, o.Customer, DebitHandler).Request(o.Amount)
+			if err != nil {
+				return "", err
+			}
+			durable.ServiceClient[string](ctx, MailerService, NotifyHandler).Send(o.ID, durable.WithDelay(2*time.Second))
+			return Paid(o, balance), nil
+		}))
+	wallet := durable.NewObject(WalletObject).Handler(DebitHandler, durable.NewObjectHandler(
+		func(ctx durable.ObjectContext, amount int) (int, error) {
+			balance, err := durable.Get[*int](ctx, "balance")
+			if err != nil {
+				return 0, err
+			}
+			b := InitialBalance
+			if balance != nil {
+				b = *balance
+			}
+			if amount > b {
+				return 0, durable.TerminalError(errInsufficient, 402)
+			}
+			durable.Set(ctx, "balance", b-amount)
+			return b - amount, nil
+		}))
+	mailer := durable.NewService(MailerService).Handler(NotifyHandler, durable.NewServiceHandler(
+		func(ctx durable.Context, order string) (string, error) {
+			return "notified " + order, nil
+		}))
+	return []*durable.Service{checkout, wallet, mailer}
+}
+
+type workload struct {
+	w       *sim.World
+	clients int
+}
+
+func (wl *workload) Services() []*durable.Service { return Services() }
+
+func (wl *workload) Start() {
+	r := wl.w.Rand()
+	n := 1 + r.Intn(10, "checkouts")
+	for i := range n {
+		o := Order{ID: fmt.Sprintf("order-%d", i), Customer: fmt.Sprintf("customer-%d", r.Intn(3, "customer")), Amount: 10 + r.Intn(50, "amount")}
+		wl.w.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(o) })
+	}
+}
+
+// submit sends or calls the checkout; with an idempotency key it retries after a connection
+// failure, as a careful client does (the first call's invocation answers every retry).
+func (wl *workload) submit(o Order) {
+	r := wl.w.Rand()
+	wl.clients++
+	name := fmt.Sprintf("shopper-%d", wl.clients)
+	var header http.Header
+	if r.Percent(50, "idempotent") {
+		header = http.Header{"Idempotency-Key": []string{o.ID}}
+	}
+	path := "/" + CheckoutService + "/" + CheckoutHandler
+	send := r.Percent(50, "use-send")
+	if send {
+		path += "/send"
+	}
+	cancel := send && r.Percent(30, "cancel")
+	body, _ := json.Marshal(o)
+	var try func(tries int)
+	try = func(tries int) {
+		wl.w.HTTP(name, http.MethodPost, path, body, header, func(resp sim.Response) {
+			if resp.Err != nil && header != nil && tries < 20 {
+				wl.w.After(wl.w.Rand().Duration(100*time.Millisecond, 5*time.Second, "retry"), func() { try(tries + 1) })
+				return
+			}
+			var accepted struct {
+				InvocationID string `json:"invocationId"`
+			}
+			if cancel && resp.Err == nil && json.Unmarshal(resp.Body, &accepted) == nil && accepted.InvocationID != "" {
+				wl.w.After(wl.w.Rand().Duration(0, 3*time.Second, "cancel-after"), func() {
+					wl.w.HTTP(name, http.MethodPatch, "/restate/invocation/"+accepted.InvocationID+"/cancel", nil, nil, func(sim.Response) {})
+				})
+			}
+		})
+	}
+	try(0)
+}
+
+// Check states the scenario's expected outcome (see the package comment).
+func (wl *workload) Check(h *checkers.History) []checkers.Violation {
+	return check(h)
+}
+
+// callee is a Wallet or Mailer invocation as the history shows it.
+type callee struct {
+	seq     uint64
+	id      protocol.InvocationID
+	service string
+	key     string
+	journal []journal.Entry
+	output  *journal.Result
+}
+
+func check(h *checkers.History) []checkers.Violation {
+	var vs []checkers.Violation
+	fail := func(id protocol.InvocationID, events []int, format string, args ...any) {
+		vs = append(vs, checkers.Violation{Checker: "calls-outcome", Invocation: id, Message: fmt.Sprintf(format, args...), Events: events})
+	}
+	callees := map[protocol.InvocationID]*callee{}
+	var order []*callee
+	checkouts := map[protocol.InvocationID]int{} // final journal's event index
+	for i, e := range h.Events {
+		switch e.Kind {
+		case checkers.InvocationAccepted:
+			if e.Service == WalletObject || e.Service == MailerService {
+				if _, seen := callees[e.Invocation]; !seen {
+					c := &callee{seq: e.Seq, id: e.Invocation, service: e.Service, key: e.Key}
+					callees[e.Invocation] = c
+					order = append(order, c)
+				}
+			}
+		case checkers.InvocationDone:
+			if c := callees[e.Invocation]; c != nil && c.output == nil {
+				res := e.Result
+				c.output, c.journal = &res, e.Journal
+			}
+			if _, seen := checkouts[e.Invocation]; !seen && len(e.Journal) > 0 && isCheckout(e.Journal) {
+				checkouts[e.Invocation] = i
+			}
+		}
+	}
+	// Every call and send a finished checkout journaled started exactly one callee.
+	var calls, sends int
+	for _, i := range sortedValues(checkouts) {
+		e := h.Events[i]
+		for _, en := range e.Journal {
+			switch en.Kind {
+			case journal.KindCall:
+				calls++
+			case journal.KindSend:
+				sends++
+			}
+		}
+		if err := checkOutput(e.Journal, e.Result); err != nil {
+			fail(e.Invocation, []int{i}, "%v", err)
+		}
+	}
+	count := func(service string) int {
+		n := 0
+		for _, c := range order {
+			if c.service == service {
+				n++
+			}
+		}
+		return n
+	}
+	if got := count(WalletObject); got != calls {
+		fail(protocol.InvocationID{}, nil, "%d debits were started for %d calls journaled by finished checkouts", got, calls)
+	}
+	if got := count(MailerService); got != sends {
+		fail(protocol.InvocationID{}, nil, "%d notifications were started for %d sends journaled by finished checkouts", got, sends)
+	}
+	// Each wallet's debits ran one at a time in acceptance order: each balance follows from the
+	// one before.
+	slices.SortFunc(order, func(a, b *callee) int { return int(a.seq) - int(b.seq) })
+	balance := map[string]int{}
+	for _, c := range order {
+		if c.service != WalletObject || c.output == nil || len(c.journal) == 0 {
+			continue
+		}
+		var amount int
+		_ = json.Unmarshal(c.journal[0].Result.Value, &amount)
+		before, ok := balance[c.key]
+		if !ok {
+			before = InitialBalance
+		}
+		switch {
+		case c.output.Failure != nil && (amount > before || isCancelled(*c.output)):
+			// Refused for want of funds, or cancelled with its checkout: the balance stays.
+		case c.output.Failure != nil:
+			fail(c.id, nil, "debit of %d from %s failed with %s although the balance was %d", amount, c.key, c.output, before)
+		default:
+			var after int
+			_ = json.Unmarshal(c.output.Value, &after)
+			if after != before-amount {
+				fail(c.id, nil, "debit of %d from %s left %d, want %d (balance before: %d)", amount, c.key, after, before-amount, before)
+			}
+			balance[c.key] = after
+		}
+	}
+	return vs
+}
+
+func isCancelled(r journal.Result) bool {
+	return r.Failure != nil && r.Failure.Code == 409 && r.Failure.Message == "Cancelled"
+}
+
+func isCheckout(j []journal.Entry) bool {
+	var o Order
+	return j[0].Kind == journal.KindInput && json.Unmarshal(j[0].Result.Value, &o) == nil && o.ID != "" && o.Customer != ""
+}
+
+// checkOutput derives the checkout's output from its final journal: the debit call's result.
+func checkOutput(j []journal.Entry, out journal.Result) error {
+	if len(j) < 3 || j[1].Kind != journal.KindCall || !j[1].Completed {
+		if out.Failure != nil && out.Failure.Code != 402 {
+			// The engine's own verdict (retries ran out, cancelled before it started, ...):
+			// other checkers judge it.
+			return nil
+		}
+		return fmt.Errorf("final journal %v has no completed call at index 1", j)
+	}
+	debit := j[1].Result
+	if debit.Failure != nil {
+		if !out.Equal(journal.Result{Failure: debit.Failure}) {
+			return fmt.Errorf("the debit failed with %s, the checkout's output is %s", debit, out)
+		}
+		return nil
+	}
+	var o Order
+	var balance int
+	_ = json.Unmarshal(j[0].Result.Value, &o)
+	if err := json.Unmarshal(debit.Value, &balance); err != nil {
+		return fmt.Errorf("the debit returned %s: %v", debit, err)
+	}
+	want, _ := json.Marshal(Paid(o, balance))
+	if !out.Equal(journal.Result{Value: want}) {
+		return fmt.Errorf("output %s, want %s (debit returned %s)", out, want, debit)
+	}
+	return nil
+}
+
+func sortedValues(m map[protocol.InvocationID]int) []int {
+	var vs []int
+	for _, v := range m {
+		vs = append(vs, v)
+	}
+	slices.Sort(vs)
+	return vs
+}

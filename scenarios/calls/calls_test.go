@@ -1,0 +1,80 @@
+package calls
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/sim"
+)
+
+func TestCallsSurviveChaos(t *testing.T) {
+	sim.Check(t, Scenario, sim.CheckOptions{Seeds: 150})
+}
+
+func TestCallsAreDeterministic(t *testing.T) {
+	sim.CheckDeterminism(t, Scenario, sim.CheckOptions{Seeds: 10})
+}
+
+func jsonOf(v any) journal.Result {
+	b, _ := json.Marshal(v)
+	return journal.Result{Value: b}
+}
+
+// history builds a run in which checkout c debited amount from customer-0 and its debit answered
+// debit; extra adds events after.
+func history(c protocol.InvocationID, amount int, debit journal.Result, out journal.Result, extra ...checkers.Event) *checkers.History {
+	o := Order{ID: "order-0", Customer: "customer-0", Amount: amount}
+	wallet := protocol.InvocationID{15: 2}
+	mail := protocol.InvocationID{15: 3}
+	call := journal.Entry{Kind: journal.KindCall, Target: "Wallet/debit", Name: o.Customer, Param: jsonOf(amount), Completed: true, Result: debit}
+	send := journal.Entry{Kind: journal.KindSend, Target: "Mailer/notify", Param: jsonOf(o.ID)}
+	j := []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(o)}, call, send, {Kind: journal.KindOutput, Result: out}}
+	events := []checkers.Event{
+		{Kind: checkers.InvocationAccepted, Invocation: c, Service: CheckoutService, Seq: 1},
+		{Kind: checkers.InvocationAccepted, Invocation: wallet, Service: WalletObject, Key: o.Customer, Seq: 2},
+		{Kind: checkers.InvocationDone, Invocation: wallet, Result: debit, Journal: []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(amount)}, {Kind: journal.KindOutput, Result: debit}}},
+		{Kind: checkers.InvocationAccepted, Invocation: mail, Service: MailerService, Seq: 3},
+		{Kind: checkers.InvocationDone, Invocation: c, Result: out, Journal: j},
+	}
+	return &checkers.History{Events: append(events, extra...)}
+}
+
+// TestCheckFails shows the scenario's check failing on each wrong outcome and passing on the
+// right ones.
+func TestCheckFails(t *testing.T) {
+	c := protocol.InvocationID{15: 1}
+	o := Order{ID: "order-0", Customer: "customer-0", Amount: 30}
+	declined := journal.Result{Failure: &journal.Failure{Code: 402, Message: "insufficient funds"}}
+	tests := []struct {
+		name string
+		h    *checkers.History
+		want string
+	}{
+		{"paid", history(c, 30, jsonOf(70), jsonOf(Paid(o, 70))), ""},
+		{"declined", history(c, 130, declined, declined), ""},
+		{"output not from the debit", history(c, 30, jsonOf(70), jsonOf(Paid(o, 71))), "want"},
+		{"debit failure lost", history(c, 130, declined, jsonOf("ok")), "the debit failed"},
+		{"wrong balance", history(c, 30, jsonOf(80), jsonOf(Paid(o, 80))), "left 80, want 70"},
+		{"a second debit for one call", history(c, 30, jsonOf(70), jsonOf(Paid(o, 70)),
+			checkers.Event{Kind: checkers.InvocationAccepted, Invocation: protocol.InvocationID{15: 9}, Service: WalletObject, Key: "customer-0", Seq: 4}), "2 debits were started for 1 calls"},
+		{"a second mail for one send", history(c, 30, jsonOf(70), jsonOf(Paid(o, 70)),
+			checkers.Event{Kind: checkers.InvocationAccepted, Invocation: protocol.InvocationID{15: 8}, Service: MailerService, Seq: 5}), "2 notifications were started for 1 sends"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := check(tt.h)
+			if tt.want == "" {
+				assert.Empty(t, vs)
+				return
+			}
+			if assert.NotEmpty(t, vs) {
+				assert.Contains(t, vs[0].Message, tt.want)
+			}
+		})
+	}
+}
