@@ -37,6 +37,12 @@ type Result struct {
 	// Cut names the bound that ended the run early, BoundNone when it ran to its end. A cut run
 	// carries one PropertyBound violation, first.
 	Cut Bound
+	// Options are the options the run was made with, defaults filled in: with Seed, what
+	// ReproduceCommand needs to name the same run.
+	Options Options
+	// Reproduce, when set, is the command Report prints instead of ReproduceCommand: a go test
+	// entry point sets it to the go test line that reruns exactly this run where the test lives.
+	Reproduce string
 }
 
 // Failed reports whether the run broke any property.
@@ -58,6 +64,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		Coverage:  w.coverage,
 
 		BusiestInstantEvents: w.busiestInstant,
+		Options:              w.opts,
 	}
 	for i := range w.history.Events {
 		if w.history.Events[i].Kind == checkers.InvocationAccepted {
@@ -149,12 +156,61 @@ func (r *Result) Report(out io.Writer, verbose bool) {
 			}
 		}
 	}
-	fmt.Fprintf(out, "  reproduce: %s\n", r.ReproduceCommand())
+	switch {
+	case r.Reproduce != "":
+		fmt.Fprintf(out, "  reproduce: %s\n", r.Reproduce)
+	case r.Reproducible():
+		fmt.Fprintf(out, "  reproduce: %s\n", r.ReproduceCommand())
+	default:
+		fmt.Fprintf(out, "  reproduce: not with simrun, which draws its own plans from the seed (%s); rerun the test that made it\n", r.whyNotReproducible())
+	}
 }
 
-// ReproduceCommand is the simrun command line that replays this run exactly.
+// ReproduceCommand is the simrun command line that replays this run exactly: the scenario, the
+// seed, and every option that changes what a run does and differs from its default (-faults,
+// -budget, -liveness and the event caps). It names an in-tree scenario; a run simrun cannot
+// draw (a custom fault plan, choices from rapid) has no such line: see Reproducible.
 func (r *Result) ReproduceCommand() string {
-	return fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", r.Scenario, r.Seed)
+	return fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", r.Scenario, r.Seed) + r.Options.Flags("-")
+}
+
+// Reproducible reports whether ReproduceCommand replays this run: false when the run's plan was
+// set by hand or its choices came from a Source other than the seed's.
+func (r *Result) Reproducible() bool { return r.whyNotReproducible() == "" }
+
+func (r *Result) whyNotReproducible() string {
+	switch {
+	case r.Options.Source != nil:
+		return "its choices came from a Source, not from the seed"
+	case r.Options.Plan != nil:
+		return "its fault plan was set by hand"
+	}
+	return ""
+}
+
+// Flags renders the options that change what a run does and differ from their defaults as
+// command-line flags, each name after prefix ("-" for simrun, "-vigil." for go test): faults,
+// budget, liveness, max-events and max-events-per-instant, in that order, each with a leading
+// space. A zero field counts as its default, as in a run. The seed, the plan and the source are
+// not flags here: the caller names the seed, and a plan or a source cannot be one.
+func (o Options) Flags(prefix string) string {
+	var b strings.Builder
+	if o.Faults != faults.LevelDefault {
+		fmt.Fprintf(&b, " %sfaults=%s", prefix, o.Faults)
+	}
+	if o.SafetyBudget > 0 && o.SafetyBudget != DefaultSafetyBudget {
+		fmt.Fprintf(&b, " %sbudget=%s", prefix, o.SafetyBudget)
+	}
+	if o.LivenessBudget > 0 && o.LivenessBudget != DefaultLivenessBudget {
+		fmt.Fprintf(&b, " %sliveness=%s", prefix, o.LivenessBudget)
+	}
+	if o.MaxEvents > 0 && o.MaxEvents != DefaultMaxEvents {
+		fmt.Fprintf(&b, " %smax-events=%d", prefix, o.MaxEvents)
+	}
+	if o.MaxEventsPerInstant > 0 && o.MaxEventsPerInstant != DefaultMaxEventsPerInstant {
+		fmt.Fprintf(&b, " %smax-events-per-instant=%d", prefix, o.MaxEventsPerInstant)
+	}
+	return b.String()
 }
 
 // WriteTrace writes every event of the history, one per line.

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,14 +14,24 @@ import (
 type CheckOptions struct {
 	// Seeds is how many seeds to run (default 100).
 	Seeds int
-	// FirstSeed is the first seed; the run covers FirstSeed .. FirstSeed+Seeds-1.
+	// FirstSeed is the first seed; the run covers FirstSeed .. FirstSeed+Seeds-1. Zero means 1,
+	// where simrun's campaigns start too, so that "seeds 1..300 pass" means the same thing in a
+	// go test and on the command line (seed 0 is still reachable through RunSeed).
 	FirstSeed uint64
 	// Options are passed to every run; their Seed is overwritten.
 	Options Options
+	// Reproduce, if set, names the command that reruns a failing run; the report prints it in
+	// place of the default (the simrun line, or for a run simrun cannot draw, the go test line
+	// that reruns the whole test). The vigiltest kit sets it to its -vigil.seed line.
+	Reproduce func(t testing.TB, r *Result) string
 }
 
+// DefaultFirstSeed is the first seed of Check and of simrun's campaigns.
+const DefaultFirstSeed = 1
+
 // Check runs sc over many seeds from a go test and fails t at the first seed that breaks a
-// property, with the report and the simrun command that reproduces it.
+// property, with the report and the command that reproduces it. The failure is reported at the
+// line of the caller's test, not inside Vigil.
 //
 //	func TestApproval(t *testing.T) {
 //		sim.Check(t, approval.Scenario, sim.CheckOptions{Seeds: 500})
@@ -29,16 +41,52 @@ func Check(t testing.TB, sc Scenario, co CheckOptions) {
 	if co.Seeds <= 0 {
 		co.Seeds = 100
 	}
+	if co.FirstSeed == 0 {
+		co.FirstSeed = DefaultFirstSeed
+	}
+	var failed *Result
 	stats := Campaign(sc, co.FirstSeed, co.Seeds, co.Options, func(r *Result) bool {
 		if r.Failed() {
-			var b strings.Builder
-			r.Report(&b, true)
-			t.Errorf("%s", b.String())
+			failed = r
 			return false
 		}
 		return true
 	})
-	t.Logf("%s: %d seeds, %d events, %s virtual", sc.Name, stats.Seeds, stats.Events, stats.Virtual)
+	// Reported here rather than in the callback, so that t.Helper marks every frame between the
+	// user's test and t.Errorf: Campaign is not a helper, and a failure reported from inside it
+	// would point at Vigil's source instead of at the test.
+	if failed != nil {
+		t.Errorf("%s", FailureReport(t, failed, co.Reproduce))
+		return
+	}
+	t.Logf("%s: %d seeds (%d..%d), %d events, %s virtual", sc.Name, stats.Seeds, co.FirstSeed, co.FirstSeed+uint64(stats.Seeds)-1, stats.Events, stats.Virtual)
+}
+
+// FailureReport renders a failing run for a go test: the verbose report (plan, violations with
+// their events) ending with the reproduce command that reproduce names, or the default one (see
+// CheckOptions.Reproduce).
+func FailureReport(t testing.TB, r *Result, reproduce func(testing.TB, *Result) string) string {
+	switch {
+	case reproduce != nil:
+		r.Reproduce = reproduce(t, r)
+	case !r.Reproducible():
+		r.Reproduce = GoTestCommand(t.Name(), "") + "   (reruns every seed of the test; the same seed fails again)"
+	}
+	var b strings.Builder
+	r.Report(&b, true)
+	return b.String()
+}
+
+// GoTestCommand is the go test command line that runs exactly the test (or subtest) called name
+// in the current package, followed by flags (each with a leading space, as Options.Flags
+// renders them). Each part of a subtest path is anchored and quoted, so that TestA does not also
+// run TestAB.
+func GoTestCommand(name, flags string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return fmt.Sprintf("go test -run '%s' -count=1 .%s", strings.Join(parts, "/"), flags)
 }
 
 // CheckRapid runs sc once with every random choice drawn from t, so that rapid shrinks a failing
@@ -48,8 +96,12 @@ func Check(t testing.TB, sc Scenario, co CheckOptions) {
 //		rapid.Check(t, func(t *rapid.T) { sim.CheckRapid(t, approval.Scenario) })
 //	}
 func CheckRapid(t *rapid.T, sc Scenario) {
+	t.Helper()
 	r := RunSeed(sc, Options{Source: NewRapidSource(t)})
 	if r.Failed() {
+		// The run's choices came from rapid, not from a seed: rapid replays them from the fail
+		// file it names, so that is the reproduction to point at.
+		r.Reproduce = "rerun the test: rapid replays this run from the fail file it names below"
 		var b strings.Builder
 		r.Report(&b, true)
 		t.Fatalf("%s", b.String())
@@ -68,6 +120,9 @@ func CheckDeterminism(t testing.TB, sc Scenario, co CheckOptions) {
 	t.Helper()
 	if co.Seeds <= 0 {
 		co.Seeds = 20
+	}
+	if co.FirstSeed == 0 {
+		co.FirstSeed = DefaultFirstSeed
 	}
 	distinct := map[uint64]bool{}
 	for i := range co.Seeds {

@@ -46,6 +46,10 @@ type Options struct {
 	Source Source
 	// Plan, if set, replaces the fault plan drawn from the seed.
 	Plan *faults.Plan
+	// Faults is the intensity the plan is drawn at when Plan is not set (default faults.LevelDefault,
+	// the whole swarm, with exactly the draws of faults.Draw, so runs that never choose keep their
+	// trace hashes).
+	Faults faults.Level
 	// SafetyBudget is the virtual time during which faults are injected (default 60 s).
 	SafetyBudget time.Duration
 	// LivenessBudget is the virtual time after healing within which every invocation must finish
@@ -68,12 +72,18 @@ type Options struct {
 	Interrupt func(Progress) error
 }
 
+// The default phase budgets of a run (see Options).
+const (
+	DefaultSafetyBudget   = 60 * time.Second
+	DefaultLivenessBudget = 10 * time.Minute
+)
+
 func (o Options) withDefaults() Options {
 	if o.SafetyBudget <= 0 {
-		o.SafetyBudget = 60 * time.Second
+		o.SafetyBudget = DefaultSafetyBudget
 	}
 	if o.LivenessBudget <= 0 {
-		o.LivenessBudget = 10 * time.Minute
+		o.LivenessBudget = DefaultLivenessBudget
 	}
 	if o.MaxEvents <= 0 {
 		o.MaxEvents = DefaultMaxEvents
@@ -150,7 +160,7 @@ func newWorld(sc Scenario, opts Options) *World {
 	if opts.Plan != nil {
 		w.plan = *opts.Plan
 	} else {
-		w.plan = faults.Draw(stream("plan"))
+		w.plan = faults.DrawLevel(opts.Faults, stream("plan"))
 	}
 	if w.plan.ShuffleTies {
 		// A stream of its own, seeded by one draw, so that rapid does not record a draw per event.

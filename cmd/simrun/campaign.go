@@ -292,8 +292,10 @@ func writeReport(w io.Writer, cfg *config, o outcome, verbose bool) {
 	var b strings.Builder
 	o.res.Report(&b, verbose)
 	s := b.String()
-	if base := o.res.ReproduceCommand(); base != repro {
-		s = strings.Replace(s, "reproduce: "+base+"\n", "reproduce: "+repro+"\n", 1)
+	// Report ends with the simulator's own reproduce line; simrun's adds what only it knows (a
+	// planted mutant) and keeps its flag spelling.
+	if i := strings.LastIndex(s, "  reproduce: "); i >= 0 {
+		s = s[:i] + "  reproduce: " + repro + "\n"
 	}
 	io.WriteString(w, s)
 }

@@ -30,7 +30,7 @@
 // seeds/s, virtual time simulated, virtual-to-wall ratio and wall time; then the verdict, with
 // the failing seeds and the command that reproduces the first failure of each scenario.
 //
-// The reproduce command repeats every flag that changes what a run does: -budget, -liveness,
+// The reproduce command repeats every flag that changes what a run does: -faults, -budget, -liveness,
 // -max-events and -max-events-per-instant when they differ from their defaults, and -mutant
 // together with -tags vigil_mutants.
 //
@@ -82,6 +82,12 @@
 //		Virtual duration of the safety phase, during which faults are injected (default 60s).
 //	-liveness duration
 //		Virtual duration after healing within which every invocation must finish (default 10m).
+//	-faults level
+//		Fault intensity of every run's plan: none (no faults but a small fixed message delay),
+//		light (crashes of both nodes, reordering delays, slow syncs and suspension at any await;
+//		no lost or duplicated messages, no pauses, no clock faults, no fault points inside the
+//		runtime) or default (the full swarm; the plans and trace hashes simrun always drew). The
+//		reproduce command repeats a level other than default.
 //	-max-failures n
 //		Stop a scenario's campaign after n failing seeds (default 5; 0 means no limit). The
 //		campaign stops at the n-th failing seed in seed order, whatever the number of workers.

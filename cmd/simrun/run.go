@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/scenarios"
 	"github.com/vigilsim/vigil/sim"
@@ -68,6 +69,9 @@ type config struct {
 	maxEvents           int
 	maxEventsPerInstant int
 	seedTimeout         time.Duration
+	// faults is the fault intensity plans are drawn at (-faults); the default draws today's
+	// swarm plans, seed for seed.
+	faults faults.Level
 }
 
 // usageError is a bad command line: run prints it and exits with exitUsage.
@@ -133,6 +137,7 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"never lets virtual time advance) fails with a \"bound\" violation")
 	fs.DurationVar(&cfg.seedTimeout, "seed-timeout", defaultSeedTimeout, "wall-clock limit of one seed, `d`; a seed that exceeds it fails with a \"bound\" violation\n"+
 		"and the campaign goes on; 0 means no limit")
+	fs.Var(&cfg.faults, "faults", faults.LevelUsage+";\nthe reproduce command repeats it")
 	fs.BoolVar(&cfg.hash, "hash", false, "print only one line per seed on stdout, \"scenario seed tracehash\", in seed order;\n"+
 		"reports and the summary go to stderr (for determinism checks across processes)")
 	fs.BoolVar(&cfg.coverage, "coverage", false, "print the reachability table: how often the campaign reached each listed point\n"+
@@ -290,7 +295,7 @@ Flags:
 // options are the simulator options of the run of seed.
 func (c *config) options(seed uint64) sim.Options {
 	return sim.Options{Seed: seed, SafetyBudget: c.budget, LivenessBudget: c.liveness,
-		MaxEvents: c.maxEvents, MaxEventsPerInstant: c.maxEventsPerInstant}
+		MaxEvents: c.maxEvents, MaxEventsPerInstant: c.maxEventsPerInstant, Faults: c.faults}
 }
 
 // isDefault reports whether an event cap is its default: 0 is too, since sim.Options reads 0 as
@@ -301,6 +306,9 @@ func isDefault(n, def int) bool { return n == 0 || n == def }
 // and of a reproduced seed.
 func (c *config) capsNote() string {
 	var s string
+	if c.faults != faults.LevelDefault {
+		s += fmt.Sprintf(", faults %s", c.faults)
+	}
 	if !isDefault(c.maxEvents, defaultMaxEvents) {
 		s += fmt.Sprintf(", max-events %d", c.maxEvents)
 	}
@@ -313,9 +321,14 @@ func (c *config) capsNote() string {
 // reproduceCommand is the command line that replays r exactly: the simulator's command plus every
 // flag of this run that changes what a run does.
 func (c *config) reproduceCommand(r *sim.Result) string {
-	cmd := r.ReproduceCommand()
+	// Built from the configuration rather than from r.Options, which a run that panicked or
+	// was abandoned does not carry.
+	cmd := fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", r.Scenario, r.Seed)
 	if c.mutant != mutant.None {
 		cmd = strings.Replace(cmd, "go run ", "go run -tags vigil_mutants ", 1) + " -mutant " + c.mutant.String()
+	}
+	if c.faults != faults.LevelDefault {
+		cmd += " -faults " + c.faults.String()
 	}
 	if c.budget != defaultBudget {
 		cmd += " -budget " + c.budget.String()
