@@ -1,0 +1,318 @@
+package vigiltest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// Client is one named client of the runtime's ingress: an actor, or a fake of an outside
+// system. Its requests travel over the simulated network (delayed, lost, answered by a crashed
+// runtime with a broken connection) and are recorded in the trace under its name. The typed
+// helpers of this package (Call, Send, Attach, Output, SubmitWorkflow, AttachWorkflow,
+// WorkflowOutput, ResolveAwakeable, RejectAwakeable) send through it and retry for it.
+type Client struct {
+	s    *Sim
+	name string
+}
+
+// Name is the client's name in the trace.
+func (c *Client) Name() string { return c.name }
+
+// After runs fn once virtual time has advanced by d: how an actor waits.
+func (c *Client) After(d time.Duration, fn func()) { c.s.w.After(d, fn) }
+
+// Sim is the run the client belongs to.
+func (c *Client) Sim() *Sim { return c.s }
+
+// Target addresses a handler: Service/Handler for a plain service, Service/Key/Handler for a
+// virtual object or a workflow.
+type Target struct {
+	Service, Key, Handler string
+}
+
+// Service addresses handler of a plain service.
+func Service(service, handler string) Target { return Target{Service: service, Handler: handler} }
+
+// Object addresses handler of the virtual object service with key.
+func Object(service, key, handler string) Target {
+	return Target{Service: service, Key: key, Handler: handler}
+}
+
+// Workflow addresses the run handler of workflow service with key; On addresses its shared
+// handlers.
+func Workflow(service, key string) Target { return Target{Service: service, Key: key, Handler: "run"} }
+
+// On returns the target's handler handler on the same service and key.
+func (t Target) On(handler string) Target { t.Handler = handler; return t }
+
+// String renders the target as its ingress path does.
+func (t Target) String() string { return t.path() }
+
+func (t Target) path() string {
+	segs := []string{t.Service}
+	if t.Key != "" {
+		segs = append(segs, t.Key)
+	}
+	segs = append(segs, t.Handler)
+	return "/" + escape(segs...)
+}
+
+func escape(segs ...string) string {
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// Option changes one request.
+type Option func(*request)
+
+// IdempotencyKey sends the request with an Idempotency-Key: the runtime runs the handler once
+// for the key, and a retry of a call or send after a connection error is safe. Without a key a
+// call or send is not retried (it might run twice), and a broken connection leaves its outcome
+// in doubt (ErrInDoubt).
+func IdempotencyKey(key string) Option { return func(r *request) { r.key = key } }
+
+// Delay delays a Send: the runtime accepts it now and starts the handler after d.
+func Delay(d time.Duration) Option { return func(r *request) { r.delay = d } }
+
+// Tries bounds how many times a request is sent before it gives up with ErrInDoubt (default 50).
+func Tries(n int) Option { return func(r *request) { r.tries = max(n, 1) } }
+
+// Retry bounds the wait between two tries (default 10 ms to 2 s, drawn from the run's stream).
+func Retry(min, max time.Duration) Option {
+	return func(r *request) { r.backoffMin, r.backoffMax = min, max }
+}
+
+// ErrInDoubt is the Err of a request whose connection failed on its last try (or on its only
+// try, when a retry was not safe): it may or may not have taken effect.
+var ErrInDoubt = errors.New("vigiltest: request outcome in doubt (connection failed)")
+
+// ErrNotReady is the Err of Output and WorkflowOutput while the invocation runs (status 470).
+var ErrNotReady = errors.New("vigiltest: the invocation has not completed yet")
+
+// IngressError is an answer of the ingress that is neither an output nor an invocation's
+// failure: a 4xx about the request itself (404 unknown service, 409 workflow already invoked).
+type IngressError struct {
+	Status  int
+	Message string
+}
+
+func (e *IngressError) Error() string {
+	return fmt.Sprintf("ingress answered %d: %s", e.Status, e.Message)
+}
+
+// Is makes errors.Is(err, ErrNotReady) true for a 470.
+func (e *IngressError) Is(target error) bool {
+	return target == ErrNotReady && e.Status == ingress.StatusNotReady
+}
+
+// Reply is what a client learned from one request.
+type Reply[T any] struct {
+	// Value is the decoded output (Call, Attach, Output and their workflow forms) or the
+	// invocation ID (Send, SubmitWorkflow), when Err is nil.
+	Value T
+	// Err is nil; a *Failure when the invocation failed; an *IngressError (ErrNotReady
+	// included) when the ingress refused; ErrInDoubt when the connection failed for good.
+	Err error
+	// Invocation is the invocation the answer names (x-restate-id), if any.
+	Invocation string
+	// Status is the last HTTP status, 0 when the connection failed.
+	Status int
+	// Tries is how many times the request was sent.
+	Tries int
+}
+
+// request is one exchange with its retry loop.
+type request struct {
+	c                      *Client
+	method, path           string
+	body                   []byte
+	contentType            string
+	key                    string
+	delay                  time.Duration
+	tries                  int
+	backoffMin, backoffMax time.Duration
+	// safe means repeating the request cannot do more than sending it once.
+	safe bool
+}
+
+func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
+	r := &request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
+		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.key != "" {
+		r.safe = true
+	}
+	return r
+}
+
+// do sends the request and retries after connection errors while that is safe, then calls done
+// with the last response and the number of tries.
+func (r *request) do(done func(sim.Response, int)) {
+	path := r.path
+	if r.delay > 0 {
+		path += "?delay=" + url.QueryEscape(r.delay.String())
+	}
+	header := http.Header{}
+	if r.key != "" {
+		header.Set("Idempotency-Key", r.key)
+	}
+	if r.contentType != "" {
+		header.Set("Content-Type", r.contentType)
+	}
+	var try func(n int)
+	try = func(n int) {
+		r.c.s.w.HTTP(r.c.name, r.method, path, r.body, header, func(resp sim.Response) {
+			if resp.Err != nil && r.safe && n < r.tries {
+				wait := r.c.s.w.Rand().Duration(r.backoffMin, r.backoffMax, "vigiltest-retry")
+				r.c.s.w.After(wait, func() { try(n + 1) })
+				return
+			}
+			done(resp, n)
+		})
+	}
+	try(1)
+}
+
+// decode turns a response into a Reply: a 200's body decoded as T, a 202's invocation ID (when
+// T is string), a failure or an ingress error.
+func decode[T any](resp sim.Response, tries int) Reply[T] {
+	rep := Reply[T]{Invocation: resp.InvocationID, Status: resp.Status, Tries: tries}
+	if resp.Err != nil {
+		rep.Err = fmt.Errorf("%w: %w", ErrInDoubt, resp.Err)
+		return rep
+	}
+	switch {
+	case resp.Status == http.StatusOK:
+		if len(resp.Body) > 0 {
+			if err := json.Unmarshal(resp.Body, &rep.Value); err != nil {
+				rep.Err = fmt.Errorf("vigiltest: decode output %s as %T: %w", resp.Body, rep.Value, err)
+			}
+		}
+		return rep
+	case resp.Status == http.StatusAccepted:
+		var acc struct {
+			InvocationID string `json:"invocationId"`
+		}
+		_ = json.Unmarshal(resp.Body, &acc)
+		if acc.InvocationID != "" {
+			rep.Invocation = acc.InvocationID
+		}
+		if p, ok := any(&rep.Value).(*string); ok {
+			*p = rep.Invocation
+		}
+		return rep
+	}
+	var body struct {
+		Code    uint16 `json:"code"`
+		Message string `json:"message"`
+		Source  string `json:"source"`
+	}
+	_ = json.Unmarshal(resp.Body, &body)
+	if body.Source == "invocation" {
+		rep.Err = &Failure{Code: body.Code, Message: body.Message}
+	} else {
+		rep.Err = &IngressError{Status: resp.Status, Message: body.Message}
+	}
+	return rep
+}
+
+func encode(what string, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("vigiltest: %s: encode %T: %v", what, v, err))
+	}
+	return b
+}
+
+// then adapts a nil callback to one that ignores the reply.
+func then[T any](fn func(Reply[T])) func(sim.Response, int) {
+	return func(resp sim.Response, tries int) {
+		if fn != nil {
+			fn(decode[T](resp, tries))
+		}
+	}
+}
+
+// Call invokes t with input and calls done with the handler's output, decoded as Out, once the
+// invocation finishes. With IdempotencyKey it retries after connection errors; without, a broken
+// connection ends it with ErrInDoubt. done may be nil.
+func Call[Out any](c *Client, t Target, input any, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodPost, t.path(), encode("call "+t.String(), input), false, opts).do(then(done))
+}
+
+// Send invokes t with input without waiting for it to finish (Delay delays its start); done
+// gets the invocation's ID as Value, to Attach to or read the Output of later. Retries as Call
+// does. done may be nil.
+func Send(c *Client, t Target, input any, done func(Reply[string]), opts ...Option) {
+	newRequest(c, http.MethodPost, t.path()+"/send", encode("send "+t.String(), input), false, opts).do(then(done))
+}
+
+// Attach waits for the invocation with ID id to finish and calls done with its output. It
+// retries after connection errors (attaching twice is harmless).
+func Attach[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/attach", nil, true, opts).do(then(done))
+}
+
+// Output reads the output of the invocation with ID id without waiting: ErrNotReady while it
+// runs. It retries after connection errors.
+func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/output", nil, true, opts).do(then(done))
+}
+
+// SubmitWorkflow starts the run of workflow wf (a Workflow target) with input, without waiting;
+// done gets the run's invocation ID. A workflow key runs once, so it retries after connection
+// errors even without an idempotency key; a later submission of the same key is answered with
+// the first run's ID.
+func SubmitWorkflow(c *Client, wf Target, input any, done func(Reply[string]), opts ...Option) {
+	newRequest(c, http.MethodPost, wf.path()+"/send", encode("submit "+wf.String(), input), true, opts).do(then(done))
+}
+
+// AttachWorkflow waits for the run of workflow wf (its Service and Key) to finish and calls done
+// with its output. It retries after connection errors.
+func AttachWorkflow[Out any](c *Client, wf Target, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/attach", nil, true, opts).do(then(done))
+}
+
+// WorkflowOutput reads the output of the run of workflow wf without waiting: ErrNotReady while
+// it runs. It retries after connection errors.
+func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/output", nil, true, opts).do(then(done))
+}
+
+// ResolveAwakeable completes the awakeable id with value, as a webhook does; done (may be nil)
+// gets nil once the runtime accepted the request — which does not mean it won: the first
+// completion wins and later ones are dropped. It retries after connection errors, which is
+// safe for the same reason.
+func ResolveAwakeable(c *Client, id string, value any, done func(error), opts ...Option) {
+	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/resolve", encode("resolve "+id, value), true, opts)
+	r.contentType = "application/json"
+	r.do(errOnly(done))
+}
+
+// RejectAwakeable fails the awakeable id with reason; its waiter gets a terminal error. Like
+// ResolveAwakeable, it retries after connection errors.
+func RejectAwakeable(c *Client, id string, reason string, done func(error), opts ...Option) {
+	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/reject", []byte(reason), true, opts)
+	r.contentType = "text/plain"
+	r.do(errOnly(done))
+}
+
+func errOnly(done func(error)) func(sim.Response, int) {
+	return func(resp sim.Response, tries int) {
+		if done != nil {
+			done(decode[struct{}](resp, tries).Err)
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package vigiltest
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// Scenario is a test of your own handlers: a name and a Setup that declares, for each simulated
+// run, the services, the outside world (actors, fakes of other systems) and the invariants.
+type Scenario struct {
+	// Name names the scenario in reports; a short word ("shop").
+	Name string
+	// Description says in one line what it exercises.
+	Description string
+	// Setup builds one run. It is called once per seed with a fresh Sim, before the run starts,
+	// so everything it creates (fakes, counters) belongs to that run alone: keep no state in
+	// package variables, or two runs of one seed differ.
+	Setup func(s *Sim)
+}
+
+// Sim returns the scenario as the simulator runs it, for sim.RunSeed, sim.CheckRapid and
+// sim.CheckDeterminism.
+func (sc Scenario) Sim() sim.Scenario {
+	if sc.Setup == nil {
+		panic(fmt.Sprintf("vigiltest: scenario %q has no Setup", sc.Name))
+	}
+	return sim.Scenario{Name: sc.Name, Description: sc.Description, New: func(w *sim.World) sim.Workload {
+		s := &Sim{w: w, clients: map[string]bool{}}
+		sc.Setup(s)
+		return workload{s}
+	}}
+}
+
+// Sim is one simulated run as a scenario's Setup sees it: where services, actors and invariants
+// are declared, and what the fakes of outside systems use to record facts and schedule work.
+// Everything in a run happens on one goroutine, the simulator's, so a Sim needs no locking;
+// handlers, actors and fakes may all call it.
+type Sim struct {
+	w          *sim.World
+	services   []*durable.Service
+	starts     []func()
+	invariants []invariant
+	clients    map[string]bool
+}
+
+type invariant struct {
+	name  string
+	check func(h *History) []Violation
+}
+
+// Services declares the services the runtime serves in this run.
+func (s *Sim) Services(svcs ...*durable.Service) { s.services = append(s.services, svcs...) }
+
+// Actor declares an external actor — a customer, a webhook sender, a courier — as a named client
+// whose start runs when the run begins. It may send requests at once or schedule them with
+// Client.After; the names of actors and clients must be distinct.
+func (s *Sim) Actor(name string, start func(c *Client)) {
+	c := s.Client(name)
+	s.starts = append(s.starts, func() { start(c) })
+}
+
+// Client returns a new client named name, for fakes of outside systems that call the runtime
+// (a payment provider's webhook). The names of actors and clients must be distinct, since the
+// trace tells the clients apart by name.
+func (s *Sim) Client(name string) *Client {
+	if s.clients[name] {
+		panic(fmt.Sprintf("vigiltest: two clients named %q", name))
+	}
+	s.clients[name] = true
+	return &Client{s: s, name: name}
+}
+
+// Invariant declares a property of every run, judged on the whole history once the run has
+// ended (after the heal and liveness phases): check returns the violations it finds, each
+// reported under name with the events it points at.
+func (s *Sim) Invariant(name string, check func(h *History) []Violation) {
+	s.invariants = append(s.invariants, invariant{name: name, check: check})
+}
+
+// Rand is the run's random stream for the workload: draw every choice of actors and fakes from
+// it (never from math/rand or the clock), so that the seed decides the run.
+func (s *Sim) Rand() sim.Rand { return s.w.Rand() }
+
+// Now is the virtual time since the run began.
+func (s *Sim) Now() time.Duration { return s.w.Now() }
+
+// After runs fn once virtual time has advanced by d.
+func (s *Sim) After(d time.Duration, fn func()) { s.w.After(d, fn) }
+
+// Healed reports whether the safety phase is over: faults have stopped, and actors should
+// finish what they started (a retrying actor keeps retrying; one that starts new work late may
+// leave it unfinished at the end of the liveness phase).
+func (s *Sim) Healed() bool { return s.w.Healed() }
+
+// World is the simulator's run underneath, for what the kit does not wrap.
+func (s *Sim) World() *sim.World { return s.w }
+
+// workload adapts a Sim to the simulator's Workload contract.
+type workload struct{ s *Sim }
+
+func (wl workload) Services() []*durable.Service { return wl.s.services }
+
+func (wl workload) Start() {
+	for _, start := range wl.s.starts {
+		start()
+	}
+}
+
+func (wl workload) Check(h *checkers.History) []checkers.Violation {
+	hist := newHistory(h)
+	var out []checkers.Violation
+	for _, inv := range wl.s.invariants {
+		for _, v := range inv.check(hist) {
+			out = append(out, checkers.Violation{Checker: inv.name, Invocation: v.Invocation, Message: v.Message, Events: v.Events})
+		}
+	}
+	return out
+}

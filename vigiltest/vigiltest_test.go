@@ -1,0 +1,361 @@
+package vigiltest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/sim"
+)
+
+// waiting is a fact the Waiter service records with its awakeable's ID, inside Run, so that an
+// actor can complete it.
+var waiting = NewFact[string]("waiting")
+
+// services are the handlers the helper tests talk to; onWait hands a waiter's awakeable ID to
+// the test's actor.
+func services(onWait func(id string)) []*durable.Service {
+	echo := durable.NewService("Echo").
+		Handler("echo", durable.NewServiceHandler(func(_ durable.Context, s string) (string, error) { return s, nil })).
+		Handler("fail", durable.NewServiceHandler(func(_ durable.Context, s string) (string, error) {
+			return "", durable.TerminalError(errors.New("no "+s), 418)
+		}))
+	counter := durable.NewObject("Counter").Handler("add", durable.NewObjectHandler(func(ctx durable.ObjectContext, n int) (int, error) {
+		v, err := durable.Get[int](ctx, "n")
+		if err != nil {
+			return 0, err
+		}
+		durable.Set(ctx, "n", v+n)
+		return v + n, nil
+	}))
+	wf := durable.NewWorkflow("WF").
+		Handler("run", durable.NewWorkflowHandler(func(ctx durable.WorkflowContext, in string) (string, error) {
+			v, err := durable.Promise[string](ctx, "go").Result()
+			return in + ":" + v, err
+		})).
+		Handler("signal", durable.NewWorkflowSharedHandler(func(ctx durable.WorkflowSharedContext, v string) (bool, error) {
+			return true, durable.Promise[string](ctx, "go").Resolve(v)
+		}))
+	waiter := durable.NewService("Waiter").Handler("wait", durable.NewServiceHandler(func(ctx durable.Context, _ string) (string, error) {
+		a := durable.Awakeable[string](ctx)
+		if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) { onWait(a.ID()); return true, nil }); err != nil {
+			return "", err
+		}
+		return a.Result()
+	}))
+	return []*durable.Service{echo, counter, wf, waiter}
+}
+
+// result is what one helper case saw: the last reply's value and error, rendered.
+type result struct {
+	value string
+	err   error
+	tries int
+}
+
+// runCase runs act as the only actor of a fault-free run and returns what it reported.
+func runCase(t *testing.T, plan *faults.Plan, act func(s *Sim, c *Client, done func(string, error, int))) (result, *sim.Result) {
+	t.Helper()
+	var got result
+	reported := false
+	sc := Scenario{Name: "helpers", Setup: func(s *Sim) {
+		c := s.Client("actor")
+		s.Services(services(func(id string) {
+			waiting.Record(s, "waiter", id)
+			ResolveOrReject(s, id)
+		})...)
+		s.Actor("tester", func(*Client) {
+			act(s, c, func(v string, err error, tries int) { got, reported = result{v, err, tries}, true })
+		})
+	}}
+	opts := sim.Options{Seed: 1, Faults: faults.LevelNone, Plan: plan, KeepHistory: true}
+	r := sim.RunSeed(sc.Sim(), opts)
+	require.True(t, reported, "the helper never called back")
+	return got, r
+}
+
+// awakeableAction is what the Waiter's awakeable gets: set by a case before it calls Waiter.
+var awakeableAction func(s *Sim, id string)
+
+// ResolveOrReject completes a waiter's awakeable as the current case asks.
+func ResolveOrReject(s *Sim, id string) {
+	if awakeableAction != nil {
+		awakeableAction(s, id)
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	str := func(done func(string, error, int)) func(Reply[string]) {
+		return func(r Reply[string]) { done(r.Value, r.Err, r.Tries) }
+	}
+	webhook := func(resolve bool) func(s *Sim, id string) {
+		return func(s *Sim, id string) {
+			c := s.Client("webhook")
+			s.After(time.Second, func() {
+				if resolve {
+					ResolveAwakeable(c, id, "approved", nil)
+				} else {
+					RejectAwakeable(c, id, "denied", nil)
+				}
+			})
+		}
+	}
+	tests := []struct {
+		name      string
+		awakeable func(s *Sim, id string)
+		act       func(s *Sim, c *Client, done func(string, error, int))
+		want      string
+		wantErr   string
+	}{
+		{name: "call", want: "hi", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Echo", "echo"), "hi", str(done), IdempotencyKey("k"))
+		}},
+		{name: "call fails terminally", wantErr: "invocation failed (418): no hi", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Echo", "fail"), "hi", str(done))
+		}},
+		{name: "unknown service", wantErr: "ingress answered 404", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Nope", "x"), "hi", str(done))
+		}},
+		{name: "send then attach", want: "sent", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Send(c, Service("Echo", "echo"), "sent", func(r Reply[string]) {
+				require.NoError(t, r.Err)
+				require.True(t, strings.HasPrefix(r.Value, "inv_"), r.Value)
+				Attach(c, r.Value, str(done))
+			})
+		}},
+		{name: "delayed send is not ready", wantErr: "not completed yet", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Send(c, Service("Echo", "echo"), "later", func(r Reply[string]) {
+				Output(c, r.Value, func(o Reply[string]) {
+					require.ErrorIs(t, o.Err, ErrNotReady)
+					done(o.Value, o.Err, o.Tries)
+				})
+			}, Delay(2*time.Minute))
+		}},
+		{name: "object state", want: "5", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Object("Counter", "a/b", "add"), 2, func(Reply[int]) {
+				Call(c, Object("Counter", "a/b", "add"), 3, func(r Reply[int]) { done(strconv.Itoa(r.Value), r.Err, r.Tries) })
+			})
+		}},
+		{name: "workflow submit, signal, attach, output", want: "in:go", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			wf := Workflow("WF", "k1")
+			SubmitWorkflow(c, wf, "in", func(r Reply[string]) {
+				require.NoError(t, r.Err)
+				Call[bool](c, wf.On("signal"), "go", nil)
+				AttachWorkflow(c, wf, func(a Reply[string]) {
+					require.NoError(t, a.Err)
+					WorkflowOutput(c, wf, str(done))
+				})
+			})
+		}},
+		{name: "resolve awakeable", awakeable: webhook(true), want: "approved", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Waiter", "wait"), "", str(done))
+		}},
+		{name: "reject awakeable", awakeable: webhook(false), wantErr: "denied", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Waiter", "wait"), "", str(done))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			awakeableAction = tc.awakeable
+			defer func() { awakeableAction = nil }()
+			got, r := runCase(t, nil, tc.act)
+			require.False(t, r.Failed(), "%v", r.Violations)
+			if tc.wantErr != "" {
+				require.Error(t, got.err)
+				assert.Contains(t, got.err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, got.err)
+			assert.Equal(t, tc.want, got.value)
+		})
+	}
+}
+
+// TestRetriesAfterLostRequests: with half the requests and answers lost, an idempotent call
+// still gets its answer after retries, and a call without a key gives up in doubt.
+func TestRetriesAfterLostRequests(t *testing.T) {
+	plan := faults.None()
+	plan.RequestLossPercent, plan.ResponseLossPercent, plan.ClientTimeout = 50, 50, time.Second
+	var retried, doubted bool
+	for seed := range 20 {
+		_ = seed
+		got, _ := runCase(t, &plan, func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Echo", "echo"), "x", func(r Reply[string]) { done(r.Value, r.Err, r.Tries) }, IdempotencyKey("k"), Tries(100))
+		})
+		require.NoError(t, got.err)
+		retried = retried || got.tries > 1
+		got, _ = runCase(t, &plan, func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Echo", "echo"), "x", func(r Reply[string]) { done(r.Value, r.Err, r.Tries) })
+		})
+		if got.err != nil {
+			require.ErrorIs(t, got.err, ErrInDoubt)
+			require.Equal(t, 1, got.tries)
+			doubted = true
+		}
+		plan.LinkDelayMax += time.Millisecond // another run
+	}
+	assert.True(t, retried, "some idempotent call needed a retry")
+	assert.True(t, doubted, "some call without a key was left in doubt")
+}
+
+func TestFactsAndQueries(t *testing.T) {
+	awakeableAction = func(s *Sim, id string) {
+		s.After(time.Second, func() { ResolveAwakeable(s.Client("webhook"), id, "ok", nil) })
+	}
+	defer func() { awakeableAction = nil }()
+	outside := NewFact[int]("outside")
+	var h *History
+	sc := Scenario{Name: "facts", Setup: func(s *Sim) {
+		s.Services(services(func(id string) { waiting.Record(s, "waiter", id); ResolveOrReject(s, id) })...)
+		s.Actor("a", func(c *Client) {
+			outside.Record(s, "actor", 7)
+			Call[string](c, Service("Waiter", "wait"), "", nil)
+			Call[int](c, Object("Counter", "x", "add"), 1, nil)
+		})
+		s.Invariant("capture", func(hist *History) []Violation { h = hist; return nil })
+	}}
+	r := sim.RunSeed(sc.Sim(), sim.Options{Seed: 1, Faults: faults.LevelNone, KeepHistory: true})
+	require.False(t, r.Failed(), "%v", r.Violations)
+
+	w := waiting.In(h)
+	require.NotEmpty(t, w)
+	assert.True(t, w[0].InRun, "recorded inside durable.Run")
+	assert.Equal(t, "waiter", w[0].Key)
+	o := outside.In(h)
+	require.Len(t, o, 1)
+	assert.False(t, o[0].InRun)
+	assert.Equal(t, 7, o[0].Value)
+
+	waits := h.Invocations(Query{Service: "Waiter", Handler: "wait"})
+	require.Len(t, waits, 1)
+	out, err := OutputOf[string](waits[0])
+	require.NoError(t, err)
+	assert.Equal(t, "ok", out)
+	assert.GreaterOrEqual(t, waits[0].Attempts, 1)
+	byID, ok := h.Invocation(waits[0].ID)
+	require.True(t, ok)
+	assert.Same(t, waits[0], byID)
+	assert.Len(t, h.Invocations(Query{Key: "x"}), 1)
+	assert.Empty(t, h.Invocations(Query{Service: "Counter", Key: "y"}))
+	assert.Len(t, h.Invocations(Query{}), 2)
+
+	v := Violationf("bad %d", 1).Of(waits[0]).At(o[0].Index)
+	assert.Equal(t, []int{waits[0].Accepted, waits[0].DoneAt, o[0].Index}, v.Events)
+}
+
+// fakeT records what Check reports instead of failing the real test.
+type fakeT struct {
+	testing.TB
+	name   string
+	errors []string
+	logs   []string
+}
+
+func (f *fakeT) Helper()      {}
+func (f *fakeT) Name() string { return f.name }
+func (f *fakeT) Errorf(format string, a ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, a...))
+}
+func (f *fakeT) Fatalf(format string, a ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, a...))
+}
+func (f *fakeT) Logf(format string, args ...any) {
+	f.logs = append(f.logs, fmt.Sprintf(format, args...))
+}
+
+// broken fails its invariant on a seed-dependent condition, so that only some seeds fail.
+var broken = Scenario{Name: "broken", Setup: func(s *Sim) {
+	s.Services(services(func(string) {})...)
+	n := s.Rand().Intn(4, "n")
+	s.Actor("a", func(c *Client) { Call[string](c, Service("Echo", "echo"), "x", nil) })
+	s.Invariant("n-is-not-3", func(h *History) []Violation {
+		if n == 3 {
+			return []Violation{Violationf("n is 3").At(0)}
+		}
+		return nil
+	})
+}}
+
+var (
+	reproRe = regexp.MustCompile(`reproduce: go test -run '\^TestX\$' -count=1 \. -vigil\.seed=(\d+)(.*)\n`)
+	hashRe  = regexp.MustCompile(`trace hash: ([0-9a-f]{16})`)
+)
+
+// TestReproduceLineReproduces: a failure's line names a seed and flags that, applied as the
+// flags would be, give the same run (same trace hash); the run is saved to the corpus and
+// replayed first next time.
+func TestReproduceLineReproduces(t *testing.T) {
+	for _, lvl := range faults.Levels() {
+		t.Run(lvl.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			ft := &fakeT{TB: t, name: "TestX"}
+			check(ft, broken, Options{Seeds: 50, Faults: lvl, SafetyBudget: 20 * time.Second, Corpus: dir}, settings{})
+			require.Len(t, ft.errors, 1)
+			report := ft.errors[0]
+			m := reproRe.FindStringSubmatch(report)
+			require.NotNil(t, m, report)
+			flags := m[2]
+			assert.Contains(t, flags, " -vigil.budget=20s")
+			if lvl != faults.LevelDefault {
+				assert.Contains(t, flags, " -vigil.faults="+lvl.String())
+			}
+			hash := hashRe.FindStringSubmatch(report)[1]
+
+			// Rerun as the line says, from a fresh Options: only the flags carry the run.
+			seed, _ := strconv.ParseUint(m[1], 10, 64)
+			st := settings{seed: &seed, budget: 20 * time.Second}
+			if lvl != faults.LevelDefault {
+				st.faults = &lvl
+			}
+			again := &fakeT{TB: t, name: "TestX"}
+			check(again, broken, Options{Corpus: "-"}, st)
+			require.Len(t, again.errors, 1)
+			assert.Equal(t, hash, hashRe.FindStringSubmatch(again.errors[0])[1], "the same run")
+
+			// The corpus holds the seed, and a later run replays it before any other seed.
+			saved, err := os.ReadFile(filepath.Join(dir, "TestX.txt"))
+			require.NoError(t, err)
+			assert.Contains(t, string(saved), m[1]+" "+lvl.String()+"\n")
+			later := &fakeT{TB: t, name: "TestX"}
+			check(later, broken, Options{Seeds: 1, FirstSeed: 1000, Faults: lvl, SafetyBudget: 20 * time.Second, Corpus: dir}, settings{})
+			require.Len(t, later.errors, 1)
+			assert.Contains(t, later.errors[0], "seed "+m[1]+":")
+		})
+	}
+}
+
+// TestFaultsChoiceReachesTheRun: the level decides the plan, and the default level draws the
+// plans simrun always drew.
+func TestFaultsChoiceReachesTheRun(t *testing.T) {
+	sc := broken.Sim()
+	none := sim.RunSeed(sc, sim.Options{Seed: 5, Faults: faults.LevelNone})
+	assert.Equal(t, faults.None(), none.Plan)
+	light := sim.RunSeed(sc, sim.Options{Seed: 5, Faults: faults.LevelLight})
+	assert.Equal(t, faults.DrawLight(sim.NewPCGSource(5, "plan")), light.Plan)
+	assert.Zero(t, light.Plan.LinkLossPercent+light.Plan.RequestLossPercent+light.Plan.BuggifyPercent)
+	assert.NotZero(t, light.Plan.RuntimeCrashEvery)
+	def := sim.RunSeed(sc, sim.Options{Seed: 5})
+	assert.Equal(t, faults.Draw(sim.NewPCGSource(5, "plan")), def.Plan)
+
+	lvl := faults.LevelNone
+	ft := &fakeT{TB: t, name: "TestX"}
+	check(ft, broken, Options{Seeds: 1, FirstSeed: 5, Corpus: "-"}, settings{faults: &lvl})
+	require.NotEmpty(t, ft.logs)
+	assert.Contains(t, strings.Join(ft.logs, "\n"), "faults=none")
+}
+
+func TestCorpusFileNames(t *testing.T) {
+	assert.Equal(t, filepath.Join("d", "TestA__sub_case.txt"), corpusFile("d", "TestA/sub case"))
+	assert.Equal(t, "", corpusFile("-", "TestA"))
+}
