@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/sim"
@@ -133,17 +134,17 @@ func (a agent) history() *checkers.History {
 		evs = append(evs, checkers.Event{At: a.emailAt, Kind: checkers.CompletionAccepted, Invocation: inv, Index: 2, Result: a.email})
 	}
 	if a.firedAt > 0 {
-		evs = append(evs, checkers.Event{At: a.firedAt, Kind: checkers.TimerFired, Invocation: inv, Index: 4, Reason: "sleep", Deadline: stepDeadline})
+		evs = append(evs, checkers.Event{At: a.firedAt, Kind: checkers.TimerFired, Invocation: inv, Index: 4, Timer: event.TimerSleep, Deadline: stepDeadline})
 	}
 	if a.approvedAt > 0 {
 		evs = append(evs, checkers.Event{At: a.approvedAt, Kind: checkers.CompletionAccepted, Invocation: inv, Index: 8, Result: a.approval})
 	}
 	if a.approvalFired > 0 {
-		evs = append(evs, checkers.Event{At: a.approvalFired, Kind: checkers.TimerFired, Invocation: inv, Index: 10, Reason: "sleep", Deadline: approvalDeadline})
+		evs = append(evs, checkers.Event{At: a.approvalFired, Kind: checkers.TimerFired, Invocation: inv, Index: 10, Timer: event.TimerSleep, Deadline: approvalDeadline})
 	}
 	evs = append(evs, a.extra...)
 	if a.pausedAt > 0 {
-		evs = append(evs, checkers.Event{At: a.pausedAt, Kind: checkers.NodePaused, Node: "executor", Reason: "for " + a.pauseFor.String()})
+		evs = append(evs, checkers.Event{At: a.pausedAt, Kind: checkers.NodePaused, Node: "executor", Span: a.pauseFor})
 	}
 	// The history is in time order, as recorded (a stable insertion sort keeps equal times in order).
 	for i := 1; i < len(evs); i++ {

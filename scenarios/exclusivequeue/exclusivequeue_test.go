@@ -138,7 +138,7 @@ func (s story) history() *checkers.History {
 	accept(s.readAccepted, read, 6, ReadHandler, "acct-0")
 	done(s.readAccepted+100*time.Millisecond, read, ReadRequest{}, s.readOut)
 	if s.pausedAt > 0 {
-		add(s.pausedAt, checkers.Event{Kind: checkers.NodePaused, Node: "runtime", Reason: "for " + s.pauseFor.String()})
+		add(s.pausedAt, checkers.Event{Kind: checkers.NodePaused, Node: "runtime", Span: s.pauseFor})
 	}
 	// The history is in time order, as recorded; events at one instant keep the order above.
 	slices.SortStableFunc(evs, func(a, b checkers.Event) int {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/sim"
@@ -63,16 +64,16 @@ func (w wait) history() *checkers.History {
 	evs := []checkers.Event{
 		{At: 0, Kind: checkers.InvocationAccepted, Invocation: inv, Service: ServiceName, Handler: WaitHandler, Reason: "service"},
 		{At: w.emitted, Kind: checkers.CommandEmitted, Invocation: inv, Attempt: 1, Index: waitSleep, Entry: journal.Entry{Kind: journal.KindSleep, Duration: w.timeout}},
-		{At: w.emitted + 50*time.Millisecond, Kind: checkers.TimerArmed, Invocation: inv, Index: waitSleep, Reason: "sleep", Deadline: w.deadline},
+		{At: w.emitted + 50*time.Millisecond, Kind: checkers.TimerArmed, Invocation: inv, Index: waitSleep, Timer: event.TimerSleep, Deadline: w.deadline},
 	}
 	if w.pausedAt > 0 {
-		evs = append(evs, checkers.Event{At: w.pausedAt, Kind: checkers.NodePaused, Node: "executor", Reason: "for " + w.pauseFor.String()})
+		evs = append(evs, checkers.Event{At: w.pausedAt, Kind: checkers.NodePaused, Node: "executor", Span: w.pauseFor})
 	}
 	if w.completedAt > 0 {
 		evs = append(evs, checkers.Event{At: w.completedAt, Kind: checkers.CompletionAccepted, Invocation: inv, Index: waitAwakeable, Result: w.value})
 	}
 	if w.firedAt > 0 {
-		evs = append(evs, checkers.Event{At: w.firedAt, Kind: checkers.TimerFired, Invocation: inv, Index: waitSleep, Reason: "sleep", Deadline: w.deadline})
+		evs = append(evs, checkers.Event{At: w.firedAt, Kind: checkers.TimerFired, Invocation: inv, Index: waitSleep, Timer: event.TimerSleep, Deadline: w.deadline})
 	}
 	evs = append(evs,
 		checkers.Event{At: w.choseAt, Kind: checkers.CommandEmitted, Invocation: inv, Attempt: 1, Index: waitSelect, Entry: journal.Entry{Kind: journal.KindSelect, Result: jsonResult(w.choice)}},
@@ -245,10 +246,10 @@ func nap(firedAt, woke time.Duration, out string) *checkers.History {
 	evs := []checkers.Event{
 		{At: 0, Kind: checkers.InvocationAccepted, Invocation: inv, Service: ServiceName, Handler: NapHandler, Reason: "service"},
 		{At: time.Second, Kind: checkers.CommandEmitted, Invocation: inv, Attempt: 1, Index: napSleep, Entry: journal.Entry{Kind: journal.KindSleep, Duration: d}},
-		{At: time.Second, Kind: checkers.TimerArmed, Invocation: inv, Index: napSleep, Reason: "sleep", Deadline: dl},
+		{At: time.Second, Kind: checkers.TimerArmed, Invocation: inv, Index: napSleep, Timer: event.TimerSleep, Deadline: dl},
 	}
 	if firedAt > 0 {
-		evs = append(evs, checkers.Event{At: firedAt, Kind: checkers.TimerFired, Invocation: inv, Index: napSleep, Reason: "sleep", Deadline: dl})
+		evs = append(evs, checkers.Event{At: firedAt, Kind: checkers.TimerFired, Invocation: inv, Index: napSleep, Timer: event.TimerSleep, Deadline: dl})
 	}
 	evs = append(evs, checkers.Event{At: 7 * time.Second, Kind: checkers.InvocationDone, Invocation: inv, Index: 3, Result: jsonResult(out), Journal: j})
 	return &checkers.History{Events: evs}

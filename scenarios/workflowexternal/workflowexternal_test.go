@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/scenarios/internal/wfcheck"
@@ -254,7 +255,7 @@ func goodHistory() *checkers.History {
 	read(404, protocol.InvocationID{}, notFound, nil)
 	wait4 := b.request("waiter-10", "POST", pathDone, WaitDone)
 	b.accepted(w4, WaitDone)
-	b.Add(checkers.Event{Kind: checkers.TimerFired, Node: "runtime", Invocation: w4, Index: 2, Reason: "sleep"})
+	b.Add(checkers.Event{Kind: checkers.TimerFired, Node: "runtime", Invocation: w4, Index: 2, Timer: event.TimerSleep})
 	b.done(w4, waiterJournal(DonePromise, journal.Result{}, true), timedOut)
 	wait4(200, w4, timedOut.Value, &timedOut)
 	wait5 := b.request("waiter-11", "POST", pathStep, WaitStep)

@@ -6,24 +6,22 @@
 package histutil
 
 import (
-	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
 )
 
 // Window is a stretch of virtual time, From to To inclusive, during which a node was paused or
-// down.
-type Window struct{ From, To time.Duration }
+// down (checkers.Window).
+type Window = checkers.Window
 
-// PauseLength is how long the NodePaused event e paused its node: the duration its Reason gives
-// ("for 3s"), or to the end of h if that cannot be read.
+// PauseLength is how long the NodePaused event e paused its node: its Span, or to the end of h
+// when it has none.
 func PauseLength(h *checkers.History, e checkers.Event) time.Duration {
-	d, err := time.ParseDuration(strings.TrimPrefix(e.Reason, "for "))
-	if err != nil {
-		d = h.End() - e.At
+	if e.Span > 0 {
+		return e.Span
 	}
-	return d
+	return h.End() - e.At
 }
 
 // Pauses lists, in history order, when node was paused, for the PauseLength of each of its
@@ -35,17 +33,10 @@ func Pauses(h *checkers.History, node string) []Window {
 		if e.Kind != checkers.NodePaused || e.Node != node {
 			continue
 		}
-		ws = append(ws, Window{e.At, e.At + PauseLength(h, e)})
+		ws = append(ws, Window{From: e.At, To: e.At + PauseLength(h, e)})
 	}
 	return ws
 }
 
 // Overlaps reports whether any window of ws meets [from, to].
-func Overlaps(ws []Window, from, to time.Duration) bool {
-	for _, w := range ws {
-		if w.From <= to && from <= w.To {
-			return true
-		}
-	}
-	return false
-}
+func Overlaps(ws []Window, from, to time.Duration) bool { return checkers.Overlaps(ws, from, to) }

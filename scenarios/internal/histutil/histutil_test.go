@@ -10,13 +10,13 @@ import (
 
 func TestPausesAndOverlaps(t *testing.T) {
 	h := &checkers.History{Events: []checkers.Event{
-		{At: 1 * time.Second, Kind: checkers.NodePaused, Node: "executor", Reason: "for 2s"},
-		{At: 2 * time.Second, Kind: checkers.NodePaused, Node: "runtime", Reason: "for 1s"},
-		{At: 5 * time.Second, Kind: checkers.NodePaused, Node: "executor", Reason: "unreadable"},
+		{At: 1 * time.Second, Kind: checkers.NodePaused, Node: "executor", Span: 2 * time.Second},
+		{At: 2 * time.Second, Kind: checkers.NodePaused, Node: "runtime", Span: time.Second},
+		{At: 5 * time.Second, Kind: checkers.NodePaused, Node: "executor"},
 		{At: 9 * time.Second, Kind: checkers.NodeRestarted, Node: "executor"},
 	}}
 	got := Pauses(h, "executor")
-	want := []Window{{1 * time.Second, 3 * time.Second}, {5 * time.Second, 9 * time.Second}}
+	want := []Window{{From: 1 * time.Second, To: 3 * time.Second}, {From: 5 * time.Second, To: 9 * time.Second}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("Pauses = %v, want %v", got, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -13,25 +14,25 @@ func TestIndexKeepsFirstsAndOrder(t *testing.T) {
 		{Kind: checkers.InvocationAccepted, Invocation: a, Service: "S"},
 		{Kind: checkers.InvocationAccepted, Invocation: b, Service: "Other"},
 		{Kind: checkers.CommandEmitted, Invocation: a, Index: 2},
-		{Kind: checkers.TimerArmed, Invocation: a, Index: 2, Reason: "sleep"},
-		{Kind: checkers.TimerArmed, Invocation: a, Index: 2, Reason: "sleep"}, // re-armed after a restart
-		{Kind: checkers.TimerArmed, Invocation: a, Reason: "retry"},
+		{Kind: checkers.TimerArmed, Invocation: a, Index: 2, Timer: event.TimerSleep},
+		{Kind: checkers.TimerArmed, Invocation: a, Index: 2, Timer: event.TimerSleep}, // re-armed after a restart
+		{Kind: checkers.TimerArmed, Invocation: a, Timer: event.TimerRetry},
 		{Kind: checkers.CommandEmitted, Invocation: a, Index: 2},
 		{Kind: checkers.CompletionAccepted, Invocation: a, Index: 1},
-		{Kind: checkers.TimerFired, Invocation: a, Index: 2, Reason: "sleep"},
+		{Kind: checkers.TimerFired, Invocation: a, Index: 2, Timer: event.TimerSleep},
 		{Kind: checkers.InvocationDone, Invocation: b},
 		{Kind: checkers.InvocationDone, Invocation: a},
 		{Kind: checkers.InvocationDone, Invocation: a},
 	}}
 	x := NewIndex(h)
-	s := Slot{Inv: a, Index: 2}
-	if x.Armed[s] != 3 || x.Fired[s] != 8 || x.Completed[Slot{Inv: a, Index: 1}] != 7 {
-		t.Fatalf("firsts: armed %d fired %d completed %d", x.Armed[s], x.Fired[s], x.Completed[Slot{Inv: a, Index: 1}])
+	s := Slot{Invocation: a, Index: 2}
+	if x.Armed[s] != 3 || x.Fired[s] != 8 || x.Completed[Slot{Invocation: a, Index: 1}] != 7 {
+		t.Fatalf("firsts: armed %d fired %d completed %d", x.Armed[s], x.Fired[s], x.Completed[Slot{Invocation: a, Index: 1}])
 	}
 	if got := x.Emitted[s]; len(got) != 2 || got[0] != 2 || got[1] != 6 {
 		t.Fatalf("emitted %v, want [2 6]", got)
 	}
-	if _, ok := x.Armed[Slot{Inv: a}]; ok {
+	if _, ok := x.Armed[Slot{Invocation: a}]; ok {
 		t.Fatal("a retry timer was indexed as a sleep")
 	}
 	var finished []protocol.InvocationID
