@@ -43,7 +43,9 @@ func (k *keyedSmoke) Services() []*durable.Service {
 		Handler("get", durable.NewObjectSharedHandler(func(ctx durable.ObjectSharedContext, _ struct{}) (int, error) {
 			return durable.Get[int](ctx, "n")
 		}))
-	wf := durable.NewWorkflow("Greet", durable.WithRetention(30*time.Second)).
+	// The retention outlasts the safety phase: the starter retries its send after a timeout, and
+	// a retry that lands after the purge rightly starts a fresh run, which nobody greets.
+	wf := durable.NewWorkflow("Greet", durable.WithRetention(5*time.Minute)).
 		Handler("run", durable.NewWorkflowHandler(func(ctx durable.WorkflowContext, name string) (string, error) {
 			v, err := durable.Promise[string](ctx, "greeting").Result()
 			if err != nil {

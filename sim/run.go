@@ -99,6 +99,7 @@ func (w *World) judge() []checkers.Violation {
 	}
 	if w.cut != BoundInterrupted {
 		vs = append(vs, checkers.All(w.history)...)
+		vs = append(vs, w.attemptViolations()...)
 	}
 	vs = append(vs, w.violations...)
 	for _, err := range w.recoveryErrors {
@@ -106,6 +107,7 @@ func (w *World) judge() []checkers.Violation {
 	}
 	if w.cut == BoundNone {
 		vs = append(vs, w.livenessViolations()...)
+		vs = append(vs, w.storageViolations()...)
 		vs = append(vs, w.workload.Check(&w.history)...)
 	}
 	return vs

@@ -114,11 +114,14 @@ type World struct {
 	executor *executorNode
 	workload Workload
 
-	nextRequest  uint64
-	requests     uint64
-	twins        uint64
-	twin         *executor.Executor
-	twinSent     []protocol.Message
+	nextRequest uint64
+	requests    uint64
+	twins       uint64
+	twin        *executor.Executor
+	twinSent    []protocol.Message
+	// link is the link log (link.go), releases the number of the runtime node's last release.
+	link         checkers.Link
+	releases     uint64
 	violations   []checkers.Violation
 	coverage     map[Point]uint64
 	idCounter    uint64
@@ -251,6 +254,7 @@ func (w *World) breakAttempt(inv protocol.InvocationID, attempt uint32) {
 // sendToEngine puts a message from the executor on the link to the runtime. Like the stream of
 // a real connection, it is lost if either end crashes before it arrives.
 func (w *World) sendToEngine(m protocol.Message) {
+	w.linkEvent(checkers.LinkSent, "executor", m)
 	copies, lost := w.linkFault()
 	if lost {
 		w.breakAttempt(m.Invocation, m.Attempt)
@@ -268,6 +272,7 @@ func (w *World) connectionLost(m protocol.Message) {
 
 // sendToExecutor puts a message from the runtime on the link to the executor.
 func (w *World) sendToExecutor(m protocol.Message) {
+	w.linkEvent(checkers.LinkSent, "runtime", m)
 	copies, lost := w.linkFault()
 	if lost {
 		w.breakAttempt(m.Invocation, m.Attempt)
@@ -345,9 +350,9 @@ func (w *World) dispatch(ev event) {
 			// The executor crashed before its message arrived: the runtime sees the attempt's
 			// connection break instead (an attempt that had already ended, by suspending say,
 			// was not among those the crash reported).
-			w.runtime.deliver(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
+			w.deliverToRuntime(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
 		default:
-			w.runtime.deliver(ev.msg)
+			w.deliverToRuntime(ev.msg)
 		}
 	case evToExecutor:
 		switch {
@@ -360,15 +365,16 @@ func (w *World) dispatch(ev event) {
 				w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
 			}
 		default:
-			w.executor.deliver(ev.msg)
+			w.deliverToExecutor(ev.msg)
 		}
 	case evConnectionLost:
 		if ev.gen == w.runtime.gen {
-			w.runtime.deliver(ev.msg)
+			w.deliverToRuntime(ev.msg)
 		}
 	case evSync:
 		w.runtime.syncDone(ev.gen)
 	case evRelease:
+		w.linkReleased(ev.gen)
 		w.runtime.releaseDue(ev.gen)
 	case evEngineTimer:
 		w.runtime.timerDue(ev.gen, ev.timerSpec)

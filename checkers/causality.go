@@ -1,0 +1,190 @@
+package checkers
+
+import (
+	"fmt"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+const causalityName = "causality"
+
+// Causality checks that every attempt the runtime node starts has a cause the history shows. An
+// extra attempt breaks nothing any other checker sees (it replays the journal and parks again),
+// so an engine that wakes suspended invocations on every completion, or restarts them for no
+// reason, passes every other property while it burns work and reorders what handlers observe.
+//
+// A Start of attempt a of an invocation, sent by the runtime node (l), is caused when, since the
+// runtime's previous Start of it (or since the runtime node started, if there is none):
+//
+//   - the invocation was accepted, took its key's lock (a lock handed over), or a retry or
+//     delayed-send timer of it fired;
+//   - the runtime node restarted (recovery restarts what was running) and this is its first Start
+//     of the invocation;
+//   - or the previous attempt's Suspend reached the runtime waiting on indices W, and some index of
+//     W is complete by the time of the Start: an awakeable's accepted completion, a fired sleep,
+//     a completed promise a get-promise entry named, a peek or complete of a promise (answered
+//     when journaled), a run or other entry that needs no completion, or an entry a start
+//     journal already held completed.
+//
+// A suspended invocation woken by a completion it does not wait on has none of these.
+func Causality(h History, l Link) []Violation {
+	c := causality{
+		since:  map[protocol.InvocationID]*startWindow{},
+		ready:  map[slot]bool{},
+		target: map[protocol.InvocationID]keyRef{},
+		gets:   map[promiseRef][]slot{},
+		done:   map[promiseRef]bool{},
+	}
+	walk(h, l, c.event, c.link)
+	sortByFirstEvent(c.vs)
+	return c.vs
+}
+
+// startWindow is what happened to an invocation since the runtime's last Start of it.
+type startWindow struct {
+	started  bool   // a Start was sent since the runtime node (re)started
+	attempt  uint32 // the attempt of that Start
+	caused   bool   // a cause other than a wake-up came since
+	suspends [][]uint32
+	event    int // where the window opened (-1: the beginning of the run)
+}
+
+type keyRef struct{ service, key string }
+
+type promiseRef struct {
+	keyRef
+	name string
+}
+
+type causality struct {
+	since     map[protocol.InvocationID]*startWindow
+	restarted bool // the runtime node recovered since it last crashed
+	restartAt int
+	ready     map[slot]bool // entries complete (or needing no completion)
+	target    map[protocol.InvocationID]keyRef
+	gets      map[promiseRef][]slot // get-promise entries, by the promise they name
+	done      map[promiseRef]bool
+	vs        []Violation
+}
+
+func (c *causality) window(inv protocol.InvocationID) *startWindow {
+	w := c.since[inv]
+	if w == nil {
+		w = &startWindow{event: -1}
+		if c.restarted {
+			w.event = c.restartAt
+		}
+		c.since[inv] = w
+	}
+	return w
+}
+
+func (c *causality) event(i int, e *Event) {
+	switch e.Kind {
+	case NodeCrashed:
+		if e.Node == "runtime" {
+			clear(c.since)
+			c.restarted = false
+		}
+	case NodeRestarted:
+		if e.Node == "runtime" {
+			c.restarted, c.restartAt = true, i
+		}
+	case InvocationAccepted:
+		c.target[e.Invocation] = keyRef{e.Service, e.Key}
+		c.window(e.Invocation).caused = true
+	case LockAcquired:
+		c.window(e.Invocation).caused = true
+	case TimerFired:
+		switch e.Timer {
+		case event.TimerRetry:
+			c.window(e.Invocation).caused = true
+		case event.TimerSleep:
+			c.ready[slot{e.Invocation, e.Index}] = true
+		}
+	case CompletionAccepted:
+		c.ready[slot{e.Invocation, e.Index}] = true
+	case PromiseCompleted:
+		p := promiseRef{keyRef{e.Service, e.Key}, e.Promise}
+		c.done[p] = true
+		for _, s := range c.gets[p] {
+			c.ready[s] = true
+		}
+	case Purged:
+		if e.Purge == event.PurgeWorkflow {
+			// A new run of the key has promises of its own.
+			for p := range c.done {
+				if p.keyRef == (keyRef{e.Service, e.Key}) {
+					delete(c.done, p)
+				}
+			}
+		}
+	case CommandEmitted:
+		c.command(e)
+	case AttemptStarted:
+		for idx, en := range e.Journal {
+			if !en.Kind.Completable() || en.Completed {
+				c.ready[slot{e.Invocation, uint32(idx)}] = true
+			}
+		}
+	}
+}
+
+// command notes an entry an attempt journaled: most need no completion; a promise's peek and
+// complete are answered as they are journaled; a get waits for its promise.
+func (c *causality) command(e *Event) {
+	s := slot{e.Invocation, e.Index}
+	switch e.Entry.Kind {
+	case journal.KindGetPromise:
+		p := promiseRef{c.target[e.Invocation], e.Entry.Name}
+		c.gets[p] = append(c.gets[p], s)
+		if c.done[p] {
+			c.ready[s] = true
+		}
+	case journal.KindAwakeable, journal.KindSleep:
+	default:
+		c.ready[s] = true
+	}
+}
+
+func (c *causality) link(_ int, le *LinkEvent) {
+	m := &le.Message
+	switch {
+	case le.Kind == LinkDelivered && le.From == "executor" && m.Kind == protocol.KindSuspend:
+		if w := c.since[m.Invocation]; w != nil && w.started && w.attempt == m.Attempt {
+			w.suspends = append(w.suspends, m.WaitingOn)
+		}
+	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart:
+		w := c.window(m.Invocation)
+		if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
+			c.vs = append(c.vs, c.uncaused(m, w, le.After))
+		}
+		c.since[m.Invocation] = &startWindow{started: true, attempt: m.Attempt, event: le.After}
+	}
+}
+
+// wokenBy reports whether a suspension of the window waits on an entry complete by now.
+func (c *causality) wokenBy(inv protocol.InvocationID, w *startWindow) bool {
+	for _, waiting := range w.suspends {
+		for _, idx := range waiting {
+			if c.ready[slot{inv, idx}] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *causality) uncaused(m *protocol.Message, w *startWindow, at int) Violation {
+	why := "no acceptance, lock, timer, recovery or awaited completion came before it"
+	if len(w.suspends) > 0 {
+		why = fmt.Sprintf("the previous attempt suspended waiting on %v and none of those entries is complete (a spurious wake-up)", w.suspends[len(w.suspends)-1])
+	}
+	events := []int{at}
+	if w.event >= 0 {
+		events = append(events, w.event)
+	}
+	return newViolation(causalityName, m.Invocation, fmt.Sprintf("attempt %d started without a cause: %s", m.Attempt, why), events...)
+}

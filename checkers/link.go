@@ -1,0 +1,70 @@
+package checkers
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// LinkEventKind tells what a LinkEvent records.
+type LinkEventKind uint8
+
+// Link event kinds: what the simulator saw cross the engine<->executor link. They are facts of
+// the simulator, not claims of the runtime: the simulator performs every send and delivery itself.
+const (
+	// LinkSent: the runtime node put Message on the link to the executor as part of release
+	// number Release (everything one synced batch made durable leaves in one release), or the
+	// executor node put Message on the link to the runtime (Release zero).
+	LinkSent LinkEventKind = iota + 1
+	// LinkDelivered: Message reached its receiver, which took it: From "runtime" means the
+	// executor node handed it to its executor, From "executor" that the runtime node handed it
+	// to its engine (a broken connection reaches the engine as an Error the executor "sent").
+	LinkDelivered
+	// LinkReleased: the runtime node began release number Release, sending what its last sync
+	// made durable; the release's sends follow it. Message is zero.
+	LinkReleased
+)
+
+// LinkEvent is one message crossing the engine<->executor link. It is kept apart from the
+// History's events (the vocabulary of those is being reworked) and placed among them by After.
+type LinkEvent struct {
+	// After is how many history events were recorded before this one: it happened after
+	// History.Events[After-1] and before History.Events[After].
+	After int
+	// At is the virtual time.
+	At   time.Duration
+	Kind LinkEventKind
+	// From is the sending node: "runtime" or "executor".
+	From string
+	// Release numbers the runtime node's releases (1, 2, ...); zero for executor sends and
+	// deliveries.
+	Release uint64
+	// Message is the message, without its journal and state (Start) and its entry (Command,
+	// Completion): the checkers of the link need its kind, invocation, attempt, index and, for a
+	// Suspend, the indices it waits on.
+	Message protocol.Message
+}
+
+// String renders the link event as one trace line.
+func (e LinkEvent) String() string {
+	m := e.Message
+	s := fmt.Sprintf("%12s link-%s %s->%s %s#%d [%d]", e.At, map[LinkEventKind]string{LinkSent: "sent", LinkDelivered: "delivered", LinkReleased: "released"}[e.Kind], e.From, peer(e.From), m.Kind, m.Attempt, m.Index)
+	if len(m.WaitingOn) > 0 {
+		s += fmt.Sprintf(" waiting on %v", m.WaitingOn)
+	}
+	if e.Release != 0 {
+		s += fmt.Sprintf(" release %d", e.Release)
+	}
+	return s + " " + m.Invocation.String()
+}
+
+func peer(node string) string {
+	if node == "runtime" {
+		return "executor"
+	}
+	return "runtime"
+}
+
+// Link is everything that crossed the engine<->executor link in one run, in order.
+type Link []LinkEvent

@@ -1,0 +1,203 @@
+package checkers
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+const progressName = "progress"
+
+// Progress checks that a completion reaching an attempt waiting on it lets that attempt go on.
+// "Eventually finishes" is not enough: an engine that never sends a completion to the running
+// attempt is healed by the inactivity timeout (the attempt suspends, the engine sees the entry
+// completed and starts a new attempt), so only the attempt-level facts show the lost wake-up.
+// The property has two halves, both judged on what the simulator itself sent and delivered (l)
+// placed among the runtime's durable facts (h):
+//
+//   - sent: when the engine durably completes entry i of an invocation (an awakeable's accepted
+//     completion, a sleep's timer) while the attempt a the runtime last started for it is open —
+//     no Suspend, End or Error of a reached the runtime, no retry was armed and the invocation is
+//     not done — then the release that makes the completion durable (the runtime node's first
+//     release after the fact is recorded) carries Completion(i) to attempt a or a later one, or a
+//     Start of a later attempt. Only a crash of the runtime node before that release excuses it.
+//   - used: once Completion(i) of attempt a reaches the executor while a is live there, a never
+//     suspends waiting on i.
+//
+// An attempt "open" at the runtime is judged from deliveries to the runtime, which the simulator
+// records as the engine takes them, before the completion's own durable fact: so the check never
+// asks a completion of an attempt the engine already saw end.
+func Progress(h History, l Link) []Violation {
+	p := progress{
+		h:     h,
+		last:  map[protocol.InvocationID]*lastStart{},
+		live:  map[attemptKey]bool{},
+		given: map[attemptKey][]givenCompletion{},
+	}
+	walk(h, l, p.event, p.link)
+	for _, o := range p.owed {
+		p.unpaid(o)
+	}
+	sortByFirstEvent(p.vs)
+	return p.vs
+}
+
+// lastStart is the attempt the runtime node last started for an invocation since it (re)started,
+// and whether the engine may still take it for running.
+type lastStart struct {
+	attempt uint32
+	open    bool
+}
+
+// owed is a completion the engine must send in its next release.
+type owed struct {
+	inv     protocol.InvocationID
+	attempt uint32
+	index   uint32
+	event   int // the durable fact
+	release uint64
+	paid    bool
+}
+
+// givenCompletion is a completion delivered to a live attempt, at history position event.
+type givenCompletion struct {
+	index uint32
+	event int
+}
+
+type progress struct {
+	h     History
+	last  map[protocol.InvocationID]*lastStart
+	owed  []*owed
+	live  map[attemptKey]bool
+	given map[attemptKey][]givenCompletion
+	vs    []Violation
+}
+
+func (p *progress) event(i int, e *Event) {
+	switch e.Kind {
+	case NodeCrashed:
+		if e.Node == "runtime" {
+			// Nothing the crashed node had not released is owed any more; its successor starts
+			// afresh (recovery restarts what was running, with the journal as stored).
+			clear(p.last)
+			p.owed = p.owed[:0]
+		} else if e.Node == "executor" {
+			clear(p.live)
+		}
+	case InvocationDone:
+		p.close(e.Invocation, 0)
+	case TimerArmed:
+		if e.Timer == event.TimerRetry {
+			p.close(e.Invocation, 0)
+		}
+	case CompletionAccepted:
+		if !e.Invocation.IsZero() {
+			p.completed(e.Invocation, e.Index, i)
+		}
+	case TimerFired:
+		if e.Timer == event.TimerSleep {
+			p.completed(e.Invocation, e.Index, i)
+		}
+	case AttemptStarted:
+		p.live[attemptKey{e.Invocation, e.Attempt}] = true
+	case AttemptEnded:
+		delete(p.live, attemptKey{e.Invocation, e.Attempt})
+	}
+}
+
+// close marks the runtime's last attempt of inv as one the engine no longer runs (attempt zero:
+// whatever it is).
+func (p *progress) close(inv protocol.InvocationID, attempt uint32) {
+	if ls := p.last[inv]; ls != nil && (attempt == 0 || attempt == ls.attempt) {
+		ls.open = false
+	}
+}
+
+func (p *progress) completed(inv protocol.InvocationID, index uint32, at int) {
+	if ls := p.last[inv]; ls != nil && ls.open {
+		p.owed = append(p.owed, &owed{inv: inv, attempt: ls.attempt, index: index, event: at})
+	}
+}
+
+func (p *progress) link(_ int, le *LinkEvent) {
+	m := &le.Message
+	switch {
+	case le.Kind == LinkReleased:
+		p.released(le)
+	case le.Kind == LinkSent && le.From == "runtime":
+		p.runtimeSent(le)
+	case le.Kind == LinkDelivered && le.From == "executor":
+		// The engine takes it now: an attempt that suspended, ended or failed is not running.
+		if m.Kind == protocol.KindSuspend || m.Kind == protocol.KindEnd || m.Kind == protocol.KindError {
+			p.close(m.Invocation, m.Attempt)
+		}
+	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindCompletion:
+		k := attemptKey{m.Invocation, m.Attempt}
+		if p.live[k] {
+			p.given[k] = append(p.given[k], givenCompletion{m.Index, le.After})
+		}
+	case le.Kind == LinkSent && le.From == "executor" && m.Kind == protocol.KindSuspend:
+		for _, g := range p.given[attemptKey{m.Invocation, m.Attempt}] {
+			if slices.Contains(m.WaitingOn, g.index) {
+				p.vs = append(p.vs, newViolation(progressName, m.Invocation, fmt.Sprintf(
+					"attempt %d suspended waiting on index %d although the completion of that index had reached it (a lost wake-up in the executor)", m.Attempt, g.index), g.event, le.After))
+			}
+		}
+	}
+}
+
+// released judges what the previous release owed and gives what is owed since to this one.
+func (p *progress) released(le *LinkEvent) {
+	kept := p.owed[:0]
+	for _, o := range p.owed {
+		if o.release != 0 {
+			p.unpaid(o)
+			continue
+		}
+		o.release = le.Release // the first release after the fact is the one that owes it
+		kept = append(kept, o)
+	}
+	p.owed = kept
+}
+
+// runtimeSent pays what this send carries, then notes a start.
+func (p *progress) runtimeSent(le *LinkEvent) {
+	m := &le.Message
+	for _, o := range p.owed {
+		if o.inv == m.Invocation && o.release == le.Release && (m.Kind == protocol.KindCompletion && m.Index == o.index && m.Attempt >= o.attempt ||
+			m.Kind == protocol.KindStart && m.Attempt > o.attempt) {
+			o.paid = true
+		}
+	}
+	if m.Kind == protocol.KindStart {
+		p.last[m.Invocation] = &lastStart{attempt: m.Attempt, open: true}
+	}
+}
+
+// unpaid reports a completion its release did not carry. One still waiting for a release when
+// the run ended (a run cut short, or the fact came with the last step) is not judged.
+func (p *progress) unpaid(o *owed) {
+	if o.paid || o.release == 0 {
+		return
+	}
+	p.vs = append(p.vs, newViolation(progressName, o.inv, fmt.Sprintf(
+		"entry %d was completed durably while attempt %d was running, but release %d went out without a Completion of it to the attempt or a new attempt (a lost wake-up)", o.index, o.attempt, o.release), o.event))
+}
+
+// walk visits h's events and l's link events in the order they happened: a link event whose
+// After is i comes before history event i.
+func walk(h History, l Link, onEvent func(int, *Event), onLink func(int, *LinkEvent)) {
+	j := 0
+	for i := range h.Events {
+		for ; j < len(l) && l[j].After <= i; j++ {
+			onLink(j, &l[j])
+		}
+		onEvent(i, &h.Events[i])
+	}
+	for ; j < len(l); j++ {
+		onLink(j, &l[j])
+	}
+}

@@ -1,0 +1,70 @@
+package sim
+
+import (
+	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// The link log: what crossed the engine<->executor link, recorded by the simulator as it sends
+// and delivers, for the checkers that judge attempts (progress, causality). It is a fact of the
+// simulator's, like a crash, and never a claim of the runtime's.
+
+// linkEvent appends one link event, placed after the history events recorded so far.
+func (w *World) linkEvent(kind checkers.LinkEventKind, from string, m protocol.Message) {
+	// Only what the checkers of the link read is kept: a Start's journal or a completion's value
+	// would make the log as large as the history for nothing.
+	w.link = append(w.link, checkers.LinkEvent{
+		After: len(w.history.Events), At: w.now, Kind: kind, From: from,
+		Message: protocol.Message{Kind: m.Kind, Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, WaitingOn: m.WaitingOn},
+	})
+	if from == "runtime" && kind == checkers.LinkSent {
+		w.link[len(w.link)-1].Release = w.releases
+	}
+}
+
+// linkReleased marks the start of a release of the runtime node of generation gen, if the
+// release will send anything.
+func (w *World) linkReleased(gen uint64) {
+	if gen != w.runtime.gen || !w.runtime.up || len(w.runtime.releasing) == 0 {
+		return
+	}
+	w.releases++
+	w.link = append(w.link, checkers.LinkEvent{After: len(w.history.Events), At: w.now, Kind: checkers.LinkReleased, From: "runtime", Release: w.releases})
+}
+
+// deliverToRuntime hands m to the runtime node, noting the delivery if the node takes it, and
+// then aims a fault at the window between a command and its ack (faults.Plan.AckWindowPercent).
+func (w *World) deliverToRuntime(m protocol.Message) {
+	if !w.runtime.up {
+		w.runtime.deliver(m)
+		return
+	}
+	w.linkEvent(checkers.LinkDelivered, "executor", m)
+	w.runtime.deliver(m)
+	if w.healed || w.plan.AckWindowPercent == 0 || m.Kind != protocol.KindCommand || !journal.AckedBeforeUse(m.Entry.Kind) {
+		return
+	}
+	if !w.faultRand.Percent(w.plan.AckWindowPercent, "ack-window") {
+		return
+	}
+	if w.faultRand.Intn(2, "ack-window-fault") == 0 {
+		// The command's batch is applied and waits for its sync; its ack waits for both.
+		w.crashRuntime()
+	} else {
+		w.breakAttempt(m.Invocation, m.Attempt)
+	}
+}
+
+// deliverToExecutor hands m to the executor node, noting the delivery if the node takes it.
+func (w *World) deliverToExecutor(m protocol.Message) {
+	if w.executor.up {
+		w.linkEvent(checkers.LinkDelivered, "runtime", m)
+	}
+	w.executor.deliver(m)
+}
+
+// attemptViolations runs the checkers that judge attempts against the link log.
+func (w *World) attemptViolations() []checkers.Violation {
+	return append(checkers.Progress(w.history, w.link), checkers.Causality(w.history, w.link)...)
+}
