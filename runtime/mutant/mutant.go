@@ -134,18 +134,12 @@ func All() []ID {
 // committed campaign cannot catch yet, with what they wait for. The planted-bug test would fail
 // on them, so All leaves them out; an entry goes when what it waits for lands.
 var NotYetCaught = map[ID]string{
-	// TODO(issue 9): checkers/progress.go, causality.go and storage.go wait for the event
-	// vocabulary (checkers/event) they are written against.
-	LostWakeUp:                  "the progress checker",
-	SpuriousWakeUp:              "the causality checker",
-	RowLeftAfterPurge:           "the storage audit",
-	IdempotencyIgnoresHandler:   "the storage audit",
-	IdempotencyIgnoresObjectKey: "the storage audit",
-	// TODO(issue 9): no scenario's handler diverges from its journal yet (a redeployment
-	// scenario is on its way), so a skipped check has nothing to miss.
-	SkipNonDeterminismCheck: "a scenario whose handler changes between attempts",
-	// TODO(issue 9): not caught in 800 runs even with faults aimed at the command-ack window: a
-	// scenario must act on a WaitFirst choice in a way a re-run contradicts visibly.
+	// TODO(issue 9): escapes 11 000 seeds with the deployment scenario in the campaign: its
+	// second version fails before it journals anything, so replaying it unchecked corrupts
+	// nothing visible. A redeployment whose new code journals a different command is needed.
+	SkipNonDeterminismCheck: "a redeployment that journals a different command",
+	// TODO(issue 9): first caught at agent-tools seed 236 of 1000, past what the planted-bug
+	// test runs: a scenario must act on a WaitFirst choice in a way a re-run contradicts visibly.
 	UseSelectBeforeAck: "a scenario that acts visibly on a WaitFirst choice",
 }
 
