@@ -3,7 +3,8 @@
 // replay meanwhile), then sends a delayed notification to a mailer service without waiting.
 // Clients submit checkouts over the ingress, by calls and sends, some with idempotency keys and
 // retries, and some cancel theirs (PATCH /restate/invocation/{id}/cancel), which cancels the
-// debit it waits on in turn. The scenario checks that every call and send started exactly one callee, whatever
+// debit it waits on in turn. The mail carries a receipt ID and time from durable.UUID and
+// durable.Now, which the replay twin holds to the same values on every replay. The scenario checks that every call and send started exactly one callee, whatever
 // was retried, replayed or duplicated; that the debits of each wallet happened one at a time in
 // acceptance order (each balance follows from the one before); and that every checkout's output
 // is what its debit returned, a terminal failure included.
@@ -53,6 +54,13 @@ type Order struct {
 	Amount   int    `json:"amount"`
 }
 
+// Mail is what a paid checkout sends the mailer.
+type Mail struct {
+	Order   string    `json:"order"`
+	Receipt string    `json:"receipt"`
+	PaidAt  time.Time `json:"paidAt"`
+}
+
 // Paid formats a successful checkout's output.
 func Paid(o Order, balance int) string {
 	return fmt.Sprintf("%s paid %d, balance %d", o.ID, o.Amount, balance)
@@ -69,7 +77,14 @@ func Services() []*durable.Service {
 			if err != nil {
 				return "", err
 			}
-			durable.ServiceClient[string](ctx, MailerService, NotifyHandler).Send(o.ID, durable.WithDelay(2*time.Second))
+			// The receipt's ID and time come from the deterministic helpers: a replay, and the
+			// replay twin, must send the very same mail.
+			paidAt, err := durable.Now(ctx)
+			if err != nil {
+				return "", err
+			}
+			mail := Mail{Order: o.ID, Receipt: durable.UUID(ctx), PaidAt: paidAt}
+			durable.ServiceClient[string](ctx, MailerService, NotifyHandler).Send(mail, durable.WithDelay(2*time.Second))
 			return Paid(o, balance), nil
 		}))
 	wallet := durable.NewObject(WalletObject).Handler(DebitHandler, durable.NewObjectHandler(
@@ -89,8 +104,8 @@ func Services() []*durable.Service {
 			return b - amount, nil
 		}))
 	mailer := durable.NewService(MailerService).Handler(NotifyHandler, durable.NewServiceHandler(
-		func(ctx durable.Context, order string) (string, error) {
-			return "notified " + order, nil
+		func(ctx durable.Context, m Mail) (string, error) {
+			return fmt.Sprintf("notified %s, receipt %s", m.Order, m.Receipt), nil
 		}))
 	return []*durable.Service{checkout, wallet, mailer}
 }
