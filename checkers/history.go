@@ -46,6 +46,9 @@ const (
 	ServiceDeclared    = event.ServiceDeclared
 	RequestDelivered   = event.RequestDelivered
 	RunEnded           = event.RunEnded
+	ReplayStarted      = event.ReplayStarted
+	ReplayEnded        = event.ReplayEnded
+	UserFact           = event.UserFact
 )
 
 // Violation is one broken property found in a history.

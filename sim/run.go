@@ -10,6 +10,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // Result is the outcome of one simulated run.
@@ -148,7 +149,8 @@ func (w *World) livenessViolations() []checkers.Violation {
 func (r *Result) Report(out io.Writer, verbose bool) {
 	fmt.Fprintf(out, "scenario %s seed %d: %d violation(s)\n", r.Scenario, r.Seed, len(r.Violations))
 	fmt.Fprintf(out, "  plan: %s\n", r.Plan)
-	for _, v := range r.Violations {
+	for _, g := range groupViolations(r.Violations) {
+		v := g[0]
 		fmt.Fprintf(out, "  - %s\n", v)
 		if verbose && r.History != nil {
 			for _, i := range v.Events {
@@ -156,6 +158,9 @@ func (r *Result) Report(out io.Writer, verbose bool) {
 					fmt.Fprintf(out, "      #%d %s\n", i, r.History.Events[i])
 				}
 			}
+		}
+		if len(g) > 1 {
+			fmt.Fprintf(out, "    (+%d more %s violation(s) of the same invocation; the last: %s)\n", len(g)-1, v.Checker, g[len(g)-1].Message)
 		}
 	}
 	switch {
@@ -166,6 +171,28 @@ func (r *Result) Report(out io.Writer, verbose bool) {
 	default:
 		fmt.Fprintf(out, "  reproduce: not with simrun, which draws its own plans from the seed (%s); rerun the test that made it\n", r.whyNotReproducible())
 	}
+}
+
+// groupViolations groups violations by property and invocation, in the order of each group's
+// first: one broken rule of one invocation often trips many times (a replay diverging at every
+// attempt end), and the report shows it once, with how many more there were.
+func groupViolations(vs []checkers.Violation) [][]checkers.Violation {
+	type key struct {
+		checker string
+		inv     protocol.InvocationID
+	}
+	var groups [][]checkers.Violation
+	at := map[key]int{}
+	for _, v := range vs {
+		k := key{v.Checker, v.Invocation}
+		if i, ok := at[k]; ok && !v.Invocation.IsZero() {
+			groups[i] = append(groups[i], v)
+			continue
+		}
+		at[k] = len(groups)
+		groups = append(groups, []checkers.Violation{v})
+	}
+	return groups
 }
 
 // ReproduceCommand is the simrun command line that replays this run exactly: the scenario, the

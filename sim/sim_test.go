@@ -2,15 +2,18 @@ package sim_test
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/scenarios/approval"
 	"github.com/vigilsim/vigil/sim"
 )
@@ -139,4 +142,27 @@ func TestClockStepsHappen(t *testing.T) {
 	}
 	require.Greater(t, steps, 100)
 	require.Positive(t, rearmed)
+}
+
+// A report prints one violation per property and invocation, with how many more there were;
+// violations without an invocation are never folded together.
+func TestReportGroupsDuplicates(t *testing.T) {
+	inv := protocol.InvocationID{15: 1}
+	r := &sim.Result{Scenario: "approval", Seed: 7, Violations: []checkers.Violation{
+		{Checker: "replay-twin", Invocation: inv, Message: "diverged at 1s"},
+		{Checker: "outputs", Invocation: inv, Message: "two outputs"},
+		{Checker: "replay-twin", Invocation: inv, Message: "diverged at 2s"},
+		{Checker: "replay-twin", Invocation: inv, Message: "diverged at 3s"},
+		{Checker: "liveness", Message: "a"},
+		{Checker: "liveness", Message: "b"},
+	}}
+	var b strings.Builder
+	r.Report(&b, false)
+	out := b.String()
+	assert.Contains(t, out, "6 violation(s)")
+	assert.Equal(t, 1, strings.Count(out, "diverged at 1s"))
+	assert.Contains(t, out, "(+2 more replay-twin violation(s) of the same invocation; the last: diverged at 3s)")
+	assert.Contains(t, out, "two outputs")
+	assert.Contains(t, out, "liveness: a")
+	assert.Contains(t, out, "liveness: b")
 }

@@ -54,12 +54,18 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	}
 	w.twins++
 	w.twinSent = w.twinSent[:0]
+	// The re-run is bracketed in the history, so that what handler code records during it (a
+	// side effect outside Run, say) is known to come from a replay, and a verdict can point at it.
+	started := w.recordAt(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Index: uint32(len(j))})
+	outcome := "matched its journal"
 	w.twin.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: inv, Attempt: uint32(w.twins), Service: p.Service, Handler: p.Handler, Key: p.Key, Journal: j})
+	var problems []string
 	for _, m := range w.twinSent {
 		switch m.Kind {
 		case protocol.KindError:
 			if executor.IsNonDeterminism(m) {
-				w.twinViolation(inv, "re-running the handler against its persisted journal diverged: "+m.Message)
+				outcome = "diverged from its journal"
+				problems = append(problems, "re-running the handler against its persisted journal diverged: "+m.Message)
 			}
 		case protocol.KindEnd:
 			switch {
@@ -67,14 +73,19 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 				// The journal ends before the handler's end (the original attempt's output is
 				// not durable yet), or the engine, not the handler, decided the output.
 			case !m.Entry.Result.Equal(output.Result):
-				w.twinViolation(inv, fmt.Sprintf("re-running the handler against its persisted journal returned %s, the journal's output is %s", m.Entry.Result, output.Result))
+				outcome = "returned another output"
+				problems = append(problems, fmt.Sprintf("re-running the handler against its persisted journal returned %s, the journal's output is %s", m.Entry.Result, output.Result))
 			}
 		}
 	}
+	ended := w.recordAt(checkers.Event{Kind: checkers.ReplayEnded, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Reason: outcome})
+	for _, msg := range problems {
+		w.twinViolation(inv, msg, started, ended)
+	}
 }
 
-func (w *World) twinViolation(inv protocol.InvocationID, msg string) {
-	w.violations = append(w.violations, checkers.Violation{Checker: twinChecker, Invocation: inv, Message: fmt.Sprintf("at %s: %s", w.now, msg)})
+func (w *World) twinViolation(inv protocol.InvocationID, msg string, events ...int) {
+	w.violations = append(w.violations, checkers.Violation{Checker: twinChecker, Invocation: inv, Message: fmt.Sprintf("at %s: %s", w.now, msg), Events: events})
 }
 
 // twinClock gives the twin the world's time; its timers never fire (the twin never waits).
@@ -83,3 +94,9 @@ type twinClock struct{ w *World }
 func (c twinClock) Now() time.Time { return Epoch.Add(c.w.now) }
 
 func (c twinClock) AfterFunc(time.Duration, func()) fakeclock.Timer { return &simTimer{stopped: true} }
+
+// recordAt records e and returns its index in the history, for a violation to point at.
+func (w *World) recordAt(e checkers.Event) int {
+	w.Record(e)
+	return len(w.history.Events) - 1
+}

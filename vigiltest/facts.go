@@ -43,12 +43,10 @@ func (f Fact[T]) Record(s *Sim, key string, value T) {
 		Promise: f.name, Key: key, Result: journal.Result{Value: b}})
 }
 
-// FactKind is the kind of the events facts are recorded as: Promise holds the fact's name (a
-// field no runtime event of this kind fills), Key its key, Result.Value its JSON value, and
-// Reason all three for the printed trace. It is a kind of the kit's own, past the runtime's
-// vocabulary, so no checker mistakes a fact for something the runtime did; the event package
-// is free to adopt it under a name.
-const FactKind checkers.EventKind = 200
+// FactKind is the kind of the events facts are recorded as (the vocabulary's UserFact): Promise
+// holds the fact's name, Key its key, Result.Value its JSON value, and Reason all three for the
+// printed trace.
+const FactKind = checkers.UserFact
 
 // Recorded is one recorded fact, as In returns it.
 type Recorded[T any] struct {
@@ -63,6 +61,23 @@ type Recorded[T any] struct {
 	// handler is replayed — after a crash, on resuming from suspension, or by the simulator's
 	// replay check at every attempt end — which is how a side effect outside Run shows.
 	InRun bool
+	// Replay is the replay twin's re-run the fact was recorded in (its ReplayStarted event),
+	// or -1: code outside Run ran again when the simulator replayed the handler there.
+	Replay int
+}
+
+// Where says in words when the fact was recorded: inside a Run's side effect, while the
+// simulator replayed the handler against its journal (naming the attempt that had just ended),
+// or by handler or actor code in a live attempt.
+func (r Recorded[T]) Where(h *History) string {
+	switch {
+	case r.InRun:
+		return "inside durable.Run"
+	case r.Replay >= 0:
+		e := h.Events[r.Replay]
+		return fmt.Sprintf("by code outside Run, run again when the handler of %s was replayed after an attempt ended (event #%d)", e.Invocation, r.Replay)
+	}
+	return "outside durable.Run"
 }
 
 // In returns every fact of this kind in h, in the order they were recorded.
@@ -76,7 +91,7 @@ func (f Fact[T]) In(h *History) []Recorded[T] {
 		if err := json.Unmarshal(e.Result.Value, &v); err != nil {
 			panic(fmt.Sprintf("vigiltest: fact %s at event %d: decode %s: %v", f.name, i, e.Result.Value, err))
 		}
-		out = append(out, Recorded[T]{Index: i, At: e.At, Key: e.Key, Value: v, InRun: inRun(h.Events, i)})
+		out = append(out, Recorded[T]{Index: i, At: e.At, Key: e.Key, Value: v, InRun: inRun(h.Events, i), Replay: inReplay(h.Events, i)})
 	}
 	return out
 }
@@ -97,4 +112,19 @@ func inRun(events []checkers.Event, i int) bool {
 		return false
 	}
 	return false
+}
+
+// inReplay returns the ReplayStarted event whose re-run recorded event i, or -1. A replay runs
+// start to end within one event of the simulator, so nothing but what it records comes between
+// its ReplayStarted and its ReplayEnded.
+func inReplay(events []checkers.Event, i int) int {
+	for j := i - 1; j >= 0; j-- {
+		switch events[j].Kind {
+		case checkers.ReplayStarted:
+			return j
+		case checkers.ReplayEnded:
+			return -1
+		}
+	}
+	return -1
 }

@@ -107,6 +107,17 @@ const (
 	// event. Recorded last, so that "by the end of the run" means this instant.
 	RunEnded
 
+	// ReplayStarted: the simulator's replay twin began re-running Invocation's handler against
+	// its persisted journal (of Index entries) as replay Attempt, at the end of one of its
+	// attempts. Whatever the handler's own code records until the matching ReplayEnded ran during
+	// that replay: code outside durable.Run runs again there, as it does at every real replay.
+	ReplayStarted
+	// ReplayEnded: that re-run ended; Reason says how (matched, diverged, returned another output).
+	ReplayEnded
+	// UserFact: a fact a user's scenario recorded (vigiltest facts): its kind in Promise, its key
+	// in Key, its value as JSON in Result.Value.
+	UserFact
+
 	kindCount
 )
 
@@ -137,6 +148,9 @@ var kindNames = [...]string{
 	ServiceDeclared:    "declared",
 	RequestDelivered:   "request-delivered",
 	RunEnded:           "run-ended",
+	ReplayStarted:      "replay-started",
+	ReplayEnded:        "replay-ended",
+	UserFact:           "fact",
 }
 
 // Kinds lists every kind, in order.

@@ -58,15 +58,22 @@ var Scenario = vigiltest.Scenario{
 			var vs []vigiltest.Violation
 			for _, key := range order {
 				var outside, events []int
+				replayed := ""
 				for _, c := range byOrder[key] {
 					events = append(events, c.Index)
 					if !c.InRun {
 						outside = append(outside, c.Index)
 					}
+					if c.Replay >= 0 && replayed == "" {
+						// The decisive evidence: the charge ran again while the handler was
+						// only being replayed.
+						replayed = "; one was " + c.Where(h)
+						events = append(events, c.Replay)
+					}
 				}
 				if len(outside) > 0 {
-					vs = append(vs, vigiltest.Violationf("%s charged %d times, %d of them by handler code outside durable.Run, which runs again at every replay",
-						key, len(events), len(outside)).At(events...))
+					vs = append(vs, vigiltest.Violationf("%s charged %d times, %d of them by handler code outside durable.Run, which runs again at every replay%s",
+						key, len(byOrder[key]), len(outside), replayed).At(events...))
 				}
 			}
 			return vs
