@@ -11,6 +11,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
 )
 
 // Finished invocations live in the store only. Memory holds what is live — unfinished
@@ -172,7 +173,11 @@ func (e *Engine) sweep(t Timer) {
 		purge = append(purge, due{deadline, id})
 		return nil
 	})
-	if err != nil && !errors.Is(err, errStop) {
+	// A damaged index record was skipped by the store: it reads as absent, and is reported.
+	for _, ce := range store.ChecksumErrors(err) {
+		e.readProblem(ce.Key, ce)
+	}
+	if err = store.ExceptChecksum(err); err != nil && !errors.Is(err, errStop) {
 		e.readProblem(retentionPrefix, err)
 		return
 	}

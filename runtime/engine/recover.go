@@ -14,6 +14,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
 )
 
 // Recover rebuilds an engine from a store's recovery scan (Store.Load). The returned engine's
@@ -53,24 +54,61 @@ func Recover(cfg Config) (*Engine, error) {
 func (r *recovery) scan() error {
 	st := r.e.cfg.Store
 	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
-		if err := st.Scan(prefix, r.take); err != nil {
+		if err := r.unreadable(st.Scan(prefix, r.take)); err != nil {
 			return err
 		}
 	}
 	if raw, ok, err := st.Get(seqKey); err != nil {
-		return err
+		if err := r.unreadable(err); err != nil {
+			return err
+		}
 	} else if ok {
 		_ = r.take(seqKey, raw)
 	}
 	for _, inv := range r.order {
 		hexID := hex.EncodeToString(inv.id[:])
 		for _, prefix := range []string{earlyPrefix, journalPrefix} {
-			if err := st.Scan(prefix+hexID+"/", r.take); err != nil {
+			if err := r.unreadable(st.Scan(prefix+hexID+"/", r.take)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// unreadable sets aside every record that err reports failing its store checksum, as a record
+// that does not decode is set aside, and returns the rest of err (nil when nothing else went
+// wrong). The store skipped those records and went on, so the scan saw everything else.
+//
+// A damaged record of an invocation takes its invocation with it, as a record that does not
+// decode does: its invocation record marks it bad before its entries are scanned; one of its
+// entries or early completions drops it.
+func (r *recovery) unreadable(err error) error {
+	for _, ce := range store.ChecksumErrors(err) {
+		problem := ce.Error()
+		key := ce.Key
+		r.setAsideRaw(key, ce.Value, problem)
+		switch {
+		case strings.HasPrefix(key, invocationPrefix):
+			if id, ok := parseHexID(key[len(invocationPrefix):]); ok {
+				r.bad[id] = problem
+			}
+		case strings.HasPrefix(key, earlyPrefix), strings.HasPrefix(key, journalPrefix):
+			idPart, _, _ := strings.Cut(key[len(journalPrefix):], "/")
+			if id, ok := parseHexID(idPart); ok {
+				if inv := r.e.invs[id]; inv != nil {
+					r.drop(inv, fmt.Sprintf("record %q is damaged: %v", key, ce))
+				} else if _, dropped := r.dropped[id]; dropped {
+					// Dropped already, for the gap the damaged entry left: the damage is
+					// the cause.
+					r.bad[id] = fmt.Sprintf("record %q is damaged: %v", key, ce)
+				}
+			}
+		case key == seqKey:
+			r.seqBroken = true
+		}
+	}
+	return store.ExceptChecksum(err)
 }
 
 // RecoveryProblem is a record Recover could not use, and what it did about it.

@@ -24,12 +24,19 @@ type Op struct {
 type Batch []Op
 
 // Reader is the read half of a Store: the latest applied values, synced or not.
+//
+// Every value is checked against the checksum the store keeps with it (see Seal) on every read:
+// a damaged value is never returned as data.
 type Reader interface {
-	// Get returns key's latest applied value (a copy the caller owns) and whether it exists.
+	// Get returns key's latest applied value (a copy the caller owns) and whether it exists. A
+	// value that fails its checksum gives an error wrapping a *ChecksumError (ErrChecksum).
 	Get(key string) (value []byte, ok bool, err error)
 	// Scan calls fn for every key that starts with prefix, in ascending byte order, with its
 	// latest applied value. fn must not retain value beyond the call, nor call the store. An
-	// error from fn stops the scan and is returned as is.
+	// error from fn stops the scan and is returned, joined with the checksum errors met before
+	// it. A value that fails its checksum is not passed to fn: the scan goes on past it and
+	// returns an error joining one *ChecksumError per such key (ChecksumErrors lists them),
+	// so that a reader can set those records aside and use the rest.
 	Scan(prefix string, fn func(key string, value []byte) error) error
 }
 
@@ -65,8 +72,9 @@ var ErrInvalidBatch = errors.New("invalid batch")
 const (
 	// MaxKeyBytes is the longest key a Store must accept.
 	MaxKeyBytes = 32768
-	// MaxValueBytes is the longest value a Store must accept.
-	MaxValueBytes = 1<<31 - 2
+	// MaxValueBytes is the longest value a Store must accept: bbolt's limit less the checksum
+	// every value carries (ChecksumBytes).
+	MaxValueBytes = 1<<31 - 2 - ChecksumBytes
 )
 
 // CheckOp returns an error wrapping ErrInvalidBatch when op is past the limits every Store

@@ -87,6 +87,9 @@ type Stats struct {
 type Store struct {
 	path string
 	db   *bbolt.DB
+	// sealed says values carry a checksum (format version 2); false for a version 1 file,
+	// whose values are bare. Overlay and file values are both in the file's form.
+	sealed bool
 
 	// syncMu serialises commits (Sync, Close and the abandon test hook), so at most one
 	// transaction runs and batches reach the file in apply order. Take it before mu, never
@@ -218,7 +221,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{path: path, db: db, overlay: make(map[string]overlayEntry)}, nil
+	return &Store{path: path, db: db, sealed: state != fileV1, overlay: make(map[string]overlayEntry)}, nil
 }
 
 // openDB opens the file with bbolt, read-only (shared lock) or read-write (exclusive lock),
@@ -341,11 +344,11 @@ func (s *Store) Apply(b store.Batch) error {
 			return fmt.Errorf("bolt: apply %s: op %d of %d: empty key, which bbolt cannot store: %w", s.path, i, len(b), ErrInvalidBatch)
 		case len(op.Key) > bbolt.MaxKeySize:
 			return fmt.Errorf("bolt: apply %s: op %d of %d: key of %d bytes, over bbolt's limit of %d: %w", s.path, i, len(b), len(op.Key), bbolt.MaxKeySize, ErrInvalidBatch)
-		case !op.Delete && int64(len(op.Value)) > bbolt.MaxValueSize:
-			return fmt.Errorf("bolt: apply %s: op %d of %d: value of %d bytes, over bbolt's limit of %d: %w", s.path, i, len(b), len(op.Value), bbolt.MaxValueSize, ErrInvalidBatch)
+		case !op.Delete && int64(len(op.Value)) > store.MaxValueBytes:
+			return fmt.Errorf("bolt: apply %s: op %d of %d: value of %d bytes, over the limit of %d (bbolt's less a checksum): %w", s.path, i, len(b), len(op.Value), store.MaxValueBytes, ErrInvalidBatch)
 		}
 		if !op.Delete {
-			size += len(op.Value)
+			size += len(op.Value) + store.ChecksumBytes
 		}
 	}
 	var ops []store.Op
@@ -359,7 +362,11 @@ func (s *Store) Apply(b store.Batch) error {
 				continue
 			}
 			start := len(buf)
-			buf = append(buf, op.Value...)
+			if s.sealed {
+				buf = store.Seal(buf, op.Key, op.Value)
+			} else {
+				buf = append(buf, op.Value...)
+			}
 			ops[i] = store.Op{Key: op.Key, Value: buf[start:len(buf):len(buf)]}
 		}
 	}
@@ -496,13 +503,18 @@ func (s *Store) commit(batches []batch) (err error) {
 
 // Load calls fn for every key in ascending byte order with its latest applied value, synced or
 // not: the file's contents with the pending and committing batches on top. It is Scan with the
-// empty prefix.
+// empty prefix; a value that fails its checksum is skipped as Scan says.
 func (s *Store) Load(fn func(key string, value []byte) error) error {
 	return s.scan("load", "", fn)
 }
 
 // Scan calls fn for every key that starts with prefix, in ascending byte order, with its latest
-// applied value, synced or not. An error from fn stops the scan and is returned as is.
+// applied value, synced or not. An error from fn stops the scan and is returned, joined with the
+// checksum errors met before it.
+//
+// A value that fails its checksum (format version 2) is never passed to fn: the scan goes on past
+// it and returns an error that joins a *store.ChecksumError for each such key. The store stays
+// usable: the damage is in one value, not in bbolt's structures.
 //
 // value is valid only until fn returns; copy what you need. (It is a buffer that the next key
 // overwrites, so fn can neither write into bbolt's read-only mapping nor corrupt the overlay.)
@@ -549,6 +561,7 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	}
 	k, v := within(c.Seek([]byte(prefix)))
 	i := 0
+	var bad []error
 	for k != nil || i < len(keys) {
 		var key string
 		var value []byte
@@ -567,17 +580,38 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 			}
 			value = e.value
 		}
+		if s.sealed {
+			var err error
+			if value, err = store.Unseal(key, value); err != nil {
+				bad = append(bad, err)
+				continue
+			}
+		}
 		s.scratch = append(s.scratch[:0], value...)
 		inFn = true
 		if err := fn(key, s.scratch[:len(value):len(value)]); err != nil {
-			return err
+			return errors.Join(append(bad, err)...)
 		}
 		inFn = false
 	}
-	return nil
+	return errors.Join(bad...)
 }
 
-// Get returns a copy of key's latest applied value and whether the key exists, synced or not.
+// unsealed returns a copy of value read under key without its checksum, checked; a bare copy
+// for a version 1 file.
+func (s *Store) unsealed(key string, value []byte) ([]byte, error) {
+	if s.sealed {
+		v, err := store.Unseal(key, value)
+		if err != nil {
+			return nil, fmt.Errorf("bolt: get %s: %w", s.path, err)
+		}
+		value = v
+	}
+	return append([]byte{}, value...), nil
+}
+
+// Get returns a copy of key's latest applied value and whether the key exists, synced or not. A
+// value that fails its checksum gives an error wrapping a *store.ChecksumError.
 func (s *Store) Get(key string) (value []byte, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -588,7 +622,8 @@ func (s *Store) Get(key string) (value []byte, ok bool, err error) {
 		if e.deleted {
 			return nil, false, nil
 		}
-		return append([]byte{}, e.value...), true, nil
+		v, err := s.unsealed(key, e.value)
+		return v, err == nil, err
 	}
 	if key == "" {
 		return nil, false, nil // never stored; and a cursor would seek to the first key
@@ -609,7 +644,8 @@ func (s *Store) Get(key string) (value []byte, ok bool, err error) {
 	if k == nil || !bytes.Equal(k, []byte(key)) {
 		return nil, false, nil
 	}
-	return append([]byte{}, v...), true, nil
+	value, err = s.unsealed(key, v)
+	return value, err == nil, err
 }
 
 // failOnPanicLocked, deferred by a reader holding s.mu, turns a panic inside bbolt into

@@ -273,7 +273,7 @@ func TestOpenCreatesFileWithFormatHeader(t *testing.T) {
 		if got := string(meta.Get([]byte("format"))); got != "vigil-store" {
 			t.Errorf("format = %q", got)
 		}
-		if got := string(meta.Get([]byte("version"))); got != "1" {
+		if got := string(meta.Get([]byte("version"))); got != "2" {
 			t.Errorf("version = %q", got)
 		}
 		if tx.Bucket([]byte("data")) == nil {
@@ -504,8 +504,8 @@ func TestOpenIncompatible(t *testing.T) {
 	}{
 		{
 			name:     "newer version",
-			setup:    func(p string) error { return writeMeta(p, map[string]string{"format": "vigil-store", "version": "2"}) },
-			mentions: []string{`format "vigil-store" version 2`, "newer", `supports format "vigil-store" version 1`},
+			setup:    func(p string) error { return writeMeta(p, map[string]string{"format": "vigil-store", "version": "3"}) },
+			mentions: []string{`format "vigil-store" version 3`, "newer", `supports format "vigil-store" versions 1 to 2`},
 		},
 		{
 			name:     "version zero",
@@ -529,7 +529,7 @@ func TestOpenIncompatible(t *testing.T) {
 			setup: func(p string) error {
 				return writeMeta(p, map[string]string{"format": "restate-store", "version": "1"})
 			},
-			mentions: []string{`format "restate-store"`, `supports format "vigil-store" version 1`},
+			mentions: []string{`format "restate-store"`, `supports format "vigil-store" versions 1 to 2`},
 		},
 		{
 			name:     "no format name",

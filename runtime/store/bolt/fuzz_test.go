@@ -35,7 +35,7 @@ const (
 
 // FuzzOpenFormat fuzzes the format header that checkFormat decodes: which buckets and keys
 // exist and what the format and version hold. Open must accept exactly a vigil store of
-// version 1 with a data bucket (or a file with no buckets, which it claims), refuse the rest
+// version 1 or 2 with a data bucket (or a file with no buckets, which it claims), refuse the rest
 // with ErrIncompatible or ErrCorrupt and an error that quotes what it found, and leave a
 // refused file as it was.
 func FuzzOpenFormat(f *testing.F) {
@@ -155,7 +155,7 @@ func formatVerdict(layout uint8, format, version, other []byte) error {
 	case string(format) != bolt.FormatName, layout&layoutVersion == 0:
 		return bolt.ErrIncompatible
 	}
-	if v, err := strconv.ParseUint(string(version), 10, 64); err != nil || v != bolt.FormatVersion {
+	if v, err := strconv.ParseUint(string(version), 10, 64); err != nil || v < bolt.OldestFormatVersion || v > bolt.FormatVersion {
 		return bolt.ErrIncompatible
 	}
 	if !hasData {
@@ -169,7 +169,8 @@ func formatVerdict(layout uint8, format, version, other []byte) error {
 // that a patch there is believed rather than refused: bbolt then follows whatever root,
 // freelist and page count the patch wrote. Whatever the damage, Open must refuse the file with
 // ErrCorrupt or ErrIncompatible and leave it as it was, or return a store whose Load, Apply,
-// Sync and Get either work or fail with ErrCorrupt and ErrFailed.
+// Sync and Get either work, or fail with ErrCorrupt and ErrFailed, or report a damaged value by
+// its checksum (store.ErrChecksum).
 func FuzzOpenDamaged(f *testing.F) {
 	base := damagedBase(f)
 	page := uint32(os.Getpagesize())
@@ -272,7 +273,7 @@ func checkDamaged(t *testing.T, p string, b []byte) {
 			_, _, err = s.Get("key0199")
 		}
 	}
-	if err != nil && (!errors.Is(err, bolt.ErrCorrupt) || !errors.Is(err, bolt.ErrFailed)) {
-		t.Fatalf("%v, want ErrCorrupt and ErrFailed", err)
+	if err != nil && !errors.Is(err, store.ErrChecksum) && (!errors.Is(err, bolt.ErrCorrupt) || !errors.Is(err, bolt.ErrFailed)) {
+		t.Fatalf("%v, want ErrCorrupt and ErrFailed, or a value that fails its checksum", err)
 	}
 }

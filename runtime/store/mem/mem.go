@@ -2,6 +2,8 @@ package mem
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,8 +20,9 @@ import (
 type Store struct {
 	mu sync.Mutex
 
-	// data is every key's latest applied value. Values are private copies and never modified
-	// in place, so undo records may share them.
+	// data is every key's latest applied value, sealed (store.Seal: the value and its
+	// checksum). Values are private copies and never modified in place, so undo records may
+	// share them.
 	data map[string][]byte
 
 	// undo holds, for each write since the last Sync in apply order, what its key held before;
@@ -36,14 +39,28 @@ type Store struct {
 	scratch []byte
 
 	closed bool
+	// failNextSync makes the next Sync fail (FailNextSync); failed is set by a Sync that
+	// failed, and holds until Crash.
+	failNextSync bool
+	failed       error
 }
 
-// undoRecord is the value a key held before one unsynced write.
+// undoRecord is the value a key held before one unsynced write, and the write itself (next,
+// or deleted), from which Crash rebuilds a batch's log record when it tears it.
 type undoRecord struct {
 	key     string
 	prev    []byte
 	existed bool
+	next    []byte
+	deleted bool
 }
+
+// ErrSyncFailed is wrapped by the error of a Sync that FailNextSync made fail, and ErrFailed by
+// every call after it until Crash.
+var (
+	ErrSyncFailed = errors.New("fsync failed (injected)")
+	ErrFailed     = errors.New("store failed: an earlier sync failed, so batches it covered may not be on disk; crash and reopen it")
+)
 
 var _ store.Store = (*Store)(nil)
 
@@ -58,8 +75,8 @@ func New() *Store {
 func (s *Store) Apply(b store.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("mem: apply: %w", store.ErrClosed)
+	if err := s.usableLocked("apply"); err != nil {
+		return err
 	}
 	// Refused whole, as bbolt refuses it, so that the simulator catches an engine that emits
 	// what the production store would not take.
@@ -70,15 +87,17 @@ func (s *Store) Apply(b store.Batch) error {
 	}
 	for _, op := range b {
 		prev, existed := s.data[op.Key]
-		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed})
 		if op.Delete {
+			s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, deleted: true})
 			if existed {
 				delete(s.data, op.Key)
 				s.keysDirty = true
 			}
 			continue
 		}
-		s.data[op.Key] = bytes.Clone(op.Value)
+		sealed := store.Seal(make([]byte, 0, len(op.Value)+store.ChecksumBytes), op.Key, op.Value)
+		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, next: sealed})
+		s.data[op.Key] = sealed
 		if !existed {
 			s.keyAdded(op.Key)
 		}
@@ -98,14 +117,51 @@ func (s *Store) keyAdded(key string) {
 }
 
 // Sync makes every batch applied so far durable: no later Crash can lose it.
+//
+// A Sync that FailNextSync made fail returns an error wrapping ErrSyncFailed and makes nothing
+// durable: a later Crash may keep or lose the batches it covered, as after a failed fsync, when
+// the kernel may have written some of the dirty pages, or none, and forgotten the rest. The store
+// has failed then: every call but Get returns ErrFailed until Crash, so that its driver cannot
+// go on as if the batches were durable (retrying the fsync would report success for pages the
+// kernel dropped).
 func (s *Store) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("mem: sync: %w", store.ErrClosed)
+	if err := s.usableLocked("sync"); err != nil {
+		return err
+	}
+	if s.failNextSync {
+		s.failNextSync = false
+		s.failed = fmt.Errorf("%w: %w (%d unsynced batches not durable)", ErrFailed, ErrSyncFailed, len(s.batchEnds))
+		return fmt.Errorf("mem: sync: %w (%d batches not durable)", ErrSyncFailed, len(s.batchEnds))
 	}
 	s.forgetUnsynced()
 	return nil
+}
+
+// usableLocked returns the error of a call on a closed or failed store, or nil.
+func (s *Store) usableLocked(op string) error {
+	if s.closed {
+		return fmt.Errorf("mem: %s: %w", op, store.ErrClosed)
+	}
+	if s.failed != nil {
+		return fmt.Errorf("mem: %s: %w", op, s.failed)
+	}
+	return nil
+}
+
+// FailNextSync makes the next Sync fail, as a disk reports an fsync error: see Sync.
+func (s *Store) FailNextSync() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNextSync = true
+}
+
+// Failed reports whether a failed Sync has failed the store (until Crash).
+func (s *Store) Failed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed != nil
 }
 
 // forgetUnsynced drops the undo log, clearing it so it does not keep overwritten values alive.
@@ -116,13 +172,17 @@ func (s *Store) forgetUnsynced() {
 }
 
 // Load calls fn for every key in ascending byte order with its latest applied value, synced or
-// not: Scan with the empty prefix.
+// not: Scan with the empty prefix. A value that fails its checksum is skipped; see Scan.
 func (s *Store) Load(fn func(key string, value []byte) error) error {
 	return s.scan("load", "", fn)
 }
 
 // Scan calls fn for every key that starts with prefix, in ascending byte order, with its latest
-// applied value, synced or not. An error from fn stops the scan and is returned as is.
+// applied value, synced or not. An error from fn stops the scan and is returned (joined with the
+// checksum errors met before it).
+//
+// A value that fails its checksum (FlipBit) is never passed to fn: the scan goes on past it and
+// returns an error that joins a *store.ChecksumError for each such key.
 //
 // fn must not call the store: Scan holds its lock throughout, so that the scan sees one state.
 // value is valid only until fn returns. It lives in a buffer that the next key overwrites, which
@@ -135,8 +195,8 @@ func (s *Store) Scan(prefix string, fn func(key string, value []byte) error) err
 func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("mem: %s: %w", op, store.ErrClosed)
+	if err := s.usableLocked(op); err != nil {
+		return err
 	}
 	if s.keysDirty {
 		s.keys = s.keys[:0]
@@ -146,18 +206,23 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		slices.Sort(s.keys)
 		s.keysDirty = false
 	}
+	var bad []error
 	i, _ := slices.BinarySearch(s.keys, prefix)
 	for _, k := range s.keys[i:] {
 		if !strings.HasPrefix(k, prefix) {
 			break
 		}
-		v := s.data[k]
+		v, err := store.Unseal(k, s.data[k])
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
 		s.scratch = append(s.scratch[:0], v...)
 		if err := fn(k, s.scratch[:len(v):len(v)]); err != nil {
-			return err
+			return errors.Join(append(bad, err)...)
 		}
 	}
-	return nil
+	return errors.Join(bad...)
 }
 
 // Close closes the store: every later call of the store.Store methods returns an error that
@@ -205,6 +270,111 @@ func (s *Store) Crash(keep int) {
 	}
 	s.forgetUnsynced()
 	s.closed = false
+	s.failed = nil
+	s.failNextSync = false
+}
+
+// CrashTearing is Crash(keep) with the last batch that reaches the disk torn: the power went
+// while its log record was being written, so the record's bytes from offset at (modulo its
+// length) on are what the disk held before, zeros, as in a preallocated log file. The batch's
+// record carries a length and a CRC-32C of its body; reopening the store checks it, and a record
+// that fails is dropped, the batch with it, as a write-ahead log treats a torn tail (and as bbolt
+// falls back to its previous meta page when the last one is torn). A tear can only strike a
+// write that was not synced: a synced write is on the media, whole. Dropping an unsynced batch
+// is what the store.Store contract allows a crash, so the engine's recovery sees nothing new;
+// what is tested is that the tear is detected, never applied in part.
+//
+// It returns how many unsynced batches survived (keep or keep-1) and whether the tear was
+// detected (false when keep is 0, or the torn bytes happened to be zeros already, so the record
+// was whole).
+func (s *Store) CrashTearing(keep, at int) (kept int, detected bool) {
+	s.mu.Lock()
+	if n := len(s.batchEnds); keep < 0 || keep > n {
+		s.mu.Unlock()
+		panic(fmt.Sprintf("mem: CrashTearing(%d): keep must be within [0, %d], the number of unsynced batches", keep, n))
+	}
+	if keep > 0 {
+		start := 0
+		if keep > 1 {
+			start = s.batchEnds[keep-2]
+		}
+		rec := encodeBatchRecord(s.undo[start:s.batchEnds[keep-1]])
+		torn := slices.Clone(rec)
+		clear(torn[at%len(torn):])
+		if !batchRecordIntact(torn) {
+			keep--
+			detected = true
+		}
+	}
+	s.mu.Unlock()
+	s.Crash(keep)
+	return keep, detected
+}
+
+// encodeBatchRecord encodes one batch as a log record: the body's length (4 bytes), the body (per
+// write: the key's length and key, a delete flag, the sealed value's length and value), and the
+// body's CRC-32C (4 bytes).
+func encodeBatchRecord(writes []undoRecord) []byte {
+	var body []byte
+	for _, w := range writes {
+		body = binary.AppendUvarint(body, uint64(len(w.key)))
+		body = append(body, w.key...)
+		if w.deleted {
+			body = append(body, 1)
+			continue
+		}
+		body = append(body, 0)
+		body = binary.AppendUvarint(body, uint64(len(w.next)))
+		body = append(body, w.next...)
+	}
+	rec := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	rec = append(rec, body...)
+	return binary.BigEndian.AppendUint32(rec, store.Checksum("", body))
+}
+
+// batchRecordIntact checks a log record as reopening the store does: its length field matches
+// its size and its CRC-32C matches its body.
+func batchRecordIntact(rec []byte) bool {
+	if len(rec) < 8 {
+		return false
+	}
+	n := binary.BigEndian.Uint32(rec)
+	if uint64(n) != uint64(len(rec)-8) {
+		return false
+	}
+	body := rec[4 : 4+n]
+	return binary.BigEndian.Uint32(rec[4+n:]) == store.Checksum("", body)
+}
+
+// FlipBit flips one bit of the value stored under key, as a disk or memory error does at rest:
+// bit (modulo the stored bits, the value and its checksum) counting from the first byte's
+// lowest bit. A later read of key fails its checksum (store.ErrChecksum) instead of returning
+// damaged data. It reports false, changing nothing, when the key does not exist.
+func (s *Store) FlipBit(key string, bit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.data[key]
+	if !ok || len(v) == 0 {
+		return false
+	}
+	bit %= 8 * len(v)
+	flipped := bytes.Clone(v) // values are shared with undo records, never changed in place
+	flipped[bit/8] ^= 1 << (bit % 8)
+	s.data[key] = flipped
+	return true
+}
+
+// Keys returns every key in ascending order. It is meant for tests and the simulator (to choose a
+// record to damage) and works on a closed or failed store.
+func (s *Store) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.data))
+	for k := range s.data {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // Unsynced returns the number of batches applied since the last Sync or Crash: the most that a
@@ -223,14 +393,19 @@ func (s *Store) Len() int {
 	return len(s.data)
 }
 
-// Get returns a copy of key's latest applied value and whether the key exists. It never fails,
-// and works on a closed store too, so that tests can look at what a crash left.
+// Get returns a copy of key's latest applied value and whether the key exists. It fails only
+// for a value that fails its checksum (an error wrapping store.ErrChecksum and naming the key),
+// and works on a closed or failed store too, so that tests can look at what a crash left.
 func (s *Store) Get(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.data[key]
+	sealed, ok := s.data[key]
 	if !ok {
 		return nil, false, nil
+	}
+	v, err := store.Unseal(key, sealed)
+	if err != nil {
+		return nil, false, fmt.Errorf("mem: get: %w", err)
 	}
 	return bytes.Clone(v), true, nil
 }

@@ -1,0 +1,96 @@
+package engine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/store"
+)
+
+// A record whose stored checksum fails (a bit flipped at rest) is set aside at recovery, with its
+// invocation, and reported; the other invocations recover untouched, and the next start finds
+// nothing wrong. Whichever record of an invocation is damaged, nothing of it is read as data.
+func TestRecoverSetsAsideDamagedRecord(t *testing.T) {
+	for _, which := range []string{"invocation record", "input entry", "last entry", "sequence number"} {
+		t.Run(which, func(t *testing.T) {
+			h := newHarness(t)
+			hit := h.withAwakeable()
+			other := h.withAwakeable()
+			var key string
+			switch which {
+			case "invocation record":
+				key = engine.InvocationKey(hit)
+			case "input entry":
+				key = engine.EntryKey(hit, 0)
+			case "last entry":
+				key = engine.EntryKey(hit, 1)
+			case "sequence number":
+				key = "meta/seq"
+			}
+			require.True(t, h.store.FlipBit(key, 5), "no record %q", key)
+			_, _, err := h.store.Get(key)
+			require.ErrorIs(t, err, store.ErrChecksum)
+
+			h.crash()
+			problems := h.eng.Problems()
+			require.NotEmpty(t, problems)
+			// A damaged sequence number is also repaired in place (set past the last
+			// invocation's), as one that does not decode is.
+			found := false
+			for _, p := range problems {
+				if p.Key == key && strings.Contains(p.Problem, "checksum") && strings.HasPrefix(p.Action, "set aside") {
+					found = true
+				}
+			}
+			assert.True(t, found, "the damaged record %q is among the problems %v", key, problems)
+			ids := engine.IDs(h.eng)
+			assert.Contains(t, ids, other, "an undamaged invocation recovers")
+			if which != "sequence number" {
+				assert.NotContains(t, ids, hit, "the damaged invocation is set aside whole")
+			} else {
+				assert.Contains(t, ids, hit)
+			}
+			h.step()
+			raw, ok, err := h.store.Get(engine.QuarantineKey(key))
+			require.NoError(t, err)
+			require.True(t, ok, "the damaged record is kept under q/")
+			gotKey, _, _, err := engine.DecodeQuarantined(raw)
+			require.NoError(t, err)
+			assert.Equal(t, key, gotKey)
+
+			h.crash()
+			assert.Empty(t, h.eng.Problems(), "the next start meets the damage no more")
+			if which == "sequence number" {
+				assert.ElementsMatch(t, []any{hit, other}, toAny(engine.IDs(h.eng)))
+			} else {
+				assert.ElementsMatch(t, []any{other}, toAny(engine.IDs(h.eng)))
+			}
+		})
+	}
+}
+
+func toAny[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// A damaged record read at run time (not at recovery) reads as absent and is reported.
+func TestDamagedRecordAtRunTimeIsReported(t *testing.T) {
+	h := newHarness(t)
+	id := h.withAwakeable()
+	key := engine.InvocationKey(id)
+	require.True(t, h.store.FlipBit(key, 0))
+	_, ok, err := engine.ReadInvocation(h.store, id)
+	assert.False(t, ok)
+	var ce *store.ChecksumError
+	require.True(t, errors.As(err, &ce), "ReadInvocation = %v", err)
+	assert.Equal(t, key, ce.Key)
+}
