@@ -25,6 +25,8 @@ type outcome struct {
 	// then holds a single "bound" violation that says where it was stuck, and no plan, counts or
 	// history, and its goroutine is still running.
 	abandoned bool
+	// wall is the wall time the seed took, both runs under -twice.
+	wall time.Duration
 }
 
 // runSeed runs one seed, turning a panic of the runtime or the simulator into a failed seed so
@@ -64,7 +66,8 @@ func checkTwice(sc sim.Scenario, opts sim.Options, limit time.Duration, o *outco
 	}
 }
 
-// runCampaign runs seeds cfg.first .. cfg.first+cfg.seeds-1 of sc on cfg.parallel workers and
+// runCampaign runs seeds cfg.first .. cfg.first+cfg.seeds-1 of sc (of them, the shard's with
+// -shard) on cfg.parallel workers and
 // calls each with every outcome in seed order, from the calling goroutine. It stops dispatching
 // when each returns false or ctx is cancelled; outcomes of seeds after a false are discarded, so
 // what each sees does not depend on the number of workers. All goroutines have exited when it
@@ -84,10 +87,12 @@ func runCampaign(ctx context.Context, cfg *config, sc sim.Scenario, each func(ou
 	for range cfg.parallel {
 		wg.Go(func() {
 			for j := range jobs {
+				start := time.Now()
 				o := runSeedWithin(sc, cfg.options(j.seed), cfg.seedTimeout)
 				if cfg.twice && !o.panicked && !o.wallCut() {
 					checkTwice(sc, cfg.options(j.seed), cfg.seedTimeout, &o)
 				}
+				o.wall = time.Since(start)
 				j.out <- o // buffered: never blocks
 			}
 		})
@@ -95,8 +100,8 @@ func runCampaign(ctx context.Context, cfg *config, sc sim.Scenario, each func(ou
 	wg.Go(func() { // the dispatcher
 		defer close(order)
 		defer close(jobs)
-		for i := range cfg.seeds {
-			j := job{seed: cfg.first + uint64(i), out: make(chan outcome, 1)}
+		for i := range cfg.campaignSeeds() { // -seeds, or this shard's share (shard.go)
+			j := job{seed: cfg.seedAt(i), out: make(chan outcome, 1)}
 			select {
 			case jobs <- j:
 			case <-stop:
@@ -203,18 +208,26 @@ func writeCoverage(w io.Writer, all []*stats, total *stats) []sim.Point {
 func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Writer) int {
 	// With -hash, stdout carries the hash lines only; everything else goes to stderr.
 	var rep io.Writer = out
-	if cfg.hash {
+	if cfg.hash || cfg.ci.json {
 		rep = stderr
 	}
-	prog := newProgress(stderr, out, len(cfg.scenarios)*cfg.seeds)
+	box := newTimeBox(cfg.ci.duration, time.Now())
+	prog := newProgress(stderr, out, progressTotal(cfg), box.end)
+	ci := newCIReport(cfg, out)
 
 	names := make([]string, len(cfg.scenarios))
 	for i, sc := range cfg.scenarios {
 		names[i] = sc.Name
 	}
 	prog.clear()
-	fmt.Fprintf(rep, "simrun: %s x %d seeds (%d..%d), %d workers, budget %s, liveness %s",
-		strings.Join(names, ","), cfg.seeds, cfg.first, cfg.first+uint64(cfg.seeds)-1, cfg.parallel, cfg.budget, cfg.liveness)
+	if cfg.ci.unbounded {
+		fmt.Fprintf(rep, "simrun: %s x seeds %d on, %d workers, budget %s, liveness %s",
+			strings.Join(names, ","), cfg.first, cfg.parallel, cfg.budget, cfg.liveness)
+	} else {
+		fmt.Fprintf(rep, "simrun: %s x %d seeds (%d..%d), %d workers, budget %s, liveness %s",
+			strings.Join(names, ","), cfg.seeds, cfg.first, cfg.first+uint64(cfg.seeds)-1, cfg.parallel, cfg.budget, cfg.liveness)
+	}
+	fmt.Fprint(rep, cfg.campaignNote())
 	if cfg.maxFailures > 0 {
 		fmt.Fprintf(rep, ", max %d failing seeds per scenario", cfg.maxFailures)
 	}
@@ -235,9 +248,11 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 		st := &stats{name: sc.Name}
 		start := time.Now()
 		prog.scenario(i+1, len(cfg.scenarios), sc.Name)
-		runCampaign(ctx, cfg, sc, func(o outcome) bool {
+		sctx, cancel := box.scenario(ctx, len(cfg.scenarios)-i, start)
+		runCampaign(sctx, cfg, sc, func(o outcome) bool {
 			repro := cfg.reproduceCommand(o.res)
 			st.add(o, repro)
+			ci.seed(o, repro)
 			if cfg.hash {
 				fmt.Fprintf(out, "%s %d %016x\n", o.res.Scenario, o.res.Seed, o.res.TraceHash)
 			}
@@ -252,6 +267,10 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 			}
 			return true
 		})
+		if sctx.Err() != nil && ctx.Err() == nil && !st.cutShort && st.Seeds < cfg.campaignSeeds() {
+			ci.scenarioTimedOut(sc.Name)
+		}
+		cancel()
 		st.wall = time.Since(start)
 		all = append(all, st)
 	}
@@ -259,13 +278,17 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 
 	interrupted := ctx.Err() != nil
 	total := writeSummary(rep, all, interrupted)
+	writeTimeBox(rep, cfg, all, ci)
 	var missing []sim.Point
 	if cfg.coverage {
 		missing = writeCoverage(rep, all, total)
 	}
+	code := ci.finish(all, total, interrupted, stderr)
 	switch {
 	case total.Failed > 0:
 		return exitViolation
+	case code != exitOK:
+		return code
 	case cfg.requireCoverage && len(missing) > 0 && !interrupted:
 		fmt.Fprintf(rep, "\nfail: %d listed point(s) never reached: %s\n", len(missing), strings.Join(missing, ", "))
 		return exitViolation

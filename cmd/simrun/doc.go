@@ -14,6 +14,9 @@
 //	go run ./cmd/simrun -scenario approval -seed 7        # reproduce one seed: plan, trace, verdict, hash
 //	go run ./cmd/simrun -seeds 200 -hash > a.txt          # trace hashes, to diff across processes
 //	go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
+//	go run ./cmd/simrun -shard 3/8 -seeds 80000 -json > shard3.json   # one of 8 machines' share
+//	go run ./cmd/simrun merge shard*.json                 # one summary and coverage table of the shards
+//	go run ./cmd/simrun -duration 10m -json -junit report.xml          # a time-boxed CI campaign
 //
 // # Campaigns
 //
@@ -22,10 +25,11 @@
 // each world is single-threaded and deterministic by itself, and results are reported in seed
 // order, so the output does not depend on the number of workers apart from timing figures.
 //
-// While it runs, a progress line on stderr shows the seeds done, the failures, the events and the
-// speed: rewritten in place when stderr is a terminal, otherwise a new line every 2 s or every 10%
-// of the seeds. Each failing seed prints its report as soon as it is known (in seed order): the
-// fault plan, every violation and the command that reproduces it. At the end a table sums up
+// While it runs, a progress line on stderr shows the seeds done of the total, the failures, the
+// events, events/s, seeds/s and the estimated time left: rewritten in place when stderr is a
+// terminal, otherwise a new line every 2 s or every 10% of the seeds. Each failing seed prints
+// its report as soon as it is known (in seed order): the fault plan, every violation and the
+// command that reproduces it. At the end a table sums up
 // each scenario and the total: seeds, failed seeds, events, invocations, violations, events/s,
 // seeds/s, virtual time simulated, virtual-to-wall ratio and wall time; then the verdict, with
 // the failing seeds and the command that reproduces the first failure of each scenario.
@@ -53,6 +57,37 @@
 //
 // Interrupting simrun (Ctrl-C) stops the campaign after the seeds in flight and prints the summary
 // of the seeds finished so far; a second Ctrl-C kills it.
+//
+// # Campaigns across machines
+//
+// -shard k/n runs shard k of n of the campaign that the other flags describe: of the seeds
+// first .. first+seeds-1 it runs first+i for each i with i%n == k-1, so n machines running
+// shards 1/n .. n/n run every seed of the unsharded campaign exactly once, each seed the same
+// run (the same trace hash) as there. With -json, each machine writes its records to a file;
+// 'simrun merge FILE...' reads the files and prints the summary and coverage table the unsharded
+// campaign would have printed (wall time is summed over the machines), the failing seeds of
+// every shard in seed order, and which shards of n are missing. It exits 1 when a shard had a
+// violation (or, with -require-coverage, a listed point was never reached), and 2 when the files
+// are not shards of one campaign: a shard that did not finish (no summary record), records that
+// do not add up to their summary, runs that differ in budgets, faults, event caps or mutant, or
+// two files that ran the same seed. 'simrun merge -junit FILE' writes the merged JUnit report.
+//
+// -duration d time-boxes a campaign: seeds run in order until d of wall time has passed, each
+// scenario getting the time left divided by the scenarios left, then the campaign reports as
+// usual and says which seeds each scenario ran (the next campaign can start there with -first).
+// Without -seeds there is no seed limit; with it, -seeds caps the campaign.
+//
+// The -json format is one JSON object per line. Each seed's record, in the order the campaign
+// reports them: {"record":"seed", "scenario", "seed", "verdict":"pass"|"fail", "violations":
+// [{"checker", "invocation", "message", "events"}], "events", "invocations", "virtual_ns",
+// "trace_hash" (16 hex digits), "wall_ns", "reproduce" (failing seeds only)}. Then one summary
+// record: {"record":"summary", "format":1, "run":{"first", "seeds" (0 when only a time box
+// bounded the campaign), "shard", "duration", "params":{"budget", "liveness", "faults", "mutant",
+// "max_events", "max_events_per_instant"}}, "scenarios":[{"scenario", "seeds", "failed",
+// "events", "invocations", "violations", "virtual_ns", "wall_ns", "cut_short", "timed_out"}],
+// "total", "coverage":[{"point", "required", "description", "counts":{scenario: n}, "total"}],
+// "interrupted", "verdict"}. Apart from the wall times, the records are a function of the
+// command line.
 //
 // # Reproducing a seed
 //
@@ -129,6 +164,20 @@
 //		reached it; points never reached are marked with what they mean.
 //	-require-coverage
 //		Like -coverage, and exit 1 when a listed point was never reached.
+//	-json
+//		Print one JSON record per seed on stdout, then a summary record, in the format described
+//		above; the failing seeds' reports, the summary table and the coverage table go to stderr.
+//		It cannot be combined with -hash, which also claims stdout.
+//	-junit file
+//		Write a JUnit XML report to file when the campaign ends: a testsuite per scenario, a
+//		failing testcase "seed N" per failing seed whose text holds its violations and reproduce
+//		command, and one passing testcase per scenario, "S seeds, P passed". A file that cannot
+//		be written exits 2 unless the campaign failed.
+//	-duration d
+//		Time-box the campaign to d of wall time, as described above.
+//	-shard k/n
+//		Run shard k of n (1 <= k <= n) of the campaign, as described above. A value that is not
+//		k/n with 1 <= k <= n, or a shard that gets no seed of -seeds, is a usage error.
 //	-mutant name
 //		Plant the named bug of the runtime/mutant catalogue for the whole run, to check that the
 //		campaign catches it. Only binaries built with -tags vigil_mutants carry mutants; any
@@ -137,6 +186,10 @@
 //		Print the usage, the examples, the scenarios and (in mutant builds) the mutants.
 //
 // # Exit status
+//
+// The flags -json, -junit, -duration and -shard apply to campaigns only; with -seed, -bench or
+// -mutants they are usage errors. A time box that ends a campaign is no interruption: it exits
+// 0 when no seed failed.
 //
 // 0 when no seed broke a property, 1 when some seed did (a violation, a bound or a panic), 2 for bad usage
 // (an unknown flag, scenario or mutant, a bad value, -mutant without the build tag), and 130 when

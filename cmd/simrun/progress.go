@@ -13,14 +13,19 @@ import (
 	"github.com/vigilsim/vigil/sim"
 )
 
-// progress keeps a live line about a campaign on stderr: on a terminal one line rewritten in
-// place with \r (at most ten times a second), otherwise a new line every 2 s or every 10% of the
-// seeds. It is used from one goroutine only.
+// progress keeps a live line about a campaign on stderr: seeds done of the total, failures,
+// events/s, seeds/s, elapsed time and the estimated time left. On a terminal it is one line
+// rewritten in place with \r (at most ten times a second), otherwise a new line every 2 s or
+// every 10% of the seeds, so that a CI log shows the campaign move without a line per seed.
+// It is used from one goroutine only.
 type progress struct {
 	w     io.Writer
 	out   *bufio.Writer // stdout: flushed before each draw so results and progress keep their order
 	tty   bool
-	total int // seeds planned over every scenario
+	total int // seeds planned over every scenario; 0 when only a time box bounds them
+	// end is when the time box of a -duration campaign closes, zero without one: the campaign
+	// ends then at the latest.
+	end time.Time
 
 	scenarioName string
 	scenarioIdx  int
@@ -35,9 +40,9 @@ type progress struct {
 	width  int       // length of the line on screen (terminal), 0 when none
 }
 
-func newProgress(w io.Writer, out *bufio.Writer, total int) *progress {
+func newProgress(w io.Writer, out *bufio.Writer, total int, end time.Time) *progress {
 	now := time.Now()
-	return &progress{w: w, out: out, tty: isTerminal(w), total: total, start: now, last: now}
+	return &progress{w: w, out: out, tty: isTerminal(w), total: total, end: end, start: now, last: now}
 }
 
 // isTerminal reports whether w is a character device, where a line can be rewritten in place.
@@ -64,29 +69,54 @@ func (p *progress) seedDone(r *sim.Result) {
 	}
 	now := time.Now()
 	since := now.Sub(p.last)
+	decile := p.decile
+	if p.total > 0 {
+		decile = p.done * 10 / p.total
+	}
 	switch {
 	case p.tty && (since >= 100*time.Millisecond || p.done == p.total):
-	case !p.tty && (since >= 2*time.Second || p.done*10/p.total > p.decile):
+	case !p.tty && (since >= 2*time.Second || decile > p.decile):
 	default:
 		return
 	}
 	p.last = now
-	p.decile = p.done * 10 / p.total
+	p.decile = decile
 	p.draw(now)
 }
 
 func (p *progress) draw(now time.Time) {
 	p.clear()
 	secs := now.Sub(p.start).Seconds()
-	line := fmt.Sprintf("simrun %s [%d/%d] %d/%d seeds (%d%%), %d failed, %s events, %s seeds/s, %s elapsed",
-		p.scenarioName, p.scenarioIdx, p.scenarios, p.done, p.total, p.done*100/p.total, p.failed,
-		count(float64(p.events)), rate(float64(p.done), secs), now.Sub(p.start).Round(100*time.Millisecond))
+	done := fmt.Sprintf("%d seeds", p.done)
+	if p.total > 0 {
+		done = fmt.Sprintf("%d/%d seeds (%d%%)", p.done, p.total, p.done*100/p.total)
+	}
+	line := fmt.Sprintf("simrun %s [%d/%d] %s, %d failed, %s events, %s events/s, %s seeds/s, %s elapsed, ETA %s",
+		p.scenarioName, p.scenarioIdx, p.scenarios, done, p.failed, count(float64(p.events)),
+		rate(float64(p.events), secs), rate(float64(p.done), secs), now.Sub(p.start).Round(100*time.Millisecond), p.eta(now))
 	if p.tty {
 		io.WriteString(p.w, "\r"+line)
 		p.width = len(line)
 	} else {
 		io.WriteString(p.w, line+"\n")
 	}
+}
+
+// eta estimates the wall time left: the seeds left at the speed so far, or the time left in the
+// time box when that is sooner. The estimate ignores a -max-failures stop, which cannot be
+// foreseen.
+func (p *progress) eta(now time.Time) string {
+	left := time.Duration(-1)
+	if elapsed := now.Sub(p.start); p.total > 0 && p.done > 0 {
+		left = time.Duration(float64(elapsed) * float64(p.total-p.done) / float64(p.done))
+	}
+	if !p.end.IsZero() && (left < 0 || p.end.Sub(now) < left) {
+		left = max(p.end.Sub(now), 0)
+	}
+	if left < 0 {
+		return "-"
+	}
+	return roundDuration(left).Round(time.Second).String()
 }
 
 // clear removes the line from a terminal and flushes stdout; call it before printing anything.

@@ -72,6 +72,8 @@ type config struct {
 	// faults is the fault intensity plans are drawn at (-faults); the default draws today's
 	// swarm plans, seed for seed.
 	faults faults.Level
+	// ci holds -json, -junit, -duration and -shard (shard.go).
+	ci ciFlags
 }
 
 // usageError is a bad command line: run prints it and exits with exitUsage.
@@ -87,6 +89,9 @@ func usagef(format string, args ...any) error {
 // stdout and progress and errors to stderr, and returns the exit code. Cancelling ctx stops a
 // campaign after the seeds in flight.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return mergeMain(args[1:], stdout, stderr)
+	}
 	cfg, err := parseArgs(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -154,6 +159,7 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"exit 1 if one escaped (needs -tags vigil_mutants)")
 	mutantName := fs.String("mutant", "", "plant the bug `name` in the runtime for the whole run (needs a binary built\n"+
 		"with -tags vigil_mutants)")
+	addCIFlags(fs, &cfg.ci)
 	fs.Usage = func() {} // the flag package calls it on every error; run prints a hint instead
 
 	if err := fs.Parse(args); err != nil {
@@ -210,6 +216,9 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 			return nil, err
 		}
 	}
+	if err := checkCIFlags(cfg, set); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -263,6 +272,7 @@ property checkers. A failure is a seed, and the seed reproduces it bit for bit.
 
 Usage:
   simrun [flags]
+  simrun merge [-junit file] [-require-coverage] shard.json...
 
 Examples:
   go run ./cmd/simrun                                  every scenario x 1000 seeds
@@ -271,6 +281,11 @@ Examples:
   go run ./cmd/simrun -seeds 200 -hash > a.txt         trace hashes, to diff across processes
   go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
                                                        check that the campaign catches a planted bug
+  go run ./cmd/simrun -shard 3/8 -seeds 80000 -json > shard3.json
+                                                       shard 3 of 8 of an 80000-seed campaign
+  go run ./cmd/simrun merge shard*.json                one summary and coverage table of the shards
+  go run ./cmd/simrun -duration 10m -json -junit report.xml
+                                                       a time-boxed campaign for CI
 
 Exit status: 0 no violation, 1 a violation (a bound or a panic too) in some seed, 2 bad usage,
 130 interrupted before any violation was found.
