@@ -259,6 +259,7 @@ func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Wr
 			if o.res.Failed() {
 				prog.clear()
 				writeReport(rep, cfg, o, cfg.verbose)
+				cfg.writeArtifacts(rep, o)
 			}
 			prog.seedDone(o.res)
 			if cfg.maxFailures > 0 && st.Failed >= cfg.maxFailures {
@@ -383,6 +384,7 @@ func reproduce(cfg *config, out *bufio.Writer, stderr io.Writer) int {
 		if r.Failed() {
 			code = exitViolation
 		}
+		cfg.writeArtifacts(stderr, o) // stderr: with -hash, stdout carries the hash lines only
 		if cfg.hash {
 			fmt.Fprintf(out, "%s %d %016x\n", r.Scenario, r.Seed, r.TraceHash)
 			if r.Failed() {

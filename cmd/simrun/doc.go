@@ -96,6 +96,31 @@
 // event of the trace (one per line), the run's figures, the violations report with the events
 // around each violation and the reproduce command, and the trace hash.
 //
+// # Failure artifacts
+//
+// With -artifacts dir, a campaign or a -seed run writes, for every failing seed, the directory
+// dir/<scenario>-<seed> (and prints its path under the seed's report) with three files:
+//
+//   - summary.txt: the scenario, the seed, the commit (vcs.revision of the binary's build info,
+//     "+dirty" when the work tree had changes, "unknown" when the build carries none, as under
+//     go run and go test), the fault plan, the run's figures and trace hash, the reproduce
+//     command, how to shrink the run, and every violation with its property, invocation,
+//     message and the events that show it;
+//   - trace.json: the history in the Chrome trace-event format, to open in ui.perfetto.dev or
+//     chrome://tracing: a track per node (runtime, executor, each client) and per invocation
+//     (more lanes where attempts overlap), attempts and client requests as slices from start to
+//     end, journal commands, observed values, deliveries, timers and the replay twin's events as
+//     instants on the invocation's track, crashes, restarts, pauses and clock steps as instants
+//     on the node's track (a crash across every track), each violation as an instant; timestamps
+//     are virtual microseconds since the run started;
+//   - report.html: one self-contained page (no network): the violated properties with their
+//     events highlighted, the engine's wait-for graph of a liveness failure, a timeline per
+//     invocation with its attempts and its journal, the faults, and the full trace.
+//
+// The files are a function of the run (and the commit): the same seed writes the same bytes. A
+// seed that panicked or was abandoned has no history; its files carry the verdict, and the
+// summary the stack. Writing them never changes the exit status or the rest of the output.
+//
 // # Flags
 //
 //	-scenario name[,name...]
@@ -111,6 +136,9 @@
 //	-v
 //		Verbose: print every failing seed's full report, with the events around each violation
 //		(or the stack of a panic). A -seed run is always verbose.
+//	-artifacts dir
+//		Write the artifacts of every failing seed under dir, one directory <scenario>-<seed>
+//		each (summary.txt, trace.json, report.html), as described above.
 //	-parallel n
 //		Worker goroutines running independent seeds (default, or 0: GOMAXPROCS).
 //	-budget duration

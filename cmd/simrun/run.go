@@ -64,6 +64,9 @@ type config struct {
 	coverage    bool
 	// requireCoverage makes a campaign fail when a listed point was never reached.
 	requireCoverage bool
+	// artifacts is the directory failing seeds write their artifacts under (-artifacts), empty
+	// for none (artifacts.go).
+	artifacts string
 	// maxEvents and maxEventsPerInstant cap each run's events (sim.Options); seedTimeout is each
 	// seed's wall-clock limit, 0 for none.
 	maxEvents           int
@@ -132,6 +135,7 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"its violations and its trace hash (for every scenario unless -scenario is given)")
 	fs.BoolVar(&cfg.verbose, "v", false, "verbose: print every failing seed's full report, with the events around each\n"+
 		"violation (a -seed run is always verbose)")
+	fs.StringVar(&cfg.artifacts, "artifacts", "", artifactsUsage)
 	fs.IntVar(&cfg.parallel, "parallel", 0, "`n` worker goroutines running independent seeds (default, or 0: GOMAXPROCS);\n"+
 		"results are still reported in seed order")
 	fs.DurationVar(&cfg.budget, "budget", defaultBudget, "virtual `duration` of the safety phase, during which faults are injected")
