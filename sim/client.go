@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -40,6 +41,13 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	target := checkers.ParseClientRequest(sent, w.declared)
 	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path, HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
+	// What the production handler answers before decoding — a CORS preflight, the health
+	// probe — it answers here with the same functions; every answer carries the CORS headers a
+	// browser's request gets.
+	early, answeredEarly := ingress.PreflightResponse(req)
+	if !answeredEarly && ingress.IsHealthRequest(req) {
+		early, answeredEarly = ingress.HealthResponse(true, "ready"), true
+	}
 	decoded, derr := ingress.Decode(req, w.serviceKinds)
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
@@ -71,7 +79,12 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 		w.cover(CoverRequestLost)
 		return
 	}
-	reply := done
+	reply := func(r Response) {
+		if r.Err == nil {
+			r.Response = ingress.WithCORS(req, r.Response)
+		}
+		done(r)
+	}
 	if lostResponse {
 		reply = func(Response) { w.cover(CoverResponseLost) }
 	}
@@ -80,9 +93,12 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 			w.runtime.request(reqNo, ingress.Request{}, reply) // refused
 			return
 		}
-		if derr != nil {
+		if answeredEarly || derr != nil {
 			w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: reqNo})
-			resp := Response{Response: derr.Response()}
+			resp := Response{Response: early}
+			if !answeredEarly {
+				resp.Response = derr.Response()
+			}
 			w.After(w.linkDelay(), func() { reply(resp) })
 			return
 		}
@@ -163,14 +179,8 @@ func headerFields(h http.Header) []hist.Header {
 // handler writes for it, and the body.
 func responseHTTP(r ingress.Response) *hist.HTTP {
 	h := &hist.HTTP{Status: r.Status, Body: r.Body}
-	add := func(name, v string) {
-		if v != "" {
-			h.Header = append(h.Header, hist.Header{Name: name, Value: v})
-		}
+	for _, f := range ingress.HeaderFields(r) {
+		h.Header = append(h.Header, hist.Header{Name: strings.ToLower(f.Name), Value: f.Value})
 	}
-	add("allow", r.Allow)
-	add("content-type", r.ContentType)
-	add(headerInvocationID, r.InvocationID)
-	add("x-restate-error-source", r.ErrorSource)
 	return h
 }

@@ -16,19 +16,21 @@ type Health interface {
 	Ready() (ready bool, state string)
 }
 
-// answerHealth answers GET (or HEAD) /restate/health: 200 {"status":"ready"} while the backend
-// serves, 503 with the state otherwise, so that a load balancer or an orchestrator's readiness
-// probe sends traffic only to a server that has recovered and is not stopping.
-func answerHealth(w http.ResponseWriter, b Backend) {
-	ready, state := true, "ready"
-	if hb, ok := b.(Health); ok {
-		ready, state = hb.Ready()
-	}
+// IsHealthRequest reports whether r asks GET (or HEAD) /restate/health, which the ingress answers
+// itself, before decoding.
+func IsHealthRequest(r *http.Request) bool {
+	return r.URL != nil && r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+}
+
+// HealthResponse answers a health request: 200 {"status":"ready"} while the backend serves, 503
+// with the state otherwise, so that a load balancer or an orchestrator's readiness probe sends
+// traffic only to a server that has recovered and is not stopping.
+func HealthResponse(ready bool, state string) Response {
 	status := http.StatusOK
 	if !ready {
 		status = http.StatusServiceUnavailable
 	}
-	Encode(w, Response{Status: status, ContentType: "application/json", Body: []byte(`{"status":"` + jsonSafe(state) + `"}`)})
+	return Response{Status: status, ContentType: contentTypeJSON, Body: []byte(`{"status":"` + jsonSafe(state) + `"}`)}
 }
 
 // jsonSafe keeps a state word inside a JSON string: states are fixed words, but a stray quote or
@@ -42,30 +44,22 @@ func jsonSafe(s string) string {
 	}, s)
 }
 
-// cors applies Restate's permissive CORS: any origin may call the ingress from a browser. The
-// request's Origin is echoed (with credentials allowed, which a "*" would forbid) and the
-// x-restate-id header is exposed to scripts. It reports true when it answered a preflight
-// (OPTIONS with Access-Control-Request-Method) itself, which then needs nothing more.
-func cors(w http.ResponseWriter, r *http.Request) bool {
+// PreflightResponse answers a CORS preflight (OPTIONS with Origin and
+// Access-Control-Request-Method) as Restate's permissive CORS does: any origin, the methods the
+// ingress has, the headers asked for. It reports false for any other request.
+func PreflightResponse(r *http.Request) (Response, bool) {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return false
+	if origin == "" || r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return Response{}, false
 	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
-	h.Add("Vary", "Origin")
-	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
-		h.Set("Access-Control-Expose-Headers", strings.Join([]string{invocationIDHeader, errorSourceHeader}, ", "))
-		return false
-	}
-	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" {
-		h.Set("Access-Control-Allow-Headers", asked)
-	}
-	h.Set("Access-Control-Max-Age", "86400")
-	h.Add("Vary", "Access-Control-Request-Method")
-	h.Add("Vary", "Access-Control-Request-Headers")
-	w.WriteHeader(http.StatusNoContent)
-	return true
+	return Response{Status: http.StatusNoContent, AllowOrigin: origin, Preflight: true,
+		PreflightHeaders: r.Header.Get("Access-Control-Request-Headers")}, true
+}
+
+// WithCORS marks resp as the answer to a browser's request from its Origin, if it has one: the
+// origin is echoed (with credentials allowed, which a "*" would forbid) and x-restate-id is
+// exposed to scripts.
+func WithCORS(r *http.Request, resp Response) Response {
+	resp.AllowOrigin = r.Header.Get("Origin")
+	return resp
 }

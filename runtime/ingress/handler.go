@@ -44,20 +44,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if cors(w, r) {
+	if resp, ok := PreflightResponse(r); ok {
 		written = true
+		Encode(w, resp)
 		return
 	}
-	if r.URL != nil && r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if IsHealthRequest(r) {
+		ready, state := true, "ready"
+		if hb, ok := h.backend.(Health); ok {
+			ready, state = hb.Ready()
+		}
 		written = true
-		answerHealth(w, h.backend)
+		Encode(w, WithCORS(r, HealthResponse(ready, state)))
 		return
 	}
 
 	req, derr := Decode(r, h.services)
 	if derr != nil {
 		written = true
-		Encode(w, derr.Response())
+		Encode(w, WithCORS(r, derr.Response()))
 		return
 	}
 
@@ -73,7 +78,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
 	case resp := <-replies:
 		written = true
-		Encode(w, resp)
+		Encode(w, WithCORS(r, resp))
 	case <-r.Context().Done():
 		// The client went away (or the server is shutting down the connection). There is no one
 		// to answer; the engine still finishes the request, like Restate, where a queued call

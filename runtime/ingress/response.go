@@ -163,18 +163,10 @@ func Encode(w http.ResponseWriter, resp Response) {
 		resp = ErrorResponse(http.StatusInternalServerError, fmt.Sprintf("ingress: invalid response status %d", bad))
 	}
 	h := w.Header()
-	if resp.InvocationID != "" {
-		h.Set(invocationIDHeader, resp.InvocationID)
+	for _, f := range HeaderFields(resp) {
+		h.Add(f.Name, f.Value)
 	}
-	if resp.Allow != "" {
-		h.Set("Allow", resp.Allow)
-	}
-	if resp.ErrorSource != "" {
-		h.Set(errorSourceHeader, resp.ErrorSource)
-	}
-	if resp.ContentType != "" {
-		h.Set("Content-Type", resp.ContentType)
-	} else {
+	if resp.ContentType == "" {
 		// A nil entry stops net/http from sniffing a content type, so the wire says exactly what
 		// the Response says in production and in the simulator.
 		h["Content-Type"] = nil
@@ -187,6 +179,39 @@ func Encode(w http.ResponseWriter, resp Response) {
 		// A write error means the client is gone; there is no one left to tell.
 		_, _ = w.Write(resp.Body)
 	}
+}
+
+// HeaderField is one response header.
+type HeaderField struct{ Name, Value string }
+
+// HeaderFields lists the headers Encode sends for resp, Content-Length aside: the one place that
+// maps a Response onto HTTP headers, for the production handler and for the simulator, which
+// hands clients Responses without a socket.
+func HeaderFields(resp Response) []HeaderField {
+	var fs []HeaderField
+	add := func(name, v string) {
+		if v != "" {
+			fs = append(fs, HeaderField{name, v})
+		}
+	}
+	add("Allow", resp.Allow)
+	add("Content-Type", resp.ContentType)
+	add(invocationIDHeader, resp.InvocationID)
+	add(errorSourceHeader, resp.ErrorSource)
+	if resp.AllowOrigin != "" {
+		add("Access-Control-Allow-Origin", resp.AllowOrigin)
+		add("Access-Control-Allow-Credentials", "true")
+		if resp.Preflight {
+			add("Access-Control-Allow-Methods", "GET, POST, PATCH, OPTIONS")
+			add("Access-Control-Allow-Headers", resp.PreflightHeaders)
+			add("Access-Control-Max-Age", "86400")
+			add("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
+		} else {
+			add("Access-Control-Expose-Headers", invocationIDHeader+", "+errorSourceHeader)
+			add("Vary", "Origin")
+		}
+	}
+	return fs
 }
 
 // bodyAllowed reports whether a response with this status may carry a body (RFC 9110).

@@ -163,6 +163,13 @@ type Response struct {
 	// "invocation". Restate's client reads it to tell errors worth a retry (the ingress's) from
 	// the final outcome of an invocation.
 	ErrorSource string
+	// AllowOrigin, when set, is the browser origin the response answers (WithCORS): Restate's
+	// permissive CORS echoes it with credentials allowed and x-restate-id exposed.
+	AllowOrigin string
+	// Preflight marks the answer to a CORS preflight (PreflightResponse); PreflightHeaders are
+	// the request headers it allows, as the preflight asked for them.
+	Preflight        bool
+	PreflightHeaders string
 }
 
 // StatusNotReady is Restate's status for the output of an invocation that has not finished.

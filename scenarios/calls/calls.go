@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -124,7 +125,17 @@ func (wl *workload) Start() {
 		o := Order{ID: fmt.Sprintf("order-%d", i), Customer: fmt.Sprintf("customer-%d", r.Intn(3, "customer")), Amount: 10 + r.Intn(50, "amount")}
 		wl.w.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(o) })
 	}
+	// A browser checks the server's health and asks leave (a CORS preflight) to post checkouts.
+	wl.w.After(r.Duration(0, 20*time.Second, "browser-at"), func() {
+		wl.w.HTTP("browser", http.MethodGet, "/restate/health", nil, http.Header{"Origin": {browserOrigin}}, func(sim.Response) {})
+		wl.w.HTTP("browser", http.MethodOptions, "/"+CheckoutService+"/"+CheckoutHandler, nil, http.Header{
+			"Origin": {browserOrigin}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"content-type, idempotency-key"},
+		}, func(sim.Response) {})
+	})
 }
+
+// browserOrigin is the web page some shoppers' requests come from.
+const browserOrigin = "https://shop.example"
 
 // submit sends or calls the checkout; with an idempotency key it retries after a connection
 // failure, as a careful client does (the first call's invocation answers every retry).
@@ -132,9 +143,12 @@ func (wl *workload) submit(o Order) {
 	r := wl.w.Rand()
 	wl.clients++
 	name := fmt.Sprintf("shopper-%d", wl.clients)
-	var header http.Header
+	header := http.Header{}
 	if r.Percent(50, "idempotent") {
-		header = http.Header{"Idempotency-Key": []string{o.ID}}
+		header.Set("Idempotency-Key", o.ID)
+	}
+	if r.Percent(30, "from-browser") {
+		header.Set("Origin", browserOrigin)
 	}
 	path := "/" + CheckoutService + "/" + CheckoutHandler
 	send := r.Percent(50, "use-send")
@@ -146,7 +160,7 @@ func (wl *workload) submit(o Order) {
 	var try func(tries int)
 	try = func(tries int) {
 		wl.w.HTTP(name, http.MethodPost, path, body, header, func(resp sim.Response) {
-			if resp.Err != nil && header != nil && tries < 20 {
+			if resp.Err != nil && header.Get("Idempotency-Key") != "" && tries < 20 {
 				wl.w.After(wl.w.Rand().Duration(100*time.Millisecond, 5*time.Second, "retry"), func() { try(tries + 1) })
 				return
 			}
@@ -183,6 +197,7 @@ func check(h *checkers.History) []checkers.Violation {
 	fail := func(id protocol.InvocationID, events []int, format string, args ...any) {
 		vs = append(vs, checkers.Violation{Checker: "calls-outcome", Invocation: id, Message: fmt.Sprintf(format, args...), Events: events})
 	}
+	vs = append(vs, checkBrowser(h)...)
 	callees := map[protocol.InvocationID]*callee{}
 	var order []*callee
 	checkouts := map[protocol.InvocationID]int{} // final journal's event index
@@ -313,5 +328,43 @@ func sortedValues(m map[protocol.InvocationID]int) []int {
 		vs = append(vs, v)
 	}
 	slices.Sort(vs)
+	return vs
+}
+
+// checkBrowser holds the ingress to what a browser needs, judged from the bytes the clients sent
+// and received: a request with an Origin gets it back in Access-Control-Allow-Origin, a
+// preflight is answered 204 with the method allowed, and the health probe says ready.
+func checkBrowser(h *checkers.History) []checkers.Violation {
+	var vs []checkers.Violation
+	requests := map[uint64]*checkers.Event{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		switch e.Kind {
+		case checkers.ClientRequest:
+			requests[e.Request] = e
+		case checkers.ClientResponse:
+			req := requests[e.Request]
+			if req == nil || e.HTTP == nil || req.HTTP == nil {
+				continue
+			}
+			fail := func(format string, args ...any) {
+				vs = append(vs, checkers.Violation{Checker: "calls-browser", Message: fmt.Sprintf(format, args...), Events: []int{i}})
+			}
+			origin, fromBrowser := req.HTTP.Get("Origin")
+			allowed, _ := e.HTTP.Get("Access-Control-Allow-Origin")
+			if fromBrowser && allowed != origin {
+				fail("%s %s from origin %s: Access-Control-Allow-Origin is %q", req.HTTP.Method, req.HTTP.Path, origin, allowed)
+			}
+			switch {
+			case req.HTTP.Method == http.MethodOptions:
+				methods, _ := e.HTTP.Get("Access-Control-Allow-Methods")
+				if e.HTTP.Status != http.StatusNoContent || !strings.Contains(methods, "POST") {
+					fail("the preflight got %d with Access-Control-Allow-Methods %q, want 204 allowing POST", e.HTTP.Status, methods)
+				}
+			case req.HTTP.Path == "/restate/health" && e.HTTP.Status != http.StatusOK:
+				fail("the health probe got %d %s while the runtime answered", e.HTTP.Status, e.HTTP.Body)
+			}
+		}
+	}
 	return vs
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/vigilsim/vigil/checkers"
+	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/sim"
@@ -73,6 +74,39 @@ func TestCheckFails(t *testing.T) {
 				return
 			}
 			if assert.NotEmpty(t, vs) {
+				assert.Contains(t, vs[0].Message, tt.want)
+			}
+		})
+	}
+}
+
+// TestBrowserCheckFails shows the browser check failing on a response that drops the CORS echo,
+// a preflight refused, and a health probe that is not ready.
+func TestBrowserCheckFails(t *testing.T) {
+	exchange := func(method, path string, reqHeader []hist.Header, status int, respHeader []hist.Header) *checkers.History {
+		return &checkers.History{Events: []checkers.Event{
+			{Kind: checkers.ClientRequest, Request: 1, HTTP: &hist.HTTP{Method: method, Path: path, Header: reqHeader}},
+			{Kind: checkers.ClientResponse, Request: 1, HTTP: &hist.HTTP{Status: status, Header: respHeader}},
+		}}
+	}
+	origin := []hist.Header{{Name: "Origin", Value: browserOrigin}}
+	echoed := []hist.Header{{Name: "access-control-allow-origin", Value: browserOrigin}}
+	tests := []struct {
+		name string
+		h    *checkers.History
+		want string
+	}{
+		{"echoed", exchange("POST", "/Checkout/checkout", origin, 200, echoed), ""},
+		{"echo dropped", exchange("POST", "/Checkout/checkout", origin, 200, nil), "Access-Control-Allow-Origin is \"\""},
+		{"preflight refused", exchange("OPTIONS", "/Checkout/checkout", origin, 405, echoed), "want 204 allowing POST"},
+		{"not ready", exchange("GET", "/restate/health", nil, 503, nil), "the health probe got 503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := checkBrowser(tt.h)
+			if tt.want == "" {
+				assert.Empty(t, vs)
+			} else if assert.NotEmpty(t, vs) {
 				assert.Contains(t, vs[0].Message, tt.want)
 			}
 		})
