@@ -83,6 +83,22 @@ type Plan struct {
 	// or the attempt's stream breaks so that a new attempt starts while completions are in flight.
 	// Swarm faults that strike at random times hit this window of a few milliseconds rarely.
 	AckWindowPercent uint64
+
+	// Storage faults beyond a lost unsynced suffix (the simulated disk, sim's mem store).
+
+	// SyncFailPercent is the chance that a sync of the runtime's store fails, as an fsync that
+	// reports an I/O error: nothing it covered is durable (a later crash may keep or drop it) and
+	// the store has failed, so the runtime node acknowledges nothing more and crash-restarts, as
+	// the production host must.
+	SyncFailPercent uint64
+	// TornWritePercent is the chance that a runtime crash tears the last batch that reaches the
+	// disk: its log record is cut mid-write, its checksum catches it at restart, and the batch is
+	// dropped whole (mem.Store.CrashTearing).
+	TornWritePercent uint64
+	// BitFlip flips one bit of one stored value, both chosen by the seed, at rest once the run is
+	// over and judged; reading it must fail its checksum, and a restart on the damaged store must
+	// set that record (and its invocation) aside and report it, nothing else.
+	BitFlip bool
 }
 
 // None is a plan without faults beyond a small fixed message delay.
@@ -143,6 +159,10 @@ func Draw(d Drawer) Plan {
 	}
 	// Drawn last, so that every field above keeps the value earlier builds drew for a seed.
 	p.AckWindowPercent = percent("ack-window", 30)
+	// Drawn after everything else, for the same reason.
+	p.SyncFailPercent = percent("sync-fail", 3)
+	p.TornWritePercent = percent("torn-write", 50)
+	p.BitFlip = on("bit-flip")
 	return p
 }
 
@@ -189,5 +209,6 @@ func (p Plan) String() string {
 	field("clock-step-every", p.ClockStepEvery)
 	field("time-quantum", p.TimeQuantum)
 	fmt.Fprintf(&b, "ack-window=%d%% ", p.AckWindowPercent)
+	fmt.Fprintf(&b, "sync-fail=%d%% torn-write=%d%% bit-flip=%t ", p.SyncFailPercent, p.TornWritePercent, p.BitFlip)
 	return strings.TrimSpace(b.String())
 }

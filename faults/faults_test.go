@@ -55,3 +55,50 @@ func TestPlanString(t *testing.T) {
 	require.True(t, strings.Contains(crashy.String(), "runtime-crash-every=2s"), crashy.String())
 	require.Contains(t, crashy.String(), "executor-crash-every=2s")
 }
+
+type recorder struct {
+	pcg
+	labels *[]string
+}
+
+func (r recorder) Draw(n uint64, label string) uint64 {
+	*r.labels = append(*r.labels, label)
+	return r.pcg.Draw(n, label)
+}
+
+// TestStorageFaultsDrawnLast: the storage faults are drawn after every other field, so that a
+// seed's other fields keep the values earlier builds drew; and the swarm enables each on some
+// seeds and not on others.
+func TestStorageFaultsDrawnLast(t *testing.T) {
+	var syncFail, torn, flip int
+	for seed := range uint64(200) {
+		var labels []string
+		p := Draw(recorder{pcg{rand.New(rand.NewPCG(seed, 1))}, &labels})
+		first := len(labels)
+		for i, l := range labels {
+			if l == "sync-fail" {
+				first = i
+				break
+			}
+		}
+		for _, l := range labels[first:] {
+			require.Contains(t, []string{"sync-fail", "sync-fail-percent", "torn-write", "torn-write-percent", "bit-flip"}, l)
+		}
+		require.Equal(t, "bit-flip", labels[len(labels)-1])
+		require.LessOrEqual(t, p.SyncFailPercent, uint64(3))
+		if p.SyncFailPercent > 0 {
+			syncFail++
+		}
+		if p.TornWritePercent > 0 {
+			torn++
+		}
+		if p.BitFlip {
+			flip++
+		}
+	}
+	for _, n := range []int{syncFail, torn, flip} {
+		require.Greater(t, n, 50)
+		require.Less(t, n, 150)
+	}
+	require.Contains(t, Draw(newDrawer(1)).String(), "bit-flip=")
+}

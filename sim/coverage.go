@@ -24,6 +24,9 @@ const (
 	CoverRequestLost          Point = "client-request-lost"
 	CoverResponseLost         Point = "client-response-lost"
 	CoverPause                Point = "node-paused"
+	CoverSyncFailed           Point = "sync-failed"
+	CoverTornWriteDetected    Point = "torn-write-detected"
+	CoverBitFlipDetected      Point = "bit-flip-detected"
 )
 
 // simulatorPoints describes the simulator's own points.
@@ -39,6 +42,9 @@ var simulatorPoints = map[Point]string{
 	CoverRequestLost:               "a client request never reached the runtime",
 	CoverResponseLost:              "a response never reached its client (black hole)",
 	CoverPause:                     "a node paused and resumed",
+	CoverSyncFailed:                "a sync of the runtime's store failed; the runtime acknowledged nothing it covered and crash-restarted",
+	CoverTornWriteDetected:         "a runtime crash tore the last batch written; its checksum caught it at restart and the batch was dropped whole",
+	CoverBitFlipDetected:           "a bit flipped in a stored value at rest failed its checksum when read, and a restart set aside that record with its invocation (or did not read it), nothing else",
 	executor.BuggifyTransientError: "buggify: a spurious transient failure before a durable call",
 	executor.BuggifyDieAfterEffect: "buggify: an attempt died after its side effect, before journaling it",
 	engine.BuggifySkipRunAck:       "buggify: the engine withheld a run's acknowledgement",

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -48,6 +49,8 @@ type runtimeNode struct {
 	releasing []engine.Ready
 	// crashAt, when set, is the durable boundary at which the next crash happens.
 	crashAt boundary
+	// crashWhy, when set, starts the reason the next crash records (a failed sync).
+	crashWhy string
 
 	requests map[engine.RequestID]func(Response)
 }
@@ -118,8 +121,20 @@ func (n *runtimeNode) syncDone(gen uint64) {
 	if gen != n.gen || !n.up {
 		return
 	}
+	if !n.w.healed && n.w.faultRand.Percent(n.w.plan.SyncFailPercent, "sync-fail") {
+		n.store.FailNextSync()
+	}
 	if err := n.store.Sync(); err != nil {
-		panic(fmt.Sprintf("sim: mem store sync: %v", err))
+		if !errors.Is(err, mem.ErrSyncFailed) {
+			panic(fmt.Sprintf("sim: mem store sync: %v", err))
+		}
+		// As the production host does: a store whose sync failed may have lost what it covered,
+		// so nothing waiting for it is acknowledged, and the process restarts from what is on
+		// disk. The crash keeps a prefix of the batches the failed sync covered, or none.
+		n.w.cover(CoverSyncFailed)
+		n.crashWhy = "its store's sync failed; "
+		n.w.crashRuntime()
+		return
 	}
 	n.syncScheduled = false
 	// The notes are facts from now on. What the sync made durable leaves in a later event, so
@@ -277,6 +292,7 @@ func (n *runtimeNode) crash() {
 	}
 	unsynced := n.store.Unsynced()
 	keep := n.w.faultRand.Intn(unsynced+1, "crash-keep")
+	tear := keep > 0 && n.w.faultRand.Percent(n.w.plan.TornWritePercent, "torn-write")
 	switch {
 	case unsynced > 0:
 		n.w.cover(CoverCrashUnsynced)
@@ -287,6 +303,19 @@ func (n *runtimeNode) crash() {
 		n.w.cover(CoverCrashBeforeSends)
 	default:
 		n.w.cover(CoverCrashAfterSends)
+	}
+	torn := ""
+	if tear {
+		// The last batch that reached the disk is torn; when its checksum catches that (it
+		// always does, unless the torn bytes were what was to be written), it is dropped whole.
+		var detected bool
+		keep, detected = n.store.CrashTearing(keep, n.w.faultRand.Intn(1<<20, "torn-at"))
+		if detected {
+			n.w.cover(CoverTornWriteDetected)
+			torn = ", the last of them torn and dropped"
+		}
+	} else {
+		n.store.Crash(keep)
 	}
 	// Notes of the batches that survive became durable facts even though their effects are lost.
 	kept := 0
@@ -299,7 +328,6 @@ func (n *runtimeNode) crash() {
 		}
 		n.recordNotes(r.Notes)
 	}
-	n.store.Crash(keep)
 	n.w.endPause(&n.pause)
 	n.pending = nil
 	n.releasing = nil
@@ -318,7 +346,8 @@ func (n *runtimeNode) crash() {
 		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("reset: %w", ErrConnection)}) })
 	}
 	clear(n.requests)
-	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: fmt.Sprintf("kept %d of %d unsynced batches", keep, unsynced)})
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: fmt.Sprintf("%skept %d of %d unsynced batches%s", n.crashWhy, keep, unsynced, torn)})
+	n.crashWhy = ""
 }
 
 func (n *runtimeNode) restartIfDown() {

@@ -110,6 +110,9 @@ func (w *World) judge() []checkers.Violation {
 		vs = append(vs, w.livenessViolations()...)
 		vs = append(vs, w.storageViolations()...)
 		vs = append(vs, w.workload.Check(&w.history)...)
+		if w.plan.BitFlip {
+			vs = append(vs, w.bitFlipViolations()...)
+		}
 	}
 	return vs
 }

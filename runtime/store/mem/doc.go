@@ -6,6 +6,12 @@
 // Crash drops a suffix of the unsynced batches chosen by the caller, exactly the failures the
 // store.Store contract allows, so the engine's recovery is tested against all of them.
 //
+// It also injects the storage faults a real disk adds to that, each detected rather than read as
+// data: a failed fsync (FailNextSync: nothing it covered is durable and the store fails until
+// Crash), a torn last write at a crash (CrashTearing: the torn batch's log record fails its CRC
+// and the batch is dropped whole) and a bit flipped at rest (FlipBit: the value fails the
+// checksum every value carries, store.Seal).
+//
 // The simulator draws how many unsynced batches survive from its own seeded source and passes
 // the number in, which is why this package takes no randomness and must not import anything from
 // sim: the dependency runs the other way.
