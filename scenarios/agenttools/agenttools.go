@@ -107,6 +107,9 @@ type World interface {
 	AskApproval(task, awakeableID string) error
 	// FinalStep performs the approved task's final step and says what it did.
 	FinalStep(task string) (string, error)
+	// ToolChosen tells the user's progress feed that tool answered first in round of step of
+	// task: the agent acts on its WaitFirst choice. A re-run must never name another tool there.
+	ToolChosen(task string, step, round int, tool string)
 }
 
 // NewService returns the Agent service. With checkpoint set, the agent journals an empty Run
@@ -168,7 +171,7 @@ func runStep(ctx durable.Context, world World, task Task, s int, tools []string)
 	for i := range pending {
 		pending[i] = i
 	}
-	for len(pending) > 0 {
+	for round := 0; len(pending) > 0; round++ {
 		futures := make([]durable.Selectable, 0, len(pending)+1)
 		for _, i := range pending {
 			futures = append(futures, awakeables[i])
@@ -192,6 +195,12 @@ func runStep(ctx durable.Context, world World, task Task, s int, tools []string)
 				step.Tools[i].Status, step.Tools[i].Value = StatusAnswered, v
 			}
 			pending = append(pending[:p], pending[p+1:]...)
+			if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) {
+				world.ToolChosen(task.Name, s, round, tools[i])
+				return true, nil
+			}, durable.WithName(notifyName(s, round))); err != nil {
+				return StepReport{}, err
+			}
 			break
 		}
 	}
@@ -224,6 +233,9 @@ func askApproval(ctx durable.Context, world World, task Task) (ToolReport, error
 	return report, nil
 }
 
+// notifyName names the Run that reports round's choice of step to the progress feed.
+func notifyName(step, round int) string { return fmt.Sprintf("notify-step-%d-%d", step, round) }
+
 // ToolFailure is the rejection reason the worker of tool sends for step of task.
 func ToolFailure(tool, task string, step int) string {
 	return fmt.Sprintf("%s failed on %s step %d", tool, task, step)
@@ -244,6 +256,10 @@ type workload struct {
 	answers   int
 	// checkpoint makes the agent checkpoint after each step.
 	checkpoint bool
+	// chosen is the progress feed: the tool first reported for each task, step and round, and
+	// every report that named another tool there afterwards.
+	chosen    map[string]string
+	conflicts []string
 }
 
 var errWorldDown = errors.New("tool system unavailable")
@@ -349,6 +365,19 @@ func (wl *workload) AskApproval(task, awakeableID string) error {
 	default:
 	}
 	return nil
+}
+
+// ToolChosen implements World.
+func (wl *workload) ToolChosen(task string, step, round int, tool string) {
+	if wl.chosen == nil {
+		wl.chosen = map[string]string{}
+	}
+	key := fmt.Sprintf("%s step %d round %d", task, step, round)
+	if first, ok := wl.chosen[key]; !ok {
+		wl.chosen[key] = tool
+	} else if first != tool {
+		wl.conflicts = append(wl.conflicts, fmt.Sprintf("the agent reported %s as first to answer in %s, later %s", first, key, tool))
+	}
 }
 
 // FinalStep implements World.

@@ -49,7 +49,11 @@ const Margin = 5 * time.Second
 //     paused at some time from that acceptance to Margin after the timer fired (a pause holds
 //     back every message to the executor and delivers them together, in any order).
 func (wl *workload) Check(h *checkers.History) []checkers.Violation {
-	return check(h)
+	vs := check(h)
+	for _, c := range wl.conflicts {
+		vs = append(vs, checkers.Violation{Checker: checkerName, Message: "choice-reported-once: " + c})
+	}
+	return vs
 }
 
 func check(h *checkers.History) []checkers.Violation {
@@ -277,7 +281,7 @@ func (x *history) checkAgent(inv protocol.InvocationID, done checkers.Event) (ms
 		for i := range pending {
 			pending[i] = i
 		}
-		for len(pending) > 0 {
+		for round := 0; len(pending) > 0; round++ {
 			at, sel := w.next(journal.KindSelect, "")
 			c := choiceOf(sel)
 			switch {
@@ -293,6 +297,10 @@ func (x *history) checkAgent(inv protocol.InvocationID, done checkers.Event) (ms
 				w.ended(indices[i], &step.Tools[i], StatusAnswered, StatusFailed)
 				w.provenance(indices[i], step.Tools[i], tools[i]+" answer ", ToolFailure(tools[i], task.Name, s))
 				pending = append(pending[:c], pending[c+1:]...)
+				// The progress report of the choice (a journal built by hand may leave it out).
+				if w.pos < len(w.j) && w.j[w.pos].Kind == journal.KindRun && w.j[w.pos].Name == notifyName(s, round) {
+					w.pos++
+				}
 			default:
 				panic(errShape{fmt.Sprintf("journaled select [%d] %s does not fit the %d pending tools and the timer", at, sel.Result, len(pending))})
 			}
