@@ -58,8 +58,15 @@ func (r Rand) Intn(n int, label string) int {
 }
 
 // Percent reports true with probability p/100.
+// A choice tape stores the draw flipped, so that a zero on a tape means "does not fire".
 func (r Rand) Percent(p uint64, label string) bool {
-	return p > 0 && r.Draw(100, label) < p
+	if p == 0 {
+		return false
+	}
+	if f, ok := r.Source.(flipDrawer); ok {
+		return f.DrawFlipped(100, label) < p
+	}
+	return r.Draw(100, label) < p
 }
 
 // Duration returns a duration in [lo, hi].

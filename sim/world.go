@@ -44,6 +44,9 @@ type Options struct {
 	Seed uint64
 	// Source, if set, replaces the seeded PCG streams (for rapid).
 	Source Source
+	// Record, if set, receives every draw of the run, in order: a choice tape that Tape.Replay
+	// feeds back bit for bit (see Tape).
+	Record *Tape
 	// Plan, if set, replaces the fault plan drawn from the seed.
 	Plan *faults.Plan
 	// Faults is the intensity the plan is drawn at when Plan is not set (default faults.LevelDefault,
@@ -145,11 +148,14 @@ type World struct {
 
 func newWorld(sc Scenario, opts Options) *World {
 	opts = opts.withDefaults()
+	if opts.Record != nil {
+		opts.Record.begin(sc.Name, opts)
+	}
 	stream := func(purpose string) Rand {
 		if opts.Source != nil {
-			return Rand{opts.Source}
+			return Rand{recordingStream(opts.Source, opts.Record)}
 		}
-		return Rand{NewPCGSource(opts.Seed, purpose)}
+		return Rand{recordingStream(NewPCGSource(opts.Seed, purpose), opts.Record)}
 	}
 	w := &World{
 		history:      newHistory(),

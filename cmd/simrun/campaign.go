@@ -377,10 +377,21 @@ func writeSummary(w io.Writer, all []*stats, interrupted bool) *stats {
 func reproduce(cfg *config, out *bufio.Writer, stderr io.Writer) int {
 	code := exitOK
 	for i, sc := range cfg.scenarios {
-		opts := cfg.options(cfg.seed)
+		var rec *sim.Tape
+		if cfg.tapes.out != "" {
+			rec = &sim.Tape{}
+		}
+		opts := cfg.tapeOptions(cfg.options(cfg.seed), rec)
 		opts.KeepHistory = !cfg.hash
 		o := runSeedWithin(sc, opts, cfg.seedTimeout)
 		r := o.res
+		if rec != nil && !o.abandoned {
+			if err := writeTapeFile(cfg.tapes.out, rec); err != nil {
+				fmt.Fprintf(stderr, "simrun: %v\n", err)
+				return exitUsage
+			}
+			fmt.Fprintf(stderr, "choice tape: %d draws (%d non-zero) written to %s; replay: %s\n", len(rec.Draws), rec.NonZero(), cfg.tapes.out, cfg.replayCommand(cfg.tapes.out))
+		}
 		if r.Failed() {
 			code = exitViolation
 		}

@@ -12,6 +12,8 @@
 //	go run ./cmd/simrun                                   # every scenario x 1000 seeds
 //	go run ./cmd/simrun -scenario approval -seeds 10000   # a longer campaign of one scenario
 //	go run ./cmd/simrun -scenario approval -seed 7        # reproduce one seed: plan, trace, verdict, hash
+//	go run ./cmd/simrun -scenario approval -seed 7 -shrink  # minimise a failing seed's choice tape
+//	go run ./cmd/simrun -tape approval-7.tape            # replay a choice tape bit for bit
 //	go run ./cmd/simrun -seeds 200 -hash > a.txt          # trace hashes, to diff across processes
 //	go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
 //	go run ./cmd/simrun -shard 3/8 -seeds 80000 -json > shard3.json   # one of 8 machines' share
@@ -95,6 +97,29 @@
 // the full history kept, and prints the scenario, the seed, the budgets, the fault plan, every
 // event of the trace (one per line), the run's figures, the violations report with the events
 // around each violation and the reproduce command, and the trace hash.
+//
+// # Choice tapes and shrinking
+//
+// Every draw of a run (a fault's rate, a delay, a crash point, a client's action) can be recorded
+// on a choice tape, in order, with its label and bound (sim.Tape): a text file with a header
+// (scenario, seed, the flags that change a run) and a line per draw, "value bound label".
+// -seed S -tape-out FILE writes the tape of that run; -tape FILE replays it bit for bit, with the
+// same trace hash, taking the scenario, the seed and the flags from the tape (flags given on the
+// command line override them). A tape can be edited and still replayed: a draw past its end reads
+// as zero, a value not below its bound wraps around, and a zero draw means "off" everywhere (a
+// fault kind off, a Percent that does not fire, no extra client, the shortest delay): a Percent
+// draw is stored flipped on the tape so that zero is its "does not fire"; the seeded run draws
+// as before.
+//
+// -seed S -shrink, when the seed fails, records its tape and minimises it greedily while a run
+// from it still breaks the same property (the checker of its first violation): it cuts the tape's
+// tail (the shortest failing prefix), zeroes the first draws (the fault plan, the workload's
+// shape) one by one and then chunks of the rest, halving the chunk size, and repeats while a pass
+// helps; at most 500 runs and 2 minutes, each run capped at twice the seed's events (plus 1000). It writes the smallest failing tape to -tape-out (default
+// ./<scenario>-<seed>.tape) and prints the sizes before and after (draws, non-zero draws, events,
+// fault kinds on), the shrunk run's plan and violation, and the command that replays it. A seed
+// that passes has nothing to shrink (exit 0). Rapid's own shrinking (sim.Check under go test)
+// is unchanged.
 //
 // # Failure artifacts
 //
@@ -206,6 +231,14 @@
 //	-shard k/n
 //		Run shard k of n (1 <= k <= n) of the campaign, as described above. A value that is not
 //		k/n with 1 <= k <= n, or a shard that gets no seed of -seeds, is a usage error.
+//	-tape file
+//		Replay the choice tape in file bit for bit, as described above. It cannot be combined
+//		with -seed, -seeds, -first or -shrink.
+//	-tape-out file
+//		With -seed (and one scenario), write the run's choice tape to file; with -shrink, where the
+//		shrunk tape goes (default ./<scenario>-<seed>.tape).
+//	-shrink
+//		With -seed: when the seed fails, shrink its choice tape, as described above.
 //	-mutant name
 //		Plant the named bug of the runtime/mutant catalogue for the whole run, to check that the
 //		campaign catches it. Only binaries built with -tags vigil_mutants carry mutants; any

@@ -77,6 +77,8 @@ type config struct {
 	faults faults.Level
 	// ci holds -json, -junit, -duration and -shard (shard.go).
 	ci ciFlags
+	// tapes holds -tape, -tape-out and -shrink (shrink.go).
+	tapes tapeFlags
 }
 
 // usageError is a bad command line: run prints it and exits with exitUsage.
@@ -110,6 +112,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
+	if cfg.reproduce && cfg.tapes.shrink {
+		return shrinkSeeds(cfg, out, stderr)
+	}
 	if cfg.reproduce {
 		return reproduce(cfg, out, stderr)
 	}
@@ -164,6 +169,7 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 	mutantName := fs.String("mutant", "", "plant the bug `name` in the runtime for the whole run (needs a binary built\n"+
 		"with -tags vigil_mutants)")
 	addCIFlags(fs, &cfg.ci)
+	addTapeFlags(fs, &cfg.tapes)
 	fs.Usage = func() {} // the flag package calls it on every error; run prints a hint instead
 
 	if err := fs.Parse(args); err != nil {
@@ -221,6 +227,9 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		}
 	}
 	if err := checkCIFlags(cfg, set); err != nil {
+		return nil, err
+	}
+	if err := checkTapeFlags(cfg, fs, args, set); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -282,6 +291,9 @@ Examples:
   go run ./cmd/simrun                                  every scenario x 1000 seeds
   go run ./cmd/simrun -scenario approval -seeds 10000  a longer campaign of one scenario
   go run ./cmd/simrun -scenario approval -seed 7       reproduce one seed: plan, trace, verdict, hash
+  go run ./cmd/simrun -scenario approval -seed 7 -shrink
+                                                       minimise a failing seed's choice tape
+  go run ./cmd/simrun -tape approval-7.tape            replay a choice tape bit for bit
   go run ./cmd/simrun -seeds 200 -hash > a.txt         trace hashes, to diff across processes
   go run -tags vigil_mutants ./cmd/simrun -mutant accept-second-completion
                                                        check that the campaign catches a planted bug
@@ -342,6 +354,9 @@ func (c *config) capsNote() string {
 func (c *config) reproduceCommand(r *sim.Result) string {
 	// Built from the configuration rather than from r.Options, which a run that panicked or
 	// was abandoned does not carry.
+	if c.tapes.in != "" {
+		return c.replayCommand(c.tapes.in)
+	}
 	cmd := fmt.Sprintf("go run ./cmd/simrun -scenario %s -seed %d", r.Scenario, r.Seed)
 	if c.mutant != mutant.None {
 		cmd = strings.Replace(cmd, "go run ", "go run -tags vigil_mutants ", 1) + " -mutant " + c.mutant.String()
