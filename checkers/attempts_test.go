@@ -28,7 +28,7 @@ func (s *linkStory) ev(e Event) *linkStory {
 
 func (s *linkStory) link(kind LinkEventKind, from string, m protocol.Message) *linkStory {
 	m.Invocation = storyInv
-	le := LinkEvent{After: len(s.h.Events), Kind: kind, From: from, Message: m}
+	le := LinkEvent{After: len(s.h.Events), Kind: kind, From: from, Message: LinkMessageOf(m)}
 	if kind == LinkSent && from == "runtime" {
 		le.Release = s.release
 	}

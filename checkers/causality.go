@@ -177,7 +177,7 @@ func (c *causality) wokenBy(inv protocol.InvocationID, w *startWindow) bool {
 	return false
 }
 
-func (c *causality) uncaused(m *protocol.Message, w *startWindow, at int) Violation {
+func (c *causality) uncaused(m *LinkMessage, w *startWindow, at int) Violation {
 	why := "no acceptance, lock, timer, recovery or awaited completion came before it"
 	if len(w.suspends) > 0 {
 		why = fmt.Sprintf("the previous attempt suspended waiting on %v and none of those entries is complete (a spurious wake-up)", w.suspends[len(w.suspends)-1])

@@ -36,7 +36,8 @@ func durability(x *Index) []Violation {
 	}
 	completions := map[completion]bool{}
 	var vs []Violation
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case ClientRequest:
 			requests[e.Request] = i

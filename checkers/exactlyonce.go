@@ -27,7 +27,8 @@ func ExactlyOnce(h History) []Violation {
 
 	// The first acceptance of each awakeable is its winner; later ones are violations.
 	accepted := make(map[slot]int)
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		if e.Kind != CompletionAccepted {
 			continue
 		}
@@ -44,7 +45,8 @@ func ExactlyOnce(h History) []Violation {
 	}
 
 	outputs := make(map[protocol.InvocationID]int)
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case ValueObserved:
 			if e.Entry.Kind != journal.KindAwakeable {

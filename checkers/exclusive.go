@@ -40,7 +40,8 @@ func Exclusive(h History) []Violation {
 	// exclusive invocations by Seq.
 	accepted := make(map[protocol.InvocationID]int)
 	queues := make(map[workflowKey][]int)
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		if e.Kind != InvocationAccepted {
 			continue
 		}
@@ -74,7 +75,8 @@ func Exclusive(h History) []Violation {
 	// next is, per key, how far its queue is known to have acquired the lock in order.
 	next := make(map[workflowKey]int)
 
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case LockAcquired:
 			k := workflowKey{e.Service, e.Key}

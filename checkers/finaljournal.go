@@ -16,7 +16,8 @@ const finalJournalName = "final-journal"
 // even when no later attempt replays the journal.
 func FinalJournal(h History) []Violation {
 	final := map[[16]byte]int{}
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		if e.Kind == InvocationDone && e.Journal != nil {
 			if _, seen := final[e.Invocation]; !seen {
 				final[e.Invocation] = i
@@ -27,7 +28,8 @@ func FinalJournal(h History) []Violation {
 		return nil
 	}
 	var vs []Violation
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		di, ok := final[e.Invocation]
 		if !ok {
 			continue

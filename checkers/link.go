@@ -43,7 +43,22 @@ type LinkEvent struct {
 	// Message is the message, without its journal and state (Start) and its entry (Command,
 	// Completion): the checkers of the link need its kind, invocation, attempt, index and, for a
 	// Suspend, the indices it waits on.
-	Message protocol.Message
+	Message LinkMessage
+}
+
+// LinkMessage is what the checkers of the link read of a protocol.Message: a small value, so
+// that the log stays small next to the history.
+type LinkMessage struct {
+	Kind       protocol.Kind
+	Invocation protocol.InvocationID
+	Attempt    uint32
+	Index      uint32
+	WaitingOn  []uint32
+}
+
+// LinkMessageOf keeps of m what the checkers of the link read.
+func LinkMessageOf(m protocol.Message) LinkMessage {
+	return LinkMessage{Kind: m.Kind, Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, WaitingOn: m.WaitingOn}
 }
 
 // String renders the link event as one trace line.

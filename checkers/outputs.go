@@ -57,7 +57,8 @@ func outputs(x *Index) []Violation {
 	}
 
 	// Every output a client received is the invocation's one output.
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		if e.Kind != ClientResponse || e.Entry.Kind != journal.KindOutput || responses[e.Request] != i {
 			continue
 		}

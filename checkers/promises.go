@@ -81,7 +81,8 @@ func Promises(h History) []Violation {
 	opIx := make(map[slot]int)
 	var ops []*promiseOp
 	var completed []int
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case InvocationAccepted:
 			if _, ok := accepted[e.Invocation]; !ok {
@@ -107,7 +108,8 @@ func Promises(h History) []Violation {
 			ops = append(ops, &promiseOp{slot: s, kind: kind, name: e.Entry.Name, param: promiseParam(e.Entry), call: i, ret: -1})
 		}
 	}
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		if e.Kind != ValueObserved {
 			continue
 		}

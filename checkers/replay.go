@@ -49,7 +49,8 @@ func Replay(h History) []Violation {
 		orphanIx:  make(map[attemptKey]int),
 	}
 	r.index()
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case AttemptStarted:
 			r.started(i, e)
@@ -177,7 +178,7 @@ func (r *replayer) orphan(k attemptKey, i int) {
 }
 
 // command checks that a new command takes the next index of its attempt.
-func (r *replayer) command(a *attemptReplay, i int, e Event) {
+func (r *replayer) command(a *attemptReplay, i int, e *Event) {
 	idx := uint64(e.Index)
 	switch {
 	case idx < uint64(len(a.journal)):
@@ -202,7 +203,7 @@ func (r *replayer) command(a *attemptReplay, i int, e Event) {
 }
 
 // observed checks a value the handler received against the journal or the attempt's own command.
-func (r *replayer) observed(a *attemptReplay, i int, e Event) {
+func (r *replayer) observed(a *attemptReplay, i int, e *Event) {
 	if uint64(e.Index) < uint64(len(a.journal)) {
 		je := a.journal[e.Index]
 		switch {
@@ -241,7 +242,7 @@ func (r *replayer) observed(a *attemptReplay, i int, e Event) {
 }
 
 // executed checks that a run's side effect ran only for a run the start journal does not hold.
-func (r *replayer) executed(a *attemptReplay, i int, e Event) {
+func (r *replayer) executed(a *attemptReplay, i int, e *Event) {
 	if uint64(e.Index) < uint64(len(a.journal)) {
 		je := a.journal[e.Index]
 		if je.Kind == journal.KindRun {
@@ -260,7 +261,7 @@ func (r *replayer) executed(a *attemptReplay, i int, e Event) {
 }
 
 // started checks a start journal against the invocation's previous one and its emitted commands.
-func (r *replayer) started(i int, e Event) {
+func (r *replayer) started(i int, e *Event) {
 	st := r.invs[e.Invocation]
 	if st == nil {
 		st = &invocationReplay{prevStart: -1, inputStart: -1}

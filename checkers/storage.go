@@ -84,7 +84,8 @@ func newStorageModel(h History) *storageModel {
 		promises: map[promiseRef]bool{}, idemUsed: map[idemScope]bool{}, idemLive: map[idemScope]protocol.InvocationID{},
 	}
 	services := map[string]*protocol.ServiceSpec{}
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case ServiceDeclared:
 			if e.Spec != nil {
@@ -95,7 +96,7 @@ func newStorageModel(h History) *storageModel {
 				m.idemUsed[idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}] = true
 			}
 		case InvocationAccepted:
-			m.accepted[e.Invocation] = e
+			m.accepted[e.Invocation] = *e
 			k := keyRef{e.Service, e.Key}
 			if e.Key != "" {
 				m.keyLive[k] = true
@@ -117,7 +118,7 @@ func newStorageModel(h History) *storageModel {
 	return m
 }
 
-func (m *storageModel) purge(i int, e Event) {
+func (m *storageModel) purge(i int, e *Event) {
 	switch e.Purge {
 	case event.PurgeInvocation:
 		m.purged[e.Invocation] = true

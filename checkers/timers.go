@@ -37,7 +37,8 @@ func Timers(h History) []Violation {
 	var armedOrder []timerKey
 	fired := make(map[timerKey]int)
 	done := make(map[protocol.InvocationID]int)
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i]
 		switch e.Kind {
 		case InvocationDone:
 			if _, ok := done[e.Invocation]; !ok {
@@ -100,7 +101,7 @@ type timerKey struct {
 	deadline time.Duration
 }
 
-func timerKeyOf(e Event) timerKey {
+func timerKeyOf(e *Event) timerKey {
 	return timerKey{e.Invocation, e.Index, e.Timer, e.Deadline}
 }
 

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"sync"
+
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -10,13 +12,40 @@ import (
 // and delivers, for the checkers that judge attempts (progress, causality). It is a fact of the
 // simulator's, like a crash, and never a claim of the runtime's.
 
+// links recycles link logs, as histories does the histories' events: a run's log is judged and
+// dropped, and growing a fresh one for each seed cost as much as the history. The capacity a log
+// starts with changes nothing it records.
+var links sync.Pool
+
+// appendLink appends e to the link log, taking a recycled log for the run's first event.
+func (w *World) appendLink(e checkers.LinkEvent) {
+	if w.link == nil {
+		if l, ok := links.Get().(*checkers.Link); ok {
+			w.link = *l
+		}
+	}
+	w.link = append(w.link, e)
+}
+
+// recycleLink gives the run's link log back once it has been judged.
+func (w *World) recycleLink() {
+	l := w.link
+	w.link = nil
+	if cap(l) == 0 {
+		return
+	}
+	clear(l) // drop what the old events point to
+	l = l[:0]
+	links.Put(&l)
+}
+
 // linkEvent appends one link event, placed after the history events recorded so far.
 func (w *World) linkEvent(kind checkers.LinkEventKind, from string, m protocol.Message) {
 	// Only what the checkers of the link read is kept: a Start's journal or a completion's value
 	// would make the log as large as the history for nothing.
-	w.link = append(w.link, checkers.LinkEvent{
+	w.appendLink(checkers.LinkEvent{
 		After: len(w.history.Events), At: w.now, Kind: kind, From: from,
-		Message: protocol.Message{Kind: m.Kind, Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, WaitingOn: m.WaitingOn},
+		Message: checkers.LinkMessageOf(m),
 	})
 	if from == "runtime" && kind == checkers.LinkSent {
 		w.link[len(w.link)-1].Release = w.releases
@@ -30,7 +59,7 @@ func (w *World) linkReleased(gen uint64) {
 		return
 	}
 	w.releases++
-	w.link = append(w.link, checkers.LinkEvent{After: len(w.history.Events), At: w.now, Kind: checkers.LinkReleased, From: "runtime", Release: w.releases})
+	w.appendLink(checkers.LinkEvent{After: len(w.history.Events), At: w.now, Kind: checkers.LinkReleased, From: "runtime", Release: w.releases})
 }
 
 // deliverToRuntime hands m to the runtime node, noting the delivery if the node takes it, and

@@ -73,6 +73,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		}
 	}
 	res.Violations = w.judge()
+	w.recycleLink()
 	res.Cut = w.cut
 	if opts.KeepHistory || res.Failed() {
 		res.History = &w.history
