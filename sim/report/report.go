@@ -24,8 +24,8 @@ type Info struct {
 	// Reproduce is the command that replays the run; empty means r.ReproduceCommand() when the
 	// run is reproducible.
 	Reproduce string
-	// Shrink is how to shrink the failing run, as a command or in words; empty means a note
-	// that says shrinking is not available yet.
+	// Shrink is how to shrink the failing run, as a command or in words; empty means the
+	// reproduce command with -shrink when there is one.
 	Shrink string
 	// Notes are extra lines for the summary and the page (a panic's stack, a mutant planted).
 	Notes []string
@@ -113,8 +113,11 @@ func (info Info) withDefaults(r *sim.Result) Info {
 		}
 	}
 	if info.Shrink == "" {
-		info.Shrink = "not available yet: once simrun has -shrink, run the reproduce command with -shrink " +
-			"to minimise the run's choice tape while the same property fails, then replay the tape with -tape FILE"
+		if strings.HasPrefix(info.Reproduce, "go run ") {
+			info.Shrink = info.Reproduce + " -shrink   (writes the shrunk choice tape; replay it with -tape FILE)"
+		} else {
+			info.Shrink = "not with simrun: its plan or its choices did not come from the seed"
+		}
 	}
 	return info
 }
