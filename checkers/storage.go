@@ -92,6 +92,11 @@ func newStorageModel(h History) *storageModel {
 				services[e.Spec.Name] = e.Spec
 			}
 		case ClientRequest:
+			// A call's or send's key is its Idempotency-Key header: without one, there is
+			// nothing to parse for.
+			if k, _ := e.HTTP.Get("Idempotency-Key"); k == "" {
+				continue
+			}
 			if r := ParseClientRequest(e.HTTP, services); (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
 				m.idemUsed[idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}] = true
 			}
