@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,7 @@ var (
 	flagLiveness = flag.Duration("vigil.liveness", 0, "vigiltest: virtual duration after healing within which every invocation must finish")
 	flagMax      = flag.Int("vigil.max-events", 0, "vigiltest: cap on the events of one run")
 	flagMaxInst  = flag.Int("vigil.max-events-per-instant", 0, "vigiltest: cap on the events at one virtual instant")
+	flagTape     = flag.String("vigil.tape", "", "vigiltest: replay the choice tape FILE bit for bit (a failing seed's tape is written next to the corpus)")
 )
 
 func init() {
@@ -66,6 +68,7 @@ type settings struct {
 	liveness time.Duration
 	max      int
 	maxInst  int
+	tape     string
 }
 
 func commandLine() settings {
@@ -89,6 +92,8 @@ func commandLine() settings {
 			st.max = *flagMax
 		case "vigil.max-events-per-instant":
 			st.maxInst = *flagMaxInst
+		case "vigil.tape":
+			st.tape = *flagTape
 		}
 	})
 	return st
@@ -113,6 +118,10 @@ func check(t testing.TB, sc Scenario, o Options, st settings) {
 	s := sc.Sim()
 	base := o.simOptions()
 	corpus := corpusFile(o.Corpus, t.Name())
+	if st.tape != "" {
+		replayTape(t, s, base, st.tape)
+		return
+	}
 	if st.seed != nil {
 		runOne(t, s, base, *st.seed, corpus)
 		return
@@ -133,7 +142,7 @@ func check(t testing.TB, sc Scenario, o Options, st settings) {
 		return true
 	})
 	if failed != nil {
-		report(t, failed, corpus)
+		report(t, s, failed, corpus)
 		return
 	}
 	t.Logf("%s: seeds %d..%d passed at faults=%s, %d events, %s virtual", sc.Name, o.FirstSeed,
@@ -147,7 +156,7 @@ func runOne(t testing.TB, s sim.Scenario, opts sim.Options, seed uint64, corpus 
 	opts.Seed = seed
 	r := sim.RunSeed(s, opts)
 	if r.Failed() {
-		report(t, r, corpus)
+		report(t, s, r, corpus)
 		return false
 	}
 	t.Logf("%s seed %d: no violation; trace hash %016x", s.Name, seed, r.TraceHash)
@@ -155,7 +164,7 @@ func runOne(t testing.TB, s sim.Scenario, opts sim.Options, seed uint64, corpus 
 }
 
 // report fails t with r's report and saves its seed to the corpus.
-func report(t testing.TB, r *sim.Result, corpus string) {
+func report(t testing.TB, s sim.Scenario, r *sim.Result, corpus string) {
 	t.Helper()
 	line := ReproduceLine(t.Name(), r)
 	msg := sim.FailureReport(t, r, func(testing.TB, *sim.Result) string { return line })
@@ -166,8 +175,69 @@ func report(t testing.TB, r *sim.Result, corpus string) {
 		} else {
 			msg += fmt.Sprintf("  saved to %s: later runs of the test replay it first\n", corpus)
 		}
+		if file, err := saveTape(s, corpus, t.Name(), r); err == nil {
+			msg += fmt.Sprintf("  tape: %s (replay: %s)\n", file, sim.GoTestCommand(t.Name(), " -vigil.tape="+file))
+		}
 	}
 	t.Errorf("%s", msg)
+}
+
+// saveTape runs r's seed again recording its choice tape and writes it beside the corpus, as
+// <Test>-<seed>.tape, for -vigil.tape to replay bit for bit. It returns the file's path.
+func saveTape(s sim.Scenario, corpus, test string, r *sim.Result) (string, error) {
+	if !r.Reproducible() || r.Scenario == "" {
+		return "", fmt.Errorf("the run did not draw from its seed")
+	}
+	opts := r.Options
+	opts.Record = &sim.Tape{}
+	sim.RunSeed(s, opts)
+	file := filepath.Join(filepath.Dir(corpus), fmt.Sprintf("%s-%d.tape", strings.ReplaceAll(test, "/", "_"), r.Seed))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return "", err
+	}
+	if err := opts.Record.Write(f); err != nil {
+		f.Close()
+		return "", err
+	}
+	return file, f.Close()
+}
+
+// replayTape runs the choice tape in file: its seed, with its flags (the fault intensity, the
+// budgets and the caps), every draw taken from the tape.
+func replayTape(t testing.TB, s sim.Scenario, opts sim.Options, file string) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatalf("-vigil.tape: %v", err)
+	}
+	tape, err := sim.ReadTape(bufio.NewReader(f))
+	f.Close()
+	if err != nil {
+		t.Fatalf("-vigil.tape %s: %v", file, err)
+	}
+	fs := flag.NewFlagSet("tape", flag.ContinueOnError)
+	level := opts.Faults
+	fs.Var(&level, "faults", "")
+	fs.DurationVar(&opts.SafetyBudget, "budget", opts.SafetyBudget, "")
+	fs.DurationVar(&opts.LivenessBudget, "liveness", opts.LivenessBudget, "")
+	fs.IntVar(&opts.MaxEvents, "max-events", opts.MaxEvents, "")
+	fs.IntVar(&opts.MaxEventsPerInstant, "max-events-per-instant", opts.MaxEventsPerInstant, "")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(strings.Fields(tape.Flags)); err != nil {
+		t.Fatalf("-vigil.tape %s: flags %q: %v", file, tape.Flags, err)
+	}
+	opts.Faults, opts.Seed, opts.Source = level, tape.Seed, tape.Replay()
+	r := sim.RunSeed(s, opts)
+	if !r.Failed() {
+		t.Logf("%s: tape %s (seed %d): no violation; trace hash %016x", s.Name, file, tape.Seed, r.TraceHash)
+		return
+	}
+	line := sim.GoTestCommand(t.Name(), " -vigil.tape="+file)
+	t.Errorf("%s  trace hash: %016x\n", sim.FailureReport(t, r, func(testing.TB, *sim.Result) string { return line }), r.TraceHash)
 }
 
 // ReproduceLine is the go test command that reruns exactly the run r of the test called test:

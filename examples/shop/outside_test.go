@@ -128,4 +128,12 @@ func TestTheGuideFromAModuleOfOnesOwn(t *testing.T) {
 	again, err := goTest(append(append([]string{"-run", "^TestGreet$", "-count=1", "."}, strings.Fields(m[1])...), "-args", "-bug")...)
 	require.Error(t, err)
 	require.Contains(t, again, hash, "the printed line reruns the same run")
+
+	// The failing seed's choice tape was written beside the corpus; replaying it gives the run
+	// bit for bit.
+	tape := regexp.MustCompile(`tape: (\S+) \(replay: go test -run '\^TestGreet\$' -count=1 \. (-vigil\.tape=\S+)\)`).FindStringSubmatch(out)
+	require.NotNil(t, tape, out)
+	replayed, err := goTest("-run", "^TestGreet$", "-count=1", ".", tape[2], "-args", "-bug")
+	require.Error(t, err)
+	require.Contains(t, replayed, hash, "the tape replays the same run")
 }
