@@ -46,6 +46,16 @@ func (s rapidSource) Draw(n uint64, label string) uint64 {
 	return rapid.Uint64Range(0, n-1).Draw(s.t, label)
 }
 
+// DrawFlipped draws as Draw does, flipped, so that rapid, which shrinks every draw toward zero,
+// shrinks a Percent toward "does not fire": a shrunk run turns faults and rare branches off
+// instead of on.
+func (s rapidSource) DrawFlipped(n uint64, label string) uint64 {
+	if n <= 1 {
+		return 0
+	}
+	return n - 1 - rapid.Uint64Range(0, n-1).Draw(s.t, label)
+}
+
 // Rand adds convenient draws on top of a Source.
 type Rand struct{ Source }
 
