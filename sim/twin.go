@@ -56,7 +56,7 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	w.twinSent = w.twinSent[:0]
 	// The re-run is bracketed in the history, so that what handler code records during it (a
 	// side effect outside Run, say) is known to come from a replay, and a verdict can point at it.
-	started := w.recordAt(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Index: uint32(len(j))})
+	started := w.Record(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Index: uint32(len(j))})
 	outcome := "matched its journal"
 	w.twin.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: inv, Attempt: uint32(w.twins), Service: p.Service, Handler: p.Handler, Key: p.Key, Journal: j})
 	var problems []string
@@ -78,7 +78,7 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 			}
 		}
 	}
-	ended := w.recordAt(checkers.Event{Kind: checkers.ReplayEnded, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Reason: outcome})
+	ended := w.Record(checkers.Event{Kind: checkers.ReplayEnded, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Reason: outcome})
 	for _, msg := range problems {
 		w.twinViolation(inv, msg, started, ended)
 	}
@@ -94,9 +94,3 @@ type twinClock struct{ w *World }
 func (c twinClock) Now() time.Time { return Epoch.Add(c.w.now) }
 
 func (c twinClock) AfterFunc(time.Duration, func()) fakeclock.Timer { return &simTimer{stopped: true} }
-
-// recordAt records e and returns its index in the history, for a violation to point at.
-func (w *World) recordAt(e checkers.Event) int {
-	w.Record(e)
-	return len(w.history.Events) - 1
-}

@@ -208,13 +208,15 @@ func (w *World) After(d time.Duration, fn func()) {
 	w.queue.push(event{at: w.now + max(d, 0), kind: evCall, fn: fn})
 }
 
-// Record appends an event to the history, stamped with the current virtual time.
-func (w *World) Record(e checkers.Event) {
+// Record appends an event to the history, stamped with the current virtual time, and returns its
+// index, for a violation to point at.
+func (w *World) Record(e checkers.Event) int {
 	e.At = w.now
 	if e.Clock == 0 {
 		e.Clock = w.now
 	}
 	w.history.Events = append(w.history.Events, e)
+	return len(w.history.Events) - 1
 }
 
 // linkDelay draws the delay of one message or HTTP leg: uniform up to the plan's maximum, with

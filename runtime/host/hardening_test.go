@@ -27,14 +27,6 @@ func withKV(cfg *host.Config) {
 		})))
 }
 
-// jsonBody renders v as a JSON request body.
-func jsonBody(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	return string(b)
-}
-
 // No input stops the host or bricks its data: each bad request gets a clear answer, the host
 // serves the next request, and a restart on the same data serves what was there.
 func TestBadInputCannotStopTheHost(t *testing.T) {
@@ -56,7 +48,7 @@ func TestBadInputCannotStopTheHost(t *testing.T) {
 			400, "over the limit of 4096 bytes"},
 		{"idempotency key of 40 KB", "POST", "/Ledger/ada/append", `"x"`, []string{"Idempotency-Key", strings.Repeat("i", 40<<10)},
 			400, "idempotency key is 40960 bytes long, over the limit of 4096 bytes"},
-		{"state key chosen by the caller", "POST", "/KV/k/put", jsonBody(t, strings.Repeat("s", 40<<10)), nil,
+		{"state key chosen by the caller", "POST", "/KV/k/put", jsonString(strings.Repeat("s", 40<<10)), nil,
 			400, "state key is 40960 bytes long, over the limit of 4096 bytes"},
 		{"attach by a long idempotency key", "GET", "/restate/invocation/Ledger/ada/append/" + strings.Repeat("i", 5000) + "/attach", "", nil,
 			400, "idempotency key is 5000 bytes long"},
