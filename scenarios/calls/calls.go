@@ -70,8 +70,12 @@ func Paid(o Order, balance int) string {
 // errInsufficient is the debit's terminal error: it reaches the checkout as its own.
 var errInsufficient = errors.New("insufficient funds")
 
-// Services returns the three services: checkout calls debit and sends notify.
-func Services() []*durable.Service {
+// Outbox is the outside world the mailer delivers to.
+type Outbox interface{ Deliver(m Mail) }
+
+// Services returns the three services: checkout calls debit and sends notify, which delivers the
+// mail to outbox inside a Run.
+func Services(outbox Outbox) []*durable.Service {
 	checkout := durable.NewService(CheckoutService).Handler(CheckoutHandler, durable.NewServiceHandler(
 		func(ctx durable.Context, o Order) (string, error) {
 			balance, err := durable.ObjectClient[int](ctx, WalletObject, o.Customer, DebitHandler).Request(o.Amount)
@@ -106,6 +110,10 @@ func Services() []*durable.Service {
 		}))
 	mailer := durable.NewService(MailerService).Handler(NotifyHandler, durable.NewServiceHandler(
 		func(ctx durable.Context, m Mail) (string, error) {
+			if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) { outbox.Deliver(m); return true, nil },
+				durable.WithName("deliver")); err != nil {
+				return "", err
+			}
 			return fmt.Sprintf("notified %s, receipt %s", m.Order, m.Receipt), nil
 		}))
 	return []*durable.Service{checkout, wallet, mailer}
@@ -114,9 +122,20 @@ func Services() []*durable.Service {
 type workload struct {
 	w       *sim.World
 	clients int
+	// delivered counts the mails the outside world received, by order (a Run may deliver
+	// twice when a crash comes before its result is journaled).
+	delivered map[string]int
 }
 
-func (wl *workload) Services() []*durable.Service { return Services() }
+func (wl *workload) Services() []*durable.Service { return Services(wl) }
+
+// Deliver is the outside world's mailbox.
+func (wl *workload) Deliver(m Mail) {
+	if wl.delivered == nil {
+		wl.delivered = map[string]int{}
+	}
+	wl.delivered[m.Order]++
+}
 
 func (wl *workload) Start() {
 	r := wl.w.Rand()
@@ -179,7 +198,41 @@ func (wl *workload) submit(o Order) {
 
 // Check states the scenario's expected outcome (see the package comment).
 func (wl *workload) Check(h *checkers.History) []checkers.Violation {
-	return check(h)
+	return append(check(h), checkMail(h, wl.delivered)...)
+}
+
+// checkMail judges from what the shoppers' clients received and what the outside world got,
+// apart from the runtime's own account: a checkout whose caller was told it was paid delivered
+// its mail at least once, and one whose caller was told it failed delivered none.
+func checkMail(h *checkers.History, delivered map[string]int) []checkers.Violation {
+	var vs []checkers.Violation
+	orders := map[uint64]string{} // request -> the order its body names
+	for i := range h.Events {
+		e := &h.Events[i]
+		switch e.Kind {
+		case checkers.ClientRequest:
+			if e.HTTP == nil || e.HTTP.Method != http.MethodPost || e.HTTP.Path != "/"+CheckoutService+"/"+CheckoutHandler {
+				continue
+			}
+			var o Order
+			if json.Unmarshal(e.HTTP.Body, &o) == nil && o.ID != "" {
+				orders[e.Request] = o.ID
+			}
+		case checkers.ClientResponse:
+			order, ok := orders[e.Request]
+			if !ok || e.Entry.Kind != journal.KindOutput {
+				continue
+			}
+			n := delivered[order]
+			switch {
+			case e.Result.Failure == nil && n == 0:
+				vs = append(vs, checkers.Violation{Checker: "calls-mail", Message: fmt.Sprintf("%s: the shopper was told %s, but no mail reached the outside world", order, e.Result), Events: []int{i}})
+			case e.Result.Failure != nil && n > 0:
+				vs = append(vs, checkers.Violation{Checker: "calls-mail", Message: fmt.Sprintf("%s: the shopper was told %s, but %d mail(s) were delivered", order, e.Result, n), Events: []int{i}})
+			}
+		}
+	}
+	return vs
 }
 
 // callee is a Wallet or Mailer invocation as the history shows it.

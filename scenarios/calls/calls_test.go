@@ -112,3 +112,39 @@ func TestBrowserCheckFails(t *testing.T) {
 		})
 	}
 }
+
+// TestMailCheckFails shows the mail check failing when a shopper told "paid" got no mail, or one
+// told "failed" got one; it reads only what the client received and what the outbox got.
+func TestMailCheckFails(t *testing.T) {
+	o := Order{ID: "order-0", Customer: "customer-0", Amount: 30}
+	body, _ := json.Marshal(o)
+	paid := jsonOf(Paid(o, 70))
+	declined := journal.Result{Failure: &journal.Failure{Code: 402, Message: "insufficient funds"}}
+	exchange := func(out journal.Result) *checkers.History {
+		return &checkers.History{Events: []checkers.Event{
+			{Kind: checkers.ClientRequest, Request: 1, HTTP: &hist.HTTP{Method: "POST", Path: "/Checkout/checkout", Body: body}},
+			{Kind: checkers.ClientResponse, Request: 1, Entry: journal.Entry{Kind: journal.KindOutput}, Result: out},
+		}}
+	}
+	tests := []struct {
+		name      string
+		out       journal.Result
+		delivered map[string]int
+		want      string
+	}{
+		{"paid and mailed (twice is allowed)", paid, map[string]int{"order-0": 2}, ""},
+		{"declined and not mailed", declined, nil, ""},
+		{"paid, no mail", paid, nil, "no mail reached the outside world"},
+		{"declined, mailed", declined, map[string]int{"order-0": 1}, "1 mail(s) were delivered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := checkMail(exchange(tt.out), tt.delivered)
+			if tt.want == "" {
+				assert.Empty(t, vs)
+			} else if assert.NotEmpty(t, vs) {
+				assert.Contains(t, vs[0].Message, tt.want)
+			}
+		})
+	}
+}
