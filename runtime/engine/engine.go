@@ -481,7 +481,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 
 // forgetEarly removes the early completion for index i, in memory and in the store.
 func (e *Engine) forgetEarly(inv *invocation, i uint32) {
-	inv.earlyBytes -= len(encodeEarly(inv.early[i]))
+	inv.earlyBytes -= earlySize(inv.early[i])
 	delete(inv.early, i)
 	e.del(earlyKey(inv.id, i))
 }

@@ -67,5 +67,12 @@ func (e *Engine) quarantine(a asideRecord) RecoveryProblem {
 
 // encodeEarly encodes an early completion as its record holds it: a completed awakeable entry.
 func encodeEarly(r journal.Result) []byte {
-	return journal.MarshalEntry(journal.Entry{Kind: journal.KindAwakeable, Completed: true, Result: r})
+	return journal.MarshalEntry(earlyEntry(r))
+}
+
+// earlySize is len(encodeEarly(r)), without encoding it.
+func earlySize(r journal.Result) int { return journal.EntrySize(earlyEntry(r)) }
+
+func earlyEntry(r journal.Result) journal.Entry {
+	return journal.Entry{Kind: journal.KindAwakeable, Completed: true, Result: r}
 }
