@@ -46,6 +46,17 @@ func TestStoreFailureStopsTheHost(t *testing.T) {
 	status, body := post()
 	require.Equal(t, 200, status, body)
 
+	// Let the first call's handler settle (its awakeable and Run journaled, the Run acked, the
+	// handler parked): otherwise one of its commands can meet the closed store first, and the
+	// second call then races the shutdown that failure starts instead of causing it.
+	last := ^uint64(0)
+	require.Eventually(t, func() bool {
+		n := h.Stats().Inputs
+		settled := n == last
+		last = n
+		return settled
+	}, 10*time.Second, 100*time.Millisecond)
+
 	require.NoError(t, h.store.Close()) // every Apply and Sync fails from now on
 	status, body = post()
 	assert.Equal(t, 503, status, body)
@@ -106,6 +117,17 @@ func TestStoreFailure503NamesOnlyDurableInvocations(t *testing.T) {
 	require.Eventually(t, func() bool { return h.Stats().OpenRequests == 1 }, 10*time.Second, 5*time.Millisecond)
 	// Groups commit in order: once a later request is answered, the call's acceptance is durable.
 	require.Equal(t, 404, do("GET", "/restate/workflow/ReviewWorkflow/none/output", "").status)
+
+	// Let the first call's handler settle (its awakeable and Run journaled, the Run acked, the
+	// handler parked): otherwise one of its commands can meet the closed store first, and the
+	// second call then races the shutdown that failure starts instead of causing it.
+	last := ^uint64(0)
+	require.Eventually(t, func() bool {
+		n := h.Stats().Inputs
+		settled := n == last
+		last = n
+		return settled
+	}, 10*time.Second, 100*time.Millisecond)
 
 	require.NoError(t, h.store.Close()) // every Apply and Sync fails from now on
 	unsynced := call("doc-2")
