@@ -79,6 +79,15 @@ const (
 	// OverwriteBufferedCompletion lets a later completion of an awakeable whose entry has not
 	// arrived yet replace the one already buffered, so the later one wins.
 	OverwriteBufferedCompletion
+	// IgnoreSyncError makes the host go on after its store's sync failed: it performs the
+	// group's effects (replies, messages) as if the batches were durable.
+	IgnoreSyncError
+	// RetryWithoutBackoff starts the next attempt of a failed invocation at once instead of
+	// after the retry policy's backoff.
+	RetryWithoutBackoff
+	// NeverSuspendIdle makes the executor ignore its inactivity timeout: an attempt that waits
+	// on something stays parked on its connection instead of suspending.
+	NeverSuspendIdle
 	count
 )
 
@@ -108,6 +117,9 @@ var names = [...]string{
 	DecoderDropsIdempotencyKey:      "decoder-drops-idempotency-key",
 	RetentionFromIdempotencySetting: "retention-from-idempotency-setting",
 	OverwriteBufferedCompletion:     "overwrite-buffered-completion",
+	IgnoreSyncError:                 "ignore-sync-error",
+	RetryWithoutBackoff:             "retry-without-backoff",
+	NeverSuspendIdle:                "never-suspend-idle",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.
@@ -138,6 +150,9 @@ var NotYetCaught = map[ID]string{
 	// second version fails before it journals anything, so replaying it unchecked corrupts
 	// nothing visible. A redeployment whose new code journals a different command is needed.
 	SkipNonDeterminismCheck: "a redeployment that journals a different command",
+	IgnoreSyncError:         "the host's commit loop running under the simulator",
+	RetryWithoutBackoff:     "a checker of retry timing against the declared retry policy",
+	NeverSuspendIdle:        "a checker of suspension against the declared inactivity timeout",
 }
 
 // Parse returns the mutant with the given name.
