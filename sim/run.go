@@ -24,6 +24,8 @@ type Result struct {
 	Virtual time.Duration
 	// Invocations is how many invocations the engine accepted durably.
 	Invocations int
+	// Requests is how many requests the clients sent to the ingress.
+	Requests uint64
 	// TraceHash is a hash over the whole history: equal seeds must give equal hashes.
 	TraceHash uint64
 	// Violations are every property the run broke, checkers first, then the scenario's own.
@@ -60,6 +62,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		Seed:      opts.Seed,
 		Plan:      w.plan,
 		Events:    w.events,
+		Requests:  w.requests,
 		Virtual:   w.now,
 		TraceHash: hist.Hash(&w.history),
 		Coverage:  w.coverage,

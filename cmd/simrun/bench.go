@@ -17,13 +17,14 @@ import (
 // seeds to detection.
 const benchHunts = 10
 
-// benchReport measures each scenario on one worker — events/s, seeds/s, virtual-to-wall ratio,
-// bytes allocated per simulated invocation — and, in mutant builds, each mutant's seeds to
-// detection (median and max over benchHunts hunts of up to -seeds seeds each).
+// benchReport measures each scenario on one worker — invocations/s, client requests/s, events/s,
+// seeds/s, virtual-to-wall ratio, bytes and allocations per simulated invocation — and, in
+// mutant builds, each mutant's seeds to detection (median and max over benchHunts hunts of up to
+// -seeds seeds each).
 func benchReport(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Writer) int {
 	fmt.Fprintf(out, "simrun -bench: %d seeds per scenario on one worker (GOMAXPROCS=%d)\n\n", cfg.seeds, runtime.GOMAXPROCS(0))
 	tw := newTable(out)
-	fmt.Fprintln(tw, "scenario\tseeds\tevents\tevents/s\tseeds/s\tvirtual/wall\tinvocations\tbytes/invocation\tallocs/invocation")
+	fmt.Fprintln(tw, "scenario\tseeds\tinvocations\tinvocations/s\trequests/s\tevents\tevents/s\tseeds/s\tvirtual/wall\tbytes/invocation\tallocs/invocation")
 	for _, sc := range cfg.scenarios {
 		if ctx.Err() != nil {
 			break
@@ -33,16 +34,20 @@ func benchReport(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.
 		runtime.ReadMemStats(&before)
 		start := time.Now()
 		var st sim.CampaignStats
+		var requests uint64
 		for i := range cfg.seeds {
-			st.Add(sim.RunSeed(sc, cfg.options(cfg.first+uint64(i))))
+			r := sim.RunSeed(sc, cfg.options(cfg.first+uint64(i)))
+			st.Add(r)
+			requests += r.Requests
 		}
 		wall := time.Since(start)
 		runtime.ReadMemStats(&after)
 		secs := wall.Seconds()
 		inv := max(st.Invocations, 1)
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%d\n", sc.Name, st.Seeds, st.Events,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\n", sc.Name, st.Seeds, st.Invocations,
+			rate(float64(st.Invocations), secs), rate(float64(requests), secs), st.Events,
 			rate(float64(st.Events), secs), rate(float64(st.Seeds), secs), ratio(st.Virtual.Seconds(), secs),
-			st.Invocations, (after.TotalAlloc-before.TotalAlloc)/uint64(inv), (after.Mallocs-before.Mallocs)/uint64(inv))
+			(after.TotalAlloc-before.TotalAlloc)/uint64(inv), (after.Mallocs-before.Mallocs)/uint64(inv))
 		fmt.Fprintf(stderr, "simrun -bench: %s done in %s\n", sc.Name, wall.Round(time.Millisecond))
 	}
 	tw.Flush()
