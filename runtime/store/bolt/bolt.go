@@ -68,6 +68,11 @@ type Stats struct {
 	// Pending is the number of batches applied but not yet durable, including those a running
 	// Sync is committing.
 	Pending int
+	// Fsyncs is the number of fsync and fdatasync calls the store made on its files: two per
+	// bbolt commit (its data pages, then its meta page) unless Options.NoSync, and one more
+	// when the commit grew the file (bbolt syncs the new size whatever NoSync says).
+	// Fsyncs/Syncs is what one durable group costs the disk.
+	Fsyncs uint64
 }
 
 // Store is a store.Store on one bbolt file. Its methods are safe for concurrent use; Sync may
@@ -122,6 +127,11 @@ type Store struct {
 	// and so left bbolt's writer lock held. The store has failed by then; Close must not call
 	// bbolt's Close, which would wait for that lock forever. Guarded by syncMu.
 	wedged bool
+
+	// noSync is Options.NoSync. commitFsyncs is what the last commit cost in fsyncs, guarded by
+	// syncMu.
+	noSync       bool
+	commitFsyncs uint64
 
 	// scratch is the buffer Load hands values out in, and keys is the sorted overlay keys; both
 	// are reused across Loads and guarded by mu.
@@ -221,7 +231,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{path: path, db: db, sealed: state != fileV1, overlay: make(map[string]overlayEntry)}, nil
+	return &Store{path: path, db: db, sealed: state != fileV1, noSync: opts.NoSync, overlay: make(map[string]overlayEntry)}, nil
 }
 
 // openDB opens the file with bbolt, read-only (shared lock) or read-write (exclusive lock),
@@ -301,6 +311,16 @@ func check(db *bbolt.DB, path string) (state fileState, err error) {
 		return err
 	})
 	return state, err
+}
+
+// fileSize returns the size of the store's file, or 0 when it cannot be read (the fsync count
+// is then an estimate; nothing else depends on it).
+func (s *Store) fileSize() int64 {
+	info, err := os.Stat(s.path)
+	if err != nil {
+		return 0
+	}
+	return info.Size()
 }
 
 // Path returns the path the store was opened with.
@@ -423,9 +443,11 @@ func (s *Store) syncLocked(op string) error {
 	s.mu.Unlock()
 
 	err := s.commit(batches)
+	fsyncs := s.commitFsyncs
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stats.Fsyncs += fsyncs
 	s.committing = nil
 	if err != nil {
 		// The batches go back to pending, where Stats counts them as not durable; no call
@@ -478,6 +500,16 @@ func (s *Store) commit(batches []batch) (err error) {
 	if data == nil {
 		return fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
 	}
+	s.commitFsyncs = 0
+	sizeBefore := s.fileSize()
+	defer func() {
+		if !s.noSync {
+			s.commitFsyncs += 2
+		}
+		if s.fileSize() > sizeBefore {
+			s.commitFsyncs++
+		}
+	}()
 	for _, b := range batches {
 		for _, op := range b.ops {
 			if op.Delete {

@@ -193,7 +193,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	mustSync(t, s)
 	mustSync(t, s) // nothing pending: no commit
-	if st := s.Stats(); st != (bolt.Stats{Syncs: 1, BatchesSynced: 100}) {
+	if st := withoutFsyncs(s.Stats()); st != (bolt.Stats{Syncs: 1, BatchesSynced: 100}) {
 		t.Errorf("Stats after Sync = %+v, want one commit of 100 batches", st)
 	}
 	mustAbandon(t, s)
@@ -201,6 +201,13 @@ func TestGroupCommit(t *testing.T) {
 	s = open(t, path)
 	defer mustClose(t, s)
 	checkState(t, s, want)
+}
+
+// withoutFsyncs returns st with its fsync count zeroed, for tests that compare the rest; the
+// count depends on the file system (a commit that grows the file costs one more).
+func withoutFsyncs(st bolt.Stats) bolt.Stats {
+	st.Fsyncs = 0
+	return st
 }
 
 func TestEmptyBatchIsNotCounted(t *testing.T) {
@@ -816,7 +823,7 @@ func TestApplyDuringCommit(t *testing.T) {
 	}
 	// Batch 1 is in the file; batch 2, applied during its commit, is still on top of it.
 	checkState(t, s, map[string]string{"a": "2", "b": "1", "c": "2"})
-	if st := s.Stats(); st != (bolt.Stats{Syncs: 1, BatchesSynced: 1, Pending: 1}) {
+	if st := withoutFsyncs(s.Stats()); st != (bolt.Stats{Syncs: 1, BatchesSynced: 1, Pending: 1}) {
 		t.Errorf("Stats after the commit = %+v, want 1 batch synced and 1 pending", st)
 	}
 	bolt.SetBeforeCommit(s, nil)
