@@ -3,6 +3,7 @@ package checkers
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -74,8 +75,32 @@ const alreadyCompletedCode = 409
 // Violations about one operation name its invocation; those about a promise name none and give
 // the promise as "name" of Service/Key (epoch n). Violations are sorted by their first event index.
 func Promises(h History) []Violation {
-	var vs []Violation
+	ix := indexPromises(h)
+	vs := ix.vs
+	for _, k := range ix.keys {
+		vs = append(vs, linearizable(k, ix.byPromise[k])...)
+		vs = append(vs, completions(h, k, ix.byPromise[k], ix.completedBy[k])...)
+	}
+	sortByFirstEvent(vs)
+	return vs
+}
 
+// promiseIndex is a history's promise operations and completions, by promise epoch.
+type promiseIndex struct {
+	// byPromise holds each epoch's operations, completedBy its PromiseCompleted events.
+	byPromise   map[promiseKey][]*promiseOp
+	completedBy map[promiseKey][]int
+	// keys are every epoch with an operation or a completion, sorted.
+	keys []promiseKey
+	// vs are the violations about single operations found while naming their promises.
+	vs []Violation
+}
+
+// indexPromises finds every promise operation of h (its call and its first return) and names
+// the promise epoch it acts on, as Promises describes; an operation that cannot be judged is a
+// violation in the index's vs.
+func indexPromises(h History) promiseIndex {
+	ix := promiseIndex{byPromise: make(map[promiseKey][]*promiseOp), completedBy: make(map[promiseKey][]int)}
 	accepted := make(map[protocol.InvocationID]int)
 	wfPurges := make(map[workflowKey][]int)
 	opIx := make(map[slot]int)
@@ -126,50 +151,42 @@ func Promises(h History) []Violation {
 	}
 
 	// Name each operation's promise, and set aside those that cannot be judged.
-	byPromise := make(map[promiseKey][]*promiseOp)
 	for _, op := range ops {
 		a, ok := accepted[op.slot.inv]
 		if !ok {
-			vs = append(vs, newViolation(promisesName, op.slot.inv,
+			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.inv,
 				fmt.Sprintf("%s on promise %q, but the invocation was never accepted (its workflow is unknown)", op.describe(), op.name),
 				op.events()...))
 			continue
 		}
 		if op.kind == promiseComplete && op.known && !op.completeOK() && !op.completeConflict() {
-			vs = append(vs, newViolation(promisesName, op.slot.inv,
+			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.inv,
 				fmt.Sprintf("%s on promise %q, neither ok nor %d already completed", op.describe(), op.name, alreadyCompletedCode),
 				op.events()...))
 			op.known = false
 		}
 		wk := workflowKey{h.Events[a].Service, h.Events[a].Key}
 		op.promise = promiseKey{wk.service, wk.key, op.name, countBefore(wfPurges[wk], op.call)}
-		byPromise[op.promise] = append(byPromise[op.promise], op)
+		ix.byPromise[op.promise] = append(ix.byPromise[op.promise], op)
 	}
-	completedBy := make(map[promiseKey][]int)
 	for _, i := range completed {
 		e := h.Events[i]
 		wk := workflowKey{e.Service, e.Key}
 		k := promiseKey{e.Service, e.Key, e.Promise, countBefore(wfPurges[wk], i)}
-		completedBy[k] = append(completedBy[k], i)
+		ix.completedBy[k] = append(ix.completedBy[k], i)
 	}
 
-	keys := make([]promiseKey, 0, len(byPromise)+len(completedBy))
-	for k := range byPromise {
-		keys = append(keys, k)
+	ix.keys = make([]promiseKey, 0, len(ix.byPromise)+len(ix.completedBy))
+	for k := range ix.byPromise {
+		ix.keys = append(ix.keys, k)
 	}
-	for k := range completedBy {
-		if _, ok := byPromise[k]; !ok {
-			keys = append(keys, k)
+	for k := range ix.completedBy {
+		if _, ok := ix.byPromise[k]; !ok {
+			ix.keys = append(ix.keys, k)
 		}
 	}
-	slices.SortFunc(keys, promiseKey.compare)
-	for _, k := range keys {
-		vs = append(vs, linearizable(k, byPromise[k])...)
-		vs = append(vs, completions(h, k, byPromise[k], completedBy[k])...)
-	}
-
-	sortByFirstEvent(vs)
-	return vs
+	slices.SortFunc(ix.keys, promiseKey.compare)
+	return ix
 }
 
 // promiseOpKind is what a promise operation does.
@@ -340,34 +357,71 @@ var promiseModel = porcupine.Model{
 		}
 	},
 	Equal: func(a, b any) bool { return a.(promiseState) == b.(promiseState) },
+	// The descriptions are what porcupine's visualisation shows (PromiseCheck.Visualize): they
+	// read as the violations' messages do.
 	DescribeOperation: func(input, output any) string {
 		in, out := input.(promiseInput), output.(promiseOutput)
 		s := in.kind.String()
 		if in.kind == promiseComplete {
-			s += fmt.Sprintf("(%+v)", in.param)
+			s += "(" + in.param.String() + ")"
 		}
-		if !out.known {
-			return s + " -> ?"
+		switch {
+		case !out.known:
+			return s + " -> ? (never seen)"
+		case in.kind == promiseComplete && !out.result.failed:
+			return s + " -> ok"
+		case in.kind == promisePeek && out.result == resultKey{}:
+			return s + " -> empty"
 		}
-		return s + fmt.Sprintf(" -> %+v", out.result)
+		return s + " -> " + out.result.String()
 	},
-	DescribeState: func(state any) string { return fmt.Sprintf("%+v", state.(promiseState)) },
+	DescribeState: func(state any) string {
+		s := state.(promiseState)
+		if !s.done {
+			return "not completed"
+		}
+		return "completed with " + s.value.String()
+	},
+	DescribeOperationMetadata: func(info any) string {
+		s, _ := info.(string)
+		return s
+	},
 }
 
-// linearizable checks the operations of one promise epoch with porcupine. Event indices are the
-// timestamps; an operation never seen to return returns after the last of them (which, within
-// one partition, is the same as after the end of the run).
-func linearizable(k promiseKey, ops []*promiseOp) []Violation {
-	if len(ops) == 0 {
-		return nil
+// String renders the result as journal.Result does.
+func (r resultKey) String() string {
+	if r.failed {
+		return journal.Result{Failure: &journal.Failure{Code: r.code, Message: r.message}}.String()
 	}
+	return journal.Result{Value: []byte(r.value)}.String()
+}
+
+// promiseCheck is porcupine's check of one promise epoch: its operations in call order (the
+// operation ids porcupine reports index them), the events that show them, and the verdict.
+type promiseCheck struct {
+	ops    []*promiseOp
+	events []int
+	res    porcupine.CheckResult
+	info   porcupine.LinearizationInfo
+}
+
+// checkPromise runs porcupine on the operations of one promise epoch. Event indices are the
+// timestamps; an operation never seen to return returns after the last of them and after the
+// epoch's last completion (which, within one partition, is the same as after the end of the
+// run). Each invocation is one of porcupine's clients, so that the visualisation draws an
+// invocation's operations on one line.
+func checkPromise(ops []*promiseOp, completed []int) promiseCheck {
 	// Call events are unique per operation, so this order is total.
 	ops = slices.SortedFunc(slices.Values(ops), func(a, b *promiseOp) int { return cmp.Compare(a.call, b.call) })
 	end := int64(0)
 	for _, op := range ops {
 		end = max(end, int64(op.call), int64(op.ret))
 	}
+	for _, c := range completed {
+		end = max(end, int64(c))
+	}
 	history := make([]porcupine.Operation, len(ops))
+	clients := make(map[protocol.InvocationID]int)
 	var evs []int
 	for n, op := range ops {
 		in := promiseInput{kind: op.kind}
@@ -380,23 +434,133 @@ func linearizable(k promiseKey, ops []*promiseOp) []Violation {
 			out.result = resultKeyOf(op.result)
 			ret = int64(op.ret)
 		}
-		history[n] = porcupine.Operation{ClientId: n, Input: in, Call: int64(op.call), Output: out, Return: ret, Metadata: n}
+		client, ok := clients[op.slot.inv]
+		if !ok {
+			client = len(clients)
+			clients[op.slot.inv] = client
+		}
+		history[n] = porcupine.Operation{ClientId: client, Input: in, Call: int64(op.call), Output: out, Return: ret, Metadata: op.metadata()}
 		evs = append(evs, op.events()...)
 	}
 	res, info := porcupine.CheckOperationsVerbose(promiseModel, history, PromiseCheckTimeout)
-	switch res {
+	return promiseCheck{ops: ops, events: evs, res: res, info: info}
+}
+
+// metadata is what porcupine's visualisation shows of the operation beside its description:
+// the journal entry and the events of its call and return.
+func (op *promiseOp) metadata() string {
+	s := fmt.Sprintf("%s[%d] event #%d", op.slot.inv, op.slot.index, op.call)
+	if op.ret >= 0 {
+		s += fmt.Sprintf(" .. #%d", op.ret)
+	} else {
+		s += ", never seen to return"
+	}
+	return s
+}
+
+// linearizable checks the operations of one promise epoch with porcupine.
+func linearizable(k promiseKey, ops []*promiseOp) []Violation {
+	if len(ops) == 0 {
+		return nil
+	}
+	c := checkPromise(ops, nil)
+	switch c.res {
 	case porcupine.Ok:
 		return nil
 	case porcupine.Unknown:
 		return []Violation{newViolation(promisesName, protocol.InvocationID{},
 			fmt.Sprintf("%s: could not decide within %v whether its %d operations are linearizable: %s",
-				k, PromiseCheckTimeout, len(ops), describeOps(ops, nil)),
-			evs...)}
+				k, PromiseCheckTimeout, len(c.ops), describeOps(c.ops, nil)),
+			c.events...)}
 	}
 	return []Violation{newViolation(promisesName, protocol.InvocationID{},
 		fmt.Sprintf("%s: operations are not linearizable as a write-once promise: %s; the longest linearizable prefix is [%s]",
-			k, describeOps(ops, nil), describeOps(ops, longestPrefix(info))),
-		evs...)}
+			k, describeOps(c.ops, nil), describeOps(c.ops, longestPrefix(c.info))),
+		c.events...)}
+}
+
+// PromiseCheck is porcupine's check of the operations of one promise in one epoch, as Promises
+// runs it, kept so that a failure report can draw it with porcupine's visualisation. Promises
+// itself keeps nothing: PromiseChecks rebuilds these from the history on demand.
+type PromiseCheck struct {
+	// Promise names the promise as Promises' violations do: promise "name" of Service/Key (epoch n).
+	Promise string
+	// Service, Key, Name and Epoch are the parts of Promise.
+	Service, Key, Name string
+	Epoch              int
+	// Result is porcupine's verdict: porcupine.Ok, porcupine.Illegal (not linearizable) or
+	// porcupine.Unknown (undecided within PromiseCheckTimeout).
+	Result porcupine.CheckResult
+	// Events are the indices of the events that show the epoch (its operations' calls and
+	// returns, its PromiseCompleted events), ascending.
+	Events []int
+
+	info porcupine.LinearizationInfo
+}
+
+// Linearizable tells whether porcupine found a linearization.
+func (c *PromiseCheck) Linearizable() bool { return c.Result == porcupine.Ok }
+
+// PromiseChecks checks the operations of every promise epoch of h with porcupine, as Promises
+// does, and returns the checks in the order of their promises (service, key, name, epoch).
+// Epochs with completions but no operation have nothing to check and are left out.
+func PromiseChecks(h History) []PromiseCheck {
+	ix := indexPromises(h)
+	var out []PromiseCheck
+	for _, k := range ix.keys {
+		ops := ix.byPromise[k]
+		if len(ops) == 0 {
+			continue
+		}
+		c := checkPromise(ops, ix.completedBy[k])
+		evs := slices.Concat(c.events, ix.completedBy[k])
+		slices.Sort(evs)
+		info := c.info
+		info.AddAnnotations(completionAnnotations(h, ix.completedBy[k]))
+		out = append(out, PromiseCheck{
+			Promise: k.String(), Service: k.service, Key: k.key, Name: k.name, Epoch: k.epoch,
+			Result: c.res, Events: slices.Compact(evs), info: info,
+		})
+	}
+	return out
+}
+
+// completionAnnotations shows the runtime's PromiseCompleted events on their own line of the
+// visualisation: the claims the operations are judged against (a second one is the bug).
+func completionAnnotations(h History, completed []int) []porcupine.Annotation {
+	var as []porcupine.Annotation
+	for n, i := range completed {
+		a := porcupine.Annotation{
+			Tag:         "runtime: promise-completed",
+			Start:       int64(i),
+			Description: "completed " + h.Events[i].Result.String(),
+			Details:     fmt.Sprintf("event #%d: the runtime recorded the promise completed with %s", i, h.Events[i].Result),
+		}
+		if n > 0 {
+			a.BackgroundColor = "#ffb4b4"
+			a.Details += " (a second completion)"
+		}
+		as = append(as, a)
+	}
+	return as
+}
+
+// Visualize writes porcupine's visualisation of the check to w: a self-contained HTML page
+// (its script and data inline) with the operations on a line per invocation, the longest
+// partial linearizations and, when the epoch is not linearizable, where each one fails. The
+// page is the same for the same history: porcupine collects its partial linearizations
+// through a map, so they are put in a fixed order (longest first, then by operation ids)
+// before it draws them.
+func (c *PromiseCheck) Visualize(w io.Writer) error {
+	for _, part := range c.info.PartialLinearizations() {
+		// PartialLinearizations returns porcupine's own slices: sorting them in place orders
+		// what Visualize draws.
+		slices.SortFunc(part, func(a, b []int) int { return cmp.Or(cmp.Compare(len(b), len(a)), slices.Compare(a, b)) })
+	}
+	if err := porcupine.Visualize(promiseModel, c.info, w); err != nil {
+		return fmt.Errorf("checkers: visualising %s: %w", c.Promise, err)
+	}
+	return nil
 }
 
 // describeOps renders the operations (all of them when order is nil, else those order lists).
