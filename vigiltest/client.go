@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +91,28 @@ func Tries(n int) Option { return func(r *request) { r.tries = max(n, 1) } }
 
 // Retry bounds the wait between two tries (default 10 ms to 2 s, drawn from the run's stream).
 func Retry(min, max time.Duration) Option {
-	return func(r *request) { r.backoffMin, r.backoffMax = min, max }
+	return func(r *request) { r.backoffMin, r.backoffMax, r.backoffFirst = min, max, 0 }
+}
+
+// Backoff makes the wait between two tries grow, as a client that backs off exponentially
+// does: the wait after the n-th failed try is drawn between min and first·2^(n-1), capped at
+// max. Quick retries then find a runtime that restarted at once, and a long outage is not
+// hammered.
+func Backoff(min, first, max time.Duration) Option {
+	return func(r *request) { r.backoffMin, r.backoffFirst, r.backoffMax = min, first, max }
+}
+
+// Repeatable marks a request without an IdempotencyKey as safe to repeat, so that it is
+// retried after connection errors too: for handlers idempotent by design — one that reads, or
+// completes a durable promise (the first completion wins and a repeat is refused), or a
+// workflow's run (a key runs once). Without it, only requests with a key are retried.
+func Repeatable() Option { return func(r *request) { r.safe = true } }
+
+// Header adds a header to the request, for what a real client sends besides the body: an
+// Origin of a browser, a header your own middleware reads. Set the Idempotency-Key with
+// IdempotencyKey instead, which also makes the request safe to retry.
+func Header(name, value string) Option {
+	return func(r *request) { r.header = append(r.header, [2]string{name, value}) }
 }
 
 // ErrInDoubt is the Err of a request whose connection failed on its last try (or on its only
@@ -118,7 +141,7 @@ func (e *IngressError) Is(target error) bool {
 // Reply is what a client learned from one request.
 type Reply[T any] struct {
 	// Value is the decoded output (Call, Attach, Output and their workflow forms) or the
-	// invocation ID (Send, SubmitWorkflow), when Err is nil.
+	// invocation ID (Send, SubmitWorkflow), when Err is nil; the body as read for a 200 of Raw.
 	Value T
 	// Err is nil; a *Failure when the invocation failed; an *IngressError (ErrNotReady
 	// included) when the ingress refused; ErrInDoubt when the connection failed for good.
@@ -129,6 +152,9 @@ type Reply[T any] struct {
 	Status int
 	// Tries is how many times the request was sent.
 	Tries int
+	// Body is the last answer's body as the client read it, for what Reply does not decode:
+	// whether a 202 says the send was PreviouslyAccepted, the exact bytes of an output.
+	Body []byte
 }
 
 // request is one exchange with its retry loop.
@@ -138,9 +164,12 @@ type request struct {
 	body                   []byte
 	contentType            string
 	key                    string
+	header                 [][2]string
 	delay                  time.Duration
 	tries                  int
 	backoffMin, backoffMax time.Duration
+	// backoffFirst, when set, is the upper bound of the first wait, doubling per try (Backoff).
+	backoffFirst time.Duration
 	// safe means repeating the request cannot do more than sending it once.
 	safe bool
 }
@@ -157,6 +186,23 @@ func newRequest(c *Client, method, path string, body []byte, safe bool, opts []O
 	return r
 }
 
+// wait draws the pause after the n-th failed try.
+func (r *request) wait(n int) time.Duration {
+	lo, hi := r.waitBounds(n)
+	return r.c.s.w.Rand().Duration(lo, hi, "vigiltest-retry")
+}
+
+// waitBounds are the bounds of the pause after the n-th failed try: fixed (Retry), or growing
+// from backoffFirst by doubling up to backoffMax (Backoff).
+func (r *request) waitBounds(n int) (lo, hi time.Duration) {
+	hi = r.backoffMax
+	if r.backoffFirst > 0 {
+		// The shift is capped so that a long run of failures cannot overflow the duration.
+		hi = min(r.backoffFirst<<min(n-1, 30), r.backoffMax)
+	}
+	return r.backoffMin, max(hi, r.backoffMin)
+}
+
 // do sends the request and retries after connection errors while that is safe, then calls done
 // with the last response and the number of tries.
 func (r *request) do(done func(sim.Response, int)) {
@@ -171,12 +217,14 @@ func (r *request) do(done func(sim.Response, int)) {
 	if r.contentType != "" {
 		header.Set("Content-Type", r.contentType)
 	}
+	for _, h := range r.header {
+		header.Add(h[0], h[1])
+	}
 	var try func(n int)
 	try = func(n int) {
 		r.c.s.w.HTTP(r.c.name, r.method, path, r.body, header, func(resp sim.Response) {
 			if resp.Err != nil && r.safe && n < r.tries {
-				wait := r.c.s.w.Rand().Duration(r.backoffMin, r.backoffMax, "vigiltest-retry")
-				r.c.s.w.After(wait, func() { try(n + 1) })
+				r.c.s.w.After(r.wait(n), func() { try(n + 1) })
 				return
 			}
 			done(resp, n)
@@ -188,7 +236,7 @@ func (r *request) do(done func(sim.Response, int)) {
 // decode turns a response into a Reply: a 200's body decoded as T, a 202's invocation ID (when
 // T is string), a failure or an ingress error.
 func decode[T any](resp sim.Response, tries int) Reply[T] {
-	rep := Reply[T]{Invocation: resp.InvocationID, Status: resp.Status, Tries: tries}
+	rep := Reply[T]{Invocation: resp.InvocationID, Status: resp.Status, Tries: tries, Body: resp.Body}
 	if resp.Err != nil {
 		rep.Err = fmt.Errorf("%w: %w", ErrInDoubt, resp.Err)
 		return rep
@@ -269,6 +317,52 @@ func Attach[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option
 // runs. It retries after connection errors.
 func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
 	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/output", nil, true, opts).do(then(done))
+}
+
+// AttachByIdempotencyKey waits for the invocation of t that a call or send with idempotency key
+// key created, and calls done with its output; the ingress answers 404 while there is none (not
+// yet, or no longer: the key's retention ended). It retries after connection errors.
+func AttachByIdempotencyKey[Out any](c *Client, t Target, key string, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/attach", nil, true, opts).do(then(done))
+}
+
+// OutputByIdempotencyKey reads the output of the invocation of t that idempotency key key
+// created, without waiting: ErrNotReady while it runs, a 404 while there is none. It retries
+// after connection errors.
+func OutputByIdempotencyKey[Out any](c *Client, t Target, key string, done func(Reply[Out]), opts ...Option) {
+	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/output", nil, true, opts).do(then(done))
+}
+
+func byKeyPath(t Target, key string) string {
+	segs := []string{t.Service}
+	if t.Key != "" {
+		segs = append(segs, t.Key)
+	}
+	return "/restate/invocation/" + escape(append(segs, t.Handler, key)...)
+}
+
+// Raw sends a request the typed helpers do not build — a deliberately malformed one, to see the
+// ingress refuse it; an alias route; a method of the admin API — exactly as given: method, path
+// (with its query), body and header. done (may be nil) gets the answer with the body raw in
+// Value. Like Call, it retries after connection errors only with IdempotencyKey or Repeatable.
+func Raw(c *Client, method, path string, body []byte, header http.Header, done func(Reply[json.RawMessage]), opts ...Option) {
+	r := newRequest(c, method, path, body, false, opts)
+	for _, k := range slices.Sorted(maps.Keys(header)) {
+		for _, v := range header[k] {
+			r.header = append(r.header, [2]string{k, v})
+		}
+	}
+	r.do(func(resp sim.Response, tries int) {
+		if done == nil {
+			return
+		}
+		rep := decode[json.RawMessage](resp, tries)
+		if resp.Err == nil && resp.Status == http.StatusOK {
+			// The body as read, JSON or not: a raw request's answer is not the kit's to judge.
+			rep.Value, rep.Err = resp.Body, nil
+		}
+		done(rep)
+	})
 }
 
 // SubmitWorkflow starts the run of workflow wf (a Workflow target) with input, without waiting;

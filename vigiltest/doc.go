@@ -40,12 +40,18 @@
 //     AttachWorkflow, WorkflowOutput, ResolveAwakeable, RejectAwakeable — that build the
 //     ingress request, decode the answer into a Reply, and retry after a broken connection
 //     whenever that is safe: always for attach, output, workflow submission and awakeable
-//     completions, and for calls and sends that carry an IdempotencyKey. A call or send without
-//     one is sent once, and a broken connection leaves it in doubt (ErrInDoubt).
+//     completions, and for calls and sends that carry an IdempotencyKey (or are marked
+//     Repeatable). A call or send without one is sent once, and a broken connection leaves it
+//     in doubt (ErrInDoubt). AttachByIdempotencyKey and OutputByIdempotencyKey find an
+//     invocation by its key; Retry and Backoff set the pause between tries, Header adds a
+//     header, and Raw sends a request exactly as given (a malformed one, an alias route).
 //   - Facts: typed events your code records in the run's trace (Fact.Record) and invariants read
 //     back (Fact.In), each knowing whether it was recorded inside a durable.Run.
 //   - History queries by invocation, service, handler and key (History.Invocations, OutputOf),
 //     and violations that point at the events that show them (Violation.At, Violation.Of).
+//   - Sim.OnStart for a workload that names its clients as it goes, and Sim.Checker for a
+//     property written against the simulator's raw history (how Vigil's own scenarios, built
+//     on this kit, state their expected outcomes).
 //   - Check: every runtime checker plus your invariants; failures reported at your test's line;
 //     the reproduce line go test -run '^TestShop$' -count=1 . -vigil.seed=N with the fault
 //     intensity, budgets and caps of the run as -vigil.* flags; failing seeds saved under
@@ -61,5 +67,7 @@
 // concurrently — handlers, actors and fakes all run on the simulator's one goroutine.
 //
 // The package wraps the simulator's workload API (sim.World, sim.Scenario); it imports sim,
-// faults, checkers and the runtime's handler API, and nothing in Vigil imports it.
+// faults, checkers and the runtime's handler API. Vigil's built-in scenarios (package scenarios)
+// are built on it; nothing in the runtime, the simulator or the checkers imports it, and it must
+// never import the scenarios.
 package vigiltest

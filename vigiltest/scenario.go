@@ -44,6 +44,7 @@ type Sim struct {
 	services   []*durable.Service
 	starts     []func()
 	invariants []invariant
+	checkers   []func(h *checkers.History) []checkers.Violation
 	clients    map[string]bool
 }
 
@@ -81,6 +82,18 @@ func (s *Sim) Invariant(name string, check func(h *History) []Violation) {
 	s.invariants = append(s.invariants, invariant{name: name, check: check})
 }
 
+// OnStart runs start when the run begins, for a workload that names its clients as it goes (a
+// new client per submitter, per webhook delivery) rather than declaring each as an Actor.
+func (s *Sim) OnStart(start func()) { s.starts = append(s.starts, start) }
+
+// Checker declares a property judged on the simulator's raw history (package checkers) whose
+// violations name their checker themselves: for checkers written against that history, as
+// Vigil's own scenarios state their expected outcomes. Prefer Invariant and its History queries
+// for a property of your own.
+func (s *Sim) Checker(check func(h *checkers.History) []checkers.Violation) {
+	s.checkers = append(s.checkers, check)
+}
+
 // Rand is the run's random stream for the workload: draw every choice of actors and fakes from
 // it (never from math/rand or the clock), so that the seed decides the run.
 func (s *Sim) Rand() sim.Rand { return s.w.Rand() }
@@ -111,12 +124,18 @@ func (wl workload) Start() {
 }
 
 func (wl workload) Check(h *checkers.History) []checkers.Violation {
-	hist := newHistory(h)
 	var out []checkers.Violation
-	for _, inv := range wl.s.invariants {
-		for _, v := range inv.check(hist) {
-			out = append(out, checkers.Violation{Checker: inv.name, Invocation: v.Invocation, Message: v.Message, Events: v.Events})
+	if len(wl.s.invariants) > 0 {
+		// The queryable history costs a pass over the events: only invariants need it.
+		hist := newHistory(h)
+		for _, inv := range wl.s.invariants {
+			for _, v := range inv.check(hist) {
+				out = append(out, checkers.Violation{Checker: inv.name, Invocation: v.Invocation, Message: v.Message, Events: v.Events})
+			}
 		}
+	}
+	for _, check := range wl.s.checkers {
+		out = append(out, check(h)...)
 	}
 	return out
 }

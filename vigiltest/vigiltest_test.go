@@ -1,6 +1,7 @@
 package vigiltest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/sim"
@@ -158,6 +160,25 @@ func TestHelpers(t *testing.T) {
 				})
 			})
 		}},
+		{name: "attach and output by idempotency key", want: "keyed", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			echo := Service("Echo", "echo")
+			Send(c, echo, "keyed", func(r Reply[string]) {
+				require.Contains(t, string(r.Body), `"Accepted"`)
+				AttachByIdempotencyKey(c, echo, "k3", func(a Reply[string]) {
+					require.NoError(t, a.Err)
+					OutputByIdempotencyKey(c, echo, "k3", str(done))
+				})
+			}, IdempotencyKey("k3"))
+		}},
+		{name: "attach by an unknown idempotency key", wantErr: "ingress answered 404", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			AttachByIdempotencyKey(c, Object("Counter", "a", "add"), "never", str(done))
+		}},
+		{name: "raw request", want: `"raw"`, act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Raw(c, "POST", "/Echo/echo", []byte(`"raw"`), nil, func(r Reply[json.RawMessage]) { done(string(r.Value), r.Err, r.Tries) })
+		}},
+		{name: "raw malformed request", wantErr: "ingress answered 400", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Raw(c, "POST", "/restate/awakeables/not-an-id/resolve", []byte(`"x"`), nil, func(r Reply[json.RawMessage]) { done(string(r.Value), r.Err, r.Tries) })
+		}},
 		{name: "resolve awakeable", awakeable: webhook(true), want: "approved", act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			Call(c, Service("Waiter", "wait"), "", str(done))
 		}},
@@ -207,6 +228,54 @@ func TestRetriesAfterLostRequests(t *testing.T) {
 	}
 	assert.True(t, retried, "some idempotent call needed a retry")
 	assert.True(t, doubted, "some call without a key was left in doubt")
+}
+
+// TestRepeatableRetries: a call marked Repeatable is retried without a key, and a Header reaches
+// the wire as written.
+func TestRepeatableRetries(t *testing.T) {
+	plan := faults.None()
+	plan.RequestLossPercent, plan.ResponseLossPercent, plan.ClientTimeout = 50, 50, time.Second
+	retried := false
+	for range 10 {
+		got, r := runCase(t, &plan, func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Echo", "echo"), "x", func(r Reply[string]) { done(r.Value, r.Err, r.Tries) },
+				Repeatable(), Tries(100), Header("Origin", "https://shop.example"))
+		})
+		require.NoError(t, got.err)
+		retried = retried || got.tries > 1
+		var origins int
+		for _, e := range r.History.Events {
+			if e.HTTP != nil && e.Kind == checkers.ClientRequest {
+				v, _ := e.HTTP.Get("Origin")
+				require.Equal(t, "https://shop.example", v)
+				origins++
+			}
+		}
+		require.Equal(t, got.tries, origins, "every try carries the header")
+		plan.LinkDelayMax += time.Millisecond // another run
+	}
+	assert.True(t, retried, "some repeatable call needed a retry")
+}
+
+// TestBackoffBounds: Retry waits within fixed bounds; Backoff's upper bound doubles from its
+// first value per failed try up to its cap, and never falls below the lower bound.
+func TestBackoffBounds(t *testing.T) {
+	r := newRequest(nil, "GET", "/", nil, true, []Option{Retry(5*time.Millisecond, time.Second)})
+	lo, hi := r.waitBounds(7)
+	assert.Equal(t, []time.Duration{5 * time.Millisecond, time.Second}, []time.Duration{lo, hi})
+	r = newRequest(nil, "GET", "/", nil, true, []Option{Backoff(10*time.Millisecond, 100*time.Millisecond, 3*time.Second)})
+	var his []time.Duration
+	for n := 1; n <= 7; n++ {
+		_, hi := r.waitBounds(n)
+		his = append(his, hi)
+	}
+	ms := time.Millisecond
+	assert.Equal(t, []time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, 1600 * ms, 3000 * ms, 3000 * ms}, his)
+	_, hi = r.waitBounds(1 << 20)
+	assert.Equal(t, 3*time.Second, hi, "no overflow after many tries")
+	r = newRequest(nil, "GET", "/", nil, true, []Option{Backoff(time.Second, time.Millisecond, 3*time.Second)})
+	lo, hi = r.waitBounds(1)
+	assert.Equal(t, []time.Duration{time.Second, time.Second}, []time.Duration{lo, hi})
 }
 
 func TestFactsAndQueries(t *testing.T) {
@@ -358,4 +427,29 @@ func TestFaultsChoiceReachesTheRun(t *testing.T) {
 func TestCorpusFileNames(t *testing.T) {
 	assert.Equal(t, filepath.Join("d", "TestA__sub_case.txt"), corpusFile("d", "TestA/sub case"))
 	assert.Equal(t, "", corpusFile("-", "TestA"))
+}
+
+// TestOnStartAndChecker: OnStart runs when the run begins (its client's request reaches the
+// history), and a Checker's violations keep the checker name they give.
+func TestOnStartAndChecker(t *testing.T) {
+	started := false
+	sc := Scenario{Name: "raw-checker", Setup: func(s *Sim) {
+		s.Services(services(func(string) {})...)
+		s.OnStart(func() {
+			started = true
+			Call[string](s.Client("late-client"), Service("Echo", "echo"), "hi", nil)
+		})
+		s.Checker(func(h *checkers.History) []checkers.Violation {
+			for i, e := range h.Events {
+				if e.Kind == checkers.ClientRequest && e.Node == "late-client" {
+					return []checkers.Violation{{Checker: "mine", Message: "saw the request", Events: []int{i}}}
+				}
+			}
+			return nil
+		})
+	}}
+	r := sim.RunSeed(sc.Sim(), sim.Options{Seed: 1, Faults: faults.LevelNone})
+	require.True(t, started)
+	require.Len(t, r.Violations, 1, "%v", r.Violations)
+	assert.Equal(t, "mine", r.Violations[0].Checker)
 }
