@@ -44,11 +44,18 @@ func newFixture(b *testing.B, inactivity time.Duration, conns int) fixture {
 	return f
 }
 
-// report fails b on errors and reports r's throughput and latency percentiles.
-func report(b *testing.B, r Result) {
+// fsyncs is the host's store's fsync count so far.
+func (f fixture) fsyncs() uint64 { return f.host.Host.Stats().Store.Fsyncs }
+
+// report fails b on errors and reports r's throughput and latency percentiles, and the store's
+// fsyncs per operation since fsyncsBefore.
+func report(b *testing.B, f fixture, fsyncsBefore uint64, r Result) {
 	b.Helper()
 	if r.Errors > 0 {
 		b.Fatalf("%d of %d operations failed; first: %v", r.Errors, r.Errors+r.Ops, r.FirstError)
+	}
+	if r.Ops > 0 {
+		b.ReportMetric(float64(f.fsyncs()-fsyncsBefore)/float64(r.Ops), "fsyncs/op")
 	}
 	b.ReportMetric(r.PerSecond(), "ops/s")
 	b.ReportMetric(float64(r.Percentile(0.5))/float64(time.Millisecond), "p50-ms")
@@ -59,11 +66,12 @@ func report(b *testing.B, r Result) {
 func benchEcho(b *testing.B, c int) {
 	f := newFixture(b, 0, c)
 	b.ResetTimer()
+	before := f.fsyncs()
 	r, err := Echo(context.Background(), f.c, Load{Concurrency: c, Ops: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}
-	report(b, r)
+	report(b, f, before, r)
 }
 
 // benchRoundTrip runs b.N awakeable round trips at concurrency c; with part it reports the
@@ -71,16 +79,17 @@ func benchEcho(b *testing.B, c int) {
 func benchRoundTrip(b *testing.B, c int, part bool) {
 	f := newFixture(b, 0, 2*c)
 	b.ResetTimer()
+	before := f.fsyncs()
 	whole, resolve, err := AwakeableRoundTrip(context.Background(), f.c, f.cb, Load{Concurrency: c, Ops: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if part {
 		resolve.Errors, resolve.FirstError = whole.Errors, whole.FirstError
-		report(b, resolve)
+		report(b, f, before, resolve)
 		return
 	}
-	report(b, whole)
+	report(b, f, before, whole)
 }
 
 // BenchmarkEchoC1 measures synchronous echo calls one at a time.
@@ -98,6 +107,9 @@ func BenchmarkAwakeableRoundTripC1(b *testing.B) { benchRoundTrip(b, 1, false) }
 // BenchmarkAwakeableRoundTripC16 measures awakeable round trips sixteen at a time.
 func BenchmarkAwakeableRoundTripC16(b *testing.B) { benchRoundTrip(b, 16, false) }
 
+// BenchmarkAwakeableRoundTripC64 measures awakeable round trips sixty-four at a time.
+func BenchmarkAwakeableRoundTripC64(b *testing.B) { benchRoundTrip(b, 64, false) }
+
 // BenchmarkResolveToResult measures, one round trip at a time, the time from the resolve
 // POST to the waiting call's answer.
 func BenchmarkResolveToResult(b *testing.B) { benchRoundTrip(b, 1, true) }
@@ -106,9 +118,10 @@ func BenchmarkResolveToResult(b *testing.B) { benchRoundTrip(b, 1, true) }
 func BenchmarkSuspendedResolve(b *testing.B) {
 	f := newFixture(b, suspendAfter, 2)
 	b.ResetTimer()
+	before := f.fsyncs()
 	r, err := SuspendedResolve(context.Background(), f.c, f.cb, suspendWait, Load{Concurrency: 1, Ops: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}
-	report(b, r)
+	report(b, f, before, r)
 }

@@ -15,7 +15,11 @@
 // which must serve Echo and Callback (examples/seed/handlers) and be able to reach the
 // webhook on -callback-addr; start it with an -inactivity-timeout below -suspend-wait.
 //
-// Each measurement runs -runs times; the table shows the median of each figure.
+// Each measurement runs -runs times; the table shows the median of each figure. Beside each
+// throughput and latency it prints Restate's stored figure and the ratio (Vigil's speed-up), and,
+// for in-process hosts, what one operation cost: fsyncs (the store's own count, bolt
+// Stats.Fsyncs) and CPU (getrusage of this process, user+sys, so the load generator's own client
+// work is included: an upper bound on the host's).
 //
 //	go run ./bench/loadgen [-runs 3] [-duration 5s] [-url http://127.0.0.1:8080]
 package main
@@ -25,12 +29,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -76,7 +82,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each throughput measurement")
 	flag.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each throughput measurement")
 	flag.StringVar(&echoC, "echo-c", "1,16,64", "comma-separated concurrencies of the echo measurement")
-	flag.StringVar(&awakeableC, "awakeable-c", "1,16", "comma-separated concurrencies of the awakeable round trip (resolve-to-result comes from C=1)")
+	flag.StringVar(&awakeableC, "awakeable-c", "1,16,64", "comma-separated concurrencies of the awakeable round trip (resolve-to-result comes from C=1)")
 	flag.DurationVar(&o.suspendWait, "suspend-wait", 100*time.Millisecond, "how long a suspended round trip waits before resolving; must exceed the host's inactivity timeout")
 	flag.DurationVar(&o.inactivity, "inactivity", 20*time.Millisecond, "inactivity timeout of the in-process host used for the suspended measurement")
 	flag.DurationVar(&o.suspendTime, "suspend-duration", 5*time.Second, "length of the suspended measurement (one round trip at a time; 0 skips it)")
@@ -118,14 +124,48 @@ func parseInts(s string) ([]int, error) {
 // figures are one measurement's results over the runs.
 type figures struct {
 	perSecond, p50, p99 []float64
-	errors              int
+	// fsyncs and cpuMS are per operation, from the runs that could measure them (in-process
+	// hosts only).
+	fsyncs, cpuMS []float64
+	errors        int
 }
 
-func (f *figures) add(r bench.Result) {
+func (f *figures) add(r bench.Result, c cost) {
 	f.perSecond = append(f.perSecond, r.PerSecond())
 	f.p50 = append(f.p50, float64(r.Percentile(0.5))/float64(time.Millisecond))
 	f.p99 = append(f.p99, float64(r.Percentile(0.99))/float64(time.Millisecond))
 	f.errors += r.Errors
+	if c.known && r.Ops > 0 {
+		f.fsyncs = append(f.fsyncs, float64(c.fsyncs)/float64(r.Ops))
+		f.cpuMS = append(f.cpuMS, float64(c.cpu)/float64(time.Millisecond)/float64(r.Ops))
+	}
+}
+
+// cost is what a measurement cost the machine: the store's fsyncs and this process's CPU time
+// (user+sys) between two probes. known is false when the host is not in this process.
+type cost struct {
+	fsyncs uint64
+	cpu    time.Duration
+	known  bool
+}
+
+// sub returns the cost from before to c.
+func (c cost) sub(before cost) cost {
+	return cost{fsyncs: c.fsyncs - before.fsyncs, cpu: c.cpu - before.cpu, known: c.known && before.known}
+}
+
+// probe reads the in-process host's fsync count and the process's CPU time so far; it knows
+// nothing when h is nil (a host measured over -url).
+func probe(h *bench.Host) cost {
+	if h == nil {
+		return cost{}
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return cost{}
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return cost{fsyncs: h.Host.Stats().Store.Fsyncs, cpu: cpu, known: true}
 }
 
 // median returns the median of xs (the mean of the middle two for an even count).
@@ -147,14 +187,25 @@ type row struct {
 	latencyOnly bool
 }
 
-// restate holds Restate 1.7.12's figures, by measurement key.
-var restate = map[string]string{
-	"echo-1":       "255 req/s",
-	"echo-16":      "879 req/s",
-	"awakeable-1":  "125 round trips/s",
-	"awakeable-16": "271 round trips/s",
-	"resolve":      "p50 3.43 ms",
-	"suspended":    "p50 8.05 ms",
+// reference is one of Restate 1.7.12's stored figures for a measurement; a zero field was not
+// measured.
+type reference struct {
+	// perSecond is its throughput and p50MS its median latency.
+	perSecond, p50MS float64
+	// fsyncs is what one operation cost it in fsyncs, and cpuMS in server CPU: the low end of
+	// the range measured (4.3 to 5.4 ms per echo), so that the ratio errs against Vigil.
+	fsyncs, cpuMS float64
+}
+
+// restate holds Restate 1.7.12's figures, measured with fsync on on a 2-core machine like
+// ours, by measurement key (see the issue on speed and bench/README.md).
+var restate = map[string]reference{
+	"echo-1":       {perSecond: 255, fsyncs: 3, cpuMS: 4.3},
+	"echo-16":      {perSecond: 879, cpuMS: 4.3},
+	"awakeable-1":  {perSecond: 125},
+	"awakeable-16": {perSecond: 271},
+	"resolve":      {p50MS: 3.43},
+	"suspended":    {p50MS: 8.05},
 }
 
 func run(ctx context.Context, o options) error {
@@ -173,13 +224,17 @@ func run(ctx context.Context, o options) error {
 	}
 
 	results := map[string]*figures{}
-	record := func(key string, r bench.Result) {
+	record := func(key string, r bench.Result, c cost) {
 		if results[key] == nil {
 			results[key] = &figures{}
 		}
-		results[key].add(r)
+		results[key].add(r, c)
 		if o.verbose {
-			fmt.Fprintf(os.Stderr, "  %s\n", r)
+			line := r.String()
+			if c.known && r.Ops > 0 {
+				line += fmt.Sprintf(", %.2f fsyncs and %.3f ms CPU per op", float64(c.fsyncs)/float64(r.Ops), float64(c.cpu)/float64(time.Millisecond)/float64(r.Ops))
+			}
+			fmt.Fprintf(os.Stderr, "  %s\n", line)
 		}
 	}
 	var rows []row
@@ -203,39 +258,74 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	where := "in-process hosts, bbolt store with fsync on every group commit"
+	where := "in-process hosts, bbolt store with fsync on every group commit; CPU is this process's (host and load generator)"
 	if o.url != "" {
-		where = "host at " + o.url
+		where = "host at " + o.url + " (fsyncs and CPU unknown)"
 	}
-	fmt.Printf("\nVigil: %s; median of %d runs of %s each (suspended: %s, waiting %s).\n",
+	fmt.Printf("\nVigil: %s; median of %d runs of %s each (suspended: %s, waiting %s). Restate 1.7.12's stored figures beside, x = Vigil's speed-up.\n",
 		where, o.runs, o.duration, o.suspendTime, o.suspendWait)
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "measurement\tVigil\tp50\tp99\tRestate 1.7.12")
+	return printTable(os.Stdout, rows, results)
+}
+
+// printTable prints one line per row that was measured.
+func printTable(out io.Writer, rows []row, results map[string]*figures) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "measurement\tVigil\tRestate\tx\tp50\tRestate p50\tx\tp99\tfsyncs/op\tRestate\tCPU/op\tRestate\tx\t")
 	for _, r := range rows {
 		f := results[r.key]
 		if f == nil {
 			continue
 		}
-		rs := restate[r.key]
-		if rs == "" {
-			rs = "-"
+		ref := restate[r.key]
+		rate, refRate, rateX := "", "", ""
+		if !r.latencyOnly {
+			rate = fmt.Sprintf("%.0f/s", median(f.perSecond))
+			refRate, rateX = refFigure(ref.perSecond, "%.0f/s"), ratio(median(f.perSecond), ref.perSecond)
 		}
-		rate := fmt.Sprintf("%.0f/s", median(f.perSecond))
-		if r.latencyOnly {
-			rate = ""
+		p50 := median(f.p50)
+		cells := []string{
+			r.label, rate, refRate, rateX,
+			fmt.Sprintf("%.2f ms", p50), refFigure(ref.p50MS, "%.2f ms"), ratio(ref.p50MS, p50),
+			fmt.Sprintf("%.2f ms", median(f.p99)),
+			measured(f.fsyncs, "%.2f"), refFigure(ref.fsyncs, "%.0f"),
+			measured(f.cpuMS, "%.3f ms"), refFigure(ref.cpuMS, "%.1f ms"), ratio(ref.cpuMS, median(f.cpuMS)),
 		}
-		line := fmt.Sprintf("%s\t%s\t%.2f ms\t%.2f ms\t%s", r.label, rate, median(f.p50), median(f.p99), rs)
+		line := strings.Join(cells, "\t") + "\t"
 		if f.errors > 0 {
-			line += fmt.Sprintf("\t(%d errors)", f.errors)
+			line += fmt.Sprintf("(%d errors)", f.errors)
 		}
 		fmt.Fprintln(w, line)
 	}
 	return w.Flush()
 }
 
+// refFigure renders a stored Restate figure, or "-" when none was measured.
+func refFigure(x float64, format string) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, x)
+}
+
+// measured renders the median of xs, or "-" when nothing was measured.
+func measured(xs []float64, format string) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, median(xs))
+}
+
+// ratio renders better/worse as a speed-up ("3.1x"), or "" when either is unknown.
+func ratio(better, worse float64) string {
+	if better == 0 || worse == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1fx", better/worse)
+}
+
 // oneRun runs every measurement once. In-process, it starts its hosts in fresh directories
 // under dir.
-func oneRun(ctx context.Context, o options, cb *bench.Callbacks, dir string, record func(string, bench.Result)) error {
+func oneRun(ctx context.Context, o options, cb *bench.Callbacks, dir string, record func(string, bench.Result, cost)) error {
 	url := o.url
 	var fast *bench.Host
 	if url == "" {
@@ -252,28 +342,37 @@ func oneRun(ctx context.Context, o options, cb *bench.Callbacks, dir string, rec
 	defer c.Close()
 
 	for _, n := range o.echoC {
-		r, err := bench.Echo(ctx, c, bench.Load{Concurrency: n, Duration: o.duration, Warmup: o.warmup})
+		var r bench.Result
+		spent, err := measure(ctx, o, fast, n, func(l bench.Load) (err error) {
+			r, err = bench.Echo(ctx, c, l)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		record(fmt.Sprintf("echo-%d", n), r)
+		record(fmt.Sprintf("echo-%d", n), r, spent)
 	}
 	for _, n := range o.awakeableC {
-		whole, part, err := bench.AwakeableRoundTrip(ctx, c, cb, bench.Load{Concurrency: n, Duration: o.duration, Warmup: o.warmup})
+		var whole, part bench.Result
+		spent, err := measure(ctx, o, fast, n, func(l bench.Load) (err error) {
+			whole, part, err = bench.AwakeableRoundTrip(ctx, c, cb, l)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		record(fmt.Sprintf("awakeable-%d", n), whole)
+		record(fmt.Sprintf("awakeable-%d", n), whole, spent)
 		if n == 1 {
-			record("resolve", part)
+			record("resolve", part, cost{})
 		}
 	}
 	if fast != nil && o.verbose {
 		st := fast.Host.Stats()
 		if st.Syncs > 0 {
-			fmt.Fprintf(os.Stderr, "  host: %d inputs, %d batches in %d syncs (%.1f batches per sync), mean sync %s\n",
+			fmt.Fprintf(os.Stderr, "  host: %d inputs, %d batches in %d syncs (%.1f batches per sync), mean sync %s; store: %d fsyncs (%.2f per sync)\n",
 				st.Inputs, st.Batches, st.Syncs, float64(st.Batches)/float64(st.Syncs),
-				(st.SyncTime / time.Duration(st.Syncs)).Round(time.Microsecond))
+				(st.SyncTime / time.Duration(st.Syncs)).Round(time.Microsecond),
+				st.Store.Fsyncs, float64(st.Store.Fsyncs)/float64(st.Syncs))
 		}
 	}
 
@@ -295,6 +394,22 @@ func oneRun(ctx context.Context, o options, cb *bench.Callbacks, dir string, rec
 	if err != nil {
 		return err
 	}
-	record("suspended", r)
+	record("suspended", r, cost{})
 	return nil
+}
+
+// measure runs a warm-up of o.warmup and then the measurement of o.duration at concurrency n,
+// and returns what the measurement alone cost h's store and this process (nothing known when h
+// is nil).
+func measure(ctx context.Context, o options, h *bench.Host, n int, load func(bench.Load) error) (cost, error) {
+	if o.warmup > 0 {
+		if err := load(bench.Load{Concurrency: n, Duration: o.warmup}); err != nil {
+			return cost{}, err
+		}
+	}
+	before := probe(h)
+	if err := load(bench.Load{Concurrency: n, Duration: o.duration}); err != nil {
+		return cost{}, err
+	}
+	return probe(h).sub(before), nil
 }
