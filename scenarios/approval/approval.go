@@ -4,7 +4,8 @@
 // the scenario checks that each invocation returns the first accepted decision, or fails with a
 // terminal error carrying the rejection reason.
 //
-// It imports the simulator and the runtime's handler API; nothing in the runtime imports it.
+// It imports the user kit (vigiltest), the checkers and the runtime's handler API; nothing in the
+// runtime imports it.
 package approval
 
 import (
@@ -18,15 +19,20 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the approval scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the approval scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "approval",
 	Description: "human approval via awakeable: reviewers resolve/reject over HTTP, twice, racing, late",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w} },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s}
+		s.Services(NewService(wl))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // ServiceName and HandlerName address the approval handler over the ingress.
 const (
@@ -73,9 +79,10 @@ func NewService(reviews ReviewSystem) *durable.Service {
 		}))
 }
 
-// workload drives submitters and reviewers from the world's random stream.
+// workload drives submitters and reviewers from the run's random stream, as clients of the
+// user kit: the kit builds their requests and retries them.
 type workload struct {
-	w       *sim.World
+	s       *vigiltest.Sim
 	clients int
 	// responses are the outputs clients received, by invocation ID (x-restate-id).
 	responses []clientResult
@@ -90,99 +97,72 @@ type clientResult struct {
 
 var errReviewSystemDown = errors.New("review system unavailable")
 
-func (wl *workload) Services() []*durable.Service {
-	return []*durable.Service{NewService(wl)}
-}
-
-func (wl *workload) client(kind string) string {
+// client returns a new client named "<kind>-<n>", numbering every client in turn.
+func (wl *workload) client(kind string) *vigiltest.Client {
 	wl.clients++
-	return fmt.Sprintf("%s-%d", kind, wl.clients)
+	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
 }
 
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	n := 1 + r.Intn(8, "invocations")
 	for i := range n {
 		doc := fmt.Sprintf("doc-%d", i)
-		wl.w.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(doc) })
+		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(doc) })
 	}
 }
 
 // submit invokes the handler for doc, by a call that waits or by a send followed by attaches.
 func (wl *workload) submit(doc string) {
-	r := wl.w.Rand()
-	name := wl.client("submitter")
-	var header http.Header
+	r := wl.s.Rand()
+	c := wl.client("submitter")
+	var opts []vigiltest.Option
 	if r.Percent(50, "idempotent") {
-		// An idempotent submitter retries until it hears back; every answer must name the same
-		// invocation (the outputs checker holds it to that).
-		header = http.Header{"Idempotency-Key": []string{"submit-" + doc}}
+		// An idempotent submitter retries until it hears back, as a careful client does; every
+		// answer must name the same invocation (the outputs checker holds it to that).
+		opts = []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + doc), vigiltest.Tries(21), vigiltest.Retry(100*time.Millisecond, 5*time.Second)}
 	}
 	send := r.Percent(50, "use-send")
-	wl.sendOrCall(name, doc, header, send, 0)
-	if header != nil && r.Percent(30, "double-submit") {
+	wl.sendOrCall(c, doc, send, opts)
+	if opts != nil && r.Percent(30, "double-submit") {
 		// The user clicks twice: the same idempotent request again, a little later.
-		wl.w.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(name, doc, header, send, 0) })
+		wl.s.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(c, doc, send, opts) })
 	}
 }
 
-// sendOrCall invokes the handler for doc once; with an idempotency key it retries after a
-// connection failure or a timeout, as a careful client does.
-func (wl *workload) sendOrCall(name, doc string, header http.Header, send bool, tries int) {
-	body, _ := json.Marshal(Request{Document: doc})
-	path := "/" + ServiceName + "/" + HandlerName
-	retry := func(resp sim.Response) bool {
-		if resp.Err == nil || header == nil || tries >= 20 {
-			return false
-		}
-		wl.w.After(wl.w.Rand().Duration(100*time.Millisecond, 5*time.Second, "submit-retry"), func() {
-			wl.sendOrCall(name, doc, header, send, tries+1)
-		})
-		return true
-	}
+// sendOrCall invokes the handler for doc once (and again after connection failures when opts
+// carry an idempotency key); a call's answer is recorded, a send's invocation is attached to.
+func (wl *workload) sendOrCall(c *vigiltest.Client, doc string, send bool, opts []vigiltest.Option) {
+	target := vigiltest.Service(ServiceName, HandlerName)
 	if send {
-		wl.w.HTTP(name, http.MethodPost, path+"/send", body, header, func(resp sim.Response) {
-			if retry(resp) || resp.Err != nil || resp.Status != http.StatusAccepted {
-				return // in doubt: the invocation may or may not exist; nothing more to learn
+		vigiltest.Send(c, target, Request{Document: doc}, func(rep vigiltest.Reply[string]) {
+			// In doubt or refused, the invocation may or may not exist: nothing more to learn.
+			if rep.Err == nil && rep.Status == http.StatusAccepted {
+				vigiltest.Attach(c, rep.Value, wl.record)
 			}
-			var accepted struct {
-				InvocationID string `json:"invocationId"`
-			}
-			if json.Unmarshal(resp.Body, &accepted) == nil {
-				wl.attach(name, accepted.InvocationID, 0)
-			}
-		})
+		}, opts...)
 		return
 	}
-	wl.w.HTTP(name, http.MethodPost, path, body, header, func(resp sim.Response) {
-		if !retry(resp) && resp.Err == nil && resp.InvocationID != "" {
-			wl.record(resp)
+	vigiltest.Call(c, target, Request{Document: doc}, func(rep vigiltest.Reply[json.RawMessage]) {
+		if rep.Invocation != "" {
+			wl.record(rep)
 		}
-	})
+	}, opts...)
 }
 
-// attach waits for an invocation's output, retrying after connection failures.
-func (wl *workload) attach(client, id string, tries int) {
-	wl.w.HTTP(client, http.MethodGet, "/restate/invocation/"+id+"/attach", nil, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < 50 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "attach-retry"), func() { wl.attach(client, id, tries+1) })
-			return
-		}
-		if resp.Err == nil {
-			wl.record(resp)
-		}
-	})
-}
-
-func (wl *workload) record(resp sim.Response) {
-	wl.responses = append(wl.responses, clientResult{invocation: resp.InvocationID, status: resp.Status, body: resp.Body})
+// record keeps an answer the client read, for Check to compare with the durable output.
+func (wl *workload) record(rep vigiltest.Reply[json.RawMessage]) {
+	if errors.Is(rep.Err, vigiltest.ErrInDoubt) {
+		return
+	}
+	wl.responses = append(wl.responses, clientResult{invocation: rep.Invocation, status: rep.Status, body: rep.Body})
 }
 
 // RequestReview is the review system: it schedules one or two reviewers for the awakeable.
 // While faults are on it is sometimes down, so the handler's Run fails and the invocation retries.
 func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
-	r := wl.w.Rand()
-	if !wl.w.Healed() && r.Percent(10, "review-system-down") {
+	r := wl.s.Rand()
+	if !wl.s.Healed() && r.Percent(10, "review-system-down") {
 		return 0, errReviewSystemDown
 	}
 	wl.tickets++
@@ -191,17 +171,17 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 		reviewers = 2
 	}
 	for range reviewers {
-		name := wl.client("reviewer")
+		c := wl.client("reviewer")
 		delay := r.Duration(0, 5*time.Second, "review-delay")
 		if r.Percent(10, "late-review") {
 			delay += r.Duration(30*time.Second, 2*time.Minute, "late-delay")
 		}
 		reject := r.Percent(30, "reject")
 		twice := r.Percent(20, "twice")
-		wl.w.After(delay, func() {
-			wl.review(name, document, awakeableID, reject, 0)
+		wl.s.After(delay, func() {
+			review(c, document, awakeableID, reject)
 			if twice {
-				wl.w.After(r.Duration(0, 3*time.Second, "second-review"), func() { wl.review(name, document, awakeableID, !reject, 0) })
+				wl.s.After(r.Duration(0, 3*time.Second, "second-review"), func() { review(c, document, awakeableID, !reject) })
 			}
 		})
 	}
@@ -209,24 +189,14 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 }
 
 // review resolves or rejects the awakeable over HTTP, retrying after connection failures as a
-// webhook sender would.
-func (wl *workload) review(client, document, awakeableID string, reject bool, tries int) {
-	path := "/restate/awakeables/" + awakeableID
-	var body []byte
+// webhook sender would (the first completion wins, so a repeat is harmless).
+func review(c *vigiltest.Client, document, awakeableID string, reject bool) {
+	opts := []vigiltest.Option{vigiltest.Tries(101), vigiltest.Retry(10*time.Millisecond, 3*time.Second)}
 	if reject {
-		path += "/reject"
-		body = []byte(fmt.Sprintf("%s rejects %s: insufficient documentation", client, document))
-	} else {
-		path += "/resolve"
-		body, _ = json.Marshal(client + " approves")
+		vigiltest.RejectAwakeable(c, awakeableID, fmt.Sprintf("%s rejects %s: insufficient documentation", c.Name(), document), nil, opts...)
+		return
 	}
-	wl.w.HTTP(client, http.MethodPost, path, body, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < 100 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 3*time.Second, "review-retry"), func() {
-				wl.review(client, document, awakeableID, reject, tries+1)
-			})
-		}
-	})
+	vigiltest.ResolveAwakeable(c, awakeableID, c.Name()+" approves", nil, opts...)
 }
 
 // Check states the scenario's expected outcome: every finished invocation's output is the
