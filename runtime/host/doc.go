@@ -12,7 +12,10 @@
 //     batch, calls Sync once for the whole group (group commit), and only then performs the
 //     effects of the group in order: messages to the executor shards, replies to ingress
 //     callbacks, timers to arm. Nothing is acknowledged before the batch it depends on is
-//     synced; after a failed Apply or Sync the host acknowledges nothing more and stops.
+//     synced; after a failed Apply or Sync the host acknowledges nothing more and stops. That
+//     order lives in Core, which has no goroutine, channel or clock of its own: the engine
+//     goroutine calls it for every input, and the simulator drives the same Core on virtual
+//     time with a store that crashes.
 //   - ExecutorShards executor goroutines. Each owns one executor.Executor (which is not safe
 //     for concurrent use) and a mailbox the engine goroutine posts to without ever blocking;
 //     messages are routed by a hash of the invocation ID, so every message of one invocation
@@ -41,8 +44,9 @@
 // It makes no durable decision: which invocation runs, what is journaled, which completion
 // wins, when a timer is due — all of that is the engine's. The host only moves inputs in and
 // outputs out, and its one rule is the engine's: store first, then effects. It must not be
-// imported by the engine, the executor, the store or the simulator (the simulator drives the
-// engine directly, under virtual time); it may import every runtime package and fakeclock.
+// imported by the engine, the executor or the store; the simulator imports it for Core only,
+// and Core must stay free of goroutines, the wall clock (CoreConfig.Now is injected) and map
+// iteration whose order can leak. It may import every runtime package and fakeclock.
 //
 // # Logs
 //

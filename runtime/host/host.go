@@ -39,17 +39,13 @@ type Host struct {
 	shards []*shard
 
 	// ---- owned by the engine goroutine (and by New before that goroutine starts)
-	eng *engine.Engine
-	// pending holds the reply callbacks of ingress requests the engine has not answered yet.
-	pending map[engine.RequestID]func(ingress.Response)
+	// core owns the engine, the open requests' reply callbacks and the group commit.
+	core *Core
 	// timers are the armed engine timers, so that closing can stop them.
 	timers    map[uint64]fakeclock.Timer
 	nextTimer uint64
-	// group is the current group's inputs and readies, reused from group to group.
-	group   []input
-	readies []engine.Ready
-	// applied counts the batches of the current group applied and not yet synced.
-	applied int
+	// group is the current group's inputs, reused from group to group.
+	group []input
 	// fresh are the ingress requests stepped in the current group. If its commit fails, what
 	// the engine decided for them is not durable, so shutdown names no invocation to them.
 	fresh []engine.RequestID
@@ -73,11 +69,6 @@ type Host struct {
 	failure atomic.Pointer[error]
 	failed  chan struct{}
 	addr    atomic.Pointer[net.Addr]
-
-	stats struct {
-		inputs, groups, batches, syncs atomic.Uint64
-		syncTime, open                 atomic.Int64
-	}
 
 	handler http.Handler
 }
@@ -127,7 +118,6 @@ func New(cfg Config) (*Host, error) {
 		clock:      cfg.Clock,
 		store:      st,
 		kinds:      ingress.ServiceKinds{},
-		pending:    map[engine.RequestID]func(ingress.Response){},
 		timers:     map[uint64]fakeclock.Timer{},
 		inputs:     make(chan input, inputQueueLen),
 		done:       make(chan struct{}),
@@ -152,7 +142,7 @@ func New(cfg Config) (*Host, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("host: %w", err)
 	}
-	h.eng = eng
+	h.core = NewCore(CoreConfig{Engine: eng, Store: st, Effects: loopEffects{h: h}, Now: time.Now, Logger: h.log})
 	for _, p := range eng.Problems() {
 		h.log.Error("recovery could not use a record", "key", p.Key, "problem", p.Problem, "action", p.Action)
 	}
@@ -201,13 +191,14 @@ func newInvocationID() protocol.InvocationID {
 
 // Stats returns the host's counters.
 func (h *Host) Stats() Stats {
+	cs := h.core.Stats()
 	return Stats{
-		Inputs:       h.stats.inputs.Load(),
-		Groups:       h.stats.groups.Load(),
-		Batches:      h.stats.batches.Load(),
-		Syncs:        h.stats.syncs.Load(),
-		SyncTime:     time.Duration(h.stats.syncTime.Load()),
-		OpenRequests: h.stats.open.Load(),
+		Inputs:       cs.Inputs,
+		Groups:       cs.Groups,
+		Batches:      cs.Batches,
+		Syncs:        cs.Syncs,
+		SyncTime:     cs.SyncTime,
+		OpenRequests: cs.OpenRequests,
 		Store:        h.store.Stats(),
 	}
 }

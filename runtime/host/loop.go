@@ -2,10 +2,8 @@ package host
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/ingress"
@@ -63,16 +61,15 @@ func (h *Host) stopLoop() {
 }
 
 // loop is the engine goroutine. Each turn takes one group of inputs: the first that arrives
-// and whatever else is already queued, up to maxGroupInputs; steps the engine with each;
-// applies the steps' batches, syncs once, and performs the effects in order.
+// and whatever else is already queued, up to maxGroupInputs; steps the engine with each through
+// the Core, which applies the steps' batches, syncs once, and performs the effects in order.
 //
 // Its first turn performs what recovery produced, and reports the outcome on started.
 func (h *Host) loop(started chan<- error) {
 	defer close(h.loopExited)
-	h.readies = h.readies[:0]
-	stopErr := h.takeReady()
+	stopErr := h.core.Flush()
 	if stopErr == nil {
-		stopErr = h.commitAndPerform(0)
+		stopErr = h.core.Commit()
 	}
 	started <- stopErr
 	if stopErr != nil {
@@ -90,9 +87,7 @@ func (h *Host) loop(started chan<- error) {
 			}
 		}
 		stop := false
-		h.readies = h.readies[:0]
 		h.fresh = h.fresh[:0]
-		stepped := 0
 		for i, in := range h.group {
 			if in.kind == inStop {
 				// Inputs queued after the stop are answered as the ones after closing are.
@@ -101,22 +96,21 @@ func (h *Host) loop(started chan<- error) {
 				break
 			}
 			if h.step(in) {
-				if err := h.takeReady(); err != nil {
+				if err := h.core.Flush(); err != nil {
 					stopErr = err
 					break
 				}
 			}
-			stepped++
 		}
 		clear(h.group) // let the inputs' values go
 		if stopErr != nil {
 			h.fail(stopErr)
 			break
 		}
-		for _, p := range h.eng.TakeReadProblems() {
+		for _, p := range h.core.Engine().TakeReadProblems() {
 			h.log.Error("a stored record could not be read; it was taken as absent", "key", p.Key, "problem", p.Problem)
 		}
-		if err := h.commitAndPerform(stepped); err != nil {
+		if err := h.core.Commit(); err != nil {
 			stopErr = err
 			h.fail(err)
 			break
@@ -135,27 +129,20 @@ func (h *Host) fail(err error) {
 	h.log.Error("store failed; the host stops and acknowledges nothing more", "err", err)
 }
 
-// step steps the engine with one input and reports whether it may have produced output.
+// step steps the engine with one input through the Core and reports whether it may have
+// produced output.
 func (h *Host) step(in input) bool {
 	switch in.kind {
 	case inIngress:
-		h.pending[in.id] = in.reply
 		h.fresh = append(h.fresh, in.id)
-		h.stats.open.Add(1)
-		h.eng.Ingress(in.id, in.req)
+		h.core.Ingress(in.id, in.req, in.reply)
 	case inMessage:
-		h.eng.Receive(in.msg)
+		h.core.Receive(in.msg)
 	case inTimer:
 		delete(h.timers, in.timerID)
-		h.eng.FireTimer(in.timer)
+		h.core.FireTimer(in.timer)
 	case inForget:
-		h.eng.Forget(in.id)
-		if reply, ok := h.pending[in.id]; ok {
-			delete(h.pending, in.id)
-			h.stats.open.Add(-1)
-			// Backend's contract is one reply per request; nobody reads this one.
-			reply(ingress.ErrorResponse(499, "the client closed the request"))
-		}
+		h.core.Forget(in.id)
 		return false
 	default:
 		panic(fmt.Sprintf("host: input kind %d on the engine goroutine", in.kind))
@@ -163,68 +150,17 @@ func (h *Host) step(in input) bool {
 	return true
 }
 
-// takeReady takes the engine's Ready for the step just made and applies its batch at once: the
-// engine reads what it wrote (finished invocations, idempotency keys) from the store in its next
-// step, so a batch must be visible before then. Apply is cheap (bbolt's group commit queues it in
-// memory); the group's one Sync comes in commitAndPerform, before any effect leaves.
-func (h *Host) takeReady() error {
-	r := h.eng.Ready()
-	if len(r.Batch) > 0 {
-		if err := h.store.Apply(r.Batch); err != nil {
-			return fmt.Errorf("apply batch: %w", err)
-		}
-		h.applied++
-	}
-	h.readies = append(h.readies, r)
-	return nil
-}
+// loopEffects performs the Core's messages and timers for the engine goroutine.
+type loopEffects struct{ h *Host }
 
-// commitAndPerform makes the group's batches durable (apply each, sync once) and then, only
-// then, performs the group's effects in order. On a store error it performs nothing and
-// returns the error: what the engine decided is not durable, so nothing may leave.
-func (h *Host) commitAndPerform(inputs int) error {
-	batches := h.applied
-	h.applied = 0
-	h.stats.inputs.Add(uint64(inputs))
-	h.stats.groups.Add(1)
-	var syncTime time.Duration
-	if batches > 0 {
-		start := time.Now()
-		if err := h.store.Sync(); err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		syncTime = time.Since(start)
-		h.stats.batches.Add(uint64(batches))
-		h.stats.syncs.Add(1)
-		h.stats.syncTime.Add(int64(syncTime))
-	}
-	messages, replies, timers := 0, 0, 0
-	for i := range h.readies {
-		r := &h.readies[i]
-		for _, m := range r.Messages {
-			h.shardOf(m.Invocation).post(shardInput{msg: m})
-		}
-		for _, rep := range r.Replies {
-			if reply, ok := h.pending[rep.Request]; ok {
-				delete(h.pending, rep.Request)
-				h.stats.open.Add(-1)
-				reply(rep.Response)
-			}
-		}
-		for _, t := range r.Timers {
-			h.arm(t)
-		}
-		messages += len(r.Messages)
-		replies += len(r.Replies)
-		timers += len(r.Timers)
-		*r = engine.Ready{} // let the group's values go
-	}
-	if batches > 0 {
-		h.log.Debug("group commit", "inputs", inputs, "batches", batches, "sync", syncTime,
-			"messages", messages, "replies", replies, "timers", timers)
-	}
-	return nil
-}
+// Send posts m to the executor shard of its invocation, which never blocks.
+func (fx loopEffects) Send(m protocol.Message) { fx.h.shardOf(m.Invocation).post(shardInput{msg: m}) }
+
+// Arm arms t on the host's clock.
+func (fx loopEffects) Arm(t engine.Timer) { fx.h.arm(t) }
+
+// Durable does nothing: the host records no history.
+func (loopEffects) Durable(*engine.Ready) {}
 
 // arm asks the clock to post t back to the engine goroutine at its deadline.
 func (h *Host) arm(t engine.Timer) {
@@ -268,13 +204,8 @@ func (h *Host) shutdownLoop(failure error) {
 		}
 		break
 	}
-	// Sorted, so that requests are answered in the order they arrived.
-	for _, id := range slices.Sorted(maps.Keys(h.pending)) {
-		reply := h.pending[id]
-		delete(h.pending, id)
-		h.stats.open.Add(-1)
-		reply(h.abandoned(id, failure))
-	}
+	// In request ID order, so that requests are answered in the order they arrived.
+	h.core.Abandon(func(id engine.RequestID) ingress.Response { return h.abandoned(id, failure) })
 	for id, t := range h.timers {
 		t.Stop()
 		delete(h.timers, id)
@@ -287,7 +218,7 @@ func (h *Host) shutdownLoop(failure error) {
 // than send the call again. After a store failure, the invocations of the group whose commit
 // failed may not exist after a restart: those requests get no ID.
 func (h *Host) abandoned(id engine.RequestID, failure error) ingress.Response {
-	inv, ok := h.eng.WaitingOn(id)
+	inv, ok := h.core.Engine().WaitingOn(id)
 	if ok && failure != nil && slices.Contains(h.fresh, id) {
 		ok = false
 	}

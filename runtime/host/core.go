@@ -1,0 +1,333 @@
+package host
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/mutant"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
+)
+
+// Core is the host's group commit without goroutines, channels or clock: the one piece of the
+// production driver that decides when an effect may leave. The engine goroutine (loop.go) wraps
+// it with a channel and a goroutine; the simulator (sim) drives the same Core on virtual time,
+// with a store that can crash and a sync that completes as an event, so that the code that
+// acknowledges in production is the code the campaigns test.
+//
+// Each input steps the engine (Ingress, Receive, FireTimer, Forget); Take takes the step's
+// Ready and Apply applies its batch at once (the engine reads what it wrote in its next step).
+// The Readies applied since the last Sync form the group. Sync makes the group durable with
+// one store Sync; Perform then performs the synced Readies' effects in order: messages, replies,
+// timers. Commit is Sync then Perform, what the engine goroutine does at the end of each group.
+//
+//	step ──► Take ──► Apply ──► (more steps join the group) ──► Sync ──► Perform
+//	                    │                                          │
+//	                    └───────── store error ────────────────────┴──► nothing of the group
+//	                                                                    leaves; the caller stops
+//	                                                                    (host) or crashes (sim)
+//
+// A Core is not safe for concurrent use, except Stats, which any goroutine may call.
+type Core struct {
+	eng   *engine.Engine
+	store store.Store
+	fx    Effects
+	now   func() time.Time
+	log   *slog.Logger
+
+	// pending holds the reply callbacks of ingress requests the engine has not answered yet.
+	pending map[engine.RequestID]func(ingress.Response)
+	// taken is the Ready Take took and Apply has not applied yet; hasTaken tells it is there.
+	taken    engine.Ready
+	hasTaken bool
+	// group are the Readies applied since the last Sync; applied counts their batches.
+	group   []engine.Ready
+	applied int
+	// synced are the Readies whose batches a Sync made durable, their effects not performed yet.
+	synced []engine.Ready
+	// stepped counts the inputs stepped since the last Sync.
+	stepped int
+
+	stats struct {
+		inputs, groups, batches, syncs atomic.Uint64
+		syncTime, open                 atomic.Int64
+	}
+}
+
+// Effects is where a Core's outputs leave. The Core calls it only for Readies whose batches
+// are durable (Durable first, then Send and Arm in the engine's order), so an implementation
+// performs them at once. Replies leave through the callbacks given to Ingress, not through
+// Effects.
+type Effects interface {
+	// Send hands m to the executor that runs (or is to run) its invocation.
+	Send(m protocol.Message)
+	// Arm arranges for t to be stepped through FireTimer when its deadline comes.
+	Arm(t engine.Timer)
+	// Durable is called once for each Ready of a synced group, in order, before any of the
+	// group's effects leaves: r's batch and every batch before it are durable, so its notes
+	// are facts now. The production host ignores it; the simulator records the notes.
+	Durable(r *engine.Ready)
+}
+
+// CoreConfig is what NewCore needs.
+type CoreConfig struct {
+	// Engine is the engine the Core steps; it must be built (or recovered) over Store.
+	Engine *engine.Engine
+	// Store is the store the Core applies batches to and syncs.
+	Store store.Store
+	// Effects performs the durable Readies' messages and timers.
+	Effects Effects
+	// Now, when set, times each Sync for CoreStats.SyncTime. The simulator leaves it nil: it
+	// reads no wall clock.
+	Now func() time.Time
+	// Logger, when set, gets one debug line per group commit that wrote something.
+	Logger *slog.Logger
+}
+
+// CoreStats counts a Core's work since NewCore, so that tests and metrics can see group commit.
+type CoreStats struct {
+	// Inputs is the number of inputs stepped.
+	Inputs uint64
+	// Groups is the number of groups ended by a Sync, each with at most one store Sync.
+	Groups uint64
+	// Batches is the number of non-empty store batches synced.
+	Batches uint64
+	// Syncs is the number of store Syncs that had batches to make durable.
+	Syncs uint64
+	// SyncTime is the total time spent in those Syncs (zero without CoreConfig.Now).
+	SyncTime time.Duration
+	// OpenRequests is the number of ingress requests not answered yet.
+	OpenRequests int64
+}
+
+// NewCore returns a Core over cfg's engine and store with an empty group. What recovery left
+// in the engine is the first thing Take takes.
+func NewCore(cfg CoreConfig) *Core {
+	return &Core{
+		eng:     cfg.Engine,
+		store:   cfg.Store,
+		fx:      cfg.Effects,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		pending: map[engine.RequestID]func(ingress.Response){},
+	}
+}
+
+// Engine returns the engine the Core steps, for reads (WaitingOn, Unfinished, read problems).
+func (c *Core) Engine() *engine.Engine { return c.eng }
+
+// Ingress steps the engine with ingress request id; reply gets the one response to it once the
+// batch it depends on is durable (or from Forget, or Abandon).
+func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingress.Response)) {
+	c.pending[id] = reply
+	c.stepped++
+	c.stats.open.Add(1)
+	c.eng.Ingress(id, req)
+}
+
+// Receive steps the engine with a message from an executor.
+func (c *Core) Receive(m protocol.Message) {
+	c.stepped++
+	c.eng.Receive(m)
+}
+
+// FireTimer steps the engine with a timer that Effects.Arm armed and that is now due.
+func (c *Core) FireTimer(t engine.Timer) {
+	c.stepped++
+	c.eng.FireTimer(t)
+}
+
+// Forget tells the engine that the client of request id went away, and answers its callback
+// with 499 (nobody reads it, but a backend owes one reply per request). It produces no output.
+func (c *Core) Forget(id engine.RequestID) {
+	c.stepped++
+	c.eng.Forget(id)
+	if reply, ok := c.pending[id]; ok {
+		delete(c.pending, id)
+		c.stats.open.Add(-1)
+		reply(ingress.ErrorResponse(499, "the client closed the request"))
+	}
+}
+
+// Take takes the engine's Ready for the steps made since the last Take, for Apply to apply. It
+// reports whether there is anything to apply or perform (ok) and whether that includes a store
+// batch. A caller may crash between Take and Apply: nothing of the Ready is applied then.
+func (c *Core) Take() (ok, batch bool) {
+	if c.hasTaken {
+		panic("host: Core.Take before the previous Ready was applied")
+	}
+	r := c.eng.Ready()
+	if r.Empty() {
+		return false, false
+	}
+	c.taken, c.hasTaken = r, true
+	return true, len(r.Batch) > 0
+}
+
+// Apply applies the batch of the Ready Take took and adds the Ready to the group. Apply is
+// cheap (bbolt's group commit queues it in memory); the group's one Sync comes later, before
+// any effect leaves. On a store error the Ready is dropped and the error returned: the caller
+// must perform nothing more (the host stops; the simulator crashes the node).
+func (c *Core) Apply() error {
+	if !c.hasTaken {
+		return nil
+	}
+	r := c.taken
+	c.taken, c.hasTaken = engine.Ready{}, false
+	if len(r.Batch) > 0 {
+		if err := c.store.Apply(r.Batch); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		c.applied++
+	}
+	if mutant.On(mutant.AckBeforeSync) {
+		// Planted bug: the replies leave before the batch they acknowledge is synced.
+		c.reply(r.Replies)
+		r.Replies = nil
+	}
+	c.group = append(c.group, r)
+	return nil
+}
+
+// Flush is Take then Apply: the engine goroutine's step of one input.
+func (c *Core) Flush() error {
+	if ok, _ := c.Take(); !ok {
+		return nil
+	}
+	return c.Apply()
+}
+
+// Waiting reports whether Readies wait in the group or for Perform: a Ready taken now must
+// then wait for them, so that effects leave in the order the engine produced them.
+func (c *Core) Waiting() bool { return len(c.group) > 0 || len(c.synced) > 0 }
+
+// Unsynced returns the Readies of the group, applied and not synced, in order. The caller
+// must not keep or change them; the simulator reads it at a crash to learn whose notes survive.
+func (c *Core) Unsynced() []engine.Ready { return c.group }
+
+// UnsyncedBatches returns the number of store batches applied since the last Sync.
+func (c *Core) UnsyncedBatches() int { return c.applied }
+
+// Synced returns the number of Readies that a Sync made durable and whose effects wait for
+// Perform.
+func (c *Core) Synced() int { return len(c.synced) }
+
+// Sync ends the group: it makes the group's batches durable with one store Sync (none when it
+// applied no batch), tells Effects.Durable of each Ready, and moves them to wait for Perform.
+// On a store error it returns the error and the group stays unsynced: none of its effects may
+// leave, and the caller must perform nothing more.
+func (c *Core) Sync() error {
+	_, err := c.sync()
+	return err
+}
+
+func (c *Core) sync() (time.Duration, error) {
+	batches := c.applied
+	c.applied = 0
+	c.stats.inputs.Add(uint64(c.stepped))
+	c.stepped = 0
+	c.stats.groups.Add(1)
+	var took time.Duration
+	if batches > 0 {
+		var start time.Time
+		if c.now != nil {
+			start = c.now()
+		}
+		if err := c.store.Sync(); err != nil && !mutant.On(mutant.IgnoreSyncError) {
+			return 0, fmt.Errorf("sync: %w", err)
+		}
+		// With IgnoreSyncError planted, a failed Sync falls through here: the group is taken
+		// as durable and its effects leave.
+		if c.now != nil {
+			took = c.now().Sub(start)
+		}
+		c.stats.batches.Add(uint64(batches))
+		c.stats.syncs.Add(1)
+		c.stats.syncTime.Add(int64(took))
+	}
+	for i := range c.group {
+		c.fx.Durable(&c.group[i])
+	}
+	c.synced = append(c.synced, c.group...)
+	clear(c.group) // let the group's values go
+	c.group = c.group[:0]
+	return took, nil
+}
+
+// Perform performs the effects of every synced Ready, in order: each Ready's messages, then
+// its replies, then its timers.
+func (c *Core) Perform() { c.perform() }
+
+func (c *Core) perform() (messages, replies, timers int) {
+	for i := range c.synced {
+		r := &c.synced[i]
+		for _, m := range r.Messages {
+			c.fx.Send(m)
+		}
+		c.reply(r.Replies)
+		for _, t := range r.Timers {
+			c.fx.Arm(t)
+		}
+		messages += len(r.Messages)
+		replies += len(r.Replies)
+		timers += len(r.Timers)
+	}
+	clear(c.synced) // let the values go
+	c.synced = c.synced[:0]
+	return messages, replies, timers
+}
+
+// Commit is Sync then Perform: the end of one group of the engine goroutine.
+func (c *Core) Commit() error {
+	inputs, batches := c.stepped, c.applied
+	took, err := c.sync()
+	if err != nil {
+		return err
+	}
+	messages, replies, timers := c.perform()
+	if batches > 0 && c.log != nil {
+		c.log.Debug("group commit", "inputs", inputs, "batches", batches, "sync", took,
+			"messages", messages, "replies", replies, "timers", timers)
+	}
+	return nil
+}
+
+// reply answers each reply's request, if it is still open.
+func (c *Core) reply(reps []engine.Reply) {
+	for _, rep := range reps {
+		if reply, ok := c.pending[rep.Request]; ok {
+			delete(c.pending, rep.Request)
+			c.stats.open.Add(-1)
+			reply(rep.Response)
+		}
+	}
+}
+
+// Abandon answers every open request with answer(id), in request ID order (the order they
+// arrived), and forgets them: the caller stops without waiting for their invocations.
+func (c *Core) Abandon(answer func(id engine.RequestID) ingress.Response) {
+	for _, id := range slices.Sorted(maps.Keys(c.pending)) {
+		reply := c.pending[id]
+		delete(c.pending, id)
+		c.stats.open.Add(-1)
+		reply(answer(id))
+	}
+}
+
+// Stats returns the Core's counters. Any goroutine may call it.
+func (c *Core) Stats() CoreStats {
+	return CoreStats{
+		Inputs:       c.stats.inputs.Load(),
+		Groups:       c.stats.groups.Load(),
+		Batches:      c.stats.batches.Load(),
+		Syncs:        c.stats.syncs.Load(),
+		SyncTime:     time.Duration(c.stats.syncTime.Load()),
+		OpenRequests: c.stats.open.Load(),
+	}
+}

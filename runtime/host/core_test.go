@@ -1,0 +1,175 @@
+package host_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/host"
+	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store"
+	"github.com/vigilsim/vigil/runtime/store/mem"
+)
+
+// coreLog is one ordered account of what a Core did to its store and its effects, so that a
+// test can read which effect left before or after which sync.
+type coreLog []string
+
+// recordingStore is a mem store that writes its Apply and Sync calls to a coreLog and can fail
+// its next Sync.
+type recordingStore struct {
+	*mem.Store
+	log      *coreLog
+	failSync bool
+}
+
+func (s *recordingStore) Apply(b store.Batch) error {
+	*s.log = append(*s.log, "apply")
+	return s.Store.Apply(b)
+}
+
+func (s *recordingStore) Sync() error {
+	if s.failSync {
+		s.failSync = false
+		*s.log = append(*s.log, "sync failed")
+		return errors.New("fsync: input/output error")
+	}
+	*s.log = append(*s.log, "sync")
+	return s.Store.Sync()
+}
+
+// recordingEffects writes every effect to the coreLog.
+type recordingEffects struct{ log *coreLog }
+
+func (fx recordingEffects) Send(m protocol.Message) {
+	*fx.log = append(*fx.log, "send "+m.Kind.String())
+}
+
+func (fx recordingEffects) Arm(engine.Timer) { *fx.log = append(*fx.log, "arm") }
+
+func (fx recordingEffects) Durable(r *engine.Ready) {
+	*fx.log = append(*fx.log, fmt.Sprintf("durable %d notes", len(r.Notes)))
+}
+
+// newTestCore returns a Core over a fresh engine with one service, its store and its log.
+func newTestCore(t *testing.T) (*host.Core, *recordingStore, *coreLog) {
+	t.Helper()
+	log := &coreLog{}
+	st := &recordingStore{Store: mem.New(), log: log}
+	var next uint64
+	eng := engine.New(engine.Config{
+		Services: []protocol.ServiceSpec{{Name: "Greeter", Handlers: []protocol.HandlerSpec{{Name: "greet"}}}},
+		Store:    st,
+		Clock:    fakeclock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		NewID: func() protocol.InvocationID {
+			next++
+			var id protocol.InvocationID
+			binary.BigEndian.PutUint64(id[8:], next)
+			return id
+		},
+	})
+	return host.NewCore(host.CoreConfig{Engine: eng, Store: st, Effects: recordingEffects{log: log}}), st, log
+}
+
+// send steps the core with a Send to Greeter/greet as request id, whose reply goes to the log.
+func send(c *host.Core, log *coreLog, id engine.RequestID) {
+	c.Ingress(id, ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)},
+		func(r ingress.Response) { *log = append(*log, fmt.Sprintf("reply %d: %d", id, r.Status)) })
+}
+
+// indexOf returns the index of the first entry of log that starts with prefix, or -1.
+func indexOf(log coreLog, prefix string) int {
+	for i, e := range log {
+		if len(e) >= len(prefix) && e[:len(prefix)] == prefix {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestCoreEffectsLeaveOnlyAfterTheSync steps a group of two sends: both batches are applied at
+// once, nothing leaves until the group's one sync, and then the effects leave in order.
+func TestCoreEffectsLeaveOnlyAfterTheSync(t *testing.T) {
+	c, _, log := newTestCore(t)
+	for id := engine.RequestID(1); id <= 2; id++ {
+		send(c, log, id)
+		ok, batch := c.Take()
+		require.True(t, ok)
+		require.True(t, batch, "accepting a send writes the invocation")
+		require.NoError(t, c.Apply())
+	}
+	require.Equal(t, coreLog{"apply", "apply"}, *log, "nothing leaves before the sync")
+	require.Equal(t, 2, c.UnsyncedBatches())
+	require.True(t, c.Waiting())
+
+	require.NoError(t, c.Sync())
+	require.Equal(t, coreLog{"apply", "apply", "sync", "durable 1 notes", "durable 1 notes"}, *log,
+		"the sync makes the group durable; its effects wait for Perform")
+	require.Equal(t, 2, c.Synced())
+
+	c.Perform()
+	sync := indexOf(*log, "sync")
+	require.Positive(t, indexOf(*log, "reply 1"), "request 1 is answered")
+	require.Greater(t, indexOf(*log, "reply 1"), sync)
+	require.Greater(t, indexOf(*log, "reply 2"), indexOf(*log, "reply 1"), "replies leave in order")
+	require.Greater(t, indexOf(*log, "send "), sync, "the starts leave after the sync")
+	require.False(t, c.Waiting())
+
+	st := c.Stats()
+	require.Equal(t, host.CoreStats{Inputs: 2, Groups: 1, Batches: 2, Syncs: 1}, st)
+}
+
+// TestCoreNothingLeavesAfterAFailedSync fails the group's sync: Commit returns the error and no
+// effect of the group leaves, then or later.
+func TestCoreNothingLeavesAfterAFailedSync(t *testing.T) {
+	c, st, log := newTestCore(t)
+	send(c, log, 1)
+	require.NoError(t, c.Flush())
+	st.failSync = true
+	err := c.Commit()
+	require.ErrorContains(t, err, "sync: fsync: input/output error")
+	require.Equal(t, coreLog{"apply", "sync failed"}, *log, "nothing leaves after a failed sync")
+	require.Zero(t, c.Synced(), "nothing of the failed group waits to be performed")
+	c.Perform()
+	require.Equal(t, coreLog{"apply", "sync failed"}, *log)
+	require.Equal(t, int64(1), c.Stats().OpenRequests, "the request is still open")
+
+	c.Abandon(func(engine.RequestID) ingress.Response { return ingress.ErrorResponse(503, "stopping") })
+	require.Equal(t, coreLog{"apply", "sync failed", "reply 1: 503"}, *log, "abandoning answers it")
+	require.Zero(t, c.Stats().OpenRequests)
+}
+
+// TestCoreWithoutBatchNeedsNoSync commits a group that wrote nothing (a request the engine
+// refuses): its reply leaves without a store sync.
+func TestCoreWithoutBatchNeedsNoSync(t *testing.T) {
+	c, _, log := newTestCore(t)
+	c.Ingress(1, ingress.Request{Kind: ingress.Send, Service: "Nobody", Handler: "greet"},
+		func(r ingress.Response) { *log = append(*log, fmt.Sprintf("reply 1: %d", r.Status)) })
+	ok, batch := c.Take()
+	require.True(t, ok)
+	require.False(t, batch)
+	require.NoError(t, c.Apply())
+	require.NoError(t, c.Commit())
+	require.Equal(t, coreLog{"durable 0 notes", "reply 1: 404"}, *log)
+	require.Equal(t, host.CoreStats{Inputs: 1, Groups: 1}, c.Stats())
+}
+
+// TestCoreForgetAnswers499 forgets an open request: its callback gets the 499 nobody reads.
+func TestCoreForgetAnswers499(t *testing.T) {
+	c, _, log := newTestCore(t)
+	c.Ingress(1, ingress.Request{Kind: ingress.Call, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)},
+		func(r ingress.Response) { *log = append(*log, fmt.Sprintf("reply 1: %d", r.Status)) })
+	require.NoError(t, c.Flush())
+	require.NoError(t, c.Commit())
+	require.Equal(t, -1, indexOf(*log, "reply"), "a call waits for its invocation")
+	c.Forget(1)
+	require.Equal(t, "reply 1: 499", (*log)[len(*log)-1])
+	require.Zero(t, c.Stats().OpenRequests)
+}
