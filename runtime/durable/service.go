@@ -14,10 +14,27 @@ type Handler interface {
 	// Call runs the handler with its JSON input against the attempt's runtime and returns its
 	// JSON output. A terminal error fails the invocation; any other error makes it retry.
 	Call(rt Runtime, input []byte) ([]byte, error)
+	// Prepare decodes the handler's JSON input for one call. Call is Prepare, Run and Output in
+	// turn; an executor calls them apart so that JSON decoding and encoding, which take deep
+	// stacks, run on its own goroutine and only the handler runs on the attempt's coroutine,
+	// whose stack then need not grow. An input that does not decode is the terminal error (code
+	// 400) Call returns for it.
+	Prepare(input []byte) (Prepared, error)
 	// Kind says how the handler relates to its key (objects and workflows).
 	Kind() protocol.HandlerKind
 	// serviceKind is the kind of service the handler belongs in.
 	serviceKind() protocol.ServiceKind
+}
+
+// Prepared is one call of a handler whose input is decoded: Run it once, then, if it returned
+// nil, encode its Output.
+type Prepared interface {
+	// Run runs the handler against the attempt's runtime. A terminal error fails the invocation;
+	// any other error makes it retry.
+	Run(rt Runtime) error
+	// Output encodes the output of a Run that returned nil as JSON; an output that does not
+	// encode is a terminal error with code 500.
+	Output() ([]byte, error)
 }
 
 type typedHandler[C any, I, O any] struct {
@@ -31,17 +48,45 @@ func (h typedHandler[C, I, O]) Kind() protocol.HandlerKind        { return h.kin
 func (h typedHandler[C, I, O]) serviceKind() protocol.ServiceKind { return h.svcKind }
 
 func (h typedHandler[C, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
-	var in I
-	if len(input) > 0 {
-		if err := json.Unmarshal(input, &in); err != nil {
-			return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
-		}
-	}
-	out, err := h.fn(h.ctx(rt), in)
+	p, err := h.Prepare(input)
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(out)
+	if err := p.Run(rt); err != nil {
+		return nil, err
+	}
+	return p.Output()
+}
+
+func (h typedHandler[C, I, O]) Prepare(input []byte) (Prepared, error) {
+	p := &typedCall[C, I, O]{fn: h.fn, ctx: h.ctx}
+	if len(input) > 0 {
+		if err := json.Unmarshal(input, &p.in); err != nil {
+			return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
+		}
+	}
+	return p, nil
+}
+
+// typedCall is a Prepared call of a typedHandler: its decoded input, and its output once run.
+type typedCall[C any, I, O any] struct {
+	fn  func(C, I) (O, error)
+	ctx func(Runtime) C
+	in  I
+	out O
+}
+
+func (p *typedCall[C, I, O]) Run(rt Runtime) error {
+	out, err := p.fn(p.ctx(rt), p.in)
+	if err != nil {
+		return err
+	}
+	p.out = out
+	return nil
+}
+
+func (p *typedCall[C, I, O]) Output() ([]byte, error) {
+	b, err := json.Marshal(p.out)
 	if err != nil {
 		return nil, TerminalError(fmt.Errorf("encode output: %w", err), 500)
 	}

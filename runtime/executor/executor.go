@@ -220,7 +220,18 @@ func (e *Executor) start(m protocol.Message) {
 		return
 	}
 	a.shared = h.Kind() == protocol.HandlerShared
-	a.next, a.stop = iter.Pull(a.body(h))
+	// The input is decoded here, on the driver's stack, not on the coroutine's: a fresh
+	// coroutine starts with a small stack that JSON decoding would grow (a copy) every attempt.
+	call, err := a.prepare(h)
+	if call == nil {
+		if err != nil {
+			a.returned(nil, err)
+		}
+		a.finishWith(a.outcome, a.how)
+		return
+	}
+	a.call = call
+	a.next, a.stop = iter.Pull(a.body(call))
 	a.resume()
 }
 
@@ -242,6 +253,12 @@ type attempt struct {
 	replayLen uint32
 	// pos is the index the handler's next durable call takes; below replayLen it replays.
 	pos uint32
+
+	// call is the handler's call with its input decoded; ran is set once its Run returned, and
+	// runErr is what it returned.
+	call   durable.Prepared
+	ran    bool
+	runErr error
 
 	next    func() (struct{}, bool)
 	stop    func()
@@ -271,7 +288,10 @@ type (
 	failSignal  struct{ msg protocol.Message }
 )
 
-func (a *attempt) body(h durable.Handler) iter.Seq[struct{}] {
+// body runs the handler on the attempt's coroutine. What the handler returned is settled by the
+// driver once the coroutine has ended (returned), so that encoding the output runs on the
+// driver's stack as decoding the input did.
+func (a *attempt) body(call durable.Prepared) iter.Seq[struct{}] {
 	return func(yield func(struct{}) bool) {
 		a.yield = yield
 		a.running = true
@@ -281,16 +301,49 @@ func (a *attempt) body(h durable.Handler) iter.Seq[struct{}] {
 				a.recovered(r)
 			}
 		}()
-		out, err := h.Call(a, a.journal[0].Result.Value)
-		switch {
-		case err == nil:
-			a.end(journal.Result{Value: out})
-		case durable.IsTerminalError(err):
-			a.end(journal.Result{Failure: &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()}})
-		default:
-			a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: err.Error()}
-			a.how = "failed"
+		a.runErr = call.Run(a)
+		a.ran = true
+	}
+}
+
+// prepare decodes the handler's input. A panic in user decoding code (an UnmarshalJSON) fails
+// the attempt as a panic in the handler would; prepare then returns neither call nor error.
+func (a *attempt) prepare(h durable.Handler) (call durable.Prepared, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			call, err = nil, nil
+			a.recovered(r)
 		}
+	}()
+	return h.Prepare(a.journal[0].Result.Value)
+}
+
+// settle decides the outcome of an attempt whose handler returned, encoding its output. A panic
+// in user encoding code (a MarshalJSON) fails the attempt as a panic in the handler would.
+func (a *attempt) settle() {
+	defer func() {
+		if r := recover(); r != nil {
+			a.recovered(r)
+		}
+	}()
+	if a.runErr != nil {
+		a.returned(nil, a.runErr)
+		return
+	}
+	a.returned(a.call.Output())
+}
+
+// returned decides the attempt's outcome from what the handler returned: its encoded output, a
+// terminal failure, or a retry.
+func (a *attempt) returned(out []byte, err error) {
+	switch {
+	case err == nil:
+		a.end(journal.Result{Value: out})
+	case durable.IsTerminalError(err):
+		a.end(journal.Result{Failure: &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()}})
+	default:
+		a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: err.Error()}
+		a.how = "failed"
 	}
 }
 
@@ -344,6 +397,10 @@ func (a *attempt) resume() {
 	if _, more := a.next(); more {
 		a.parked()
 		return
+	}
+	if a.ran {
+		a.ran = false
+		a.settle()
 	}
 	if a.how != "" {
 		a.finishWith(a.outcome, a.how)
