@@ -8,26 +8,30 @@
 // of its own have answered (or, if they do not, after a long patience), and the scenario checks
 // from the history that those probes finished before the hold did.
 //
-// It imports the simulator and the runtime's handler API; nothing in the runtime imports it.
+// It imports the user kit (vigiltest), the checkers and the runtime's handler API; nothing in the
+// runtime imports it.
 package exclusivequeue
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the exclusive-queue scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the exclusive-queue scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "exclusive-queue",
 	Description: "exclusive handler holds its key's lock while waiting on an awakeable: appends queue in order, shared reads and other keys answer",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w, workers: map[string]*worker{}} },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, workers: map[string]*worker{}}
+		s.Services(NewObject(wl))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // ObjectName and the handler names address the Ledger object over the ingress.
 const (
@@ -126,9 +130,9 @@ func nonNil(items []string) []string {
 	return items
 }
 
-// workload drives callers and workers from the world's random stream.
+// workload drives callers and workers from the run's random stream, as clients of the user kit.
 type workload struct {
-	w       *sim.World
+	s       *vigiltest.Sim
 	clients int
 	items   int
 	// workers are the release workers by awakeable ID: a Run executed again after a crash asks
@@ -139,70 +143,53 @@ type workload struct {
 
 var errGateDown = errors.New("release gate unavailable")
 
-func (wl *workload) Services() []*durable.Service { return []*durable.Service{NewObject(wl)} }
-
-func (wl *workload) client(kind string) string {
+// client returns a new client named "<kind>-<n>", numbering every client in turn.
+func (wl *workload) client(kind string) *vigiltest.Client {
 	wl.clients++
-	return fmt.Sprintf("%s-%d", kind, wl.clients)
+	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
 }
 
-// Start schedules, per key, a hold or two, a few appends and a few reads over the first 20 s.
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+// callTries bounds the retries of a caller that waits for its answer: holds and appends carry
+// an idempotency key (a retry reaches the same invocation), reads change nothing.
+const callTries = 201
+
+// start schedules, per key, a hold or two, a few appends and a few reads over the first 20 s.
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	keys := 1 + r.Intn(3, "keys")
 	for k := range keys {
 		key := fmt.Sprintf("acct-%d", k)
 		for range 1 + r.Intn(2, "holds") {
-			name := wl.client("holder")
-			body, _ := json.Marshal(HoldRequest{Holder: name})
-			wl.w.After(r.Duration(0, 15*time.Second, "hold-at"), func() {
-				wl.call(name, key, HoldHandler, body, name, 0, nil)
+			c := wl.client("holder")
+			wl.s.After(r.Duration(0, 15*time.Second, "hold-at"), func() {
+				vigiltest.Call[HoldResult](c, vigiltest.Object(ObjectName, key, HoldHandler), HoldRequest{Holder: c.Name()}, nil,
+					vigiltest.IdempotencyKey(c.Name()), vigiltest.Tries(callTries))
 			})
 		}
 		for range 1 + r.Intn(4, "appends") {
-			name := wl.client("appender")
+			c := wl.client("appender")
 			wl.items++
-			body, _ := json.Marshal(AppendRequest{Item: fmt.Sprintf("item-%d", wl.items)})
-			wl.w.After(r.Duration(0, 20*time.Second, "append-at"), func() {
-				wl.call(name, key, AppendHandler, body, name, 0, nil)
+			req := AppendRequest{Item: fmt.Sprintf("item-%d", wl.items)}
+			wl.s.After(r.Duration(0, 20*time.Second, "append-at"), func() {
+				vigiltest.Call[[]string](c, vigiltest.Object(ObjectName, key, AppendHandler), req, nil,
+					vigiltest.IdempotencyKey(c.Name()), vigiltest.Tries(callTries))
 			})
 		}
 		for range r.Intn(4, "reads") {
-			name := wl.client("reader")
-			body, _ := json.Marshal(ReadRequest{})
-			wl.w.After(r.Duration(0, 20*time.Second, "read-at"), func() {
-				wl.call(name, key, ReadHandler, body, "", 0, nil)
+			c := wl.client("reader")
+			wl.s.After(r.Duration(0, 20*time.Second, "read-at"), func() {
+				vigiltest.Call[[]string](c, vigiltest.Object(ObjectName, key, ReadHandler), ReadRequest{}, nil,
+					vigiltest.Repeatable(), vigiltest.Tries(callTries))
 			})
 		}
 	}
-}
-
-// call invokes handler on key and waits for its output. After a connection failure or a timeout
-// it calls again: with the same idempotency key, which reaches the same invocation, when idemKey
-// is set. done, if set, is called with the first answer.
-func (wl *workload) call(client, key, handler string, body []byte, idemKey string, tries int, done func(sim.Response)) {
-	var h http.Header
-	if idemKey != "" {
-		h = http.Header{"Idempotency-Key": []string{idemKey}}
-	}
-	wl.w.HTTP(client, http.MethodPost, "/"+ObjectName+"/"+key+"/"+handler, body, h, func(resp sim.Response) {
-		if resp.Err != nil && tries < 200 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "call-retry"), func() {
-				wl.call(client, key, handler, body, idemKey, tries+1, done)
-			})
-			return
-		}
-		if done != nil {
-			done(resp)
-		}
-	})
 }
 
 // RequestRelease is the gate: it starts one worker per awakeable. While faults are on it is
 // sometimes down, so the hold's Run fails and the invocation retries.
 func (wl *workload) RequestRelease(key, awakeableID, holdID string) error {
-	r := wl.w.Rand()
-	if !wl.w.Healed() && r.Percent(10, "gate-down") {
+	r := wl.s.Rand()
+	if !wl.s.Healed() && r.Percent(10, "gate-down") {
 		return errGateDown
 	}
 	if wl.workers[awakeableID] != nil {
@@ -210,21 +197,21 @@ func (wl *workload) RequestRelease(key, awakeableID, holdID string) error {
 	}
 	wl.sides++
 	k := &worker{
-		wl: wl, name: wl.client("worker"), key: key, awakeable: awakeableID, hold: holdID,
+		s: wl.s, c: wl.client("worker"), key: key, awakeable: awakeableID, hold: holdID,
 		side: fmt.Sprintf("side-%d", wl.sides), reject: r.Percent(20, "reject"),
 	}
 	wl.workers[awakeableID] = k
-	wl.w.After(r.Duration(50*time.Millisecond, 5*time.Second, "worker-start"), k.start)
+	wl.s.After(r.Duration(50*time.Millisecond, 5*time.Second, "worker-start"), k.start)
 	return nil
 }
 
 // worker releases one hold. It first probes the runtime while the hold waits: a shared read of
-// the held key and an append to a key of its own, each retried after connection failures. It
+// the held key and an append to a key of its own, each sent again after connection failures. It
 // releases the hold a little after both answered, or once Patience has passed since its latest
 // probe without an answer.
 type worker struct {
-	wl                   *workload
-	name                 string
+	s                    *vigiltest.Sim
+	c                    *vigiltest.Client
 	key, awakeable, hold string
 	side                 string
 	reject               bool
@@ -242,73 +229,56 @@ func (k *worker) start() {
 func (k *worker) sent() {
 	k.sends++
 	n := k.sends
-	k.wl.w.After(Patience, func() {
+	k.s.After(Patience, func() {
 		if n == k.sends && !(k.readDone && k.sideDone) {
 			k.release()
 		}
 	})
 }
 
-func (k *worker) probeRead() {
-	body, _ := json.Marshal(ReadRequest{ProbeFor: k.hold})
+// probe sends one probe, once (Tries(1)): the worker itself sends it again after a connection
+// failure, rearming its patience each time and stopping once it released the hold, which the
+// kit's retries would not do.
+func (k *worker) probe(t vigiltest.Target, input any, done *bool, again func(), opts ...vigiltest.Option) {
 	k.sent()
-	k.wl.w.HTTP(k.name, http.MethodPost, "/"+ObjectName+"/"+k.key+"/"+ReadHandler, body, nil, func(resp sim.Response) {
-		if resp.Err != nil {
+	vigiltest.Call(k.c, t, input, func(rep vigiltest.Reply[[]string]) {
+		if errors.Is(rep.Err, vigiltest.ErrInDoubt) {
 			if !k.released {
-				// A new read, not a retry of the old one: reads carry no idempotency key.
-				k.wl.w.After(k.wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "probe-retry"), k.probeRead)
+				k.s.After(k.s.Rand().Duration(10*time.Millisecond, 2*time.Second, "probe-retry"), again)
 			}
 			return
 		}
-		k.readDone = true
+		*done = true
 		k.answered()
-	})
+	}, append(opts, vigiltest.Tries(1))...)
+}
+
+// probeRead is a new read each time, not a retry of the old one: reads carry no idempotency key.
+func (k *worker) probeRead() {
+	k.probe(vigiltest.Object(ObjectName, k.key, ReadHandler), ReadRequest{ProbeFor: k.hold}, &k.readDone, k.probeRead)
 }
 
 func (k *worker) probeSide() {
-	body, _ := json.Marshal(AppendRequest{Item: "probe-" + k.side, ProbeFor: k.hold})
-	k.sent()
-	h := http.Header{"Idempotency-Key": []string{"probe-" + k.side}}
-	k.wl.w.HTTP(k.name, http.MethodPost, "/"+ObjectName+"/"+k.side+"/"+AppendHandler, body, h, func(resp sim.Response) {
-		if resp.Err != nil {
-			if !k.released {
-				k.wl.w.After(k.wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "probe-retry"), k.probeSide)
-			}
-			return
-		}
-		k.sideDone = true
-		k.answered()
-	})
+	k.probe(vigiltest.Object(ObjectName, k.side, AppendHandler), AppendRequest{Item: "probe-" + k.side, ProbeFor: k.hold}, &k.sideDone, k.probeSide,
+		vigiltest.IdempotencyKey("probe-"+k.side))
 }
 
 func (k *worker) answered() {
 	if k.readDone && k.sideDone {
-		k.wl.w.After(k.wl.w.Rand().Duration(0, 3*time.Second, "release-after"), k.release)
+		k.s.After(k.s.Rand().Duration(0, 3*time.Second, "release-after"), k.release)
 	}
 }
 
-// release resolves (or, for a rejecting worker, rejects) the hold's awakeable, once.
+// release resolves (or, for a rejecting worker, rejects) the hold's awakeable, once; the kit
+// retries it after connection failures (the first completion wins, so a repeat is harmless).
 func (k *worker) release() {
 	if k.released {
 		return
 	}
 	k.released = true
-	k.complete(0)
-}
-
-func (k *worker) complete(tries int) {
-	path := "/restate/awakeables/" + k.awakeable
-	var body []byte
 	if k.reject {
-		path += "/reject"
-		body = []byte(k.name + " refuses to release " + k.key)
-	} else {
-		path += "/resolve"
-		body, _ = json.Marshal(k.name + " releases " + k.key)
+		vigiltest.RejectAwakeable(k.c, k.awakeable, k.c.Name()+" refuses to release "+k.key, nil, vigiltest.Tries(callTries))
+		return
 	}
-	k.wl.w.HTTP(k.name, http.MethodPost, path, body, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < 200 {
-			k.wl.w.After(k.wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "release-retry"), func() { k.complete(tries + 1) })
-		}
-	})
+	vigiltest.ResolveAwakeable(k.c, k.awakeable, k.c.Name()+" releases "+k.key, nil, vigiltest.Tries(callTries))
 }
