@@ -7,18 +7,19 @@
 // and the approval; the scenario checks that it follows from the completions the engine accepted
 // and the timers that fired, as the journal recorded the agent's choices.
 //
-// It imports the simulator and the runtime's handler API; nothing in the runtime imports it.
+// It imports the user kit (vigiltest), the simulator, the checkers and the runtime's handler API;
+// nothing in the runtime imports it.
 package agenttools
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
 // Scenario is the agent-tools scenario as the simulator runs it: the plain agent a user would
@@ -26,20 +27,23 @@ import (
 // ran a side effect handing out awakeable IDs while the WaitFirst choice ahead of it was not yet
 // durable, so a retry could choose otherwise and shift those IDs onto other entries. Choices and
 // state reads are now acknowledged before the handler goes on.)
-var Scenario = sim.Scenario{
-	Name:        "agent-tools",
-	Description: "AI agent fans out tool calls as awakeables, collects them with WaitFirst and a timeout, then waits for human approval with a timeout",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w, handedOut: map[string]bool{}} },
-}
+var Scenario = scenario("agent-tools",
+	"AI agent fans out tool calls as awakeables, collects them with WaitFirst and a timeout, then waits for human approval with a timeout",
+	false)
 
 // CheckpointedScenario is the same agent with an explicit checkpoint (an empty Run) after each
 // step, the workaround the runtime bug above needed. It is kept to show both shapes pass.
-var CheckpointedScenario = sim.Scenario{
-	Name:        "agent-tools-checkpointed",
-	Description: "agent-tools with a checkpoint Run after each step",
-	New: func(w *sim.World) sim.Workload {
-		return &workload{w: w, handedOut: map[string]bool{}, checkpoint: true}
-	},
+var CheckpointedScenario = scenario("agent-tools-checkpointed", "agent-tools with a checkpoint Run after each step", true)
+
+// scenario builds the agent-tools scenario on the user kit, its agent checkpointing after each
+// step when checkpoint is set.
+func scenario(name, description string, checkpoint bool) sim.Scenario {
+	return vigiltest.Scenario{Name: name, Description: description, Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, handedOut: map[string]bool{}, checkpoint: checkpoint}
+		s.Services(NewService(wl, wl.checkpoint))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	}}.Sim()
 }
 
 // ServiceName and HandlerName address the agent over the ingress. (The handler is not called
@@ -246,9 +250,10 @@ func FinalOutcome(task string) string { return "executed the plan of " + task }
 
 var toolNames = []string{"search", "calculator", "weather", "calendar", "email", "database"}
 
-// workload drives agents, tool workers and humans from the world's random stream.
+// workload drives agents, tool workers and humans from the run's random stream, as clients of
+// the user kit.
 type workload struct {
-	w       *sim.World
+	s       *vigiltest.Sim
 	clients int
 	// handedOut remembers the awakeables already given to a worker or a human: a Run executed
 	// again after a crash hands out the same IDs, and the outside world deduplicates them.
@@ -264,19 +269,19 @@ type workload struct {
 
 var errWorldDown = errors.New("tool system unavailable")
 
-func (wl *workload) Services() []*durable.Service {
-	return []*durable.Service{NewService(wl, wl.checkpoint)}
-}
-
-func (wl *workload) client(kind string) string {
+// client returns a new client named "<kind>-<n>", numbering every client in turn.
+func (wl *workload) client(kind string) *vigiltest.Client {
 	wl.clients++
-	return fmt.Sprintf("%s-%d", kind, wl.clients)
+	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
 }
 
-// Start schedules one to three agents over the first 15 s, each with one to three steps of one
+// tries bounds the retries of every client after connection failures.
+const tries = 201
+
+// start schedules one to three agents over the first 15 s, each with one to three steps of one
 // to three tools.
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	agents := 1 + r.Intn(3, "agents")
 	for a := range agents {
 		task := Task{
@@ -291,31 +296,22 @@ func (wl *workload) Start() {
 			}
 			task.Steps = append(task.Steps, tools)
 		}
-		body, _ := json.Marshal(task)
-		name := wl.client("agent-caller")
-		wl.w.After(r.Duration(0, 15*time.Second, "submit-at"), func() { wl.call(name, task.Name, body, 0) })
+		c := wl.client("agent-caller")
+		// The agent's report is judged from the history; a retry after a connection failure
+		// carries the same idempotency key and reaches the same invocation.
+		wl.s.After(r.Duration(0, 15*time.Second, "submit-at"), func() {
+			vigiltest.Call[json.RawMessage](c, vigiltest.Service(ServiceName, HandlerName), task, nil,
+				vigiltest.IdempotencyKey(task.Name), vigiltest.Tries(tries))
+		})
 	}
-}
-
-// call runs the agent and waits for its report; after a connection failure or a timeout it calls
-// again with the same idempotency key, which reaches the same invocation.
-func (wl *workload) call(client, idemKey string, body []byte, tries int) {
-	h := http.Header{"Idempotency-Key": []string{idemKey}}
-	wl.w.HTTP(client, http.MethodPost, "/"+ServiceName+"/"+HandlerName, body, h, func(resp sim.Response) {
-		if resp.Err != nil && tries < 200 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "call-retry"), func() {
-				wl.call(client, idemKey, body, tries+1)
-			})
-		}
-	})
 }
 
 // DispatchTools is the tool system: each tool worker answers quickly, answers around the
 // timeout, fails, answers and then fails, or never answers. While faults are on it is sometimes
 // down, so the agent's Run fails and the invocation retries.
 func (wl *workload) DispatchTools(task string, step int, calls []ToolCall) error {
-	r := wl.w.Rand()
-	if !wl.w.Healed() && r.Percent(10, "tools-down") {
+	r := wl.s.Rand()
+	if !wl.s.Healed() && r.Percent(10, "tools-down") {
 		return errWorldDown
 	}
 	for _, c := range calls {
@@ -323,21 +319,21 @@ func (wl *workload) DispatchTools(task string, step int, calls []ToolCall) error
 			continue
 		}
 		wl.handedOut[c.Awakeable] = true
-		name := wl.client("tool-" + c.Tool)
+		tc := wl.client("tool-" + c.Tool)
 		wl.answers++
 		value := fmt.Sprintf("%s answer %d", c.Tool, wl.answers)
 		reason := ToolFailure(c.Tool, task, step)
 		switch n := r.Intn(100, "tool-behaviour"); {
 		case n < 40: // quick answer
-			wl.w.After(r.Duration(0, 2*time.Second, "tool-delay"), func() { wl.complete(name, c.Awakeable, value, "", 0) })
+			wl.s.After(r.Duration(0, 2*time.Second, "tool-delay"), func() { complete(tc, c.Awakeable, value, "") })
 		case n < 60: // slow answer, around the timeout
-			wl.w.After(r.Duration(time.Second, 12*time.Second, "tool-delay"), func() { wl.complete(name, c.Awakeable, value, "", 0) })
+			wl.s.After(r.Duration(time.Second, 12*time.Second, "tool-delay"), func() { complete(tc, c.Awakeable, value, "") })
 		case n < 75: // failure
-			wl.w.After(r.Duration(0, 5*time.Second, "tool-delay"), func() { wl.complete(name, c.Awakeable, "", reason, 0) })
+			wl.s.After(r.Duration(0, 5*time.Second, "tool-delay"), func() { complete(tc, c.Awakeable, "", reason) })
 		case n < 85: // answers, then fails: the first completion wins
 			d := r.Duration(0, 5*time.Second, "tool-delay")
-			wl.w.After(d, func() { wl.complete(name, c.Awakeable, value, "", 0) })
-			wl.w.After(d+r.Duration(0, 50*time.Millisecond, "tool-second"), func() { wl.complete(name, c.Awakeable, "", reason, 0) })
+			wl.s.After(d, func() { complete(tc, c.Awakeable, value, "") })
+			wl.s.After(d+r.Duration(0, 50*time.Millisecond, "tool-second"), func() { complete(tc, c.Awakeable, "", reason) })
 		default: // never answers
 		}
 	}
@@ -346,22 +342,23 @@ func (wl *workload) DispatchTools(task string, step int, calls []ToolCall) error
 
 // AskApproval is the human: approves, rejects, answers too late or never.
 func (wl *workload) AskApproval(task, awakeableID string) error {
-	r := wl.w.Rand()
-	if !wl.w.Healed() && r.Percent(10, "approvals-down") {
+	r := wl.s.Rand()
+	if !wl.s.Healed() && r.Percent(10, "approvals-down") {
 		return errWorldDown
 	}
 	if wl.handedOut[awakeableID] {
 		return nil
 	}
 	wl.handedOut[awakeableID] = true
-	name := wl.client("human")
+	human := wl.client("human")
+	name := human.Name()
 	switch n := r.Intn(100, "human-behaviour"); {
 	case n < 50:
-		wl.w.After(r.Duration(0, 5*time.Second, "human-delay"), func() { wl.complete(name, awakeableID, name+" approves "+task, "", 0) })
+		wl.s.After(r.Duration(0, 5*time.Second, "human-delay"), func() { complete(human, awakeableID, name+" approves "+task, "") })
 	case n < 70:
-		wl.w.After(r.Duration(0, 5*time.Second, "human-delay"), func() { wl.complete(name, awakeableID, "", name+" rejects "+task, 0) })
+		wl.s.After(r.Duration(0, 5*time.Second, "human-delay"), func() { complete(human, awakeableID, "", name+" rejects "+task) })
 	case n < 85:
-		wl.w.After(r.Duration(15*time.Second, 40*time.Second, "human-late"), func() { wl.complete(name, awakeableID, name+" approves "+task+" late", "", 0) })
+		wl.s.After(r.Duration(15*time.Second, 40*time.Second, "human-late"), func() { complete(human, awakeableID, name+" approves "+task+" late", "") })
 	default:
 	}
 	return nil
@@ -384,22 +381,11 @@ func (wl *workload) ToolChosen(task string, step, round int, tool string) {
 func (wl *workload) FinalStep(task string) (string, error) { return FinalOutcome(task), nil }
 
 // complete resolves the awakeable with value, or rejects it with reason when reason is set, over
-// HTTP, retrying after connection failures as a webhook sender would.
-func (wl *workload) complete(client, awakeableID, value, reason string, tries int) {
-	path := "/restate/awakeables/" + awakeableID
-	var body []byte
+// HTTP; the kit retries it after connection failures as a webhook sender would.
+func complete(c *vigiltest.Client, awakeableID, value, reason string) {
 	if reason != "" {
-		path += "/reject"
-		body = []byte(reason)
-	} else {
-		path += "/resolve"
-		body, _ = json.Marshal(value)
+		vigiltest.RejectAwakeable(c, awakeableID, reason, nil, vigiltest.Tries(tries))
+		return
 	}
-	wl.w.HTTP(client, http.MethodPost, path, body, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < 200 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "complete-retry"), func() {
-				wl.complete(client, awakeableID, value, reason, tries+1)
-			})
-		}
-	})
+	vigiltest.ResolveAwakeable(c, awakeableID, value, nil, vigiltest.Tries(tries))
 }
