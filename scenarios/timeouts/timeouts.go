@@ -7,26 +7,30 @@
 // timeout was a timer that really fired at or after its deadline, and a completion accepted well
 // before the deadline always wins.
 //
-// It imports the simulator and the runtime's handler API; nothing in the runtime imports it.
+// It imports the user kit (vigiltest), the checkers and the runtime's handler API; nothing in the
+// runtime imports it.
 package timeouts
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the timeouts scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the timeouts scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "timeouts",
 	Description: "awakeables with WaitFirst timeouts resolved never, early, just before/after the deadline, late, twice; durable sleeps",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w, handedOut: map[string]bool{}} },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, handedOut: map[string]bool{}}
+		s.Services(NewService(wl))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // ServiceName and the handler names address the scenario's plain service over the ingress.
 const (
@@ -133,9 +137,9 @@ func NewService(res Resolvers) *durable.Service {
 		}))
 }
 
-// workload drives callers and resolvers from the world's random stream.
+// workload drives callers and resolvers from the run's random stream, as clients of the user kit.
 type workload struct {
-	w       *sim.World
+	s       *vigiltest.Sim
 	clients int
 	// handedOut remembers the awakeables already given to a resolver: a Run that executes again
 	// after a crash hands out the same ID, and the resolver system deduplicates by ID.
@@ -145,55 +149,50 @@ type workload struct {
 
 var errResolversDown = errors.New("resolver system unavailable")
 
-func (wl *workload) Services() []*durable.Service { return []*durable.Service{NewService(wl)} }
-
-func (wl *workload) client(kind string) string {
+// client returns a new client named "<kind>-<n>", numbering every client in turn.
+func (wl *workload) client(kind string) *vigiltest.Client {
 	wl.clients++
-	return fmt.Sprintf("%s-%d", kind, wl.clients)
+	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
 }
 
-// Start schedules a few waits, one of each case at least once in a while, and a few naps.
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+// tries bounds the retries of every client after connection failures.
+const tries = 201
+
+// start schedules a few waits, one of each case at least once in a while, and a few naps.
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	waits := 2 + r.Intn(8, "waits")
 	for i := range waits {
 		req := WaitRequest{
 			Case:      cases[r.Intn(len(cases), "case")],
 			TimeoutMs: (6*time.Second + r.Duration(0, 14*time.Second, "timeout")).Milliseconds(),
 		}
-		body, _ := json.Marshal(req)
-		wl.w.After(r.Duration(0, 20*time.Second, "submit-at"), func() {
-			wl.call(wl.client("waiter"), WaitHandler, fmt.Sprintf("wait-%d", i), body, 0)
+		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() {
+			wl.call(wl.client("waiter"), WaitHandler, fmt.Sprintf("wait-%d", i), req)
 		})
 	}
 	naps := r.Intn(4, "naps")
 	for i := range naps {
-		body, _ := json.Marshal(NapRequest{Ms: r.Duration(0, 10*time.Second, "nap").Milliseconds()})
-		wl.w.After(r.Duration(0, 20*time.Second, "submit-at"), func() {
-			wl.call(wl.client("napper"), NapHandler, fmt.Sprintf("nap-%d", i), body, 0)
+		req := NapRequest{Ms: r.Duration(0, 10*time.Second, "nap").Milliseconds()}
+		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() {
+			wl.call(wl.client("napper"), NapHandler, fmt.Sprintf("nap-%d", i), req)
 		})
 	}
 }
 
-// call invokes handler and waits for its output; after a connection failure or a timeout it
-// calls again with the same idempotency key, which reaches the same invocation.
-func (wl *workload) call(client, handler, idemKey string, body []byte, tries int) {
-	h := http.Header{"Idempotency-Key": []string{idemKey}}
-	wl.w.HTTP(client, http.MethodPost, "/"+ServiceName+"/"+handler, body, h, func(resp sim.Response) {
-		if resp.Err != nil && tries < 200 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "call-retry"), func() {
-				wl.call(client, handler, idemKey, body, tries+1)
-			})
-		}
-	})
+// call invokes handler and waits for its output (judged from the history); after a connection
+// failure or a timeout the kit calls again with the same idempotency key, which reaches the same
+// invocation.
+func (wl *workload) call(c *vigiltest.Client, handler, idemKey string, input any) {
+	vigiltest.Call[string](c, vigiltest.Service(ServiceName, handler), input, nil, vigiltest.IdempotencyKey(idemKey), vigiltest.Tries(tries))
 }
 
 // HandOut is the resolver system: it schedules the resolutions of the awakeable as c says.
 // While faults are on it is sometimes down, so the handler's Run fails and the invocation
 // retries.
 func (wl *workload) HandOut(c, awakeableID string, timeout time.Duration) error {
-	r := wl.w.Rand()
-	if !wl.w.Healed() && r.Percent(10, "resolvers-down") {
+	r := wl.s.Rand()
+	if !wl.s.Healed() && r.Percent(10, "resolvers-down") {
 		return errResolversDown
 	}
 	if wl.handedOut[awakeableID] {
@@ -202,9 +201,10 @@ func (wl *workload) HandOut(c, awakeableID string, timeout time.Duration) error 
 	wl.handedOut[awakeableID] = true
 	resolveAfter := func(d time.Duration) {
 		wl.values++
-		name := wl.client("resolver")
+		rc := wl.client("resolver")
 		value := fmt.Sprintf("%s-value-%d", c, wl.values)
-		wl.w.After(max(d, 0), func() { wl.resolve(name, awakeableID, value, 0) })
+		// The kit retries the resolution after connection failures, as a webhook sender would.
+		wl.s.After(max(d, 0), func() { vigiltest.ResolveAwakeable(rc, awakeableID, value, nil, vigiltest.Tries(tries)) })
 	}
 	const edge = 5 * time.Millisecond
 	switch c {
@@ -228,17 +228,4 @@ func (wl *workload) HandOut(c, awakeableID string, timeout time.Duration) error 
 }
 
 // Now implements Resolvers.
-func (wl *workload) Now() time.Duration { return wl.w.Now() }
-
-// resolve completes the awakeable over HTTP, retrying after connection failures as a webhook
-// sender would.
-func (wl *workload) resolve(client, awakeableID, value string, tries int) {
-	body, _ := json.Marshal(value)
-	wl.w.HTTP(client, http.MethodPost, "/restate/awakeables/"+awakeableID+"/resolve", body, nil, func(resp sim.Response) {
-		if resp.Err != nil && tries < 200 {
-			wl.w.After(wl.w.Rand().Duration(10*time.Millisecond, 2*time.Second, "resolve-retry"), func() {
-				wl.resolve(client, awakeableID, value, tries+1)
-			})
-		}
-	})
-}
+func (wl *workload) Now() time.Duration { return wl.s.Now() }
