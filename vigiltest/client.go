@@ -319,6 +319,14 @@ func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option
 	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/output", nil, true, opts).do(then(done))
 }
 
+// Cancel cancels the invocation with ID id, as Restate's admin API does: its pending awaits fail
+// with the terminal error 409 "Cancelled", and so do the calls it waits on; done (may be nil)
+// gets nil once the runtime accepted the request. Cancelling twice is harmless, so it retries
+// after connection errors.
+func Cancel(c *Client, id string, done func(error), opts ...Option) {
+	newRequest(c, http.MethodPatch, "/restate/invocation/"+escape(id)+"/cancel", nil, true, opts).do(errOnly(done))
+}
+
 // AttachByIdempotencyKey waits for the invocation of t that a call or send with idempotency key
 // key created, and calls done with its output; the ingress answers 404 while there is none (not
 // yet, or no longer: the key's retention ended). It retries after connection errors.

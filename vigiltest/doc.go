@@ -37,7 +37,7 @@
 // What the kit gives:
 //
 //   - Clients with typed helpers — Call, Send (Delay), Attach, Output, SubmitWorkflow,
-//     AttachWorkflow, WorkflowOutput, ResolveAwakeable, RejectAwakeable — that build the
+//     AttachWorkflow, WorkflowOutput, ResolveAwakeable, RejectAwakeable, Cancel — that build the
 //     ingress request, decode the answer into a Reply, and retry after a broken connection
 //     whenever that is safe: always for attach, output, workflow submission and awakeable
 //     completions, and for calls and sends that carry an IdempotencyKey (or are marked

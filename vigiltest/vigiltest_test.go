@@ -179,6 +179,17 @@ func TestHelpers(t *testing.T) {
 		{name: "raw malformed request", wantErr: "ingress answered 400", act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			Raw(c, "POST", "/restate/awakeables/not-an-id/resolve", []byte(`"x"`), nil, func(r Reply[json.RawMessage]) { done(string(r.Value), r.Err, r.Tries) })
 		}},
+		{name: "cancel", wantErr: "invocation failed (409): Cancelled", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			// A delayed send, cancelled before it starts. (Cancelling the Waiter while it waits on
+			// its awakeable is reported by the exactly-once checker as a failure observed for an
+			// awakeable never completed.)
+			Send(c, Service("Echo", "echo"), "never", func(r Reply[string]) {
+				Cancel(c, r.Value, func(err error) {
+					require.NoError(t, err)
+					Attach(c, r.Value, str(done))
+				})
+			}, Delay(time.Minute))
+		}},
 		{name: "resolve awakeable", awakeable: webhook(true), want: "approved", act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			Call(c, Service("Waiter", "wait"), "", str(done))
 		}},
