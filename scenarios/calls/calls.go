@@ -9,7 +9,8 @@
 // acceptance order (each balance follows from the one before); and that every checkout's output
 // is what its debit returned, a terminal failure included.
 //
-// It imports the simulator and the runtime's handler API; nothing in the runtime imports it.
+// It imports the user kit (vigiltest), the checkers and the runtime's handler API; nothing in the
+// runtime imports it.
 package calls
 
 import (
@@ -25,15 +26,20 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the calls scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the calls scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "calls",
 	Description: "durable calls between handlers: checkout calls a wallet object, sends a delayed mail",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w} },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s}
+		s.Services(Services(wl)...)
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // Service, object and handler names.
 const (
@@ -119,15 +125,15 @@ func Services(outbox Outbox) []*durable.Service {
 	return []*durable.Service{checkout, wallet, mailer}
 }
 
+// workload drives shoppers and a browser from the run's random stream, as clients of the user
+// kit, and is the outside world's mailbox.
 type workload struct {
-	w       *sim.World
+	s       *vigiltest.Sim
 	clients int
 	// delivered counts the mails the outside world received, by order (a Run may deliver
 	// twice when a crash comes before its result is journaled).
 	delivered map[string]int
 }
-
-func (wl *workload) Services() []*durable.Service { return Services(wl) }
 
 // Deliver is the outside world's mailbox.
 func (wl *workload) Deliver(m Mail) {
@@ -137,63 +143,55 @@ func (wl *workload) Deliver(m Mail) {
 	wl.delivered[m.Order]++
 }
 
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	n := 1 + r.Intn(10, "checkouts")
 	for i := range n {
 		o := Order{ID: fmt.Sprintf("order-%d", i), Customer: fmt.Sprintf("customer-%d", r.Intn(3, "customer")), Amount: 10 + r.Intn(50, "amount")}
-		wl.w.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(o) })
+		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(o) })
 	}
 	// A browser checks the server's health and asks leave (a CORS preflight) to post checkouts.
-	wl.w.After(r.Duration(0, 20*time.Second, "browser-at"), func() {
-		wl.w.HTTP("browser", http.MethodGet, "/restate/health", nil, http.Header{"Origin": {browserOrigin}}, func(sim.Response) {})
-		wl.w.HTTP("browser", http.MethodOptions, "/"+CheckoutService+"/"+CheckoutHandler, nil, http.Header{
+	// Both are raw requests: they are about the ingress itself, not an invocation, and their
+	// exact bytes (the Origin and Access-Control-Request-* headers) are what checkBrowser judges.
+	browser := wl.s.Client("browser")
+	wl.s.After(r.Duration(0, 20*time.Second, "browser-at"), func() {
+		vigiltest.Raw(browser, http.MethodGet, "/restate/health", nil, http.Header{"Origin": {browserOrigin}}, nil)
+		vigiltest.Raw(browser, http.MethodOptions, "/"+CheckoutService+"/"+CheckoutHandler, nil, http.Header{
 			"Origin": {browserOrigin}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"content-type, idempotency-key"},
-		}, func(sim.Response) {})
+		}, nil)
 	})
 }
 
 // browserOrigin is the web page some shoppers' requests come from.
 const browserOrigin = "https://shop.example"
 
-// submit sends or calls the checkout; with an idempotency key it retries after a connection
-// failure, as a careful client does (the first call's invocation answers every retry).
+// submit sends or calls the checkout; with an idempotency key the kit retries it after a
+// connection failure, as a careful client does (the first call's invocation answers every
+// retry). Some shoppers cancel the checkout they sent.
 func (wl *workload) submit(o Order) {
-	r := wl.w.Rand()
+	r := wl.s.Rand()
 	wl.clients++
-	name := fmt.Sprintf("shopper-%d", wl.clients)
-	header := http.Header{}
+	c := wl.s.Client(fmt.Sprintf("shopper-%d", wl.clients))
+	opts := []vigiltest.Option{vigiltest.Tries(21), vigiltest.Retry(100*time.Millisecond, 5*time.Second)}
 	if r.Percent(50, "idempotent") {
-		header.Set("Idempotency-Key", o.ID)
+		opts = append(opts, vigiltest.IdempotencyKey(o.ID))
 	}
 	if r.Percent(30, "from-browser") {
-		header.Set("Origin", browserOrigin)
+		opts = append(opts, vigiltest.Header("Origin", browserOrigin))
 	}
-	path := "/" + CheckoutService + "/" + CheckoutHandler
-	send := r.Percent(50, "use-send")
-	if send {
-		path += "/send"
+	checkout := vigiltest.Service(CheckoutService, CheckoutHandler)
+	if !r.Percent(50, "use-send") {
+		// The answer is judged from the history (checkMail reads what the client received).
+		vigiltest.Call[string](c, checkout, o, nil, opts...)
+		return
 	}
-	cancel := send && r.Percent(30, "cancel")
-	body, _ := json.Marshal(o)
-	var try func(tries int)
-	try = func(tries int) {
-		wl.w.HTTP(name, http.MethodPost, path, body, header, func(resp sim.Response) {
-			if resp.Err != nil && header.Get("Idempotency-Key") != "" && tries < 20 {
-				wl.w.After(wl.w.Rand().Duration(100*time.Millisecond, 5*time.Second, "retry"), func() { try(tries + 1) })
-				return
-			}
-			var accepted struct {
-				InvocationID string `json:"invocationId"`
-			}
-			if cancel && resp.Err == nil && json.Unmarshal(resp.Body, &accepted) == nil && accepted.InvocationID != "" {
-				wl.w.After(wl.w.Rand().Duration(0, 3*time.Second, "cancel-after"), func() {
-					wl.w.HTTP(name, http.MethodPatch, "/restate/invocation/"+accepted.InvocationID+"/cancel", nil, nil, func(sim.Response) {})
-				})
-			}
-		})
-	}
-	try(0)
+	cancel := r.Percent(30, "cancel")
+	vigiltest.Send(c, checkout, o, func(rep vigiltest.Reply[string]) {
+		if cancel && rep.Err == nil && rep.Value != "" {
+			// Sent once: a lost cancel leaves the checkout to finish, which the checks judge too.
+			wl.s.After(wl.s.Rand().Duration(0, 3*time.Second, "cancel-after"), func() { vigiltest.Cancel(c, rep.Value, nil, vigiltest.Tries(1)) })
+		}
+	}, opts...)
 }
 
 // Check states the scenario's expected outcome (see the package comment).
