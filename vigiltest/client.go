@@ -276,6 +276,15 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	return rep
 }
 
+// encodeInput is encode for a handler's input, except that a nil input sends no body at all, as
+// a client of a handler that takes no input does.
+func encodeInput(what string, v any) []byte {
+	if v == nil {
+		return nil
+	}
+	return encode(what, v)
+}
+
 func encode(what string, v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -295,16 +304,16 @@ func then[T any](fn func(Reply[T])) func(sim.Response, int) {
 
 // Call invokes t with input and calls done with the handler's output, decoded as Out, once the
 // invocation finishes. With IdempotencyKey it retries after connection errors; without, a broken
-// connection ends it with ErrInDoubt. done may be nil.
+// connection ends it with ErrInDoubt. A nil input sends no body. done may be nil.
 func Call[Out any](c *Client, t Target, input any, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodPost, t.path(), encode("call "+t.String(), input), false, opts).do(then(done))
+	newRequest(c, http.MethodPost, t.path(), encodeInput("call "+t.String(), input), false, opts).do(then(done))
 }
 
 // Send invokes t with input without waiting for it to finish (Delay delays its start); done
 // gets the invocation's ID as Value, to Attach to or read the Output of later. Retries as Call
-// does. done may be nil.
+// does; a nil input sends no body. done may be nil.
 func Send(c *Client, t Target, input any, done func(Reply[string]), opts ...Option) {
-	newRequest(c, http.MethodPost, t.path()+"/send", encode("send "+t.String(), input), false, opts).do(then(done))
+	newRequest(c, http.MethodPost, t.path()+"/send", encodeInput("send "+t.String(), input), false, opts).do(then(done))
 }
 
 // Attach waits for the invocation with ID id to finish and calls done with its output. It

@@ -173,6 +173,9 @@ func TestHelpers(t *testing.T) {
 		{name: "attach by an unknown idempotency key", wantErr: "ingress answered 404", act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			AttachByIdempotencyKey(c, Object("Counter", "a", "add"), "never", str(done))
 		}},
+		{name: "no input, no body", want: "", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+			Call(c, Service("Echo", "echo"), nil, str(done))
+		}},
 		{name: "raw request", want: `"raw"`, act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			Raw(c, "POST", "/Echo/echo", []byte(`"raw"`), nil, func(r Reply[json.RawMessage]) { done(string(r.Value), r.Err, r.Tries) })
 		}},
