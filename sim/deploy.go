@@ -21,6 +21,10 @@ const (
 	CoverAwakeableAlias        Point = "awakeable-completed-via-short-route"
 	CoverStateKeysChecked      Point = "object-state-keys-read-back"
 	CoverDeployment            Point = "executor-redeployed-with-new-code"
+	// CoverTwinEarlierVersion is the replay twin's: a persisted journal that the last deployed
+	// code diverges from and an earlier version replays in full. It is listed here, with the
+	// deployments that make it reachable.
+	CoverTwinEarlierVersion Point = "twin-journal-fits-an-earlier-version"
 )
 
 // workloadPoints describes the workload points.
@@ -32,6 +36,7 @@ var workloadPoints = map[Point]string{
 	CoverAwakeableAlias:        "a client resolved or rejected an awakeable through /restate/a/{id}/...",
 	CoverStateKeysChecked:      "a client read back an object's state keys after Clear or ClearAll",
 	CoverDeployment:            "the executor was replaced by a deployment with other handler code",
+	CoverTwinEarlierVersion:    "the replay twin judged a persisted journal that the last deployed code diverges from and an earlier version replays in full",
 }
 
 // Reach counts one reach of the workload point p: a scenario saw the answer that shows the
@@ -48,14 +53,16 @@ func (w *World) Reach(p Point) {
 // does in Restate: the executor process is replaced (its attempts in flight break, as a crash
 // breaks them) and every attempt from then on, replays included, runs services. The services
 // must be those the scenario declared (Workload.Services) with the same names, kinds and
-// handlers; only their code may differ. The engine and the replay twin keep the declared ones:
-// the twin judges replays of the journals against the code that wrote them, and a deployment
-// whose code diverges from a journal must be caught by the executor as non-determinism.
+// handlers; only their code may differ. The engine keeps the declared specs. The replay twin
+// keeps every version deployed so far and judges each journal against them all: some single
+// version must replay all of it, since a deployment whose code diverges from a journal must be
+// stopped by the executor with a non-determinism error before it journals anything more.
 func (w *World) Deploy(services []*durable.Service) {
 	if !sameSpecs(w.services, services) {
 		panic("sim: Deploy: the deployment's services differ from the declared ones in names, kinds or handlers")
 	}
 	w.executor.services = services
+	w.twin.deployments = append(w.twin.deployments, services)
 	w.cover(CoverDeployment)
 	w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: "replaced by a new deployment"})
 	if w.executor.up {

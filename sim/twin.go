@@ -2,24 +2,48 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
-	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/engine"
-	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 const twinChecker = "replay-twin"
 
+// twinState is what the replay twin keeps across a run: how many re-runs it made (each is
+// numbered in the history) and the code of every deployment after the declared one.
+type twinState struct {
+	runs        uint64
+	deployments [][]*durable.Service
+}
+
+// versions lists the code the executor has run so far, the declared services first and the
+// last deployment last.
+func (w *World) versions() [][]*durable.Service {
+	return append([][]*durable.Service{w.services}, w.twin.deployments...)
+}
+
+// versionReplay is how one version of the code re-ran a journal.
+type versionReplay struct {
+	version int // 1 is the declared code, 2 the first deployment, ...
+	run     *twinReplay
+	missing bool // the version has no such handler
+}
+
 // replayTwin re-runs a handler from scratch against its journal as persisted, whenever one of
-// its attempts ends (suspended, done, failed or aborted by a crash): the fresh run must issue the
-// same commands and see the same values, and a finished invocation's fresh run must return the
-// output its journal holds. It checks correct replay actively, under faults, at every attempt
-// end — not only when a later attempt happens to replay. The twin's executor stops at the end of
-// the journal, so no side effect ever runs twice because of it.
+// its attempts ends (suspended, done, failed or aborted by a crash). Since code is redeployed,
+// the journal may have been written by any version deployed so far, and a correct runtime lets a
+// version extend only a journal it replays: so at least one single version must replay the whole
+// journal, command for command and value for value, and a finished invocation's output must be
+// what that version returns at the journal's end. A prefix that one version wrote and a later
+// one never extended is fine; a later version that extended a journal it diverged from is not.
+// It checks correct replay actively, under faults, at every attempt end — not only when a later
+// attempt happens to replay — and with its own replay runtime (twinruntime.go), never the
+// executor's. It stops each re-run at the end of the journal, so no side effect runs because of it.
 func (w *World) replayTwin(inv protocol.InvocationID) {
 	if w.runtime.store == nil {
 		return
@@ -41,56 +65,115 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 		output = &last
 		j = j[:len(j)-1]
 	}
-	if w.twin == nil {
-		// One replay-only executor serves every twin run of the world; each run is a new attempt
-		// number, so the executor never takes one for a stale start of another.
-		w.twin = executor.New(executor.Config{
-			Services:          w.services,
-			Send:              func(m protocol.Message) { w.twinSent = append(w.twinSent, m) },
-			Clock:             twinClock{w},
-			InactivityTimeout: func() time.Duration { return 0 },
-			ReplayOnly:        true,
-		})
-	}
-	w.twins++
-	w.twinSent = w.twinSent[:0]
-	// The re-run is bracketed in the history, so that what handler code records during it (a
+	w.twin.runs++
+	// The re-runs are bracketed in the history, so that what handler code records during them (a
 	// side effect outside Run, say) is known to come from a replay, and a verdict can point at it.
-	started := w.Record(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Index: uint32(len(j))})
-	outcome := "matched its journal"
-	w.twin.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: inv, Attempt: uint32(w.twins), Service: p.Service, Handler: p.Handler, Key: p.Key, Journal: j})
-	var problems []string
-	for _, m := range w.twinSent {
-		switch m.Kind {
-		case protocol.KindError:
-			if executor.IsNonDeterminism(m) {
-				outcome = "diverged from its journal"
-				problems = append(problems, "re-running the handler against its persisted journal diverged: "+m.Message)
-			}
-		case protocol.KindEnd:
-			switch {
-			case output == nil || output.Name == journal.EngineOutput:
-				// The journal ends before the handler's end (the original attempt's output is
-				// not durable yet), or the engine, not the handler, decided the output.
-			case !m.Entry.Result.Equal(output.Result):
-				outcome = "returned another output"
-				problems = append(problems, fmt.Sprintf("re-running the handler against its persisted journal returned %s, the journal's output is %s", m.Entry.Result, output.Result))
-			}
+	started := w.Record(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twin.runs), Index: uint32(len(j))})
+	vs := w.versions()
+	tried, fit := replayVersions(vs, inv, p, j, output, Epoch.Add(w.now))
+	if fit > 0 {
+		// A later version could not have written this journal, an earlier one did: the
+		// multi-version rule, not the single-version one, judged it.
+		w.cover(CoverTwinEarlierVersion)
+	}
+	outcome, problem := twinVerdict(len(vs), tried, fit, output)
+	ended := w.Record(checkers.Event{Kind: checkers.ReplayEnded, Node: "twin", Invocation: inv, Attempt: uint32(w.twin.runs), Reason: outcome})
+	if problem != "" {
+		w.twinViolation(inv, problem, started, ended)
+	}
+}
+
+// replayVersions re-runs the journal j of p with each version of vs, the last deployed first
+// (the likeliest writer of a live journal), until one fits it; fit is that one's position in
+// tried, or -1. It depends on nothing but its arguments, so a test can hand it any journal.
+func replayVersions(vs [][]*durable.Service, inv protocol.InvocationID, p engine.PersistedInvocation, j []journal.Entry, output *journal.Entry, now time.Time) (tried []versionReplay, fit int) {
+	for v := len(vs) - 1; v >= 0; v-- {
+		h := lookupHandler(vs[v], p.Service, p.Handler)
+		if h == nil {
+			tried = append(tried, versionReplay{version: v + 1, missing: true})
+			continue
+		}
+		r := replayHandler(h, inv, p.Key, now, j)
+		tried = append(tried, versionReplay{version: v + 1, run: r})
+		if fits(r, output) {
+			return tried, len(tried) - 1
 		}
 	}
-	ended := w.Record(checkers.Event{Kind: checkers.ReplayEnded, Node: "twin", Invocation: inv, Attempt: uint32(w.twins), Reason: outcome})
-	for _, msg := range problems {
-		w.twinViolation(inv, msg, started, ended)
+	return tried, -1
+}
+
+func lookupHandler(services []*durable.Service, service, handler string) durable.Handler {
+	for _, s := range services {
+		if s.Name() == service {
+			h, _ := s.Lookup(handler)
+			return h
+		}
+	}
+	return nil
+}
+
+// fits reports whether a version's re-run could have written the whole journal and its output:
+// it replayed every entry, and where the journal holds the handler's output it returned that
+// output there. An output the engine decided (retries ran out, a purge) says nothing of the code.
+func fits(r *twinReplay, output *journal.Entry) bool {
+	if r.diverged != "" {
+		return false
+	}
+	if output == nil || output.Name == journal.EngineOutput {
+		return true
+	}
+	return r.output != nil && r.output.Equal(output.Result)
+}
+
+// twinVerdict names the outcome of a judgement for the history and, when no version fits, the
+// violation's message.
+func twinVerdict(versions int, tried []versionReplay, fit int, output *journal.Entry) (outcome, problem string) {
+	if fit >= 0 {
+		if versions == 1 {
+			return "matched its journal", ""
+		}
+		return fmt.Sprintf("matched its journal with version %d", tried[fit].version), ""
+	}
+	var why []string
+	returned := false
+	for _, t := range tried {
+		var how string
+		switch r := t.run; {
+		case t.missing:
+			how = "has no such handler"
+		case r.diverged != "":
+			how = "diverged: " + r.diverged
+		default:
+			returned = true
+			how = "returned " + r.describeEnd() + ", the journal's output is " + output.Result.String()
+		}
+		if versions > 1 {
+			how = fmt.Sprintf("version %d %s", t.version, how)
+		}
+		why = append(why, how)
+	}
+	lead := "re-running the handler against its persisted journal "
+	if versions > 1 {
+		lead = fmt.Sprintf("no one of the %d deployed versions replays the persisted journal: ", versions)
+	}
+	if returned {
+		return "returned another output", lead + strings.Join(why, "; ")
+	}
+	return "diverged from its journal", lead + strings.Join(why, "; ")
+}
+
+// describeEnd says how a re-run that replayed the whole journal ended.
+func (r *twinReplay) describeEnd() string {
+	switch {
+	case r.output != nil:
+		return r.output.String()
+	case r.retry != "":
+		return "a retryable error (" + r.retry + ")"
+	default:
+		return "nothing: it " + r.waiting
 	}
 }
 
 func (w *World) twinViolation(inv protocol.InvocationID, msg string, events ...int) {
 	w.violations = append(w.violations, checkers.Violation{Checker: twinChecker, Invocation: inv, Message: fmt.Sprintf("at %s: %s", w.now, msg), Events: events})
 }
-
-// twinClock gives the twin the world's time; its timers never fire (the twin never waits).
-type twinClock struct{ w *World }
-
-func (c twinClock) Now() time.Time { return Epoch.Add(c.w.now) }
-
-func (c twinClock) AfterFunc(time.Duration, func()) fakeclock.Timer { return &simTimer{stopped: true} }

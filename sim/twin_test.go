@@ -3,12 +3,14 @@ package sim_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/sim"
 )
 
@@ -81,4 +83,41 @@ func TestCheckDeterminismFails(t *testing.T) {
 	r := &fatalRecorder{TB: t}
 	sim.CheckDeterminism(r, sc, sim.CheckOptions{Seeds: 2, Options: sim.Options{Plan: &plan}})
 	require.True(t, r.failed, "two runs of one seed differed, and the check did not say so")
+}
+
+// napper is a workload whose code is redeployed under a sleeping invocation: version 1 sleeps
+// 5 s, version 2 sleeps 6 s (another command at index 1), and version 1 comes back later.
+type napper struct{ w *sim.World }
+
+func nap(d time.Duration, out string) []*durable.Service {
+	return []*durable.Service{durable.NewService("Nap").Handler("nap", durable.NewServiceHandler(
+		func(ctx durable.Context, _ struct{}) (string, error) {
+			if err := durable.Sleep(ctx, d); err != nil {
+				return "", err
+			}
+			return out, nil
+		}))}
+}
+
+func (n *napper) Services() []*durable.Service { return nap(5*time.Second, "v1") }
+
+func (n *napper) Start() {
+	n.w.HTTP("client", http.MethodPost, "/Nap/nap", []byte(`{}`), nil, func(sim.Response) {})
+	n.w.After(time.Second, func() { n.w.Deploy(nap(6*time.Second, "v2")) })
+	n.w.After(9*time.Second, func() { n.w.Deploy(nap(5*time.Second, "v1")) })
+}
+
+func (n *napper) Check(*checkers.History) []checkers.Violation { return nil }
+
+// TestReplayTwinAcceptsAnEarlierVersionsJournal shows the multi-version rule passing a correct
+// run: version 2 cannot replay the journal version 1 wrote (the executor fails its attempts
+// with non-determinism errors), yet the journal is correct, since version 1 replays all of it,
+// and once version 1 is back the invocation finishes with its output.
+func TestReplayTwinAcceptsAnEarlierVersionsJournal(t *testing.T) {
+	sc := sim.Scenario{Name: "napper", Description: "a redeployment that sleeps longer", New: func(w *sim.World) sim.Workload { return &napper{w: w} }}
+	plan := faults.None()
+	r := sim.RunSeed(sc, sim.Options{Seed: 1, Plan: &plan})
+	require.Empty(t, r.Violations)
+	require.Positive(t, r.Coverage[executor.PointNonDeterminism], "version 2 never replayed version 1's journal")
+	require.Positive(t, r.Coverage[sim.CoverTwinEarlierVersion], "the twin never judged a journal by an earlier version")
 }

@@ -9,7 +9,6 @@ import (
 	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
-	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -119,9 +118,7 @@ type World struct {
 
 	nextRequest uint64
 	requests    uint64
-	twins       uint64
-	twin        *executor.Executor
-	twinSent    []protocol.Message
+	twin        twinState
 	// link is the link log (link.go), releases the number of the runtime node's last release.
 	link         checkers.Link
 	releases     uint64
@@ -506,9 +503,6 @@ func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
 func (w *World) close() {
 	if w.executor.ex != nil {
 		w.executor.ex.Crash()
-	}
-	if w.twin != nil {
-		w.twin.Crash()
 	}
 }
 

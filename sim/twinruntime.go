@@ -1,0 +1,259 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// twinReplay is the replay twin's own implementation of durable.Runtime: it re-runs one handler
+// against a persisted journal and nothing else. It is written apart from runtime/executor on
+// purpose — the twin judges the executor's replay, so it must not share its code (a bug in the
+// executor's comparison would otherwise hide from its own judge).
+//
+// It runs the handler on the caller's goroutine, with no coroutine at all: the twin never waits.
+// Every durable call is answered from the journal; the first call the journal cannot answer (a
+// new command, a completion not journaled yet) or a call that diverges from the journal stops the
+// handler by panicking with twinStop, which replay recovers once the handler's defers have run.
+// No side effect ever runs: a Run's closure is never called, a journaled Run's result is handed
+// back instead.
+//
+//	          durable call answered by the journal
+//	running ─────────────────────────────────────► running
+//	   │  handler returns / Fail at the journal's end ──► returned (output, or a retryable error)
+//	   │  call the journal cannot answer yet ───────────► waiting (covered the whole journal)
+//	   └─ call that differs from the journal, or an ────► diverged
+//	      early return, Fail or panic
+type twinReplay struct {
+	inv    protocol.InvocationID
+	key    string
+	shared bool
+	now    time.Time
+	// journal is the persisted journal without its output entry; pos is the index the handler's
+	// next durable call takes.
+	journal []journal.Entry
+	pos     uint32
+	rng     *rand.Rand
+
+	// How the re-run ended. stopped is set before the stop panics, so a handler that recovers
+	// the stop cannot make the twin believe it went on.
+	stopped  bool
+	diverged string
+	waiting  string
+	output   *journal.Result
+	retry    string
+}
+
+// twinStop unwinds the handler when the twin stops it.
+type twinStop struct{}
+
+// replayHandler re-runs h against j (the persisted journal without its output entry) and says how
+// the re-run ended. It never lets a panic of the handler escape.
+func replayHandler(h durable.Handler, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry) (r *twinReplay) {
+	r = &twinReplay{inv: inv, key: key, shared: h.Kind() == protocol.HandlerShared, now: now, journal: j, pos: 1}
+	if len(j) == 0 || j[0].Kind != journal.KindInput {
+		r.diverged = "the journal does not begin with an input entry"
+		return r
+	}
+	defer func() {
+		p := recover()
+		if p == nil || r.stopped {
+			return // returned, or stopped by the twin (whatever the handler's defers re-panicked)
+		}
+		r.ended(nil, fmt.Errorf("handler panicked: %v", p), true)
+	}()
+	out, err := h.Call(r, j[0].Result.Value)
+	if !r.stopped {
+		r.ended(out, err, false)
+	}
+	return r
+}
+
+// ended records the handler's return (or panic). Ending before the journal's end diverges: the
+// attempt that wrote the later entries went on past this point.
+func (r *twinReplay) ended(out []byte, err error, panicked bool) {
+	r.stopped = true
+	switch {
+	case int(r.pos) < len(r.journal):
+		how := "returned"
+		if panicked {
+			how = "panicked"
+		} else if err != nil {
+			how = "failed"
+		}
+		r.diverged = fmt.Sprintf("at journal index %d the journal has %s, the handler %s instead (%v)", r.pos, r.journal[r.pos], how, orOutput(out, err))
+	case err == nil:
+		r.output = &journal.Result{Value: out}
+	case durable.IsTerminalError(err):
+		r.output = &journal.Result{Failure: &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()}}
+	default:
+		r.retry = err.Error()
+	}
+}
+
+func orOutput(out []byte, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("output %s", out)
+}
+
+// stop ends the re-run: the handler's defers run while the stop unwinds it.
+func (r *twinReplay) stop() {
+	r.stopped = true
+	panic(twinStop{})
+}
+
+// live refuses a durable call after the twin stopped the handler (one that recovered the stop).
+func (r *twinReplay) live() {
+	if r.stopped {
+		panic(twinStop{})
+	}
+}
+
+func (r *twinReplay) diverge(format string, args ...any) {
+	r.diverged = fmt.Sprintf(format, args...)
+	r.stop()
+}
+
+// next replays the command produced at the cursor: the journal must hold the same command there.
+// It stops the handler when the journal ends before it (the attempt that wrote the journal went
+// no further) and when the command differs.
+func (r *twinReplay) next(produced journal.Entry) (journal.Entry, uint32) {
+	r.live()
+	index := r.pos
+	if int(index) >= len(r.journal) {
+		r.waiting = fmt.Sprintf("would journal %s at index %d", produced, index)
+		r.stop()
+	}
+	j := r.journal[index]
+	if why := commandDiffers(j, produced); why != "" {
+		r.diverge("at journal index %d the journal has %s, the handler produced %s (%s)", index, j, produced, why)
+	}
+	r.pos++
+	return j, index
+}
+
+// commandDiffers says how produced is not the command journaled as j, or "" when it is. A
+// command is its kind and its parameters (name, target, parameter, duration); what completed it
+// later (a result, a deadline) is not the handler's choice. Written here rather than taken from
+// journal.Entry.SameCommand so that the twin keeps its own reading of what must match.
+func commandDiffers(j, produced journal.Entry) string {
+	switch {
+	case j.Kind != produced.Kind:
+		return "another kind"
+	case j.Name != produced.Name:
+		return fmt.Sprintf("name %q, not %q", produced.Name, j.Name)
+	case j.Target != produced.Target:
+		return fmt.Sprintf("target %q, not %q", produced.Target, j.Target)
+	case j.Duration != produced.Duration:
+		return fmt.Sprintf("duration %s, not %s", produced.Duration, j.Duration)
+	case !sameResult(j.Param, produced.Param):
+		return fmt.Sprintf("parameter %s, not %s", produced.Param, j.Param)
+	}
+	return ""
+}
+
+// sameResult compares two values or failures; an absent value equals an empty one.
+func sameResult(a, b journal.Result) bool {
+	if (a.Failure == nil) != (b.Failure == nil) {
+		return false
+	}
+	if a.Failure != nil {
+		return a.Failure.Code == b.Failure.Code && a.Failure.Message == b.Failure.Message
+	}
+	return bytes.Equal(a.Value, b.Value)
+}
+
+// InvocationID implements durable.Runtime.
+func (r *twinReplay) InvocationID() protocol.InvocationID { return r.inv }
+
+// Key implements durable.Runtime.
+func (r *twinReplay) Key() string { return r.key }
+
+// Command implements durable.Runtime: the command must be the journaled one at the cursor. A
+// shared handler writing state fails the invocation, as the runtime makes it do.
+func (r *twinReplay) Command(e journal.Entry) uint32 {
+	r.live()
+	if e.Kind.Writes() && r.shared {
+		r.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("a shared handler may not write state (%s)", e)})
+	}
+	_, index := r.next(e)
+	return index
+}
+
+// Read implements durable.Runtime: the journaled read's value, never the state's current one.
+func (r *twinReplay) Read(e journal.Entry) journal.Result {
+	j, _ := r.next(e)
+	return j.Result
+}
+
+// Await implements durable.Runtime: the journaled result, or a stop when the entry's completion
+// is not journaled yet (the attempt that wrote the journal waits there too).
+func (r *twinReplay) Await(index uint32) journal.Result {
+	r.live()
+	if index >= r.pos {
+		r.diverge("the handler awaited journal index %d before producing it (next index %d)", index, r.pos)
+	}
+	j := r.journal[index]
+	if j.Kind.Completable() && !j.Completed {
+		r.waiting = fmt.Sprintf("waits for the completion of %s at index %d", j, index)
+		r.stop()
+	}
+	return j.Result
+}
+
+// AwaitAny implements durable.Runtime: the journaled choice of a WaitFirst, which must name one
+// of the futures waited on.
+func (r *twinReplay) AwaitAny(indices []uint32) int {
+	r.live()
+	for _, i := range indices {
+		if i >= r.pos {
+			r.diverge("the handler waited on journal index %d before producing it (next index %d)", i, r.pos)
+		}
+	}
+	j, index := r.next(journal.Entry{Kind: journal.KindSelect})
+	var choice int
+	if err := json.Unmarshal(j.Result.Value, &choice); err != nil || choice < 0 || choice >= len(indices) {
+		r.diverge("at journal index %d the journaled choice %s does not name one of the %d futures waited on", index, j.Result, len(indices))
+	}
+	return choice
+}
+
+// Run implements durable.Runtime: the journaled result; the side effect never runs, and a run
+// the journal does not hold yet stops the handler before it.
+func (r *twinReplay) Run(name string, _ func() (journal.Result, error)) journal.Result {
+	j, _ := r.next(journal.Entry{Kind: journal.KindRun, Name: name})
+	return j.Result
+}
+
+// Fail implements durable.Runtime: a terminal failure is the handler's output, and only where
+// the journal ends.
+func (r *twinReplay) Fail(f journal.Failure) {
+	r.live()
+	if int(r.pos) < len(r.journal) {
+		r.diverge("at journal index %d the journal has %s, the handler failed instead (%s)", r.pos, r.journal[r.pos], f.Message)
+	}
+	r.output = &journal.Result{Failure: &f}
+	r.stop()
+}
+
+// Rand implements durable.Runtime: the source every attempt of the invocation draws from.
+func (r *twinReplay) Rand() *rand.Rand {
+	r.live()
+	if r.rng == nil {
+		hi, lo := durable.SeedOf(r.inv)
+		r.rng = rand.New(rand.NewPCG(hi, lo))
+	}
+	return r.rng
+}
+
+// Now implements durable.Runtime with the world's virtual time; only a Run's closure reads it,
+// and the twin never calls one.
+func (r *twinReplay) Now() time.Time { return r.now }
