@@ -49,6 +49,7 @@ const (
 	ReplayStarted      = event.ReplayStarted
 	ReplayEnded        = event.ReplayEnded
 	UserFact           = event.UserFact
+	RuntimeDeclared    = event.RuntimeDeclared
 )
 
 // Violation is one broken property found in a history.

@@ -67,6 +67,27 @@ type Event struct {
 	HTTP *HTTP
 	// Spec is a ServiceDeclared service, as the scenario declared it.
 	Spec *protocol.ServiceSpec
+	// Runtime is the RuntimeDeclared configuration of the runtime.
+	Runtime *Runtime
+}
+
+// Runtime is the configuration the simulator declared for the runtime it runs (RuntimeDeclared):
+// what the checkers of retry timing and suspension judge the runtime against. A zero retry field
+// means the engine's documented default (the checkers spell the defaults out themselves).
+type Runtime struct {
+	// RetryInitialInterval is the wait after an invocation's first failed attempt.
+	RetryInitialInterval time.Duration
+	// RetryFactor multiplies the wait after each further failure (below 1: the default).
+	RetryFactor float64
+	// RetryMaxInterval caps the wait.
+	RetryMaxInterval time.Duration
+	// RetryMaxAttempts is how many attempts fail before the invocation fails for good.
+	RetryMaxAttempts uint32
+	// InactivityMax bounds the inactivity timeout the executor draws each time an attempt parks:
+	// a parked attempt that hears nothing suspends within it.
+	InactivityMax time.Duration
+	// SuspendAtOncePercent is the chance that a parking attempt suspends at once.
+	SuspendAtOncePercent uint64
 }
 
 // HTTP is one side of a client exchange, as bytes on the client's side of the link: what the
@@ -243,6 +264,9 @@ func (e Event) rest() string {
 	if e.Spec != nil {
 		s += " " + specString(e.Spec)
 	}
+	if e.Runtime != nil {
+		s += " " + e.Runtime.String()
+	}
 	if e.Reason != "" {
 		s += " " + e.Reason
 	}
@@ -284,4 +308,10 @@ func specString(sp *protocol.ServiceSpec) string {
 		s += fmt.Sprintf(" %s:%s", h.Name, h.Kind)
 	}
 	return s + fmt.Sprintf(" retention=%v idempotency-retention=%v}", sp.Retention, sp.IdempotencyRetention)
+}
+
+// String renders the declaration, every field, zero ones included (zero means a default).
+func (r *Runtime) String() string {
+	return fmt.Sprintf("runtime{retry initial=%v factor=%g max=%v attempts=%d inactivity-max=%v suspend-at-once=%d%%}",
+		r.RetryInitialInterval, r.RetryFactor, r.RetryMaxInterval, r.RetryMaxAttempts, r.InactivityMax, r.SuspendAtOncePercent)
 }

@@ -33,6 +33,8 @@ func nonZero(t *testing.T, typ reflect.Type) reflect.Value {
 		v.SetInt(int64(7 * time.Second))
 	case reflect.Uint8, reflect.Uint32, reflect.Uint64:
 		v.SetUint(3)
+	case reflect.Float64:
+		v.SetFloat(1.5)
 	case reflect.Slice:
 		v = reflect.MakeSlice(typ, 1, 1)
 		v.Index(0).Set(nonZero(t, typ.Elem()))
@@ -44,8 +46,8 @@ func nonZero(t *testing.T, typ reflect.Type) reflect.Value {
 	return v
 }
 
-// variants returns, for each field path of Event (HTTP's own fields included), an event that
-// differs from base in that field only.
+// variants returns, for each field path of Event (HTTP's and Runtime's own fields included), an
+// event that differs from base in that field only.
 func variants(t *testing.T, base Event) map[string]Event {
 	out := map[string]Event{}
 	et := reflect.TypeFor[Event]()
@@ -59,6 +61,17 @@ func variants(t *testing.T, base Event) map[string]Event {
 				reflect.ValueOf(&h).Elem().Field(j).Set(nonZero(t, ht.Field(j).Type))
 				e.HTTP = &h
 				out[f.Name+"."+ht.Field(j).Name] = e
+			}
+			continue
+		}
+		if f.Type == reflect.TypeFor[*Runtime]() {
+			rt := reflect.TypeFor[Runtime]()
+			for j := range rt.NumField() {
+				e := base
+				r := Runtime{}
+				reflect.ValueOf(&r).Elem().Field(j).Set(nonZero(t, rt.Field(j).Type))
+				e.Runtime = &r
+				out[f.Name+"."+rt.Field(j).Name] = e
 			}
 			continue
 		}
@@ -76,7 +89,7 @@ func TestEveryFieldIsHashedAndPrinted(t *testing.T) {
 	for name := range variants(t, Event{Kind: AttemptStarted}) {
 		hashed, printed := true, false
 		for _, k := range Kinds() {
-			base := Event{Kind: k, HTTP: &HTTP{}}
+			base := Event{Kind: k, HTTP: &HTTP{}, Runtime: &Runtime{}}
 			if name == "Kind" {
 				continue
 			}

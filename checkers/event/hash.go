@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/binary"
 	"hash/fnv"
+	"math"
 
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -46,7 +47,8 @@ func AppendHash(b []byte, e *Event) []byte {
 	b = append(b, byte(e.HandlerKind), byte(e.Timer), byte(e.Purge), byte(e.End), byte(e.Message))
 	b = binary.AppendVarint(b, int64(e.Span))
 	b = appendHTTP(b, e.HTTP)
-	return appendSpec(b, e.Spec)
+	b = appendSpec(b, e.Spec)
+	return appendRuntime(b, e.Runtime)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -114,4 +116,17 @@ func appendSpec(b []byte, s *protocol.ServiceSpec) []byte {
 	}
 	b = binary.AppendVarint(b, int64(s.Retention))
 	return binary.AppendVarint(b, int64(s.IdempotencyRetention))
+}
+
+func appendRuntime(b []byte, r *Runtime) []byte {
+	if r == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = binary.AppendVarint(b, int64(r.RetryInitialInterval))
+	b = binary.AppendUvarint(b, math.Float64bits(r.RetryFactor))
+	b = binary.AppendVarint(b, int64(r.RetryMaxInterval))
+	b = binary.AppendUvarint(b, uint64(r.RetryMaxAttempts))
+	b = binary.AppendVarint(b, int64(r.InactivityMax))
+	return binary.AppendUvarint(b, r.SuspendAtOncePercent)
 }

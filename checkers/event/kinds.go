@@ -117,6 +117,10 @@ const (
 	// UserFact: a fact a user's scenario recorded (vigiltest facts): its kind in Promise, its key
 	// in Key, its value as JSON in Result.Value.
 	UserFact
+	// RuntimeDeclared: the simulator declared the runtime's own configuration, Runtime: the retry
+	// policy it gives the engine and the inactivity bound its fault plan gives the executor.
+	// Recorded at the start of a run, with the ServiceDeclared events, before the runtime exists.
+	RuntimeDeclared
 
 	kindCount
 )
@@ -151,6 +155,7 @@ var kindNames = [...]string{
 	ReplayStarted:      "replay-started",
 	ReplayEnded:        "replay-ended",
 	UserFact:           "fact",
+	RuntimeDeclared:    "runtime-declared",
 }
 
 // Kinds lists every kind, in order.
