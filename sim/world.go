@@ -9,6 +9,7 @@ import (
 	hist "github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/faults"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -128,7 +129,10 @@ type World struct {
 	serviceKinds ingress.ServiceKinds
 	// declared are the services as the scenario declared them, for the checkers' own reading of
 	// client requests (checkers.ParseClientRequest).
-	declared       map[string]*protocol.ServiceSpec
+	declared map[string]*protocol.ServiceSpec
+	// declaredRetry is the engine's retry policy as the scenario declared it (DeclareRetry; zero
+	// fields take the engine's defaults), recorded as RuntimeDeclared for the checkers.
+	declaredRetry  engine.RetryPolicy
 	events         uint64
 	recoveryErrors []error
 
@@ -196,6 +200,12 @@ func (w *World) Rand() Rand { return w.workloadRand }
 
 // Plan returns the run's fault plan.
 func (w *World) Plan() faults.Plan { return w.plan }
+
+// DeclareRetry declares the retry policy the runtime's engine runs with (zero fields: the
+// engine's defaults). A scenario calls it from Scenario.New, before the runtime exists; the
+// history records it (RuntimeDeclared), and the checkers judge retries against it, not against
+// what the engine says it armed.
+func (w *World) DeclareRetry(p engine.RetryPolicy) { w.declaredRetry = p }
 
 // Healed reports whether the safety phase is over: faults are off and clients should finish up.
 func (w *World) Healed() bool { return w.healed }
@@ -540,4 +550,11 @@ func (w *World) declare() {
 		w.declared[spec.Name] = &spec
 		w.Record(checkers.Event{Kind: checkers.ServiceDeclared, Service: spec.Name, Spec: &spec})
 	}
+	// The runtime's own configuration: the retry policy the engine is given and the inactivity
+	// bound the fault plan gives the executor, as declared, zero meaning the default.
+	r := w.declaredRetry
+	w.Record(checkers.Event{Kind: checkers.RuntimeDeclared, Runtime: &hist.Runtime{
+		RetryInitialInterval: r.InitialInterval, RetryFactor: r.Factor, RetryMaxInterval: r.MaxInterval, RetryMaxAttempts: r.MaxAttempts,
+		InactivityMax: w.plan.InactivityMax, SuspendAtOncePercent: w.plan.SuspendAtOncePercent,
+	}})
 }
