@@ -14,8 +14,8 @@
 // output, duplicate submissions the same invocation (or 409), and reads answer what the key held
 // while they were served.
 //
-// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
-// runtime imports it.
+// It imports the user kit (vigiltest), the checkers' history and the runtime's handler API;
+// nothing in the runtime imports it.
 package reviewworkflow
 
 import (
@@ -26,15 +26,20 @@ import (
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the ReviewWorkflow scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the ReviewWorkflow scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "review-workflow",
 	Description: "ReviewWorkflow: run waits on durable promise \"review\"; submitReview races, repeats, comes early and late; retention purges and re-runs",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w, cl: wfload.New(w, WorkflowName)} },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, cl: wfload.Over(s, WorkflowName)}
+		s.Services(NewWorkflow(wl))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // Names of the workflow, its handlers and its promise, as clients address them.
 const (

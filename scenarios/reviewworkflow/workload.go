@@ -1,24 +1,21 @@
 package reviewworkflow
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
-	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// workload drives submitters, reviewers and readers from the world's random stream. Every client
-// that needs an answer retries after connection errors with a backoff, so that every run can
-// finish once the faults are healed.
+// workload drives submitters, reviewers and readers from the run's random stream, as clients of
+// the user kit. Every client that needs an answer retries after connection errors with a
+// backoff, so that every run can finish once the faults are healed.
 type workload struct {
-	w  *sim.World
-	cl *wfload.Clients
+	s  *vigiltest.Sim
+	cl *wfload.Actors
 	// asks counts AskReview calls (executions of run's side effect); reviews numbers every
 	// review text, so that each submission's value is unique in the history.
 	asks    int
@@ -27,41 +24,37 @@ type workload struct {
 
 var errReviewersDown = errors.New("reviewer system unavailable")
 
-func (wl *workload) Services() []*durable.Service {
-	return []*durable.Service{NewWorkflow(wl)}
-}
-
 func (wl *workload) Check(h *checkers.History) []checkers.Violation { return Check(h, wl.cl.Inputs()) }
 
-// Start schedules, per workflow key: the first run submission, sometimes a duplicate one, an
+// start schedules, per workflow key: the first run submission, sometimes a duplicate one, an
 // early review (possibly before run is submitted), readers of the output and of the promise
 // inside and after the retention, sometimes a late review and a second round after the purge.
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	keys := 2 + r.Intn(2, "keys")
 	for i := range keys {
 		key := fmt.Sprintf("rw-%d", i)
 		at := r.Duration(0, 20*time.Second, "submit-at")
-		wl.w.After(at, func() { wl.submitRun(key, 0) })
+		wl.s.After(at, func() { wl.submitRun(key, 0) })
 		if r.Percent(30, "duplicate-run") {
-			wl.w.After(at+r.Duration(0, 10*time.Second, "duplicate-at"), func() { wl.submitRun(key, 1) })
+			wl.s.After(at+r.Duration(0, 10*time.Second, "duplicate-at"), func() { wl.submitRun(key, 1) })
 		}
 		if r.Percent(25, "early-review") {
-			wl.w.After(r.Duration(0, at, "early-review-at"), func() { wl.review(key, "early reviewer") })
+			wl.s.After(r.Duration(0, at, "early-review-at"), func() { wl.review(key, "early reviewer") })
 		}
 		for range r.Intn(3, "output-readers") {
-			wl.w.After(r.Duration(0, 150*time.Second, "read-at"), func() { wl.cl.ReadOutput(key) })
+			wl.s.After(r.Duration(0, 150*time.Second, "read-at"), func() { wl.cl.ReadRunOutput(key) })
 		}
 		for range r.Intn(3, "promise-peekers") {
-			wl.w.After(r.Duration(0, 150*time.Second, "peek-at"), func() { wl.peek(key) })
+			wl.s.After(r.Duration(0, 150*time.Second, "peek-at"), func() { wl.peek(key) })
 		}
 		if r.Percent(20, "late-review") {
-			wl.w.After(r.Duration(60*time.Second, 200*time.Second, "late-review-at"), func() { wl.review(key, "late reviewer") })
+			wl.s.After(r.Duration(60*time.Second, 200*time.Second, "late-review-at"), func() { wl.review(key, "late reviewer") })
 		}
 		if r.Percent(40, "second-round") {
 			at2 := r.Duration(90*time.Second, 200*time.Second, "second-round-at")
-			wl.w.After(at2, func() { wl.submitRun(key, 2) })
-			wl.w.After(at2+r.Duration(0, 60*time.Second, "second-read-at"), func() { wl.cl.ReadOutput(key) })
+			wl.s.After(at2, func() { wl.submitRun(key, 2) })
+			wl.s.After(at2+r.Duration(0, 60*time.Second, "second-read-at"), func() { wl.cl.ReadRunOutput(key) })
 		}
 	}
 }
@@ -69,61 +62,59 @@ func (wl *workload) Start() {
 // submitRun starts the run of key with a document of its own (a duplicate's input must be
 // dropped), by /run/send followed by an attach, or by a synchronous /run that attaches after 409.
 func (wl *workload) submitRun(key string, n int) {
-	doc := fmt.Sprintf("doc-%s-%d", key, n)
-	body, _ := json.Marshal(doc)
-	wl.cl.SubmitRun(key, body)
+	wl.cl.SubmitRun(key, fmt.Sprintf("doc-%s-%d", key, n))
 }
 
-// peek calls getReview once.
+// peek calls getReview once, with no input.
 func (wl *workload) peek(key string) {
-	wl.w.HTTP(wl.cl.Name("peeker"), http.MethodPost, "/"+WorkflowName+"/"+key+"/"+GetReview, nil, nil, func(sim.Response) {})
+	vigiltest.Call[string](wl.cl.Client("peeker"), vigiltest.Workflow(WorkflowName, key).On(GetReview), nil, nil)
 }
 
 // review is one reviewer submitting a review of key, sometimes with an Idempotency-Key (its
 // retries then reach one invocation), sometimes twice: the same text again or a new one.
 func (wl *workload) review(key, who string) {
-	r := wl.w.Rand()
-	name := wl.cl.Name("reviewer")
-	text := wl.reviewText(name, who, key)
+	r := wl.s.Rand()
+	c := wl.cl.Client("reviewer")
+	text := wl.reviewText(c.Name(), who, key)
 	idem := ""
 	if r.Percent(50, "idempotent-review") {
-		idem = fmt.Sprintf("%s-review", name)
+		idem = fmt.Sprintf("%s-review", c.Name())
 	}
-	wl.submit(name, key, text, idem)
+	wl.submit(c, key, text, idem)
 	if r.Percent(20, "resubmit") {
 		again := text
 		if r.Percent(50, "resubmit-new-text") {
-			again = wl.reviewText(name, who+", again", key)
+			again = wl.reviewText(c.Name(), who+", again", key)
 		}
-		wl.w.After(r.Duration(0, 5*time.Second, "resubmit-at"), func() { wl.submit(name, key, again, "") })
+		wl.s.After(r.Duration(0, 5*time.Second, "resubmit-at"), func() { wl.submit(c, key, again, "") })
 	}
 }
 
 func (wl *workload) reviewText(name, who, key string) string {
 	wl.reviews++
 	verdict := "request changes to"
-	if wl.w.Rand().Percent(60, "approve") {
+	if wl.s.Rand().Percent(60, "approve") {
 		verdict = "approve"
 	}
 	return fmt.Sprintf("%s (%s): %s %s [#%d]", name, who, verdict, key, wl.reviews)
 }
 
 // submit calls submitReview with text, retrying after connection errors as a webhook sender
-// would; the answer is 200 "review accepted" or 409 "promise was already completed".
-func (wl *workload) submit(client, key, text, idempotencyKey string) {
-	body, _ := json.Marshal(text)
-	var header http.Header
+// would, with or without an idempotency key (a promise's first completion wins, so a repeat is
+// harmless); the answer is 200 "review accepted" or 409 "promise was already completed".
+func (wl *workload) submit(c *vigiltest.Client, key, text, idempotencyKey string) {
+	opts := wfload.Retrying(vigiltest.Repeatable())
 	if idempotencyKey != "" {
-		header = http.Header{"Idempotency-Key": {idempotencyKey}}
+		opts = append(opts, vigiltest.IdempotencyKey(idempotencyKey))
 	}
-	wl.cl.Call(client, http.MethodPost, "/"+WorkflowName+"/"+key+"/"+SubmitReview, body, header, func(sim.Response) {})
+	vigiltest.Call[string](c, vigiltest.Workflow(WorkflowName, key).On(SubmitReview), text, nil, opts...)
 }
 
 // AskReview is the reviewer system: it schedules one or two racing reviewers for key, sometimes
 // late. While faults are on it is sometimes down, so run's side effect fails and run retries.
 func (wl *workload) AskReview(key, documentID string) (int, error) {
-	r := wl.w.Rand()
-	if !wl.w.Healed() && r.Percent(10, "reviewers-down") {
+	r := wl.s.Rand()
+	if !wl.s.Healed() && r.Percent(10, "reviewers-down") {
 		return 0, errReviewersDown
 	}
 	wl.asks++
@@ -136,7 +127,7 @@ func (wl *workload) AskReview(key, documentID string) (int, error) {
 		if r.Percent(10, "slow-review") {
 			delay += r.Duration(20*time.Second, 90*time.Second, "slow-delay")
 		}
-		wl.w.After(delay, func() { wl.review(key, "reviewer of "+documentID) })
+		wl.s.After(delay, func() { wl.review(key, "reviewer of "+documentID) })
 	}
 	return wl.asks, nil
 }
