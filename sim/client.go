@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"time"
@@ -23,18 +22,16 @@ import (
 // calls cb with the response (or a connection error) after the network's delays. The history
 // records the exchange from the client's side of the link, before anything decodes it: what the
 // client wrote (method, raw path, headers, body) and what it read back (status, headers, body).
-// The runtime's side decodes the request with the same ingress.Decode the production
-// http.Handler uses, and answers with the value that handler would encode; only the socket is
-// missing.
+// The runtime's side decodes the request with ingress.DecodeRaw, the decoding the production
+// http.Handler's ingress.Decode uses, from the parts a server would have parsed (no
+// *http.Request is built), and answers with the value that handler would encode; only the
+// socket is missing.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
 	w.requests++
 	reqNo := w.requests
-	req := newRequest(method, path, body)
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
+	// The runtime gets the request in parts, its own copies of them: nothing the client does
+	// with its buffers later reaches the runtime, nor the runtime's doings the history.
+	req := &ingress.RawRequest{Method: method, Target: path, Header: header.Clone(), Body: bytes.Clone(body)}
 	sent := &hist.HTTP{Method: method, Path: path, Header: headerFields(header), Body: bytes.Clone(body)}
 	// The target fields are the checkers' own reading of the bytes, for scenario checks that
 	// group requests by target; the runtime's decoding never reaches the history.
@@ -44,11 +41,11 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	// What the production handler answers before decoding — a CORS preflight, the health
 	// probe — it answers here with the same functions; every answer carries the CORS headers a
 	// browser's request gets.
-	early, answeredEarly := ingress.PreflightResponse(req)
-	if !answeredEarly && ingress.IsHealthRequest(req) {
+	early, answeredEarly := req.PreflightResponse()
+	if !answeredEarly && req.IsHealthRequest() {
 		early, answeredEarly = ingress.HealthResponse(true, "ready"), true
 	}
-	decoded, derr := ingress.Decode(req, w.serviceKinds)
+	decoded, derr := ingress.DecodeRaw(req, w.serviceKinds)
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
@@ -81,7 +78,7 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	}
 	reply := func(r Response) {
 		if r.Err == nil {
-			r.Response = ingress.WithCORS(req, r.Response)
+			r.Response = req.WithCORS(r.Response)
 		}
 		done(r)
 	}
@@ -143,18 +140,6 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: body.Code, Message: body.Message}}
 	}
 	return inv, journal.Entry{}, journal.Result{}
-}
-
-// newRequest builds the request a client would send. http.NewRequest is enough for the ingress's
-// decoding and much cheaper than httptest.NewRequest, which parses a whole request text; a path
-// it cannot parse falls back to the latter, which takes anything a client could put on the wire.
-func newRequest(method, path string, body []byte) *http.Request {
-	req, err := http.NewRequest(method, "http://vigil.sim"+path, bytes.NewReader(body))
-	if err != nil {
-		return httptest.NewRequest(method, path, bytes.NewReader(body))
-	}
-	req.RequestURI = path
-	return req
 }
 
 // headerInvocationID is the response header that names the invocation of a finished call.

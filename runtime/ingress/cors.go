@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -19,7 +20,23 @@ type Health interface {
 // IsHealthRequest reports whether r asks GET (or HEAD) /restate/health, which the ingress answers
 // itself, before decoding.
 func IsHealthRequest(r *http.Request) bool {
-	return r.URL != nil && r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+	p, ok := partsOf(r)
+	return ok && isHealth(&p)
+}
+
+// isHealth is IsHealthRequest of a request's parts: its decoded path is HealthPath.
+func isHealth(p *parts) bool {
+	if p.method != http.MethodGet && p.method != http.MethodHead {
+		return false
+	}
+	if p.path == HealthPath {
+		return true
+	}
+	if !strings.Contains(p.path, "%") {
+		return false
+	}
+	path, err := url.PathUnescape(p.path)
+	return err == nil && path == HealthPath
 }
 
 // HealthResponse answers a health request: 200 {"status":"ready"} while the backend serves, 503
@@ -48,18 +65,32 @@ func jsonSafe(s string) string {
 // Access-Control-Request-Method) as Restate's permissive CORS does: any origin, the methods the
 // ingress has, the headers asked for. It reports false for any other request.
 func PreflightResponse(r *http.Request) (Response, bool) {
-	origin := r.Header.Get("Origin")
-	if origin == "" || r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+	p, ok := partsOf(r)
+	if !ok {
+		p = parts{method: r.Method, header: r.Header}
+	}
+	return preflight(&p)
+}
+
+// preflight is PreflightResponse of a request's parts.
+func preflight(p *parts) (Response, bool) {
+	origin := p.get("Origin")
+	if origin == "" || p.method != http.MethodOptions || p.get("Access-Control-Request-Method") == "" {
 		return Response{}, false
 	}
 	return Response{Status: http.StatusNoContent, AllowOrigin: origin, Preflight: true,
-		PreflightHeaders: r.Header.Get("Access-Control-Request-Headers")}, true
+		PreflightHeaders: p.get("Access-Control-Request-Headers")}, true
 }
 
 // WithCORS marks resp as the answer to a browser's request from its Origin, if it has one: the
 // origin is echoed (with credentials allowed, which a "*" would forbid) and x-restate-id is
 // exposed to scripts.
 func WithCORS(r *http.Request, resp Response) Response {
-	resp.AllowOrigin = r.Header.Get("Origin")
+	return withCORS(&parts{header: r.Header}, resp)
+}
+
+// withCORS is WithCORS of a request's parts.
+func withCORS(p *parts, resp Response) Response {
+	resp.AllowOrigin = p.get("Origin")
 	return resp
 }

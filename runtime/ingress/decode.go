@@ -75,11 +75,19 @@ const reservedSegment = "restate"
 // to object Cart with key "a/b". Segments are taken verbatim after decoding; empty segments (a
 // doubled or trailing slash) are a 404. Decode never panics (provided services does not): every
 // failure is an *Error with a 4xx status.
+//
+// DecodeRaw decodes the same parts given as a RawRequest, without an *http.Request.
 func Decode(r *http.Request, services Services) (Request, *Error) {
-	if r == nil || r.URL == nil {
+	p, ok := partsOf(r)
+	if !ok {
 		return Request{}, &Error{Status: http.StatusBadRequest, Message: "the request has no URL"}
 	}
-	path := r.URL.EscapedPath()
+	return decode(&p, services)
+}
+
+// decode is Decode of a request's parts, whichever way they came.
+func decode(r *parts, services Services) (Request, *Error) {
+	path := r.path
 	segs, err := splitPath(path)
 	if err != nil {
 		return Request{}, err
@@ -91,7 +99,7 @@ func Decode(r *http.Request, services Services) (Request, *Error) {
 }
 
 // decodeInvoke decodes the call and send routes, /{service}/... with segs[0] not "restate".
-func decodeInvoke(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+func decodeInvoke(r *parts, path string, segs []string, services Services) (Request, *Error) {
 	if len(segs) < 2 || len(segs) > 4 {
 		return Request{}, notFound(path)
 	}
@@ -131,7 +139,7 @@ func decodeInvoke(r *http.Request, path string, segs []string, services Services
 	if err := checkMethod(r, path, http.MethodPost); err != nil {
 		return Request{}, err
 	}
-	body, err := readBody(r)
+	body, err := r.readBody()
 	if err != nil {
 		return Request{}, err
 	}
@@ -143,12 +151,12 @@ func decodeInvoke(r *http.Request, path string, segs []string, services Services
 	}
 	req.Body = body
 	if !mutant.On(mutant.DecoderDropsIdempotencyKey) {
-		req.IdempotencyKey = r.Header.Get(idempotencyKeyHeader) // a nil Header reads as empty
+		req.IdempotencyKey = r.get(idempotencyKeyHeader) // no header reads as empty
 	}
 	if err := checkKeys(req); err != nil {
 		return Request{}, err
 	}
-	if d := r.URL.Query().Get("delay"); d != "" {
+	if d := r.queryValue("delay"); d != "" {
 		if req.Kind != Send {
 			return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("delay %q: only a send (POST .../send) can be delayed", d)}
 		}
@@ -235,7 +243,7 @@ func parseDelay(s string) (time.Duration, error) {
 }
 
 // decodeRestate decodes the paths under /restate/. segs[0] is "restate".
-func decodeRestate(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+func decodeRestate(r *parts, path string, segs []string, services Services) (Request, *Error) {
 	if len(segs) < 2 {
 		return Request{}, notFound(path)
 	}
@@ -254,7 +262,7 @@ func decodeRestate(r *http.Request, path string, segs []string, services Service
 // decodeInvocation decodes /restate/invocation/{id}/{action} and the idempotency-key forms
 // /restate/invocation/{service}/{handler}/{idem}/{action} and
 // /restate/invocation/{object}/{key}/{handler}/{idem}/{action}.
-func decodeInvocation(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+func decodeInvocation(r *parts, path string, segs []string, services Services) (Request, *Error) {
 	if len(segs) != 4 && len(segs) != 6 && len(segs) != 7 {
 		return Request{}, notFound(path)
 	}
@@ -314,7 +322,7 @@ func decodeInvocation(r *http.Request, path string, segs []string, services Serv
 }
 
 // decodeWorkflow decodes /restate/workflow/{workflow}/{key}/{attach|output}.
-func decodeWorkflow(r *http.Request, path string, segs []string, services Services) (Request, *Error) {
+func decodeWorkflow(r *parts, path string, segs []string, services Services) (Request, *Error) {
 	if len(segs) != 5 {
 		return Request{}, notFound(path)
 	}
@@ -364,7 +372,7 @@ func checkKeys(req Request) *Error {
 }
 
 // decodeAwakeable decodes /restate/awakeables/{id}/{resolve|reject} and its /restate/a/ alias.
-func decodeAwakeable(r *http.Request, path string, segs []string) (Request, *Error) {
+func decodeAwakeable(r *parts, path string, segs []string) (Request, *Error) {
 	if len(segs) != 4 {
 		return Request{}, notFound(path)
 	}
@@ -386,7 +394,7 @@ func decodeAwakeable(r *http.Request, path string, segs []string) (Request, *Err
 	if _, err := protocol.ParseAwakeableID(id); err != nil {
 		return Request{}, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("cannot %s the awakeable: %v", action, err)}
 	}
-	body, err := readBody(r)
+	body, err := r.readBody()
 	if err != nil {
 		return Request{}, err
 	}
@@ -479,13 +487,13 @@ func splitPath(path string) ([]string, *Error) {
 }
 
 // checkMethod answers 405 unless r uses method, naming the allowed method as RFC 9110 requires.
-func checkMethod(r *http.Request, path, method string) *Error {
-	if r.Method == method {
+func checkMethod(r *parts, path, method string) *Error {
+	if r.method == method {
 		return nil
 	}
 	return &Error{
 		Status:  http.StatusMethodNotAllowed,
-		Message: fmt.Sprintf("method %q is not allowed on %q; use %s", r.Method, path, method),
+		Message: fmt.Sprintf("method %q is not allowed on %q; use %s", r.method, path, method),
 		Allow:   method,
 	}
 }

@@ -10,7 +10,9 @@
 //   - Decode turns an *http.Request into a Request or an *Error. It checks routing and syntax
 //     only (the service exists with the kind the route needs, the awakeable ID parses, a JSON
 //     body is JSON, the body is not too large); which handlers, invocations and workflow runs
-//     exist is for the engine to say.
+//     exist is for the engine to say. DecodeRaw does the same from a RawRequest, the parts a
+//     client writes (method, target, header, body), through the same decoding; it is how the
+//     simulator's clients reach the ingress without building an *http.Request per request.
 //   - ErrorResponse, OutputResponse, FailureResponse, AcceptedResponse, NotReadyResponse,
 //     WorkflowAlreadyInvokedResponse and AwakeableAcceptedResponse build the Response values the
 //     engine replies with, in Restate's body shapes.
@@ -33,8 +35,9 @@
 // Restate wording.
 //
 // NewHandler glues them into an http.Handler for production: decode, submit to a Backend, wait
-// for the reply (or for the client to leave), encode. The simulator calls Decode and Encode
-// in-process with its own recorder instead, so both drive exactly the same mapping.
+// for the reply (or for the client to leave), encode. The simulator calls DecodeRaw and the
+// response builders in-process with its own recorder instead, so both drive exactly the same
+// mapping.
 //
 // This package must not import the engine (the engine imports it for the value types); it
 // depends only on runtime/protocol for ID syntax.

@@ -1,0 +1,137 @@
+package ingress_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilsim/vigil/runtime/ingress"
+)
+
+// raw is in as the simulator's client writes it: the target as on the request line, the
+// header as written, the body as bytes.
+func (in fuzzInput) raw() *ingress.RawRequest {
+	target := in.rawPath
+	if in.query != "" {
+		target += "?" + in.query
+	}
+	r := &ingress.RawRequest{Method: in.method, Target: target, Body: in.body}
+	if in.flags&flagNilHeader == 0 && in.idem != "" {
+		r.Header = http.Header{"Idempotency-Key": {in.idem}}
+	}
+	return r
+}
+
+// serverShaped reports whether in is a request a server could have parsed, whose parts a client
+// writes as they are: a path that is valid percent-encoding and holds no query or fragment of
+// its own, and a whole body that reads without error.
+func (in fuzzInput) serverShaped() bool {
+	if _, err := url.PathUnescape(in.rawPath); err != nil {
+		return false
+	}
+	return !strings.ContainsAny(in.rawPath, "?#") && !strings.Contains(in.query, "#") &&
+		in.flags&(flagNilBody|flagNoBody|flagBodyError) == 0
+}
+
+// FuzzDecodeRaw checks that DecodeRaw, the simulator's entry, decodes every request a server
+// could have parsed exactly as Decode decodes the *http.Request of the same parts: the same
+// Request or the same refusal, and the same answer to "is this the health probe".
+func FuzzDecodeRaw(f *testing.F) {
+	addRouteSeeds(f)
+	f.Add("GET", "/restate/health", "", "", int64(0), []byte{}, uint8(0))
+	f.Add("HEAD", "/restate/%68ealth", "", "", int64(0), []byte{}, uint8(0))
+	f.Add("POST", "/Greeter/gr eet", "", "", int64(0), []byte{}, uint8(0))
+	f.Add("POST", "/Greeter/grüß", "", "", int64(0), []byte{}, uint8(0))
+	f.Fuzz(func(t *testing.T, method, rawPath, query, idem string, contentLength int64, body []byte, flags uint8) {
+		in := fuzzInput{method, rawPath, query, idem, int64(len(body)), body, flags}
+		if !in.serverShaped() {
+			t.Skip("not a request a server parses with these parts")
+		}
+		want, wantErr := ingress.Decode(in.request(), in.services())
+		got, gotErr := ingress.DecodeRaw(in.raw(), in.services())
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("DecodeRaw of %q decodes differently from Decode (-Decode +DecodeRaw):\n%s", in.raw().Target, d)
+		}
+		if d := cmp.Diff(wantErr, gotErr); d != "" {
+			t.Fatalf("DecodeRaw of %q refuses differently from Decode (-Decode +DecodeRaw):\n%s", in.raw().Target, d)
+		}
+		if ingress.IsHealthRequest(in.request()) != in.raw().IsHealthRequest() {
+			t.Fatalf("%s %q: IsHealthRequest disagrees between the two entries", method, rawPath)
+		}
+	})
+}
+
+// TestRawRequestAsWritten pins what DecodeRaw reads of parts a client writes freely: header
+// names in any case (filed as http.Header.Add files them), a fragment dropped as url.Parse drops
+// it, a query read as url.URL.Query reads it, and the body kept as given.
+func TestRawRequestAsWritten(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	r := &ingress.RawRequest{
+		Method: http.MethodPost,
+		Target: "/Greeter/greet/send?x=1&delay=10s#frag",
+		Header: http.Header{"idempotency-key": {"k-1"}, "ORIGIN": {"https://app.example"}},
+		Body:   body,
+	}
+	req, derr := ingress.DecodeRaw(r, ingress.ServiceKinds{"Greeter": ingress.KindService})
+	if derr != nil {
+		t.Fatalf("DecodeRaw: %v", derr)
+	}
+	want := ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "greet", IdempotencyKey: "k-1", Body: body, Delay: 10e9}
+	if d := cmp.Diff(want, req); d != "" {
+		t.Fatalf("decoded (-want +got):\n%s", d)
+	}
+	if got := r.WithCORS(ingress.Response{Status: 202}).AllowOrigin; got != "https://app.example" {
+		t.Fatalf("WithCORS echoes origin %q", got)
+	}
+
+	// The same parts through net/http decode the same.
+	hr, err := http.NewRequest(r.Method, "http://vigil.test"+r.Target, io.NopCloser(bytes.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	req2, derr := ingress.Decode(hr, ingress.ServiceKinds{"Greeter": ingress.KindService})
+	if derr != nil || !cmp.Equal(req, req2) {
+		t.Fatalf("Decode of the same request: %+v, %v", req2, derr)
+	}
+
+	pre := &ingress.RawRequest{Method: http.MethodOptions, Target: "/Greeter/greet",
+		Header: http.Header{"origin": {"https://app.example"}, "access-control-request-method": {"POST"}}}
+	if resp, ok := pre.PreflightResponse(); !ok || resp.AllowOrigin != "https://app.example" {
+		t.Fatalf("preflight: %+v, %v", resp, ok)
+	}
+	if !(&ingress.RawRequest{Method: http.MethodGet, Target: "/restate/health?probe=1"}).IsHealthRequest() {
+		t.Fatal("the health probe is not recognised")
+	}
+}
+
+// TestRawRequestRefusesBadEscape pins that a path that is not valid percent-encoding, which no
+// server would have parsed into a request, is refused with 400 rather than guessed at.
+func TestRawRequestRefusesBadEscape(t *testing.T) {
+	_, derr := ingress.DecodeRaw(&ingress.RawRequest{Method: http.MethodPost, Target: "/Greeter/%zz"}, nil)
+	if derr == nil || derr.Status != http.StatusBadRequest {
+		t.Fatalf("got %v, want a 400", derr)
+	}
+}
+
+// BenchmarkDecodeRaw is the simulator's decoding of a call with an idempotency key.
+func BenchmarkDecodeRaw(b *testing.B) {
+	services := ingress.ServiceKinds{"Approval": ingress.KindService}
+	r := &ingress.RawRequest{Method: http.MethodPost, Target: "/Approval/requestHumanReview",
+		Header: http.Header{"Idempotency-Key": {"submit-doc-1"}}, Body: []byte(`{"document":"doc-1"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, derr := ingress.DecodeRaw(r, services); derr != nil {
+			b.Fatal(derr)
+		}
+	}
+}
