@@ -55,7 +55,7 @@ func (w *World) linkEvent(kind checkers.LinkEventKind, from string, m protocol.M
 // linkReleased marks the start of a release of the runtime node of generation gen, if the
 // release will send anything.
 func (w *World) linkReleased(gen uint64) {
-	if gen != w.runtime.gen || !w.runtime.up || len(w.runtime.releasing) == 0 {
+	if gen != w.runtime.gen || !w.runtime.releasing() {
 		return
 	}
 	w.releases++

@@ -11,8 +11,8 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/executor"
+	"github.com/vigilsim/vigil/runtime/host"
 	"github.com/vigilsim/vigil/runtime/ingress"
-	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/runtime/store/mem"
 )
@@ -28,7 +28,14 @@ type Response struct {
 // ErrConnection is the Err of a request whose connection failed.
 var ErrConnection = fmt.Errorf("connection to the runtime failed")
 
-// runtimeNode is the simulated runtime process: engine, store, pending effects, open requests.
+// runtimeNode is the simulated runtime process. It drives the production host's group commit
+// (host.Core) on virtual time: each input is stepped through the core and its batch applied at
+// once; the group's sync is an event after the fault plan's sync delay; the synced effects
+// leave in a later event, so that a crash can fall between the sync and the sends.
+//
+//	input ──► step, Take ──► Apply ──► (sync-delay) Sync ──► (send-delay) Perform
+//	            ▲ crash          ▲ crash            ▲ crash              ▲ crash
+//	            before batch     before sync        before sends          after sends
 type runtimeNode struct {
 	w   *World
 	up  bool
@@ -40,13 +47,11 @@ type runtimeNode struct {
 	eng         *engine.Engine
 	store       *mem.Store
 	clock       *virtualClock
+	// core is the production host's group commit over eng and store; nil while the node is down.
+	core *host.Core
 
-	// pending are the outputs whose batches (or whose predecessors' batches) wait for a sync;
-	// they leave in order once it completes.
-	pending       []engine.Ready
+	// syncScheduled is set while an evSync of this generation is queued for the core's group.
 	syncScheduled bool
-	// releasing are outputs whose batches are synced, waiting for their sends.
-	releasing []engine.Ready
 	// crashAt, when set, is the durable boundary at which the next crash happens.
 	crashAt boundary
 	// crashWhy, when set, starts the reason the next crash records (a failed sync).
@@ -58,9 +63,15 @@ type runtimeNode struct {
 func newRuntimeNode(w *World) *runtimeNode {
 	n := &runtimeNode{w: w, store: mem.New(), requests: map[engine.RequestID]func(Response){}}
 	n.clock = &virtualClock{w: w, runtime: n}
-	n.up = true
-	n.eng = engine.New(n.config())
+	n.start(engine.New(n.config()))
 	return n
+}
+
+// start brings the node up on eng, with a fresh host core (no open request, empty group).
+func (n *runtimeNode) start(eng *engine.Engine) {
+	n.eng = eng
+	n.core = host.NewCore(host.CoreConfig{Engine: eng, Store: n.store, Effects: n})
+	n.up = true
 }
 
 func (n *runtimeNode) config() engine.Config {
@@ -71,42 +82,43 @@ func (n *runtimeNode) config() engine.Config {
 	return engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify}
 }
 
-// flush takes the engine's outputs and performs them: apply the batch now, release the rest
-// once a sync covers it (or at once when nothing waits for a sync).
+// flush takes the core's Ready for the step just made and applies its batch, then commits at
+// once when nothing waits for a sync (its effects leave now), or makes sure a sync is coming.
 func (n *runtimeNode) flush() {
-	for _, p := range n.eng.TakeReadProblems() {
+	problems := n.eng.TakeReadProblems()
+	if !n.store.Failed() {
 		// The simulated disk corrupts nothing, so a record the engine cannot read is one it
-		// wrote wrong.
-		n.w.recoveryErrors = append(n.w.recoveryErrors, fmt.Errorf("the engine could not read %q: %s", p.Key, p.Problem))
+		// wrote wrong. (A store whose sync failed refuses reads until the crash that follows:
+		// a planted bug that goes on after the failure meets that, not the engine.)
+		for _, p := range problems {
+			n.w.recoveryErrors = append(n.w.recoveryErrors, fmt.Errorf("the engine could not read %q: %s", p.Key, p.Problem))
+		}
 	}
-	r := n.eng.Ready()
-	if r.Empty() {
+	waiting := n.core.Waiting()
+	ok, batch := n.core.Take()
+	if !ok {
 		return
 	}
-	if len(r.Batch) > 0 {
-		if n.crashAt == boundaryBeforeBatch {
-			n.w.crashRuntime()
-			return
-		}
-		if err := n.store.Apply(r.Batch); err != nil {
-			panic(fmt.Sprintf("sim: mem store apply: %v", err))
-		}
-		if n.crashAt == boundaryBeforeSync {
-			n.pending = append(n.pending, r)
-			n.w.crashRuntime()
-			return
-		}
-	}
-	if len(r.Batch) == 0 && len(n.pending) == 0 && len(n.releasing) == 0 {
-		n.recordNotes(r.Notes)
-		n.release(r)
+	if batch && n.crashAt == boundaryBeforeBatch {
+		n.w.crashRuntime()
 		return
 	}
-	if mutant.On(mutant.AckBeforeSync) {
-		n.release(engine.Ready{Replies: r.Replies})
-		r.Replies = nil
+	if err := n.core.Apply(); err != nil {
+		n.storeFailed(err)
+		return
 	}
-	n.pending = append(n.pending, r)
+	if batch && n.crashAt == boundaryBeforeSync {
+		n.w.crashRuntime()
+		return
+	}
+	if !batch && !waiting {
+		// Nothing to make durable and nothing before it: the effects leave at once. A group
+		// without a batch syncs nothing, so this cannot fail.
+		if err := n.core.Commit(); err != nil {
+			n.storeFailed(err)
+		}
+		return
+	}
 	if !n.syncScheduled {
 		n.syncScheduled = true
 		d := time.Duration(0)
@@ -117,34 +129,40 @@ func (n *runtimeNode) flush() {
 	}
 }
 
+// storeFailed crashes the node after the core's store failed. As the production host does on a
+// store error: a store whose sync failed may have lost what it covered, so nothing waiting for
+// it is acknowledged, and the process restarts from what is on disk. The crash keeps a prefix of
+// the batches the failed sync covered, or none.
+func (n *runtimeNode) storeFailed(err error) {
+	switch {
+	case errors.Is(err, mem.ErrFailed):
+		// A call after a failed sync: only a driver that went on after that failure meets it.
+		n.crashWhy = "its store had failed; "
+	case errors.Is(err, mem.ErrSyncFailed):
+		n.w.cover(CoverSyncFailed)
+		n.crashWhy = "its store's sync failed; "
+	default:
+		panic(fmt.Sprintf("sim: mem store: %v", err))
+	}
+	n.w.crashRuntime()
+}
+
+// syncDone completes the sync of the core's group: the group's notes become facts (Durable),
+// and its effects leave in a later event.
 func (n *runtimeNode) syncDone(gen uint64) {
 	if gen != n.gen || !n.up {
 		return
 	}
-	if !n.w.healed && n.w.faultRand.Percent(n.w.plan.SyncFailPercent, "sync-fail") {
+	if !n.w.healed && n.w.faultRand.Percent(n.w.plan.SyncFailPercent, "sync-fail") && n.core.UnsyncedBatches() > 0 {
 		n.store.FailNextSync()
 	}
-	if err := n.store.Sync(); err != nil {
-		if !errors.Is(err, mem.ErrSyncFailed) {
-			panic(fmt.Sprintf("sim: mem store sync: %v", err))
-		}
-		// As the production host does: a store whose sync failed may have lost what it covered,
-		// so nothing waiting for it is acknowledged, and the process restarts from what is on
-		// disk. The crash keeps a prefix of the batches the failed sync covered, or none.
-		n.w.cover(CoverSyncFailed)
-		n.crashWhy = "its store's sync failed; "
-		n.w.crashRuntime()
+	if err := n.core.Sync(); err != nil {
+		n.storeFailed(err)
 		return
 	}
 	n.syncScheduled = false
-	// The notes are facts from now on. What the sync made durable leaves in a later event, so
-	// that a crash can fall between the sync and the sends: durable state whose
-	// acknowledgements were never sent.
-	for _, r := range n.pending {
-		n.recordNotes(r.Notes)
-	}
-	n.releasing = append(n.releasing, n.pending...)
-	n.pending = nil
+	// What the sync made durable leaves in a later event, so that a crash can fall between the
+	// sync and the sends: durable state whose acknowledgements were never sent.
 	d := time.Duration(0)
 	if !n.w.healed {
 		d = n.w.faultRand.Duration(0, n.w.plan.SyncDelayMax/2, "send-delay")
@@ -152,21 +170,21 @@ func (n *runtimeNode) syncDone(gen uint64) {
 	n.w.queue.push(event{at: n.w.now + d, kind: evRelease, gen: n.gen})
 }
 
-// releaseDue sends everything a completed sync made durable.
+// releasing reports whether effects of a completed sync wait for their release.
+func (n *runtimeNode) releasing() bool { return n.up && n.core.Synced() > 0 }
+
+// releaseDue performs everything a completed sync made durable.
 func (n *runtimeNode) releaseDue(gen uint64) {
 	if gen != n.gen || !n.up {
 		return
 	}
-	if n.crashAt == boundaryBeforeSends && len(n.releasing) > 0 {
+	releasing := n.core.Synced() > 0
+	if n.crashAt == boundaryBeforeSends && releasing {
 		n.w.crashRuntime()
 		return
 	}
-	releasing := n.releasing
-	n.releasing = nil
-	for _, r := range releasing {
-		n.release(r)
-	}
-	if n.crashAt == boundaryAfterSends && len(releasing) > 0 {
+	n.core.Perform()
+	if n.crashAt == boundaryAfterSends && releasing {
 		n.w.crashRuntime()
 	}
 }
@@ -182,26 +200,29 @@ const (
 	boundaryAfterSends           // the effects were just sent
 )
 
-// release performs the effects of outputs whose state is durable (their notes are recorded).
-func (n *runtimeNode) release(r engine.Ready) {
-	for _, m := range r.Messages {
-		n.w.sendToExecutor(m)
+// Send sends a message the core performs to the executor (host.Effects).
+func (n *runtimeNode) Send(m protocol.Message) { n.w.sendToExecutor(m) }
+
+// Arm arms an engine timer the core performs as an event (host.Effects). The engine's deadline
+// is on its own clock; the timer goes off when that clock reaches it, judged now (a later step
+// of the clock makes it early or late: the engine re-arms one that arrives early).
+func (n *runtimeNode) Arm(t engine.Timer) {
+	n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: &t})
+}
+
+// Durable records the notes of a Ready the core's sync made durable (host.Effects): they are
+// facts from now on.
+func (n *runtimeNode) Durable(r *engine.Ready) { n.recordNotes(r.Notes) }
+
+// answer is a reply the core performs to request id: it travels back over the link.
+func (n *runtimeNode) answer(id engine.RequestID, r ingress.Response) {
+	cb, ok := n.requests[id]
+	if !ok {
+		return
 	}
-	for _, rep := range r.Replies {
-		cb, ok := n.requests[rep.Request]
-		if !ok {
-			continue
-		}
-		delete(n.requests, rep.Request)
-		resp := Response{Response: rep.Response}
-		n.w.After(n.w.linkDelay(), func() { cb(resp) })
-	}
-	for _, t := range r.Timers {
-		// The engine's deadline is on its own clock; the timer goes off when that clock reaches
-		// it, judged now (a later step of the clock makes it early or late: the engine re-arms
-		// one that arrives early).
-		n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: &t})
-	}
+	delete(n.requests, id)
+	resp := Response{Response: r}
+	n.w.After(n.w.linkDelay(), func() { cb(resp) })
 }
 
 // noteEvents maps the engine's note kinds to history event kinds.
@@ -252,7 +273,7 @@ func (n *runtimeNode) timerDue(gen uint64, t *engine.Timer) {
 		n.w.cover(CoverTimerDuringCrash)
 		return
 	}
-	n.eng.FireTimer(*t)
+	n.core.FireTimer(*t)
 	n.flush()
 }
 
@@ -261,7 +282,7 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 		return // the connection is gone; the new engine restarts attempts itself
 	}
 	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "runtime", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Message: m.Kind, Reason: m.Kind.String()})
-	n.eng.Receive(m)
+	n.core.Receive(m)
 	n.flush()
 }
 
@@ -280,7 +301,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Respons
 	n.w.nextRequest++
 	id := engine.RequestID(n.w.nextRequest)
 	n.requests[id] = cb
-	n.eng.Ingress(id, req)
+	n.core.Ingress(id, req, func(r ingress.Response) { n.answer(id, r) })
 	n.flush()
 }
 
@@ -299,7 +320,7 @@ func (n *runtimeNode) crash() {
 		if keep < unsynced {
 			n.w.cover(CoverCrashLostWrites)
 		}
-	case len(n.releasing) > 0:
+	case n.core.Synced() > 0:
 		n.w.cover(CoverCrashBeforeSends)
 	default:
 		n.w.cover(CoverCrashAfterSends)
@@ -319,7 +340,7 @@ func (n *runtimeNode) crash() {
 	}
 	// Notes of the batches that survive became durable facts even though their effects are lost.
 	kept := 0
-	for _, r := range n.pending {
+	for _, r := range n.core.Unsynced() {
 		if len(r.Batch) > 0 {
 			if kept == keep {
 				break
@@ -329,13 +350,12 @@ func (n *runtimeNode) crash() {
 		n.recordNotes(r.Notes)
 	}
 	n.w.endPause(&n.pause)
-	n.pending = nil
-	n.releasing = nil
 	n.crashAt = boundaryNone
 	n.syncScheduled = false
 	n.up = false
 	n.gen++
 	n.eng = nil
+	n.core = nil
 	ids := make([]engine.RequestID, 0, len(n.requests))
 	for id := range n.requests {
 		ids = append(ids, id)
@@ -365,8 +385,7 @@ func (n *runtimeNode) restartIfDown() {
 		n.w.recoveryErrors = append(n.w.recoveryErrors, err)
 		return
 	}
-	n.eng = eng
-	n.up = true
+	n.start(eng)
 	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime"})
 	n.flush()
 }
