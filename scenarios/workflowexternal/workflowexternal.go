@@ -12,8 +12,8 @@
 // in a workflow epoch it lived in, or "timed out" only once its timer fired; run resolves each
 // promise once, with the results of its own steps; status shows state a run of a live epoch set.
 //
-// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
-// runtime imports it.
+// It imports the user kit (vigiltest), the checkers' history and the runtime's handler API;
+// nothing in the runtime imports it.
 package workflowexternal
 
 import (
@@ -23,15 +23,20 @@ import (
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
-	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the Workflow -> External scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the Workflow -> External scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "workflow-to-external",
 	Description: "run resolves \"step-1\" and resolves or rejects \"done\"; external waiters with timeouts, before, during, after and past the retention",
-	New:         func(w *sim.World) sim.Workload { return &workload{w: w, cl: wfload.New(w, WorkflowName)} },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, cl: wfload.Over(s, WorkflowName)}
+		s.Services(NewWorkflow(wl))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // Names of the workflow, its handlers, its promises and its state, as clients address them.
 const (
