@@ -12,8 +12,8 @@
 // a terminal failure carrying the rejection's code and reason), that decision is the awakeable's
 // accepted completion, and every completing handler returns Done.
 //
-// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
-// runtime imports it.
+// It imports the user kit (vigiltest), the simulator's coverage points, the checkers' history and
+// the runtime's handler API; nothing in the runtime imports it.
 package handoff
 
 import (
@@ -21,20 +21,27 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the handoff scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the handoff scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "handoff",
 	Description: "awakeables completed exactly once, never re-sent: by handlers (Resolve/RejectAwakeable) and over /restate/a/ and /restate/awakeables/",
-	New:         func(w *sim.World) sim.Workload { return newWorkload(w) },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, cl: wfload.Over(s, ServiceName), decided: map[string]journal.Result{}, tasks: map[string]string{}}
+		s.Services(NewService(wl))
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // Names of the service and its handlers, as clients address them.
 const (
@@ -109,37 +116,30 @@ const (
 	viaLong                 // POST /restate/awakeables/{id}/...
 )
 
-// workload drives the submitters and the actor.
+// workload drives the submitters and the actor, as clients of the user kit.
 type workload struct {
-	w  *sim.World
-	cl *wfload.Clients
+	s  *vigiltest.Sim
+	cl *wfload.Actors
 	// decided is the actor's one decision per awakeable ID, as the waiter must see it.
 	decided map[string]journal.Result
 	// tasks maps each awakeable ID to the task it was offered for.
 	tasks map[string]string
 }
 
-func newWorkload(w *sim.World) *workload {
-	return &workload{w: w, cl: wfload.New(w, ServiceName), decided: map[string]journal.Result{}, tasks: map[string]string{}}
-}
-
-func (wl *workload) Services() []*durable.Service { return []*durable.Service{NewService(wl)} }
-
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	n := 2 + r.Intn(7, "tasks")
 	for i := range n {
 		task := fmt.Sprintf("task-%d", i)
-		wl.w.After(r.Duration(0, 30*time.Second, "submit-at"), func() { wl.submit(task) })
+		wl.s.After(r.Duration(0, 30*time.Second, "submit-at"), func() { wl.submit(task) })
 	}
 }
 
 // submit calls wait for task with an idempotency key, retrying after connection errors: the
 // retries reach the same invocation.
 func (wl *workload) submit(task string) {
-	body, _ := json.Marshal(Task{Name: task})
-	header := http.Header{"Idempotency-Key": []string{"wait-" + task}}
-	wl.cl.Call(wl.cl.Name("submitter"), http.MethodPost, "/"+ServiceName+"/"+Wait, body, header, func(sim.Response) {})
+	vigiltest.Call[string](wl.cl.Client("submitter"), vigiltest.Service(ServiceName, Wait), Task{Name: task}, nil,
+		wfload.Retrying(vigiltest.IdempotencyKey("wait-"+task))...)
 }
 
 // Offer implements Actor: the first offer of id draws the decision and when to send it; later
@@ -148,12 +148,13 @@ func (wl *workload) Offer(task, id string) {
 	if _, seen := wl.decided[id]; seen {
 		return
 	}
-	r := wl.w.Rand()
+	r := wl.s.Rand()
 	rt := route(r.Intn(3, "route"))
 	reject := r.Percent(30, "reject")
 	var d journal.Result
 	var c Completion
-	name := wl.cl.Name("actor")
+	actor := wl.cl.Client("actor")
+	name := actor.Name()
 	switch {
 	case reject && rt == viaHandler:
 		code := uint16(400 + r.Intn(100, "reject-code"))
@@ -173,35 +174,37 @@ func (wl *workload) Offer(task, id string) {
 	if r.Percent(30, "complete-late") {
 		delay += r.Duration(10*time.Second, 40*time.Second, "late-delay")
 	}
-	wl.w.After(delay, func() { wl.complete(name, rt, c) })
+	wl.s.After(delay, func() { wl.complete(actor, rt, c) })
 }
 
 // complete sends the actor's decision once; it tries again only after a connection error, when
 // it cannot know whether the runtime got it. An answer, whatever it is, ends it.
-func (wl *workload) complete(name string, rt route, c Completion) {
-	var path string
-	var body []byte
-	var header http.Header
-	switch rt {
-	case viaHandler:
-		path = "/" + ServiceName + "/" + Complete
-		body, _ = json.Marshal(c)
-		header = http.Header{"Idempotency-Key": []string{"complete-" + c.ID}}
+func (wl *workload) complete(c *vigiltest.Client, rt route, d Completion) {
+	switch {
+	case rt == viaHandler:
+		vigiltest.Call[string](c, vigiltest.Service(ServiceName, Complete), d, nil, wfload.Retrying(vigiltest.IdempotencyKey("complete-"+d.ID))...)
+	case rt == viaShort:
+		wl.short(c, d)
+	case d.Reject:
+		vigiltest.RejectAwakeable(c, d.ID, d.Reason, nil, wfload.Retrying()...)
 	default:
-		prefix := "/restate/awakeables/"
-		if rt == viaShort {
-			prefix = "/restate/a/"
-		}
-		if c.Reject {
-			path, body = prefix+c.ID+"/reject", []byte(c.Reason)
-		} else {
-			path = prefix + c.ID + "/resolve"
-			body, _ = json.Marshal(c.Value)
-		}
+		vigiltest.ResolveAwakeable(c, d.ID, d.Value, nil, wfload.Retrying()...)
 	}
-	wl.cl.Call(name, http.MethodPost, path, body, header, func(resp sim.Response) {
-		if rt == viaShort && resp.Err == nil && resp.Status == http.StatusAccepted {
-			wl.w.Reach(sim.CoverAwakeableAlias)
+}
+
+// short completes the awakeable over Restate's short alias /restate/a/{id}/..., which the kit's
+// helpers do not use: a raw request, retried after connection errors like the long route (the
+// first completion wins, so a repeat cannot complete it twice).
+func (wl *workload) short(c *vigiltest.Client, d Completion) {
+	path, body := "/restate/a/"+url.PathEscape(d.ID)+"/resolve", []byte(nil)
+	if d.Reject {
+		path, body = "/restate/a/"+url.PathEscape(d.ID)+"/reject", []byte(d.Reason)
+	} else if b, err := json.Marshal(d.Value); err == nil {
+		body = b
+	}
+	vigiltest.Raw(c, http.MethodPost, path, body, nil, func(rep vigiltest.Reply[json.RawMessage]) {
+		if rep.Status == http.StatusAccepted {
+			wl.s.World().Reach(sim.CoverAwakeableAlias)
 		}
-	})
+	}, wfload.Retrying(vigiltest.Repeatable())...)
 }
