@@ -501,6 +501,9 @@ type PromiseCheck struct {
 // Linearizable tells whether porcupine found a linearization.
 func (c *PromiseCheck) Linearizable() bool { return c.Result == porcupine.Ok }
 
+// Undecided tells whether porcupine ran out of time (PromiseCheckTimeout) before deciding.
+func (c *PromiseCheck) Undecided() bool { return c.Result == porcupine.Unknown }
+
 // PromiseChecks checks the operations of every promise epoch of h with porcupine, as Promises
 // does, and returns the checks in the order of their promises (service, key, name, epoch).
 // Epochs with completions but no operation have nothing to check and are left out.

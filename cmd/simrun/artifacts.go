@@ -12,7 +12,9 @@ import (
 const artifactsUsage = "write the artifacts of every failing seed under `dir`, one directory <scenario>-<seed> each:\n" +
 	"summary.txt (seed, commit, plan, violations with their events, reproduce and shrink\n" +
 	"commands), trace.json (Chrome/Perfetto trace-event format) and report.html (a\n" +
-	"self-contained page: timeline per invocation, the violated property highlighted)"
+	"self-contained page: timeline per invocation, the violated property highlighted; for a\n" +
+	"promise checker failure porcupine's linearizability drawing, also saved alone as\n" +
+	"linearizability-<service>-<key>-<promise>-<epoch>.html)"
 
 // writeArtifacts writes the artifacts of a failing outcome under -artifacts (nothing without the
 // flag, or for a seed that passed) and names their directory on w. A seed that panicked or was

@@ -140,7 +140,10 @@
 //     are virtual microseconds since the run started;
 //   - report.html: one self-contained page (no network): the violated properties with their
 //     events highlighted, the engine's wait-for graph of a liveness failure, a timeline per
-//     invocation with its attempts and its journal, the faults, and the full trace.
+//     invocation with its attempts and its journal, the faults, and the full trace; when the
+//     promise checker failed, porcupine's linearizability drawing of each promise concerned
+//     (rebuilt from the history), embedded, and also written beside the page as
+//     linearizability-<service>-<key>-<promise>-<epoch>.html.
 //
 // The files are a function of the run (and the commit): the same seed writes the same bytes. A
 // seed that panicked or was abandoned has no history; its files carry the verdict, and the

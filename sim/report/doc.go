@@ -3,7 +3,9 @@
 // with their events, the reproduce and shrink commands), trace.json (the run's history in the
 // Chrome/Perfetto trace-event format, openable in ui.perfetto.dev or chrome://tracing) and
 // report.html (one self-contained page: a timeline per invocation with its journal, the violated
-// properties and their events highlighted, the wait-for graph of a liveness failure).
+// properties and their events highlighted, the wait-for graph of a liveness failure, and for a
+// failure of the promise checker porcupine's visualisation of each promise concerned, embedded
+// and also saved as linearizability-<service>-<key>-<promise>-<epoch>.html).
 //
 // It owns the rendering of a sim.Result into those files and nothing else. It imports sim,
 // checkers and checkers/event (what a run is and what it recorded) and the standard library;

@@ -29,8 +29,11 @@ type page struct {
 	Faults     []eventView
 	Trace      []eventView
 	NoHistory  bool
-	// Promises is set when a promise linearizability violation is on the page.
+	// Promises is set when a violation of the promise checker is on the page.
 	Promises bool
+	// Linearizability are porcupine's drawings of the promise epochs the promise checker's
+	// violations concern.
+	Linearizability []promiseView
 }
 
 type violationView struct {
@@ -93,6 +96,11 @@ func HTML(r *sim.Result, info Info) ([]byte, error) {
 		p.Violations = append(p.Violations, violationOf(r, x, vi, v))
 		p.Promises = p.Promises || v.Checker == "promises"
 	}
+	lin, err := linearizability(r)
+	if err != nil {
+		return nil, err
+	}
+	p.Linearizability = lin
 	for _, inv := range x.invs {
 		p.Invs = append(p.Invs, invOf(x, inv))
 	}

@@ -74,7 +74,9 @@ func safeName(s string) string {
 
 // Write writes the three artifacts of r into Dir(root, r), creating it, and returns the
 // directory. A Result without a history (a run that panicked or was abandoned) still gets all
-// three files, with what it has.
+// three files, with what it has. A run the promise checker failed also gets porcupine's
+// visualisation of each promise epoch concerned as linearizability-<promise>.html (report.html
+// embeds the same pages).
 func Write(root string, r *sim.Result, info Info) (string, error) {
 	info = info.withDefaults(r)
 	dir := Dir(root, r)
@@ -95,6 +97,15 @@ func Write(root string, r *sim.Result, info Info) (string, error) {
 			return "", fmt.Errorf("report: %s: %w", f.name, err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, f.name), b, 0o644); err != nil {
+			return "", fmt.Errorf("report: %w", err)
+		}
+	}
+	lin, err := linearizability(r)
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	for _, l := range lin {
+		if err := os.WriteFile(filepath.Join(dir, l.File), []byte(l.Page), 0o644); err != nil {
 			return "", fmt.Errorf("report: %w", err)
 		}
 	}

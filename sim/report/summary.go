@@ -32,6 +32,13 @@ func Summary(r *sim.Result, info Info) ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "\nfiles: %s (Chrome/Perfetto trace-event format: ui.perfetto.dev or chrome://tracing), %s (open in a browser)\n",
 		TraceFile, HTMLFile)
+	lin, err := linearizability(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range lin {
+		fmt.Fprintf(&b, "       %s (porcupine's visualisation of %s: %s)\n", l.File, l.Promise, l.Verdict)
+	}
 	return b.Bytes(), nil
 }
 

@@ -2,8 +2,9 @@ package report
 
 // pageHTML is report.html's template. Everything is inline and the page is complete without its
 // script (the Chromium test reads the DOM as rendered); the script only adds navigation: a click
-// on an event number opens the full trace at that event, and a filter shows only the
-// invocations a violation names.
+// on an event number opens the full trace at that event, a filter shows only the invocations a
+// violation names, and porcupine's drawings (iframes whose srcdoc is porcupine's own page,
+// escaped, so the file stays self-contained) are fitted to their content.
 const pageHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -38,6 +39,7 @@ h1 code { font-size: inherit; }
 .legend span { display: inline-block; padding: 0 .4em; margin-right: .3em; color: #fff; border-radius: 2px; font-size: 11px; }
 a.ev { color: #1565c0; cursor: pointer; text-decoration: none; }
 .note { color: #555; }
+iframe.porcupine { width: 100%; height: 420px; border: 1px solid #ddd; resize: vertical; }
 </style>
 </head>
 <body>
@@ -85,7 +87,17 @@ invocation for its journal; hover a bar or a tick for its event.</p>
 <table class="events">{{range .Trace}}<tr id="e{{.Index}}"{{if .Flagged}} class="hl" title="named by violation {{.Flagged}}"{{end}}><td>#{{.Index}}</td><td class="mono">{{.At}}</td><td>{{.Kind}}</td><td class="text">{{.Detail}}</td></tr>{{end}}</table>
 </details>{{end}}
 
-{{if .Promises}}<p class="note">Promise linearizability: porcupine's own visualisation is not embedded yet; the violation's message gives the operations and the longest linearizable prefix.</p>{{end}}
+{{if .Linearizability}}<h2 id="linearizability">Promise linearizability (porcupine)</h2>
+<p class="note">porcupine's visualisation of each promise the promise checker's violations concern: its operations on a
+line per invocation (the time axis is the history's event numbers), the runtime's completions on a line of their own, and
+the longest partial linearizations, in red where each one fails. Hover an operation for its journal entry and events;
+click it for the linearizations that include it. Each is also saved beside this page.</p>
+{{range .Linearizability}}<div class="porcupine">
+<div><b>{{.Promise}}</b>: {{.Verdict}} &mdash; <code>{{.File}}</code></div>
+<iframe class="porcupine" title="porcupine: {{.Promise}}" srcdoc="{{.Page}}"></iframe>
+</div>
+{{end}}{{else if .Promises}}<p class="note">Promise linearizability: no promise operation of the violations could be drawn
+(the violation's message gives the operations).</p>{{end}}
 
 <script>
 (function () {
@@ -101,6 +113,19 @@ invocation for its journal; hover a bar or a tick for its event.</p>
     row.classList.add('target');
     last = row;
     row.scrollIntoView({block: 'center'});
+  });
+  // Fit each porcupine drawing to its content once it has rendered, and say what it drew (the
+  // srcdoc page shares this page's origin, so its document is readable).
+  window.addEventListener('load', function () {
+    document.querySelectorAll('iframe.porcupine').forEach(function (f) {
+      try {
+        var d = f.contentDocument;
+        f.setAttribute('data-rendered', d.querySelectorAll('.history-rect').length + ' operations drawn');
+        f.style.height = Math.min(d.documentElement.scrollHeight + 24, 1200) + 'px';
+      } catch (e) {
+        f.setAttribute('data-rendered', 'not readable: ' + e);
+      }
+    });
   });
   var only = document.getElementById('only-violated');
   if (only) only.addEventListener('change', function () {
