@@ -9,8 +9,8 @@
 // model of its state gives, after each, exactly the snapshot it answered; a read that no apply
 // overlapped answers the model's state at that point.
 //
-// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
-// runtime imports it.
+// It imports the user kit (vigiltest), the simulator's coverage points, the checkers' history and
+// the runtime's handler API; nothing in the runtime imports it.
 package objectstate
 
 import (
@@ -24,14 +24,20 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the object-state scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the object-state scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "object-state",
 	Description: "virtual object state: Set, Clear, ClearAll and Keys applied by an exclusive handler and read back, beside shared reads",
-	New:         func(w *sim.World) sim.Workload { return newWorkload(w) },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, cl: wfload.Over(s, ObjectName)}
+		s.Services(NewObject())
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // Names of the object and its handlers, as clients address them.
 const (
@@ -115,36 +121,32 @@ func Model(state map[string]string, ops []Op) Snapshot {
 	return Snapshot{Keys: slices.Sorted(maps.Keys(state)), Values: maps.Clone(state)}
 }
 
-// workload drives the clients.
+// workload drives the clients, on the user kit.
 type workload struct {
-	w  *sim.World
-	cl *wfload.Clients
+	s  *vigiltest.Sim
+	cl *wfload.Actors
 	n  int
 }
 
-func newWorkload(w *sim.World) *workload { return &workload{w: w, cl: wfload.New(w, ObjectName)} }
-
-func (wl *workload) Services() []*durable.Service { return []*durable.Service{NewObject()} }
-
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	shelves := 1 + r.Intn(3, "shelves")
 	n := 4 + r.Intn(12, "calls")
 	for range n {
 		shelf := fmt.Sprintf("shelf-%d", r.Intn(shelves, "shelf"))
 		at := r.Duration(0, 40*time.Second, "call-at")
 		if r.Percent(25, "read") {
-			wl.w.After(at, func() { wl.call(shelf, Read, nil) })
+			wl.s.After(at, func() { wl.call(shelf, Read, nil) })
 			continue
 		}
 		ops := wl.drawOps()
-		wl.w.After(at, func() { wl.call(shelf, Apply, ops) })
+		wl.s.After(at, func() { wl.call(shelf, Apply, ops) })
 	}
 }
 
 // drawOps draws one to five operations over four state keys, ClearAll now and then.
 func (wl *workload) drawOps() []Op {
-	r := wl.w.Rand()
+	r := wl.s.Rand()
 	ops := make([]Op, 1+r.Intn(5, "ops"))
 	for i := range ops {
 		key := string(rune('a' + r.Intn(4, "state-key")))
@@ -160,18 +162,18 @@ func (wl *workload) drawOps() []Op {
 	return ops
 }
 
-// call invokes handler of shelf with an idempotency key, retrying after connection errors.
+// call invokes handler of shelf with an idempotency key, retrying after connection errors; a
+// read sends no input.
 func (wl *workload) call(shelf, handler string, ops []Op) {
 	wl.n++
-	var body []byte
+	var input any
 	if handler == Apply {
-		body, _ = json.Marshal(ops)
+		input = ops
 	}
-	header := http.Header{"Idempotency-Key": []string{fmt.Sprintf("%s-%d", handler, wl.n)}}
 	clears := slices.ContainsFunc(ops, func(o Op) bool { return o.Op != OpSet })
-	wl.cl.Call(wl.cl.Name(handler), http.MethodPost, "/"+ObjectName+"/"+shelf+"/"+handler, body, header, func(resp sim.Response) {
-		if clears && resp.Err == nil && resp.Status == http.StatusOK {
-			wl.w.Reach(sim.CoverStateKeysChecked)
+	vigiltest.Call(wl.cl.Client(handler), vigiltest.Object(ObjectName, shelf, handler), input, func(rep vigiltest.Reply[json.RawMessage]) {
+		if clears && rep.Status == http.StatusOK {
+			wl.s.World().Reach(sim.CoverStateKeysChecked)
 		}
-	})
+	}, wfload.Retrying(vigiltest.IdempotencyKey(fmt.Sprintf("%s-%d", handler, wl.n)))...)
 }
