@@ -11,8 +11,8 @@
 // key and the delay of each request as the workload built it — and the retentions the services
 // declared, never against what the runtime says it understood.
 //
-// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
-// runtime imports it.
+// It imports the user kit (vigiltest), the simulator's coverage points and fault plan, the
+// checkers' history and the runtime's handler API; nothing in the runtime imports it.
 package idempotency
 
 import (
@@ -25,14 +25,20 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the idempotency scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the idempotency scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "idempotency",
 	Description: "idempotency keys on two targets, repeated, expired and reused; attach/output by key; sends repeated and delayed",
-	New:         func(w *sim.World) sim.Workload { return newWorkload(w) },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := newWorkload(s)
+		s.Services(NewServices(wl)...)
+		s.OnStart(wl.start)
+		s.Checker(wl.Check)
+	},
+}.Sim()
 
 // Names of the services and handlers, as clients address them.
 const (
@@ -119,10 +125,12 @@ type op struct {
 	delay  time.Duration
 }
 
-// workload drives the clients.
+// workload drives the clients, on the user kit.
 type workload struct {
+	s *vigiltest.Sim
+	// w is the run's world, whose fault plan bounds the clock skew Check allows for.
 	w      *sim.World
-	cl     *wfload.Clients
+	cl     *wfload.Actors
 	stamps int
 	// ops maps each client (the Node of its requests) to its one request, tried again only
 	// after connection errors.
@@ -132,11 +140,9 @@ type workload struct {
 	answered map[Target]map[string][]string
 }
 
-func newWorkload(w *sim.World) *workload {
-	return &workload{w: w, cl: wfload.New(w, MailerName), ops: map[string]op{}, answered: map[Target]map[string][]string{}}
+func newWorkload(s *vigiltest.Sim) *workload {
+	return &workload{s: s, w: s.World(), cl: wfload.Over(s, MailerName), ops: map[string]op{}, answered: map[Target]map[string][]string{}}
 }
-
-func (wl *workload) Services() []*durable.Service { return NewServices(wl) }
 
 // Stamp implements Stamper.
 func (wl *workload) Stamp() int {
@@ -144,8 +150,8 @@ func (wl *workload) Stamp() int {
 	return wl.stamps
 }
 
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	for k := range 2 + r.Intn(3, "keys") {
 		wl.keyStory(fmt.Sprintf("key-%d", k))
 	}
@@ -158,7 +164,7 @@ func (wl *workload) Start() {
 		if r.Percent(50, "delayed-idem") {
 			o.idem = fmt.Sprintf("delayed-%d", d)
 		}
-		wl.w.After(r.Duration(0, 30*time.Second, "delayed-at"), func() { wl.do(o) })
+		wl.s.After(r.Duration(0, 30*time.Second, "delayed-at"), func() { wl.do(o) })
 	}
 }
 
@@ -166,68 +172,62 @@ func (wl *workload) Start() {
 // on A while it is surely remembered and again once it has surely expired; and attaches to and
 // reads A's invocation by the key now and then.
 func (wl *workload) keyStory(key string) {
-	r := wl.w.Rand()
+	r := wl.s.Rand()
 	a := r.Intn(len(targets), "target-a")
 	b := (a + 1 + r.Intn(len(targets)-1, "target-b")) % len(targets)
 	ta, tb := targets[a], targets[b]
 	kind := func() opKind { return opKind(r.Intn(2, "call-or-send")) }
 	t0 := r.Duration(0, 15*time.Second, "story-at")
-	wl.w.After(t0, func() { wl.do(op{kind: kind(), target: ta, idem: key}) })
-	wl.w.After(t0+r.Duration(0, 2*time.Second, "second-target-at"), func() { wl.do(op{kind: kind(), target: tb, idem: key}) })
-	wl.w.After(t0+r.Duration(500*time.Millisecond, 4*time.Second, "repeat-at"), func() { wl.do(op{kind: kind(), target: ta, idem: key}) })
-	wl.w.After(t0+r.Duration(15*time.Second, 35*time.Second, "reuse-at"), func() { wl.do(op{kind: kind(), target: ta, idem: key}) })
+	wl.s.After(t0, func() { wl.do(op{kind: kind(), target: ta, idem: key}) })
+	wl.s.After(t0+r.Duration(0, 2*time.Second, "second-target-at"), func() { wl.do(op{kind: kind(), target: tb, idem: key}) })
+	wl.s.After(t0+r.Duration(500*time.Millisecond, 4*time.Second, "repeat-at"), func() { wl.do(op{kind: kind(), target: ta, idem: key}) })
+	wl.s.After(t0+r.Duration(15*time.Second, 35*time.Second, "reuse-at"), func() { wl.do(op{kind: kind(), target: ta, idem: key}) })
 	for range r.Intn(4, "reads") {
 		k := opKind(2 + r.Intn(2, "attach-or-output"))
-		wl.w.After(t0+r.Duration(0, 30*time.Second, "read-at"), func() { wl.do(op{kind: k, target: ta, idem: key}) })
+		wl.s.After(t0+r.Duration(0, 30*time.Second, "read-at"), func() { wl.do(op{kind: k, target: ta, idem: key}) })
 	}
 }
 
-// path is the route of o.
-func (o op) path() string {
-	switch o.kind {
-	case opAttach, opOutput:
-		p := "/restate/invocation/" + o.target.Service
-		if o.target.Key != "" {
-			p += "/" + o.target.Key
-		}
-		p += "/" + o.target.Handler + "/" + o.idem
-		if o.kind == opAttach {
-			return p + "/attach"
-		}
-		return p + "/output"
-	}
-	p := "/" + o.target.String()
-	if o.kind == opSend {
-		p += "/send"
-		if o.delay > 0 {
-			p += "?delay=" + o.delay.String()
-		}
-	}
-	return p
+// target is o's target as the kit addresses it.
+func (o op) kitTarget() vigiltest.Target {
+	return vigiltest.Target{Service: o.target.Service, Key: o.target.Key, Handler: o.target.Handler}
 }
 
-// do has a new client send o, again after connection errors.
+// do has a new client send o, its name as the input of a call or send. Every request here is
+// tried again after connection errors, with or without a key, as the check expects: it indexes
+// every try of a client's one request.
 func (wl *workload) do(o op) {
-	name := wl.cl.Name("client")
-	wl.ops[name] = o
-	method := http.MethodPost
-	var body []byte
-	var header http.Header
-	if o.kind == opAttach || o.kind == opOutput {
-		method = http.MethodGet
-	} else {
-		body, _ = json.Marshal(name)
-		if o.idem != "" {
-			header = http.Header{"Idempotency-Key": []string{o.idem}}
-		}
+	c := wl.cl.Client("client")
+	wl.ops[c.Name()] = o
+	opts := wfload.Retrying(vigiltest.Repeatable())
+	if o.idem != "" && (o.kind == opCall || o.kind == opSend) {
+		opts = append(opts, vigiltest.IdempotencyKey(o.idem))
 	}
-	wl.cl.Call(name, method, o.path(), body, header, func(resp sim.Response) { wl.answered1(o, resp) })
+	switch o.kind {
+	case opCall:
+		vigiltest.Call(c, o.kitTarget(), c.Name(), answer[json.RawMessage](wl, o), opts...)
+	case opSend:
+		if o.delay > 0 {
+			opts = append(opts, vigiltest.Delay(o.delay))
+		}
+		vigiltest.Send(c, o.kitTarget(), c.Name(), answer[string](wl, o), opts...)
+	case opAttach:
+		vigiltest.AttachByIdempotencyKey(c, o.kitTarget(), o.idem, answer[json.RawMessage](wl, o), opts...)
+	case opOutput:
+		vigiltest.OutputByIdempotencyKey(c, o.kitTarget(), o.idem, answer[json.RawMessage](wl, o), opts...)
+	}
 }
 
-// answered1 reports the workload points an answer shows.
-func (wl *workload) answered1(o op, resp sim.Response) {
-	if resp.Err != nil || resp.InvocationID == "" || o.idem == "" || (o.kind != opCall && o.kind != opSend) {
-		if o.delay > 0 && resp.Err == nil && resp.Status == http.StatusAccepted {
+// answer hands the last answer to o, as the client read it, to answered1.
+func answer[T any](wl *workload, o op) func(vigiltest.Reply[T]) {
+	return func(rep vigiltest.Reply[T]) { wl.answered1(o, rep.Status, rep.Invocation, rep.Body) }
+}
+
+// answered1 reports the workload points an answer shows: its status (0 after a connection
+// error), the invocation it names and its body.
+func (wl *workload) answered1(o op, status int, invocation string, body []byte) {
+	if status == 0 || invocation == "" || o.idem == "" || (o.kind != opCall && o.kind != opSend) {
+		if o.delay > 0 && status == http.StatusAccepted {
 			wl.w.Reach(sim.CoverDelayedSend)
 		}
 		return
@@ -235,19 +235,19 @@ func (wl *workload) answered1(o op, resp sim.Response) {
 	if o.delay > 0 {
 		wl.w.Reach(sim.CoverDelayedSend)
 	}
-	if o.kind == opSend && strings.Contains(string(resp.Body), `"PreviouslyAccepted"`) {
+	if o.kind == opSend && strings.Contains(string(body), `"PreviouslyAccepted"`) {
 		wl.w.Reach(sim.CoverIdempotentSend)
 	}
 	if wl.answered[o.target] == nil {
 		wl.answered[o.target] = map[string][]string{}
 	}
 	prev := wl.answered[o.target][o.idem]
-	if len(prev) > 0 && prev[len(prev)-1] != resp.InvocationID {
+	if len(prev) > 0 && prev[len(prev)-1] != invocation {
 		wl.w.Reach(sim.CoverIdempotencyReused)
 	}
-	wl.answered[o.target][o.idem] = append(prev, resp.InvocationID)
+	wl.answered[o.target][o.idem] = append(prev, invocation)
 	for t, byKey := range wl.answered {
-		if ids := byKey[o.idem]; t != o.target && len(ids) > 0 && ids[0] != resp.InvocationID {
+		if ids := byKey[o.idem]; t != o.target && len(ids) > 0 && ids[0] != invocation {
 			wl.w.Reach(sim.CoverIdempotencyTwoTargets)
 		}
 	}
