@@ -83,3 +83,13 @@ func peer(node string) string {
 
 // Link is everything that crossed the engine<->executor link in one run, in order.
 type Link []LinkEvent
+
+// Attempts runs every checker that judges attempts against the link log — progress, causality,
+// retry timing and inactivity — and returns their violations in that order, each checker's
+// sorted by first event index. The simulator calls it once per run.
+func Attempts(h History, l Link) []Violation {
+	vs := Progress(h, l)
+	vs = append(vs, Causality(h, l)...)
+	vs = append(vs, RetryTiming(h, l)...)
+	return append(vs, Inactivity(h, l)...)
+}

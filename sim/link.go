@@ -95,5 +95,5 @@ func (w *World) deliverToExecutor(m protocol.Message) {
 
 // attemptViolations runs the checkers that judge attempts against the link log.
 func (w *World) attemptViolations() []checkers.Violation {
-	return append(checkers.Progress(w.history, w.link), checkers.Causality(w.history, w.link)...)
+	return checkers.Attempts(w.history, w.link)
 }

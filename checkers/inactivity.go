@@ -1,0 +1,176 @@
+package checkers
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// inactivityName is the Checker name of Inactivity's violations.
+const inactivityName = "inactivity"
+
+// InactivitySlack is how long past the declared inactivity bound a parked attempt may still
+// suspend. The executor's timers run on the true virtual time (no clock fault reaches them), so
+// none is needed but a millisecond for the rounding of a drawn duration; stretches in which the
+// executor was paused are added on top, since its timers wait for the pause to end.
+const InactivitySlack = time.Millisecond
+
+// Inactivity checks that an attempt that waits and hears nothing suspends within the declared
+// inactivity bound (RuntimeDeclared's InactivityMax), judged from the link log the simulator kept
+// (l) placed among the history (h). An attempt the executor was given (its Start delivered) is
+// open until the executor sends its Suspend, End or Error, or it is aborted (an Abort or a
+// newer Start of the invocation delivered, the executor crashed). Whatever an open attempt last
+// sent or was delivered, it then either goes on at once (in virtual time, handler code takes
+// none) or parks and arms an inactivity timer of at most InactivityMax; so by InactivityMax plus
+// InactivitySlack plus the executor's pauses after that, it has sent something or suspended,
+// unless something reached it. An open attempt that is still silent then — when something next
+// reaches it, when it is aborted, or at the end of the run — kept its connection while idle.
+//
+// A history without a RuntimeDeclared declares no bound and is not judged. Violations are
+// sorted by their first event index.
+func Inactivity(h History, l Link) []Violation {
+	decl := declaredRuntime(&h)
+	if decl == nil {
+		return nil
+	}
+	c := inactivity{h: &h, bound: decl.InactivityMax + InactivitySlack, open: map[attemptKey]*idle{}, newest: map[protocol.InvocationID]uint32{}, byInv: map[protocol.InvocationID][]uint32{}}
+	walk(h, l, c.event, c.link)
+	for _, k := range c.order {
+		if a := c.open[k]; a != nil {
+			c.check(k, a, h.End(), len(h.Events)-1, "the end of the run")
+		}
+	}
+	sortByFirstEvent(c.vs)
+	return c.vs
+}
+
+// idle is an open attempt's last sign of life.
+type idle struct {
+	at time.Duration
+	ev int
+}
+
+type inactivity struct {
+	h      *History
+	bound  time.Duration
+	open   map[attemptKey]*idle
+	byInv  map[protocol.InvocationID][]uint32 // open attempts of each invocation
+	newest map[protocol.InvocationID]uint32   // the newest attempt the executor was given, in its life
+	order  []attemptKey                       // attempts in the order opened, for a stable report
+	pauses []Window                           // the executor node's pauses so far
+	vs     []Violation
+}
+
+func (c *inactivity) event(i int, e *Event) {
+	if e.Node != "executor" {
+		return
+	}
+	switch e.Kind {
+	case event.NodePaused:
+		c.pauses = append(c.pauses, Window{e.At, e.At + e.Span})
+	case event.NodeCrashed:
+		for _, k := range c.order {
+			if c.open[k] != nil {
+				c.close(k, e.At, i, "the executor's crash")
+			}
+		}
+		clear(c.newest) // the restarted executor remembers nothing
+	}
+}
+
+func (c *inactivity) link(_ int, le *LinkEvent) {
+	m := &le.Message
+	k := attemptKey{m.Invocation, m.Attempt}
+	at := c.eventAt(le)
+	switch {
+	case le.Kind == LinkDelivered && le.From == runtimeNode:
+		if m.Kind == protocol.KindStart && m.Attempt > c.newest[m.Invocation] {
+			// The executor runs only a start newer than every attempt of the invocation it has
+			// seen; it drops a repeated or overtaken one.
+			c.newest[m.Invocation] = m.Attempt
+			for _, older := range slices.Clone(c.byInv[m.Invocation]) {
+				if older != m.Attempt {
+					c.close(attemptKey{m.Invocation, older}, le.At, at, fmt.Sprintf("the start of attempt %d", m.Attempt))
+				}
+			}
+			c.open[k] = &idle{le.At, at}
+			c.byInv[m.Invocation] = append(c.byInv[m.Invocation], m.Attempt)
+			c.order = append(c.order, k)
+			return
+		}
+		if c.open[k] == nil {
+			return
+		}
+		if m.Kind == protocol.KindAbort {
+			c.close(k, le.At, at, "its abort")
+			return
+		}
+		c.touch(k, le.At, at, "the delivery of its "+m.Kind.String())
+	case le.Kind == LinkSent && le.From == "executor":
+		if c.open[k] == nil {
+			return
+		}
+		switch m.Kind {
+		case protocol.KindSuspend, protocol.KindEnd, protocol.KindError:
+			c.close(k, le.At, at, "its "+m.Kind.String())
+		default:
+			c.touch(k, le.At, at, "its "+m.Kind.String())
+		}
+	}
+}
+
+// touch judges the silence of open attempt k up to at, then starts a new one.
+func (c *inactivity) touch(k attemptKey, at time.Duration, i int, what string) {
+	a := c.open[k]
+	c.check(k, a, at, i, what)
+	a.at, a.ev = at, i
+}
+
+// close judges the silence of open attempt k up to at and forgets the attempt.
+func (c *inactivity) close(k attemptKey, at time.Duration, i int, what string) {
+	a := c.open[k]
+	if a == nil {
+		return
+	}
+	c.check(k, a, at, i, what)
+	delete(c.open, k)
+	rest := c.byInv[k.inv][:0]
+	for _, n := range c.byInv[k.inv] {
+		if n != k.attempt {
+			rest = append(rest, n)
+		}
+	}
+	c.byInv[k.inv] = rest
+}
+
+// check reports attempt k if it stayed silent from its last sign of life to at for longer than
+// the bound, the executor's pauses in between added.
+func (c *inactivity) check(k attemptKey, a *idle, at time.Duration, i int, what string) {
+	limit := c.bound + pausedDuring(c.pauses, a.at, at)
+	if at-a.at <= limit {
+		return
+	}
+	c.vs = append(c.vs, newViolation(inactivityName, k.inv, fmt.Sprintf(
+		"attempt %d stayed silent and unsuspended from %v to %s at %v, %v, past the declared inactivity bound %v plus the slack of %v",
+		k.attempt, a.at, what, at, at-a.at, c.bound-InactivitySlack, limit-(c.bound-InactivitySlack)), a.ev, i))
+}
+
+// pausedDuring sums the pauses of ws that meet [from, to]: an upper bound of how long a node was
+// held in between (pauses may overlap).
+func pausedDuring(ws []Window, from, to time.Duration) time.Duration {
+	var d time.Duration
+	for _, w := range ws {
+		if w.From <= to && from <= w.To {
+			d += w.To - w.From
+		}
+	}
+	return d
+}
+
+// eventAt is the history index a link event is reported at: the event after it, or the last.
+func (c *inactivity) eventAt(le *LinkEvent) int {
+	return max(0, min(le.After, len(c.h.Events)-1))
+}
