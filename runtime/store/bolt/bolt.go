@@ -54,13 +54,19 @@ type Options struct {
 	// loss can then lose or tear synced batches, breaking the contract the engine relies on.
 	// Only tests and benchmarks may set it, where the file is scratch.
 	NoSync bool
+	// LogBytes is the size of the write-ahead log beside the file (LogPath): how many bytes of
+	// synced batches the store gathers there, and keeps in memory, before it checkpoints them
+	// into the file. Zero means DefaultLogBytes (4 MiB); less than MinLogBytes is refused. A
+	// store opened with another size than its log has is resized once the log is checkpointed.
+	// A version 1 file has no log and ignores it.
+	LogBytes int64
 }
 
 // Stats counts the store's work since Open, so a test or the host's metrics can see group
 // commit happen.
 type Stats struct {
-	// Syncs is the number of commits: Syncs (and Closes) that had batches to write. Each is one
-	// bbolt transaction, and so one fsync unless Options.NoSync.
+	// Syncs is the number of Syncs (and Closes) that had batches to make durable. Each wrote
+	// one log record, or, when the record did not fit in the log, checkpointed.
 	Syncs uint64
 	// BatchesSynced is the number of batches those commits made durable. BatchesSynced/Syncs
 	// is the group-commit factor.
@@ -68,27 +74,38 @@ type Stats struct {
 	// Pending is the number of batches applied but not yet durable, including those a running
 	// Sync is committing.
 	Pending int
-	// Fsyncs is the number of fsync and fdatasync calls the store made on its files: two per
-	// bbolt commit (its data pages, then its meta page) unless Options.NoSync, and one more
-	// when the commit grew the file (bbolt syncs the new size whatever NoSync says).
-	// Fsyncs/Syncs is what one durable group costs the disk.
+	// Fsyncs is the number of fsync and fdatasync calls the store made on its files since Open
+	// returned: one per log record, two per bbolt commit (its data pages, then its meta page)
+	// unless Options.NoSync, and one more when a commit grew the file (bbolt syncs the new size
+	// whatever NoSync says). Fsyncs/Syncs is what one durable group costs the disk.
 	Fsyncs uint64
+	// LogRecords is the number of records written to the log (one per Sync that fitted), and
+	// LogBytes their size.
+	LogRecords, LogBytes uint64
+	// Checkpoints is the number of bbolt commits that moved synced batches from the log (and
+	// memory) into the file: when the log was full, and at Close.
+	Checkpoints uint64
 }
 
 // Store is a store.Store on one bbolt file. Its methods are safe for concurrent use; Sync may
 // run on another goroutine than Apply, which is how the host group-commits.
 //
-// A batch moves through three places, and is visible to Load and Get in each of them:
+// A batch moves through four places, and is visible to Load and Get in each of them:
 //
-//	        Apply                  Sync takes all          commit returns
-//	batch ────────► pending ──────────────────► committing ─────────────► file
-//	                (memory)                    (memory, lock released   (durable)
-//	                                            during the fsync)
+//	        Apply             Sync takes all          record synced         checkpoint returns
+//	batch ────────► pending ──────────────► committing ─────────────► logged ─────────────────► file
+//	                (memory)                (memory; lock released    (durable in the log;      (durable)
+//	                                        during the fdatasync)     values in memory)
 //
-// pending and committing are lists of batches in apply order; overlay is their combined
+// A Sync whose record does not fit in what is left of the log checkpoints instead: it commits
+// the logged batches and its own into the file in one bbolt transaction, which also records the
+// number of the last log record the file now holds, and the log starts again from its top. A
+// version 1 file has no log: its Sync commits straight into the file, as one checkpoint.
+//
+// pending, committing and logged are lists of batches in apply order; overlay is their combined
 // effect, the latest write to each key they touch, which Load and Get read on top of the file.
-// An overlay entry leaves only when the commit that carries its latest write has returned, so
-// no reader ever sees the file's older value for a key in between.
+// An overlay entry leaves only when the checkpoint that carries its latest write has returned,
+// so no reader ever sees the file's older value for a key in between.
 type Store struct {
 	path string
 	db   *bbolt.DB
@@ -104,6 +121,7 @@ type Store struct {
 	mu         sync.Mutex
 	pending    []batch
 	committing []batch
+	logged     []batch
 	overlay    map[string]overlayEntry
 	// spare is a cleared batch list that the last commit finished with, which the next Apply
 	// reuses instead of growing a new one.
@@ -133,6 +151,9 @@ type Store struct {
 	noSync       bool
 	commitFsyncs uint64
 
+	// log is the write-ahead log; nil for a version 1 file. Guarded by syncMu.
+	log *wal
+
 	// scratch is the buffer Load hands values out in, and keys is the sorted overlay keys; both
 	// are reused across Loads and guarded by mu.
 	scratch []byte
@@ -161,6 +182,13 @@ type overlayEntry struct {
 //
 // Open reads only bbolt's own structures and the format header; Load reads the data.
 func Open(path string, opts Options) (*Store, error) {
+	logBytes := opts.LogBytes
+	switch {
+	case logBytes == 0:
+		logBytes = DefaultLogBytes
+	case logBytes < MinLogBytes:
+		return nil, fmt.Errorf("bolt: open %s: Options.LogBytes %d is below the minimum of %d", path, logBytes, MinLogBytes)
+	}
 	dir := filepath.Dir(path)
 	if info, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("bolt: open %s: directory %s does not exist (Open creates the file, not its directory): %w", path, dir, err)
@@ -214,24 +242,98 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	// Checked again under the exclusive lock: the file may have changed between the passes.
 	state, err := check(db, path)
-	if err == nil && state == fileBlank {
-		err = db.Update(func(tx *bbolt.Tx) error {
+	s := &Store{path: path, db: db, sealed: state != fileV1, noSync: opts.NoSync, overlay: make(map[string]overlayEntry)}
+	if err == nil {
+		err = s.attachLog(state, logBytes)
+	}
+	if err != nil {
+		if s.log != nil {
+			_ = s.log.f.Close()
+		}
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// attachLog gives the open file its write-ahead log. For a blank file and a version 2 file it
+// creates the log, durably, and only then writes the format header that names it (a crash in
+// between leaves a blank or version 2 file beside a log that nothing names, which the next Open
+// overwrites). For a version 3 file it reads and checks the log, and checkpoints the records
+// the file does not hold yet, so that a store opens with an empty log and nothing in memory.
+// Until that checkpoint it writes nothing, so a log it refuses is left as it was.
+func (s *Store) attachLog(state fileState, size int64) error {
+	logPath := LogPath(s.path)
+	switch state {
+	case fileV1:
+		return nil
+	case fileBlank, fileV2:
+		id := newLogID()
+		f, _, err := createLog(logPath, id, size, s.noSync)
+		if err != nil {
+			return fmt.Errorf("bolt: open %s: %w", s.path, err)
+		}
+		s.log = &wal{path: logPath, f: f, size: size, off: logHeaderBytes, noSync: s.noSync}
+		err = s.db.Update(func(tx *bbolt.Tx) error {
+			if state == fileV2 {
+				return upgradeFormat(tx, id)
+			}
 			// Checked once more inside the write transaction, so this can never overwrite a
 			// meta bucket.
 			if tx.Bucket(metaBucket) != nil {
 				return fmt.Errorf("meta bucket appeared while opening")
 			}
-			return initFormat(tx)
+			return initFormat(tx, id)
 		})
 		if err != nil {
-			err = fmt.Errorf("bolt: open %s: writing the format header: %w", path, err)
+			return fmt.Errorf("bolt: open %s: writing the format header: %w", s.path, err)
 		}
+		return nil
 	}
+	var id logID
+	var checkpoint uint64
+	err := s.db.View(func(tx *bbolt.Tx) (err error) {
+		id, checkpoint, err = logMeta(tx.Bucket(metaBucket), s.path)
+		return err
+	})
 	if err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	return &Store{path: path, db: db, sealed: state != fileV1, noSync: opts.NoSync, overlay: make(map[string]overlayEntry)}, nil
+	b, err := readLog(logPath)
+	if err != nil {
+		return err
+	}
+	if err := checkLogHeader(b, id, logPath); err != nil {
+		return err
+	}
+	records, err := scanLog(b, checkpoint, logPath)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(logPath, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("bolt: open %s: %w", s.path, err)
+	}
+	s.log = &wal{path: logPath, f: f, size: int64(len(b)), off: logHeaderBytes, last: checkpoint, noSync: s.noSync}
+	if len(records) > 0 {
+		var batches []batch
+		for _, r := range records {
+			batches = append(batches, r.batches...)
+		}
+		last := records[len(records)-1].n
+		if err := s.commit(batches, last); err != nil {
+			return fmt.Errorf("bolt: open %s: checkpointing log records %d to %d of %s: %w", s.path, checkpoint+1, last, logPath, err)
+		}
+		s.log.last = last
+	}
+	if s.log.size != size {
+		// Every record is in the file now, so the log's old bytes are dead and may go.
+		if _, err := fillLog(f, logHeader(id), size, s.noSync); err != nil {
+			return fmt.Errorf("bolt: open %s: resizing the log %s from %d to %d bytes: %w", s.path, logPath, s.log.size, size, err)
+		}
+		s.log.size = size
+	}
+	return nil
 }
 
 // openDB opens the file with bbolt, read-only (shared lock) or read-write (exclusive lock),
@@ -410,16 +512,19 @@ func (s *Store) Apply(b store.Batch) error {
 	return nil
 }
 
-// Sync commits every batch applied so far in one bbolt transaction, in apply order, and
-// returns once it is on disk (one fsync, however many batches: group commit). With nothing
-// pending it does nothing.
+// Sync makes every batch applied so far durable, in apply order, and returns once it is on
+// disk: it writes them as one record at the log's end and fdatasyncs the log once, however many
+// batches (group commit). When the record does not fit in what is left of the log, it
+// checkpoints instead: one bbolt transaction commits the batches the log holds and these into
+// the file (bbolt's two fsyncs), and the log starts again from its top. A version 1 file has no
+// log, and its every Sync is such a commit. With nothing pending it does nothing.
 //
 // It holds the store's lock only to take the pending batches and to retire them, not during
-// the commit, so Apply, Load and Get go on while the fsync runs; the batches stay visible
+// the write, so Apply, Load and Get go on while the fdatasync runs; the batches stay visible
 // meanwhile. Concurrent Syncs run one after the other; each returns once everything applied
 // before it began is durable.
 //
-// If the commit fails, none of its batches is known to be durable, and the store fails: this
+// If the write fails, none of its batches is known to be durable, and the store fails: this
 // Sync and every later call return an error wrapping ErrFailed and the cause.
 func (s *Store) Sync() error {
 	s.syncMu.Lock()
@@ -442,7 +547,76 @@ func (s *Store) syncLocked(op string) error {
 	batches := s.committing
 	s.mu.Unlock()
 
-	err := s.commit(batches)
+	if w := s.log; w != nil {
+		n := w.last + 1
+		if rec := w.encodeRecord(n, batches); int64(len(rec)) <= w.size-w.off {
+			if s.beforeCommit != nil {
+				s.beforeCommit()
+			}
+			return s.afterLogWrite(op, batches, int64(len(rec)), w.append(rec, n))
+		}
+		// The record does not fit: the group goes into the file with the checkpoint. A record
+		// that would not fit in an empty log leaves the buffer it grew to.
+		if int64(cap(w.buf)) > recordSpace(w.size) {
+			w.buf = nil
+		}
+	}
+	return s.checkpointLocked(op, batches)
+}
+
+// afterLogWrite retires batches, which a Sync wrote to the log as one record of recordBytes bytes, with
+// the write's outcome err: on success they are durable, and stay in memory (and in the
+// overlay) until a checkpoint. On failure the store fails (see Sync).
+func (s *Store) afterLogWrite(op string, batches []batch, recordBytes int64, err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.committing = nil
+	if err != nil {
+		return s.failLocked(op, batches, err)
+	}
+	if !s.noSync {
+		s.stats.Fsyncs++
+	}
+	s.logged = append(s.logged, batches...)
+	s.stats.Syncs++
+	s.stats.BatchesSynced += uint64(len(batches))
+	s.stats.LogRecords++
+	s.stats.LogBytes += uint64(recordBytes)
+	clear(batches) // drop the values so the reused array does not keep them alive
+	s.spare = batches[:0]
+	return nil
+}
+
+// failLocked fails the store after a write of batches failed with err, and returns the error
+// for op. The batches go back to pending, where Stats counts them as not durable; no call reads
+// them again, since every call now fails. s.mu must be held.
+func (s *Store) failLocked(op string, batches []batch, err error) error {
+	s.pending = append(batches, s.pending...)
+	s.failed = fmt.Errorf("%w: %s: making %d batch(es) durable: %w (batches applied since the last successful Sync may be lost; reopen the store to continue from what is on disk)",
+		ErrFailed, s.path, len(batches), err)
+	return fmt.Errorf("bolt: %s: %w", op, s.failed)
+}
+
+// checkpointLocked commits the logged batches and then batches, which a Sync or Close took from
+// pending, into the file in one bbolt transaction, which also records that the file holds every
+// log record so far; the log then starts again from its top. For a version 1 file, which has no
+// log, this is the whole of Sync. s.syncMu must be held.
+func (s *Store) checkpointLocked(op string, batches []batch) error {
+	all := s.logged
+	if len(batches) > 0 {
+		all = append(all, batches...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	var record uint64
+	if s.log != nil {
+		record = s.log.last + 1
+		if len(batches) == 0 {
+			record = s.log.last // nothing new: the file takes the records the log holds
+		}
+	}
+	err := s.commit(all, record)
 	fsyncs := s.commitFsyncs
 
 	s.mu.Lock()
@@ -450,32 +624,40 @@ func (s *Store) syncLocked(op string) error {
 	s.stats.Fsyncs += fsyncs
 	s.committing = nil
 	if err != nil {
-		// The batches go back to pending, where Stats counts them as not durable; no call
-		// reads them again, since every call now fails.
-		s.pending = append(batches, s.pending...)
-		s.failed = fmt.Errorf("%w: %s: committing %d batch(es): %w (batches applied since the last successful Sync may be lost; reopen the store to continue from what is on disk)",
-			ErrFailed, s.path, len(batches), err)
-		return fmt.Errorf("bolt: %s: %w", op, s.failed)
+		return s.failLocked(op, batches, err)
+	}
+	if s.log != nil {
+		s.log.off, s.log.last = logHeaderBytes, record
 	}
 	// The file now holds every write of these batches. An overlay entry whose latest write is
 	// among them is redundant; one that a newer, pending batch wrote stays.
-	last := batches[len(batches)-1].seq
-	for _, b := range batches {
+	last := all[len(all)-1].seq
+	for _, b := range all {
 		for _, o := range b.ops {
 			if e, ok := s.overlay[o.Key]; ok && e.seq <= last {
 				delete(s.overlay, o.Key)
 			}
 		}
 	}
-	s.stats.Syncs++
-	s.stats.BatchesSynced += uint64(len(batches))
-	clear(batches) // drop the values so the reused array does not keep them alive
-	s.spare = batches[:0]
+	if len(batches) > 0 {
+		s.stats.Syncs++
+		s.stats.BatchesSynced += uint64(len(batches))
+	}
+	if s.log != nil {
+		s.stats.Checkpoints++
+	}
+	clear(all) // drop the values so the reused arrays do not keep them alive
+	s.logged = s.logged[:0]
+	if len(batches) > 0 {
+		clear(batches)
+		s.spare = batches[:0]
+	}
 	return nil
 }
 
-// commit writes batches to the file in one transaction and fsyncs it. It runs without s.mu.
-func (s *Store) commit(batches []batch) (err error) {
+// commit writes batches to the file in one transaction and fsyncs it; with a log, the same
+// transaction records that the file holds every log record up to record. It runs without s.mu.
+func (s *Store) commit(batches []batch, record uint64) (err error) {
 	tx, err := s.db.Begin(true)
 	if err != nil {
 		return err
@@ -525,6 +707,11 @@ func (s *Store) commit(batches []batch) (err error) {
 			if err != nil {
 				return fmt.Errorf("batch %d, key %q: %w", b.seq, op.Key, err)
 			}
+		}
+	}
+	if s.log != nil {
+		if err := setCheckpoint(tx, record); err != nil {
+			return fmt.Errorf("recording log record %d as checkpointed: %w", record, err)
 		}
 	}
 	if s.beforeCommit != nil {
@@ -697,8 +884,23 @@ func (s *Store) failOnPanicLocked(op string, inFn *bool, err *error) {
 	*err = fmt.Errorf("bolt: %s: %w", op, s.failed)
 }
 
+// closeCheckpoint makes everything applied durable in the file itself at Close: the pending
+// batches and the logged ones, in one checkpoint, so that the next Open finds nothing to replay.
+// On a failed store it returns the failure. s.syncMu must be held.
+func (s *Store) closeCheckpoint() error {
+	s.mu.Lock()
+	if err := s.usableLocked("close"); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.committing, s.pending = s.pending, nil
+	batches := s.committing
+	s.mu.Unlock()
+	return s.checkpointLocked("close", batches)
+}
+
 // Close commits the pending batches, as a graceful shutdown should (only a crash loses them),
-// then closes the file and releases its lock. Every later call returns an error wrapping
+// and checkpoints the log into the file, then closes both and releases the file's lock. Every later call returns an error wrapping
 // store.ErrClosed. On a failed store it only releases the file and returns the failure.
 func (s *Store) Close() error {
 	s.syncMu.Lock()
@@ -710,13 +912,17 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 
-	// syncLocked returns the failure for a failed store, having nothing to commit.
-	syncErr := s.syncLocked("close")
+	syncErr := s.closeCheckpoint()
 
 	s.mu.Lock()
 	s.closed = true
-	s.pending, s.spare, s.overlay = nil, nil, nil
+	s.pending, s.spare, s.overlay, s.logged = nil, nil, nil, nil
 	s.mu.Unlock()
+	if s.log != nil {
+		if err := s.log.f.Close(); err != nil {
+			syncErr = errors.Join(syncErr, fmt.Errorf("bolt: close %s: %w", s.log.path, err))
+		}
+	}
 	if s.wedged {
 		// As after a panic in openDB: the file, its mapping and its lock stay until the
 		// process exits, which is better than a Close that never returns.

@@ -15,13 +15,25 @@ func (s *Store) abandon() error {
 		return fmt.Errorf("abandon of a closed store")
 	}
 	s.closed = true
-	s.pending, s.committing, s.overlay = nil, nil, nil
+	s.pending, s.committing, s.logged, s.overlay = nil, nil, nil, nil
+	if s.log != nil {
+		if err := s.log.f.Close(); err != nil {
+			return err
+		}
+	}
 	return s.db.Close()
 }
 
-// breakDB closes the underlying bbolt database behind the store's back, so the next commit
-// fails as one failing on a full or broken disk would.
-func (s *Store) breakDB() error { return s.db.Close() }
+// breakDB closes the underlying bbolt database and the log behind the store's back, so the
+// next commit or log write fails as one failing on a full or broken disk would.
+func (s *Store) breakDB() error {
+	if s.log != nil {
+		if err := s.log.f.Close(); err != nil {
+			return err
+		}
+	}
+	return s.db.Close()
+}
 
 // setBeforeCommit sets a function that each commit calls just before the transaction commits.
 // Set it before the store is shared between goroutines.
@@ -33,3 +45,6 @@ var (
 	Abandon         = (*Store).abandon
 	BreakDB         = (*Store).breakDB
 )
+
+// LogHeaderBytes is where the log's first record starts.
+const LogHeaderBytes = logHeaderBytes

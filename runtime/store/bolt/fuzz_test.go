@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -35,7 +36,8 @@ const (
 
 // FuzzOpenFormat fuzzes the format header that checkFormat decodes: which buckets and keys
 // exist and what the format and version hold. Open must accept exactly a vigil store of
-// version 1 or 2 with a data bucket (or a file with no buckets, which it claims), refuse the rest
+// version 1 or 2 with a data bucket (or a file with no buckets, which it claims; version 3 needs
+// a log these files lack, so it is refused as corrupt), refuse the rest
 // with ErrIncompatible or ErrCorrupt and an error that quotes what it found, and leave a
 // refused file as it was.
 func FuzzOpenFormat(f *testing.F) {
@@ -45,6 +47,7 @@ func FuzzOpenFormat(f *testing.F) {
 	f.Add(uint8(layoutOther), []byte(nil), []byte(nil), []byte("bolt-app"))
 	f.Add(full&^layoutData, []byte(bolt.FormatName), []byte("1"), []byte(nil))
 	f.Add(full, []byte(bolt.FormatName), []byte("2"), []byte(nil))
+	f.Add(full, []byte(bolt.FormatName), []byte("3"), []byte(nil))
 	f.Add(full, []byte(bolt.FormatName), []byte("01"), []byte(nil))
 	f.Add(full, []byte(bolt.FormatName), []byte("18446744073709551617"), []byte(nil))
 	f.Add(full, []byte("vigil-store\x00"), []byte("1"), []byte(nil))
@@ -161,18 +164,25 @@ func formatVerdict(layout uint8, format, version, other []byte) error {
 	if !hasData {
 		return bolt.ErrCorrupt
 	}
+	if v, _ := strconv.ParseUint(string(version), 10, 64); v == 3 {
+		// Version 3 names its log in two meta keys that writeLayout never writes: without
+		// them the file cannot be read whole.
+		return bolt.ErrCorrupt
+	}
 	return nil
 }
 
-// FuzzOpenDamaged writes patch over a valid store file at offset off, truncates it when cut
-// is not zero, and, when fixMeta is set, recomputes the checksums of bbolt's two meta pages so
-// that a patch there is believed rather than refused: bbolt then follows whatever root,
-// freelist and page count the patch wrote. Whatever the damage, Open must refuse the file with
-// ErrCorrupt or ErrIncompatible and leave it as it was, or return a store whose Load, Apply,
-// Sync and Get either work, or fail with ErrCorrupt and ErrFailed, or report a damaged value by
-// its checksum (store.ErrChecksum).
+// FuzzOpenDamaged writes patch over a valid store at offset off, counted through the store file
+// and then on through its log (an offset past the file's end patches the log), truncates the
+// store file when cut is not zero, and, when fixMeta is set, recomputes the checksums of bbolt's
+// two meta pages and of the log's records so that a patch there is believed rather than refused:
+// bbolt then follows whatever root, freelist and page count the patch wrote, and Open decodes
+// whatever the patched records hold. Whatever the damage, Open must refuse the store with
+// ErrCorrupt or ErrIncompatible and leave both files as they were, or return a store whose Load,
+// Apply, Sync and Get either work, or fail with ErrCorrupt and ErrFailed, or report a damaged
+// value by its checksum (store.ErrChecksum).
 func FuzzOpenDamaged(f *testing.F) {
-	base := damagedBase(f)
+	base, baseLog := damagedBase(f)
 	page := uint32(os.Getpagesize())
 	f.Add(uint32(0), []byte{}, uint32(0), false)
 	f.Add(uint32(2*page+20), []byte{0xff, 0xff}, uint32(0), false)
@@ -188,13 +198,24 @@ func FuzzOpenDamaged(f *testing.F) {
 	f.Add(uint32(page+16+32), []byte{12}, uint32(0), true)
 	f.Add(uint32(0), []byte{}, uint32(3*page), false)
 	f.Add(uint32(0), []byte{}, uint32(100), false)
+	// The log: its header, the first record's length and number, a payload byte, with and
+	// without the record checksums made to match.
+	logAt := uint32(len(base))
+	f.Add(logAt+20, []byte{0xff}, uint32(0), false)
+	f.Add(logAt+bolt.LogHeaderBytes+4, []byte{0, 0, 0xff, 0xff}, uint32(0), true)
+	f.Add(logAt+bolt.LogHeaderBytes+8, []byte{0, 0, 0, 0, 0, 0, 0, 9}, uint32(0), true)
+	f.Add(logAt+bolt.LogHeaderBytes+24, []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, uint32(0), true)
+	f.Add(logAt+bolt.LogHeaderBytes+27, []byte{2}, uint32(0), true)
 	f.Fuzz(func(t *testing.T, off uint32, patch []byte, cut uint32, fixMeta bool) {
-		b := bytes.Clone(base)
+		b, log := bytes.Clone(base), bytes.Clone(baseLog)
 		if int(off) < len(b) {
 			copy(b[off:], patch)
+		} else if at := int(off) - len(b); at < len(log) {
+			copy(log[at:], patch)
 		}
 		if fixMeta {
 			fixMetaChecksums(b, int(page))
+			fixLogChecksums(log)
 		}
 		if cut != 0 && int(cut) < len(b) {
 			b = b[:cut]
@@ -203,15 +224,36 @@ func FuzzOpenDamaged(f *testing.F) {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		checkDamaged(t, p, b)
+		if err := os.WriteFile(bolt.LogPath(p), log, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		checkDamaged(t, p, b, log)
 	})
 }
 
-// damagedBase builds the valid file FuzzOpenDamaged damages: a few leaf pages of keys, so that
-// a patch can land in a branch, a leaf or the freelist.
-func damagedBase(f testing.TB) []byte {
+// fixLogChecksums recomputes the checksums of the records at the start of log, walking them by
+// their length fields as they now read, so that a patched record is decoded, not dropped as torn.
+func fixLogChecksums(log []byte) {
+	table := crc32.MakeTable(crc32.Castagnoli)
+	for off := bolt.LogHeaderBytes; off+24 <= len(log); {
+		h := log[off : off+24]
+		end := off + 24 + int(binary.BigEndian.Uint32(h[4:]))
+		if end > len(log) || binary.BigEndian.Uint64(h[8:]) == 0 {
+			return
+		}
+		binary.BigEndian.PutUint32(h[16:], crc32.Checksum(log[off+24:end], table))
+		binary.BigEndian.PutUint32(h[0:], crc32.Checksum(h[4:], table))
+		off = (end + 7) / 8 * 8
+	}
+}
+
+// damagedBase builds the valid store FuzzOpenDamaged damages: a file of a few leaf pages of
+// keys, so that a patch can land in a branch, a leaf or the freelist, and a log of the smallest
+// size holding three records that the file does not, as a crash leaves it.
+func damagedBase(f testing.TB) (db, log []byte) {
 	path := filepath.Join(f.TempDir(), "base.db")
-	s, err := bolt.Open(path, bolt.Options{NoSync: true})
+	opts := bolt.Options{NoSync: true, LogBytes: bolt.MinLogBytes}
+	s, err := bolt.Open(path, opts)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -220,19 +262,33 @@ func damagedBase(f testing.TB) []byte {
 			f.Fatal(err)
 		}
 		if i%50 == 0 {
-			if err := s.Sync(); err != nil { // several commits, so the freelist has pages
+			// Several checkpoints (a Close each), so the freelist has pages.
+			if err := s.Close(); err != nil {
+				f.Fatal(err)
+			}
+			if s, err = bolt.Open(path, opts); err != nil {
 				f.Fatal(err)
 			}
 		}
 	}
-	if err := s.Close(); err != nil {
+	for i := range 3 {
+		if err := s.Apply(store.Batch{{Key: fmt.Sprintf("key%04d", i*7), Value: []byte("logged")}, {Key: fmt.Sprintf("key%04d", 100+i), Delete: true}}); err != nil {
+			f.Fatal(err)
+		}
+		if err := s.Sync(); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := bolt.Abandon(s); err != nil {
 		f.Fatal(err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if db, err = os.ReadFile(path); err != nil {
 		f.Fatal(err)
 	}
-	return b
+	if log, err = os.ReadFile(bolt.LogPath(path)); err != nil {
+		f.Fatal(err)
+	}
+	return db, log
 }
 
 // fixMetaChecksums recomputes the checksum of the meta in pages 0 and 1: FNV-1a over the meta's
@@ -250,16 +306,19 @@ func fixMetaChecksums(b []byte, page int) {
 	}
 }
 
-// checkDamaged opens the damaged file at p, whose bytes are b, and holds it to what Open and
-// the store promise for a damaged file.
-func checkDamaged(t *testing.T, p string, b []byte) {
-	s, err := bolt.Open(p, bolt.Options{Timeout: -1, NoSync: true})
+// checkDamaged opens the damaged store at p, whose bytes are b and its log's log, and holds it
+// to what Open and the store promise for a damaged file.
+func checkDamaged(t *testing.T, p string, b, log []byte) {
+	s, err := bolt.Open(p, bolt.Options{Timeout: -1, NoSync: true, LogBytes: int64(max(len(log), bolt.MinLogBytes))})
 	if err != nil {
 		if !errors.Is(err, bolt.ErrCorrupt) && !errors.Is(err, bolt.ErrIncompatible) {
 			t.Fatalf("Open = %v, want ErrCorrupt or ErrIncompatible", err)
 		}
 		if after, _ := os.ReadFile(p); !bytes.Equal(after, b) {
 			t.Fatalf("Open changed the damaged file it refused")
+		}
+		if after, _ := os.ReadFile(bolt.LogPath(p)); !bytes.Equal(after, log) {
+			t.Fatalf("Open changed the log it refused")
 		}
 		return
 	}

@@ -28,7 +28,7 @@ func TestCrashProperty(t *testing.T) {
 		}
 		path := filepath.Join(dir, "vigil.db")
 		reopen := func() *bolt.Store {
-			s, err := bolt.Open(path, bolt.Options{NoSync: true})
+			s, err := bolt.Open(path, bolt.Options{NoSync: true, LogBytes: bolt.MinLogBytes})
 			if err != nil {
 				rt.Fatalf("Open: %v", err)
 			}
