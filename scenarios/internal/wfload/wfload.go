@@ -1,8 +1,12 @@
-// Package wfload holds the client actions the workflow scenarios (scenarios/reviewworkflow and
-// scenarios/workflowexternal) share: naming clients, the backoff between tries, retrying after
-// connection errors, submitting a run and attaching to it, and reading a run's output.
+// Package wfload holds the client actions the built-in scenarios share, on the user kit
+// (vigiltest): naming clients, the growing backoff between tries (Retrying), and the workflow
+// scenarios' (scenarios/reviewworkflow and scenarios/workflowexternal) submission of a run with
+// its attach, and reads of a run's output. The kit builds the requests and retries them.
 //
-// It imports the simulator; it must not import the scenarios.
+// Clients, the raw-request form of the same, remains only for scenarios/deployment until it
+// moves onto Actors; then it goes.
+//
+// It imports the user kit and the simulator; it must not import the scenarios.
 package wfload
 
 import (
@@ -18,22 +22,15 @@ import (
 // MaxTries bounds a client's retries after connection errors.
 const MaxTries = 60
 
-// Clients are the clients of one workflow service in a world. Every draw they make comes from the
-// world's random stream, in the order the scenarios made it before they shared this code.
+// Clients are the clients of one service in a world, sending raw requests: what Actors were
+// before the kit. Only scenarios/deployment still uses them.
 type Clients struct {
-	w        *sim.World
-	workflow string
-	n        int
-	inputs   map[string][]byte
+	w *sim.World
+	n int
 }
 
-// New returns the clients of the workflow service named workflow in w.
-func New(w *sim.World, workflow string) *Clients {
-	return &Clients{w: w, workflow: workflow}
-}
-
-// Inputs maps each submitter to the input it submitted, nil before the first SubmitRun.
-func (c *Clients) Inputs() map[string][]byte { return c.inputs }
+// New returns the clients of the service named service in w.
+func New(w *sim.World, service string) *Clients { return &Clients{w: w} }
 
 // Name returns a new client's name, "<kind>-<n>", numbering every client of c in turn.
 func (c *Clients) Name(kind string) string {
@@ -61,43 +58,6 @@ func (c *Clients) call(client, method, path string, body []byte, header http.Hea
 		}
 		done(resp)
 	})
-}
-
-// SubmitRun has a new "submitter" start the run of key with input body, recorded in Inputs: by
-// /run/send followed by an Attach (60%), or by a synchronous /run that attaches after 409 (the
-// run was already invoked, perhaps by its own lost try).
-func (c *Clients) SubmitRun(key string, body []byte) {
-	r := c.w.Rand()
-	name := c.Name("submitter")
-	if c.inputs == nil {
-		c.inputs = map[string][]byte{}
-	}
-	c.inputs[name] = body
-	path := "/" + c.workflow + "/" + key + "/run"
-	if r.Percent(60, "use-send") {
-		c.Call(name, http.MethodPost, path+"/send", body, nil, func(resp sim.Response) {
-			if resp.Err == nil && resp.Status == http.StatusAccepted {
-				c.Attach(name, key)
-			}
-		})
-		return
-	}
-	c.Call(name, http.MethodPost, path, body, nil, func(resp sim.Response) {
-		if resp.Err == nil && resp.Status == http.StatusConflict {
-			c.Attach(name, key)
-		}
-	})
-}
-
-// Attach has client wait for the run of key through the workflow attach route.
-func (c *Clients) Attach(client, key string) {
-	c.Call(client, http.MethodGet, "/restate/workflow/"+c.workflow+"/"+key+"/attach", nil, nil, func(sim.Response) {})
-}
-
-// ReadOutput has a new "reader" read the run's output of key once: 404 before the run and after
-// the purge, 470 while it runs, 200 after it finished.
-func (c *Clients) ReadOutput(key string) {
-	c.w.HTTP(c.Name("reader"), http.MethodGet, "/restate/workflow/"+c.workflow+"/"+key+"/output", nil, nil, func(sim.Response) {})
 }
 
 // Actors are the clients of one service in a run, on the user kit (vigiltest): the kit builds
