@@ -154,10 +154,13 @@ type Store struct {
 	// log is the write-ahead log; nil for a version 1 file. Guarded by syncMu.
 	log *wal
 
-	// scratch is the buffer Load hands values out in, and keys is the sorted overlay keys; both
-	// are reused across Loads and guarded by mu.
-	scratch []byte
-	keys    []string
+	// scratch is the buffer Load hands values out in, reused across Loads. keys holds every
+	// overlay key once, sorted when keysSorted is set: the overlay holds all the batches since
+	// the last checkpoint, thousands of keys, so a Scan sorts them only when Apply added one
+	// since the last sort, and finds its prefix by binary search. All three are guarded by mu.
+	scratch    []byte
+	keys       []string
+	keysSorted bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -507,6 +510,10 @@ func (s *Store) Apply(b store.Batch) error {
 	}
 	s.pending = append(s.pending, batch{seq: s.seq, ops: ops})
 	for _, op := range ops {
+		if _, ok := s.overlay[op.Key]; !ok {
+			s.keys = append(s.keys, op.Key)
+			s.keysSorted = false
+		}
 		s.overlay[op.Key] = overlayEntry{seq: s.seq, value: op.Value, deleted: op.Delete}
 	}
 	return nil
@@ -639,6 +646,10 @@ func (s *Store) checkpointLocked(op string, batches []batch) error {
 			}
 		}
 	}
+	s.keys = slices.DeleteFunc(s.keys, func(k string) bool {
+		_, ok := s.overlay[k]
+		return !ok
+	})
 	if len(batches) > 0 {
 		s.stats.Syncs++
 		s.stats.BatchesSynced += uint64(len(batches))
@@ -749,14 +760,15 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	s.keys = s.keys[:0]
-	for k := range s.overlay {
-		if strings.HasPrefix(k, prefix) {
-			s.keys = append(s.keys, k)
-		}
+	if !s.keysSorted {
+		slices.Sort(s.keys)
+		s.keysSorted = true
 	}
-	slices.Sort(s.keys)
-	keys := s.keys
+	first, _ := slices.BinarySearch(s.keys, prefix)
+	keys := s.keys[first:]
+	if n := slices.IndexFunc(keys, func(k string) bool { return !strings.HasPrefix(k, prefix) }); n >= 0 {
+		keys = keys[:n]
+	}
 
 	tx, err := s.db.Begin(false)
 	if err != nil {
@@ -916,7 +928,7 @@ func (s *Store) Close() error {
 
 	s.mu.Lock()
 	s.closed = true
-	s.pending, s.spare, s.overlay, s.logged = nil, nil, nil, nil
+	s.pending, s.spare, s.overlay, s.logged, s.keys = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	if s.log != nil {
 		if err := s.log.f.Close(); err != nil {

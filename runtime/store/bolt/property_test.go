@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -97,12 +98,27 @@ func nonEmpty(bs []store.Batch) int {
 }
 
 // loadAll returns what Load reports, checking that keys come in strictly ascending order and
-// that Get agrees.
+// that Get and Scan agree.
 func loadAll(rt *rapid.T, s *bolt.Store) map[string]string {
 	got := storetest.LoadOrdered(rt, s)
 	for k, v := range got {
 		if g, ok, err := s.Get(k); err != nil || !ok || string(g) != v {
 			rt.Fatalf("Get(%q) = %q, %v, %v; Load reported %q", k, g, ok, err, v)
+		}
+	}
+	for _, prefix := range []string{"a", "long/", "\x00", "\xff", "b"} {
+		want := map[string]string{}
+		for k, v := range got {
+			if strings.HasPrefix(k, prefix) {
+				want[k] = v
+			}
+		}
+		scanned := map[string]string{}
+		if err := s.Scan(prefix, func(k string, v []byte) error { scanned[k] = string(v); return nil }); err != nil {
+			rt.Fatalf("Scan(%q): %v", prefix, err)
+		}
+		if diff := cmp.Diff(want, scanned); diff != "" {
+			rt.Fatalf("Scan(%q) differs from Load (-load +scan):\n%s", prefix, diff)
 		}
 	}
 	return got
