@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/scenarios/internal/histutil"
@@ -116,7 +117,7 @@ func (c *checker) index() {
 			if e.Service != ObjectName || cl != nil {
 				continue
 			}
-			cl = &call{id: e.Invocation, seq: e.Seq, handler: e.Handler, key: e.Key, exclusive: e.Reason == "exclusive",
+			cl = &call{id: e.Invocation, seq: e.Seq, handler: e.Handler, key: e.Key, exclusive: e.HandlerKind == event.HandlerExclusive,
 				accepted: i, acquired: -1, release: -1, done: -1}
 			c.calls[e.Invocation] = cl
 			if cl.exclusive {

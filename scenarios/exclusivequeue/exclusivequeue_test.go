@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/sim"
@@ -82,11 +83,11 @@ func (s story) history() *checkers.History {
 		evs = append(evs, e)
 	}
 	accept := func(at time.Duration, id protocol.InvocationID, seq uint64, handler, key string) {
-		kind := "exclusive"
+		kind := event.HandlerExclusive
 		if handler == ReadHandler {
-			kind = "shared"
+			kind = event.HandlerShared
 		}
-		add(at, checkers.Event{Kind: checkers.InvocationAccepted, Invocation: id, Seq: seq, Service: ObjectName, Handler: handler, Key: key, Reason: kind})
+		add(at, checkers.Event{Kind: checkers.InvocationAccepted, Invocation: id, Seq: seq, Service: ObjectName, Handler: handler, Key: key, HandlerKind: kind})
 	}
 	lock := func(at time.Duration, kind checkers.EventKind, id protocol.InvocationID, key string) {
 		add(at, checkers.Event{Kind: kind, Invocation: id, Service: ObjectName, Key: key})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/scenarios/internal/wfcheck"
@@ -70,7 +71,7 @@ func newIndex(h *checkers.History) *index {
 				inv.d = i
 			}
 		case checkers.Purged:
-			if inv := x.invs[e.Invocation]; inv != nil && e.Reason == "idempotency" && inv.p < 0 {
+			if inv := x.invs[e.Invocation]; inv != nil && e.Purge == event.PurgeIdempotency && inv.p < 0 {
 				inv.p = i
 			}
 		case checkers.AttemptStarted:
@@ -78,7 +79,7 @@ func newIndex(h *checkers.History) *index {
 				x.started[e.Invocation] = i
 			}
 		case checkers.TimerFired:
-			if e.Reason == "retry" {
+			if e.Timer == event.TimerRetry {
 				x.timers[e.Invocation] = append(x.timers[e.Invocation], i)
 			}
 		}
@@ -171,7 +172,7 @@ func Check(h *checkers.History, ops map[string]op, skew time.Duration) []checker
 		if !mine || !sent || resp.Status == 0 {
 			continue
 		}
-		body, ok := wfcheck.ResponseBody(h.Events[i], resp)
+		body, ok := wfcheck.ResponseBody(resp)
 		if !ok {
 			fail(resp.Invocation, []int{i, j}, "output", "cannot read the body of %q", resp.Reason)
 			continue

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/sim"
@@ -38,16 +39,17 @@ func story(second protocol.InvocationID, secondTarget Target, fresh, purged bool
 		add(at, checkers.Event{Kind: checkers.InvocationAccepted, Invocation: inv, Service: t.Service, Handler: t.Handler, Key: t.Key, IdempotencyKey: "k"})
 	}
 	reason := "POST /Mailer/send"
-	add(0, checkers.Event{Kind: checkers.ClientRequest, Node: "client-1", Request: 1, Reason: reason})
+	sent := &event.HTTP{Method: "POST", Path: "/Mailer/send", Header: []event.Header{{Name: "Idempotency-Key", Value: "k"}}}
+	add(0, checkers.Event{Kind: checkers.ClientRequest, Node: "client-1", Request: 1, Reason: reason, HTTP: sent})
 	acc(time.Millisecond, inv1, send)
 	add(2*time.Millisecond, checkers.Event{Kind: checkers.InvocationDone, Invocation: inv1, Result: out("one")})
 	add(3*time.Millisecond, checkers.Event{Kind: checkers.ClientResponse, Node: "client-1", Request: 1, Status: 200, Invocation: inv1,
-		Reason: reason + `: 200 "one"`, Entry: journal.Entry{Kind: journal.KindOutput}, Result: out("one")})
+		Reason: reason + `: 200 "one"`, HTTP: &event.HTTP{Status: 200, Body: []byte(`"one"`)}, Entry: journal.Entry{Kind: journal.KindOutput}, Result: out("one")})
 	if purged {
-		add(2*time.Millisecond+purgeAfter, checkers.Event{Kind: checkers.Purged, Invocation: inv1, IdempotencyKey: "k", Reason: "idempotency"})
+		add(2*time.Millisecond+purgeAfter, checkers.Event{Kind: checkers.Purged, Invocation: inv1, IdempotencyKey: "k", Purge: event.PurgeIdempotency})
 	}
 	at := 2*time.Millisecond + IdempotencyRetention + time.Second
-	add(at, checkers.Event{Kind: checkers.ClientRequest, Node: "client-2", Request: 2, Reason: reason})
+	add(at, checkers.Event{Kind: checkers.ClientRequest, Node: "client-2", Request: 2, Reason: reason, HTTP: sent})
 	if fresh {
 		acc(at+time.Millisecond, second, secondTarget)
 		add(at+2*time.Millisecond, checkers.Event{Kind: checkers.InvocationDone, Invocation: second, Result: out("two")})
@@ -57,7 +59,7 @@ func story(second protocol.InvocationID, secondTarget Target, fresh, purged bool
 		body = `"two"`
 	}
 	add(at+3*time.Millisecond, checkers.Event{Kind: checkers.ClientResponse, Node: "client-2", Request: 2, Status: 200, Invocation: second,
-		Reason: fmt.Sprintf("%s: 200 %s", reason, body), Entry: journal.Entry{Kind: journal.KindOutput}, Result: out(body[1 : len(body)-1])})
+		Reason: fmt.Sprintf("%s: 200 %s", reason, body), HTTP: &event.HTTP{Status: 200, Body: []byte(body)}, Entry: journal.Entry{Kind: journal.KindOutput}, Result: out(body[1 : len(body)-1])})
 	ops := map[string]op{"client-1": {kind: opCall, target: send, idem: "k"}, "client-2": {kind: opCall, target: send, idem: "k"}}
 	return &checkers.History{Events: ev}, ops
 }

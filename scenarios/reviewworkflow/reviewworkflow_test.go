@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -131,7 +132,7 @@ func (b *hb) purged(key string, run protocol.InvocationID, stragglers map[protoc
 		j := append(stragglers[inv], journal.Entry{Kind: journal.KindOutput, Name: journal.EngineOutput, Result: out})
 		b.H.Events = append(b.H.Events, checkers.Event{At: at, Kind: checkers.InvocationDone, Node: "runtime", Invocation: inv, Result: out, Journal: j})
 	}
-	b.H.Events = append(b.H.Events, checkers.Event{At: at, Kind: checkers.Purged, Node: "runtime", Service: WorkflowName, Key: key, Invocation: run, Reason: "workflow"})
+	b.H.Events = append(b.H.Events, checkers.Event{At: at, Kind: checkers.Purged, Node: "runtime", Service: WorkflowName, Key: key, Invocation: run, Purge: event.PurgeWorkflow})
 }
 
 const (
@@ -453,7 +454,8 @@ func TestCheckFails(t *testing.T) {
 			j[1].Completed = true
 		}, nil, `submit-once: submitReview of key rw-0 won with "dave: approve rw-0 [#4]", but that review was not completed while it ran`},
 		{"unreadable response", func(t *testing.T, h *checkers.History) {
-			h.Events[wfcheck.Find(t, h, response("peeker-7", 200))].Reason = "garbled"
+			e := &h.Events[wfcheck.Find(t, h, response("peeker-7", 200))]
+			e.Reason, e.HTTP = "garbled", nil // a response whose bytes were not recorded
 		}, nil, `clients: cannot read the body of "garbled"`},
 	}
 	for _, tc := range tests {

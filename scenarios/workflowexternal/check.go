@@ -17,7 +17,7 @@ import (
 const CheckerName = "workflow-to-external"
 
 // A workflow epoch of a key is the stretch of the history between two purges of that key
-// ("Purged" with Reason "workflow"): the run accepted in it and every promise completion recorded
+// (a Purged of kind PurgeWorkflow): the run accepted in it and every promise completion recorded
 // in it belong together, and a purge starts the key afresh.
 //
 // Check states the scenario's expected outcome over a recorded history. inputs maps each

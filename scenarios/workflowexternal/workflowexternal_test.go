@@ -138,7 +138,7 @@ func (b *hb) purged(run, straggler protocol.InvocationID, j []journal.Entry) {
 	j = append(slices.Clone(j), journal.Entry{Kind: journal.KindOutput, Name: journal.EngineOutput, Result: out})
 	b.H.Events = append(b.H.Events,
 		checkers.Event{At: at, Kind: checkers.InvocationDone, Node: "runtime", Invocation: straggler, Result: out, Journal: j},
-		checkers.Event{At: at, Kind: checkers.Purged, Node: "runtime", Service: WorkflowName, Key: key, Invocation: run, Reason: "workflow"})
+		checkers.Event{At: at, Kind: checkers.Purged, Node: "runtime", Service: WorkflowName, Key: key, Invocation: run, Purge: event.PurgeWorkflow})
 }
 
 // request records a request of node to handler of the key and returns a function that records

@@ -16,10 +16,10 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -93,7 +93,7 @@ func New(h *checkers.History, service string) *History {
 				x.changes[k] = append(x.changes[k], i)
 			}
 		case checkers.Purged:
-			if e.Service == service && e.Reason == "workflow" {
+			if e.Service == service && e.Purge == event.PurgeWorkflow {
 				x.Purges[e.Key] = append(x.Purges[e.Key], i)
 				x.changes[e.Key] = append(x.changes[e.Key], i)
 			}
@@ -252,12 +252,13 @@ const (
 	RouteShared
 )
 
-// routeOf is the route request req took.
+// routeOf is the route request req took, read from the request line the client wrote (its HTTP):
+// a request recorded without one took no route of the service's.
 func (x *History) routeOf(req checkers.Event) Route {
-	method, path, _ := strings.Cut(req.Reason, " ")
-	if req.Service != x.service {
+	if req.HTTP == nil || req.Service != x.service {
 		return RouteOther
 	}
+	method, path := req.HTTP.Method, req.HTTP.Path
 	switch {
 	case method == http.MethodPost && req.Handler == durable.WorkflowRunHandler && strings.HasSuffix(path, "/send"):
 		return RouteRunSend
@@ -286,7 +287,7 @@ func (x *History) EachResponse(fail FailFunc, fn func(rt Route, i, j int, req, r
 			continue
 		}
 		resp := x.h.Events[j]
-		body, ok := ResponseBody(req, resp)
+		body, ok := ResponseBody(resp)
 		if !ok {
 			fail(resp.Invocation, []int{i, j}, "cannot read the body of %q", resp.Reason)
 			continue
@@ -520,14 +521,13 @@ func (x *History) anyState(key string, from, to int, ok func(RunState) bool) boo
 	return false
 }
 
-// ResponseBody returns the body of a response, which the simulator records in the response's
-// Reason as "METHOD path: STATUS body" after the request's "METHOD path".
-func ResponseBody(req, resp checkers.Event) ([]byte, bool) {
-	b, ok := strings.CutPrefix(resp.Reason, req.Reason+": "+strconv.Itoa(resp.Status)+" ")
-	if !ok && resp.Reason == req.Reason+": "+strconv.Itoa(resp.Status) {
-		return nil, true
+// ResponseBody returns the body of a response as the client received it (the response's HTTP),
+// and false when the history holds no bytes of it (a connection that failed has none).
+func ResponseBody(resp checkers.Event) ([]byte, bool) {
+	if resp.HTTP == nil {
+		return nil, false
 	}
-	return []byte(b), ok
+	return resp.HTTP.Body, true
 }
 
 // ErrorBody is Restate's error body.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -34,7 +35,7 @@ func history() (*History, map[string]int) {
 	b.Add(checkers.Event{Kind: checkers.InvocationAccepted, Invocation: s, Service: service, Handler: "peek", Key: key})
 	b.Add(checkers.Event{Kind: checkers.InvocationDone, Invocation: s})
 	call(http.StatusOK, s, nil, nil)
-	at["purge"] = b.Add(checkers.Event{Kind: checkers.Purged, Service: service, Key: key, Invocation: r1, Reason: "workflow"})
+	at["purge"] = b.Add(checkers.Event{Kind: checkers.Purged, Service: service, Key: key, Invocation: r1, Purge: event.PurgeWorkflow})
 	at["accept r2"] = b.Add(checkers.Event{Kind: checkers.InvocationAccepted, Invocation: r2, Service: service, Handler: durable.WorkflowRunHandler, Key: key})
 	at["complete 2"] = b.Add(checkers.Event{Kind: checkers.PromiseCompleted, Service: service, Key: key, Promise: "p", Result: journal.Result{Value: []byte(`"b"`)}})
 	return New(&b.H, service), at
@@ -96,20 +97,19 @@ func TestChecks(t *testing.T) {
 }
 
 func TestResponseBody(t *testing.T) {
-	req := checkers.Event{Reason: "GET /p"}
 	for _, tc := range []struct {
-		reason string
-		status int
-		body   string
-		ok     bool
+		http *event.HTTP
+		body string
+		ok   bool
 	}{
-		{"GET /p: 200 {}", 200, "{}", true},
-		{"GET /p: 404", 404, "", true},
-		{"GET /q: 200 {}", 200, "", false},
+		{&event.HTTP{Status: 200, Body: []byte("{}")}, "{}", true},
+		{&event.HTTP{Status: 404}, "", true},
+		// The words say a body; only the bytes the client received count.
+		{nil, "", false},
 	} {
-		b, ok := ResponseBody(req, checkers.Event{Reason: tc.reason, Status: tc.status})
+		b, ok := ResponseBody(checkers.Event{Reason: "GET /p: 200 {}", Status: 200, HTTP: tc.http})
 		if ok != tc.ok || ok && string(b) != tc.body {
-			t.Errorf("ResponseBody(%q) = %q, %v, want %q, %v", tc.reason, b, ok, tc.body, tc.ok)
+			t.Errorf("ResponseBody(%v) = %q, %v, want %q, %v", tc.http, b, ok, tc.body, tc.ok)
 		}
 	}
 	if s, err := DecodeString([]byte(`"x"`)); err != nil || s != "x" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -38,10 +39,11 @@ func (b *Builder) Request(node, method, path, handler, key string) func(status i
 	b.req++
 	n := b.req
 	reason := method + " " + path
-	b.Add(checkers.Event{Kind: checkers.ClientRequest, Node: node, Request: n, Reason: reason, Service: b.Service, Handler: handler, Key: key})
+	b.Add(checkers.Event{Kind: checkers.ClientRequest, Node: node, Request: n, Reason: reason, Service: b.Service, Handler: handler, Key: key,
+		HTTP: &event.HTTP{Method: method, Path: path}})
 	return func(status int, inv protocol.InvocationID, body []byte, out *journal.Result) {
 		e := checkers.Event{Kind: checkers.ClientResponse, Node: node, Request: n, Status: status, Invocation: inv,
-			Reason: fmt.Sprintf("%s: %d %s", reason, status, body)}
+			Reason: fmt.Sprintf("%s: %d %s", reason, status, body), HTTP: &event.HTTP{Status: status, Body: body}}
 		if out != nil {
 			e.Entry, e.Result = journal.Entry{Kind: journal.KindOutput}, *out
 		}
@@ -85,13 +87,14 @@ func Move(h *checkers.History, from, to int) {
 	h.Events = slices.Insert(h.Events, to, e)
 }
 
-// SetResponse rewrites response i of h to status and body, keeping the Reason format the
-// simulator records.
+// SetResponse rewrites response i of h to status and body, as the client received them (HTTP),
+// and its Reason as the simulator words it.
 func SetResponse(h *checkers.History, i, status int, body []byte) {
 	e := &h.Events[i]
 	for _, r := range h.Events {
 		if r.Kind == checkers.ClientRequest && r.Request == e.Request {
 			e.Status = status
+			e.HTTP = &event.HTTP{Status: status, Body: body}
 			e.Reason = fmt.Sprintf("%s: %d %s", r.Reason, status, body)
 			return
 		}
