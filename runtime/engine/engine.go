@@ -643,6 +643,9 @@ func (e *Engine) attemptFailed(inv *invocation, m protocol.Message) {
 	e.reached(PointRetryBackoff)
 	inv.status = statusBackingOff
 	inv.retryAt = e.now().Add(e.cfg.Retry.backoff(inv.failures))
+	if mutant.On(mutant.RetryWithoutBackoff) {
+		inv.retryAt = e.now() // planted: the next attempt at once, no backoff
+	}
 	e.markDirty(inv)
 	e.arm(Timer{Kind: TimerRetry, Invocation: inv.id, Deadline: inv.retryAt})
 }

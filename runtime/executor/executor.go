@@ -411,6 +411,9 @@ func (a *attempt) resume() {
 func (a *attempt) parked() {
 	a.parkGen++
 	d := a.ex.cfg.InactivityTimeout()
+	if mutant.On(mutant.NeverSuspendIdle) {
+		return // planted: the attempt stays parked on its connection, whatever its timeout
+	}
 	if d <= 0 {
 		a.suspend()
 		return

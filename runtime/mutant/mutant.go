@@ -150,8 +150,6 @@ var NotYetCaught = map[ID]string{
 	// second version fails before it journals anything, so replaying it unchecked corrupts
 	// nothing visible. A redeployment whose new code journals a different command is needed.
 	SkipNonDeterminismCheck: "a redeployment that journals a different command",
-	RetryWithoutBackoff:     "a checker of retry timing against the declared retry policy",
-	NeverSuspendIdle:        "a checker of suspension against the declared inactivity timeout",
 }
 
 // Parse returns the mutant with the given name.
