@@ -21,6 +21,12 @@ const (
 	CoverAwakeableAlias        Point = "awakeable-completed-via-short-route"
 	CoverStateKeysChecked      Point = "object-state-keys-read-back"
 	CoverDeployment            Point = "executor-redeployed-with-new-code"
+	// CoverDeploymentNewCommand and CoverDeploymentRolledBack are scenarios/deployment's: an
+	// order answered with the failure of the call its redeployed code journals where the first
+	// version journals an awakeable, and one in flight across the redeployment answered with the
+	// first version's output after the rollback.
+	CoverDeploymentNewCommand Point = "redeployed-code-journaled-another-command"
+	CoverDeploymentRolledBack Point = "order-across-redeployment-finished-after-rollback"
 	// CoverTwinEarlierVersion is the replay twin's: a persisted journal that the last deployed
 	// code diverges from and an earlier version replays in full. It is listed here, with the
 	// deployments that make it reachable.
@@ -36,6 +42,8 @@ var workloadPoints = map[Point]string{
 	CoverAwakeableAlias:        "a client resolved or rejected an awakeable through /restate/a/{id}/...",
 	CoverStateKeysChecked:      "a client read back an object's state keys after Clear or ClearAll",
 	CoverDeployment:            "the executor was replaced by a deployment with other handler code",
+	CoverDeploymentNewCommand:  "a client got the answer of an order whose journal the redeployed code wrote with another command than the first version's at an index",
+	CoverDeploymentRolledBack:  "a client got the first version's answer, after the rollback, to an order it sent before the redeployment",
 	CoverTwinEarlierVersion:    "the replay twin judged a persisted journal that the last deployed code diverges from and an earlier version replays in full",
 }
 

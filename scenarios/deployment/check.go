@@ -3,6 +3,7 @@ package deployment
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -22,69 +23,70 @@ var v1Shape = []journal.Entry{
 	{Kind: journal.KindOutput},
 }
 
-// Check states the scenario's expected outcome over a recorded history:
+// v2Shape is the kind, name and target of each entry of a finished v2 journal: the runtime
+// refuses the audit send, since no version deploys the audit service, and fails the order with
+// its own output in the same step.
+var v2Shape = []journal.Entry{
+	{Kind: journal.KindInput},
+	{Kind: journal.KindRun, Name: StepReserve},
+	{Kind: journal.KindSend, Target: AuditTarget},
+	{Kind: journal.KindOutput, Name: journal.EngineOutput},
+}
+
+// Check states the scenario's expected outcome over a recorded history: every order finishes
+// with a final journal that is one version's —
 //
-//   - no-v2-entry: no attempt ever journaled the v2 fraud check (it fails before it can), so
-//     nothing v2 wrote can be left for v1 to trip on;
-//   - no-overwrite: every command emitted at an index is the same command as every other emitted
-//     there, and as the final journal's entry there;
-//   - v1-output: every order finishes with its handler's output (not one the engine decided,
-//     like giving up), its final journal has v1's shape, and the output is what v1 computes from
-//     that journal.
+//   - v1-output: v1's shape, ending with the handler's output, the one v1 computes from the
+//     journal's values (not one the engine decided, like giving up); or
+//   - v2-output: v2's shape, its audit send refused and the runtime's refusal as the output.
+//
+// A journal of neither shape is one that a version extended after diverging from what another
+// wrote. (An index may well be emitted twice with different commands: a v1 command that a crash
+// or the redeployment lost before it was durable, then v2's there. Only the durable journal
+// tells which version's code an order ran.)
 func Check(h *checkers.History) []checkers.Violation {
 	var vs []checkers.Violation
-	fail := func(inv protocol.InvocationID, events []int, rule, format string, args ...any) {
-		vs = append(vs, checkers.Violation{Checker: CheckerName, Invocation: inv, Message: rule + ": " + fmt.Sprintf(format, args...), Events: events})
-	}
-	type slot struct {
-		inv   protocol.InvocationID
-		index uint32
-	}
-	emitted := map[slot]int{}
 	done := map[protocol.InvocationID]bool{}
 	for i, e := range h.Events {
-		switch e.Kind {
-		case checkers.CommandEmitted:
-			if e.Entry.Kind == journal.KindRun && e.Entry.Name == StepFraud {
-				fail(e.Invocation, []int{i}, "no-v2-entry", "attempt %d journaled the v2 step %q at index %d", e.Attempt, StepFraud, e.Index)
-			}
-			s := slot{e.Invocation, e.Index}
-			if first, ok := emitted[s]; !ok {
-				emitted[s] = i
-			} else if !h.Events[first].Entry.SameCommand(e.Entry) {
-				fail(e.Invocation, []int{first, i}, "no-overwrite", "index %d was emitted as %s and then as %s", e.Index, h.Events[first].Entry, e.Entry)
-			}
-		case checkers.InvocationDone:
-			if done[e.Invocation] {
-				continue
-			}
-			done[e.Invocation] = true
-			for idx, en := range e.Journal {
-				if first, ok := emitted[slot{e.Invocation, uint32(idx)}]; ok && en.Kind != journal.KindOutput && !h.Events[first].Entry.SameCommand(en) {
-					fail(e.Invocation, []int{first, i}, "no-overwrite", "index %d was emitted as %s, the final journal holds %s", idx, h.Events[first].Entry, en)
-				}
-			}
-			if err := v1Output(e.Journal, e.Result); err != nil {
-				fail(e.Invocation, []int{i}, "v1-output", "%v", err)
-			}
+		if e.Kind != checkers.InvocationDone || done[e.Invocation] {
+			continue
+		}
+		done[e.Invocation] = true
+		rule, err := oneVersion(e.Journal, e.Result)
+		if err != nil {
+			vs = append(vs, checkers.Violation{Checker: CheckerName, Invocation: e.Invocation, Message: rule + ": " + err.Error(), Events: []int{i}})
 		}
 	}
 	return vs
 }
 
+// oneVersion checks that a final journal j is one version's and ends with out, that version's
+// output; it names the rule it judged by.
+func oneVersion(j []journal.Entry, out journal.Result) (string, error) {
+	if len(j) > 2 && j[2].Kind == journal.KindSend {
+		return "v2-output", v2Output(j, out)
+	}
+	return "v1-output", v1Output(j, out)
+}
+
+// hasShape reports how j differs from shape, in kinds, names and targets.
+func hasShape(j, shape []journal.Entry, version string) error {
+	if len(j) != len(shape) {
+		return fmt.Errorf("a journal of %d entries, not %s's %d: %v", len(j), version, len(shape), j)
+	}
+	for i, want := range shape {
+		if j[i].Kind != want.Kind || j[i].Name != want.Name || j[i].Target != want.Target {
+			return fmt.Errorf("final journal entry %d is %s, %s has %s there: %v", i, j[i], version, want, j)
+		}
+	}
+	return nil
+}
+
 // v1Output checks that a final journal j has v1's shape and ends with out, the output v1
 // computes from it.
 func v1Output(j []journal.Entry, out journal.Result) error {
-	if len(j) != len(v1Shape) {
-		return fmt.Errorf("finished with %s and a journal of %d entries, not v1's %d: %v", out, len(j), len(v1Shape), j)
-	}
-	for i, want := range v1Shape {
-		if j[i].Kind != want.Kind || (want.Kind == journal.KindRun && j[i].Name != want.Name) {
-			return fmt.Errorf("final journal entry %d is %s, v1 has %s there", i, j[i], want)
-		}
-	}
-	if j[5].Name == journal.EngineOutput {
-		return fmt.Errorf("the engine, not the handler, ended it with %s", out)
+	if err := hasShape(j, v1Shape, "v1"); err != nil {
+		return fmt.Errorf("finished with %s and %w", out, err)
 	}
 	var order, payment string
 	var reservation, shipment int
@@ -99,6 +101,18 @@ func v1Output(j []journal.Entry, out journal.Result) error {
 	b, _ := json.Marshal(Outcome(order, reservation, payment, shipment))
 	if want := (journal.Result{Value: b}); !want.Equal(out) || !want.Equal(j[5].Result) {
 		return fmt.Errorf("finished with %s, v1 computes %s from its journal", out, want)
+	}
+	return nil
+}
+
+// v2Output checks that a final journal j has v2's shape: its audit send refused as a send to a
+// service that is not deployed, the refusal the output.
+func v2Output(j []journal.Entry, out journal.Result) error {
+	if err := hasShape(j, v2Shape, "v2"); err != nil {
+		return fmt.Errorf("finished with %s and %w", out, err)
+	}
+	if f := out.Failure; f == nil || f.Code != 404 || !strings.Contains(f.Message, AuditService) || !out.Equal(j[3].Result) {
+		return fmt.Errorf("finished with %s, not the refusal of the send to %s (the journal's output is %s)", out, AuditTarget, j[3].Result)
 	}
 	return nil
 }

@@ -1,18 +1,23 @@
 // Package deployment is the scenario of a bad in-place update of a handler's code, rolled back:
 // Restate's non-determinism incident. Orders run a checkout handler (v1) that reserves stock,
 // hands an awakeable to a payment provider and ships once paid. While orders are in flight the
-// executor is replaced by v2, which inserts a fraud check before the reservation, and later
-// rolled back to v1 (sim.World.Deploy, each replacing the executor as a redeploy does). Every
-// v2 attempt that replays a v1 journal diverges at its first entry and must fail with a
-// non-determinism error, never run on with a journal that is not its own; a v2 attempt on a
-// journal holding only the input runs the fraud check, whose service is not deployed yet, so it
-// fails before journaling anything and leaves nothing v1 cannot replay. After the rollback every
-// order finishes. The payment provider pays each awakeable once and never again, so a completion
-// lost across all this shows as an unfinished order.
+// executor is replaced by v2, which sends the order to an audit service right after the
+// reservation, where v1 creates the awakeable — another command at journal index 2 — and later
+// rolled back to v1 (sim.World.Deploy, each replacing the executor as a redeploy does).
 //
-// The expected outcome (see Check): every order finishes with its handler's own output, whose
-// final journal has v1's shape and whose output v1 computes from it; no attempt ever journaled a
-// v2 entry, and no journal entry was ever emitted twice at one index with different commands.
+// What a Restate user sees: every v2 attempt that replays a v1 journal past the reservation gets
+// a non-determinism error, which is retryable, so the order keeps retrying until fixed code (the
+// rollback) is deployed and then finishes with v1's output. A v2 attempt on a journal holding no
+// more than the reservation journals its send; the audit service is deployed nowhere, so the
+// runtime fails the order in the same step, as Restate fails an invocation whose send names no
+// handler. Its journal is finished at once — nothing v2 wrote is ever left for v1 to go on with,
+// which a rollback would strand. The payment provider pays each awakeable once and never again,
+// so a completion lost across all this shows as an unfinished order.
+//
+// The expected outcome (see Check): every order finishes, and its final journal is one
+// version's: v1's shape with the output v1 computes from it, or v2's send with the runtime's
+// refusal of it as the output. A runtime that let v2 replay a v1 journal unchecked would
+// leave a journal neither version wrote, which this check and the replay twin both report.
 //
 // It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
 // runtime imports it.
@@ -20,9 +25,9 @@ package deployment
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/durable"
@@ -37,15 +42,20 @@ var Scenario = sim.Scenario{
 	New:         func(w *sim.World) sim.Workload { return newWorkload(w) },
 }
 
-// Names of the service, its handler and the v1 steps, as the journal names them.
+// Names of the service, its handler and the v1 steps, as the journal names them, and the
+// audit handler v2 sends to, which no version deploys.
 const (
-	ServiceName = "Checkout"
-	HandlerName = "checkout"
-	StepReserve = "reserve"
-	StepAsk     = "ask-payment"
-	StepShip    = "ship"
-	StepFraud   = "fraud-check"
+	ServiceName  = "Checkout"
+	HandlerName  = "checkout"
+	StepReserve  = "reserve"
+	StepAsk      = "ask-payment"
+	StepShip     = "ship"
+	AuditService = "Audit"
+	AuditHandler = "record"
 )
+
+// AuditTarget is v2's audit send's target as its journal entry names it.
+const AuditTarget = AuditService + "/" + AuditHandler
 
 // Outcome is v1's output for an order, its reservation, the payment and the shipment.
 func Outcome(order string, reservation int, payment string, shipment int) string {
@@ -61,23 +71,20 @@ type World interface {
 	AskPayment(order, id string)
 }
 
-// errFraudDown is v2's fraud check failing: its service is not deployed yet.
-var errFraudDown = errors.New("fraud-check service unavailable")
-
-// NewService returns the Checkout service with v1's handler, or v2's when v2 is set.
+// NewService returns the Checkout service with v1's handler, or v2's when v2 is set: v2 sends
+// the order to an audit service before it asks for payment, so its journal holds a send where
+// v1's holds the awakeable.
 func NewService(wd World, v2 bool) *durable.Service {
 	return durable.NewService(ServiceName).Handler(HandlerName, durable.NewServiceHandler(func(ctx durable.Context, order string) (string, error) {
 		stamp := func(name string) (int, error) {
 			return durable.Run(ctx, func(durable.RunContext) (int, error) { return wd.Stamp(), nil }, durable.WithName(name))
 		}
-		if v2 {
-			if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) { return false, errFraudDown }, durable.WithName(StepFraud)); err != nil {
-				return "", err
-			}
-		}
 		reservation, err := stamp(StepReserve)
 		if err != nil {
 			return "", err
+		}
+		if v2 {
+			durable.ServiceClient[string](ctx, AuditService, AuditHandler).Send(order)
 		}
 		paid := durable.Awakeable[string](ctx)
 		if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) {
@@ -104,6 +111,8 @@ type workload struct {
 	cl     *wfload.Clients
 	stamps int
 	paid   map[string]bool
+	// badAt and fixedAt are when v2 and the rollback were deployed (zero: not yet).
+	badAt, fixedAt time.Duration
 }
 
 func newWorkload(w *sim.World) *workload {
@@ -125,17 +134,33 @@ func (wl *workload) Start() {
 		wl.w.After(r.Duration(0, 25*time.Second, "order-at"), func() { wl.submit(order) })
 	}
 	bad := r.Duration(5*time.Second, 25*time.Second, "deploy-v2-at")
-	wl.w.After(bad, func() { wl.w.Deploy([]*durable.Service{NewService(wl, true)}) })
+	wl.w.After(bad, func() {
+		wl.badAt = wl.w.Now()
+		wl.w.Deploy([]*durable.Service{NewService(wl, true)})
+	})
 	wl.w.After(bad+r.Duration(5*time.Second, 25*time.Second, "rollback-after"), func() {
+		wl.fixedAt = wl.w.Now()
 		wl.w.Deploy([]*durable.Service{NewService(wl, false)})
 	})
 }
 
-// submit calls checkout for order with an idempotency key, again after connection errors.
+// submit calls checkout for order with an idempotency key, again after connection errors, and
+// reports what the answer shows of the deployments.
 func (wl *workload) submit(order string) {
 	body, _ := json.Marshal(order)
 	header := http.Header{"Idempotency-Key": []string{order}}
-	wl.cl.Call(wl.cl.Name("customer"), http.MethodPost, "/"+ServiceName+"/"+HandlerName, body, header, func(sim.Response) {})
+	at := wl.w.Now()
+	wl.cl.Call(wl.cl.Name("customer"), http.MethodPost, "/"+ServiceName+"/"+HandlerName, body, header, func(resp sim.Response) {
+		switch {
+		case resp.Err != nil:
+		case resp.Status != http.StatusOK && strings.Contains(string(resp.Body), AuditTarget):
+			// v2 journaled its audit send, another command than v1's at that index.
+			wl.w.Reach(sim.CoverDeploymentNewCommand)
+		case resp.Status == http.StatusOK && wl.badAt > 0 && at < wl.badAt && wl.fixedAt > 0:
+			// The order was in flight under v1 when v2 came, and finished on the rolled-back code.
+			wl.w.Reach(sim.CoverDeploymentRolledBack)
+		}
+	})
 }
 
 // AskPayment implements World: the provider pays each awakeable once, later, and never sends
