@@ -69,6 +69,24 @@ func New() *Store {
 	return &Store{data: make(map[string][]byte)}
 }
 
+// Reset empties the store as if New had just made it, keeping what it allocated (the map's
+// buckets, the undo log, the key list) for the next use: the simulator reuses one store across
+// the seeds of a campaign instead of growing a fresh one per seed. Nothing of what it held before
+// is visible after it; values already handed out (Get's copies) are the caller's and unaffected.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.data)
+	s.forgetUnsynced()
+	clear(s.keys) // drop the old key strings
+	s.keys = s.keys[:0]
+	s.keysDirty = false
+	s.scratch = s.scratch[:0]
+	s.closed = false
+	s.failNextSync = false
+	s.failed = nil
+}
+
 // Apply applies b atomically and makes it visible to Load and Get at once; it stays volatile
 // until the next Sync. Values are copied, so the caller may reuse b's slices. An empty batch
 // still counts as one unsynced batch, so Crash's keep counts Apply calls.
