@@ -115,11 +115,16 @@
 // from it still breaks the same property (the checker of its first violation): it cuts the tape's
 // tail (the shortest failing prefix), zeroes the first draws (the fault plan, the workload's
 // shape) one by one and then chunks of the rest, halving the chunk size, and repeats while a pass
-// helps; at most 500 runs and 2 minutes, each run capped at twice the seed's events (plus 1000). It writes the smallest failing tape to -tape-out (default
-// ./<scenario>-<seed>.tape) and prints the sizes before and after (draws, non-zero draws, events,
-// fault kinds on), the shrunk run's plan and violation, and the command that replays it. A seed
-// that passes has nothing to shrink (exit 0). Rapid's own shrinking (sim.Check under go test)
-// is unchanged.
+// helps; then it lowers each draw still non-zero (a bound, a delay, a count of clients or steps):
+// it tries 1, then bisects toward the least value that still fails, at most 8 runs a draw; if
+// that lowered anything, the zeroing passes run once more. A candidate is kept when it is
+// simpler: fewer non-zero draws, then fewer draws, then a lower value where it first differs.
+// At most 500 runs and 2 minutes, each run capped at twice the seed's events (plus 1000). It
+// writes the smallest failing tape to -tape-out (default ./<scenario>-<seed>.tape) and prints
+// the sizes before and after (draws, non-zero draws, weight: the sum of the values each as a
+// fraction of its bound, events, fault kinds on), the shrunk run's plan and violation, and the
+// command that replays it. A seed that passes has nothing to shrink (exit 0). Rapid's own
+// shrinking (sim.Check under go test) is unchanged.
 //
 // # Failure artifacts
 //

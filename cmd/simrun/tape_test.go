@@ -80,12 +80,14 @@ func TestShrinkKeepsTheProperty(t *testing.T) {
 	code, out, errs := simrun(t, "-scenario", "approval", "-seed", "3", "-max-events", "150", "-shrink", "-tape-out", file)
 	require.Equal(t, exitViolation, code, "%s%s", out, errs)
 	t.Log(out)
-	m := regexp.MustCompile(`before: (\d+) draws \((\d+) non-zero\), (\d+) events, (\d+) fault kinds on\n  after:  (\d+) draws \((\d+) non-zero\), (\d+) events, (\d+) fault kinds on`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`before: (\d+) draws \((\d+) non-zero, weight ([\d.]+)\), (\d+) events, (\d+) fault kinds on\n` +
+		`  after:  (\d+) draws \((\d+) non-zero, weight ([\d.]+)\), (\d+) events, (\d+) fault kinds on`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)
-	n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-	assert.Less(t, n(6), n(2), "fewer non-zero draws")
-	assert.LessOrEqual(t, n(5), n(1), "no more draws")
-	assert.LessOrEqual(t, n(8), n(4), "no more faults")
+	n := func(i int) float64 { v, _ := strconv.ParseFloat(m[i], 64); return v }
+	assert.Less(t, n(7), n(2), "fewer non-zero draws")
+	assert.LessOrEqual(t, n(6), n(1), "no more draws")
+	assert.Less(t, n(8), n(3), "less weight")
+	assert.LessOrEqual(t, n(10), n(5), "no more faults")
 	assert.Contains(t, out, `shrunk "bound"`)
 	assert.Contains(t, out, "replay: go run ./cmd/simrun -tape "+file)
 
