@@ -97,7 +97,9 @@ func (p RetryPolicy) Backoff(failures int) time.Duration {
 // node last sent the Start of attempt a < b of it in the same life (no crash of the runtime in
 // between), and an Error of attempt a reached the engine after that while no Suspend or End of
 // a had reached it first: the engine was running a, saw it fail, and must back off before b.
-// Starts after a crash are recovery's, after a suspension a resume's, and are not judged.
+// Starts after a crash are recovery's, after a suspension a resume's, and are not judged; nor is
+// anything of an invocation after its output (InvocationDone), when a breaking connection's
+// Error fails nothing.
 //
 //   - never early: b's Start must come no earlier than the declared backoff after the Error, on
 //     the runtime's own clock, taking for it the largest clock offset the runtime had in between
@@ -119,7 +121,7 @@ func RetryTiming(h History, l Link) []Violation {
 	}
 	walk(h, l, r.event, r.link)
 	for _, inv := range r.order {
-		if st := r.invs[inv]; st.failed {
+		if st := r.invs[inv]; st.failed && !st.done {
 			r.late(inv, st, h.End(), len(h.Events)-1, "the end of the run")
 		}
 	}
@@ -134,6 +136,7 @@ type retryState struct {
 	attempt uint32 // that Start's attempt
 	ended   bool   // a Suspend or End of that attempt reached the engine
 	failed  bool   // an Error of that attempt reached the engine while it was running it
+	done    bool   // the invocation finished (its first InvocationDone)
 	errAt   time.Duration
 	errOff  time.Duration // the runtime's clock offset then
 	errEv   int
@@ -179,15 +182,15 @@ func (r *retryTiming) event(i int, e *Event) {
 	case event.NodeCrashed:
 		for _, inv := range r.order {
 			st := r.invs[inv]
-			if st.failed {
+			if st.failed && !st.done {
 				r.late(inv, st, e.At, i, "the runtime's crash")
 			}
 			st.started, st.failed = false, false
 		}
 	case event.InvocationDone:
-		if st := r.invs[e.Invocation]; st != nil {
-			st.failed = false // it gave up, or a non-retryable error ended it
-		}
+		// It finished (or gave up, or a non-retryable error ended it): an Error of its attempt
+		// that comes after, a connection breaking say, fails nothing.
+		r.state(e.Invocation).done = true
 	}
 }
 
@@ -196,7 +199,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 	switch {
 	case le.Kind == LinkDelivered && le.From == "executor":
 		st := r.invs[m.Invocation]
-		if st == nil || !st.started || m.Attempt != st.attempt {
+		if st == nil || st.done || !st.started || m.Attempt != st.attempt {
 			return
 		}
 		switch m.Kind {
@@ -213,7 +216,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 		}
 	case le.Kind == LinkSent && le.From == runtimeNode && m.Kind == protocol.KindStart:
 		st := r.state(m.Invocation)
-		if st.started && m.Attempt == st.attempt {
+		if st.done || st.started && m.Attempt == st.attempt {
 			return // the same start again
 		}
 		if st.started && st.failed && m.Attempt > st.attempt {

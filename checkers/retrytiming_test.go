@@ -143,6 +143,11 @@ func TestRetryTimingExcusedCases(t *testing.T) {
 	paused, pausedL := declared(event.Runtime{}).at(time.Second/2).start(1).at(time.Second).fromExecutor(protocol.KindError, 1).
 		at(1100 * time.Millisecond).ev(Event{Kind: NodePaused, Node: "runtime", Span: time.Minute}).at(62 * time.Second).start(2).end()
 	wantNoAttemptViolation(t, RetryTiming(paused, pausedL))
+	// An Error that comes after the invocation finished (its connection breaking) fails nothing.
+	after, afterL := declared(event.Runtime{}).at(time.Second/2).start(1).
+		at(time.Second).ev(Event{Kind: InvocationDone, Node: "runtime", Invocation: storyInv}).
+		at(2*time.Second).fromExecutor(protocol.KindError, 1).at(5 * time.Minute).end()
+	wantNoAttemptViolation(t, RetryTiming(after, afterL))
 	// A suspension's resume is no retry, however soon it comes.
 	resume, resumeL := declared(event.Runtime{}).at(time.Second/2).start(1).at(time.Second).fromExecutor(protocol.KindSuspend, 1).
 		fromExecutor(protocol.KindError, 1).at(1001 * time.Millisecond).start(2).end()
