@@ -116,6 +116,8 @@ type Engine struct {
 	seq       uint64
 	dirty     []*invocation
 	ready     Ready
+	// hint is how long the last Ready's hottest slices were (see withHint).
+	hint readyHint
 	// problems and quarantinedEarlier are what Recover found (see Problems).
 	problems           []RecoveryProblem
 	quarantinedEarlier int
@@ -164,12 +166,45 @@ func (e *Engine) Ready() Ready {
 			delete(e.invs, inv.id)
 			continue
 		}
-		e.ready.Batch = append(e.ready.Batch, store.Op{Key: invocationKey(inv.id), Value: encodeInvocation(inv)})
+		e.put(invocationKey(inv.id), encodeInvocation(inv))
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready
 	e.ready = Ready{}
+	e.hint.learn(&r)
 	return r
+}
+
+// readyHint is how many store ops, messages and notes the last Ready that had any held: a fresh
+// Ready's slices start with that capacity, so that filling one takes one allocation instead of
+// a doubling series. The slices themselves leave with their Ready and are never reused here, so
+// a driver may keep them as long as it likes.
+type readyHint struct{ batch, messages, notes int }
+
+// maxReadyHint bounds a hint, so that one large Ready (a recovery's) does not make every later
+// one allocate for its size.
+const maxReadyHint = 16
+
+// learn takes the sizes of r's slices as the hints for the next Ready, keeping a hint where r
+// had none.
+func (h *readyHint) learn(r *Ready) {
+	learn := func(hint *int, n int) {
+		if n > 0 {
+			*hint = min(n, maxReadyHint)
+		}
+	}
+	learn(&h.batch, len(r.Batch))
+	learn(&h.messages, len(r.Messages))
+	learn(&h.notes, len(r.Notes))
+}
+
+// withHint returns s, or, when s is still nil (the first append to a fresh Ready's slice), an
+// empty slice of capacity hint.
+func withHint[T any](s []T, hint int) []T {
+	if s == nil && hint > 1 {
+		return make([]T, 0, hint)
+	}
+	return s
 }
 
 // Invocations returns the number of invocations the engine holds in memory: the unfinished ones
@@ -268,11 +303,11 @@ func (e *Engine) markDirty(inv *invocation) {
 }
 
 func (e *Engine) put(key string, value []byte) {
-	e.ready.Batch = append(e.ready.Batch, store.Op{Key: key, Value: value})
+	e.ready.Batch = append(withHint(e.ready.Batch, e.hint.batch), store.Op{Key: key, Value: value})
 }
 
 func (e *Engine) del(key string) {
-	e.ready.Batch = append(e.ready.Batch, store.Op{Key: key, Delete: true})
+	e.ready.Batch = append(withHint(e.ready.Batch, e.hint.batch), store.Op{Key: key, Delete: true})
 }
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
@@ -283,11 +318,13 @@ func (e *Engine) reply(id RequestID, r ingress.Response) {
 	e.ready.Replies = append(e.ready.Replies, Reply{Request: id, Response: r})
 }
 
-func (e *Engine) send(m protocol.Message) { e.ready.Messages = append(e.ready.Messages, m) }
+func (e *Engine) send(m protocol.Message) {
+	e.ready.Messages = append(withHint(e.ready.Messages, e.hint.messages), m)
+}
 
 func (e *Engine) note(n Note) {
 	n.Clock = e.now()
-	e.ready.Notes = append(e.ready.Notes, n)
+	e.ready.Notes = append(withHint(e.ready.Notes, e.hint.notes), n)
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
@@ -465,9 +502,9 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 			e.cancelByID(id)
 		}
 	}
-	if inv.status == statusRunning {
-		e.cancelOnAwait(inv, i)
-	}
+	// A completion buffered before its entry arrived completes the entry at once, so the entry
+	// never waits and a pending cancellation goes to the next await instead; cancelling first
+	// would accept two completions of one awakeable.
 	if r, ok := inv.early[i]; ok {
 		e.forgetEarly(inv, i)
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: i}.String()
@@ -476,6 +513,9 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		} else {
 			e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: i, Awakeable: aid, Result: r, Reason: fmt.Sprintf("entry %d is a %s, not an awakeable", i, en.Kind)})
 		}
+	}
+	if inv.status == statusRunning {
+		e.cancelOnAwait(inv, i)
 	}
 }
 

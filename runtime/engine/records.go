@@ -125,10 +125,10 @@ func (r *recordReader) time(what string) time.Time {
 	if r.byte(what) == 0 || r.err != nil {
 		return time.Time{}
 	}
-	sec := r.varint(what + " seconds")
-	nsec := r.uvarint(what + " nanoseconds")
+	sec := r.varintOf(what, " seconds")
+	nsec := r.uvarintOf(what, " nanoseconds")
 	if r.err == nil && nsec >= uint64(time.Second) {
-		r.fail(what + " nanoseconds")
+		r.failOf(what, " nanoseconds")
 	}
 	if r.err != nil {
 		return time.Time{}
@@ -137,7 +137,12 @@ func (r *recordReader) time(what string) time.Time {
 }
 
 func invocationKey(id protocol.InvocationID) string {
-	return invocationPrefix + hex.EncodeToString(id[:])
+	// Built in place: the key is made for every invocation record written or read, and a
+	// concatenation of an encoded string would allocate twice.
+	var b [len(invocationPrefix) + 2*len(protocol.InvocationID{})]byte
+	n := copy(b[:], invocationPrefix)
+	hex.Encode(b[n:], id[:])
+	return string(b[:])
 }
 
 func entryKey(id protocol.InvocationID, index uint32) string {
@@ -212,37 +217,43 @@ func appendBytes(b, v []byte) []byte {
 }
 
 // recordReader decodes a record; the first error sticks and later reads return zero values.
+// A field's name comes in two parts (what and detail, " length" say) that are joined only when
+// the field fails: every record read would otherwise pay for the concatenation.
 type recordReader struct {
 	b   []byte
 	err error
 }
 
-func (r *recordReader) fail(what string) {
+func (r *recordReader) fail(what string) { r.failOf(what, "") }
+
+func (r *recordReader) failOf(what, detail string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("truncated or invalid %s", what)
+		r.err = fmt.Errorf("truncated or invalid %s%s", what, detail)
 	}
 }
 
-func (r *recordReader) uvarint(what string) uint64 {
+func (r *recordReader) uvarint(what string) uint64 { return r.uvarintOf(what, "") }
+
+func (r *recordReader) uvarintOf(what, detail string) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
-		r.fail(what)
+		r.failOf(what, detail)
 		return 0
 	}
 	r.b = r.b[n:]
 	return v
 }
 
-func (r *recordReader) varint(what string) int64 {
+func (r *recordReader) varintOf(what, detail string) int64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Varint(r.b)
 	if n <= 0 {
-		r.fail(what)
+		r.failOf(what, detail)
 		return 0
 	}
 	r.b = r.b[n:]
@@ -250,7 +261,7 @@ func (r *recordReader) varint(what string) int64 {
 }
 
 func (r *recordReader) bytes(what string) []byte {
-	n := r.uvarint(what + " length")
+	n := r.uvarintOf(what, " length")
 	if r.err != nil {
 		return nil
 	}
