@@ -59,7 +59,13 @@ func (e *Engine) cancelEntry(inv *invocation, i uint32) {
 		}
 	}
 	f := errCancelled
-	e.completeEntry(inv, i, journal.Result{Failure: &f})
+	r := journal.Result{Failure: &f}
+	if inv.journal[i].Kind == journal.KindAwakeable {
+		// The cancellation is the awakeable's completion: it wins over any resolve that comes
+		// later, and the history must say so for the checkers to judge it.
+		e.note(Note{Kind: NoteCompletionAccepted, Invocation: inv.id, Index: i, Result: r, Reason: "cancelled"})
+	}
+	e.completeEntry(inv, i, r)
 }
 
 // cancelOnAwait delivers a pending cancellation to the completable entry just journaled.

@@ -132,3 +132,41 @@ func TestCancelPropagatesToCallees(t *testing.T) {
 	assert.True(t, isCancelled(byInv[caller].Entry.Result), "the caller's call fails")
 	assert.True(t, isCancelled(byInv[callee].Entry.Result), "the callee's await fails too")
 }
+
+// A cancellation that fails an awakeable is that awakeable's completion, and the history says
+// so: one acceptance carrying 409 Cancelled, so that the checkers can match what the handler
+// observed against it.
+func TestCancelOfAnAwakeableIsItsAcceptedCompletion(t *testing.T) {
+	h := newHarness(t)
+	id := h.withAwakeable()
+	h.cancel(id)
+	accepted := notesOf(h.step(), engine.NoteCompletionAccepted)
+	require.Len(t, accepted, 1)
+	assert.Equal(t, uint32(1), accepted[0].Index)
+	assert.True(t, isCancelled(accepted[0].Result), "%s", accepted[0].Result)
+}
+
+// A completion buffered before its awakeable's entry arrived, with a cancellation pending
+// meanwhile: the buffered completion completes the entry when it arrives, and is the only one
+// accepted; the cancellation goes to the next await.
+func TestBufferedCompletionWinsOverAPendingCancellation(t *testing.T) {
+	h := newHarness(t)
+	id := h.started(`"x"`)
+	h.resolve(id, 1, `"early"`)
+	assert.Len(t, notesOf(h.step(), engine.NoteCompletionBuffered), 1)
+	h.cancel(id)
+	h.step()
+	h.eng.Receive(cmd(id, 1, 1, awakeableEntry()))
+	r := h.step()
+	accepted := notesOf(r, engine.NoteCompletionAccepted)
+	require.Len(t, accepted, 1, "one completion accepted for the awakeable")
+	assert.JSONEq(t, `"early"`, string(accepted[0].Result.Value))
+	comps := messagesOf(r, protocol.KindCompletion)
+	require.Len(t, comps, 1)
+	assert.False(t, isCancelled(comps[0].Entry.Result))
+
+	h.eng.Receive(cmd(id, 1, 2, awakeableEntry()))
+	comps = messagesOf(h.step(), protocol.KindCompletion)
+	require.Len(t, comps, 1, "the next await gets the cancellation")
+	assert.True(t, isCancelled(comps[0].Entry.Result))
+}
