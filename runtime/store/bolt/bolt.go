@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -83,7 +84,8 @@ type Stats struct {
 	// LogBytes their size.
 	LogRecords, LogBytes uint64
 	// Checkpoints is the number of bbolt commits that moved synced batches from the log (and
-	// memory) into the file: when the log was full, and at Close.
+	// memory) into the file: in the background once half the log is in use, in a Sync whose
+	// record found no room, and at Close.
 	Checkpoints uint64
 }
 
@@ -97,10 +99,13 @@ type Stats struct {
 //	                (memory)                (memory; lock released    (durable in the log;      (durable)
 //	                                        during the fdatasync)     values in memory)
 //
-// A Sync whose record does not fit in what is left of the log checkpoints instead: it commits
-// the logged batches and its own into the file in one bbolt transaction, which also records the
-// number of the last log record the file now holds, and the log starts again from its top. A
-// version 1 file has no log: its Sync commits straight into the file, as one checkpoint.
+// Once half the log holds records the file does not, a Sync starts a checkpoint on a goroutine
+// of its own: one bbolt transaction commits the logged batches into the file and records the
+// number of the last record it now holds and where the next one is; Syncs go on writing records
+// to the rest of the log meanwhile (it is a ring), and the checkpoint then frees the part of the
+// log it covered and retires its batches from memory. A Sync whose record finds no room waits
+// for the checkpoint; one whose record would not fit in the whole log commits everything into
+// the file itself. A version 1 file has no log: its Sync commits straight into the file.
 //
 // pending, committing and logged are lists of batches in apply order; overlay is their combined
 // effect, the latest write to each key they touch, which Load and Get read on top of the file.
@@ -121,8 +126,15 @@ type Store struct {
 	mu         sync.Mutex
 	pending    []batch
 	committing []batch
-	logged     []batch
-	overlay    map[string]overlayEntry
+	// logged are the log's records that are not checkpointed yet, oldest first, and
+	// loggedBytes their size.
+	logged      []logRecord
+	loggedBytes int64
+	// checkpointDone is closed when the running background checkpoint ends; nil when none
+	// runs. holdCheckpoints keeps Syncs from starting one (tests only).
+	checkpointDone  chan struct{}
+	holdCheckpoints bool
+	overlay         map[string]overlayEntry
 	// spare is a cleared batch list that the last commit finished with, which the next Apply
 	// reuses instead of growing a new one.
 	spare []batch
@@ -143,13 +155,11 @@ type Store struct {
 
 	// wedged is set when a commit's rollback panicked (bbolt does, on a damaged freelist)
 	// and so left bbolt's writer lock held. The store has failed by then; Close must not call
-	// bbolt's Close, which would wait for that lock forever. Guarded by syncMu.
-	wedged bool
+	// bbolt's Close, which would wait for that lock forever.
+	wedged atomic.Bool
 
-	// noSync is Options.NoSync. commitFsyncs is what the last commit cost in fsyncs, guarded by
-	// syncMu.
-	noSync       bool
-	commitFsyncs uint64
+	// noSync is Options.NoSync.
+	noSync bool
 
 	// log is the write-ahead log; nil for a version 1 file. Guarded by syncMu.
 	log *wal
@@ -276,7 +286,7 @@ func (s *Store) attachLog(state fileState, size int64) error {
 		if err != nil {
 			return fmt.Errorf("bolt: open %s: %w", s.path, err)
 		}
-		s.log = &wal{path: logPath, f: f, size: size, off: logHeaderBytes, noSync: s.noSync}
+		s.log = &wal{path: logPath, f: f, size: size, tail: logHeaderBytes, noSync: s.noSync}
 		err = s.db.Update(func(tx *bbolt.Tx) error {
 			if state == fileV2 {
 				return upgradeFormat(tx, id)
@@ -294,9 +304,9 @@ func (s *Store) attachLog(state fileState, size int64) error {
 		return nil
 	}
 	var id logID
-	var checkpoint uint64
+	var mark logMark
 	err := s.db.View(func(tx *bbolt.Tx) (err error) {
-		id, checkpoint, err = logMeta(tx.Bucket(metaBucket), s.path)
+		id, mark, err = logMeta(tx.Bucket(metaBucket), s.path)
 		return err
 	})
 	if err != nil {
@@ -309,7 +319,7 @@ func (s *Store) attachLog(state fileState, size int64) error {
 	if err := checkLogHeader(b, id, logPath); err != nil {
 		return err
 	}
-	records, err := scanLog(b, checkpoint, logPath)
+	records, err := scanLog(b, mark, logPath)
 	if err != nil {
 		return err
 	}
@@ -317,24 +327,31 @@ func (s *Store) attachLog(state fileState, size int64) error {
 	if err != nil {
 		return fmt.Errorf("bolt: open %s: %w", s.path, err)
 	}
-	s.log = &wal{path: logPath, f: f, size: int64(len(b)), off: logHeaderBytes, last: checkpoint, noSync: s.noSync}
+	// The next record goes where the file says, over whatever is there, so that no record of
+	// the next number can be left anywhere else from before (see scanLog).
+	s.log = &wal{path: logPath, f: f, size: int64(len(b)), tail: mark.head, last: mark.record, noSync: s.noSync}
 	if len(records) > 0 {
 		var batches []batch
 		for _, r := range records {
 			batches = append(batches, r.batches...)
 		}
-		last := records[len(records)-1].n
-		if err := s.commit(batches, last); err != nil {
-			return fmt.Errorf("bolt: open %s: checkpointing log records %d to %d of %s: %w", s.path, checkpoint+1, last, logPath, err)
+		last := records[len(records)-1]
+		if _, err := s.commit(batches, &logMark{record: last.n, head: last.end}); err != nil {
+			return fmt.Errorf("bolt: open %s: checkpointing log records %d to %d of %s: %w", s.path, mark.record+1, last.n, logPath, err)
 		}
-		s.log.last = last
+		s.log.last, s.log.tail = last.n, last.end
 	}
-	if s.log.size != size {
-		// Every record is in the file now, so the log's old bytes are dead and may go.
+	if s.log.size != size || s.log.tail > size {
+		// Every record is in the file now, so the log's old bytes are dead and may go; the
+		// file is told first that the next record goes to the top.
+		top := &logMark{record: s.log.last, head: logHeaderBytes}
+		if _, err := s.commit(nil, top); err != nil {
+			return fmt.Errorf("bolt: open %s: resizing the log %s: %w", s.path, logPath, err)
+		}
 		if _, err := fillLog(f, logHeader(id), size, s.noSync); err != nil {
 			return fmt.Errorf("bolt: open %s: resizing the log %s from %d to %d bytes: %w", s.path, logPath, s.log.size, size, err)
 		}
-		s.log.size = size
+		s.log.size, s.log.tail = size, logHeaderBytes
 	}
 	return nil
 }
@@ -520,11 +537,12 @@ func (s *Store) Apply(b store.Batch) error {
 }
 
 // Sync makes every batch applied so far durable, in apply order, and returns once it is on
-// disk: it writes them as one record at the log's end and fdatasyncs the log once, however many
-// batches (group commit). When the record does not fit in what is left of the log, it
-// checkpoints instead: one bbolt transaction commits the batches the log holds and these into
-// the file (bbolt's two fsyncs), and the log starts again from its top. A version 1 file has no
-// log, and its every Sync is such a commit. With nothing pending it does nothing.
+// disk: it writes them as one record in the log and fdatasyncs the log once, however many
+// batches (group commit). Once half the log is in use it starts a checkpoint in the background
+// (see Store). When the log has no room for the record it waits for that checkpoint; when the
+// record would not fit in the whole log it commits the batches the log holds and these into
+// the file itself (bbolt's two fsyncs). A version 1 file has no log, and its every Sync is such
+// a commit. With nothing pending it does nothing.
 //
 // It holds the store's lock only to take the pending batches and to retire them, not during
 // the write, so Apply, Load and Get go on while the fdatasync runs; the batches stay visible
@@ -556,42 +574,188 @@ func (s *Store) syncLocked(op string) error {
 
 	if w := s.log; w != nil {
 		n := w.last + 1
-		if rec := w.encodeRecord(n, batches); int64(len(rec)) <= w.size-w.off {
+		rec := w.encodeRecord(n, batches)
+		if at, ok := s.placeRecord(int64(len(rec))); ok {
 			if s.beforeCommit != nil {
 				s.beforeCommit()
 			}
-			return s.afterLogWrite(op, batches, int64(len(rec)), w.append(rec, n))
+			err := w.writeAt(rec, n, at)
+			return s.afterLogWrite(op, batches, logRecord{n: n, start: at, end: at + int64(len(rec))}, err)
 		}
-		// The record does not fit: the group goes into the file with the checkpoint. A record
-		// that would not fit in an empty log leaves the buffer it grew to.
-		if int64(cap(w.buf)) > recordSpace(w.size) {
-			w.buf = nil
-		}
+		// The record does not fit in the whole log: the group goes into the file with a
+		// checkpoint of everything. It leaves the buffer it grew to.
+		w.buf = nil
 	}
 	return s.checkpointLocked(op, batches)
 }
 
-// afterLogWrite retires batches, which a Sync wrote to the log as one record of recordBytes bytes, with
-// the write's outcome err: on success they are durable, and stay in memory (and in the
-// overlay) until a checkpoint. On failure the store fails (see Sync).
-func (s *Store) afterLogWrite(op string, batches []batch, recordBytes int64, err error) error {
+// placeRecord returns where in the log a record of size bytes goes: at the end of the last
+// record, or at the log's top when it does not fit there (the log is a ring; its unused end is
+// skipped), provided it overlaps no record that is not checkpointed yet. When there is no room,
+// it waits for the running background checkpoint, or starts one and waits, which frees the whole
+// log. ok is false only when the record is larger than the whole log, or the checkpoint failed
+// (the store has then failed, and the caller's write fails as well). s.syncMu must be held.
+func (s *Store) placeRecord(size int64) (at int64, ok bool) {
+	w := s.log
+	if size > recordSpace(w.size) {
+		return 0, false
+	}
+	for range 3 {
+		s.mu.Lock()
+		at, ok = s.roomLocked(size)
+		var done <-chan struct{} = s.checkpointDone
+		failed := s.failed != nil
+		s.mu.Unlock()
+		if ok || failed {
+			return at, ok
+		}
+		if done == nil {
+			done = s.startCheckpoint()
+		}
+		if done == nil {
+			return 0, false // nothing logged, so nothing in the way: cannot happen
+		}
+		<-done
+	}
+	return 0, false
+}
+
+// roomLocked is placeRecord's test, under s.mu: where a record of size bytes fits between the
+// log's last record and its oldest record that is not checkpointed yet.
+func (s *Store) roomLocked(size int64) (int64, bool) {
+	w, top := s.log, int64(logHeaderBytes)
+	if len(s.logged) == 0 {
+		switch {
+		case w.tail+size <= w.size:
+			return w.tail, true
+		case top+size <= w.size:
+			return top, true
+		}
+		return 0, false
+	}
+	oldest, newest := s.logged[0], s.logged[len(s.logged)-1]
+	if newest.start >= oldest.start { // one lap: free after the newest and before the oldest
+		if newest.end+size <= w.size {
+			return newest.end, true
+		}
+		if top+size <= oldest.start {
+			return top, true
+		}
+		return 0, false
+	}
+	if newest.end+size <= oldest.start { // wrapped: free between the newest and the oldest
+		return newest.end, true
+	}
+	return 0, false
+}
+
+// afterLogWrite retires batches, which a Sync wrote to the log as record rec, with the write's
+// outcome err: on success they are durable, and stay in memory (and in the overlay) until a
+// checkpoint, which it starts in the background once half the log is in use. On failure the
+// store fails (see Sync).
+func (s *Store) afterLogWrite(op string, batches []batch, rec logRecord, err error) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.committing = nil
 	if err != nil {
+		defer s.mu.Unlock()
 		return s.failLocked(op, batches, err)
 	}
 	if !s.noSync {
 		s.stats.Fsyncs++
 	}
-	s.logged = append(s.logged, batches...)
+	rec.batches = slices.Clone(batches)
+	s.logged = append(s.logged, rec)
+	s.loggedBytes += rec.end - rec.start
+	s.log.tail = rec.end
 	s.stats.Syncs++
 	s.stats.BatchesSynced += uint64(len(batches))
 	s.stats.LogRecords++
-	s.stats.LogBytes += uint64(recordBytes)
+	s.stats.LogBytes += uint64(rec.end - rec.start)
 	clear(batches) // drop the values so the reused array does not keep them alive
 	s.spare = batches[:0]
+	start := s.checkpointDone == nil && !s.holdCheckpoints && s.loggedBytes > recordSpace(s.log.size)/2
+	s.mu.Unlock()
+	if start {
+		s.startCheckpoint()
+	}
 	return nil
+}
+
+// startCheckpoint starts a background checkpoint of every record logged so far and returns the
+// channel it closes when done; nil when nothing is logged. s.syncMu must be held (so that no
+// record is added meanwhile) and no checkpoint may be running.
+//
+// The checkpoint commits the records' batches into the file in one bbolt transaction, which
+// also records the last record's number and where the next one goes, while Syncs go on writing
+// records to the rest of the log. Then it retires the batches from memory and the overlay, and
+// frees their part of the log.
+func (s *Store) startCheckpoint() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.logged) == 0 {
+		return nil
+	}
+	recs := slices.Clone(s.logged)
+	done := make(chan struct{})
+	s.checkpointDone = done
+	go func() {
+		defer close(done)
+		var batches []batch
+		for _, r := range recs {
+			batches = append(batches, r.batches...)
+		}
+		last := recs[len(recs)-1]
+		fsyncs, err := s.commit(batches, &logMark{record: last.n, head: last.end})
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.checkpointDone = nil
+		s.stats.Fsyncs += fsyncs
+		if err != nil {
+			if s.failed == nil {
+				s.failed = fmt.Errorf("%w: %s: checkpointing log records %d to %d: %w (reopen the store to continue from what is on disk)",
+					ErrFailed, s.path, recs[0].n, last.n, err)
+			}
+			return
+		}
+		s.retireLocked(batches)
+		for _, r := range recs {
+			s.loggedBytes -= r.end - r.start
+		}
+		clear(s.logged[:len(recs)])
+		s.logged = s.logged[len(recs):]
+		s.stats.Checkpoints++
+	}()
+	return done
+}
+
+// waitCheckpoint waits for the background checkpoint, if one is running.
+func (s *Store) waitCheckpoint() {
+	s.mu.Lock()
+	done := s.checkpointDone
+	s.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// retireLocked drops the overlay entries whose latest write is in batches, which the file now
+// holds; an entry a newer batch wrote stays. s.mu must be held.
+func (s *Store) retireLocked(batches []batch) {
+	if len(batches) == 0 {
+		return
+	}
+	last := batches[len(batches)-1].seq
+	for _, b := range batches {
+		for _, o := range b.ops {
+			if e, ok := s.overlay[o.Key]; ok && e.seq <= last {
+				delete(s.overlay, o.Key)
+			}
+		}
+	}
+	s.keys = slices.DeleteFunc(s.keys, func(k string) bool {
+		_, ok := s.overlay[k]
+		return !ok
+	})
 }
 
 // failLocked fails the store after a write of batches failed with err, and returns the error
@@ -604,27 +768,37 @@ func (s *Store) failLocked(op string, batches []batch, err error) error {
 	return fmt.Errorf("bolt: %s: %w", op, s.failed)
 }
 
-// checkpointLocked commits the logged batches and then batches, which a Sync or Close took from
-// pending, into the file in one bbolt transaction, which also records that the file holds every
-// log record so far; the log then starts again from its top. For a version 1 file, which has no
-// log, this is the whole of Sync. s.syncMu must be held.
+// checkpointLocked waits for a background checkpoint, then commits the records still logged and
+// then batches, which a Sync or Close took from pending, into the file in one bbolt transaction
+// in the caller's goroutine, which also records that the file holds every log record so far;
+// the log then starts again from its top. For a version 1 file, which has no log, this is the
+// whole of Sync. s.syncMu must be held.
 func (s *Store) checkpointLocked(op string, batches []batch) error {
-	all := s.logged
-	if len(batches) > 0 {
-		all = append(all, batches...)
+	s.waitCheckpoint()
+	s.mu.Lock()
+	if s.failed != nil { // the background checkpoint failed
+		defer s.mu.Unlock()
+		s.committing = nil
+		s.pending = append(batches, s.pending...)
+		return fmt.Errorf("bolt: %s: %w", op, s.failed)
 	}
+	var all []batch
+	for _, r := range s.logged {
+		all = append(all, r.batches...)
+	}
+	s.mu.Unlock()
+	all = append(all, batches...)
 	if len(all) == 0 {
 		return nil
 	}
-	var record uint64
+	var mark *logMark
 	if s.log != nil {
-		record = s.log.last + 1
-		if len(batches) == 0 {
-			record = s.log.last // nothing new: the file takes the records the log holds
+		mark = &logMark{record: s.log.last, head: logHeaderBytes}
+		if len(batches) > 0 {
+			mark.record++ // the group is numbered as if it were a record
 		}
 	}
-	err := s.commit(all, record)
-	fsyncs := s.commitFsyncs
+	fsyncs, err := s.commit(all, mark)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -634,44 +808,35 @@ func (s *Store) checkpointLocked(op string, batches []batch) error {
 		return s.failLocked(op, batches, err)
 	}
 	if s.log != nil {
-		s.log.off, s.log.last = logHeaderBytes, record
+		s.log.last, s.log.tail = mark.record, mark.head
+		s.stats.Checkpoints++
 	}
-	// The file now holds every write of these batches. An overlay entry whose latest write is
-	// among them is redundant; one that a newer, pending batch wrote stays.
-	last := all[len(all)-1].seq
-	for _, b := range all {
-		for _, o := range b.ops {
-			if e, ok := s.overlay[o.Key]; ok && e.seq <= last {
-				delete(s.overlay, o.Key)
-			}
-		}
-	}
-	s.keys = slices.DeleteFunc(s.keys, func(k string) bool {
-		_, ok := s.overlay[k]
-		return !ok
-	})
+	s.retireLocked(all)
+	clear(s.logged)
+	s.logged, s.loggedBytes = s.logged[:0], 0
 	if len(batches) > 0 {
 		s.stats.Syncs++
 		s.stats.BatchesSynced += uint64(len(batches))
-	}
-	if s.log != nil {
-		s.stats.Checkpoints++
-	}
-	clear(all) // drop the values so the reused arrays do not keep them alive
-	s.logged = s.logged[:0]
-	if len(batches) > 0 {
-		clear(batches)
+		clear(batches) // drop the values so the reused array does not keep them alive
 		s.spare = batches[:0]
 	}
 	return nil
 }
 
+// logMark is what a checkpoint records in the file about the log: the number of the last record
+// the file now holds, and the offset where the record after it is, or would go.
+type logMark struct {
+	record uint64
+	head   int64
+}
+
 // commit writes batches to the file in one transaction and fsyncs it; with a log, the same
-// transaction records that the file holds every log record up to record. It runs without s.mu.
-func (s *Store) commit(batches []batch, record uint64) (err error) {
+// transaction records mark. It returns the fsync calls it made. It runs without s.mu, in the
+// goroutine of a Sync, a Close, an Open, or a background checkpoint, one at a time.
+func (s *Store) commit(batches []batch, mark *logMark) (fsyncs uint64, err error) {
 	tx, err := s.db.Begin(true)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// The recover is deferred first so that it runs last and also catches a panic of the
 	// rollback below.
@@ -685,22 +850,21 @@ func (s *Store) commit(batches []batch, record uint64) (err error) {
 	// lock, without which Close would hang. On a damaged freelist the rollback itself can
 	// panic before it releases that lock; wedged then stays set.
 	defer func() {
-		s.wedged = true
+		s.wedged.Store(true)
 		_ = tx.Rollback()
-		s.wedged = false
+		s.wedged.Store(false)
 	}()
 	data := tx.Bucket(dataBucket)
 	if data == nil {
-		return fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
+		return 0, fmt.Errorf("%w: %s: no %q bucket", ErrCorrupt, s.path, dataBucket)
 	}
-	s.commitFsyncs = 0
 	sizeBefore := s.fileSize()
 	defer func() {
 		if !s.noSync {
-			s.commitFsyncs += 2
+			fsyncs += 2
 		}
 		if s.fileSize() > sizeBefore {
-			s.commitFsyncs++
+			fsyncs++
 		}
 	}()
 	for _, b := range batches {
@@ -716,19 +880,19 @@ func (s *Store) commit(batches []batch, record uint64) (err error) {
 				err = fmt.Errorf("%w: %s: bbolt reads the key as a nested bucket, which this store never writes: %w", ErrCorrupt, s.path, err)
 			}
 			if err != nil {
-				return fmt.Errorf("batch %d, key %q: %w", b.seq, op.Key, err)
+				return 0, fmt.Errorf("batch %d, key %q: %w", b.seq, op.Key, err)
 			}
 		}
 	}
-	if s.log != nil {
-		if err := setCheckpoint(tx, record); err != nil {
-			return fmt.Errorf("recording log record %d as checkpointed: %w", record, err)
+	if mark != nil {
+		if err := setCheckpoint(tx, mark.record, mark.head); err != nil {
+			return 0, fmt.Errorf("recording log record %d as checkpointed: %w", mark.record, err)
 		}
 	}
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
-	return tx.Commit()
+	return 0, tx.Commit()
 }
 
 // Load calls fn for every key in ascending byte order with its latest applied value, synced or
@@ -917,6 +1081,7 @@ func (s *Store) closeCheckpoint() error {
 func (s *Store) Close() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	s.waitCheckpoint() // whatever happens next, no transaction may be running
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -935,7 +1100,7 @@ func (s *Store) Close() error {
 			syncErr = errors.Join(syncErr, fmt.Errorf("bolt: close %s: %w", s.log.path, err))
 		}
 	}
-	if s.wedged {
+	if s.wedged.Load() {
 		// As after a panic in openDB: the file, its mapping and its lock stay until the
 		// process exits, which is better than a Close that never returns.
 		return errors.Join(syncErr, fmt.Errorf("bolt: close %s: a damaged page left bbolt holding its writer lock; the file stays open and locked until the process exits", s.path))

@@ -16,23 +16,27 @@
 // a journal is worse than refusing to start.
 //
 // It also owns the mapping from the store.Store contract onto the two files. Apply only queues
-// the batch in memory and makes it visible. Sync writes every queued batch as one checksummed
-// record at the log's end and makes it durable with one fdatasync, however many batches it
-// carries (group commit); the batches stay in memory, visible on top of the file. When a group's
-// record does not fit in what is left of the log (Options.LogBytes, 4 MiB by default), that Sync
-// checkpoints instead: one bbolt transaction commits every batch the log holds and the new group
-// into the file, with bbolt's own two fsyncs, and records in the file the number of the last log
-// record it now holds; the log then starts again from its top. Close checkpoints too. Open
-// replays the records the file does not hold into it, as one checkpoint, before it returns. A
-// crash before Sync loses the queued batches entirely, which the contract allows: it keeps any
-// prefix of the unsynced batches, and this store always keeps the empty one.
+// the batch in memory and makes it visible. Sync writes every queued batch as one checksummed,
+// numbered record in the log and makes it durable with one fdatasync, however many batches it
+// carries (group commit); the batches stay in memory, visible on top of the file. Once half the
+// log (Options.LogBytes, 4 MiB by default) holds records the file does not, a checkpoint starts
+// on a goroutine of its own: one bbolt transaction, with bbolt's own two fsyncs, commits those
+// records' batches into the file and records there the number of the last one and where the
+// next one is. Syncs go on meanwhile: the log is a ring, and new records go after the last one,
+// or at its top over records already checkpointed. A Sync that finds no room waits for the
+// checkpoint. Close checkpoints everything. Open replays the records the file does not hold
+// into it, as one checkpoint, before it returns. A crash before Sync loses the queued batches
+// entirely, which the contract allows: it keeps any prefix of the unsynced batches, and this
+// store always keeps the empty one.
 //
 // # Why a log, and why the file is written only at checkpoints
 //
 // A bbolt commit costs two fdatasyncs (its data pages, then its meta page) and more when the
 // file grows; a log record costs one, and the log is written in place over bytes Open wrote when
 // it created the log, so that fdatasync has no file-system metadata (size, extents) to write as
-// well. Between checkpoints the store does not touch the file at all. Committing each group to
+// well. Between checkpoints the store does not touch the file at all. Checkpoints run beside the
+// Syncs rather than inside one, because committing thousands of keys takes bbolt 100 ms and
+// more on a loaded machine, which every request would wait for. Committing each group to
 // bbolt with NoSync between synced checkpoints would look cheaper but is not safe: bbolt reuses
 // freed pages and rewrites its two meta pages in turn, so an unsynced commit can overwrite pages
 // that the last synced meta page points to, and a power loss then leaves a file that is not
@@ -40,12 +44,14 @@
 //
 // # What a crash leaves, and what the log can and cannot tell
 //
-// Records are numbered over the store's whole life; the file records the last one it holds.
-// Open reads records in a row from the log's top while each is intact (both its checksums match)
-// and has the next number; the first offset where that fails is the log's end. What lies there
-// is one of: bytes of before the last checkpoint (zeros, or older records, whose numbers are
-// lower), or a record torn because the process or the machine died while writing it, which
-// therefore was never acknowledged. Either way dropping it is right.
+// Records are numbered over the store's whole life; the file records the last one it holds and
+// where the next one is. Open reads records from there, each where the one before ends or at
+// the log's top, while each is intact (both its checksums match) and has the next number; the
+// first number found in neither place marks the log's end. What lies there is one of: bytes of
+// before a checkpoint (zeros, or records the file holds, whose numbers are lower), or a record
+// torn because the process or the machine died while writing it, which therefore was never
+// acknowledged. Either way dropping it is right. Open writes the next record where the file
+// says, so no older copy of that number can be left elsewhere.
 //
 // A record damaged at rest (a flipped bit, a bad sector) looks the same as a torn one, except
 // that the records written after it are intact. So Open looks past the end: if any intact
@@ -61,8 +67,9 @@
 //
 // It must not import the engine, the executor or anything under sim: it is a leaf that the host
 // (and its tests) import, held to the same contract suite (store/storetest) as store/mem, the
-// simulator's store. It takes no clock and starts no goroutines; the host decides when to Sync,
-// and a checkpoint runs inside the Sync (or Close) that needs it.
+// simulator's store. It takes no clock. The host decides when to Sync; the only goroutine the
+// store starts is the running checkpoint's, one at a time, which Close and every Sync that
+// needs it wait for.
 //
 // # Operating notes
 //
@@ -72,9 +79,9 @@
 // store has them open. Options.NoSync turns off fsync and is only for tests and benchmarks.
 //
 // Memory: the batches synced since the last checkpoint stay in memory until it, so the store
-// holds up to about Options.LogBytes of values beyond the pending ones. A Sync that checkpoints
-// takes longer than one that logs (bbolt's commit of everything since the last checkpoint);
-// a smaller log makes checkpoints shorter and more frequent.
+// holds up to about Options.LogBytes of values beyond the pending ones. A checkpoint commits
+// half a log's worth of batches; Syncs wait for it only when it has not finished by the time
+// the other half is full.
 //
 // bbolt checksums its meta pages only. Damage that breaks the file's structure is found, by
 // Open or by the first Load, Get or Sync that meets it, and fails the store with ErrCorrupt

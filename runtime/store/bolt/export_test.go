@@ -9,6 +9,9 @@ import "fmt"
 func (s *Store) abandon() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	// A background checkpoint is let finish: a crash would cut it short, which leaves the file
+	// as before it, and either way the file and the log hold every synced batch.
+	s.waitCheckpoint()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -22,6 +25,26 @@ func (s *Store) abandon() error {
 		}
 	}
 	return s.db.Close()
+}
+
+// holdCheckpoints keeps Syncs from starting background checkpoints while hold is set (one still
+// starts when a record finds no room), so that a test knows which records the log holds.
+func (s *Store) setHoldCheckpoints(hold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdCheckpoints = hold
+}
+
+// loggedRecords returns where the log's records that the file does not hold yet start and end,
+// oldest first.
+func (s *Store) loggedRecords() [][2]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out [][2]int64
+	for _, r := range s.logged {
+		out = append(out, [2]int64{r.start, r.end})
+	}
+	return out
 }
 
 // breakDB closes the underlying bbolt database and the log behind the store's back, so the
@@ -41,9 +64,12 @@ func (s *Store) setBeforeCommit(fn func()) { s.beforeCommit = fn }
 
 // Test hooks for package bolt_test.
 var (
-	SetBeforeCommit = (*Store).setBeforeCommit
-	Abandon         = (*Store).abandon
-	BreakDB         = (*Store).breakDB
+	SetBeforeCommit    = (*Store).setBeforeCommit
+	Abandon            = (*Store).abandon
+	BreakDB            = (*Store).breakDB
+	SetHoldCheckpoints = (*Store).setHoldCheckpoints
+	LoggedRecords      = (*Store).loggedRecords
+	WaitCheckpoint     = (*Store).waitCheckpoint
 )
 
 // LogHeaderBytes is where the log's first record starts.

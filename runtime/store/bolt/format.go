@@ -12,8 +12,9 @@ import (
 //
 // Version 3 is version 2 with a write-ahead log beside the file (LogPath; see log.go): the
 // batches synced since the last checkpoint are in the log, not in the file, and the meta bucket
-// names the log ("log-id", 16 bytes that the log's header repeats) and the last log record the
-// file holds ("log-checkpoint", ASCII decimal). A build that knew version 2 only would open such
+// names the log ("log-id", 16 bytes that the log's header repeats), the last log record the
+// file holds ("log-checkpoint", ASCII decimal) and the log offset where the record after it is,
+// or goes ("log-head", ASCII decimal). A build that knew version 2 only would open such
 // a file without its log and silently miss synced batches; the version bump makes it refuse.
 //
 // Version 2 stores every value sealed: followed by its CRC-32C checksum (store.Seal), checked on
@@ -40,6 +41,7 @@ var (
 	versionKey    = []byte("version")
 	logIDKey      = []byte("log-id")
 	checkpointKey = []byte("log-checkpoint")
+	headKey       = []byte("log-head")
 )
 
 // fileState is what checkFormat found in a file that bbolt could open.
@@ -113,32 +115,44 @@ func checkFormat(tx *bbolt.Tx, path string) (fileState, error) {
 	return fileOK, nil
 }
 
-// logMeta reads a version 3 file's log keys: the log's ID and the last log record the file
-// holds. Version 3 writes both in the transaction that sets the version, so a missing or
-// unreadable one is damage.
-func logMeta(meta *bbolt.Bucket, path string) (id logID, checkpoint uint64, err error) {
+// logMeta reads a version 3 file's log keys: the log's ID, the last log record the file holds
+// and the offset of the record after it. Version 3 writes them in the transaction that sets the
+// version, so a missing or unreadable one is damage.
+func logMeta(meta *bbolt.Bucket, path string) (id logID, mark logMark, err error) {
 	raw := meta.Get(logIDKey)
 	if len(raw) != len(id) {
-		return id, 0, fmt.Errorf("bolt: open %s: %w: format %q version %d with a %q of %d bytes, want %d",
+		return id, mark, fmt.Errorf("bolt: open %s: %w: format %q version %d with a %q of %d bytes, want %d",
 			path, ErrCorrupt, FormatName, FormatVersion, logIDKey, len(raw), len(id))
 	}
 	copy(id[:], raw)
-	raw = meta.Get(checkpointKey)
-	checkpoint, perr := strconv.ParseUint(string(raw), 10, 64)
-	if raw == nil || perr != nil {
-		return id, 0, fmt.Errorf("bolt: open %s: %w: format %q version %d with an unreadable %q %q",
-			path, ErrCorrupt, FormatName, FormatVersion, checkpointKey, raw)
+	number := func(key []byte) uint64 {
+		raw := meta.Get(key)
+		v, perr := strconv.ParseUint(string(raw), 10, 63)
+		if (raw == nil || perr != nil) && err == nil {
+			err = fmt.Errorf("bolt: open %s: %w: format %q version %d with an unreadable %q %q",
+				path, ErrCorrupt, FormatName, FormatVersion, key, raw)
+		}
+		return v
 	}
-	return id, checkpoint, nil
+	mark.record, mark.head = number(checkpointKey), int64(number(headKey))
+	if err == nil && (mark.head < logHeaderBytes || mark.head%recordAlign != 0) {
+		err = fmt.Errorf("bolt: open %s: %w: format %q version %d with a %q of %d, not a record offset",
+			path, ErrCorrupt, FormatName, FormatVersion, headKey, mark.head)
+	}
+	return id, mark, err
 }
 
-// setCheckpoint records in the file that it holds every log record up to and including record.
-func setCheckpoint(tx *bbolt.Tx, record uint64) error {
+// setCheckpoint records in the file that it holds every log record up to and including record,
+// and that the record after it is, or goes, at offset head of the log.
+func setCheckpoint(tx *bbolt.Tx, record uint64, head int64) error {
 	meta := tx.Bucket(metaBucket)
 	if meta == nil {
 		return fmt.Errorf("no %q bucket", metaBucket)
 	}
-	return meta.Put(checkpointKey, []byte(strconv.FormatUint(record, 10)))
+	if err := meta.Put(checkpointKey, []byte(strconv.FormatUint(record, 10))); err != nil {
+		return err
+	}
+	return meta.Put(headKey, []byte(strconv.FormatInt(head, 10)))
 }
 
 // incompatible returns ErrIncompatible naming the file, what it holds and what this build reads.
@@ -174,7 +188,7 @@ func upgradeFormat(tx *bbolt.Tx, id logID) error {
 	if err := meta.Put(logIDKey, id[:]); err != nil {
 		return err
 	}
-	if err := meta.Put(checkpointKey, []byte("0")); err != nil {
+	if err := setCheckpoint(tx, 0, logHeaderBytes); err != nil {
 		return err
 	}
 	return meta.Put(versionKey, []byte(strconv.Itoa(FormatVersion)))

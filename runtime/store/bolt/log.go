@@ -15,12 +15,15 @@ import (
 )
 
 // The write-ahead log, format version 1: a file beside the store file (LogPath) of a fixed
-// size, written in place from its start after every checkpoint. Its layout:
+// size, written in place as a ring: each record goes after the one before, or at the top (just
+// after the header) when it does not fit before the end, over records that a checkpoint has put
+// into the store file. The store file records where the first record it does not hold is. Its
+// layout:
 //
 //	offset 0     header, logHeaderBytes: "vigil-store-log\n", version (uint32), the log's ID
 //	             (16 bytes, also in the store file's meta bucket), CRC-32C of those 36 bytes;
 //	             zeros to the end of the header
-//	offset 512   record, record, ... each at an offset that is a multiple of 8:
+//	offset 512   records, each at an offset that is a multiple of 8:
 //	               [0:4]   CRC-32C of bytes [4:24]
 //	               [4:8]   payload length n
 //	               [8:16]  record number (1, 2, 3, ... over the store's whole life)
@@ -31,7 +34,7 @@ import (
 //	                       and for a put uvarint value length and the value as the file stores it
 //	                       (sealed with its checksum)
 //	             zeros up to the next multiple of 8
-//	after the last record: whatever the bytes were (zeros, or records of before the checkpoint)
+//	elsewhere: whatever the bytes were (zeros, or records a checkpoint put into the file)
 //
 // All numbers are big-endian. Every integer in the format is bounded by the file's size, which a
 // reader checks before it trusts one.
@@ -67,20 +70,29 @@ func newLogID() logID {
 	return id
 }
 
-// wal is the open write-ahead log of a store. Its fields are guarded by the store's syncMu.
+// wal is the open write-ahead log of a store. Its fields are guarded by the store's syncMu,
+// and tail by its mu as well.
 type wal struct {
 	path string
 	f    *os.File
 	// size is the log's capacity in bytes, header included.
 	size int64
-	// off is where the next record goes; logHeaderBytes right after a checkpoint.
-	off int64
+	// tail is where the last record ends, and the next goes if it fits.
+	tail int64
 	// last is the number of the last record written, or checkpointed when none is in the log.
 	last uint64
 	// buf is the encoding buffer, reused from record to record.
 	buf []byte
 	// noSync is Options.NoSync.
 	noSync bool
+}
+
+// logRecord is a record in the log: its number, where it starts and where the next may start
+// (its end, padding included), and its batches.
+type logRecord struct {
+	n          uint64
+	start, end int64
+	batches    []batch
 }
 
 // logHeader returns the header of the log named id.
@@ -209,18 +221,17 @@ func (w *wal) encodeRecord(n uint64, batches []batch) []byte {
 // recordSpace is the most bytes one record may take in a log of size bytes.
 func recordSpace(size int64) int64 { return size - logHeaderBytes }
 
-// append writes rec at the log's end and makes it durable (one fdatasync). The caller has
-// checked that it fits.
-func (w *wal) append(rec []byte, n uint64) error {
-	if _, err := w.f.WriteAt(rec, w.off); err != nil {
-		return fmt.Errorf("writing log record %d at offset %d of %s: %w", n, w.off, w.path, err)
+// writeAt writes rec, record number n, at offset at and makes it durable (one fdatasync). The
+// caller has checked that it overlaps no record the file does not hold.
+func (w *wal) writeAt(rec []byte, n uint64, at int64) error {
+	if _, err := w.f.WriteAt(rec, at); err != nil {
+		return fmt.Errorf("writing log record %d at offset %d of %s: %w", n, at, w.path, err)
 	}
 	if !w.noSync {
 		if err := fdatasync(w.f); err != nil {
-			return fmt.Errorf("syncing log record %d at offset %d of %s: %w", n, w.off, w.path, err)
+			return fmt.Errorf("syncing log record %d at offset %d of %s: %w", n, at, w.path, err)
 		}
 	}
-	w.off += int64(len(rec))
 	w.last = n
 	return nil
 }
@@ -248,45 +259,43 @@ func parseRecord(b []byte, off int64) (n uint64, payload []byte, next int64, ok 
 	return binary.BigEndian.Uint64(h[8:]), payload, next, true
 }
 
-// loggedRecord is a record read back from the log.
-type loggedRecord struct {
-	n       uint64
-	off     int64
-	batches []batch
-}
-
 // scanLog reads the records of b, a whole log file whose header was checked, that come after
-// record checkpoint (the last one the store file holds): records checkpoint+1, checkpoint+2, ...
-// in a row from the header on, up to the first offset that holds no intact record with the next
-// number. That is the log's end: the zeros or older records a checkpoint left, or the record
-// the process or the machine died writing, which was never acknowledged.
+// the last one the store file holds (mark): records mark.record+1, +2, ... each right after the
+// one before, or at the top where it did not fit before the end, starting at mark.head, up to
+// the first record of the next number that is neither there nor at the top, intact (both
+// checksums match). That is the log's end: past it are the zeros or records a checkpoint put
+// into the file, whose numbers are lower, or the record the process or the machine died
+// writing, which was never acknowledged.
 //
 // It then makes sure that the end is not damage. A record that is damaged at rest looks like a
 // torn one, but records written after it are intact: so if an intact record with the next
-// number or a later one lies anywhere past the end, batches that were acknowledged as durable
+// number or a later one lies anywhere in the log, batches that were acknowledged as durable
 // would be lost, and scanLog fails with ErrCorrupt naming the offset, rather than dropping them
 // silently. What it cannot tell apart is a torn last record and a last record damaged at rest;
 // see the package documentation.
-func scanLog(b []byte, checkpoint uint64, path string) ([]loggedRecord, error) {
-	var out []loggedRecord
-	off := int64(logHeaderBytes)
-	want := checkpoint + 1
+func scanLog(b []byte, mark logMark, path string) ([]logRecord, error) {
+	var out []logRecord
+	off, want := mark.head, mark.record+1
 	for {
-		n, payload, next, ok := parseRecord(b, off)
+		start := off
+		n, payload, next, ok := parseRecord(b, start)
 		if !ok || n != want {
-			break
+			start = logHeaderBytes
+			if n, payload, next, ok = parseRecord(b, start); !ok || n != want {
+				break
+			}
 		}
 		batches, err := decodePayload(payload)
 		if err != nil {
-			return nil, fmt.Errorf("bolt: open %s: %w: log record %d at offset %d is intact but does not decode: %w", path, ErrCorrupt, n, off, err)
+			return nil, fmt.Errorf("bolt: open %s: %w: log record %d at offset %d is intact but does not decode: %w", path, ErrCorrupt, n, start, err)
 		}
-		out = append(out, loggedRecord{n: n, off: off, batches: batches})
+		out = append(out, logRecord{n: n, start: start, end: next, batches: batches})
 		off, want = next, want+1
 	}
-	for p := off; p+recordHeaderBytes <= int64(len(b)); p += recordAlign {
+	for p := int64(logHeaderBytes); p+recordHeaderBytes <= int64(len(b)); p += recordAlign {
 		if n, _, _, ok := parseRecord(b, p); ok && n >= want {
-			return nil, fmt.Errorf("bolt: open %s: %w: the log's record %d at offset %d is missing or fails its checksum, but record %d at offset %d after it is intact: "+
-				"the batches synced in the records between would be lost; the log and the store file are left as they are", path, ErrCorrupt, want, off, n, p)
+			return nil, fmt.Errorf("bolt: open %s: %w: the log's record %d, at offset %d or at its top (%d), is missing or fails its checksum, but record %d at offset %d is intact: "+
+				"the batches synced in the records between would be lost; the log and the store file are left as they are", path, ErrCorrupt, want, off, logHeaderBytes, n, p)
 		}
 	}
 	return out, nil

@@ -69,15 +69,18 @@ type logRun struct {
 	before []byte
 	// states[i] is what the store held after the first i groups were synced.
 	states []map[string]string
-	// records are the offsets of the records in the log since its last checkpoint, the last
-	// group's last; end is where the last one ends, padding included.
+	// records are the offsets of the records the file does not hold, the last group's last;
+	// end is where the last one ends, padding included.
 	records []int64
 	end     int64
 }
 
-// writeLogRun writes groups until the log has wrapped once and then tail more, each group a
-// few batches of puts and deletes, and abandons the store.
-func writeLogRun(t *testing.T, tail int) logRun {
+// writeLogRun writes groups of a few batches of puts and deletes, one Sync each, round the
+// smallest log a few times with background checkpoints (waited for, so that the run is the same
+// every time); then, with checkpoints held, until the log holds at least three records that the
+// file does not and the last of them went to the top of the log, the ring's wrap. Then it
+// abandons the store.
+func writeLogRun(t *testing.T) logRun {
 	t.Helper()
 	r := logRun{path: filepath.Join(t.TempDir(), "vigil.db")}
 	s, err := bolt.Open(r.path, scratch)
@@ -86,9 +89,11 @@ func writeLogRun(t *testing.T, tail int) logRun {
 	}
 	m := storetest.NewModel()
 	r.states = append(r.states, m.Visible())
-	off := int64(bolt.LogHeaderBytes)
-	left := -1
-	for g := 0; left != 0; g++ {
+	var held [][2]int64
+	for g := 0; ; g++ {
+		if g == 200 {
+			t.Fatalf("no wrap after %d groups; held %v", g, held)
+		}
 		for b := range 1 + g%3 {
 			batch := store.Batch{
 				put(fmt.Sprintf("g%03d/b%d", g, b), strings.Repeat(string(rune('a'+g%26)), 1+g%40)),
@@ -100,34 +105,26 @@ func writeLogRun(t *testing.T, tail int) logRun {
 			mustApply(t, s, batch...)
 			m.Applied(batch)
 		}
-		before := s.Stats()
-		if left == 1 {
-			if r.before, err = os.ReadFile(bolt.LogPath(r.path)); err != nil {
-				t.Fatal(err)
-			}
+		if r.before, err = os.ReadFile(bolt.LogPath(r.path)); err != nil {
+			t.Fatal(err)
 		}
 		mustSync(t, s)
 		m.Sync()
 		r.states = append(r.states, m.Visible())
-		after := s.Stats()
-		switch {
-		case after.Checkpoints > before.Checkpoints:
-			off, r.records = bolt.LogHeaderBytes, nil
-			if left < 0 {
-				left = tail
-			}
-		default:
-			r.records = append(r.records, off)
-			off += int64(after.LogBytes - before.LogBytes)
-			if left > 0 {
-				left--
-			}
+		if s.Stats().Checkpoints < 3 {
+			bolt.WaitCheckpoint(s)
+			continue
+		}
+		bolt.SetHoldCheckpoints(s, true)
+		held = bolt.LoggedRecords(s)
+		if len(held) >= 3 && held[len(held)-1][0] == bolt.LogHeaderBytes {
+			break
 		}
 	}
-	r.end = off
-	if len(r.records) != tail {
-		t.Fatalf("%d records since the checkpoint, want %d", len(r.records), tail)
+	for _, h := range held {
+		r.records = append(r.records, h[0])
 	}
+	r.end = held[len(held)-1][1]
 	mustAbandon(t, s)
 	if r.db, err = os.ReadFile(r.path); err != nil {
 		t.Fatal(err)
@@ -165,12 +162,15 @@ func reopenCopy(t *testing.T, db, log []byte) (map[string]string, error) {
 
 // TestLogCutAtEveryOffset is the crash test of the log: the machine dies while the last
 // group's record is being written, having written any number of its bytes. The log is cut at
-// every byte offset of that record, both as a shorter file and as a record torn in place (the
-// bytes past the cut are what the log held before: a record of before the last checkpoint).
+// every byte offset of that record, torn in place two ways: zeros past the cut (what a new log
+// holds), and what the log held there before (records of before the last checkpoint). The log
+// is written in place, never grown, so a crash does not leave it shorter. The
+// record is the first after the ring's wrap, at the log's top, so the cut also shows that Open
+// looks for a record there only when it is intact and has the next number.
 // Open must give exactly the synced prefix: every group before the last, and the last one only
 // when its whole record is there.
 func TestLogCutAtEveryOffset(t *testing.T) {
-	r := writeLogRun(t, 3)
+	r := writeLogRun(t)
 	last := r.records[len(r.records)-1]
 	payloadEnd := last + 24 + int64(binary.BigEndian.Uint32(r.log[last+4:]))
 	n := len(r.states) - 1
@@ -183,8 +183,8 @@ func TestLogCutAtEveryOffset(t *testing.T) {
 			name string
 			log  []byte
 		}{
-			{"truncated", r.log[:cut]},
-			{"torn in place", append(append([]byte{}, r.log[:cut]...), r.before[cut:]...)},
+			{"zeros past the cut", append(append(append([]byte{}, r.log[:cut]...), make([]byte, r.end-cut)...), r.log[r.end:]...)},
+			{"old bytes past the cut", append(append([]byte{}, r.log[:cut]...), r.before[cut:]...)},
 		} {
 			got, err := reopenCopy(t, r.db, v.log)
 			if err != nil {
@@ -205,13 +205,15 @@ func TestLogCutAtEveryOffset(t *testing.T) {
 // reads as torn, and the store opens with the groups before it (the limit doc.go states); a
 // flip in a record's padding changes nothing.
 func TestLogDamagedRecord(t *testing.T) {
-	r := writeLogRun(t, 3)
+	r := writeLogRun(t)
 	n := len(r.states) - 1
 	outcomes := map[string]int{}
 	for i, start := range r.records {
 		end := r.end
-		if i+1 < len(r.records) {
+		if i+1 < len(r.records) && r.records[i+1] > start {
 			end = r.records[i+1]
+		} else if i+1 < len(r.records) {
+			end = start + 24 + int64(binary.BigEndian.Uint32(r.log[start+4:])) // before the wrap: its padding is unknown
 		}
 		payloadEnd := start + 24 + int64(binary.BigEndian.Uint32(r.log[start+4:]))
 		for off := start; off < end; off++ {
@@ -231,7 +233,7 @@ func TestLogDamagedRecord(t *testing.T) {
 					outcomes["padding: everything"]++
 				case i+1 < len(r.records):
 					if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), bolt.LogPath(r.path)[len(filepath.Dir(r.path)):]) ||
-						!strings.Contains(err.Error(), fmt.Sprintf("at offset %d", start)) {
+						!strings.Contains(err.Error(), fmt.Sprintf("at offset %d", start)) && !strings.Contains(err.Error(), fmt.Sprintf("at its top (%d)", start)) {
 						t.Fatalf("flip at %d in record %d of %d: Open = %v, want ErrCorrupt naming the log and offset %d", off, i+1, len(r.records), err, start)
 					}
 					outcomes["middle: refused"]++
