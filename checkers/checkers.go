@@ -64,7 +64,7 @@ type Checker struct {
 // Registry lists every checker that All runs, in the order it runs them. Add a checker here to
 // have simrun and All use it.
 var Registry = []Checker{
-	{Name: exactlyOnceName, Check: ExactlyOnce},
+	{Name: exactlyOnceName, Check: ExactlyOnce, Judge: exactlyOnce},
 	{Name: replayName, Check: Replay},
 	{Name: finalJournalName, Check: FinalJournal},
 	{Name: outputsName, Check: Outputs, Judge: outputs},

@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -19,10 +20,17 @@ const exactlyOnceName = "exactly-once"
 //     awakeable, and one must have been accepted. The engine records an acceptance once its write
 //     is durable, which may be after an attempt already observed the value, so observations are
 //     matched against acceptances anywhere in the history, not only earlier ones;
-//   - at most one InvocationDone per invocation: a second output is a violation whatever its value.
+//   - at most one InvocationDone per invocation: a second output is a violation whatever its value;
+//   - an acceptance of Restate's cancellation failure (409 "Cancelled"), which no resolve or
+//     reject carries, follows a cancellation: a cancel request for that invocation that reached
+//     the runtime (read from the client's bytes), or, for an invocation cancelled through its
+//     caller or by a handler, some cancel request or cancel command earlier in the run.
 //
 // Violations are sorted by their first event index.
-func ExactlyOnce(h History) []Violation {
+func ExactlyOnce(h History) []Violation { return exactlyOnce(NewIndex(&h)) }
+
+func exactlyOnce(x *Index) []Violation {
+	h := x.H
 	var vs []Violation
 
 	// The first acceptance of each awakeable is its winner; later ones are violations.
@@ -43,6 +51,8 @@ func ExactlyOnce(h History) []Violation {
 				e.Index, e.Result, h.Events[first].Result),
 			first, i))
 	}
+
+	vs = append(vs, unexplainedCancellations(x, accepted)...)
 
 	outputs := make(map[protocol.InvocationID]int)
 	for i := range h.Events {
@@ -80,4 +90,60 @@ func ExactlyOnce(h History) []Violation {
 
 	sortByFirstEvent(vs)
 	return vs
+}
+
+// cancelledFailure is the failure a cancelled await completes with, as Restate reports it.
+var cancelledFailure = journal.Failure{Code: 409, Message: "Cancelled"}
+
+// unexplainedCancellations returns a violation for each accepted cancellation of an awakeable
+// that no earlier cancellation explains (see ExactlyOnce).
+func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
+	h := x.H
+	direct := map[protocol.InvocationID]int{} // first cancel request delivered, per invocation
+	anyCancel := -1                           // first cancel of any kind
+	for _, d := range x.Deliveries {
+		if pr := x.Parsed[h.Events[d].Request]; pr.Kind == RequestCancel {
+			if _, ok := direct[pr.Invocation]; !ok {
+				direct[pr.Invocation] = d
+			}
+			if anyCancel < 0 {
+				anyCancel = d
+			}
+		}
+	}
+	for i := range h.Events {
+		if e := &h.Events[i]; e.Kind == CommandEmitted && e.Entry.Kind == journal.KindCancel {
+			if anyCancel < 0 || i < anyCancel {
+				anyCancel = i
+			}
+			break
+		}
+	}
+	var vs []Violation
+	for _, a := range sortedValues(accepted) {
+		e := &h.Events[a]
+		if f := e.Result.Failure; f == nil || *f != cancelledFailure {
+			continue
+		}
+		if d, ok := direct[e.Invocation]; ok && d < a {
+			continue
+		}
+		if anyCancel >= 0 && anyCancel < a {
+			continue
+		}
+		vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
+			fmt.Sprintf("awakeable [%d] accepted %s, Restate's cancellation failure, but nothing cancelled the invocation before", e.Index, e.Result),
+			a))
+	}
+	return vs
+}
+
+// sortedValues returns m's values in increasing order.
+func sortedValues(m map[slot]int) []int {
+	out := make([]int, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }

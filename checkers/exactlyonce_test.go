@@ -3,6 +3,7 @@ package checkers
 import (
 	"testing"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -154,5 +155,71 @@ func TestExactlyOnceViolationEvents(t *testing.T) {
 	vs := ExactlyOnce(b.h)
 	if len(vs) != 1 || len(vs[0].Events) != 2 || vs[0].Events[0] != obs || vs[0].Events[1] != acc {
 		t.Fatalf("want one violation naming events [%d %d], got %v", obs, acc, vs)
+	}
+}
+
+// A cancellation completes an awakeable with 409 Cancelled: accepted only after a cancel reached
+// the runtime, read from the client's own request.
+func TestExactlyOnceCancellation(t *testing.T) {
+	cancelled := journal.Result{Failure: &cancelledFailure}
+	accept := func(b *builder) int {
+		return b.add(Event{Kind: CompletionAccepted, Node: "runtime", Invocation: invA, Index: 1, Result: cancelled})
+	}
+	cancel := func(b *builder, n uint64, inv protocol.InvocationID) {
+		b.add(Event{Kind: ClientRequest, Node: "client-1", Request: n,
+			HTTP: &event.HTTP{Method: "PATCH", Path: "/restate/invocation/" + inv.String() + "/cancel"}})
+		b.delivered(n)
+	}
+	tests := []struct {
+		name  string
+		build func(b *builder)
+		want  []wantViolation
+	}{
+		{
+			name: "cancelled by its client",
+			build: func(b *builder) {
+				b.start(invA, 1, input("x"))
+				b.emit(invA, 1, 1, awk())
+				cancel(b, 1, invA)
+				accept(b)
+				b.observeResult(invA, 1, 1, journal.KindAwakeable, cancelled)
+			},
+		},
+		{
+			name: "cancellation accepted with no cancel",
+			build: func(b *builder) {
+				b.start(invA, 1, input("x"))
+				b.emit(invA, 1, 1, awk())
+				accept(b)
+			},
+			want: []wantViolation{eo(invA, "Restate's cancellation failure, but nothing cancelled the invocation before")},
+		},
+		{
+			name: "cancellation accepted before the cancel arrived",
+			build: func(b *builder) {
+				b.start(invA, 1, input("x"))
+				b.emit(invA, 1, 1, awk())
+				accept(b)
+				cancel(b, 1, invA)
+			},
+			want: []wantViolation{eo(invA, "nothing cancelled the invocation before")},
+		},
+		{
+			name: "a cancel reading as another method is no cancel",
+			build: func(b *builder) {
+				b.add(Event{Kind: ClientRequest, Node: "client-1", Request: 1,
+					HTTP: &event.HTTP{Method: "GET", Path: "/restate/invocation/" + invA.String() + "/cancel"}})
+				b.delivered(1)
+				accept(b)
+			},
+			want: []wantViolation{eo(invA, "nothing cancelled the invocation before")},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &builder{}
+			tc.build(b)
+			checkViolations(t, b.h, ExactlyOnce(b.h), tc.want)
+		})
 	}
 }

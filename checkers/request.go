@@ -38,6 +38,8 @@ const (
 	RequestWorkflowAttach
 	// RequestWorkflowOutput reads the output of workflow Service/Key's run at once.
 	RequestWorkflowOutput
+	// RequestCancel cancels the invocation Invocation (PATCH /restate/invocation/{id}/cancel).
+	RequestCancel
 )
 
 // ParsedRequest is what a client request means, parsed by the checkers from the exchange the
@@ -189,6 +191,13 @@ func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protoc
 		r := ParsedRequest{Service: segs[2], Key: segs[3], Workflow: true}
 		return withAction(r, action, RequestWorkflowAttach, RequestWorkflowOutput)
 	case "invocation":
+		if h.Method == "PATCH" && len(segs) == 4 && action == "cancel" {
+			id, err := protocol.ParseInvocationID(segs[2])
+			if err != nil {
+				return ParsedRequest{}
+			}
+			return ParsedRequest{Kind: RequestCancel, Invocation: id}
+		}
 		if h.Method != "GET" {
 			return ParsedRequest{}
 		}
