@@ -369,10 +369,12 @@ func oneRun(ctx context.Context, o options, cb *bench.Callbacks, dir string, rec
 	if fast != nil && o.verbose {
 		st := fast.Host.Stats()
 		if st.Syncs > 0 {
-			fmt.Fprintf(os.Stderr, "  host: %d inputs, %d batches in %d syncs (%.1f batches per sync), mean sync %s; store: %d fsyncs (%.2f per sync)\n",
+			fmt.Fprintf(os.Stderr, "  host: %d inputs, %d batches in %d syncs (%.1f batches per sync), mean sync %s; store: %d fsyncs (%.2f per sync), %d log records of %.0f bytes on average, %d checkpoints, %d syncs waited for one\n",
 				st.Inputs, st.Batches, st.Syncs, float64(st.Batches)/float64(st.Syncs),
 				(st.SyncTime / time.Duration(st.Syncs)).Round(time.Microsecond),
-				st.Store.Fsyncs, float64(st.Store.Fsyncs)/float64(st.Syncs))
+				st.Store.Fsyncs, float64(st.Store.Fsyncs)/float64(st.Syncs),
+				st.Store.LogRecords, float64(st.Store.LogBytes)/float64(max(st.Store.LogRecords, 1)),
+				st.Store.Checkpoints, st.Store.CheckpointWaits)
 		}
 	}
 

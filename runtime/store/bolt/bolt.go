@@ -87,6 +87,9 @@ type Stats struct {
 	// memory) into the file: in the background once half the log is in use, in a Sync whose
 	// record found no room, and at Close.
 	Checkpoints uint64
+	// CheckpointWaits is the number of Syncs that found no room in the log for their record
+	// and waited for a checkpoint: a log too small for the rate of writes shows here.
+	CheckpointWaits uint64
 }
 
 // Store is a store.Store on one bbolt file. Its methods are safe for concurrent use; Sync may
@@ -615,6 +618,9 @@ func (s *Store) placeRecord(size int64) (at int64, ok bool) {
 		if done == nil {
 			return 0, false // nothing logged, so nothing in the way: cannot happen
 		}
+		s.mu.Lock()
+		s.stats.CheckpointWaits++
+		s.mu.Unlock()
 		<-done
 	}
 	return 0, false
