@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"sync"
-
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -12,31 +10,9 @@ import (
 // and delivers, for the checkers that judge attempts (progress, causality). It is a fact of the
 // simulator's, like a crash, and never a claim of the runtime's.
 
-// links recycles link logs, as histories does the histories' events: a run's log is judged and
-// dropped, and growing a fresh one for each seed cost as much as the history. The capacity a log
-// starts with changes nothing it records.
-var links sync.Pool
-
-// appendLink appends e to the link log, taking a recycled log for the run's first event.
+// appendLink appends e to the link log (a recycled world's log, emptied, when there is one).
 func (w *World) appendLink(e checkers.LinkEvent) {
-	if w.link == nil {
-		if l, ok := links.Get().(*checkers.Link); ok {
-			w.link = *l
-		}
-	}
 	w.link = append(w.link, e)
-}
-
-// recycleLink gives the run's link log back once it has been judged.
-func (w *World) recycleLink() {
-	l := w.link
-	w.link = nil
-	if cap(l) == 0 {
-		return
-	}
-	clear(l) // drop what the old events point to
-	l = l[:0]
-	links.Put(&l)
 }
 
 // linkEvent appends one link event, placed after the history events recorded so far.

@@ -60,8 +60,16 @@ type runtimeNode struct {
 	requests map[engine.RequestID]func(Response)
 }
 
-func newRuntimeNode(w *World) *runtimeNode {
-	n := &runtimeNode{w: w, store: mem.New(), requests: map[engine.RequestID]func(Response){}}
+// newRuntimeNode makes the runtime node on st and requests, empty ones a recycled world kept
+// (World.recycle), or new ones when they are nil.
+func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(Response)) *runtimeNode {
+	if st == nil {
+		st = mem.New()
+	}
+	if requests == nil {
+		requests = map[engine.RequestID]func(Response){}
+	}
+	n := &runtimeNode{w: w, store: st, requests: requests}
 	n.clock = &virtualClock{w: w, runtime: n}
 	n.start(engine.New(n.config()))
 	return n
@@ -528,10 +536,12 @@ func (p *pause) hold(ev event) { p.held = append(p.held, ev) }
 // endPause ends p now and releases what it held, in order, at the current instant.
 func (w *World) endPause(p *pause) {
 	p.until = min(p.until, w.now)
-	held := p.held
-	p.held = nil
-	for _, ev := range held {
+	for _, ev := range p.held {
 		ev.at = w.now
 		w.queue.push(ev)
 	}
+	// The pause is over, so nothing is held while the events are pushed; the slice is kept
+	// for the next pause.
+	clear(p.held)
+	p.held = p.held[:0]
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -51,9 +50,23 @@ type Result struct {
 // Failed reports whether the run broke any property.
 func (r *Result) Failed() bool { return len(r.Violations) > 0 }
 
-// RunSeed runs one simulation of the scenario and judges it.
+// RunSeed runs one simulation of the scenario and judges it. It runs on a world a finished run
+// left (see worlds), which gives the same run, bit for bit, as a world made from nothing.
 func RunSeed(sc Scenario, opts Options) *Result {
-	w := newWorld(sc, opts)
+	w, _ := worlds.Get().(*World)
+	if w == nil {
+		w = &World{}
+	}
+	res := runOn(w, sc, opts)
+	// Not reached when the run panics: a world left mid-run is dropped, never reused.
+	worlds.Put(w)
+	return res
+}
+
+// runOn runs one simulation on w, a new or recycled world (see newWorldOn), and leaves w
+// recycled for a next run.
+func runOn(w *World, sc Scenario, opts Options) *Result {
+	newWorldOn(w, sc, opts)
 	w.run()
 	w.endRun()
 	w.close()
@@ -76,13 +89,13 @@ func RunSeed(sc Scenario, opts Options) *Result {
 		}
 	}
 	res.Violations = w.judge()
-	w.recycleLink()
 	res.Cut = w.cut
-	if opts.KeepHistory || res.Failed() {
-		res.History = &w.history
-	} else {
-		recycleHistory(w.history.Events)
+	keep := opts.KeepHistory || res.Failed()
+	if keep {
+		h := w.history // the world is recycled: the Result gets its own copy of the header
+		res.History = &h
 	}
+	w.recycle(keep)
 	return res
 }
 
@@ -119,24 +132,6 @@ func (w *World) judge() []checkers.Violation {
 		}
 	}
 	return vs
-}
-
-// histories recycles the event slices of histories nobody kept: a run records hundreds of large
-// events, and growing a fresh slice for each seed was the simulator's biggest allocation. The
-// capacity a run starts with changes nothing it records.
-var histories sync.Pool
-
-func recycleHistory(events []checkers.Event) {
-	clear(events) // drop what the old events point to
-	events = events[:0]
-	histories.Put(&events)
-}
-
-func newHistory() checkers.History {
-	if events, ok := histories.Get().(*[]checkers.Event); ok {
-		return checkers.History{Events: *events}
-	}
-	return checkers.History{}
 }
 
 // livenessViolations reports invocations that did not finish within the liveness budget.

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"slices"
-
 	"github.com/vigilsim/vigil/checkers"
 )
 
@@ -11,11 +9,17 @@ import (
 // end of the liveness phase nothing is in flight, and what the engine wrote is what a restart
 // would find.
 func (w *World) storageViolations() []checkers.Violation {
-	var rows []checkers.Row
+	// Load's value is valid only during its callback, so each is copied: all into one buffer
+	// the world keeps across runs, each row's value a capped slice of it (a row is never
+	// written to, and an append that moves the buffer leaves the earlier slices valid).
+	rows, buf := w.auditRows[:0], w.auditBytes[:0]
 	err := w.runtime.store.Load(func(key string, value []byte) error {
-		rows = append(rows, checkers.Row{Key: key, Value: slices.Clone(value)})
+		start := len(buf)
+		buf = append(buf, value...)
+		rows = append(rows, checkers.Row{Key: key, Value: buf[start:len(buf):len(buf)]})
 		return nil
 	})
+	w.auditRows, w.auditBytes = rows, buf
 	if err != nil {
 		return []checkers.Violation{{Checker: "storage", Message: "the store cannot be read at the end of the run: " + err.Error()}}
 	}

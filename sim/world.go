@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -13,6 +14,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/runtime/store/mem"
 )
 
 // Epoch is the wall-clock reading of virtual time zero, a fixed date so runs are reproducible.
@@ -145,9 +147,24 @@ type World struct {
 	// cut is the bound that ended the run early, and cutViolation its verdict.
 	cut          Bound
 	cutViolation checkers.Violation
+
+	// auditRows and auditBytes hold the store's rows for the end-of-run audit (storage.go).
+	auditRows  []checkers.Row
+	auditBytes []byte
+	// spare is set only on a world in the pool: the buffers its next run reuses (recycle).
+	spare spare
 }
 
+// newWorld builds the world of one run on a pooled world (see worlds), or a new one.
 func newWorld(sc Scenario, opts Options) *World {
+	w, _ := worlds.Get().(*World)
+	return newWorldOn(w, sc, opts)
+}
+
+// newWorldOn builds the world of one run on w, a world recycle emptied, or a new one when w is
+// nil: only the emptied buffers carry over, every other field starts at its zero value as in a
+// world made from nothing.
+func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	opts = opts.withDefaults()
 	if opts.Record != nil {
 		opts.Record.begin(sc.Name, opts)
@@ -158,8 +175,16 @@ func newWorld(sc Scenario, opts Options) *World {
 		}
 		return Rand{recordingStream(NewPCGSource(opts.Seed, purpose), opts.Record)}
 	}
-	w := &World{
-		history:      newHistory(),
+	if w == nil {
+		w = &World{}
+	}
+	sp := w.spare
+	*w = World{
+		history:      checkers.History{Events: sp.events},
+		queue:        sp.queue,
+		link:         sp.link,
+		auditRows:    sp.auditRows,
+		auditBytes:   sp.auditBytes,
 		opts:         opts,
 		netRand:      stream("net"),
 		faultRand:    stream("faults"),
@@ -187,9 +212,58 @@ func newWorld(sc Scenario, opts Options) *World {
 		}[s.Kind()]
 	}
 	w.declare()
-	w.runtime = newRuntimeNode(w)
+	w.runtime = newRuntimeNode(w, sp.store, sp.requests)
 	w.executor = newExecutorNode(w)
 	return w
+}
+
+// worlds holds the worlds of finished runs for the next run to reuse. A run grows an event queue,
+// a history, a link log, a store and a few maps; growing them afresh for every seed of a campaign
+// was a large share of what the simulator allocated. A world in the pool holds only those
+// buffers, emptied (recycle), so nothing of one run can reach the next; the capacity a run starts
+// with changes nothing it records.
+var worlds sync.Pool
+
+// spare is what a recycled world keeps for its next run: buffers emptied of everything the
+// finished run put in them (cleared, so they point at nothing of it), with their capacity.
+type spare struct {
+	queue      eventQueue
+	events     []checkers.Event
+	link       checkers.Link
+	store      *mem.Store
+	requests   map[engine.RequestID]func(Response)
+	auditRows  []checkers.Row
+	auditBytes []byte
+}
+
+// recycle empties the finished world for a next run (newWorldOn). keptHistory says the run's
+// history went to its Result, so its events are not the world's to reuse. The world must not be
+// used after it: a caller that keeps a *World past its run (a workload's pointer) sees a blank
+// world, and then another run's.
+func (w *World) recycle(keptHistory bool) {
+	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0]}
+	if !keptHistory {
+		clear(w.history.Events) // drop what the old events point to
+		sp.events = w.history.Events[:0]
+	}
+	clear(w.link)
+	sp.link = w.link[:0]
+	clear(w.auditRows)
+	sp.auditRows = w.auditRows[:0]
+	if n := w.runtime; n != nil {
+		n.store.Reset()
+		clear(n.requests)
+		sp.store, sp.requests = n.store, n.requests
+	}
+	*w = World{spare: sp}
+}
+
+// emptyQueue returns q emptied, its slices kept: the events left in it (a run ends with timers
+// still armed) are cleared so their closures and messages are not kept alive, and the push
+// counter starts again at zero, as the trace hash needs (ties are drawn afresh per run).
+func emptyQueue(q eventQueue) eventQueue {
+	clear(q.slots)
+	return eventQueue{heap: q.heap[:0], slots: q.slots[:0], free: q.free[:0]}
 }
 
 // Now returns the virtual time since the start of the run.
