@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // twoWinners is a history in which promise "p" of Wf/k1 was completed twice, both completes
@@ -41,6 +42,7 @@ func TestPromiseChecksRebuildWhatPromisesJudged(t *testing.T) {
 	assert.False(t, p.Linearizable())
 	// Every event of the epoch: four calls and returns of the completes, two completions, the get.
 	assert.Len(t, p.Events, 8)
+	assert.Equal(t, []protocol.InvocationID{invC, invD, invA}, p.Clients, "a line per invocation, by first call")
 	// Promises says the same of it.
 	var said bool
 	for _, v := range Promises(h) {

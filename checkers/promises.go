@@ -401,8 +401,10 @@ func (r resultKey) String() string {
 type promiseCheck struct {
 	ops    []*promiseOp
 	events []int
-	res    porcupine.CheckResult
-	info   porcupine.LinearizationInfo
+	// clients are the invocations in the order of their client ids.
+	clients []protocol.InvocationID
+	res     porcupine.CheckResult
+	info    porcupine.LinearizationInfo
 }
 
 // checkPromise runs porcupine on the operations of one promise epoch. Event indices are the
@@ -422,6 +424,7 @@ func checkPromise(ops []*promiseOp, completed []int) promiseCheck {
 	}
 	history := make([]porcupine.Operation, len(ops))
 	clients := make(map[protocol.InvocationID]int)
+	var order []protocol.InvocationID
 	var evs []int
 	for n, op := range ops {
 		in := promiseInput{kind: op.kind}
@@ -438,12 +441,13 @@ func checkPromise(ops []*promiseOp, completed []int) promiseCheck {
 		if !ok {
 			client = len(clients)
 			clients[op.slot.inv] = client
+			order = append(order, op.slot.inv)
 		}
 		history[n] = porcupine.Operation{ClientId: client, Input: in, Call: int64(op.call), Output: out, Return: ret, Metadata: op.metadata()}
 		evs = append(evs, op.events()...)
 	}
 	res, info := porcupine.CheckOperationsVerbose(promiseModel, history, PromiseCheckTimeout)
-	return promiseCheck{ops: ops, events: evs, res: res, info: info}
+	return promiseCheck{ops: ops, events: evs, clients: order, res: res, info: info}
 }
 
 // metadata is what porcupine's visualisation shows of the operation beside its description:
@@ -494,6 +498,9 @@ type PromiseCheck struct {
 	// Events are the indices of the events that show the epoch (its operations' calls and
 	// returns, its PromiseCompleted events), ascending.
 	Events []int
+	// Clients are the invocations whose operations the visualisation draws, by line: line n
+	// (porcupine's client n) is Clients[n], in the order of their first operation's call.
+	Clients []protocol.InvocationID
 
 	info porcupine.LinearizationInfo
 }
@@ -522,7 +529,7 @@ func PromiseChecks(h History) []PromiseCheck {
 		info.AddAnnotations(completionAnnotations(h, ix.completedBy[k]))
 		out = append(out, PromiseCheck{
 			Promise: k.String(), Service: k.service, Key: k.key, Name: k.name, Epoch: k.epoch,
-			Result: c.res, Events: slices.Compact(evs), info: info,
+			Result: c.res, Events: slices.Compact(evs), Clients: c.clients, info: info,
 		})
 	}
 	return out

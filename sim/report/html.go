@@ -96,7 +96,7 @@ func HTML(r *sim.Result, info Info) ([]byte, error) {
 		p.Violations = append(p.Violations, violationOf(r, x, vi, v))
 		p.Promises = p.Promises || v.Checker == "promises"
 	}
-	lin, err := linearizability(r)
+	lin, err := linearizability(r, x)
 	if err != nil {
 		return nil, err
 	}

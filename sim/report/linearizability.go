@@ -20,6 +20,16 @@ type promiseView struct {
 	File string
 	// Page is porcupine's self-contained page; report.html carries it in an iframe's srcdoc.
 	Page string
+	// Lines name the invocation of each of the drawing's numbered lines.
+	Lines []lineView
+}
+
+// lineView is one numbered line of porcupine's drawing: porcupine numbers its clients, the
+// page says which invocation each one is.
+type lineView struct {
+	N          int
+	Invocation string
+	Target     string
 }
 
 // linearizability draws, for a run that the promise checker failed, each promise epoch worth
@@ -27,7 +37,7 @@ type promiseView struct {
 // not decide, and those whose events a promise violation names (a second completion, a value
 // no complete carried). The checks are rebuilt from the history (checkers.PromiseChecks), so a
 // campaign's runs keep nothing for a report they may never need.
-func linearizability(r *sim.Result) ([]promiseView, error) {
+func linearizability(r *sim.Result, x *run) ([]promiseView, error) {
 	if r.History == nil {
 		return nil, nil
 	}
@@ -54,7 +64,15 @@ func linearizability(r *sim.Result) ([]promiseView, error) {
 		if err := c.Visualize(&b); err != nil {
 			return nil, err
 		}
-		out = append(out, promiseView{Promise: c.Promise, Verdict: verdictOf(c), File: linearizabilityFile(c), Page: b.String()})
+		v := promiseView{Promise: c.Promise, Verdict: verdictOf(c), File: linearizabilityFile(c), Page: b.String()}
+		for n, id := range c.Clients {
+			l := lineView{N: n, Invocation: id.String()}
+			if inv := x.byInv[id]; inv != nil {
+				l.Target = inv.target
+			}
+			v.Lines = append(v.Lines, l)
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

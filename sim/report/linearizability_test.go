@@ -65,6 +65,7 @@ func TestLinearizabilityIsOnThePage(t *testing.T) {
 	has(t, page, `<h2 id="linearizability">`)
 	has(t, page, "not linearizable as a write-once promise")
 	has(t, page, `<iframe class="porcupine"`)
+	assert.Regexp(t, `lines: 0 = <a class="ev mono" href="#inv-inv_\w+">inv_\w+</a> ReviewWorkflow/rw-\d+/\w+; 1 = `, page)
 	// porcupine's page is in the srcdoc, escaped: its data names the forged read.
 	has(t, page, "const data = ")
 	has(t, page, `get -\u003e value(\&#34;a value no complete ever carried\&#34;)`)

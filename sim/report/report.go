@@ -100,7 +100,7 @@ func Write(root string, r *sim.Result, info Info) (string, error) {
 			return "", fmt.Errorf("report: %w", err)
 		}
 	}
-	lin, err := linearizability(r)
+	lin, err := linearizability(r, newRun(r))
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}

@@ -32,7 +32,7 @@ func Summary(r *sim.Result, info Info) ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "\nfiles: %s (Chrome/Perfetto trace-event format: ui.perfetto.dev or chrome://tracing), %s (open in a browser)\n",
 		TraceFile, HTMLFile)
-	lin, err := linearizability(r)
+	lin, err := linearizability(r, newRun(r))
 	if err != nil {
 		return nil, err
 	}

@@ -94,6 +94,7 @@ the longest partial linearizations, in red where each one fails. Hover an operat
 click it for the linearizations that include it. Each is also saved beside this page.</p>
 {{range .Linearizability}}<div class="porcupine">
 <div><b>{{.Promise}}</b>: {{.Verdict}} &mdash; <code>{{.File}}</code></div>
+<div class="note lines">lines: {{range $i, $l := .Lines}}{{if $i}}; {{end}}{{$l.N}} = <a class="ev mono" href="#inv-{{$l.Invocation}}">{{$l.Invocation}}</a>{{if $l.Target}} {{$l.Target}}{{end}}{{end}}</div>
 <iframe class="porcupine" title="porcupine: {{.Promise}}" srcdoc="{{.Page}}"></iframe>
 </div>
 {{end}}{{else if .Promises}}<p class="note">Promise linearizability: no promise operation of the violations could be drawn
