@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // firstCompletionName is the Checker name of FirstCompletion's violations.
@@ -25,7 +26,8 @@ const firstCompletionName = "first-completion"
 // A crash between the two excuses it — the earlier completion may have been lost with the
 // unsynced writes, its client told nothing but a broken connection — unless the runtime recorded
 // a durable fact about that completion (accepted, buffered or dropped) before the crash: then it
-// survived, and it still had to win. Completions sent by handlers
+// survived, and it still had to win. A cancel of the invocation that reached the runtime
+// before the resolve competes as a completion: its cancellation failure may win. Completions sent by handlers
 // (complete-awakeable commands) are not ordered here. Violations are sorted by first event.
 func FirstCompletion(h History) []Violation { return firstCompletion(NewIndex(&h)) }
 
@@ -59,9 +61,18 @@ func firstCompletion(x *Index) []Violation {
 	// judged marks the awakeables whose first surviving delivery was already compared: only the
 	// first one has to win; the later ones must lose.
 	judged := map[Slot]bool{}
+	// cancels holds the first cancel of each invocation to reach the runtime: a cancellation
+	// completes what the invocation waits on, so it competes with the resolves that come later.
+	cancels := map[protocol.InvocationID]int{}
 	for _, d := range x.Deliveries {
 		n := h.Events[d].Request
 		pr := x.Parsed[n]
+		if pr.Kind == RequestCancel {
+			if _, ok := cancels[pr.Invocation]; !ok {
+				cancels[pr.Invocation] = d
+			}
+			continue
+		}
 		if pr.Kind != RequestResolve && pr.Kind != RequestReject {
 			continue
 		}
@@ -73,6 +84,11 @@ func firstCompletion(x *Index) []Violation {
 		won := h.Events[a].Result
 		if won.Equal(pr.Result) {
 			continue
+		}
+		if f := won.Failure; f != nil && *f == cancelledFailure {
+			if c, ok := cancels[pr.Awakeable.Invocation]; ok && c < d {
+				continue // the cancel reached the runtime first, and won
+			}
 		}
 		vs = append(vs, newViolation(firstCompletionName, pr.Awakeable.Invocation,
 			fmt.Sprintf("request %d (%s) reached the runtime at %v with %s for awakeable [%d], the first completion to arrive, but the engine accepted %s at %v with no crash between",

@@ -3,6 +3,8 @@ package checkers
 import (
 	"testing"
 
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -96,6 +98,42 @@ func TestFirstCompletionSurvivesCrash(t *testing.T) {
 				b.accept(invA, 1, "2")
 			},
 			want: []wantViolation{fc(invA, "with value(1) for awakeable [1], the first completion to arrive, but the engine accepted value(2)")},
+		},
+	})
+}
+
+// A cancel of the invocation competes with resolves of what it waits on: the first to reach the
+// runtime wins.
+func TestFirstCompletionWithCancel(t *testing.T) {
+	awkA := protocol.AwakeableID{Invocation: invA, Index: 1}.String()
+	cancelled := journal.Result{Failure: &cancelledFailure}
+	cancel := func(b *builder, n uint64) {
+		b.add(Event{Kind: ClientRequest, Node: "client-1", Request: n,
+			HTTP: &event.HTTP{Method: "PATCH", Path: "/restate/invocation/" + invA.String() + "/cancel"}})
+		b.delivered(n)
+	}
+	acceptCancel := func(b *builder) {
+		b.add(Event{Kind: CompletionAccepted, Node: "runtime", Invocation: invA, Index: 1, Awakeable: awkA, Result: cancelled})
+	}
+	runCases(t, FirstCompletion, []checkerCase{
+		{
+			name: "clean: the cancel arrived first and won",
+			build: func(b *builder) {
+				cancel(b, 1)
+				b.resolveRequest(2, awkA, "2")
+				b.delivered(2)
+				acceptCancel(b)
+			},
+		},
+		{
+			name: "the resolve arrived first, the cancellation won",
+			build: func(b *builder) {
+				b.resolveRequest(1, awkA, "1")
+				b.delivered(1)
+				cancel(b, 2)
+				acceptCancel(b)
+			},
+			want: []wantViolation{fc(invA, `with value(1) for awakeable [1], the first completion to arrive, but the engine accepted failure(409 "Cancelled")`)},
 		},
 	})
 }

@@ -1,8 +1,9 @@
 // Package approval is the seed's human-approval scenario: a handler creates an awakeable, hands
 // its ID to a reviewer inside Run, waits for the decision and returns it. Reviewers resolve or
 // reject over the ingress HTTP API — sometimes twice, sometimes two racing, sometimes late — and
-// the scenario checks that each invocation returns the first accepted decision, or fails with a
-// terminal error carrying the rejection reason.
+// some submitters cancel their request while it waits; the scenario checks that each invocation
+// returns the first accepted decision, or fails with a terminal error carrying the rejection
+// reason or Restate's cancellation.
 //
 // It imports the user kit (vigiltest), the checkers and the runtime's handler API; nothing in the
 // runtime imports it.
@@ -87,6 +88,8 @@ type workload struct {
 	// responses are the outputs clients received, by invocation ID (x-restate-id).
 	responses []clientResult
 	tickets   int
+	// cancelled are the invocations some submitter sent a cancel for (sent at least once).
+	cancelled map[string]bool
 }
 
 type clientResult struct {
@@ -139,6 +142,18 @@ func (wl *workload) sendOrCall(c *vigiltest.Client, doc string, send bool, opts 
 			// In doubt or refused, the invocation may or may not exist: nothing more to learn.
 			if rep.Err == nil && rep.Status == http.StatusAccepted {
 				vigiltest.Attach(c, rep.Value, wl.record)
+				if wl.s.Rand().Percent(20, "cancel") {
+					// The submitter changes its mind while the review may still be pending: the
+					// awaited decision, or the next await, fails with 409 Cancelled.
+					id := rep.Value
+					wl.s.After(wl.s.Rand().Duration(0, 8*time.Second, "cancel-after"), func() {
+						if wl.cancelled == nil {
+							wl.cancelled = map[string]bool{}
+						}
+						wl.cancelled[id] = true
+						vigiltest.Cancel(c, id, nil)
+					})
+				}
 			}
 		}, opts...)
 		return
@@ -222,6 +237,9 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 			}
 			outputs[e.Invocation] = e.Result
 			acc, ok := accepted[e.Invocation]
+			if !ok && isCancelled(e.Result) && wl.cancelled[e.Invocation.String()] {
+				continue // cancelled before the handler created its awakeable (queued or delayed)
+			}
 			if !ok {
 				fail(e.Invocation, []int{i}, "finished with %s but no decision was ever accepted", e.Result)
 				continue
@@ -259,6 +277,11 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		}
 	}
 	return vs
+}
+
+// isCancelled reports whether r is Restate's cancellation failure.
+func isCancelled(r journal.Result) bool {
+	return r.Failure != nil && r.Failure.Code == 409 && r.Failure.Message == "Cancelled"
 }
 
 // expectedOutput derives what the handler must have returned from its final journal and the
