@@ -28,79 +28,113 @@ import (
 // socket is missing.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
 	w.requests++
-	reqNo := w.requests
+	x := &exchange{w: w, client: client, method: method, path: path, reqNo: w.requests, cb: cb}
 	// The runtime gets the request in parts, its own copies of them: nothing the client does
 	// with its buffers later reaches the runtime, nor the runtime's doings the history.
-	req := &ingress.RawRequest{Method: method, Target: path, Header: header.Clone(), Body: bytes.Clone(body)}
+	x.req = ingress.RawRequest{Method: method, Target: path, Header: header.Clone(), Body: bytes.Clone(body)}
 	sent := &hist.HTTP{Method: method, Path: path, Header: headerFields(header), Body: bytes.Clone(body)}
 	// The target fields are the checkers' own reading of the bytes, for scenario checks that
 	// group requests by target; the runtime's decoding never reaches the history.
 	target := checkers.ParseClientRequest(sent, w.declared)
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: reqNo, Reason: method + " " + path, HTTP: sent,
+	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: method + " " + path, HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
 	// What the production handler answers before decoding — a CORS preflight, the health
 	// probe — it answers here with the same functions; every answer carries the CORS headers a
 	// browser's request gets.
-	early, answeredEarly := req.PreflightResponse()
-	if !answeredEarly && req.IsHealthRequest() {
-		early, answeredEarly = ingress.HealthResponse(true, "ready"), true
+	x.early, x.answeredEarly = x.req.PreflightResponse()
+	if !x.answeredEarly && x.req.IsHealthRequest() {
+		x.early, x.answeredEarly = ingress.HealthResponse(true, "ready"), true
 	}
-	decoded, derr := ingress.DecodeRaw(req, w.serviceKinds)
+	x.decoded, x.derr = ingress.DecodeRaw(&x.req, w.serviceKinds)
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
-	lostResponse := !w.healed && !lostRequest && w.netRand.Percent(w.plan.ResponseLossPercent, "response-loss")
-	answered := false
-	done := func(r Response) {
-		if answered {
-			return
-		}
-		answered = true
-		e := checkers.Event{Kind: checkers.ClientResponse, Node: client, Request: reqNo}
-		if r.Err != nil {
-			e.Reason = fmt.Sprintf("%s %s: %v", method, path, r.Err)
-		} else {
-			e.Status = r.Status
-			e.Reason = fmt.Sprintf("%s %s: %d %s", method, path, r.Status, r.Body)
-			e.HTTP = responseHTTP(r.Response)
-			e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
-		}
-		w.Record(e)
-		cb(r)
-	}
-	if lostRequest || lostResponse {
-		timeout := max(w.plan.ClientTimeout, time.Millisecond)
-		w.After(timeout, func() { done(Response{Err: fmt.Errorf("no answer within %s: %w", timeout, ErrTimeout)}) })
+	x.lostResponse = !w.healed && !lostRequest && w.netRand.Percent(w.plan.ResponseLossPercent, "response-loss")
+	if lostRequest || x.lostResponse {
+		x.timeout = max(w.plan.ClientTimeout, time.Millisecond)
+		w.After(x.timeout, x.timedOut)
 	}
 	if lostRequest {
 		w.cover(CoverRequestLost)
 		return
 	}
-	reply := func(r Response) {
-		if r.Err == nil {
-			r.Response = req.WithCORS(r.Response)
-		}
-		done(r)
+	w.After(w.linkDelay(), x.arrive)
+}
+
+// exchange is one client request in flight: the request as the runtime's side decodes it and
+// whether the client has had its answer. One value holds what the request's callbacks share.
+type exchange struct {
+	w                    *World
+	client, method, path string
+	reqNo                uint64
+	req                  ingress.RawRequest
+	// early is the answer the ingress gives before decoding (answeredEarly), decoded and derr
+	// what decoding made of the request.
+	early         ingress.Response
+	answeredEarly bool
+	decoded       ingress.Request
+	derr          *ingress.Error
+	// lostResponse drops the answer on its way back; timeout is when the client gives up on a
+	// lost request or response.
+	lostResponse bool
+	timeout      time.Duration
+	answered     bool
+	cb           func(Response)
+}
+
+// arrive is the request reaching the runtime node, after the link's delay.
+func (x *exchange) arrive() {
+	w := x.w
+	if !w.runtime.up {
+		w.runtime.request(x.reqNo, ingress.Request{}, x.reply) // refused
+		return
 	}
-	if lostResponse {
-		reply = func(Response) { w.cover(CoverResponseLost) }
+	if x.answeredEarly || x.derr != nil {
+		w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: x.reqNo})
+		resp := Response{Response: x.early}
+		if !x.answeredEarly {
+			resp.Response = x.derr.Response()
+		}
+		w.After(w.linkDelay(), func() { x.reply(resp) })
+		return
 	}
-	w.After(w.linkDelay(), func() {
-		if !w.runtime.up {
-			w.runtime.request(reqNo, ingress.Request{}, reply) // refused
-			return
-		}
-		if answeredEarly || derr != nil {
-			w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: reqNo})
-			resp := Response{Response: early}
-			if !answeredEarly {
-				resp.Response = derr.Response()
-			}
-			w.After(w.linkDelay(), func() { reply(resp) })
-			return
-		}
-		w.runtime.request(reqNo, decoded, reply)
-	})
+	w.runtime.request(x.reqNo, x.decoded, x.reply)
+}
+
+// reply is the runtime's answer leaving for the client, or lost on the way.
+func (x *exchange) reply(r Response) {
+	if x.lostResponse {
+		x.w.cover(CoverResponseLost)
+		return
+	}
+	if r.Err == nil {
+		r.Response = x.req.WithCORS(r.Response)
+	}
+	x.done(r)
+}
+
+// timedOut is the client giving up on a request or response that was lost.
+func (x *exchange) timedOut() {
+	x.done(Response{Err: fmt.Errorf("no answer within %s: %w", x.timeout, ErrTimeout)})
+}
+
+// done records what the client read, once, and hands it to the client's callback.
+func (x *exchange) done(r Response) {
+	if x.answered {
+		return
+	}
+	x.answered = true
+	e := checkers.Event{Kind: checkers.ClientResponse, Node: x.client, Request: x.reqNo}
+	if r.Err != nil {
+		e.Reason = fmt.Sprintf("%s %s: %v", x.method, x.path, r.Err)
+	} else {
+		e.Status = r.Status
+		e.Reason = fmt.Sprintf("%s %s: %d %s", x.method, x.path, r.Status, r.Body)
+		e.HTTP = responseHTTP(r.Response)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
+	}
+	x.w.Record(e)
+	x.cb(r)
 }
 
 // ErrTimeout is the Err of a request whose client gave up waiting for an answer; like a
