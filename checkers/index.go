@@ -60,10 +60,20 @@ func Overlaps(ws []Window, from, to time.Duration) bool {
 
 // NewIndex indexes h in one pass (and parses the requests once the declarations are known).
 func NewIndex(h *History) *Index {
+	// The maps are sized from a count of each kind first: growing them key by key cost more
+	// than the counting pass, and the counts bound the sizes (repeats only make them smaller).
+	var n [256]int // every Kind (a uint8), so a kind added later is counted too
+	for i := range h.Events {
+		n[h.Events[i].Kind]++
+	}
 	x := &Index{
-		H: h, Specs: map[string]*protocol.ServiceSpec{}, Requests: map[uint64]int{}, Responses: map[uint64]int{},
-		Parsed: map[uint64]ParsedRequest{}, Accepted: map[protocol.InvocationID]int{}, Done: map[protocol.InvocationID]int{},
-		Completed: map[Slot]int{}, Armed: map[Slot]int{}, Fired: map[Slot]int{}, Emitted: map[Slot][]int{},
+		H: h, Specs: make(map[string]*protocol.ServiceSpec, n[event.ServiceDeclared]),
+		Requests: make(map[uint64]int, n[event.ClientRequest]), Responses: make(map[uint64]int, n[event.ClientResponse]),
+		RequestOrder: make([]uint64, 0, n[event.ClientRequest]), Deliveries: make([]int, 0, n[event.RequestDelivered]),
+		Accepted: make(map[protocol.InvocationID]int, n[event.InvocationAccepted]),
+		Done:     make(map[protocol.InvocationID]int, n[event.InvocationDone]), DoneOrder: make([]protocol.InvocationID, 0, n[event.InvocationDone]),
+		Completed: make(map[Slot]int, n[event.CompletionAccepted]), Armed: make(map[Slot]int, n[event.TimerArmed]),
+		Fired: make(map[Slot]int, n[event.TimerFired]), Emitted: make(map[Slot][]int, n[event.CommandEmitted]),
 		End: h.End(),
 	}
 	first := func(m map[Slot]int, s Slot, i int) {
@@ -132,6 +142,7 @@ func NewIndex(h *History) *Index {
 	if downSince >= 0 {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
+	x.Parsed = make(map[uint64]ParsedRequest, len(x.Requests))
 	for n, i := range x.Requests {
 		x.Parsed[n] = ParseClientRequest(h.Events[i].HTTP, x.Specs)
 	}

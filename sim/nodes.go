@@ -297,7 +297,7 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 // request is an HTTP request arriving at the runtime's ingress.
 func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Response)) {
 	if n.up && n.pause.active(n.w.now) {
-		n.pause.hold(event{kind: evCall, fn: func() { n.request(reqNo, req, cb) }})
+		n.holdRequest(reqNo, req, cb)
 		return
 	}
 	if !n.up {
@@ -311,6 +311,14 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Respons
 	n.requests[id] = cb
 	n.core.Ingress(id, req, func(r ingress.Response) { n.answer(id, r) })
 	n.flush()
+}
+
+// holdRequest holds a request that reached the paused node until the pause ends. The closure
+// captures a copy made here, so that only a held request goes to the heap: had it captured
+// request's parameter, every request would move to the heap on entry.
+func (n *runtimeNode) holdRequest(reqNo uint64, req ingress.Request, cb func(Response)) {
+	held := req
+	n.pause.hold(event{kind: evCall, fn: func() { n.request(reqNo, held, cb) }})
 }
 
 // crash kills the runtime process: a prefix of the unsynced batches survives, every effect that
