@@ -31,7 +31,7 @@ func (a AwakeableFuture[T]) ID() string { return a.id }
 // Result waits for the awakeable's completion; the invocation may suspend meanwhile. A
 // rejection comes back as a terminal error whose message is the rejection reason.
 func (a AwakeableFuture[T]) Result() (T, error) {
-	return decodeResult[T](a.ctx.runtime().Await(a.index), "awakeable "+a.id)
+	return decodeResult[T](a.ctx.runtime().Await(a.index), "awakeable ", a.id)
 }
 
 // ResolveAwakeable completes the awakeable id with value. Completing an already completed
@@ -98,7 +98,7 @@ func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) 
 		}
 		return journal.Result{Value: b}, nil
 	})
-	return decodeResult[T](res, "run result")
+	return decodeResult[T](res, "run result", "")
 }
 
 type runContext struct{ id protocol.InvocationID }
@@ -106,7 +106,8 @@ type runContext struct{ id protocol.InvocationID }
 func (r runContext) InvocationID() string { return r.id.String() }
 
 // decodeResult turns a journaled result into the typed value or terminal error handler code sees.
-func decodeResult[T any](res journal.Result, what string) (T, error) {
+// The error names the value as what followed by name, joined only when decoding fails.
+func decodeResult[T any](res journal.Result, what, name string) (T, error) {
 	var v T
 	if res.Failure != nil {
 		return v, errorOf(res.Failure)
@@ -115,7 +116,7 @@ func decodeResult[T any](res journal.Result, what string) (T, error) {
 		return v, nil
 	}
 	if err := json.Unmarshal(res.Value, &v); err != nil {
-		return v, decodeFailure(what, err)
+		return v, decodeFailure(what+name, err)
 	}
 	return v, nil
 }

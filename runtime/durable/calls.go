@@ -93,7 +93,7 @@ type CallFuture[O any] struct {
 // Result waits for the callee's output; the invocation may suspend meanwhile. The callee's
 // terminal error comes back as a terminal error with its code and message.
 func (f CallFuture[O]) Result() (O, error) {
-	return decodeResult[O](f.ctx.runtime().Await(f.index), f.what+" output")
+	return decodeResult[O](f.ctx.runtime().Await(f.index), f.what, " output")
 }
 
 func (f CallFuture[O]) selectIndex() uint32 { return f.index }

@@ -68,7 +68,7 @@ func WaitFirst(ctx Context, futures ...Selectable) (Selectable, error) {
 // that does not decode into T is a terminal error.
 func Get[T any](ctx ObjectSharedContext, key string) (T, error) {
 	res := ctx.runtime().Read(journal.Entry{Kind: journal.KindGetState, Name: key})
-	return decodeResult[T](res, "state "+key)
+	return decodeResult[T](res, "state ", key)
 }
 
 // Set writes value under the state key. Only exclusive handlers (and workflow runs) may.
@@ -94,7 +94,7 @@ func ClearAll(ctx ObjectContext) {
 // Keys lists the state keys, sorted.
 func Keys(ctx ObjectSharedContext) ([]string, error) {
 	res := ctx.runtime().Read(journal.Entry{Kind: journal.KindGetStateKeys})
-	keys, err := decodeResult[[]string](res, "state keys")
+	keys, err := decodeResult[[]string](res, "state keys", "")
 	if keys == nil && err == nil {
 		keys = []string{}
 	}
@@ -137,7 +137,7 @@ func (p DurablePromise[T]) Result() (T, error) { return p.Future().Result() }
 
 // Result waits for the promise and returns its value or its rejection as a terminal error.
 func (f PromiseFuture[T]) Result() (T, error) {
-	return decodeResult[T](f.ctx.runtime().Await(f.index), "promise "+f.name)
+	return decodeResult[T](f.ctx.runtime().Await(f.index), "promise ", f.name)
 }
 
 func (f PromiseFuture[T]) selectIndex() uint32 { return f.index }
@@ -153,7 +153,7 @@ func (p DurablePromise[T]) Peek() (value T, ok bool, err error) {
 	case len(res.Value) == 0:
 		return value, false, nil
 	}
-	value, err = decodeResult[T](res, "promise "+p.name)
+	value, err = decodeResult[T](res, "promise ", p.name)
 	return value, err == nil, err
 }
 

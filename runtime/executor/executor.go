@@ -188,7 +188,7 @@ func (e *Executor) start(m protocol.Message) {
 		inv:       m.Invocation,
 		number:    m.Attempt,
 		key:       m.Key,
-		journal:   slices.Clone(m.Journal),
+		journal:   withRoom(m.Journal),
 		replayLen: uint32(len(m.Journal)),
 		pos:       1,
 	}
@@ -198,7 +198,7 @@ func (e *Executor) start(m protocol.Message) {
 			a.state[st.Name] = st.Result.Value
 		}
 	}
-	a.ready = make([]bool, len(a.journal))
+	a.ready = make([]bool, len(a.journal), cap(a.journal))
 	for i, en := range a.journal {
 		a.ready[i] = !en.Kind.Completable() || en.Completed
 	}
@@ -235,6 +235,23 @@ func (e *Executor) start(m protocol.Message) {
 	a.resume()
 }
 
+// newEntriesRoom is how many new entries a first attempt's journal has room for before it grows:
+// the journal is copied from the start message anyway, and a handler that starts afresh would
+// otherwise reallocate it (and its ready flags) at its first few commands. A later attempt's
+// journal is copied exactly: it mostly replays, and its entries are large.
+const newEntriesRoom = 4
+
+// withRoom returns a copy of j, with room for newEntriesRoom more entries when j holds only the
+// input.
+func withRoom(j []journal.Entry) []journal.Entry {
+	if len(j) != 1 {
+		return slices.Clone(j)
+	}
+	c := make([]journal.Entry, len(j), len(j)+newEntriesRoom)
+	copy(c, j)
+	return c
+}
+
 // attempt is one run of a handler against a journal.
 type attempt struct {
 	ex     *Executor
@@ -269,6 +286,9 @@ type attempt struct {
 
 	// waiting lists the indices the parked handler waits on (any one of them resumes it).
 	waiting []uint32
+	// awaiting holds the one index Await parks on, so that a park does not allocate a slice
+	// (waiting is cloned before it leaves in a Suspend).
+	awaiting [1]uint32
 	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
 	parkGen uint64
 	timer   fakeclock.Timer
@@ -671,7 +691,8 @@ func (a *attempt) emit(e journal.Entry) uint32 {
 func (a *attempt) Await(index uint32) journal.Result {
 	a.guard()
 	for !a.ready[index] {
-		a.park([]uint32{index})
+		a.awaiting[0] = index
+		a.park(a.awaiting[:])
 	}
 	a.observe(index, a.journal[index])
 	return a.journal[index].Result
