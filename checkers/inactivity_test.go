@@ -49,6 +49,14 @@ func TestInactivityIdleAttemptFails(t *testing.T) {
 	wantAttemptViolation(t, Inactivity(h, hL), inactivityName, "to the executor's crash at 10s")
 }
 
+func TestInactivityDeclarationAfterOtherEvents(t *testing.T) {
+	// A fact a scenario records before the declarations does not hide them.
+	s := &timedStory{}
+	s.ev(Event{Kind: UserFact, Promise: "early"}).ev(Event{Kind: event.RuntimeDeclared, Runtime: &event.Runtime{InactivityMax: time.Second}}).
+		at(time.Second).start(1).at(time.Minute)
+	wantAttemptViolation(t, Inactivity(s.end()), inactivityName, "past the declared inactivity bound 1s")
+}
+
 func TestInactivityUndeclaredIsNotJudged(t *testing.T) {
 	s := &timedStory{}
 	s.at(time.Second).start(1).at(time.Hour)

@@ -62,15 +62,12 @@ func DeclaredRetry(h *History) RetryPolicy {
 	return p
 }
 
-// declaredRuntime is the first RuntimeDeclared's configuration, nil when h has none.
+// declaredRuntime is the first RuntimeDeclared's configuration, nil when h has none. The whole
+// history is searched: whatever a scenario records before the declarations must not hide them.
 func declaredRuntime(h *History) *event.Runtime {
 	for i := range h.Events {
-		e := &h.Events[i]
-		if e.Kind == event.RuntimeDeclared && e.Runtime != nil {
+		if e := &h.Events[i]; e.Kind == event.RuntimeDeclared && e.Runtime != nil {
 			return e.Runtime
-		}
-		if e.Kind != event.ServiceDeclared && e.Kind != event.RuntimeDeclared {
-			return nil // declarations come first
 		}
 	}
 	return nil
