@@ -30,10 +30,16 @@ type Store struct {
 	undo      []undoRecord
 	batchEnds []int
 
-	// keys is data's keys in ascending order, valid only while !keysDirty. Sorting lazily at
-	// Load, which runs at recovery, keeps Apply, which runs every engine step, cheap.
+	// keys is data's keys in ascending order while !keysDirty. Apply appends a key that sorts
+	// after the last at once (append-only keys such as journal indices do); any other new key
+	// goes to added, and a delete leaves its key in keys, stale. The next scan sorts added alone
+	// and merges it into keys, dropping stale keys and repeats: cheaper than sorting every key
+	// again at each recovery, and Apply, which runs every engine step, stays cheap.
 	keys      []string
+	added     []string
 	keysDirty bool
+	// merged is the buffer the merge writes into; it and keys swap at each merge.
+	merged []string
 
 	// scratch is the buffer Load hands values out in; see Load for why it is reused.
 	scratch []byte
@@ -80,6 +86,8 @@ func (s *Store) Reset() {
 	s.forgetUnsynced()
 	clear(s.keys) // drop the old key strings
 	s.keys = s.keys[:0]
+	clear(s.added)
+	s.added = s.added[:0]
 	s.keysDirty = false
 	s.scratch = s.scratch[:0]
 	s.closed = false
@@ -124,13 +132,14 @@ func (s *Store) Apply(b store.Batch) error {
 	return nil
 }
 
-// keyAdded keeps the sorted key list valid when a new key sorts after every other, as
-// append-only keys such as journal indices do, and gives up on it otherwise.
+// keyAdded records a new key: at the end of the sorted key list when it sorts after every
+// other, in added for the next scan's merge otherwise.
 func (s *Store) keyAdded(key string) {
 	if !s.keysDirty && (len(s.keys) == 0 || key > s.keys[len(s.keys)-1]) {
 		s.keys = append(s.keys, key)
 		return
 	}
+	s.added = append(s.added, key)
 	s.keysDirty = true
 }
 
@@ -217,12 +226,7 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		return err
 	}
 	if s.keysDirty {
-		s.keys = s.keys[:0]
-		for k := range s.data {
-			s.keys = append(s.keys, k)
-		}
-		slices.Sort(s.keys)
-		s.keysDirty = false
+		s.mergeKeys()
 	}
 	var bad []error
 	i, _ := slices.BinarySearch(s.keys, prefix)
@@ -241,6 +245,34 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		}
 	}
 	return errors.Join(bad...)
+}
+
+// mergeKeys makes keys data's keys in ascending order again: it sorts the keys added out of
+// order and merges them into keys, dropping keys no longer in data (deleted, or undone by a
+// crash) and repeats (a key deleted and added again is in both lists).
+func (s *Store) mergeKeys() {
+	slices.Sort(s.added)
+	out := s.merged[:0]
+	keep := func(k string) {
+		if _, ok := s.data[k]; ok && (len(out) == 0 || out[len(out)-1] != k) {
+			out = append(out, k)
+		}
+	}
+	i, j := 0, 0
+	for i < len(s.keys) || j < len(s.added) {
+		if j == len(s.added) || (i < len(s.keys) && s.keys[i] <= s.added[j]) {
+			keep(s.keys[i])
+			i++
+		} else {
+			keep(s.added[j])
+			j++
+		}
+	}
+	clear(s.keys) // the old list's strings are in out or gone
+	s.keys, s.merged = out, s.keys[:0]
+	clear(s.added)
+	s.added = s.added[:0]
+	s.keysDirty = false
 }
 
 // Close closes the store: every later call of the store.Store methods returns an error that
@@ -278,7 +310,11 @@ func (s *Store) Crash(keep int) {
 		u := s.undo[i]
 		_, exists := s.data[u.key]
 		if exists != u.existed {
+			// A key the undo brings back goes to the merge; one it removes is left stale.
 			s.keysDirty = true
+			if u.existed {
+				s.added = append(s.added, u.key)
+			}
 		}
 		if u.existed {
 			s.data[u.key] = u.prev
