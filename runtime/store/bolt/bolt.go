@@ -155,6 +155,9 @@ type Store struct {
 	// and before it commits, with no lock of the store held. Only tests set it, to hold a
 	// commit open and show what the store does meanwhile.
 	beforeCommit func()
+	// beforeCheckpoint, if set, runs in a background checkpoint's goroutine before it commits,
+	// with no lock of the store held. Only tests set it, to crash the store meanwhile.
+	beforeCheckpoint func()
 
 	// wedged is set when a commit's rollback panicked (bbolt does, on a damaged freelist)
 	// and so left bbolt's writer lock held. The store has failed by then; Close must not call
@@ -711,6 +714,9 @@ func (s *Store) startCheckpoint() <-chan struct{} {
 			batches = append(batches, r.batches...)
 		}
 		last := recs[len(recs)-1]
+		if s.beforeCheckpoint != nil {
+			s.beforeCheckpoint()
+		}
 		fsyncs, err := s.commit(batches, &logMark{record: last.n, head: last.end})
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -64,12 +64,18 @@ func (s *Store) setBeforeCommit(fn func()) { s.beforeCommit = fn }
 
 // Test hooks for package bolt_test.
 var (
-	SetBeforeCommit    = (*Store).setBeforeCommit
-	Abandon            = (*Store).abandon
-	BreakDB            = (*Store).breakDB
-	SetHoldCheckpoints = (*Store).setHoldCheckpoints
-	LoggedRecords      = (*Store).loggedRecords
-	WaitCheckpoint     = (*Store).waitCheckpoint
+	SetBeforeCommit     = (*Store).setBeforeCommit
+	Abandon             = (*Store).abandon
+	BreakDB             = (*Store).breakDB
+	SetHoldCheckpoints  = (*Store).setHoldCheckpoints
+	SetBeforeCheckpoint = func(s *Store, fn func()) { s.beforeCheckpoint = fn }
+	CheckpointRunning   = func(s *Store) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.checkpointDone != nil
+	}
+	LoggedRecords  = (*Store).loggedRecords
+	WaitCheckpoint = (*Store).waitCheckpoint
 )
 
 // LogHeaderBytes is where the log's first record starts.

@@ -387,3 +387,67 @@ func TestOpenRefusesTinyLog(t *testing.T) {
 		t.Errorf("Open created the file although it refused the options")
 	}
 }
+
+// TestCrashDuringCheckpoint holds a background checkpoint before its commit, goes on syncing
+// groups meanwhile, and crashes then: the store file is still the previous checkpoint, so the
+// log must still hold every record the checkpoint covers as well as the new ones, none written
+// over the other. Open must give every synced group; so must the store once the checkpoint is
+// let go and it is closed.
+func TestCrashDuringCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	s, err := bolt.Open(path, scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, hold := make(chan struct{}, 1), make(chan struct{})
+	bolt.SetBeforeCheckpoint(s, func() {
+		started <- struct{}{}
+		<-hold
+	})
+	m := storetest.NewModel()
+	group := func(g int) {
+		b := store.Batch{put(fmt.Sprintf("g%03d", g), strings.Repeat("v", g%30)), put("last", fmt.Sprint(g))}
+		if g%4 == 3 {
+			b = append(b, del(fmt.Sprintf("g%03d", g-2)))
+		}
+		mustApply(t, s, b...)
+		m.Applied(b)
+		mustSync(t, s)
+		m.Sync()
+	}
+	g := 0
+	for ; !bolt.CheckpointRunning(s); g++ {
+		group(g)
+	}
+	<-started
+	g--
+	// The checkpoint covers groups 0..g and is held. A quarter of the log more, which fits
+	// beside the half it covers.
+	for end := g + 8; g < end; g++ {
+		group(g + 1)
+	}
+	db, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(bolt.LogPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := reopenCopy(t, db, log)
+	if err != nil {
+		t.Fatalf("Open of the store crashed during a checkpoint: %v", err)
+	}
+	if diff := cmp.Diff(m.Visible(), got); diff != "" {
+		t.Fatalf("crash during a checkpoint lost synced groups (-want +got):\n%s", diff)
+	}
+	close(hold)
+	bolt.SetBeforeCheckpoint(s, nil)
+	mustClose(t, s)
+	s, err = bolt.Open(path, scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, s)
+	checkState(t, s, m.Visible())
+}
