@@ -1,5 +1,6 @@
 // Package bench measures Vigil's production host (runtime/host) over real HTTP with
-// keep-alive connections and the bbolt store syncing every group commit (fsync on), the way
+// keep-alive connections and the production store making every group commit durable (fsync on:
+// one fdatasync of its log per group, runtime/store/bolt), the way
 // Restate 1.7.12 was measured on a machine like ours:
 //
 //   - echo: synchronous calls of Echo/echo at a given concurrency (calls/s, p50, p99);

@@ -14,7 +14,8 @@ import (
 )
 
 // Host is an in-process Vigil host serving the seed handlers plus Echo and Callback on a
-// loopback port, with the production store (bbolt, fsync on every group commit).
+// loopback port, with the production store (runtime/store/bolt: its log fdatasync'd every
+// group commit, bbolt checkpoints).
 type Host struct {
 	// URL is the ingress, http://127.0.0.1:port.
 	URL string

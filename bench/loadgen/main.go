@@ -9,7 +9,7 @@
 //   - the same for suspended invocations: the round trip waits -suspend-wait before resolving,
 //     past the host's inactivity timeout, so the resolve starts a new attempt that replays.
 //
-// By default it starts the hosts in-process (runtime/host, bbolt store in -data, fsync on
+// By default it starts the hosts in-process (runtime/host, production store in -data, fsync on
 // every group commit): one with the default inactivity timeout for the first three, one that
 // suspends after -inactivity for the last. With -url it measures a running host instead,
 // which must serve Echo and Callback (examples/seed/handlers) and be able to reach the
@@ -258,7 +258,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	where := "in-process hosts, bbolt store with fsync on every group commit; CPU is this process's (host and load generator)"
+	where := "in-process hosts, production store with fsync on every group commit; CPU is this process's (host and load generator)"
 	if o.url != "" {
 		where = "host at " + o.url + " (fsyncs and CPU unknown)"
 	}
