@@ -87,7 +87,7 @@ func (n *runtimeNode) config() engine.Config {
 	for _, s := range n.w.services {
 		specs = append(specs, s.Spec())
 	}
-	return engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify}
+	return engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify, Retry: n.w.declaredRetry}
 }
 
 // flush takes the core's Ready for the step just made and applies its batch, then commits at

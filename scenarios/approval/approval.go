@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/vigiltest"
@@ -29,6 +30,9 @@ var Scenario = vigiltest.Scenario{
 	Description: "human approval via awakeable: reviewers resolve/reject over HTTP, twice, racing, late",
 	Setup: func(s *vigiltest.Sim) {
 		wl := &workload{s: s}
+		// Not the engine's defaults, so that a runtime that ignores its configuration is caught
+		// by the retry-timing checker, which judges against this declaration.
+		s.World().DeclareRetry(engine.RetryPolicy{InitialInterval: 200 * time.Millisecond, Factor: 3, MaxInterval: 5 * time.Second})
 		s.Services(NewService(wl))
 		s.OnStart(wl.start)
 		s.Checker(wl.Check)
