@@ -117,8 +117,9 @@
 // shape) one by one and then chunks of the rest, halving the chunk size, and repeats while a pass
 // helps; then it lowers each draw still non-zero (a bound, a delay, a count of clients or steps):
 // it tries 1, then bisects toward the least value that still fails, at most 8 runs a draw; if
-// that lowered anything, the zeroing passes run once more. A candidate is kept when it is
-// simpler: fewer non-zero draws, then fewer draws, then a lower value where it first differs.
+// that lowered anything, the zeroing passes run once more. A candidate is kept when its run has
+// no more events than the best's and its tape is simpler: fewer non-zero draws, then fewer
+// draws, then a lower value where it first differs.
 // At most 500 runs and 2 minutes, each run capped at twice the seed's events (plus 1000). It
 // writes the smallest failing tape to -tape-out (default ./<scenario>-<seed>.tape) and prints
 // the sizes before and after (draws, non-zero draws, weight: the sum of the values each as a
