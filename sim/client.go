@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,7 +130,8 @@ func (x *exchange) done(r Response) {
 		e.Reason = fmt.Sprintf("%s %s: %v", x.method, x.path, r.Err)
 	} else {
 		e.Status = r.Status
-		e.Reason = fmt.Sprintf("%s %s: %d %s", x.method, x.path, r.Status, r.Body)
+		// What fmt's "%s %s: %d %s" writes, joined in one allocation: every response has one.
+		e.Reason = x.method + " " + x.path + ": " + strconv.Itoa(r.Status) + " " + string(r.Body)
 		e.HTTP = responseHTTP(r.Response)
 		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
 	}

@@ -65,22 +65,23 @@ func checkAwakeableID(rt Runtime, id string) {
 	}
 }
 
-// RunOption configures a Run.
-type RunOption func(*runOptions)
-
-type runOptions struct{ name string }
+// RunOption configures a Run; WithName makes one. It is a plain value rather than a function
+// over the options, so that configuring a Run allocates nothing: Run is on every handler's path.
+type RunOption struct{ name string }
 
 // WithName names the side effect in the journal, so traces and non-determinism errors say
 // which one it was.
-func WithName(name string) RunOption { return func(o *runOptions) { o.name = name } }
+func WithName(name string) RunOption { return RunOption{name: name} }
 
 // Run executes fn as a journaled side effect: once its result is journaled it is never executed
 // again, and replays return the journaled result. A terminal error from fn is journaled too and
 // returned as such; any other error ends the attempt and the invocation retries.
 func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) (T, error) {
-	var o runOptions
+	var o RunOption
 	for _, opt := range opts {
-		opt(&o)
+		if opt.name != "" {
+			o.name = opt.name // the last name given wins (WithName("") names nothing)
+		}
 	}
 	rt := ctx.runtime()
 	rc := runContext{id: rt.InvocationID()}
