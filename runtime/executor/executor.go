@@ -65,7 +65,27 @@ type Executor struct {
 	// instead of re-running the handler. Bounded: the oldest are forgotten first.
 	ended      map[protocol.InvocationID]uint32
 	endedOrder []protocol.InvocationID
+	// early holds completions and acks that reached the executor before the start of the attempt
+	// they are for (the network delayed the start past them): the start's journal was built
+	// before they happened, so dropping them would lose the wake-up they carry. Bounded, oldest
+	// invocations forgotten first.
+	early      map[protocol.InvocationID]*earlyMessages
+	earlyOrder []protocol.InvocationID
 }
+
+// earlyMessages are the messages kept for one attempt that has not started yet.
+type earlyMessages struct {
+	attempt uint32
+	msgs    []protocol.Message
+}
+
+// Bounds of what an executor keeps for attempts it has not seen start: a lost message there is
+// healed by the engine (a suspension over a completed entry resumes at once), so the bounds
+// only trade a rare extra attempt for memory.
+const (
+	maxEarlyInvocations = 1024
+	maxEarlyMessages    = 64
+)
 
 // rememberEnded is how many ended attempts an executor remembers to refuse their stale starts.
 const rememberEnded = 4096
@@ -117,10 +137,11 @@ func (e *Executor) Deliver(m protocol.Message) {
 		e.start(m)
 	case protocol.KindCompletion, protocol.KindAck:
 		a := e.attempts[m.Invocation]
-		if a == nil || a.number != m.Attempt {
+		if a != nil && a.number == m.Attempt {
+			a.complete(m)
 			return
 		}
-		a.complete(m)
+		e.keepEarly(m, a)
 	case protocol.KindAbort:
 		if a := e.attempts[m.Invocation]; a != nil && a.number == m.Attempt {
 			a.abort("aborted")
@@ -154,6 +175,57 @@ func compareIDs(a, b protocol.InvocationID) int {
 		}
 	}
 	return 0
+}
+
+// keepEarly keeps m, a completion or ack for an attempt of its invocation newer than any the
+// executor has seen (current is the running one, or nil), until that attempt starts.
+func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
+	if current != nil && current.number > m.Attempt {
+		return // for an attempt already superseded
+	}
+	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+		return // for an attempt that already ended
+	}
+	b := e.early[m.Invocation]
+	if b == nil {
+		if e.early == nil {
+			e.early = map[protocol.InvocationID]*earlyMessages{}
+		}
+		if len(e.earlyOrder) >= maxEarlyInvocations {
+			delete(e.early, e.earlyOrder[0])
+			e.earlyOrder = e.earlyOrder[1:]
+		}
+		b = &earlyMessages{attempt: m.Attempt}
+		e.early[m.Invocation] = b
+		e.earlyOrder = append(e.earlyOrder, m.Invocation)
+	}
+	switch {
+	case m.Attempt < b.attempt:
+		return
+	case m.Attempt > b.attempt:
+		b.attempt, b.msgs = m.Attempt, b.msgs[:0]
+	}
+	if len(b.msgs) < maxEarlyMessages {
+		e.reached(PointCompletionBeforeStart)
+		b.msgs = append(b.msgs, m)
+	}
+}
+
+// takeEarly returns the messages kept for attempt number of inv, and forgets what was kept for
+// inv.
+func (e *Executor) takeEarly(inv protocol.InvocationID, number uint32) []protocol.Message {
+	b := e.early[inv]
+	if b == nil {
+		return nil
+	}
+	delete(e.early, inv)
+	if i := slices.Index(e.earlyOrder, inv); i >= 0 {
+		e.earlyOrder = slices.Delete(e.earlyOrder, i, i+1)
+	}
+	if b.attempt != number {
+		return nil
+	}
+	return b.msgs
 }
 
 // forget records that attempt a ended, for stale-start detection.
@@ -209,6 +281,10 @@ func (e *Executor) start(m protocol.Message) {
 	if len(a.journal) == 0 || a.journal[0].Kind != journal.KindInput {
 		a.finishWith(protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "start journal does not begin with an input entry"}, "failed")
 		return
+	}
+	// What arrived for this attempt before its start completes its journal before it runs.
+	for _, early := range e.takeEarly(m.Invocation, m.Attempt) {
+		a.complete(early)
 	}
 	svc := e.services[m.Service]
 	var h durable.Handler

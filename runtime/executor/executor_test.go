@@ -973,3 +973,29 @@ func TestValueObservedMatchesHandler(t *testing.T) {
 	}
 	assert.Equal(t, []string{"1:replayed", "2:err:rejected", "3:live"}, observed)
 }
+
+// TestCompletionBeforeItsStart: the network delays a start past a completion for the same
+// attempt; the completion is kept and completes the start's journal, so the handler does not
+// wait for what already happened. Completions for attempts that ended or were superseded are
+// not kept.
+func TestCompletionBeforeItsStart(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	app := &approval{}
+	h := newHarness(t, time.Minute, app.service())
+	inv := invID(40)
+	id := awakeableID(inv, 1)
+	j := []journal.Entry{inputEntry(t, request{Document: "d"}), awakeableEntry(), runEntry("hand-out", value(t, id))}
+
+	h.complete(inv, 5, 1, value(t, "early"))
+	h.complete(inv, 4, 1, value(t, "for an older attempt"))
+	h.start(inv, 5, j...)
+	require.Equal(t, []protocol.Message{endMsg(inv, 5, 3, value(t, "review of d: early"))}, h.take())
+	assert.Equal(t, 0, h.timeouts, "nothing to wait for")
+
+	// Kept for attempt 7, then attempt 6 starts: what was kept is not for it.
+	other := invID(41)
+	h.complete(other, 7, 1, value(t, "for attempt 7"))
+	h.start(other, 6, inputEntry(t, request{Document: "o"}), awakeableEntry(), runEntry("hand-out", value(t, awakeableID(other, 1))))
+	assert.Empty(t, h.take(), "attempt 6 waits for its awakeable")
+	h.abort(other, 6)
+}
