@@ -55,11 +55,12 @@ type Options struct {
 	// loss can then lose or tear synced batches, breaking the contract the engine relies on.
 	// Only tests and benchmarks may set it, where the file is scratch.
 	NoSync bool
-	// LogBytes is the size of the write-ahead log beside the file (LogPath): how many bytes of
-	// synced batches the store gathers there, and keeps in memory, before it checkpoints them
-	// into the file. Zero means DefaultLogBytes (4 MiB); less than MinLogBytes is refused. A
-	// store opened with another size than its log has is resized once the log is checkpointed.
-	// A version 1 file has no log and ignores it.
+	// LogBytes is the size of the write-ahead log beside the file (LogPath). Once half of it
+	// holds synced batches the file does not, they are checkpointed into the file in the
+	// background; until then they are kept in memory too. Zero means DefaultLogBytes (4 MiB);
+	// less than MinLogBytes (4 KiB) or more than MaxLogBytes (1 GiB) is refused. A store opened
+	// with another size than its log has is resized once the log is checkpointed. A version 1
+	// file has no log and ignores it.
 	LogBytes int64
 }
 
@@ -207,6 +208,8 @@ func Open(path string, opts Options) (*Store, error) {
 		logBytes = DefaultLogBytes
 	case logBytes < MinLogBytes:
 		return nil, fmt.Errorf("bolt: open %s: Options.LogBytes %d is below the minimum of %d", path, logBytes, MinLogBytes)
+	case logBytes > MaxLogBytes:
+		return nil, fmt.Errorf("bolt: open %s: Options.LogBytes %d is above the maximum of %d", path, logBytes, MaxLogBytes)
 	}
 	dir := filepath.Dir(path)
 	if info, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {

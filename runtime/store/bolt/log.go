@@ -51,6 +51,9 @@ const (
 	DefaultLogBytes = 4 << 20
 	// MinLogBytes is the smallest Options.LogBytes that Open accepts.
 	MinLogBytes = 4 << 10
+	// MaxLogBytes is the largest Options.LogBytes that Open accepts: Open reads the whole log
+	// into memory, and a record's length must fit its 32-bit field.
+	MaxLogBytes = 1 << 30
 
 	opPut    = 0
 	opDelete = 1

@@ -383,6 +383,9 @@ func TestOpenRefusesTinyLog(t *testing.T) {
 	if _, err := bolt.Open(path, bolt.Options{LogBytes: bolt.MinLogBytes - 1}); err == nil || !strings.Contains(err.Error(), "LogBytes") {
 		t.Fatalf("Open with a log below the minimum = %v, want an error naming LogBytes", err)
 	}
+	if _, err := bolt.Open(path, bolt.Options{LogBytes: bolt.MaxLogBytes + 1}); err == nil || !strings.Contains(err.Error(), "LogBytes") {
+		t.Fatalf("Open with a log above the maximum = %v, want an error naming LogBytes", err)
+	}
 	if _, err := os.Stat(path); err == nil {
 		t.Errorf("Open created the file although it refused the options")
 	}
