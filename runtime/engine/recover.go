@@ -53,8 +53,9 @@ func Recover(cfg Config) (*Engine, error) {
 // invocations, idempotency keys and the retention index stay on disk until asked for.
 func (r *recovery) scan() error {
 	st := r.e.cfg.Store
+	take := r.take // one method value for every scan, not one each
 	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
-		if err := r.unreadable(st.Scan(prefix, r.take)); err != nil {
+		if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 			return err
 		}
 	}
@@ -66,14 +67,22 @@ func (r *recovery) scan() error {
 		_ = r.take(seqKey, raw)
 	}
 	for _, inv := range r.order {
-		hexID := hex.EncodeToString(inv.id[:])
 		for _, prefix := range []string{earlyPrefix, journalPrefix} {
-			if err := r.unreadable(st.Scan(prefix+hexID+"/", r.take)); err != nil {
+			if err := r.unreadable(st.Scan(invocationScanPrefix(prefix, inv.id), take)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// invocationScanPrefix is prefix, the invocation ID in hex and a slash: the prefix of the
+// invocation's records under prefix, built in one allocation.
+func invocationScanPrefix(prefix string, id protocol.InvocationID) string {
+	var buf [16 + 2*len(protocol.InvocationID{}) + 1]byte // on the stack for the engine's short prefixes
+	b := append(buf[:0], prefix...)
+	b = hex.AppendEncode(b, id[:])
+	return string(append(b, '/'))
 }
 
 // unreadable sets aside every record that err reports failing its store checksum, as a record
