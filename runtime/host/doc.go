@@ -25,7 +25,7 @@
 //   - Timers: engine timers become Clock.AfterFunc calls that post a timer input back to the
 //     engine goroutine. The engine ignores timers it no longer wants, so none is cancelled
 //     while the host runs; all are stopped when it closes.
-//   - The store file (DataDir/vigil.db, runtime/store/bolt) and, in Run and Serve, the HTTP
+//   - The store files (DataDir/vigil.db and its write-ahead log vigil.db-log, runtime/store/bolt) and, in Run and Serve, the HTTP
 //     server on ListenAddr, whose handler is ingress.NewHandler over a backend that posts to the
 //     engine goroutine. Request IDs are the host's. The server bounds what clients can hold:
 //     at most MaxConnections connections (more wait in the accept queue), ReadHeaderTimeout
