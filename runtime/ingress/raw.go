@@ -69,16 +69,22 @@ func (r *RawRequest) parts() parts {
 // which EscapedPath returns unchanged: the common case, checked without allocating.
 func plainPath(path string) bool {
 	for i := 0; i < len(path); i++ {
-		c := path[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("/-_.~!$&'()*+,;=:@", c) >= 0:
-		default:
+		if !plainPathByte[path[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainPathByte marks the bytes plainPath lets through: letters, digits and the punctuation a
+// path may hold unescaped.
+var plainPathByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("/-_.~!$&'()*+,;=:@", byte(c)) >= 0
+	}
+	return t
+}()
 
 // canonicalHeader returns h with canonical names (as http.Header.Add files them), copying it
 // only when some name is not canonical already.
