@@ -57,15 +57,19 @@ func RunSeed(sc Scenario, opts Options) *Result {
 	if w == nil {
 		w = &World{}
 	}
-	res := runOn(w, sc, opts)
+	res, reusable := runOn(w, sc, opts)
 	// Not reached when the run panics: a world left mid-run is dropped, never reused.
-	worlds.Put(w)
+	if reusable {
+		worlds.Put(w)
+	}
 	return res
 }
 
-// runOn runs one simulation on w, a new or recycled world (see newWorldOn), and leaves w
-// recycled for a next run.
-func runOn(w *World, sc Scenario, opts Options) *Result {
+// runOn runs one simulation on w, a new or recycled world (see newWorldOn). It leaves w recycled
+// for a next run and reports true, unless the Result keeps the run's history: then the history is
+// the world's own, which a workload may still point at (an invariant that captured it), and the
+// world must not be reused.
+func runOn(w *World, sc Scenario, opts Options) (*Result, bool) {
 	newWorldOn(w, sc, opts)
 	w.run()
 	w.endRun()
@@ -90,13 +94,12 @@ func runOn(w *World, sc Scenario, opts Options) *Result {
 	}
 	res.Violations = w.judge()
 	res.Cut = w.cut
-	keep := opts.KeepHistory || res.Failed()
-	if keep {
-		h := w.history // the world is recycled: the Result gets its own copy of the header
-		res.History = &h
+	if opts.KeepHistory || res.Failed() {
+		res.History = &w.history
+		return res, false
 	}
-	w.recycle(keep)
-	return res
+	w.recycle()
+	return res, true
 }
 
 // judge returns every violation of the run. A run cut short by a bound gets the bound's verdict

@@ -100,6 +100,9 @@ func (o Options) withDefaults() Options {
 }
 
 // World is one simulated run: the nodes, the links between them, the clients, the history.
+// It is valid during its run: once RunSeed has returned the Result, the world may be emptied
+// and reused for another run (unless the Result keeps its history), so a workload must not use
+// it afterwards.
 type World struct {
 	opts     Options
 	plan     faults.Plan
@@ -236,16 +239,13 @@ type spare struct {
 	auditBytes []byte
 }
 
-// recycle empties the finished world for a next run (newWorldOn). keptHistory says the run's
-// history went to its Result, so its events are not the world's to reuse. The world must not be
-// used after it: a caller that keeps a *World past its run (a workload's pointer) sees a blank
-// world, and then another run's.
-func (w *World) recycle(keptHistory bool) {
+// recycle empties the finished world for a next run (newWorldOn); a world whose history a
+// Result keeps is never recycled (runOn). The world must not be used after it: a caller that
+// keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
+func (w *World) recycle() {
 	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0]}
-	if !keptHistory {
-		clear(w.history.Events) // drop what the old events point to
-		sp.events = w.history.Events[:0]
-	}
+	clear(w.history.Events) // drop what the old events point to
+	sp.events = w.history.Events[:0]
 	clear(w.link)
 	sp.link = w.link[:0]
 	clear(w.auditRows)
