@@ -16,9 +16,10 @@ import (
 type RawRequest struct {
 	// Method is the request method ("POST").
 	Method string
-	// Target is the request target as on the request line: the path, percent-encoded as the
-	// client wrote it, then optionally '?' and the raw query. A fragment ('#' onwards) is
-	// dropped, as url.Parse drops it.
+	// Target is the request target as on the request line, in origin form: the path from its
+	// '/', percent-encoded as the client wrote it, then optionally '?' and the raw query. A
+	// fragment ('#' onwards) is dropped, as url.Parse drops it. A target that does not start
+	// with '/' matches no route (404, quoting it as written).
 	Target string
 	// Header holds the request's header fields. Names need not be canonical: they are read as
 	// http.Header.Add would have filed them. Nil is no headers.

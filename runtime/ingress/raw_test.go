@@ -28,10 +28,12 @@ func (in fuzzInput) raw() *ingress.RawRequest {
 }
 
 // serverShaped reports whether in is a request a server could have parsed, whose parts a client
-// writes as they are: a path that is valid percent-encoding and holds no query or fragment of
-// its own, and a whole body that reads without error.
+// writes as they are: an origin-form target (a path from '/') that is valid percent-encoding and
+// holds no query or fragment of its own, and a whole body that reads without error. (A target
+// in another form, "A:" say, is read by a server as an absolute URI whose path is empty; a
+// RawRequest names no route with it either, quoting it as written.)
 func (in fuzzInput) serverShaped() bool {
-	if _, err := url.PathUnescape(in.rawPath); err != nil {
+	if _, err := url.PathUnescape(in.rawPath); err != nil || !strings.HasPrefix(in.rawPath, "/") {
 		return false
 	}
 	return !strings.ContainsAny(in.rawPath, "?#") && !strings.Contains(in.query, "#") &&
