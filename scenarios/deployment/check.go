@@ -116,6 +116,3 @@ func v2Output(j []journal.Entry, out journal.Result) error {
 	}
 	return nil
 }
-
-// Check judges a run against the scenario's expected outcome.
-func (wl *workload) Check(h *checkers.History) []checkers.Violation { return Check(h) }

@@ -19,12 +19,11 @@
 // refusal of it as the output. A runtime that let v2 replay a v1 journal unchecked would
 // leave a journal neither version wrote, which this check and the replay twin both report.
 //
-// It imports the simulator, the checkers' history and the runtime's handler API; nothing in the
-// runtime imports it.
+// It imports the user kit (vigiltest), the simulator, the checkers' history and the runtime's
+// handler API; nothing in the runtime imports it.
 package deployment
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,14 +32,20 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/scenarios/internal/wfload"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
-// Scenario is the deployment scenario as the simulator runs it.
-var Scenario = sim.Scenario{
+// Scenario is the deployment scenario as the simulator runs it, built on the user kit.
+var Scenario = vigiltest.Scenario{
 	Name:        "deployment",
 	Description: "an in-place update changes a handler's code under in-flight invocations (non-determinism), then is rolled back",
-	New:         func(w *sim.World) sim.Workload { return newWorkload(w) },
-}
+	Setup: func(s *vigiltest.Sim) {
+		wl := &workload{s: s, w: s.World(), paid: map[string]bool{}}
+		s.Services(NewService(wl, false))
+		s.OnStart(wl.start)
+		s.Checker(Check)
+	},
+}.Sim()
 
 // Names of the service, its handler and the v1 steps, as the journal names them, and the
 // audit handler v2 sends to, which no version deploys.
@@ -107,19 +112,21 @@ func NewService(wd World, v2 bool) *durable.Service {
 
 // workload drives the orders, the payment provider and the deployments.
 type workload struct {
+	s      *vigiltest.Sim
 	w      *sim.World
-	cl     *wfload.Clients
 	stamps int
 	paid   map[string]bool
+	// clients numbers the clients it names.
+	clients int
 	// badAt and fixedAt are when v2 and the rollback were deployed (zero: not yet).
 	badAt, fixedAt time.Duration
 }
 
-func newWorkload(w *sim.World) *workload {
-	return &workload{w: w, cl: wfload.New(w, ServiceName), paid: map[string]bool{}}
+// client returns a new client named "<kind>-<n>", numbering every client in turn.
+func (wl *workload) client(kind string) *vigiltest.Client {
+	wl.clients++
+	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
 }
-
-func (wl *workload) Services() []*durable.Service { return []*durable.Service{NewService(wl, false)} }
 
 // Stamp implements World.
 func (wl *workload) Stamp() int {
@@ -127,19 +134,19 @@ func (wl *workload) Stamp() int {
 	return wl.stamps
 }
 
-func (wl *workload) Start() {
-	r := wl.w.Rand()
+func (wl *workload) start() {
+	r := wl.s.Rand()
 	for i := range 3 + r.Intn(6, "orders") {
 		order := fmt.Sprintf("order-%d", i)
-		wl.w.After(r.Duration(0, 25*time.Second, "order-at"), func() { wl.submit(order) })
+		wl.s.After(r.Duration(0, 25*time.Second, "order-at"), func() { wl.submit(order) })
 	}
 	bad := r.Duration(5*time.Second, 25*time.Second, "deploy-v2-at")
-	wl.w.After(bad, func() {
-		wl.badAt = wl.w.Now()
+	wl.s.After(bad, func() {
+		wl.badAt = wl.s.Now()
 		wl.w.Deploy([]*durable.Service{NewService(wl, true)})
 	})
-	wl.w.After(bad+r.Duration(5*time.Second, 25*time.Second, "rollback-after"), func() {
-		wl.fixedAt = wl.w.Now()
+	wl.s.After(bad+r.Duration(5*time.Second, 25*time.Second, "rollback-after"), func() {
+		wl.fixedAt = wl.s.Now()
 		wl.w.Deploy([]*durable.Service{NewService(wl, false)})
 	})
 }
@@ -147,20 +154,18 @@ func (wl *workload) Start() {
 // submit calls checkout for order with an idempotency key, again after connection errors, and
 // reports what the answer shows of the deployments.
 func (wl *workload) submit(order string) {
-	body, _ := json.Marshal(order)
-	header := http.Header{"Idempotency-Key": []string{order}}
-	at := wl.w.Now()
-	wl.cl.Call(wl.cl.Name("customer"), http.MethodPost, "/"+ServiceName+"/"+HandlerName, body, header, func(resp sim.Response) {
+	at := wl.s.Now()
+	vigiltest.Call(wl.client("customer"), vigiltest.Service(ServiceName, HandlerName), order, func(rep vigiltest.Reply[string]) {
 		switch {
-		case resp.Err != nil:
-		case resp.Status != http.StatusOK && strings.Contains(string(resp.Body), AuditTarget):
+		case rep.Status == 0: // in doubt: the connection failed for good
+		case rep.Status != http.StatusOK && strings.Contains(string(rep.Body), AuditTarget):
 			// v2 journaled its audit send, another command than v1's at that index.
 			wl.w.Reach(sim.CoverDeploymentNewCommand)
-		case resp.Status == http.StatusOK && wl.badAt > 0 && at < wl.badAt && wl.fixedAt > 0:
+		case rep.Status == http.StatusOK && wl.badAt > 0 && at < wl.badAt && wl.fixedAt > 0:
 			// The order was in flight under v1 when v2 came, and finished on the rolled-back code.
 			wl.w.Reach(sim.CoverDeploymentRolledBack)
 		}
-	})
+	}, wfload.Retrying(vigiltest.IdempotencyKey(order))...)
 }
 
 // AskPayment implements World: the provider pays each awakeable once, later, and never sends
@@ -170,14 +175,13 @@ func (wl *workload) AskPayment(order, id string) {
 		return
 	}
 	wl.paid[id] = true
-	r := wl.w.Rand()
-	name := wl.cl.Name("payments")
+	r := wl.s.Rand()
+	c := wl.client("payments")
 	delay := r.Duration(0, 8*time.Second, "pay-delay")
 	if r.Percent(30, "pay-late") {
 		delay += r.Duration(10*time.Second, 20*time.Second, "pay-late-delay")
 	}
-	body, _ := json.Marshal(name + " paid " + order)
-	wl.w.After(delay, func() {
-		wl.cl.Call(name, http.MethodPost, "/restate/awakeables/"+id+"/resolve", body, nil, func(sim.Response) {})
+	wl.s.After(delay, func() {
+		vigiltest.ResolveAwakeable(c, id, c.Name()+" paid "+order, nil, wfload.Retrying()...)
 	})
 }

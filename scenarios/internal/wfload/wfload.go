@@ -3,10 +3,7 @@
 // scenarios' (scenarios/reviewworkflow and scenarios/workflowexternal) submission of a run with
 // its attach, and reads of a run's output. The kit builds the requests and retries them.
 //
-// Clients, the raw-request form of the same, remains only for scenarios/deployment until it
-// moves onto Actors; then it goes.
-//
-// It imports the user kit and the simulator; it must not import the scenarios.
+// It imports the user kit; it must not import the scenarios.
 package wfload
 
 import (
@@ -15,50 +12,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/vigilsim/vigil/sim"
 	"github.com/vigilsim/vigil/vigiltest"
 )
 
 // MaxTries bounds a client's retries after connection errors.
 const MaxTries = 60
-
-// Clients are the clients of one service in a world, sending raw requests: what Actors were
-// before the kit. Only scenarios/deployment still uses them.
-type Clients struct {
-	w *sim.World
-	n int
-}
-
-// New returns the clients of the service named service in w.
-func New(w *sim.World, service string) *Clients { return &Clients{w: w} }
-
-// Name returns a new client's name, "<kind>-<n>", numbering every client of c in turn.
-func (c *Clients) Name(kind string) string {
-	c.n++
-	return fmt.Sprintf("%s-%d", kind, c.n)
-}
-
-// Backoff draws the pause before a client's next try, after tries failed ones.
-func (c *Clients) Backoff(tries int) time.Duration {
-	hi := min(100*time.Millisecond<<min(tries, 5), 3*time.Second)
-	return c.w.Rand().Duration(10*time.Millisecond, hi, "client-backoff")
-}
-
-// Call sends client's request, retrying after connection errors with a Backoff, up to MaxTries
-// retries; done gets the first answer that is not a connection error, or the last error.
-func (c *Clients) Call(client, method, path string, body []byte, header http.Header, done func(sim.Response)) {
-	c.call(client, method, path, body, header, done, 0)
-}
-
-func (c *Clients) call(client, method, path string, body []byte, header http.Header, done func(sim.Response), tries int) {
-	c.w.HTTP(client, method, path, body, header, func(resp sim.Response) {
-		if resp.Err != nil && tries < MaxTries {
-			c.w.After(c.Backoff(tries), func() { c.call(client, method, path, body, header, done, tries+1) })
-			return
-		}
-		done(resp)
-	})
-}
 
 // Actors are the clients of one service in a run, on the user kit (vigiltest): the kit builds
 // their requests and retries them; Actors name them, keep the inputs submitters sent, and hold
