@@ -5,6 +5,9 @@
 //
 // Each attempt is a coroutine (iter.Pull) that only the executor's driver resumes, so exactly one
 // piece of handler code runs at a time and a simulator can interleave attempts deterministically.
+// The handler's input is decoded before its coroutine starts and its output encoded after it
+// returns (durable.Handler.Prepare), on the driver's stack: a fresh coroutine's small stack would
+// otherwise grow, by copying, for JSON's deep calls on every attempt.
 // The executor is a step machine like the engine: its inputs are protocol messages and timer
 // firings; its outputs go through the injected Send function and Clock. It imports durable,
 // journal, protocol, fakeclock and mutant, never the engine or the simulator.
