@@ -290,12 +290,22 @@ func (r *recordReader) byte(what string) byte {
 // decodeInvocation decodes an invocation record of either version. A version 1 record's early
 // completions come back in inv.early; the caller writes them apart.
 func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
+	inv := &invocation{}
+	if err := decodeInvocationInto(inv, id, b); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// decodeInvocationInto is decodeInvocation into inv, which a caller that only reads the record
+// can keep on its stack.
+func decodeInvocationInto(inv *invocation, id protocol.InvocationID, b []byte) error {
 	r := recordReader{b: b}
 	v := r.byte("version")
 	if r.err == nil && v != recordVersion && v != legacyRecordVersion {
-		return nil, fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
+		return fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
 	}
-	inv := &invocation{id: id}
+	inv.id = id
 	inv.service = string(r.bytes("service"))
 	inv.handler = string(r.bytes("handler"))
 	inv.status = status(r.byte("status"))
@@ -339,9 +349,9 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 		r.err = fmt.Errorf("unknown status %d", inv.status)
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("invocation record %s: %v: %w", id, r.err, ErrCorruptStore)
+		return fmt.Errorf("invocation record %s: %v: %w", id, r.err, ErrCorruptStore)
 	}
-	return inv, nil
+	return nil
 }
 
 // legacyEarly reads the early completions a version 1 record kept inline: a count, then index
@@ -387,6 +397,9 @@ type PersistedInvocation struct {
 	Journal []journal.Entry
 }
 
+// maxJournalHint bounds the room ReadInvocation makes for a journal from its record's length.
+const maxJournalHint = 64
+
 // ReadInvocation reads invocation id, unfinished or finished, from a store. It reports false when
 // the store has no record of it.
 func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocation, bool, error) {
@@ -397,11 +410,16 @@ func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocat
 	if err != nil || !ok {
 		return PersistedInvocation{}, ok, err
 	}
-	inv, err := decodeInvocation(id, raw)
-	if err != nil {
+	var inv invocation
+	if err := decodeInvocationInto(&inv, id, raw); err != nil {
 		return PersistedInvocation{}, true, err
 	}
 	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone}
+	// The record says how long the journal is (a legacy one does not): room for that many
+	// entries, bounded, since a damaged length must not allocate.
+	if n := min(inv.entries, maxJournalHint); n > 0 {
+		p.Journal = make([]journal.Entry, 0, n)
+	}
 	for i := uint32(0); ; i++ {
 		raw, ok, err := st.Get(entryKey(id, i))
 		if err != nil {
