@@ -217,6 +217,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	w.declare()
 	w.runtime = newRuntimeNode(w, sp.store, sp.requests)
 	w.executor = newExecutorNode(w)
+	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
 }
 
@@ -237,6 +238,8 @@ type spare struct {
 	requests   map[engine.RequestID]func(Response)
 	auditRows  []checkers.Row
 	auditBytes []byte
+	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
+	runtimeHeld, executorHeld []event
 }
 
 // recycle empties the finished world for a next run (newWorldOn); a world whose history a
@@ -251,11 +254,21 @@ func (w *World) recycle() {
 	clear(w.auditRows)
 	sp.auditRows = w.auditRows[:0]
 	if n := w.runtime; n != nil {
+		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
 		clear(n.requests)
 		sp.store, sp.requests = n.store, n.requests
 	}
+	if n := w.executor; n != nil {
+		sp.executorHeld = emptyHeld(n.pause.held)
+	}
 	*w = World{spare: sp}
+}
+
+// emptyHeld empties a pause's buffer (a run can end mid-pause), keeping its array.
+func emptyHeld(held []event) []event {
+	clear(held)
+	return held[:0]
 }
 
 // emptyQueue returns q emptied, its slices kept: the events left in it (a run ends with timers

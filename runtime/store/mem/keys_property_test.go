@@ -14,8 +14,9 @@ import (
 
 // TestScanOrderProperty drives the sorted key list through long stretches of applies, deletes,
 // crashes and resets between scans, so that many keys wait for one merge (keys added out of
-// order, deleted, added again, brought back or removed by a crash), and checks every scan of a
-// prefix against the model: exactly its keys, each once, in ascending order.
+// order, deleted, added again, brought back or removed by a crash) and values cut from chunks
+// that a Reset frees for reuse, and checks every scan of a prefix against the model: exactly its
+// keys, each once, in ascending order, each with its value.
 func TestScanOrderProperty(t *testing.T) {
 	keys := []string{"a", "a/1", "a/2", "a/10", "b", "b/x", "ba", "c", "\x00", "\xff"}
 	batch := storetest.Batches(keys...)
@@ -52,21 +53,22 @@ func TestScanOrderProperty(t *testing.T) {
 }
 
 func checkScan(rt *rapid.T, s *mem.Store, m *storetest.Model, prefix string) {
-	var want, got []string
-	for k := range m.Visible() {
+	type kv struct{ Key, Value string }
+	var want, got []kv
+	for k, v := range m.Visible() {
 		if strings.HasPrefix(k, prefix) {
-			want = append(want, k)
+			want = append(want, kv{k, v})
 		}
 	}
-	slices.Sort(want)
-	err := s.Scan(prefix, func(key string, _ []byte) error {
-		got = append(got, key)
+	slices.SortFunc(want, func(a, b kv) int { return strings.Compare(a.Key, b.Key) })
+	err := s.Scan(prefix, func(key string, value []byte) error {
+		got = append(got, kv{key, string(value)})
 		return nil
 	})
 	if err != nil {
 		rt.Fatal(err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		rt.Fatalf("Scan(%q) keys (-model +store):\n%s", prefix, diff)
+		rt.Fatalf("Scan(%q) (-model +store):\n%s", prefix, diff)
 	}
 }

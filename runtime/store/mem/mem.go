@@ -44,6 +44,12 @@ type Store struct {
 	// scratch is the buffer Load hands values out in; see Load for why it is reused.
 	scratch []byte
 
+	// arena is the chunk sealed values are cut from (see sealedBuf), chunks every chunk cut
+	// from since the last Reset, and spareChunks the chunks Reset freed, for the next ones.
+	arena       []byte
+	chunks      [][]byte
+	spareChunks [][]byte
+
 	closed bool
 	// failNextSync makes the next Sync fail (FailNextSync); failed is set by a Sync that
 	// failed, and holds until Crash.
@@ -93,6 +99,38 @@ func (s *Store) Reset() {
 	s.closed = false
 	s.failNextSync = false
 	s.failed = nil
+	// Nothing outside the store holds its values (Get copies, Load and Scan hand out scratch),
+	// and the map and the undo log are cleared, so every chunk is free again.
+	s.spareChunks = append(s.spareChunks, s.chunks...)
+	clear(s.chunks)
+	s.chunks = s.chunks[:0]
+	s.arena = nil
+}
+
+// arenaChunk is the size of the chunks small sealed values are cut from.
+const arenaChunk = 16 << 10
+
+// sealedBuf returns an empty buffer of capacity n for a sealed value: a slice of the arena,
+// capped so that filling it cannot reach its neighbours, or its own allocation when n is large.
+// One allocation per chunk instead of one per value written; values are never changed in place
+// (FlipBit replaces one), so sharing a chunk is safe.
+func (s *Store) sealedBuf(n int) []byte {
+	if n > arenaChunk/8 {
+		return make([]byte, 0, n)
+	}
+	if cap(s.arena)-len(s.arena) < n {
+		if k := len(s.spareChunks); k > 0 {
+			s.arena = s.spareChunks[k-1][:0]
+			s.spareChunks[k-1] = nil
+			s.spareChunks = s.spareChunks[:k-1]
+		} else {
+			s.arena = make([]byte, 0, arenaChunk)
+		}
+		s.chunks = append(s.chunks, s.arena)
+	}
+	at := len(s.arena)
+	s.arena = s.arena[:at+n]
+	return s.arena[at : at : at+n]
 }
 
 // Apply applies b atomically and makes it visible to Load and Get at once; it stays volatile
@@ -121,7 +159,7 @@ func (s *Store) Apply(b store.Batch) error {
 			}
 			continue
 		}
-		sealed := store.Seal(make([]byte, 0, len(op.Value)+store.ChecksumBytes), op.Key, op.Value)
+		sealed := store.Seal(s.sealedBuf(len(op.Value)+store.ChecksumBytes), op.Key, op.Value)
 		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, next: sealed})
 		s.data[op.Key] = sealed
 		if !existed {

@@ -381,9 +381,10 @@ func TestApplyAllocs(t *testing.T) {
 		_ = s.Apply(b)
 		_ = s.Sync()
 	})
-	// One copy per value written; the undo log and batch list reuse their arrays.
-	if allocs != 2 {
-		t.Errorf("Apply+Sync allocated %v times, want 2", allocs)
+	// Values are cut from chunks (one allocation per 16 KiB written); the undo log and batch
+	// list reuse their arrays.
+	if allocs >= 1 {
+		t.Errorf("Apply+Sync allocated %v times, want less than once on average", allocs)
 	}
 }
 
