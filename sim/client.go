@@ -200,8 +200,30 @@ func headerFields(h http.Header) []hist.Header {
 // handler writes for it, and the body.
 func responseHTTP(r ingress.Response) *hist.HTTP {
 	h := &hist.HTTP{Status: r.Status, Body: r.Body}
-	for _, f := range ingress.HeaderFields(r) {
-		h.Header = append(h.Header, hist.Header{Name: strings.ToLower(f.Name), Value: f.Value})
+	fields := ingress.HeaderFields(r)
+	if len(fields) > 0 {
+		h.Header = make([]hist.Header, 0, len(fields))
+	}
+	for _, f := range fields {
+		h.Header = append(h.Header, hist.Header{Name: lowerHeaderName(f.Name), Value: f.Value})
 	}
 	return h
+}
+
+// lowerHeaderName is strings.ToLower(name), with the names the ingress writes on most responses
+// answered from constants instead of a new string each time.
+func lowerHeaderName(name string) string {
+	switch name {
+	case "Content-Type":
+		return "content-type"
+	case "Access-Control-Allow-Origin":
+		return "access-control-allow-origin"
+	case "Access-Control-Allow-Credentials":
+		return "access-control-allow-credentials"
+	case "Access-Control-Expose-Headers":
+		return "access-control-expose-headers"
+	case "Vary":
+		return "vary"
+	}
+	return strings.ToLower(name)
 }
