@@ -39,12 +39,18 @@ const replayName = "replay"
 // Events of an attempt that never started are reported, since nothing about them can be judged.
 // Violations are sorted by their first event index.
 func Replay(h History) []Violation {
+	// The maps are sized from a count of the kinds they index: growing them key by key was
+	// most of what the checker allocated.
+	var n [256]int
+	for i := range h.Events {
+		n[h.Events[i].Kind]++
+	}
 	r := replayer{
 		h:         h,
-		attempts:  make(map[attemptKey]*attemptReplay),
-		commands:  make(map[commandKey]int),
-		emissions: make(map[slot][]emission),
-		accepted:  make(map[slot]bool),
+		attempts:  make(map[attemptKey]*attemptReplay, n[AttemptStarted]),
+		commands:  make(map[commandKey]int, n[CommandEmitted]),
+		emissions: make(map[slot][]int, n[CommandEmitted]),
+		accepted:  make(map[slot]bool, n[CompletionAccepted]),
 		invs:      make(map[protocol.InvocationID]*invocationReplay),
 		orphanIx:  make(map[attemptKey]int),
 	}
@@ -92,12 +98,6 @@ type commandKey struct {
 	index   uint32
 }
 
-// emission is a command some attempt emitted at a known index.
-type emission struct {
-	attempt uint32
-	entry   journal.Entry
-}
-
 // attemptReplay is what Replay tracks of one attempt while it walks the history.
 type attemptReplay struct {
 	// start is the index of the attempt's (first) AttemptStarted event.
@@ -131,7 +131,7 @@ type replayer struct {
 
 	attempts  map[attemptKey]*attemptReplay
 	commands  map[commandKey]int // first CommandEmitted event per attempt and index
-	emissions map[slot][]emission
+	emissions map[slot][]int     // the CommandEmitted events at each slot, in history order
 	accepted  map[slot]bool
 	invs      map[protocol.InvocationID]*invocationReplay
 	orphans   []orphanAttempt
@@ -141,7 +141,8 @@ type replayer struct {
 // index records, over the whole history, each attempt's start journal, each command emitted and
 // each awakeable accepted, so later checks need not depend on the order events were recorded in.
 func (r *replayer) index() {
-	for i, e := range r.h.Events {
+	for i := range r.h.Events {
+		e := &r.h.Events[i]
 		switch e.Kind {
 		case AttemptStarted:
 			k := attemptKey{e.Invocation, e.Attempt}
@@ -154,7 +155,7 @@ func (r *replayer) index() {
 				r.commands[k] = i
 			}
 			s := slot{e.Invocation, e.Index}
-			r.emissions[s] = append(r.emissions[s], emission{attempt: e.Attempt, entry: e.Entry})
+			r.emissions[s] = append(r.emissions[s], i)
 		case CompletionAccepted:
 			r.accepted[slot{e.Invocation, e.Index}] = true
 		}
@@ -335,11 +336,12 @@ func journalChange(a, b journal.Entry) string {
 // emittedEarlier reports whether an attempt numbered below attempt emitted the command that
 // entry is, at index, with the same result when it is a run.
 func (r *replayer) emittedEarlier(inv protocol.InvocationID, attempt, index uint32, entry journal.Entry) bool {
-	for _, em := range r.emissions[slot{inv, index}] {
-		if em.attempt >= attempt || !em.entry.SameCommand(entry) {
+	for _, i := range r.emissions[slot{inv, index}] {
+		em := &r.h.Events[i]
+		if em.Attempt >= attempt || !em.Entry.SameCommand(entry) {
 			continue
 		}
-		if entry.Kind == journal.KindRun && !em.entry.Result.Equal(entry.Result) {
+		if entry.Kind == journal.KindRun && !em.Entry.Result.Equal(entry.Result) {
 			continue
 		}
 		return true
