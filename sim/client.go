@@ -40,13 +40,10 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: method + " " + path, HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
 	// What the production handler answers before decoding — a CORS preflight, the health
-	// probe — it answers here with the same functions; every answer carries the CORS headers a
-	// browser's request gets.
-	x.early, x.answeredEarly = x.req.PreflightResponse()
-	if !x.answeredEarly && x.req.IsHealthRequest() {
-		x.early, x.answeredEarly = ingress.HealthResponse(true, "ready"), true
-	}
-	x.decoded, x.derr = ingress.DecodeRaw(&x.req, w.serviceKinds)
+	// probe (the simulated ingress is always ready) — it answers here in the same order with the
+	// same functions, and decodes anything else as it does; every answer carries the CORS
+	// headers a browser's request gets.
+	x.early, x.answeredEarly, x.decoded, x.derr = x.req.Triage(w.serviceKinds, true, "ready")
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")

@@ -148,6 +148,22 @@ func DecodeRaw(r *RawRequest, services Services) (Request, *Error) {
 	return decode(&p, services)
 }
 
+// Triage is what the ingress makes of r before any backend sees it, in the production handler's
+// order and reading r's parts once: a CORS preflight is answered (answered set), then the
+// health probe, with HealthResponse(ready, state); anything else is decoded as DecodeRaw
+// decodes it.
+func (r *RawRequest) Triage(services Services, ready bool, state string) (early Response, answered bool, req Request, err *Error) {
+	p := r.parts()
+	if resp, ok := preflight(&p); ok {
+		return resp, true, Request{}, nil
+	}
+	if isHealth(&p) {
+		return HealthResponse(ready, state), true, Request{}, nil
+	}
+	req, err = decode(&p, services)
+	return Response{}, false, req, err
+}
+
 // PreflightResponse answers r if it is a CORS preflight, as PreflightResponse does for a
 // server's request.
 func (r *RawRequest) PreflightResponse() (Response, bool) {

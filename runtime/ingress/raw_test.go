@@ -65,7 +65,28 @@ func FuzzDecodeRaw(f *testing.F) {
 		if ingress.IsHealthRequest(in.request()) != in.raw().IsHealthRequest() {
 			t.Fatalf("%s %q: IsHealthRequest disagrees between the two entries", method, rawPath)
 		}
+		checkTriage(t, in.raw(), in.services())
 	})
+}
+
+// checkTriage checks that Triage is PreflightResponse, then IsHealthRequest, then DecodeRaw.
+func checkTriage(t *testing.T, r *ingress.RawRequest, services ingress.Services) {
+	t.Helper()
+	early, answered, req, derr := r.Triage(services, false, "recovering")
+	wantEarly, wantAnswered := r.PreflightResponse()
+	var wantReq ingress.Request
+	var wantErr *ingress.Error
+	switch {
+	case wantAnswered:
+	case r.IsHealthRequest():
+		wantEarly, wantAnswered = ingress.HealthResponse(false, "recovering"), true
+	default:
+		wantReq, wantErr = ingress.DecodeRaw(r, services)
+	}
+	if answered != wantAnswered || !cmp.Equal(early, wantEarly) || !cmp.Equal(req, wantReq) || !cmp.Equal(derr, wantErr) {
+		t.Fatalf("Triage of %s %q = %+v, %v, %+v, %v; want %+v, %v, %+v, %v", r.Method, r.Target,
+			early, answered, req, derr, wantEarly, wantAnswered, wantReq, wantErr)
+	}
 }
 
 // TestRawRequestAsWritten pins what DecodeRaw reads of parts a client writes freely: header
@@ -113,6 +134,9 @@ func TestRawRequestAsWritten(t *testing.T) {
 	}
 	if !(&ingress.RawRequest{Method: http.MethodGet, Target: "/restate/health?probe=1"}).IsHealthRequest() {
 		t.Fatal("the health probe is not recognised")
+	}
+	for _, r := range []*ingress.RawRequest{r, pre, {Method: http.MethodGet, Target: "/restate/health"}, {Method: http.MethodPost, Target: "/Nope/x"}} {
+		checkTriage(t, r, ingress.ServiceKinds{"Greeter": ingress.KindService})
 	}
 }
 
