@@ -113,7 +113,7 @@ func decodeResult[T any](res journal.Result, what, name string) (T, error) {
 	if res.Failure != nil {
 		return v, errorOf(res.Failure)
 	}
-	if len(res.Value) == 0 {
+	if len(res.Value) == 0 || decodeScalar(res.Value, &v) {
 		return v, nil
 	}
 	if err := json.Unmarshal(res.Value, &v); err != nil {

@@ -1,0 +1,48 @@
+package durable
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecodeScalar checks that whatever decodeScalar takes it decodes exactly as encoding/json
+// does, for strings and ints.
+func FuzzDecodeScalar(f *testing.F) {
+	for _, s := range []string{`"doc-1"`, `""`, `"a\"b"`, `"\u00e9"`, "\"\xff\"", `"tab	"`, `0`, `-0`, `7`, `-12`, `01`, `1e3`, `1.0`,
+		`123456789012345678`, `1234567890123456789`, `-`, ` 5`, `"`, `null`, `true`, `"~"`, "\"\x7f\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s, sj string
+		if decodeScalar(b, &s) {
+			if err := json.Unmarshal(b, &sj); err != nil || s != sj {
+				t.Fatalf("string %q: decodeScalar %q, encoding/json %q (%v)", b, s, sj, err)
+			}
+		}
+		var n, nj int
+		if decodeScalar(b, &n) {
+			if err := json.Unmarshal(b, &nj); err != nil || n != nj {
+				t.Fatalf("int %q: decodeScalar %d, encoding/json %d (%v)", b, n, nj, err)
+			}
+		}
+		var other float64
+		if decodeScalar(b, &other) {
+			t.Fatalf("decodeScalar took a %T", &other)
+		}
+	})
+}
+
+// TestDecodeScalarTakesThePlainOnes pins that the common spellings do take the fast path.
+func TestDecodeScalarTakesThePlainOnes(t *testing.T) {
+	var s string
+	if !decodeScalar([]byte(`"approved: doc-1"`), &s) || s != "approved: doc-1" {
+		t.Fatalf("string: %q", s)
+	}
+	var n int
+	if !decodeScalar([]byte(`-4711`), &n) || n != -4711 {
+		t.Fatalf("int: %d", n)
+	}
+	if decodeScalar([]byte(`"a\nb"`), &s) || decodeScalar([]byte(`1e3`), &n) {
+		t.Fatal("an escaped string or an exponent took the fast path")
+	}
+}
