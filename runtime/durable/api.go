@@ -40,7 +40,7 @@ func (a AwakeableFuture[T]) Result() (T, error) {
 func ResolveAwakeable[T any](ctx Context, id string, value T) {
 	rt := ctx.runtime()
 	checkAwakeableID(rt, id)
-	b, err := json.Marshal(value)
+	b, err := encode(value)
 	if err != nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("resolve awakeable %s: encode value: %v", id, err)})
 	}
@@ -93,7 +93,7 @@ func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) 
 			}
 			return journal.Result{}, err
 		}
-		b, err := json.Marshal(v)
+		b, err := encode(v)
 		if err != nil {
 			return journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("encode run result: %v", err)}}, nil
 		}

@@ -1,7 +1,6 @@
 package durable
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -76,7 +75,7 @@ func (c Client[O]) target() string { return c.service + "/" + c.handler }
 // encode is the call's input as JSON; a value that cannot be encoded fails the caller
 // terminally, as the same mistake would on every retry.
 func (c Client[O]) encode(rt Runtime, input any) journal.Result {
-	b, err := json.Marshal(input)
+	b, err := encode(input)
 	if err != nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("call %s: encode input: %v", c.target(), err)})
 	}

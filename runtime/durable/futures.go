@@ -1,7 +1,6 @@
 package durable
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -74,7 +73,7 @@ func Get[T any](ctx ObjectSharedContext, key string) (T, error) {
 // Set writes value under the state key. Only exclusive handlers (and workflow runs) may.
 func Set[T any](ctx ObjectContext, key string, value T) {
 	rt := ctx.runtime()
-	b, err := json.Marshal(value)
+	b, err := encode(value)
 	if err != nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("set state %q: encode value: %v", key, err)})
 	}
@@ -160,7 +159,7 @@ func (p DurablePromise[T]) Peek() (value T, ok bool, err error) {
 // Resolve completes the promise with value. If it was already completed it returns an error
 // wrapping ErrPromiseAlreadyCompleted (terminal, code 409) and changes nothing.
 func (p DurablePromise[T]) Resolve(value T) error {
-	b, err := json.Marshal(value)
+	b, err := encode(value)
 	if err != nil {
 		return TerminalError(fmt.Errorf("resolve promise %q: encode value: %w", p.name, err), 500)
 	}

@@ -46,3 +46,20 @@ func TestDecodeScalarTakesThePlainOnes(t *testing.T) {
 		t.Fatal("an escaped string or an exponent took the fast path")
 	}
 }
+
+// FuzzEncode checks that encode writes the bytes json.Marshal writes, for strings and ints.
+func FuzzEncode(f *testing.F) {
+	for _, s := range []string{"doc-1", "", "a\"b", "<b>&", "é", "\xff", "tab\t", "~", "\x7f"} {
+		f.Add(s, int64(len(s)))
+	}
+	f.Add("", int64(-1<<62))
+	f.Fuzz(func(t *testing.T, s string, n int64) {
+		for _, v := range []any{s, int(n)} {
+			got, err := encode(v)
+			want, werr := json.Marshal(v)
+			if string(got) != string(want) || (err == nil) != (werr == nil) {
+				t.Fatalf("encode(%#v) = %q, %v; json.Marshal = %q, %v", v, got, err, want, werr)
+			}
+		}
+	})
+}

@@ -86,7 +86,7 @@ func (p *typedCall[C, I, O]) Run(rt Runtime) error {
 }
 
 func (p *typedCall[C, I, O]) Output() ([]byte, error) {
-	b, err := json.Marshal(p.out)
+	b, err := encode(p.out)
 	if err != nil {
 		return nil, TerminalError(fmt.Errorf("encode output: %w", err), 500)
 	}
