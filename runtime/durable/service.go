@@ -60,7 +60,7 @@ func (h typedHandler[C, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
 
 func (h typedHandler[C, I, O]) Prepare(input []byte) (Prepared, error) {
 	p := &typedCall[C, I, O]{fn: h.fn, ctx: h.ctx}
-	if len(input) > 0 {
+	if len(input) > 0 && !decodeScalar(input, &p.in) {
 		if err := json.Unmarshal(input, &p.in); err != nil {
 			return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
 		}
