@@ -10,6 +10,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/scenarios/internal/histutil"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
 // checkerName is the Checker of the scenario's violations.
@@ -28,7 +29,8 @@ const (
 	waitSleep     = 2
 	waitRun       = 3
 	waitSelect    = 4
-	waitLen       = 6
+	waitNotify    = 5
+	waitLen       = 7
 
 	napSleep = 1
 	napRun   = 2
@@ -37,7 +39,7 @@ const (
 
 // Check states the scenario's expected outcome. For every finished wait:
 //
-//   - W1 shape: the final journal is input, awakeable, sleep, run, select, output, and the output
+//   - W1 shape: the final journal is input, awakeable, sleep, run, select, run (notify), output, and the output
 //     is "completed: v" or "timed out" as the journaled select chose the awakeable (0) or the
 //     timer (1);
 //   - W2 deadline: the engine fixed the sleep's deadline when it journaled the sleep, so it lies
@@ -59,7 +61,10 @@ const (
 //     the executor and delivers them together, in any order). Crashes are no excuse: a new
 //     attempt starts from a journal that holds the completion, and WaitFirst prefers the
 //     awakeable, which it lists first, when both are ready;
-//   - W6 nobody completes a wait of case "never".
+//   - W6 nobody completes a wait of case "never";
+//   - W7 the outside world heard one outcome per wait (Notified), the wait's output: the choice
+//     of the select is durable before the handler goes on, so every execution of the notify
+//     run, re-executions after crashes included, carries the same outcome.
 //
 // For every finished nap: N1 the journal is input, sleep, run, output; the output reports the
 // sleep's duration and the virtual time the run journaled, which is at or after the sleep's
@@ -71,6 +76,7 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 func check(h *checkers.History) []checkers.Violation {
 	x := index(h)
 	var vs []checkers.Violation
+	vs = append(vs, checkNotified(h)...)
 	x.Finished(ServiceName, func(inv protocol.InvocationID, acc, d int) {
 		var msgs []string
 		switch h.Events[acc].Handler {
@@ -136,8 +142,9 @@ func (x *history) firstChoice(inv protocol.InvocationID, index uint32, choice jo
 func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []string {
 	j := done.Journal
 	if len(j) != waitLen || j[0].Kind != journal.KindInput || j[waitAwakeable].Kind != journal.KindAwakeable ||
-		j[waitSleep].Kind != journal.KindSleep || j[waitRun].Kind != journal.KindRun || j[waitSelect].Kind != journal.KindSelect {
-		return []string{fmt.Sprintf("final journal %v does not have the wait handler's shape (input, awakeable, sleep, run, select, output)", j)}
+		j[waitSleep].Kind != journal.KindSleep || j[waitRun].Kind != journal.KindRun || j[waitSelect].Kind != journal.KindSelect ||
+		j[waitNotify].Kind != journal.KindRun {
+		return []string{fmt.Sprintf("final journal %v does not have the wait handler's shape (input, awakeable, sleep, run, select, run, output)", j)}
 	}
 	var req WaitRequest
 	if err := json.Unmarshal(j[0].Result.Value, &req); err != nil {
@@ -235,4 +242,50 @@ func (x *history) checkNap(inv protocol.InvocationID, done checkers.Event) []str
 		msgs = append(msgs, fmt.Sprintf("woke at %v, before the sleep's timer fired at %v", woke, x.H.Events[fired].At))
 	}
 	return msgs
+}
+
+// checkNotified states W7: for each awakeable, every outcome the outside world heard is the
+// same, and a finished wait's output is that outcome.
+func checkNotified(h *checkers.History) []checkers.Violation {
+	heard := map[string][]int{}
+	var order []string
+	outputs := map[protocol.InvocationID]int{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		switch {
+		case e.Kind == vigiltest.FactKind && e.Promise == Notified.Name():
+			if _, ok := heard[e.Key]; !ok {
+				order = append(order, e.Key)
+			}
+			heard[e.Key] = append(heard[e.Key], i)
+		case e.Kind == checkers.InvocationDone:
+			if _, ok := outputs[e.Invocation]; !ok {
+				outputs[e.Invocation] = i
+			}
+		}
+	}
+	var vs []checkers.Violation
+	for _, id := range order {
+		events := heard[id]
+		aid, err := protocol.ParseAwakeableID(id)
+		if err != nil {
+			vs = append(vs, checkers.Violation{Checker: checkerName, Message: fmt.Sprintf("an outcome was notified for %q, not an awakeable ID", id), Events: events})
+			continue
+		}
+		first := h.Events[events[0]].Result
+		conflict := false
+		for _, i := range events[1:] {
+			if !h.Events[i].Result.Equal(first) {
+				vs = append(vs, checkers.Violation{Checker: checkerName, Invocation: aid.Invocation, Events: []int{events[0], i},
+					Message: fmt.Sprintf("the outside world heard two outcomes of one wait, %s then %s: the handler went on before its select's choice was durable", first, h.Events[i].Result)})
+				conflict = true
+				break
+			}
+		}
+		if d, ok := outputs[aid.Invocation]; ok && !conflict && h.Events[d].Result.Failure == nil && !h.Events[d].Result.Equal(first) {
+			vs = append(vs, checkers.Violation{Checker: checkerName, Invocation: aid.Invocation, Events: []int{events[0], d},
+				Message: fmt.Sprintf("the outside world heard %s, the wait's output is %s", first, h.Events[d].Result)})
+		}
+	}
+	return vs
 }

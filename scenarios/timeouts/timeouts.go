@@ -93,6 +93,9 @@ type Resolvers interface {
 	HandOut(c, awakeableID string, timeout time.Duration) error
 	// Now reads the virtual clock (time since the start of the run).
 	Now() time.Duration
+	// Notify tells the outside world the outcome of the wait on awakeableID. It may fail
+	// transiently.
+	Notify(awakeableID, outcome string) error
 }
 
 // NewService returns the Timeouts service: wait creates an awakeable and a durable timer, hands
@@ -115,14 +118,23 @@ func NewService(res Resolvers) *durable.Service {
 			if err != nil {
 				return "", err
 			}
-			if first == durable.Selectable(timer) {
-				return TimedOut, nil
+			outcome := TimedOut
+			if first != durable.Selectable(timer) {
+				v, err := awakeable.Result()
+				if err != nil {
+					return "", err
+				}
+				outcome = Completed(v)
 			}
-			v, err := awakeable.Result()
-			if err != nil {
+			// The outcome leaves for the outside world at once, as a real handler's would (an
+			// email, a status page). Every execution of this Run must carry the same outcome:
+			// the choice is durable before the handler goes on.
+			if _, err := durable.Run(ctx, func(durable.RunContext) (bool, error) {
+				return true, res.Notify(awakeable.ID(), outcome)
+			}, durable.WithName("notify")); err != nil {
 				return "", err
 			}
-			return Completed(v), nil
+			return outcome, nil
 		})).
 		Handler(NapHandler, durable.NewServiceHandler(func(ctx durable.Context, req NapRequest) (string, error) {
 			d := time.Duration(req.Ms) * time.Millisecond
@@ -229,3 +241,16 @@ func (wl *workload) HandOut(c, awakeableID string, timeout time.Duration) error 
 
 // Now implements Resolvers.
 func (wl *workload) Now() time.Duration { return wl.s.Now() }
+
+// Notified is the fact that the outside world heard the outcome (value) of the wait on the
+// awakeable (key).
+var Notified = vigiltest.NewFact[string]("outcome-notified")
+
+// Notify implements Resolvers: it records what the outside world heard, for the check.
+func (wl *workload) Notify(awakeableID, outcome string) error {
+	if !wl.s.Healed() && wl.s.Rand().Percent(5, "notify-down") {
+		return errResolversDown
+	}
+	Notified.Record(wl.s, awakeableID, outcome)
+	return nil
+}

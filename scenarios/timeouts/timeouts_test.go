@@ -13,6 +13,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/sim"
+	"github.com/vigilsim/vigil/vigiltest"
 )
 
 // TestScenario runs the scenario over 200 seeds: no checker and no expected-outcome rule may fail.
@@ -49,6 +50,9 @@ type wait struct {
 	out     journal.Result
 	// pausedAt, if set, pauses the executor then for pauseFor.
 	pausedAt, pauseFor time.Duration
+	// heard are the outcomes the outside world was notified of, after the choice; nil: the
+	// output's, once.
+	heard []journal.Result
 }
 
 func (w wait) history() *checkers.History {
@@ -59,6 +63,7 @@ func (w wait) history() *checkers.History {
 		{Kind: journal.KindSleep, Duration: w.timeout, Deadline: dl, Completed: w.firedAt > 0},
 		{Kind: journal.KindRun, Name: "hand-out", Result: jsonResult(true)},
 		{Kind: journal.KindSelect, Result: jsonResult(w.choice)},
+		{Kind: journal.KindRun, Name: "notify", Result: jsonResult(true)},
 		{Kind: journal.KindOutput, Result: w.out},
 	}
 	evs := []checkers.Event{
@@ -77,8 +82,16 @@ func (w wait) history() *checkers.History {
 	}
 	evs = append(evs,
 		checkers.Event{At: w.choseAt, Kind: checkers.CommandEmitted, Invocation: inv, Attempt: 1, Index: waitSelect, Entry: journal.Entry{Kind: journal.KindSelect, Result: jsonResult(w.choice)}},
-		checkers.Event{At: w.choseAt + time.Millisecond, Kind: checkers.InvocationDone, Invocation: inv, Index: 5, Result: w.out, Journal: j},
+		checkers.Event{At: w.choseAt + time.Millisecond, Kind: checkers.InvocationDone, Invocation: inv, Index: 6, Result: w.out, Journal: j},
 	)
+	heard := w.heard
+	if heard == nil && w.out.Failure == nil {
+		heard = []journal.Result{w.out}
+	}
+	for k, r := range heard {
+		evs = append(evs, checkers.Event{At: w.choseAt + time.Duration(k)*time.Microsecond, Kind: vigiltest.FactKind, Node: "test",
+			Promise: Notified.Name(), Key: protocol.AwakeableID{Invocation: inv, Index: waitAwakeable}.String(), Result: r})
+	}
 	// The history is in time order, as recorded.
 	for i := 1; i < len(evs); i++ {
 		for k := i; k > 0 && evs[k].At < evs[k-1].At; k-- {
@@ -196,6 +209,16 @@ func TestCheckFails(t *testing.T) {
 		{name: "a wait nobody completes was completed", want: "nobody completes", w: func(*wait) wait {
 			w := completedWait()
 			w.c = CaseNever
+			return w
+		}},
+		{name: "two outcomes heard", want: "heard two outcomes of one wait", w: func(*wait) wait {
+			w := completedWait()
+			w.heard = []journal.Result{jsonResult(TimedOut), jsonResult(Completed("v"))}
+			return w
+		}},
+		{name: "an outcome heard that is not the output", want: "the wait's output is", w: func(*wait) wait {
+			w := completedWait()
+			w.heard = []journal.Result{jsonResult(TimedOut)}
 			return w
 		}},
 		{name: "failure output", want: "is not a string", w: func(*wait) wait {
