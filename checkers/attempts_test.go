@@ -131,6 +131,29 @@ func TestProgressExecutorIgnoresCompletion(t *testing.T) {
 	wantAttemptViolation(t, Progress(s.h, s.l), progressName, "had reached it")
 }
 
+// The network delivers a start after the completion the engine sent behind it: the executor
+// must keep the completion for the attempt, which then never suspends waiting on that entry.
+// An executor crash in between loses what it kept, and excuses it.
+func TestProgressCompletionBeforeItsStart(t *testing.T) {
+	comp := protocol.Message{Kind: protocol.KindCompletion, Attempt: 2, Index: 1}
+	startOfTwo := func(s *linkStory) *linkStory {
+		return s.link(LinkDelivered, "runtime", protocol.Message{Kind: protocol.KindStart, Attempt: 2}).
+			ev(Event{Kind: AttemptStarted, Attempt: 2})
+	}
+	story := func(crash bool) *linkStory {
+		s := (&linkStory{}).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).suspend(1, 1).
+			ev(completed(1)).released().
+			link(LinkSent, "runtime", protocol.Message{Kind: protocol.KindStart, Attempt: 2}).
+			link(LinkSent, "runtime", comp).link(LinkDelivered, "runtime", comp)
+		if crash {
+			s.ev(Event{Kind: NodeCrashed, Node: "executor"}).ev(Event{Kind: NodeRestarted, Node: "executor"})
+		}
+		return startOfTwo(s).suspend(2, 1)
+	}
+	wantAttemptViolation(t, Progress(story(false).h, story(false).l), progressName, "had reached it")
+	wantNoAttemptViolation(t, Progress(story(true).h, story(true).l))
+}
+
 // A suspended invocation woken by a completion of an entry it does not wait on.
 func TestCausalitySpuriousWakeUp(t *testing.T) {
 	s := (&linkStory{}).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(awakeableAt(1, 2)).

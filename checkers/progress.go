@@ -23,8 +23,9 @@ const progressName = "progress"
 //     not done — then the release that makes the completion durable (the runtime node's first
 //     release after the fact is recorded) carries Completion(i) to attempt a or a later one, or a
 //     Start of a later attempt. Only a crash of the runtime node before that release excuses it.
-//   - used: once Completion(i) of attempt a reaches the executor while a is live there, a never
-//     suspends waiting on i.
+//   - used: once Completion(i) of attempt a reaches the executor while a is live there, or
+//     before a's Start reached it (the network may deliver a start after what the engine sent
+//     behind it), a never suspends waiting on i — unless the executor crashed in between.
 //
 // An attempt "open" at the runtime is judged from deliveries to the runtime, which the simulator
 // records as the engine takes them, before the completion's own durable fact: so the check never
@@ -35,6 +36,8 @@ func Progress(h History, l Link) []Violation {
 		last:  map[protocol.InvocationID]*lastStart{},
 		live:  map[attemptKey]bool{},
 		given: map[attemptKey][]givenCompletion{},
+		early: map[attemptKey][]givenCompletion{},
+		ended: map[attemptKey]bool{},
 	}
 	walk(h, l, p.event, p.link)
 	for _, o := range p.owed {
@@ -73,6 +76,10 @@ type progress struct {
 	owed  []*owed
 	live  map[attemptKey]bool
 	given map[attemptKey][]givenCompletion
+	// early are completions delivered before their attempt started at the executor.
+	early map[attemptKey][]givenCompletion
+	// ended are the attempts that ended at the executor.
+	ended map[attemptKey]bool
 	vs    []Violation
 }
 
@@ -86,6 +93,7 @@ func (p *progress) event(i int, e *Event) {
 			p.owed = p.owed[:0]
 		} else if e.Node == "executor" {
 			clear(p.live)
+			clear(p.early) // what the executor kept for attempts not started yet died with it
 		}
 	case InvocationDone:
 		p.close(e.Invocation, 0)
@@ -102,9 +110,16 @@ func (p *progress) event(i int, e *Event) {
 			p.completed(e.Invocation, e.Index, i)
 		}
 	case AttemptStarted:
-		p.live[attemptKey{e.Invocation, e.Attempt}] = true
+		k := attemptKey{e.Invocation, e.Attempt}
+		p.live[k] = true
+		if early, ok := p.early[k]; ok {
+			p.given[k] = append(p.given[k], early...)
+			delete(p.early, k)
+		}
 	case AttemptEnded:
-		delete(p.live, attemptKey{e.Invocation, e.Attempt})
+		k := attemptKey{e.Invocation, e.Attempt}
+		delete(p.live, k)
+		p.ended[k] = true
 	}
 }
 
@@ -136,8 +151,11 @@ func (p *progress) link(_ int, le *LinkEvent) {
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindCompletion:
 		k := attemptKey{m.Invocation, m.Attempt}
-		if p.live[k] {
+		switch {
+		case p.live[k]:
 			p.given[k] = append(p.given[k], givenCompletion{m.Index, le.After})
+		case !p.ended[k]:
+			p.early[k] = append(p.early[k], givenCompletion{m.Index, le.After})
 		}
 	case le.Kind == LinkSent && le.From == "executor" && m.Kind == protocol.KindSuspend:
 		for _, g := range p.given[attemptKey{m.Invocation, m.Attempt}] {

@@ -141,7 +141,9 @@ func (e *Executor) Deliver(m protocol.Message) {
 			a.complete(m)
 			return
 		}
-		e.keepEarly(m, a)
+		if !mutant.On(mutant.DropCompletionBeforeStart) {
+			e.keepEarly(m, a)
+		}
 	case protocol.KindAbort:
 		if a := e.attempts[m.Invocation]; a != nil && a.number == m.Attempt {
 			a.abort("aborted")

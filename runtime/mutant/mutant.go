@@ -88,6 +88,10 @@ const (
 	// NeverSuspendIdle makes the executor ignore its inactivity timeout: an attempt that waits
 	// on something stays parked on its connection instead of suspending.
 	NeverSuspendIdle
+	// DropCompletionBeforeStart makes the executor drop a completion that reaches it before the
+	// start of its attempt (the network delayed the start), so the attempt waits for what has
+	// already happened.
+	DropCompletionBeforeStart
 	count
 )
 
@@ -120,6 +124,7 @@ var names = [...]string{
 	IgnoreSyncError:                 "ignore-sync-error",
 	RetryWithoutBackoff:             "retry-without-backoff",
 	NeverSuspendIdle:                "never-suspend-idle",
+	DropCompletionBeforeStart:       "drop-completion-before-start",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.
