@@ -505,6 +505,9 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 	// A completion buffered before its entry arrived completes the entry at once, so the entry
 	// never waits and a pending cancellation goes to the next await instead; cancelling first
 	// would accept two completions of one awakeable.
+	if mutant.On(mutant.CancelBeforeBufferedCompletion) && inv.status == statusRunning {
+		e.cancelOnAwait(inv, i) // planted bug: the cancellation first, then the buffered completion too
+	}
 	if r, ok := inv.early[i]; ok {
 		e.forgetEarly(inv, i)
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: i}.String()

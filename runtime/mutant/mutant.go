@@ -92,6 +92,9 @@ const (
 	// start of its attempt (the network delayed the start), so the attempt waits for what has
 	// already happened.
 	DropCompletionBeforeStart
+	// CancelBeforeBufferedCompletion delivers a pending cancellation to an awakeable before the
+	// completion buffered for it, so both are accepted.
+	CancelBeforeBufferedCompletion
 	count
 )
 
@@ -125,6 +128,7 @@ var names = [...]string{
 	RetryWithoutBackoff:             "retry-without-backoff",
 	NeverSuspendIdle:                "never-suspend-idle",
 	DropCompletionBeforeStart:       "drop-completion-before-start",
+	CancelBeforeBufferedCompletion:  "cancel-before-buffered-completion",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.
