@@ -211,7 +211,8 @@
 //		violation when the two trace hashes differ (with -hash across processes and
 //		GOMAXPROCS=1, the determinism audit).
 //	-bench
-//		Benchmark report instead of a campaign: per scenario, events/s, seeds/s, the
+//		Benchmark report instead of a campaign: per scenario, invocations/s, client requests/s,
+//		events/s, seeds/s, the
 //		virtual-to-wall ratio, bytes and allocations per simulated invocation (one worker); in
 //		mutant builds also each mutant's seeds to detection, median and max over 10 hunts.
 //	-mutants

@@ -160,8 +160,9 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"implies -coverage")
 	fs.BoolVar(&cfg.twice, "twice", false, "run every seed twice in this process and fail when the two trace hashes differ\n"+
 		"(the in-process half of the determinism audit)")
-	fs.BoolVar(&cfg.bench, "bench", false, "benchmark report: per scenario, events/s, seeds/s, virtual-to-wall ratio and memory\n"+
-		"per simulated invocation on one worker; with -tags vigil_mutants also seeds to detection\n"+
+	fs.BoolVar(&cfg.bench, "bench", false, "benchmark report: per scenario, invocations/s, client requests/s, events/s, seeds/s,\n"+
+		"virtual-to-wall ratio, and bytes and allocations per simulated invocation on one worker;\n"+
+		"with -tags vigil_mutants also seeds to detection "+
 		"(median and max over 10 hunts) per mutant")
 	fs.BoolVar(&cfg.mutants, "mutants", false, "plant every mutant of the catalogue in turn and report, per mutant, whether the\n"+
 		"campaign caught it, after how many seeds, in what wall time and by which checker;\n"+
