@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,20 +58,46 @@ type options struct {
 	suspendTime  time.Duration
 	callbackAddr string
 	verbose      bool
+	// cpuProfile, when set, is where the whole process's CPU profile over all measurements
+	// is written, so that the host's cost per request can be read with go tool pprof.
+	cpuProfile string
 }
 
 func main() {
+	os.Exit(mainCode())
+}
+
+// mainCode is main with its exit code returned, so that the deferred profile stop runs.
+func mainCode() int {
 	o, err := parseFlags()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(2)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: -cpuprofile:", err)
+			return 2
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: -cpuprofile:", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "loadgen: -cpuprofile:", err)
+			}
+		}()
+	}
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func parseFlags() (options, error) {
@@ -88,6 +115,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.suspendTime, "suspend-duration", 5*time.Second, "length of the suspended measurement (one round trip at a time; 0 skips it)")
 	flag.StringVar(&o.callbackAddr, "callback-addr", "127.0.0.1:0", "address of the webhook that receives awakeable IDs (the host must reach it)")
 	flag.BoolVar(&o.verbose, "v", false, "print every run's figures and the hosts' group-commit statistics")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the process's CPU profile over the whole session to this file (host and load generator both)")
 	flag.Parse()
 	var err error
 	if o.echoC, err = parseInts(echoC); err != nil {
