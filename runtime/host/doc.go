@@ -8,10 +8,11 @@
 //   - One engine goroutine, the only code that touches the engine. It reads one input channel
 //     (a tagged struct: an ingress request with its reply callback, an executor message, a timer
 //     that fired, a client that went away, a stop request), steps the engine once per input,
-//     drains whatever else is already queued (up to maxGroupInputs), applies every step's store
-//     batch, calls Sync once for the whole group (group commit), and only then performs the
-//     effects of the group in order: messages to the executor shards, replies to ingress
-//     callbacks, timers to arm. Nothing is acknowledged before the batch it depends on is
+//     drains whatever else is already queued (up to maxGroupInputs; once more after yielding to
+//     the goroutines that are runnable, so that their inputs share the group's fsync), applies
+//     every step's store batch, calls Sync once for the whole group (group commit), and only
+//     then performs the effects of the group in order: messages to the executor shards,
+//     replies to ingress callbacks, timers to arm. Nothing is acknowledged before the batch it depends on is
 //     synced; after a failed Apply or Sync the host acknowledges nothing more and stops. That
 //     order lives in Core, which has no goroutine, channel or clock of its own: the engine
 //     goroutine calls it for every input, and the simulator drives the same Core on virtual
