@@ -40,8 +40,17 @@ type CallbackRequest struct {
 }
 
 // callbackClient posts awakeable IDs. Its timeout bounds how long a slow receiver holds up
-// the executor shard the attempt runs on; a failed post is retried with the invocation.
-var callbackClient = &http.Client{Timeout: 10 * time.Second}
+// the executor shard the attempt runs on; a failed post is retried with the invocation. It
+// keeps as many idle connections per receiver as a host has executor shards posting at once
+// (the default transport keeps two, so the others dialled and closed a connection per post).
+var callbackClient = &http.Client{Timeout: 10 * time.Second, Transport: callbackTransport()}
+
+// callbackTransport is the default transport with room for 64 idle connections per host.
+func callbackTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
 
 // Callback is a plain service for awakeable round trips: await creates an awakeable, posts
 // its ID to the request's URL inside a Run (so the ID goes out once, however often the
