@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 	"unicode/utf8"
 
@@ -825,5 +826,31 @@ func checkDecoded(t *rapid.T, req Request, method, body string, services Service
 		}
 	default:
 		t.Fatalf("unknown kind in %+v", req)
+	}
+}
+
+// TestReadSized: the body comes back whole whatever the declared length says, exact,
+// understated, overstated or unknown, and in one allocation when it is exact.
+func TestReadSized(t *testing.T) {
+	body := []byte(strings.Repeat("0123456789", 100))
+	for _, size := range []int64{-1, 0, 1, 999, 1000, 1001, 5000, MaxBodyBytes + 1} {
+		got, err := readSized(iotest.OneByteReader(bytes.NewReader(body)), size)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("size %d: got %d bytes, %v; want the %d bytes", size, len(got), err, len(body))
+		}
+	}
+	if got, err := readSized(iotest.DataErrReader(bytes.NewReader(body)), int64(len(body))); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("data with EOF: got %d bytes, %v", len(got), err)
+	}
+	br := bytes.NewReader(body)
+	allocs := testing.AllocsPerRun(10, func() {
+		br.Reset(body)
+		_, _ = readSized(br, int64(len(body)))
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations for a body of the declared length, want 1", allocs)
+	}
+	if _, err := readSized(iotest.ErrReader(errors.New("boom")), 10); err == nil || err.Error() != "boom" {
+		t.Errorf("a failing reader: err %v, want boom", err)
 	}
 }

@@ -3,7 +3,6 @@ package ingress
 import (
 	"fmt"
 	"net/http"
-	"sync"
 )
 
 // Backend accepts decoded requests; in production it hands them to the goroutine that owns the
@@ -66,13 +65,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The buffer of one lets reply never block, whether it runs inside Submit, after we stopped
-	// waiting, or (against the contract) twice; the channel is never closed, so a late reply
-	// cannot panic either. It is simply garbage once both sides are done with it.
+	// The buffer of one and the send that gives up when it is full let reply never block,
+	// whether it runs inside Submit, after we stopped waiting, or (against the contract) twice,
+	// and only the first reply is answered; the channel is never closed, so a late reply cannot
+	// panic either. It is simply garbage once both sides are done with it.
 	replies := make(chan Response, 1)
-	var once sync.Once
 	h.backend.Submit(req, func(resp Response) {
-		once.Do(func() { replies <- resp })
+		select {
+		case replies <- resp:
+		default:
+		}
 	})
 
 	select {

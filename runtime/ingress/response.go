@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strconv"
 )
 
@@ -162,17 +163,34 @@ func Encode(w http.ResponseWriter, resp Response) {
 		bad := resp.Status
 		resp = ErrorResponse(http.StatusInternalServerError, fmt.Sprintf("ingress: invalid response status %d", bad))
 	}
+	// The fields go straight into the header map, under their canonical names (what h.Add
+	// would store), with every value in one allocation instead of one slice per field.
+	var fields [maxHeaderFields]HeaderField
+	n := 0
+	eachHeaderField(resp, func(name, v string) {
+		fields[n] = HeaderField{name, v}
+		n++
+	})
+	hasLength := bodyAllowed(resp.Status)
+	values := make([]string, n, n+1)
 	h := w.Header()
-	for _, f := range HeaderFields(resp) {
-		h.Add(f.Name, f.Value)
+	for i, f := range fields[:n] {
+		name := canonicalName(f.Name)
+		if old := h[name]; len(old) > 0 {
+			h[name] = append(old, f.Value)
+			continue
+		}
+		values[i] = f.Value
+		h[name] = values[i : i+1 : i+1]
 	}
 	if resp.ContentType == "" {
 		// A nil entry stops net/http from sniffing a content type, so the wire says exactly what
 		// the Response says in production and in the simulator.
 		h["Content-Type"] = nil
 	}
-	if bodyAllowed(resp.Status) {
-		h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	if hasLength {
+		values = append(values, strconv.Itoa(len(resp.Body)))
+		h["Content-Length"] = values[n : n+1 : n+1]
 	}
 	w.WriteHeader(resp.Status)
 	if len(resp.Body) > 0 && bodyAllowed(resp.Status) {
@@ -192,15 +210,26 @@ func HeaderFields(resp Response) []HeaderField {
 	// and for the CORS ones when there are any.
 	n := 4
 	if resp.AllowOrigin != "" {
-		n = 10
+		n = maxHeaderFields
 	}
 	var fs []HeaderField
+	eachHeaderField(resp, func(name, v string) {
+		if fs == nil {
+			fs = make([]HeaderField, 0, n)
+		}
+		fs = append(fs, HeaderField{name, v})
+	})
+	return fs
+}
+
+// maxHeaderFields is the most fields eachHeaderField yields for one Response.
+const maxHeaderFields = 10
+
+// eachHeaderField calls yield with each header of resp that HeaderFields lists, in order.
+func eachHeaderField(resp Response, yield func(name, v string)) {
 	add := func(name, v string) {
 		if v != "" {
-			if fs == nil {
-				fs = make([]HeaderField, 0, n)
-			}
-			fs = append(fs, HeaderField{name, v})
+			yield(name, v)
 		}
 	}
 	add("Allow", resp.Allow)
@@ -220,7 +249,24 @@ func HeaderFields(resp Response) []HeaderField {
 			add("Vary", "Origin")
 		}
 	}
-	return fs
+}
+
+// The lower-case header names in their canonical form, computed once rather than per response.
+var (
+	invocationIDCanonical = textproto.CanonicalMIMEHeaderKey(invocationIDHeader)
+	errorSourceCanonical  = textproto.CanonicalMIMEHeaderKey(errorSourceHeader)
+)
+
+// canonicalName is textproto.CanonicalMIMEHeaderKey of a name eachHeaderField yields, without
+// its allocation for the two that are not canonical already.
+func canonicalName(name string) string {
+	switch name {
+	case invocationIDHeader:
+		return invocationIDCanonical
+	case errorSourceHeader:
+		return errorSourceCanonical
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // bodyAllowed reports whether a response with this status may carry a body (RFC 9110).
