@@ -2,7 +2,6 @@ package report_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,19 +160,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	}
 	dir, err := report.Write(t.TempDir(), failingResult(t), report.Info{Commit: "abc123"})
 	require.NoError(t, err)
-	page, err := filepath.Abs(filepath.Join(dir, report.HTMLFile))
-	require.NoError(t, err)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+page)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	dom, err := cmd.Output()
-	require.NoError(t, err, "chromium: %s", stderr.String())
-	s := string(dom)
+	s := dumpDOM(t, bin, filepath.Join(dir, report.HTMLFile))
 	assert.Contains(t, s, plantedMessage, "the violation is on the rendered page")
 	assert.Contains(t, s, `class="property">1. planted`)
 	assert.Contains(t, s, "wait-for graph")
