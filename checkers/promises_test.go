@@ -236,20 +236,51 @@ func TestPromisesUndecided(t *testing.T) {
 	defer func(d time.Duration) { PromiseCheckTimeout = d }(PromiseCheckTimeout)
 	PromiseCheckTimeout = 50 * time.Millisecond
 
-	// Forty peeks nobody saw return and a get of a value nobody completed with: porcupine tries
-	// every subset of the peeks before the get, which takes far longer than the timeout.
+	// Forty completes with forty values that nobody saw return, and a get of a value nobody
+	// completed with: porcupine tries every subset of the completes before the get, which takes
+	// far longer than the timeout.
 	b := &builder{}
 	b.invoked(invA, "Wf", "run", "k1", 1, "workflow")
 	const n = 40
 	for i := range n {
 		inv := invID(10 + i)
 		b.invoked(inv, "Wf", "look", "k1", uint64(2+i), "shared")
-		b.emit(inv, 1, 1, peekPromise("p"))
+		b.emit(inv, 1, 1, completePromise("p", fmt.Sprint(i)))
 	}
 	b.emit(invA, 1, 1, getPromise("p"))
 	b.observe(invA, 1, 1, journal.KindGetPromise, "z")
 	checkViolations(t, b.h, Promises(b.h), []wantViolation{
 		pr(noInv, fmt.Sprintf(`promise "p" of Wf/k1 (epoch 0): could not decide within 50ms whether its %d operations are linearizable`, n+1)),
+	})
+}
+
+// Operations never seen to return that cannot change the verdict are left out before porcupine
+// searches: reads, and unseen completes of a value an earlier unseen complete carries. Forty of
+// them decide at once, either way.
+func TestPromisesUnseenOperationsDecideAtOnce(t *testing.T) {
+	defer func(d time.Duration) { PromiseCheckTimeout = d }(PromiseCheckTimeout)
+	PromiseCheckTimeout = 50 * time.Millisecond
+	build := func(got string) *builder {
+		b := &builder{}
+		b.invoked(invA, "Wf", "run", "k1", 1, "workflow")
+		for i := range 40 {
+			inv := invID(10 + i)
+			b.invoked(inv, "Wf", "look", "k1", uint64(2+i), "shared")
+			if i%2 == 0 {
+				b.emit(inv, 1, 1, peekPromise("p"))
+			} else {
+				b.emit(inv, 1, 1, completePromise("p", fmt.Sprint(i%3)))
+			}
+		}
+		b.emit(invA, 1, 1, getPromise("p"))
+		b.observe(invA, 1, 1, journal.KindGetPromise, got)
+		return b
+	}
+	ok := build("1")
+	checkViolations(t, ok.h, Promises(ok.h), nil)
+	bad := build("z")
+	checkViolations(t, bad.h, Promises(bad.h), []wantViolation{
+		pr(noInv, `promise "p" of Wf/k1 (epoch 0): operations are not linearizable as a write-once promise`),
 	})
 }
 
