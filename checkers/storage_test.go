@@ -1,0 +1,93 @@
+package checkers
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// storageRows is the store a clean run leaves for one finished invocation inv: its finished
+// record, its final journal and its retention entry, plus the engine's sequence counter.
+func storageRows(inv protocol.InvocationID, final []journal.Entry) []Row {
+	hexID := fmt.Sprintf("%x", inv[:])
+	rows := []Row{{Key: "meta/seq"}, {Key: "fin/" + hexID}, {Key: "ret/" + strings.Repeat("0", 23) + "1/" + hexID}}
+	for i, e := range final {
+		rows = append(rows, Row{Key: fmt.Sprintf("jnl/%s/%08x", hexID, i), Value: journal.MarshalEntry(e)})
+	}
+	return rows
+}
+
+// TestStorageAudit judges stores against a history with one finished invocation of svc/h sent
+// with idempotency key "k": the store a clean run leaves passes, and each way the engine could
+// leave it wrong (a row it forgot, changed, lost, set aside or wrote under the wrong scope) is a
+// storage violation.
+func TestStorageAudit(t *testing.T) {
+	final := []journal.Entry{input("x"), output("y")}
+	hexA := fmt.Sprintf("%x", invA[:])
+	history := func(extra ...Event) History {
+		var b builder
+		b.request(1, "POST", "svc", "h", "", "k")
+		b.add(Event{Kind: InvocationAccepted, Node: "runtime", Invocation: invA, Service: "svc", Handler: "h",
+			IdempotencyKey: "k", HandlerKind: event.HandlerService})
+		b.add(Event{Kind: InvocationDone, Node: "runtime", Invocation: invA, Result: val("y"), Journal: final})
+		for _, e := range extra {
+			b.add(e)
+		}
+		return b.h
+	}
+	idemRow := func(scope string) Row { return Row{Key: "idem/" + scope, Value: invA[:]} }
+	clean := append(storageRows(invA, final), idemRow("svc/h//k"))
+	require.Empty(t, StorageAudit(history(), clean))
+
+	without := func(key string) []Row {
+		var rows []Row
+		for _, r := range clean {
+			if r.Key != key {
+				rows = append(rows, r)
+			}
+		}
+		return rows
+	}
+	with := func(rows []Row, r Row) []Row { return append(append([]Row(nil), rows...), r) }
+	changed := without(fmt.Sprintf("jnl/%s/%08x", hexA, 1))
+	changed = with(changed, Row{Key: fmt.Sprintf("jnl/%s/%08x", hexA, 1), Value: journal.MarshalEntry(output("z"))})
+
+	for _, tc := range []struct {
+		name string
+		h    History
+		rows []Row
+		want string
+	}{
+		{"row left after purge", history(Event{Kind: Purged, Node: "runtime", Invocation: invA, Purge: event.PurgeInvocation}),
+			without("ret/" + strings.Repeat("0", 23) + "1/" + hexA), "the invocation was purged, yet this row remains"},
+		{"journal changed after finishing", history(), changed, "but the invocation finished with"},
+		{"journal entry lost", history(), without(fmt.Sprintf("jnl/%s/%08x", hexA, 0)), "holds 1 of the 2 entries"},
+		{"entry past the final journal", history(), with(clean, Row{Key: fmt.Sprintf("jnl/%s/%08x", hexA, 2), Value: journal.MarshalEntry(output("y"))}),
+			"final journal has 2 entries"},
+		{"retention entry lost", history(), without("ret/" + strings.Repeat("0", 23) + "1/" + hexA), "has 0 retention entries, want 1"},
+		{"unfinished record of a finished invocation", history(), with(without("fin/"+hexA), Row{Key: "inv/" + hexA}), "still an unfinished one"},
+		{"record set aside", history(), with(clean, Row{Key: "q/jnl/" + hexA}), "set aside by recovery"},
+		{"invocation never accepted", history(), with(clean, Row{Key: "inv/" + fmt.Sprintf("%x", invB[:])}), "no invocation of this ID was ever accepted"},
+		{"idempotency key under the wrong scope", history(), with(without("idem/svc/h//k"), idemRow("svc/other//k")), "wrong scope"},
+		{"idempotency key left after its purge", history(Event{Kind: Purged, Node: "runtime", Service: "svc", Handler: "h", IdempotencyKey: "k", Purge: event.PurgeIdempotency}),
+			clean, "the idempotency key was purged"},
+		{"state of a key nobody targeted", history(), with(clean, Row{Key: "st/svc/key/name"}), "state of a key no live invocation targeted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := StorageAudit(tc.h, tc.rows)
+			require.NotEmpty(t, vs)
+			var msgs []string
+			for _, v := range vs {
+				require.Equal(t, storageName, v.Checker)
+				msgs = append(msgs, v.Message)
+			}
+			require.Contains(t, strings.Join(msgs, "\n"), tc.want)
+		})
+	}
+}
