@@ -46,6 +46,8 @@ type Sim struct {
 	invariants []invariant
 	checkers   []func(h *checkers.History) []checkers.Violation
 	clients    map[string]bool
+	// numbered counts the clients NumberedClient has named.
+	numbered int
 }
 
 type invariant struct {
@@ -73,6 +75,14 @@ func (s *Sim) Client(name string) *Client {
 	}
 	s.clients[name] = true
 	return &Client{s: s, name: name}
+}
+
+// NumberedClient returns a new client named "<kind>-<n>", where n counts every client
+// NumberedClient has named in this run: for workloads that start clients as they go (a reviewer
+// per review, a customer per order), so that each has a name of its own in the trace.
+func (s *Sim) NumberedClient(kind string) *Client {
+	s.numbered++
+	return s.Client(fmt.Sprintf("%s-%d", kind, s.numbered))
 }
 
 // Invariant declares a property of every run, judged on the whole history once the run has

@@ -467,3 +467,17 @@ func TestOnStartAndChecker(t *testing.T) {
 	require.Len(t, r.Violations, 1, "%v", r.Violations)
 	assert.Equal(t, "mine", r.Violations[0].Checker)
 }
+
+// NumberedClient numbers every client it names in a run, whatever their kind, and a client name
+// taken twice is refused as with Client.
+func TestNumberedClient(t *testing.T) {
+	var names []string
+	sc := Scenario{Name: "numbered", Setup: func(s *Sim) {
+		for _, kind := range []string{"reviewer", "payer", "reviewer"} {
+			names = append(names, s.NumberedClient(kind).Name())
+		}
+		assert.Panics(t, func() { s.Client("payer-2") }, "a numbered name is taken like any other")
+	}}
+	sim.RunSeed(sc.Sim(), sim.Options{Seed: 1, Faults: faults.LevelNone})
+	assert.Equal(t, []string{"reviewer-1", "payer-2", "reviewer-3"}, names)
+}

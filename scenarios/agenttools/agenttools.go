@@ -253,8 +253,7 @@ var toolNames = []string{"search", "calculator", "weather", "calendar", "email",
 // workload drives agents, tool workers and humans from the run's random stream, as clients of
 // the user kit.
 type workload struct {
-	s       *vigiltest.Sim
-	clients int
+	s *vigiltest.Sim
 	// handedOut remembers the awakeables already given to a worker or a human: a Run executed
 	// again after a crash hands out the same IDs, and the outside world deduplicates them.
 	handedOut map[string]bool
@@ -268,12 +267,6 @@ type workload struct {
 }
 
 var errWorldDown = errors.New("tool system unavailable")
-
-// client returns a new client named "<kind>-<n>", numbering every client in turn.
-func (wl *workload) client(kind string) *vigiltest.Client {
-	wl.clients++
-	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
-}
 
 // tries bounds the retries of every client after connection failures.
 const tries = 201
@@ -296,7 +289,7 @@ func (wl *workload) start() {
 			}
 			task.Steps = append(task.Steps, tools)
 		}
-		c := wl.client("agent-caller")
+		c := wl.s.NumberedClient("agent-caller")
 		// The agent's report is judged from the history; a retry after a connection failure
 		// carries the same idempotency key and reaches the same invocation.
 		wl.s.After(r.Duration(0, 15*time.Second, "submit-at"), func() {
@@ -319,7 +312,7 @@ func (wl *workload) DispatchTools(task string, step int, calls []ToolCall) error
 			continue
 		}
 		wl.handedOut[c.Awakeable] = true
-		tc := wl.client("tool-" + c.Tool)
+		tc := wl.s.NumberedClient("tool-" + c.Tool)
 		wl.answers++
 		value := fmt.Sprintf("%s answer %d", c.Tool, wl.answers)
 		reason := ToolFailure(c.Tool, task, step)
@@ -350,7 +343,7 @@ func (wl *workload) AskApproval(task, awakeableID string) error {
 		return nil
 	}
 	wl.handedOut[awakeableID] = true
-	human := wl.client("human")
+	human := wl.s.NumberedClient("human")
 	name := human.Name()
 	switch n := r.Intn(100, "human-behaviour"); {
 	case n < 50:

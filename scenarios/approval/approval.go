@@ -87,8 +87,7 @@ func NewService(reviews ReviewSystem) *durable.Service {
 // workload drives submitters and reviewers from the run's random stream, as clients of the
 // user kit: the kit builds their requests and retries them.
 type workload struct {
-	s       *vigiltest.Sim
-	clients int
+	s *vigiltest.Sim
 	// responses are the outputs clients received, by invocation ID (x-restate-id).
 	responses []clientResult
 	tickets   int
@@ -104,12 +103,6 @@ type clientResult struct {
 
 var errReviewSystemDown = errors.New("review system unavailable")
 
-// client returns a new client named "<kind>-<n>", numbering every client in turn.
-func (wl *workload) client(kind string) *vigiltest.Client {
-	wl.clients++
-	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
-}
-
 func (wl *workload) start() {
 	r := wl.s.Rand()
 	n := 1 + r.Intn(8, "invocations")
@@ -122,7 +115,7 @@ func (wl *workload) start() {
 // submit invokes the handler for doc, by a call that waits or by a send followed by attaches.
 func (wl *workload) submit(doc string) {
 	r := wl.s.Rand()
-	c := wl.client("submitter")
+	c := wl.s.NumberedClient("submitter")
 	var opts []vigiltest.Option
 	if r.Percent(50, "idempotent") {
 		// An idempotent submitter retries until it hears back, as a careful client does; every
@@ -190,7 +183,7 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 		reviewers = 2
 	}
 	for range reviewers {
-		c := wl.client("reviewer")
+		c := wl.s.NumberedClient("reviewer")
 		delay := r.Duration(0, 5*time.Second, "review-delay")
 		if r.Percent(10, "late-review") {
 			delay += r.Duration(30*time.Second, 2*time.Minute, "late-delay")

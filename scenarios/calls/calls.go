@@ -128,8 +128,7 @@ func Services(outbox Outbox) []*durable.Service {
 // workload drives shoppers and a browser from the run's random stream, as clients of the user
 // kit, and is the outside world's mailbox.
 type workload struct {
-	s       *vigiltest.Sim
-	clients int
+	s *vigiltest.Sim
 	// delivered counts the mails the outside world received, by order (a Run may deliver
 	// twice when a crash comes before its result is journaled).
 	delivered map[string]int
@@ -170,8 +169,7 @@ const browserOrigin = "https://shop.example"
 // retry). Some shoppers cancel the checkout they sent.
 func (wl *workload) submit(o Order) {
 	r := wl.s.Rand()
-	wl.clients++
-	c := wl.s.Client(fmt.Sprintf("shopper-%d", wl.clients))
+	c := wl.s.NumberedClient("shopper")
 	opts := []vigiltest.Option{vigiltest.Tries(21), vigiltest.Retry(100*time.Millisecond, 5*time.Second)}
 	if r.Percent(50, "idempotent") {
 		opts = append(opts, vigiltest.IdempotencyKey(o.ID))

@@ -116,16 +116,8 @@ type workload struct {
 	w      *sim.World
 	stamps int
 	paid   map[string]bool
-	// clients numbers the clients it names.
-	clients int
 	// badAt and fixedAt are when v2 and the rollback were deployed (zero: not yet).
 	badAt, fixedAt time.Duration
-}
-
-// client returns a new client named "<kind>-<n>", numbering every client in turn.
-func (wl *workload) client(kind string) *vigiltest.Client {
-	wl.clients++
-	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
 }
 
 // Stamp implements World.
@@ -155,7 +147,7 @@ func (wl *workload) start() {
 // reports what the answer shows of the deployments.
 func (wl *workload) submit(order string) {
 	at := wl.s.Now()
-	vigiltest.Call(wl.client("customer"), vigiltest.Service(ServiceName, HandlerName), order, func(rep vigiltest.Reply[string]) {
+	vigiltest.Call(wl.s.NumberedClient("customer"), vigiltest.Service(ServiceName, HandlerName), order, func(rep vigiltest.Reply[string]) {
 		switch {
 		case rep.Status == 0: // in doubt: the connection failed for good
 		case rep.Status != http.StatusOK && strings.Contains(string(rep.Body), AuditTarget):
@@ -176,7 +168,7 @@ func (wl *workload) AskPayment(order, id string) {
 	}
 	wl.paid[id] = true
 	r := wl.s.Rand()
-	c := wl.client("payments")
+	c := wl.s.NumberedClient("payments")
 	delay := r.Duration(0, 8*time.Second, "pay-delay")
 	if r.Percent(30, "pay-late") {
 		delay += r.Duration(10*time.Second, 20*time.Second, "pay-late-delay")

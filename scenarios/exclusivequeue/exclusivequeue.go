@@ -132,9 +132,8 @@ func nonNil(items []string) []string {
 
 // workload drives callers and workers from the run's random stream, as clients of the user kit.
 type workload struct {
-	s       *vigiltest.Sim
-	clients int
-	items   int
+	s     *vigiltest.Sim
+	items int
 	// workers are the release workers by awakeable ID: a Run executed again after a crash asks
 	// for the same awakeable, and the gate deduplicates.
 	workers map[string]*worker
@@ -142,12 +141,6 @@ type workload struct {
 }
 
 var errGateDown = errors.New("release gate unavailable")
-
-// client returns a new client named "<kind>-<n>", numbering every client in turn.
-func (wl *workload) client(kind string) *vigiltest.Client {
-	wl.clients++
-	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
-}
 
 // callTries bounds the retries of a caller that waits for its answer: holds and appends carry
 // an idempotency key (a retry reaches the same invocation), reads change nothing.
@@ -160,14 +153,14 @@ func (wl *workload) start() {
 	for k := range keys {
 		key := fmt.Sprintf("acct-%d", k)
 		for range 1 + r.Intn(2, "holds") {
-			c := wl.client("holder")
+			c := wl.s.NumberedClient("holder")
 			wl.s.After(r.Duration(0, 15*time.Second, "hold-at"), func() {
 				vigiltest.Call[HoldResult](c, vigiltest.Object(ObjectName, key, HoldHandler), HoldRequest{Holder: c.Name()}, nil,
 					vigiltest.IdempotencyKey(c.Name()), vigiltest.Tries(callTries))
 			})
 		}
 		for range 1 + r.Intn(4, "appends") {
-			c := wl.client("appender")
+			c := wl.s.NumberedClient("appender")
 			wl.items++
 			req := AppendRequest{Item: fmt.Sprintf("item-%d", wl.items)}
 			wl.s.After(r.Duration(0, 20*time.Second, "append-at"), func() {
@@ -176,7 +169,7 @@ func (wl *workload) start() {
 			})
 		}
 		for range r.Intn(4, "reads") {
-			c := wl.client("reader")
+			c := wl.s.NumberedClient("reader")
 			wl.s.After(r.Duration(0, 20*time.Second, "read-at"), func() {
 				vigiltest.Call[[]string](c, vigiltest.Object(ObjectName, key, ReadHandler), ReadRequest{}, nil,
 					vigiltest.Repeatable(), vigiltest.Tries(callTries))
@@ -197,7 +190,7 @@ func (wl *workload) RequestRelease(key, awakeableID, holdID string) error {
 	}
 	wl.sides++
 	k := &worker{
-		s: wl.s, c: wl.client("worker"), key: key, awakeable: awakeableID, hold: holdID,
+		s: wl.s, c: wl.s.NumberedClient("worker"), key: key, awakeable: awakeableID, hold: holdID,
 		side: fmt.Sprintf("side-%d", wl.sides), reject: r.Percent(20, "reject"),
 	}
 	wl.workers[awakeableID] = k

@@ -151,8 +151,7 @@ func NewService(res Resolvers) *durable.Service {
 
 // workload drives callers and resolvers from the run's random stream, as clients of the user kit.
 type workload struct {
-	s       *vigiltest.Sim
-	clients int
+	s *vigiltest.Sim
 	// handedOut remembers the awakeables already given to a resolver: a Run that executes again
 	// after a crash hands out the same ID, and the resolver system deduplicates by ID.
 	handedOut map[string]bool
@@ -160,12 +159,6 @@ type workload struct {
 }
 
 var errResolversDown = errors.New("resolver system unavailable")
-
-// client returns a new client named "<kind>-<n>", numbering every client in turn.
-func (wl *workload) client(kind string) *vigiltest.Client {
-	wl.clients++
-	return wl.s.Client(fmt.Sprintf("%s-%d", kind, wl.clients))
-}
 
 // tries bounds the retries of every client after connection failures.
 const tries = 201
@@ -180,14 +173,14 @@ func (wl *workload) start() {
 			TimeoutMs: (6*time.Second + r.Duration(0, 14*time.Second, "timeout")).Milliseconds(),
 		}
 		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() {
-			wl.call(wl.client("waiter"), WaitHandler, fmt.Sprintf("wait-%d", i), req)
+			wl.call(wl.s.NumberedClient("waiter"), WaitHandler, fmt.Sprintf("wait-%d", i), req)
 		})
 	}
 	naps := r.Intn(4, "naps")
 	for i := range naps {
 		req := NapRequest{Ms: r.Duration(0, 10*time.Second, "nap").Milliseconds()}
 		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() {
-			wl.call(wl.client("napper"), NapHandler, fmt.Sprintf("nap-%d", i), req)
+			wl.call(wl.s.NumberedClient("napper"), NapHandler, fmt.Sprintf("nap-%d", i), req)
 		})
 	}
 }
@@ -213,7 +206,7 @@ func (wl *workload) HandOut(c, awakeableID string, timeout time.Duration) error 
 	wl.handedOut[awakeableID] = true
 	resolveAfter := func(d time.Duration) {
 		wl.values++
-		rc := wl.client("resolver")
+		rc := wl.s.NumberedClient("resolver")
 		value := fmt.Sprintf("%s-value-%d", c, wl.values)
 		// The kit retries the resolution after connection failures, as a webhook sender would.
 		wl.s.After(max(d, 0), func() { vigiltest.ResolveAwakeable(rc, awakeableID, value, nil, vigiltest.Tries(tries)) })

@@ -24,18 +24,14 @@ const MaxTries = 60
 type Actors struct {
 	s       *vigiltest.Sim
 	service string
-	n       int
 	inputs  map[string][]byte
 }
 
 // Over returns the actors of the service named service in the run s.
 func Over(s *vigiltest.Sim, service string) *Actors { return &Actors{s: s, service: service} }
 
-// Client returns a new client named "<kind>-<n>", numbering every client of a in turn.
-func (a *Actors) Client(kind string) *vigiltest.Client {
-	a.n++
-	return a.s.Client(fmt.Sprintf("%s-%d", kind, a.n))
-}
+// Client returns a new client named "<kind>-<n>" (vigiltest.Sim.NumberedClient).
+func (a *Actors) Client(kind string) *vigiltest.Client { return a.s.NumberedClient(kind) }
 
 // Inputs maps each submitter to the JSON input it submitted, nil before the first SubmitRun.
 func (a *Actors) Inputs() map[string][]byte { return a.inputs }
