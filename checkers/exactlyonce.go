@@ -99,16 +99,13 @@ var cancelledFailure = journal.Failure{Code: 409, Message: "Cancelled"}
 // that no earlier cancellation explains (see ExactlyOnce).
 func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 	h := x.H
-	direct := map[protocol.InvocationID]int{} // first cancel request delivered, per invocation
-	anyCancel := -1                           // first cancel of any kind
-	for _, d := range x.Deliveries {
-		if pr := x.Parsed[h.Events[d].Request]; pr.Kind == RequestCancel {
-			if _, ok := direct[pr.Invocation]; !ok {
-				direct[pr.Invocation] = d
-			}
-			if anyCancel < 0 {
-				anyCancel = d
-			}
+	// The first cancel of any kind explains every later cancellation, a cancel request for the
+	// invocation itself included (it is a cancel too), so one index is all the rule needs.
+	anyCancel := -1
+	for _, d := range x.Deliveries { // in history order: the first found is the earliest
+		if x.Parsed[h.Events[d].Request].Kind == RequestCancel {
+			anyCancel = d
+			break
 		}
 	}
 	for i := range h.Events {
@@ -123,9 +120,6 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 	for _, a := range sortedValues(accepted) {
 		e := &h.Events[a]
 		if f := e.Result.Failure; f == nil || *f != cancelledFailure {
-			continue
-		}
-		if d, ok := direct[e.Invocation]; ok && d < a {
 			continue
 		}
 		if anyCancel >= 0 && anyCancel < a {
