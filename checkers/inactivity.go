@@ -40,7 +40,7 @@ func Inactivity(h History, l Link) []Violation {
 	walk(h, l, c.event, c.link)
 	for _, k := range c.order {
 		if a := c.open[k]; a != nil {
-			c.check(k, a, h.End(), len(h.Events)-1, "the end of the run")
+			c.check(k, a, h.End(), len(h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
 	sortByFirstEvent(c.vs)
@@ -74,7 +74,7 @@ func (c *inactivity) event(i int, e *Event) {
 	case event.NodeCrashed:
 		for _, k := range c.order {
 			if c.open[k] != nil {
-				c.close(k, e.At, i, "the executor's crash")
+				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
 		}
 		clear(c.newest) // the restarted executor remembers nothing
@@ -93,7 +93,7 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 			c.newest[m.Invocation] = m.Attempt
 			for _, older := range slices.Clone(c.byInv[m.Invocation]) {
 				if older != m.Attempt {
-					c.close(attemptKey{m.Invocation, older}, le.At, at, fmt.Sprintf("the start of attempt %d", m.Attempt))
+					c.close(attemptKey{m.Invocation, older}, le.At, at, silenceEnd{start: m.Attempt})
 				}
 			}
 			c.open[k] = &idle{le.At, at}
@@ -105,32 +105,51 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 			return
 		}
 		if m.Kind == protocol.KindAbort {
-			c.close(k, le.At, at, "its abort")
+			c.close(k, le.At, at, silenceEnd{text: "its abort"})
 			return
 		}
-		c.touch(k, le.At, at, "the delivery of its "+m.Kind.String())
+		c.touch(k, le.At, at, silenceEnd{text: "the delivery of its ", kind: m.Kind})
 	case le.Kind == LinkSent && le.From == "executor":
 		if c.open[k] == nil {
 			return
 		}
 		switch m.Kind {
 		case protocol.KindSuspend, protocol.KindEnd, protocol.KindError:
-			c.close(k, le.At, at, "its "+m.Kind.String())
+			c.close(k, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
 		default:
-			c.touch(k, le.At, at, "its "+m.Kind.String())
+			c.touch(k, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
 		}
 	}
 }
 
+// silenceEnd names what ended an open attempt's silence, for a violation's message: text, with
+// the message kind after it when kind is set, or the start of attempt start when that is set.
+// It is spelled out only when a violation is reported, not for every message the link log holds.
+type silenceEnd struct {
+	text  string
+	kind  protocol.Kind
+	start uint32
+}
+
+func (w silenceEnd) String() string {
+	switch {
+	case w.start != 0:
+		return fmt.Sprintf("the start of attempt %d", w.start)
+	case w.kind != 0:
+		return w.text + w.kind.String()
+	}
+	return w.text
+}
+
 // touch judges the silence of open attempt k up to at, then starts a new one.
-func (c *inactivity) touch(k attemptKey, at time.Duration, i int, what string) {
+func (c *inactivity) touch(k attemptKey, at time.Duration, i int, what silenceEnd) {
 	a := c.open[k]
 	c.check(k, a, at, i, what)
 	a.at, a.ev = at, i
 }
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
-func (c *inactivity) close(k attemptKey, at time.Duration, i int, what string) {
+func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
 	a := c.open[k]
 	if a == nil {
 		return
@@ -148,7 +167,7 @@ func (c *inactivity) close(k attemptKey, at time.Duration, i int, what string) {
 
 // check reports attempt k if it stayed silent from its last sign of life to at for longer than
 // the bound, the executor's pauses in between added.
-func (c *inactivity) check(k attemptKey, a *idle, at time.Duration, i int, what string) {
+func (c *inactivity) check(k attemptKey, a *idle, at time.Duration, i int, what silenceEnd) {
 	limit := c.bound + pausedDuring(c.pauses, a.at, at)
 	if at-a.at <= limit {
 		return
