@@ -80,9 +80,14 @@ const reservedSegment = "restate"
 func Decode(r *http.Request, services Services) (Request, *Error) {
 	p, ok := partsOf(r)
 	if !ok {
-		return Request{}, &Error{Status: http.StatusBadRequest, Message: "the request has no URL"}
+		return Request{}, noURL()
 	}
 	return decode(&p, services)
+}
+
+// noURL is Decode's refusal of a request without a URL.
+func noURL() *Error {
+	return &Error{Status: http.StatusBadRequest, Message: "the request has no URL"}
 }
 
 // decode is Decode of a request's parts, whichever way they came.

@@ -43,25 +43,37 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	if resp, ok := PreflightResponse(r); ok {
+	// The request's parts (its escaped path above all) are read once, for the preflight, the
+	// health probe, decoding and the CORS answer alike, as RawRequest.Triage reads them.
+	p, hasURL := partsOf(r)
+	if !hasURL {
+		p = parts{method: r.Method, header: r.Header}
+	}
+	if resp, ok := preflight(&p); ok {
 		written = true
 		Encode(w, resp)
 		return
 	}
-	if IsHealthRequest(r) {
+	if hasURL && isHealth(&p) {
 		ready, state := true, "ready"
 		if hb, ok := h.backend.(Health); ok {
 			ready, state = hb.Ready()
 		}
 		written = true
-		Encode(w, WithCORS(r, HealthResponse(ready, state)))
+		Encode(w, withCORS(&p, HealthResponse(ready, state)))
 		return
 	}
 
-	req, derr := Decode(r, h.services)
+	var req Request
+	var derr *Error
+	if hasURL {
+		req, derr = decode(&p, h.services)
+	} else {
+		derr = noURL()
+	}
 	if derr != nil {
 		written = true
-		Encode(w, WithCORS(r, derr.Response()))
+		Encode(w, withCORS(&p, derr.Response()))
 		return
 	}
 
@@ -80,7 +92,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	select {
 	case resp := <-replies:
 		written = true
-		Encode(w, WithCORS(r, resp))
+		Encode(w, withCORS(&p, resp))
 	case <-r.Context().Done():
 		// The client went away (or the server is shutting down the connection). There is no one
 		// to answer; the engine still finishes the request, like Restate, where a queued call
