@@ -136,11 +136,14 @@ func (r *recordReader) time(what string) time.Time {
 	return time.Unix(sec, int64(nsec))
 }
 
-func invocationKey(id protocol.InvocationID) string {
+func invocationKey(id protocol.InvocationID) string { return idKey(invocationPrefix, id) }
+
+// idKey is prefix then the invocation ID in hex. prefix is four bytes, as every prefix here.
+func idKey(prefix string, id protocol.InvocationID) string {
 	// Built in place: the key is made for every invocation record written or read, and a
 	// concatenation of an encoded string would allocate twice.
-	var b [len(invocationPrefix) + 2*len(protocol.InvocationID{})]byte
-	n := copy(b[:], invocationPrefix)
+	var b [4 + 2*len(protocol.InvocationID{})]byte
+	n := copy(b[:], prefix)
 	hex.Encode(b[n:], id[:])
 	return string(b[:])
 }
