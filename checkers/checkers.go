@@ -120,8 +120,5 @@ func sortByFirstEvent(vs []Violation) {
 	})
 }
 
-// slot names one journal position of one invocation: an awakeable, a run, a command.
-type slot struct {
-	inv   protocol.InvocationID
-	index uint32
-}
+// slot is the package's short name for Slot.
+type slot = Slot

@@ -152,15 +152,15 @@ func indexPromises(h History) promiseIndex {
 
 	// Name each operation's promise, and set aside those that cannot be judged.
 	for _, op := range ops {
-		a, ok := accepted[op.slot.inv]
+		a, ok := accepted[op.slot.Invocation]
 		if !ok {
-			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.inv,
+			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.Invocation,
 				fmt.Sprintf("%s on promise %q, but the invocation was never accepted (its workflow is unknown)", op.describe(), op.name),
 				op.events()...))
 			continue
 		}
 		if op.kind == promiseComplete && op.known && !op.completeOK() && !op.completeConflict() {
-			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.inv,
+			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.Invocation,
 				fmt.Sprintf("%s on promise %q, neither ok nor %d already completed", op.describe(), op.name, alreadyCompletedCode),
 				op.events()...))
 			op.known = false
@@ -272,7 +272,7 @@ func (op *promiseOp) events() []int {
 
 // describe renders the operation as "inv[index] kind(param) -> outcome".
 func (op *promiseOp) describe() string {
-	s := fmt.Sprintf("%s[%d] %s", op.slot.inv, op.slot.index, op.kind)
+	s := fmt.Sprintf("%s[%d] %s", op.slot.Invocation, op.slot.Index, op.kind)
 	if op.kind == promiseComplete {
 		s += "(" + op.param.String() + ")"
 	}
@@ -437,11 +437,11 @@ func checkPromise(ops []*promiseOp, completed []int) promiseCheck {
 			out.result = resultKeyOf(op.result)
 			ret = int64(op.ret)
 		}
-		client, ok := clients[op.slot.inv]
+		client, ok := clients[op.slot.Invocation]
 		if !ok {
 			client = len(clients)
-			clients[op.slot.inv] = client
-			order = append(order, op.slot.inv)
+			clients[op.slot.Invocation] = client
+			order = append(order, op.slot.Invocation)
 		}
 		history[n] = porcupine.Operation{ClientId: client, Input: in, Call: int64(op.call), Output: out, Return: ret, Metadata: op.metadata()}
 		evs = append(evs, op.events()...)
@@ -481,7 +481,7 @@ func withoutRedundantUnknowns(ops []*promiseOp) []*promiseOp {
 // metadata is what porcupine's visualisation shows of the operation beside its description:
 // the journal entry and the events of its call and return.
 func (op *promiseOp) metadata() string {
-	s := fmt.Sprintf("%s[%d] event #%d", op.slot.inv, op.slot.index, op.call)
+	s := fmt.Sprintf("%s[%d] event #%d", op.slot.Invocation, op.slot.Index, op.call)
 	if op.ret >= 0 {
 		s += fmt.Sprintf(" .. #%d", op.ret)
 	} else {
@@ -651,11 +651,11 @@ func completions(h History, k promiseKey, ops []*promiseOp, completed []int) []V
 		wonOK = true
 		switch {
 		case winner < 0:
-			vs = append(vs, newViolation(promisesName, op.slot.inv,
+			vs = append(vs, newViolation(promisesName, op.slot.Invocation,
 				fmt.Sprintf("%s got ok, but %s was never recorded as completed", op.describe(), k),
 				op.events()...))
 		case !h.Events[winner].Result.Equal(op.param):
-			vs = append(vs, newViolation(promisesName, op.slot.inv,
+			vs = append(vs, newViolation(promisesName, op.slot.Invocation,
 				fmt.Sprintf("%s got ok, but %s was completed with %s", op.describe(), k, h.Events[winner].Result),
 				append(op.events(), winner)...))
 		}
@@ -677,7 +677,7 @@ func completions(h History, k promiseKey, ops []*promiseOp, completed []int) []V
 			continue
 		}
 		if !op.result.Equal(w) {
-			vs = append(vs, newViolation(promisesName, op.slot.inv,
+			vs = append(vs, newViolation(promisesName, op.slot.Invocation,
 				fmt.Sprintf("%s, but %s was completed with %s", op.describe(), k, w),
 				append(op.events(), winner)...))
 		}
