@@ -33,17 +33,16 @@ func exactlyOnce(x *Index) []Violation {
 	h := x.H
 	var vs []Violation
 
-	// The first acceptance of each awakeable is its winner; later ones are violations.
-	accepted := make(map[slot]int)
+	// The first acceptance of each awakeable (the index's Completed) is its winner; later ones
+	// are violations.
+	accepted := x.Completed
 	for i := range h.Events {
 		e := &h.Events[i]
 		if e.Kind != CompletionAccepted {
 			continue
 		}
-		k := slot{e.Invocation, e.Index}
-		first, ok := accepted[k]
-		if !ok {
-			accepted[k] = i
+		first := accepted[slot{e.Invocation, e.Index}]
+		if first == i {
 			continue
 		}
 		vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
