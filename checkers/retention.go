@@ -112,8 +112,8 @@ func retention(x *Index) []Violation {
 }
 
 // declaredRetention is how long a finished invocation of spec is kept, by the declaration, and
-// the words that say why.
-func declaredRetention(spec *protocol.ServiceSpec, run, idempotent bool) (time.Duration, string) {
+// what says why (spelled out only in a violation's message, not for every finished invocation).
+func declaredRetention(spec *protocol.ServiceSpec, run, idempotent bool) (time.Duration, retentionWhy) {
 	ret, idem := spec.Retention, spec.IdempotencyRetention
 	if ret <= 0 {
 		ret = DefaultRetention
@@ -122,13 +122,28 @@ func declaredRetention(spec *protocol.ServiceSpec, run, idempotent bool) (time.D
 		idem = DefaultRetention
 	}
 	if !run && idempotent && idem > ret {
-		return idem, fmt.Sprintf("the declared idempotency retention %v of %s", idem, spec.Name)
+		return idem, retentionWhy{idem, true, spec.Name}
 	}
-	return ret, fmt.Sprintf("the declared retention %v of %s", ret, spec.Name)
+	return ret, retentionWhy{ret, false, spec.Name}
+}
+
+// retentionWhy is the declaration a retention comes from: the retention d of service, its
+// idempotency retention when idem.
+type retentionWhy struct {
+	d       time.Duration
+	idem    bool
+	service string
+}
+
+func (w retentionWhy) String() string {
+	if w.idem {
+		return fmt.Sprintf("the declared idempotency retention %v of %s", w.d, w.service)
+	}
+	return fmt.Sprintf("the declared retention %v of %s", w.d, w.service)
 }
 
 // judgePurge holds the purge p of inv (finished at event d) to the declared end due.
-func judgePurge(x *Index, inv protocol.InvocationID, d, p int, due time.Duration, why string) []Violation {
+func judgePurge(x *Index, inv protocol.InvocationID, d, p int, due time.Duration, why retentionWhy) []Violation {
 	e := &x.H.Events[p]
 	c := e.NodeClock()
 	switch {
