@@ -40,8 +40,8 @@ func Progress(h History, l Link) []Violation {
 		ended: map[attemptKey]bool{},
 	}
 	walk(h, l, p.event, p.link)
-	for _, o := range p.owed {
-		p.unpaid(o)
+	for i := range p.owed {
+		p.unpaid(p.owed[i])
 	}
 	sortByFirstEvent(p.vs)
 	return p.vs
@@ -73,7 +73,7 @@ type givenCompletion struct {
 type progress struct {
 	h     History
 	last  map[protocol.InvocationID]*lastStart
-	owed  []*owed
+	owed  []owed
 	live  map[attemptKey]bool
 	given map[attemptKey][]givenCompletion
 	// early are completions delivered before their attempt started at the executor.
@@ -133,7 +133,7 @@ func (p *progress) close(inv protocol.InvocationID, attempt uint32) {
 
 func (p *progress) completed(inv protocol.InvocationID, index uint32, at int) {
 	if ls := p.last[inv]; ls != nil && ls.open {
-		p.owed = append(p.owed, &owed{inv: inv, attempt: ls.attempt, index: index, event: at})
+		p.owed = append(p.owed, owed{inv: inv, attempt: ls.attempt, index: index, event: at})
 	}
 }
 
@@ -184,20 +184,24 @@ func (p *progress) released(le *LinkEvent) {
 // runtimeSent pays what this send carries, then notes a start.
 func (p *progress) runtimeSent(le *LinkEvent) {
 	m := &le.Message
-	for _, o := range p.owed {
-		if o.inv == m.Invocation && o.release == le.Release && (m.Kind == protocol.KindCompletion && m.Index == o.index && m.Attempt >= o.attempt ||
+	for i := range p.owed {
+		if o := &p.owed[i]; o.inv == m.Invocation && o.release == le.Release && (m.Kind == protocol.KindCompletion && m.Index == o.index && m.Attempt >= o.attempt ||
 			m.Kind == protocol.KindStart && m.Attempt > o.attempt) {
 			o.paid = true
 		}
 	}
 	if m.Kind == protocol.KindStart {
-		p.last[m.Invocation] = &lastStart{attempt: m.Attempt, open: true}
+		if ls := p.last[m.Invocation]; ls != nil {
+			*ls = lastStart{attempt: m.Attempt, open: true} // no one else holds it: reuse it
+		} else {
+			p.last[m.Invocation] = &lastStart{attempt: m.Attempt, open: true}
+		}
 	}
 }
 
 // unpaid reports a completion its release did not carry. One still waiting for a release when
 // the run ended (a run cut short, or the fact came with the last step) is not judged.
-func (p *progress) unpaid(o *owed) {
+func (p *progress) unpaid(o owed) {
 	if o.paid || o.release == 0 {
 		return
 	}
