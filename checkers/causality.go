@@ -161,7 +161,8 @@ func (c *causality) link(_ int, le *LinkEvent) {
 		if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
 			c.vs = append(c.vs, c.uncaused(m, w, le.After))
 		}
-		c.since[m.Invocation] = &startWindow{started: true, attempt: m.Attempt, event: le.After}
+		// A new window opens; w (in c.since, held by nothing else) is reused for it.
+		*w = startWindow{started: true, attempt: m.Attempt, event: le.After, suspends: w.suspends[:0]}
 	}
 }
 
