@@ -171,14 +171,23 @@ type Store struct {
 	// log is the write-ahead log; nil for a version 1 file. Guarded by syncMu.
 	log *wal
 
-	// scratch is the buffer Load hands values out in, reused across Loads. keys holds every
-	// overlay key once, sorted when keysSorted is set: the overlay holds all the batches since
-	// the last checkpoint, thousands of keys, so a Scan sorts them only when Apply added one
-	// since the last sort, and finds its prefix by binary search. All three are guarded by mu.
-	scratch    []byte
-	keys       []string
-	keysSorted bool
+	// scratch is the buffer Load hands values out in, reused across Loads. keys and added hold
+	// every overlay key once between them: keys in ascending order, added the keys Apply added
+	// since, in any order. The overlay holds all the batches since the last checkpoint,
+	// thousands of keys, and the engine scans a prefix of it at every retention sweep (one a
+	// finished invocation, in steady state), so a Scan does not sort them all again: it sorts
+	// added, the few keys new since the last Scan, takes the prefix's range of each by binary
+	// search and merges the two ranges (in merged); added is merged into keys only once it holds
+	// foldKeys. All are guarded by mu.
+	scratch []byte
+	keys    []string
+	added   []string
+	merged  []string
 }
+
+// foldKeys is how many keys added since the last fold make a Scan merge them into keys, a pass
+// over all of keys: the pass is paid once per foldKeys new keys, not at every Scan.
+const foldKeys = 256
 
 var _ store.Store = (*Store)(nil)
 
@@ -537,8 +546,7 @@ func (s *Store) Apply(b store.Batch) error {
 	s.pending = append(s.pending, batch{seq: s.seq, ops: ops})
 	for _, op := range ops {
 		if _, ok := s.overlay[op.Key]; !ok {
-			s.keys = append(s.keys, op.Key)
-			s.keysSorted = false
+			s.added = append(s.added, op.Key)
 		}
 		s.overlay[op.Key] = overlayEntry{seq: s.seq, value: op.Value, deleted: op.Delete}
 	}
@@ -767,10 +775,12 @@ func (s *Store) retireLocked(batches []batch) {
 			}
 		}
 	}
-	s.keys = slices.DeleteFunc(s.keys, func(k string) bool {
+	gone := func(k string) bool {
 		_, ok := s.overlay[k]
 		return !ok
-	})
+	}
+	s.keys = slices.DeleteFunc(s.keys, gone)
+	s.added = slices.DeleteFunc(s.added, gone)
 }
 
 // failLocked fails the store after a write of batches failed with err, and returns the error
@@ -957,15 +967,7 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	if !s.keysSorted {
-		slices.Sort(s.keys)
-		s.keysSorted = true
-	}
-	first, _ := slices.BinarySearch(s.keys, prefix)
-	keys := s.keys[first:]
-	if n := slices.IndexFunc(keys, func(k string) bool { return !strings.HasPrefix(k, prefix) }); n >= 0 {
-		keys = keys[:n]
-	}
+	keys := s.overlayKeysLocked(prefix)
 
 	tx, err := s.db.Begin(false)
 	if err != nil {
@@ -1023,6 +1025,53 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		inFn = false
 	}
 	return errors.Join(bad...)
+}
+
+// overlayKeysLocked returns the overlay's keys that start with prefix, in ascending order, in a
+// slice valid until the next call. s.mu must be held.
+func (s *Store) overlayKeysLocked(prefix string) []string {
+	if len(s.added) == 0 {
+		return withPrefix(s.keys, prefix)
+	}
+	slices.Sort(s.added)
+	if len(s.added) >= foldKeys {
+		merged := mergeKeys(s.merged[:0], s.keys, s.added)
+		clear(s.keys) // its strings are in merged
+		s.keys, s.merged = merged, s.keys[:0]
+		clear(s.added)
+		s.added = s.added[:0]
+		return withPrefix(s.keys, prefix)
+	}
+	keys, added := withPrefix(s.keys, prefix), withPrefix(s.added, prefix)
+	if len(added) == 0 {
+		return keys
+	}
+	s.merged = mergeKeys(s.merged[:0], keys, added)
+	return s.merged
+}
+
+// withPrefix returns the range of the sorted keys that start with prefix.
+func withPrefix(keys []string, prefix string) []string {
+	first, _ := slices.BinarySearch(keys, prefix)
+	keys = keys[first:]
+	if n := slices.IndexFunc(keys, func(k string) bool { return !strings.HasPrefix(k, prefix) }); n >= 0 {
+		keys = keys[:n]
+	}
+	return keys
+}
+
+// mergeKeys appends to dst the keys of a and b, two sorted lists with no key in common, in
+// ascending order.
+func mergeKeys(dst, a, b []string) []string {
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			dst, a = append(dst, a[0]), a[1:]
+		} else {
+			dst, b = append(dst, b[0]), b[1:]
+		}
+	}
+	dst = append(dst, a...)
+	return append(dst, b...)
 }
 
 // unsealed returns a copy of value read under key without its checksum, checked; a bare copy
@@ -1126,7 +1175,7 @@ func (s *Store) Close() error {
 
 	s.mu.Lock()
 	s.closed = true
-	s.pending, s.spare, s.overlay, s.logged, s.keys = nil, nil, nil, nil, nil
+	s.pending, s.spare, s.overlay, s.logged, s.keys, s.added, s.merged = nil, nil, nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	if s.log != nil {
 		if err := s.log.f.Close(); err != nil {
