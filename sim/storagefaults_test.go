@@ -64,3 +64,13 @@ func TestBitFlipInEveryRecord(t *testing.T) {
 		require.True(t, aside[prefix], "no %s/ record was set aside by a restart (set aside: %v)", prefix, aside)
 	}
 }
+
+// TestBitFlipJudgeFails: damage the flip does not explain — a record of another invocation set
+// aside by the same restart — is a storage-faults violation.
+func TestBitFlipJudgeFails(t *testing.T) {
+	plan := crashy
+	vs := sim.FlipWithUnrelatedDamage(approval.Scenario, sim.Options{Seed: 3, Plan: &plan, MaxEvents: 400})
+	require.NotEmpty(t, vs, "a second damaged invocation went unnoticed")
+	require.Equal(t, "storage-faults", vs[0].Checker)
+	require.Contains(t, vs[0].Message, "which the flip does not explain")
+}
