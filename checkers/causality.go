@@ -29,15 +29,19 @@ const causalityName = "causality"
 //     journal already held completed.
 //
 // A suspended invocation woken by a completion it does not wait on has none of these.
-func Causality(h History, l Link) []Violation {
-	c := causality{
+func Causality(h History, l Link) []Violation { return judgeAttempts(h, l, newCausality())[0] }
+
+func newCausality() *causality {
+	return &causality{
 		since:  map[protocol.InvocationID]*startWindow{},
 		ready:  map[slot]bool{},
 		target: map[protocol.InvocationID]keyRef{},
 		gets:   map[promiseRef][]slot{},
 		done:   map[promiseRef]bool{},
 	}
-	walk(h, l, c.event, c.link)
+}
+
+func (c *causality) finish() []Violation {
 	sortByFirstEvent(c.vs)
 	return c.vs
 }

@@ -32,15 +32,27 @@ const InactivitySlack = time.Millisecond
 // A history without a RuntimeDeclared declares no bound and is not judged. Violations are
 // sorted by their first event index.
 func Inactivity(h History, l Link) []Violation {
-	decl := declaredRuntime(&h)
+	c := newInactivity(&h)
+	if c == nil {
+		return nil
+	}
+	return judgeAttempts(h, l, c)[0]
+}
+
+// newInactivity returns the checker, or nil for a history that declares no runtime (one
+// written by hand): there is no bound to judge against.
+func newInactivity(h *History) *inactivity {
+	decl := declaredRuntime(h)
 	if decl == nil {
 		return nil
 	}
-	c := inactivity{h: &h, bound: decl.InactivityMax + InactivitySlack, open: map[attemptKey]*idle{}, newest: map[protocol.InvocationID]uint32{}, byInv: map[protocol.InvocationID][]uint32{}}
-	walk(h, l, c.event, c.link)
+	return &inactivity{h: h, bound: decl.InactivityMax + InactivitySlack, open: map[attemptKey]*idle{}, newest: map[protocol.InvocationID]uint32{}, byInv: map[protocol.InvocationID][]uint32{}}
+}
+
+func (c *inactivity) finish() []Violation {
 	for _, k := range c.order {
 		if a := c.open[k]; a != nil {
-			c.check(k, a, h.End(), len(h.Events)-1, silenceEnd{text: "the end of the run"})
+			c.check(k, a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
 	sortByFirstEvent(c.vs)

@@ -88,8 +88,41 @@ type Link []LinkEvent
 // retry timing and inactivity — and returns their violations in that order, each checker's
 // sorted by first event index. The simulator calls it once per run.
 func Attempts(h History, l Link) []Violation {
-	vs := Progress(h, l)
-	vs = append(vs, Causality(h, l)...)
-	vs = append(vs, RetryTiming(h, l)...)
-	return append(vs, Inactivity(h, l)...)
+	judges := []attemptJudge{newProgress(h), newCausality(), newRetryTiming(&h)}
+	if c := newInactivity(&h); c != nil {
+		judges = append(judges, c)
+	}
+	var vs []Violation
+	for _, found := range judgeAttempts(h, l, judges...) {
+		vs = append(vs, found...)
+	}
+	return vs
+}
+
+// attemptJudge is a checker that Attempts runs with the others over one walk of the history and
+// the link log (walk): it is told each event and link event in the order they happened, then
+// gives its violations, sorted by first event index.
+type attemptJudge interface {
+	event(i int, e *Event)
+	link(j int, le *LinkEvent)
+	finish() []Violation
+}
+
+// judgeAttempts walks h and l once for all of judges and returns each one's violations, in the
+// order of judges.
+func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
+	walk(h, l, func(i int, e *Event) {
+		for _, j := range judges {
+			j.event(i, e)
+		}
+	}, func(k int, le *LinkEvent) {
+		for _, j := range judges {
+			j.link(k, le)
+		}
+	})
+	out := make([][]Violation, len(judges))
+	for n, j := range judges {
+		out[n] = j.finish()
+	}
+	return out
 }

@@ -30,8 +30,10 @@ const progressName = "progress"
 // An attempt "open" at the runtime is judged from deliveries to the runtime, which the simulator
 // records as the engine takes them, before the completion's own durable fact: so the check never
 // asks a completion of an attempt the engine already saw end.
-func Progress(h History, l Link) []Violation {
-	p := progress{
+func Progress(h History, l Link) []Violation { return judgeAttempts(h, l, newProgress(h))[0] }
+
+func newProgress(h History) *progress {
+	return &progress{
 		h:     h,
 		last:  map[protocol.InvocationID]*lastStart{},
 		live:  map[attemptKey]bool{},
@@ -39,7 +41,9 @@ func Progress(h History, l Link) []Violation {
 		early: map[attemptKey][]givenCompletion{},
 		ended: map[attemptKey]bool{},
 	}
-	walk(h, l, p.event, p.link)
+}
+
+func (p *progress) finish() []Violation {
 	for i := range p.owed {
 		p.unpaid(p.owed[i])
 	}

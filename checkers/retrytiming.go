@@ -110,16 +110,20 @@ func (p RetryPolicy) Backoff(failures int) time.Duration {
 //     the engine (an upper bound of its count), unless the runtime was paused in between.
 //
 // Violations are sorted by their first event index.
-func RetryTiming(h History, l Link) []Violation {
-	r := retryTiming{
-		h: &h, policy: DeclaredRetry(&h),
+func RetryTiming(h History, l Link) []Violation { return judgeAttempts(h, l, newRetryTiming(&h))[0] }
+
+func newRetryTiming(h *History) *retryTiming {
+	return &retryTiming{
+		h: h, policy: DeclaredRetry(h),
 		invs:   map[protocol.InvocationID]*retryState{},
 		errors: map[attemptKey]bool{},
 	}
-	walk(h, l, r.event, r.link)
+}
+
+func (r *retryTiming) finish() []Violation {
 	for _, inv := range r.order {
 		if st := r.invs[inv]; st.failed && !st.done {
-			r.late(inv, st, h.End(), len(h.Events)-1, "the end of the run")
+			r.late(inv, st, r.h.End(), len(r.h.Events)-1, "the end of the run")
 		}
 	}
 	sortByFirstEvent(r.vs)
