@@ -162,22 +162,50 @@ func dumpDOM(t *testing.T, bin, file string) string {
 	for range chromiumTries {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+			"--disable-background-networking", "--disable-dev-shm-usage", "--disable-breakpad", "--disable-component-update", "--disable-sync", "--no-first-run",
 			"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+page)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		dom, err := cmd.Output()
+		timedOut := ctx.Err() != nil // read before cancel, which sets ctx.Err on every path
 		cancel()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && ctx.Err() == nil {
-			if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				crashes = append(crashes, ws.Signal().String())
-				continue
-			}
+		if sig, ok := crashSignal(err); ok && !timedOut {
+			crashes = append(crashes, sig)
+			continue
 		}
 		require.NoError(t, err, "chromium: %s", stderr.String())
 		return string(dom)
 	}
 	t.Skipf("chromium crashed %d times (%v): this machine cannot run it reliably", chromiumTries, crashes)
 	return ""
+}
+
+// crashSignal names the signal that killed a command whose Run or Output returned err, and says
+// whether one did.
+func crashSignal(err error) (string, bool) {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return "", false
+	}
+	ws, ok := exit.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return "", false
+	}
+	return ws.Signal().String(), true
+}
+
+// A process killed by a signal counts as a crash (Chromium is started again); one that exits
+// with an error status does not (the test fails).
+func TestCrashSignalTellsACrashFromAnError(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	sig, ok := crashSignal(exec.Command(sh, "-c", "kill -SEGV $$").Run())
+	assert.True(t, ok)
+	assert.Equal(t, syscall.SIGSEGV.String(), sig)
+	_, ok = crashSignal(exec.Command(sh, "-c", "exit 3").Run())
+	assert.False(t, ok)
+	_, ok = crashSignal(nil)
+	assert.False(t, ok)
 }
