@@ -83,6 +83,9 @@ type invocation struct {
 
 	// ---- volatile
 	dirty bool
+	// fresh: the invocation was created in the current step, so its acceptance and anything
+	// else the step writes of it go into one store batch (cleared when Ready takes the batch).
+	fresh bool
 	// waiters are ingress requests (calls and attaches) that get the output when it exists.
 	waiters []RequestID
 	// buffered holds messages of the current attempt that arrived before the entries they
@@ -157,7 +160,7 @@ func New(cfg Config) *Engine {
 // invocations that finished leave memory here: from now on the store has them (finished.go).
 func (e *Engine) Ready() Ready {
 	for _, inv := range e.dirty {
-		inv.dirty = false
+		inv.dirty, inv.fresh = false, false
 		if e.invs[inv.id] != inv {
 			continue
 		}
@@ -354,7 +357,10 @@ func (e *Engine) arm(t Timer) {
 }
 
 // startAttempt bumps the attempt number (durably, in this step's batch) and sends the start,
-// with the key's state for objects and workflows.
+// with the key's state for objects and workflows. The start of an invocation created in this
+// very step is Gated: it shares its batch with the acceptance, so a driver may send it before
+// the batch is durable (a lost batch loses the invocation with it); every other start depends on
+// batches of earlier steps, whose loss would let the attempt number be given out twice.
 func (e *Engine) startAttempt(inv *invocation) {
 	inv.attempt++
 	inv.status = statusRunning
@@ -370,6 +376,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 		Handler:    inv.handler,
 		Key:        inv.key,
 		Journal:    slices.Clone(inv.journal),
+		Gated:      inv.fresh,
 	}
 	if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && len(ks.state) > 0 {
 		for _, name := range slices.Sorted(maps.Keys(ks.state)) {

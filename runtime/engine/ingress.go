@@ -191,6 +191,7 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 		idemKey: req.IdempotencyKey,
 		caller:  caller,
 		journal: []journal.Entry{{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}},
+		fresh:   true,
 	}
 	e.invs[invID] = inv
 	e.putEntry(inv, 0)

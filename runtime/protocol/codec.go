@@ -19,7 +19,7 @@ import (
 //	attempt     uvarint   (at most MaxUint32)
 //	fields      1 byte    which optional fields follow: bit 0 Service, 1 Handler, 2 Journal,
 //	                      3 Index, 4 Entry, 5 WaitingOn, 6 Retryable (no payload), 7 Message
-//	fields2     1 byte    bit 0 Key, bit 1 State; other bits must be 0
+//	fields2     1 byte    bit 0 Key, bit 1 State, bit 2 Gated (no payload); other bits must be 0
 //	then, in bit order, each field whose bit is set, the first byte's before the second's:
 //	  Service, Handler, Message   uvarint length, then the bytes
 //	  Journal                     uvarint count, then each entry as journal.AppendEntry writes it
@@ -61,7 +61,8 @@ const (
 const (
 	field2Key = 1 << iota
 	field2State
-	fields2KnownMask = field2Key | field2State
+	field2Gated
+	fields2KnownMask = field2Key | field2State | field2Gated
 )
 
 func (m *Message) fields2() byte {
@@ -71,6 +72,9 @@ func (m *Message) fields2() byte {
 	}
 	if len(m.State) > 0 {
 		f |= field2State
+	}
+	if m.Gated {
+		f |= field2Gated
 	}
 	return f
 }
@@ -87,7 +91,7 @@ func appendEntries(dst []byte, es []journal.Entry) []byte {
 const maxJournalPrealloc = 64
 
 // validKind reports whether k is one of the declared message kinds.
-func validKind(k Kind) bool { return k >= KindStart && k <= KindError }
+func validKind(k Kind) bool { return k >= KindStart && k <= lastKind }
 
 // entryIsZero reports whether e is the zero entry, treating an empty value as nil as the codecs do.
 func entryIsZero(e journal.Entry) bool {
@@ -280,6 +284,7 @@ func UnmarshalMessage(b []byte) (Message, error) {
 		}
 	}
 	m.Retryable = f&fieldRetryable != 0
+	m.Gated = f2&field2Gated != 0
 	if f&fieldMessage != 0 {
 		if m.Message, err = d.readString("message"); err != nil {
 			return Message{}, err
@@ -486,7 +491,7 @@ func (k Kind) MarshalText() ([]byte, error) {
 
 // UnmarshalText sets k to the kind with the given name, as MarshalText writes it.
 func (k *Kind) UnmarshalText(text []byte) error {
-	for c := KindStart; c <= KindError; c++ {
+	for c := KindStart; c <= lastKind; c++ {
 		if string(text) == c.String() {
 			*k = c
 			return nil
@@ -510,6 +515,7 @@ type messageJSON struct {
 	WaitingOn  []uint32        `json:"waitingOn,omitempty"`
 	Retryable  bool            `json:"retryable,omitempty"`
 	Message    string          `json:"message,omitempty"`
+	Gated      bool            `json:"gated,omitempty"`
 }
 
 // usesIndex reports whether messages of kind k carry a journal index, which JSON then always shows.
@@ -530,7 +536,7 @@ func (m Message) MarshalJSON() ([]byte, error) {
 	j := messageJSON{
 		Kind: &m.Kind, Invocation: m.Invocation, Attempt: m.Attempt,
 		Service: m.Service, Handler: m.Handler, Key: m.Key, Journal: m.Journal, State: m.State,
-		WaitingOn: m.WaitingOn, Retryable: m.Retryable, Message: m.Message,
+		WaitingOn: m.WaitingOn, Retryable: m.Retryable, Message: m.Message, Gated: m.Gated,
 	}
 	if m.Index != 0 || usesIndex(m.Kind) {
 		j.Index = &m.Index
@@ -554,6 +560,7 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	out := Message{
 		Kind: *j.Kind, Invocation: j.Invocation, Attempt: j.Attempt,
 		Service: j.Service, Handler: j.Handler, Key: j.Key, Retryable: j.Retryable, Message: j.Message,
+		Gated: j.Gated,
 	}
 	if len(j.Journal) > 0 {
 		out.Journal = j.Journal

@@ -81,6 +81,7 @@ func wantErr(t testing.TB, err error, substr string, is ...error) {
 var allKinds = []protocol.Kind{
 	protocol.KindStart, protocol.KindCompletion, protocol.KindAck, protocol.KindAbort,
 	protocol.KindCommand, protocol.KindSuspend, protocol.KindEnd, protocol.KindError,
+	protocol.KindDurable, protocol.KindParked,
 }
 
 func genString(utf8Only bool) *rapid.Generator[string] {
@@ -163,6 +164,7 @@ func genMessage(utf8Only bool) *rapid.Generator[protocol.Message] {
 			m.WaitingOn = rapid.SliceOf(rapid.Uint32()).Draw(t, "waitingOn")
 		}
 		m.Retryable = rapid.Bool().Draw(t, "retryable")
+		m.Gated = rapid.Bool().Draw(t, "gated")
 		if rapid.Bool().Draw(t, "hasMessage") {
 			m.Message = genString(utf8Only).Draw(t, "message")
 		}
@@ -311,7 +313,7 @@ func TestUnmarshalMessageCorruptInputs(t *testing.T) {
 		{"empty", nil, "protocol message: truncated at byte 0 reading version: corrupt message", []error{protocol.ErrCorrupt}},
 		{"no kind", []byte{1}, "truncated at byte 1 reading kind", []error{protocol.ErrCorrupt}},
 		{"kind zero", []byte{1, 0}, "unknown kind 0 at byte 1", []error{protocol.ErrCorrupt}},
-		{"kind from the future", []byte{1, 9}, "unknown kind 9 at byte 1", []error{protocol.ErrCorrupt}},
+		{"kind from the future", []byte{1, 11}, "unknown kind 11 at byte 1", []error{protocol.ErrCorrupt}},
 		{"short invocation", []byte{1, 1, 0xde, 0xad}, "truncated at byte 2 reading invocation id", []error{protocol.ErrCorrupt}},
 		{"no attempt", header(1, 0)[:18], "truncated at byte 18 reading attempt", []error{protocol.ErrCorrupt}},
 		{"attempt over 32 bits", cat(header(1, 0)[:18], []byte{0x80, 0x80, 0x80, 0x80, 0x10}, []byte{0}), "attempt 4294967296 at byte 18 exceeds 32 bits", []error{protocol.ErrCorrupt}},
@@ -427,7 +429,7 @@ func TestMessageJSONErrors(t *testing.T) {
 func TestKindText(t *testing.T) {
 	for k := range protocol.Kind(255) {
 		text, err := k.MarshalText()
-		valid := k >= protocol.KindStart && k <= protocol.KindError
+		valid := k >= protocol.KindStart && k <= protocol.KindParked
 		if !valid {
 			wantErr(t, err, "kind("+strconv.Itoa(int(k))+")")
 			continue
