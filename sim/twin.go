@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,12 +20,22 @@ const twinChecker = "replay-twin"
 type twinState struct {
 	runs        uint64
 	deployments [][]*durable.Service
+	// versions and tried are buffers that every judgement reuses (the twin judges at every
+	// attempt end): the versions list and the re-runs of one judgement, which ends before the
+	// next begins.
+	versions [][]*durable.Service
+	tried    []versionReplay
 }
 
 // versions lists the code the executor has run so far, the declared services first and the
-// last deployment last.
+// last deployment last. Deployments are only ever appended, so the list is rebuilt only when
+// one was added since the last judgement; the caller must not keep it past its judgement.
 func (w *World) versions() [][]*durable.Service {
-	return append([][]*durable.Service{w.services}, w.twin.deployments...)
+	t := &w.twin
+	if len(t.versions) != 1+len(t.deployments) {
+		t.versions = append(append(t.versions[:0], w.services), t.deployments...)
+	}
+	return t.versions
 }
 
 // versionReplay is how one version of the code re-ran a journal.
@@ -70,7 +81,7 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	// side effect outside Run, say) is known to come from a replay, and a verdict can point at it.
 	started := w.Record(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twin.runs), Index: uint32(len(j))})
 	vs := w.versions()
-	tried, fit := replayVersions(vs, inv, p, j, output, Epoch.Add(w.now))
+	tried, fit := replayVersions(w.twin.tried[:0], vs, inv, p, j, output, Epoch.Add(w.now))
 	if fit > 0 {
 		// A later version could not have written this journal, an earlier one did: the
 		// multi-version rule, not the single-version one, judged it.
@@ -81,12 +92,17 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	if problem != "" {
 		w.twinViolation(inv, problem, started, ended)
 	}
+	// The re-runs are judged: let go of them (and of the journal they hold) before the buffer
+	// waits for the next judgement.
+	clear(tried)
+	w.twin.tried = tried[:0]
 }
 
 // replayVersions re-runs the journal j of p with each version of vs, the last deployed first
-// (the likeliest writer of a live journal), until one fits it; fit is that one's position in
-// tried, or -1. It depends on nothing but its arguments, so a test can hand it any journal.
-func replayVersions(vs [][]*durable.Service, inv protocol.InvocationID, p engine.PersistedInvocation, j []journal.Entry, output *journal.Entry, now time.Time) (tried []versionReplay, fit int) {
+// (the likeliest writer of a live journal), until one fits it, appending each re-run to tried
+// (an emptied buffer, or nil); fit is that one's position in tried, or -1. It depends on nothing but its
+// arguments, so a test can hand it any journal.
+func replayVersions(tried []versionReplay, vs [][]*durable.Service, inv protocol.InvocationID, p engine.PersistedInvocation, j []journal.Entry, output *journal.Entry, now time.Time) ([]versionReplay, int) {
 	for v := len(vs) - 1; v >= 0; v-- {
 		h := lookupHandler(vs[v], p.Service, p.Handler)
 		if h == nil {
@@ -132,7 +148,7 @@ func twinVerdict(versions int, tried []versionReplay, fit int, output *journal.E
 		if versions == 1 {
 			return "matched its journal", ""
 		}
-		return fmt.Sprintf("matched its journal with version %d", tried[fit].version), ""
+		return matchedVersion(tried[fit].version), ""
 	}
 	var why []string
 	returned := false
@@ -162,6 +178,23 @@ func twinVerdict(versions int, tried []versionReplay, fit int, output *journal.E
 	return "diverged from its journal", lead + strings.Join(why, "; ")
 }
 
+// matchedOutcomes are the outcomes of journals that the first versions fit, built once: with
+// deployments the twin names the fitting version at every attempt end, in the history.
+var matchedOutcomes = func() (s [8]string) {
+	for v := range s {
+		s[v] = "matched its journal with version " + strconv.Itoa(v)
+	}
+	return s
+}()
+
+// matchedVersion is the outcome of a journal that version v fits.
+func matchedVersion(v int) string {
+	if v >= 0 && v < len(matchedOutcomes) {
+		return matchedOutcomes[v]
+	}
+	return "matched its journal with version " + strconv.Itoa(v)
+}
+
 // describeEnd says how a re-run that replayed the whole journal ended.
 func (r *twinReplay) describeEnd() string {
 	switch {
@@ -170,7 +203,7 @@ func (r *twinReplay) describeEnd() string {
 	case r.retry != "":
 		return "a retryable error (" + r.retry + ")"
 	default:
-		return "nothing: it " + r.waiting
+		return "nothing: it " + r.waitingText()
 	}
 }
 

@@ -55,7 +55,7 @@ func judge(vs [][]*durable.Service, j []journal.Entry) (outcome, problem string)
 	if last := j[len(j)-1]; last.Kind == journal.KindOutput {
 		output, j = &last, j[:len(j)-1]
 	}
-	tried, fit := replayVersions(vs, protocol.InvocationID{15: 9}, p, j, output, Epoch)
+	tried, fit := replayVersions(nil, vs, protocol.InvocationID{15: 9}, p, j, output, Epoch)
 	return twinVerdict(len(vs), tried, fit, output)
 }
 
@@ -135,7 +135,7 @@ func TestTwinStopIsSticky(t *testing.T) {
 	assert.True(t, afterStop)
 	assert.Nil(t, r.output)
 	assert.Empty(t, r.diverged)
-	assert.Contains(t, r.waiting, "would journal awakeable (pending) at index 1")
+	assert.Contains(t, r.waitingText(), "would journal awakeable (pending) at index 1")
 }
 
 // TestTwinTurnsPanicsIntoVerdicts shows a handler's panic staying inside the twin: before the

@@ -42,12 +42,53 @@ type twinReplay struct {
 	rng     *rand.Rand
 
 	// How the re-run ended. stopped is set before the stop panics, so a handler that recovers
-	// the stop cannot make the twin believe it went on.
+	// the stop cannot make the twin believe it went on. output, when set, points at result.
 	stopped  bool
 	diverged string
-	waiting  string
+	wait     twinWait
 	output   *journal.Result
 	retry    string
+	// result and failure hold the output in the re-run's own allocation.
+	result  journal.Result
+	failure journal.Failure
+}
+
+// twinWait is where a re-run that covered the whole journal stopped: the call the journal cannot
+// answer yet. It is put in words only for a verdict (waitingText), which most re-runs never need.
+type twinWait struct {
+	how   waitKind
+	entry journal.Entry
+	index uint32
+}
+
+// waitKind says which call a re-run stopped at.
+type waitKind uint8
+
+const (
+	waitNone       waitKind = iota
+	waitCommand             // a command the journal does not hold yet
+	waitCompletion          // an await of an entry whose completion is not journaled yet
+)
+
+// waitingText says in words where the re-run stopped waiting, or "" when it did not.
+func (r *twinReplay) waitingText() string {
+	switch w := r.wait; w.how {
+	case waitCommand:
+		return fmt.Sprintf("would journal %s at index %d", w.entry, w.index)
+	case waitCompletion:
+		return fmt.Sprintf("waits for the completion of %s at index %d", w.entry, w.index)
+	}
+	return ""
+}
+
+// setOutput records the handler's output, in the re-run's own fields.
+func (r *twinReplay) setOutput(value []byte, failure *journal.Failure) {
+	r.result = journal.Result{Value: value}
+	if failure != nil {
+		r.failure = *failure
+		r.result.Failure = &r.failure
+	}
+	r.output = &r.result
 }
 
 // twinStop unwinds the handler when the twin stops it.
@@ -89,9 +130,9 @@ func (r *twinReplay) ended(out []byte, err error, panicked bool) {
 		}
 		r.diverged = fmt.Sprintf("at journal index %d the journal has %s, the handler %s instead (%v)", r.pos, r.journal[r.pos], how, orOutput(out, err))
 	case err == nil:
-		r.output = &journal.Result{Value: out}
+		r.setOutput(out, nil)
 	case durable.IsTerminalError(err):
-		r.output = &journal.Result{Failure: &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()}}
+		r.setOutput(nil, &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()})
 	default:
 		r.retry = err.Error()
 	}
@@ -129,7 +170,7 @@ func (r *twinReplay) next(produced journal.Entry) (journal.Entry, uint32) {
 	r.live()
 	index := r.pos
 	if int(index) >= len(r.journal) {
-		r.waiting = fmt.Sprintf("would journal %s at index %d", produced, index)
+		r.wait = twinWait{how: waitCommand, entry: produced, index: index}
 		r.stop()
 	}
 	j := r.journal[index]
@@ -203,7 +244,7 @@ func (r *twinReplay) Await(index uint32) journal.Result {
 	}
 	j := r.journal[index]
 	if j.Kind.Completable() && !j.Completed {
-		r.waiting = fmt.Sprintf("waits for the completion of %s at index %d", j, index)
+		r.wait = twinWait{how: waitCompletion, entry: j, index: index}
 		r.stop()
 	}
 	return j.Result
@@ -240,7 +281,7 @@ func (r *twinReplay) Fail(f journal.Failure) {
 	if int(r.pos) < len(r.journal) {
 		r.diverge("at journal index %d the journal has %s, the handler failed instead (%s)", r.pos, r.journal[r.pos], f.Message)
 	}
-	r.output = &journal.Result{Failure: &f}
+	r.setOutput(nil, &f)
 	r.stop()
 }
 
