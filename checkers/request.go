@@ -76,6 +76,10 @@ type Slot struct {
 // awakeablePrefix starts every awakeable ID: "sign_" and the format version, as in Restate.
 const awakeablePrefix = "sign_1"
 
+// awakeableEncoding decodes what follows the prefix; Strict returns a new Encoding each call, so
+// it is made once.
+var awakeableEncoding = base64.RawURLEncoding.Strict()
+
 // parseAwakeable decodes an awakeable ID: the prefix, then the unpadded base64url encoding of
 // the owning invocation's 16 bytes and a 4-byte big-endian journal index.
 func parseAwakeable(s string) (Slot, bool) {
@@ -83,9 +87,21 @@ func parseAwakeable(s string) (Slot, bool) {
 	if !ok {
 		return Slot{}, false
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
-	if err != nil || len(raw) != 20 {
+	// An ID decodes to 20 bytes: into an array on the stack, unless the text is too long to
+	// be one anyway (then DecodeString reads it, to fail the same way).
+	enc := awakeableEncoding
+	var buf [32]byte
+	var raw []byte
+	if enc.DecodedLen(len(rest)) <= len(buf) {
+		n, err := enc.Decode(buf[:], []byte(rest))
+		if err != nil || n != 20 {
+			return Slot{}, false
+		}
+		raw = buf[:n]
+	} else if r, err := enc.DecodeString(rest); err != nil || len(r) != 20 {
 		return Slot{}, false
+	} else {
+		raw = r
 	}
 	var sl Slot
 	copy(sl.Invocation[:], raw[:16])
@@ -107,19 +123,31 @@ func ParseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec
 	if !ok {
 		return ParsedRequest{}
 	}
-	segs := strings.Split(rest, "/")
-	for i, s := range segs {
+	// The segments go to an array on the stack instead of strings.Split's slice: no route has
+	// more than maxRouteSegments, so a path with more is invalid whatever its segments hold.
+	var buf [maxRouteSegments]string
+	segs := buf[:0]
+	for {
+		s, after, more := strings.Cut(rest, "/")
 		u, err := url.PathUnescape(s)
-		if s == "" || err != nil {
+		if s == "" || err != nil || len(segs) == maxRouteSegments {
 			return ParsedRequest{}
 		}
-		segs[i] = u
+		segs = append(segs, u)
+		if !more {
+			break
+		}
+		rest = after
 	}
 	if segs[0] == "restate" {
 		return parseRestateRoute(h, segs, services)
 	}
 	return parseInvoke(h, segs, services)
 }
+
+// maxRouteSegments is the most path segments a route has:
+// /restate/invocation/{service}/{key}/{handler}/{idempotency key}/{action}.
+const maxRouteSegments = 7
 
 // parseInvoke reads /{service}/{handler}[/send] and /{object}/{key}/{handler}[/send].
 func parseInvoke(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec) ParsedRequest {

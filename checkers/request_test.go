@@ -1,0 +1,98 @@
+package checkers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// TestParseClientRequest reads every route, and the ways a path can be malformed around them:
+// empty or badly escaped segments, too many or too few, and awakeable IDs that do not decode.
+func TestParseClientRequest(t *testing.T) {
+	services := map[string]*protocol.ServiceSpec{
+		"svc": {Name: "svc", Kind: protocol.ServiceStateless, Handlers: []protocol.HandlerSpec{{Name: "h"}}},
+		"obj": {Name: "obj", Kind: protocol.ServiceObject, Handlers: []protocol.HandlerSpec{{Name: "h"}}},
+		"wf": {Name: "wf", Kind: protocol.ServiceWorkflow, Handlers: []protocol.HandlerSpec{
+			{Name: "run", Kind: protocol.HandlerWorkflowRun}, {Name: "peek", Kind: protocol.HandlerShared}}},
+	}
+	awk := protocol.AwakeableID{Invocation: invA, Index: 3}.String()
+	zeroAwk := protocol.AwakeableID{Index: 3}.String()
+	shortAwk := protocol.AwakeablePrefix + "AAAAAAAAAAAAAAAAAAAAAQ" // 16 bytes: no index
+	longAwk := protocol.AwakeablePrefix + strings.Repeat("AAAA", 20)
+	// The decoder skips line breaks, so a long text can still be an ID of 20 bytes.
+	brokenAwk := awk[:10] + strings.Repeat("\n", 40) + awk[10:]
+	idem := []event.Header{{Name: "idempotency-key", Value: "k1"}}
+	for _, tc := range []struct {
+		method, path, body string
+		header             []event.Header
+		want               ParsedRequest
+	}{
+		{"POST", "/svc/h", `{"a":1}`, nil, ParsedRequest{Kind: RequestCall, Service: "svc", Handler: "h", Body: []byte(`{"a":1}`)}},
+		{"POST", "/svc/h/send?x=1", "", idem, ParsedRequest{Kind: RequestSend, Service: "svc", Handler: "h", IdempotencyKey: "k1"}},
+		{"POST", "/obj/k%2F1/h", "", nil, ParsedRequest{Kind: RequestCall, Service: "obj", Handler: "h", Key: "k/1"}},
+		{"POST", "/obj/k/h/send", "", idem, ParsedRequest{Kind: RequestSend, Service: "obj", Handler: "h", Key: "k", IdempotencyKey: "k1"}},
+		{"POST", "/wf/k/run", "", nil, ParsedRequest{Kind: RequestCall, Service: "wf", Handler: "run", Key: "k", Workflow: true}},
+		{"POST", "/wf/k/peek", "", nil, ParsedRequest{Kind: RequestCall, Service: "wf", Handler: "peek", Key: "k"}},
+		{"POST", "/svc/h", `{"a":`, nil, ParsedRequest{}},
+		{"GET", "/svc/h", "", nil, ParsedRequest{}},
+		{"POST", "/svc/x", "", nil, ParsedRequest{}},
+		{"POST", "/nope/h", "", nil, ParsedRequest{}},
+		{"POST", "/obj/h", "", nil, ParsedRequest{}},
+		{"POST", "/svc/h/other", "", nil, ParsedRequest{}},
+		{"POST", "/svc//h", "", nil, ParsedRequest{}},
+		{"POST", "/svc/h/", "", nil, ParsedRequest{}},
+		{"POST", "/svc/%zz", "", nil, ParsedRequest{}},
+		{"POST", "svc/h", "", nil, ParsedRequest{}},
+		{"POST", "/", "", nil, ParsedRequest{}},
+		{"POST", "", "", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + awk + "/resolve", `"yes"`, nil, ParsedRequest{
+			Kind: RequestResolve, Awakeable: Slot{invA, 3}, Result: val(`"yes"`), Body: []byte(`"yes"`)}},
+		{"POST", "/restate/a/" + awk + "/resolve", "", nil, ParsedRequest{
+			Kind: RequestResolve, Awakeable: Slot{invA, 3}, Result: val("null")}},
+		{"POST", "/restate/awakeables/" + awk + "/reject", "no", nil, ParsedRequest{
+			Kind: RequestReject, Awakeable: Slot{invA, 3}, Result: journal.Result{Failure: &journal.Failure{Code: 500, Message: "no"}}, Body: []byte("no")}},
+		{"POST", "/restate/awakeables/" + awk + "/resolve", "not json", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + awk + "/other", "", nil, ParsedRequest{}},
+		{"GET", "/restate/awakeables/" + awk + "/resolve", "", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + zeroAwk + "/resolve", "", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + shortAwk + "/resolve", "", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + longAwk + "/resolve", "", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + strings.ReplaceAll(brokenAwk, "\n", "%0A") + "/resolve", "", nil, ParsedRequest{
+			Kind: RequestResolve, Awakeable: Slot{invA, 3}, Result: val("null")}},
+		{"POST", "/restate/awakeables/sign_2" + awk[6:] + "/resolve", "", nil, ParsedRequest{}},
+		{"POST", "/restate/awakeables/" + awk + "/resolve/x", "", nil, ParsedRequest{}},
+		{"GET", "/restate/workflow/wf/k/attach", "", nil, ParsedRequest{Kind: RequestWorkflowAttach, Service: "wf", Key: "k", Workflow: true}},
+		{"GET", "/restate/workflow/wf/k/output", "", nil, ParsedRequest{Kind: RequestWorkflowOutput, Service: "wf", Key: "k", Workflow: true}},
+		{"GET", "/restate/workflow/obj/k/output", "", nil, ParsedRequest{}},
+		{"GET", "/restate/workflow/wf/k/other", "", nil, ParsedRequest{}},
+		{"GET", "/restate/invocation/" + invA.String() + "/attach", "", nil, ParsedRequest{Kind: RequestAttach, Invocation: invA}},
+		{"GET", "/restate/invocation/" + invA.String() + "/output", "", nil, ParsedRequest{Kind: RequestOutput, Invocation: invA}},
+		{"GET", "/restate/invocation/inv_zz/output", "", nil, ParsedRequest{}},
+		{"PATCH", "/restate/invocation/" + invA.String() + "/cancel", "", nil, ParsedRequest{Kind: RequestCancel, Invocation: invA}},
+		{"PATCH", "/restate/invocation/inv_zz/cancel", "", nil, ParsedRequest{}},
+		{"GET", "/restate/invocation/svc/h/k1/attach", "", nil, ParsedRequest{Kind: RequestAttach, Service: "svc", Handler: "h", IdempotencyKey: "k1"}},
+		{"GET", "/restate/invocation/obj/k/h/k%201/output", "", nil, ParsedRequest{Kind: RequestOutput, Service: "obj", Key: "k", Handler: "h", IdempotencyKey: "k 1"}},
+		{"GET", "/restate/invocation/obj/k/h/k1/x/output", "", nil, ParsedRequest{}},
+		{"GET", "/restate/invocation/obj/k/h/k1/x/y/output", "", nil, ParsedRequest{}},
+		{"GET", "/restate/invocation/a/b/c/d/e/f/g/h/i/j/output", "", nil, ParsedRequest{}},
+		{"GET", "/restate/other/x/attach", "", nil, ParsedRequest{}},
+		{"GET", "/restate/invocation/x", "", nil, ParsedRequest{}},
+	} {
+		h := &event.HTTP{Method: tc.method, Path: tc.path, Header: tc.header}
+		if tc.body != "" {
+			h.Body = []byte(tc.body)
+		}
+		got := ParseClientRequest(h, services)
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s %s: (-want +got)\n%s", tc.method, tc.path, d)
+		}
+	}
+	if got := ParseClientRequest(nil, services); got.Kind != RequestInvalid {
+		t.Errorf("nil request: %+v", got)
+	}
+}
