@@ -42,6 +42,8 @@ type typedHandler[C any, I, O any] struct {
 	ctx     func(Runtime) C
 	kind    protocol.HandlerKind
 	svcKind protocol.ServiceKind
+	// inputs remembers decoded inputs (nil when I's values cannot be shared; see inputs).
+	inputs *inputs[I]
 }
 
 func (h typedHandler[C, I, O]) Kind() protocol.HandlerKind        { return h.kind }
@@ -60,11 +62,13 @@ func (h typedHandler[C, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
 
 func (h typedHandler[C, I, O]) Prepare(input []byte) (Prepared, error) {
 	p := &typedCall[C, I, O]{fn: h.fn, ctx: h.ctx}
-	if len(input) > 0 && !decodeScalar(input, &p.in) {
-		if err := json.Unmarshal(input, &p.in); err != nil {
-			return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
-		}
+	if len(input) == 0 || decodeScalar(input, &p.in) || h.inputs.get(input, &p.in) {
+		return p, nil
 	}
+	if err := json.Unmarshal(input, &p.in); err != nil {
+		return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
+	}
+	h.inputs.put(input, p.in)
 	return p, nil
 }
 
@@ -96,27 +100,27 @@ func (p *typedCall[C, I, O]) Output() ([]byte, error) {
 // NewServiceHandler adapts a typed function into a handler of a plain service; input and output
 // are JSON. An input that does not decode into I is a terminal error with code 400.
 func NewServiceHandler[I, O any](fn func(ctx Context, input I) (O, error)) Handler {
-	return typedHandler[Context, I, O]{fn: fn, ctx: func(rt Runtime) Context { return baseContext{rt} }, svcKind: protocol.ServiceStateless}
+	return typedHandler[Context, I, O]{fn: fn, ctx: func(rt Runtime) Context { return baseContext{rt} }, svcKind: protocol.ServiceStateless, inputs: newInputs[I]()}
 }
 
 // NewObjectHandler adapts a typed function into an exclusive handler of a virtual object: it
 // holds the key's lock from start to end, and may write state.
 func NewObjectHandler[I, O any](fn func(ctx ObjectContext, input I) (O, error)) Handler {
-	return typedHandler[ObjectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject,
+	return typedHandler[ObjectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
 		ctx: func(rt Runtime) ObjectContext { return objectContext{objectSharedContext{baseContext{rt}}} }}
 }
 
 // NewObjectSharedHandler adapts a typed function into a shared handler of a virtual object: it
 // runs beside anything else on the key and may only read state.
 func NewObjectSharedHandler[I, O any](fn func(ctx ObjectSharedContext, input I) (O, error)) Handler {
-	return typedHandler[ObjectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject,
+	return typedHandler[ObjectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
 		ctx: func(rt Runtime) ObjectSharedContext { return objectSharedContext{baseContext{rt}} }}
 }
 
 // NewWorkflowHandler adapts a typed function into a workflow's run handler, which runs at most
 // once per key.
 func NewWorkflowHandler[I, O any](fn func(ctx WorkflowContext, input I) (O, error)) Handler {
-	return typedHandler[WorkflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow,
+	return typedHandler[WorkflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
 		ctx: func(rt Runtime) WorkflowContext {
 			return workflowContext{workflowSharedContext{objectSharedContext{baseContext{rt}}}}
 		}}
@@ -125,7 +129,7 @@ func NewWorkflowHandler[I, O any](fn func(ctx WorkflowContext, input I) (O, erro
 // NewWorkflowSharedHandler adapts a typed function into a workflow's shared handler: it runs
 // beside run, reads state and reads, resolves and rejects the workflow's promises.
 func NewWorkflowSharedHandler[I, O any](fn func(ctx WorkflowSharedContext, input I) (O, error)) Handler {
-	return typedHandler[WorkflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow,
+	return typedHandler[WorkflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
 		ctx: func(rt Runtime) WorkflowSharedContext {
 			return workflowSharedContext{objectSharedContext{baseContext{rt}}}
 		}}
