@@ -116,7 +116,14 @@ func decodeResult[T any](res journal.Result, what, name string) (T, error) {
 	if len(res.Value) == 0 || decodeScalar(res.Value, &v) {
 		return v, nil
 	}
-	if err := json.Unmarshal(res.Value, &v); err != nil {
+	return decodeJSON[T](res.Value, what, name)
+}
+
+// decodeJSON is decodeResult's way for what decodeScalar does not take. It is apart so that
+// decodeResult's own value, which encoding/json would make escape, stays on the stack.
+func decodeJSON[T any](b []byte, what, name string) (T, error) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
 		return v, decodeFailure(what+name, err)
 	}
 	return v, nil

@@ -36,17 +36,31 @@ func TerminalError(err error, code ...uint16) error {
 
 // IsTerminalError reports whether err (or an error it wraps) is terminal.
 func IsTerminalError(err error) bool {
-	var t *terminalError
-	return errors.As(err, &t)
+	_, ok := terminalOf(err)
+	return ok
 }
 
 // ErrorCode returns the code of a terminal error, or 500 for any other non-nil error.
 func ErrorCode(err error) uint16 {
-	var t *terminalError
-	if errors.As(err, &t) {
+	if t, ok := terminalOf(err); ok {
 		return t.code
 	}
 	return DefaultTerminalCode
+}
+
+// terminalOf is errors.As(err, &t) for t a *terminalError. Executors ask at the end of every
+// attempt; nil and a terminal error as it was made are answered without errors.As, whose target
+// would have to move to the heap.
+func terminalOf(err error) (*terminalError, bool) {
+	switch t := err.(type) {
+	case nil:
+		return nil, false
+	case *terminalError:
+		return t, true
+	}
+	var t *terminalError
+	ok := errors.As(err, &t)
+	return t, ok
 }
 
 // failureOf turns a terminal error into the failure that is journaled for it.

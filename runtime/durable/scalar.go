@@ -64,9 +64,11 @@ func plainInt(b []byte) (int, bool) {
 
 // encode is json.Marshal, without encoding/json for a string of printable ASCII that JSON
 // neither escapes nor, as encoding/json does for HTML, rewrites (no '"', '\\', '<', '>', '&'),
-// and for an int: the same bytes, made on the handler's coroutine at most durable calls.
-func encode(v any) ([]byte, error) {
-	switch x := v.(type) {
+// and for an int: the same bytes, made on the handler's coroutine at most durable calls. It is
+// generic so that a string or int handed to it is not moved to the heap to become an interface
+// value: only the fallback to encoding/json boxes v.
+func encode[T any](v T) ([]byte, error) {
+	switch x := any(v).(type) {
 	case string:
 		for i := 0; i < len(x); i++ {
 			if c := x[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
