@@ -58,13 +58,15 @@ func (t Target) On(handler string) Target { t.Handler = handler; return t }
 // String renders the target as its ingress path does.
 func (t Target) String() string { return t.path() }
 
-func (t Target) path() string {
-	segs := []string{t.Service}
-	if t.Key != "" {
-		segs = append(segs, t.Key)
+func (t Target) path() string { return t.pathTo("") }
+
+// pathTo is the target's path followed by suffix, made in one concatenation: url.PathEscape
+// returns a segment that needs no escaping as it is.
+func (t Target) pathTo(suffix string) string {
+	if t.Key == "" {
+		return "/" + url.PathEscape(t.Service) + "/" + url.PathEscape(t.Handler) + suffix
 	}
-	segs = append(segs, t.Handler)
-	return "/" + escape(segs...)
+	return "/" + url.PathEscape(t.Service) + "/" + url.PathEscape(t.Key) + "/" + url.PathEscape(t.Handler) + suffix
 }
 
 func escape(segs ...string) string {
@@ -172,6 +174,16 @@ type request struct {
 	backoffFirst time.Duration
 	// safe means repeating the request cannot do more than sending it once.
 	safe bool
+
+	// What do sends on every try, made once: the path with its query, the header (nil when
+	// empty), and the callbacks of the world; then the number of the try in flight (the world
+	// answers each try once, and the next try starts only after that answer) and done.
+	target   string
+	sent     http.Header
+	answer   func(sim.Response)
+	resend   func()
+	n        int
+	finished func(sim.Response, int)
 }
 
 func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
@@ -206,31 +218,45 @@ func (r *request) waitBounds(n int) (lo, hi time.Duration) {
 // do sends the request and retries after connection errors while that is safe, then calls done
 // with the last response and the number of tries.
 func (r *request) do(done func(sim.Response, int)) {
-	path := r.path
+	r.target = r.path
 	if r.delay > 0 {
-		path += "?delay=" + url.QueryEscape(r.delay.String())
+		r.target += "?delay=" + url.QueryEscape(r.delay.String())
 	}
-	header := http.Header{}
-	if r.key != "" {
-		header.Set("Idempotency-Key", r.key)
+	if r.key != "" || r.contentType != "" || len(r.header) > 0 {
+		// The runtime reads a nil header as no header fields, as it does an empty one.
+		r.sent = http.Header{}
+		if r.key != "" {
+			r.sent.Set("Idempotency-Key", r.key)
+		}
+		if r.contentType != "" {
+			r.sent.Set("Content-Type", r.contentType)
+		}
+		for _, h := range r.header {
+			r.sent.Add(h[0], h[1])
+		}
 	}
-	if r.contentType != "" {
-		header.Set("Content-Type", r.contentType)
+	r.finished = done
+	r.answer = r.answered
+	r.try()
+}
+
+// try sends the request once more.
+func (r *request) try() {
+	r.n++
+	r.c.s.w.HTTP(r.c.name, r.method, r.target, r.body, r.sent, r.answer)
+}
+
+// answered takes the answer to try r.n: another try after a connection error while that is
+// safe, else the end.
+func (r *request) answered(resp sim.Response) {
+	if resp.Err != nil && r.safe && r.n < r.tries {
+		if r.resend == nil {
+			r.resend = r.try
+		}
+		r.c.s.w.After(r.wait(r.n), r.resend)
+		return
 	}
-	for _, h := range r.header {
-		header.Add(h[0], h[1])
-	}
-	var try func(n int)
-	try = func(n int) {
-		r.c.s.w.HTTP(r.c.name, r.method, path, r.body, header, func(resp sim.Response) {
-			if resp.Err != nil && r.safe && n < r.tries {
-				r.c.s.w.After(r.wait(n), func() { try(n + 1) })
-				return
-			}
-			done(resp, n)
-		})
-	}
-	try(1)
+	r.finished(resp, r.n)
 }
 
 // decode turns a response into a Reply: a 200's body decoded as T, a 202's invocation ID (when
@@ -244,18 +270,12 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	switch {
 	case resp.Status == http.StatusOK:
 		if len(resp.Body) > 0 {
-			if err := json.Unmarshal(resp.Body, &rep.Value); err != nil {
-				rep.Err = fmt.Errorf("vigiltest: decode output %s as %T: %w", resp.Body, rep.Value, err)
-			}
+			rep.Value, rep.Err = decodeOutput[T](resp.Body)
 		}
 		return rep
 	case resp.Status == http.StatusAccepted:
-		var acc struct {
-			InvocationID string `json:"invocationId"`
-		}
-		_ = json.Unmarshal(resp.Body, &acc)
-		if acc.InvocationID != "" {
-			rep.Invocation = acc.InvocationID
+		if id := acceptedID(resp.Body); id != "" {
+			rep.Invocation = id
 		}
 		if p, ok := any(&rep.Value).(*string); ok {
 			*p = rep.Invocation
@@ -276,19 +296,45 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	return rep
 }
 
+// decodeOutput decodes a 200's body as T. It is apart from decode so that decode's Reply, which
+// encoding/json would make escape, stays on the stack.
+func decodeOutput[T any](body []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return v, fmt.Errorf("vigiltest: decode output %s as %T: %w", body, v, err)
+	}
+	return v, nil
+}
+
+// acceptedID is the invocationId of a 202's body, "" when there is none (an awakeable's 202 has
+// no body at all, and then encoding/json is not asked).
+func acceptedID(body []byte) string {
+	if len(body) == 0 {
+		return ""
+	}
+	var acc struct {
+		InvocationID string `json:"invocationId"`
+	}
+	_ = json.Unmarshal(body, &acc)
+	return acc.InvocationID
+}
+
 // encodeInput is encode for a handler's input, except that a nil input sends no body at all, as
 // a client of a handler that takes no input does.
-func encodeInput(what string, v any) []byte {
+func encodeInput(verb, subject string, v any) []byte {
 	if v == nil {
 		return nil
 	}
-	return encode(what, v)
+	return encode(verb, subject, v)
 }
 
-func encode(what string, v any) []byte {
+// encode is json.Marshal of what a request sends; a value that does not encode is the test's
+// bug and panics, naming the request as verb and subject (kept apart, so that nothing is
+// concatenated unless it panics).
+func encode(verb, subject string, v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("vigiltest: %s: encode %T: %v", what, v, err))
+		panic(fmt.Sprintf("vigiltest: %s %s: encode %T: %v", verb, subject, v, err))
 	}
 	return b
 }
@@ -306,14 +352,16 @@ func then[T any](fn func(Reply[T])) func(sim.Response, int) {
 // invocation finishes. With IdempotencyKey it retries after connection errors; without, a broken
 // connection ends it with ErrInDoubt. A nil input sends no body. done may be nil.
 func Call[Out any](c *Client, t Target, input any, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodPost, t.path(), encodeInput("call "+t.String(), input), false, opts).do(then(done))
+	path := t.path()
+	newRequest(c, http.MethodPost, path, encodeInput("call", path, input), false, opts).do(then(done))
 }
 
 // Send invokes t with input without waiting for it to finish (Delay delays its start); done
 // gets the invocation's ID as Value, to Attach to or read the Output of later. Retries as Call
 // does; a nil input sends no body. done may be nil.
 func Send(c *Client, t Target, input any, done func(Reply[string]), opts ...Option) {
-	newRequest(c, http.MethodPost, t.path()+"/send", encodeInput("send "+t.String(), input), false, opts).do(then(done))
+	path := t.pathTo("/send")
+	newRequest(c, http.MethodPost, path, encodeInput("send", strings.TrimSuffix(path, "/send"), input), false, opts).do(then(done))
 }
 
 // Attach waits for the invocation with ID id to finish and calls done with its output. It
@@ -387,7 +435,8 @@ func Raw(c *Client, method, path string, body []byte, header http.Header, done f
 // errors even without an idempotency key; a later submission of the same key is answered with
 // the first run's ID.
 func SubmitWorkflow(c *Client, wf Target, input any, done func(Reply[string]), opts ...Option) {
-	newRequest(c, http.MethodPost, wf.path()+"/send", encode("submit "+wf.String(), input), true, opts).do(then(done))
+	path := wf.pathTo("/send")
+	newRequest(c, http.MethodPost, path, encode("submit", strings.TrimSuffix(path, "/send"), input), true, opts).do(then(done))
 }
 
 // AttachWorkflow waits for the run of workflow wf (its Service and Key) to finish and calls done
@@ -407,7 +456,7 @@ func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts .
 // completion wins and later ones are dropped. It retries after connection errors, which is
 // safe for the same reason.
 func ResolveAwakeable(c *Client, id string, value any, done func(error), opts ...Option) {
-	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/resolve", encode("resolve "+id, value), true, opts)
+	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/resolve", encode("resolve", id, value), true, opts)
 	r.contentType = "application/json"
 	r.do(errOnly(done))
 }

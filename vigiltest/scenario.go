@@ -2,6 +2,7 @@ package vigiltest
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -82,7 +83,7 @@ func (s *Sim) Client(name string) *Client {
 // per review, a customer per order), so that each has a name of its own in the trace.
 func (s *Sim) NumberedClient(kind string) *Client {
 	s.numbered++
-	return s.Client(fmt.Sprintf("%s-%d", kind, s.numbered))
+	return s.Client(kind + "-" + strconv.Itoa(s.numbered))
 }
 
 // Invariant declares a property of every run, judged on the whole history once the run has
