@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/vigilsim/vigil/runtime/journal"
-	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 const durabilityName = "durability"
@@ -27,53 +26,51 @@ func Durability(h History) []Violation { return durability(NewIndex(&h)) }
 
 func durability(x *Index) []Violation {
 	h := x.H
-	requests := map[uint64]int{}
-	accepted := map[protocol.InvocationID]bool{}
-	done := map[protocol.InvocationID]bool{}
-	type completion struct {
-		awakeable Slot
-		result    string
-	}
-	completions := map[completion]bool{}
+	// Each acknowledgement is judged against the facts recorded before it: the index's first
+	// acceptance and first output of each invocation, and each awakeable's completion facts.
+	facts := x.completionFacts()
 	var vs []Violation
-	for i := range h.Events {
+	for _, i := range x.ofKind(ClientResponse) {
 		e := &h.Events[i]
-		switch e.Kind {
-		case ClientRequest:
-			requests[e.Request] = i
-		case InvocationAccepted:
-			accepted[e.Invocation] = true
-		case InvocationDone:
-			done[e.Invocation] = true
-		case CompletionAccepted, CompletionDropped, CompletionBuffered:
-			completions[completion{Slot{e.Invocation, e.Index}, e.Result.String()}] = true
-		case ClientResponse:
-			ri, ok := requests[e.Request]
-			if !ok || e.Status == 0 {
-				continue
+		ri, ok := x.requestBefore(e.Request, i)
+		if !ok || e.Status == 0 {
+			continue
+		}
+		req, pr := &h.Events[ri], x.Parsed[e.Request]
+		switch {
+		case e.Entry.Kind == journal.KindOutput:
+			if d, ok := x.Done[e.Invocation]; !ok || d > i {
+				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
+					"request %d got output %s before the invocation's output was durable", e.Request, e.Result), ri, i))
 			}
-			req, pr := h.Events[ri], x.Parsed[e.Request]
-			switch {
-			case e.Entry.Kind == journal.KindOutput:
-				if !done[e.Invocation] {
-					vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
-						"request %d got output %s before the invocation's output was durable", e.Request, e.Result), ri, i))
-				}
-			case e.Status == 202 && (pr.Kind == RequestResolve || pr.Kind == RequestReject):
-				if !completions[completion{pr.Awakeable, pr.Result.String()}] {
-					vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
-						"request %d (%s) was acknowledged before its completion %s of %s was durable", e.Request, req.Reason, pr.Result, awakeableName(pr.Awakeable)), ri, i))
-				}
-			case e.Status == 202 && !e.Invocation.IsZero():
-				if !accepted[e.Invocation] {
-					vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
-						"request %d (%s) was acknowledged before the invocation was durably accepted", e.Request, req.Reason), ri, i))
-				}
+		case e.Status == 202 && (pr.Kind == RequestResolve || pr.Kind == RequestReject):
+			if !factBefore(h, facts[pr.Awakeable], i, pr.Result) {
+				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
+					"request %d (%s) was acknowledged before its completion %s of %s was durable", e.Request, req.Reason, pr.Result, awakeableName(pr.Awakeable)), ri, i))
+			}
+		case e.Status == 202 && !e.Invocation.IsZero():
+			if a, ok := x.Accepted[e.Invocation]; !ok || a > i {
+				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
+					"request %d (%s) was acknowledged before the invocation was durably accepted", e.Request, req.Reason), ri, i))
 			}
 		}
 	}
 	sortByFirstEvent(vs)
 	return vs
+}
+
+// factBefore reports whether one of facts (event indices, ascending) before the event i
+// carries result r.
+func factBefore(h *History, facts []int, i int, r journal.Result) bool {
+	for _, f := range facts {
+		if f > i {
+			return false
+		}
+		if h.Events[f].Result.Equal(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // awakeableName names an awakeable by its invocation and journal index.

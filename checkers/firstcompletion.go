@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -33,19 +32,8 @@ func FirstCompletion(h History) []Violation { return firstCompletion(NewIndex(&h
 
 func firstCompletion(x *Index) []Violation {
 	h := x.H
-	var crashes []int
-	facts := map[Slot][]int{}
-	for i := range h.Events {
-		switch e := &h.Events[i]; e.Kind {
-		case event.NodeCrashed:
-			if e.Node == runtimeNode {
-				crashes = append(crashes, i)
-			}
-		case event.CompletionAccepted, event.CompletionBuffered, event.CompletionDropped:
-			s := Slot{e.Invocation, e.Index}
-			facts[s] = append(facts[s], i)
-		}
-	}
+	crashes := x.runtimeCrashes()
+	facts := x.completionFacts()
 	// survived reports whether the completion delivered at d is known to have outlived the first
 	// crash after it: the engine recorded a durable fact about that very completion in between.
 	survived := func(d int, pr ParsedRequest) bool {

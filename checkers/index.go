@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"slices"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -43,6 +44,18 @@ type Index struct {
 	RuntimeHeld []Window
 	// End is when the run ended (History.End).
 	End time.Duration
+
+	// byKind holds the index of every event, grouped by kind and in history order within a
+	// kind: those of kind k are byKind[kindStart[k]:kindStart[k+1]]. A checker that reads a few
+	// kinds walks them instead of the whole history.
+	byKind    []int
+	kindStart [257]int
+	// requestRepeats is set when some request number has more than one ClientRequest (a
+	// hand-written history): then "the request before the response" is not always the first.
+	requestRepeats bool
+	// facts, built on first use (completionFacts), lists the CompletionAccepted,
+	// CompletionBuffered and CompletionDropped events of each awakeable, in history order.
+	facts map[Slot][]int
 }
 
 // Window is a stretch of virtual time, From to To inclusive.
@@ -66,6 +79,17 @@ func NewIndex(h *History) *Index {
 	for i := range h.Events {
 		n[h.Events[i].Kind]++
 	}
+	byKind := make([]int, len(h.Events))
+	var kindStart, next [257]int
+	for k := range n {
+		kindStart[k+1] = kindStart[k] + n[k]
+	}
+	next = kindStart
+	for i := range h.Events {
+		k := h.Events[i].Kind
+		byKind[next[k]] = i
+		next[k]++
+	}
 	x := &Index{
 		H: h, Specs: make(map[string]*protocol.ServiceSpec, n[event.ServiceDeclared]),
 		Requests: make(map[uint64]int, n[event.ClientRequest]), Responses: make(map[uint64]int, n[event.ClientResponse]),
@@ -74,7 +98,7 @@ func NewIndex(h *History) *Index {
 		Done:     make(map[protocol.InvocationID]int, n[event.InvocationDone]), DoneOrder: make([]protocol.InvocationID, 0, n[event.InvocationDone]),
 		Completed: make(map[Slot]int, n[event.CompletionAccepted]), Armed: make(map[Slot]int, n[event.TimerArmed]),
 		Fired: make(map[Slot]int, n[event.TimerFired]), Emitted: make(map[Slot][]int, n[event.CommandEmitted]),
-		End: h.End(),
+		End: h.End(), byKind: byKind, kindStart: kindStart,
 	}
 	first := func(m map[Slot]int, s Slot, i int) {
 		if _, ok := m[s]; !ok {
@@ -142,6 +166,7 @@ func NewIndex(h *History) *Index {
 	if downSince >= 0 {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
+	x.requestRepeats = len(x.Requests) != n[event.ClientRequest]
 	x.Parsed = make(map[uint64]ParsedRequest, len(x.Requests))
 	for n, i := range x.Requests {
 		x.Parsed[n] = ParseClientRequest(h.Events[i].HTTP, x.Specs)
@@ -172,4 +197,67 @@ func (x *Index) Finished(service string, fn func(inv protocol.InvocationID, acce
 		}
 		fn(inv, acc, x.Done[inv])
 	}
+}
+
+// ofKind returns the indices of the events of kind k, in history order. The caller must not
+// change the slice.
+func (x *Index) ofKind(k event.Kind) []int {
+	return x.byKind[x.kindStart[k]:x.kindStart[int(k)+1]]
+}
+
+// completionFacts returns, per awakeable, its CompletionAccepted, CompletionBuffered and
+// CompletionDropped events in history order: the durable facts about its completions. It is
+// built on the first call and shared by the checkers that read it.
+func (x *Index) completionFacts() map[Slot][]int {
+	if x.facts != nil {
+		return x.facts
+	}
+	kinds := [...]event.Kind{event.CompletionAccepted, event.CompletionBuffered, event.CompletionDropped}
+	n := 0
+	for _, k := range kinds {
+		n += len(x.ofKind(k))
+	}
+	// The three kinds' events, merged into history order, keep each awakeable's in that order.
+	all := make([]int, 0, n)
+	for _, k := range kinds {
+		all = append(all, x.ofKind(k)...)
+	}
+	slices.Sort(all)
+	x.facts = make(map[Slot][]int, n)
+	for _, i := range all {
+		e := &x.H.Events[i]
+		s := Slot{e.Invocation, e.Index}
+		x.facts[s] = append(x.facts[s], i)
+	}
+	return x.facts
+}
+
+// requestBefore returns the last ClientRequest of request number n before the event i, and
+// whether there is one.
+func (x *Index) requestBefore(n uint64, i int) (int, bool) {
+	if !x.requestRepeats {
+		r, ok := x.Requests[n]
+		return r, ok && r < i
+	}
+	last, ok := 0, false
+	for _, r := range x.ofKind(event.ClientRequest) {
+		if r >= i {
+			break
+		}
+		if x.H.Events[r].Request == n {
+			last, ok = r, true
+		}
+	}
+	return last, ok
+}
+
+// runtimeCrashes returns the NodeCrashed events of the runtime node, in history order.
+func (x *Index) runtimeCrashes() []int {
+	var out []int
+	for _, i := range x.ofKind(event.NodeCrashed) {
+		if x.H.Events[i].Node == runtimeNode {
+			out = append(out, i)
+		}
+	}
+	return out
 }
