@@ -91,6 +91,17 @@ type invocation struct {
 	// buffered holds messages of the current attempt that arrived before the entries they
 	// follow, keyed by the journal index they need next.
 	buffered map[uint32]protocol.Message
+	// recordKey is invocationKey(id) once recordKeyOf made it: Ready writes the record at
+	// nearly every step of the invocation, and the key is the same every time.
+	recordKey string
+}
+
+// recordKeyOf returns the store key of inv's record while it is unfinished (invocationKey).
+func (inv *invocation) recordKeyOf() string {
+	if inv.recordKey == "" {
+		inv.recordKey = invocationKey(inv.id)
+	}
+	return inv.recordKey
 }
 
 // holdsKey reports whether the invocation runs under its key's exclusive lock.
@@ -169,7 +180,7 @@ func (e *Engine) Ready() Ready {
 			delete(e.invs, inv.id)
 			continue
 		}
-		e.put(invocationKey(inv.id), encodeInvocation(inv))
+		e.put(inv.recordKeyOf(), encodeInvocation(inv))
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready

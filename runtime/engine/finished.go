@@ -133,7 +133,7 @@ func (e *Engine) idempotent(id idemID) *invocation {
 // retire writes a finished invocation's record under fin/ and its retention under ret/; Ready
 // then drops it from memory.
 func (e *Engine) retire(inv *invocation) {
-	e.del(invocationKey(inv.id))
+	e.del(inv.recordKeyOf())
 	e.put(finishedKey(inv.id), encodeInvocation(inv))
 	if !inv.purgeAt.IsZero() {
 		e.put(retentionKey(inv.purgeAt, inv.id), nil)

@@ -431,7 +431,8 @@ func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocat
 		if !ok {
 			break
 		}
-		en, err := journal.UnmarshalEntry(raw)
+		// Get's value is a copy of our own, so the entry's values may keep its bytes.
+		en, err := journal.UnmarshalOwnedEntry(raw)
 		if err != nil {
 			return p, true, fmt.Errorf("journal entry %d of %s: %v: %w", i, id, err, ErrCorruptStore)
 		}

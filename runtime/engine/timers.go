@@ -67,7 +67,7 @@ func (e *Engine) FireTimer(t Timer) {
 func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 	e.reached(PointRetentionPurge)
 	delete(e.invs, inv.id)
-	e.del(invocationKey(inv.id))
+	e.del(inv.recordKeyOf())
 	e.del(finishedKey(inv.id))
 	n := inv.entries
 	if inv.journal != nil {

@@ -129,7 +129,19 @@ func MarshalEntry(e Entry) []byte {
 // alias b. Errors wrap ErrCorrupt or ErrUnsupportedVersion and say what is wrong and where; no
 // input makes it panic.
 func UnmarshalEntry(b []byte) (Entry, error) {
-	e, n, err := DecodeEntry(b)
+	return unmarshalEntry(b, true)
+}
+
+// UnmarshalOwnedEntry is UnmarshalEntry for an encoding the caller hands over, such as a copy a
+// store's Get made for it: the result's Result.Value and Param.Value are b's own bytes rather
+// than copies of them (each capped at its length, so appending to one never writes over its
+// neighbour), and b must not change afterwards. Strings are copied all the same.
+func UnmarshalOwnedEntry(b []byte) (Entry, error) {
+	return unmarshalEntry(b, false)
+}
+
+func unmarshalEntry(b []byte, copyValues bool) (Entry, error) {
+	e, n, err := decodeEntry(b, copyValues)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -143,6 +155,12 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 // bytes it occupied; bytes after it are left alone, so callers can read entries laid end to end.
 // The result does not alias b. Errors are those of UnmarshalEntry (n is then 0).
 func DecodeEntry(b []byte) (e Entry, n int, err error) {
+	return decodeEntry(b, true)
+}
+
+// decodeEntry is DecodeEntry; with copyValues false the byte values alias b (see
+// UnmarshalOwnedEntry).
+func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 	d := decoder{b: b}
 	version, err := d.readByte("version")
 	if err != nil {
@@ -225,15 +243,23 @@ func DecodeEntry(b []byte) (e Entry, n int, err error) {
 	// Copy only once the whole entry is known to be well formed.
 	e.Name = string(name)
 	e.Target = string(target)
-	if len(value) > 0 {
-		e.Result.Value = append([]byte(nil), value...)
-	}
+	e.Result.Value = ownBytes(value, copyValues)
 	e.Result.Failure = failure
-	if len(param) > 0 {
-		e.Param.Value = append([]byte(nil), param...)
-	}
+	e.Param.Value = ownBytes(param, copyValues)
 	e.Param.Failure = paramFailure
 	return e, d.off, nil
+}
+
+// ownBytes is nil for an empty b, else a copy of b, or b capped at its length when the caller
+// owns it already.
+func ownBytes(b []byte, copyThem bool) []byte {
+	switch {
+	case len(b) == 0:
+		return nil
+	case copyThem:
+		return append([]byte(nil), b...)
+	}
+	return b[:len(b):len(b)]
 }
 
 func appendString(dst []byte, s string) []byte {

@@ -213,6 +213,26 @@ func TestEntryBinaryDoesNotAliasInput(t *testing.T) {
 	noDiff(t, diffEntries(e, got), "after overwriting the input")
 }
 
+// TestOwnedEntryKeepsItsBytesApart: the values of an owned decode are the input's bytes, each
+// capped so that appending to one reallocates rather than writing over the next field.
+func TestOwnedEntryKeepsItsBytesApart(t *testing.T) {
+	e := journal.Entry{Kind: journal.KindCall, Name: "n", Target: "S/h", Param: journal.Result{Value: []byte(`"in"`)}, Completed: true, Result: journal.Result{Value: []byte(`"out"`)}}
+	b := journal.MarshalEntry(e)
+	got, err := journal.UnmarshalOwnedEntry(b)
+	noErr(t, err, "UnmarshalOwnedEntry")
+	noDiff(t, diffEntries(e, got), "owned decode")
+	if cap(got.Result.Value) != len(got.Result.Value) || cap(got.Param.Value) != len(got.Param.Value) {
+		t.Fatalf("values not capped: cap %d and %d", cap(got.Result.Value), cap(got.Param.Value))
+	}
+	_ = append(got.Result.Value, "XXXXXXXX"...)
+	noDiff(t, diffEntries(e, got), "after appending to the result")
+	i := bytes.Index(b, []byte(`"out"`))
+	b[i+1] = 'O'
+	if string(got.Result.Value) != `"Out"` {
+		t.Fatalf("the owned decode copied its value: %q", got.Result.Value)
+	}
+}
+
 func TestZeroFailureRoundTripsAsNonNil(t *testing.T) {
 	for _, e := range []journal.Entry{
 		{Kind: journal.KindOutput, Result: journal.Result{Failure: &journal.Failure{}}},
@@ -437,11 +457,18 @@ func checkDecode(t interface {
 }, b []byte) {
 	t.Helper()
 	e, err := journal.UnmarshalEntry(b)
+	owned, ownedErr := journal.UnmarshalOwnedEntry(bytes.Clone(b))
+	if fmt.Sprint(err) != fmt.Sprint(ownedErr) {
+		t.Fatalf("UnmarshalEntry(%x): error %v, UnmarshalOwnedEntry: %v", b, err, ownedErr)
+	}
 	if err != nil {
 		if !errors.Is(err, journal.ErrCorrupt) && !errors.Is(err, journal.ErrUnsupportedVersion) {
 			t.Fatalf("UnmarshalEntry(%x): untyped error %v", b, err)
 		}
 		return
+	}
+	if d := cmp.Diff(plain(e), plain(owned)); d != "" {
+		t.Fatalf("UnmarshalOwnedEntry(%x) differs from UnmarshalEntry (-copied +owned):\n%s", b, d)
 	}
 	again, err := journal.UnmarshalEntry(journal.MarshalEntry(e))
 	if err != nil {
