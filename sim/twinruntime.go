@@ -42,23 +42,22 @@ type twinReplay struct {
 	rng     *rand.Rand
 
 	// How the re-run ended. stopped is set before the stop panics, so a handler that recovers
-	// the stop cannot make the twin believe it went on. output, when set, points at result.
+	// the stop cannot make the twin believe it went on.
 	stopped  bool
 	diverged string
 	wait     twinWait
 	output   *journal.Result
 	retry    string
-	// result and failure hold the output in the re-run's own allocation.
-	result  journal.Result
-	failure journal.Failure
 }
 
 // twinWait is where a re-run that covered the whole journal stopped: the call the journal cannot
 // answer yet. It is put in words only for a verdict (waitingText), which most re-runs never need.
 type twinWait struct {
 	how   waitKind
-	entry journal.Entry
 	index uint32
+	// produced is the command the journal does not hold yet (waitCommand); the entry awaited
+	// (waitCompletion) is the journal's at index.
+	produced *journal.Entry
 }
 
 // waitKind says which call a re-run stopped at.
@@ -74,21 +73,27 @@ const (
 func (r *twinReplay) waitingText() string {
 	switch w := r.wait; w.how {
 	case waitCommand:
-		return fmt.Sprintf("would journal %s at index %d", w.entry, w.index)
+		return fmt.Sprintf("would journal %s at index %d", *w.produced, w.index)
 	case waitCompletion:
-		return fmt.Sprintf("waits for the completion of %s at index %d", w.entry, w.index)
+		return fmt.Sprintf("waits for the completion of %s at index %d", r.journal[w.index], w.index)
 	}
 	return ""
 }
 
-// setOutput records the handler's output, in the re-run's own fields.
+// twinOutput holds a handler's output and its failure in one allocation.
+type twinOutput struct {
+	result  journal.Result
+	failure journal.Failure
+}
+
+// setOutput records the handler's output.
 func (r *twinReplay) setOutput(value []byte, failure *journal.Failure) {
-	r.result = journal.Result{Value: value}
+	o := &twinOutput{result: journal.Result{Value: value}}
 	if failure != nil {
-		r.failure = *failure
-		r.result.Failure = &r.failure
+		o.failure = *failure
+		o.result.Failure = &o.failure
 	}
-	r.output = &r.result
+	r.output = &o.result
 }
 
 // twinStop unwinds the handler when the twin stops it.
@@ -170,7 +175,9 @@ func (r *twinReplay) next(produced journal.Entry) (journal.Entry, uint32) {
 	r.live()
 	index := r.pos
 	if int(index) >= len(r.journal) {
-		r.wait = twinWait{how: waitCommand, entry: produced, index: index}
+		// Kept for the words of a verdict: a copy only where the re-run stops.
+		waiting := produced
+		r.wait = twinWait{how: waitCommand, index: index, produced: &waiting}
 		r.stop()
 	}
 	j := r.journal[index]
@@ -244,7 +251,7 @@ func (r *twinReplay) Await(index uint32) journal.Result {
 	}
 	j := r.journal[index]
 	if j.Kind.Completable() && !j.Completed {
-		r.wait = twinWait{how: waitCompletion, entry: j, index: index}
+		r.wait = twinWait{how: waitCompletion, index: index}
 		r.stop()
 	}
 	return j.Result
