@@ -169,6 +169,10 @@ func (k eventKind) String() string {
 		return "runtime-connection-lost"
 	case evRelease:
 		return "runtime-release"
+	case evRequestArrives:
+		return "client-request"
+	case evClientTimeout:
+		return "client-timeout"
 	}
 	return fmt.Sprintf("eventKind(%d)", uint8(k))
 }

@@ -1,11 +1,8 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,11 +26,15 @@ import (
 // socket is missing.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
 	w.requests++
-	x := &exchange{w: w, client: client, method: method, path: path, reqNo: w.requests, cb: cb}
+	x := &exchange{w: w, client: client, reqNo: w.requests, cb: cb, rec: &exchangeRecord{}}
 	// The runtime gets the request in parts, its own copies of them: nothing the client does
-	// with its buffers later reaches the runtime, nor the runtime's doings the history.
-	x.req = ingress.RawRequest{Method: method, Target: path, Header: header.Clone(), Body: bytes.Clone(body)}
-	sent := &hist.HTTP{Method: method, Path: path, Header: headerFields(header), Body: bytes.Clone(body)}
+	// with its buffers later reaches the runtime, nor the runtime's doings the history. The two
+	// copies of the body share one allocation, each capped so that neither can grow into the
+	// other.
+	runtimeBody, sentBody := cloneTwice(body)
+	x.req = ingress.RawRequest{Method: method, Target: path, Header: header.Clone(), Body: runtimeBody}
+	sent := &x.rec.sent
+	*sent = hist.HTTP{Method: method, Path: path, Header: headerFields(header, x.rec.sentFields[:0]), Body: sentBody}
 	// The target fields are the checkers' own reading of the bytes, for scenario checks that
 	// group requests by target; the runtime's decoding never reaches the history.
 	target := checkers.ParseClientRequest(sent, w.declared)
@@ -50,22 +51,37 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	x.lostResponse = !w.healed && !lostRequest && w.netRand.Percent(w.plan.ResponseLossPercent, "response-loss")
 	if lostRequest || x.lostResponse {
 		x.timeout = max(w.plan.ClientTimeout, time.Millisecond)
-		w.After(x.timeout, x.timedOut)
+		w.queue.push(event{at: w.now + x.timeout, kind: evClientTimeout, x: x})
 	}
 	if lostRequest {
 		w.cover(CoverRequestLost)
 		return
 	}
-	w.After(w.linkDelay(), x.arrive)
+	w.queue.push(event{at: w.now + w.linkDelay(), kind: evRequestArrives, x: x})
+}
+
+// cloneTwice returns two copies of b in one allocation, each with no room to grow into the
+// other; both are nil when b is, as bytes.Clone's are.
+func cloneTwice(b []byte) (first, second []byte) {
+	if b == nil {
+		return nil, nil
+	}
+	n := len(b)
+	buf := make([]byte, 2*n)
+	copy(buf, b)
+	copy(buf[n:], b)
+	return buf[:n:n], buf[n:]
 }
 
 // exchange is one client request in flight: the request as the runtime's side decodes it and
 // whether the client has had its answer. One value holds what the request's callbacks share.
 type exchange struct {
-	w                    *World
-	client, method, path string
-	reqNo                uint64
-	req                  ingress.RawRequest
+	w      *World
+	client string
+	reqNo  uint64
+	// req is the request as the runtime's side has it: its Method and Target are the method and
+	// path the client wrote.
+	req ingress.RawRequest
 	// early is the answer the ingress gives before decoding (answeredEarly), decoded and derr
 	// what decoding made of the request.
 	early         ingress.Response
@@ -78,6 +94,17 @@ type exchange struct {
 	timeout      time.Duration
 	answered     bool
 	cb           func(Response)
+	rec          *exchangeRecord
+}
+
+// exchangeRecord is what the history keeps of an exchange, in one allocation apart from the
+// exchange (which the history does not keep alive): the request as the client wrote it and the
+// response as it read it, with room for their usual header fields. Nothing changes either once
+// it is recorded.
+type exchangeRecord struct {
+	sent, got  hist.HTTP
+	sentFields [2]hist.Header
+	gotFields  [3]hist.Header
 }
 
 // arrive is the request reaching the runtime node, after the link's delay.
@@ -113,8 +140,18 @@ func (x *exchange) reply(r Response) {
 
 // timedOut is the client giving up on a request or response that was lost.
 func (x *exchange) timedOut() {
-	x.done(Response{Err: fmt.Errorf("no answer within %s: %w", x.timeout, ErrTimeout)})
+	x.done(Response{Err: timeoutError{x.timeout}})
 }
+
+// timeoutError is the error of a client that gave up after waiting d: what fmt.Errorf("no answer
+// within %s: %w", d, ErrTimeout) says and wraps, made without fmt.
+type timeoutError struct{ d time.Duration }
+
+func (e timeoutError) Error() string {
+	return "no answer within " + e.d.String() + ": " + ErrTimeout.Error()
+}
+
+func (e timeoutError) Unwrap() error { return ErrTimeout }
 
 // done records what the client read, once, and hands it to the client's callback.
 func (x *exchange) done(r Response) {
@@ -124,12 +161,15 @@ func (x *exchange) done(r Response) {
 	x.answered = true
 	e := checkers.Event{Kind: checkers.ClientResponse, Node: x.client, Request: x.reqNo}
 	if r.Err != nil {
-		e.Reason = fmt.Sprintf("%s %s: %v", x.method, x.path, r.Err)
+		// What fmt's "%s %s: %v" writes, joined in one allocation.
+		e.Reason = x.req.Method + " " + x.req.Target + ": " + r.Err.Error()
 	} else {
 		e.Status = r.Status
 		// What fmt's "%s %s: %d %s" writes, joined in one allocation: every response has one.
-		e.Reason = x.method + " " + x.path + ": " + strconv.Itoa(r.Status) + " " + string(r.Body)
-		e.HTTP = responseHTTP(r.Response)
+		e.Reason = x.req.Method + " " + x.req.Target + ": " + strconv.Itoa(r.Status) + " " + string(r.Body)
+		got := &x.rec.got
+		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
+		e.HTTP = got
 		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
 	}
 	x.w.Record(e)
@@ -155,8 +195,11 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 			idText = accepted.InvocationID
 		}
 	}
-	if id, err := protocol.ParseInvocationID(idText); err == nil {
-		inv = id
+	// An absent ID names nothing; parsing it would only build the error that says so.
+	if idText != "" {
+		if id, err := protocol.ParseInvocationID(idText); err == nil {
+			inv = id
+		}
 	}
 	if inv.IsZero() || !hasID {
 		return inv, journal.Entry{}, journal.Result{}
@@ -179,31 +222,49 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 const headerInvocationID = "x-restate-id"
 
 // headerFields lists a client's headers as written, sorted by name so that a map's order never
-// reaches the history.
-func headerFields(h http.Header) []hist.Header {
+// reaches the history, in buf when they fit (they are never changed afterwards).
+func headerFields(h http.Header, buf []hist.Header) []hist.Header {
 	if len(h) == 0 {
 		return nil
 	}
-	var fs []hist.Header
-	for _, k := range slices.Sorted(maps.Keys(h)) {
+	var names [8]string
+	keys, n := names[:0], 0
+	for k, vs := range h {
+		keys = append(keys, k)
+		n += len(vs)
+	}
+	if n == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	fs := buf[:0]
+	if n > cap(buf) {
+		fs = make([]hist.Header, 0, n)
+	}
+	for _, k := range keys {
 		for _, v := range h[k] {
 			fs = append(fs, hist.Header{Name: k, Value: v})
 		}
 	}
-	return fs
+	return fs[:n:n]
 }
 
 // responseHTTP is the response as it reaches the client: status, the headers the production
-// handler writes for it, and the body.
-func responseHTTP(r ingress.Response) *hist.HTTP {
-	h := &hist.HTTP{Status: r.Status, Body: r.Body}
+// handler writes for it, and the body; the headers go in buf when they fit.
+func responseHTTP(r ingress.Response, buf []hist.Header) hist.HTTP {
+	h := hist.HTTP{Status: r.Status, Body: r.Body}
 	fields := ingress.HeaderFields(r)
-	if len(fields) > 0 {
+	if len(fields) == 0 {
+		return h
+	}
+	h.Header = buf[:0]
+	if len(fields) > cap(buf) {
 		h.Header = make([]hist.Header, 0, len(fields))
 	}
 	for _, f := range fields {
 		h.Header = append(h.Header, hist.Header{Name: lowerHeaderName(f.Name), Value: f.Value})
 	}
+	h.Header = h.Header[:len(fields):len(fields)]
 	return h
 }
 
@@ -221,6 +282,10 @@ func lowerHeaderName(name string) string {
 		return "access-control-expose-headers"
 	case "Vary":
 		return "vary"
+	case "Allow":
+		return "allow"
+	case "x-restate-id", "x-restate-error-source":
+		return name
 	}
 	return strings.ToLower(name)
 }

@@ -19,6 +19,8 @@ const (
 	evExecutorTimer                       // an executor inactivity timer falls due (gen, timer)
 	evConnectionLost                      // the runtime (gen) notices an attempt's connection failed (msg)
 	evRelease                             // the runtime (gen) sends what its last sync made durable
+	evRequestArrives                      // a client's request reaches the runtime node (x)
+	evClientTimeout                       // a client gives up on a lost request or response (x)
 )
 
 // event is one thing due at a virtual instant. It is a value type with the hot payloads inline
@@ -36,6 +38,8 @@ type event struct {
 	msg       protocol.Message
 	fn        func()
 	timer     *simTimer
+	// x is the client exchange of the client events, which need no closure of their own.
+	x *exchange
 }
 
 // eventQueue is a binary min-heap on (at, seq). seq is the push order, so events due at the same

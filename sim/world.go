@@ -482,6 +482,10 @@ func (w *World) dispatch(ev event) {
 		w.runtime.timerDue(ev.gen, ev.timerSpec)
 	case evExecutorTimer:
 		w.executor.timerDue(ev.gen, ev.timer)
+	case evRequestArrives:
+		ev.x.arrive()
+	case evClientTimeout:
+		ev.x.timedOut()
 	default:
 		panic(fmt.Sprintf("sim: unknown event kind %d", ev.kind))
 	}
