@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"slices"
@@ -41,7 +42,7 @@ type Row struct {
 // here on its own so that the audit does not reuse the engine's decoder.
 func StorageAudit(h History, rows []Row) []Violation {
 	m := newStorageModel(h)
-	a := storageAudit{m: m, journals: map[protocol.InvocationID]map[uint32][]byte{}, retained: map[protocol.InvocationID]int{}}
+	a := storageAudit{m: m}
 	for _, r := range rows {
 		if why := a.row(r); why != "" {
 			a.vs = append(a.vs, Violation{Checker: storageName, Invocation: a.inv, Message: fmt.Sprintf("store key %q: %s", r.Key, why)})
@@ -62,9 +63,11 @@ type idemScope struct{ service, handler, key, idemKey string }
 
 // storageModel is what the history says the store must hold at its end.
 type storageModel struct {
-	accepted map[protocol.InvocationID]*Event // into the history: an Event is too large to copy into a map
-	final    map[protocol.InvocationID][]journal.Entry
-	purged   map[protocol.InvocationID]bool
+	// invs numbers the invocations the history names (accepted, finished or purged), in the
+	// order it first names them; recs holds what is known of each, by that number: one map
+	// lookup per row finds everything the audit reads of its invocation.
+	invs map[protocol.InvocationID]int
+	recs []storedInvocation
 	// keyLive: some invocation targeted the object or workflow key (since the workflow's last
 	// purge); runSince: a workflow run was accepted since its last purge.
 	keyLive  map[keyRef]bool
@@ -77,10 +80,46 @@ type storageModel struct {
 	idemPurges []int
 }
 
+// storedInvocation is what the model knows of one invocation, and what the audit found of it.
+type storedInvocation struct {
+	id protocol.InvocationID
+	// accepted is its last InvocationAccepted (into the history: an Event is too large to copy),
+	// nil when none; done tells that it has an InvocationDone, final the journal of the last.
+	accepted *Event
+	done     bool
+	final    []journal.Entry
+	purged   bool
+	// seen marks the indices of final whose journal rows the audit met (jnl/ rows of one
+	// invocation, by index: two spellings of one index count once); rows counts them and
+	// retained its retention entries (ret/).
+	seen     []bool
+	rows     int
+	retained int
+}
+
+// rec returns the record of id, made when the history names id for the first time.
+func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
+	n, ok := m.invs[id]
+	if !ok {
+		n = len(m.recs)
+		m.invs[id] = n
+		m.recs = append(m.recs, storedInvocation{id: id})
+	}
+	return &m.recs[n]
+}
+
 func newStorageModel(h History) *storageModel {
+	// The invocation records are sized from the acceptances: every stored invocation was
+	// accepted once, so only a history written by hand makes more.
+	var accepts int
+	for i := range h.Events {
+		if h.Events[i].Kind == InvocationAccepted {
+			accepts++
+		}
+	}
 	m := &storageModel{
-		accepted: map[protocol.InvocationID]*Event{}, final: map[protocol.InvocationID][]journal.Entry{},
-		purged: map[protocol.InvocationID]bool{}, keyLive: map[keyRef]bool{}, runSince: map[keyRef]bool{},
+		invs: make(map[protocol.InvocationID]int, accepts), recs: make([]storedInvocation, 0, accepts),
+		keyLive: map[keyRef]bool{}, runSince: map[keyRef]bool{},
 		promises: map[promiseRef]bool{}, idemUsed: map[idemScope]bool{}, idemLive: map[idemScope]protocol.InvocationID{},
 	}
 	services := map[string]*protocol.ServiceSpec{}
@@ -101,7 +140,7 @@ func newStorageModel(h History) *storageModel {
 				m.idemUsed[idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}] = true
 			}
 		case InvocationAccepted:
-			m.accepted[e.Invocation] = e
+			m.rec(e.Invocation).accepted = e
 			k := keyRef{e.Service, e.Key}
 			if e.Key != "" {
 				m.keyLive[k] = true
@@ -113,7 +152,8 @@ func newStorageModel(h History) *storageModel {
 				m.idemLive[idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}] = e.Invocation
 			}
 		case InvocationDone:
-			m.final[e.Invocation] = e.Journal
+			r := m.rec(e.Invocation)
+			r.done, r.final = true, e.Journal
 		case PromiseCompleted:
 			m.promises[promiseRef{keyRef{e.Service, e.Key}, e.Promise}] = true
 		case Purged:
@@ -126,14 +166,14 @@ func newStorageModel(h History) *storageModel {
 func (m *storageModel) purge(i int, e *Event) {
 	switch e.Purge {
 	case event.PurgeInvocation:
-		m.purged[e.Invocation] = true
+		m.rec(e.Invocation).purged = true
 	case event.PurgeIdempotency:
 		m.idemPurges = append(m.idemPurges, i)
 		delete(m.idemLive, idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey})
 	case event.PurgeWorkflow:
 		k := keyRef{e.Service, e.Key}
 		if !e.Invocation.IsZero() {
-			m.purged[e.Invocation] = true
+			m.rec(e.Invocation).purged = true
 		}
 		delete(m.runSince, k)
 		delete(m.keyLive, k)
@@ -146,11 +186,9 @@ func (m *storageModel) purge(i int, e *Event) {
 }
 
 type storageAudit struct {
-	m        *storageModel
-	inv      protocol.InvocationID // the invocation the row being judged belongs to
-	journals map[protocol.InvocationID]map[uint32][]byte
-	retained map[protocol.InvocationID]int
-	vs       []Violation
+	m   *storageModel
+	inv protocol.InvocationID // the invocation the row being judged belongs to
+	vs  []Violation
 }
 
 // row judges one row and says what is wrong with it, or "".
@@ -182,31 +220,33 @@ func (a *storageAudit) row(r Row) string {
 	return "unknown prefix"
 }
 
-func (a *storageAudit) invocation(hexID string) (Event, string) {
+// invocation reads the invocation a row names and returns its record, or says why the row
+// cannot be an accepted, unpurged invocation's.
+func (a *storageAudit) invocation(hexID string) (*storedInvocation, string) {
 	id, ok := parseHex16(hexID)
 	if !ok {
-		return Event{}, "the invocation ID is not 32 hex digits"
+		return nil, "the invocation ID is not 32 hex digits"
 	}
 	a.inv = id
-	acc, ok := a.m.accepted[id]
+	n, ok := a.m.invs[id]
 	switch {
-	case !ok:
-		return Event{}, "no invocation of this ID was ever accepted"
-	case a.m.purged[id]:
-		return *acc, "the invocation was purged, yet this row remains"
+	case !ok || a.m.recs[n].accepted == nil:
+		return nil, "no invocation of this ID was ever accepted"
+	case a.m.recs[n].purged:
+		return nil, "the invocation was purged, yet this row remains"
 	}
-	return *acc, ""
+	return &a.m.recs[n], ""
 }
 
 func (a *storageAudit) record(prefix, hexID string) string {
-	if _, why := a.invocation(hexID); why != "" {
+	r, why := a.invocation(hexID)
+	if why != "" {
 		return why
 	}
-	_, done := a.m.final[a.inv]
 	switch {
-	case prefix == "inv" && done:
+	case prefix == "inv" && r.done:
 		return "the invocation finished, yet its record is still an unfinished one"
-	case prefix == "fin" && !done:
+	case prefix == "fin" && !r.done:
 		return "a finished record of an invocation whose output was never durable"
 	}
 	return ""
@@ -218,10 +258,11 @@ func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 	if !ok || err != nil || len(idxHex) != 8 {
 		return "not <invocation>/<8 hex digits>"
 	}
-	if _, why := a.invocation(hexID); why != "" {
+	r, why := a.invocation(hexID)
+	if why != "" {
 		return why
 	}
-	final, done := a.m.final[a.inv]
+	final, done := r.final, r.done
 	switch {
 	case prefix == "jne" && done:
 		return "an early completion of a finished invocation (finishing drops them)"
@@ -232,10 +273,13 @@ func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 	case idx >= uint64(len(final)):
 		return fmt.Sprintf("journal entry %d of a finished invocation whose final journal has %d entries", idx, len(final))
 	}
-	if a.journals[a.inv] == nil {
-		a.journals[a.inv] = map[uint32][]byte{}
+	if r.seen == nil {
+		r.seen = make([]bool, len(final))
 	}
-	a.journals[a.inv][uint32(idx)] = value
+	if !r.seen[idx] {
+		r.seen[idx] = true
+		r.rows++
+	}
 	en, err := journal.UnmarshalEntry(value)
 	if err != nil {
 		return fmt.Sprintf("journal entry %d does not decode: %v", idx, err)
@@ -251,15 +295,15 @@ func (a *storageAudit) retention(rest string) string {
 	if !ok || len(deadline) != 24 {
 		return "not <24 hex digits>/<invocation>"
 	}
-	acc, why := a.invocation(hexID)
+	r, why := a.invocation(hexID)
 	if why != "" {
 		return why
 	}
-	a.retained[a.inv]++
-	switch _, done := a.m.final[a.inv]; {
-	case !done:
+	r.retained++
+	switch {
+	case !r.done:
 		return "a retention entry of an unfinished invocation"
-	case acc.HandlerKind == event.HandlerWorkflow:
+	case r.accepted.HandlerKind == event.HandlerWorkflow:
 		return "a retention entry of a workflow's run, which is purged with its workflow"
 	}
 	return ""
@@ -268,24 +312,24 @@ func (a *storageAudit) retention(rest string) string {
 // finished reports finished invocations whose journal rows are missing or whose retention
 // entry is missing or repeated.
 func (a *storageAudit) finished() {
-	ids := make([]protocol.InvocationID, 0, len(a.m.final))
-	for id := range a.m.final {
-		if !a.m.purged[id] {
-			ids = append(ids, id)
+	var ids []*storedInvocation
+	for n := range a.m.recs {
+		if r := &a.m.recs[n]; r.done && !r.purged {
+			ids = append(ids, r)
 		}
 	}
-	slices.SortFunc(ids, func(x, y protocol.InvocationID) int { return strings.Compare(string(x[:]), string(y[:])) })
-	for _, id := range ids {
-		final, rows := a.m.final[id], a.journals[id]
-		if len(rows) != len(final) {
+	slices.SortFunc(ids, func(x, y *storedInvocation) int { return bytes.Compare(x.id[:], y.id[:]) })
+	for _, r := range ids {
+		id := r.id
+		if r.rows != len(r.final) {
 			a.vs = append(a.vs, Violation{Checker: storageName, Invocation: id, Message: fmt.Sprintf(
-				"the store holds %d of the %d entries of the invocation's final journal", len(rows), len(final))})
+				"the store holds %d of the %d entries of the invocation's final journal", r.rows, len(r.final))})
 		}
 		want := 1
-		if acc := a.m.accepted[id]; acc != nil && acc.HandlerKind == event.HandlerWorkflow {
+		if acc := r.accepted; acc != nil && acc.HandlerKind == event.HandlerWorkflow {
 			want = 0
 		}
-		if got := a.retained[id]; got != want {
+		if got := r.retained; got != want {
 			a.vs = append(a.vs, Violation{Checker: storageName, Invocation: id, Message: fmt.Sprintf(
 				"the finished invocation has %d retention entries, want %d", got, want)})
 		}
@@ -294,17 +338,16 @@ func (a *storageAudit) finished() {
 
 // keyed judges a state value, a completed promise or a workflow record.
 func (a *storageAudit) keyed(prefix, rest string) string {
-	parts := strings.Split(rest, "/")
-	want := map[string]int{"st": 3, "pr": 3, "wf": 2}[prefix]
-	if len(parts) != want {
-		return fmt.Sprintf("want %d path-escaped parts", want)
+	want := 3
+	if prefix == "wf" {
+		want = 2
 	}
-	for i, p := range parts {
-		u, err := url.PathUnescape(p)
-		if err != nil {
-			return "a part does not unescape"
-		}
-		parts[i] = u
+	var buf [4]string
+	parts, why := splitEscaped(buf[:want], rest)
+	if why == errPartCount {
+		return fmt.Sprintf("want %d path-escaped parts", want)
+	} else if why != "" {
+		return why
 	}
 	k := keyRef{parts[0], parts[1]}
 	switch prefix {
@@ -325,16 +368,12 @@ func (a *storageAudit) keyed(prefix, rest string) string {
 }
 
 func (a *storageAudit) idempotency(rest string, value []byte) string {
-	parts := strings.Split(rest, "/")
-	if len(parts) != 4 {
+	var buf [4]string
+	parts, why := splitEscaped(buf[:], rest)
+	if why == errPartCount {
 		return "want service/handler/key/idempotency key"
-	}
-	for i, p := range parts {
-		u, err := url.PathUnescape(p)
-		if err != nil {
-			return "a part does not unescape"
-		}
-		parts[i] = u
+	} else if why != "" {
+		return why
 	}
 	s := idemScope{parts[0], parts[1], parts[2], parts[3]}
 	if len(value) != 16 {
@@ -352,18 +391,53 @@ func (a *storageAudit) idempotency(rest string, value []byte) string {
 	return ""
 }
 
-// parseHex16 reads 32 hex digits as an invocation ID.
+// errPartCount is what splitEscaped says of a key with another number of parts than asked.
+const errPartCount = "wrong number of parts"
+
+// splitEscaped splits rest at its slashes into exactly len(parts) path-escaped parts, and
+// unescapes them into parts; it says errPartCount when rest has another number of parts, or
+// why a part does not unescape. Parts go to the caller's array instead of a new slice per row.
+func splitEscaped(parts []string, rest string) ([]string, string) {
+	if strings.Count(rest, "/") != len(parts)-1 {
+		return nil, errPartCount
+	}
+	for i := range parts {
+		p, after, _ := strings.Cut(rest, "/")
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, "a part does not unescape"
+		}
+		parts[i], rest = u, after
+	}
+	return parts, ""
+}
+
+// parseHex16 reads 32 hex digits (either case) as an invocation ID.
 func parseHex16(s string) (protocol.InvocationID, bool) {
 	var id protocol.InvocationID
 	if len(s) != 32 {
 		return id, false
 	}
 	for i := range id {
-		b, err := strconv.ParseUint(s[2*i:2*i+2], 16, 8)
-		if err != nil {
+		hi, ok1 := hexDigit(s[2*i])
+		lo, ok2 := hexDigit(s[2*i+1])
+		if !ok1 || !ok2 {
 			return id, false
 		}
-		id[i] = byte(b)
+		id[i] = hi<<4 | lo
 	}
 	return id, true
+}
+
+// hexDigit is the value of one hex digit, either case, as strconv reads it in base 16.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
