@@ -93,7 +93,8 @@ func noURL() *Error {
 // decode is Decode of a request's parts, whichever way they came.
 func decode(r *parts, services Services) (Request, *Error) {
 	path := r.path
-	segs, err := splitPath(path)
+	var into [maxSegments]string
+	segs, err := splitPath(path, &into)
 	if err != nil {
 		return Request{}, err
 	}
@@ -467,16 +468,23 @@ func quoteName(name string) string {
 	return q
 }
 
-// splitPath splits an escaped absolute path into its percent-decoded segments. A path that is
+// maxSegments is the most segments a route has:
+// /restate/invocation/{object}/{key}/{handler}/{idempotency-key}/{action}.
+const maxSegments = 7
+
+// splitPath splits an escaped absolute path into its percent-decoded segments, kept in into (the
+// caller's array, so that a request's segments take no allocation of their own). A path that is
 // not absolute or has an empty segment matches no route (404); a segment that is not valid
-// percent-encoding is a 400.
-func splitPath(path string) ([]string, *Error) {
+// percent-encoding is a 400, the first of these problems in path order deciding; a path of more
+// than maxSegments segments matches no route either (404), as every route's own check of the
+// number would say.
+func splitPath(path string, into *[maxSegments]string) ([]string, *Error) {
 	rest, ok := strings.CutPrefix(path, "/")
 	if !ok {
 		return nil, notFound(path)
 	}
-	segs := strings.Split(rest, "/")
-	for i, s := range segs {
+	n := 0
+	for s := range strings.SplitSeq(rest, "/") {
 		if s == "" {
 			return nil, notFound(path)
 		}
@@ -486,9 +494,15 @@ func splitPath(path string) ([]string, *Error) {
 			// is not expected; it is still a refusal rather than a guess.
 			return nil, &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("the path %q is not valid percent-encoding: %v", path, err)}
 		}
-		segs[i] = u
+		if n < len(into) {
+			into[n] = u
+		}
+		n++
 	}
-	return segs, nil
+	if n > len(into) {
+		return nil, notFound(path)
+	}
+	return into[:n], nil
 }
 
 // checkMethod answers 405 unless r uses method, naming the allowed method as RFC 9110 requires.
