@@ -65,8 +65,8 @@ type Checker struct {
 // have simrun and All use it.
 var Registry = []Checker{
 	{Name: exactlyOnceName, Check: ExactlyOnce, Judge: exactlyOnce},
-	{Name: replayName, Check: Replay},
-	{Name: finalJournalName, Check: FinalJournal},
+	{Name: replayName, Check: Replay, Judge: replay},
+	{Name: finalJournalName, Check: FinalJournal, Judge: finalJournal},
 	{Name: outputsName, Check: Outputs, Judge: outputs},
 	{Name: timersName, Check: Timers},
 	{Name: retentionName, Check: Retention, Judge: retention},

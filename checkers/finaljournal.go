@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 const finalJournalName = "final-journal"
@@ -14,11 +15,14 @@ const finalJournalName = "final-journal"
 // every start journal must be a prefix of it. This catches a handler that went on with a value
 // the engine never made durable — for example a run acknowledged for another attempt's result —
 // even when no later attempt replays the journal.
-func FinalJournal(h History) []Violation {
-	final := map[[16]byte]int{}
-	for i := range h.Events {
-		e := &h.Events[i]
-		if e.Kind == InvocationDone && e.Journal != nil {
+func FinalJournal(h History) []Violation { return finalJournal(NewIndex(&h)) }
+
+func finalJournal(x *Index) []Violation {
+	h := x.H
+	dones := x.ofKind(InvocationDone)
+	final := make(map[protocol.InvocationID]int, len(dones))
+	for _, i := range dones {
+		if e := &h.Events[i]; e.Journal != nil {
 			if _, seen := final[e.Invocation]; !seen {
 				final[e.Invocation] = i
 			}
@@ -30,6 +34,9 @@ func FinalJournal(h History) []Violation {
 	var vs []Violation
 	for i := range h.Events {
 		e := &h.Events[i]
+		if e.Kind != ValueObserved && e.Kind != AttemptStarted {
+			continue
+		}
 		di, ok := final[e.Invocation]
 		if !ok {
 			continue
@@ -55,11 +62,11 @@ func FinalJournal(h History) []Violation {
 					"attempt %d started with %d entries, more than the final journal's %d", e.Attempt, len(e.Journal), len(j)), i, di))
 				continue
 			}
-			for k, en := range e.Journal {
-				want := j[k]
-				if !en.SameCommand(want) || (en.Completed || en.Kind == journal.KindRun) && !en.Result.Equal(want.Result) {
+			for k := range e.Journal {
+				en, want := &e.Journal[k], &j[k]
+				if !en.SameCommand(*want) || (en.Completed || en.Kind == journal.KindRun) && !en.Result.Equal(want.Result) {
 					vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
-						"attempt %d started with %s at [%d], but the final journal holds %s", e.Attempt, en, k, want), i, di))
+						"attempt %d started with %s at [%d], but the final journal holds %s", e.Attempt, *en, k, *want), i, di))
 					break
 				}
 			}

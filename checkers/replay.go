@@ -38,23 +38,28 @@ const replayName = "replay"
 //
 // Events of an attempt that never started are reported, since nothing about them can be judged.
 // Violations are sorted by their first event index.
-func Replay(h History) []Violation {
-	// The maps are sized from a count of the kinds they index: growing them key by key was
-	// most of what the checker allocated.
-	var n [256]int
-	for i := range h.Events {
-		n[h.Events[i].Kind]++
-	}
+func Replay(h History) []Violation { return replay(NewIndex(&h)) }
+
+func replay(x *Index) []Violation {
+	h := x.H
+	starts := x.ofKind(AttemptStarted)
 	r := replayer{
-		h:         h,
-		attempts:  make(map[attemptKey]*attemptReplay, n[AttemptStarted]),
-		commands:  make(map[commandKey]int, n[CommandEmitted]),
-		emissions: make(map[slot][]int, n[CommandEmitted]),
-		accepted:  make(map[slot]bool, n[CompletionAccepted]),
-		invs:      make(map[protocol.InvocationID]*invocationReplay),
-		orphanIx:  make(map[attemptKey]int),
+		h:        *h,
+		x:        x,
+		attempts: make(map[attemptKey]*attemptReplay, len(starts)),
+		invs:     make(map[protocol.InvocationID]*invocationReplay, len(x.Accepted)),
+		orphanIx: make(map[attemptKey]int),
 	}
-	r.index()
+	// Each attempt's start journal is known before the walk, so that the events of an attempt
+	// recorded before its start are judged, not orphaned: the order events were recorded in is
+	// not the order they happened in.
+	for _, i := range starts {
+		e := &h.Events[i]
+		k := attemptKey{e.Invocation, e.Attempt}
+		if r.attempts[k] == nil {
+			r.attempts[k] = &attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))}
+		}
+	}
 	for i := range h.Events {
 		e := &h.Events[i]
 		switch e.Kind {
@@ -69,7 +74,7 @@ func Replay(h History) []Violation {
 			}
 			switch e.Kind {
 			case CommandEmitted:
-				r.command(a, i, e)
+				r.emitted(a, i, e)
 			case ValueObserved:
 				r.observed(a, i, e)
 			case RunExecuted:
@@ -89,13 +94,6 @@ func Replay(h History) []Violation {
 type attemptKey struct {
 	inv     protocol.InvocationID
 	attempt uint32
-}
-
-// commandKey names one journal index as one attempt emitted it.
-type commandKey struct {
-	inv     protocol.InvocationID
-	attempt uint32
-	index   uint32
 }
 
 // attemptReplay is what Replay tracks of one attempt while it walks the history.
@@ -124,42 +122,28 @@ type orphanAttempt struct {
 	events []int
 }
 
-// replayer holds one Replay call's indexes and findings; it lives only for that call.
+// replayer holds one Replay call's state and findings; it lives only for that call. The
+// commands emitted at each slot (Index.Emitted, in history order) and the awakeables accepted
+// (Index.Completed) come from the shared index.
 type replayer struct {
 	h  History
+	x  *Index
 	vs []Violation
 
-	attempts  map[attemptKey]*attemptReplay
-	commands  map[commandKey]int // first CommandEmitted event per attempt and index
-	emissions map[slot][]int     // the CommandEmitted events at each slot, in history order
-	accepted  map[slot]bool
-	invs      map[protocol.InvocationID]*invocationReplay
-	orphans   []orphanAttempt
-	orphanIx  map[attemptKey]int
+	attempts map[attemptKey]*attemptReplay
+	invs     map[protocol.InvocationID]*invocationReplay
+	orphans  []orphanAttempt
+	orphanIx map[attemptKey]int
 }
 
-// index records, over the whole history, each attempt's start journal, each command emitted and
-// each awakeable accepted, so later checks need not depend on the order events were recorded in.
-func (r *replayer) index() {
-	for i := range r.h.Events {
-		e := &r.h.Events[i]
-		switch e.Kind {
-		case AttemptStarted:
-			k := attemptKey{e.Invocation, e.Attempt}
-			if r.attempts[k] == nil {
-				r.attempts[k] = &attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))}
-			}
-		case CommandEmitted:
-			k := commandKey{e.Invocation, e.Attempt, e.Index}
-			if _, ok := r.commands[k]; !ok {
-				r.commands[k] = i
-			}
-			s := slot{e.Invocation, e.Index}
-			r.emissions[s] = append(r.emissions[s], i)
-		case CompletionAccepted:
-			r.accepted[slot{e.Invocation, e.Index}] = true
+// command returns the first CommandEmitted of attempt at index of inv, and whether there is one.
+func (r *replayer) command(inv protocol.InvocationID, attempt, index uint32) (int, bool) {
+	for _, i := range r.x.Emitted[slot{inv, index}] {
+		if r.h.Events[i].Attempt == attempt {
+			return i, true
 		}
 	}
+	return 0, false
 }
 
 // report adds one violation.
@@ -178,8 +162,8 @@ func (r *replayer) orphan(k attemptKey, i int) {
 	r.orphans[n].events = append(r.orphans[n].events, i)
 }
 
-// command checks that a new command takes the next index of its attempt.
-func (r *replayer) command(a *attemptReplay, i int, e *Event) {
+// emitted checks that a new command takes the next index of its attempt.
+func (r *replayer) emitted(a *attemptReplay, i int, e *Event) {
 	idx := uint64(e.Index)
 	switch {
 	case idx < uint64(len(a.journal)):
@@ -192,7 +176,7 @@ func (r *replayer) command(a *attemptReplay, i int, e *Event) {
 			e.Attempt, e.Index, e.Entry, a.next), i)
 		a.next = idx + 1
 	default:
-		first := r.commands[commandKey{e.Invocation, e.Attempt, e.Index}]
+		first, _ := r.command(e.Invocation, e.Attempt, e.Index)
 		if first != i {
 			r.report(e.Invocation, fmt.Sprintf("attempt %d emitted command [%d] again (repeat): %s after %s",
 				e.Attempt, e.Index, e.Entry, r.h.Events[first].Entry), first, i)
@@ -215,7 +199,7 @@ func (r *replayer) observed(a *attemptReplay, i int, e *Event) {
 			// Not a replay: the completion can only have arrived live. Only awakeables have their
 			// completions recorded here (CompletionAccepted); timers and promises complete by the
 			// engine's own events, which Timers and Promises judge.
-			if je.Kind == journal.KindAwakeable && !r.accepted[slot{e.Invocation, e.Index}] {
+			if _, accepted := r.x.Completed[slot{e.Invocation, e.Index}]; je.Kind == journal.KindAwakeable && !accepted {
 				r.report(e.Invocation, fmt.Sprintf("attempt %d observed %s for [%d], which is pending in its start journal and was never completed",
 					e.Attempt, e.Result, e.Index), a.start, i)
 			}
@@ -225,7 +209,7 @@ func (r *replayer) observed(a *attemptReplay, i int, e *Event) {
 		}
 		return
 	}
-	c, ok := r.commands[commandKey{e.Invocation, e.Attempt, e.Index}]
+	c, ok := r.command(e.Invocation, e.Attempt, e.Index)
 	if !ok {
 		r.report(e.Invocation, fmt.Sprintf("attempt %d observed %s at [%d] (kind %s), beyond its start journal of %d entries, where it emitted no command",
 			e.Attempt, e.Result, e.Index, e.Entry.Kind, len(a.journal)), i)
@@ -255,7 +239,7 @@ func (r *replayer) executed(a *attemptReplay, i int, e *Event) {
 		}
 		return
 	}
-	if c, ok := r.commands[commandKey{e.Invocation, e.Attempt, e.Index}]; ok && r.h.Events[c].Entry.Kind != journal.KindRun {
+	if c, ok := r.command(e.Invocation, e.Attempt, e.Index); ok && r.h.Events[c].Entry.Kind != journal.KindRun {
 		r.report(e.Invocation, fmt.Sprintf("attempt %d executed a run at [%d], but its command there is %s",
 			e.Attempt, e.Index, r.h.Events[c].Entry), c, i)
 	}
@@ -336,7 +320,7 @@ func journalChange(a, b journal.Entry) string {
 // emittedEarlier reports whether an attempt numbered below attempt emitted the command that
 // entry is, at index, with the same result when it is a run.
 func (r *replayer) emittedEarlier(inv protocol.InvocationID, attempt, index uint32, entry journal.Entry) bool {
-	for _, i := range r.emissions[slot{inv, index}] {
+	for _, i := range r.x.Emitted[slot{inv, index}] {
 		em := &r.h.Events[i]
 		if em.Attempt >= attempt || !em.Entry.SameCommand(entry) {
 			continue
