@@ -620,3 +620,17 @@ func BenchmarkUnmarshalEntry(b *testing.B) {
 		}
 	}
 }
+
+// TestResultStringIsFmts: Result.String writes what fmt wrote before it was built by hand.
+func TestResultStringIsFmts(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		r := journal.Result{Value: genValue().Draw(t, "value"), Failure: genFailure(false).Draw(t, "failure")}
+		want := fmt.Sprintf("value(%s)", r.Value)
+		if f := r.Failure; f != nil {
+			want = fmt.Sprintf("failure(%d %q)", f.Code, f.Message)
+		}
+		if got := r.String(); got != want {
+			t.Fatalf("String() = %q, want %q", got, want)
+		}
+	})
+}
