@@ -1,7 +1,10 @@
 package checkers
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -29,21 +32,60 @@ const causalityName = "causality"
 //     journal already held completed.
 //
 // A suspended invocation woken by a completion it does not wait on has none of these.
+//
+// A gated Start (see DurableStart) leaves before the sync of the batch that accepted its
+// invocation, so its cause is recorded after it: it is caused when the invocation's acceptance
+// (or lock) is recorded before the runtime starts the invocation again, the run ends, or the
+// runtime crashes (a crash may lose the batch, and the invocation with it). That acceptance
+// caused this start and no later one.
 func Causality(h History, l Link) []Violation { return judgeAttempts(h, l, newCausality())[0] }
 
 func newCausality() *causality {
 	return &causality{
-		since:  map[protocol.InvocationID]*startWindow{},
-		ready:  map[slot]bool{},
-		target: map[protocol.InvocationID]keyRef{},
-		gets:   map[promiseRef][]slot{},
-		done:   map[promiseRef]bool{},
+		since:      map[protocol.InvocationID]*startWindow{},
+		gated:      map[protocol.InvocationID]*gatedStart{},
+		untargeted: map[protocol.InvocationID][]namedSlot{},
+		ready:      map[slot]bool{},
+		target:     map[protocol.InvocationID]keyRef{},
+		gets:       map[promiseRef][]slot{},
+		done:       map[promiseRef]bool{},
 	}
 }
 
 func (c *causality) finish() []Violation {
+	// In invocation order: violations at one event must come out in one order every run.
+	for _, inv := range slices.SortedFunc(maps.Keys(c.gated), func(a, b protocol.InvocationID) int { return bytes.Compare(a[:], b[:]) }) {
+		c.gatedUncaused(inv, c.gated[inv])
+	}
 	sortByFirstEvent(c.vs)
 	return c.vs
+}
+
+// gatedStart is a gated Start whose cause the history has not recorded yet (resolved false),
+// or whose acceptance it has (resolved true: a lock noted with it belongs to the same start).
+type gatedStart struct {
+	attempt  uint32
+	at       int
+	resolved bool
+}
+
+// gatedUncaused reports g, a gated start of inv, if no cause of it was recorded.
+func (c *causality) gatedUncaused(inv protocol.InvocationID, g *gatedStart) {
+	if !g.resolved {
+		c.vs = append(c.vs, newViolation(causalityName, inv, fmt.Sprintf(
+			"attempt %d started (gated, before its sync) without a cause: the invocation's acceptance was never recorded, though the runtime did not crash", g.attempt), g.at))
+	}
+}
+
+// gatedCause resolves a gated start of inv by its acceptance or lock, and reports whether there
+// was one to resolve (the note then causes no later start).
+func (c *causality) gatedCause(inv protocol.InvocationID) bool {
+	g := c.gated[inv]
+	if g == nil {
+		return false
+	}
+	g.resolved = true
+	return true
 }
 
 // startWindow is what happened to an invocation since the runtime's last Start of it.
@@ -63,14 +105,17 @@ type promiseRef struct {
 }
 
 type causality struct {
-	since     map[protocol.InvocationID]*startWindow
-	restarted bool // the runtime node recovered since it last crashed
-	restartAt int
-	ready     map[slot]bool // entries complete (or needing no completion)
-	target    map[protocol.InvocationID]keyRef
-	gets      map[promiseRef][]slot // get-promise entries, by the promise they name
-	done      map[promiseRef]bool
-	vs        []Violation
+	since map[protocol.InvocationID]*startWindow
+	gated map[protocol.InvocationID]*gatedStart // the last gated start of each invocation
+	// untargeted are get-promise entries journaled before their invocation's acceptance
+	untargeted map[protocol.InvocationID][]namedSlot
+	restarted  bool // the runtime node recovered since it last crashed
+	restartAt  int
+	ready      map[slot]bool // entries complete (or needing no completion)
+	target     map[protocol.InvocationID]keyRef
+	gets       map[promiseRef][]slot // get-promise entries, by the promise they name
+	done       map[promiseRef]bool
+	vs         []Violation
 }
 
 func (c *causality) window(inv protocol.InvocationID) *startWindow {
@@ -90,6 +135,7 @@ func (c *causality) event(i int, e *Event) {
 	case NodeCrashed:
 		if e.Node == "runtime" {
 			clear(c.since)
+			clear(c.gated) // their batches may be lost, and their causes with them
 			c.restarted = false
 		}
 	case NodeRestarted:
@@ -98,9 +144,17 @@ func (c *causality) event(i int, e *Event) {
 		}
 	case InvocationAccepted:
 		c.target[e.Invocation] = keyRef{e.Service, e.Key}
-		c.window(e.Invocation).caused = true
+		for _, g := range c.untargeted[e.Invocation] {
+			c.get(promiseRef{keyRef{e.Service, e.Key}, g.name}, g.s)
+		}
+		delete(c.untargeted, e.Invocation)
+		if !c.gatedCause(e.Invocation) {
+			c.window(e.Invocation).caused = true
+		}
 	case LockAcquired:
-		c.window(e.Invocation).caused = true
+		if !c.gatedCause(e.Invocation) {
+			c.window(e.Invocation).caused = true
+		}
 	case TimerFired:
 		switch e.Timer {
 		case event.TimerRetry:
@@ -136,17 +190,33 @@ func (c *causality) event(i int, e *Event) {
 	}
 }
 
+// get notes a get-promise entry at s that waits for promise p.
+func (c *causality) get(p promiseRef, s slot) {
+	c.gets[p] = append(c.gets[p], s)
+	if c.done[p] {
+		c.ready[s] = true
+	}
+}
+
+// namedSlot is a get-promise entry whose invocation's target is not known yet.
+type namedSlot struct {
+	name string
+	s    slot
+}
+
 // command notes an entry an attempt journaled: most need no completion; a promise's peek and
 // complete are answered as they are journaled; a get waits for its promise.
 func (c *causality) command(e *Event) {
 	s := slot{e.Invocation, e.Index}
 	switch e.Entry.Kind {
 	case journal.KindGetPromise:
-		p := promiseRef{c.target[e.Invocation], e.Entry.Name}
-		c.gets[p] = append(c.gets[p], s)
-		if c.done[p] {
-			c.ready[s] = true
+		target, ok := c.target[e.Invocation]
+		if !ok {
+			// A gated attempt's commands come before its acceptance names its target.
+			c.untargeted[e.Invocation] = append(c.untargeted[e.Invocation], namedSlot{e.Entry.Name, s})
+			return
 		}
+		c.get(promiseRef{target, e.Entry.Name}, s)
 	case journal.KindAwakeable, journal.KindSleep:
 	default:
 		c.ready[s] = true
@@ -162,7 +232,13 @@ func (c *causality) link(_ int, le *LinkEvent) {
 		}
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart:
 		w := c.window(m.Invocation)
-		if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
+		if g := c.gated[m.Invocation]; g != nil {
+			c.gatedUncaused(m.Invocation, g)
+			delete(c.gated, m.Invocation)
+		}
+		if m.Gated {
+			c.gated[m.Invocation] = &gatedStart{attempt: m.Attempt, at: le.After}
+		} else if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
 			c.vs = append(c.vs, c.uncaused(m, w, le.After))
 		}
 		// A new window opens; w (in c.since, held by nothing else) is reused for it.

@@ -1,8 +1,10 @@
 package checkers
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -31,6 +33,9 @@ const exclusiveName = "exclusive"
 //     (HandlerKind exclusive or workflow) before its LockAcquired or after its LockReleased. This
 //     is what catches an engine that frees the key while a handler is suspended and lets the
 //     next call in, and an executor that starts a stale attempt after the invocation finished.
+//     A gated start (the runtime sends it before the sync that records its acceptance and
+//     lock) comes before both in the history: the invocation must acquire the lock before
+//     its next attempt starts, before it finishes, and before the history ends.
 //
 // Violations are sorted by their first event index.
 func Exclusive(h History) []Violation {
@@ -74,6 +79,19 @@ func Exclusive(h History) []Violation {
 	lockOf := make(map[protocol.InvocationID]workflowKey)
 	// next is, per key, how far its queue is known to have acquired the lock in order.
 	next := make(map[workflowKey]int)
+	// early are attempts started before their invocation's acceptance was recorded (gated
+	// starts), by invocation: the lock must come with the acceptance.
+	type earlyStart struct {
+		attempt uint32
+		at      int
+	}
+	early := make(map[protocol.InvocationID]earlyStart)
+	unlocked := func(inv protocol.InvocationID, s earlyStart) {
+		acc := h.Events[accepted[inv]]
+		vs = append(vs, newViolation(exclusiveName, inv,
+			fmt.Sprintf("%s/%s: attempt %d started before the invocation acquired the lock", acc.Service, acc.Key, s.attempt),
+			accepted[inv], s.at))
+	}
 
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -90,6 +108,7 @@ func Exclusive(h History) []Violation {
 					cur.at, i))
 			}
 			holders[k] = holder{e.Invocation, i}
+			delete(early, e.Invocation)
 			if lockState[e.Invocation] == 0 {
 				lockState[e.Invocation] = acquired
 				lockOf[e.Invocation] = k
@@ -98,6 +117,10 @@ func Exclusive(h History) []Violation {
 				vs = append(vs, v)
 			}
 		case InvocationDone:
+			if s, ok := early[e.Invocation]; ok {
+				unlocked(e.Invocation, s)
+				delete(early, e.Invocation)
+			}
 			if lockState[e.Invocation] == 0 {
 				lockState[e.Invocation] = leftQueue
 			}
@@ -124,8 +147,16 @@ func Exclusive(h History) []Violation {
 			if acc.HandlerKind != event.HandlerExclusive && acc.HandlerKind != event.HandlerWorkflow {
 				continue
 			}
+			if s, ok := early[e.Invocation]; ok {
+				unlocked(e.Invocation, s)
+				delete(early, e.Invocation)
+			}
 			switch lockState[e.Invocation] {
 			case 0:
+				if a > i {
+					early[e.Invocation] = earlyStart{e.Attempt, i}
+					continue
+				}
 				vs = append(vs, newViolation(exclusiveName, e.Invocation,
 					fmt.Sprintf("%s/%s: attempt %d started before the invocation acquired the lock", acc.Service, acc.Key, e.Attempt),
 					a, i))
@@ -140,6 +171,9 @@ func Exclusive(h History) []Violation {
 					a, i))
 			}
 		}
+	}
+	for _, inv := range slices.SortedFunc(maps.Keys(early), func(a, b protocol.InvocationID) int { return bytes.Compare(a[:], b[:]) }) {
+		unlocked(inv, early[inv])
 	}
 
 	sortByFirstEvent(vs)

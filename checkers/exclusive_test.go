@@ -71,6 +71,24 @@ func TestExclusive(t *testing.T) {
 			want: []wantViolation{ex(invA, "Obj/k1: attempt 1 started after the invocation finished without ever holding the lock")},
 		},
 		{
+			name: "clean: a gated start comes before the acceptance and lock its sync records",
+			build: func(b *builder) {
+				b.start(invA, 1, input("a"))
+				b.invoked(invA, "Obj", "add", "k1", 1, "exclusive")
+				b.lock(invA, "Obj", "k1")
+				b.unlock(invA, "Obj", "k1")
+			},
+		},
+		{
+			name: "a gated start whose invocation never acquires the lock",
+			build: func(b *builder) {
+				b.start(invA, 1, input("a"))
+				b.invoked(invA, "Obj", "add", "k1", 1, "exclusive")
+				b.done(invA, `"x"`)
+			},
+			want: []wantViolation{ex(invA, "Obj/k1: attempt 1 started before the invocation acquired the lock")},
+		},
+		{
 			name: "two holders at once",
 			build: func(b *builder) {
 				b.lock(invA, "Obj", "k1")

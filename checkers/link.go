@@ -14,8 +14,9 @@ type LinkEventKind uint8
 // the simulator, not claims of the runtime: the simulator performs every send and delivery itself.
 const (
 	// LinkSent: the runtime node put Message on the link to the executor as part of release
-	// number Release (everything one synced batch made durable leaves in one release), or the
-	// executor node put Message on the link to the runtime (Release zero).
+	// number Release (everything one synced batch made durable leaves in one release), or
+	// before its batch was synced (a gated Start, Release zero), or the executor node put
+	// Message on the link to the runtime (Release zero).
 	LinkSent LinkEventKind = iota + 1
 	// LinkDelivered: Message reached its receiver, which took it: From "runtime" means the
 	// executor node handed it to its executor, From "executor" that the runtime node handed it
@@ -54,11 +55,14 @@ type LinkMessage struct {
 	Attempt    uint32
 	Index      uint32
 	WaitingOn  []uint32
+	// Gated is a Start's protocol.Message.Gated: the runtime may send it before its batch is
+	// durable, and its attempt must run no side effect before a Durable for it arrives.
+	Gated bool
 }
 
 // LinkMessageOf keeps of m what the checkers of the link read.
 func LinkMessageOf(m protocol.Message) LinkMessage {
-	return LinkMessage{Kind: m.Kind, Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, WaitingOn: m.WaitingOn}
+	return LinkMessage{Kind: m.Kind, Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, WaitingOn: m.WaitingOn, Gated: m.Gated}
 }
 
 // String renders the link event as one trace line.
@@ -85,10 +89,10 @@ func peer(node string) string {
 type Link []LinkEvent
 
 // Attempts runs every checker that judges attempts against the link log — progress, causality,
-// retry timing and inactivity — and returns their violations in that order, each checker's
-// sorted by first event index. The simulator calls it once per run.
+// retry timing, durable start and inactivity — and returns their violations in that order, each
+// checker's sorted by first event index. The simulator calls it once per run.
 func Attempts(h History, l Link) []Violation {
-	judges := []attemptJudge{newProgress(h), newCausality(), newRetryTiming(&h)}
+	judges := []attemptJudge{newProgress(h), newCausality(), newRetryTiming(&h), newDurableStart()}
 	if c := newInactivity(&h); c != nil {
 		judges = append(judges, c)
 	}

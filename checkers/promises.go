@@ -154,9 +154,14 @@ func indexPromises(h History) promiseIndex {
 	for _, op := range ops {
 		a, ok := accepted[op.slot.Invocation]
 		if !ok {
-			ix.vs = append(ix.vs, newViolation(promisesName, op.slot.Invocation,
-				fmt.Sprintf("%s on promise %q, but the invocation was never accepted (its workflow is unknown)", op.describe(), op.name),
-				op.events()...))
+			// A gated attempt runs before its acceptance is durable; if a crash lost the
+			// acceptance, what it journaled reached no engine that knew it, and is moot. But it
+			// cannot have learnt an outcome from one.
+			if op.known {
+				ix.vs = append(ix.vs, newViolation(promisesName, op.slot.Invocation,
+					fmt.Sprintf("%s on promise %q, but the invocation was never accepted (its workflow is unknown)", op.describe(), op.name),
+					op.events()...))
+			}
 			continue
 		}
 		if op.kind == promiseComplete && op.known && !op.completeOK() && !op.completeConflict() {

@@ -30,7 +30,7 @@ func FlipEveryRecord(sc Scenario, opts Options) (keys, setAside []string, vs []c
 // behind the fault's back, and then judges the fault's flip of a record of another invocation:
 // the restart sets the damaged invocation aside, which the flip does not explain. It returns nil
 // when the run left no such pair of records.
-func FlipWithUnrelatedDamage(sc Scenario, opts Options) []checkers.Violation {
+func FlipWithUnrelatedDamage(sc Scenario, opts Options) (vs []checkers.Violation, tried bool) {
 	w := newWorld(sc, opts)
 	defer w.close()
 	w.run()
@@ -43,15 +43,15 @@ func FlipWithUnrelatedDamage(sc Scenario, opts Options) []checkers.Violation {
 		}
 	}
 	if unrelated == "" {
-		return nil
+		return nil, false
 	}
 	for _, key := range st.Keys() {
 		if inv := invocationOfKey(key); inv != "" && inv != invocationOfKey(unrelated) {
 			st.FlipBit(unrelated, 0)
 			defer st.FlipBit(unrelated, 0)
 			vs, _ := w.checkBitFlip(key, 0)
-			return vs
+			return vs, true
 		}
 	}
-	return nil
+	return nil, false
 }

@@ -135,7 +135,7 @@ func (e *Executor) Deliver(m protocol.Message) {
 	switch m.Kind {
 	case protocol.KindStart:
 		e.start(m)
-	case protocol.KindCompletion, protocol.KindAck:
+	case protocol.KindCompletion, protocol.KindAck, protocol.KindDurable:
 		a := e.attempts[m.Invocation]
 		if a != nil && a.number == m.Attempt {
 			a.complete(m)
@@ -265,6 +265,7 @@ func (e *Executor) start(m protocol.Message) {
 		journal:   withRoom(m.Journal),
 		replayLen: uint32(len(m.Journal)),
 		pos:       1,
+		gated:     m.Gated,
 	}
 	if len(m.State) > 0 {
 		a.state = make(map[string][]byte, len(m.State))
@@ -361,6 +362,11 @@ type attempt struct {
 	running bool
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
+	// gated is set from a Gated start until its Durable arrives: until then no side effect may
+	// run, since the start may be lost with the batch that accepted the invocation.
+	gated bool
+	// atGate is set while the handler is parked at a Run, waiting for the Durable.
+	atGate bool
 
 	// waiting lists the indices the parked handler waits on (any one of them resumes it).
 	waiting []uint32
@@ -506,22 +512,42 @@ func (a *attempt) resume() {
 }
 
 // parked arms the inactivity timeout of a parked attempt, or suspends at once when it is zero.
+// A gated attempt first tells the driver it waits, so the driver need not hold its group open
+// for it.
 func (a *attempt) parked() {
 	a.parkGen++
+	if a.gated {
+		a.ex.cfg.Send(protocol.Message{Kind: protocol.KindParked, Invocation: a.inv, Attempt: a.number})
+	}
 	d := a.ex.cfg.InactivityTimeout()
 	if mutant.On(mutant.NeverSuspendIdle) {
 		return // planted: the attempt stays parked on its connection, whatever its timeout
 	}
 	if d <= 0 {
-		a.suspend()
+		a.idle()
 		return
 	}
 	gen := a.parkGen
 	a.timer = a.ex.cfg.Clock.AfterFunc(d, func() {
-		if !a.ended && a.parkGen == gen && len(a.waiting) > 0 {
-			a.suspend()
+		if !a.ended && a.parkGen == gen {
+			a.idle()
 		}
 	})
+}
+
+// idle ends a parked attempt that waited its inactivity timeout: it suspends. One waiting at
+// the gate, whose Durable never came (lost on the way, or its start was lost in a crash),
+// suspends waiting on its input entry, which is always complete: the engine starts the next
+// attempt, ungated, as soon as it takes the suspension (a lost invocation takes nothing).
+func (a *attempt) idle() {
+	if a.atGate {
+		a.ex.reached(PointGateTimedOut)
+		a.awaiting[0] = 0
+		a.waiting = a.awaiting[:]
+	}
+	if len(a.waiting) > 0 {
+		a.suspend()
+	}
 }
 
 func (a *attempt) suspend() {
@@ -564,6 +590,20 @@ func (a *attempt) abort(how string) {
 
 // complete applies a completion or ack and resumes the handler if it waits on that index.
 func (a *attempt) complete(m protocol.Message) {
+	if m.Kind == protocol.KindDurable {
+		if !a.gated || a.ended {
+			return
+		}
+		a.gated = false
+		if a.atGate {
+			if a.timer != nil {
+				a.timer.Stop()
+				a.timer = nil
+			}
+			a.resume()
+		}
+		return
+	}
 	i := m.Index
 	if int(i) >= len(a.journal) || a.ended {
 		return
@@ -795,6 +835,7 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 	if a.ex.cfg.ReplayOnly {
 		panic(replayedSignal{})
 	}
+	a.awaitDurable()
 	res := a.runEffect(index, effect)
 	if a.ex.buggify(BuggifyDieAfterEffect) {
 		// The side effect happened; its result is lost with the attempt, so the next attempt
@@ -803,6 +844,16 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 	}
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
 	return a.Await(index)
+}
+
+// awaitDurable parks a gated attempt at a Run until its start is durable.
+func (a *attempt) awaitDurable() {
+	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
+		a.ex.reached(PointGated)
+		a.atGate = true
+		a.park(nil)
+		a.atGate = false
+	}
 }
 
 // runEffect executes a side effect; a non-terminal error ends the attempt with a retry, because

@@ -11,6 +11,8 @@ const (
 	PointDuplicateCompletion   = "executor-duplicate-completion-ignored"
 	PointStateKeysListed       = "executor-state-keys-listed"
 	PointCompletionBeforeStart = "executor-completion-before-start-kept"
+	PointGated                 = "executor-run-waited-for-durable-start"
+	PointGateTimedOut          = "executor-gate-timed-out"
 )
 
 // Points describes every reachability point of the executor.
@@ -24,6 +26,8 @@ var Points = map[string]string{
 	PointDuplicateCompletion:   "a completion or ack arrived for an entry already completed",
 	PointStateKeysListed:       "a handler listed its object's state keys (Keys) while running, not replaying",
 	PointCompletionBeforeStart: "a completion or ack arrived before the start of its attempt and was kept for it",
+	PointGated:                 "a speculatively started attempt reached a Run before its start was durable and waited",
+	PointGateTimedOut:          "an attempt waiting at a Run for its start to be durable suspended after its inactivity timeout",
 }
 
 // Buggify points of the executor (see Config.Buggify).

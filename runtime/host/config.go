@@ -54,6 +54,13 @@ const (
 // still gets its effects out (and its memory back) in bounded steps.
 const maxGroupInputs = 256
 
+// maxSpeculationHold bounds how long the engine goroutine holds a group open, past its inputs,
+// for the attempts it started speculatively (gated starts, sent before the sync) to end or
+// park: a call whose handler ends inside the hold has its acceptance, journal and output made
+// durable by the group's one fsync. A handler that computes for longer delays the group's
+// acknowledgements by at most this much.
+const maxSpeculationHold = time.Millisecond
+
 // inputQueueLen is the capacity of the engine goroutine's input channel. Posters block while
 // it is full (back-pressure); the engine goroutine itself never posts to it.
 const inputQueueLen = 1024

@@ -53,6 +53,9 @@ type Core struct {
 	synced []engine.Ready
 	// stepped counts the inputs stepped since the last Sync.
 	stepped int
+	// speculating holds the attempts whose gated starts the group sent before its sync, until
+	// each ends or parks (see Speculating); the group is their one chance to join the sync.
+	speculating []attemptRef
 
 	stats struct {
 		inputs, groups, batches, syncs atomic.Uint64
@@ -60,9 +63,17 @@ type Core struct {
 	}
 }
 
+// attemptRef names one attempt of an invocation.
+type attemptRef struct {
+	inv     protocol.InvocationID
+	attempt uint32
+}
+
 // Effects is where a Core's outputs leave. The Core calls it only for Readies whose batches
 // are durable (Durable first, then Send and Arm in the engine's order), so an implementation
-// performs them at once. Replies leave through the callbacks given to Ingress, not through
+// performs them at once. The one exception is a gated start (protocol.Message.Gated), which
+// Send gets as soon as its batch is applied; the Core sends the attempt a protocol.KindDurable
+// in the start's place once the batch is synced. Replies leave through the callbacks given to Ingress, not through
 // Effects.
 type Effects interface {
 	// Send hands m to the executor that runs (or is to run) its invocation.
@@ -131,11 +142,34 @@ func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingr
 	c.eng.Ingress(id, req)
 }
 
-// Receive steps the engine with a message from an executor.
+// Receive steps the engine with a message from an executor. A Parked notice is the Core's own:
+// it only tells Speculating that the attempt waits.
 func (c *Core) Receive(m protocol.Message) {
+	switch m.Kind {
+	case protocol.KindParked:
+		c.settled(m)
+		return
+	case protocol.KindEnd, protocol.KindError, protocol.KindSuspend:
+		c.settled(m)
+	}
 	c.stepped++
 	c.eng.Receive(m)
 }
+
+// settled drops the attempt of m from the speculating ones: it ended or waits.
+func (c *Core) settled(m protocol.Message) {
+	for i, a := range c.speculating {
+		if a.inv == m.Invocation && a.attempt == m.Attempt {
+			c.speculating = slices.Delete(c.speculating, i, i+1)
+			return
+		}
+	}
+}
+
+// Speculating returns how many attempts that the group started before its sync still run: they
+// have neither ended nor parked. A driver that holds the group open a little longer while some
+// do lets a call that ends inside the group cost the group's one sync, instead of a second one.
+func (c *Core) Speculating() int { return len(c.speculating) }
 
 // FireTimer steps the engine with a timer that Effects.Arm armed and that is now due.
 func (c *Core) FireTimer(t engine.Timer) {
@@ -191,8 +225,46 @@ func (c *Core) Apply() error {
 		c.reply(r.Replies)
 		r.Replies = nil
 	}
+	c.speculate(&r)
 	c.group = append(c.group, r)
 	return nil
+}
+
+// speculate sends r's gated starts now, before the sync, and puts a Durable for each in its
+// place among r's messages, to leave once r's batch is durable. A gated start shares its batch
+// with its invocation's acceptance, and its attempt runs no side effect before the Durable: if
+// the batch is lost, the invocation and everything the attempt did are lost together.
+func (c *Core) speculate(r *engine.Ready) {
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		if m.Kind != protocol.KindStart || !m.Gated {
+			continue
+		}
+		if !c.waitingFor(m.Invocation) {
+			c.fx.Send(*m)
+			c.speculating = append(c.speculating, attemptRef{m.Invocation, m.Attempt})
+			*m = protocol.Message{Kind: protocol.KindDurable, Invocation: m.Invocation, Attempt: m.Attempt}
+			if mutant.On(mutant.DurableBeforeSync) {
+				// Planted bug: the attempt hears its start is durable before the sync.
+				c.fx.Send(*m)
+			}
+		}
+	}
+}
+
+// waitingFor reports whether a message to inv waits in the group or for Perform: a start sent
+// now would overtake it. (A gated start's invocation is new in its batch, so none should.)
+func (c *Core) waitingFor(inv protocol.InvocationID) bool {
+	for _, rs := range [2][]engine.Ready{c.group, c.synced} {
+		for i := range rs {
+			for _, m := range rs[i].Messages {
+				if m.Invocation == inv {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Flush is Take then Apply: the engine goroutine's step of one input.
@@ -257,6 +329,7 @@ func (c *Core) sync() (time.Duration, error) {
 	c.synced = append(c.synced, c.group...)
 	clear(c.group) // let the group's values go
 	c.group = c.group[:0]
+	c.speculating = c.speculating[:0]
 	return took, nil
 }
 

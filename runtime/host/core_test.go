@@ -84,6 +84,13 @@ func send(c *host.Core, log *coreLog, id engine.RequestID) {
 		func(r ingress.Response) { *log = append(*log, fmt.Sprintf("reply %d: %d", id, r.Status)) })
 }
 
+// invocationNo is the ID newTestCore's engine gives its n-th invocation.
+func invocationNo(n uint64) protocol.InvocationID {
+	var id protocol.InvocationID
+	binary.BigEndian.PutUint64(id[8:], n)
+	return id
+}
+
 // indexOf returns the index of the first entry of log that starts with prefix, or -1.
 func indexOf(log coreLog, prefix string) int {
 	for i, e := range log {
@@ -95,7 +102,8 @@ func indexOf(log coreLog, prefix string) int {
 }
 
 // TestCoreEffectsLeaveOnlyAfterTheSync steps a group of two sends: both batches are applied at
-// once, nothing leaves until the group's one sync, and then the effects leave in order.
+// once, nothing but the gated starts leaves until the group's one sync, and then the effects
+// leave in order, each gated start's Durable in its place.
 func TestCoreEffectsLeaveOnlyAfterTheSync(t *testing.T) {
 	c, _, log := newTestCore(t)
 	for id := engine.RequestID(1); id <= 2; id++ {
@@ -105,21 +113,26 @@ func TestCoreEffectsLeaveOnlyAfterTheSync(t *testing.T) {
 		require.True(t, batch, "accepting a send writes the invocation")
 		require.NoError(t, c.Apply())
 	}
-	require.Equal(t, coreLog{"apply", "apply"}, *log, "nothing leaves before the sync")
+	require.Equal(t, coreLog{"apply", "send start", "apply", "send start"}, *log,
+		"nothing but the gated starts leaves before the sync")
 	require.Equal(t, 2, c.UnsyncedBatches())
 	require.True(t, c.Waiting())
+	require.Equal(t, 2, c.Speculating(), "both attempts run before the sync")
+	c.Receive(protocol.Message{Kind: protocol.KindParked, Invocation: invocationNo(1), Attempt: 1})
+	require.Equal(t, 1, c.Speculating(), "the first attempt parked")
 
 	require.NoError(t, c.Sync())
-	require.Equal(t, coreLog{"apply", "apply", "sync", "durable 1 notes", "durable 1 notes"}, *log,
+	require.Equal(t, coreLog{"apply", "send start", "apply", "send start", "sync", "durable 1 notes", "durable 1 notes"}, *log,
 		"the sync makes the group durable; its effects wait for Perform")
 	require.Equal(t, 2, c.Synced())
+	require.Zero(t, c.Speculating(), "the sync ends the group")
 
 	c.Perform()
 	sync := indexOf(*log, "sync")
 	require.Positive(t, indexOf(*log, "reply 1"), "request 1 is answered")
 	require.Greater(t, indexOf(*log, "reply 1"), sync)
 	require.Greater(t, indexOf(*log, "reply 2"), indexOf(*log, "reply 1"), "replies leave in order")
-	require.Greater(t, indexOf(*log, "send "), sync, "the starts leave after the sync")
+	require.Greater(t, indexOf(*log, "send durable"), sync, "the gated starts are durable after the sync")
 	require.False(t, c.Waiting())
 
 	st := c.Stats()
@@ -135,14 +148,14 @@ func TestCoreNothingLeavesAfterAFailedSync(t *testing.T) {
 	st.failSync = true
 	err := c.Commit()
 	require.ErrorContains(t, err, "sync: fsync: input/output error")
-	require.Equal(t, coreLog{"apply", "sync failed"}, *log, "nothing leaves after a failed sync")
+	require.Equal(t, coreLog{"apply", "send start", "sync failed"}, *log, "nothing leaves after a failed sync")
 	require.Zero(t, c.Synced(), "nothing of the failed group waits to be performed")
 	c.Perform()
-	require.Equal(t, coreLog{"apply", "sync failed"}, *log)
+	require.Equal(t, coreLog{"apply", "send start", "sync failed"}, *log, "the gated start never hears it is durable")
 	require.Equal(t, int64(1), c.Stats().OpenRequests, "the request is still open")
 
 	c.Abandon(func(engine.RequestID) ingress.Response { return ingress.ErrorResponse(503, "stopping") })
-	require.Equal(t, coreLog{"apply", "sync failed", "reply 1: 503"}, *log, "abandoning answers it")
+	require.Equal(t, coreLog{"apply", "send start", "sync failed", "reply 1: 503"}, *log, "abandoning answers it")
 	require.Zero(t, c.Stats().OpenRequests)
 }
 

@@ -13,7 +13,12 @@
 //     every step's store batch, calls Sync once for the whole group (group commit), and only
 //     then performs the effects of the group in order: messages to the executor shards,
 //     replies to ingress callbacks, timers to arm. Nothing is acknowledged before the batch it depends on is
-//     synced; after a failed Apply or Sync the host acknowledges nothing more and stops. That
+//     synced; after a failed Apply or Sync the host acknowledges nothing more and stops.
+//     The one message that leaves before the sync is a gated start (the first attempt of an
+//     invocation accepted in the same batch): its attempt runs at once but may run no side
+//     effect until the Durable sent after the sync, and the group is held open (for at most
+//     maxSpeculationHold) while such attempts run, so that a call whose handler ends meanwhile
+//     is accepted, journaled and answered with the group's one fsync. That
 //     order lives in Core, which has no goroutine, channel or clock of its own: the engine
 //     goroutine calls it for every input, and the simulator drives the same Core on virtual
 //     time with a store that crashes.

@@ -46,6 +46,8 @@ type Host struct {
 	nextTimer uint64
 	// group is the current group's inputs, reused from group to group.
 	group []input
+	// hold times maxSpeculationHold; made on first use and reused.
+	hold *time.Timer
 	// fresh are the ingress requests stepped in the current group. If its commit fails, what
 	// the engine decided for them is not durable, so shutdown names no invocation to them.
 	fresh []engine.RequestID

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/ingress"
@@ -63,7 +64,9 @@ func (h *Host) stopLoop() {
 
 // loop is the engine goroutine. Each turn takes one group of inputs: the first that arrives
 // and whatever else is already queued, up to maxGroupInputs; steps the engine with each through
-// the Core, which applies the steps' batches, syncs once, and performs the effects in order.
+// the Core, which applies the steps' batches (sending gated starts at once); holds the group
+// open while those attempts run (holdForSpeculation); then syncs once and performs the effects
+// in order.
 //
 // Its first turn performs what recovery produced, and reports the outcome on started.
 func (h *Host) loop(started chan<- error) {
@@ -87,25 +90,15 @@ func (h *Host) loop(started chan<- error) {
 			runtime.Gosched()
 			h.drain()
 		}
-		stop := false
 		h.fresh = h.fresh[:0]
-		for i, in := range h.group {
-			if in.kind == inStop {
-				// Inputs queued after the stop are answered as the ones after closing are.
-				h.refuse(h.group[i+1:], "the server is shutting down")
-				stop = true
-				break
-			}
-			if h.step(in) {
-				if err := h.core.Flush(); err != nil {
-					stopErr = err
-					break
-				}
-			}
+		stop, err := h.stepAll(h.group)
+		if err == nil && !stop {
+			stop, err = h.holdForSpeculation(len(h.group))
 		}
 		clear(h.group) // let the inputs' values go
-		if stopErr != nil {
-			h.fail(stopErr)
+		if err != nil {
+			stopErr = err
+			h.fail(err)
 			break
 		}
 		for _, p := range h.core.Engine().TakeReadProblems() {
@@ -121,6 +114,52 @@ func (h *Host) loop(started chan<- error) {
 		}
 	}
 	h.shutdownLoop(stopErr)
+}
+
+// stepAll steps the engine with each of ins through the Core and applies each step's batch. It
+// reports a stop input (the inputs after it are refused) or the store error that stops the host.
+func (h *Host) stepAll(ins []input) (stop bool, err error) {
+	for i, in := range ins {
+		if in.kind == inStop {
+			// Inputs queued after the stop are answered as the ones after closing are.
+			h.refuse(ins[i+1:], "the server is shutting down")
+			return true, nil
+		}
+		if h.step(in) {
+			if err := h.core.Flush(); err != nil {
+				return false, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// holdForSpeculation keeps the group open while attempts it started speculatively still run,
+// stepping the inputs that come meanwhile (their ends, and whatever else arrives), until none
+// runs, the group holds maxGroupInputs inputs, or maxSpeculationHold has passed. A call whose
+// handler ends meanwhile is answered after this group's one fsync instead of the next group's.
+func (h *Host) holdForSpeculation(taken int) (stop bool, err error) {
+	if h.core.Speculating() == 0 {
+		return false, nil
+	}
+	if h.hold == nil {
+		h.hold = time.NewTimer(maxSpeculationHold)
+	} else {
+		h.hold.Reset(maxSpeculationHold)
+	}
+	defer h.hold.Stop()
+	for h.core.Speculating() > 0 && taken < maxGroupInputs {
+		select {
+		case in := <-h.inputs:
+			taken++
+			if stop, err := h.stepAll([]input{in}); stop || err != nil {
+				return stop, err
+			}
+		case <-h.hold.C:
+			return false, nil
+		}
+	}
+	return false, nil
 }
 
 // drain appends to the group whatever inputs are already queued, up to maxGroupInputs.

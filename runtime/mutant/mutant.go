@@ -95,6 +95,13 @@ const (
 	// CancelBeforeBufferedCompletion delivers a pending cancellation to an awakeable before the
 	// completion buffered for it, so both are accepted.
 	CancelBeforeBufferedCompletion
+	// RunBeforeDurable makes the executor ignore the gate of a speculative attempt: a Run's side
+	// effect executes before the attempt's start is durable, so a crash that loses the start
+	// leaves a side effect of an invocation that never existed.
+	RunBeforeDurable
+	// DurableBeforeSync makes the host core tell a gated attempt that its start is durable when
+	// it sends the start, before the group's sync.
+	DurableBeforeSync
 	count
 )
 
@@ -129,6 +136,8 @@ var names = [...]string{
 	NeverSuspendIdle:                "never-suspend-idle",
 	DropCompletionBeforeStart:       "drop-completion-before-start",
 	CancelBeforeBufferedCompletion:  "cancel-before-buffered-completion",
+	RunBeforeDurable:                "run-before-durable",
+	DurableBeforeSync:               "durable-before-sync",
 }
 
 // String returns the mutant's name as simrun prints and accepts it.

@@ -1,0 +1,84 @@
+package checkers
+
+import (
+	"fmt"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+const durableStartName = "durable-start"
+
+// DurableStart checks the speculative start of attempts. A gated Start (the first attempt of an
+// invocation, in the same store batch as its acceptance) may leave the runtime before that
+// batch is durable, so that a call ending inside one group commit costs one fsync; a crash that
+// loses the batch then loses the invocation, and the attempt must have done nothing the world
+// can see. Two rules keep it so:
+//
+//   - the runtime tells the attempt its start is durable (a Durable message) only once the
+//     invocation's acceptance is a fact of the history, that is, after the sync of its batch;
+//   - the attempt runs no side effect (RunExecuted) before that Durable reached it.
+//
+// Both are judged from what the simulator saw cross the link and the acceptance it recorded
+// when the batch became durable, never from the runtime's own account of its gate.
+func DurableStart(h History, l Link) []Violation {
+	return judgeAttempts(h, l, newDurableStart())[0]
+}
+
+func newDurableStart() *durableStart {
+	return &durableStart{
+		accepted: map[protocol.InvocationID]bool{},
+		gated:    map[attemptKey]int{},
+		durable:  map[attemptKey]bool{},
+	}
+}
+
+type durableStart struct {
+	// accepted are the invocations whose acceptance the history records (durable).
+	accepted map[protocol.InvocationID]bool
+	// gated are the attempts the executor took a gated start of and no Durable yet, with the
+	// event index of that start.
+	gated map[attemptKey]int
+	// durable are the attempts a Durable reached (before their start, too: the network may
+	// reorder them, and the executor keeps it).
+	durable map[attemptKey]bool
+	vs    []Violation
+}
+
+func (d *durableStart) event(i int, e *Event) {
+	switch e.Kind {
+	case InvocationAccepted:
+		d.accepted[e.Invocation] = true
+	case RunExecuted:
+		if e.Node != "executor" {
+			return
+		}
+		if at, ok := d.gated[attemptKey{e.Invocation, e.Attempt}]; ok {
+			d.vs = append(d.vs, newViolation(durableStartName, e.Invocation, fmt.Sprintf(
+				"attempt %d ran the side effect at index %d before its start was durable: its start was gated and no Durable had reached it", e.Attempt, e.Index), at, i))
+		}
+	}
+}
+
+func (d *durableStart) link(_ int, le *LinkEvent) {
+	m := &le.Message
+	k := attemptKey{m.Invocation, m.Attempt}
+	switch {
+	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindDurable:
+		if !d.accepted[m.Invocation] {
+			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
+				"the runtime told attempt %d its start was durable before the invocation's acceptance was", m.Attempt), le.After))
+		}
+	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindStart && m.Gated:
+		if _, seen := d.gated[k]; !seen && !d.durable[k] { // a repeat keeps the first
+			d.gated[k] = le.After
+		}
+	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindDurable:
+		d.durable[k] = true
+		delete(d.gated, k)
+	}
+}
+
+func (d *durableStart) finish() []Violation {
+	sortByFirstEvent(d.vs)
+	return d.vs
+}
