@@ -41,7 +41,7 @@ type durableStart struct {
 	// durable are the attempts a Durable reached (before their start, too: the network may
 	// reorder them, and the executor keeps it).
 	durable map[attemptKey]bool
-	vs    []Violation
+	vs      []Violation
 }
 
 func (d *durableStart) event(i int, e *Event) {
