@@ -15,16 +15,18 @@ func (w *World) appendLink(e checkers.LinkEvent) {
 	w.link = append(w.link, e)
 }
 
-// linkEvent appends one link event, placed after the history events recorded so far.
-func (w *World) linkEvent(kind checkers.LinkEventKind, from string, m protocol.Message) {
+// linkEvent appends one link event, placed after the history events recorded so far. It takes
+// the message by pointer and fills the event in place: it runs on the handler's coroutine for
+// the executor's sends (see pushMessage).
+func (w *World) linkEvent(kind checkers.LinkEventKind, from string, m *protocol.Message) {
+	w.link = append(w.link, checkers.LinkEvent{})
+	e := &w.link[len(w.link)-1]
+	e.After, e.At, e.Kind, e.From = len(w.history.Events), w.now, kind, from
 	// Only what the checkers of the link read is kept: a Start's journal or a completion's value
 	// would make the log as large as the history for nothing.
-	w.appendLink(checkers.LinkEvent{
-		After: len(w.history.Events), At: w.now, Kind: kind, From: from,
-		Message: checkers.LinkMessageOf(m),
-	})
+	e.Message = checkers.LinkMessageOf(*m)
 	if from == "runtime" && kind == checkers.LinkSent {
-		w.link[len(w.link)-1].Release = w.releases
+		e.Release = w.releases
 	}
 }
 
@@ -45,7 +47,7 @@ func (w *World) deliverToRuntime(m protocol.Message) {
 		w.runtime.deliver(m)
 		return
 	}
-	w.linkEvent(checkers.LinkDelivered, "executor", m)
+	w.linkEvent(checkers.LinkDelivered, "executor", &m)
 	w.runtime.deliver(m)
 	if w.healed || w.plan.AckWindowPercent == 0 || m.Kind != protocol.KindCommand || !journal.AckedBeforeUse(m.Entry.Kind) {
 		return
@@ -64,7 +66,7 @@ func (w *World) deliverToRuntime(m protocol.Message) {
 // deliverToExecutor hands m to the executor node, noting the delivery if the node takes it.
 func (w *World) deliverToExecutor(m protocol.Message) {
 	if w.executor.up {
-		w.linkEvent(checkers.LinkDelivered, "runtime", m)
+		w.linkEvent(checkers.LinkDelivered, "runtime", &m)
 	}
 	w.executor.deliver(m)
 }

@@ -76,21 +76,40 @@ func (q *eventQueue) less(i, j int) bool {
 }
 
 func (q *eventQueue) push(e event) {
+	s := q.add(e.at)
+	e.seq = s.seq
+	*s = e
+}
+
+// pushMessage queues a message delivery due at at, written straight into its slot: the message
+// is copied once, not into an event on the caller's stack first. That matters on the executor's
+// side, whose sends run on the handler's coroutine, where every large frame risks growing its
+// small stack (a copy of the whole stack).
+func (q *eventQueue) pushMessage(at time.Duration, kind eventKind, m *protocol.Message, srcGen, gen uint64) {
+	s := q.add(at)
+	s.kind = kind
+	s.msg = *m
+	s.srcGen = srcGen
+	s.gen = gen
+}
+
+// add queues an event due at at and returns its slot, zero but for at and seq, for the caller
+// to fill in before anything else touches the queue.
+func (q *eventQueue) add(at time.Duration) *event {
 	q.seq++
-	e.seq = q.seq
+	seq := q.seq
 	if q.ties != nil {
-		e.seq = q.ties.Draw(^uint64(0), "tie")
+		seq = q.ties.Draw(^uint64(0), "tie")
 	}
 	var slot int32
 	if n := len(q.free); n > 0 {
 		slot = q.free[n-1]
 		q.free = q.free[:n-1]
-		q.slots[slot] = e
 	} else {
 		slot = int32(len(q.slots))
-		q.slots = append(q.slots, e)
+		q.slots = append(q.slots, event{})
 	}
-	q.heap = append(q.heap, queueKey{at: e.at, seq: e.seq, slot: slot})
+	q.heap = append(q.heap, queueKey{at: at, seq: seq, slot: slot})
 	i := len(q.heap) - 1
 	for i > 0 {
 		p := (i - 1) / 2
@@ -100,6 +119,9 @@ func (q *eventQueue) push(e event) {
 		q.heap[i], q.heap[p] = q.heap[p], q.heap[i]
 		i = p
 	}
+	s := &q.slots[slot]
+	s.at, s.seq = at, seq
+	return s
 }
 
 func (q *eventQueue) pop() event {

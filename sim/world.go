@@ -299,7 +299,8 @@ func (w *World) Healed() bool { return w.healed }
 
 // After runs fn once virtual time has advanced by d.
 func (w *World) After(d time.Duration, fn func()) {
-	w.queue.push(event{at: w.now + max(d, 0), kind: evCall, fn: fn})
+	s := w.queue.add(w.now + max(d, 0))
+	s.kind, s.fn = evCall, fn
 }
 
 // Record appends an event to the history, stamped with the current virtual time, and returns its
@@ -349,38 +350,40 @@ func (w *World) linkFault() (copies int, lost bool) {
 // breakAttempt models a broken engine<->executor stream: the executor abandons the attempt and
 // the runtime sees it fail.
 func (w *World) breakAttempt(inv protocol.InvocationID, attempt uint32) {
-	w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: protocol.Message{Kind: protocol.KindAbort, Invocation: inv, Attempt: attempt}, srcGen: w.runtime.gen, gen: w.executor.gen})
+	w.queue.pushMessage(w.now+w.linkDelay(), evToExecutor, &protocol.Message{Kind: protocol.KindAbort, Invocation: inv, Attempt: attempt}, w.runtime.gen, w.executor.gen)
 	w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: inv, Attempt: attempt, Retryable: true, Message: "attempt stream broken"})
 }
 
 // sendToEngine puts a message from the executor on the link to the runtime. Like the stream of
-// a real connection, it is lost if either end crashes before it arrives.
+// a real connection, it is lost if either end crashes before it arrives. It runs on the
+// handler's coroutine, so it keeps its frame small and hands the message on by pointer (see
+// pushMessage).
 func (w *World) sendToEngine(m protocol.Message) {
-	w.linkEvent(checkers.LinkSent, "executor", m)
-	copies, lost := w.linkFault()
-	if lost {
-		w.breakAttempt(m.Invocation, m.Attempt)
-	}
-	for range copies {
-		w.queue.push(event{at: w.now + w.linkDelay(), kind: evToEngine, msg: m, srcGen: w.executor.gen, gen: w.runtime.gen})
-	}
+	w.send(&m, "executor", evToEngine, w.executor.gen, w.runtime.gen)
 }
 
 // connectionLost tells the runtime, after the network's delay, that the connection of an attempt
 // broke (the executor crashed, or refused the start). Unlike a message it needs no live sender.
 func (w *World) connectionLost(m protocol.Message) {
-	w.queue.push(event{at: w.now + w.linkDelay(), kind: evConnectionLost, msg: m, gen: w.runtime.gen})
+	w.queue.pushMessage(w.now+w.linkDelay(), evConnectionLost, &m, 0, w.runtime.gen)
 }
 
 // sendToExecutor puts a message from the runtime on the link to the executor.
 func (w *World) sendToExecutor(m protocol.Message) {
-	w.linkEvent(checkers.LinkSent, "runtime", m)
+	w.send(&m, "runtime", evToExecutor, w.runtime.gen, w.executor.gen)
+}
+
+// send puts m, sent by from (of generation srcGen), on the link as deliveries of kind to a node
+// of generation gen: noted in the link log, then lost, delivered once, or twice, each copy after
+// its own delay.
+func (w *World) send(m *protocol.Message, from string, kind eventKind, srcGen, gen uint64) {
+	w.linkEvent(checkers.LinkSent, from, m)
 	copies, lost := w.linkFault()
 	if lost {
 		w.breakAttempt(m.Invocation, m.Attempt)
 	}
 	for range copies {
-		w.queue.push(event{at: w.now + w.linkDelay(), kind: evToExecutor, msg: m, srcGen: w.runtime.gen, gen: w.executor.gen})
+		w.queue.pushMessage(w.now+w.linkDelay(), kind, m, srcGen, gen)
 	}
 }
 
