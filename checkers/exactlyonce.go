@@ -2,10 +2,8 @@ package checkers
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/vigilsim/vigil/runtime/journal"
-	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // exactlyOnceName is the Checker name of ExactlyOnce's violations.
@@ -36,11 +34,8 @@ func exactlyOnce(x *Index) []Violation {
 	// The first acceptance of each awakeable (the index's Completed) is its winner; later ones
 	// are violations.
 	accepted := x.Completed
-	for i := range h.Events {
+	for _, i := range x.ofKind(CompletionAccepted) {
 		e := &h.Events[i]
-		if e.Kind != CompletionAccepted {
-			continue
-		}
 		first := accepted[slot{e.Invocation, e.Index}]
 		if first == i {
 			continue
@@ -53,33 +48,32 @@ func exactlyOnce(x *Index) []Violation {
 
 	vs = append(vs, unexplainedCancellations(x, accepted)...)
 
-	outputs := make(map[protocol.InvocationID]int)
-	for i := range h.Events {
+	// The observations, then the outputs: a violation of either kind names an event of its
+	// own kind first, so none ties with one of the other, and the sort orders them as one walk
+	// of the history would.
+	for _, i := range x.ofKind(ValueObserved) {
 		e := &h.Events[i]
-		switch e.Kind {
-		case ValueObserved:
-			if e.Entry.Kind != journal.KindAwakeable {
-				continue
-			}
-			a, ok := accepted[slot{e.Invocation, e.Index}]
-			switch {
-			case !ok:
-				vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
-					fmt.Sprintf("attempt %d observed %s for awakeable [%d], which was never accepted",
-						e.Attempt, e.Result, e.Index),
-					i))
-			case !e.Result.Equal(h.Events[a].Result):
-				vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
-					fmt.Sprintf("attempt %d observed %s for awakeable [%d], but the accepted completion is %s",
-						e.Attempt, e.Result, e.Index, h.Events[a].Result),
-					i, a))
-			}
-		case InvocationDone:
-			first, ok := outputs[e.Invocation]
-			if !ok {
-				outputs[e.Invocation] = i
-				continue
-			}
+		if e.Entry.Kind != journal.KindAwakeable {
+			continue
+		}
+		a, ok := accepted[slot{e.Invocation, e.Index}]
+		switch {
+		case !ok:
+			vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
+				fmt.Sprintf("attempt %d observed %s for awakeable [%d], which was never accepted",
+					e.Attempt, e.Result, e.Index),
+				i))
+		case !e.Result.Equal(h.Events[a].Result):
+			vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
+				fmt.Sprintf("attempt %d observed %s for awakeable [%d], but the accepted completion is %s",
+					e.Attempt, e.Result, e.Index, h.Events[a].Result),
+				i, a))
+		}
+	}
+	// The index's Done is each invocation's first output; any other is a second.
+	for _, i := range x.ofKind(InvocationDone) {
+		e := &h.Events[i]
+		if first := x.Done[e.Invocation]; first != i {
 			vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
 				fmt.Sprintf("second output %s after %s (one output per invocation)",
 					e.Result, h.Events[first].Result),
@@ -107,8 +101,8 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 			break
 		}
 	}
-	for i := range h.Events {
-		if e := &h.Events[i]; e.Kind == CommandEmitted && e.Entry.Kind == journal.KindCancel {
+	for _, i := range x.ofKind(CommandEmitted) {
+		if e := &h.Events[i]; e.Entry.Kind == journal.KindCancel {
 			if anyCancel < 0 || i < anyCancel {
 				anyCancel = i
 			}
@@ -116,8 +110,12 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 		}
 	}
 	var vs []Violation
-	for _, a := range sortedValues(accepted) {
+	// Each awakeable's first acceptance, in history order.
+	for _, a := range x.ofKind(CompletionAccepted) {
 		e := &h.Events[a]
+		if accepted[slot{e.Invocation, e.Index}] != a {
+			continue
+		}
 		if f := e.Result.Failure; f == nil || *f != cancelledFailure {
 			continue
 		}
@@ -129,14 +127,4 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 			a))
 	}
 	return vs
-}
-
-// sortedValues returns m's values in increasing order.
-func sortedValues(m map[slot]int) []int {
-	out := make([]int, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	slices.Sort(out)
-	return out
 }

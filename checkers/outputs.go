@@ -57,9 +57,9 @@ func outputs(x *Index) []Violation {
 	}
 
 	// Every output a client received is the invocation's one output.
-	for i := range h.Events {
+	for _, i := range x.ofKind(ClientResponse) {
 		e := &h.Events[i]
-		if e.Kind != ClientResponse || e.Entry.Kind != journal.KindOutput || responses[e.Request] != i {
+		if e.Entry.Kind != journal.KindOutput || responses[e.Request] != i {
 			continue
 		}
 		evs := []int{i}

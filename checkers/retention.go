@@ -180,11 +180,8 @@ func readsAfterPurge(x *Index, invPurges map[protocol.InvocationID][]int, wfPurg
 	var vs []Violation
 	runs := map[workflowKey][]int{}
 	accepted := map[protocol.InvocationID][]int{}
-	for i := range h.Events {
+	for _, i := range x.ofKind(event.InvocationAccepted) {
 		e := &h.Events[i]
-		if e.Kind != event.InvocationAccepted {
-			continue
-		}
 		accepted[e.Invocation] = append(accepted[e.Invocation], i)
 		if e.HandlerKind == event.HandlerWorkflow {
 			k := workflowKey{e.Service, e.Key}
