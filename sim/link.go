@@ -25,8 +25,8 @@ func (w *World) linkEvent(kind checkers.LinkEventKind, from string, m *protocol.
 	// Only what the checkers of the link read is kept: a Start's journal or a completion's value
 	// would make the log as large as the history for nothing.
 	e.Message = checkers.LinkMessageOf(*m)
-	if from == "runtime" && kind == checkers.LinkSent {
-		e.Release = w.releases
+	if from == "runtime" && kind == checkers.LinkSent && !m.Gated {
+		e.Release = w.releases // a gated start leaves before its sync, in no release
 	}
 }
 
