@@ -225,6 +225,30 @@ func appendBytes(b, v []byte) []byte {
 type recordReader struct {
 	b   []byte
 	err error
+	// whole is the record b started as, when str may cut its strings from one copy of it, text
+	// (nil: every string is its own copy).
+	whole []byte
+	text  string
+}
+
+// maxSharedRecordText bounds the records whose strings str cuts from one copy of the record:
+// each string keeps that copy alive, which must not hold a large legacy record's early
+// completions in memory for the sake of a service name.
+const maxSharedRecordText = 512
+
+// str reads a length-prefixed string. The strings of a record small enough are substrings of
+// one copy of it (text, made at the first non-empty one), so that decoding a record costs one
+// string allocation instead of one per field.
+func (r *recordReader) str(what string) string {
+	v := r.bytes(what)
+	if len(v) == 0 || r.whole == nil || len(r.whole) > maxSharedRecordText {
+		return string(v)
+	}
+	if r.text == "" {
+		r.text = string(r.whole)
+	}
+	end := len(r.whole) - len(r.b)
+	return r.text[end-len(v) : end]
 }
 
 func (r *recordReader) fail(what string) { r.failOf(what, "") }
@@ -303,14 +327,14 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 // decodeInvocationInto is decodeInvocation into inv, which a caller that only reads the record
 // can keep on its stack.
 func decodeInvocationInto(inv *invocation, id protocol.InvocationID, b []byte) error {
-	r := recordReader{b: b}
+	r := recordReader{b: b, whole: b}
 	v := r.byte("version")
 	if r.err == nil && v != recordVersion && v != legacyRecordVersion {
 		return fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
 	}
 	inv.id = id
-	inv.service = string(r.bytes("service"))
-	inv.handler = string(r.bytes("handler"))
+	inv.service = r.str("service")
+	inv.handler = r.str("handler")
 	inv.status = status(r.byte("status"))
 	inv.attempt = uint32(r.uvarint("attempt"))
 	inv.failures = uint32(r.uvarint("failures"))
@@ -322,10 +346,10 @@ func decodeInvocationInto(inv *invocation, id protocol.InvocationID, b []byte) e
 	if v == legacyRecordVersion {
 		inv.early = r.legacyEarly(len(b))
 	}
-	inv.key = string(r.bytes("key"))
+	inv.key = r.str("key")
 	inv.kind = protocol.HandlerKind(r.byte("handler kind"))
 	inv.seq = r.uvarint("sequence")
-	inv.idemKey = string(r.bytes("idempotency key"))
+	inv.idemKey = r.str("idempotency key")
 	inv.purgeAt = r.time("purge deadline")
 	if v == recordVersion {
 		inv.entries = uint32(r.uvarint("journal length"))
