@@ -21,6 +21,10 @@ type plainInput struct {
 	hidden   uint8
 }
 
+// hidden is never set: it is there to show that an unexported field does not make a type
+// unshareable.
+var _ = plainInput{}.hidden
+
 type textInput struct{ s string }
 
 func (t *textInput) UnmarshalText(b []byte) error { t.s = "text:" + string(b); return nil }
