@@ -139,6 +139,9 @@ type Engine struct {
 	readProblems []RecoveryProblem
 	// sweepAt is the earliest retention sweep armed (zero: none).
 	sweepAt time.Time
+	// values is the buffer store values are cut from, scratch where each is encoded first (see
+	// keepValue).
+	values, scratch []byte
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -180,7 +183,7 @@ func (e *Engine) Ready() Ready {
 			delete(e.invs, inv.id)
 			continue
 		}
-		e.put(inv.recordKeyOf(), encodeInvocation(inv))
+		e.putInvocation(inv.recordKeyOf(), inv)
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready
@@ -325,7 +328,45 @@ func (e *Engine) del(key string) {
 }
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
-	e.put(entryKey(inv.id, index), journal.MarshalEntry(inv.journal[index]))
+	e.scratch = journal.AppendEntry(e.scratch[:0], inv.journal[index])
+	e.put(entryKey(inv.id, index), e.keepValue())
+}
+
+// putInvocation writes inv's record under key.
+func (e *Engine) putInvocation(key string, inv *invocation) {
+	e.scratch = appendInvocation(e.scratch[:0], inv)
+	e.put(key, e.keepValue())
+}
+
+// The store values the engine writes at nearly every step (invocation records, journal
+// entries) are cut from buffers of valueChunk bytes; a value longer than maxSharedValue gets its
+// own.
+const (
+	valueChunk     = 512
+	maxSharedValue = valueChunk / 4
+)
+
+// keepValue returns the store value just encoded into e.scratch, as a slice of a buffer shared
+// with other small values of this and later steps: the values then cost one allocation per
+// valueChunk bytes rather than one each (eight fewer allocations per invocation in the approval
+// benchmark). A value's bytes are never written again (the buffer only grows past them, and a
+// full one is replaced, never reused), and the value is capped at its length, so that appending
+// to it cannot reach the next one: a driver may keep a Ready's values as long as it likes, as
+// before.
+func (e *Engine) keepValue() []byte {
+	b := e.scratch
+	if len(b) > maxSharedValue {
+		// Too large to share: the value takes the scratch itself, and the scratch never holds
+		// on to more than a small value's room.
+		e.scratch = nil
+		return b[:len(b):len(b)]
+	}
+	if cap(e.values)-len(e.values) < len(b) {
+		e.values = make([]byte, 0, valueChunk)
+	}
+	start := len(e.values)
+	e.values = append(e.values, b...)
+	return e.values[start:len(e.values):len(e.values)]
 }
 
 func (e *Engine) reply(id RequestID, r ingress.Response) {
@@ -488,14 +529,14 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 	if en.Kind == journal.KindSleep {
 		en.Deadline = e.now().Add(en.Duration).UnixNano()
 	}
-	enc := journal.MarshalEntry(en)
-	if err := checkCommandLimits(en, enc); err != nil {
+	e.scratch = journal.AppendEntry(e.scratch[:0], en)
+	if err := checkCommandLimits(en, e.scratch); err != nil {
 		e.reached(PointCommandRefused)
 		e.finish(inv, journal.Result{Failure: &journal.Failure{Code: 400, Message: fmt.Sprintf("%s/%s: %s at index %d: %v", inv.service, inv.handler, en.Kind, i, err)}}, journal.EngineOutput)
 		return
 	}
 	inv.journal = append(inv.journal, en)
-	e.put(entryKey(inv.id, i), enc)
+	e.put(entryKey(inv.id, i), e.keepValue())
 	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	}

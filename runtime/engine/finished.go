@@ -134,7 +134,7 @@ func (e *Engine) idempotent(id idemID) *invocation {
 // then drops it from memory.
 func (e *Engine) retire(inv *invocation) {
 	e.del(inv.recordKeyOf())
-	e.put(finishedKey(inv.id), encodeInvocation(inv))
+	e.putInvocation(finishedKey(inv.id), inv)
 	if !inv.purgeAt.IsZero() {
 		e.put(retentionKey(inv.purgeAt, inv.id), nil)
 		e.armSweep(inv.purgeAt)

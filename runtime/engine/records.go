@@ -174,7 +174,11 @@ func indexedKey(prefix string, id protocol.InvocationID, index uint32) string {
 var ErrCorruptStore = errors.New("corrupt engine state in store")
 
 func encodeInvocation(inv *invocation) []byte {
-	b := make([]byte, 0, 64)
+	return appendInvocation(make([]byte, 0, 64), inv)
+}
+
+// appendInvocation appends inv's record (see encodeInvocation) to b.
+func appendInvocation(b []byte, inv *invocation) []byte {
 	b = append(b, recordVersion)
 	b = appendString(b, inv.service)
 	b = appendString(b, inv.handler)

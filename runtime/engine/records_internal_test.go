@@ -33,3 +33,26 @@ func TestRecordStringsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptValuesStayPut: values cut from the shared buffer keep their bytes whatever is encoded
+// and kept after them, are capped at their length, and a large value is its own.
+func TestKeptValuesStayPut(t *testing.T) {
+	e := &Engine{}
+	var kept [][]byte
+	var want []string
+	for i := range 200 {
+		n := 1 + i%(maxSharedValue+40)
+		e.scratch = append(e.scratch[:0], strings.Repeat(string(rune('a'+i%26)), n)...)
+		v := e.keepValue()
+		if len(v) != n || cap(v) != n {
+			t.Fatalf("value %d: len %d cap %d, want %d", i, len(v), cap(v), n)
+		}
+		kept, want = append(kept, v), append(want, string(v))
+		_ = append(v, "overflow"...)
+	}
+	for i, v := range kept {
+		if string(v) != want[i] {
+			t.Fatalf("value %d changed to %q", i, v)
+		}
+	}
+}
