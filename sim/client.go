@@ -26,7 +26,7 @@ import (
 // socket is missing.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
 	w.requests++
-	x := &exchange{w: w, client: client, reqNo: w.requests, cb: cb, rec: &exchangeRecord{}}
+	x := &exchange{w: w, client: client, reqNo: w.requests, cb: cb}
 	// The runtime gets the request in parts, its own copies of them: nothing the client does
 	// with its buffers later reaches the runtime, nor the runtime's doings the history. The two
 	// copies of the body share one allocation, each capped so that neither can grow into the
@@ -94,17 +94,37 @@ type exchange struct {
 	timeout      time.Duration
 	answered     bool
 	cb           func(Response)
-	rec          *exchangeRecord
+	// rec is what the history keeps of the exchange and bodies what the client's reading of
+	// the response decodes, held here so that an exchange is one allocation.
+	rec    exchangeRecord
+	bodies responseBodies
 }
 
-// exchangeRecord is what the history keeps of an exchange, in one allocation apart from the
-// exchange (which the history does not keep alive): the request as the client wrote it and the
-// response as it read it, with room for their usual header fields. Nothing changes either once
-// it is recorded.
+// exchangeRecord is what the history keeps of an exchange: the request as the client wrote it
+// and the response as it read it, with room for their usual header fields. Nothing changes
+// either once it is recorded.
 type exchangeRecord struct {
 	sent, got  hist.HTTP
 	sentFields [2]hist.Header
 	gotFields  [3]hist.Header
+}
+
+// responseBodies are the bodies responseFacts decodes: a 202's and an error's.
+type responseBodies struct {
+	accepted acceptedBody
+	failure  failureBody
+}
+
+// acceptedBody is what the client reads of a 202's body.
+type acceptedBody struct {
+	InvocationID string `json:"invocationId"`
+}
+
+// failureBody is what the client reads of an error's body.
+type failureBody struct {
+	Code    uint16 `json:"code"`
+	Message string `json:"message"`
+	Source  string `json:"source"`
 }
 
 // arrive is the request reaching the runtime node, after the link's delay.
@@ -170,7 +190,7 @@ func (x *exchange) done(r Response) {
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
-		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, &x.bodies)
 	}
 	x.w.Record(e)
 	x.cb(r)
@@ -183,15 +203,14 @@ var ErrTimeout = errors.New("client timed out")
 // responseFacts reads what a response says, from the bytes the client received: the invocation it
 // names (the x-restate-id header, or the invocationId of a 202), and the output it carries, if
 // any — the body of a 200, or the failure of an error that came from the invocation rather than
-// the ingress.
-func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.Result) {
+// the ingress. It decodes bodies into into, emptied first.
+func responseFacts(r *hist.HTTP, into *responseBodies) (protocol.InvocationID, journal.Entry, journal.Result) {
 	var inv protocol.InvocationID
 	idText, hasID := r.Get(headerInvocationID)
 	if idText == "" && r.Status == http.StatusAccepted {
-		var accepted struct {
-			InvocationID string `json:"invocationId"`
-		}
-		if json.Unmarshal(r.Body, &accepted) == nil {
+		accepted := &into.accepted
+		*accepted = acceptedBody{}
+		if json.Unmarshal(r.Body, accepted) == nil {
 			idText = accepted.InvocationID
 		}
 	}
@@ -207,12 +226,9 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 	if r.Status == http.StatusOK {
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Value: r.Body}
 	}
-	var body struct {
-		Code    uint16 `json:"code"`
-		Message string `json:"message"`
-		Source  string `json:"source"`
-	}
-	if json.Unmarshal(r.Body, &body) == nil && body.Source == "invocation" {
+	body := &into.failure
+	*body = failureBody{}
+	if json.Unmarshal(r.Body, body) == nil && body.Source == "invocation" {
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: body.Code, Message: body.Message}}
 	}
 	return inv, journal.Entry{}, journal.Result{}

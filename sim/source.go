@@ -14,22 +14,60 @@ type Source interface {
 	Draw(n uint64, label string) uint64
 }
 
-// pcgSource is a seeded PCG stream: stable across Go versions, about 2 ns a draw.
-type pcgSource struct{ r *rand.Rand }
+// pcgSource is a seeded PCG stream: stable across Go versions, about 2 ns a draw. It holds its
+// generator, so that a recycled world can seed it again for its next run instead of allocating
+// a new one (seeding a PCG sets its whole state: the stream is the one a new source gives).
+type pcgSource struct {
+	pcg rand.PCG
+	r   *rand.Rand
+}
 
 // NewPCGSource returns the stream for one purpose of one seed. Different purposes of one seed
 // are independent, so adding draws to one purpose does not shift the others.
 func NewPCGSource(seed uint64, purpose string) Source {
-	h := fnv.New64a()
-	h.Write([]byte(purpose))
-	return pcgSource{r: rand.New(rand.NewPCG(seed, h.Sum64()))}
+	return newPCGSource(seed, purpose)
 }
 
-func (s pcgSource) Draw(n uint64, _ string) uint64 {
+func newPCGSource(seed uint64, purpose string) *pcgSource {
+	s := &pcgSource{}
+	s.r = rand.New(&s.pcg)
+	s.seed(seed, purpose)
+	return s
+}
+
+// seed starts the stream again as the stream of purpose of seed.
+func (s *pcgSource) seed(seed uint64, purpose string) {
+	h := fnv.New64a()
+	h.Write([]byte(purpose))
+	s.pcg.Seed(seed, h.Sum64())
+}
+
+func (s *pcgSource) Draw(n uint64, _ string) uint64 {
 	if n <= 1 {
 		return 0
 	}
 	return s.r.Uint64N(n)
+}
+
+// pcgSources hands out the PCG streams of one run, reusing those a recycled world's last run
+// used, in the order it asks for them.
+type pcgSources struct {
+	all  []*pcgSource
+	used int
+}
+
+// next returns a stream for purpose of seed: a reused one seeded afresh, or a new one.
+func (p *pcgSources) next(seed uint64, purpose string) *pcgSource {
+	if p.used < len(p.all) {
+		s := p.all[p.used]
+		p.used++
+		s.seed(seed, purpose)
+		return s
+	}
+	s := newPCGSource(seed, purpose)
+	p.all = append(p.all, s)
+	p.used++
+	return s
 }
 
 // rapidSource draws every choice from a rapid.T, so that rapid can shrink a whole failing

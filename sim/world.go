@@ -156,6 +156,8 @@ type World struct {
 	auditBytes []byte
 	// spare is set only on a world in the pool: the buffers its next run reuses (recycle).
 	spare spare
+	// streams are the run's seeded PCG streams (reused by the next run, see spare).
+	streams pcgSources
 }
 
 // newWorld builds the world of one run on a pooled world (see worlds), or a new one.
@@ -172,29 +174,31 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	if opts.Record != nil {
 		opts.Record.begin(sc.Name, opts)
 	}
+	if w == nil {
+		w = &World{}
+	}
 	stream := func(purpose string) Rand {
 		if opts.Source != nil {
 			return Rand{recordingStream(opts.Source, opts.Record)}
 		}
-		return Rand{recordingStream(NewPCGSource(opts.Seed, purpose), opts.Record)}
-	}
-	if w == nil {
-		w = &World{}
+		return Rand{recordingStream(w.streams.next(opts.Seed, purpose), opts.Record)}
 	}
 	sp := w.spare
 	*w = World{
-		history:      checkers.History{Events: sp.events},
-		queue:        sp.queue,
-		link:         sp.link,
-		auditRows:    sp.auditRows,
-		auditBytes:   sp.auditBytes,
-		opts:         opts,
-		netRand:      stream("net"),
-		faultRand:    stream("faults"),
-		executorRand: stream("executor"),
-		workloadRand: stream("workload"),
-		idRand:       stream("ids"),
+		streams:    pcgSources{all: sp.streams},
+		history:    checkers.History{Events: sp.events},
+		queue:      sp.queue,
+		link:       sp.link,
+		auditRows:  sp.auditRows,
+		auditBytes: sp.auditBytes,
+		opts:       opts,
 	}
+	// The streams are made once the world is in place: a PCG stream comes from w.streams.
+	w.netRand = stream("net")
+	w.faultRand = stream("faults")
+	w.executorRand = stream("executor")
+	w.workloadRand = stream("workload")
+	w.idRand = stream("ids")
 	if opts.Plan != nil {
 		w.plan = *opts.Plan
 	} else {
@@ -202,23 +206,33 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	}
 	if w.plan.ShuffleTies {
 		// A stream of its own, seeded by one draw, so that rapid does not record a draw per event.
-		w.queue.ties = NewPCGSource(w.faultRand.Draw(^uint64(0), "tie-seed"), "ties")
+		w.queue.ties = w.streams.next(w.faultRand.Draw(^uint64(0), "tie-seed"), "ties")
 	}
 	w.workload = sc.New(w)
 	w.services = w.workload.Services()
 	w.serviceKinds = ingress.ServiceKinds{}
 	for _, s := range w.services {
-		w.serviceKinds[s.Name()] = map[protocol.ServiceKind]ingress.ServiceKind{
-			protocol.ServiceStateless: ingress.KindService,
-			protocol.ServiceObject:    ingress.KindObject,
-			protocol.ServiceWorkflow:  ingress.KindWorkflow,
-		}[s.Kind()]
+		w.serviceKinds[s.Name()] = ingressKind(s.Kind())
 	}
 	w.declare()
 	w.runtime = newRuntimeNode(w, sp.store, sp.requests)
 	w.executor = newExecutorNode(w)
 	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
+}
+
+// ingressKind is the ingress's name for a kind of service (zero for a kind it has none for).
+func ingressKind(k protocol.ServiceKind) ingress.ServiceKind {
+	switch k {
+	case protocol.ServiceStateless:
+		return ingress.KindService
+	case protocol.ServiceObject:
+		return ingress.KindObject
+	case protocol.ServiceWorkflow:
+		return ingress.KindWorkflow
+	}
+	var none ingress.ServiceKind
+	return none
 }
 
 // worlds holds the worlds of finished runs for the next run to reuse. A run grows an event queue,
@@ -240,13 +254,15 @@ type spare struct {
 	auditBytes []byte
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
+	// streams are the PCG streams, seeded afresh for each run.
+	streams []*pcgSource
 }
 
 // recycle empties the finished world for a next run (newWorldOn); a world whose history a
 // Result keeps is never recycled (runOn). The world must not be used after it: a caller that
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
-	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0]}
+	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all}
 	clear(w.history.Events) // drop what the old events point to
 	sp.events = w.history.Events[:0]
 	clear(w.link)
