@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/host"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -185,4 +187,85 @@ func TestCoreForgetAnswers499(t *testing.T) {
 	c.Forget(1)
 	require.Equal(t, "reply 1: 499", (*log)[len(*log)-1])
 	require.Zero(t, c.Stats().OpenRequests)
+}
+
+// TestCoreOneSyncPerCall runs a call whose handler has no side effect through a Core and a real
+// executor: the gated start leaves when its batch is applied, the handler's end comes back
+// before the sync, and acceptance, journal and output become durable with one sync, after which
+// the reply leaves. A handler that reaches a Run waits at it for the Durable.
+func TestCoreOneSyncPerCall(t *testing.T) {
+	log := &coreLog{}
+	st := &recordingStore{Store: mem.New(), log: log}
+	var next uint64
+	svc := durable.NewService("Greeter").
+		Handler("greet", durable.NewServiceHandler(func(_ durable.Context, s string) (string, error) { return "hi " + s, nil })).
+		Handler("charge", durable.NewServiceHandler(func(ctx durable.Context, s string) (string, error) {
+			return durable.Run(ctx, func(durable.RunContext) (string, error) {
+				*log = append(*log, "side effect")
+				return "charged " + s, nil
+			})
+		}))
+	clock := fakeclock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	eng := engine.New(engine.Config{
+		Services: []protocol.ServiceSpec{svc.Spec()},
+		Store:    st,
+		Clock:    clock,
+		NewID: func() protocol.InvocationID {
+			next++
+			return invocationNo(next)
+		},
+	})
+	var fromExecutor []protocol.Message
+	ex := executor.New(executor.Config{
+		Services:          []*durable.Service{svc},
+		Send:              func(m protocol.Message) { fromExecutor = append(fromExecutor, m) },
+		Clock:             clock,
+		InactivityTimeout: func() time.Duration { return time.Minute },
+	})
+	fx := &executorEffects{recordingEffects: recordingEffects{log: log}, ex: ex}
+	c := host.NewCore(host.CoreConfig{Engine: eng, Store: st, Effects: fx})
+	call := func(id engine.RequestID, handler string) {
+		c.Ingress(id, ingress.Request{Kind: ingress.Call, Service: "Greeter", Handler: handler, Body: []byte(`"x"`)},
+			func(r ingress.Response) { *log = append(*log, fmt.Sprintf("reply %d: %d %s", id, r.Status, r.Body)) })
+		require.NoError(t, c.Flush())
+		// What the executor sent meanwhile joins the group, as the host's hold lets it.
+		for len(fromExecutor) > 0 {
+			m := fromExecutor[0]
+			fromExecutor = fromExecutor[1:]
+			c.Receive(m)
+			require.NoError(t, c.Flush())
+		}
+		require.Zero(t, c.Speculating())
+		require.NoError(t, c.Commit())
+		for len(fromExecutor) > 0 { // after the Durable
+			m := fromExecutor[0]
+			fromExecutor = fromExecutor[1:]
+			c.Receive(m)
+			require.NoError(t, c.Flush())
+			require.NoError(t, c.Commit())
+		}
+	}
+
+	call(1, "greet")
+	require.Equal(t, coreLog{"apply", "send start", "apply", "sync", "durable 1 notes", "durable 2 notes", "send durable",
+		`reply 1: 200 "hi x"`, "arm"}, *log, "one sync for the acceptance, the journal and the output")
+
+	*log = (*log)[:0]
+	call(2, "charge")
+	effect, durableSent := indexOf(*log, "side effect"), indexOf(*log, "send durable")
+	require.Positive(t, effect, "the side effect ran: %v", *log)
+	require.Greater(t, effect, durableSent, "the side effect waited for its start to be durable: %v", *log)
+	require.Equal(t, `reply 2: 200 "charged x"`, (*log)[len(*log)-1])
+	ex.Crash()
+}
+
+// executorEffects delivers what a Core sends to a real executor, synchronously, and records it.
+type executorEffects struct {
+	recordingEffects
+	ex *executor.Executor
+}
+
+func (fx *executorEffects) Send(m protocol.Message) {
+	fx.recordingEffects.Send(m)
+	fx.ex.Deliver(m)
 }
