@@ -156,18 +156,52 @@ func earlyKey(id protocol.InvocationID, index uint32) string {
 	return indexedKey(earlyPrefix, id, index)
 }
 
+// indexedKeyLen is the length of every indexedKey.
+const indexedKeyLen = 4 + 32 + 1 + 8
+
 // indexedKey is prefix, the invocation ID in hex, a slash and the index as 8 hex digits, so that
 // an invocation's keys sort in index order. prefix is four bytes, as every prefix here.
 func indexedKey(prefix string, id protocol.InvocationID, index uint32) string {
-	var b [4 + 32 + 1 + 8]byte
-	n := copy(b[:], prefix)
-	n += hex.Encode(b[n:], id[:])
-	b[n] = '/'
-	n++
+	var b [indexedKeyLen]byte
+	return string(appendIndexedKey(b[:0], prefix, id, index))
+}
+
+func appendIndexedKey(b []byte, prefix string, id protocol.InvocationID, index uint32) []byte {
+	b = append(b, prefix...)
+	b = hex.AppendEncode(b, id[:])
+	b = append(b, '/')
 	var idx [4]byte
 	binary.BigEndian.PutUint32(idx[:], index)
-	hex.Encode(b[n:], idx[:])
-	return string(b[:])
+	return hex.AppendEncode(b, idx[:])
+}
+
+// journalKeys makes the journal keys of one invocation in index order, several in one string:
+// reading a whole journal (ReadInvocation, at every attempt end under the simulator) then
+// allocates a key string per run of keys instead of one per entry.
+type journalKeys struct {
+	id protocol.InvocationID
+	// run holds the keys of entries from, from+1, ..., one after the other.
+	run  string
+	from uint32
+}
+
+// minKeyRun is the fewest keys journalKeys makes at once.
+const minKeyRun = 2
+
+// key returns entryKey(k.id, i), for i from 0 up, one after the other; n is how many keys the
+// caller expects to need from i on, a hint.
+func (k *journalKeys) key(i, n uint32) string {
+	if i < k.from || int(i-k.from+1)*indexedKeyLen > len(k.run) {
+		n = min(max(n, minKeyRun), maxJournalHint)
+		var room [maxJournalHint * indexedKeyLen]byte // on the stack: the run's string is the copy
+		b := room[:0]
+		for j := range n {
+			b = appendIndexedKey(b, journalPrefix, k.id, i+j)
+		}
+		k.run, k.from = string(b), i
+	}
+	start := int(i-k.from) * indexedKeyLen
+	return k.run[start : start+indexedKeyLen]
 }
 
 // ErrCorruptStore is wrapped by every recovery error about data the engine cannot read.
@@ -451,8 +485,11 @@ func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocat
 	if n := min(inv.entries, maxJournalHint); n > 0 {
 		p.Journal = make([]journal.Entry, 0, n)
 	}
+	keys := journalKeys{id: id}
 	for i := uint32(0); ; i++ {
-		raw, ok, err := st.Get(entryKey(id, i))
+		// The record's journal length may be behind the journal (it is written at the end of a
+		// step, entries as they come), and the loop reads one key past the journal's end.
+		raw, ok, err := st.Get(keys.key(i, max(inv.entries, i)-i+1))
 		if err != nil {
 			return p, true, err
 		}

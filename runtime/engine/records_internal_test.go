@@ -56,3 +56,19 @@ func TestKeptValuesStayPut(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalKeysAreEntryKeys: journalKeys gives entryKey's keys whatever the hints.
+func TestJournalKeysAreEntryKeys(t *testing.T) {
+	id := protocol.InvocationID{0: 0x12, 7: 0x9a, 15: 0xff}
+	for _, hint := range []uint32{0, 1, 3, 7, 200} {
+		keys := journalKeys{id: id}
+		for i := range uint32(100) {
+			if got, want := keys.key(i, hint), entryKey(id, i); got != want {
+				t.Fatalf("hint %d: key(%d) = %q, want %q", hint, i, got, want)
+			}
+		}
+	}
+	if got, want := entryKey(id, 0x0102abcd), journalPrefix+"120000000000009a00000000000000ff/0102abcd"; got != want {
+		t.Fatalf("entryKey = %q, want %q", got, want)
+	}
+}
