@@ -27,8 +27,10 @@
 // Attempts runs the checkers that also read the link log (what crossed the engine<->executor
 // link, as the simulator sent and delivered it): "progress" and "causality" (attempts go on
 // when woken and start only with a cause), "retry-timing" (RetryTiming: a failed attempt's
-// retry waits the declared backoff, and comes) and "inactivity" (Inactivity: an idle attempt
-// suspends within the declared inactivity bound).
+// retry waits the declared backoff, and comes), "durable-start" (DurableStart: an attempt sent
+// speculatively, before its invocation's acceptance was durable, runs no side effect until it
+// is told the acceptance is durable, which happens only once it is) and "inactivity"
+// (Inactivity: an idle attempt suspends within the declared inactivity bound).
 //
 // Exactly one checker is not deterministic in theory: Promises reports a promise whose check ran
 // out of PromiseCheckTimeout, which depends on the machine (see PromiseCheckTimeout).
