@@ -132,7 +132,7 @@ func lookupHandler(services []*durable.Service, service, handler string) durable
 // it replayed every entry, and where the journal holds the handler's output it returned that
 // output there. An output the engine decided (retries ran out, a purge) says nothing of the code.
 func fits(r *twinReplay, output *journal.Entry) bool {
-	if r.diverged != "" {
+	if r.hasDiverged() {
 		return false
 	}
 	if output == nil || output.Name == journal.EngineOutput {
@@ -157,8 +157,8 @@ func twinVerdict(versions int, tried []versionReplay, fit int, output *journal.E
 		switch r := t.run; {
 		case t.missing:
 			how = "has no such handler"
-		case r.diverged != "":
-			how = "diverged: " + r.diverged
+		case r.hasDiverged():
+			how = "diverged: " + r.divergedText()
 		default:
 			returned = true
 			how = "returned " + r.describeEnd() + ", the journal's output is " + output.Result.String()

@@ -134,7 +134,7 @@ func TestTwinStopIsSticky(t *testing.T) {
 	r := replayHandler(h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}})
 	assert.True(t, afterStop)
 	assert.Nil(t, r.output)
-	assert.Empty(t, r.diverged)
+	assert.Empty(t, r.divergedText())
 	assert.Contains(t, r.waitingText(), "would journal awakeable (pending) at index 1")
 }
 
@@ -146,5 +146,5 @@ func TestTwinTurnsPanicsIntoVerdicts(t *testing.T) {
 	r := replayHandler(h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input})
 	assert.Contains(t, r.retry, "handler panicked: boom")
 	r = replayHandler(h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}})
-	assert.Contains(t, r.diverged, "the handler panicked instead")
+	assert.Contains(t, r.divergedText(), "the handler panicked instead")
 }

@@ -42,58 +42,73 @@ type twinReplay struct {
 	rng     *rand.Rand
 
 	// How the re-run ended. stopped is set before the stop panics, so a handler that recovers
-	// the stop cannot make the twin believe it went on.
+	// the stop cannot make the twin believe it went on. A divergence is in words in diverged,
+	// or, for a command that differs from the journal's (the common one: a later version
+	// re-running an earlier version's journal), in at, put in words only for a verdict.
 	stopped  bool
 	diverged string
-	wait     twinWait
+	at       twinStopAt
 	output   *journal.Result
 	retry    string
-}
-
-// twinWait is where a re-run that covered the whole journal stopped: the call the journal cannot
-// answer yet. It is put in words only for a verdict (waitingText), which most re-runs never need.
-type twinWait struct {
-	how   waitKind
-	index uint32
-	// produced is the command the journal does not hold yet (waitCommand); the entry awaited
-	// (waitCompletion) is the journal's at index.
-	produced *journal.Entry
-}
-
-// waitKind says which call a re-run stopped at.
-type waitKind uint8
-
-const (
-	waitNone       waitKind = iota
-	waitCommand             // a command the journal does not hold yet
-	waitCompletion          // an await of an entry whose completion is not journaled yet
-)
-
-// waitingText says in words where the re-run stopped waiting, or "" when it did not.
-func (r *twinReplay) waitingText() string {
-	switch w := r.wait; w.how {
-	case waitCommand:
-		return fmt.Sprintf("would journal %s at index %d", *w.produced, w.index)
-	case waitCompletion:
-		return fmt.Sprintf("waits for the completion of %s at index %d", r.journal[w.index], w.index)
-	}
-	return ""
-}
-
-// twinOutput holds a handler's output and its failure in one allocation.
-type twinOutput struct {
+	// result and failure hold the output (output points at result), in the re-run's own
+	// allocation, as at holds the command where it stopped.
 	result  journal.Result
 	failure journal.Failure
 }
 
+// twinStopAt is the call a re-run stopped at, for the words of a verdict (waitingText,
+// divergedText), which most re-runs never need.
+type twinStopAt struct {
+	how   stopKind
+	index uint32
+	// produced is the command the handler produced (stopWaitCommand, stopDiffers); the entry
+	// awaited (stopWaitCompletion) is the journal's at index.
+	produced journal.Entry
+	// difference is how produced differs from the journal's command at index (stopDiffers).
+	difference difference
+}
+
+// stopKind says which call a re-run stopped at.
+type stopKind uint8
+
+const (
+	stopNone           stopKind = iota
+	stopWaitCommand             // a command the journal does not hold yet: waiting
+	stopWaitCompletion          // an await of an entry whose completion is not journaled yet: waiting
+	stopDiffers                 // a command that differs from the journal's: diverged
+)
+
+// waitingText says in words where the re-run stopped waiting, or "" when it did not.
+func (r *twinReplay) waitingText() string {
+	switch a := &r.at; a.how {
+	case stopWaitCommand:
+		return fmt.Sprintf("would journal %s at index %d", a.produced, a.index)
+	case stopWaitCompletion:
+		return fmt.Sprintf("waits for the completion of %s at index %d", r.journal[a.index], a.index)
+	}
+	return ""
+}
+
+// hasDiverged reports whether the re-run diverged from the journal.
+func (r *twinReplay) hasDiverged() bool { return r.diverged != "" || r.at.how == stopDiffers }
+
+// divergedText says in words how the re-run diverged, or "" when it did not.
+func (r *twinReplay) divergedText() string {
+	if a := &r.at; a.how == stopDiffers {
+		j := r.journal[a.index]
+		return fmt.Sprintf("at journal index %d the journal has %s, the handler produced %s (%s)", a.index, j, a.produced, a.difference.words(j, a.produced))
+	}
+	return r.diverged
+}
+
 // setOutput records the handler's output.
 func (r *twinReplay) setOutput(value []byte, failure *journal.Failure) {
-	o := &twinOutput{result: journal.Result{Value: value}}
+	r.result = journal.Result{Value: value}
 	if failure != nil {
-		o.failure = *failure
-		o.result.Failure = &o.failure
+		r.failure = *failure
+		r.result.Failure = &r.failure
 	}
-	r.output = &o.result
+	r.output = &r.result
 }
 
 // twinStop unwinds the handler when the twin stops it.
@@ -175,34 +190,63 @@ func (r *twinReplay) next(produced journal.Entry) (journal.Entry, uint32) {
 	r.live()
 	index := r.pos
 	if int(index) >= len(r.journal) {
-		// Kept for the words of a verdict: a copy only where the re-run stops.
-		waiting := produced
-		r.wait = twinWait{how: waitCommand, index: index, produced: &waiting}
+		r.at = twinStopAt{how: stopWaitCommand, index: index, produced: produced}
 		r.stop()
 	}
 	j := r.journal[index]
-	if why := commandDiffers(j, produced); why != "" {
-		r.diverge("at journal index %d the journal has %s, the handler produced %s (%s)", index, j, produced, why)
+	if d := commandDifference(j, produced); d != sameCommand {
+		r.at = twinStopAt{how: stopDiffers, index: index, produced: produced, difference: d}
+		r.stop()
 	}
 	r.pos++
 	return j, index
 }
 
-// commandDiffers says how produced is not the command journaled as j, or "" when it is. A
-// command is its kind and its parameters (name, target, parameter, duration); what completed it
-// later (a result, a deadline) is not the handler's choice. Written here rather than taken from
-// journal.Entry.SameCommand so that the twin keeps its own reading of what must match.
-func commandDiffers(j, produced journal.Entry) string {
+// difference is how a produced command differs from the journaled one.
+type difference uint8
+
+const (
+	sameCommand difference = iota
+	otherKind
+	otherName
+	otherTarget
+	otherDuration
+	otherParam
+)
+
+// commandDifference says how produced is not the command journaled as j, or sameCommand when it
+// is. A command is its kind and its parameters (name, target, parameter, duration); what
+// completed it later (a result, a deadline) is not the handler's choice. Written here rather
+// than taken from journal.Entry.SameCommand so that the twin keeps its own reading of what must
+// match.
+func commandDifference(j, produced journal.Entry) difference {
 	switch {
 	case j.Kind != produced.Kind:
-		return "another kind"
+		return otherKind
 	case j.Name != produced.Name:
-		return fmt.Sprintf("name %q, not %q", produced.Name, j.Name)
+		return otherName
 	case j.Target != produced.Target:
-		return fmt.Sprintf("target %q, not %q", produced.Target, j.Target)
+		return otherTarget
 	case j.Duration != produced.Duration:
-		return fmt.Sprintf("duration %s, not %s", produced.Duration, j.Duration)
+		return otherDuration
 	case !sameResult(j.Param, produced.Param):
+		return otherParam
+	}
+	return sameCommand
+}
+
+// words says the difference d between the journaled command j and produced.
+func (d difference) words(j, produced journal.Entry) string {
+	switch d {
+	case otherKind:
+		return "another kind"
+	case otherName:
+		return fmt.Sprintf("name %q, not %q", produced.Name, j.Name)
+	case otherTarget:
+		return fmt.Sprintf("target %q, not %q", produced.Target, j.Target)
+	case otherDuration:
+		return fmt.Sprintf("duration %s, not %s", produced.Duration, j.Duration)
+	case otherParam:
 		return fmt.Sprintf("parameter %s, not %s", produced.Param, j.Param)
 	}
 	return ""
@@ -251,7 +295,7 @@ func (r *twinReplay) Await(index uint32) journal.Result {
 	}
 	j := r.journal[index]
 	if j.Kind.Completable() && !j.Completed {
-		r.wait = twinWait{how: waitCompletion, index: index}
+		r.at = twinStopAt{how: stopWaitCompletion, index: index}
 		r.stop()
 	}
 	return j.Result
