@@ -8,6 +8,10 @@
 // The handler's input is decoded before its coroutine starts and its output encoded after it
 // returns (durable.Handler.Prepare), on the driver's stack: a fresh coroutine's small stack would
 // otherwise grow, by copying, for JSON's deep calls on every attempt.
+// A Gated start (sent by the driver before its batch was durable) runs at once, but parks at its
+// first Run until a Durable message says the start is durable, telling the driver Parked
+// whenever it waits before that; if no Durable comes within the inactivity timeout, it suspends
+// waiting on its input entry, which the engine answers with a new, ungated attempt.
 // The executor is a step machine like the engine: its inputs are protocol messages and timer
 // firings; its outputs go through the injected Send function and Clock. It imports durable,
 // journal, protocol, fakeclock and mutant, never the engine or the simulator.
