@@ -63,7 +63,7 @@ func TestShareableInput(t *testing.T) {
 // checks that every call gets exactly what encoding/json makes of the bytes, errors included
 // (an input that fails to decode is never remembered).
 func TestRememberedInputsDecodeAsJSONDoes(t *testing.T) {
-	h := NewServiceHandler(func(Context, plainInput) (string, error) { return "", nil }).(typedHandler[Context, plainInput, string])
+	h := NewServiceHandler(func(Context, plainInput) (string, error) { return "", nil }).(typedHandler[Context, baseContext, plainInput, string])
 	require.NotNil(t, h.inputs)
 	ins := []string{
 		`{"document":"doc-1"}`, `{"document":"doc-2","count":3,"ratio":0.25}`, `{"document":"d\u00e9","Tags":["a","b"],"Inner":{"OK":true}}`,
@@ -79,7 +79,7 @@ func TestRememberedInputsDecodeAsJSONDoes(t *testing.T) {
 				continue
 			}
 			require.NoError(t, err, "round %d input %s", round, in)
-			assert.Equal(t, want, p.(*typedCall[Context, plainInput, string]).in, "round %d input %s", round, in)
+			assert.Equal(t, want, p.(*typedCall[Context, baseContext, plainInput, string]).in, "round %d input %s", round, in)
 		}
 	}
 	assert.Len(t, h.inputs.decoded, 7, "every input that decoded is remembered")
@@ -101,7 +101,7 @@ func TestInputsWithPointersAreNotShared(t *testing.T) {
 		require.NoError(t, p.Run(rt))
 	}
 	assert.Equal(t, []string{"a", "a"}, seen)
-	assert.Nil(t, h.(typedHandler[Context, struct{ Items []string }, string]).inputs)
+	assert.Nil(t, h.(typedHandler[Context, baseContext, struct{ Items []string }, string]).inputs)
 }
 
 // TestInputsAreBounded: at most maxRememberedInputs inputs, none longer than

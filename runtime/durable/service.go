@@ -37,19 +37,22 @@ type Prepared interface {
 	Output() ([]byte, error)
 }
 
-type typedHandler[C any, I, O any] struct {
-	fn      func(C, I) (O, error)
-	ctx     func(Runtime) C
+// typedHandler adapts fn, whose context is a C, concretely an X (baseContext, objectContext...).
+type typedHandler[C, X any, I, O any] struct {
+	fn func(C, I) (O, error)
+	// ctx makes the context for an attempt's runtime in x, the room for it in the call, and
+	// returns it as a C: a pointer, so that handing it to fn allocates nothing.
+	ctx     func(x *X, rt Runtime) C
 	kind    protocol.HandlerKind
 	svcKind protocol.ServiceKind
 	// inputs remembers decoded inputs (nil when I's values cannot be shared; see inputs).
 	inputs *inputs[I]
 }
 
-func (h typedHandler[C, I, O]) Kind() protocol.HandlerKind        { return h.kind }
-func (h typedHandler[C, I, O]) serviceKind() protocol.ServiceKind { return h.svcKind }
+func (h typedHandler[C, X, I, O]) Kind() protocol.HandlerKind        { return h.kind }
+func (h typedHandler[C, X, I, O]) serviceKind() protocol.ServiceKind { return h.svcKind }
 
-func (h typedHandler[C, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
+func (h typedHandler[C, X, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
 	p, err := h.Prepare(input)
 	if err != nil {
 		return nil, err
@@ -60,8 +63,8 @@ func (h typedHandler[C, I, O]) Call(rt Runtime, input []byte) ([]byte, error) {
 	return p.Output()
 }
 
-func (h typedHandler[C, I, O]) Prepare(input []byte) (Prepared, error) {
-	p := &typedCall[C, I, O]{fn: h.fn, ctx: h.ctx}
+func (h typedHandler[C, X, I, O]) Prepare(input []byte) (Prepared, error) {
+	p := &typedCall[C, X, I, O]{fn: h.fn, ctx: h.ctx}
 	if len(input) == 0 || decodeScalar(input, &p.in) || h.inputs.get(input, &p.in) {
 		return p, nil
 	}
@@ -73,15 +76,16 @@ func (h typedHandler[C, I, O]) Prepare(input []byte) (Prepared, error) {
 }
 
 // typedCall is a Prepared call of a typedHandler: its decoded input, and its output once run.
-type typedCall[C any, I, O any] struct {
+type typedCall[C, X any, I, O any] struct {
 	fn  func(C, I) (O, error)
-	ctx func(Runtime) C
+	ctx func(*X, Runtime) C
+	cx  X
 	in  I
 	out O
 }
 
-func (p *typedCall[C, I, O]) Run(rt Runtime) error {
-	out, err := p.fn(p.ctx(rt), p.in)
+func (p *typedCall[C, X, I, O]) Run(rt Runtime) error {
+	out, err := p.fn(p.ctx(&p.cx, rt), p.in)
 	if err != nil {
 		return err
 	}
@@ -89,7 +93,7 @@ func (p *typedCall[C, I, O]) Run(rt Runtime) error {
 	return nil
 }
 
-func (p *typedCall[C, I, O]) Output() ([]byte, error) {
+func (p *typedCall[C, X, I, O]) Output() ([]byte, error) {
 	b, err := encode(p.out)
 	if err != nil {
 		return nil, TerminalError(fmt.Errorf("encode output: %w", err), 500)
@@ -100,38 +104,47 @@ func (p *typedCall[C, I, O]) Output() ([]byte, error) {
 // NewServiceHandler adapts a typed function into a handler of a plain service; input and output
 // are JSON. An input that does not decode into I is a terminal error with code 400.
 func NewServiceHandler[I, O any](fn func(ctx Context, input I) (O, error)) Handler {
-	return typedHandler[Context, I, O]{fn: fn, ctx: func(rt Runtime) Context { return baseContext{rt} }, svcKind: protocol.ServiceStateless, inputs: newInputs[I]()}
+	return typedHandler[Context, baseContext, I, O]{fn: fn, svcKind: protocol.ServiceStateless, inputs: newInputs[I](),
+		ctx: func(x *baseContext, rt Runtime) Context { *x = baseContext{rt}; return x }}
 }
 
 // NewObjectHandler adapts a typed function into an exclusive handler of a virtual object: it
 // holds the key's lock from start to end, and may write state.
 func NewObjectHandler[I, O any](fn func(ctx ObjectContext, input I) (O, error)) Handler {
-	return typedHandler[ObjectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
-		ctx: func(rt Runtime) ObjectContext { return objectContext{objectSharedContext{baseContext{rt}}} }}
+	return typedHandler[ObjectContext, objectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
+		ctx: func(x *objectContext, rt Runtime) ObjectContext {
+			*x = objectContext{objectSharedContext{baseContext{rt}}}
+			return x
+		}}
 }
 
 // NewObjectSharedHandler adapts a typed function into a shared handler of a virtual object: it
 // runs beside anything else on the key and may only read state.
 func NewObjectSharedHandler[I, O any](fn func(ctx ObjectSharedContext, input I) (O, error)) Handler {
-	return typedHandler[ObjectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
-		ctx: func(rt Runtime) ObjectSharedContext { return objectSharedContext{baseContext{rt}} }}
+	return typedHandler[ObjectSharedContext, objectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
+		ctx: func(x *objectSharedContext, rt Runtime) ObjectSharedContext {
+			*x = objectSharedContext{baseContext{rt}}
+			return x
+		}}
 }
 
 // NewWorkflowHandler adapts a typed function into a workflow's run handler, which runs at most
 // once per key.
 func NewWorkflowHandler[I, O any](fn func(ctx WorkflowContext, input I) (O, error)) Handler {
-	return typedHandler[WorkflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
-		ctx: func(rt Runtime) WorkflowContext {
-			return workflowContext{workflowSharedContext{objectSharedContext{baseContext{rt}}}}
+	return typedHandler[WorkflowContext, workflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
+		ctx: func(x *workflowContext, rt Runtime) WorkflowContext {
+			*x = workflowContext{workflowSharedContext{objectSharedContext{baseContext{rt}}}}
+			return x
 		}}
 }
 
 // NewWorkflowSharedHandler adapts a typed function into a workflow's shared handler: it runs
 // beside run, reads state and reads, resolves and rejects the workflow's promises.
 func NewWorkflowSharedHandler[I, O any](fn func(ctx WorkflowSharedContext, input I) (O, error)) Handler {
-	return typedHandler[WorkflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
-		ctx: func(rt Runtime) WorkflowSharedContext {
-			return workflowSharedContext{objectSharedContext{baseContext{rt}}}
+	return typedHandler[WorkflowSharedContext, workflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
+		ctx: func(x *workflowSharedContext, rt Runtime) WorkflowSharedContext {
+			*x = workflowSharedContext{objectSharedContext{baseContext{rt}}}
+			return x
 		}}
 }
 
