@@ -170,6 +170,12 @@ func indexPromises(h History) promiseIndex {
 				op.events()...))
 			op.known = false
 		}
+		// An operation takes effect no earlier than its invocation's acceptance. A gated attempt
+		// journals before the sync that records that acceptance (and the notes of the batches
+		// before it, a workflow's purge among them), so its call is placed there.
+		if op.ret < 0 || op.ret >= a {
+			op.call = max(op.call, a)
+		}
 		wk := workflowKey{h.Events[a].Service, h.Events[a].Key}
 		op.promise = promiseKey{wk.service, wk.key, op.name, countBefore(wfPurges[wk], op.call)}
 		ix.byPromise[op.promise] = append(ix.byPromise[op.promise], op)

@@ -171,6 +171,30 @@ func TestPromises(t *testing.T) {
 				invB.String()+"[1] peek -> value(a); the longest linearizable prefix is []")},
 		},
 		{
+			name: "clean: a gated attempt journals before the sync that records the purge before its acceptance",
+			build: func(b *builder) {
+				b.workflowK1()
+				b.emit(invC, 1, 1, completePromise("p", "a"))
+				b.observeResult(invC, 1, 1, complete, promiseOK)
+				b.promiseCompleted("Wf", "k1", "p", "a")
+				// E's attempt ran (gated) once the purge and its acceptance were applied, before
+				// the sync recorded them: its complete belongs to epoch 1, where it wins.
+				e := invID(5)
+				b.emit(e, 1, 1, completePromise("p", "b"))
+				b.wfPurge("Wf", "k1")
+				b.invoked(e, "Wf", "approve", "k1", 5, "shared")
+				b.observeResult(e, 1, 1, complete, promiseOK)
+				b.promiseCompleted("Wf", "k1", "p", "b")
+			},
+		},
+		{
+			name: "a gated attempt of an invocation a crash lost: what it journaled is moot",
+			build: func(b *builder) {
+				b.workflowK1()
+				b.emit(invID(5), 1, 1, getPromise("p"))
+			},
+		},
+		{
 			name: "promise command of an invocation never accepted",
 			build: func(b *builder) {
 				b.emit(invA, 1, 1, getPromise("p"))
