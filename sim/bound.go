@@ -173,6 +173,10 @@ func (k eventKind) String() string {
 		return "client-request"
 	case evClientTimeout:
 		return "client-timeout"
+	case evRestartRuntime:
+		return "runtime-restart"
+	case evRestartExecutor:
+		return "executor-restart"
 	}
 	return fmt.Sprintf("eventKind(%d)", uint8(k))
 }

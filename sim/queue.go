@@ -11,16 +11,18 @@ import (
 type eventKind uint8
 
 const (
-	evCall           eventKind = iota + 1 // run fn
-	evToEngine                            // deliver msg to the runtime node's engine
-	evToExecutor                          // deliver msg to the executor node
-	evSync                                // the runtime node's store sync completes (gen)
-	evEngineTimer                         // an engine timer falls due (gen)
-	evExecutorTimer                       // an executor inactivity timer falls due (gen, timer)
-	evConnectionLost                      // the runtime (gen) notices an attempt's connection failed (msg)
-	evRelease                             // the runtime (gen) sends what its last sync made durable
-	evRequestArrives                      // a client's request reaches the runtime node (x)
-	evClientTimeout                       // a client gives up on a lost request or response (x)
+	evCall            eventKind = iota + 1 // run fn
+	evToEngine                             // deliver msg to the runtime node's engine
+	evToExecutor                           // deliver msg to the executor node
+	evSync                                 // the runtime node's store sync completes (gen)
+	evEngineTimer                          // an engine timer falls due (gen)
+	evExecutorTimer                        // an executor inactivity timer falls due (gen, timer)
+	evConnectionLost                       // the runtime (gen) notices an attempt's connection failed (msg)
+	evRelease                              // the runtime (gen) sends what its last sync made durable
+	evRequestArrives                       // a client's request reaches the runtime node (x)
+	evClientTimeout                        // a client gives up on a lost request or response (x)
+	evRestartRuntime                       // the crashed runtime node's downtime ends
+	evRestartExecutor                      // the crashed executor node's downtime ends
 )
 
 // event is one thing due at a virtual instant. It is a value type with the hot payloads inline

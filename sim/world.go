@@ -330,6 +330,11 @@ func (w *World) Record(e checkers.Event) int {
 	return len(w.history.Events) - 1
 }
 
+// afterKind queues an event of kind, which needs no payload, once virtual time has advanced by d.
+func (w *World) afterKind(d time.Duration, kind eventKind) {
+	w.queue.add(w.now + max(d, 0)).kind = kind
+}
+
 // linkDelay draws the delay of one message or HTTP leg: uniform up to the plan's maximum, with
 // a long tail, rounded up to the plan's time quantum so that bursts fall due together.
 func (w *World) linkDelay() time.Duration {
@@ -505,6 +510,10 @@ func (w *World) dispatch(ev event) {
 		ev.x.arrive()
 	case evClientTimeout:
 		ev.x.timedOut()
+	case evRestartRuntime:
+		w.runtime.restartIfDown()
+	case evRestartExecutor:
+		w.executor.restartIfDown()
 	default:
 		panic(fmt.Sprintf("sim: unknown event kind %d", ev.kind))
 	}
@@ -548,9 +557,7 @@ func (w *World) scheduleCrashes() {
 				return
 			}
 			w.executor.crash()
-			w.After(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), func() {
-				w.executor.restartIfDown()
-			})
+			w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), evRestartExecutor)
 			w.After(w.faultRand.Exp(d, "executor-crash"), next)
 		}
 		w.After(w.faultRand.Exp(d, "executor-crash"), next)
@@ -577,7 +584,8 @@ func (w *World) scheduleClockSteps() {
 		}
 		from := w.runtime.clockOffset
 		w.runtime.clockOffset = draw()
-		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: fmt.Sprintf("offset %v -> %v", from, w.runtime.clockOffset)})
+		// What fmt's "offset %v -> %v" writes, without fmt.
+		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "offset " + from.String() + " -> " + w.runtime.clockOffset.String()})
 		w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
 	}
 	w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
@@ -589,9 +597,7 @@ func (w *World) crashRuntime() {
 		return
 	}
 	w.runtime.crash()
-	w.After(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "runtime-downtime"), func() {
-		w.runtime.restartIfDown()
-	})
+	w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "runtime-downtime"), evRestartRuntime)
 }
 
 // schedulePauses stops a node now and then: it handles nothing until its pause ends.
@@ -599,12 +605,14 @@ func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
 	if every <= 0 {
 		return
 	}
+	// The draws' labels, made once rather than at every pause.
+	pauseLabel, everyLabel := node+"-pause", node+"-pause-every"
 	var next func()
 	next = func() {
 		if w.healed {
 			return
 		}
-		d := w.faultRand.Duration(time.Millisecond, max(w.plan.PauseMax, time.Millisecond), node+"-pause")
+		d := w.faultRand.Duration(time.Millisecond, max(w.plan.PauseMax, time.Millisecond), pauseLabel)
 		p.until = max(p.until, w.now+d)
 		until := p.until
 		w.After(d, func() {
@@ -613,10 +621,10 @@ func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
 			}
 		})
 		w.cover(CoverPause)
-		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Span: d, Reason: fmt.Sprintf("for %s", d)})
-		w.After(d+w.faultRand.Exp(every, node+"-pause-every"), next)
+		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Span: d, Reason: "for " + d.String()})
+		w.After(d+w.faultRand.Exp(every, everyLabel), next)
 	}
-	w.After(w.faultRand.Exp(every, node+"-pause-every"), next)
+	w.After(w.faultRand.Exp(every, everyLabel), next)
 }
 
 // close ends the run: every attempt still parked is aborted so no coroutine outlives the world.
