@@ -150,6 +150,9 @@ func (e *Engine) armSweep(deadline time.Time) {
 	e.ready.Timers = append(e.ready.Timers, Timer{Kind: TimerRetentionSweep, Deadline: deadline})
 }
 
+// errStopScan is what a Scan's function returns to stop it once it has what it wanted.
+var errStopScan = errors.New("stop")
+
 // sweep purges the finished invocations whose retention is due, at most maxSweep, and arms the
 // sweep for the next.
 func (e *Engine) sweep(t Timer) {
@@ -163,7 +166,6 @@ func (e *Engine) sweep(t Timer) {
 	}
 	var purge []due
 	var next time.Time
-	errStop := errors.New("stop")
 	err := e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
 		deadline, id, ok := parseRetentionKey(key)
 		switch {
@@ -172,7 +174,7 @@ func (e *Engine) sweep(t Timer) {
 			return nil
 		case deadline.After(now) || len(purge) == maxSweep:
 			next = deadline
-			return errStop
+			return errStopScan
 		}
 		purge = append(purge, due{deadline, id})
 		return nil
@@ -181,7 +183,7 @@ func (e *Engine) sweep(t Timer) {
 	for _, ce := range store.ChecksumErrors(err) {
 		e.readProblem(ce.Key, ce)
 	}
-	if err = store.ExceptChecksum(err); err != nil && !errors.Is(err, errStop) {
+	if err = store.ExceptChecksum(err); err != nil && !errors.Is(err, errStopScan) {
 		e.readProblem(retentionPrefix, err)
 		return
 	}
@@ -205,7 +207,6 @@ func (e *Engine) sweep(t Timer) {
 
 // armFirstSweep arms the sweep for the head of the retention index, at recovery.
 func (e *Engine) armFirstSweep() {
-	errStop := errors.New("stop")
 	_ = e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
 		if deadline, _, ok := parseRetentionKey(key); ok {
 			e.armSweep(deadline)
@@ -213,7 +214,7 @@ func (e *Engine) armFirstSweep() {
 			// A key the sweep cannot read: sweep at once, and let the sweep report it.
 			e.armSweep(e.now())
 		}
-		return errStop
+		return errStopScan
 	})
 }
 

@@ -59,7 +59,13 @@ const (
 )
 
 func escapedKey(prefix string, parts ...string) string {
+	// Room for the key as it is when no part needs escaping, the usual case: one allocation.
+	n := len(prefix) + len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	b.WriteString(prefix)
 	for i, p := range parts {
 		if i > 0 {
