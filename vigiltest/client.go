@@ -1,6 +1,7 @@
 package vigiltest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -300,6 +301,12 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 // encoding/json would make escape, stays on the stack.
 func decodeOutput[T any](body []byte) (T, error) {
 	var v T
+	if raw, ok := any(&v).(*json.RawMessage); ok && json.Valid(body) {
+		// What json.Unmarshal hands RawMessage.UnmarshalJSON to copy: the value, without the
+		// whitespace around it (a valid document has no other bytes there).
+		*raw = append(json.RawMessage(nil), bytes.TrimSpace(body)...)
+		return v, nil
+	}
 	if err := json.Unmarshal(body, &v); err != nil {
 		return v, fmt.Errorf("vigiltest: decode output %s as %T: %w", body, v, err)
 	}
@@ -307,16 +314,51 @@ func decodeOutput[T any](body []byte) (T, error) {
 }
 
 // acceptedID is the invocationId of a 202's body, "" when there is none (an awakeable's 202 has
-// no body at all, and then encoding/json is not asked).
+// no body at all, and then encoding/json is not asked). The body the runtime writes,
+// {"invocationId":"<id>","status":"<status>"} with plain strings, is read without encoding/json;
+// any other body with it.
 func acceptedID(body []byte) string {
 	if len(body) == 0 {
 		return ""
+	}
+	if id, ok := plainAccepted(body); ok {
+		return id
 	}
 	var acc struct {
 		InvocationID string `json:"invocationId"`
 	}
 	_ = json.Unmarshal(body, &acc)
 	return acc.InvocationID
+}
+
+// plainAccepted reads a body of exactly the shape {"invocationId":"<id>","status":"<status>"}
+// whose strings are printable ASCII without quotes or backslashes, which encoding/json reads as
+// they are; it reports false for any other body.
+func plainAccepted(body []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(body, []byte(`{"invocationId":"`))
+	if !ok {
+		return "", false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || !plainJSON(rest[:end]) {
+		return "", false
+	}
+	status, ok := bytes.CutPrefix(rest[end:], []byte(`","status":"`))
+	if !ok || !bytes.HasSuffix(status, []byte(`"}`)) || !plainJSON(status[:len(status)-2]) {
+		return "", false
+	}
+	return string(rest[:end]), true
+}
+
+// plainJSON reports whether b, between JSON quotes, is read as it is: printable ASCII other
+// than '"' and '\\'.
+func plainJSON(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // encodeInput is encode for a handler's input, except that a nil input sends no body at all, as

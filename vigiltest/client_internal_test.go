@@ -1,0 +1,52 @@
+package vigiltest
+
+import (
+	"encoding/json"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// TestAcceptedIDReadsAsJSONDoes: acceptedID reads the invocationId encoding/json reads, for the
+// runtime's own bodies (whose shape it reads by hand) and bodies of every other shape.
+func TestAcceptedIDReadsAsJSONDoes(t *testing.T) {
+	str := rapid.OneOf(rapid.StringMatching(`[ -~]{0,12}`), rapid.String(),
+		rapid.SampledFrom([]string{"inv_0123", "Accepted", `a"b`, `a\b`, "é", "\xff", `","status":"x`}))
+	rapid.Check(t, func(t *rapid.T) {
+		id, status := str.Draw(t, "id"), str.Draw(t, "status")
+		bodies := [][]byte{
+			[]byte(`{"invocationId":"` + id + `","status":"` + status + `"}`),
+			[]byte(`{"invocationId":"` + id + `","status":"` + status + `","invocationId":"other"}`),
+			[]byte(`{"status":"` + status + `","invocationId":"` + id + `"}`),
+			[]byte(`{"invocationId":"` + id + `","status":"` + status + `"} `),
+			[]byte(id),
+		}
+		for _, body := range bodies {
+			var want struct {
+				InvocationID string `json:"invocationId"`
+			}
+			_ = json.Unmarshal(body, &want)
+			if got := acceptedID(body); got != want.InvocationID {
+				t.Fatalf("acceptedID(%q) = %q, encoding/json reads %q", body, got, want.InvocationID)
+			}
+		}
+	})
+}
+
+// TestRawOutputDecodesAsJSONDoes: a json.RawMessage output read without encoding/json's decoder
+// is the one it reads, errors included.
+func TestRawOutputDecodesAsJSONDoes(t *testing.T) {
+	samples := [][]byte{[]byte(`"a"`), []byte(" {\"k\": [1, 2]}\n"), []byte("null"), []byte("\t7\r\n"), []byte(`{"a":}`),
+		[]byte(""), []byte(" "), []byte("\v1"), []byte("1\u00a0"), []byte("\u00851"), []byte(`"\u00e9"`)}
+	body := rapid.OneOf(rapid.SliceOf(rapid.Byte()), rapid.SampledFrom(samples),
+		rapid.Map(rapid.StringMatching(`[ \t\r\n]{0,2}[0-9"{}:\[\],a-z ]{0,8}[ \t\r\n\v]{0,2}`), func(s string) []byte { return []byte(s) }))
+	rapid.Check(t, func(t *rapid.T) {
+		b := body.Draw(t, "body")
+		got, gotErr := decodeOutput[json.RawMessage](b)
+		var want json.RawMessage
+		wantErr := json.Unmarshal(b, &want)
+		if (gotErr == nil) != (wantErr == nil) || string(got) != string(want) {
+			t.Fatalf("decodeOutput(%q) = %q, %v; encoding/json %q, %v", b, got, gotErr, want, wantErr)
+		}
+	})
+}
