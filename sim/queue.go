@@ -37,9 +37,14 @@ type event struct {
 	srcGen uint64
 	// timerSpec is the engine timer an evEngineTimer delivers.
 	timerSpec *engine.Timer
-	msg       protocol.Message
-	fn        func()
-	timer     *simTimer
+	// msg is the message of a delivery (evToEngine, evToExecutor, evConnectionLost). Of any
+	// other event it is garbage, a message an earlier event of the queue slot carried, never
+	// read: clearing its dozen pointer fields at every pop cost more than the rest of the pop
+	// (each is a write barrier while the GC marks), and the next delivery in the slot
+	// overwrites it.
+	msg   protocol.Message
+	fn    func()
+	timer *simTimer
 	// x is the client exchange of the client events, which need no closure of their own.
 	x *exchange
 }
@@ -95,8 +100,8 @@ func (q *eventQueue) pushMessage(at time.Duration, kind eventKind, m *protocol.M
 	s.gen = gen
 }
 
-// add queues an event due at at and returns its slot, zero but for at and seq, for the caller
-// to fill in before anything else touches the queue.
+// add queues an event due at at and returns its slot, zero but for at, seq and msg (see event),
+// for the caller to fill in before anything else touches the queue.
 func (q *eventQueue) add(at time.Duration) *event {
 	q.seq++
 	seq := q.seq
@@ -122,7 +127,7 @@ func (q *eventQueue) add(at time.Duration) *event {
 		i = p
 	}
 	s := &q.slots[slot]
-	s.at, s.seq = at, seq
+	s.at, s.seq, s.kind, s.gen, s.srcGen = at, seq, 0, 0, 0
 	return s
 }
 
@@ -147,8 +152,10 @@ func (q *eventQueue) pop() event {
 		q.heap[i], q.heap[m] = q.heap[m], q.heap[i]
 		i = m
 	}
-	e := q.slots[top.slot]
-	q.slots[top.slot] = event{}
+	s := &q.slots[top.slot]
+	e := *s
+	// The slot lets go of what the event points to, but for its message (see event).
+	s.timerSpec, s.fn, s.timer, s.x = nil, nil, nil, nil
 	q.free = append(q.free, top.slot)
 	return e
 }
