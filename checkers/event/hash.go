@@ -16,7 +16,10 @@ func Hash(h *History) uint64 {
 	sum := uint64(hashSeed)
 	for i := range h.Events {
 		buf = AppendHash(buf[:0], &h.Events[i])
-		sum = hashBlock(sum, buf)
+		n := len(buf)
+		// Eight zero bytes past the end make the tail one whole word to read (hashBlock).
+		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0)
+		sum = hashBlock(sum, buf, n)
 	}
 	return hashFinish(sum ^ uint64(len(h.Events)))
 }
@@ -30,19 +33,17 @@ const (
 	hashMul  = 0xc6a4a7935bd1e995
 )
 
-// hashBlock folds one event's encoding into h: its length first, so that the words of two
-// blocks can never be read as those of one, then its whole words, then the tail bytes.
-func hashBlock(h uint64, b []byte) uint64 {
-	h = hashWord(h, uint64(len(b)))
-	for len(b) >= 8 {
+// hashBlock folds one event's encoding, b[:n], into h: its length first, so that the words of
+// two blocks can never be read as those of one, then its whole words, then the tail bytes as one
+// word, zeros above them. b holds eight zero bytes past n, so the tail is read as one whole word.
+func hashBlock(h uint64, b []byte, n int) uint64 {
+	h = hashWord(h, uint64(n))
+	b = b[:n+8]
+	for len(b) >= 16 {
 		h = hashWord(h, binary.LittleEndian.Uint64(b))
 		b = b[8:]
 	}
-	var tail uint64
-	for i, c := range b {
-		tail |= uint64(c) << (8 * i)
-	}
-	return hashWord(h, tail)
+	return hashWord(h, binary.LittleEndian.Uint64(b))
 }
 
 // hashWord mixes one word into h; for a fixed word it is a bijection of h, so two different
@@ -70,15 +71,20 @@ func AppendHash(b []byte, e *Event) []byte {
 	b = append(b, e.Invocation[:]...)
 	b = binary.AppendUvarint(b, uint64(e.Attempt))
 	b = binary.AppendUvarint(b, uint64(e.Index))
-	b = appendEntry(b, e.Entry)
+	b = appendEntry(b, &e.Entry)
 	b = binary.AppendUvarint(b, uint64(len(e.Journal)))
-	for _, en := range e.Journal {
-		b = appendEntry(b, en)
+	for k := range e.Journal {
+		b = appendEntry(b, &e.Journal[k])
 	}
-	b = appendResult(b, e.Result)
-	for _, s := range [...]string{e.Awakeable, e.Reason, e.Service, e.Handler, e.Key, e.Promise, e.IdempotencyKey} {
-		b = appendString(b, s)
-	}
+	b = appendResult(b, &e.Result)
+	// One call per string: ranging over an array of them cost more than encoding them.
+	b = appendString(b, e.Awakeable)
+	b = appendString(b, e.Reason)
+	b = appendString(b, e.Service)
+	b = appendString(b, e.Handler)
+	b = appendString(b, e.Key)
+	b = appendString(b, e.Promise)
+	b = appendString(b, e.IdempotencyKey)
 	b = binary.AppendUvarint(b, e.Seq)
 	b = binary.AppendVarint(b, int64(e.Deadline))
 	b = binary.AppendUvarint(b, e.Request)
@@ -91,17 +97,32 @@ func AppendHash(b []byte, e *Event) []byte {
 	return appendRuntime(b, e.Runtime)
 }
 
+// appendString and appendBytes append nothing after the length of an empty string: most are,
+// and an empty append still calls memmove.
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
+	if len(s) == 0 {
+		return b
+	}
 	return append(b, s...)
 }
 
 func appendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
+	if len(s) == 0 {
+		return b
+	}
 	return append(b, s...)
 }
 
-func appendEntry(b []byte, e journal.Entry) []byte {
+// appendEntry and appendResult take their value by pointer: an Entry is too large to copy for
+// every one hashed.
+func appendEntry(b []byte, e *journal.Entry) []byte {
+	if e.Kind == 0 && e.Name == "" && e.Target == "" && !e.Completed && e.Duration == 0 && e.Deadline == 0 &&
+		emptyResult(&e.Param) && emptyResult(&e.Result) {
+		// The zero entry, as the fields below write it: most events carry none.
+		return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	}
 	b = append(b, byte(e.Kind))
 	b = appendString(b, e.Name)
 	b = appendString(b, e.Target)
@@ -110,13 +131,16 @@ func appendEntry(b []byte, e journal.Entry) []byte {
 	} else {
 		b = append(b, 0)
 	}
-	b = appendResult(b, e.Param)
+	b = appendResult(b, &e.Param)
 	b = binary.AppendVarint(b, int64(e.Duration))
 	b = binary.AppendVarint(b, e.Deadline)
-	return appendResult(b, e.Result)
+	return appendResult(b, &e.Result)
 }
 
-func appendResult(b []byte, r journal.Result) []byte {
+// emptyResult reports whether r encodes as the zero Result does (an empty value, no failure).
+func emptyResult(r *journal.Result) bool { return len(r.Value) == 0 && r.Failure == nil }
+
+func appendResult(b []byte, r *journal.Result) []byte {
 	b = appendBytes(b, r.Value)
 	if r.Failure == nil {
 		return append(b, 0)
