@@ -185,8 +185,11 @@ func (x *exchange) done(r Response) {
 		e.Reason = x.req.Method + " " + x.req.Target + ": " + r.Err.Error()
 	} else {
 		e.Status = r.Status
-		// What fmt's "%s %s: %d %s" writes, joined in one allocation: every response has one.
-		e.Reason = x.req.Method + " " + x.req.Target + ": " + strconv.Itoa(r.Status) + " " + string(r.Body)
+		// What fmt's "%s %s: %d %s" writes, joined in one allocation: every response has one
+		// (the status is written on the stack: strconv.Itoa allocates for 100 and more).
+		var digits [20]byte
+		status := strconv.AppendInt(digits[:0], int64(r.Status), 10)
+		e.Reason = x.req.Method + " " + x.req.Target + ": " + string(status) + " " + string(r.Body)
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
