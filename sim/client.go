@@ -44,7 +44,12 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	// probe (the simulated ingress is always ready) — it answers here in the same order with the
 	// same functions, and decodes anything else as it does; every answer carries the CORS
 	// headers a browser's request gets.
-	x.early, x.answeredEarly, x.decoded, x.derr = x.req.Triage(w.serviceKinds, true, "ready")
+	early, answeredEarly, decoded, derr := x.req.Triage(w.serviceKinds, true, "ready")
+	x.decoded, x.derr = decoded, derr
+	if answeredEarly {
+		kept := early // only an early answer takes an allocation of its own
+		x.early = &kept
+	}
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
@@ -82,22 +87,20 @@ type exchange struct {
 	// req is the request as the runtime's side has it: its Method and Target are the method and
 	// path the client wrote.
 	req ingress.RawRequest
-	// early is the answer the ingress gives before decoding (answeredEarly), decoded and derr
-	// what decoding made of the request.
-	early         ingress.Response
-	answeredEarly bool
-	decoded       ingress.Request
-	derr          *ingress.Error
+	// early is the answer the ingress gives before decoding, if it does (rarely: a preflight, a
+	// health probe), decoded and derr what decoding made of the request.
+	early   *ingress.Response
+	decoded ingress.Request
+	derr    *ingress.Error
 	// lostResponse drops the answer on its way back; timeout is when the client gives up on a
 	// lost request or response.
 	lostResponse bool
 	timeout      time.Duration
 	answered     bool
 	cb           func(Response)
-	// rec is what the history keeps of the exchange and bodies what the client's reading of
-	// the response decodes, held here so that an exchange is one allocation.
-	rec    exchangeRecord
-	bodies responseBodies
+	// rec is what the history keeps of the exchange, held here so that an exchange is one
+	// allocation.
+	rec exchangeRecord
 }
 
 // exchangeRecord is what the history keeps of an exchange: the request as the client wrote it
@@ -109,7 +112,8 @@ type exchangeRecord struct {
 	gotFields  [3]hist.Header
 }
 
-// responseBodies are the bodies responseFacts decodes: a 202's and an error's.
+// responseBodies are the bodies responseFacts decodes: a 202's and an error's. The world holds
+// one, for the response at hand.
 type responseBodies struct {
 	accepted acceptedBody
 	failure  failureBody
@@ -134,10 +138,12 @@ func (x *exchange) arrive() {
 		w.runtime.request(x.reqNo, ingress.Request{}, x.reply) // refused
 		return
 	}
-	if x.answeredEarly || x.derr != nil {
+	if x.early != nil || x.derr != nil {
 		w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: x.reqNo})
-		resp := Response{Response: x.early}
-		if !x.answeredEarly {
+		var resp Response
+		if x.early != nil {
+			resp.Response = *x.early
+		} else {
 			resp.Response = x.derr.Response()
 		}
 		w.After(w.linkDelay(), func() { x.reply(resp) })
@@ -193,7 +199,7 @@ func (x *exchange) done(r Response) {
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
-		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, &x.bodies)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, &x.w.responseBodies)
 	}
 	x.w.Record(e)
 	x.cb(r)
