@@ -54,7 +54,7 @@ func firstCompletion(x *Index) []Violation {
 	cancels := map[protocol.InvocationID]int{}
 	for _, d := range x.Deliveries {
 		n := h.Events[d].Request
-		pr := x.Parsed[n]
+		pr := x.Parsed(n)
 		if pr.Kind == RequestCancel {
 			if _, ok := cancels[pr.Invocation]; !ok {
 				cancels[pr.Invocation] = d
@@ -78,10 +78,11 @@ func firstCompletion(x *Index) []Violation {
 				continue // the cancel reached the runtime first, and won
 			}
 		}
+		req, _ := x.FirstRequest(n)
 		vs = append(vs, newViolation(firstCompletionName, pr.Awakeable.Invocation,
 			fmt.Sprintf("request %d (%s) reached the runtime at %v with %s for awakeable [%d], the first completion to arrive, but the engine accepted %s at %v with no crash between",
-				n, h.Events[x.Requests[n]].Reason, h.Events[d].At, pr.Result, pr.Awakeable.Index, won, h.Events[a].At),
-			x.Requests[n], d, a))
+				n, h.Events[req].Reason, h.Events[d].At, pr.Result, pr.Awakeable.Index, won, h.Events[a].At),
+			req, d, a))
 	}
 	sortByFirstEvent(vs)
 	return vs

@@ -15,13 +15,10 @@ type Index struct {
 	H *History
 	// Specs are the services the scenario declared (ServiceDeclared), by name.
 	Specs map[string]*protocol.ServiceSpec
-	// Requests, Responses: the first ClientRequest and ClientResponse of each request number.
-	Requests  map[uint64]int
-	Responses map[uint64]int
-	// RequestOrder lists the request numbers in the order they were first sent.
+	// RequestOrder lists the request numbers in the order they were first sent. What each
+	// request is and means, and its response, are looked up by number: FirstRequest,
+	// FirstResponse, Parsed.
 	RequestOrder []uint64
-	// Parsed is what each request means, read by ParseClientRequest from what the client sent.
-	Parsed map[uint64]ParsedRequest
 	// Deliveries lists every RequestDelivered, in history order: the order in which requests
 	// reached the runtime.
 	Deliveries []int
@@ -53,9 +50,24 @@ type Index struct {
 	// requestRepeats is set when some request number has more than one ClientRequest (a
 	// hand-written history): then "the request before the response" is not always the first.
 	requestRepeats bool
+	// reqs is the request table: the first ClientRequest and ClientResponse of each request
+	// number, and what the request means, found by number in reqDense (a slot per number, when
+	// the numbers run from 1 with few gaps, as a simulator numbers them) or else in reqSparse.
+	reqs      []requestEntry
+	reqDense  []int32
+	reqSparse map[uint64]int32
 	// facts, built on first use (completionFacts), lists the CompletionAccepted,
 	// CompletionBuffered and CompletionDropped events of each awakeable, in history order.
 	facts map[Slot][]int
+}
+
+// requestEntry is what the index holds of one request number.
+type requestEntry struct {
+	// request and response are the event indices of its first ClientRequest and first
+	// ClientResponse, -1 when there is none.
+	request, response int
+	// parsed is what the request means (zero when there is no request).
+	parsed ParsedRequest
 }
 
 // Window is a stretch of virtual time, From to To inclusive.
@@ -92,7 +104,6 @@ func NewIndex(h *History) *Index {
 	}
 	x := &Index{
 		H: h, Specs: make(map[string]*protocol.ServiceSpec, n[event.ServiceDeclared]),
-		Requests: make(map[uint64]int, n[event.ClientRequest]), Responses: make(map[uint64]int, n[event.ClientResponse]),
 		RequestOrder: make([]uint64, 0, n[event.ClientRequest]), Deliveries: make([]int, 0, n[event.RequestDelivered]),
 		Accepted: make(map[protocol.InvocationID]int, n[event.InvocationAccepted]),
 		Done:     make(map[protocol.InvocationID]int, n[event.InvocationDone]), DoneOrder: make([]protocol.InvocationID, 0, n[event.InvocationDone]),
@@ -105,6 +116,7 @@ func NewIndex(h *History) *Index {
 			m[s] = i
 		}
 	}
+	x.tableRequests(n[event.ClientRequest] + n[event.ClientResponse])
 	downSince := time.Duration(-1)
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -115,13 +127,13 @@ func NewIndex(h *History) *Index {
 				x.Specs[e.Spec.Name] = e.Spec
 			}
 		case event.ClientRequest:
-			if _, ok := x.Requests[e.Request]; !ok {
-				x.Requests[e.Request] = i
+			if r := x.reqEntry(e.Request); r.request < 0 {
+				r.request = i
 				x.RequestOrder = append(x.RequestOrder, e.Request)
 			}
 		case event.ClientResponse:
-			if _, ok := x.Responses[e.Request]; !ok {
-				x.Responses[e.Request] = i
+			if r := x.reqEntry(e.Request); r.response < 0 {
+				r.response = i
 			}
 		case event.RequestDelivered:
 			x.Deliveries = append(x.Deliveries, i)
@@ -166,12 +178,92 @@ func NewIndex(h *History) *Index {
 	if downSince >= 0 {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
-	x.requestRepeats = len(x.Requests) != n[event.ClientRequest]
-	x.Parsed = make(map[uint64]ParsedRequest, len(x.Requests))
-	for n, i := range x.Requests {
-		x.Parsed[n] = ParseClientRequest(h.Events[i].HTTP, x.Specs)
+	x.requestRepeats = len(x.RequestOrder) != n[event.ClientRequest]
+	for _, n := range x.RequestOrder {
+		r := x.entry(n)
+		r.parsed = ParseClientRequest(h.Events[r.request].HTTP, x.Specs)
 	}
 	return x
+}
+
+// tableRequests readies the request table for the request numbers of h's ClientRequest and
+// ClientResponse events (count of them): a slot per number when the largest is small next to
+// their count, else a map.
+func (x *Index) tableRequests(count int) {
+	largest := uint64(0)
+	for _, k := range [...]event.Kind{event.ClientRequest, event.ClientResponse} {
+		for _, i := range x.ofKind(k) {
+			largest = max(largest, x.H.Events[i].Request)
+		}
+	}
+	x.reqs = make([]requestEntry, 0, count)
+	if largest <= 2*uint64(count)+64 {
+		x.reqDense = make([]int32, largest+1)
+		for n := range x.reqDense {
+			x.reqDense[n] = -1
+		}
+		return
+	}
+	x.reqSparse = make(map[uint64]int32, count)
+}
+
+// reqEntry returns the request table's entry of request number n, made if there is none.
+func (x *Index) reqEntry(n uint64) *requestEntry {
+	if r := x.entry(n); r != nil {
+		return r
+	}
+	k := int32(len(x.reqs))
+	x.reqs = append(x.reqs, requestEntry{request: -1, response: -1})
+	if x.reqDense != nil {
+		x.reqDense[n] = k
+	} else {
+		x.reqSparse[n] = k
+	}
+	return &x.reqs[k]
+}
+
+// entry returns the request table's entry of request number n, nil when no ClientRequest or
+// ClientResponse has that number.
+func (x *Index) entry(n uint64) *requestEntry {
+	k := int32(-1)
+	if x.reqDense != nil {
+		if n < uint64(len(x.reqDense)) {
+			k = x.reqDense[n]
+		}
+	} else if v, ok := x.reqSparse[n]; ok {
+		k = v
+	}
+	if k < 0 {
+		return nil
+	}
+	return &x.reqs[k]
+}
+
+// FirstRequest returns the event index of the first ClientRequest of request number n, and
+// whether there is one.
+func (x *Index) FirstRequest(n uint64) (int, bool) {
+	if r := x.entry(n); r != nil && r.request >= 0 {
+		return r.request, true
+	}
+	return 0, false
+}
+
+// FirstResponse returns the event index of the first ClientResponse of request number n, and
+// whether there is one.
+func (x *Index) FirstResponse(n uint64) (int, bool) {
+	if r := x.entry(n); r != nil && r.response >= 0 {
+		return r.response, true
+	}
+	return 0, false
+}
+
+// Parsed returns what request number n means, read by ParseClientRequest from what the client
+// sent in its first ClientRequest: the zero ParsedRequest (RequestInvalid) when there is none.
+func (x *Index) Parsed(n uint64) ParsedRequest {
+	if r := x.entry(n); r != nil {
+		return r.parsed
+	}
+	return ParsedRequest{}
 }
 
 // runtimeNode is the Node of the events the runtime process records.
@@ -180,11 +272,11 @@ const runtimeNode = "runtime"
 // Request returns the first ClientRequest of request number n, what it means, and whether there
 // is one.
 func (x *Index) Request(n uint64) (Event, ParsedRequest, bool) {
-	i, ok := x.Requests[n]
+	i, ok := x.FirstRequest(n)
 	if !ok {
 		return Event{}, ParsedRequest{}, false
 	}
-	return x.H.Events[i], x.Parsed[n], true
+	return x.H.Events[i], x.Parsed(n), true
 }
 
 // Finished calls fn with each invocation of service that finished, in the order they finished,
@@ -236,7 +328,7 @@ func (x *Index) completionFacts() map[Slot][]int {
 // whether there is one.
 func (x *Index) requestBefore(n uint64, i int) (int, bool) {
 	if !x.requestRepeats {
-		r, ok := x.Requests[n]
+		r, ok := x.FirstRequest(n)
 		return r, ok && r < i
 	}
 	last, ok := 0, false

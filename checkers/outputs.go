@@ -41,7 +41,7 @@ func outputs(x *Index) []Violation {
 	h := x.H
 	var vs []Violation
 
-	done, requests, responses := x.Done, x.Requests, x.Responses
+	done := x.Done
 	idemPurges := make(map[idempotencyTarget][]int)
 	wfPurges := make(map[workflowKey][]int)
 	for _, i := range x.Purges {
@@ -59,11 +59,11 @@ func outputs(x *Index) []Violation {
 	// Every output a client received is the invocation's one output.
 	for _, i := range x.ofKind(ClientResponse) {
 		e := &h.Events[i]
-		if e.Entry.Kind != journal.KindOutput || responses[e.Request] != i {
+		if first, _ := x.FirstResponse(e.Request); e.Entry.Kind != journal.KindOutput || first != i {
 			continue
 		}
 		evs := []int{i}
-		if r, ok := requests[e.Request]; ok {
+		if r, ok := x.FirstRequest(e.Request); ok {
 			evs = append(evs, r)
 		}
 		d, ok := done[e.Invocation]
@@ -93,15 +93,16 @@ func outputs(x *Index) []Violation {
 	wf := make(map[workflowKey][]submission)
 	var wfOrder []workflowKey
 	for _, n := range x.RequestOrder {
-		pr := x.Parsed[n]
+		pr := x.Parsed(n)
 		if pr.Kind != RequestCall && pr.Kind != RequestSend {
 			continue
 		}
-		r, ok := responses[n]
+		r, ok := x.FirstResponse(n)
 		if !ok || h.Events[r].Invocation.IsZero() {
 			continue
 		}
-		s := submission{req: requests[n], resp: r, inv: h.Events[r].Invocation}
+		req, _ := x.FirstRequest(n)
+		s := submission{req: req, resp: r, inv: h.Events[r].Invocation}
 		if pr.IdempotencyKey != "" {
 			k := idempotencyTarget{pr.Service, pr.Handler, pr.Key, pr.IdempotencyKey}
 			if idem[k] == nil {

@@ -163,11 +163,12 @@ func judgePurge(x *Index, inv protocol.InvocationID, d, p int, due time.Duration
 // client sent it: the invocation its response named.
 func idempotentInvocations(x *Index) map[protocol.InvocationID]bool {
 	out := map[protocol.InvocationID]bool{}
-	for n, pr := range x.Parsed {
-		if pr.IdempotencyKey == "" || (pr.Kind != RequestCall && pr.Kind != RequestSend) {
+	for _, n := range x.RequestOrder {
+		r := x.entry(n)
+		if pr := &r.parsed; pr.IdempotencyKey == "" || (pr.Kind != RequestCall && pr.Kind != RequestSend) {
 			continue
 		}
-		if r, ok := x.Responses[n]; ok && !x.H.Events[r].Invocation.IsZero() {
+		if r := r.response; r >= 0 && !x.H.Events[r].Invocation.IsZero() {
 			out[x.H.Events[r].Invocation] = true
 		}
 	}
@@ -189,12 +190,12 @@ func readsAfterPurge(x *Index, invPurges map[protocol.InvocationID][]int, wfPurg
 		}
 	}
 	for _, n := range x.RequestOrder {
-		i := x.Requests[n]
-		r, ok := x.Responses[n]
-		if !ok {
+		q := x.entry(n)
+		i, r := q.request, q.response
+		if r < 0 {
 			continue
 		}
-		e, resp, pr := &h.Events[i], &h.Events[r], x.Parsed[n]
+		e, resp, pr := &h.Events[i], &h.Events[r], &q.parsed
 		if resp.Entry.Kind != journal.KindOutput || resp.Invocation.IsZero() {
 			continue
 		}

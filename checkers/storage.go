@@ -3,7 +3,6 @@ package checkers
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -403,7 +402,7 @@ func splitEscaped(parts []string, rest string) ([]string, string) {
 	}
 	for i := range parts {
 		p, after, _ := strings.Cut(rest, "/")
-		u, err := url.PathUnescape(p)
+		u, err := pathUnescape(p)
 		if err != nil {
 			return nil, "a part does not unescape"
 		}

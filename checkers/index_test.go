@@ -1,0 +1,59 @@
+package checkers
+
+import "testing"
+
+// TestIndexRequestTable looks requests up by number, with numbers that run from 1 (a slot per
+// number) and numbers far apart (a map): the first request and response of each number count,
+// a response may have no request, and a number nobody used has neither and means nothing.
+func TestIndexRequestTable(t *testing.T) {
+	for _, base := range []uint64{0, 1 << 40} {
+		var b builder
+		n1, n2, n3 := base+1, base+2, base+3
+		r1 := b.request(n1, "POST /svc/h", "svc", "h", "", "")
+		r2 := b.request(n2, "POST /svc/h", "svc", "h", "", "k1")
+		b.request(n1, "POST /svc/h", "svc", "h", "", "again")
+		p1 := b.respondOutput(n1, invA, `"v"`)
+		b.respondStatus(n1, 500)
+		p3 := b.respondStatus(n3, 0)
+		x := NewIndex(&b.h)
+
+		if got, ok := x.FirstRequest(n1); !ok || got != r1 {
+			t.Errorf("base %d: first request of %d = %d, %v, want %d", base, n1, got, ok, r1)
+		}
+		if got, ok := x.FirstRequest(n2); !ok || got != r2 {
+			t.Errorf("base %d: first request of %d = %d, %v, want %d", base, n2, got, ok, r2)
+		}
+		if _, ok := x.FirstRequest(n3); ok {
+			t.Errorf("base %d: request %d was never sent", base, n3)
+		}
+		if got, ok := x.FirstResponse(n1); !ok || got != p1 {
+			t.Errorf("base %d: first response of %d = %d, %v, want %d", base, n1, got, ok, p1)
+		}
+		if _, ok := x.FirstResponse(n2); ok {
+			t.Errorf("base %d: request %d got no response", base, n2)
+		}
+		if got, ok := x.FirstResponse(n3); !ok || got != p3 {
+			t.Errorf("base %d: first response of %d = %d, %v, want %d", base, n3, got, ok, p3)
+		}
+		if pr := x.Parsed(n2); pr.Kind != RequestCall || pr.IdempotencyKey != "k1" {
+			t.Errorf("base %d: request %d parsed as %+v", base, n2, pr)
+		}
+		if pr := x.Parsed(n1); pr.IdempotencyKey != "" {
+			t.Errorf("base %d: request %d is read from its first sending, got %+v", base, n1, pr)
+		}
+		for _, n := range []uint64{n3, base + 99, 0, 1<<64 - 1} {
+			if pr := x.Parsed(n); pr.Kind != RequestInvalid || pr.Service != "" {
+				t.Errorf("base %d: request %d was never sent, yet parsed as %+v", base, n, pr)
+			}
+		}
+		if len(x.RequestOrder) != 2 || x.RequestOrder[0] != n1 || x.RequestOrder[1] != n2 {
+			t.Errorf("base %d: request order %v", base, x.RequestOrder)
+		}
+		if !x.requestRepeats {
+			t.Errorf("base %d: request %d was sent twice", base, n1)
+		}
+		if (x.reqDense != nil) != (base == 0) {
+			t.Errorf("base %d: dense table %v", base, x.reqDense != nil)
+		}
+	}
+}
