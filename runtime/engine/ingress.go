@@ -172,6 +172,9 @@ func (e *Engine) previousRun(hspec protocol.HandlerSpec, req ingress.Request) *i
 	return prev
 }
 
+// initialJournalRoom is how many entries a new invocation's journal has room for.
+const initialJournalRoom = 4
+
 // create accepts a new invocation of req and starts it, queues it behind its key's lock, or
 // schedules it after its delay. caller, when set, is the call entry that waits for its output.
 func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec protocol.HandlerSpec, caller slot) *invocation {
@@ -180,7 +183,11 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
 	}
 	e.seq++
-	e.put(seqKey, encodeSeq(e.seq))
+	e.putSeq()
+	// Room for the input and the first few commands, which a journal of one entry would
+	// reallocate for at its second and third.
+	j := make([]journal.Entry, 1, initialJournalRoom)
+	j[0] = journal.Entry{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}
 	inv := &invocation{
 		id:      invID,
 		service: req.Service,
@@ -190,7 +197,7 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 		seq:     e.seq,
 		idemKey: req.IdempotencyKey,
 		caller:  caller,
-		journal: []journal.Entry{{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}},
+		journal: j,
 		fresh:   true,
 	}
 	e.invs[invID] = inv

@@ -106,7 +106,11 @@ func splitKey(key, prefix string, n int) ([]string, error) {
 	return parts, nil
 }
 
-func encodeSeq(seq uint64) []byte { return binary.AppendUvarint(nil, seq) }
+// putSeq writes the last acceptance sequence number, a uvarint, under seqKey.
+func (e *Engine) putSeq() {
+	e.scratch = binary.AppendUvarint(e.scratch[:0], e.seq)
+	e.put(seqKey, e.keepValue())
+}
 
 // encodeWorkflow writes a workflow record: version, run ID, purge deadline (absent while running).
 func encodeWorkflow(ks *keyState) []byte {

@@ -346,7 +346,7 @@ func (r *recovery) checkInvocations() {
 	if last > r.e.seq || r.seqBroken {
 		was := r.e.seq
 		r.e.seq = max(r.e.seq, last)
-		r.e.put(seqKey, encodeSeq(r.e.seq))
+		r.e.putSeq()
 		r.e.problems = append(r.e.problems, RecoveryProblem{Key: seqKey,
 			Problem: fmt.Sprintf("the last acceptance sequence number read %d, but an invocation has %d", was, last),
 			Action:  fmt.Sprintf("repaired: set to %d", r.e.seq)})
