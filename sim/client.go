@@ -40,16 +40,6 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 	target := checkers.ParseClientRequest(sent, w.declared)
 	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: method + " " + path, HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
-	// What the production handler answers before decoding — a CORS preflight, the health
-	// probe (the simulated ingress is always ready) — it answers here in the same order with the
-	// same functions, and decodes anything else as it does; every answer carries the CORS
-	// headers a browser's request gets.
-	early, answeredEarly, decoded, derr := x.req.Triage(w.serviceKinds, true, "ready")
-	x.decoded, x.derr = decoded, derr
-	if answeredEarly {
-		kept := early // only an early answer takes an allocation of its own
-		x.early = &kept
-	}
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
@@ -78,7 +68,7 @@ func cloneTwice(b []byte) (first, second []byte) {
 	return buf[:n:n], buf[n:]
 }
 
-// exchange is one client request in flight: the request as the runtime's side decodes it and
+// exchange is one client request in flight: the request as the runtime's side has it and
 // whether the client has had its answer. One value holds what the request's callbacks share.
 type exchange struct {
 	w      *World
@@ -87,11 +77,6 @@ type exchange struct {
 	// req is the request as the runtime's side has it: its Method and Target are the method and
 	// path the client wrote.
 	req ingress.RawRequest
-	// early is the answer the ingress gives before decoding, if it does (rarely: a preflight, a
-	// health probe), decoded and derr what decoding made of the request.
-	early   *ingress.Response
-	decoded ingress.Request
-	derr    *ingress.Error
 	// lostResponse drops the answer on its way back; timeout is when the client gives up on a
 	// lost request or response.
 	lostResponse bool
@@ -138,18 +123,22 @@ func (x *exchange) arrive() {
 		w.runtime.request(x.reqNo, ingress.Request{}, x.reply) // refused
 		return
 	}
-	if x.early != nil || x.derr != nil {
+	// What the production handler answers before decoding — a CORS preflight, the health
+	// probe (the simulated ingress is always ready) — it answers here in the same order with the
+	// same functions, and decodes anything else as it does; every answer carries the CORS
+	// headers a browser's request gets. It reads the runtime's own copy of the request, so
+	// decoding it on arrival or when it was sent is all one.
+	early, answeredEarly, decoded, derr := x.req.Triage(w.serviceKinds, true, "ready")
+	if answeredEarly || derr != nil {
 		w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: x.reqNo})
-		var resp Response
-		if x.early != nil {
-			resp.Response = *x.early
-		} else {
-			resp.Response = x.derr.Response()
+		resp := Response{Response: early}
+		if !answeredEarly {
+			resp.Response = derr.Response()
 		}
 		w.After(w.linkDelay(), func() { x.reply(resp) })
 		return
 	}
-	w.runtime.request(x.reqNo, x.decoded, x.reply)
+	w.runtime.request(x.reqNo, decoded, x.reply)
 }
 
 // reply is the runtime's answer leaving for the client, or lost on the way.
