@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,4 +124,24 @@ func TestInputsAreBounded(t *testing.T) {
 	var none *inputs[plainInput]
 	none.put([]byte(`{}`), plainInput{})
 	assert.False(t, none.get([]byte(`{}`), &got), "a nil memory remembers nothing")
+}
+
+// TestInputsUnderConcurrentAttempts: attempts on several goroutines, as the production host runs
+// them, prepare inputs through one memory (run with -race).
+func TestInputsUnderConcurrentAttempts(t *testing.T) {
+	h := NewServiceHandler(func(Context, plainInput) (string, error) { return "", nil })
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				n := (g*7 + i) % (2 * maxRememberedInputs)
+				p, err := h.Prepare(fmt.Appendf(nil, `{"count":%d}`, n))
+				if err != nil || p.(*typedCall[Context, baseContext, plainInput, string]).in.Count != n {
+					t.Errorf("input %d: %v", n, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
