@@ -33,7 +33,7 @@ import (
 // check (what only the whole picture shows), then rebuild workflows, keys and timers, and
 // restart what was running.
 func Recover(cfg Config) (*Engine, error) {
-	r := &recovery{e: New(cfg), bad: map[protocol.InvocationID]string{}, dropped: map[protocol.InvocationID]*invocation{}}
+	r := &recovery{e: New(cfg)}
 	if err := r.scan(); err != nil {
 		return nil, fmt.Errorf("recover engine: %w", err)
 	}
@@ -100,7 +100,7 @@ func (r *recovery) unreadable(err error) error {
 		switch {
 		case strings.HasPrefix(key, invocationPrefix):
 			if id, ok := parseHexID(key[len(invocationPrefix):]); ok {
-				r.bad[id] = problem
+				r.setBad(id, problem)
 			}
 		case strings.HasPrefix(key, earlyPrefix), strings.HasPrefix(key, journalPrefix):
 			idPart, _, _ := strings.Cut(key[len(journalPrefix):], "/")
@@ -110,7 +110,7 @@ func (r *recovery) unreadable(err error) error {
 				} else if _, dropped := r.dropped[id]; dropped {
 					// Dropped already, for the gap the damaged entry left: the damage is
 					// the cause.
-					r.bad[id] = fmt.Sprintf("record %q is damaged: %v", key, ce)
+					r.setBad(id, fmt.Sprintf("record %q is damaged: %v", key, ce))
 				}
 			}
 		case key == seqKey:
@@ -142,8 +142,8 @@ type recovery struct {
 	e         *Engine
 	order     []*invocation
 	workflows []workflowRecord
-	// bad holds the invocations set aside, with why; dropped holds those of them that had
-	// decoded, so their records can be set aside whole.
+	// bad holds the invocations set aside, with why (setBad); dropped holds those of them that
+	// had decoded, so their records can be set aside whole. Both are nil until needed.
 	bad     map[protocol.InvocationID]string
 	dropped map[protocol.InvocationID]*invocation
 	// aside are the records to set aside that are at hand as raw bytes, in scan order.
@@ -210,7 +210,7 @@ func (r *recovery) takeInvocation(key string, value []byte) {
 	}
 	inv, err := decodeInvocation(id, value)
 	if err != nil {
-		r.bad[id] = err.Error()
+		r.setBad(id, err.Error())
 		r.setAsideRaw(key, value, err.Error())
 		return
 	}
@@ -238,7 +238,7 @@ func (r *recovery) takeIndexed(key string, value []byte) {
 	}
 	inv := r.e.invs[id]
 	if inv == nil {
-		r.bad[id] = "records of an invocation without an invocation record"
+		r.setBad(id, "records of an invocation without an invocation record")
 		r.setAsideRaw(key, value, r.bad[id])
 		return
 	}
@@ -257,6 +257,10 @@ func (r *recovery) takeIndexed(key string, value []byte) {
 		r.setAsideRaw(key, value, fmt.Sprintf("journal entry %d follows %d entries", idx, len(inv.journal)))
 		r.drop(inv, fmt.Sprintf("its journal has a gap before entry %d", idx))
 	default:
+		if inv.journal == nil && inv.entries > 0 {
+			// Room for as many entries as the record says there are (bounded: it may be damaged).
+			inv.journal = make([]journal.Entry, 0, min(inv.entries, maxJournalHint))
+		}
 		inv.journal = append(inv.journal, en)
 	}
 }
@@ -264,9 +268,21 @@ func (r *recovery) takeIndexed(key string, value []byte) {
 // drop sets a decoded invocation aside with everything of it read so far; what is read of it
 // later follows (takeIndexed).
 func (r *recovery) drop(inv *invocation, why string) {
-	r.bad[inv.id] = why
+	r.setBad(inv.id, why)
+	if r.dropped == nil {
+		r.dropped = map[protocol.InvocationID]*invocation{}
+	}
 	r.dropped[inv.id] = inv
 	delete(r.e.invs, inv.id)
+}
+
+// setBad records why invocation id is set aside. The map is made at the first: most
+// recoveries set nothing aside.
+func (r *recovery) setBad(id protocol.InvocationID, why string) {
+	if r.bad == nil {
+		r.bad = map[protocol.InvocationID]string{}
+	}
+	r.bad[id] = why
 }
 
 func (r *recovery) takeState(key string, value []byte) error {
