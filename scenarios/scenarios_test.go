@@ -29,7 +29,11 @@ func TestRegistry(t *testing.T) {
 // steady measure on a loaded machine; B/op and allocs/op are per seed). Run it on one core:
 //
 //	go test -run X -bench Scenarios -cpu 1 -benchmem ./scenarios
+//
+// It runs with the collector target campaigns use (sim.CampaignGC), since it measures what a
+// campaign does; GOGC=100 in the environment measures with Go's default instead.
 func BenchmarkScenarios(b *testing.B) {
+	defer sim.CampaignGC()()
 	for _, sc := range All() {
 		b.Run(sc.Name, func(b *testing.B) {
 			b.ReportAllocs()

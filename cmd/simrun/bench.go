@@ -22,7 +22,8 @@ const benchHunts = 10
 // mutant builds, each mutant's seeds to detection (median and max over benchHunts hunts of up to
 // -seeds seeds each).
 func benchReport(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Writer) int {
-	fmt.Fprintf(out, "simrun -bench: %d seeds per scenario on one worker (GOMAXPROCS=%d)\n\n", cfg.seeds, runtime.GOMAXPROCS(0))
+	defer sim.CampaignGC()()
+	fmt.Fprintf(out, "simrun -bench: %d seeds per scenario on one worker (GOMAXPROCS=%d, %s)\n\n", cfg.seeds, runtime.GOMAXPROCS(0), sim.GCDescription())
 	tw := newTable(out)
 	fmt.Fprintln(tw, "scenario\tseeds\tinvocations\tinvocations/s\trequests/s\tevents\tevents/s\tseeds/s\tvirtual/wall\tbytes/invocation\tallocs/invocation")
 	for _, sc := range cfg.scenarios {

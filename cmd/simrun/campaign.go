@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -204,27 +203,10 @@ func writeCoverage(w io.Writer, all []*stats, total *stats) []sim.Point {
 	return missing
 }
 
-// campaignGCPercent is the collector's target (GOGC) a campaign runs with when GOGC is not set.
-// A run keeps little alive (one world, its history) and allocates fast, so at the default 100 the
-// collector ran every few seeds and took a quarter of the CPU in profiles of the approval
-// benchmark; at 400 the same seeds took 10-12% less CPU (user+sys, alternated on the loaded
-// box), for a heap a few times the size of a run's.
-const campaignGCPercent = 400
-
-// campaignGC sets the collector's target for a campaign unless the user set GOGC, and returns
-// the function that restores it.
-func campaignGC() (restore func()) {
-	if _, set := os.LookupEnv("GOGC"); set {
-		return func() {}
-	}
-	old := debug.SetGCPercent(campaignGCPercent)
-	return func() { debug.SetGCPercent(old) }
-}
-
 // campaigns runs every selected scenario's campaign, one scenario after the other, and prints the
 // failing seeds as they come, then the summary.
 func campaigns(ctx context.Context, cfg *config, out *bufio.Writer, stderr io.Writer) int {
-	defer campaignGC()()
+	defer sim.CampaignGC()()
 	// With -hash, stdout carries the hash lines only; everything else goes to stderr.
 	var rep io.Writer = out
 	if cfg.hash || cfg.ci.json {

@@ -214,7 +214,8 @@
 //		Benchmark report instead of a campaign: per scenario, invocations/s, client requests/s,
 //		events/s, seeds/s, the virtual-to-wall ratio, bytes and allocations per simulated
 //		invocation (one worker); in mutant builds also each mutant's seeds to detection, median
-//		and max over 10 hunts.
+//		and max over 10 hunts. Like a campaign it runs with the collector target GOGC=400
+//		unless GOGC is set in the environment, and says which in its header.
 //	-mutants
 //		Plant every mutant of the runtime/mutant catalogue in turn; for each, run the campaign
 //		(every selected scenario for each seed in order) until a seed breaks a property or -seeds
