@@ -46,9 +46,12 @@ func replay(x *Index) []Violation {
 	r := replayer{
 		h:        *h,
 		x:        x,
-		attempts: make(map[attemptKey]*attemptReplay, len(starts)),
-		invs:     make(map[protocol.InvocationID]*invocationReplay, len(x.Accepted)),
-		orphanIx: make(map[attemptKey]int),
+		attempts: make(map[attemptKey]int, len(starts)),
+		invs:     make(map[protocol.InvocationID]int, len(x.Accepted)),
+		// Each attempt and invocation has a slot in these, made once: no more than one per
+		// AttemptStarted, so they never grow and the pointers to their slots stay valid.
+		attemptSlots: make([]attemptReplay, 0, len(starts)),
+		invSlots:     make([]invocationReplay, 0, len(starts)),
 	}
 	// Each attempt's start journal is known before the walk, so that the events of an attempt
 	// recorded before its start are judged, not orphaned: the order events were recorded in is
@@ -56,8 +59,9 @@ func replay(x *Index) []Violation {
 	for _, i := range starts {
 		e := &h.Events[i]
 		k := attemptKey{e.Invocation, e.Attempt}
-		if r.attempts[k] == nil {
-			r.attempts[k] = &attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))}
+		if _, ok := r.attempts[k]; !ok {
+			r.attempts[k] = len(r.attemptSlots)
+			r.attemptSlots = append(r.attemptSlots, attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))})
 		}
 	}
 	for i := range h.Events {
@@ -67,11 +71,12 @@ func replay(x *Index) []Violation {
 			r.started(i, e)
 		case CommandEmitted, ValueObserved, RunExecuted:
 			k := attemptKey{e.Invocation, e.Attempt}
-			a := r.attempts[k]
-			if a == nil {
+			n, ok := r.attempts[k]
+			if !ok {
 				r.orphan(k, i)
 				continue
 			}
+			a := &r.attemptSlots[n]
 			switch e.Kind {
 			case CommandEmitted:
 				r.emitted(a, i, e)
@@ -130,10 +135,12 @@ type replayer struct {
 	x  *Index
 	vs []Violation
 
-	attempts map[attemptKey]*attemptReplay
-	invs     map[protocol.InvocationID]*invocationReplay
-	orphans  []orphanAttempt
-	orphanIx map[attemptKey]int
+	attempts     map[attemptKey]int // into attemptSlots
+	attemptSlots []attemptReplay
+	invs         map[protocol.InvocationID]int // into invSlots
+	invSlots     []invocationReplay
+	orphans      []orphanAttempt
+	orphanIx     map[attemptKey]int
 }
 
 // command returns the first CommandEmitted of attempt at index of inv, and whether there is one.
@@ -155,6 +162,9 @@ func (r *replayer) report(inv protocol.InvocationID, msg string, events ...int) 
 func (r *replayer) orphan(k attemptKey, i int) {
 	n, ok := r.orphanIx[k]
 	if !ok {
+		if r.orphanIx == nil { // most histories have no orphan: the map is made for the first
+			r.orphanIx = make(map[attemptKey]int)
+		}
 		n = len(r.orphans)
 		r.orphanIx[k] = n
 		r.orphans = append(r.orphans, orphanAttempt{key: k})
@@ -247,11 +257,13 @@ func (r *replayer) executed(a *attemptReplay, i int, e *Event) {
 
 // started checks a start journal against the invocation's previous one and its emitted commands.
 func (r *replayer) started(i int, e *Event) {
-	st := r.invs[e.Invocation]
-	if st == nil {
-		st = &invocationReplay{prevStart: -1, inputStart: -1}
-		r.invs[e.Invocation] = st
+	n, ok := r.invs[e.Invocation]
+	if !ok {
+		n = len(r.invSlots)
+		r.invs[e.Invocation] = n
+		r.invSlots = append(r.invSlots, invocationReplay{prevStart: -1, inputStart: -1})
 	}
+	st := &r.invSlots[n]
 	if st.prevStart >= 0 && e.Attempt <= st.maxAttempt {
 		r.report(e.Invocation, fmt.Sprintf("attempt %d started after attempt %d (attempt numbers must strictly increase)",
 			e.Attempt, st.maxAttempt), st.prevStart, i)
