@@ -239,6 +239,6 @@ func (w *World) step() bool {
 	w.eventsAtInstant++
 	w.busiestInstant = max(w.busiestInstant, w.eventsAtInstant)
 	w.recent.add(&ev)
-	w.dispatch(ev)
+	w.dispatch(&ev)
 	return true
 }

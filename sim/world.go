@@ -453,17 +453,18 @@ func (w *World) run() {
 	}
 }
 
-func (w *World) dispatch(ev event) {
+// dispatch runs ev, which it takes by pointer (an event is over 400 bytes) and does not keep.
+func (w *World) dispatch(ev *event) {
 	// A paused node handles nothing until it resumes; what was due waits, in order.
 	switch ev.kind {
 	case evToEngine, evConnectionLost, evSync, evEngineTimer, evRelease:
 		if w.runtime.pause.active(w.now) {
-			w.runtime.pause.hold(ev)
+			w.runtime.pause.hold(*ev)
 			return
 		}
 	case evToExecutor, evExecutorTimer:
 		if w.executor.pause.active(w.now) {
-			w.executor.pause.hold(ev)
+			w.executor.pause.hold(*ev)
 			return
 		}
 	}
