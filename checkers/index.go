@@ -117,10 +117,13 @@ func NewIndex(h *History) *Index {
 		}
 	}
 	x.tableRequests(n[event.ClientRequest] + n[event.ClientResponse])
+	// A slot's first command takes one element of emitted, capped so that an append (a later
+	// attempt's emission at the same slot, or a caller's) moves it out instead of writing over
+	// the next slot's: one allocation for the common case of one command per slot.
+	emitted := make([]int, n[event.CommandEmitted])
 	downSince := time.Duration(-1)
 	for i := range h.Events {
 		e := &h.Events[i]
-		s := Slot{e.Invocation, e.Index}
 		switch e.Kind {
 		case event.ServiceDeclared:
 			if e.Spec != nil {
@@ -147,17 +150,23 @@ func NewIndex(h *History) *Index {
 				x.DoneOrder = append(x.DoneOrder, e.Invocation)
 			}
 		case event.CompletionAccepted:
-			first(x.Completed, s, i)
+			first(x.Completed, Slot{e.Invocation, e.Index}, i)
 		case event.TimerArmed:
 			if e.Timer == event.TimerSleep {
-				first(x.Armed, s, i)
+				first(x.Armed, Slot{e.Invocation, e.Index}, i)
 			}
 		case event.TimerFired:
 			if e.Timer == event.TimerSleep {
-				first(x.Fired, s, i)
+				first(x.Fired, Slot{e.Invocation, e.Index}, i)
 			}
 		case event.CommandEmitted:
-			x.Emitted[s] = append(x.Emitted[s], i)
+			s := Slot{e.Invocation, e.Index}
+			if prev, ok := x.Emitted[s]; ok {
+				x.Emitted[s] = append(prev, i)
+			} else {
+				emitted[0] = i
+				x.Emitted[s], emitted = emitted[:1:1], emitted[1:]
+			}
 		case event.Purged:
 			x.Purges = append(x.Purges, i)
 		case event.NodePaused:

@@ -118,8 +118,6 @@ func newStorageModel(h History) *storageModel {
 	}
 	m := &storageModel{
 		invs: make(map[protocol.InvocationID]int, accepts), recs: make([]storedInvocation, 0, accepts),
-		keyLive: map[keyRef]bool{}, runSince: map[keyRef]bool{},
-		promises: map[promiseRef]bool{}, idemUsed: map[idemScope]bool{}, idemLive: map[idemScope]protocol.InvocationID{},
 	}
 	services := map[string]*protocol.ServiceSpec{}
 	for i := range h.Events {
@@ -136,30 +134,39 @@ func newStorageModel(h History) *storageModel {
 				continue
 			}
 			if r := ParseClientRequest(e.HTTP, services); (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
-				m.idemUsed[idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}] = true
+				put(&m.idemUsed, idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}, true)
 			}
 		case InvocationAccepted:
 			m.rec(e.Invocation).accepted = e
 			k := keyRef{e.Service, e.Key}
 			if e.Key != "" {
-				m.keyLive[k] = true
+				put(&m.keyLive, k, true)
 			}
 			if e.HandlerKind == event.HandlerWorkflow {
-				m.runSince[k] = true
+				put(&m.runSince, k, true)
 			}
 			if e.IdempotencyKey != "" {
-				m.idemLive[idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}] = e.Invocation
+				put(&m.idemLive, idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}, e.Invocation)
 			}
 		case InvocationDone:
 			r := m.rec(e.Invocation)
 			r.done, r.final = true, e.Journal
 		case PromiseCompleted:
-			m.promises[promiseRef{keyRef{e.Service, e.Key}, e.Promise}] = true
+			put(&m.promises, promiseRef{keyRef{e.Service, e.Key}, e.Promise}, true)
 		case Purged:
 			m.purge(i, e)
 		}
 	}
 	return m
+}
+
+// put sets m[k] to v, making the map on its first entry: most runs leave some of the model's
+// maps empty (no workflow, no promise), and reading or deleting from a nil map is fine.
+func put[K comparable, V any](m *map[K]V, k K, v V) {
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	(*m)[k] = v
 }
 
 func (m *storageModel) purge(i int, e *Event) {
