@@ -162,10 +162,12 @@ func (x *exchange) timedOut() {
 // within %s: %w", d, ErrTimeout) says and wraps, made without fmt.
 type timeoutError struct{ d time.Duration }
 
+// Error says how long the client waited.
 func (e timeoutError) Error() string {
 	return "no answer within " + e.d.String() + ": " + ErrTimeout.Error()
 }
 
+// Unwrap lets errors.Is find ErrTimeout.
 func (e timeoutError) Unwrap() error { return ErrTimeout }
 
 // done records what the client read, once, and hands it to the client's callback.
