@@ -70,7 +70,7 @@ var Registry = []Checker{
 	{Name: replayName, Check: Replay, Judge: replay},
 	{Name: finalJournalName, Check: FinalJournal, Judge: finalJournal},
 	{Name: outputsName, Check: Outputs, Judge: outputs},
-	{Name: timersName, Check: Timers},
+	{Name: timersName, Check: Timers, Judge: timers},
 	{Name: retentionName, Check: Retention, Judge: retention},
 	{Name: firstCompletionName, Check: FirstCompletion, Judge: firstCompletion},
 	{Name: exclusiveName, Check: Exclusive},

@@ -306,6 +306,20 @@ func (x *Index) ofKind(k event.Kind) []int {
 	return x.byKind[x.kindStart[k]:x.kindStart[int(k)+1]]
 }
 
+// eachOf calls fn with the index of every event of kind a or of kind b, in history order.
+func (x *Index) eachOf(a, b event.Kind, fn func(i int)) {
+	as, bs := x.ofKind(a), x.ofKind(b)
+	for len(as) > 0 || len(bs) > 0 {
+		if len(bs) == 0 || len(as) > 0 && as[0] < bs[0] {
+			fn(as[0])
+			as = as[1:]
+		} else {
+			fn(bs[0])
+			bs = bs[1:]
+		}
+	}
+}
+
 // completionFacts returns, per awakeable, its CompletionAccepted, CompletionBuffered and
 // CompletionDropped events in history order: the durable facts about its completions. It is
 // built on the first call and shared by the checkers that read it.

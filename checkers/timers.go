@@ -31,22 +31,23 @@ var TimerGrace = time.Minute
 //   - never invented: a TimerFired of a timer that no earlier TimerArmed armed.
 //
 // Violations are sorted by their first event index.
-func Timers(h History) []Violation {
+func Timers(h History) []Violation { return timers(NewIndex(&h)) }
+
+func timers(x *Index) []Violation {
+	h := x.H
 	var vs []Violation
-	armed := make(map[timerKey]int)
+	armed := make(map[timerKey]int, len(x.ofKind(TimerArmed)))
 	var armedOrder []timerKey
-	fired := make(map[timerKey]int)
-	done := make(map[protocol.InvocationID]int)
-	for i := range h.Events {
+	fired := make(map[timerKey]int, len(x.ofKind(TimerFired)))
+	// An invocation's first output is the index's Done; the arms and fires are walked in
+	// history order, as a fire is judged against the arms before it.
+	done := x.Done
+	x.eachOf(TimerArmed, TimerFired, func(i int) {
 		e := &h.Events[i]
 		switch e.Kind {
-		case InvocationDone:
-			if _, ok := done[e.Invocation]; !ok {
-				done[e.Invocation] = i
-			}
 		case TimerArmed:
 			if e.Timer == event.TimerRetention {
-				continue
+				return
 			}
 			k := timerKeyOf(e)
 			if _, ok := armed[k]; !ok {
@@ -55,7 +56,7 @@ func Timers(h History) []Violation {
 			}
 		case TimerFired:
 			if e.Timer == event.TimerRetention {
-				continue
+				return
 			}
 			k := timerKeyOf(e)
 			if c := e.NodeClock(); c < e.Deadline {
@@ -69,11 +70,11 @@ func Timers(h History) []Violation {
 			if first, ok := fired[k]; ok {
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired a second time at %v (first at %v)", k, e.At, h.Events[first].At), first, i))
-				continue
+				return
 			}
 			fired[k] = i
 		}
-	}
+	})
 
 	end := h.End()
 	for _, k := range armedOrder {
