@@ -172,17 +172,25 @@ const indexedKeyLen = 4 + 32 + 1 + 8
 // indexedKey is prefix, the invocation ID in hex, a slash and the index as 8 hex digits, so that
 // an invocation's keys sort in index order. prefix is four bytes, as every prefix here.
 func indexedKey(prefix string, id protocol.InvocationID, index uint32) string {
-	var b [indexedKeyLen]byte
-	return string(appendIndexedKey(b[:0], prefix, id, index))
+	// Built in place, as idKey is: one allocation.
+	var k [indexedKeyLen]byte
+	putIndexedKey(&k, prefix, id, index)
+	return string(k[:])
 }
 
-func appendIndexedKey(b []byte, prefix string, id protocol.InvocationID, index uint32) []byte {
-	b = append(b, prefix...)
-	b = hex.AppendEncode(b, id[:])
-	b = append(b, '/')
+// putIndexedKey writes indexedKey(prefix, id, index) into k.
+func putIndexedKey(k *[indexedKeyLen]byte, prefix string, id protocol.InvocationID, index uint32) {
+	n := copy(k[:], prefix)
+	n += hex.Encode(k[n:], id[:])
+	k[n] = '/'
+	putKeyIndex(k, index)
+}
+
+// putKeyIndex writes index into the last 8 bytes of an indexedKey.
+func putKeyIndex(k *[indexedKeyLen]byte, index uint32) {
 	var idx [4]byte
 	binary.BigEndian.PutUint32(idx[:], index)
-	return hex.AppendEncode(b, idx[:])
+	hex.Encode(k[indexedKeyLen-8:], idx[:])
 }
 
 // journalKeys makes the journal keys of one invocation in index order, several in one string:
@@ -203,12 +211,16 @@ const minKeyRun = 2
 func (k *journalKeys) key(i, n uint32) string {
 	if i < k.from || int(i-k.from+1)*indexedKeyLen > len(k.run) {
 		n = min(max(n, minKeyRun), maxJournalHint)
-		var room [maxJournalHint * indexedKeyLen]byte // on the stack: the run's string is the copy
-		b := room[:0]
+		var b strings.Builder
+		b.Grow(int(n) * indexedKeyLen)
+		// The keys differ in their index only.
+		var key [indexedKeyLen]byte
+		putIndexedKey(&key, journalPrefix, k.id, i)
 		for j := range n {
-			b = appendIndexedKey(b, journalPrefix, k.id, i+j)
+			putKeyIndex(&key, i+j)
+			b.Write(key[:])
 		}
-		k.run, k.from = string(b), i
+		k.run, k.from = b.String(), i
 	}
 	start := int(i-k.from) * indexedKeyLen
 	return k.run[start : start+indexedKeyLen]
