@@ -286,7 +286,9 @@ func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 		r.seen[idx] = true
 		r.rows++
 	}
-	en, err := journal.UnmarshalEntry(value)
+	// The decoded entry lives only for the comparison below, so its values may be the row's
+	// own bytes (UnmarshalOwnedEntry) instead of copies: the decoding is the same.
+	en, err := journal.UnmarshalOwnedEntry(value)
 	if err != nil {
 		return fmt.Sprintf("journal entry %d does not decode: %v", idx, err)
 	}
