@@ -73,8 +73,8 @@ type attemptRef struct {
 // are durable (Durable first, then Send and Arm in the engine's order), so an implementation
 // performs them at once. The one exception is a gated start (protocol.Message.Gated), which
 // Send gets as soon as its batch is applied; the Core sends the attempt a protocol.KindDurable
-// in the start's place once the batch is synced. Replies leave through the callbacks given to Ingress, not through
-// Effects.
+// in the start's place once the batch is synced. Replies leave through the callbacks given to
+// Ingress, not through Effects.
 type Effects interface {
 	// Send hands m to the executor that runs (or is to run) its invocation.
 	Send(m protocol.Message)
