@@ -26,6 +26,8 @@ import (
 // The Readies applied since the last Sync form the group. Sync makes the group durable with
 // one store Sync; Perform then performs the synced Readies' effects in order: messages, replies,
 // timers. Commit is Sync then Perform, what the engine goroutine does at the end of each group.
+// Only a gated start leaves at Apply (see speculate): its attempt runs while the group is open,
+// so that a call ending inside the group costs the group's one sync.
 //
 //	step ──► Take ──► Apply ──► (more steps join the group) ──► Sync ──► Perform
 //	                    │                                          │
