@@ -1,6 +1,8 @@
 package checkers
 
 import (
+	"bytes"
+	"cmp"
 	"slices"
 	"time"
 
@@ -332,17 +334,28 @@ func (x *Index) completionFacts() map[Slot][]int {
 	for _, k := range kinds {
 		n += len(x.ofKind(k))
 	}
-	// The three kinds' events, merged into history order, keep each awakeable's in that order.
+	// The three kinds' events, ordered by awakeable and then by history order, so that each
+	// awakeable's facts are one run of them: its list is that run, capped at its end.
 	all := make([]int, 0, n)
 	for _, k := range kinds {
 		all = append(all, x.ofKind(k)...)
 	}
-	slices.Sort(all)
+	ev := x.H.Events
+	slices.SortFunc(all, func(a, b int) int {
+		if c := bytes.Compare(ev[a].Invocation[:], ev[b].Invocation[:]); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(ev[a].Index, ev[b].Index), cmp.Compare(a, b))
+	})
 	x.facts = make(map[Slot][]int, n)
-	for _, i := range all {
-		e := &x.H.Events[i]
-		s := Slot{e.Invocation, e.Index}
-		x.facts[s] = append(x.facts[s], i)
+	for from := 0; from < len(all); {
+		e := &ev[all[from]]
+		to := from + 1
+		for to < len(all) && ev[all[to]].Invocation == e.Invocation && ev[all[to]].Index == e.Index {
+			to++
+		}
+		x.facts[Slot{e.Invocation, e.Index}] = all[from:to:to]
+		from = to
 	}
 	return x.facts
 }

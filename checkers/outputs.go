@@ -62,7 +62,8 @@ func outputs(x *Index) []Violation {
 		if first, _ := x.FirstResponse(e.Request); e.Entry.Kind != journal.KindOutput || first != i {
 			continue
 		}
-		evs := []int{i}
+		var buf [3]int // the events a violation names, on the stack: most responses make none
+		evs := append(buf[:0], i)
 		if r, ok := x.FirstRequest(e.Request); ok {
 			evs = append(evs, r)
 		}
