@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -283,18 +284,75 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 		}
 		return rep
 	}
-	var body struct {
-		Code    uint16 `json:"code"`
-		Message string `json:"message"`
-		Source  string `json:"source"`
-	}
-	_ = json.Unmarshal(resp.Body, &body)
+	body := errorBodyOf(resp.Body)
 	if body.Source == "invocation" {
 		rep.Err = &Failure{Code: body.Code, Message: body.Message}
 	} else {
 		rep.Err = &IngressError{Status: resp.Status, Message: body.Message}
 	}
 	return rep
+}
+
+// errorBody is Restate's error body, as the runtime writes it.
+type errorBody struct {
+	Code    uint16 `json:"code"`
+	Message string `json:"message"`
+	Source  string `json:"source"`
+}
+
+// errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes. The
+// runtime's own shape, {"code":<n>,"message":"<m>","source":"<s>"} with a code that fits and
+// plain strings, is read without it.
+func errorBodyOf(b []byte) errorBody {
+	if body, ok := plainErrorBody(b); ok {
+		return body
+	}
+	var body errorBody
+	_ = json.Unmarshal(b, &body)
+	return body
+}
+
+// plainErrorBody reads a body of exactly the shape {"code":<n>,"message":"<m>","source":"<s>"},
+// n digits without a leading zero that fit a uint16, m and s plainJSON; it reports false for
+// any other body.
+func plainErrorBody(b []byte) (errorBody, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"code":`))
+	if !ok {
+		return errorBody{}, false
+	}
+	digits := 0
+	for digits < len(rest) && '0' <= rest[digits] && rest[digits] <= '9' {
+		digits++
+	}
+	code, err := strconv.ParseUint(string(rest[:digits]), 10, 16)
+	if err != nil || digits == 0 || (digits > 1 && rest[0] == '0') {
+		return errorBody{}, false
+	}
+	rest, ok = bytes.CutPrefix(rest[digits:], []byte(`,"message":"`))
+	if !ok {
+		return errorBody{}, false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || !plainJSON(rest[:end]) {
+		return errorBody{}, false
+	}
+	message := rest[:end]
+	source, ok := bytes.CutPrefix(rest[end:], []byte(`","source":"`))
+	if !ok || !bytes.HasSuffix(source, []byte(`"}`)) || !plainJSON(source[:len(source)-2]) {
+		return errorBody{}, false
+	}
+	return errorBody{Code: uint16(code), Message: string(message), Source: sourceOf(source[:len(source)-2])}, true
+}
+
+// sourceOf is string(b), without an allocation for the two sources the runtime writes.
+func sourceOf(b []byte) string {
+	switch string(b) {
+	case "invocation":
+		return "invocation"
+	case "ingress":
+		return "ingress"
+	}
+	return string(b)
 }
 
 // decodeOutput decodes a 200's body as T. It is apart from decode so that decode's Reply, which

@@ -50,3 +50,27 @@ func TestRawOutputDecodesAsJSONDoes(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorBodyReadsAsJSONDoes: errorBodyOf reads what encoding/json reads, for the runtime's
+// own error bodies (read by hand) and bodies of every other shape, malformed ones included.
+func TestErrorBodyReadsAsJSONDoes(t *testing.T) {
+	str := rapid.OneOf(rapid.StringMatching(`[ -~]{0,12}`), rapid.String(),
+		rapid.SampledFrom([]string{"invocation", "ingress", "review system unavailable", `a"b`, `a\b`, "é", "\xff"}))
+	code := rapid.OneOf(rapid.StringMatching(`[0-9]{1,6}`), rapid.SampledFrom([]string{"0", "00", "07", "-1", "65535", "65536", "1e3", "4.5", `"500"`}))
+	rapid.Check(t, func(t *rapid.T) {
+		c, m, s := code.Draw(t, "code"), str.Draw(t, "message"), str.Draw(t, "source")
+		bodies := [][]byte{
+			[]byte(`{"code":` + c + `,"message":"` + m + `","source":"` + s + `"}`),
+			[]byte(`{"code":` + c + `,"message":"` + m + `","source":"` + s + `","code":1}`),
+			[]byte(`{"message":"` + m + `","code":` + c + `,"source":"` + s + `"}`),
+			[]byte(m),
+		}
+		for _, body := range bodies {
+			var want errorBody
+			_ = json.Unmarshal(body, &want)
+			if got := errorBodyOf(body); got != want {
+				t.Fatalf("errorBodyOf(%q) = %+v, encoding/json reads %+v", body, got, want)
+			}
+		}
+	})
+}
