@@ -32,35 +32,33 @@ func finalJournal(x *Index) []Violation {
 		return nil
 	}
 	var vs []Violation
-	for i := range h.Events {
+	// The observations and start journals, in history order.
+	x.eachOf(ValueObserved, AttemptStarted, func(i int) {
 		e := &h.Events[i]
-		if e.Kind != ValueObserved && e.Kind != AttemptStarted {
-			continue
-		}
 		di, ok := final[e.Invocation]
 		if !ok {
-			continue
+			return
 		}
 		j := h.Events[di].Journal
 		switch e.Kind {
 		case ValueObserved:
 			if e.Entry.Kind != journal.KindRun && e.Entry.Kind != journal.KindAwakeable {
-				continue
+				return
 			}
 			if int(e.Index) >= len(j) {
 				vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
 					"attempt %d observed %s at [%d], past the final journal of %d entries", e.Attempt, e.Result, e.Index, len(j)), i, di))
-				continue
+				return
 			}
-			if want := j[e.Index]; want.Kind != e.Entry.Kind || !want.Result.Equal(e.Result) {
+			if want := &j[e.Index]; want.Kind != e.Entry.Kind || !want.Result.Equal(e.Result) {
 				vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
-					"attempt %d observed %s at [%d], but the final journal holds %s", e.Attempt, e.Result, e.Index, want), i, di))
+					"attempt %d observed %s at [%d], but the final journal holds %s", e.Attempt, e.Result, e.Index, *want), i, di))
 			}
 		case AttemptStarted:
 			if len(e.Journal) > len(j) {
 				vs = append(vs, newViolation(finalJournalName, e.Invocation, fmt.Sprintf(
 					"attempt %d started with %d entries, more than the final journal's %d", e.Attempt, len(e.Journal), len(j)), i, di))
-				continue
+				return
 			}
 			for k := range e.Journal {
 				en, want := &e.Journal[k], &j[k]
@@ -71,7 +69,7 @@ func finalJournal(x *Index) []Violation {
 				}
 			}
 		}
-	}
+	})
 	sortByFirstEvent(vs)
 	return vs
 }
