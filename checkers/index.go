@@ -85,7 +85,8 @@ func Overlaps(ws []Window, from, to time.Duration) bool {
 	return false
 }
 
-// NewIndex indexes h in one pass (and parses the requests once the declarations are known).
+// NewIndex indexes h: it counts and groups the events by kind, builds the maps in one pass, and
+// parses the requests once the declarations are known.
 func NewIndex(h *History) *Index {
 	// The maps are sized from a count of each kind first: growing them key by key cost more
 	// than the counting pass, and the counts bound the sizes (repeats only make them smaller).
