@@ -214,27 +214,13 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	w.services = w.workload.Services()
 	w.serviceKinds = ingress.ServiceKinds{}
 	for _, s := range w.services {
-		w.serviceKinds[s.Name()] = ingressKind(s.Kind())
+		w.serviceKinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
 	w.declare()
 	w.runtime = newRuntimeNode(w, sp.store, sp.requests)
 	w.executor = newExecutorNode(w)
 	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
-}
-
-// ingressKind is the ingress's name for a kind of service (zero for a kind it has none for).
-func ingressKind(k protocol.ServiceKind) ingress.ServiceKind {
-	switch k {
-	case protocol.ServiceStateless:
-		return ingress.KindService
-	case protocol.ServiceObject:
-		return ingress.KindObject
-	case protocol.ServiceWorkflow:
-		return ingress.KindWorkflow
-	}
-	var none ingress.ServiceKind
-	return none
 }
 
 // worlds holds the worlds of finished runs for the next run to reuse. A run grows an event queue,

@@ -135,7 +135,7 @@ func New(cfg Config) (*Host, error) {
 	}
 	for _, s := range cfg.Services {
 		ecfg.Services = append(ecfg.Services, s.Spec())
-		h.kinds[s.Name()] = ingressKind(s.Kind())
+		h.kinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
 	start := time.Now()
 	ecfg.Store = st
@@ -167,18 +167,6 @@ func New(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("host: perform recovery: %w", err)
 	}
 	return h, nil
-}
-
-// ingressKind maps a service kind onto the kind the ingress routes by.
-func ingressKind(k protocol.ServiceKind) ingress.ServiceKind {
-	switch k {
-	case protocol.ServiceObject:
-		return ingress.KindObject
-	case protocol.ServiceWorkflow:
-		return ingress.KindWorkflow
-	default:
-		return ingress.KindService
-	}
 }
 
 // newInvocationID draws a fresh random invocation ID. 128 random bits never repeat in

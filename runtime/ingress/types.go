@@ -3,6 +3,8 @@ package ingress
 import (
 	"fmt"
 	"time"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // RequestKind tells which ingress operation a Request asks for.
@@ -81,6 +83,20 @@ const (
 	// POST /{workflow}/{key}/{handler}.
 	KindWorkflow ServiceKind = 3
 )
+
+// KindOf is the kind the ingress routes a service of protocol kind k by (zero, no kind, for a
+// kind it has none for).
+func KindOf(k protocol.ServiceKind) ServiceKind {
+	switch k {
+	case protocol.ServiceStateless:
+		return KindService
+	case protocol.ServiceObject:
+		return KindObject
+	case protocol.ServiceWorkflow:
+		return KindWorkflow
+	}
+	return 0
+}
 
 // String names the kind as messages and traces print it.
 func (k ServiceKind) String() string {
