@@ -58,6 +58,9 @@ type Core struct {
 	// speculating holds the attempts whose gated starts the group sent before its sync, until
 	// each ends or parks (see Speculating); the group is their one chance to join the sync.
 	speculating []attemptRef
+	// holds learns, per handler, whether holding a group open for its speculative attempts
+	// pays (see holdScore).
+	holds map[handlerKey]*holdScore
 
 	stats struct {
 		inputs, groups, batches, syncs atomic.Uint64
@@ -65,10 +68,47 @@ type Core struct {
 	}
 }
 
-// attemptRef names one attempt of an invocation.
+// attemptRef names one attempt of an invocation started speculatively, with what the Core
+// learns from it: its handler's holdScore, and whether the group waits for it.
 type attemptRef struct {
 	inv     protocol.InvocationID
 	attempt uint32
+	hold    *holdScore
+	wait    bool
+}
+
+type handlerKey struct{ service, handler string }
+
+// holdScore says whether a handler's speculative attempts tend to end before their group's
+// sync (an echo: holding the group open saves the call a second fsync) or to park first (at a
+// side effect, which waits for the sync anyway, or on an awakeable: holding only delays the
+// group). It rises by one for each attempt that ends and falls by one for each that parks,
+// between holdScoreMin and holdScoreMax; a group waits for a handler's attempts while its
+// score is not negative, and for every holdProbe-th start otherwise, so that a handler whose
+// behaviour changes is noticed.
+type holdScore struct {
+	score  int8
+	starts uint8
+}
+
+const (
+	holdScoreMin = -4
+	holdScoreMax = 3
+	holdProbe    = 16
+)
+
+// holdFor returns the holdScore of the handler of start m, made on first use.
+func (c *Core) holdFor(m *protocol.Message) *holdScore {
+	k := handlerKey{m.Service, m.Handler}
+	hs := c.holds[k]
+	if hs == nil {
+		if c.holds == nil {
+			c.holds = map[handlerKey]*holdScore{}
+		}
+		hs = &holdScore{}
+		c.holds[k] = hs
+	}
+	return hs
 }
 
 // Effects is where a Core's outputs leave. The Core calls it only for Readies whose batches
@@ -149,29 +189,46 @@ func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingr
 func (c *Core) Receive(m protocol.Message) {
 	switch m.Kind {
 	case protocol.KindParked:
-		c.settled(m)
+		c.settled(m, false)
 		return
-	case protocol.KindEnd, protocol.KindError, protocol.KindSuspend:
-		c.settled(m)
+	case protocol.KindSuspend:
+		c.settled(m, false)
+	case protocol.KindEnd, protocol.KindError:
+		c.settled(m, true)
 	}
 	c.stepped++
 	c.eng.Receive(m)
 }
 
-// settled drops the attempt of m from the speculating ones: it ended or waits.
-func (c *Core) settled(m protocol.Message) {
+// settled drops the attempt of m from the speculating ones, which ended or waits, and scores
+// its handler.
+func (c *Core) settled(m protocol.Message, ended bool) {
 	for i, a := range c.speculating {
 		if a.inv == m.Invocation && a.attempt == m.Attempt {
+			if ended {
+				a.hold.score = min(a.hold.score+1, holdScoreMax)
+			} else {
+				a.hold.score = max(a.hold.score-1, holdScoreMin)
+			}
 			c.speculating = slices.Delete(c.speculating, i, i+1)
 			return
 		}
 	}
 }
 
-// Speculating returns how many attempts that the group started before its sync still run: they
-// have neither ended nor parked. A driver that holds the group open a little longer while some
-// do lets a call that ends inside the group cost the group's one sync, instead of a second one.
-func (c *Core) Speculating() int { return len(c.speculating) }
+// Speculating returns how many attempts that the group started before its sync still run (they
+// have neither ended nor parked) and are worth waiting for (see holdScore). A driver that holds
+// the group open a little longer while some do lets a call that ends inside the group cost the
+// group's one sync, instead of a second one.
+func (c *Core) Speculating() int {
+	n := 0
+	for _, a := range c.speculating {
+		if a.wait {
+			n++
+		}
+	}
+	return n
+}
 
 // FireTimer steps the engine with a timer that Effects.Arm armed and that is now due.
 func (c *Core) FireTimer(t engine.Timer) {
@@ -244,7 +301,10 @@ func (c *Core) speculate(r *engine.Ready) {
 		}
 		if !c.waitingFor(m.Invocation) {
 			c.fx.Send(*m)
-			c.speculating = append(c.speculating, attemptRef{m.Invocation, m.Attempt})
+			hs := c.holdFor(m)
+			hs.starts++
+			wait := hs.score >= 0 || hs.starts%holdProbe == 0
+			c.speculating = append(c.speculating, attemptRef{m.Invocation, m.Attempt, hs, wait})
 			*m = protocol.Message{Kind: protocol.KindDurable, Invocation: m.Invocation, Attempt: m.Attempt}
 			if mutant.On(mutant.DurableBeforeSync) {
 				// Planted bug: the attempt hears its start is durable before the sync.

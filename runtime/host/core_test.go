@@ -15,6 +15,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/host"
 	"github.com/vigilsim/vigil/runtime/ingress"
+	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/runtime/store"
 	"github.com/vigilsim/vigil/runtime/store/mem"
@@ -268,4 +269,54 @@ type executorEffects struct {
 func (fx *executorEffects) Send(m protocol.Message) {
 	fx.recordingEffects.Send(m)
 	fx.ex.Deliver(m)
+}
+
+// TestCoreLearnsWhichHandlersToHoldFor: once a handler's speculative attempts park rather than
+// end, the group no longer waits for them (it would only delay the sync), except for every
+// sixteenth start, which tells whether the handler has changed its ways.
+func TestCoreLearnsWhichHandlersToHoldFor(t *testing.T) {
+	c, _, log := newTestCore(t)
+	waitedFor := func(id engine.RequestID) bool {
+		send(c, log, id)
+		require.NoError(t, c.Flush())
+		waited := c.Speculating() == 1
+		c.Receive(protocol.Message{Kind: protocol.KindParked, Invocation: invocationNo(uint64(id)), Attempt: 1})
+		require.Zero(t, c.Speculating())
+		require.NoError(t, c.Commit())
+		return waited
+	}
+	require.True(t, waitedFor(1), "a handler not seen before is waited for")
+	var waited []engine.RequestID
+	for id := engine.RequestID(2); id <= 32; id++ {
+		if waitedFor(id) {
+			waited = append(waited, id)
+		}
+	}
+	require.Equal(t, []engine.RequestID{16, 32}, waited, "only the probes")
+
+	// Attempts that end win the handler back, one probe at a time.
+	c2, _, log2 := newTestCore(t)
+	for id := engine.RequestID(1); id <= 2; id++ {
+		send(c2, log2, id)
+		require.NoError(t, c2.Flush())
+		c2.Receive(protocol.Message{Kind: protocol.KindParked, Invocation: invocationNo(uint64(id)), Attempt: 1})
+		require.NoError(t, c2.Commit())
+	}
+	send(c2, log2, 3)
+	require.NoError(t, c2.Flush())
+	require.Zero(t, c2.Speculating(), "score -2: not waited for")
+	c2.Receive(protocol.Message{Kind: protocol.KindEnd, Invocation: invocationNo(3), Attempt: 1, Index: 1,
+		Entry: journal.Entry{Kind: journal.KindOutput, Result: journal.Result{Value: []byte(`"x"`)}}})
+	require.NoError(t, c2.Flush())
+	require.NoError(t, c2.Commit())
+	send(c2, log2, 4)
+	require.NoError(t, c2.Flush())
+	require.Zero(t, c2.Speculating(), "score -1: still not waited for")
+	c2.Receive(protocol.Message{Kind: protocol.KindEnd, Invocation: invocationNo(4), Attempt: 1, Index: 1,
+		Entry: journal.Entry{Kind: journal.KindOutput, Result: journal.Result{Value: []byte(`"x"`)}}})
+	require.NoError(t, c2.Flush())
+	require.NoError(t, c2.Commit())
+	send(c2, log2, 5)
+	require.NoError(t, c2.Flush())
+	require.Equal(t, 1, c2.Speculating(), "score 0: waited for again")
 }
