@@ -17,8 +17,9 @@
 //     The one message that leaves before the sync is a gated start (the first attempt of an
 //     invocation accepted in the same batch): its attempt runs at once but may run no side
 //     effect until the Durable sent after the sync, and the group is held open (for at most
-//     maxSpeculationHold) while such attempts run, so that a call whose handler ends meanwhile
-//     is accepted, journaled and answered with the group's one fsync. That
+//     maxSpeculationHold) while such attempts run — of handlers whose attempts tend to end
+//     before the sync rather than park, which the Core learns — so that a call whose handler
+//     ends meanwhile is accepted, journaled and answered with the group's one fsync. That
 //     order lives in Core, which has no goroutine, channel or clock of its own: the engine
 //     goroutine calls it for every input, and the simulator drives the same Core on virtual
 //     time with a store that crashes.
