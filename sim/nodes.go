@@ -418,31 +418,40 @@ type executorNode struct {
 	// services is the handler code the executor runs: nil for the declared services, a
 	// deployment's after World.Deploy.
 	services []*durable.Service
+	// cfg is the executor's configuration but its services, made once: every restart after a
+	// crash would otherwise make its closures again.
+	cfg executor.Config
 }
 
 func newExecutorNode(w *World) *executorNode {
 	n := &executorNode{w: w}
 	n.clock = &virtualClock{w: w, executor: n}
+	n.cfg = executor.Config{
+		Send:              w.sendToEngine,
+		Clock:             n.clock,
+		InactivityTimeout: n.inactivityTimeout,
+		Observer:          observer{w: w},
+		Reached:           w.cover,
+		Buggify:           w.buggify,
+	}
 	n.start()
 	return n
 }
 
+// inactivityTimeout draws how long a parked attempt waits before it suspends: zero (at once)
+// as often as the fault plan says, otherwise up to its bound.
+func (n *executorNode) inactivityTimeout() time.Duration {
+	if n.w.executorRand.Percent(n.w.plan.SuspendAtOncePercent, "suspend-at-once") {
+		return 0
+	}
+	return n.w.executorRand.Duration(0, n.w.plan.InactivityMax, "inactivity")
+}
+
 func (n *executorNode) start() {
 	n.up = true
-	n.ex = executor.New(executor.Config{
-		Services: n.deployed(),
-		Send:     n.w.sendToEngine,
-		Clock:    n.clock,
-		InactivityTimeout: func() time.Duration {
-			if n.w.executorRand.Percent(n.w.plan.SuspendAtOncePercent, "suspend-at-once") {
-				return 0
-			}
-			return n.w.executorRand.Duration(0, n.w.plan.InactivityMax, "inactivity")
-		},
-		Observer: observer{w: n.w},
-		Reached:  n.w.cover,
-		Buggify:  n.w.buggify,
-	})
+	cfg := n.cfg
+	cfg.Services = n.deployed()
+	n.ex = executor.New(cfg)
 }
 
 func (n *executorNode) deliver(m protocol.Message) {
