@@ -46,12 +46,12 @@ func newInactivity(h *History) *inactivity {
 	if decl == nil {
 		return nil
 	}
-	return &inactivity{h: h, bound: decl.InactivityMax + InactivitySlack, open: map[attemptKey]*idle{}, newest: map[protocol.InvocationID]uint32{}, byInv: map[protocol.InvocationID][]uint32{}}
+	return &inactivity{h: h, bound: decl.InactivityMax + InactivitySlack, open: map[attemptKey]idle{}, newest: map[protocol.InvocationID]uint32{}, byInv: map[protocol.InvocationID][]uint32{}}
 }
 
 func (c *inactivity) finish() []Violation {
 	for _, k := range c.order {
-		if a := c.open[k]; a != nil {
+		if a, ok := c.open[k]; ok {
 			c.check(k, a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
@@ -68,7 +68,7 @@ type idle struct {
 type inactivity struct {
 	h      *History
 	bound  time.Duration
-	open   map[attemptKey]*idle
+	open   map[attemptKey]idle
 	byInv  map[protocol.InvocationID][]uint32 // open attempts of each invocation
 	newest map[protocol.InvocationID]uint32   // the newest attempt the executor was given, in its life
 	order  []attemptKey                       // attempts in the order opened, for a stable report
@@ -85,7 +85,7 @@ func (c *inactivity) event(i int, e *Event) {
 		c.pauses = append(c.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
 		for _, k := range c.order {
-			if c.open[k] != nil {
+			if _, ok := c.open[k]; ok {
 				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
 		}
@@ -108,12 +108,12 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 					c.close(attemptKey{m.Invocation, older}, le.At, at, silenceEnd{start: m.Attempt})
 				}
 			}
-			c.open[k] = &idle{le.At, at}
+			c.open[k] = idle{le.At, at}
 			c.byInv[m.Invocation] = append(c.byInv[m.Invocation], m.Attempt)
 			c.order = append(c.order, k)
 			return
 		}
-		if c.open[k] == nil {
+		if _, ok := c.open[k]; !ok {
 			return
 		}
 		if m.Kind == protocol.KindAbort {
@@ -122,7 +122,7 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 		}
 		c.touch(k, le.At, at, silenceEnd{text: "the delivery of its ", kind: m.Kind})
 	case le.Kind == LinkSent && le.From == "executor":
-		if c.open[k] == nil {
+		if _, ok := c.open[k]; !ok {
 			return
 		}
 		switch m.Kind {
@@ -155,15 +155,14 @@ func (w silenceEnd) String() string {
 
 // touch judges the silence of open attempt k up to at, then starts a new one.
 func (c *inactivity) touch(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	a := c.open[k]
-	c.check(k, a, at, i, what)
-	a.at, a.ev = at, i
+	c.check(k, c.open[k], at, i, what)
+	c.open[k] = idle{at, i}
 }
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
 func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	a := c.open[k]
-	if a == nil {
+	a, ok := c.open[k]
+	if !ok {
 		return
 	}
 	c.check(k, a, at, i, what)
@@ -179,7 +178,7 @@ func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEn
 
 // check reports attempt k if it stayed silent from its last sign of life to at for longer than
 // the bound, the executor's pauses in between added.
-func (c *inactivity) check(k attemptKey, a *idle, at time.Duration, i int, what silenceEnd) {
+func (c *inactivity) check(k attemptKey, a idle, at time.Duration, i int, what silenceEnd) {
 	limit := c.bound + pausedDuring(c.pauses, a.at, at)
 	if at-a.at <= limit {
 		return
