@@ -15,7 +15,8 @@ const durableStartName = "durable-start"
 // can see. Two rules keep it so:
 //
 //   - the runtime tells the attempt its start is durable (a Durable message) only once the
-//     invocation's acceptance is a fact of the history, that is, after the sync of its batch;
+//     invocation's acceptance is a fact of the history, that is, after the sync of its batch,
+//     and only in a release (what a sync made durable, leaving) begun after the start left;
 //   - the attempt runs no side effect (RunExecuted) before that Durable reached it.
 //
 // Both are judged from what the simulator saw cross the link and the acceptance it recorded
@@ -29,6 +30,7 @@ func newDurableStart() *durableStart {
 		accepted: map[protocol.InvocationID]bool{},
 		gated:    map[attemptKey]int{},
 		durable:  map[attemptKey]bool{},
+		sentIn:   map[attemptKey]uint64{},
 	}
 }
 
@@ -41,6 +43,10 @@ type durableStart struct {
 	// durable are the attempts a Durable reached (before their start, too: the network may
 	// reorder them, and the executor keeps it).
 	durable map[attemptKey]bool
+	// release is the runtime's last release so far; sentIn, the last release begun when each
+	// gated start was sent (it left before its own sync, so its Durable belongs to a later one).
+	release uint64
+	sentIn  map[attemptKey]uint64
 	vs      []Violation
 }
 
@@ -63,7 +69,16 @@ func (d *durableStart) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	k := attemptKey{m.Invocation, m.Attempt}
 	switch {
+	case le.Kind == LinkReleased:
+		d.release = le.Release
+	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart && m.Gated:
+		d.sentIn[k] = d.release
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindDurable:
+		// The simulator's own account first: a sync's effects leave in a release it begins.
+		if r, ok := d.sentIn[k]; ok && d.release == r {
+			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
+				"the runtime told attempt %d its start was durable in no release after the start left (before any sync that could have made it so)", m.Attempt), le.After))
+		}
 		if !d.accepted[m.Invocation] {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable before the invocation's acceptance was", m.Attempt), le.After))

@@ -47,6 +47,11 @@ func TestDurableStart(t *testing.T) {
 			s := (&linkStory{}).gatedStart().synced()
 			return s.link(LinkDelivered, "runtime", protocol.Message{Kind: protocol.KindStart, Attempt: 1, Gated: true}).ev(runAt(1, 1))
 		}, ""},
+		{"durable in no release since the start, though the acceptance is recorded", func() *linkStory {
+			m := protocol.Message{Kind: protocol.KindDurable, Attempt: 1}
+			return (&linkStory{}).gatedStart().ev(Event{Kind: InvocationAccepted}).
+				link(LinkSent, "runtime", m).link(LinkDelivered, "runtime", m).ev(runAt(1, 1))
+		}, "in no release after the start left"},
 		{"durable before the acceptance", func() *linkStory {
 			m := protocol.Message{Kind: protocol.KindDurable, Attempt: 1}
 			return (&linkStory{}).gatedStart().link(LinkSent, "runtime", m).link(LinkDelivered, "runtime", m).
