@@ -1,7 +1,6 @@
 package checkers
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -54,7 +53,7 @@ func newCausality() *causality {
 
 func (c *causality) finish() []Violation {
 	// In invocation order: violations at one event must come out in one order every run.
-	for _, inv := range slices.SortedFunc(maps.Keys(c.gated), func(a, b protocol.InvocationID) int { return bytes.Compare(a[:], b[:]) }) {
+	for _, inv := range slices.SortedFunc(maps.Keys(c.gated), compareInvocations) {
 		c.gatedUncaused(inv, c.gated[inv])
 	}
 	sortByFirstEvent(c.vs)

@@ -46,6 +46,7 @@
 package checkers
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 
@@ -121,6 +122,10 @@ func sortByFirstEvent(vs []Violation) {
 		return cmp.Compare(firstEvent(a), firstEvent(b))
 	})
 }
+
+// compareInvocations orders invocation ids by their bytes: the order checkers walk the keys of a
+// map by invocation in, so that violations come out in one order every run.
+func compareInvocations(a, b protocol.InvocationID) int { return bytes.Compare(a[:], b[:]) }
 
 // slot is the package's short name for Slot.
 type slot = Slot

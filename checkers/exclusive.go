@@ -1,7 +1,6 @@
 package checkers
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
@@ -172,7 +171,7 @@ func Exclusive(h History) []Violation {
 			}
 		}
 	}
-	for _, inv := range slices.SortedFunc(maps.Keys(early), func(a, b protocol.InvocationID) int { return bytes.Compare(a[:], b[:]) }) {
+	for _, inv := range slices.SortedFunc(maps.Keys(early), compareInvocations) {
 		unlocked(inv, early[inv])
 	}
 

@@ -1,7 +1,6 @@
 package checkers
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
 	"time"
@@ -343,7 +342,7 @@ func (x *Index) completionFacts() map[Slot][]int {
 	}
 	ev := x.H.Events
 	slices.SortFunc(all, func(a, b int) int {
-		if c := bytes.Compare(ev[a].Invocation[:], ev[b].Invocation[:]); c != 0 {
+		if c := compareInvocations(ev[a].Invocation, ev[b].Invocation); c != 0 {
 			return c
 		}
 		return cmp.Or(cmp.Compare(ev[a].Index, ev[b].Index), cmp.Compare(a, b))

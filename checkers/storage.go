@@ -1,7 +1,6 @@
 package checkers
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -326,7 +325,7 @@ func (a *storageAudit) finished() {
 			ids = append(ids, r)
 		}
 	}
-	slices.SortFunc(ids, func(x, y *storedInvocation) int { return bytes.Compare(x.id[:], y.id[:]) })
+	slices.SortFunc(ids, func(x, y *storedInvocation) int { return compareInvocations(x.id, y.id) })
 	for _, r := range ids {
 		id := r.id
 		if r.rows != len(r.final) {
