@@ -91,6 +91,14 @@ func Exclusive(h History) []Violation {
 			fmt.Sprintf("%s/%s: attempt %d started before the invocation acquired the lock", acc.Service, acc.Key, s.attempt),
 			accepted[inv], s.at))
 	}
+	// stillUnlocked reports inv's early start, if it has one, once the history moved past the
+	// point where its lock had to come (its next start, its end).
+	stillUnlocked := func(inv protocol.InvocationID) {
+		if s, ok := early[inv]; ok {
+			unlocked(inv, s)
+			delete(early, inv)
+		}
+	}
 
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -116,10 +124,7 @@ func Exclusive(h History) []Violation {
 				vs = append(vs, v)
 			}
 		case InvocationDone:
-			if s, ok := early[e.Invocation]; ok {
-				unlocked(e.Invocation, s)
-				delete(early, e.Invocation)
-			}
+			stillUnlocked(e.Invocation)
 			if lockState[e.Invocation] == 0 {
 				lockState[e.Invocation] = leftQueue
 			}
@@ -146,19 +151,14 @@ func Exclusive(h History) []Violation {
 			if acc.HandlerKind != event.HandlerExclusive && acc.HandlerKind != event.HandlerWorkflow {
 				continue
 			}
-			if s, ok := early[e.Invocation]; ok {
-				unlocked(e.Invocation, s)
-				delete(early, e.Invocation)
-			}
+			stillUnlocked(e.Invocation)
 			switch lockState[e.Invocation] {
 			case 0:
 				if a > i {
 					early[e.Invocation] = earlyStart{e.Attempt, i}
 					continue
 				}
-				vs = append(vs, newViolation(exclusiveName, e.Invocation,
-					fmt.Sprintf("%s/%s: attempt %d started before the invocation acquired the lock", acc.Service, acc.Key, e.Attempt),
-					a, i))
+				unlocked(e.Invocation, earlyStart{e.Attempt, i})
 			case released:
 				k := lockOf[e.Invocation]
 				vs = append(vs, newViolation(exclusiveName, e.Invocation,
