@@ -58,6 +58,9 @@ type Core struct {
 	// speculating holds the attempts whose gated starts the group sent before its sync, until
 	// each ends or parks (see Speculating); the group is their one chance to join the sync.
 	speculating []attemptRef
+	// waits counts the attempts in speculating whose wait is set: Speculating is asked at every
+	// input of a held group, so it is kept here rather than counted there.
+	waits int
 	// holds learns, per handler, whether holding a group open for its speculative attempts
 	// pays (see holdScore).
 	holds map[handlerKey]*holdScore
@@ -210,6 +213,9 @@ func (c *Core) settled(m protocol.Message, ended bool) {
 			} else {
 				a.hold.score = max(a.hold.score-1, holdScoreMin)
 			}
+			if a.wait {
+				c.waits--
+			}
 			c.speculating = slices.Delete(c.speculating, i, i+1)
 			return
 		}
@@ -220,15 +226,7 @@ func (c *Core) settled(m protocol.Message, ended bool) {
 // have neither ended nor parked) and are worth waiting for (see holdScore). A driver that holds
 // the group open a little longer while some do lets a call that ends inside the group cost the
 // group's one sync, instead of a second one.
-func (c *Core) Speculating() int {
-	n := 0
-	for _, a := range c.speculating {
-		if a.wait {
-			n++
-		}
-	}
-	return n
-}
+func (c *Core) Speculating() int { return c.waits }
 
 // FireTimer steps the engine with a timer that Effects.Arm armed and that is now due.
 func (c *Core) FireTimer(t engine.Timer) {
@@ -305,6 +303,9 @@ func (c *Core) speculate(r *engine.Ready) {
 			hs.starts++
 			wait := hs.score >= 0 || hs.starts%holdProbe == 0
 			c.speculating = append(c.speculating, attemptRef{m.Invocation, m.Attempt, hs, wait})
+			if wait {
+				c.waits++
+			}
 			*m = protocol.Message{Kind: protocol.KindDurable, Invocation: m.Invocation, Attempt: m.Attempt}
 			if mutant.On(mutant.DurableBeforeSync) {
 				// Planted bug: the attempt hears its start is durable before the sync.
@@ -391,7 +392,7 @@ func (c *Core) sync() (time.Duration, error) {
 	c.synced = append(c.synced, c.group...)
 	clear(c.group) // let the group's values go
 	c.group = c.group[:0]
-	c.speculating = c.speculating[:0]
+	c.speculating, c.waits = c.speculating[:0], 0
 	return took, nil
 }
 
