@@ -2,7 +2,6 @@ package checkers
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -42,7 +41,7 @@ func Causality(h History, l Link) []Violation { return judgeAttempts(h, l, newCa
 func newCausality() *causality {
 	return &causality{
 		since:      map[protocol.InvocationID]*startWindow{},
-		gated:      map[protocol.InvocationID]*gatedStart{},
+		gated:      map[protocol.InvocationID]gatedStart{},
 		untargeted: map[protocol.InvocationID][]namedSlot{},
 		ready:      map[slot]bool{},
 		target:     map[protocol.InvocationID]keyRef{},
@@ -52,8 +51,16 @@ func newCausality() *causality {
 }
 
 func (c *causality) finish() []Violation {
-	// In invocation order: violations at one event must come out in one order every run.
-	for _, inv := range slices.SortedFunc(maps.Keys(c.gated), compareInvocations) {
+	// Nearly every invocation's first start is gated and resolved; only the rest are sorted,
+	// in invocation order: violations at one event must come out in one order every run.
+	var open []protocol.InvocationID
+	for inv, g := range c.gated {
+		if !g.resolved {
+			open = append(open, inv)
+		}
+	}
+	slices.SortFunc(open, compareInvocations)
+	for _, inv := range open {
 		c.gatedUncaused(inv, c.gated[inv])
 	}
 	sortByFirstEvent(c.vs)
@@ -69,7 +76,7 @@ type gatedStart struct {
 }
 
 // gatedUncaused reports g, a gated start of inv, if no cause of it was recorded.
-func (c *causality) gatedUncaused(inv protocol.InvocationID, g *gatedStart) {
+func (c *causality) gatedUncaused(inv protocol.InvocationID, g gatedStart) {
 	if !g.resolved {
 		c.vs = append(c.vs, newViolation(causalityName, inv, fmt.Sprintf(
 			"attempt %d started (gated, before its sync) without a cause: the invocation's acceptance was never recorded, though the runtime did not crash", g.attempt), g.at))
@@ -79,11 +86,12 @@ func (c *causality) gatedUncaused(inv protocol.InvocationID, g *gatedStart) {
 // gatedCause resolves a gated start of inv by its acceptance or lock, and reports whether there
 // was one to resolve (the note then causes no later start).
 func (c *causality) gatedCause(inv protocol.InvocationID) bool {
-	g := c.gated[inv]
-	if g == nil {
+	g, ok := c.gated[inv]
+	if !ok {
 		return false
 	}
 	g.resolved = true
+	c.gated[inv] = g
 	return true
 }
 
@@ -105,7 +113,7 @@ type promiseRef struct {
 
 type causality struct {
 	since map[protocol.InvocationID]*startWindow
-	gated map[protocol.InvocationID]*gatedStart // the last gated start of each invocation
+	gated map[protocol.InvocationID]gatedStart // the last gated start of each invocation
 	// untargeted are get-promise entries journaled before their invocation's acceptance
 	untargeted map[protocol.InvocationID][]namedSlot
 	restarted  bool // the runtime node recovered since it last crashed
@@ -231,12 +239,12 @@ func (c *causality) link(_ int, le *LinkEvent) {
 		}
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart:
 		w := c.window(m.Invocation)
-		if g := c.gated[m.Invocation]; g != nil {
+		if g, ok := c.gated[m.Invocation]; ok {
 			c.gatedUncaused(m.Invocation, g)
 			delete(c.gated, m.Invocation)
 		}
 		if m.Gated {
-			c.gated[m.Invocation] = &gatedStart{attempt: m.Attempt, at: le.After}
+			c.gated[m.Invocation] = gatedStart{attempt: m.Attempt, at: le.After}
 		} else if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
 			c.vs = append(c.vs, c.uncaused(m, w, le.After))
 		}
