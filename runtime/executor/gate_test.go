@@ -83,6 +83,29 @@ func TestGatedStart(t *testing.T) {
 		assert.Empty(t, h.take(), "a durable after the attempt ended does nothing")
 		assert.Zero(t, a.runs)
 	})
+	t.Run("a durable while parked elsewhere only lifts the gate", func(t *testing.T) {
+		defer goleak.VerifyNone(t)
+		runs := 0
+		h := newHarness(t, time.Minute, service(func(ctx durable.Context, s string) (string, error) {
+			d, err := durable.Awakeable[string](ctx).Result()
+			if err != nil {
+				return "", err
+			}
+			return durable.Run(ctx, func(durable.RunContext) (string, error) { runs++; return d + s, nil }, durable.WithName("join"))
+		}))
+		inv := invID(6)
+		h.startGated(inv, 1, inputEntry(t, "x"))
+		require.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), parkedMsg(inv, 1)}, h.take(),
+			"parked on its awakeable, before any side effect")
+		h.durable(inv, 1)
+		assert.Empty(t, h.take(), "the durable does not wake an attempt that waits on an entry")
+		h.complete(inv, 1, 1, value(t, "y"))
+		require.Equal(t, []protocol.Message{command(inv, 1, 2, runEntry("join", value(t, "yx")))}, h.take(),
+			"the side effect runs at once: the start is durable")
+		assert.Equal(t, 1, runs)
+		h.ack(inv, 1, 2)
+		require.Equal(t, []protocol.Message{endMsg(inv, 1, 3, value(t, "yx"))}, h.take())
+	})
 	t.Run("a newer start supersedes a gated attempt", func(t *testing.T) {
 		defer goleak.VerifyNone(t)
 		a := &approval{}
