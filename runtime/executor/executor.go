@@ -65,10 +65,10 @@ type Executor struct {
 	// instead of re-running the handler. Bounded: the oldest are forgotten first.
 	ended      map[protocol.InvocationID]uint32
 	endedOrder []protocol.InvocationID
-	// early holds completions and acks that reached the executor before the start of the attempt
-	// they are for (the network delayed the start past them): the start's journal was built
-	// before they happened, so dropping them would lose the wake-up they carry. Bounded, oldest
-	// invocations forgotten first.
+	// early holds completions, acks and Durables that reached the executor before the start of
+	// the attempt they are for (the network delayed the start past them): the start's journal was
+	// built before they happened, so dropping them would lose the wake-up they carry. Bounded,
+	// oldest invocations forgotten first.
 	early      map[protocol.InvocationID]*earlyMessages
 	earlyOrder []protocol.InvocationID
 }
@@ -179,8 +179,8 @@ func compareIDs(a, b protocol.InvocationID) int {
 	return 0
 }
 
-// keepEarly keeps m, a completion or ack for an attempt of its invocation newer than any the
-// executor has seen (current is the running one, or nil), until that attempt starts.
+// keepEarly keeps m, a completion, ack or Durable for an attempt of its invocation newer than
+// any the executor has seen (current is the running one, or nil), until that attempt starts.
 func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 	if current != nil && current.number > m.Attempt {
 		return // for an attempt already superseded
