@@ -96,7 +96,7 @@ func (c *inactivity) event(i int, e *Event) {
 func (c *inactivity) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	k := attemptKey{m.Invocation, m.Attempt}
-	at := c.eventAt(le)
+	at := reportedAt(c.h, le)
 	switch {
 	case le.Kind == LinkDelivered && le.From == runtimeNode:
 		if m.Kind == protocol.KindStart && m.Attempt > c.newest[m.Invocation] {
@@ -198,9 +198,4 @@ func pausedDuring(ws []Window, from, to time.Duration) time.Duration {
 		}
 	}
 	return d
-}
-
-// eventAt is the history index a link event is reported at: the event after it, or the last.
-func (c *inactivity) eventAt(le *LinkEvent) int {
-	return max(0, min(le.After, len(c.h.Events)-1))
 }

@@ -65,6 +65,12 @@ func LinkMessageOf(m protocol.Message) LinkMessage {
 	return LinkMessage{Kind: m.Kind, Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, WaitingOn: m.WaitingOn, Gated: m.Gated}
 }
 
+// reportedAt is the index of the history event a link event is reported at: the event after
+// it, or the last when none came after (nor any before: zero).
+func reportedAt(h *History, le *LinkEvent) int {
+	return max(0, min(le.After, len(h.Events)-1))
+}
+
 // String renders the link event as one trace line.
 func (e LinkEvent) String() string {
 	m := e.Message

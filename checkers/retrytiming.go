@@ -212,7 +212,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 				st.errored++
 			}
 			if !st.ended && !st.failed {
-				st.failed, st.errAt, st.errOff, st.errEv = true, le.At, r.offset, r.eventAt(le)
+				st.failed, st.errAt, st.errOff, st.errEv = true, le.At, r.offset, reportedAt(r.h, le)
 			}
 		}
 	case le.Kind == LinkSent && le.From == runtimeNode && m.Kind == protocol.KindStart:
@@ -223,15 +223,10 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 		if st.started && st.failed && m.Attempt > st.attempt {
 			st.retries++
 			r.early(m.Invocation, st, le)
-			r.late(m.Invocation, st, le.At, r.eventAt(le), fmt.Sprintf("the start of attempt %d", m.Attempt))
+			r.late(m.Invocation, st, le.At, reportedAt(r.h, le), fmt.Sprintf("the start of attempt %d", m.Attempt))
 		}
 		*st = retryState{started: true, attempt: m.Attempt, retries: st.retries, errored: st.errored}
 	}
-}
-
-// eventAt is the history index a link event is reported at: the event after it, or the last.
-func (r *retryTiming) eventAt(le *LinkEvent) int {
-	return max(0, min(le.After, len(r.h.Events)-1))
 }
 
 // early reports a retry that started before its declared backoff ended on the runtime's clock.
@@ -253,7 +248,7 @@ func (r *retryTiming) early(inv protocol.InvocationID, st *retryState, le *LinkE
 	r.vs = append(r.vs, newViolation(retryTimingName, inv, fmt.Sprintf(
 		"attempt %d started %v after attempt %d failed (runtime clock, at most), before the declared backoff of %v after failure %d (retry policy initial %v, factor %g, max %v)",
 		le.Message.Attempt, latest-failedClock, st.attempt, want, st.retries, r.policy.InitialInterval, r.policy.Factor, r.policy.MaxInterval),
-		st.errEv, r.eventAt(le)))
+		st.errEv, reportedAt(r.h, le)))
 }
 
 // late reports a failed attempt whose retry had not started by at (when what is at event i
