@@ -40,6 +40,7 @@ func TestPromiseChecksRebuildWhatPromisesJudged(t *testing.T) {
 	assert.Equal(t, []any{"Wf", "k1", "p", 0}, []any{p.Service, p.Key, p.Name, p.Epoch})
 	assert.Equal(t, porcupine.Illegal, p.Result)
 	assert.False(t, p.Linearizable())
+	assert.False(t, p.Undecided(), "decided: porcupine found no linearization")
 	// Every event of the epoch: four calls and returns of the completes, two completions, the get.
 	assert.Len(t, p.Events, 8)
 	assert.Equal(t, []protocol.InvocationID{invC, invD, invA}, p.Clients, "a line per invocation, by first call")

@@ -276,6 +276,14 @@ func TestPromisesUndecided(t *testing.T) {
 	checkViolations(t, b.h, Promises(b.h), []wantViolation{
 		pr(noInv, fmt.Sprintf(`promise "p" of Wf/k1 (epoch 0): could not decide within 50ms whether its %d operations are linearizable`, n+1)),
 	})
+	// The check the report draws says the same: undecided, which is not linearizable either.
+	cs := PromiseChecks(b.h)
+	if len(cs) != 1 {
+		t.Fatalf("PromiseChecks: %d checks, want 1", len(cs))
+	}
+	if !cs[0].Undecided() || cs[0].Linearizable() {
+		t.Errorf("PromiseChecks: result %v, want undecided", cs[0].Result)
+	}
 }
 
 // Operations never seen to return that cannot change the verdict are left out before porcupine
