@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -98,25 +96,6 @@ type exchangeRecord struct {
 	gotFields  [3]hist.Header
 }
 
-// responseBodies are the bodies responseFacts decodes: a 202's and an error's. The world holds
-// one, for the response at hand.
-type responseBodies struct {
-	accepted acceptedBody
-	failure  failureBody
-}
-
-// acceptedBody is what the client reads of a 202's body.
-type acceptedBody struct {
-	InvocationID string `json:"invocationId"`
-}
-
-// failureBody is what the client reads of an error's body.
-type failureBody struct {
-	Code    uint16 `json:"code"`
-	Message string `json:"message"`
-	Source  string `json:"source"`
-}
-
 // arrive is the request reaching the runtime node, after the link's delay.
 func (x *exchange) arrive() {
 	w := x.w
@@ -191,7 +170,7 @@ func (x *exchange) done(r Response) {
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
-		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, &x.w.responseBodies)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
 	}
 	x.w.Record(e)
 	x.cb(r)
@@ -204,17 +183,15 @@ var ErrTimeout = errors.New("client timed out")
 // responseFacts reads what a response says, from the bytes the client received: the invocation it
 // names (the x-restate-id header, or the invocationId of a 202), and the output it carries, if
 // any — the body of a 200, or the failure of an error that came from the invocation rather than
-// the ingress. It decodes bodies into into, emptied first.
-func responseFacts(r *hist.HTTP, into *responseBodies) (protocol.InvocationID, journal.Entry, journal.Result) {
+// the ingress.
+func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.Result) {
 	var inv protocol.InvocationID
 	idText, hasID := r.Get(headerInvocationID)
-	// An empty body is no JSON (the 202 of an awakeable's resolution has none): decoding it
-	// would only build the error that says so.
-	if idText == "" && r.Status == http.StatusAccepted && len(r.Body) > 0 {
-		accepted := &into.accepted
-		*accepted = acceptedBody{}
-		if json.Unmarshal(r.Body, accepted) == nil {
-			idText = accepted.InvocationID
+	// An empty body is no JSON (the 202 of an awakeable's resolution has none): ReadAcceptedID
+	// says so without decoding.
+	if idText == "" && r.Status == http.StatusAccepted {
+		if id, err := ReadAcceptedID(r.Body); err == nil {
+			idText = id
 		}
 	}
 	// An absent ID names nothing; parsing it would only build the error that says so.
@@ -229,80 +206,11 @@ func responseFacts(r *hist.HTTP, into *responseBodies) (protocol.InvocationID, j
 	if r.Status == http.StatusOK {
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Value: r.Body}
 	}
-	body := &into.failure
-	*body = failureBody{}
-	if !readPlainFailure(r.Body, body) && json.Unmarshal(r.Body, body) != nil {
-		return inv, journal.Entry{}, journal.Result{}
-	}
-	if body.Source == "invocation" {
+	body, err := ReadErrorBody(r.Body)
+	if err == nil && body.Source == "invocation" {
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: body.Code, Message: body.Message}}
 	}
 	return inv, journal.Entry{}, journal.Result{}
-}
-
-// readPlainFailure reads b into f as json.Unmarshal does, when b has exactly the shape the ingress
-// writes for an error whose strings need no escaping: {"code":N,"message":"...","source":"..."}
-// with N a decimal uint16 and the strings printable ASCII other than '"' and '\\'. It reports
-// false, leaving f alone, for any other body, which the caller hands to encoding/json: most
-// failures an invocation answers with have this shape, and decoding them with encoding/json
-// was a third of what the client's reading of responses cost.
-func readPlainFailure(b []byte, f *failureBody) bool {
-	rest, ok := bytes.CutPrefix(b, []byte(`{"code":`))
-	if !ok {
-		return false
-	}
-	code, rest, ok := plainUint16(rest)
-	if !ok {
-		return false
-	}
-	if rest, ok = bytes.CutPrefix(rest, []byte(`,"message":"`)); !ok {
-		return false
-	}
-	message, rest, ok := plainString(rest)
-	if !ok {
-		return false
-	}
-	if rest, ok = bytes.CutPrefix(rest, []byte(`,"source":"`)); !ok {
-		return false
-	}
-	source, rest, ok := plainString(rest)
-	if !ok || string(rest) != "}" {
-		return false
-	}
-	*f = failureBody{Code: code, Message: string(message), Source: string(source)}
-	return true
-}
-
-// plainUint16 reads a JSON number at the start of b that fits a uint16, written as encoding/json
-// writes one (no sign, no leading zero, no fraction or exponent), and returns what follows it.
-func plainUint16(b []byte) (uint16, []byte, bool) {
-	n := 0
-	for n < len(b) && '0' <= b[n] && b[n] <= '9' {
-		n++
-	}
-	if n == 0 || n > 5 || (n > 1 && b[0] == '0') {
-		return 0, nil, false
-	}
-	v, err := strconv.ParseUint(string(b[:n]), 10, 16)
-	if err != nil {
-		return 0, nil, false
-	}
-	return uint16(v), b[n:], true
-}
-
-// plainString reads the rest of a JSON string whose opening quote is already read, if it holds
-// only bytes that stand for themselves (printable ASCII other than '"' and '\\'), and returns
-// its bytes and what follows its closing quote.
-func plainString(b []byte) (s, rest []byte, ok bool) {
-	for i, c := range b {
-		switch {
-		case c == '"':
-			return b[:i], b[i+1:], true
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			return nil, nil, false
-		}
-	}
-	return nil, nil, false
 }
 
 // headerInvocationID is the response header that names the invocation of a finished call.

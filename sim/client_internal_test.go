@@ -10,8 +10,9 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestReadPlainFailureAgreesWithEncodingJSON holds the client's fast reading of an error body to
-// encoding/json's: wherever readPlainFailure takes a body, json.Unmarshal takes it too and reads
+// TestReadPlainFailureAgreesWithEncodingJSON holds the client's reading of an error body to
+// encoding/json's: ReadErrorBody reads every body as json.Unmarshal does, error or not, and
+// wherever its fast path (readPlainFailure) takes a body, json.Unmarshal takes it too and reads
 // the same fields. The bodies are the ingress's shape with drawn codes and strings (plain or not),
 // and that shape cut, extended or with a byte changed.
 func TestReadPlainFailureAgreesWithEncodingJSON(t *testing.T) {
@@ -36,26 +37,66 @@ func TestReadPlainFailureAgreesWithEncodingJSON(t *testing.T) {
 			i := rapid.IntRange(0, len(b)-1).Draw(t, "at")
 			b[i] = rapid.Byte().Draw(t, "byte")
 		}
-		var fast failureBody
-		if !readPlainFailure(b, &fast) {
-			assert.Equal(t, failureBody{}, fast, "a body the fast path refuses leaves the struct alone")
+		var slow ErrorBody
+		slowErr := json.Unmarshal(b, &slow)
+		// ReadErrorBody, fast path or not, reads what encoding/json reads, with its verdict.
+		read, err := ReadErrorBody(b)
+		assert.Equal(t, slow, read, "body %q", b)
+		assert.Equal(t, slowErr == nil, err == nil, "body %q: error %v, encoding/json's %v", b, err, slowErr)
+		fast, ok := readPlainFailure(b)
+		if !ok {
+			assert.Equal(t, ErrorBody{}, fast, "a body the fast path refuses reads as nothing")
 			return
 		}
-		var slow failureBody
-		require.NoError(t, json.Unmarshal(b, &slow), "the fast path took %q", b)
+		require.NoError(t, slowErr, "the fast path took %q", b)
 		assert.Equal(t, slow, fast, "body %q", b)
 	})
 }
 
-// TestReadPlainFailureTakesTheIngressShape shows the fast path taking the bodies the ingress
-// writes for plain strings, so that it is not a path no body takes.
+// TestReadPlainFailureTakesTheIngressShape shows the fast paths taking the bodies the ingress
+// writes for plain strings, so that they are not paths no body takes.
 func TestReadPlainFailureTakesTheIngressShape(t *testing.T) {
-	var f failureBody
-	require.True(t, readPlainFailure([]byte(`{"code":409,"message":"Cancelled","source":"invocation"}`), &f))
-	assert.Equal(t, failureBody{Code: 409, Message: "Cancelled", Source: "invocation"}, f)
-	require.True(t, readPlainFailure([]byte(`{"code":0,"message":"","source":""}`), &f))
-	assert.Equal(t, failureBody{}, f)
+	f, ok := readPlainFailure([]byte(`{"code":409,"message":"Cancelled","source":"invocation"}`))
+	require.True(t, ok)
+	assert.Equal(t, ErrorBody{Code: 409, Message: "Cancelled", Source: "invocation"}, f)
+	f, ok = readPlainFailure([]byte(`{"code":0,"message":"","source":""}`))
+	require.True(t, ok)
+	assert.Equal(t, ErrorBody{}, f)
 	for _, b := range []string{`{"code":65536,"message":"","source":""}`, `{"code":1,"message":"a\"b","source":""}`, `{"code":1,"message":"","source":""} `} {
-		assert.False(t, readPlainFailure([]byte(b), &f), b)
+		_, ok := readPlainFailure([]byte(b))
+		assert.False(t, ok, b)
 	}
+	id, ok := readPlainAccepted([]byte(`{"invocationId":"inv_1abc","status":"Accepted"}`))
+	require.True(t, ok)
+	assert.Equal(t, "inv_1abc", id)
+	for _, b := range []string{`{"invocationId":"a\"b","status":""}`, `{"invocationId":"a","status":""} `, `{"status":"","invocationId":"a"}`} {
+		_, ok := readPlainAccepted([]byte(b))
+		assert.False(t, ok, b)
+	}
+}
+
+// TestReadAcceptedIDAgreesWithEncodingJSON: ReadAcceptedID reads the invocationId encoding/json
+// reads, with its verdict, for the ingress's own bodies (read by its fast path) and bodies of
+// every other shape; an empty body is an error, as it is to encoding/json.
+func TestReadAcceptedIDAgreesWithEncodingJSON(t *testing.T) {
+	str := rapid.OneOf(rapid.StringMatching(`[ -~]{0,12}`), rapid.String(),
+		rapid.SampledFrom([]string{"inv_0123", "Accepted", `a"b`, `a\b`, "é", "\xff", `","status":"x`}))
+	rapid.Check(t, func(t *rapid.T) {
+		id, status := str.Draw(t, "id"), str.Draw(t, "status")
+		for _, body := range [][]byte{
+			[]byte(`{"invocationId":"` + id + `","status":"` + status + `"}`),
+			[]byte(`{"invocationId":"` + id + `","status":"` + status + `","invocationId":"other"}`),
+			[]byte(`{"status":"` + status + `","invocationId":"` + id + `"}`),
+			[]byte(`{"invocationId":"` + id + `","status":"` + status + `"} `),
+			[]byte(id),
+		} {
+			var want struct {
+				InvocationID string `json:"invocationId"`
+			}
+			wantErr := json.Unmarshal(body, &want)
+			got, err := ReadAcceptedID(body)
+			assert.Equal(t, want.InvocationID, got, "body %q", body)
+			assert.Equal(t, wantErr == nil, err == nil, "body %q: error %v, encoding/json's %v", body, err, wantErr)
+		}
+	})
 }

@@ -158,8 +158,6 @@ type World struct {
 	spare spare
 	// streams are the run's seeded PCG streams (reused by the next run, see spare).
 	streams pcgSources
-	// responseBodies is where a client's reading of a response decodes its body (client.go).
-	responseBodies responseBodies
 }
 
 // newWorld builds the world of one run on a pooled world (see worlds), or a new one.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -293,66 +292,11 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	return rep
 }
 
-// errorBody is Restate's error body, as the runtime writes it.
-type errorBody struct {
-	Code    uint16 `json:"code"`
-	Message string `json:"message"`
-	Source  string `json:"source"`
-}
-
-// errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes. The
-// runtime's own shape, {"code":<n>,"message":"<m>","source":"<s>"} with a code that fits and
-// plain strings, is read without it.
-func errorBodyOf(b []byte) errorBody {
-	if body, ok := plainErrorBody(b); ok {
-		return body
-	}
-	var body errorBody
-	_ = json.Unmarshal(b, &body)
+// errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes (the
+// simulated client's reader, so that the two read bodies alike).
+func errorBodyOf(b []byte) sim.ErrorBody {
+	body, _ := sim.ReadErrorBody(b)
 	return body
-}
-
-// plainErrorBody reads a body of exactly the shape {"code":<n>,"message":"<m>","source":"<s>"},
-// n digits without a leading zero that fit a uint16, m and s plainJSON; it reports false for
-// any other body.
-func plainErrorBody(b []byte) (errorBody, bool) {
-	rest, ok := bytes.CutPrefix(b, []byte(`{"code":`))
-	if !ok {
-		return errorBody{}, false
-	}
-	digits := 0
-	for digits < len(rest) && '0' <= rest[digits] && rest[digits] <= '9' {
-		digits++
-	}
-	code, err := strconv.ParseUint(string(rest[:digits]), 10, 16)
-	if err != nil || digits == 0 || (digits > 1 && rest[0] == '0') {
-		return errorBody{}, false
-	}
-	rest, ok = bytes.CutPrefix(rest[digits:], []byte(`,"message":"`))
-	if !ok {
-		return errorBody{}, false
-	}
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 || !plainJSON(rest[:end]) {
-		return errorBody{}, false
-	}
-	message := rest[:end]
-	source, ok := bytes.CutPrefix(rest[end:], []byte(`","source":"`))
-	if !ok || !bytes.HasSuffix(source, []byte(`"}`)) || !plainJSON(source[:len(source)-2]) {
-		return errorBody{}, false
-	}
-	return errorBody{Code: uint16(code), Message: string(message), Source: sourceOf(source[:len(source)-2])}, true
-}
-
-// sourceOf is string(b), without an allocation for the two sources the runtime writes.
-func sourceOf(b []byte) string {
-	switch string(b) {
-	case "invocation":
-		return "invocation"
-	case "ingress":
-		return "ingress"
-	}
-	return string(b)
 }
 
 // decodeOutput decodes a 200's body as T. It is apart from decode so that decode's Reply, which
@@ -371,52 +315,11 @@ func decodeOutput[T any](body []byte) (T, error) {
 	return v, nil
 }
 
-// acceptedID is the invocationId of a 202's body, "" when there is none (an awakeable's 202 has
-// no body at all, and then encoding/json is not asked). The body the runtime writes,
-// {"invocationId":"<id>","status":"<status>"} with plain strings, is read without encoding/json;
-// any other body with it.
+// acceptedID is the invocationId of a 202's body as encoding/json reads it, "" when there is
+// none (an awakeable's 202 has no body at all).
 func acceptedID(body []byte) string {
-	if len(body) == 0 {
-		return ""
-	}
-	if id, ok := plainAccepted(body); ok {
-		return id
-	}
-	var acc struct {
-		InvocationID string `json:"invocationId"`
-	}
-	_ = json.Unmarshal(body, &acc)
-	return acc.InvocationID
-}
-
-// plainAccepted reads a body of exactly the shape {"invocationId":"<id>","status":"<status>"}
-// whose strings are printable ASCII without quotes or backslashes, which encoding/json reads as
-// they are; it reports false for any other body.
-func plainAccepted(body []byte) (string, bool) {
-	rest, ok := bytes.CutPrefix(body, []byte(`{"invocationId":"`))
-	if !ok {
-		return "", false
-	}
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 || !plainJSON(rest[:end]) {
-		return "", false
-	}
-	status, ok := bytes.CutPrefix(rest[end:], []byte(`","status":"`))
-	if !ok || !bytes.HasSuffix(status, []byte(`"}`)) || !plainJSON(status[:len(status)-2]) {
-		return "", false
-	}
-	return string(rest[:end]), true
-}
-
-// plainJSON reports whether b, between JSON quotes, is read as it is: printable ASCII other
-// than '"' and '\\'.
-func plainJSON(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
+	id, _ := sim.ReadAcceptedID(body)
+	return id
 }
 
 // encodeInput is encode for a handler's input, except that a nil input sends no body at all, as

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/vigilsim/vigil/sim"
 )
 
 // TestAcceptedIDReadsAsJSONDoes: acceptedID reads the invocationId encoding/json reads, for the
@@ -66,7 +68,7 @@ func TestErrorBodyReadsAsJSONDoes(t *testing.T) {
 			[]byte(m),
 		}
 		for _, body := range bodies {
-			var want errorBody
+			var want sim.ErrorBody
 			_ = json.Unmarshal(body, &want)
 			if got := errorBodyOf(body); got != want {
 				t.Fatalf("errorBodyOf(%q) = %+v, encoding/json reads %+v", body, got, want)

@@ -1,0 +1,150 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+)
+
+// The simulated client and the vigiltest kit both read the bodies the ingress writes: an error's
+// {"code","message","source"} and a 202's {"invocationId","status"}. They read them here, with
+// one reader each, so that the two cannot come to disagree. Each takes the exact shape the
+// ingress writes for plain strings without encoding/json (decoding with it was a third of what
+// reading responses cost) and hands any other body to encoding/json, so that what they read is
+// what json.Unmarshal reads.
+
+// ErrorBody is the body of an error response, as the ingress writes it.
+type ErrorBody struct {
+	Code    uint16 `json:"code"`
+	Message string `json:"message"`
+	Source  string `json:"source"`
+}
+
+// ReadErrorBody reads b as json.Unmarshal reads it into an ErrorBody, with its error: a malformed
+// body is read as far as encoding/json reads it.
+func ReadErrorBody(b []byte) (ErrorBody, error) {
+	if body, ok := readPlainFailure(b); ok {
+		return body, nil
+	}
+	// Declared here, not above: its address goes to encoding/json, which moves it to the heap,
+	// and only a body the fast path refused should pay for that.
+	var body ErrorBody
+	err := json.Unmarshal(b, &body)
+	return body, err
+}
+
+// errNoBody is ReadAcceptedID's error for an empty body, made once: it is the 202 of an
+// awakeable's resolution, on every such request.
+var errNoBody = errors.New("empty body: no JSON")
+
+// ReadAcceptedID reads the invocationId of a 202's body as json.Unmarshal reads it, with its
+// error; an empty body (an awakeable's 202 has none) is "" and an error, without asking
+// encoding/json.
+func ReadAcceptedID(b []byte) (string, error) {
+	if len(b) == 0 {
+		return "", errNoBody
+	}
+	if id, ok := readPlainAccepted(b); ok {
+		return id, nil
+	}
+	var acc struct {
+		InvocationID string `json:"invocationId"`
+	}
+	err := json.Unmarshal(b, &acc)
+	return acc.InvocationID, err
+}
+
+// readPlainFailure reads b as json.Unmarshal does, when b has exactly the shape the ingress writes
+// for an error whose strings need no escaping: {"code":N,"message":"...","source":"..."} with N
+// a decimal uint16 and the strings printable ASCII other than '"' and '\\'. It reports false for
+// any other body.
+func readPlainFailure(b []byte) (ErrorBody, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"code":`))
+	if !ok {
+		return ErrorBody{}, false
+	}
+	code, rest, ok := plainUint16(rest)
+	if !ok {
+		return ErrorBody{}, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"message":"`)); !ok {
+		return ErrorBody{}, false
+	}
+	message, rest, ok := plainString(rest)
+	if !ok {
+		return ErrorBody{}, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"source":"`)); !ok {
+		return ErrorBody{}, false
+	}
+	source, rest, ok := plainString(rest)
+	if !ok || string(rest) != "}" {
+		return ErrorBody{}, false
+	}
+	return ErrorBody{Code: code, Message: string(message), Source: sourceOf(source)}, true
+}
+
+// readPlainAccepted reads b when it has exactly the shape the ingress writes for a 202,
+// {"invocationId":"...","status":"..."} with plain strings (see plainString); it reports false
+// for any other body.
+func readPlainAccepted(b []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(`{"invocationId":"`))
+	if !ok {
+		return "", false
+	}
+	id, rest, ok := plainString(rest)
+	if !ok {
+		return "", false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"status":"`)); !ok {
+		return "", false
+	}
+	if _, rest, ok = plainString(rest); !ok || string(rest) != "}" {
+		return "", false
+	}
+	return string(id), true
+}
+
+// sourceOf is string(b), without an allocation for the two sources the ingress writes.
+func sourceOf(b []byte) string {
+	switch string(b) {
+	case "invocation":
+		return "invocation"
+	case "ingress":
+		return "ingress"
+	}
+	return string(b)
+}
+
+// plainUint16 reads a JSON number at the start of b that fits a uint16, written as encoding/json
+// writes one (no sign, no leading zero, no fraction or exponent), and returns what follows it.
+func plainUint16(b []byte) (uint16, []byte, bool) {
+	n := 0
+	for n < len(b) && '0' <= b[n] && b[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 5 || (n > 1 && b[0] == '0') {
+		return 0, nil, false
+	}
+	v, err := strconv.ParseUint(string(b[:n]), 10, 16)
+	if err != nil {
+		return 0, nil, false
+	}
+	return uint16(v), b[n:], true
+}
+
+// plainString reads the rest of a JSON string whose opening quote is already read, if it holds
+// only bytes that stand for themselves (printable ASCII other than '"' and '\\'), and returns
+// its bytes and what follows its closing quote.
+func plainString(b []byte) (s, rest []byte, ok bool) {
+	for i, c := range b {
+		switch {
+		case c == '"':
+			return b[:i], b[i+1:], true
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
+}
