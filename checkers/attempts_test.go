@@ -181,3 +181,23 @@ func TestCausalityPromiseWaiter(t *testing.T) {
 		suspend(1, 1).ev(Event{Kind: PromiseCompleted, Service: "W", Key: "k", Promise: "p"}).start(2)
 	wantNoAttemptViolation(t, Causality(s.h, s.l))
 }
+
+// A gated attempt journals its get-promise before the sync that records its acceptance, and so
+// names the promise's workflow: the waiter is still woken by that promise's completion.
+func TestCausalityGatedPromiseWaiter(t *testing.T) {
+	durable := protocol.Message{Kind: protocol.KindDurable, Attempt: 1}
+	s := (&linkStory{}).gatedStart().
+		ev(Event{Kind: CommandEmitted, Attempt: 1, Index: 1, Entry: journal.Entry{Kind: journal.KindGetPromise, Name: "p"}}).
+		ev(Event{Kind: InvocationAccepted, Service: "W", Key: "k"}).released().
+		link(LinkSent, "runtime", durable).link(LinkDelivered, "runtime", durable).
+		suspend(1, 1).ev(Event{Kind: PromiseCompleted, Service: "W", Key: "k", Promise: "p"}).start(2)
+	wantNoAttemptViolation(t, Causality(s.h, s.l))
+
+	// Another workflow's promise of that name wakes nothing.
+	s = (&linkStory{}).gatedStart().
+		ev(Event{Kind: CommandEmitted, Attempt: 1, Index: 1, Entry: journal.Entry{Kind: journal.KindGetPromise, Name: "p"}}).
+		ev(Event{Kind: InvocationAccepted, Service: "W", Key: "k"}).released().
+		link(LinkSent, "runtime", durable).link(LinkDelivered, "runtime", durable).
+		suspend(1, 1).ev(Event{Kind: PromiseCompleted, Service: "W", Key: "other", Promise: "p"}).start(2)
+	wantAttemptViolation(t, Causality(s.h, s.l), causalityName, "attempt 2 started without a cause")
+}
