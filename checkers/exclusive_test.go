@@ -89,6 +89,27 @@ func TestExclusive(t *testing.T) {
 			want: []wantViolation{ex(invA, "Obj/k1: attempt 1 started before the invocation acquired the lock")},
 		},
 		{
+			name: "a gated start whose invocation starts again before acquiring the lock",
+			build: func(b *builder) {
+				b.start(invA, 1, input("a"))
+				b.invoked(invA, "Obj", "add", "k1", 1, "exclusive")
+				b.start(invA, 2, input("a"))
+				b.lock(invA, "Obj", "k1")
+			},
+			want: []wantViolation{
+				ex(invA, "Obj/k1: attempt 1 started before the invocation acquired the lock"),
+				ex(invA, "Obj/k1: attempt 2 started before the invocation acquired the lock"),
+			},
+		},
+		{
+			name: "a gated start whose lock the history never records",
+			build: func(b *builder) {
+				b.start(invA, 1, input("a"))
+				b.invoked(invA, "Obj", "add", "k1", 1, "exclusive")
+			},
+			want: []wantViolation{ex(invA, "Obj/k1: attempt 1 started before the invocation acquired the lock")},
+		},
+		{
 			name: "two holders at once",
 			build: func(b *builder) {
 				b.lock(invA, "Obj", "k1")
