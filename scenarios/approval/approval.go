@@ -21,6 +21,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/histutil"
 	"github.com/vigilsim/vigil/vigiltest"
 )
 
@@ -234,7 +235,7 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 			}
 			outputs[e.Invocation] = e.Result
 			acc, ok := accepted[e.Invocation]
-			if !ok && isCancelled(e.Result) && wl.cancelled[e.Invocation.String()] {
+			if !ok && histutil.IsCancelled(e.Result) && wl.cancelled[e.Invocation.String()] {
 				continue // cancelled before the handler created its awakeable (queued or delayed)
 			}
 			if !ok {
@@ -274,11 +275,6 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		}
 	}
 	return vs
-}
-
-// isCancelled reports whether r is Restate's cancellation failure.
-func isCancelled(r journal.Result) bool {
-	return r.Failure != nil && r.Failure.Code == 409 && r.Failure.Message == "Cancelled"
 }
 
 // expectedOutput derives what the handler must have returned from its final journal and the

@@ -26,6 +26,7 @@ import (
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"github.com/vigilsim/vigil/scenarios/internal/histutil"
 	"github.com/vigilsim/vigil/vigiltest"
 )
 
@@ -316,7 +317,7 @@ func check(h *checkers.History) []checkers.Violation {
 			before = InitialBalance
 		}
 		switch {
-		case c.output.Failure != nil && (amount > before || isCancelled(*c.output)):
+		case c.output.Failure != nil && (amount > before || histutil.IsCancelled(*c.output)):
 			// Refused for want of funds, or cancelled with its checkout: the balance stays.
 		case c.output.Failure != nil:
 			fail(c.id, nil, "debit of %d from %s failed with %s although the balance was %d", amount, c.key, c.output, before)
@@ -330,10 +331,6 @@ func check(h *checkers.History) []checkers.Violation {
 		}
 	}
 	return vs
-}
-
-func isCancelled(r journal.Result) bool {
-	return r.Failure != nil && r.Failure.Code == 409 && r.Failure.Message == "Cancelled"
 }
 
 func isCheckout(j []journal.Entry) bool {

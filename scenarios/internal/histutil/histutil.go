@@ -1,14 +1,16 @@
 // Package histutil holds small helpers the scenario checks share for reading a simulation
-// history: the windows of virtual time during which a node was paused, and an index of the
-// events the checks look up by invocation and journal entry.
+// history: the windows of virtual time during which a node was paused, an index of the events
+// the checks look up by invocation and journal entry, and what Restate's cancellation looks like.
 //
-// It imports the checkers and the protocol only; it must never import the simulator.
+// It imports the checkers, the protocol and the journal only; it must never import the
+// simulator.
 package histutil
 
 import (
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/journal"
 )
 
 // Window is a stretch of virtual time, From to To inclusive, during which a node was paused or
@@ -40,3 +42,9 @@ func Pauses(h *checkers.History, node string) []Window {
 
 // Overlaps reports whether any window of ws meets [from, to].
 func Overlaps(ws []Window, from, to time.Duration) bool { return checkers.Overlaps(ws, from, to) }
+
+// IsCancelled reports whether r is Restate's cancellation failure, the terminal error 409
+// "Cancelled" that a cancelled invocation, and what it waited on, ends with.
+func IsCancelled(r journal.Result) bool {
+	return r.Failure != nil && r.Failure.Code == 409 && r.Failure.Message == "Cancelled"
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
+	"github.com/vigilsim/vigil/runtime/journal"
 )
 
 func TestPausesAndOverlaps(t *testing.T) {
@@ -36,5 +37,23 @@ func TestPausesAndOverlaps(t *testing.T) {
 	}
 	if Overlaps(nil, 0, time.Hour) {
 		t.Error("Overlaps(nil) = true")
+	}
+}
+
+// TestIsCancelled: only the terminal error 409 "Cancelled" is Restate's cancellation.
+func TestIsCancelled(t *testing.T) {
+	for _, c := range []struct {
+		r    journal.Result
+		want bool
+	}{
+		{journal.Result{Failure: &journal.Failure{Code: 409, Message: "Cancelled"}}, true},
+		{journal.Result{Failure: &journal.Failure{Code: 409, Message: "cancelled"}}, false},
+		{journal.Result{Failure: &journal.Failure{Code: 500, Message: "Cancelled"}}, false},
+		{journal.Result{Value: []byte(`"Cancelled"`)}, false},
+		{journal.Result{}, false},
+	} {
+		if got := IsCancelled(c.r); got != c.want {
+			t.Errorf("IsCancelled(%v) = %v, want %v", c.r, got, c.want)
+		}
 	}
 }
