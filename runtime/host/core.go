@@ -297,37 +297,23 @@ func (c *Core) speculate(r *engine.Ready) {
 		if m.Kind != protocol.KindStart || !m.Gated {
 			continue
 		}
-		if !c.waitingFor(m.Invocation) {
+		// Sending it now overtakes no message waiting in the group or for Perform: a gated
+		// start's invocation was created in this very step, under an ID the engine checks it
+		// never gave out before, so no earlier message can be for it.
+		c.fx.Send(*m)
+		hs := c.holdFor(m)
+		hs.starts++
+		wait := hs.score >= 0 || hs.starts%holdProbe == 0
+		c.speculating = append(c.speculating, attemptRef{m.Invocation, m.Attempt, hs, wait})
+		if wait {
+			c.waits++
+		}
+		*m = protocol.Message{Kind: protocol.KindDurable, Invocation: m.Invocation, Attempt: m.Attempt}
+		if mutant.On(mutant.DurableBeforeSync) {
+			// Planted bug: the attempt hears its start is durable before the sync.
 			c.fx.Send(*m)
-			hs := c.holdFor(m)
-			hs.starts++
-			wait := hs.score >= 0 || hs.starts%holdProbe == 0
-			c.speculating = append(c.speculating, attemptRef{m.Invocation, m.Attempt, hs, wait})
-			if wait {
-				c.waits++
-			}
-			*m = protocol.Message{Kind: protocol.KindDurable, Invocation: m.Invocation, Attempt: m.Attempt}
-			if mutant.On(mutant.DurableBeforeSync) {
-				// Planted bug: the attempt hears its start is durable before the sync.
-				c.fx.Send(*m)
-			}
 		}
 	}
-}
-
-// waitingFor reports whether a message to inv waits in the group or for Perform: a start sent
-// now would overtake it. (A gated start's invocation is new in its batch, so none should.)
-func (c *Core) waitingFor(inv protocol.InvocationID) bool {
-	for _, rs := range [2][]engine.Ready{c.group, c.synced} {
-		for i := range rs {
-			for _, m := range rs[i].Messages {
-				if m.Invocation == inv {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // Flush is Take then Apply: the engine goroutine's step of one input.
