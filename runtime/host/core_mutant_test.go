@@ -34,3 +34,14 @@ func TestCoreIgnoreSyncErrorPlanted(t *testing.T) {
 	require.NoError(t, c.Commit(), "the failure is ignored")
 	require.Greater(t, indexOf(*log, "reply 1: 202"), indexOf(*log, "sync failed"), "the reply leaves after the failed sync")
 }
+
+// TestCoreDurableBeforeSyncPlanted shows the planted bug where it lives: the gated start's
+// Durable leaves with the start at Apply, before the group's sync.
+func TestCoreDurableBeforeSyncPlanted(t *testing.T) {
+	mutant.Plant(mutant.DurableBeforeSync)
+	defer mutant.Plant(mutant.None)
+	c, _, log := newTestCore(t)
+	send(c, log, 1)
+	require.NoError(t, c.Flush())
+	require.Equal(t, coreLog{"apply", "send start", "send durable"}, *log, "the Durable leaves before the sync")
+}
