@@ -39,15 +39,34 @@ const causalityName = "causality"
 func Causality(h History, l Link) []Violation { return judgeAttempts(h, l, newCausality())[0] }
 
 func newCausality() *causality {
-	return &causality{
-		since:      map[protocol.InvocationID]*startWindow{},
-		gated:      map[protocol.InvocationID]gatedStart{},
-		untargeted: map[protocol.InvocationID][]namedSlot{},
-		ready:      map[slot]bool{},
-		target:     map[protocol.InvocationID]keyRef{},
-		gets:       map[promiseRef][]slot{},
-		done:       map[promiseRef]bool{},
+	c := &causality{}
+	c.reset()
+	return c
+}
+
+// reset readies c for a new history, keeping its maps' and slices' room (AttemptJudges).
+func (c *causality) reset() {
+	if c.since == nil {
+		c.since, c.gated, c.untargeted = map[protocol.InvocationID]*startWindow{}, map[protocol.InvocationID]gatedStart{}, map[protocol.InvocationID][]namedSlot{}
+		c.ready, c.target, c.gets, c.done = map[slot]bool{}, map[protocol.InvocationID]keyRef{}, map[promiseRef][]slot{}, map[promiseRef]bool{}
 	}
+	c.dropWindows()
+	clear(c.gated)
+	clear(c.untargeted)
+	clear(c.ready)
+	clear(c.target)
+	clear(c.gets)
+	clear(c.done)
+	c.restarted, c.restartAt = false, 0
+	c.vs = nil // handed out by finish
+}
+
+// dropWindows forgets every window, keeping them for window to reuse: c.since alone holds them.
+func (c *causality) dropWindows() {
+	for _, w := range c.since {
+		c.free = append(c.free, w)
+	}
+	clear(c.since)
 }
 
 func (c *causality) finish() []Violation {
@@ -113,6 +132,7 @@ type promiseRef struct {
 
 type causality struct {
 	since map[protocol.InvocationID]*startWindow
+	free  []*startWindow                       // windows since dropped, for window to reuse
 	gated map[protocol.InvocationID]gatedStart // the last gated start of each invocation
 	// untargeted are get-promise entries journaled before their invocation's acceptance
 	untargeted map[protocol.InvocationID][]namedSlot
@@ -128,7 +148,12 @@ type causality struct {
 func (c *causality) window(inv protocol.InvocationID) *startWindow {
 	w := c.since[inv]
 	if w == nil {
-		w = &startWindow{event: -1}
+		if n := len(c.free); n > 0 {
+			w, c.free = c.free[n-1], c.free[:n-1]
+			*w = startWindow{event: -1, suspends: w.suspends[:0]}
+		} else {
+			w = &startWindow{event: -1}
+		}
 		if c.restarted {
 			w.event = c.restartAt
 		}
@@ -141,7 +166,7 @@ func (c *causality) event(i int, e *Event) {
 	switch e.Kind {
 	case NodeCrashed:
 		if e.Node == "runtime" {
-			clear(c.since)
+			c.dropWindows()
 			clear(c.gated) // their batches may be lost, and their causes with them
 			c.restarted = false
 		}

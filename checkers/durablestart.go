@@ -26,12 +26,22 @@ func DurableStart(h History, l Link) []Violation {
 }
 
 func newDurableStart() *durableStart {
-	return &durableStart{
-		accepted: map[protocol.InvocationID]bool{},
-		gated:    map[attemptKey]int{},
-		durable:  map[attemptKey]bool{},
-		sentIn:   map[attemptKey]uint64{},
+	d := &durableStart{}
+	d.reset()
+	return d
+}
+
+// reset readies d for a new history, keeping its maps' room (AttemptJudges).
+func (d *durableStart) reset() {
+	if d.accepted == nil {
+		d.accepted, d.gated, d.durable, d.sentIn = map[protocol.InvocationID]bool{}, map[attemptKey]int{}, map[attemptKey]bool{}, map[attemptKey]uint64{}
 	}
+	clear(d.accepted)
+	clear(d.gated)
+	clear(d.durable)
+	clear(d.sentIn)
+	d.release = 0
+	d.vs = nil // handed out by finish
 }
 
 type durableStart struct {

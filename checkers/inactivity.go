@@ -2,7 +2,6 @@ package checkers
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -46,7 +45,23 @@ func newInactivity(h *History) *inactivity {
 	if decl == nil {
 		return nil
 	}
-	return &inactivity{h: h, bound: decl.InactivityMax + InactivitySlack, open: map[attemptKey]idle{}, newest: map[protocol.InvocationID]uint32{}, byInv: map[protocol.InvocationID][]uint32{}}
+	c := &inactivity{}
+	c.reset(h, decl)
+	return c
+}
+
+// reset readies c for history h, which declares decl, keeping its maps' and slices' room
+// (AttemptJudges).
+func (c *inactivity) reset(h *History, decl *event.Runtime) {
+	if c.open == nil {
+		c.open, c.newest, c.byInv = map[attemptKey]idle{}, map[protocol.InvocationID]uint32{}, map[protocol.InvocationID][]uint32{}
+	}
+	clear(c.open)
+	clear(c.newest)
+	clear(c.byInv)
+	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
+	c.order, c.pauses = c.order[:0], c.pauses[:0]
+	c.vs = nil // handed out by finish
 }
 
 func (c *inactivity) finish() []Violation {
@@ -72,6 +87,7 @@ type inactivity struct {
 	byInv  map[protocol.InvocationID][]uint32 // open attempts of each invocation
 	newest map[protocol.InvocationID]uint32   // the newest attempt the executor was given, in its life
 	order  []attemptKey                       // attempts in the order opened, for a stable report
+	older  []uint32                           // scratch for link
 	pauses []Window                           // the executor node's pauses so far
 	vs     []Violation
 }
@@ -103,7 +119,9 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 			// The executor runs only a start newer than every attempt of the invocation it has
 			// seen; it drops a repeated or overtaken one.
 			c.newest[m.Invocation] = m.Attempt
-			for _, older := range slices.Clone(c.byInv[m.Invocation]) {
+			// A copy: close rewrites the invocation's list as it goes.
+			c.older = append(c.older[:0], c.byInv[m.Invocation]...)
+			for _, older := range c.older {
 				if older != m.Attempt {
 					c.close(attemptKey{m.Invocation, older}, le.At, at, silenceEnd{start: m.Attempt})
 				}

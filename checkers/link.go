@@ -98,14 +98,68 @@ type Link []LinkEvent
 // retry timing, durable start and inactivity — and returns their violations in that order, each
 // checker's sorted by first event index. The simulator calls it once per run.
 func Attempts(h History, l Link) []Violation {
-	judges := []attemptJudge{newProgress(h), newCausality(), newRetryTiming(&h), newDurableStart()}
-	if c := newInactivity(&h); c != nil {
-		judges = append(judges, c)
+	var a AttemptJudges
+	return a.Judge(&h, l)
+}
+
+// AttemptJudges is Attempts with the checkers' state kept from one call to the next: their
+// maps and slices are cleared for each history, not made again, which a simulator judging
+// thousands of small runs one after another feels. What one call finds is never seen by the
+// next (each checker's reset forgets everything of it) and the violations a call returns are
+// its caller's. The zero value is ready; it is not safe for concurrent use.
+type AttemptJudges struct {
+	progress   progress
+	causality  causality
+	retry      retryTiming
+	durable    durableStart
+	inactivity inactivity
+}
+
+// Judge is Attempts(*h, l) on a's kept state.
+func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
+	a.progress.reset()
+	a.causality.reset()
+	a.retry.reset(h, DeclaredRetry(h))
+	a.durable.reset()
+	decl := declaredRuntime(h)
+	if decl != nil {
+		a.inactivity.reset(h, decl)
 	}
-	var vs []Violation
-	for _, found := range judgeAttempts(h, l, judges...) {
-		vs = append(vs, found...)
+	// walk, with each checker called directly rather than through attemptJudge.
+	onLink := func(k int, le *LinkEvent) {
+		a.progress.link(k, le)
+		a.causality.link(k, le)
+		a.retry.link(k, le)
+		a.durable.link(k, le)
+		if decl != nil {
+			a.inactivity.link(k, le)
+		}
 	}
+	j := 0
+	for i := range h.Events {
+		for ; j < len(l) && l[j].After <= i; j++ {
+			onLink(j, &l[j])
+		}
+		e := &h.Events[i]
+		a.progress.event(i, e)
+		a.causality.event(i, e)
+		a.retry.event(i, e)
+		a.durable.event(i, e)
+		if decl != nil {
+			a.inactivity.event(i, e)
+		}
+	}
+	for ; j < len(l); j++ {
+		onLink(j, &l[j])
+	}
+	vs := a.progress.finish()
+	vs = append(vs, a.causality.finish()...)
+	vs = append(vs, a.retry.finish()...)
+	vs = append(vs, a.durable.finish()...)
+	if decl != nil {
+		vs = append(vs, a.inactivity.finish()...)
+	}
+	a.progress.vs, a.causality.vs, a.retry.vs, a.durable.vs, a.inactivity.vs = nil, nil, nil, nil, nil
 	return vs
 }
 

@@ -32,15 +32,29 @@ const progressName = "progress"
 // asks a completion of an attempt the engine already saw end.
 func Progress(h History, l Link) []Violation { return judgeAttempts(h, l, newProgress(h))[0] }
 
-func newProgress(h History) *progress {
-	return &progress{
-		h:     h,
-		last:  map[protocol.InvocationID]*lastStart{},
-		live:  map[attemptKey]bool{},
-		given: map[attemptKey][]givenCompletion{},
-		early: map[attemptKey][]givenCompletion{},
-		ended: map[attemptKey]bool{},
+func newProgress(History) *progress {
+	p := &progress{}
+	p.reset()
+	return p
+}
+
+// reset readies p for a new history, keeping its maps' and slices' room (AttemptJudges).
+func (p *progress) reset() {
+	if p.last == nil {
+		p.last, p.live, p.ended = map[protocol.InvocationID]*lastStart{}, map[attemptKey]bool{}, map[attemptKey]bool{}
+		p.given, p.early = map[attemptKey][]givenCompletion{}, map[attemptKey][]givenCompletion{}
 	}
+	p.free = p.free[:0]
+	for _, ls := range p.last {
+		p.free = append(p.free, ls)
+	}
+	clear(p.last)
+	clear(p.live)
+	clear(p.given)
+	clear(p.early)
+	clear(p.ended)
+	p.owed = p.owed[:0]
+	p.vs = nil // handed out by finish
 }
 
 func (p *progress) finish() []Violation {
@@ -75,8 +89,9 @@ type givenCompletion struct {
 }
 
 type progress struct {
-	h     History
-	last  map[protocol.InvocationID]*lastStart
+	last map[protocol.InvocationID]*lastStart
+	// free are lastStarts of an earlier history, for runtimeSent to reuse.
+	free  []*lastStart
 	owed  []owed
 	live  map[attemptKey]bool
 	given map[attemptKey][]givenCompletion
@@ -93,6 +108,9 @@ func (p *progress) event(i int, e *Event) {
 		if e.Node == "runtime" {
 			// Nothing the crashed node had not released is owed any more; its successor starts
 			// afresh (recovery restarts what was running, with the journal as stored).
+			for _, ls := range p.last {
+				p.free = append(p.free, ls)
+			}
 			clear(p.last)
 			p.owed = p.owed[:0]
 		} else if e.Node == "executor" {
@@ -195,11 +213,17 @@ func (p *progress) runtimeSent(le *LinkEvent) {
 		}
 	}
 	if m.Kind == protocol.KindStart {
-		if ls := p.last[m.Invocation]; ls != nil {
-			*ls = lastStart{attempt: m.Attempt, open: true} // no one else holds it: reuse it
-		} else {
-			p.last[m.Invocation] = &lastStart{attempt: m.Attempt, open: true}
+		ls := p.last[m.Invocation]
+		if ls == nil {
+			// A lastStart is held by p.last alone: one it dropped is taken again.
+			if n := len(p.free); n > 0 {
+				ls, p.free = p.free[n-1], p.free[:n-1]
+			} else {
+				ls = new(lastStart)
+			}
+			p.last[m.Invocation] = ls
 		}
+		*ls = lastStart{attempt: m.Attempt, open: true}
 	}
 }
 

@@ -113,11 +113,25 @@ func (p RetryPolicy) Backoff(failures int) time.Duration {
 func RetryTiming(h History, l Link) []Violation { return judgeAttempts(h, l, newRetryTiming(&h))[0] }
 
 func newRetryTiming(h *History) *retryTiming {
-	return &retryTiming{
-		h: h, policy: DeclaredRetry(h),
-		invs:   map[protocol.InvocationID]*retryState{},
-		errors: map[attemptKey]bool{},
+	r := &retryTiming{}
+	r.reset(h, DeclaredRetry(h))
+	return r
+}
+
+// reset readies r for history h and its declared policy, keeping its maps' and slices' room
+// and its retryStates for reuse (AttemptJudges): r.invs alone holds them.
+func (r *retryTiming) reset(h *History, policy RetryPolicy) {
+	if r.invs == nil {
+		r.invs, r.errors = map[protocol.InvocationID]*retryState{}, map[attemptKey]bool{}
 	}
+	for _, inv := range r.order {
+		r.free = append(r.free, r.invs[inv])
+	}
+	clear(r.invs)
+	clear(r.errors)
+	r.h, r.policy, r.order, r.offset = h, policy, r.order[:0], 0
+	r.steps, r.pauses = r.steps[:0], r.pauses[:0]
+	r.vs = nil // handed out by finish
 }
 
 func (r *retryTiming) finish() []Violation {
@@ -152,6 +166,7 @@ type retryTiming struct {
 	h      *History
 	policy RetryPolicy
 	invs   map[protocol.InvocationID]*retryState
+	free   []*retryState           // states of an earlier history, for state to reuse
 	order  []protocol.InvocationID // invocations in the order first seen, for a stable report
 	errors map[attemptKey]bool     // attempts whose Error reached the engine
 	offset time.Duration
@@ -163,7 +178,12 @@ type retryTiming struct {
 func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
 	st := r.invs[inv]
 	if st == nil {
-		st = &retryState{}
+		if n := len(r.free); n > 0 {
+			st, r.free = r.free[n-1], r.free[:n-1]
+			*st = retryState{}
+		} else {
+			st = &retryState{}
+		}
 		r.invs[inv] = st
 		r.order = append(r.order, inv)
 	}

@@ -72,6 +72,6 @@ func (w *World) deliverToExecutor(m protocol.Message) {
 }
 
 // attemptViolations runs the checkers that judge attempts against the link log.
-func (w *World) attemptViolations() []checkers.Violation {
-	return checkers.Attempts(w.history, w.link)
+func (w *World) attemptViolations(j *judges) []checkers.Violation {
+	return j.attempts.Judge(&w.history, w.link)
 }

@@ -119,8 +119,10 @@ func (w *World) judge() []checkers.Violation {
 		vs = append(vs, w.cutViolation)
 	}
 	if w.cut != BoundInterrupted {
+		j := judgesPool.Get().(*judges)
 		vs = append(vs, checkers.All(w.history)...)
-		vs = append(vs, w.attemptViolations()...)
+		vs = append(vs, w.attemptViolations(j)...)
+		judgesPool.Put(j)
 	}
 	vs = append(vs, w.violations...)
 	for _, err := range w.recoveryErrors {
