@@ -1,8 +1,10 @@
 package checkers
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -94,5 +96,27 @@ func TestParseClientRequest(t *testing.T) {
 	}
 	if got := ParseClientRequest(nil, services); got.Kind != RequestInvalid {
 		t.Errorf("nil request: %+v", got)
+	}
+}
+
+// TestPlainJSONValue holds validJSON's short path to json.Valid: whatever it accepts is valid
+// JSON in UTF-8, and the values it is for are accepted.
+func TestPlainJSONValue(t *testing.T) {
+	plain := []string{`""`, `"alice approves"`, `{"document":"doc-1"}`, `{"":""}`, `{"a":"b c"}`}
+	for _, in := range plain {
+		if !plainJSONValue([]byte(in)) {
+			t.Errorf("%q: not taken as plain", in)
+		}
+	}
+	others := []string{``, `"`, `"a`, `a"`, `"a"b"`, `"a\"b"`, "\"caf\xc3\xa9\"", "\"\xff\"", "\"a\tb\"", `{}`, `{"a":1}`,
+		`{"a":"b","c":"d"}`, `{"a":"b"} `, ` "a"`, `{"a" :"b"}`, `{"a":"b}`, `{"a:"b"}`, `{"a""b"}`, `{""}`, `{":"}`,
+		`{"a":"b"c"}`, `{"a\":"b"}`, `null`, `7`, `["a"]`, `{"a":"b"}}`, `{{"a":"b"}`}
+	for _, in := range append(plain, others...) {
+		if plainJSONValue([]byte(in)) && !json.Valid([]byte(in)) {
+			t.Errorf("%q: taken as plain but not valid JSON", in)
+		}
+		if got, want := validJSON([]byte(in)), json.Valid([]byte(in)) && utf8.Valid([]byte(in)); got != want {
+			t.Errorf("%q: validJSON %v, want %v", in, got, want)
+		}
 	}
 }
