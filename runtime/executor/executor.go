@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
 	"math/rand/v2"
 	"runtime/debug"
@@ -71,6 +70,8 @@ type Executor struct {
 	// oldest invocations forgotten first.
 	early      map[protocol.InvocationID]*earlyMessages
 	earlyOrder []protocol.InvocationID
+	// idle are the workers waiting for an attempt to run (see worker), the last one first.
+	idle []*worker
 }
 
 // earlyMessages are the messages kept for one attempt that has not started yet.
@@ -155,6 +156,8 @@ func (e *Executor) Deliver(m protocol.Message) {
 
 // Crash aborts every attempt as a process crash would, in invocation order, and returns the
 // attempts that were running so a transport can report their lost connections to the engine.
+// It also ends the coroutines the executor keeps for later attempts: a crashed executor leaves no
+// goroutine behind. (One used after Crash makes new ones, which the next Crash ends.)
 func (e *Executor) Crash() []protocol.Message {
 	ids := make([]protocol.InvocationID, 0, len(e.attempts))
 	for id := range e.attempts {
@@ -167,6 +170,7 @@ func (e *Executor) Crash() []protocol.Message {
 		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
 		a.abort("crashed")
 	}
+	e.stopWorkers()
 	return lost
 }
 
@@ -310,7 +314,7 @@ func (e *Executor) start(m protocol.Message) {
 		return
 	}
 	a.call = call
-	a.next, a.stop = iter.Pull(a.body(call))
+	e.bind(a)
 	a.resume()
 }
 
@@ -356,10 +360,14 @@ type attempt struct {
 	ran    bool
 	runErr error
 
-	next    func() (struct{}, bool)
-	stop    func()
-	yield   func(struct{}) bool
-	running bool
+	// w is the worker whose coroutine runs the handler, from the start until the handler is
+	// over (done).
+	w *worker
+	// done is set once the handler is over: it returned, failed, or was unwound by an abort.
+	done bool
+	// aborting is set when the driver resumes a parked handler only to unwind it.
+	aborting bool
+	running  bool
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
 	// gated is set from a Gated start until its Durable arrives: until then no side effect may
@@ -392,22 +400,19 @@ type (
 	failSignal  struct{ msg protocol.Message }
 )
 
-// body runs the handler on the attempt's coroutine. What the handler returned is settled by the
-// driver once the coroutine has ended (returned), so that encoding the output runs on the
-// driver's stack as decoding the input did.
-func (a *attempt) body(call durable.Prepared) iter.Seq[struct{}] {
-	return func(yield func(struct{}) bool) {
-		a.yield = yield
-		a.running = true
-		defer func() {
-			a.running = false
-			if r := recover(); r != nil {
-				a.recovered(r)
-			}
-		}()
-		a.runErr = call.Run(a)
-		a.ran = true
-	}
+// body runs the handler on its worker's coroutine. What the handler returned is settled by the
+// driver once the handler is over, so that encoding the output runs on the driver's stack as
+// decoding the input did. Every panic out of the handler stops here, so the worker goes on.
+func (a *attempt) body() {
+	a.running = true
+	defer func() {
+		a.running = false
+		if r := recover(); r != nil {
+			a.recovered(r)
+		}
+	}()
+	a.runErr = a.call.Run(a)
+	a.ran = true
 }
 
 // prepare decodes the handler's input. A panic in user decoding code (an UnmarshalJSON) fails
@@ -496,12 +501,14 @@ func nonDeterminism(index uint32, journaled, produced journal.Entry, detail stri
 		nonDeterminismPrefix+" at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
 }
 
-// resume runs the coroutine until it parks or returns, then reports the outcome if it returned.
+// resume runs the handler until it parks or is over, then reports the outcome if it is over.
 func (a *attempt) resume() {
-	if _, more := a.next(); more {
+	a.w.next()
+	if !a.done {
 		a.parked()
 		return
 	}
+	a.release()
 	if a.ran {
 		a.ran = false
 		a.settle()
@@ -568,16 +575,25 @@ func (a *attempt) finishWith(m protocol.Message, how string) {
 	a.ex.cfg.Send(m)
 }
 
-// abort stops the coroutine; the handler's defers run. how, if not empty, is reported as the end.
+// abort unwinds the parked handler, if any; its defers run. how, if not empty, is reported as the
+// end.
 func (a *attempt) abort(how string) {
 	if a.timer != nil {
 		a.timer.Stop()
 	}
-	if a.stop != nil {
+	if a.w != nil {
 		if len(a.waiting) > 0 && how != "" {
 			a.ex.reached(PointAbortedParked)
 		}
-		a.stop()
+		a.aborting = true
+		a.w.next()
+		if a.done {
+			a.release()
+		} else {
+			// Unreachable unless the handler escaped its unwinding; its worker cannot be reused.
+			a.w.stop()
+			a.w = nil
+		}
 	}
 	if how != "" && !a.ended {
 		a.ended = true
@@ -779,7 +795,7 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 func (a *attempt) park(indices []uint32) {
 	a.waiting = indices
 	a.running = false
-	if !a.yield(struct{}{}) {
+	if !a.w.yield(struct{}{}) || a.aborting {
 		panic(abortSignal{})
 	}
 	a.running = true

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/executor"
@@ -22,7 +21,7 @@ import (
 // run are sent as commands, the handler waits for the run's ack, then for the awakeable, and
 // ends with its output at the next index.
 func TestApprovalFlow(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(1)
@@ -80,7 +79,7 @@ func TestApprovalFlow(t *testing.T) {
 // TestAckBeforeAwaitIsRemembered: an ack or completion for an index the handler is not waiting
 // on yet is kept and used when it gets there.
 func TestAckAndCompletionAhead(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	// Two awakeables created before either is awaited; the second completes first.
 	var order []string
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
@@ -116,7 +115,7 @@ func TestAckAndCompletionAhead(t *testing.T) {
 func TestRejection(t *testing.T) {
 	for _, catch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("catch=%t", catch), func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			defer noLeak(t)
 			app := &approval{catchErr: catch}
 			h := newHarness(t, time.Minute, app.service())
 			inv := invID(2)
@@ -153,7 +152,7 @@ func TestRejectionKeepsCode(t *testing.T) {
 // TestReplay: a journal with the awakeable completed and the run journaled replays without a
 // command, without running the side effect, and gives the handler the journaled values.
 func TestReplay(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(3)
@@ -185,7 +184,7 @@ func TestReplay(t *testing.T) {
 // producing commands from the next index.
 func TestReplayThenContinue(t *testing.T) {
 	t.Run("awakeable pending, run journaled", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		app := &approval{}
 		h := newHarness(t, time.Minute, app.service())
 		inv := invID(4)
@@ -198,7 +197,7 @@ func TestReplayThenContinue(t *testing.T) {
 		require.Equal(t, []protocol.Message{endMsg(inv, 2, 3, value(t, "review of x: ok"))}, h.take())
 	})
 	t.Run("only the awakeable journaled", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		app := &approval{}
 		h := newHarness(t, time.Minute, app.service())
 		inv := invID(5)
@@ -276,7 +275,7 @@ func TestNonDeterminism(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			defer noLeak(t)
 			h := newHarness(t, time.Minute, service(tt.handler))
 			h.start(inv, 3, append([]journal.Entry{inputEntry(t, nil)}, tt.journal...)...)
 			msg := requireError(t, h.takeOne(), inv, 3)
@@ -293,7 +292,7 @@ func TestNonDeterminism(t *testing.T) {
 // TestSuspendAtOnce: with an inactivity timeout of zero a parked attempt suspends right away,
 // naming the index it waits on and the number of entries it knows, and leaves nothing behind.
 func TestSuspendAtOnce(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, 0, app.service())
 	inv := invID(7)
@@ -309,7 +308,7 @@ func TestSuspendAtOnce(t *testing.T) {
 	assert.Equal(t, 1, app.defers, "suspending unwinds the handler")
 	assert.Equal(t, 0, h.clock.Pending())
 	assert.Equal(t, []string{"#1 suspended"}, h.obs.ended(inv))
-	goleak.VerifyNone(t) // the coroutine is gone at once, not only at the end of the test
+	noLeak(t) // the coroutine is gone at once, not only at the end of the test
 
 	// Messages for the suspended attempt are dropped.
 	h.ack(inv, 1, 2)
@@ -318,7 +317,7 @@ func TestSuspendAtOnce(t *testing.T) {
 	// The engine resumes it with the run journaled; it now waits on the awakeable.
 	h.start(inv, 2, inputEntry(t, request{Document: "d"}), awakeableEntry(), runEntry("hand-out", value(t, id)))
 	require.Equal(t, []protocol.Message{suspendMsg(inv, 2, 3, 1)}, h.take())
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	h.start(inv, 3, inputEntry(t, request{Document: "d"}), completedAwakeable(value(t, "fine")), runEntry("hand-out", value(t, id)))
 	require.Equal(t, []protocol.Message{endMsg(inv, 3, 3, value(t, "review of d: fine"))}, h.take())
@@ -330,7 +329,7 @@ func TestSuspendAtOnce(t *testing.T) {
 // TestSuspendAfterTimeout: a parked attempt suspends only when its inactivity timeout has
 // passed on the clock; every park starts a fresh timeout.
 func TestSuspendAfterTimeout(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, 5*time.Second, app.service())
 	inv := invID(8)
@@ -348,7 +347,7 @@ func TestSuspendAfterTimeout(t *testing.T) {
 	assert.Equal(t, 0, h.ex.Active())
 	assert.Equal(t, 0, h.clock.Pending())
 	assert.Equal(t, 1, app.defers)
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	h.complete(inv, 1, 1, value(t, "late"))
 	h.clock.Advance(time.Hour)
@@ -359,7 +358,7 @@ func TestSuspendAfterTimeout(t *testing.T) {
 // timer; a completion for another index does not.
 func TestCompletionCancelsTimeout(t *testing.T) {
 	t.Run("resumed", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			return durable.Awakeable[string](ctx).Result()
 		})
@@ -375,7 +374,7 @@ func TestCompletionCancelsTimeout(t *testing.T) {
 		assert.Empty(t, h.take())
 	})
 	t.Run("other index", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			a := durable.Awakeable[string](ctx)
 			durable.Awakeable[string](ctx)
@@ -394,7 +393,7 @@ func TestCompletionCancelsTimeout(t *testing.T) {
 // TestAbort: an abort stops the attempt silently, runs the handler's defers and leaves no
 // goroutine; an abort of another attempt number does nothing.
 func TestAbort(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(10)
@@ -413,7 +412,7 @@ func TestAbort(t *testing.T) {
 	assert.Equal(t, 1, app.defers)
 	assert.Equal(t, 0, h.clock.Pending())
 	assert.Equal(t, []string{"#2 aborted"}, h.obs.ended(inv))
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	h.ack(inv, 2, 2)
 	h.abort(inv, 2)
@@ -424,7 +423,7 @@ func TestAbort(t *testing.T) {
 // TestCrash: a crash aborts every attempt (defers run, no goroutine left) and returns one
 // retryable Error per attempt, in invocation order, without sending anything itself.
 func TestCrash(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	ids := []protocol.InvocationID{invID(3), {0: 0x01}, invID(1), {0: 0xff, 15: 1}}
@@ -450,7 +449,7 @@ func TestCrash(t *testing.T) {
 	for _, inv := range ids {
 		assert.Equal(t, []string{fmt.Sprintf("#%d crashed", attempts[inv])}, h.obs.ended(inv))
 	}
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	assert.Empty(t, h.ex.Crash(), "nothing left to crash")
 	h.clock.Advance(time.Hour)
@@ -460,7 +459,7 @@ func TestCrash(t *testing.T) {
 // TestStaleMessages: completions and acks of an older attempt are ignored; a duplicate start is
 // ignored; a newer start supersedes the running attempt.
 func TestStaleMessages(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(12)
@@ -531,7 +530,7 @@ func TestFirstCompletionWins(t *testing.T) {
 // TestCompletionOfWrongKindIgnored: a completion for the input, a run or an index past the
 // journal changes nothing.
 func TestCompletionOfWrongKindIgnored(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(14)
@@ -553,7 +552,7 @@ func TestCompletionOfWrongKindIgnored(t *testing.T) {
 // before and after a park, and never escapes Deliver.
 func TestHandlerPanic(t *testing.T) {
 	t.Run("before parking", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		deferred := false
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			defer func() { deferred = true }()
@@ -572,7 +571,7 @@ func TestHandlerPanic(t *testing.T) {
 		assert.Equal(t, 0, h.ex.Active())
 	})
 	t.Run("after resuming", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			v, _ := durable.Awakeable[int](ctx).Result()
 			var s []int
@@ -617,7 +616,7 @@ func TestHandlerError(t *testing.T) {
 // TestRunNonTerminalError: a plain error from a Run closure retries the attempt and journals
 // nothing for the run.
 func TestRunNonTerminalError(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	deferred := false
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 		defer func() { deferred = true }()
@@ -642,7 +641,7 @@ func TestRunNonTerminalError(t *testing.T) {
 // TestRunTerminalError: a terminal error from a Run closure is journaled as the run's failure
 // and returned as a terminal error, now and on replay.
 func TestRunTerminalError(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	execs := 0
 	var seen error
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
@@ -695,7 +694,7 @@ func TestBadInput(t *testing.T) {
 // TestBadStart: a start without an input entry, or for a handler the executor does not have,
 // fails the attempt with a retryable error.
 func TestBadStart(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(40)
@@ -726,7 +725,7 @@ func TestDeliverRejectsOutboundKinds(t *testing.T) {
 // handler is parked, panics with an error wrapping ErrWrongGoroutine; so does a call through a
 // context kept after the handler returned.
 func TestWrongGoroutine(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	proceed := make(chan struct{})
 	report := make(chan any, 1)
 	var kept durable.Context
@@ -928,9 +927,9 @@ func TestNewRequiresSendAndClock(t *testing.T) {
 
 // TestDefaultInactivityTimeout: without a configured timeout a parked attempt waits a minute.
 func TestDefaultInactivityTimeout(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	h := newHarness(t, 0, (&approval{}).service())
-	h.ex = executor.New(executor.Config{Services: []*durable.Service{(&approval{}).service()}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock})
+	h.ex = newExecutor(executor.Config{Services: []*durable.Service{(&approval{}).service()}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock})
 	inv := invID(49)
 	h.start(inv, 1, inputEntry(t, request{}))
 	require.Len(t, h.take(), 2)
@@ -979,7 +978,7 @@ func TestValueObservedMatchesHandler(t *testing.T) {
 // wait for what already happened. Completions for attempts that ended or were superseded are
 // not kept.
 func TestCompletionBeforeItsStart(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(40)
