@@ -56,8 +56,13 @@ type Config struct {
 
 // Executor runs the attempts of one executor node.
 type Executor struct {
-	cfg      Config
+	cfg Config
+	// services finds a service by name when there are more than fewServices; fewer are looked
+	// up in cfg.Services, which costs an executor (the simulator makes one at every restart) no
+	// map.
 	services map[string]*durable.Service
+	// attempts are the running attempts; like ended, made at its first use, so that an executor
+	// that crashes before it runs anything (the simulator's often do) costs no map.
 	attempts map[protocol.InvocationID]*attempt
 	// ended remembers the attempt numbers of recently ended attempts, so that a start message
 	// delayed past a newer attempt of the same invocation is recognised as stale and ignored
@@ -99,8 +104,17 @@ func New(cfg Config) *Executor {
 	if cfg.InactivityTimeout == nil {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
-	e := &Executor{cfg: cfg, services: map[string]*durable.Service{}, attempts: map[protocol.InvocationID]*attempt{}, ended: map[protocol.InvocationID]uint32{}}
-	for _, s := range cfg.Services {
+	e := &Executor{cfg: cfg}
+	if len(cfg.Services) > fewServices {
+		e.services = make(map[string]*durable.Service, len(cfg.Services))
+	}
+	for i, s := range cfg.Services {
+		if e.services == nil {
+			if slices.ContainsFunc(cfg.Services[:i], func(o *durable.Service) bool { return o.Name() == s.Name() }) {
+				panic(fmt.Sprintf("executor: two services are called %q", s.Name()))
+			}
+			continue
+		}
 		if _, dup := e.services[s.Name()]; dup {
 			panic(fmt.Sprintf("executor: two services are called %q", s.Name()))
 		}
@@ -109,9 +123,26 @@ func New(cfg Config) *Executor {
 	return e
 }
 
+// fewServices is how many services an executor looks up by a scan of its configuration rather
+// than in a map.
+const fewServices = 8
+
+// service returns the service called name, or nil.
+func (e *Executor) service(name string) *durable.Service {
+	if e.services != nil {
+		return e.services[name]
+	}
+	for _, s := range e.cfg.Services {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // Specs describes the services of this executor for the engine, in name order.
 func (e *Executor) Specs() []protocol.ServiceSpec {
-	specs := make([]protocol.ServiceSpec, 0, len(e.services))
+	specs := make([]protocol.ServiceSpec, 0, len(e.cfg.Services))
 	for _, s := range e.cfg.Services {
 		specs = append(specs, s.Spec())
 	}
@@ -246,6 +277,9 @@ func (e *Executor) forget(a *attempt) {
 		}
 		e.endedOrder = append(e.endedOrder, a.inv)
 	}
+	if e.ended == nil {
+		e.ended = map[protocol.InvocationID]uint32{}
+	}
 	e.ended[a.inv] = max(e.ended[a.inv], a.number)
 }
 
@@ -277,12 +311,19 @@ func (e *Executor) start(m protocol.Message) {
 			a.state[st.Name] = st.Result.Value
 		}
 	}
-	a.ready = make([]bool, len(a.journal), cap(a.journal))
+	if cap(a.journal) <= len(a.readyRoom) {
+		a.ready = a.readyRoom[:len(a.journal)]
+	} else {
+		a.ready = make([]bool, len(a.journal), cap(a.journal))
+	}
 	for i, en := range a.journal {
 		a.ready[i] = !en.Kind.Completable() || en.Completed
 	}
 	if o := e.cfg.Observer; o != nil {
 		o.AttemptStarted(a.inv, a.number, m.Journal)
+	}
+	if e.attempts == nil {
+		e.attempts = map[protocol.InvocationID]*attempt{}
 	}
 	e.attempts[m.Invocation] = a
 	if len(a.journal) == 0 || a.journal[0].Kind != journal.KindInput {
@@ -293,7 +334,7 @@ func (e *Executor) start(m protocol.Message) {
 	for _, early := range e.takeEarly(m.Invocation, m.Attempt) {
 		a.complete(early)
 	}
-	svc := e.services[m.Service]
+	svc := e.service(m.Service)
 	var h durable.Handler
 	if svc != nil {
 		h, _ = svc.Lookup(m.Handler)
@@ -348,8 +389,10 @@ type attempt struct {
 
 	// journal is the start journal followed by the entries this attempt produced; ready[i] says
 	// whether the handler may read entry i's result (completed awakeable, acknowledged run).
-	journal   []journal.Entry
-	ready     []bool
+	journal []journal.Entry
+	ready   []bool
+	// readyRoom holds ready when the journal is short, as most are: no allocation of its own.
+	readyRoom [8]bool
 	replayLen uint32
 	// pos is the index the handler's next durable call takes; below replayLen it replays.
 	pos uint32

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigilsim/vigil/fakeclock"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -997,4 +999,33 @@ func TestCompletionBeforeItsStart(t *testing.T) {
 	h.start(other, 6, inputEntry(t, request{Document: "o"}), awakeableEntry(), runEntry("hand-out", value(t, awakeableID(other, 1))))
 	assert.Empty(t, h.take(), "attempt 6 waits for its awakeable")
 	h.abort(other, 6)
+}
+
+// TestNewRefusesTwoServicesOfOneName: two services of one name are refused, whether an executor
+// looks its few services up by a scan or its many in a map, and each finds its handlers.
+func TestNewRefusesTwoServicesOfOneName(t *testing.T) {
+	for _, n := range []int{2, 8, 9, 20} {
+		svcs := make([]*durable.Service, n)
+		for i := range svcs {
+			svcs[i] = durable.NewService(fmt.Sprintf("s%d", i)).Handler(hName, durable.NewServiceHandler(
+				func(durable.Context, struct{}) (int, error) { return i, nil }))
+		}
+		send := func(protocol.Message) {}
+		clock := fakeclock.NewFake(epoch)
+		assert.Panics(t, func() {
+			executor.New(executor.Config{Services: append(slices.Clone(svcs), svcs[n-1]), Send: send, Clock: clock})
+		}, "%d services and a repeat of the last", n)
+
+		var sent []protocol.Message
+		ex := newExecutor(executor.Config{Services: svcs, Send: func(m protocol.Message) { sent = append(sent, m) }, Clock: clock})
+		for i := range n + 1 {
+			ex.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: invID(byte(i)), Attempt: 1, Service: fmt.Sprintf("s%d", i), Handler: hName,
+				Journal: []journal.Entry{inputEntry(t, struct{}{})}})
+		}
+		require.Len(t, sent, n+1)
+		for i, m := range sent[:n] {
+			assert.Equal(t, endMsg(invID(byte(i)), 1, 1, value(t, i)), m)
+		}
+		assert.Contains(t, requireError(t, sent[n], invID(byte(n)), 1), fmt.Sprintf("no handler s%d/%s", n, hName))
+	}
 }
