@@ -30,7 +30,7 @@ func benchApproval() *durable.Service {
 func benchExecutor(timeout time.Duration, svc *durable.Service) (*executor.Executor, *protocol.Message, *int) {
 	var last protocol.Message
 	var sent int
-	ex := executor.New(executor.Config{
+	ex := newExecutor(executor.Config{
 		Services:          []*durable.Service{svc},
 		Send:              func(m protocol.Message) { last = m; sent++ },
 		Clock:             fakeclock.NewFake(epoch),

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -20,7 +19,7 @@ import (
 // non-determinism error. Before the fix, attempt.Fail sent End at an index inside the journal;
 // the engine only accepts an End at len(journal), so it dropped it and the invocation hung.
 func TestFailDuringReplayIsNonDeterminism(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 		durable.ResolveAwakeable(ctx, "not-an-id", "x")
 		return "", nil
@@ -50,7 +49,7 @@ func TestFailDuringReplayIsNonDeterminism(t *testing.T) {
 // attempts still in its table, so the repeat re-ran the handler, the side effect executed a
 // second time, its commands went out again and the observer saw the attempt start twice.
 func TestStartOfEndedAttemptIgnored(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, 0, app.service())
 	inv := invID(62)
@@ -82,7 +81,7 @@ func TestStartOfEndedAttemptIgnored(t *testing.T) {
 // been completed. Before the fix an Ack for an awakeable's index marked it ready, and the waiting
 // handler resumed with an empty value as if the awakeable had been resolved.
 func TestAckOfAwakeableDoesNotComplete(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	var got []string
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 		v, err := durable.Awakeable[string](ctx).Result()
@@ -107,7 +106,7 @@ func TestAckOfAwakeableDoesNotComplete(t *testing.T) {
 // entry 2, and Run returned the awakeable's result as the run's; every replay then failed with a
 // confusing non-determinism error.
 func TestNestedDurableCallInRun(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 		return durable.Run(ctx, func(durable.RunContext) (string, error) {
 			return durable.Awakeable[string](ctx).ID(), nil
@@ -145,7 +144,7 @@ func TestRejectWithNilReason(t *testing.T) {
 // and the handler recovers, so the handler's next durable call still works and takes the index
 // the failed run never journaled.
 func TestRecoveredRunPanicLeavesNoGuard(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 		r := catchPanic(func() {
 			_, _ = durable.Run(ctx, func(durable.RunContext) (int, error) { panic("side effect blew up") })

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -42,7 +41,7 @@ func deterministicService() *durable.Service {
 // seeding from the invocation ID, Now by journaling the clock reading. Another invocation draws
 // other values.
 func TestDeterministicHelpersReplay(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	h := newHarness(t, time.Minute, deterministicService())
 	inv := invID(7)
 	h.start(inv, 1, inputEntry(t, "x"))
@@ -85,7 +84,7 @@ func outputOf(t *testing.T, m protocol.Message) drawn {
 // A call from a handler is a journaled command that waits for its completion; a send is a
 // command that waits for nothing; both replay without being sent again.
 func TestCallsFromAHandler(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	svc := service(func(ctx durable.Context, order string) (string, error) {
 		durable.ObjectClient[string](ctx, "Mailer", order, "notify").Send("paid", durable.WithDelay(time.Minute))
 		receipt, err := durable.ServiceClient[string](ctx, "Payments", "charge").Request(order)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -22,7 +21,7 @@ func TestCompletionBeforeStart(t *testing.T) {
 		})
 	}
 	t.Run("kept for its attempt", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		h := newHarness(t, time.Minute, awaitOne())
 		inv := invID(1)
 		h.complete(inv, 2, 1, value(t, "early"))
@@ -32,7 +31,7 @@ func TestCompletionBeforeStart(t *testing.T) {
 		assert.Equal(t, 0, h.timeouts, "the handler never parked")
 	})
 	t.Run("not for another attempt", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		h := newHarness(t, time.Minute, awaitOne())
 		inv := invID(1)
 		h.complete(inv, 1, 1, value(t, "stale"))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
 	"math/rand/v2"
 	"runtime/debug"
@@ -57,8 +56,13 @@ type Config struct {
 
 // Executor runs the attempts of one executor node.
 type Executor struct {
-	cfg      Config
+	cfg Config
+	// services finds a service by name when there are more than fewServices; fewer are looked
+	// up in cfg.Services, which costs an executor (the simulator makes one at every restart) no
+	// map.
 	services map[string]*durable.Service
+	// attempts are the running attempts; like ended, made at its first use, so that an executor
+	// that crashes before it runs anything (the simulator's often do) costs no map.
 	attempts map[protocol.InvocationID]*attempt
 	// ended remembers the attempt numbers of recently ended attempts, so that a start message
 	// delayed past a newer attempt of the same invocation is recognised as stale and ignored
@@ -71,6 +75,8 @@ type Executor struct {
 	// oldest invocations forgotten first.
 	early      map[protocol.InvocationID]*earlyMessages
 	earlyOrder []protocol.InvocationID
+	// idle are the workers waiting for an attempt to run (see worker), the last one first.
+	idle []*worker
 }
 
 // earlyMessages are the messages kept for one attempt that has not started yet.
@@ -98,8 +104,17 @@ func New(cfg Config) *Executor {
 	if cfg.InactivityTimeout == nil {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
-	e := &Executor{cfg: cfg, services: map[string]*durable.Service{}, attempts: map[protocol.InvocationID]*attempt{}, ended: map[protocol.InvocationID]uint32{}}
-	for _, s := range cfg.Services {
+	e := &Executor{cfg: cfg}
+	if len(cfg.Services) > fewServices {
+		e.services = make(map[string]*durable.Service, len(cfg.Services))
+	}
+	for i, s := range cfg.Services {
+		if e.services == nil {
+			if slices.ContainsFunc(cfg.Services[:i], func(o *durable.Service) bool { return o.Name() == s.Name() }) {
+				panic(fmt.Sprintf("executor: two services are called %q", s.Name()))
+			}
+			continue
+		}
 		if _, dup := e.services[s.Name()]; dup {
 			panic(fmt.Sprintf("executor: two services are called %q", s.Name()))
 		}
@@ -108,9 +123,26 @@ func New(cfg Config) *Executor {
 	return e
 }
 
+// fewServices is how many services an executor looks up by a scan of its configuration rather
+// than in a map.
+const fewServices = 8
+
+// service returns the service called name, or nil.
+func (e *Executor) service(name string) *durable.Service {
+	if e.services != nil {
+		return e.services[name]
+	}
+	for _, s := range e.cfg.Services {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // Specs describes the services of this executor for the engine, in name order.
 func (e *Executor) Specs() []protocol.ServiceSpec {
-	specs := make([]protocol.ServiceSpec, 0, len(e.services))
+	specs := make([]protocol.ServiceSpec, 0, len(e.cfg.Services))
 	for _, s := range e.cfg.Services {
 		specs = append(specs, s.Spec())
 	}
@@ -155,6 +187,8 @@ func (e *Executor) Deliver(m protocol.Message) {
 
 // Crash aborts every attempt as a process crash would, in invocation order, and returns the
 // attempts that were running so a transport can report their lost connections to the engine.
+// It also ends the coroutines the executor keeps for later attempts: a crashed executor leaves no
+// goroutine behind. (One used after Crash makes new ones, which the next Crash ends.)
 func (e *Executor) Crash() []protocol.Message {
 	ids := make([]protocol.InvocationID, 0, len(e.attempts))
 	for id := range e.attempts {
@@ -167,6 +201,7 @@ func (e *Executor) Crash() []protocol.Message {
 		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
 		a.abort("crashed")
 	}
+	e.stopWorkers()
 	return lost
 }
 
@@ -242,6 +277,9 @@ func (e *Executor) forget(a *attempt) {
 		}
 		e.endedOrder = append(e.endedOrder, a.inv)
 	}
+	if e.ended == nil {
+		e.ended = map[protocol.InvocationID]uint32{}
+	}
 	e.ended[a.inv] = max(e.ended[a.inv], a.number)
 }
 
@@ -273,12 +311,19 @@ func (e *Executor) start(m protocol.Message) {
 			a.state[st.Name] = st.Result.Value
 		}
 	}
-	a.ready = make([]bool, len(a.journal), cap(a.journal))
+	if cap(a.journal) <= len(a.readyRoom) {
+		a.ready = a.readyRoom[:len(a.journal)]
+	} else {
+		a.ready = make([]bool, len(a.journal), cap(a.journal))
+	}
 	for i, en := range a.journal {
 		a.ready[i] = !en.Kind.Completable() || en.Completed
 	}
 	if o := e.cfg.Observer; o != nil {
 		o.AttemptStarted(a.inv, a.number, m.Journal)
+	}
+	if e.attempts == nil {
+		e.attempts = map[protocol.InvocationID]*attempt{}
 	}
 	e.attempts[m.Invocation] = a
 	if len(a.journal) == 0 || a.journal[0].Kind != journal.KindInput {
@@ -289,7 +334,7 @@ func (e *Executor) start(m protocol.Message) {
 	for _, early := range e.takeEarly(m.Invocation, m.Attempt) {
 		a.complete(early)
 	}
-	svc := e.services[m.Service]
+	svc := e.service(m.Service)
 	var h durable.Handler
 	if svc != nil {
 		h, _ = svc.Lookup(m.Handler)
@@ -310,7 +355,7 @@ func (e *Executor) start(m protocol.Message) {
 		return
 	}
 	a.call = call
-	a.next, a.stop = iter.Pull(a.body(call))
+	e.bind(a)
 	a.resume()
 }
 
@@ -344,8 +389,10 @@ type attempt struct {
 
 	// journal is the start journal followed by the entries this attempt produced; ready[i] says
 	// whether the handler may read entry i's result (completed awakeable, acknowledged run).
-	journal   []journal.Entry
-	ready     []bool
+	journal []journal.Entry
+	ready   []bool
+	// readyRoom holds ready when the journal is short, as most are: no allocation of its own.
+	readyRoom [8]bool
 	replayLen uint32
 	// pos is the index the handler's next durable call takes; below replayLen it replays.
 	pos uint32
@@ -356,10 +403,14 @@ type attempt struct {
 	ran    bool
 	runErr error
 
-	next    func() (struct{}, bool)
-	stop    func()
-	yield   func(struct{}) bool
-	running bool
+	// w is the worker whose coroutine runs the handler, from the start until the handler is
+	// over (done).
+	w *worker
+	// done is set once the handler is over: it returned, failed, or was unwound by an abort.
+	done bool
+	// aborting is set when the driver resumes a parked handler only to unwind it.
+	aborting bool
+	running  bool
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
 	// gated is set from a Gated start until its Durable arrives: until then no side effect may
@@ -392,22 +443,19 @@ type (
 	failSignal  struct{ msg protocol.Message }
 )
 
-// body runs the handler on the attempt's coroutine. What the handler returned is settled by the
-// driver once the coroutine has ended (returned), so that encoding the output runs on the
-// driver's stack as decoding the input did.
-func (a *attempt) body(call durable.Prepared) iter.Seq[struct{}] {
-	return func(yield func(struct{}) bool) {
-		a.yield = yield
-		a.running = true
-		defer func() {
-			a.running = false
-			if r := recover(); r != nil {
-				a.recovered(r)
-			}
-		}()
-		a.runErr = call.Run(a)
-		a.ran = true
-	}
+// body runs the handler on its worker's coroutine. What the handler returned is settled by the
+// driver once the handler is over, so that encoding the output runs on the driver's stack as
+// decoding the input did. Every panic out of the handler stops here, so the worker goes on.
+func (a *attempt) body() {
+	a.running = true
+	defer func() {
+		a.running = false
+		if r := recover(); r != nil {
+			a.recovered(r)
+		}
+	}()
+	a.runErr = a.call.Run(a)
+	a.ran = true
 }
 
 // prepare decodes the handler's input. A panic in user decoding code (an UnmarshalJSON) fails
@@ -496,12 +544,14 @@ func nonDeterminism(index uint32, journaled, produced journal.Entry, detail stri
 		nonDeterminismPrefix+" at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
 }
 
-// resume runs the coroutine until it parks or returns, then reports the outcome if it returned.
+// resume runs the handler until it parks or is over, then reports the outcome if it is over.
 func (a *attempt) resume() {
-	if _, more := a.next(); more {
+	a.w.next()
+	if !a.done {
 		a.parked()
 		return
 	}
+	a.release()
 	if a.ran {
 		a.ran = false
 		a.settle()
@@ -568,16 +618,25 @@ func (a *attempt) finishWith(m protocol.Message, how string) {
 	a.ex.cfg.Send(m)
 }
 
-// abort stops the coroutine; the handler's defers run. how, if not empty, is reported as the end.
+// abort unwinds the parked handler, if any; its defers run. how, if not empty, is reported as the
+// end.
 func (a *attempt) abort(how string) {
 	if a.timer != nil {
 		a.timer.Stop()
 	}
-	if a.stop != nil {
+	if a.w != nil {
 		if len(a.waiting) > 0 && how != "" {
 			a.ex.reached(PointAbortedParked)
 		}
-		a.stop()
+		a.aborting = true
+		a.w.next()
+		if a.done {
+			a.release()
+		} else {
+			// Unreachable unless the handler escaped its unwinding; its worker cannot be reused.
+			a.w.stop()
+			a.w = nil
+		}
 	}
 	if how != "" && !a.ended {
 		a.ended = true
@@ -779,7 +838,7 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 func (a *attempt) park(indices []uint32) {
 	a.waiting = indices
 	a.running = false
-	if !a.yield(struct{}{}) {
+	if !a.w.yield(struct{}{}) || a.aborting {
 		panic(abortSignal{})
 	}
 	a.running = true

@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
+	"github.com/vigilsim/vigil/fakeclock"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -22,7 +23,7 @@ import (
 // run are sent as commands, the handler waits for the run's ack, then for the awakeable, and
 // ends with its output at the next index.
 func TestApprovalFlow(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(1)
@@ -80,7 +81,7 @@ func TestApprovalFlow(t *testing.T) {
 // TestAckBeforeAwaitIsRemembered: an ack or completion for an index the handler is not waiting
 // on yet is kept and used when it gets there.
 func TestAckAndCompletionAhead(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	// Two awakeables created before either is awaited; the second completes first.
 	var order []string
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
@@ -116,7 +117,7 @@ func TestAckAndCompletionAhead(t *testing.T) {
 func TestRejection(t *testing.T) {
 	for _, catch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("catch=%t", catch), func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			defer noLeak(t)
 			app := &approval{catchErr: catch}
 			h := newHarness(t, time.Minute, app.service())
 			inv := invID(2)
@@ -153,7 +154,7 @@ func TestRejectionKeepsCode(t *testing.T) {
 // TestReplay: a journal with the awakeable completed and the run journaled replays without a
 // command, without running the side effect, and gives the handler the journaled values.
 func TestReplay(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(3)
@@ -185,7 +186,7 @@ func TestReplay(t *testing.T) {
 // producing commands from the next index.
 func TestReplayThenContinue(t *testing.T) {
 	t.Run("awakeable pending, run journaled", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		app := &approval{}
 		h := newHarness(t, time.Minute, app.service())
 		inv := invID(4)
@@ -198,7 +199,7 @@ func TestReplayThenContinue(t *testing.T) {
 		require.Equal(t, []protocol.Message{endMsg(inv, 2, 3, value(t, "review of x: ok"))}, h.take())
 	})
 	t.Run("only the awakeable journaled", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		app := &approval{}
 		h := newHarness(t, time.Minute, app.service())
 		inv := invID(5)
@@ -276,7 +277,7 @@ func TestNonDeterminism(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			defer noLeak(t)
 			h := newHarness(t, time.Minute, service(tt.handler))
 			h.start(inv, 3, append([]journal.Entry{inputEntry(t, nil)}, tt.journal...)...)
 			msg := requireError(t, h.takeOne(), inv, 3)
@@ -293,7 +294,7 @@ func TestNonDeterminism(t *testing.T) {
 // TestSuspendAtOnce: with an inactivity timeout of zero a parked attempt suspends right away,
 // naming the index it waits on and the number of entries it knows, and leaves nothing behind.
 func TestSuspendAtOnce(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, 0, app.service())
 	inv := invID(7)
@@ -309,7 +310,7 @@ func TestSuspendAtOnce(t *testing.T) {
 	assert.Equal(t, 1, app.defers, "suspending unwinds the handler")
 	assert.Equal(t, 0, h.clock.Pending())
 	assert.Equal(t, []string{"#1 suspended"}, h.obs.ended(inv))
-	goleak.VerifyNone(t) // the coroutine is gone at once, not only at the end of the test
+	noLeak(t) // the coroutine is gone at once, not only at the end of the test
 
 	// Messages for the suspended attempt are dropped.
 	h.ack(inv, 1, 2)
@@ -318,7 +319,7 @@ func TestSuspendAtOnce(t *testing.T) {
 	// The engine resumes it with the run journaled; it now waits on the awakeable.
 	h.start(inv, 2, inputEntry(t, request{Document: "d"}), awakeableEntry(), runEntry("hand-out", value(t, id)))
 	require.Equal(t, []protocol.Message{suspendMsg(inv, 2, 3, 1)}, h.take())
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	h.start(inv, 3, inputEntry(t, request{Document: "d"}), completedAwakeable(value(t, "fine")), runEntry("hand-out", value(t, id)))
 	require.Equal(t, []protocol.Message{endMsg(inv, 3, 3, value(t, "review of d: fine"))}, h.take())
@@ -330,7 +331,7 @@ func TestSuspendAtOnce(t *testing.T) {
 // TestSuspendAfterTimeout: a parked attempt suspends only when its inactivity timeout has
 // passed on the clock; every park starts a fresh timeout.
 func TestSuspendAfterTimeout(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, 5*time.Second, app.service())
 	inv := invID(8)
@@ -348,7 +349,7 @@ func TestSuspendAfterTimeout(t *testing.T) {
 	assert.Equal(t, 0, h.ex.Active())
 	assert.Equal(t, 0, h.clock.Pending())
 	assert.Equal(t, 1, app.defers)
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	h.complete(inv, 1, 1, value(t, "late"))
 	h.clock.Advance(time.Hour)
@@ -359,7 +360,7 @@ func TestSuspendAfterTimeout(t *testing.T) {
 // timer; a completion for another index does not.
 func TestCompletionCancelsTimeout(t *testing.T) {
 	t.Run("resumed", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			return durable.Awakeable[string](ctx).Result()
 		})
@@ -375,7 +376,7 @@ func TestCompletionCancelsTimeout(t *testing.T) {
 		assert.Empty(t, h.take())
 	})
 	t.Run("other index", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			a := durable.Awakeable[string](ctx)
 			durable.Awakeable[string](ctx)
@@ -394,7 +395,7 @@ func TestCompletionCancelsTimeout(t *testing.T) {
 // TestAbort: an abort stops the attempt silently, runs the handler's defers and leaves no
 // goroutine; an abort of another attempt number does nothing.
 func TestAbort(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(10)
@@ -413,7 +414,7 @@ func TestAbort(t *testing.T) {
 	assert.Equal(t, 1, app.defers)
 	assert.Equal(t, 0, h.clock.Pending())
 	assert.Equal(t, []string{"#2 aborted"}, h.obs.ended(inv))
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	h.ack(inv, 2, 2)
 	h.abort(inv, 2)
@@ -424,7 +425,7 @@ func TestAbort(t *testing.T) {
 // TestCrash: a crash aborts every attempt (defers run, no goroutine left) and returns one
 // retryable Error per attempt, in invocation order, without sending anything itself.
 func TestCrash(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	ids := []protocol.InvocationID{invID(3), {0: 0x01}, invID(1), {0: 0xff, 15: 1}}
@@ -450,7 +451,7 @@ func TestCrash(t *testing.T) {
 	for _, inv := range ids {
 		assert.Equal(t, []string{fmt.Sprintf("#%d crashed", attempts[inv])}, h.obs.ended(inv))
 	}
-	goleak.VerifyNone(t)
+	noLeak(t)
 
 	assert.Empty(t, h.ex.Crash(), "nothing left to crash")
 	h.clock.Advance(time.Hour)
@@ -460,7 +461,7 @@ func TestCrash(t *testing.T) {
 // TestStaleMessages: completions and acks of an older attempt are ignored; a duplicate start is
 // ignored; a newer start supersedes the running attempt.
 func TestStaleMessages(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(12)
@@ -531,7 +532,7 @@ func TestFirstCompletionWins(t *testing.T) {
 // TestCompletionOfWrongKindIgnored: a completion for the input, a run or an index past the
 // journal changes nothing.
 func TestCompletionOfWrongKindIgnored(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(14)
@@ -553,7 +554,7 @@ func TestCompletionOfWrongKindIgnored(t *testing.T) {
 // before and after a park, and never escapes Deliver.
 func TestHandlerPanic(t *testing.T) {
 	t.Run("before parking", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		deferred := false
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			defer func() { deferred = true }()
@@ -572,7 +573,7 @@ func TestHandlerPanic(t *testing.T) {
 		assert.Equal(t, 0, h.ex.Active())
 	})
 	t.Run("after resuming", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 			v, _ := durable.Awakeable[int](ctx).Result()
 			var s []int
@@ -617,7 +618,7 @@ func TestHandlerError(t *testing.T) {
 // TestRunNonTerminalError: a plain error from a Run closure retries the attempt and journals
 // nothing for the run.
 func TestRunNonTerminalError(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	deferred := false
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
 		defer func() { deferred = true }()
@@ -642,7 +643,7 @@ func TestRunNonTerminalError(t *testing.T) {
 // TestRunTerminalError: a terminal error from a Run closure is journaled as the run's failure
 // and returned as a terminal error, now and on replay.
 func TestRunTerminalError(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	execs := 0
 	var seen error
 	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
@@ -695,7 +696,7 @@ func TestBadInput(t *testing.T) {
 // TestBadStart: a start without an input entry, or for a handler the executor does not have,
 // fails the attempt with a retryable error.
 func TestBadStart(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(40)
@@ -726,7 +727,7 @@ func TestDeliverRejectsOutboundKinds(t *testing.T) {
 // handler is parked, panics with an error wrapping ErrWrongGoroutine; so does a call through a
 // context kept after the handler returned.
 func TestWrongGoroutine(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	proceed := make(chan struct{})
 	report := make(chan any, 1)
 	var kept durable.Context
@@ -928,9 +929,9 @@ func TestNewRequiresSendAndClock(t *testing.T) {
 
 // TestDefaultInactivityTimeout: without a configured timeout a parked attempt waits a minute.
 func TestDefaultInactivityTimeout(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	h := newHarness(t, 0, (&approval{}).service())
-	h.ex = executor.New(executor.Config{Services: []*durable.Service{(&approval{}).service()}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock})
+	h.ex = newExecutor(executor.Config{Services: []*durable.Service{(&approval{}).service()}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock})
 	inv := invID(49)
 	h.start(inv, 1, inputEntry(t, request{}))
 	require.Len(t, h.take(), 2)
@@ -979,7 +980,7 @@ func TestValueObservedMatchesHandler(t *testing.T) {
 // wait for what already happened. Completions for attempts that ended or were superseded are
 // not kept.
 func TestCompletionBeforeItsStart(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer noLeak(t)
 	app := &approval{}
 	h := newHarness(t, time.Minute, app.service())
 	inv := invID(40)
@@ -998,4 +999,33 @@ func TestCompletionBeforeItsStart(t *testing.T) {
 	h.start(other, 6, inputEntry(t, request{Document: "o"}), awakeableEntry(), runEntry("hand-out", value(t, awakeableID(other, 1))))
 	assert.Empty(t, h.take(), "attempt 6 waits for its awakeable")
 	h.abort(other, 6)
+}
+
+// TestNewRefusesTwoServicesOfOneName: two services of one name are refused, whether an executor
+// looks its few services up by a scan or its many in a map, and each finds its handlers.
+func TestNewRefusesTwoServicesOfOneName(t *testing.T) {
+	for _, n := range []int{2, 8, 9, 20} {
+		svcs := make([]*durable.Service, n)
+		for i := range svcs {
+			svcs[i] = durable.NewService(fmt.Sprintf("s%d", i)).Handler(hName, durable.NewServiceHandler(
+				func(durable.Context, struct{}) (int, error) { return i, nil }))
+		}
+		send := func(protocol.Message) {}
+		clock := fakeclock.NewFake(epoch)
+		assert.Panics(t, func() {
+			executor.New(executor.Config{Services: append(slices.Clone(svcs), svcs[n-1]), Send: send, Clock: clock})
+		}, "%d services and a repeat of the last", n)
+
+		var sent []protocol.Message
+		ex := newExecutor(executor.Config{Services: svcs, Send: func(m protocol.Message) { sent = append(sent, m) }, Clock: clock})
+		for i := range n + 1 {
+			ex.Deliver(protocol.Message{Kind: protocol.KindStart, Invocation: invID(byte(i)), Attempt: 1, Service: fmt.Sprintf("s%d", i), Handler: hName,
+				Journal: []journal.Entry{inputEntry(t, struct{}{})}})
+		}
+		require.Len(t, sent, n+1)
+		for i, m := range sent[:n] {
+			assert.Equal(t, endMsg(invID(byte(i)), 1, 1, value(t, i)), m)
+		}
+		assert.Contains(t, requireError(t, sent[n], invID(byte(n)), 1), fmt.Sprintf("no handler s%d/%s", n, hName))
+	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -33,7 +32,7 @@ func parkedMsg(inv protocol.InvocationID, attempt uint32) protocol.Message {
 func TestGatedStart(t *testing.T) {
 	awID := func(inv protocol.InvocationID) string { return awakeableID(inv, 1) }
 	t.Run("the side effect waits for the durable", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		a := &approval{}
 		h := newHarness(t, time.Minute, a.service())
 		inv := invID(1)
@@ -52,14 +51,14 @@ func TestGatedStart(t *testing.T) {
 		require.Equal(t, []protocol.Message{endMsg(inv, 1, 3, value(t, "review of d: yes"))}, h.take())
 	})
 	t.Run("a handler without side effects never waits", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		h := newHarness(t, time.Minute, service(func(_ durable.Context, s string) (string, error) { return "hi " + s, nil }))
 		inv := invID(2)
 		h.startGated(inv, 1, inputEntry(t, "x"))
 		require.Equal(t, []protocol.Message{endMsg(inv, 1, 1, value(t, "hi x"))}, h.take())
 	})
 	t.Run("a durable before the start is kept for it", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		a := &approval{}
 		h := newHarness(t, time.Minute, a.service())
 		inv := invID(3)
@@ -69,7 +68,7 @@ func TestGatedStart(t *testing.T) {
 		h.ex.Crash()
 	})
 	t.Run("no durable: a suspension after the inactivity timeout", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		a := &approval{}
 		h := newHarness(t, time.Minute, a.service())
 		inv := invID(4)
@@ -84,7 +83,7 @@ func TestGatedStart(t *testing.T) {
 		assert.Zero(t, a.runs)
 	})
 	t.Run("a durable while parked elsewhere only lifts the gate", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		runs := 0
 		h := newHarness(t, time.Minute, service(func(ctx durable.Context, s string) (string, error) {
 			d, err := durable.Awakeable[string](ctx).Result()
@@ -107,7 +106,7 @@ func TestGatedStart(t *testing.T) {
 		require.Equal(t, []protocol.Message{endMsg(inv, 1, 3, value(t, "yx"))}, h.take())
 	})
 	t.Run("a newer start supersedes a gated attempt", func(t *testing.T) {
-		defer goleak.VerifyNone(t)
+		defer noLeak(t)
 		a := &approval{}
 		h := newHarness(t, time.Minute, a.service())
 		inv := invID(5)

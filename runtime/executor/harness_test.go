@@ -17,9 +17,44 @@ import (
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
-// Every test of this package must leave no coroutine behind; the tests that abort, suspend or
-// crash attempts also check it on their own with goleak.VerifyNone.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// Every test of this package must leave no coroutine behind but the workers its executors keep
+// for later attempts; the tests that abort, suspend or crash attempts also check it on their own
+// with noLeak.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(idleStopped{m}) }
+
+// idleStopped runs the tests, then ends the workers every executor they made keeps.
+type idleStopped struct{ m *testing.M }
+
+func (s idleStopped) Run() int {
+	code := s.m.Run()
+	stopIdle()
+	return code
+}
+
+// made are the executors the tests made (newExecutor), for the leak checks.
+var made []*executor.Executor
+
+// newExecutor is executor.New, remembered for the leak checks.
+func newExecutor(cfg executor.Config) *executor.Executor {
+	ex := executor.New(cfg)
+	made = append(made, ex)
+	return ex
+}
+
+// stopIdle ends the workers that the executors made so far keep for later attempts.
+func stopIdle() {
+	for _, ex := range made {
+		executor.StopIdle(ex)
+	}
+}
+
+// noLeak fails t if a goroutine is left behind but the workers executors keep for later attempts,
+// which it ends first: such a worker holds no attempt, while the coroutine of an attempt that
+// should have ended (aborted, suspended, crashed) would still be found.
+func noLeak(t goleak.TestingT) {
+	stopIdle()
+	goleak.VerifyNone(t)
+}
 
 // tb is what the harness needs of a test: *testing.T, *testing.B and *rapid.T all qualify.
 type tb interface {
@@ -108,7 +143,7 @@ type harness struct {
 // newHarness builds an executor for services whose parked attempts suspend after timeout.
 func newHarness(t tb, timeout time.Duration, services ...*durable.Service) *harness {
 	h := &harness{t: t, clock: fakeclock.NewFake(epoch), obs: &recObserver{}, timeout: timeout}
-	h.ex = executor.New(executor.Config{
+	h.ex = newExecutor(executor.Config{
 		Services: services,
 		Send: func(m protocol.Message) {
 			require.False(t, m.Kind.ToExecutor(), "executor sent %s", m)

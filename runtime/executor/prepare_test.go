@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -66,7 +65,7 @@ func TestDecodeOutsideTheCoroutine(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.input, func(t *testing.T) {
-			defer goleak.VerifyNone(t)
+			defer noLeak(t)
 			ran = 0
 			h := newHarness(t, time.Minute, svc)
 			inv := invID(byte(40 + i))

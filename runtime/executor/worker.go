@@ -1,0 +1,77 @@
+package executor
+
+import "iter"
+
+// worker is a coroutine that runs the handlers of attempts one after another. An executor keeps
+// the workers whose attempts ended, so that most attempts neither make a coroutine (iter.Pull
+// allocates its state and closures) nor grow a fresh coroutine's small stack again by copying: a
+// pooled worker keeps the stack its earlier handlers grew.
+//
+// Only the driver resumes a worker (next), and only to run its attempt's handler: the first
+// resume after an attempt is bound starts the handler, the others resume it where it parked. A
+// worker yields when its handler parks or when the handler is over (returned, failed, or unwound
+// by an abort); attempt.done tells the two apart. A worker that yields at the end of a handler
+// waits there, with no attempt, until it is bound again or stopped.
+type worker struct {
+	next  func() (struct{}, bool)
+	stop  func()
+	yield func(struct{}) bool
+	// a is the attempt whose handler the worker runs; nil while it waits in the pool.
+	a *attempt
+}
+
+// maxIdleWorkers bounds the workers an executor keeps waiting for attempts: a burst of parked
+// attempts leaves that many grown stacks at most, the rest of its workers end.
+const maxIdleWorkers = 64
+
+// loop is the worker's coroutine: it runs the bound attempt's handler, yields at its end, and
+// runs the next bound attempt's when resumed, until it is stopped.
+func (w *worker) loop(yield func(struct{}) bool) {
+	w.yield = yield
+	for {
+		a := w.a
+		a.body()
+		a.done = true
+		if !yield(struct{}{}) {
+			return
+		}
+	}
+}
+
+// bind gives attempt a a worker, a waiting one if there is one; its handler runs at the next
+// resume.
+func (e *Executor) bind(a *attempt) {
+	var w *worker
+	if n := len(e.idle); n > 0 {
+		w = e.idle[n-1]
+		e.idle[n-1] = nil
+		e.idle = e.idle[:n-1]
+	} else {
+		w = &worker{}
+		w.next, w.stop = iter.Pull(w.loop)
+	}
+	w.a = a
+	a.w = w
+}
+
+// release takes back the worker of a, whose handler is over, for a later attempt, or ends it
+// when enough workers wait already or the executor runs no attempt any more.
+func (a *attempt) release() {
+	w := a.w
+	a.w, w.a = nil, nil
+	e := a.ex
+	if len(e.idle) >= maxIdleWorkers {
+		w.stop()
+		return
+	}
+	e.idle = append(e.idle, w)
+}
+
+// stopWorkers ends every waiting worker's coroutine.
+func (e *Executor) stopWorkers() {
+	for i, w := range e.idle {
+		e.idle[i] = nil
+		w.stop()
+	}
+	e.idle = e.idle[:0]
+}
