@@ -27,6 +27,13 @@ func ReadErrorBody(b []byte) (ErrorBody, error) {
 	if body, ok := readPlainFailure(b); ok {
 		return body, nil
 	}
+	// A 202's body, which the client reads as an error body too when it looks for an
+	// invocation's failure, has none of ErrorBody's fields (encoding/json matches names without
+	// regard to case, and none of its names is one of them): json.Unmarshal reads it as the zero
+	// ErrorBody without an error.
+	if _, ok := readPlainAccepted(b); ok {
+		return ErrorBody{}, nil
+	}
 	// Declared here, not above: its address goes to encoding/json, which moves it to the heap,
 	// and only a body the fast path refused should pay for that.
 	var body ErrorBody

@@ -16,28 +16,64 @@ import (
 )
 
 // HTTP sends an HTTP request from the client actor named client to the runtime's ingress and
-// calls cb with the response (or a connection error) after the network's delays. The history
-// records the exchange from the client's side of the link, before anything decodes it: what the
-// client wrote (method, raw path, headers, body) and what it read back (status, headers, body).
-// The runtime's side decodes the request with ingress.DecodeRaw, the decoding the production
-// http.Handler's ingress.Decode uses, from the parts a server would have parsed (no
-// *http.Request is built), and answers with the value that handler would encode; only the
-// socket is missing.
+// calls cb with the response (or a connection error) after the network's delays, as Send does
+// with the header's fields listed sorted by name (so that a map's order never reaches the
+// history), each name's values in order.
 func (w *World) HTTP(client, method, path string, body []byte, header http.Header, cb func(Response)) {
+	var buf [8]ingress.HeaderField
+	w.Send(client, ClientRequest{Method: method, Target: path, Header: headerFields(header, buf[:0]), Body: body}, answerFunc(cb))
+}
+
+// ClientRequest is an HTTP request as a simulated client writes it, in plain values: no
+// net/http type is built per request.
+type ClientRequest struct {
+	// Method is the request method ("POST").
+	Method string
+	// Target is the request target as on the request line: the raw path, percent-escapes and
+	// query included.
+	Target string
+	// Header lists the header fields in the order they are written, names as written; the
+	// runtime files them as http.Header.Add does.
+	Header []ingress.HeaderField
+	// Body is the body, nil for none.
+	Body []byte
+}
+
+// Answerer takes the answer to a client's request: a value the client keeps for the request
+// anyway (a pointer to it), so that sending needs no callback made for it.
+type Answerer interface {
+	// Answer is called once with the response, or with a connection error or a timeout in Err.
+	Answer(Response)
+}
+
+// answerFunc is a callback as an Answerer.
+type answerFunc func(Response)
+
+// Answer calls f.
+func (f answerFunc) Answer(r Response) { f(r) }
+
+// Send sends req from the client actor named client to the runtime's ingress and hands the
+// response (or a connection error) to to after the network's delays. The history records the
+// exchange from the client's side of the link, before anything decodes it: what the client wrote
+// (method, raw target, header fields, body) and what it read back (status, headers, body). The
+// runtime's side triages and decodes the request with ingress.RawRequest.Triage, the decoding
+// the production http.Handler uses, from the parts a server would have parsed (no *http.Request
+// is built), and answers with the value that handler would encode; only the socket is missing.
+func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	w.requests++
-	x := &exchange{w: w, client: client, reqNo: w.requests, cb: cb}
+	x := &exchange{w: w, client: client, reqNo: w.requests, to: to}
 	// The runtime gets the request in parts, its own copies of them: nothing the client does
 	// with its buffers later reaches the runtime, nor the runtime's doings the history. The two
 	// copies of the body share one allocation, each capped so that neither can grow into the
-	// other.
-	runtimeBody, sentBody := cloneTwice(body)
-	x.req = ingress.RawRequest{Method: method, Target: path, Header: header.Clone(), Body: runtimeBody}
+	// other; the two copies of the header fields are held by the exchange when they fit.
+	runtimeBody, sentBody := cloneTwice(req.Body)
+	x.req = ingress.RawRequest{Method: req.Method, Target: req.Target, Fields: copyFields(req.Header, x.reqFields[:0]), Body: runtimeBody}
 	sent := &x.rec.sent
-	*sent = hist.HTTP{Method: method, Path: path, Header: headerFields(header, x.rec.sentFields[:0]), Body: sentBody}
+	*sent = hist.HTTP{Method: req.Method, Path: req.Target, Header: histFields(req.Header, x.rec.sentFields[:0]), Body: sentBody}
 	// The target fields are the checkers' own reading of the bytes, for scenario checks that
 	// group requests by target; the runtime's decoding never reaches the history.
 	target := checkers.ParseClientRequest(sent, w.declared)
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: method + " " + path, HTTP: sent,
+	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: req.Method + " " + req.Target, HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
@@ -52,6 +88,31 @@ func (w *World) HTTP(client, method, path string, body []byte, header http.Heade
 		return
 	}
 	w.queue.push(event{at: w.now + w.linkDelay(), kind: evRequestArrives, x: x})
+}
+
+// copyFields copies fs into buf when they fit, else into a new array; none is nil.
+func copyFields(fs, buf []ingress.HeaderField) []ingress.HeaderField {
+	if len(fs) == 0 {
+		return nil
+	}
+	if len(fs) > cap(buf) {
+		buf = make([]ingress.HeaderField, 0, len(fs))
+	}
+	return append(buf[:0], fs...)[:len(fs):len(fs)]
+}
+
+// histFields copies fs as the history's header fields, into buf when they fit; none is nil.
+func histFields(fs []ingress.HeaderField, buf []hist.Header) []hist.Header {
+	if len(fs) == 0 {
+		return nil
+	}
+	if len(fs) > cap(buf) {
+		buf = make([]hist.Header, 0, len(fs))
+	}
+	for _, f := range fs {
+		buf = append(buf, hist.Header{Name: f.Name, Value: f.Value})
+	}
+	return buf[:len(fs):len(fs)]
 }
 
 // cloneTwice returns two copies of b in one allocation, each with no room to grow into the
@@ -81,7 +142,9 @@ type exchange struct {
 	lostResponse bool
 	timeout      time.Duration
 	answered     bool
-	cb           func(Response)
+	to           Answerer
+	// reqFields hold the runtime's copy of the usual header fields (req.Fields).
+	reqFields [2]ingress.HeaderField
 	// rec is what the history keeps of the exchange, held here so that an exchange is one
 	// allocation.
 	rec exchangeRecord
@@ -173,7 +236,7 @@ func (x *exchange) done(r Response) {
 		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
 	}
 	x.w.Record(e)
-	x.cb(r)
+	x.to.Answer(r)
 }
 
 // ErrTimeout is the Err of a request whose client gave up waiting for an answer; like a
@@ -216,32 +279,25 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 // headerInvocationID is the response header that names the invocation of a finished call.
 const headerInvocationID = "x-restate-id"
 
-// headerFields lists a client's headers as written, sorted by name so that a map's order never
-// reaches the history, in buf when they fit (they are never changed afterwards).
-func headerFields(h http.Header, buf []hist.Header) []hist.Header {
+// headerFields lists a header's fields sorted by name, so that a map's order never reaches the
+// history, each name's values in order, in buf when they fit.
+func headerFields(h http.Header, buf []ingress.HeaderField) []ingress.HeaderField {
 	if len(h) == 0 {
 		return nil
 	}
 	var names [8]string
-	keys, n := names[:0], 0
-	for k, vs := range h {
+	keys := names[:0]
+	for k := range h {
 		keys = append(keys, k)
-		n += len(vs)
-	}
-	if n == 0 {
-		return nil
 	}
 	slices.Sort(keys)
 	fs := buf[:0]
-	if n > cap(buf) {
-		fs = make([]hist.Header, 0, n)
-	}
 	for _, k := range keys {
 		for _, v := range h[k] {
-			fs = append(fs, hist.Header{Name: k, Value: v})
+			fs = append(fs, ingress.HeaderField{Name: k, Value: v})
 		}
 	}
-	return fs[:n:n]
+	return fs
 }
 
 // responseHTTP is the response as it reaches the client: status, the headers the production

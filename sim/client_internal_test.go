@@ -53,6 +53,34 @@ func TestReadPlainFailureAgreesWithEncodingJSON(t *testing.T) {
 	})
 }
 
+// TestReadErrorBodyOfAcceptedAgreesWithEncodingJSON holds ReadErrorBody to encoding/json on a
+// 202's body, which the client also reads as an error body: the ingress's accepted shape with
+// drawn strings (plain or not), cut, extended or with a byte changed.
+func TestReadErrorBodyOfAcceptedAgreesWithEncodingJSON(t *testing.T) {
+	text := rapid.OneOf(
+		rapid.StringMatching(`[ -~]{0,12}`),
+		rapid.String(),
+		rapid.SampledFrom([]string{"", "inv_1abc", "Accepted", "PreviouslyAccepted", `a"b`, `a\b`, "\x00", "<&>"}),
+	)
+	rapid.Check(t, func(t *rapid.T) {
+		b := []byte(`{"invocationId":"` + text.Draw(t, "id") + `","status":"` + text.Draw(t, "status") + `"}`)
+		switch rapid.IntRange(0, 3).Draw(t, "mutation") {
+		case 1:
+			b = b[:rapid.IntRange(0, len(b)).Draw(t, "cut")]
+		case 2:
+			b = append(b, rapid.SampledFrom([]string{" ", "}", "x", `,"code":1`}).Draw(t, "tail")...)
+		case 3:
+			i := rapid.IntRange(0, len(b)-1).Draw(t, "at")
+			b[i] = rapid.Byte().Draw(t, "byte")
+		}
+		var slow ErrorBody
+		slowErr := json.Unmarshal(b, &slow)
+		read, err := ReadErrorBody(b)
+		assert.Equal(t, slow, read, "body %q", b)
+		assert.Equal(t, slowErr == nil, err == nil, "body %q: error %v, encoding/json's %v", b, err, slowErr)
+	})
+}
+
 // TestReadPlainFailureTakesTheIngressShape shows the fast paths taking the bodies the ingress
 // writes for plain strings, so that they are not paths no body takes.
 func TestReadPlainFailureTakesTheIngressShape(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -176,15 +177,17 @@ type request struct {
 	// safe means repeating the request cannot do more than sending it once.
 	safe bool
 
-	// What do sends on every try, made once: the path with its query, the header (nil when
-	// empty), and the callbacks of the world; then the number of the try in flight (the world
-	// answers each try once, and the next try starts only after that answer) and done.
-	target   string
-	sent     http.Header
-	answer   func(sim.Response)
+	// What do sends on every try, made once: the request (its header fields in fieldBuf when
+	// they fit) and the world's callback for a retry; then the number of the try in flight (the
+	// world answers each try once, and the next try starts only after that answer).
+	sent     sim.ClientRequest
+	fieldBuf [2]ingress.HeaderField
 	resend   func()
 	n        int
-	finished func(sim.Response, int)
+	// finish hands the last answer to the caller's callback fn: a plain function for each kind
+	// of callback, so that no closure is made per request.
+	finish func(r *request, resp sim.Response)
+	fn     any
 }
 
 func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
@@ -216,40 +219,47 @@ func (r *request) waitBounds(n int) (lo, hi time.Duration) {
 	return r.backoffMin, max(hi, r.backoffMin)
 }
 
-// do sends the request and retries after connection errors while that is safe, then calls done
-// with the last response and the number of tries.
-func (r *request) do(done func(sim.Response, int)) {
-	r.target = r.path
+// do sends the request and retries after connection errors while that is safe, then calls
+// finish with the last response (fn is finish's callback).
+func (r *request) do(finish func(r *request, resp sim.Response), fn any) {
+	r.sent = sim.ClientRequest{Method: r.method, Target: r.path, Header: r.fields(), Body: r.body}
 	if r.delay > 0 {
-		r.target += "?delay=" + url.QueryEscape(r.delay.String())
+		r.sent.Target += "?delay=" + url.QueryEscape(r.delay.String())
 	}
-	if r.key != "" || r.contentType != "" || len(r.header) > 0 {
-		// The runtime reads a nil header as no header fields, as it does an empty one.
-		r.sent = http.Header{}
-		if r.key != "" {
-			r.sent.Set("Idempotency-Key", r.key)
-		}
-		if r.contentType != "" {
-			r.sent.Set("Content-Type", r.contentType)
-		}
-		for _, h := range r.header {
-			r.sent.Add(h[0], h[1])
-		}
-	}
-	r.finished = done
-	r.answer = r.answered
+	r.finish, r.fn = finish, fn
 	r.try()
+}
+
+// fields lists the request's header fields as a client that files them in an http.Header (Set
+// the idempotency key and content type, Add each Header option) writes that header: names
+// canonical, sorted by name, each name's values in the order they were added; nil for none.
+func (r *request) fields() []ingress.HeaderField {
+	fs := r.fieldBuf[:0]
+	if r.key != "" {
+		fs = append(fs, ingress.HeaderField{Name: "Idempotency-Key", Value: r.key})
+	}
+	if r.contentType != "" {
+		fs = append(fs, ingress.HeaderField{Name: "Content-Type", Value: r.contentType})
+	}
+	for _, h := range r.header {
+		fs = append(fs, ingress.HeaderField{Name: textproto.CanonicalMIMEHeaderKey(h[0]), Value: h[1]})
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(fs, func(a, b ingress.HeaderField) int { return strings.Compare(a.Name, b.Name) })
+	return fs
 }
 
 // try sends the request once more.
 func (r *request) try() {
 	r.n++
-	r.c.s.w.HTTP(r.c.name, r.method, r.target, r.body, r.sent, r.answer)
+	r.c.s.w.Send(r.c.name, r.sent, r)
 }
 
-// answered takes the answer to try r.n: another try after a connection error while that is
-// safe, else the end.
-func (r *request) answered(resp sim.Response) {
+// Answer takes the answer to try r.n: another try after a connection error while that is safe,
+// else the end.
+func (r *request) Answer(resp sim.Response) {
 	if resp.Err != nil && r.safe && r.n < r.tries {
 		if r.resend == nil {
 			r.resend = r.try
@@ -257,7 +267,7 @@ func (r *request) answered(resp sim.Response) {
 		r.c.s.w.After(r.wait(r.n), r.resend)
 		return
 	}
-	r.finished(resp, r.n)
+	r.finish(r, resp)
 }
 
 // decode turns a response into a Reply: a 200's body decoded as T, a 202's invocation ID (when
@@ -335,6 +345,11 @@ func encodeInput(verb, subject string, v any) []byte {
 // bug and panics, naming the request as verb and subject (kept apart, so that nothing is
 // concatenated unless it panics).
 func encode(verb, subject string, v any) []byte {
+	if s, ok := v.(string); ok && plainString(s) {
+		// What json.Marshal writes for a string that needs no escaping, without its reflection.
+		b := make([]byte, 0, len(s)+2)
+		return append(append(append(b, '"'), s...), '"')
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("vigiltest: %s %s: encode %T: %v", verb, subject, v, err))
@@ -342,12 +357,22 @@ func encode(verb, subject string, v any) []byte {
 	return b
 }
 
-// then adapts a nil callback to one that ignores the reply.
-func then[T any](fn func(Reply[T])) func(sim.Response, int) {
-	return func(resp sim.Response, tries int) {
-		if fn != nil {
-			fn(decode[T](resp, tries))
+// plainString reports whether json.Marshal writes s as it is between quotes: printable ASCII
+// other than the quote and backslash, and other than the '<', '>' and '&' it escapes for HTML.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
 		}
+	}
+	return true
+}
+
+// then is a request's finish for a callback func(Reply[T]) (a nil one ignores the reply).
+func then[T any](r *request, resp sim.Response) {
+	if fn, _ := r.fn.(func(Reply[T])); fn != nil {
+		fn(decode[T](resp, r.n))
 	}
 }
 
@@ -356,7 +381,7 @@ func then[T any](fn func(Reply[T])) func(sim.Response, int) {
 // connection ends it with ErrInDoubt. A nil input sends no body. done may be nil.
 func Call[Out any](c *Client, t Target, input any, done func(Reply[Out]), opts ...Option) {
 	path := t.path()
-	newRequest(c, http.MethodPost, path, encodeInput("call", path, input), false, opts).do(then(done))
+	newRequest(c, http.MethodPost, path, encodeInput("call", path, input), false, opts).do(then[Out], done)
 }
 
 // Send invokes t with input without waiting for it to finish (Delay delays its start); done
@@ -364,19 +389,19 @@ func Call[Out any](c *Client, t Target, input any, done func(Reply[Out]), opts .
 // does; a nil input sends no body. done may be nil.
 func Send(c *Client, t Target, input any, done func(Reply[string]), opts ...Option) {
 	path := t.pathTo("/send")
-	newRequest(c, http.MethodPost, path, encodeInput("send", strings.TrimSuffix(path, "/send"), input), false, opts).do(then(done))
+	newRequest(c, http.MethodPost, path, encodeInput("send", strings.TrimSuffix(path, "/send"), input), false, opts).do(then[string], done)
 }
 
 // Attach waits for the invocation with ID id to finish and calls done with its output. It
 // retries after connection errors (attaching twice is harmless).
 func Attach[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/attach", nil, true, opts).do(then(done))
+	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/attach", nil, true, opts).do(then[Out], done)
 }
 
 // Output reads the output of the invocation with ID id without waiting: ErrNotReady while it
 // runs. It retries after connection errors.
 func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/output", nil, true, opts).do(then(done))
+	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/output", nil, true, opts).do(then[Out], done)
 }
 
 // Cancel cancels the invocation with ID id, as Restate's admin API does: its pending awaits fail
@@ -384,21 +409,21 @@ func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option
 // gets nil once the runtime accepted the request. Cancelling twice is harmless, so it retries
 // after connection errors.
 func Cancel(c *Client, id string, done func(error), opts ...Option) {
-	newRequest(c, http.MethodPatch, "/restate/invocation/"+escape(id)+"/cancel", nil, true, opts).do(errOnly(done))
+	newRequest(c, http.MethodPatch, "/restate/invocation/"+escape(id)+"/cancel", nil, true, opts).do(errOnly, done)
 }
 
 // AttachByIdempotencyKey waits for the invocation of t that a call or send with idempotency key
 // key created, and calls done with its output; the ingress answers 404 while there is none (not
 // yet, or no longer: the key's retention ended). It retries after connection errors.
 func AttachByIdempotencyKey[Out any](c *Client, t Target, key string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/attach", nil, true, opts).do(then(done))
+	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/attach", nil, true, opts).do(then[Out], done)
 }
 
 // OutputByIdempotencyKey reads the output of the invocation of t that idempotency key key
 // created, without waiting: ErrNotReady while it runs, a 404 while there is none. It retries
 // after connection errors.
 func OutputByIdempotencyKey[Out any](c *Client, t Target, key string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/output", nil, true, opts).do(then(done))
+	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/output", nil, true, opts).do(then[Out], done)
 }
 
 func byKeyPath(t Target, key string) string {
@@ -420,17 +445,21 @@ func Raw(c *Client, method, path string, body []byte, header http.Header, done f
 			r.header = append(r.header, [2]string{k, v})
 		}
 	}
-	r.do(func(resp sim.Response, tries int) {
-		if done == nil {
-			return
-		}
-		rep := decode[json.RawMessage](resp, tries)
-		if resp.Err == nil && resp.Status == http.StatusOK {
-			// The body as read, JSON or not: a raw request's answer is not the kit's to judge.
-			rep.Value, rep.Err = resp.Body, nil
-		}
-		done(rep)
-	})
+	r.do(rawAnswer, done)
+}
+
+// rawAnswer is a Raw request's finish: a 200's body is the Value as read.
+func rawAnswer(r *request, resp sim.Response) {
+	done, _ := r.fn.(func(Reply[json.RawMessage]))
+	if done == nil {
+		return
+	}
+	rep := decode[json.RawMessage](resp, r.n)
+	if resp.Err == nil && resp.Status == http.StatusOK {
+		// The body as read, JSON or not: a raw request's answer is not the kit's to judge.
+		rep.Value, rep.Err = resp.Body, nil
+	}
+	done(rep)
 }
 
 // SubmitWorkflow starts the run of workflow wf (a Workflow target) with input, without waiting;
@@ -439,19 +468,19 @@ func Raw(c *Client, method, path string, body []byte, header http.Header, done f
 // the first run's ID.
 func SubmitWorkflow(c *Client, wf Target, input any, done func(Reply[string]), opts ...Option) {
 	path := wf.pathTo("/send")
-	newRequest(c, http.MethodPost, path, encode("submit", strings.TrimSuffix(path, "/send"), input), true, opts).do(then(done))
+	newRequest(c, http.MethodPost, path, encode("submit", strings.TrimSuffix(path, "/send"), input), true, opts).do(then[string], done)
 }
 
 // AttachWorkflow waits for the run of workflow wf (its Service and Key) to finish and calls done
 // with its output. It retries after connection errors.
 func AttachWorkflow[Out any](c *Client, wf Target, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/attach", nil, true, opts).do(then(done))
+	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/attach", nil, true, opts).do(then[Out], done)
 }
 
 // WorkflowOutput reads the output of the run of workflow wf without waiting: ErrNotReady while
 // it runs. It retries after connection errors.
 func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/output", nil, true, opts).do(then(done))
+	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/output", nil, true, opts).do(then[Out], done)
 }
 
 // ResolveAwakeable completes the awakeable id with value, as a webhook does; done (may be nil)
@@ -461,7 +490,7 @@ func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts .
 func ResolveAwakeable(c *Client, id string, value any, done func(error), opts ...Option) {
 	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/resolve", encode("resolve", id, value), true, opts)
 	r.contentType = "application/json"
-	r.do(errOnly(done))
+	r.do(errOnly, done)
 }
 
 // RejectAwakeable fails the awakeable id with reason; its waiter gets a terminal error. Like
@@ -469,13 +498,12 @@ func ResolveAwakeable(c *Client, id string, value any, done func(error), opts ..
 func RejectAwakeable(c *Client, id string, reason string, done func(error), opts ...Option) {
 	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/reject", []byte(reason), true, opts)
 	r.contentType = "text/plain"
-	r.do(errOnly(done))
+	r.do(errOnly, done)
 }
 
-func errOnly(done func(error)) func(sim.Response, int) {
-	return func(resp sim.Response, tries int) {
-		if done != nil {
-			done(decode[struct{}](resp, tries).Err)
-		}
+// errOnly is a request's finish for a callback func(error) (a nil one ignores the reply).
+func errOnly(r *request, resp sim.Response) {
+	if fn, _ := r.fn.(func(error)); fn != nil {
+		fn(decode[struct{}](resp, r.n).Err)
 	}
 }

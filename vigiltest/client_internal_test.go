@@ -76,3 +76,20 @@ func TestErrorBodyReadsAsJSONDoes(t *testing.T) {
 		}
 	})
 }
+
+// TestEncodeStringAsJSONDoes: a string input encoded without encoding/json's encoder is the
+// bytes json.Marshal writes, for plain strings and every other kind.
+func TestEncodeStringAsJSONDoes(t *testing.T) {
+	str := rapid.OneOf(rapid.StringMatching(`[ -~]{0,12}`), rapid.String(),
+		rapid.SampledFrom([]string{"", "reviewer-1 approves", `a"b`, `a\b`, "<&>", "\x00", "\x7f", "é", "\xff", "\u2028"}))
+	rapid.Check(t, func(t *rapid.T) {
+		s := str.Draw(t, "s")
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encode("resolve", "test", s); string(got) != string(want) {
+			t.Fatalf("encode(%q) = %s, json.Marshal writes %s", s, got, want)
+		}
+	})
+}

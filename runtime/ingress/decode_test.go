@@ -803,6 +803,14 @@ func checkDecoded(t *rapid.T, req Request, method, body string, services Service
 			t.Fatalf("%v by idempotency key without handler or key: %+v", req.Kind, req)
 		}
 		checkKey(kindOf())
+	case Cancel:
+		// Cancel is by ID only (PATCH /restate/invocation/{id}/cancel), with no body.
+		if method != "PATCH" || req.Body != nil || req.AwakeableID != "" || req.Service != "" || req.Key != "" || req.Handler != "" || req.IdempotencyKey != "" {
+			t.Fatalf("bad cancel %+v via %q", req, method)
+		}
+		if _, err := protocol.ParseInvocationID(req.InvocationID); err != nil {
+			t.Fatalf("decoded a malformed invocation id: %v", err)
+		}
 	case WorkflowOutput, WorkflowAttach:
 		if method != "GET" || req.Handler != "" || req.Body != nil || req.IdempotencyKey != "" || req.InvocationID != "" {
 			t.Fatalf("bad %v %+v via %q", req.Kind, req, method)

@@ -24,6 +24,10 @@ type RawRequest struct {
 	// Header holds the request's header fields. Names need not be canonical: they are read as
 	// http.Header.Add would have filed them. Nil is no headers.
 	Header http.Header
+	// Fields holds header fields as a list, read as if each were added to Header in order after
+	// Header's own (so a name's first value is Header's, if it has one): the form a client that
+	// builds no map per request writes. Names need not be canonical, as in Header.
+	Fields []HeaderField
 	// Body is the whole body, nil or empty for none. Decode keeps it as Request.Body without a
 	// copy, so the caller must not change it afterwards.
 	Body []byte
@@ -35,6 +39,8 @@ type parts struct {
 	// path is the escaped path (url.URL.EscapedPath), query the raw query.
 	path, query string
 	header      http.Header
+	// fields are further header fields, read after header's (RawRequest.Fields).
+	fields []HeaderField
 	// from, when set, is the server's request whose body is read only once a route needs it;
 	// otherwise body is the whole body.
 	from *http.Request
@@ -54,7 +60,7 @@ func partsOf(r *http.Request) (p parts, ok bool) {
 func (r *RawRequest) parts() parts {
 	target, _, _ := strings.Cut(r.Target, "#")
 	path, query, _ := strings.Cut(target, "?")
-	p := parts{method: r.Method, path: path, query: query, header: canonicalHeader(r.Header), body: r.Body}
+	p := parts{method: r.Method, path: path, query: query, header: canonicalHeader(r.Header), fields: r.Fields, body: r.Body}
 	if !plainPath(path) {
 		// EscapedPath keeps the client's escaping when it is valid and otherwise escapes the
 		// decoded path itself. A path that does not decode at all stays as written: splitPath
@@ -115,7 +121,20 @@ func (p *parts) get(name string) string {
 	if vs := p.header[name]; len(vs) > 0 {
 		return vs[0]
 	}
+	for _, f := range p.fields {
+		if filedAs(f.Name, name) {
+			return f.Value
+		}
+	}
 	return ""
+}
+
+// filedAs reports whether http.Header.Add files a field named written under canonical, a
+// canonical name. Canonicalizing changes only the case of ASCII letters, so a name of another
+// length is never filed there and is not canonicalized (which allocates for a non-canonical
+// name) to find that out.
+func filedAs(written, canonical string) bool {
+	return written == canonical || len(written) == len(canonical) && textproto.CanonicalMIMEHeaderKey(written) == canonical
 }
 
 // queryValue returns the first value of the query parameter key, as url.URL.Query().Get does.
@@ -180,6 +199,6 @@ func (r *RawRequest) IsHealthRequest() bool {
 
 // WithCORS marks resp as the answer to r, as WithCORS does for a server's request.
 func (r *RawRequest) WithCORS(resp Response) Response {
-	p := parts{header: canonicalHeader(r.Header)}
+	p := parts{header: canonicalHeader(r.Header), fields: r.Fields}
 	return withCORS(&p, resp)
 }

@@ -3,8 +3,10 @@ package ingress_test
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,7 +68,36 @@ func FuzzDecodeRaw(f *testing.F) {
 			t.Fatalf("%s %q: IsHealthRequest disagrees between the two entries", method, rawPath)
 		}
 		checkTriage(t, in.raw(), in.services())
+		checkFields(t, in.raw(), in.services())
 	})
+}
+
+// asFields is r with its header written as Fields instead, names lowercased (as a client may
+// write them), in the order of the names as written.
+func asFields(r *ingress.RawRequest) *ingress.RawRequest {
+	c := *r
+	c.Header = nil
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
+		for _, v := range r.Header[k] {
+			c.Fields = append(c.Fields, ingress.HeaderField{Name: strings.ToLower(k), Value: v})
+		}
+	}
+	return &c
+}
+
+// checkFields checks that a request's header reads the same as Fields as it does as Header:
+// the same triage (decoding included) and the same CORS answer.
+func checkFields(t *testing.T, r *ingress.RawRequest, services ingress.Services) {
+	t.Helper()
+	f := asFields(r)
+	early, answered, req, derr := r.Triage(services, true, "ready")
+	fEarly, fAnswered, fReq, fErr := f.Triage(services, true, "ready")
+	if d := cmp.Diff([]any{early, answered, req, derr}, []any{fEarly, fAnswered, fReq, fErr}); d != "" {
+		t.Fatalf("%s %q: triage with Fields differs from Header (-Header +Fields):\n%s", r.Method, r.Target, d)
+	}
+	if a, b := r.WithCORS(ingress.Response{}), f.WithCORS(ingress.Response{}); !cmp.Equal(a, b) {
+		t.Fatalf("%s %q: WithCORS with Fields %+v, with Header %+v", r.Method, r.Target, b, a)
+	}
 }
 
 // checkTriage checks that Triage is PreflightResponse, then IsHealthRequest, then DecodeRaw.
@@ -137,6 +168,53 @@ func TestRawRequestAsWritten(t *testing.T) {
 	}
 	for _, r := range []*ingress.RawRequest{r, pre, {Method: http.MethodGet, Target: "/restate/health"}, {Method: http.MethodPost, Target: "/Nope/x"}} {
 		checkTriage(t, r, ingress.ServiceKinds{"Greeter": ingress.KindService})
+		checkFields(t, r, ingress.ServiceKinds{"Greeter": ingress.KindService})
+	}
+}
+
+// TestRawRequestFields pins how Fields are read: as if added to Header after Header's own
+// fields, each name filed as http.Header.Add files it (so case does not matter, but a name that
+// Add would not canonicalize, one with a space, names nothing else).
+func TestRawRequestFields(t *testing.T) {
+	services := ingress.ServiceKinds{"Greeter": ingress.KindService}
+	cases := []struct {
+		name   string
+		header http.Header
+		fields []ingress.HeaderField
+		want   string
+	}{
+		{"none", nil, nil, ""},
+		{"canonical", nil, []ingress.HeaderField{{"Idempotency-Key", "a"}}, "a"},
+		{"any case", nil, []ingress.HeaderField{{"iDEMPOTENCY-kEY", "a"}}, "a"},
+		{"first wins", nil, []ingress.HeaderField{{"Origin", "o"}, {"idempotency-key", "a"}, {"Idempotency-Key", "b"}}, "a"},
+		{"header first", http.Header{"Idempotency-Key": {"h"}}, []ingress.HeaderField{{"Idempotency-Key", "a"}}, "h"},
+		{"not filed there", nil, []ingress.HeaderField{{"Idempotency Key", "a"}, {"Idempotency-Keys", "b"}}, ""},
+	}
+	for _, c := range cases {
+		r := &ingress.RawRequest{Method: http.MethodPost, Target: "/Greeter/greet", Header: c.header, Fields: c.fields}
+		req, derr := ingress.DecodeRaw(r, services)
+		if derr != nil || req.IdempotencyKey != c.want {
+			t.Errorf("%s: idempotency key %q (%v), want %q", c.name, req.IdempotencyKey, derr, c.want)
+		}
+		// The same fields added to a server's header decode the same.
+		hr := &http.Request{Method: r.Method, URL: &url.URL{Path: "/Greeter/greet"}, Header: c.header.Clone()}
+		if hr.Header == nil {
+			hr.Header = http.Header{}
+		}
+		for _, f := range c.fields {
+			hr.Header.Add(f.Name, f.Value)
+		}
+		if want, _ := ingress.Decode(hr, services); want.IdempotencyKey != req.IdempotencyKey {
+			t.Errorf("%s: Decode reads key %q, DecodeRaw %q", c.name, want.IdempotencyKey, req.IdempotencyKey)
+		}
+	}
+	pre := &ingress.RawRequest{Method: http.MethodOptions, Target: "/Greeter/greet",
+		Fields: []ingress.HeaderField{{"origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}}}
+	if resp, ok := pre.PreflightResponse(); !ok || resp.AllowOrigin != "https://app.example" {
+		t.Fatalf("preflight from Fields: %+v, %v", resp, ok)
+	}
+	if got := pre.WithCORS(ingress.Response{Status: 200}).AllowOrigin; got != "https://app.example" {
+		t.Fatalf("WithCORS from Fields echoes %q", got)
 	}
 }
 

@@ -130,7 +130,7 @@ func (wl *workload) submit(doc string) {
 	if r.Percent(50, "idempotent") {
 		// An idempotent submitter retries until it hears back, as a careful client does; every
 		// answer must name the same invocation (the outputs checker holds it to that).
-		opts = []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + doc), vigiltest.Tries(21), vigiltest.Retry(100*time.Millisecond, 5*time.Second)}
+		opts = []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + doc), submitTries, submitRetry}
 	}
 	send := r.Percent(50, "use-send")
 	wl.sendOrCall(c, doc, send, opts)
@@ -139,6 +139,14 @@ func (wl *workload) submit(doc string) {
 		wl.s.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(c, doc, send, opts) })
 	}
 }
+
+// The options every idempotent submission and every review shares, made once: an Option only
+// sets a field of the request it is applied to.
+var (
+	submitTries = vigiltest.Tries(21)
+	submitRetry = vigiltest.Retry(100*time.Millisecond, 5*time.Second)
+	reviewOpts  = []vigiltest.Option{vigiltest.Tries(101), vigiltest.Retry(10*time.Millisecond, 3*time.Second)}
+)
 
 // sendOrCall invokes the handler for doc once (and again after connection failures when opts
 // carry an idempotency key); a call's answer is recorded, a send's invocation is attached to.
@@ -213,12 +221,11 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 // review resolves or rejects the awakeable over HTTP, retrying after connection failures as a
 // webhook sender would (the first completion wins, so a repeat is harmless).
 func review(c *vigiltest.Client, document, awakeableID string, reject bool) {
-	opts := []vigiltest.Option{vigiltest.Tries(101), vigiltest.Retry(10*time.Millisecond, 3*time.Second)}
 	if reject {
-		vigiltest.RejectAwakeable(c, awakeableID, fmt.Sprintf("%s rejects %s: insufficient documentation", c.Name(), document), nil, opts...)
+		vigiltest.RejectAwakeable(c, awakeableID, c.Name()+" rejects "+document+": insufficient documentation", nil, reviewOpts...)
 		return
 	}
-	vigiltest.ResolveAwakeable(c, awakeableID, c.Name()+" approves", nil, opts...)
+	vigiltest.ResolveAwakeable(c, awakeableID, c.Name()+" approves", nil, reviewOpts...)
 }
 
 // Check states the scenario's expected outcome: every finished invocation's output is the
