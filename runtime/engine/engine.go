@@ -132,6 +132,9 @@ type Engine struct {
 	ready     Ready
 	// hint is how long the last Ready's hottest slices were (see withHint).
 	hint readyHint
+	// spare are Readies the driver handed back (Recycle), emptied, for the next Readies to
+	// fill.
+	spare []Ready
 	// problems and quarantinedEarlier are what Recover found (see Problems).
 	problems           []RecoveryProblem
 	quarantinedEarlier int
@@ -188,14 +191,55 @@ func (e *Engine) Ready() Ready {
 	e.dirty = e.dirty[:0]
 	r := e.ready
 	e.ready = Ready{}
+	if k := len(e.spare); k > 0 {
+		e.ready = e.spare[k-1]
+		e.spare[k-1] = Ready{}
+		e.spare = e.spare[:k-1]
+	}
 	e.hint.learn(&r)
 	return r
 }
 
+// maxSpareReadies bounds the Readies Recycle keeps, and maxSpareRoom the room of a slice it
+// keeps: a driver rarely holds more than a group's worth, and one large Ready (a recovery's)
+// must not keep its room for the engine's life.
+const (
+	maxSpareReadies = 8
+	maxSpareRoom    = 64
+)
+
+// Recycle hands back a Ready the driver has performed and reads no more, so that a later Ready
+// fills its slices instead of allocating new ones. The driver must not touch r's slices after
+// it (a driver that never calls it may keep every Ready as long as it likes). What the slices
+// hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
+// slices are cleared here, so that nothing of r outlives it through them.
+func (e *Engine) Recycle(r *Ready) {
+	if len(e.spare) >= maxSpareReadies {
+		return
+	}
+	e.spare = append(e.spare, Ready{
+		Batch:    emptied(r.Batch),
+		Messages: emptied(r.Messages),
+		Replies:  emptied(r.Replies),
+		Timers:   emptied(r.Timers),
+		Notes:    emptied(r.Notes),
+	})
+	*r = Ready{}
+}
+
+// emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.
+func emptied[T any](s []T) []T {
+	if cap(s) > maxSpareRoom {
+		return nil
+	}
+	clear(s)
+	return s[:0]
+}
+
 // readyHint is how many store ops, messages and notes the last Ready that had any held: a fresh
 // Ready's slices start with that capacity, so that filling one takes one allocation instead of
-// a doubling series. The slices themselves leave with their Ready and are never reused here, so
-// a driver may keep them as long as it likes.
+// a doubling series. The slices themselves leave with their Ready and are reused only once the
+// driver hands them back (Recycle).
 type readyHint struct{ batch, messages, notes int }
 
 // minBatchHint is the least room a Ready's batch starts with: a batch of one store op is the

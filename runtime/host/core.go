@@ -130,7 +130,9 @@ type Effects interface {
 	Arm(t engine.Timer)
 	// Durable is called once for each Ready of a synced group, in order, before any of the
 	// group's effects leaves: r's batch and every batch before it are durable, so its notes
-	// are facts now. The production host ignores it; the simulator records the notes.
+	// are facts now. The production host ignores it; the simulator records the notes. r and
+	// its slices are the Core's: once performed, the engine reuses them (Engine.Recycle), so
+	// an implementation copies what it keeps.
 	Durable(r *engine.Ready)
 }
 
@@ -267,6 +269,7 @@ func (c *Core) Take() (ok, batch bool) {
 	}
 	r := c.eng.Ready()
 	if r.Empty() {
+		c.eng.Recycle(&r)
 		return false, false
 	}
 	c.taken, c.hasTaken = r, true
@@ -411,6 +414,9 @@ func (c *Core) perform() (messages, replies, timers int) {
 		messages += len(r.Messages)
 		replies += len(r.Replies)
 		timers += len(r.Timers)
+		// Performed: nothing reads r again (Effects took each value by copy), so the engine
+		// may fill its slices anew.
+		c.eng.Recycle(r)
 	}
 	clear(c.synced) // let the values go
 	c.synced = c.synced[:0]

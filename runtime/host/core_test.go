@@ -195,7 +195,9 @@ func TestCoreForgetAnswers499(t *testing.T) {
 func TestCoreReplyByID(t *testing.T) {
 	c0, st, log := newTestCore(t)
 	c := host.NewCore(host.CoreConfig{Engine: c0.Engine(), Store: st, Effects: recordingEffects{log: log},
-		Reply: func(id engine.RequestID, r ingress.Response) { *log = append(*log, fmt.Sprintf("reply %d: %d", id, r.Status)) }})
+		Reply: func(id engine.RequestID, r ingress.Response) {
+			*log = append(*log, fmt.Sprintf("reply %d: %d", id, r.Status))
+		}})
 	c.Ingress(1, ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}, nil)
 	c.Ingress(2, ingress.Request{Kind: ingress.Call, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}, nil)
 	c.Ingress(3, ingress.Request{Kind: ingress.Call, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}, nil)
