@@ -106,7 +106,7 @@ type getOnly struct{ store.Reader }
 func TestReadInvocationAppendingReadsAsGet(t *testing.T) {
 	h := newHarness(t)
 	waiting := h.withAwakeable()
-	done := h.started(`"x"`)
+	done := h.started(`"` + strings.Repeat("x", 600) + `"`) // past the first buffer's room
 	h.eng.Receive(endMsg(done, 1, 1, `"out"`))
 	h.step()
 	same := func(what string, id protocol.InvocationID) {

@@ -122,6 +122,7 @@ const MaxEarlyBytes = 16 << 20
 // Engine is the durable core. It is not safe for concurrent use: one driver owns it.
 type Engine struct {
 	cfg   Config
+	// specs indexes the declared services by name when they are many (see spec); nil otherwise.
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
 	keys  map[keyID]*keyState
@@ -159,18 +160,42 @@ func New(cfg Config) *Engine {
 	if cfg.IdempotencyRetention <= 0 {
 		cfg.IdempotencyRetention = DefaultRetention
 	}
-	e := &Engine{
-		cfg:   cfg,
-		specs: map[string]protocol.ServiceSpec{},
-		invs:  map[protocol.InvocationID]*invocation{},
-		keys:  map[keyID]*keyState{},
-
-		waitingOn: map[RequestID]protocol.InvocationID{},
-	}
-	for _, s := range cfg.Services {
-		e.specs[s.Name] = s
+	// keys and waitingOn are made at their first use: many engines (a recovery's, say) never
+	// need them, and recovery makes an engine at every restart.
+	e := &Engine{cfg: cfg, invs: map[protocol.InvocationID]*invocation{}}
+	if len(cfg.Services) > maxScannedSpecs {
+		e.specs = make(map[string]protocol.ServiceSpec, len(cfg.Services))
+		for _, s := range cfg.Services {
+			e.specs[s.Name] = s
+		}
 	}
 	return e
+}
+
+// maxScannedSpecs is the most services spec finds by a scan of Config.Services; more get a map.
+const maxScannedSpecs = 16
+
+// spec returns the spec of the declared service name, the last declared under that name. A
+// deployment declares a handful of services: a scan of them costs no more than a map lookup,
+// and no map is built for each engine.
+func (e *Engine) spec(name string) (protocol.ServiceSpec, bool) {
+	if e.specs != nil {
+		s, ok := e.specs[name]
+		return s, ok
+	}
+	ss := e.cfg.Services
+	for i := len(ss) - 1; i >= 0; i-- {
+		if ss[i].Name == name {
+			return ss[i], true
+		}
+	}
+	return protocol.ServiceSpec{}, false
+}
+
+// specOf is spec without the ok, as a map index reads.
+func (e *Engine) specOf(name string) protocol.ServiceSpec {
+	s, _ := e.spec(name)
+	return s
 }
 
 // Ready returns everything produced since the last call and starts a new, empty Ready. The
@@ -438,14 +463,14 @@ func (e *Engine) retention(service string) time.Duration {
 	if mutant.On(mutant.RetentionFromIdempotencySetting) {
 		return e.idempotencyRetention(service)
 	}
-	if d := e.specs[service].Retention; d > 0 {
+	if d := e.specOf(service).Retention; d > 0 {
 		return d
 	}
 	return e.cfg.Retention
 }
 
 func (e *Engine) idempotencyRetention(service string) time.Duration {
-	if d := e.specs[service].IdempotencyRetention; d > 0 {
+	if d := e.specOf(service).IdempotencyRetention; d > 0 {
 		return d
 	}
 	return e.cfg.IdempotencyRetention
@@ -560,7 +585,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	en := m.Entry
-	spec := e.specs[inv.service]
+	spec := e.specOf(inv.service)
 	switch {
 	case en.Kind == journal.KindInput || en.Kind == journal.KindOutput || !en.Kind.Valid():
 		e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("executor sent a %s entry as a command at index %d", en.Kind, i)})
@@ -776,7 +801,7 @@ func (e *Engine) suspend(inv *invocation, m protocol.Message) {
 	inv.status = statusSuspended
 	inv.waiting = slices.Clone(m.WaitingOn)
 	e.markDirty(inv)
-	if mutant.On(mutant.ReleaseLockOnSuspend) && inv.holdsKey(e.specs[inv.service]) {
+	if mutant.On(mutant.ReleaseLockOnSuspend) && inv.holdsKey(e.specOf(inv.service)) {
 		e.release(inv)
 	}
 }
@@ -826,7 +851,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	inv.waiters = nil
 	e.returnToCaller(inv, out)
 
-	spec := e.specs[inv.service]
+	spec := e.specOf(inv.service)
 	if inv.kind == protocol.HandlerWorkflowRun && spec.Kind == protocol.ServiceWorkflow {
 		// The run is purged with its workflow, when the workflow's retention ends.
 		ks := e.keyState(inv.service, inv.key)

@@ -547,12 +547,17 @@ const readInvocationBuffer = 256
 // past them, or moves and leaves them where they are), and the keys are built on the stack.
 // That is one allocation where Get made a key and a copy per value.
 func readInvocationAppending(st valueAppender, id protocol.InvocationID) (PersistedInvocation, bool, error) {
-	var key [indexedKeyLen]byte
-	idKeyLen := copy(key[:], invocationPrefix)
+	// The key is built in the room past the buffer's, in the same allocation (a key array of
+	// its own would escape to the heap through the interface call): the buffer is capped short
+	// of it, so that no value appended can reach it. The record's key and the entries' keys
+	// share the ID's hex digits: the prefixes are all four bytes long.
+	whole := make([]byte, readInvocationBuffer+indexedKeyLen)
+	buf, key := whole[:0:readInvocationBuffer], whole[readInvocationBuffer:]
+	idKeyLen := copy(key, invocationPrefix)
 	idKeyLen += hex.Encode(key[idKeyLen:], id[:])
-	buf, ok, err := st.AppendValue(make([]byte, 0, readInvocationBuffer), key[:idKeyLen])
+	buf, ok, err := st.AppendValue(buf, key[:idKeyLen])
 	if err == nil && !ok {
-		copy(key[:], finishedPrefix)
+		copy(key, finishedPrefix)
 		buf, ok, err = st.AppendValue(buf, key[:idKeyLen])
 	}
 	if err != nil || !ok {
@@ -568,11 +573,13 @@ func readInvocationAppending(st valueAppender, id protocol.InvocationID) (Persis
 	if n := min(inv.entries, maxJournalHint); n > 0 {
 		p.Journal = make([]journal.Entry, 0, n)
 	}
-	putIndexedKey(&key, journalPrefix, id, 0)
+	entry := (*[indexedKeyLen]byte)(key)
+	copy(entry[:], journalPrefix)
+	entry[idKeyLen] = '/'
 	for i := uint32(0); ; i++ {
-		putKeyIndex(&key, i)
+		putKeyIndex(entry, i)
 		start := len(buf)
-		buf, ok, err = st.AppendValue(buf, key[:])
+		buf, ok, err = st.AppendValue(buf, entry[:])
 		if err != nil {
 			return p, true, err
 		}
