@@ -121,7 +121,7 @@ const MaxEarlyBytes = 16 << 20
 
 // Engine is the durable core. It is not safe for concurrent use: one driver owns it.
 type Engine struct {
-	cfg   Config
+	cfg Config
 	// specs indexes the declared services by name when they are many (see spec); nil otherwise.
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
