@@ -58,6 +58,16 @@ type runtimeNode struct {
 	crashWhy string
 
 	requests map[engine.RequestID]func(Response)
+
+	// cfg is the engine's configuration but its retry policy, made once (see config).
+	cfg engine.Config
+	// answerFn is n.answer, bound once: the core's CoreConfig.Reply, so that no request needs a
+	// callback of its own.
+	answerFn func(engine.RequestID, ingress.Response)
+	// spareReplies and spareTimers are carriers of replies and engine timers whose events have
+	// run, for the next ones (see replyEvent, Arm).
+	spareReplies []*replyEvent
+	spareTimers  []*engine.Timer
 }
 
 // newRuntimeNode makes the runtime node on st and requests, empty ones a recycled world kept
@@ -71,6 +81,12 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 	}
 	n := &runtimeNode{w: w, store: st, requests: requests}
 	n.clock = &virtualClock{w: w, runtime: n}
+	n.answerFn = n.answer
+	specs := make([]protocol.ServiceSpec, 0, len(w.services))
+	for _, s := range w.services {
+		specs = append(specs, s.Spec())
+	}
+	n.cfg = engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: w.newInvocationID, Reached: w.cover, Buggify: w.buggify}
 	n.start(engine.New(n.config()))
 	return n
 }
@@ -78,16 +94,17 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 // start brings the node up on eng, with a fresh host core (no open request, empty group).
 func (n *runtimeNode) start(eng *engine.Engine) {
 	n.eng = eng
-	n.core = host.NewCore(host.CoreConfig{Engine: eng, Store: n.store, Effects: n})
+	n.core = host.NewCore(host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn})
 	n.up = true
 }
 
+// config returns the engine's configuration. The services' specs and the bound methods are made
+// once per node, not at every restart; the engine only reads them. The retry policy is the one
+// declared now.
 func (n *runtimeNode) config() engine.Config {
-	specs := make([]protocol.ServiceSpec, 0, len(n.w.services))
-	for _, s := range n.w.services {
-		specs = append(specs, s.Spec())
-	}
-	return engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: n.w.newInvocationID, Reached: n.w.cover, Buggify: n.w.buggify, Retry: n.w.declaredRetry}
+	cfg := n.cfg
+	cfg.Retry = n.w.declaredRetry
+	return cfg
 }
 
 // flush takes the core's Ready for the step just made and applies its batch, then commits at
@@ -215,7 +232,15 @@ func (n *runtimeNode) Send(m protocol.Message) { n.w.sendToExecutor(m) }
 // is on its own clock; the timer goes off when that clock reaches it, judged now (a later step
 // of the clock makes it early or late: the engine re-arms one that arrives early).
 func (n *runtimeNode) Arm(t engine.Timer) {
-	n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: &t})
+	var spec *engine.Timer
+	if k := len(n.spareTimers); k > 0 {
+		spec = n.spareTimers[k-1]
+		n.spareTimers = n.spareTimers[:k-1]
+	} else {
+		spec = new(engine.Timer)
+	}
+	*spec = t
+	n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: spec})
 }
 
 // Durable records the notes of a Ready the core's sync made durable (host.Effects): they are
@@ -229,8 +254,42 @@ func (n *runtimeNode) answer(id engine.RequestID, r ingress.Response) {
 		return
 	}
 	delete(n.requests, id)
-	resp := Response{Response: r}
-	n.w.After(n.w.linkDelay(), func() { cb(resp) })
+	n.replyAfter(n.w.linkDelay(), cb, Response{Response: r})
+}
+
+// replyAfter calls cb with resp after d, as World.After(d, func() { cb(resp) }) does, without a
+// closure per reply: the event runs a replyEvent's fire, bound when the carrier was made, and
+// the carrier is reused once its event has run.
+func (n *runtimeNode) replyAfter(d time.Duration, cb func(Response), resp Response) {
+	var r *replyEvent
+	if k := len(n.spareReplies); k > 0 {
+		r = n.spareReplies[k-1]
+		n.spareReplies = n.spareReplies[:k-1]
+	} else {
+		r = &replyEvent{n: n}
+		r.fire = r.deliver
+	}
+	r.cb, r.resp = cb, resp
+	n.w.After(d, r.fire)
+}
+
+// replyEvent carries one response to its callback (replyAfter).
+type replyEvent struct {
+	n    *runtimeNode
+	cb   func(Response)
+	resp Response
+	// fire is deliver, bound once.
+	fire func()
+}
+
+// deliver hands the response to the callback. The carrier is emptied and spare before the
+// callback runs, so that it keeps nothing of this reply, and whatever the callback sends next
+// may use it.
+func (r *replyEvent) deliver() {
+	cb, resp := r.cb, r.resp
+	r.cb, r.resp = nil, Response{}
+	r.n.spareReplies = append(r.n.spareReplies, r)
+	cb(resp)
 }
 
 // noteEvents maps the engine's note kinds to history event kinds.
@@ -276,12 +335,16 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 	}
 }
 
+// timerDue is the event of an engine timer Arm armed; its carrier t is spare from here on.
 func (n *runtimeNode) timerDue(gen uint64, t *engine.Timer) {
+	timer := *t
+	*t = engine.Timer{}
+	n.spareTimers = append(n.spareTimers, t)
 	if gen != n.gen || !n.up {
 		n.w.cover(CoverTimerDuringCrash)
 		return
 	}
-	n.core.FireTimer(*t)
+	n.core.FireTimer(timer)
 	n.flush()
 }
 
@@ -301,7 +364,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Respons
 		return
 	}
 	if !n.up {
-		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("refused: %w", ErrConnection)}) })
+		n.replyAfter(n.w.linkDelay(), cb, Response{Err: fmt.Errorf("refused: %w", ErrConnection)})
 		return
 	}
 	// The simulator's own fact: this request reached the runtime now, after every earlier one.
@@ -309,7 +372,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Respons
 	n.w.nextRequest++
 	id := engine.RequestID(n.w.nextRequest)
 	n.requests[id] = cb
-	n.core.Ingress(id, req, func(r ingress.Response) { n.answer(id, r) })
+	n.core.Ingress(id, req, nil) // answered through n.answerFn
 	n.flush()
 }
 
@@ -378,8 +441,7 @@ func (n *runtimeNode) crash() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		cb := n.requests[id]
-		n.w.After(n.w.linkDelay(), func() { cb(Response{Err: fmt.Errorf("reset: %w", ErrConnection)}) })
+		n.replyAfter(n.w.linkDelay(), n.requests[id], Response{Err: fmt.Errorf("reset: %w", ErrConnection)})
 	}
 	clear(n.requests)
 	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: fmt.Sprintf("%skept %d of %d unsynced batches%s", n.crashWhy, keep, unsynced, torn)})

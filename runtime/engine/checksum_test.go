@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/runtime/store"
 )
 
@@ -93,4 +95,44 @@ func TestDamagedRecordAtRunTimeIsReported(t *testing.T) {
 	var ce *store.ChecksumError
 	require.True(t, errors.As(err, &ce), "ReadInvocation = %v", err)
 	assert.Equal(t, key, ce.Key)
+}
+
+// getOnly hides every method of a store but the Reader's, so that ReadInvocation reads with Get.
+type getOnly struct{ store.Reader }
+
+// ReadInvocation reads the same through mem's AppendValue as through Get: every record intact,
+// each record damaged in turn (one bit of it flipped), a journal with a gap, a journal entry that
+// does not decode, and an invocation the store does not hold.
+func TestReadInvocationAppendingReadsAsGet(t *testing.T) {
+	h := newHarness(t)
+	waiting := h.withAwakeable()
+	done := h.started(`"` + strings.Repeat("x", 600) + `"`) // past the first buffer's room
+	h.eng.Receive(endMsg(done, 1, 1, `"out"`))
+	h.step()
+	same := func(what string, id protocol.InvocationID) {
+		t.Helper()
+		want, wantOK, wantErr := engine.ReadInvocation(getOnly{h.store}, id)
+		got, gotOK, gotErr := engine.ReadInvocation(h.store, id)
+		require.Equal(t, want, got, what)
+		require.Equal(t, wantOK, gotOK, what)
+		require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr), what)
+	}
+	ids := []protocol.InvocationID{waiting, done, idN(99)}
+	for _, id := range ids {
+		same("intact", id)
+	}
+	p, _, _ := engine.ReadInvocation(h.store, done)
+	require.Len(t, p.Journal, 2, "the finished invocation's input and output")
+	require.True(t, p.Done)
+	for _, key := range h.store.Keys() {
+		require.True(t, h.store.FlipBit(key, 3))
+		for _, id := range ids {
+			same("damaged "+key, id)
+		}
+		require.True(t, h.store.FlipBit(key, 3))
+	}
+	require.NoError(t, h.store.Apply(store.Batch{{Key: engine.EntryKey(done, 1), Value: []byte{0xff}}}))
+	same("undecodable entry", done)
+	require.NoError(t, h.store.Apply(store.Batch{{Key: engine.EntryKey(waiting, 0), Delete: true}}))
+	same("gap", waiting)
 }

@@ -121,7 +121,8 @@ const MaxEarlyBytes = 16 << 20
 
 // Engine is the durable core. It is not safe for concurrent use: one driver owns it.
 type Engine struct {
-	cfg   Config
+	cfg Config
+	// specs indexes the declared services by name when they are many (see spec); nil otherwise.
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
 	keys  map[keyID]*keyState
@@ -132,6 +133,9 @@ type Engine struct {
 	ready     Ready
 	// hint is how long the last Ready's hottest slices were (see withHint).
 	hint readyHint
+	// spare are Readies the driver handed back (Recycle), emptied, for the next Readies to
+	// fill.
+	spare []Ready
 	// problems and quarantinedEarlier are what Recover found (see Problems).
 	problems           []RecoveryProblem
 	quarantinedEarlier int
@@ -156,18 +160,42 @@ func New(cfg Config) *Engine {
 	if cfg.IdempotencyRetention <= 0 {
 		cfg.IdempotencyRetention = DefaultRetention
 	}
-	e := &Engine{
-		cfg:   cfg,
-		specs: map[string]protocol.ServiceSpec{},
-		invs:  map[protocol.InvocationID]*invocation{},
-		keys:  map[keyID]*keyState{},
-
-		waitingOn: map[RequestID]protocol.InvocationID{},
-	}
-	for _, s := range cfg.Services {
-		e.specs[s.Name] = s
+	// keys and waitingOn are made at their first use: many engines (a recovery's, say) never
+	// need them, and recovery makes an engine at every restart.
+	e := &Engine{cfg: cfg, invs: map[protocol.InvocationID]*invocation{}}
+	if len(cfg.Services) > maxScannedSpecs {
+		e.specs = make(map[string]protocol.ServiceSpec, len(cfg.Services))
+		for _, s := range cfg.Services {
+			e.specs[s.Name] = s
+		}
 	}
 	return e
+}
+
+// maxScannedSpecs is the most services spec finds by a scan of Config.Services; more get a map.
+const maxScannedSpecs = 16
+
+// spec returns the spec of the declared service name, the last declared under that name. A
+// deployment declares a handful of services: a scan of them costs no more than a map lookup,
+// and no map is built for each engine.
+func (e *Engine) spec(name string) (protocol.ServiceSpec, bool) {
+	if e.specs != nil {
+		s, ok := e.specs[name]
+		return s, ok
+	}
+	ss := e.cfg.Services
+	for i := len(ss) - 1; i >= 0; i-- {
+		if ss[i].Name == name {
+			return ss[i], true
+		}
+	}
+	return protocol.ServiceSpec{}, false
+}
+
+// specOf is spec without the ok, as a map index reads.
+func (e *Engine) specOf(name string) protocol.ServiceSpec {
+	s, _ := e.spec(name)
+	return s
 }
 
 // Ready returns everything produced since the last call and starts a new, empty Ready. The
@@ -188,14 +216,55 @@ func (e *Engine) Ready() Ready {
 	e.dirty = e.dirty[:0]
 	r := e.ready
 	e.ready = Ready{}
+	if k := len(e.spare); k > 0 {
+		e.ready = e.spare[k-1]
+		e.spare[k-1] = Ready{}
+		e.spare = e.spare[:k-1]
+	}
 	e.hint.learn(&r)
 	return r
 }
 
+// maxSpareReadies bounds the Readies Recycle keeps, and maxSpareRoom the room of a slice it
+// keeps: a driver rarely holds more than a group's worth, and one large Ready (a recovery's)
+// must not keep its room for the engine's life.
+const (
+	maxSpareReadies = 8
+	maxSpareRoom    = 64
+)
+
+// Recycle hands back a Ready the driver has performed and reads no more, so that a later Ready
+// fills its slices instead of allocating new ones. The driver must not touch r's slices after
+// it (a driver that never calls it may keep every Ready as long as it likes). What the slices
+// hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
+// slices are cleared here, so that nothing of r outlives it through them.
+func (e *Engine) Recycle(r *Ready) {
+	if len(e.spare) >= maxSpareReadies {
+		return
+	}
+	e.spare = append(e.spare, Ready{
+		Batch:    emptied(r.Batch),
+		Messages: emptied(r.Messages),
+		Replies:  emptied(r.Replies),
+		Timers:   emptied(r.Timers),
+		Notes:    emptied(r.Notes),
+	})
+	*r = Ready{}
+}
+
+// emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.
+func emptied[T any](s []T) []T {
+	if cap(s) > maxSpareRoom {
+		return nil
+	}
+	clear(s)
+	return s[:0]
+}
+
 // readyHint is how many store ops, messages and notes the last Ready that had any held: a fresh
 // Ready's slices start with that capacity, so that filling one takes one allocation instead of
-// a doubling series. The slices themselves leave with their Ready and are never reused here, so
-// a driver may keep them as long as it likes.
+// a doubling series. The slices themselves leave with their Ready and are reused only once the
+// driver hands them back (Recycle).
 type readyHint struct{ batch, messages, notes int }
 
 // minBatchHint is the least room a Ready's batch starts with: a batch of one store op is the
@@ -394,14 +463,14 @@ func (e *Engine) retention(service string) time.Duration {
 	if mutant.On(mutant.RetentionFromIdempotencySetting) {
 		return e.idempotencyRetention(service)
 	}
-	if d := e.specs[service].Retention; d > 0 {
+	if d := e.specOf(service).Retention; d > 0 {
 		return d
 	}
 	return e.cfg.Retention
 }
 
 func (e *Engine) idempotencyRetention(service string) time.Duration {
-	if d := e.specs[service].IdempotencyRetention; d > 0 {
+	if d := e.specOf(service).IdempotencyRetention; d > 0 {
 		return d
 	}
 	return e.cfg.IdempotencyRetention
@@ -516,7 +585,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	en := m.Entry
-	spec := e.specs[inv.service]
+	spec := e.specOf(inv.service)
 	switch {
 	case en.Kind == journal.KindInput || en.Kind == journal.KindOutput || !en.Kind.Valid():
 		e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("executor sent a %s entry as a command at index %d", en.Kind, i)})
@@ -732,7 +801,7 @@ func (e *Engine) suspend(inv *invocation, m protocol.Message) {
 	inv.status = statusSuspended
 	inv.waiting = slices.Clone(m.WaitingOn)
 	e.markDirty(inv)
-	if mutant.On(mutant.ReleaseLockOnSuspend) && inv.holdsKey(e.specs[inv.service]) {
+	if mutant.On(mutant.ReleaseLockOnSuspend) && inv.holdsKey(e.specOf(inv.service)) {
 		e.release(inv)
 	}
 }
@@ -782,7 +851,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	inv.waiters = nil
 	e.returnToCaller(inv, out)
 
-	spec := e.specs[inv.service]
+	spec := e.specOf(inv.service)
 	if inv.kind == protocol.HandlerWorkflowRun && spec.Kind == protocol.ServiceWorkflow {
 		// The run is purged with its workflow, when the workflow's retention ends.
 		ks := e.keyState(inv.service, inv.key)

@@ -135,7 +135,7 @@ func (e *Engine) admit(req ingress.Request) (protocol.ServiceSpec, protocol.Hand
 	refuse := func(status int, msg string) (protocol.ServiceSpec, protocol.HandlerSpec, *ingress.Error) {
 		return protocol.ServiceSpec{}, protocol.HandlerSpec{}, &ingress.Error{Status: status, Message: msg}
 	}
-	spec, ok := e.specs[req.Service]
+	spec, ok := e.spec(req.Service)
 	if !ok {
 		return refuse(404, fmt.Sprintf("service '%s' not found", req.Service))
 	}
@@ -281,6 +281,9 @@ func handlerKindName(spec protocol.ServiceSpec, h protocol.HandlerSpec) string {
 // await makes request id wait for inv's output.
 func (e *Engine) await(inv *invocation, id RequestID) {
 	inv.waiters = append(inv.waiters, id)
+	if e.waitingOn == nil {
+		e.waitingOn = map[RequestID]protocol.InvocationID{}
+	}
 	e.waitingOn[id] = inv.id
 }
 

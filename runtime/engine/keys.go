@@ -59,6 +59,9 @@ func (e *Engine) keyState(service, key string) *keyState {
 	id := keyID{service, key}
 	ks := e.keys[id]
 	if ks == nil {
+		if e.keys == nil {
+			e.keys = map[keyID]*keyState{}
+		}
 		ks = &keyState{}
 		e.keys[id] = ks
 	}

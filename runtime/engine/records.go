@@ -490,6 +490,9 @@ const maxJournalHint = 64
 // ReadInvocation reads invocation id, unfinished or finished, from a store. It reports false when
 // the store has no record of it.
 func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocation, bool, error) {
+	if ap, ok := st.(valueAppender); ok {
+		return readInvocationAppending(ap, id)
+	}
 	raw, ok, err := st.Get(invocationKey(id))
 	if err == nil && !ok {
 		raw, ok, err = st.Get(finishedKey(id))
@@ -520,6 +523,70 @@ func ReadInvocation(st store.Reader, id protocol.InvocationID) (PersistedInvocat
 		}
 		// Get's value is a copy of our own, so the entry's values may keep its bytes.
 		en, err := journal.UnmarshalOwnedEntry(raw)
+		if err != nil {
+			return p, true, fmt.Errorf("journal entry %d of %s: %v: %w", i, id, err, ErrCorruptStore)
+		}
+		p.Journal = append(p.Journal, en)
+	}
+	return p, true, nil
+}
+
+// valueAppender is a store.Reader that reads a value into a buffer of the caller's, the key
+// given as bytes (mem.Store.AppendValue), failing as its Get does.
+type valueAppender interface {
+	AppendValue(dst, key []byte) ([]byte, bool, error)
+}
+
+// readInvocationBuffer is the room readInvocationAppending starts with: an invocation record
+// and a short journal.
+const readInvocationBuffer = 256
+
+// readInvocationAppending is ReadInvocation over a valueAppender, with the same results and
+// errors: the record and every journal entry are read into one buffer, which the entries'
+// values then share (each capped at its length, and never written again: the buffer only grows
+// past them, or moves and leaves them where they are), and the keys are built on the stack.
+// That is one allocation where Get made a key and a copy per value.
+func readInvocationAppending(st valueAppender, id protocol.InvocationID) (PersistedInvocation, bool, error) {
+	// The key is built in the room past the buffer's, in the same allocation (a key array of
+	// its own would escape to the heap through the interface call): the buffer is capped short
+	// of it, so that no value appended can reach it. The record's key and the entries' keys
+	// share the ID's hex digits: the prefixes are all four bytes long.
+	whole := make([]byte, readInvocationBuffer+indexedKeyLen)
+	buf, key := whole[:0:readInvocationBuffer], whole[readInvocationBuffer:]
+	idKeyLen := copy(key, invocationPrefix)
+	idKeyLen += hex.Encode(key[idKeyLen:], id[:])
+	buf, ok, err := st.AppendValue(buf, key[:idKeyLen])
+	if err == nil && !ok {
+		copy(key, finishedPrefix)
+		buf, ok, err = st.AppendValue(buf, key[:idKeyLen])
+	}
+	if err != nil || !ok {
+		return PersistedInvocation{}, ok, err
+	}
+	var inv invocation
+	// The entries follow the record in the buffer, never over it: nothing decoded of it is
+	// then at the mercy of how it was decoded.
+	if err := decodeInvocationInto(&inv, id, buf[:len(buf):len(buf)]); err != nil {
+		return PersistedInvocation{}, true, err
+	}
+	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone}
+	if n := min(inv.entries, maxJournalHint); n > 0 {
+		p.Journal = make([]journal.Entry, 0, n)
+	}
+	entry := (*[indexedKeyLen]byte)(key)
+	copy(entry[:], journalPrefix)
+	entry[idKeyLen] = '/'
+	for i := uint32(0); ; i++ {
+		putKeyIndex(entry, i)
+		start := len(buf)
+		buf, ok, err = st.AppendValue(buf, entry[:])
+		if err != nil {
+			return p, true, err
+		}
+		if !ok {
+			break
+		}
+		en, err := journal.UnmarshalOwnedEntry(buf[start:len(buf):len(buf)])
 		if err != nil {
 			return p, true, fmt.Errorf("journal entry %d of %s: %v: %w", i, id, err, ErrCorruptStore)
 		}

@@ -435,7 +435,7 @@ func (r *recovery) rebuildKeysAndTimers() {
 	})
 	kept := r.order[:0]
 	for _, inv := range r.order {
-		spec := e.specs[inv.service]
+		spec := e.specOf(inv.service)
 		if holdsLock(inv, spec) {
 			if ks := e.keyState(inv.service, inv.key); ks.holder != nil {
 				r.drop(inv, fmt.Sprintf("it holds the lock of %s/%s, which %s holds too", inv.service, inv.key, ks.holder.id))

@@ -32,7 +32,7 @@ func (e *Engine) FireTimer(t Timer) {
 		if inv.status == statusScheduled {
 			e.reached(PointDelayedSendStarted)
 		}
-		if inv.status == statusScheduled && inv.holdsKey(e.specs[inv.service]) {
+		if inv.status == statusScheduled && inv.holdsKey(e.specOf(inv.service)) {
 			inv.retryAt = timeZero
 			e.enqueue(inv)
 			return

@@ -61,7 +61,8 @@ func (p RetryPolicy) backoff(failures uint32) time.Duration {
 
 // Config is what an Engine is built from.
 type Config struct {
-	// Services are the services the executor declared; calls to anything else get a 404.
+	// Services are the services the executor declared; calls to anything else get a 404. The
+	// engine keeps the slice: it must not change afterwards.
 	Services []protocol.ServiceSpec
 	// Store is the engine's read-only view of its store (required). The engine reads it at
 	// recovery and for what it keeps on disk only (finished invocations, idempotency keys, the

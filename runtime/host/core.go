@@ -42,8 +42,11 @@ type Core struct {
 	fx    Effects
 	now   func() time.Time
 	log   *slog.Logger
+	// replyTo answers the open requests whose Ingress gave no callback (CoreConfig.Reply).
+	replyTo func(engine.RequestID, ingress.Response)
 
-	// pending holds the reply callbacks of ingress requests the engine has not answered yet.
+	// pending holds the reply callbacks of ingress requests the engine has not answered yet
+	// (nil for a request that replyTo answers).
 	pending map[engine.RequestID]func(ingress.Response)
 	// taken is the Ready Take took and Apply has not applied yet; hasTaken tells it is there.
 	taken    engine.Ready
@@ -127,7 +130,9 @@ type Effects interface {
 	Arm(t engine.Timer)
 	// Durable is called once for each Ready of a synced group, in order, before any of the
 	// group's effects leaves: r's batch and every batch before it are durable, so its notes
-	// are facts now. The production host ignores it; the simulator records the notes.
+	// are facts now. The production host ignores it; the simulator records the notes. r and
+	// its slices are the Core's: once performed, the engine reuses them (Engine.Recycle), so
+	// an implementation copies what it keeps.
 	Durable(r *engine.Ready)
 }
 
@@ -144,6 +149,10 @@ type CoreConfig struct {
 	Now func() time.Time
 	// Logger, when set, gets one debug line per group commit that wrote something.
 	Logger *slog.Logger
+	// Reply, when set, answers every request given to Ingress without a reply callback, with
+	// the request's ID: a driver that keeps its requests by ID itself (the simulator) then
+	// makes no callback per request. Required when Ingress is called with a nil callback.
+	Reply func(id engine.RequestID, r ingress.Response)
 }
 
 // CoreStats counts a Core's work since NewCore, so that tests and metrics can see group commit.
@@ -171,6 +180,7 @@ func NewCore(cfg CoreConfig) *Core {
 		fx:      cfg.Effects,
 		now:     cfg.Now,
 		log:     cfg.Logger,
+		replyTo: cfg.Reply,
 		pending: map[engine.RequestID]func(ingress.Response){},
 	}
 }
@@ -179,8 +189,12 @@ func NewCore(cfg CoreConfig) *Core {
 func (c *Core) Engine() *engine.Engine { return c.eng }
 
 // Ingress steps the engine with ingress request id; reply gets the one response to it once the
-// batch it depends on is durable (or from Forget, or Abandon).
+// batch it depends on is durable (or from Forget, or Abandon). A nil reply leaves the response
+// to CoreConfig.Reply.
 func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingress.Response)) {
+	if reply == nil && c.replyTo == nil {
+		panic("host: Core.Ingress without a reply callback, and CoreConfig.Reply is not set")
+	}
 	c.pending[id] = reply
 	c.stepped++
 	c.stats.open.Add(1)
@@ -242,7 +256,7 @@ func (c *Core) Forget(id engine.RequestID) {
 	if reply, ok := c.pending[id]; ok {
 		delete(c.pending, id)
 		c.stats.open.Add(-1)
-		reply(ingress.ErrorResponse(499, "the client closed the request"))
+		c.answer(id, reply, ingress.ErrorResponse(499, "the client closed the request"))
 	}
 }
 
@@ -255,6 +269,7 @@ func (c *Core) Take() (ok, batch bool) {
 	}
 	r := c.eng.Ready()
 	if r.Empty() {
+		c.eng.Recycle(&r)
 		return false, false
 	}
 	c.taken, c.hasTaken = r, true
@@ -399,6 +414,9 @@ func (c *Core) perform() (messages, replies, timers int) {
 		messages += len(r.Messages)
 		replies += len(r.Replies)
 		timers += len(r.Timers)
+		// Performed: nothing reads r again (Effects took each value by copy), so the engine
+		// may fill its slices anew.
+		c.eng.Recycle(r)
 	}
 	clear(c.synced) // let the values go
 	c.synced = c.synced[:0]
@@ -426,9 +444,19 @@ func (c *Core) reply(reps []engine.Reply) {
 		if reply, ok := c.pending[rep.Request]; ok {
 			delete(c.pending, rep.Request)
 			c.stats.open.Add(-1)
-			reply(rep.Response)
+			c.answer(rep.Request, reply, rep.Response)
 		}
 	}
+}
+
+// answer gives request id its response r: through its own callback reply, or CoreConfig.Reply
+// when it has none.
+func (c *Core) answer(id engine.RequestID, reply func(ingress.Response), r ingress.Response) {
+	if reply == nil {
+		c.replyTo(id, r)
+		return
+	}
+	reply(r)
 }
 
 // Abandon answers every open request with answer(id), in request ID order (the order they
@@ -438,7 +466,7 @@ func (c *Core) Abandon(answer func(id engine.RequestID) ingress.Response) {
 		reply := c.pending[id]
 		delete(c.pending, id)
 		c.stats.open.Add(-1)
-		reply(answer(id))
+		c.answer(id, reply, answer(id))
 	}
 }
 

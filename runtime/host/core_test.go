@@ -190,6 +190,28 @@ func TestCoreForgetAnswers499(t *testing.T) {
 	require.Zero(t, c.Stats().OpenRequests)
 }
 
+// TestCoreReplyByID answers requests given without a callback through CoreConfig.Reply, with
+// their IDs, after the sync as any reply, and from Forget and Abandon too.
+func TestCoreReplyByID(t *testing.T) {
+	c0, st, log := newTestCore(t)
+	c := host.NewCore(host.CoreConfig{Engine: c0.Engine(), Store: st, Effects: recordingEffects{log: log},
+		Reply: func(id engine.RequestID, r ingress.Response) {
+			*log = append(*log, fmt.Sprintf("reply %d: %d", id, r.Status))
+		}})
+	c.Ingress(1, ingress.Request{Kind: ingress.Send, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}, nil)
+	c.Ingress(2, ingress.Request{Kind: ingress.Call, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}, nil)
+	c.Ingress(3, ingress.Request{Kind: ingress.Call, Service: "Greeter", Handler: "greet", Body: []byte(`"x"`)}, nil)
+	require.NoError(t, c.Flush())
+	require.Equal(t, -1, indexOf(*log, "reply"), "nothing is answered before the sync")
+	require.NoError(t, c.Commit())
+	require.Equal(t, "reply 1: 202", (*log)[len(*log)-1], "the send is answered after the sync")
+	c.Forget(2)
+	require.Equal(t, "reply 2: 499", (*log)[len(*log)-1])
+	c.Abandon(func(engine.RequestID) ingress.Response { return ingress.ErrorResponse(503, "stopping") })
+	require.Equal(t, "reply 3: 503", (*log)[len(*log)-1])
+	require.Zero(t, c.Stats().OpenRequests)
+}
+
 // TestCoreOneSyncPerCall runs a call whose handler has no side effect through a Core and a real
 // executor: the gated start leaves when its batch is applied, the handler's end comes back
 // before the sync, and acceptance, journal and output become durable with one sync, after which

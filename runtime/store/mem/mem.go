@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/vigilsim/vigil/runtime/store"
 )
@@ -500,4 +501,27 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("mem: get: %w", err)
 	}
 	return bytes.Clone(v), true, nil
+}
+
+// AppendValue is Get into a buffer of the caller's: it appends key's latest applied value to dst
+// and returns the result, with whether the key exists; dst is returned unchanged when it does
+// not, or on the error Get would return. The key is given as bytes and read in place, so that a
+// reader that reads many values (engine.ReadInvocation: a whole journal) needs no key string
+// and no copy per value.
+func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sealed, ok := s.data[string(key)] // the conversion in a map index does not allocate
+	if !ok {
+		return dst, false, nil
+	}
+	n := len(sealed) - store.ChecksumBytes
+	// The checksum reads the key in place (it keeps nothing): a string conversion of a key
+	// longer than 32 bytes would allocate.
+	if n < 0 || store.Checksum(unsafe.String(unsafe.SliceData(key), len(key)), sealed[:n]) != binary.BigEndian.Uint32(sealed[n:]) {
+		// The check failed: Unseal says why, as Get does, with the key as a string of its own.
+		_, err := store.Unseal(string(key), sealed)
+		return dst, false, fmt.Errorf("mem: get: %w", err)
+	}
+	return append(dst, sealed[:n]...), true, nil
 }

@@ -428,3 +428,35 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// AppendValue reads as Get does, into the caller's buffer: the value appended, dst unchanged
+// for a missing key and for a damaged value, whose error is Get's.
+func TestAppendValueReadsAsGet(t *testing.T) {
+	s := mem.New()
+	if err := s.Apply(store.Batch{{Key: "a", Value: []byte("one")}, {Key: "b", Value: []byte("two")}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(dst []byte, key string, wantOK bool, want string) []byte {
+		t.Helper()
+		got, ok, err := s.AppendValue(dst, []byte(key))
+		if err != nil || ok != wantOK || string(got) != want {
+			t.Fatalf("AppendValue(%q) = %q, %v, %v; want %q, %v, nil", key, got, ok, err, want, wantOK)
+		}
+		return got
+	}
+	buf := read([]byte("x"), "a", true, "xone")
+	buf = read(buf, "b", true, "xonetwo")
+	buf = read(buf, "c", false, "xonetwo")
+
+	if !s.FlipBit("a", 1) {
+		t.Fatal("FlipBit found no key a")
+	}
+	_, _, getErr := s.Get("a")
+	got, ok, err := s.AppendValue(buf, []byte("a"))
+	if err == nil || getErr == nil || err.Error() != getErr.Error() || !errors.Is(err, store.ErrChecksum) {
+		t.Fatalf("AppendValue of a damaged value: %v; Get: %v", err, getErr)
+	}
+	if ok || string(got) != "xonetwo" {
+		t.Fatalf("AppendValue of a damaged value = %q, %v; want dst unchanged, false", got, ok)
+	}
+}
