@@ -233,12 +233,15 @@ func (w *World) step() bool {
 	if at != w.instant {
 		w.instant, w.eventsAtInstant = at, 0
 	}
-	ev := w.queue.pop()
+	// The event runs in its queue slot (see eventQueue.next), which is freed once it has run.
+	slot := w.queue.next()
+	ev := &w.queue.slots[slot]
 	w.now = ev.at
 	w.events++
 	w.eventsAtInstant++
 	w.busiestInstant = max(w.busiestInstant, w.eventsAtInstant)
-	w.recent.add(&ev)
-	w.dispatch(&ev)
+	w.recent.add(ev)
+	w.dispatch(ev)
+	w.queue.release(slot)
 	return true
 }

@@ -84,8 +84,18 @@ func (q *eventQueue) less(i, j int) bool {
 
 func (q *eventQueue) push(e event) {
 	s := q.add(e.at)
-	e.seq = s.seq
-	*s = e
+	// Field by field rather than *s = e: the message, 300 bytes of the event, is copied only by
+	// the kinds that carry one (of any other event it is garbage, see event).
+	s.kind, s.gen, s.srcGen = e.kind, e.gen, e.srcGen
+	s.timerSpec, s.fn, s.timer, s.x = e.timerSpec, e.fn, e.timer, e.x
+	if e.kind.carriesMessage() {
+		s.msg = e.msg
+	}
+}
+
+// carriesMessage reports whether events of kind k deliver their msg.
+func (k eventKind) carriesMessage() bool {
+	return k == evToEngine || k == evToExecutor || k == evConnectionLost
 }
 
 // pushMessage queues a message delivery due at at, written straight into its slot: the message
@@ -131,9 +141,14 @@ func (q *eventQueue) add(at time.Duration) *event {
 	return s
 }
 
-// pop removes the next event and returns it. The result is named so that the event is copied
-// once, from its slot into the caller's, not to a local first (an event is over 400 bytes).
-func (q *eventQueue) pop() (e event) {
+// next removes the next event from the heap and returns its slot, which stays the event's, for
+// the caller to run in place, until the caller gives it back with release. An event is over 400
+// bytes: copying it out of its slot, as a pop would, cost more than the heap's sifting.
+//
+// The event may be read through a pointer into the slab while it runs, even if the events it
+// queues grow the slab: growing copies the slab, and nothing writes the old array's slot again
+// (the slot is not free), so the pointer still reads the event as it was.
+func (q *eventQueue) next() int32 {
 	top := q.heap[0]
 	last := len(q.heap) - 1
 	q.heap[0] = q.heap[last]
@@ -154,10 +169,13 @@ func (q *eventQueue) pop() (e event) {
 		q.heap[i], q.heap[m] = q.heap[m], q.heap[i]
 		i = m
 	}
-	s := &q.slots[top.slot]
-	e = *s
-	// The slot lets go of what the event points to, but for its message (see event).
+	return top.slot
+}
+
+// release frees the slot of an event next returned, once it has run. The slot lets go of what
+// the event points to, but for its message (see event).
+func (q *eventQueue) release(slot int32) {
+	s := &q.slots[slot]
 	s.timerSpec, s.fn, s.timer, s.x = nil, nil, nil, nil
-	q.free = append(q.free, top.slot)
-	return e
+	q.free = append(q.free, slot)
 }

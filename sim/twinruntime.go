@@ -183,23 +183,24 @@ func (r *twinReplay) diverge(format string, args ...any) {
 	r.stop()
 }
 
-// next replays the command produced at the cursor: the journal must hold the same command there.
-// It stops the handler when the journal ends before it (the attempt that wrote the journal went
-// no further) and when the command differs.
-func (r *twinReplay) next(produced journal.Entry) (journal.Entry, uint32) {
-	r.live()
+// replayed replays the command produced at the cursor: the journal must hold the same command
+// there, and the cursor moves past it. It reports false, with r.at saying why, when the re-run
+// must stop there: the journal ends before it (the attempt that wrote the journal went no
+// further), or holds another command. The caller stops the handler itself: a stop unwinds every
+// frame between it and replayHandler, each at a cost, so it is thrown from the durable call's own
+// frame, not from one more below it.
+func (r *twinReplay) replayed(produced *journal.Entry) bool {
 	index := r.pos
 	if int(index) >= len(r.journal) {
-		r.at = twinStopAt{how: stopWaitCommand, index: index, produced: produced}
-		r.stop()
+		r.at = twinStopAt{how: stopWaitCommand, index: index, produced: *produced}
+		return false
 	}
-	j := r.journal[index]
-	if d := commandDifference(j, produced); d != sameCommand {
-		r.at = twinStopAt{how: stopDiffers, index: index, produced: produced, difference: d}
-		r.stop()
+	if d := commandDifference(&r.journal[index], produced); d != sameCommand {
+		r.at = twinStopAt{how: stopDiffers, index: index, produced: *produced, difference: d}
+		return false
 	}
 	r.pos++
-	return j, index
+	return true
 }
 
 // difference is how a produced command differs from the journaled one.
@@ -219,7 +220,7 @@ const (
 // completed it later (a result, a deadline) is not the handler's choice. Written here rather
 // than taken from journal.Entry.SameCommand so that the twin keeps its own reading of what must
 // match.
-func commandDifference(j, produced journal.Entry) difference {
+func commandDifference(j, produced *journal.Entry) difference {
 	switch {
 	case j.Kind != produced.Kind:
 		return otherKind
@@ -276,14 +277,19 @@ func (r *twinReplay) Command(e journal.Entry) uint32 {
 	if e.Kind.Writes() && r.shared {
 		r.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("a shared handler may not write state (%s)", e)})
 	}
-	_, index := r.next(e)
-	return index
+	if !r.replayed(&e) {
+		r.stop()
+	}
+	return r.pos - 1
 }
 
 // Read implements durable.Runtime: the journaled read's value, never the state's current one.
 func (r *twinReplay) Read(e journal.Entry) journal.Result {
-	j, _ := r.next(e)
-	return j.Result
+	r.live()
+	if !r.replayed(&e) {
+		r.stop()
+	}
+	return r.journal[r.pos-1].Result
 }
 
 // Await implements durable.Runtime: the journaled result, or a stop when the entry's completion
@@ -293,7 +299,7 @@ func (r *twinReplay) Await(index uint32) journal.Result {
 	if index >= r.pos {
 		r.diverge("the handler awaited journal index %d before producing it (next index %d)", index, r.pos)
 	}
-	j := r.journal[index]
+	j := &r.journal[index]
 	if j.Kind.Completable() && !j.Completed {
 		r.at = twinStopAt{how: stopWaitCompletion, index: index}
 		r.stop()
@@ -310,7 +316,11 @@ func (r *twinReplay) AwaitAny(indices []uint32) int {
 			r.diverge("the handler waited on journal index %d before producing it (next index %d)", i, r.pos)
 		}
 	}
-	j, index := r.next(journal.Entry{Kind: journal.KindSelect})
+	if !r.replayed(&journal.Entry{Kind: journal.KindSelect}) {
+		r.stop()
+	}
+	index := r.pos - 1
+	j := &r.journal[index]
 	var choice int
 	if err := json.Unmarshal(j.Result.Value, &choice); err != nil || choice < 0 || choice >= len(indices) {
 		r.diverge("at journal index %d the journaled choice %s does not name one of the %d futures waited on", index, j.Result, len(indices))
@@ -321,8 +331,11 @@ func (r *twinReplay) AwaitAny(indices []uint32) int {
 // Run implements durable.Runtime: the journaled result; the side effect never runs, and a run
 // the journal does not hold yet stops the handler before it.
 func (r *twinReplay) Run(name string, _ func() (journal.Result, error)) journal.Result {
-	j, _ := r.next(journal.Entry{Kind: journal.KindRun, Name: name})
-	return j.Result
+	r.live()
+	if !r.replayed(&journal.Entry{Kind: journal.KindRun, Name: name}) {
+		r.stop()
+	}
+	return r.journal[r.pos-1].Result
 }
 
 // Fail implements durable.Runtime: a terminal failure is the handler's output, and only where

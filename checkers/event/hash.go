@@ -15,10 +15,8 @@ func Hash(h *History) uint64 {
 	var buf []byte
 	sum := uint64(hashSeed)
 	for i := range h.Events {
-		buf = AppendHash(buf[:0], &h.Events[i])
-		n := len(buf)
-		// Eight zero bytes past the end make the tail one whole word to read (hashBlock).
-		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0)
+		var n int
+		buf, n = encodeHash(buf, &h.Events[i])
 		sum = hashBlock(sum, buf, n)
 	}
 	return hashFinish(sum ^ uint64(len(h.Events)))
@@ -70,132 +68,263 @@ func hashFinish(h uint64) uint64 {
 
 // AppendHash appends the hashed encoding of one event to b.
 func AppendHash(b []byte, e *Event) []byte {
-	b = binary.AppendVarint(b, int64(e.At))
-	b = append(b, byte(e.Kind))
-	b = appendString(b, e.Node)
-	b = append(b, e.Invocation[:]...)
-	b = binary.AppendUvarint(b, uint64(e.Attempt))
-	b = binary.AppendUvarint(b, uint64(e.Index))
-	b = appendEntry(b, &e.Entry)
-	b = binary.AppendUvarint(b, uint64(len(e.Journal)))
-	for k := range e.Journal {
-		b = appendEntry(b, &e.Journal[k])
-	}
-	b = appendResult(b, &e.Result)
-	// One call per string: ranging over an array of them cost more than encoding them.
-	b = appendString(b, e.Awakeable)
-	b = appendString(b, e.Reason)
-	b = appendString(b, e.Service)
-	b = appendString(b, e.Handler)
-	b = appendString(b, e.Key)
-	b = appendString(b, e.Promise)
-	b = appendString(b, e.IdempotencyKey)
-	b = binary.AppendUvarint(b, e.Seq)
-	b = binary.AppendVarint(b, int64(e.Deadline))
-	b = binary.AppendUvarint(b, e.Request)
-	b = binary.AppendVarint(b, int64(e.Status))
-	b = binary.AppendVarint(b, int64(e.Clock))
-	b = append(b, byte(e.HandlerKind), byte(e.Timer), byte(e.Purge), byte(e.End), byte(e.Message))
-	b = binary.AppendVarint(b, int64(e.Span))
-	b = appendHTTP(b, e.HTTP)
-	b = appendSpec(b, e.Spec)
-	return appendRuntime(b, e.Runtime)
+	buf, n := encodeHash(nil, e)
+	return append(b, buf[:n]...)
 }
 
-// appendString and appendBytes append nothing after the length of an empty string: most are,
-// and an empty append still calls memmove.
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	if len(s) == 0 {
-		return b
+// encodeHash writes the hashed encoding of e at the start of buf, grown when it is too small,
+// and returns the buffer and the encoding's length n; eight zero bytes follow the encoding, for
+// hashBlock. The buffer is sized first (hashBound), so that every field is a store at an index
+// rather than an append that checks its capacity: with the varints' loops, the appends were
+// three quarters of the trace hash's instructions.
+//
+// The encoding, field by field in Event's order: At as a varint, Kind as a byte, Node, the
+// Invocation's 16 bytes, Attempt and Index as uvarints, Entry, the Journal's length and entries,
+// Result, the seven strings from Awakeable to IdempotencyKey, Seq, Deadline, Request, Status,
+// Clock, the five small kinds as bytes, Span, then HTTP, Spec and Runtime, each a presence byte
+// and its fields. Strings and byte slices are a uvarint length and the bytes; signed numbers
+// are zigzag varints (encoding/binary's).
+func encodeHash(buf []byte, e *Event) ([]byte, int) {
+	if bound := hashBound(e) + 8; cap(buf) < bound {
+		buf = make([]byte, bound+bound/2)
 	}
-	return append(b, s...)
-}
-
-func appendBytes(b, s []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	if len(s) == 0 {
-		return b
-	}
-	return append(b, s...)
-}
-
-// appendEntry and appendResult take their value by pointer: an Entry is too large to copy for
-// every one hashed.
-func appendEntry(b []byte, e *journal.Entry) []byte {
-	if e.Kind == 0 && e.Name == "" && e.Target == "" && !e.Completed && e.Duration == 0 && e.Deadline == 0 &&
-		emptyResult(&e.Param) && emptyResult(&e.Result) {
-		// The zero entry, as the fields below write it: most events carry none.
-		return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-	}
-	b = append(b, byte(e.Kind))
-	b = appendString(b, e.Name)
-	b = appendString(b, e.Target)
-	if e.Completed {
-		b = append(b, 1)
+	b := buf[:cap(buf)]
+	i := putVarint(b, 0, int64(e.At))
+	b[i] = byte(e.Kind)
+	i = putString(b, i+1, e.Node)
+	i += copy(b[i:i+len(e.Invocation)], e.Invocation[:])
+	i = putUvarint(b, i, uint64(e.Attempt))
+	i = putUvarint(b, i, uint64(e.Index))
+	// Most fields of most events are zero, and a zero field encodes as zero bytes (an empty
+	// string's length, a zero number, the zero entry's ten): runs of zero fields are written as
+	// a run of zero bytes, and only a run that holds something goes field by field.
+	if zeroEntry(&e.Entry) && len(e.Journal) == 0 && emptyResult(&e.Result) {
+		// The zero entry's ten bytes, the journal's length, the result's two.
+		binary.LittleEndian.PutUint64(b[i:], 0)
+		binary.LittleEndian.PutUint64(b[i+5:], 0)
+		i += 13
 	} else {
-		b = append(b, 0)
+		i = putEntry(b, i, &e.Entry)
+		i = putUvarint(b, i, uint64(len(e.Journal)))
+		for k := range e.Journal {
+			i = putEntry(b, i, &e.Journal[k])
+		}
+		i = putResult(b, i, &e.Result)
 	}
-	b = appendResult(b, &e.Param)
-	b = binary.AppendVarint(b, int64(e.Duration))
-	b = binary.AppendVarint(b, e.Deadline)
-	return appendResult(b, &e.Result)
+	if len(e.Awakeable)|len(e.Reason)|len(e.Service)|len(e.Handler)|len(e.Key)|len(e.Promise)|len(e.IdempotencyKey) == 0 {
+		binary.LittleEndian.PutUint64(b[i:], 0) // seven empty strings' lengths
+		i += 7
+	} else {
+		// One call per string: ranging over an array of them cost more than encoding them.
+		i = putString(b, i, e.Awakeable)
+		i = putString(b, i, e.Reason)
+		i = putString(b, i, e.Service)
+		i = putString(b, i, e.Handler)
+		i = putString(b, i, e.Key)
+		i = putString(b, i, e.Promise)
+		i = putString(b, i, e.IdempotencyKey)
+	}
+	if e.Seq|uint64(e.Deadline)|e.Request|uint64(e.Status) == 0 {
+		binary.LittleEndian.PutUint32(b[i:], 0)
+		i += 4
+	} else {
+		i = putUvarint(b, i, e.Seq)
+		i = putVarint(b, i, int64(e.Deadline))
+		i = putUvarint(b, i, e.Request)
+		i = putVarint(b, i, int64(e.Status))
+	}
+	i = putVarint(b, i, int64(e.Clock))
+	k := b[i : i+5]
+	k[0], k[1], k[2], k[3], k[4] = byte(e.HandlerKind), byte(e.Timer), byte(e.Purge), byte(e.End), byte(e.Message)
+	i += 5
+	if e.Span == 0 && e.HTTP == nil && e.Spec == nil && e.Runtime == nil {
+		binary.LittleEndian.PutUint32(b[i:], 0) // Span, and three absent pointers
+		return buf, putTail(b, i+4)
+	}
+	i = putVarint(b, i, int64(e.Span))
+	i = putHTTP(b, i, e.HTTP)
+	i = putSpec(b, i, e.Spec)
+	i = putRuntime(b, i, e.Runtime)
+	return buf, putTail(b, i)
+}
+
+// putTail writes the eight zero bytes hashBlock reads past the encoding, which ends at i.
+func putTail(b []byte, i int) int {
+	binary.LittleEndian.PutUint64(b[i:], 0)
+	return i
+}
+
+// maxVarint is the longest a varint of 64 bits encodes to.
+const maxVarint = binary.MaxVarintLen64
+
+// hashBound is at most the length of e's encoding (encodeHash): maxVarint for every number,
+// and the bytes of every string and byte slice.
+func hashBound(e *Event) int {
+	// At, Kind, Node's length, Invocation, Attempt, Index, the journal's length, the seven
+	// strings' lengths, Seq to Clock, the five kinds, Span.
+	n := maxVarint + 1 + maxVarint + len(e.Invocation) + 2*maxVarint + maxVarint + 7*maxVarint + 5*maxVarint + 5 + maxVarint
+	n += len(e.Node) + len(e.Awakeable) + len(e.Reason) + len(e.Service) + len(e.Handler) + len(e.Key) + len(e.Promise) + len(e.IdempotencyKey)
+	n += entryBound(&e.Entry) + resultBound(&e.Result)
+	for k := range e.Journal {
+		n += entryBound(&e.Journal[k])
+	}
+	n += 3 // the presence bytes of HTTP, Spec and Runtime
+	if h := e.HTTP; h != nil {
+		n += 2*maxVarint + len(h.Method) + len(h.Path) + maxVarint + maxVarint + maxVarint + len(h.Body)
+		for _, f := range h.Header {
+			n += 2*maxVarint + len(f.Name) + len(f.Value)
+		}
+	}
+	if s := e.Spec; s != nil {
+		n += maxVarint + len(s.Name) + 1 + maxVarint + 2*maxVarint
+		for _, h := range s.Handlers {
+			n += maxVarint + len(h.Name) + 1
+		}
+	}
+	if e.Runtime != nil {
+		n += 6 * maxVarint
+	}
+	return n
+}
+
+func entryBound(e *journal.Entry) int {
+	return 1 + 2*maxVarint + len(e.Name) + len(e.Target) + 1 + resultBound(&e.Param) + 2*maxVarint + resultBound(&e.Result)
+}
+
+func resultBound(r *journal.Result) int {
+	n := maxVarint + len(r.Value) + 1
+	if r.Failure != nil {
+		n += 2*maxVarint + len(r.Failure.Message)
+	}
+	return n
+}
+
+// putUvarint writes v at b[i:] as binary.AppendUvarint does and returns the index after it.
+func putUvarint(b []byte, i int, v uint64) int {
+	for v >= 0x80 {
+		b[i] = byte(v) | 0x80
+		v >>= 7
+		i++
+	}
+	b[i] = byte(v)
+	return i + 1
+}
+
+// putVarint writes v at b[i:] as binary.AppendVarint does (zigzag) and returns the index after it.
+func putVarint(b []byte, i int, v int64) int {
+	u := uint64(v) << 1
+	if v < 0 {
+		u = ^u
+	}
+	return putUvarint(b, i, u)
+}
+
+// putString and putBytes copy nothing after the length of an empty string: most are, and an
+// empty copy still calls memmove.
+func putString(b []byte, i int, s string) int {
+	i = putUvarint(b, i, uint64(len(s)))
+	if len(s) == 0 {
+		return i
+	}
+	return i + copy(b[i:], s)
+}
+
+func putBytes(b []byte, i int, s []byte) int {
+	i = putUvarint(b, i, uint64(len(s)))
+	if len(s) == 0 {
+		return i
+	}
+	return i + copy(b[i:], s)
+}
+
+// putEntry and putResult take their value by pointer: an Entry is too large to copy for every
+// one hashed.
+func putEntry(b []byte, i int, e *journal.Entry) int {
+	if zeroEntry(e) {
+		// The zero entry, as the fields below write it: most events carry none.
+		binary.LittleEndian.PutUint64(b[i:], 0)
+		binary.LittleEndian.PutUint16(b[i+8:], 0)
+		return i + 10
+	}
+	b[i] = byte(e.Kind)
+	i = putString(b, i+1, e.Name)
+	i = putString(b, i, e.Target)
+	if e.Completed {
+		b[i] = 1
+	} else {
+		b[i] = 0
+	}
+	i = putResult(b, i+1, &e.Param)
+	i = putVarint(b, i, int64(e.Duration))
+	i = putVarint(b, i, e.Deadline)
+	return putResult(b, i, &e.Result)
+}
+
+// zeroEntry reports whether e encodes as the zero Entry does.
+func zeroEntry(e *journal.Entry) bool {
+	return e.Kind == 0 && e.Name == "" && e.Target == "" && !e.Completed && e.Duration == 0 && e.Deadline == 0 &&
+		emptyResult(&e.Param) && emptyResult(&e.Result)
 }
 
 // emptyResult reports whether r encodes as the zero Result does (an empty value, no failure).
 func emptyResult(r *journal.Result) bool { return len(r.Value) == 0 && r.Failure == nil }
 
-func appendResult(b []byte, r *journal.Result) []byte {
-	b = appendBytes(b, r.Value)
+func putResult(b []byte, i int, r *journal.Result) int {
+	i = putBytes(b, i, r.Value)
 	if r.Failure == nil {
-		return append(b, 0)
+		b[i] = 0
+		return i + 1
 	}
-	b = append(b, 1)
-	b = binary.AppendUvarint(b, uint64(r.Failure.Code))
-	return appendString(b, r.Failure.Message)
+	b[i] = 1
+	i = putUvarint(b, i+1, uint64(r.Failure.Code))
+	return putString(b, i, r.Failure.Message)
 }
 
-func appendHTTP(b []byte, h *HTTP) []byte {
+func putHTTP(b []byte, i int, h *HTTP) int {
 	if h == nil {
-		return append(b, 0)
+		b[i] = 0
+		return i + 1
 	}
-	b = append(b, 1)
-	b = appendString(b, h.Method)
-	b = appendString(b, h.Path)
-	b = binary.AppendVarint(b, int64(h.Status))
-	b = binary.AppendUvarint(b, uint64(len(h.Header)))
+	b[i] = 1
+	i = putString(b, i+1, h.Method)
+	i = putString(b, i, h.Path)
+	i = putVarint(b, i, int64(h.Status))
+	i = putUvarint(b, i, uint64(len(h.Header)))
 	for _, f := range h.Header {
-		b = appendString(b, f.Name)
-		b = appendString(b, f.Value)
+		i = putString(b, i, f.Name)
+		i = putString(b, i, f.Value)
 	}
-	return appendBytes(b, h.Body)
+	return putBytes(b, i, h.Body)
 }
 
-func appendSpec(b []byte, s *protocol.ServiceSpec) []byte {
+func putSpec(b []byte, i int, s *protocol.ServiceSpec) int {
 	if s == nil {
-		return append(b, 0)
+		b[i] = 0
+		return i + 1
 	}
-	b = append(b, 1)
-	b = appendString(b, s.Name)
-	b = append(b, byte(s.Kind))
-	b = binary.AppendUvarint(b, uint64(len(s.Handlers)))
+	b[i] = 1
+	i = putString(b, i+1, s.Name)
+	b[i] = byte(s.Kind)
+	i = putUvarint(b, i+1, uint64(len(s.Handlers)))
 	for _, h := range s.Handlers {
-		b = appendString(b, h.Name)
-		b = append(b, byte(h.Kind))
+		i = putString(b, i, h.Name)
+		b[i] = byte(h.Kind)
+		i++
 	}
-	b = binary.AppendVarint(b, int64(s.Retention))
-	return binary.AppendVarint(b, int64(s.IdempotencyRetention))
+	i = putVarint(b, i, int64(s.Retention))
+	return putVarint(b, i, int64(s.IdempotencyRetention))
 }
 
-func appendRuntime(b []byte, r *Runtime) []byte {
+func putRuntime(b []byte, i int, r *Runtime) int {
 	if r == nil {
-		return append(b, 0)
+		b[i] = 0
+		return i + 1
 	}
-	b = append(b, 1)
-	b = binary.AppendVarint(b, int64(r.RetryInitialInterval))
-	b = binary.AppendUvarint(b, math.Float64bits(r.RetryFactor))
-	b = binary.AppendVarint(b, int64(r.RetryMaxInterval))
-	b = binary.AppendUvarint(b, uint64(r.RetryMaxAttempts))
-	b = binary.AppendVarint(b, int64(r.InactivityMax))
-	return binary.AppendUvarint(b, r.SuspendAtOncePercent)
+	b[i] = 1
+	i = putVarint(b, i+1, int64(r.RetryInitialInterval))
+	i = putUvarint(b, i, math.Float64bits(r.RetryFactor))
+	i = putVarint(b, i, int64(r.RetryMaxInterval))
+	i = putUvarint(b, i, uint64(r.RetryMaxAttempts))
+	i = putVarint(b, i, int64(r.InactivityMax))
+	return putUvarint(b, i, r.SuspendAtOncePercent)
 }
