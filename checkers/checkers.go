@@ -82,9 +82,13 @@ var Registry = []Checker{
 // All runs every checker of Registry over h and returns their violations sorted by checker name,
 // then by the index of the first event each violation names (violations without events first).
 // Ties keep the order the checker reported them in, so the result is fully deterministic.
-func All(h History) []Violation {
+func All(h History) []Violation { return AllRead(h, nil) }
+
+// AllRead is All with the requests' readings of read (ReadRequests; nil for none) taken where
+// they are the ones the checkers would make.
+func AllRead(h History, read *ReadRequests) []Violation {
 	var vs []Violation
-	x := NewIndex(&h)
+	x := newIndex(&h, read)
 	for _, c := range Registry {
 		if c.Judge != nil {
 			vs = append(vs, c.Judge(x)...)

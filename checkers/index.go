@@ -86,7 +86,11 @@ func Overlaps(ws []Window, from, to time.Duration) bool {
 
 // NewIndex indexes h: it counts and groups the events by kind, builds the maps in one pass, and
 // parses the requests once the declarations are known.
-func NewIndex(h *History) *Index {
+func NewIndex(h *History) *Index { return newIndex(h, nil) }
+
+// newIndex is NewIndex taking the readings of read (nil: none) where they are the ones it would
+// make (ReadRequests).
+func newIndex(h *History, read *ReadRequests) *Index {
 	// The maps are sized from a count of each kind first: growing them key by key cost more
 	// than the counting pass, and the counts bound the sizes (repeats only make them smaller).
 	var n [256]int // every Kind (a uint8), so a kind added later is counted too
@@ -190,9 +194,17 @@ func NewIndex(h *History) *Index {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
 	x.requestRepeats = len(x.RequestOrder) != n[event.ClientRequest]
+	useRead := read.usable(x.Specs)
 	for _, n := range x.RequestOrder {
 		r := x.entry(n)
-		r.parsed = ParseClientRequest(h.Events[r.request].HTTP, x.Specs)
+		http := h.Events[r.request].HTTP
+		if useRead {
+			if p, ok := read.lookup(n, http); ok {
+				r.parsed = p
+				continue
+			}
+		}
+		r.parsed = ParseClientRequest(http, x.Specs)
 	}
 	return x
 }

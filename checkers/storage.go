@@ -38,8 +38,12 @@ type Row struct {
 //
 // The key layout it reads is the engine's documented one (runtime/engine/records.go), parsed
 // here on its own so that the audit does not reuse the engine's decoder.
-func StorageAudit(h History, rows []Row) []Violation {
-	m := newStorageModel(h)
+func StorageAudit(h History, rows []Row) []Violation { return StorageAuditRead(h, rows, nil) }
+
+// StorageAuditRead is StorageAudit with the requests' readings of read (ReadRequests; nil for
+// none) taken where they are the ones the audit would make.
+func StorageAuditRead(h History, rows []Row, read *ReadRequests) []Violation {
+	m := newStorageModel(h, read)
 	a := storageAudit{m: m}
 	for _, r := range rows {
 		if why := a.row(r); why != "" {
@@ -106,7 +110,7 @@ func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
 	return &m.recs[n]
 }
 
-func newStorageModel(h History) *storageModel {
+func newStorageModel(h History, read *ReadRequests) *storageModel {
 	// The invocation records are sized from the acceptances: every stored invocation was
 	// accepted once, so only a history written by hand makes more.
 	var accepts int
@@ -132,7 +136,15 @@ func newStorageModel(h History) *storageModel {
 			if k, _ := e.HTTP.Get("Idempotency-Key"); k == "" {
 				continue
 			}
-			if r := ParseClientRequest(e.HTTP, services); (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
+			// The services declared so far are those it is read with, here as in the index.
+			r, ok := ParsedRequest{}, false
+			if read.usable(services) {
+				r, ok = read.lookup(e.Request, e.HTTP)
+			}
+			if !ok {
+				r = ParseClientRequest(e.HTTP, services)
+			}
+			if (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
 				put(&m.idemUsed, idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}, true)
 			}
 		case InvocationAccepted:
