@@ -86,9 +86,25 @@ func All(h History) []Violation { return AllRead(h, nil) }
 
 // AllRead is All with the requests' readings of read (ReadRequests; nil for none) taken where
 // they are the ones the checkers would make.
-func AllRead(h History, read *ReadRequests) []Violation {
+func AllRead(h History, read *ReadRequests) []Violation { return all(newIndex(&h, read)) }
+
+// AllJudge is AllRead with the index kept from one call to the next: its maps and slices are
+// cleared and filled again for each history instead of made, which a simulator judging
+// thousands of small runs one after another feels. Nothing of one history is left in the index
+// of the next, and no violation points into it. The zero value is ready; it is not safe for
+// concurrent use.
+type AllJudge struct{ x Index }
+
+// Judge is AllRead(*h, read) on a's kept index.
+func (a *AllJudge) Judge(h *History, read *ReadRequests) []Violation {
+	a.x.build(h, read)
+	return all(&a.x)
+}
+
+// all runs every checker of Registry on the index x of a history.
+func all(x *Index) []Violation {
 	var vs []Violation
-	x := newIndex(&h, read)
+	h := *x.H
 	for _, c := range Registry {
 		if c.Judge != nil {
 			vs = append(vs, c.Judge(x)...)

@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -185,5 +186,27 @@ func TestDeterministic(t *testing.T) {
 	before := brokenHistory()
 	if diff := cmp.Diff(before, h); diff != "" {
 		t.Fatalf("All modified its history (-before +after):\n%s", diff)
+	}
+}
+
+// TestAllJudgeReused holds AllJudge, whose index is kept from one history to the next, to All:
+// clean and broken histories judged in turn by one AllJudge, twice over, give exactly All's
+// violations, so nothing of one history's index is seen by the next.
+func TestAllJudgeReused(t *testing.T) {
+	histories := []History{cleanHistory(), brokenHistory(), {}, brokenHistory(), cleanHistory()}
+	var a AllJudge
+	found := 0
+	for range 2 {
+		for n := range histories {
+			h := histories[n]
+			want := All(h)
+			found += len(want)
+			if got := a.Judge(&h, nil); !reflect.DeepEqual(got, want) {
+				t.Fatalf("history %d: the kept index found %v, a fresh one %v", n, got, want)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no history broke anything: the test proves nothing")
 	}
 }

@@ -13,6 +13,7 @@ import (
 // the next: each checker forgets everything of a history before it reads another, and hands
 // out the violations it found.
 type judges struct {
+	all      checkers.AllJudge
 	attempts checkers.AttemptJudges
 	// read are the client path's readings of the run's requests (noteRequest).
 	read checkers.ReadRequests

@@ -121,7 +121,7 @@ func (w *World) judge() []checkers.Violation {
 		vs = append(vs, w.cutViolation)
 	}
 	if w.cut != BoundInterrupted {
-		vs = append(vs, checkers.AllRead(w.history, &j.read)...)
+		vs = append(vs, j.all.Judge(&w.history, &j.read)...)
 		vs = append(vs, w.attemptViolations(j)...)
 	}
 	vs = append(vs, w.violations...)
