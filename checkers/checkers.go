@@ -74,8 +74,8 @@ var Registry = []Checker{
 	{Name: timersName, Check: Timers, Judge: timers},
 	{Name: retentionName, Check: Retention, Judge: retention},
 	{Name: firstCompletionName, Check: FirstCompletion, Judge: firstCompletion},
-	{Name: exclusiveName, Check: Exclusive},
-	{Name: promisesName, Check: Promises},
+	{Name: exclusiveName, Check: Exclusive, Judge: exclusive},
+	{Name: promisesName, Check: Promises, Judge: promises},
 	{Name: durabilityName, Check: Durability, Judge: durability},
 }
 

@@ -210,3 +210,25 @@ func TestAllJudgeReused(t *testing.T) {
 		t.Fatal("no history broke anything: the test proves nothing")
 	}
 }
+
+// TestJudgeIsCheck holds every checker's Judge (over the shared index, with its shortcuts for a
+// history with nothing of its kind) to its Check, on histories with and without violations.
+func TestJudgeIsCheck(t *testing.T) {
+	broken := brokenHistory()
+	noLocks := History{}
+	for _, e := range broken.Events {
+		if e.Kind != LockAcquired && e.Kind != LockReleased && e.Kind != PromiseCompleted {
+			noLocks.Events = append(noLocks.Events, e)
+		}
+	}
+	for n, h := range []History{cleanHistory(), broken, noLocks, {}} {
+		for _, c := range Registry {
+			if c.Judge == nil {
+				continue
+			}
+			if got, want := c.Judge(NewIndex(&h)), c.Check(h); !reflect.DeepEqual(got, want) {
+				t.Errorf("history %d, %s: Judge found %v, Check %v", n, c.Name, got, want)
+			}
+		}
+	}
+}
