@@ -3,7 +3,6 @@ package checkers
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -271,8 +270,8 @@ func (a *storageAudit) record(prefix, hexID string) string {
 
 func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 	hexID, idxHex, ok := strings.Cut(rest, "/")
-	idx, err := strconv.ParseUint(idxHex, 16, 32)
-	if !ok || err != nil || len(idxHex) != 8 {
+	idx, hexOK := parseHex8(idxHex)
+	if !ok || !hexOK {
 		return "not <invocation>/<8 hex digits>"
 	}
 	r, why := a.invocation(hexID)
@@ -446,6 +445,23 @@ func parseHex16(s string) (protocol.InvocationID, bool) {
 		id[i] = hi<<4 | lo
 	}
 	return id, true
+}
+
+// parseHex8 reads exactly 8 hex digits (either case), as strconv.ParseUint(s, 16, 32) reads a
+// string of length 8 without error, without its generality.
+func parseHex8(s string) (uint64, bool) {
+	if len(s) != 8 {
+		return 0, false
+	}
+	var v uint64
+	for i := range len(s) {
+		d, ok := hexDigit(s[i])
+		if !ok {
+			return 0, false
+		}
+		v = v<<4 | uint64(d)
+	}
+	return v, true
 }
 
 // hexDigit is the value of one hex digit, either case, as strconv reads it in base 16.
