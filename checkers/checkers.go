@@ -74,17 +74,37 @@ var Registry = []Checker{
 	{Name: timersName, Check: Timers, Judge: timers},
 	{Name: retentionName, Check: Retention, Judge: retention},
 	{Name: firstCompletionName, Check: FirstCompletion, Judge: firstCompletion},
-	{Name: exclusiveName, Check: Exclusive},
-	{Name: promisesName, Check: Promises},
+	{Name: exclusiveName, Check: Exclusive, Judge: exclusive},
+	{Name: promisesName, Check: Promises, Judge: promises},
 	{Name: durabilityName, Check: Durability, Judge: durability},
 }
 
 // All runs every checker of Registry over h and returns their violations sorted by checker name,
 // then by the index of the first event each violation names (violations without events first).
 // Ties keep the order the checker reported them in, so the result is fully deterministic.
-func All(h History) []Violation {
+func All(h History) []Violation { return AllRead(h, nil) }
+
+// AllRead is All with the requests' readings of read (ReadRequests; nil for none) taken where
+// they are the ones the checkers would make.
+func AllRead(h History, read *ReadRequests) []Violation { return all(newIndex(&h, read)) }
+
+// AllJudge is AllRead with the index kept from one call to the next: its maps and slices are
+// cleared and filled again for each history instead of made, which a simulator judging
+// thousands of small runs one after another feels. Nothing of one history is left in the index
+// of the next, and no violation points into it. The zero value is ready; it is not safe for
+// concurrent use.
+type AllJudge struct{ x Index }
+
+// Judge is AllRead(*h, read) on a's kept index.
+func (a *AllJudge) Judge(h *History, read *ReadRequests) []Violation {
+	a.x.build(h, read)
+	return all(&a.x)
+}
+
+// all runs every checker of Registry on the index x of a history.
+func all(x *Index) []Violation {
 	var vs []Violation
-	x := NewIndex(&h)
+	h := *x.H
 	for _, c := range Registry {
 		if c.Judge != nil {
 			vs = append(vs, c.Judge(x)...)

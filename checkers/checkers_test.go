@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -185,5 +186,49 @@ func TestDeterministic(t *testing.T) {
 	before := brokenHistory()
 	if diff := cmp.Diff(before, h); diff != "" {
 		t.Fatalf("All modified its history (-before +after):\n%s", diff)
+	}
+}
+
+// TestAllJudgeReused holds AllJudge, whose index is kept from one history to the next, to All:
+// clean and broken histories judged in turn by one AllJudge, twice over, give exactly All's
+// violations, so nothing of one history's index is seen by the next.
+func TestAllJudgeReused(t *testing.T) {
+	histories := []History{cleanHistory(), brokenHistory(), {}, brokenHistory(), cleanHistory()}
+	var a AllJudge
+	found := 0
+	for range 2 {
+		for n := range histories {
+			h := histories[n]
+			want := All(h)
+			found += len(want)
+			if got := a.Judge(&h, nil); !reflect.DeepEqual(got, want) {
+				t.Fatalf("history %d: the kept index found %v, a fresh one %v", n, got, want)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no history broke anything: the test proves nothing")
+	}
+}
+
+// TestJudgeIsCheck holds every checker's Judge (over the shared index, with its shortcuts for a
+// history with nothing of its kind) to its Check, on histories with and without violations.
+func TestJudgeIsCheck(t *testing.T) {
+	broken := brokenHistory()
+	noLocks := History{}
+	for _, e := range broken.Events {
+		if e.Kind != LockAcquired && e.Kind != LockReleased && e.Kind != PromiseCompleted {
+			noLocks.Events = append(noLocks.Events, e)
+		}
+	}
+	for n, h := range []History{cleanHistory(), broken, noLocks, {}} {
+		for _, c := range Registry {
+			if c.Judge == nil {
+				continue
+			}
+			if got, want := c.Judge(NewIndex(&h)), c.Check(h); !reflect.DeepEqual(got, want) {
+				t.Errorf("history %d, %s: Judge found %v, Check %v", n, c.Name, got, want)
+			}
+		}
 	}
 }

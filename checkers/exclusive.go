@@ -37,7 +37,29 @@ const exclusiveName = "exclusive"
 //     its next attempt starts, before it finishes, and before the history ends.
 //
 // Violations are sorted by their first event index.
-func Exclusive(h History) []Violation {
+func Exclusive(h History) []Violation { return exclusiveOf(h) }
+
+// exclusive is Exclusive over an index, which tells at once a history with nothing to judge:
+// every violation comes from a LockAcquired, a LockReleased, or an attempt of an invocation
+// accepted as exclusive or workflow, so without those there is none (most seeds of a scenario
+// without objects or workflows), and the walks are skipped.
+func exclusive(x *Index) []Violation {
+	if len(x.ofKind(LockAcquired)) == 0 && len(x.ofKind(LockReleased)) == 0 {
+		locked := false
+		for _, i := range x.ofKind(InvocationAccepted) {
+			if k := x.H.Events[i].HandlerKind; k == event.HandlerExclusive || k == event.HandlerWorkflow {
+				locked = true
+				break
+			}
+		}
+		if !locked {
+			return nil
+		}
+	}
+	return exclusiveOf(*x.H)
+}
+
+func exclusiveOf(h History) []Violation {
 	var vs []Violation
 
 	// accepted is each invocation's first InvocationAccepted; queues lists, per key, its

@@ -54,7 +54,10 @@ func newInactivity(h *History) *inactivity {
 // (AttemptJudges).
 func (c *inactivity) reset(h *History, decl *event.Runtime) {
 	if c.open == nil {
-		c.open, c.newest, c.byInv = map[attemptKey]idle{}, map[protocol.InvocationID]uint32{}, map[protocol.InvocationID][]uint32{}
+		c.open, c.newest, c.byInv = map[attemptKey]*idle{}, map[protocol.InvocationID]uint32{}, map[protocol.InvocationID][]uint32{}
+	}
+	for _, a := range c.open {
+		c.free = append(c.free, a)
 	}
 	clear(c.open)
 	clear(c.newest)
@@ -66,8 +69,8 @@ func (c *inactivity) reset(h *History, decl *event.Runtime) {
 
 func (c *inactivity) finish() []Violation {
 	for _, k := range c.order {
-		if a, ok := c.open[k]; ok {
-			c.check(k, a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
+		if a := c.open[k]; a != nil {
+			c.check(k, *a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
 	sortByFirstEvent(c.vs)
@@ -83,7 +86,8 @@ type idle struct {
 type inactivity struct {
 	h      *History
 	bound  time.Duration
-	open   map[attemptKey]idle
+	open   map[attemptKey]*idle               // one map lookup finds and updates an attempt's silence
+	free   []*idle                            // idles of closed attempts, for open to reuse (only open holds them)
 	byInv  map[protocol.InvocationID][]uint32 // open attempts of each invocation
 	newest map[protocol.InvocationID]uint32   // the newest attempt the executor was given, in its life
 	order  []attemptKey                       // attempts in the order opened, for a stable report
@@ -101,7 +105,7 @@ func (c *inactivity) event(i int, e *Event) {
 		c.pauses = append(c.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
 		for _, k := range c.order {
-			if _, ok := c.open[k]; ok {
+			if c.open[k] != nil {
 				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
 		}
@@ -126,28 +130,39 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 					c.close(attemptKey{m.Invocation, older}, le.At, at, silenceEnd{start: m.Attempt})
 				}
 			}
-			c.open[k] = idle{le.At, at}
+			a := c.open[k]
+			if a == nil {
+				if n := len(c.free); n > 0 {
+					a, c.free = c.free[n-1], c.free[:n-1]
+				} else {
+					a = new(idle)
+				}
+				c.open[k] = a
+			}
+			*a = idle{le.At, at}
 			c.byInv[m.Invocation] = append(c.byInv[m.Invocation], m.Attempt)
 			c.order = append(c.order, k)
 			return
 		}
-		if _, ok := c.open[k]; !ok {
+		a := c.open[k]
+		if a == nil {
 			return
 		}
 		if m.Kind == protocol.KindAbort {
 			c.close(k, le.At, at, silenceEnd{text: "its abort"})
 			return
 		}
-		c.touch(k, le.At, at, silenceEnd{text: "the delivery of its ", kind: m.Kind})
+		c.touch(k, a, le.At, at, silenceEnd{text: "the delivery of its ", kind: m.Kind})
 	case le.Kind == LinkSent && le.From == "executor":
-		if _, ok := c.open[k]; !ok {
+		a := c.open[k]
+		if a == nil {
 			return
 		}
 		switch m.Kind {
 		case protocol.KindSuspend, protocol.KindEnd, protocol.KindError:
 			c.close(k, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
 		default:
-			c.touch(k, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
+			c.touch(k, a, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
 		}
 	}
 }
@@ -171,20 +186,21 @@ func (w silenceEnd) String() string {
 	return w.text
 }
 
-// touch judges the silence of open attempt k up to at, then starts a new one.
-func (c *inactivity) touch(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	c.check(k, c.open[k], at, i, what)
-	c.open[k] = idle{at, i}
+// touch judges the silence of open attempt k (whose silence is a) up to at, then starts a new one.
+func (c *inactivity) touch(k attemptKey, a *idle, at time.Duration, i int, what silenceEnd) {
+	c.check(k, *a, at, i, what)
+	*a = idle{at, i}
 }
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
 func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	a, ok := c.open[k]
-	if !ok {
+	a := c.open[k]
+	if a == nil {
 		return
 	}
-	c.check(k, a, at, i, what)
+	c.check(k, *a, at, i, what)
 	delete(c.open, k)
+	c.free = append(c.free, a)
 	rest := c.byInv[k.inv][:0]
 	for _, n := range c.byInv[k.inv] {
 		if n != k.attempt {

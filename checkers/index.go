@@ -60,6 +60,11 @@ type Index struct {
 	// facts, built on first use (completionFacts), lists the CompletionAccepted,
 	// CompletionBuffered and CompletionDropped events of each awakeable, in history order.
 	facts map[Slot][]int
+	// factsBuilt tells that facts is built for this history; factsAll holds its lists.
+	factsBuilt bool
+	factsAll   []int
+	// emitted holds the lists of Emitted (see build).
+	emitted []int
 }
 
 // requestEntry is what the index holds of one request number.
@@ -86,14 +91,27 @@ func Overlaps(ws []Window, from, to time.Duration) bool {
 
 // NewIndex indexes h: it counts and groups the events by kind, builds the maps in one pass, and
 // parses the requests once the declarations are known.
-func NewIndex(h *History) *Index {
+func NewIndex(h *History) *Index { return newIndex(h, nil) }
+
+// newIndex is NewIndex taking the readings of read (nil: none) where they are the ones it would
+// make (ReadRequests).
+func newIndex(h *History, read *ReadRequests) *Index {
+	x := &Index{}
+	x.build(h, read)
+	return x
+}
+
+// build indexes h into x, which holds nothing or an earlier history's index: the maps and
+// slices of that one are cleared and filled again (Judges keeps one index across histories),
+// so nothing of it is left, and the index is what NewIndex would build.
+func (x *Index) build(h *History, read *ReadRequests) {
 	// The maps are sized from a count of each kind first: growing them key by key cost more
 	// than the counting pass, and the counts bound the sizes (repeats only make them smaller).
 	var n [256]int // every Kind (a uint8), so a kind added later is counted too
 	for i := range h.Events {
 		n[h.Events[i].Kind]++
 	}
-	byKind := make([]int, len(h.Events))
+	byKind := reuse(x.byKind, len(h.Events))
 	var kindStart, next [257]int
 	for k := range n {
 		kindStart[k+1] = kindStart[k] + n[k]
@@ -104,14 +122,16 @@ func NewIndex(h *History) *Index {
 		byKind[next[k]] = i
 		next[k]++
 	}
-	x := &Index{
-		H: h, Specs: make(map[string]*protocol.ServiceSpec, n[event.ServiceDeclared]),
-		RequestOrder: make([]uint64, 0, n[event.ClientRequest]), Deliveries: make([]int, 0, n[event.RequestDelivered]),
-		Accepted: make(map[protocol.InvocationID]int, n[event.InvocationAccepted]),
-		Done:     make(map[protocol.InvocationID]int, n[event.InvocationDone]), DoneOrder: make([]protocol.InvocationID, 0, n[event.InvocationDone]),
-		Completed: make(map[Slot]int, n[event.CompletionAccepted]), Armed: make(map[Slot]int, n[event.TimerArmed]),
-		Fired: make(map[Slot]int, n[event.TimerFired]), Emitted: make(map[Slot][]int, n[event.CommandEmitted]),
+	*x = Index{
+		H: h, Specs: clearedMap(x.Specs, n[event.ServiceDeclared]),
+		RequestOrder: x.RequestOrder[:0], Deliveries: x.Deliveries[:0],
+		Accepted: clearedMap(x.Accepted, n[event.InvocationAccepted]),
+		Done:     clearedMap(x.Done, n[event.InvocationDone]), DoneOrder: x.DoneOrder[:0],
+		Completed: clearedMap(x.Completed, n[event.CompletionAccepted]), Armed: clearedMap(x.Armed, n[event.TimerArmed]),
+		Fired: clearedMap(x.Fired, n[event.TimerFired]), Emitted: clearedMap(x.Emitted, n[event.CommandEmitted]),
+		Purges: x.Purges[:0], RuntimeHeld: x.RuntimeHeld[:0],
 		End: h.End(), byKind: byKind, kindStart: kindStart,
+		reqs: x.reqs, reqDense: x.reqDense, reqSparse: x.reqSparse, emitted: x.emitted, facts: x.facts, factsAll: x.factsAll,
 	}
 	first := func(m map[Slot]int, s Slot, i int) {
 		if _, ok := m[s]; !ok {
@@ -122,7 +142,8 @@ func NewIndex(h *History) *Index {
 	// A slot's first command takes one element of emitted, capped so that an append (a later
 	// attempt's emission at the same slot, or a caller's) moves it out instead of writing over
 	// the next slot's: one allocation for the common case of one command per slot.
-	emitted := make([]int, n[event.CommandEmitted])
+	emitted := reuse(x.emitted, n[event.CommandEmitted])
+	x.emitted = emitted
 	downSince := time.Duration(-1)
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -190,11 +211,37 @@ func NewIndex(h *History) *Index {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
 	x.requestRepeats = len(x.RequestOrder) != n[event.ClientRequest]
+	useRead := read.usable(x.Specs)
 	for _, n := range x.RequestOrder {
 		r := x.entry(n)
-		r.parsed = ParseClientRequest(h.Events[r.request].HTTP, x.Specs)
+		http := h.Events[r.request].HTTP
+		if useRead {
+			if p, ok := read.lookup(n, http); ok {
+				r.parsed = p
+				continue
+			}
+		}
+		r.parsed = ParseClientRequest(http, x.Specs)
 	}
-	return x
+}
+
+// reuse returns s's array as a slice of n zeros, or a new one when it is too small.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// clearedMap returns m emptied, or a new map for about n keys when m is nil.
+func clearedMap[K comparable, V any](m map[K]V, n int) map[K]V {
+	if m == nil {
+		return make(map[K]V, n)
+	}
+	clear(m)
+	return m
 }
 
 // tableRequests readies the request table for the request numbers of h's ClientRequest and
@@ -207,15 +254,15 @@ func (x *Index) tableRequests(count int) {
 			largest = max(largest, x.H.Events[i].Request)
 		}
 	}
-	x.reqs = make([]requestEntry, 0, count)
+	x.reqs = reuse(x.reqs, count)[:0]
 	if largest <= 2*uint64(count)+64 {
-		x.reqDense = make([]int32, largest+1)
+		x.reqDense, x.reqSparse = reuse(x.reqDense, int(largest+1)), nil
 		for n := range x.reqDense {
 			x.reqDense[n] = -1
 		}
 		return
 	}
-	x.reqSparse = make(map[uint64]int32, count)
+	x.reqDense, x.reqSparse = nil, clearedMap(x.reqSparse, count)
 }
 
 // reqEntry returns the request table's entry of request number n, made if there is none.
@@ -326,9 +373,10 @@ func (x *Index) eachOf(a, b event.Kind, fn func(i int)) {
 // CompletionDropped events in history order: the durable facts about its completions. It is
 // built on the first call and shared by the checkers that read it.
 func (x *Index) completionFacts() map[Slot][]int {
-	if x.facts != nil {
+	if x.factsBuilt {
 		return x.facts
 	}
+	x.factsBuilt = true
 	kinds := [...]event.Kind{event.CompletionAccepted, event.CompletionBuffered, event.CompletionDropped}
 	n := 0
 	for _, k := range kinds {
@@ -336,7 +384,7 @@ func (x *Index) completionFacts() map[Slot][]int {
 	}
 	// The three kinds' events, ordered by awakeable and then by history order, so that each
 	// awakeable's facts are one run of them: its list is that run, capped at its end.
-	all := make([]int, 0, n)
+	all := reuse(x.factsAll, n)[:0]
 	for _, k := range kinds {
 		all = append(all, x.ofKind(k)...)
 	}
@@ -347,7 +395,8 @@ func (x *Index) completionFacts() map[Slot][]int {
 		}
 		return cmp.Or(cmp.Compare(ev[a].Index, ev[b].Index), cmp.Compare(a, b))
 	})
-	x.facts = make(map[Slot][]int, n)
+	x.factsAll = all
+	x.facts = clearedMap(x.facts, n)
 	for from := 0; from < len(all); {
 		e := &ev[all[from]]
 		to := from + 1

@@ -74,7 +74,28 @@ const alreadyCompletedCode = 409
 //
 // Violations about one operation name its invocation; those about a promise name none and give
 // the promise as "name" of Service/Key (epoch n). Violations are sorted by their first event index.
-func Promises(h History) []Violation {
+func Promises(h History) []Violation { return promisesOf(h) }
+
+// promises is Promises over an index, which tells at once a history with nothing to judge:
+// every violation comes from a promise operation (a CommandEmitted of a promise kind) or a
+// PromiseCompleted, so without those there is none, and the walks are skipped.
+func promises(x *Index) []Violation {
+	if len(x.ofKind(PromiseCompleted)) == 0 {
+		ops := false
+		for _, i := range x.ofKind(CommandEmitted) {
+			if _, ok := promiseKindOf(x.H.Events[i].Entry.Kind); ok {
+				ops = true
+				break
+			}
+		}
+		if !ops {
+			return nil
+		}
+	}
+	return promisesOf(*x.H)
+}
+
+func promisesOf(h History) []Violation {
 	ix := indexPromises(h)
 	vs := ix.vs
 	for _, k := range ix.keys {

@@ -137,7 +137,7 @@ func (r *retryTiming) reset(h *History, policy RetryPolicy) {
 func (r *retryTiming) finish() []Violation {
 	for _, inv := range r.order {
 		if st := r.invs[inv]; st.failed && !st.done {
-			r.late(inv, st, r.h.End(), len(r.h.Events)-1, "the end of the run")
+			r.late(inv, st, r.h.End(), len(r.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
 	sortByFirstEvent(r.vs)
@@ -204,7 +204,7 @@ func (r *retryTiming) event(i int, e *Event) {
 		for _, inv := range r.order {
 			st := r.invs[inv]
 			if st.failed && !st.done {
-				r.late(inv, st, e.At, i, "the runtime's crash")
+				r.late(inv, st, e.At, i, silenceEnd{text: "the runtime's crash"})
 			}
 			st.started, st.failed = false, false
 		}
@@ -243,7 +243,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 		if st.started && st.failed && m.Attempt > st.attempt {
 			st.retries++
 			r.early(m.Invocation, st, le)
-			r.late(m.Invocation, st, le.At, reportedAt(r.h, le), fmt.Sprintf("the start of attempt %d", m.Attempt))
+			r.late(m.Invocation, st, le.At, reportedAt(r.h, le), silenceEnd{start: m.Attempt})
 		}
 		*st = retryState{started: true, attempt: m.Attempt, retries: st.retries, errored: st.errored}
 	}
@@ -273,7 +273,9 @@ func (r *retryTiming) early(inv protocol.InvocationID, st *retryState, le *LinkE
 
 // late reports a failed attempt whose retry had not started by at (when what is at event i
 // happened), past its backoff and the slack, while the runtime was never paused.
-func (r *retryTiming) late(inv protocol.InvocationID, st *retryState, at time.Duration, i int, what string) {
+//
+// what names what happened at i; like Inactivity's, it is spelled out only for a violation.
+func (r *retryTiming) late(inv protocol.InvocationID, st *retryState, at time.Duration, i int, what silenceEnd) {
 	bound := r.policy.Backoff(max(st.errored, 1))
 	if at <= st.errAt+bound+RetryLateSlack || Overlaps(r.pauses, st.errAt, at) {
 		return

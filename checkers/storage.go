@@ -3,7 +3,6 @@ package checkers
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -38,8 +37,12 @@ type Row struct {
 //
 // The key layout it reads is the engine's documented one (runtime/engine/records.go), parsed
 // here on its own so that the audit does not reuse the engine's decoder.
-func StorageAudit(h History, rows []Row) []Violation {
-	m := newStorageModel(h)
+func StorageAudit(h History, rows []Row) []Violation { return StorageAuditRead(h, rows, nil) }
+
+// StorageAuditRead is StorageAudit with the requests' readings of read (ReadRequests; nil for
+// none) taken where they are the ones the audit would make.
+func StorageAuditRead(h History, rows []Row, read *ReadRequests) []Violation {
+	m := newStorageModel(h, read)
 	a := storageAudit{m: m}
 	for _, r := range rows {
 		if why := a.row(r); why != "" {
@@ -106,7 +109,7 @@ func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
 	return &m.recs[n]
 }
 
-func newStorageModel(h History) *storageModel {
+func newStorageModel(h History, read *ReadRequests) *storageModel {
 	// The invocation records are sized from the acceptances: every stored invocation was
 	// accepted once, so only a history written by hand makes more.
 	var accepts int
@@ -132,7 +135,15 @@ func newStorageModel(h History) *storageModel {
 			if k, _ := e.HTTP.Get("Idempotency-Key"); k == "" {
 				continue
 			}
-			if r := ParseClientRequest(e.HTTP, services); (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
+			// The services declared so far are those it is read with, here as in the index.
+			r, ok := ParsedRequest{}, false
+			if read.usable(services) {
+				r, ok = read.lookup(e.Request, e.HTTP)
+			}
+			if !ok {
+				r = ParseClientRequest(e.HTTP, services)
+			}
+			if (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
 				put(&m.idemUsed, idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}, true)
 			}
 		case InvocationAccepted:
@@ -259,8 +270,8 @@ func (a *storageAudit) record(prefix, hexID string) string {
 
 func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 	hexID, idxHex, ok := strings.Cut(rest, "/")
-	idx, err := strconv.ParseUint(idxHex, 16, 32)
-	if !ok || err != nil || len(idxHex) != 8 {
+	idx, hexOK := parseHex8(idxHex)
+	if !ok || !hexOK {
 		return "not <invocation>/<8 hex digits>"
 	}
 	r, why := a.invocation(hexID)
@@ -434,6 +445,23 @@ func parseHex16(s string) (protocol.InvocationID, bool) {
 		id[i] = hi<<4 | lo
 	}
 	return id, true
+}
+
+// parseHex8 reads exactly 8 hex digits (either case), as strconv.ParseUint(s, 16, 32) reads a
+// string of length 8 without error, without its generality.
+func parseHex8(s string) (uint64, bool) {
+	if len(s) != 8 {
+		return 0, false
+	}
+	var v uint64
+	for i := range len(s) {
+		d, ok := hexDigit(s[i])
+		if !ok {
+			return 0, false
+		}
+		v = v<<4 | uint64(d)
+	}
+	return v, true
 }
 
 // hexDigit is the value of one hex digit, either case, as strconv reads it in base 16.

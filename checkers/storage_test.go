@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -89,5 +90,18 @@ func TestStorageAudit(t *testing.T) {
 			}
 			require.Contains(t, strings.Join(msgs, "\n"), tc.want)
 		})
+	}
+}
+
+// TestParseHex8 holds parseHex8 to strconv.ParseUint(s, 16, 32) on strings of 8 characters
+// and to a refusal on any other length.
+func TestParseHex8(t *testing.T) {
+	for _, s := range []string{"00000000", "0000000a", "DEADbeef", "ffffffff", "FFFFFFFF", "0000000g", "+0000001", "-0000001",
+		"0x000001", "0000_001", " 0000001", "1", "", "000000001", "12345678"} {
+		got, ok := parseHex8(s)
+		want, err := strconv.ParseUint(s, 16, 32)
+		if wantOK := err == nil && len(s) == 8; ok != wantOK || ok && got != want {
+			t.Errorf("parseHex8(%q) = %d, %v; want %d, %v", s, got, ok, want, wantOK)
+		}
 	}
 }

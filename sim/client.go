@@ -73,6 +73,7 @@ func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	// The target fields are the checkers' own reading of the bytes, for scenario checks that
 	// group requests by target; the runtime's decoding never reaches the history.
 	target := checkers.ParseClientRequest(sent, w.declared)
+	w.noteRequest(x.reqNo, sent, target) // the judge's index takes this reading (judge.go)
 	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: req.Method + " " + req.Target, HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
 	// A lost request or a lost response (a black hole) leaves the client waiting until its

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/vigilsim/vigil/checkers"
+	hist "github.com/vigilsim/vigil/checkers/event"
 )
 
 // judges is what the checkers keep from one run's judgement to the next: the maps and slices
@@ -12,10 +13,44 @@ import (
 // the next: each checker forgets everything of a history before it reads another, and hands
 // out the violations it found.
 type judges struct {
+	all      checkers.AllJudge
 	attempts checkers.AttemptJudges
+	// read are the client path's readings of the run's requests (noteRequest).
+	read checkers.ReadRequests
 }
 
-// judgesPool holds the judges of finished judgements. A pool rather than a field of World: a
-// world whose history a Result keeps is dropped (runOn), and the judges are worth keeping then
-// too; and which judges a run gets changes nothing it reports.
+// judgesPool holds the judges of finished judgements; a run takes one at its first request or
+// its judgement (World.judges) and gives it back once judged. A pool rather than a buffer of
+// the recycled world: a world whose history a Result keeps is dropped (runOn), and the judges
+// are worth keeping then too; and which judges a run gets changes nothing it reports.
 var judgesPool = sync.Pool{New: func() any { return new(judges) }}
+
+// noteRequest keeps the client path's reading of request number n (ParseClientRequest of h with
+// the declared services) for the judge's index, which takes it instead of parsing the request
+// again (checkers.ReadRequests says when it may). The judges are taken from the pool at the
+// run's first request.
+func (w *World) noteRequest(n uint64, h *hist.HTTP, p checkers.ParsedRequest) {
+	if w.judges == nil {
+		w.judges = judgesPool.Get().(*judges)
+		w.judges.read.Reset()
+	}
+	w.judges.read.Note(n, h, w.declared, p)
+}
+
+// takeJudges returns the run's judges, from the pool if no request took them yet; the judge
+// puts them back (putJudges) when it is done with them.
+func (w *World) takeJudges() *judges {
+	if w.judges == nil {
+		w.judges = judgesPool.Get().(*judges)
+		w.judges.read.Reset()
+	}
+	return w.judges
+}
+
+// putJudges hands the run's judges back to the pool.
+func (w *World) putJudges() {
+	if w.judges != nil {
+		judgesPool.Put(w.judges)
+		w.judges = nil
+	}
+}

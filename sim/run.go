@@ -114,15 +114,15 @@ func (w *World) judge() []checkers.Violation {
 			w.cutShort(b, what, PhaseJudging)
 		}
 	}
+	j := w.takeJudges()
+	defer w.putJudges()
 	var vs []checkers.Violation
 	if w.cut != BoundNone {
 		vs = append(vs, w.cutViolation)
 	}
 	if w.cut != BoundInterrupted {
-		j := judgesPool.Get().(*judges)
-		vs = append(vs, checkers.All(w.history)...)
+		vs = append(vs, j.all.Judge(&w.history, &j.read)...)
 		vs = append(vs, w.attemptViolations(j)...)
-		judgesPool.Put(j)
 	}
 	vs = append(vs, w.violations...)
 	for _, err := range w.recoveryErrors {
@@ -130,7 +130,7 @@ func (w *World) judge() []checkers.Violation {
 	}
 	if w.cut == BoundNone {
 		vs = append(vs, w.livenessViolations()...)
-		vs = append(vs, w.storageViolations()...)
+		vs = append(vs, w.storageViolations(j)...)
 		vs = append(vs, w.workload.Check(&w.history)...)
 		if w.plan.BitFlip {
 			vs = append(vs, w.bitFlipViolations()...)

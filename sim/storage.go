@@ -8,7 +8,7 @@ import (
 // (checkers.StorageAudit). It reads the store directly, every row applied, synced or not: at the
 // end of the liveness phase nothing is in flight, and what the engine wrote is what a restart
 // would find.
-func (w *World) storageViolations() []checkers.Violation {
+func (w *World) storageViolations(j *judges) []checkers.Violation {
 	// Load's value is valid only during its callback, so each is copied: all into one buffer
 	// the world keeps across runs, each row's value a capped slice of it (a row is never
 	// written to, and an append that moves the buffer leaves the earlier slices valid).
@@ -23,5 +23,5 @@ func (w *World) storageViolations() []checkers.Violation {
 	if err != nil {
 		return []checkers.Violation{{Checker: "storage", Message: "the store cannot be read at the end of the run: " + err.Error()}}
 	}
-	return checkers.StorageAudit(w.history, rows)
+	return checkers.StorageAuditRead(w.history, rows, &j.read)
 }

@@ -154,6 +154,7 @@ type World struct {
 	// auditRows and auditBytes hold the store's rows for the end-of-run audit (storage.go).
 	auditRows  []checkers.Row
 	auditBytes []byte
+	judges     *judges // the checkers' kept state, taken for the run (judge.go)
 	// spare is set only on a world in the pool: the buffers its next run reuses (recycle).
 	spare spare
 	// streams are the run's seeded PCG streams (reused by the next run, see spare).

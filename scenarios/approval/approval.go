@@ -10,9 +10,11 @@
 package approval
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -280,12 +282,8 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		}
 		got := journal.Result{Value: cr.body}
 		if cr.status != http.StatusOK {
-			var fb struct {
-				Code    uint16 `json:"code"`
-				Message string `json:"message"`
-			}
-			_ = json.Unmarshal(cr.body, &fb)
-			got = journal.Result{Failure: &journal.Failure{Code: fb.Code, Message: fb.Message}}
+			code, msg := decodeFailure(cr.body)
+			got = journal.Result{Failure: &journal.Failure{Code: code, Message: msg}}
 		}
 		if !got.Equal(out) {
 			fail(id, nil, "a client received %s, the durable output is %s", got, out)
@@ -323,6 +321,61 @@ func expectedOutput(j []journal.Entry, decision journal.Result) (journal.Result,
 // encodeString writes a string exactly as json.Marshal would; each takes a short path for the
 // plain values the handler and the kit write (no escapes, printable ASCII) and leaves anything
 // else to encoding/json itself, whose reflection was a third of the scenario's check.
+
+// failureBody is the part of an ingress error body the check reads.
+type failureBody struct {
+	Code    uint16 `json:"code"`
+	Message string `json:"message"`
+}
+
+// decodeFailure reads the code and message of an ingress error body as json.Unmarshal into a
+// failureBody does, its error ignored (what a body it cannot read leaves set is what counts).
+func decodeFailure(b []byte) (uint16, string) {
+	if code, msg, ok := plainFailure(b); ok {
+		return code, msg
+	}
+	var fb failureBody
+	_ = json.Unmarshal(b, &fb)
+	return fb.Code, fb.Message
+}
+
+// plainFailure reads {"code":N,"message":"M"} with an optional ,"source":"S" before the brace,
+// as the ingress writes them: N a uint16 without a leading zero, M and S plain (plainJSON).
+func plainFailure(b []byte) (uint16, string, bool) {
+	const pre, mid, src = `{"code":`, `,"message":"`, `,"source":"`
+	if !bytes.HasPrefix(b, []byte(pre)) {
+		return 0, "", false
+	}
+	rest := b[len(pre):]
+	digits, code := 0, 0
+	for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
+		code = code*10 + int(rest[digits]-'0')
+		digits++
+		if code > math.MaxUint16 {
+			return 0, "", false
+		}
+	}
+	if digits == 0 || rest[0] == '0' && digits > 1 {
+		return 0, "", false
+	}
+	rest = rest[digits:]
+	if !bytes.HasPrefix(rest, []byte(mid)) {
+		return 0, "", false
+	}
+	rest = rest[len(mid):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || !plainJSON(rest[:end]) {
+		return 0, "", false
+	}
+	msg, rest := rest[:end], rest[end+1:]
+	if string(rest) != "}" {
+		source, ok := bytes.CutPrefix(rest, []byte(src))
+		if !ok || !bytes.HasSuffix(source, []byte(`"}`)) || !plainJSON(source[:len(source)-2]) {
+			return 0, "", false
+		}
+	}
+	return uint16(code), string(msg), true
+}
 
 // decodeDocument decodes a Request and returns its document.
 func decodeDocument(b []byte) (string, error) {

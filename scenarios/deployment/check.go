@@ -47,7 +47,8 @@ var v2Shape = []journal.Entry{
 func Check(h *checkers.History) []checkers.Violation {
 	var vs []checkers.Violation
 	done := map[protocol.InvocationID]bool{}
-	for i, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i] // not a copy: an event is a few hundred bytes
 		if e.Kind != checkers.InvocationDone || done[e.Invocation] {
 			continue
 		}

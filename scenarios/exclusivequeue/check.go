@@ -110,7 +110,8 @@ func (c *checker) fail(id protocol.InvocationID, events []int, format string, ar
 func (c *checker) index() {
 	requests := map[uint64]int{}
 	holder := map[string]*call{}
-	for i, e := range c.h.Events {
+	for i := range c.h.Events {
+		e := &c.h.Events[i] // not a copy: an event is a few hundred bytes
 		cl := c.calls[e.Invocation]
 		switch e.Kind {
 		case checkers.InvocationAccepted:
@@ -368,7 +369,8 @@ func (c *checker) sortedCalls() []*call {
 func faultWindows(h *checkers.History) []histutil.Window {
 	var ws []histutil.Window
 	down := map[string]time.Duration{}
-	for _, e := range h.Events {
+	for i := range h.Events {
+		e := &h.Events[i] // not a copy: an event is a few hundred bytes
 		switch e.Kind {
 		case checkers.NodeCrashed:
 			if _, ok := down[e.Node]; !ok {
@@ -380,7 +382,7 @@ func faultWindows(h *checkers.History) []histutil.Window {
 				delete(down, e.Node)
 			}
 		case checkers.NodePaused:
-			ws = append(ws, histutil.Window{From: e.At, To: e.At + histutil.PauseLength(h, e)})
+			ws = append(ws, histutil.Window{From: e.At, To: e.At + histutil.PauseLength(h, *e)})
 		}
 	}
 	for _, node := range slices.Sorted(maps.Keys(down)) {

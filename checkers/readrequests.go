@@ -1,0 +1,67 @@
+package checkers
+
+import (
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// ReadRequests keeps what a recorder already read of its requests with ParseClientRequest as it
+// recorded them (the simulator reads each request's target for the ClientRequest event), so that
+// the index of the history (AllRead) takes those readings instead of parsing every request
+// again. A reading is taken only where it is the one the index would make: read from the very
+// exchange the history's first ClientRequest of that number holds (the same *event.HTTP), with
+// services holding the same specs as the history's declarations; anything else is parsed anew.
+// The zero value is empty and ready.
+type ReadRequests struct {
+	services map[string]*protocol.ServiceSpec
+	http     []*event.HTTP // by request number, nil where none was noted
+	parsed   []ParsedRequest
+}
+
+// maxNotedRequest bounds the request numbers Note keeps, so that a stray large number cannot
+// make the tables huge: a request above it is parsed again by the index.
+const maxNotedRequest = 1 << 16
+
+// Reset forgets every reading, keeping the room of the tables.
+func (r *ReadRequests) Reset() {
+	clear(r.http)
+	clear(r.parsed)
+	r.services, r.http, r.parsed = nil, r.http[:0], r.parsed[:0]
+}
+
+// Note keeps p, which ParseClientRequest(h, services) returned for request number n. Every note
+// between two Resets must name the same services map.
+func (r *ReadRequests) Note(n uint64, h *event.HTTP, services map[string]*protocol.ServiceSpec, p ParsedRequest) {
+	if n >= maxNotedRequest || h == nil {
+		return
+	}
+	r.services = services
+	for uint64(len(r.http)) <= n {
+		r.http = append(r.http, nil)
+		r.parsed = append(r.parsed, ParsedRequest{})
+	}
+	if r.http[n] == nil { // a number's first request is the one the index reads
+		r.http[n], r.parsed[n] = h, p
+	}
+}
+
+// usable reports whether r's readings were made with the services specs, the history's.
+func (r *ReadRequests) usable(specs map[string]*protocol.ServiceSpec) bool {
+	if r == nil || len(r.services) != len(specs) {
+		return false
+	}
+	for name, s := range specs {
+		if r.services[name] != s {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup returns the reading of request number n if it was read from h.
+func (r *ReadRequests) lookup(n uint64, h *event.HTTP) (ParsedRequest, bool) {
+	if h == nil || n >= uint64(len(r.http)) || r.http[n] != h {
+		return ParsedRequest{}, false
+	}
+	return r.parsed[n], true
+}
