@@ -28,6 +28,7 @@ const maxIdleWorkers = 64
 // runs the next bound attempt's when resumed, until it is stopped.
 func (w *worker) loop(yield func(struct{}) bool) {
 	w.yield = yield
+	growStack()
 	for {
 		a := w.a
 		a.body()
@@ -75,3 +76,23 @@ func (e *Executor) stopWorkers() {
 	}
 	e.idle = e.idle[:0]
 }
+
+// stackRoom is how much stack a new worker makes room for before its first handler runs. A
+// coroutine starts with the smallest stack (2 KB), and handler code deeper than that (durable
+// calls, a side effect's own calls) grows it by copying, which walks every frame on it: growing
+// it once here, while the worker holds three frames, costs little; growing it under a handler
+// costs a walk of twenty. The room (8 KB once grown) stays with the worker for later attempts.
+const stackRoom = 5 << 10
+
+// growStack needs a frame of stackRoom bytes, so that the stack is grown to hold one at once.
+//
+//go:noinline
+func growStack() {
+	var room [stackRoom]byte
+	touch(&room)
+}
+
+// touch keeps room, and so growStack's frame, from being optimised away.
+//
+//go:noinline
+func touch(room *[stackRoom]byte) { room[0] = 1 }
