@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -592,7 +593,7 @@ func readSized(r io.Reader, size int64) ([]byte, error) {
 // invalid UTF-8 through (it substitutes U+FFFD on decode), but JSON text must be UTF-8 (RFC
 // 8259), and a value that changes when decoded would not replay as the client sent it.
 func checkJSON(body []byte) *Error {
-	if json.Valid(body) {
+	if simpleJSON(body) || json.Valid(body) {
 		if utf8.Valid(body) {
 			return nil
 		}
@@ -610,4 +611,88 @@ func checkJSON(body []byte) *Error {
 		return &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("the request body is not valid JSON: %v (at byte %d)", err, se.Offset)}
 	}
 	return &Error{Status: http.StatusBadRequest, Message: fmt.Sprintf("the request body is not valid JSON: %v", err)}
+}
+
+// simpleJSON reports whether body is, byte for byte, one of the simple documents clients send
+// most — a string, or a flat object of string keys and scalar values, with no whitespace — each
+// string of printable ASCII other than '"' and '\\' (so valid UTF-8 that needs no unescaping).
+// Every body it takes is valid JSON; for any other body it reports false and json.Valid, which
+// walks the document through the general scanner, decides.
+func simpleJSON(body []byte) bool {
+	if len(body) > 0 && body[0] == '{' {
+		rest := body[1:]
+		if len(rest) == 1 && rest[0] == '}' {
+			return true
+		}
+		for {
+			var ok bool
+			if rest, ok = simpleString(rest); !ok || len(rest) == 0 || rest[0] != ':' {
+				return false
+			}
+			if rest, ok = simpleScalar(rest[1:]); !ok || len(rest) == 0 {
+				return false
+			}
+			switch rest[0] {
+			case '}':
+				return len(rest) == 1
+			case ',':
+				rest = rest[1:]
+			default:
+				return false
+			}
+		}
+	}
+	rest, ok := simpleScalar(body)
+	return ok && len(rest) == 0
+}
+
+// simpleScalar reads a string (see simpleJSON), true, false, null or an integer (an optional
+// '-', then 0 or digits not starting with 0) at the start of b, and returns what follows it.
+func simpleScalar(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	switch c := b[0]; {
+	case c == '"':
+		return simpleString(b)
+	case c == '-' || '0' <= c && c <= '9':
+		i := 0
+		if c == '-' {
+			i++
+		}
+		if i == len(b) || b[i] < '0' || b[i] > '9' {
+			return nil, false
+		}
+		if b[i] == '0' {
+			i++
+		} else {
+			for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+				i++
+			}
+		}
+		return b[i:], true
+	}
+	for _, word := range [...]string{"true", "false", "null"} {
+		if rest, ok := bytes.CutPrefix(b, []byte(word)); ok {
+			return rest, true
+		}
+	}
+	return nil, false
+}
+
+// simpleString reads a string of printable ASCII other than '"' and '\\' at the start of b,
+// quotes included, and returns what follows it.
+func simpleString(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return b[i+1:], true
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return nil, false
+		}
+	}
+	return nil, false
 }

@@ -119,7 +119,7 @@ func (wl *workload) start() {
 	r := wl.s.Rand()
 	n := 1 + r.Intn(8, "invocations")
 	for i := range n {
-		doc := fmt.Sprintf("doc-%d", i)
+		doc := "doc-" + strconv.Itoa(i)
 		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(doc) })
 	}
 }
