@@ -111,7 +111,7 @@ func (n *runtimeNode) config() engine.Config {
 // once when nothing waits for a sync (its effects leave now), or makes sure a sync is coming.
 func (n *runtimeNode) flush() {
 	problems := n.eng.TakeReadProblems()
-	if !n.store.Failed() {
+	if len(problems) > 0 && !n.store.Failed() {
 		// The simulated disk corrupts nothing, so a record the engine cannot read is one it
 		// wrote wrong. (A store whose sync failed refuses reads until the crash that follows:
 		// a planted bug that goes on after the failure meets that, not the engine.)

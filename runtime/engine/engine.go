@@ -104,6 +104,17 @@ func (inv *invocation) recordKeyOf() string {
 	return inv.recordKey
 }
 
+// indexedKeyOf returns indexedKey(prefix, inv.id, index), its ID's hex digits copied from
+// recordKeyOf rather than encoded again: an entry key is made at every command.
+func (inv *invocation) indexedKeyOf(prefix string, index uint32) string {
+	var k [indexedKeyLen]byte
+	n := copy(k[:], prefix)
+	n += copy(k[n:], inv.recordKeyOf()[len(invocationPrefix):])
+	k[n] = '/'
+	putKeyIndex(&k, index)
+	return string(k[:])
+}
+
 // holdsKey reports whether the invocation runs under its key's exclusive lock.
 func (inv *invocation) holdsKey(svc protocol.ServiceSpec) bool {
 	return svc.Keyed() && inv.kind != protocol.HandlerShared
@@ -403,7 +414,7 @@ func (e *Engine) del(key string) {
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
 	e.scratch = journal.AppendEntry(e.scratch[:0], inv.journal[index])
-	e.put(entryKey(inv.id, index), e.keepValue())
+	e.put(inv.indexedKeyOf(journalPrefix, index), e.keepValue())
 }
 
 // putInvocation writes inv's record under key.
@@ -610,7 +621,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	inv.journal = append(inv.journal, en)
-	e.put(entryKey(inv.id, i), e.keepValue())
+	e.put(inv.indexedKeyOf(journalPrefix, i), e.keepValue())
 	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	}
@@ -659,7 +670,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 func (e *Engine) forgetEarly(inv *invocation, i uint32) {
 	inv.earlyBytes -= earlySize(inv.early[i])
 	delete(inv.early, i)
-	e.del(earlyKey(inv.id, i))
+	e.del(inv.indexedKeyOf(earlyPrefix, i))
 }
 
 // checkCommandLimits refuses a command whose name would make a store key past the store's
@@ -735,7 +746,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		inv.early[i] = r
 		inv.earlyBytes += len(enc)
 		// Its own record: one small write, whatever the invocation holds already.
-		e.put(earlyKey(inv.id, i), enc)
+		e.put(inv.indexedKeyOf(earlyPrefix, i), enc)
 		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
 		return
 	}
