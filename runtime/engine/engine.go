@@ -157,6 +157,9 @@ type Engine struct {
 	// values is the buffer store values are cut from, scratch where each is encoded first (see
 	// keepValue).
 	values, scratch []byte
+	// keyRoom and readRoom are where getRecord builds a key and reads a value.
+	keyRoom  [indexedKeyLen]byte
+	readRoom []byte
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.

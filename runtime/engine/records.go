@@ -383,7 +383,8 @@ func (r *recordReader) byte(what string) byte {
 }
 
 // decodeInvocation decodes an invocation record of either version. A version 1 record's early
-// completions come back in inv.early; the caller writes them apart.
+// completions come back in inv.early; the caller writes them apart. Nothing decoded shares b's
+// bytes (strings and early completions are copies), so the caller may reuse b (getRecord).
 func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	inv := &invocation{}
 	if err := decodeInvocationInto(inv, id, b); err != nil {
