@@ -205,17 +205,15 @@ func (e *Engine) sweep(t Timer) {
 	}
 }
 
-// armFirstSweep arms the sweep for the head of the retention index, at recovery.
-func (e *Engine) armFirstSweep() {
-	_ = e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
-		if deadline, _, ok := parseRetentionKey(key); ok {
-			e.armSweep(deadline)
-		} else {
-			// A key the sweep cannot read: sweep at once, and let the sweep report it.
-			e.armSweep(e.now())
-		}
-		return errStopScan
-	})
+// armSweepFor arms the sweep for key, the head of the retention index, at recovery (see
+// recovery.take).
+func (e *Engine) armSweepFor(key string) {
+	if deadline, _, ok := parseRetentionKey(key); ok {
+		e.armSweep(deadline)
+	} else {
+		// A key the sweep cannot read: sweep at once, and let the sweep report it.
+		e.armSweep(e.now())
+	}
 }
 
 // maxReadRoom bounds the room getRecord keeps between reads.

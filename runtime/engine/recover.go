@@ -34,6 +34,7 @@ import (
 // restart what was running.
 func Recover(cfg Config) (*Engine, error) {
 	r := &recovery{e: New(cfg)}
+	r.takeFn = r.take // one method value for every scan, not one each
 	if err := r.scan(); err != nil {
 		return nil, fmt.Errorf("recover engine: %w", err)
 	}
@@ -43,7 +44,9 @@ func Recover(cfg Config) (*Engine, error) {
 	r.restart()
 	r.setAside()
 	if !mutant.On(mutant.ForgetRetentionTimer) {
-		r.e.armFirstSweep()
+		// The sweep for the head of the retention index, armed through take: a closure of
+		// its own would be one more allocation per recovery.
+		_ = r.e.cfg.Store.Scan(retentionPrefix, r.takeFn)
 	}
 	return r.e, nil
 }
@@ -53,7 +56,7 @@ func Recover(cfg Config) (*Engine, error) {
 // invocations, idempotency keys and the retention index stay on disk until asked for.
 func (r *recovery) scan() error {
 	st := r.e.cfg.Store
-	take := r.take // one method value for every scan, not one each
+	take := r.takeFn
 	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
 		if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 			return err
@@ -139,7 +142,9 @@ func (e *Engine) QuarantinedEarlier() int { return e.quarantinedEarlier }
 
 // recovery is one run of Recover.
 type recovery struct {
-	e         *Engine
+	e *Engine
+	// takeFn is take, bound once for every scan.
+	takeFn    func(key string, value []byte) error
 	order     []*invocation
 	workflows []workflowRecord
 	// bad holds the invocations set aside, with why (setBad); dropped holds those of them that
@@ -165,10 +170,14 @@ type asideRecord struct {
 	value        []byte
 }
 
-// take sorts one scanned record into its place, or sets it aside.
+// take sorts one scanned record into its place, or sets it aside. Of the retention index it
+// takes the first key only, to arm the first sweep.
 func (r *recovery) take(key string, value []byte) error {
 	var err error
 	switch {
+	case strings.HasPrefix(key, retentionPrefix):
+		r.e.armSweepFor(key)
+		return errStopScan
 	case strings.HasPrefix(key, quarantinePrefix):
 		r.e.quarantinedEarlier++
 	case strings.HasPrefix(key, invocationPrefix):

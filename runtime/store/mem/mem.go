@@ -287,6 +287,9 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		}
 		s.scratch = append(s.scratch[:0], v...)
 		if err := fn(k, s.scratch[:len(v):len(v)]); err != nil {
+			if len(bad) == 0 {
+				return err // joined with nothing: itself, without a join's allocations
+			}
 			return errors.Join(append(bad, err)...)
 		}
 	}
