@@ -49,6 +49,8 @@ type runtimeNode struct {
 	clock       *virtualClock
 	// core is the production host's group commit over eng and store; nil while the node is down.
 	core *host.Core
+	// spareCore is the core of the last crash, reset over the next engine (host.Core.Reset).
+	spareCore *host.Core
 
 	// syncScheduled is set while an evSync of this generation is queued for the core's group.
 	syncScheduled bool
@@ -91,10 +93,17 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 	return n
 }
 
-// start brings the node up on eng, with a fresh host core (no open request, empty group).
+// start brings the node up on eng, with a host core as NewCore makes it (no open request, empty
+// group): the last crash's core reset, or a new one.
 func (n *runtimeNode) start(eng *engine.Engine) {
 	n.eng = eng
-	n.core = host.NewCore(host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn})
+	cfg := host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn}
+	if n.spareCore != nil {
+		n.core, n.spareCore = n.spareCore, nil
+		n.core.Reset(cfg)
+	} else {
+		n.core = host.NewCore(cfg)
+	}
 	n.up = true
 }
 
@@ -434,7 +443,7 @@ func (n *runtimeNode) crash() {
 	n.up = false
 	n.gen++
 	n.eng = nil
-	n.core = nil
+	n.core, n.spareCore = nil, n.core
 	ids := make([]engine.RequestID, 0, len(n.requests))
 	for id := range n.requests {
 		ids = append(ids, id)
