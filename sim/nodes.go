@@ -49,8 +49,10 @@ type runtimeNode struct {
 	clock       *virtualClock
 	// core is the production host's group commit over eng and store; nil while the node is down.
 	core *host.Core
-	// spareCore is the core of the last crash, reset over the next engine (host.Core.Reset).
+	// spareCore is the core of the last crash, reset over the next engine (host.Core.Reset),
+	// and spareEng its engine, whose buffers' room the next one takes (engine.TakeRoom).
 	spareCore *host.Core
+	spareEng  *engine.Engine
 
 	// syncScheduled is set while an evSync of this generation is queued for the core's group.
 	syncScheduled bool
@@ -442,7 +444,7 @@ func (n *runtimeNode) crash() {
 	n.syncScheduled = false
 	n.up = false
 	n.gen++
-	n.eng = nil
+	n.eng, n.spareEng = nil, n.eng
 	n.core, n.spareCore = nil, n.core
 	ids := make([]engine.RequestID, 0, len(n.requests))
 	for id := range n.requests {
@@ -471,6 +473,10 @@ func (n *runtimeNode) restartIfDown() {
 		n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime", Reason: "recovery failed: " + err.Error()})
 		n.w.recoveryErrors = append(n.w.recoveryErrors, err)
 		return
+	}
+	if n.spareEng != nil {
+		eng.TakeRoom(n.spareEng)
+		n.spareEng = nil
 	}
 	n.start(eng)
 	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime"})

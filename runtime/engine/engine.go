@@ -266,6 +266,27 @@ func (e *Engine) Recycle(r *Ready) {
 	*r = Ready{}
 }
 
+// TakeRoom gives e the room of old's reusable buffers — the Readies handed back to it (Recycle),
+// its encoding scratch, its list of dirty invocations — so that an engine recovered after a
+// crash does not grow them afresh. Only room moves: those buffers hold nothing between steps
+// (the dirty list is cleared here). A buffer e has begun to use stays its own. old must not be
+// used afterwards.
+func (e *Engine) TakeRoom(old *Engine) {
+	if len(e.spare) == 0 {
+		e.spare, old.spare = old.spare, nil
+	}
+	if e.scratch == nil {
+		e.scratch, old.scratch = old.scratch[:0], nil
+	}
+	if e.readRoom == nil {
+		e.readRoom, old.readRoom = old.readRoom[:0], nil
+	}
+	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
+		clear(old.dirty[:cap(old.dirty)])
+		e.dirty, old.dirty = old.dirty[:0], nil
+	}
+}
+
 // emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.
 func emptied[T any](s []T) []T {
 	if cap(s) > maxSpareRoom {
