@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -540,7 +539,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 		Gated:      inv.fresh,
 	}
 	if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && len(ks.state) > 0 {
-		for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+		for _, name := range sortedKeys(ks.state) {
 			m.State = append(m.State, journal.Entry{Kind: journal.KindGetState, Name: name, Result: journal.Result{Value: ks.state[name]}})
 		}
 	}
@@ -872,7 +871,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	inv.buffered = nil
 	e.markDirty(inv)
 	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: slices.Clone(inv.journal)})
-	for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+	for _, idx := range sortedKeys(inv.early) {
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
 		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})
 		e.forgetEarly(inv, idx)

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -381,7 +380,7 @@ func (r *recovery) checkInvocations() {
 		if r.e.invs[inv.id] != inv {
 			continue
 		}
-		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+		for _, idx := range sortedKeys(inv.early) {
 			enc := encodeEarly(inv.early[idx])
 			inv.earlyBytes += len(enc)
 			r.e.put(earlyKey(inv.id, idx), enc)
@@ -523,7 +522,7 @@ func (r *recovery) restart() {
 	// A key whose holder finished in the batch that crashed before the next one started cannot
 	// happen (release and start share a batch), but an inbox without a holder must not stall:
 	// nor may one whose holder was set aside.
-	for _, id := range slices.SortedFunc(maps.Keys(e.keys), compareKeyIDs) {
+	for _, id := range sortedKeysFunc(e.keys, compareKeyIDs) {
 		e.promoteNext(e.keys[id])
 	}
 }
@@ -532,11 +531,11 @@ func (r *recovery) restart() {
 // and lists it in Problems. Records of an invocation that decoded before it was dropped are
 // written back as they were read (the codecs round-trip), so nothing of them is lost.
 func (r *recovery) setAside() {
-	for _, id := range slices.SortedFunc(maps.Keys(r.dropped), compareIDs) {
+	for _, id := range sortedKeysFunc(r.dropped, compareIDs) {
 		inv := r.dropped[id]
 		why := r.bad[id]
 		r.aside = append(r.aside, asideRecord{key: invocationKey(id), problem: why, value: encodeInvocation(inv)})
-		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+		for _, idx := range sortedKeys(inv.early) {
 			r.aside = append(r.aside, asideRecord{key: earlyKey(id, idx), problem: "its invocation is set aside: " + why, value: encodeEarly(inv.early[idx])})
 		}
 		for i, en := range inv.journal {
