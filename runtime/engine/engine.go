@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -88,8 +89,9 @@ type invocation struct {
 	// waiters are ingress requests (calls and attaches) that get the output when it exists.
 	waiters []RequestID
 	// buffered holds messages of the current attempt that arrived before the entries they
-	// follow, keyed by the journal index they need next.
-	buffered map[uint32]protocol.Message
+	// follow, one per journal index they need next (a later one replaces it), in ascending
+	// order of it: a short sorted slice, where a map made a table of eight messages for one.
+	buffered []protocol.Message
 	// recordKey is invocationKey(id) once recordKeyOf made it: Ready writes the record at
 	// nearly every step of the invocation, and the key is the same every time.
 	recordKey string
@@ -112,6 +114,20 @@ func (inv *invocation) indexedKeyOf(prefix string, index uint32) string {
 	k[n] = '/'
 	putKeyIndex(&k, index)
 	return string(k[:])
+}
+
+// bufferedAt finds the buffered message for journal index index: its position, or where it
+// would go.
+func (inv *invocation) bufferedAt(index uint32) (int, bool) {
+	return slices.BinarySearchFunc(inv.buffered, index, func(m protocol.Message, index uint32) int {
+		return cmp.Compare(m.Index, index)
+	})
+}
+
+// dropBuffered forgets the buffered messages, keeping the slice's room for the next attempt.
+func (inv *invocation) dropBuffered() {
+	clear(inv.buffered)
+	inv.buffered = inv.buffered[:0]
 }
 
 // holdsKey reports whether the invocation runs under its key's exclusive lock.
@@ -526,7 +542,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 	inv.status = statusRunning
 	inv.waiting = nil
 	inv.retryAt = time.Time{}
-	inv.buffered = nil
+	inv.dropBuffered()
 	e.markDirty(inv)
 	m := protocol.Message{
 		Kind:       protocol.KindStart,
@@ -560,12 +576,12 @@ func (e *Engine) Receive(m protocol.Message) {
 	e.receive(inv, m)
 	// Entries may have closed the gap in front of buffered messages.
 	for inv.status == statusRunning && len(inv.buffered) > 0 {
-		next := uint32(len(inv.journal))
-		bm, ok := inv.buffered[next]
+		i, ok := inv.bufferedAt(uint32(len(inv.journal)))
 		if !ok {
 			break
 		}
-		delete(inv.buffered, next)
+		bm := inv.buffered[i]
+		inv.buffered = slices.Delete(inv.buffered, i, i+1)
 		e.receive(inv, bm)
 	}
 }
@@ -576,10 +592,11 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 		n := uint32(len(inv.journal))
 		if m.Index > n {
 			e.reached(PointCommandBuffered)
-			if inv.buffered == nil {
-				inv.buffered = map[uint32]protocol.Message{}
+			if i, ok := inv.bufferedAt(m.Index); ok {
+				inv.buffered[i] = m
+			} else {
+				inv.buffered = slices.Insert(inv.buffered, i, m)
 			}
-			inv.buffered[m.Index] = m
 			return
 		}
 		switch m.Kind {
@@ -868,7 +885,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	e.putEntry(inv, i)
 	inv.status = statusDone
 	inv.waiting = nil
-	inv.buffered = nil
+	inv.dropBuffered()
 	e.markDirty(inv)
 	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: slices.Clone(inv.journal)})
 	for _, idx := range sortedKeys(inv.early) {
