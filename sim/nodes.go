@@ -74,9 +74,9 @@ type runtimeNode struct {
 	spareTimers  []*engine.Timer
 }
 
-// newRuntimeNode makes the runtime node on st and requests, empty ones a recycled world kept
-// (World.recycle), or new ones when they are nil.
-func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(Response)) *runtimeNode {
+// newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
+// kept (World.recycle), or new ones when they are nil.
+func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(Response), room runtimeRoom) *runtimeNode {
 	if st == nil {
 		st = mem.New()
 	}
@@ -84,6 +84,10 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 		requests = map[engine.RequestID]func(Response){}
 	}
 	n := &runtimeNode{w: w, store: st, requests: requests}
+	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
+	for _, r := range n.spareReplies {
+		r.n = n
+	}
 	n.clock = &virtualClock{w: w, runtime: n}
 	n.answerFn = n.answer
 	specs := make([]protocol.ServiceSpec, 0, len(w.services))
@@ -96,8 +100,13 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 }
 
 // start brings the node up on eng, with a host core as NewCore makes it (no open request, empty
-// group): the last crash's core reset, or a new one.
+// group): the last crash's core reset, or a new one. eng takes the room of the last crash's
+// engine.
 func (n *runtimeNode) start(eng *engine.Engine) {
+	if n.spareEng != nil {
+		eng.TakeRoom(n.spareEng)
+		n.spareEng = nil
+	}
 	n.eng = eng
 	cfg := host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn}
 	if n.spareCore != nil {
@@ -107,6 +116,28 @@ func (n *runtimeNode) start(eng *engine.Engine) {
 		n.core = host.NewCore(cfg)
 	}
 	n.up = true
+}
+
+// runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): its
+// core and engine, whose buffers the next ones reuse (host.Core.Reset, engine.TakeRoom, both
+// tested to leave nothing of the past visible), and its spare carriers, which are empty.
+type runtimeRoom struct {
+	core    *host.Core
+	eng     *engine.Engine
+	replies []*replyEvent
+	timers  []*engine.Timer
+}
+
+// room returns what n leaves the next run's node; n must not be used afterwards.
+func (n *runtimeNode) room() runtimeRoom {
+	r := runtimeRoom{core: n.core, eng: n.eng, replies: n.spareReplies, timers: n.spareTimers}
+	if r.core == nil {
+		r.core = n.spareCore
+	}
+	if r.eng == nil {
+		r.eng = n.spareEng
+	}
+	return r
 }
 
 // config returns the engine's configuration. The services' specs and the bound methods are made
@@ -473,10 +504,6 @@ func (n *runtimeNode) restartIfDown() {
 		n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime", Reason: "recovery failed: " + err.Error()})
 		n.w.recoveryErrors = append(n.w.recoveryErrors, err)
 		return
-	}
-	if n.spareEng != nil {
-		eng.TakeRoom(n.spareEng)
-		n.spareEng = nil
 	}
 	n.start(eng)
 	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime"})
