@@ -49,6 +49,10 @@ type runtimeNode struct {
 	clock       *virtualClock
 	// core is the production host's group commit over eng and store; nil while the node is down.
 	core *host.Core
+	// spareCore is the core of the last crash, reset over the next engine (host.Core.Reset),
+	// and spareEng its engine, whose buffers' room the next one takes (engine.TakeRoom).
+	spareCore *host.Core
+	spareEng  *engine.Engine
 
 	// syncScheduled is set while an evSync of this generation is queued for the core's group.
 	syncScheduled bool
@@ -70,9 +74,9 @@ type runtimeNode struct {
 	spareTimers  []*engine.Timer
 }
 
-// newRuntimeNode makes the runtime node on st and requests, empty ones a recycled world kept
-// (World.recycle), or new ones when they are nil.
-func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(Response)) *runtimeNode {
+// newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
+// kept (World.recycle), or new ones when they are nil.
+func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(Response), room runtimeRoom) *runtimeNode {
 	if st == nil {
 		st = mem.New()
 	}
@@ -80,6 +84,10 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 		requests = map[engine.RequestID]func(Response){}
 	}
 	n := &runtimeNode{w: w, store: st, requests: requests}
+	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
+	for _, r := range n.spareReplies {
+		r.n = n
+	}
 	n.clock = &virtualClock{w: w, runtime: n}
 	n.answerFn = n.answer
 	specs := make([]protocol.ServiceSpec, 0, len(w.services))
@@ -91,11 +99,45 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(
 	return n
 }
 
-// start brings the node up on eng, with a fresh host core (no open request, empty group).
+// start brings the node up on eng, with a host core as NewCore makes it (no open request, empty
+// group): the last crash's core reset, or a new one. eng takes the room of the last crash's
+// engine.
 func (n *runtimeNode) start(eng *engine.Engine) {
+	if n.spareEng != nil {
+		eng.TakeRoom(n.spareEng)
+		n.spareEng = nil
+	}
 	n.eng = eng
-	n.core = host.NewCore(host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn})
+	cfg := host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn}
+	if n.spareCore != nil {
+		n.core, n.spareCore = n.spareCore, nil
+		n.core.Reset(cfg)
+	} else {
+		n.core = host.NewCore(cfg)
+	}
 	n.up = true
+}
+
+// runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): its
+// core and engine, whose buffers the next ones reuse (host.Core.Reset, engine.TakeRoom, both
+// tested to leave nothing of the past visible), and its spare carriers, which are empty.
+type runtimeRoom struct {
+	core    *host.Core
+	eng     *engine.Engine
+	replies []*replyEvent
+	timers  []*engine.Timer
+}
+
+// room returns what n leaves the next run's node; n must not be used afterwards.
+func (n *runtimeNode) room() runtimeRoom {
+	r := runtimeRoom{core: n.core, eng: n.eng, replies: n.spareReplies, timers: n.spareTimers}
+	if r.core == nil {
+		r.core = n.spareCore
+	}
+	if r.eng == nil {
+		r.eng = n.spareEng
+	}
+	return r
 }
 
 // config returns the engine's configuration. The services' specs and the bound methods are made
@@ -111,7 +153,7 @@ func (n *runtimeNode) config() engine.Config {
 // once when nothing waits for a sync (its effects leave now), or makes sure a sync is coming.
 func (n *runtimeNode) flush() {
 	problems := n.eng.TakeReadProblems()
-	if !n.store.Failed() {
+	if len(problems) > 0 && !n.store.Failed() {
 		// The simulated disk corrupts nothing, so a record the engine cannot read is one it
 		// wrote wrong. (A store whose sync failed refuses reads until the crash that follows:
 		// a planted bug that goes on after the failure meets that, not the engine.)
@@ -433,8 +475,8 @@ func (n *runtimeNode) crash() {
 	n.syncScheduled = false
 	n.up = false
 	n.gen++
-	n.eng = nil
-	n.core = nil
+	n.eng, n.spareEng = nil, n.eng
+	n.core, n.spareCore = nil, n.core
 	ids := make([]engine.RequestID, 0, len(n.requests))
 	for id := range n.requests {
 		ids = append(ids, id)

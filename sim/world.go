@@ -216,7 +216,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		w.serviceKinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
 	w.declare()
-	w.runtime = newRuntimeNode(w, sp.store, sp.requests)
+	w.runtime = newRuntimeNode(w, sp.store, sp.requests, sp.runtimeRoom)
 	w.executor = newExecutorNode(w)
 	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
@@ -243,6 +243,8 @@ type spare struct {
 	runtimeHeld, executorHeld []event
 	// streams are the PCG streams, seeded afresh for each run.
 	streams []*pcgSource
+	// runtimeRoom is the runtime node's core, engine and carriers, for their room.
+	runtimeRoom runtimeRoom
 }
 
 // recycle empties the finished world for a next run (newWorldOn); a world whose history a
@@ -261,6 +263,7 @@ func (w *World) recycle() {
 		n.store.Reset()
 		clear(n.requests)
 		sp.store, sp.requests = n.store, n.requests
+		sp.runtimeRoom = n.room()
 	}
 	if n := w.executor; n != nil {
 		sp.executorHeld = emptyHeld(n.pause.held)

@@ -1,8 +1,8 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -89,8 +89,9 @@ type invocation struct {
 	// waiters are ingress requests (calls and attaches) that get the output when it exists.
 	waiters []RequestID
 	// buffered holds messages of the current attempt that arrived before the entries they
-	// follow, keyed by the journal index they need next.
-	buffered map[uint32]protocol.Message
+	// follow, one per journal index they need next (a later one replaces it), in ascending
+	// order of it: a short sorted slice, where a map made a table of eight messages for one.
+	buffered []protocol.Message
 	// recordKey is invocationKey(id) once recordKeyOf made it: Ready writes the record at
 	// nearly every step of the invocation, and the key is the same every time.
 	recordKey string
@@ -102,6 +103,31 @@ func (inv *invocation) recordKeyOf() string {
 		inv.recordKey = invocationKey(inv.id)
 	}
 	return inv.recordKey
+}
+
+// indexedKeyOf returns indexedKey(prefix, inv.id, index), its ID's hex digits copied from
+// recordKeyOf rather than encoded again: an entry key is made at every command.
+func (inv *invocation) indexedKeyOf(prefix string, index uint32) string {
+	var k [indexedKeyLen]byte
+	n := copy(k[:], prefix)
+	n += copy(k[n:], inv.recordKeyOf()[len(invocationPrefix):])
+	k[n] = '/'
+	putKeyIndex(&k, index)
+	return string(k[:])
+}
+
+// bufferedAt finds the buffered message for journal index index: its position, or where it
+// would go.
+func (inv *invocation) bufferedAt(index uint32) (int, bool) {
+	return slices.BinarySearchFunc(inv.buffered, index, func(m protocol.Message, index uint32) int {
+		return cmp.Compare(m.Index, index)
+	})
+}
+
+// dropBuffered forgets the buffered messages, keeping the slice's room for the next attempt.
+func (inv *invocation) dropBuffered() {
+	clear(inv.buffered)
+	inv.buffered = inv.buffered[:0]
 }
 
 // holdsKey reports whether the invocation runs under its key's exclusive lock.
@@ -146,6 +172,9 @@ type Engine struct {
 	// values is the buffer store values are cut from, scratch where each is encoded first (see
 	// keepValue).
 	values, scratch []byte
+	// keyRoom and readRoom are where getRecord builds a key and reads a value.
+	keyRoom  [indexedKeyLen]byte
+	readRoom []byte
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -250,6 +279,27 @@ func (e *Engine) Recycle(r *Ready) {
 		Notes:    emptied(r.Notes),
 	})
 	*r = Ready{}
+}
+
+// TakeRoom gives e the room of old's reusable buffers — the Readies handed back to it (Recycle),
+// its encoding scratch, its list of dirty invocations — so that an engine recovered after a
+// crash does not grow them afresh. Only room moves: those buffers hold nothing between steps
+// (the dirty list is cleared here). A buffer e has begun to use stays its own. old must not be
+// used afterwards.
+func (e *Engine) TakeRoom(old *Engine) {
+	if len(e.spare) == 0 {
+		e.spare, old.spare = old.spare, nil
+	}
+	if e.scratch == nil {
+		e.scratch, old.scratch = old.scratch[:0], nil
+	}
+	if e.readRoom == nil {
+		e.readRoom, old.readRoom = old.readRoom[:0], nil
+	}
+	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
+		clear(old.dirty[:cap(old.dirty)])
+		e.dirty, old.dirty = old.dirty[:0], nil
+	}
 }
 
 // emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.
@@ -403,7 +453,7 @@ func (e *Engine) del(key string) {
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
 	e.scratch = journal.AppendEntry(e.scratch[:0], inv.journal[index])
-	e.put(entryKey(inv.id, index), e.keepValue())
+	e.put(inv.indexedKeyOf(journalPrefix, index), e.keepValue())
 }
 
 // putInvocation writes inv's record under key.
@@ -492,7 +542,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 	inv.status = statusRunning
 	inv.waiting = nil
 	inv.retryAt = time.Time{}
-	inv.buffered = nil
+	inv.dropBuffered()
 	e.markDirty(inv)
 	m := protocol.Message{
 		Kind:       protocol.KindStart,
@@ -505,7 +555,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 		Gated:      inv.fresh,
 	}
 	if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && len(ks.state) > 0 {
-		for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+		for _, name := range sortedKeys(ks.state) {
 			m.State = append(m.State, journal.Entry{Kind: journal.KindGetState, Name: name, Result: journal.Result{Value: ks.state[name]}})
 		}
 	}
@@ -526,12 +576,12 @@ func (e *Engine) Receive(m protocol.Message) {
 	e.receive(inv, m)
 	// Entries may have closed the gap in front of buffered messages.
 	for inv.status == statusRunning && len(inv.buffered) > 0 {
-		next := uint32(len(inv.journal))
-		bm, ok := inv.buffered[next]
+		i, ok := inv.bufferedAt(uint32(len(inv.journal)))
 		if !ok {
 			break
 		}
-		delete(inv.buffered, next)
+		bm := inv.buffered[i]
+		inv.buffered = slices.Delete(inv.buffered, i, i+1)
 		e.receive(inv, bm)
 	}
 }
@@ -542,10 +592,11 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 		n := uint32(len(inv.journal))
 		if m.Index > n {
 			e.reached(PointCommandBuffered)
-			if inv.buffered == nil {
-				inv.buffered = map[uint32]protocol.Message{}
+			if i, ok := inv.bufferedAt(m.Index); ok {
+				inv.buffered[i] = m
+			} else {
+				inv.buffered = slices.Insert(inv.buffered, i, m)
 			}
-			inv.buffered[m.Index] = m
 			return
 		}
 		switch m.Kind {
@@ -610,7 +661,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	inv.journal = append(inv.journal, en)
-	e.put(entryKey(inv.id, i), e.keepValue())
+	e.put(inv.indexedKeyOf(journalPrefix, i), e.keepValue())
 	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	}
@@ -659,7 +710,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 func (e *Engine) forgetEarly(inv *invocation, i uint32) {
 	inv.earlyBytes -= earlySize(inv.early[i])
 	delete(inv.early, i)
-	e.del(earlyKey(inv.id, i))
+	e.del(inv.indexedKeyOf(earlyPrefix, i))
 }
 
 // checkCommandLimits refuses a command whose name would make a store key past the store's
@@ -735,7 +786,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		inv.early[i] = r
 		inv.earlyBytes += len(enc)
 		// Its own record: one small write, whatever the invocation holds already.
-		e.put(earlyKey(inv.id, i), enc)
+		e.put(inv.indexedKeyOf(earlyPrefix, i), enc)
 		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
 		return
 	}
@@ -834,10 +885,10 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	e.putEntry(inv, i)
 	inv.status = statusDone
 	inv.waiting = nil
-	inv.buffered = nil
+	inv.dropBuffered()
 	e.markDirty(inv)
 	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: slices.Clone(inv.journal)})
-	for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+	for _, idx := range sortedKeys(inv.early) {
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
 		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})
 		e.forgetEarly(inv, idx)

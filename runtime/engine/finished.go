@@ -77,7 +77,7 @@ func (e *Engine) invocation(id protocol.InvocationID) *invocation {
 
 // readFinished reads a finished invocation's record from the store, or nil.
 func (e *Engine) readFinished(id protocol.InvocationID) *invocation {
-	raw, ok := e.get(finishedKey(id))
+	raw, ok := e.getRecord(finishedPrefix, id)
 	if !ok {
 		return nil
 	}
@@ -205,17 +205,41 @@ func (e *Engine) sweep(t Timer) {
 	}
 }
 
-// armFirstSweep arms the sweep for the head of the retention index, at recovery.
-func (e *Engine) armFirstSweep() {
-	_ = e.cfg.Store.Scan(retentionPrefix, func(key string, _ []byte) error {
-		if deadline, _, ok := parseRetentionKey(key); ok {
-			e.armSweep(deadline)
-		} else {
-			// A key the sweep cannot read: sweep at once, and let the sweep report it.
-			e.armSweep(e.now())
-		}
-		return errStopScan
-	})
+// armSweepFor arms the sweep for key, the head of the retention index, at recovery (see
+// recovery.take).
+func (e *Engine) armSweepFor(key string) {
+	if deadline, _, ok := parseRetentionKey(key); ok {
+		e.armSweep(deadline)
+	} else {
+		// A key the sweep cannot read: sweep at once, and let the sweep report it.
+		e.armSweep(e.now())
+	}
+}
+
+// maxReadRoom bounds the room getRecord keeps between reads.
+const maxReadRoom = 4 << 10
+
+// getRecord reads the record of invocation id under prefix (four bytes long, as every prefix
+// here), as get(idKey(prefix, id)) does. Over a store that reads into a buffer of the caller's
+// (valueAppender), the key is built in the engine's own room and the value read into a buffer
+// the engine reuses, so that a read allocates nothing: the caller must be done with the value
+// before the next read (decodeInvocation keeps nothing of its input).
+func (e *Engine) getRecord(prefix string, id protocol.InvocationID) ([]byte, bool) {
+	ap, ok := e.cfg.Store.(valueAppender)
+	if !ok {
+		return e.get(idKey(prefix, id))
+	}
+	n := copy(e.keyRoom[:], prefix)
+	n += hex.Encode(e.keyRoom[n:], id[:])
+	v, ok, err := ap.AppendValue(e.readRoom[:0], e.keyRoom[:n])
+	if err != nil {
+		e.readProblem(string(e.keyRoom[:n]), err)
+		return nil, false
+	}
+	if cap(v) <= maxReadRoom {
+		e.readRoom = v[:0]
+	}
+	return v, ok
 }
 
 // get reads key's latest applied value. A read error is a store failure; it is kept for the

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -123,7 +124,7 @@ func (e *Engine) writeState(inv *invocation, en journal.Entry) {
 		}
 	case journal.KindClearAllState:
 		e.reached(PointStateAllCleared)
-		for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+		for _, name := range sortedKeys(ks.state) {
 			e.del(stateKey(id.service, id.key, name))
 		}
 		clear(ks.state)
@@ -206,4 +207,21 @@ func compareKeyIDs(a, b keyID) int {
 		return c
 	}
 	return strings.Compare(a.key, b.key)
+}
+
+// sortedKeys returns m's keys in ascending order: nil for an empty map, without the iterator
+// and collection slices.Sorted(maps.Keys(m)) allocates even then.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	if len(m) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
+// sortedKeysFunc is sortedKeys ordered by compare.
+func sortedKeysFunc[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
+	if len(m) == 0 {
+		return nil
+	}
+	return slices.SortedFunc(maps.Keys(m), compare)
 }

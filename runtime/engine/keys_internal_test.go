@@ -37,3 +37,15 @@ func TestIDKeysBuiltInPlace(t *testing.T) {
 		}
 	}
 }
+
+// indexedKeyOf makes the keys indexedKey makes, from the invocation's record key.
+func TestIndexedKeyOf(t *testing.T) {
+	inv := &invocation{id: protocol.InvocationID{0x01, 0xab, 0xff, 15: 0x7e}}
+	for _, prefix := range []string{journalPrefix, earlyPrefix} {
+		for _, index := range []uint32{0, 1, 0xabcdef01, ^uint32(0)} {
+			if got, want := inv.indexedKeyOf(prefix, index), indexedKey(prefix, inv.id, index); got != want {
+				t.Errorf("indexedKeyOf(%q, %d) = %q, want %q", prefix, index, got, want)
+			}
+		}
+	}
+}

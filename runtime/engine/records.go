@@ -321,7 +321,18 @@ func (r *recordReader) failOf(what, detail string) {
 
 func (r *recordReader) uvarint(what string) uint64 { return r.uvarintOf(what, "") }
 
+// uvarintOf reads a uvarint. One that fits in a byte, as most of a record's do, is read here,
+// where the call can be inlined; uvarintSlow reads the rest and fails.
 func (r *recordReader) uvarintOf(what, detail string) uint64 {
+	if r.err == nil && len(r.b) > 0 && r.b[0] < 0x80 {
+		v := r.b[0]
+		r.b = r.b[1:]
+		return uint64(v)
+	}
+	return r.uvarintSlow(what, detail)
+}
+
+func (r *recordReader) uvarintSlow(what, detail string) uint64 {
 	if r.err != nil {
 		return 0
 	}
@@ -362,20 +373,18 @@ func (r *recordReader) bytes(what string) []byte {
 }
 
 func (r *recordReader) byte(what string) byte {
-	if r.err != nil {
-		return 0
+	if r.err == nil && len(r.b) > 0 {
+		v := r.b[0]
+		r.b = r.b[1:]
+		return v
 	}
-	if len(r.b) == 0 {
-		r.fail(what)
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
+	r.fail(what) // keeps an earlier error
+	return 0
 }
 
 // decodeInvocation decodes an invocation record of either version. A version 1 record's early
-// completions come back in inv.early; the caller writes them apart.
+// completions come back in inv.early; the caller writes them apart. Nothing decoded shares b's
+// bytes (strings and early completions are copies), so the caller may reuse b (getRecord).
 func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 	inv := &invocation{}
 	if err := decodeInvocationInto(inv, id, b); err != nil {

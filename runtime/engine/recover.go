@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ import (
 // restart what was running.
 func Recover(cfg Config) (*Engine, error) {
 	r := &recovery{e: New(cfg)}
+	r.takeFn = r.take // one method value for every scan, not one each
 	if err := r.scan(); err != nil {
 		return nil, fmt.Errorf("recover engine: %w", err)
 	}
@@ -43,7 +43,9 @@ func Recover(cfg Config) (*Engine, error) {
 	r.restart()
 	r.setAside()
 	if !mutant.On(mutant.ForgetRetentionTimer) {
-		r.e.armFirstSweep()
+		// The sweep for the head of the retention index, armed through take: a closure of
+		// its own would be one more allocation per recovery.
+		_ = r.e.cfg.Store.Scan(retentionPrefix, r.takeFn)
 	}
 	return r.e, nil
 }
@@ -53,7 +55,7 @@ func Recover(cfg Config) (*Engine, error) {
 // invocations, idempotency keys and the retention index stay on disk until asked for.
 func (r *recovery) scan() error {
 	st := r.e.cfg.Store
-	take := r.take // one method value for every scan, not one each
+	take := r.takeFn
 	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
 		if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 			return err
@@ -139,7 +141,9 @@ func (e *Engine) QuarantinedEarlier() int { return e.quarantinedEarlier }
 
 // recovery is one run of Recover.
 type recovery struct {
-	e         *Engine
+	e *Engine
+	// takeFn is take, bound once for every scan.
+	takeFn    func(key string, value []byte) error
 	order     []*invocation
 	workflows []workflowRecord
 	// bad holds the invocations set aside, with why (setBad); dropped holds those of them that
@@ -165,10 +169,14 @@ type asideRecord struct {
 	value        []byte
 }
 
-// take sorts one scanned record into its place, or sets it aside.
+// take sorts one scanned record into its place, or sets it aside. Of the retention index it
+// takes the first key only, to arm the first sweep.
 func (r *recovery) take(key string, value []byte) error {
 	var err error
 	switch {
+	case strings.HasPrefix(key, retentionPrefix):
+		r.e.armSweepFor(key)
+		return errStopScan
 	case strings.HasPrefix(key, quarantinePrefix):
 		r.e.quarantinedEarlier++
 	case strings.HasPrefix(key, invocationPrefix):
@@ -372,7 +380,7 @@ func (r *recovery) checkInvocations() {
 		if r.e.invs[inv.id] != inv {
 			continue
 		}
-		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+		for _, idx := range sortedKeys(inv.early) {
 			enc := encodeEarly(inv.early[idx])
 			inv.earlyBytes += len(enc)
 			r.e.put(earlyKey(inv.id, idx), enc)
@@ -514,7 +522,7 @@ func (r *recovery) restart() {
 	// A key whose holder finished in the batch that crashed before the next one started cannot
 	// happen (release and start share a batch), but an inbox without a holder must not stall:
 	// nor may one whose holder was set aside.
-	for _, id := range slices.SortedFunc(maps.Keys(e.keys), compareKeyIDs) {
+	for _, id := range sortedKeysFunc(e.keys, compareKeyIDs) {
 		e.promoteNext(e.keys[id])
 	}
 }
@@ -523,11 +531,11 @@ func (r *recovery) restart() {
 // and lists it in Problems. Records of an invocation that decoded before it was dropped are
 // written back as they were read (the codecs round-trip), so nothing of them is lost.
 func (r *recovery) setAside() {
-	for _, id := range slices.SortedFunc(maps.Keys(r.dropped), compareIDs) {
+	for _, id := range sortedKeysFunc(r.dropped, compareIDs) {
 		inv := r.dropped[id]
 		why := r.bad[id]
 		r.aside = append(r.aside, asideRecord{key: invocationKey(id), problem: why, value: encodeInvocation(inv)})
-		for _, idx := range slices.Sorted(maps.Keys(inv.early)) {
+		for _, idx := range sortedKeys(inv.early) {
 			r.aside = append(r.aside, asideRecord{key: earlyKey(id, idx), problem: "its invocation is set aside: " + why, value: encodeEarly(inv.early[idx])})
 		}
 		for i, en := range inv.journal {

@@ -10,8 +10,9 @@ import (
 )
 
 // TestRecycledReadiesAreTheSame drives two engines with the same inputs, one of whose Readies
-// are handed back after each step (Engine.Recycle): every Ready is the same either way, and a
-// recycled Ready is left empty, its slices taken back.
+// are handed back after each step (Engine.Recycle), and whose engine recovered after a restart
+// takes the old one's room (Engine.TakeRoom): every Ready is the same either way, and a recycled
+// Ready is left empty, its slices taken back.
 func TestRecycledReadiesAreTheSame(t *testing.T) {
 	a, b := newHarness(t), newHarness(t)
 	both := func(what string, do func(h *harness)) {
@@ -33,6 +34,16 @@ func TestRecycledReadiesAreTheSame(t *testing.T) {
 	both("nothing", func(*harness) {})
 	both("send", func(h *harness) { h.send("Other", "run", `"y"`) })
 	both("output", func(h *harness) { h.output(idN(1)) })
+
+	// A restart: a's recovered engine takes the old one's room, b's starts from nothing.
+	old := a.eng
+	a.crash()
+	b.crash()
+	a.eng.TakeRoom(old)
+	both("recovered", func(*harness) {})
+	both("call after the restart", func(h *harness) { h.call("Greeter", "approve", `"z"`) })
+	both("awakeable after the restart", func(h *harness) { h.eng.Receive(cmd(idN(3), 1, 1, awakeableEntry())) })
+	both("resolve after the restart", func(h *harness) { h.resolve(idN(3), 1, `"no"`) })
 }
 
 // cloneOrNil copies s, nil when it is empty: an empty recycled slice and a nil fresh one say

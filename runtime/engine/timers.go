@@ -102,12 +102,12 @@ func (e *Engine) purgeWorkflow(service, key string, ks *keyState, t Timer) {
 	if run := e.invocation(ks.run); run != nil {
 		e.purgeInvocation(run, t)
 	}
-	for _, name := range slices.Sorted(maps.Keys(ks.promises)) {
+	for _, name := range sortedKeys(ks.promises) {
 		if ks.promises[name].completed {
 			e.del(promiseKey(service, key, name))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(ks.state)) {
+	for _, name := range sortedKeys(ks.state) {
 		e.del(stateKey(service, key, name))
 	}
 	e.del(workflowKey(service, key))

@@ -185,6 +185,34 @@ func NewCore(cfg CoreConfig) *Core {
 	}
 }
 
+// Reset makes c what NewCore(cfg) returns: nothing of its past carries over (open requests,
+// the group, synced Readies, speculating attempts, what it learned of handlers, its counters),
+// only the room of its buffers, so that a driver that restarts its engine often (the simulator,
+// at every crash) does not grow them afresh each time. The caller must not use c meanwhile.
+func (c *Core) Reset(cfg CoreConfig) {
+	clear(c.pending)
+	clear(c.group)
+	clear(c.synced)
+	clear(c.speculating)
+	// A zero score is what a handler met for the first time gets (holdFor), so zeroing each
+	// kept score is forgetting it; the order of the walk is immaterial.
+	for _, hs := range c.holds {
+		*hs = holdScore{}
+	}
+	c.eng, c.store, c.fx, c.now, c.log, c.replyTo = cfg.Engine, cfg.Store, cfg.Effects, cfg.Now, cfg.Logger, cfg.Reply
+	c.taken, c.hasTaken = engine.Ready{}, false
+	c.group, c.applied = c.group[:0], 0
+	c.synced = c.synced[:0]
+	c.stepped = 0
+	c.speculating, c.waits = c.speculating[:0], 0
+	c.stats.inputs.Store(0)
+	c.stats.groups.Store(0)
+	c.stats.batches.Store(0)
+	c.stats.syncs.Store(0)
+	c.stats.syncTime.Store(0)
+	c.stats.open.Store(0)
+}
+
 // Engine returns the engine the Core steps, for reads (WaitingOn, Unfinished, read problems).
 func (c *Core) Engine() *engine.Engine { return c.eng }
 

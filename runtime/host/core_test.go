@@ -212,6 +212,35 @@ func TestCoreReplyByID(t *testing.T) {
 	require.Zero(t, c.Stats().OpenRequests)
 }
 
+// TestCoreResetForgetsItsPast runs one script on a new Core and on a used Core reset over a
+// new engine and store: same effects, same speculation (what the used Core learned of the
+// handler is forgotten), same counters.
+func TestCoreResetForgetsItsPast(t *testing.T) {
+	script := func(c *host.Core, log *coreLog) {
+		for id := engine.RequestID(1); id <= 3; id++ {
+			send(c, log, id)
+			require.NoError(t, c.Flush())
+			*log = append(*log, fmt.Sprintf("speculating %d", c.Speculating()))
+			c.Receive(protocol.Message{Kind: protocol.KindParked, Invocation: invocationNo(uint64(id)), Attempt: 1})
+			require.NoError(t, c.Commit())
+		}
+	}
+	fresh, _, freshLog := newTestCore(t)
+	script(fresh, freshLog)
+
+	used, _, usedLog := newTestCore(t)
+	script(used, usedLog)
+	send(used, usedLog, 9) // left open, in the group
+	require.NoError(t, used.Flush())
+	other, st, log := newTestCore(t)
+	used.Reset(host.CoreConfig{Engine: other.Engine(), Store: st, Effects: recordingEffects{log: log}})
+	require.Zero(t, used.Stats().OpenRequests)
+	require.False(t, used.Waiting())
+	script(used, log)
+	require.Equal(t, *freshLog, *log)
+	require.Equal(t, fresh.Stats(), used.Stats())
+}
+
 // TestCoreOneSyncPerCall runs a call whose handler has no side effect through a Core and a real
 // executor: the gated start leaves when its batch is applied, the handler's end comes back
 // before the sync, and acceptance, journal and output become durable with one sync, after which

@@ -39,6 +39,10 @@ type Store struct {
 	keys      []string
 	added     []string
 	keysDirty bool
+	// removed holds the keys removed from data since the last merge (deleted, or undone by a
+	// crash), repeats and all: only those can be stale in keys, or repeated in keys and added,
+	// so the merge looks up only them in data.
+	removed []string
 	// merged is the buffer the merge writes into; it and keys swap at each merge.
 	merged []string
 
@@ -95,6 +99,8 @@ func (s *Store) Reset() {
 	s.keys = s.keys[:0]
 	clear(s.added)
 	s.added = s.added[:0]
+	clear(s.removed)
+	s.removed = s.removed[:0]
 	s.keysDirty = false
 	s.scratch = s.scratch[:0]
 	s.closed = false
@@ -156,6 +162,7 @@ func (s *Store) Apply(b store.Batch) error {
 			s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, deleted: true})
 			if existed {
 				delete(s.data, op.Key)
+				s.removed = append(s.removed, op.Key)
 				s.keysDirty = true
 			}
 			continue
@@ -280,6 +287,9 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		}
 		s.scratch = append(s.scratch[:0], v...)
 		if err := fn(k, s.scratch[:len(v):len(v)]); err != nil {
+			if len(bad) == 0 {
+				return err // joined with nothing: itself, without a join's allocations
+			}
 			return errors.Join(append(bad, err)...)
 		}
 	}
@@ -289,13 +299,26 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 // mergeKeys makes keys data's keys in ascending order again: it sorts the keys added out of
 // order and merges them into keys, dropping keys no longer in data (deleted, or undone by a
 // crash) and repeats (a key deleted and added again is in both lists).
+//
+// Every key in keys was in data at the last merge or when it was appended, and a key is added
+// only while it is not in data; so a key that was not removed since is in data, and in one of
+// the lists once. Only the removed keys are looked up, found in the sorted removed list as the
+// merge goes (it meets the keys in ascending order).
 func (s *Store) mergeKeys() {
 	slices.Sort(s.added)
+	slices.Sort(s.removed)
 	out := s.merged[:0]
+	r := 0
 	keep := func(k string) {
-		if _, ok := s.data[k]; ok && (len(out) == 0 || out[len(out)-1] != k) {
-			out = append(out, k)
+		for r < len(s.removed) && s.removed[r] < k {
+			r++
 		}
+		if r < len(s.removed) && s.removed[r] == k {
+			if _, ok := s.data[k]; !ok || (len(out) > 0 && out[len(out)-1] == k) {
+				return
+			}
+		}
+		out = append(out, k)
 	}
 	i, j := 0, 0
 	for i < len(s.keys) || j < len(s.added) {
@@ -311,6 +334,8 @@ func (s *Store) mergeKeys() {
 	s.keys, s.merged = out, s.keys[:0]
 	clear(s.added)
 	s.added = s.added[:0]
+	clear(s.removed)
+	s.removed = s.removed[:0]
 	s.keysDirty = false
 }
 
@@ -353,6 +378,8 @@ func (s *Store) Crash(keep int) {
 			s.keysDirty = true
 			if u.existed {
 				s.added = append(s.added, u.key)
+			} else {
+				s.removed = append(s.removed, u.key)
 			}
 		}
 		if u.existed {
