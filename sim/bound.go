@@ -194,6 +194,13 @@ func (w *World) overBound(at time.Duration) (Bound, string) {
 	return w.interrupted(Progress{Events: w.events, Virtual: at, Phase: w.phaseAt(at)})
 }
 
+// mayCut reports whether a bound might forbid running the next event, due at at: whether
+// overBound, which is not inlined, need be asked. It is asked before every event.
+func (w *World) mayCut(at time.Duration) bool {
+	return w.events >= uint64(w.opts.MaxEvents) || (at == w.instant && w.eventsAtInstant >= w.opts.MaxEventsPerInstant) ||
+		w.opts.Interrupt != nil
+}
+
 // interrupted asks Options.Interrupt whether to stop.
 func (w *World) interrupted(p Progress) (Bound, string) {
 	if w.opts.Interrupt == nil {
@@ -226,9 +233,11 @@ func (w *World) cutShort(b Bound, what string, phase Phase) {
 // false.
 func (w *World) step() bool {
 	at := w.queue.peekAt()
-	if b, what := w.overBound(at); b != BoundNone {
-		w.cutShort(b, what, w.phaseAt(w.now))
-		return false
+	if w.mayCut(at) {
+		if b, what := w.overBound(at); b != BoundNone {
+			w.cutShort(b, what, w.phaseAt(w.now))
+			return false
+		}
 	}
 	if at != w.instant {
 		w.instant, w.eventsAtInstant = at, 0

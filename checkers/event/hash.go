@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -12,15 +13,22 @@ import (
 // equal for equal seeds. Strings and byte slices are length-prefixed, so that moving bytes from
 // one field to the next changes the hash.
 func Hash(h *History) uint64 {
-	var buf []byte
+	bp := hashBufs.Get().(*[]byte)
+	buf := *bp
 	sum := uint64(hashSeed)
 	for i := range h.Events {
 		var n int
 		buf, n = encodeHash(buf, &h.Events[i])
 		sum = hashBlock(sum, buf, n)
 	}
+	*bp = buf
+	hashBufs.Put(bp)
 	return hashFinish(sum ^ uint64(len(h.Events)))
 }
+
+// hashBufs holds the encoding buffers of finished hashes, one per run hashed otherwise. A reused
+// buffer changes nothing: hashBlock reads only what encodeHash wrote for the event at hand.
+var hashBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // The trace hash takes eight bytes at a time, in the manner of MurmurHash64A: a multiply and
 // shifts per word instead of FNV-1a's multiply per byte (hashing was 6% of a simulation's CPU).
