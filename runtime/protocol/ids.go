@@ -65,7 +65,11 @@ func (a AwakeableID) String() string {
 	var raw [awakeableIDBytes]byte
 	copy(raw[:], a.Invocation[:])
 	binary.BigEndian.PutUint32(raw[len(a.Invocation):], a.Index)
-	return AwakeablePrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	// Spelt into a buffer on the stack, so that the string is the only allocation: every
+	// awakeable a handler creates, on every attempt and replay, asks for its ID.
+	var buf [len(AwakeablePrefix) + (awakeableIDBytes*8+5)/6]byte
+	b := append(buf[:0], AwakeablePrefix...)
+	return string(base64.RawURLEncoding.AppendEncode(b, raw[:]))
 }
 
 // ParseAwakeableID decodes an awakeable ID. Its errors wrap ErrMalformedID and say what is wrong.
