@@ -77,6 +77,18 @@ type Executor struct {
 	earlyOrder []protocol.InvocationID
 	// idle are the workers waiting for an attempt to run (see worker), the last one first.
 	idle []*worker
+	// ending is what the attempt that ends now decided: its last message and how it ended. It
+	// is decided and sent within one step of the driver, which runs one attempt's code at a
+	// time, so one slot serves every attempt and keeps its 300 bytes out of each.
+	ending ending
+}
+
+// ending is an attempt's last message and how it ended, until the driver sends it.
+type ending struct {
+	msg protocol.Message
+	// how is the end as the Observer is told it; empty when nothing is to be sent (an
+	// aborted attempt, whose aborting side reports the end).
+	how string
 }
 
 // earlyMessages are the messages kept for one attempt that has not started yet.
@@ -351,7 +363,7 @@ func (e *Executor) start(m protocol.Message) {
 		if err != nil {
 			a.returned(nil, err)
 		}
-		a.finishWith(a.outcome, a.how)
+		a.sendEnding()
 		return
 	}
 	a.call = call
@@ -431,10 +443,7 @@ type attempt struct {
 	// rng is the attempt's deterministic random source (durable.Rand), made on first use.
 	rng *rand.Rand
 
-	// outcome is what the coroutine's body decided when it returned; sent by the driver.
-	outcome protocol.Message
-	how     string
-	ended   bool
+	ended bool
 }
 
 // Sentinels unwind the coroutine through handler code; body recovers them.
@@ -494,27 +503,24 @@ func (a *attempt) returned(out []byte, err error) {
 	case durable.IsTerminalError(err):
 		a.end(journal.Result{Failure: &journal.Failure{Code: durable.ErrorCode(err), Message: err.Error()}})
 	default:
-		a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: err.Error()}
-		a.how = "failed"
+		a.ex.ending = ending{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: err.Error()}, how: "failed"}
 	}
 }
 
 func (a *attempt) recovered(r any) {
 	switch s := r.(type) {
 	case abortSignal:
-		a.how = "" // the aborting side already decided what to report
+		a.ex.ending = ending{} // the aborting side already decided what to report
 	case replayedSignal:
-		a.outcome = protocol.Message{Kind: protocol.KindSuspend, Index: a.pos}
-		a.how = "replayed"
+		a.ex.ending = ending{msg: protocol.Message{Kind: protocol.KindSuspend, Index: a.pos}, how: "replayed"}
 	case failSignal:
-		a.outcome = s.msg
-		a.how = "failed"
+		a.ex.ending = ending{msg: s.msg, how: "failed"}
 		if IsNonDeterminism(s.msg) {
 			a.ex.reached(PointNonDeterminism)
 		}
 	default:
-		a.outcome = protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("handler panicked: %v\n%s", r, debug.Stack())}
-		a.how = "panicked"
+		msg := protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("handler panicked: %v\n%s", r, debug.Stack())}
+		a.ex.ending = ending{msg: msg, how: "panicked"}
 	}
 }
 
@@ -522,12 +528,11 @@ func (a *attempt) recovered(r any) {
 func (a *attempt) end(r journal.Result) {
 	index := a.pos
 	if index < a.replayLen {
-		a.outcome = nonDeterminism(index, a.journal[index], journal.Entry{Kind: journal.KindOutput, Result: r}, "the handler returned early")
-		a.how = "failed"
+		msg := nonDeterminism(index, a.journal[index], journal.Entry{Kind: journal.KindOutput, Result: r}, "the handler returned early")
+		a.ex.ending = ending{msg: msg, how: "failed"}
 		return
 	}
-	a.outcome = protocol.Message{Kind: protocol.KindEnd, Index: index, Entry: journal.Entry{Kind: journal.KindOutput, Result: r}}
-	a.how = "done"
+	a.ex.ending = ending{msg: protocol.Message{Kind: protocol.KindEnd, Index: index, Entry: journal.Entry{Kind: journal.KindOutput, Result: r}}, how: "done"}
 }
 
 // nonDeterminismPrefix starts the message of every non-determinism error.
@@ -556,9 +561,7 @@ func (a *attempt) resume() {
 		a.ran = false
 		a.settle()
 	}
-	if a.how != "" {
-		a.finishWith(a.outcome, a.how)
-	}
+	a.sendEnding()
 }
 
 // parked arms the inactivity timeout of a parked attempt, or suspends at once when it is zero.
@@ -607,6 +610,15 @@ func (a *attempt) suspend() {
 	a.finishWith(msg, "suspended")
 }
 
+// sendEnding sends what the attempt decided as it ended, if anything, and empties the slot.
+func (a *attempt) sendEnding() {
+	end := a.ex.ending
+	a.ex.ending = ending{}
+	if end.how != "" {
+		a.finishWith(end.msg, end.how)
+	}
+}
+
 // finishWith sends the attempt's last message and forgets it.
 func (a *attempt) finishWith(m protocol.Message, how string) {
 	a.ended = true
@@ -630,6 +642,9 @@ func (a *attempt) abort(how string) {
 		}
 		a.aborting = true
 		a.w.next()
+		// The unwinding decides nothing to send, unless a defer of the handler failed on the way:
+		// the abort reports the end either way.
+		a.ex.ending = ending{}
 		if a.done {
 			a.release()
 		} else {

@@ -65,8 +65,15 @@ func (a AwakeableID) String() string {
 	var raw [awakeableIDBytes]byte
 	copy(raw[:], a.Invocation[:])
 	binary.BigEndian.PutUint32(raw[len(a.Invocation):], a.Index)
-	return AwakeablePrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	// Spelt into a buffer on the stack, so that the string is the only allocation: every
+	// awakeable a handler creates, on every attempt and replay, asks for its ID.
+	var buf [len(AwakeablePrefix) + (awakeableIDBytes*8+5)/6]byte
+	b := append(buf[:0], AwakeablePrefix...)
+	return string(base64.RawURLEncoding.AppendEncode(b, raw[:]))
 }
+
+// strictAwakeableEncoding is the encoding of awakeable IDs, made once: Strict makes a copy.
+var strictAwakeableEncoding = base64.RawURLEncoding.Strict()
 
 // ParseAwakeableID decodes an awakeable ID. Its errors wrap ErrMalformedID and say what is wrong.
 func ParseAwakeableID(s string) (AwakeableID, error) {
@@ -75,8 +82,19 @@ func ParseAwakeableID(s string) (AwakeableID, error) {
 	if !ok {
 		return a, fmt.Errorf("awakeable id %q: must start with %q: %w", s, AwakeablePrefix, ErrMalformedID)
 	}
-	// Strict decoding refuses non-zero padding bits, so each ID has exactly one spelling.
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	// Strict decoding refuses non-zero padding bits, so each ID has exactly one spelling. An ID
+	// of the right length decodes into a buffer on the stack: every completion of an awakeable
+	// parses its ID, and DecodeString would allocate.
+	var buf [awakeableIDBytes]byte
+	var raw []byte
+	var err error
+	if strictAwakeableEncoding.DecodedLen(len(rest)) <= len(buf) {
+		var n int
+		n, err = strictAwakeableEncoding.Decode(buf[:], []byte(rest))
+		raw = buf[:n]
+	} else {
+		raw, err = strictAwakeableEncoding.DecodeString(rest)
+	}
 	if err != nil {
 		return a, fmt.Errorf("awakeable id %q: not unpadded base64url after the prefix: %w", s, ErrMalformedID)
 	}
