@@ -46,41 +46,35 @@ func newCausality() *causality {
 
 // reset readies c for a new history, keeping its maps' and slices' room (AttemptJudges).
 func (c *causality) reset() {
-	if c.since == nil {
-		c.since, c.gated, c.untargeted = map[protocol.InvocationID]*startWindow{}, map[protocol.InvocationID]gatedStart{}, map[protocol.InvocationID][]namedSlot{}
-		c.ready, c.target, c.gets, c.done = map[slot]bool{}, map[protocol.InvocationID]keyRef{}, map[promiseRef][]slot{}, map[promiseRef]bool{}
-	}
 	c.dropWindows()
-	clear(c.gated)
-	clear(c.untargeted)
-	clear(c.ready)
-	clear(c.target)
-	clear(c.gets)
-	clear(c.done)
+	c.gated.reset()
+	c.untargeted.reset()
+	c.ready.reset()
+	c.target.reset()
+	c.gets.reset()
+	c.done.reset()
 	c.restarted, c.restartAt = false, 0
 	c.vs = nil // handed out by finish
 }
 
 // dropWindows forgets every window, keeping them for window to reuse: c.since alone holds them.
 func (c *causality) dropWindows() {
-	for _, w := range c.since {
-		c.free = append(c.free, w)
-	}
-	clear(c.since)
+	c.free = append(c.free, c.since.vals...)
+	c.since.reset()
 }
 
 func (c *causality) finish() []Violation {
 	// Nearly every invocation's first start is gated and resolved; only the rest are sorted,
 	// in invocation order: violations at one event must come out in one order every run.
 	var open []protocol.InvocationID
-	for inv, g := range c.gated {
+	for n, g := range c.gated.vals {
 		if !g.resolved {
-			open = append(open, inv)
+			open = append(open, c.gated.keys[n])
 		}
 	}
 	slices.SortFunc(open, compareInvocations)
 	for _, inv := range open {
-		c.gatedUncaused(inv, c.gated[inv])
+		c.gatedUncaused(inv, c.gated.get(inv))
 	}
 	sortByFirstEvent(c.vs)
 	return c.vs
@@ -105,12 +99,12 @@ func (c *causality) gatedUncaused(inv protocol.InvocationID, g gatedStart) {
 // gatedCause resolves a gated start of inv by its acceptance or lock, and reports whether there
 // was one to resolve (the note then causes no later start).
 func (c *causality) gatedCause(inv protocol.InvocationID) bool {
-	g, ok := c.gated[inv]
+	g, ok := c.gated.lookup(inv)
 	if !ok {
 		return false
 	}
 	g.resolved = true
-	c.gated[inv] = g
+	c.gated.set(inv, g)
 	return true
 }
 
@@ -131,22 +125,22 @@ type promiseRef struct {
 }
 
 type causality struct {
-	since map[protocol.InvocationID]*startWindow
-	free  []*startWindow                       // windows since dropped, for window to reuse
-	gated map[protocol.InvocationID]gatedStart // the last gated start of each invocation
+	since smallMap[protocol.InvocationID, *startWindow]
+	free  []*startWindow                              // windows since dropped, for window to reuse
+	gated smallMap[protocol.InvocationID, gatedStart] // the last gated start of each invocation
 	// untargeted are get-promise entries journaled before their invocation's acceptance
-	untargeted map[protocol.InvocationID][]namedSlot
+	untargeted smallMap[protocol.InvocationID, []namedSlot]
 	restarted  bool // the runtime node recovered since it last crashed
 	restartAt  int
-	ready      map[slot]bool // entries complete (or needing no completion)
-	target     map[protocol.InvocationID]keyRef
-	gets       map[promiseRef][]slot // get-promise entries, by the promise they name
-	done       map[promiseRef]bool
+	ready      smallMap[slot, bool] // entries complete (or needing no completion)
+	target     smallMap[protocol.InvocationID, keyRef]
+	gets       smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
+	done       smallMap[promiseRef, bool]
 	vs         []Violation
 }
 
 func (c *causality) window(inv protocol.InvocationID) *startWindow {
-	w := c.since[inv]
+	w := c.since.get(inv)
 	if w == nil {
 		if n := len(c.free); n > 0 {
 			w, c.free = c.free[n-1], c.free[:n-1]
@@ -157,7 +151,7 @@ func (c *causality) window(inv protocol.InvocationID) *startWindow {
 		if c.restarted {
 			w.event = c.restartAt
 		}
-		c.since[inv] = w
+		c.since.set(inv, w)
 	}
 	return w
 }
@@ -167,7 +161,7 @@ func (c *causality) event(i int, e *Event) {
 	case NodeCrashed:
 		if e.Node == "runtime" {
 			c.dropWindows()
-			clear(c.gated) // their batches may be lost, and their causes with them
+			c.gated.reset() // their batches may be lost, and their causes with them
 			c.restarted = false
 		}
 	case NodeRestarted:
@@ -175,11 +169,11 @@ func (c *causality) event(i int, e *Event) {
 			c.restarted, c.restartAt = true, i
 		}
 	case InvocationAccepted:
-		c.target[e.Invocation] = keyRef{e.Service, e.Key}
-		for _, g := range c.untargeted[e.Invocation] {
+		c.target.set(e.Invocation, keyRef{e.Service, e.Key})
+		for _, g := range c.untargeted.get(e.Invocation) {
 			c.get(promiseRef{keyRef{e.Service, e.Key}, g.name}, g.s)
 		}
-		delete(c.untargeted, e.Invocation)
+		c.untargeted.del(e.Invocation)
 		if !c.gatedCause(e.Invocation) {
 			c.window(e.Invocation).caused = true
 		}
@@ -192,31 +186,28 @@ func (c *causality) event(i int, e *Event) {
 		case event.TimerRetry:
 			c.window(e.Invocation).caused = true
 		case event.TimerSleep:
-			c.ready[slot{e.Invocation, e.Index}] = true
+			c.ready.set(slot{e.Invocation, e.Index}, true)
 		}
 	case CompletionAccepted:
-		c.ready[slot{e.Invocation, e.Index}] = true
+		c.ready.set(slot{e.Invocation, e.Index}, true)
 	case PromiseCompleted:
 		p := promiseRef{keyRef{e.Service, e.Key}, e.Promise}
-		c.done[p] = true
-		for _, s := range c.gets[p] {
-			c.ready[s] = true
+		c.done.set(p, true)
+		for _, s := range c.gets.get(p) {
+			c.ready.set(s, true)
 		}
 	case Purged:
 		if e.Purge == event.PurgeWorkflow {
 			// A new run of the key has promises of its own.
-			for p := range c.done {
-				if p.keyRef == (keyRef{e.Service, e.Key}) {
-					delete(c.done, p)
-				}
-			}
+			k := keyRef{e.Service, e.Key}
+			c.done.deleteFunc(func(p promiseRef) bool { return p.keyRef == k })
 		}
 	case CommandEmitted:
 		c.command(e)
 	case AttemptStarted:
 		for idx, en := range e.Journal {
 			if !en.Kind.Completable() || en.Completed {
-				c.ready[slot{e.Invocation, uint32(idx)}] = true
+				c.ready.set(slot{e.Invocation, uint32(idx)}, true)
 			}
 		}
 	}
@@ -224,9 +215,10 @@ func (c *causality) event(i int, e *Event) {
 
 // get notes a get-promise entry at s that waits for promise p.
 func (c *causality) get(p promiseRef, s slot) {
-	c.gets[p] = append(c.gets[p], s)
-	if c.done[p] {
-		c.ready[s] = true
+	g := c.gets.ref(p)
+	*g = append(*g, s)
+	if c.done.get(p) {
+		c.ready.set(s, true)
 	}
 }
 
@@ -242,16 +234,17 @@ func (c *causality) command(e *Event) {
 	s := slot{e.Invocation, e.Index}
 	switch e.Entry.Kind {
 	case journal.KindGetPromise:
-		target, ok := c.target[e.Invocation]
+		target, ok := c.target.lookup(e.Invocation)
 		if !ok {
 			// A gated attempt's commands come before its acceptance names its target.
-			c.untargeted[e.Invocation] = append(c.untargeted[e.Invocation], namedSlot{e.Entry.Name, s})
+			u := c.untargeted.ref(e.Invocation)
+			*u = append(*u, namedSlot{e.Entry.Name, s})
 			return
 		}
 		c.get(promiseRef{target, e.Entry.Name}, s)
 	case journal.KindAwakeable, journal.KindSleep:
 	default:
-		c.ready[s] = true
+		c.ready.set(s, true)
 	}
 }
 
@@ -259,17 +252,17 @@ func (c *causality) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	switch {
 	case le.Kind == LinkDelivered && le.From == "executor" && m.Kind == protocol.KindSuspend:
-		if w := c.since[m.Invocation]; w != nil && w.started && w.attempt == m.Attempt {
+		if w := c.since.get(m.Invocation); w != nil && w.started && w.attempt == m.Attempt {
 			w.suspends = append(w.suspends, m.WaitingOn)
 		}
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart:
 		w := c.window(m.Invocation)
-		if g, ok := c.gated[m.Invocation]; ok {
+		if g, ok := c.gated.lookup(m.Invocation); ok {
 			c.gatedUncaused(m.Invocation, g)
-			delete(c.gated, m.Invocation)
+			c.gated.del(m.Invocation)
 		}
 		if m.Gated {
-			c.gated[m.Invocation] = gatedStart{attempt: m.Attempt, at: le.After}
+			c.gated.set(m.Invocation, gatedStart{attempt: m.Attempt, at: le.After})
 		} else if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
 			c.vs = append(c.vs, c.uncaused(m, w, le.After))
 		}
@@ -282,7 +275,7 @@ func (c *causality) link(_ int, le *LinkEvent) {
 func (c *causality) wokenBy(inv protocol.InvocationID, w *startWindow) bool {
 	for _, waiting := range w.suspends {
 		for _, idx := range waiting {
-			if c.ready[slot{inv, idx}] {
+			if c.ready.get(slot{inv, idx}) {
 				return true
 			}
 		}

@@ -33,42 +33,39 @@ func newDurableStart() *durableStart {
 
 // reset readies d for a new history, keeping its maps' room (AttemptJudges).
 func (d *durableStart) reset() {
-	if d.accepted == nil {
-		d.accepted, d.gated, d.durable, d.sentIn = map[protocol.InvocationID]bool{}, map[attemptKey]int{}, map[attemptKey]bool{}, map[attemptKey]uint64{}
-	}
-	clear(d.accepted)
-	clear(d.gated)
-	clear(d.durable)
-	clear(d.sentIn)
+	d.accepted.reset()
+	d.gated.reset()
+	d.durable.reset()
+	d.sentIn.reset()
 	d.release = 0
 	d.vs = nil // handed out by finish
 }
 
 type durableStart struct {
 	// accepted are the invocations whose acceptance the history records (durable).
-	accepted map[protocol.InvocationID]bool
+	accepted smallMap[protocol.InvocationID, bool]
 	// gated are the attempts the executor took a gated start of and no Durable yet, with the
 	// event index of that start.
-	gated map[attemptKey]int
+	gated smallMap[attemptKey, int]
 	// durable are the attempts a Durable reached (before their start, too: the network may
 	// reorder them, and the executor keeps it).
-	durable map[attemptKey]bool
+	durable smallMap[attemptKey, bool]
 	// release is the runtime's last release so far; sentIn, the last release begun when each
 	// gated start was sent (it left before its own sync, so its Durable belongs to a later one).
 	release uint64
-	sentIn  map[attemptKey]uint64
+	sentIn  smallMap[attemptKey, uint64]
 	vs      []Violation
 }
 
 func (d *durableStart) event(i int, e *Event) {
 	switch e.Kind {
 	case InvocationAccepted:
-		d.accepted[e.Invocation] = true
+		d.accepted.set(e.Invocation, true)
 	case RunExecuted:
 		if e.Node != "executor" {
 			return
 		}
-		if at, ok := d.gated[attemptKey{e.Invocation, e.Attempt}]; ok {
+		if at, ok := d.gated.lookup(attemptKey{e.Invocation, e.Attempt}); ok {
 			d.vs = append(d.vs, newViolation(durableStartName, e.Invocation, fmt.Sprintf(
 				"attempt %d ran the side effect at index %d before its start was durable: its start was gated and no Durable had reached it", e.Attempt, e.Index), at, i))
 		}
@@ -82,24 +79,24 @@ func (d *durableStart) link(_ int, le *LinkEvent) {
 	case le.Kind == LinkReleased:
 		d.release = le.Release
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart && m.Gated:
-		d.sentIn[k] = d.release
+		d.sentIn.set(k, d.release)
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindDurable:
 		// The simulator's own account first: a sync's effects leave in a release it begins.
-		if r, ok := d.sentIn[k]; ok && d.release == r {
+		if r, ok := d.sentIn.lookup(k); ok && d.release == r {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable in no release after the start left (before any sync that could have made it so)", m.Attempt), le.After))
 		}
-		if !d.accepted[m.Invocation] {
+		if !d.accepted.get(m.Invocation) {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable before the invocation's acceptance was", m.Attempt), le.After))
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindStart && m.Gated:
-		if _, seen := d.gated[k]; !seen && !d.durable[k] { // a repeat keeps the first
-			d.gated[k] = le.After
+		if !d.gated.has(k) && !d.durable.get(k) { // a repeat keeps the first
+			d.gated.set(k, le.After)
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindDurable:
-		d.durable[k] = true
-		delete(d.gated, k)
+		d.durable.set(k, true)
+		d.gated.del(k)
 	}
 }
 

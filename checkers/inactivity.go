@@ -53,15 +53,10 @@ func newInactivity(h *History) *inactivity {
 // reset readies c for history h, which declares decl, keeping its maps' and slices' room
 // (AttemptJudges).
 func (c *inactivity) reset(h *History, decl *event.Runtime) {
-	if c.open == nil {
-		c.open, c.newest, c.byInv = map[attemptKey]*idle{}, map[protocol.InvocationID]uint32{}, map[protocol.InvocationID][]uint32{}
-	}
-	for _, a := range c.open {
-		c.free = append(c.free, a)
-	}
-	clear(c.open)
-	clear(c.newest)
-	clear(c.byInv)
+	c.free = append(c.free, c.open.vals...)
+	c.open.reset()
+	c.newest.reset()
+	c.byInv.reset()
 	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
 	c.order, c.pauses = c.order[:0], c.pauses[:0]
 	c.vs = nil // handed out by finish
@@ -69,7 +64,7 @@ func (c *inactivity) reset(h *History, decl *event.Runtime) {
 
 func (c *inactivity) finish() []Violation {
 	for _, k := range c.order {
-		if a := c.open[k]; a != nil {
+		if a := c.open.get(k); a != nil {
 			c.check(k, *a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
@@ -86,13 +81,13 @@ type idle struct {
 type inactivity struct {
 	h      *History
 	bound  time.Duration
-	open   map[attemptKey]*idle               // one map lookup finds and updates an attempt's silence
-	free   []*idle                            // idles of closed attempts, for open to reuse (only open holds them)
-	byInv  map[protocol.InvocationID][]uint32 // open attempts of each invocation
-	newest map[protocol.InvocationID]uint32   // the newest attempt the executor was given, in its life
-	order  []attemptKey                       // attempts in the order opened, for a stable report
-	older  []uint32                           // scratch for link
-	pauses []Window                           // the executor node's pauses so far
+	open   smallMap[attemptKey, *idle]               // one map lookup finds and updates an attempt's silence
+	free   []*idle                                   // idles of closed attempts, for open to reuse (only open holds them)
+	byInv  smallMap[protocol.InvocationID, []uint32] // open attempts of each invocation
+	newest smallMap[protocol.InvocationID, uint32]   // the newest attempt the executor was given, in its life
+	order  []attemptKey                              // attempts in the order opened, for a stable report
+	older  []uint32                                  // scratch for link
+	pauses []Window                                  // the executor node's pauses so far
 	vs     []Violation
 }
 
@@ -105,11 +100,11 @@ func (c *inactivity) event(i int, e *Event) {
 		c.pauses = append(c.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
 		for _, k := range c.order {
-			if c.open[k] != nil {
+			if c.open.get(k) != nil {
 				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
 		}
-		clear(c.newest) // the restarted executor remembers nothing
+		c.newest.reset() // the restarted executor remembers nothing
 	}
 }
 
@@ -119,32 +114,33 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 	at := reportedAt(c.h, le)
 	switch {
 	case le.Kind == LinkDelivered && le.From == runtimeNode:
-		if m.Kind == protocol.KindStart && m.Attempt > c.newest[m.Invocation] {
+		if m.Kind == protocol.KindStart && m.Attempt > c.newest.get(m.Invocation) {
 			// The executor runs only a start newer than every attempt of the invocation it has
 			// seen; it drops a repeated or overtaken one.
-			c.newest[m.Invocation] = m.Attempt
+			c.newest.set(m.Invocation, m.Attempt)
 			// A copy: close rewrites the invocation's list as it goes.
-			c.older = append(c.older[:0], c.byInv[m.Invocation]...)
+			c.older = append(c.older[:0], c.byInv.get(m.Invocation)...)
 			for _, older := range c.older {
 				if older != m.Attempt {
 					c.close(attemptKey{m.Invocation, older}, le.At, at, silenceEnd{start: m.Attempt})
 				}
 			}
-			a := c.open[k]
+			a := c.open.get(k)
 			if a == nil {
 				if n := len(c.free); n > 0 {
 					a, c.free = c.free[n-1], c.free[:n-1]
 				} else {
 					a = new(idle)
 				}
-				c.open[k] = a
+				c.open.set(k, a)
 			}
 			*a = idle{le.At, at}
-			c.byInv[m.Invocation] = append(c.byInv[m.Invocation], m.Attempt)
+			b := c.byInv.ref(m.Invocation)
+			*b = append(*b, m.Attempt)
 			c.order = append(c.order, k)
 			return
 		}
-		a := c.open[k]
+		a := c.open.get(k)
 		if a == nil {
 			return
 		}
@@ -154,7 +150,7 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 		}
 		c.touch(k, a, le.At, at, silenceEnd{text: "the delivery of its ", kind: m.Kind})
 	case le.Kind == LinkSent && le.From == "executor":
-		a := c.open[k]
+		a := c.open.get(k)
 		if a == nil {
 			return
 		}
@@ -194,20 +190,21 @@ func (c *inactivity) touch(k attemptKey, a *idle, at time.Duration, i int, what 
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
 func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	a := c.open[k]
+	a := c.open.get(k)
 	if a == nil {
 		return
 	}
 	c.check(k, *a, at, i, what)
-	delete(c.open, k)
+	c.open.del(k)
 	c.free = append(c.free, a)
-	rest := c.byInv[k.inv][:0]
-	for _, n := range c.byInv[k.inv] {
+	b := c.byInv.ref(k.inv)
+	rest := (*b)[:0]
+	for _, n := range *b {
 		if n != k.attempt {
 			rest = append(rest, n)
 		}
 	}
-	c.byInv[k.inv] = rest
+	*b = rest
 }
 
 // check reports attempt k if it stayed silent from its last sign of life to at for longer than

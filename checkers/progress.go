@@ -40,21 +40,21 @@ func newProgress(History) *progress {
 
 // reset readies p for a new history, keeping its maps' and slices' room (AttemptJudges).
 func (p *progress) reset() {
-	if p.last == nil {
-		p.last, p.live, p.ended = map[protocol.InvocationID]*lastStart{}, map[attemptKey]bool{}, map[attemptKey]bool{}
-		p.given, p.early = map[attemptKey][]givenCompletion{}, map[attemptKey][]givenCompletion{}
-	}
 	p.free = p.free[:0]
-	for _, ls := range p.last {
-		p.free = append(p.free, ls)
-	}
-	clear(p.last)
-	clear(p.live)
-	clear(p.given)
-	clear(p.early)
-	clear(p.ended)
+	p.dropLast()
+	p.live.reset()
+	p.given.reset()
+	p.early.reset()
+	p.ended.reset()
 	p.owed = p.owed[:0]
 	p.vs = nil // handed out by finish
+}
+
+// dropLast forgets every last start, keeping them for runtimeSent to reuse: p.last alone
+// holds them.
+func (p *progress) dropLast() {
+	p.free = append(p.free, p.last.vals...)
+	p.last.reset()
 }
 
 func (p *progress) finish() []Violation {
@@ -89,16 +89,16 @@ type givenCompletion struct {
 }
 
 type progress struct {
-	last map[protocol.InvocationID]*lastStart
+	last smallMap[protocol.InvocationID, *lastStart]
 	// free are lastStarts of an earlier history, for runtimeSent to reuse.
 	free  []*lastStart
 	owed  []owed
-	live  map[attemptKey]bool
-	given map[attemptKey][]givenCompletion
+	live  smallMap[attemptKey, bool]
+	given smallMap[attemptKey, []givenCompletion]
 	// early are completions delivered before their attempt started at the executor.
-	early map[attemptKey][]givenCompletion
+	early smallMap[attemptKey, []givenCompletion]
 	// ended are the attempts that ended at the executor.
-	ended map[attemptKey]bool
+	ended smallMap[attemptKey, bool]
 	vs    []Violation
 }
 
@@ -108,14 +108,11 @@ func (p *progress) event(i int, e *Event) {
 		if e.Node == "runtime" {
 			// Nothing the crashed node had not released is owed any more; its successor starts
 			// afresh (recovery restarts what was running, with the journal as stored).
-			for _, ls := range p.last {
-				p.free = append(p.free, ls)
-			}
-			clear(p.last)
+			p.dropLast()
 			p.owed = p.owed[:0]
 		} else if e.Node == "executor" {
-			clear(p.live)
-			clear(p.early) // what the executor kept for attempts not started yet died with it
+			p.live.reset()
+			p.early.reset() // what the executor kept for attempts not started yet died with it
 		}
 	case InvocationDone:
 		p.close(e.Invocation, 0)
@@ -133,28 +130,29 @@ func (p *progress) event(i int, e *Event) {
 		}
 	case AttemptStarted:
 		k := attemptKey{e.Invocation, e.Attempt}
-		p.live[k] = true
-		if early, ok := p.early[k]; ok {
-			p.given[k] = append(p.given[k], early...)
-			delete(p.early, k)
+		p.live.set(k, true)
+		if early, ok := p.early.lookup(k); ok {
+			g := p.given.ref(k)
+			*g = append(*g, early...)
+			p.early.del(k)
 		}
 	case AttemptEnded:
 		k := attemptKey{e.Invocation, e.Attempt}
-		delete(p.live, k)
-		p.ended[k] = true
+		p.live.del(k)
+		p.ended.set(k, true)
 	}
 }
 
 // close marks the runtime's last attempt of inv as one the engine no longer runs (attempt zero:
 // whatever it is).
 func (p *progress) close(inv protocol.InvocationID, attempt uint32) {
-	if ls := p.last[inv]; ls != nil && (attempt == 0 || attempt == ls.attempt) {
+	if ls := p.last.get(inv); ls != nil && (attempt == 0 || attempt == ls.attempt) {
 		ls.open = false
 	}
 }
 
 func (p *progress) completed(inv protocol.InvocationID, index uint32, at int) {
-	if ls := p.last[inv]; ls != nil && ls.open {
+	if ls := p.last.get(inv); ls != nil && ls.open {
 		p.owed = append(p.owed, owed{inv: inv, attempt: ls.attempt, index: index, event: at})
 	}
 }
@@ -174,13 +172,15 @@ func (p *progress) link(_ int, le *LinkEvent) {
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindCompletion:
 		k := attemptKey{m.Invocation, m.Attempt}
 		switch {
-		case p.live[k]:
-			p.given[k] = append(p.given[k], givenCompletion{m.Index, le.After})
-		case !p.ended[k]:
-			p.early[k] = append(p.early[k], givenCompletion{m.Index, le.After})
+		case p.live.get(k):
+			g := p.given.ref(k)
+			*g = append(*g, givenCompletion{m.Index, le.After})
+		case !p.ended.get(k):
+			g := p.early.ref(k)
+			*g = append(*g, givenCompletion{m.Index, le.After})
 		}
 	case le.Kind == LinkSent && le.From == "executor" && m.Kind == protocol.KindSuspend:
-		for _, g := range p.given[attemptKey{m.Invocation, m.Attempt}] {
+		for _, g := range p.given.get(attemptKey{m.Invocation, m.Attempt}) {
 			if slices.Contains(m.WaitingOn, g.index) {
 				p.vs = append(p.vs, newViolation(progressName, m.Invocation, fmt.Sprintf(
 					"attempt %d suspended waiting on index %d although the completion of that index had reached it (a lost wake-up in the executor)", m.Attempt, g.index), g.event, le.After))
@@ -213,7 +213,7 @@ func (p *progress) runtimeSent(le *LinkEvent) {
 		}
 	}
 	if m.Kind == protocol.KindStart {
-		ls := p.last[m.Invocation]
+		ls := p.last.get(m.Invocation)
 		if ls == nil {
 			// A lastStart is held by p.last alone: one it dropped is taken again.
 			if n := len(p.free); n > 0 {
@@ -221,7 +221,7 @@ func (p *progress) runtimeSent(le *LinkEvent) {
 			} else {
 				ls = new(lastStart)
 			}
-			p.last[m.Invocation] = ls
+			p.last.set(m.Invocation, ls)
 		}
 		*ls = lastStart{attempt: m.Attempt, open: true}
 	}

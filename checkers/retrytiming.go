@@ -121,14 +121,9 @@ func newRetryTiming(h *History) *retryTiming {
 // reset readies r for history h and its declared policy, keeping its maps' and slices' room
 // and its retryStates for reuse (AttemptJudges): r.invs alone holds them.
 func (r *retryTiming) reset(h *History, policy RetryPolicy) {
-	if r.invs == nil {
-		r.invs, r.errors = map[protocol.InvocationID]*retryState{}, map[attemptKey]bool{}
-	}
-	for _, inv := range r.order {
-		r.free = append(r.free, r.invs[inv])
-	}
-	clear(r.invs)
-	clear(r.errors)
+	r.free = append(r.free, r.invs.vals...)
+	r.invs.reset()
+	r.errors.reset()
 	r.h, r.policy, r.order, r.offset = h, policy, r.order[:0], 0
 	r.steps, r.pauses = r.steps[:0], r.pauses[:0]
 	r.vs = nil // handed out by finish
@@ -136,7 +131,7 @@ func (r *retryTiming) reset(h *History, policy RetryPolicy) {
 
 func (r *retryTiming) finish() []Violation {
 	for _, inv := range r.order {
-		if st := r.invs[inv]; st.failed && !st.done {
+		if st := r.invs.get(inv); st.failed && !st.done {
 			r.late(inv, st, r.h.End(), len(r.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
@@ -165,10 +160,10 @@ type clockStep struct{ at, offset time.Duration }
 type retryTiming struct {
 	h      *History
 	policy RetryPolicy
-	invs   map[protocol.InvocationID]*retryState
-	free   []*retryState           // states of an earlier history, for state to reuse
-	order  []protocol.InvocationID // invocations in the order first seen, for a stable report
-	errors map[attemptKey]bool     // attempts whose Error reached the engine
+	invs   smallMap[protocol.InvocationID, *retryState]
+	free   []*retryState              // states of an earlier history, for state to reuse
+	order  []protocol.InvocationID    // invocations in the order first seen, for a stable report
+	errors smallMap[attemptKey, bool] // attempts whose Error reached the engine
 	offset time.Duration
 	steps  []clockStep
 	pauses []Window // the runtime node's pauses so far
@@ -176,7 +171,7 @@ type retryTiming struct {
 }
 
 func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
-	st := r.invs[inv]
+	st := r.invs.get(inv)
 	if st == nil {
 		if n := len(r.free); n > 0 {
 			st, r.free = r.free[n-1], r.free[:n-1]
@@ -184,7 +179,7 @@ func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
 		} else {
 			st = &retryState{}
 		}
-		r.invs[inv] = st
+		r.invs.set(inv, st)
 		r.order = append(r.order, inv)
 	}
 	return st
@@ -202,7 +197,7 @@ func (r *retryTiming) event(i int, e *Event) {
 		r.pauses = append(r.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
 		for _, inv := range r.order {
-			st := r.invs[inv]
+			st := r.invs.get(inv)
 			if st.failed && !st.done {
 				r.late(inv, st, e.At, i, silenceEnd{text: "the runtime's crash"})
 			}
@@ -219,7 +214,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	switch {
 	case le.Kind == LinkDelivered && le.From == "executor":
-		st := r.invs[m.Invocation]
+		st := r.invs.get(m.Invocation)
 		if st == nil || st.done || !st.started || m.Attempt != st.attempt {
 			return
 		}
@@ -227,8 +222,8 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 		case protocol.KindSuspend, protocol.KindEnd:
 			st.ended = true
 		case protocol.KindError:
-			if k := (attemptKey{m.Invocation, m.Attempt}); !r.errors[k] {
-				r.errors[k] = true
+			if k := (attemptKey{m.Invocation, m.Attempt}); !r.errors.get(k) {
+				r.errors.set(k, true)
 				st.errored++
 			}
 			if !st.ended && !st.failed {
