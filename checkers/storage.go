@@ -42,7 +42,24 @@ func StorageAudit(h History, rows []Row) []Violation { return StorageAuditRead(h
 // StorageAuditRead is StorageAudit with the requests' readings of read (ReadRequests; nil for
 // none) taken where they are the ones the audit would make.
 func StorageAuditRead(h History, rows []Row, read *ReadRequests) []Violation {
-	m := newStorageModel(h, read)
+	var j StorageJudge
+	return j.Judge(&h, rows, read)
+}
+
+// StorageJudge is StorageAuditRead with its model kept from one call to the next: its maps and
+// slices are emptied for each history, not made again, which a simulator judging thousands of
+// small runs one after another feels. Nothing of one call is seen by the next (the model
+// forgets everything of a history before it reads another) and the violations a call returns
+// are its caller's. The zero value is ready; it is not safe for concurrent use.
+type StorageJudge struct {
+	m storageModel
+}
+
+// Judge is StorageAuditRead(*h, rows, read) on j's kept model.
+func (j *StorageJudge) Judge(h *History, rows []Row, read *ReadRequests) []Violation {
+	m := &j.m
+	m.build(h, read)
+	defer m.forget()
 	a := storageAudit{m: m}
 	for _, r := range rows {
 		if why := a.row(r); why != "" {
@@ -51,8 +68,8 @@ func StorageAuditRead(h History, rows []Row, read *ReadRequests) []Violation {
 	}
 	a.finished()
 	for _, i := range m.idemPurges {
-		e := h.Events[i]
-		if !m.idemUsed[idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}] {
+		e := &h.Events[i]
+		if !m.idemUsed.get(idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}) {
 			a.vs = append(a.vs, newViolation(storageName, e.Invocation, fmt.Sprintf(
 				"the engine purged idempotency key %q of %s/%s/%s, a scope no client sent it with", e.IdempotencyKey, e.Service, e.Handler, e.Key), i))
 		}
@@ -67,18 +84,20 @@ type storageModel struct {
 	// invs numbers the invocations the history names (accepted, finished or purged), in the
 	// order it first names them; recs holds what is known of each, by that number: one map
 	// lookup per row finds everything the audit reads of its invocation.
-	invs map[protocol.InvocationID]int
+	invs smallMap[protocol.InvocationID, int]
 	recs []storedInvocation
 	// keyLive: some invocation targeted the object or workflow key (since the workflow's last
 	// purge); runSince: a workflow run was accepted since its last purge.
-	keyLive  map[keyRef]bool
-	runSince map[keyRef]bool
-	promises map[promiseRef]bool
+	keyLive  smallMap[keyRef, bool]
+	runSince smallMap[keyRef, bool]
+	promises smallMap[promiseRef, bool]
 	// idemUsed: scopes clients sent an idempotency key with; idemLive: scopes whose key the
 	// engine has not purged since it last accepted an invocation with it.
-	idemUsed   map[idemScope]bool
-	idemLive   map[idemScope]protocol.InvocationID
+	idemUsed   smallMap[idemScope, bool]
+	idemLive   smallMap[idemScope, protocol.InvocationID]
 	idemPurges []int
+	// services are the services declared so far, while the model is built.
+	services map[string]*protocol.ServiceSpec
 }
 
 // storedInvocation is what the model knows of one invocation, and what the audit found of it.
@@ -100,28 +119,43 @@ type storedInvocation struct {
 
 // rec returns the record of id, made when the history names id for the first time.
 func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
-	n, ok := m.invs[id]
+	n, ok := m.invs.lookup(id)
 	if !ok {
 		n = len(m.recs)
-		m.invs[id] = n
-		m.recs = append(m.recs, storedInvocation{id: id})
+		m.invs.set(id, n)
+		// A record of an earlier history left its seen marks' room behind (forget).
+		var seen []bool
+		if n < cap(m.recs) {
+			seen = m.recs[:n+1][n].seen[:0]
+		}
+		m.recs = append(m.recs, storedInvocation{id: id, seen: seen})
 	}
 	return &m.recs[n]
 }
 
-func newStorageModel(h History, read *ReadRequests) *storageModel {
-	// The invocation records are sized from the acceptances: every stored invocation was
-	// accepted once, so only a history written by hand makes more.
-	var accepts int
-	for i := range h.Events {
-		if h.Events[i].Kind == InvocationAccepted {
-			accepts++
-		}
+// forget empties the model, keeping its room: nothing of the history it was built from stays
+// reachable from it (the records' seen marks keep only their room).
+func (m *storageModel) forget() {
+	for n := range m.recs {
+		m.recs[n] = storedInvocation{seen: m.recs[n].seen[:0]}
 	}
-	m := &storageModel{
-		invs: make(map[protocol.InvocationID]int, accepts), recs: make([]storedInvocation, 0, accepts),
+	m.recs = m.recs[:0]
+	m.invs.reset()
+	m.keyLive.reset()
+	m.runSince.reset()
+	m.promises.reset()
+	m.idemUsed.reset()
+	m.idemLive.reset()
+	m.idemPurges = m.idemPurges[:0]
+	clear(m.services)
+}
+
+// build fills the (empty) model from h.
+func (m *storageModel) build(h *History, read *ReadRequests) {
+	if m.services == nil {
+		m.services = map[string]*protocol.ServiceSpec{}
 	}
-	services := map[string]*protocol.ServiceSpec{}
+	services := m.services
 	for i := range h.Events {
 		e := &h.Events[i]
 		switch e.Kind {
@@ -144,39 +178,29 @@ func newStorageModel(h History, read *ReadRequests) *storageModel {
 				r = ParseClientRequest(e.HTTP, services)
 			}
 			if (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
-				put(&m.idemUsed, idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}, true)
+				m.idemUsed.set(idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}, true)
 			}
 		case InvocationAccepted:
 			m.rec(e.Invocation).accepted = e
 			k := keyRef{e.Service, e.Key}
 			if e.Key != "" {
-				put(&m.keyLive, k, true)
+				m.keyLive.set(k, true)
 			}
 			if e.HandlerKind == event.HandlerWorkflow {
-				put(&m.runSince, k, true)
+				m.runSince.set(k, true)
 			}
 			if e.IdempotencyKey != "" {
-				put(&m.idemLive, idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}, e.Invocation)
+				m.idemLive.set(idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}, e.Invocation)
 			}
 		case InvocationDone:
 			r := m.rec(e.Invocation)
 			r.done, r.final = true, e.Journal
 		case PromiseCompleted:
-			put(&m.promises, promiseRef{keyRef{e.Service, e.Key}, e.Promise}, true)
+			m.promises.set(promiseRef{keyRef{e.Service, e.Key}, e.Promise}, true)
 		case Purged:
 			m.purge(i, e)
 		}
 	}
-	return m
-}
-
-// put sets m[k] to v, making the map on its first entry: most runs leave some of the model's
-// maps empty (no workflow, no promise), and reading or deleting from a nil map is fine.
-func put[K comparable, V any](m *map[K]V, k K, v V) {
-	if *m == nil {
-		*m = make(map[K]V)
-	}
-	(*m)[k] = v
 }
 
 func (m *storageModel) purge(i int, e *Event) {
@@ -185,19 +209,15 @@ func (m *storageModel) purge(i int, e *Event) {
 		m.rec(e.Invocation).purged = true
 	case event.PurgeIdempotency:
 		m.idemPurges = append(m.idemPurges, i)
-		delete(m.idemLive, idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey})
+		m.idemLive.del(idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey})
 	case event.PurgeWorkflow:
 		k := keyRef{e.Service, e.Key}
 		if !e.Invocation.IsZero() {
 			m.rec(e.Invocation).purged = true
 		}
-		delete(m.runSince, k)
-		delete(m.keyLive, k)
-		for p := range m.promises {
-			if p.keyRef == k {
-				delete(m.promises, p)
-			}
-		}
+		m.runSince.del(k)
+		m.keyLive.del(k)
+		m.promises.deleteFunc(func(p promiseRef) bool { return p.keyRef == k })
 	}
 }
 
@@ -205,6 +225,14 @@ type storageAudit struct {
 	m   *storageModel
 	inv protocol.InvocationID // the invocation the row being judged belongs to
 	vs  []Violation
+	// last is what invocation found for the hex ID lastHex: the rows of one invocation come
+	// one after another (the store's order), and what it finds does not change during the audit.
+	lastHex string
+	last    struct {
+		id  protocol.InvocationID
+		rec *storedInvocation
+		why string
+	}
 }
 
 // row judges one row and says what is wrong with it, or "".
@@ -239,12 +267,25 @@ func (a *storageAudit) row(r Row) string {
 // invocation reads the invocation a row names and returns its record, or says why the row
 // cannot be an accepted, unpurged invocation's.
 func (a *storageAudit) invocation(hexID string) (*storedInvocation, string) {
+	if hexID == a.lastHex && a.lastHex != "" {
+		a.inv = a.last.id
+		return a.last.rec, a.last.why
+	}
 	id, ok := parseHex16(hexID)
 	if !ok {
 		return nil, "the invocation ID is not 32 hex digits"
 	}
 	a.inv = id
-	n, ok := a.m.invs[id]
+	rec, why := a.find(id)
+	a.lastHex = hexID
+	a.last.id, a.last.rec, a.last.why = id, rec, why
+	return rec, why
+}
+
+// find returns the record of id, or says why a row of id cannot be an accepted, unpurged
+// invocation's.
+func (a *storageAudit) find(id protocol.InvocationID) (*storedInvocation, string) {
+	n, ok := a.m.invs.lookup(id)
 	switch {
 	case !ok || a.m.recs[n].accepted == nil:
 		return nil, "no invocation of this ID was ever accepted"
@@ -289,8 +330,9 @@ func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 	case idx >= uint64(len(final)):
 		return fmt.Sprintf("journal entry %d of a finished invocation whose final journal has %d entries", idx, len(final))
 	}
-	if r.seen == nil {
-		r.seen = make([]bool, len(final))
+	if len(r.seen) == 0 { // final is not empty: idx is in it
+		r.seen = slices.Grow(r.seen[:0], len(final))[:len(final)]
+		clear(r.seen) // room an earlier history's record left
 	}
 	if !r.seen[idx] {
 		r.seen[idx] = true
@@ -370,15 +412,15 @@ func (a *storageAudit) keyed(prefix, rest string) string {
 	k := keyRef{parts[0], parts[1]}
 	switch prefix {
 	case "st":
-		if !a.m.keyLive[k] {
+		if !a.m.keyLive.get(k) {
 			return "state of a key no live invocation targeted (or of a purged workflow)"
 		}
 	case "pr":
-		if !a.m.promises[promiseRef{k, parts[2]}] {
+		if !a.m.promises.get(promiseRef{k, parts[2]}) {
 			return "a completed promise the history does not show completed since its workflow's last purge"
 		}
 	case "wf":
-		if !a.m.runSince[k] {
+		if !a.m.runSince.get(k) {
 			return "a workflow record without a run since the workflow's last purge"
 		}
 	}
@@ -398,8 +440,8 @@ func (a *storageAudit) idempotency(rest string, value []byte) string {
 		return fmt.Sprintf("the value is %d bytes, want an invocation ID", len(value))
 	}
 	a.inv = protocol.InvocationID(value)
-	switch id, live := a.m.idemLive[s]; {
-	case !a.m.idemUsed[s]:
+	switch id, live := a.m.idemLive.lookup(s); {
+	case !a.m.idemUsed.get(s):
 		return "no client sent this idempotency key to this service, handler and key (wrong scope)"
 	case !live:
 		return "the idempotency key was purged, or never accepted an invocation, yet this row remains"

@@ -15,6 +15,7 @@ import (
 type judges struct {
 	all      checkers.AllJudge
 	attempts checkers.AttemptJudges
+	storage  checkers.StorageJudge
 	// read are the client path's readings of the run's requests (noteRequest).
 	read checkers.ReadRequests
 }

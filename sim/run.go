@@ -130,10 +130,17 @@ func (w *World) judge() []checkers.Violation {
 	}
 	if w.cut == BoundNone {
 		vs = append(vs, w.livenessViolations()...)
-		vs = append(vs, w.storageViolations(j)...)
+		svs, read := w.storageViolations(j)
+		vs = append(vs, svs...)
 		vs = append(vs, w.workload.Check(&w.history)...)
 		if w.plan.BitFlip {
-			vs = append(vs, w.bitFlipViolations()...)
+			// The audit's rows are every key of the store when it read them all: nothing
+			// writes to the store in between.
+			var rows []checkers.Row
+			if read {
+				rows = w.auditRows
+			}
+			vs = append(vs, w.bitFlipViolations(rows, read)...)
 		}
 	}
 	return vs

@@ -8,7 +8,10 @@ import (
 // (checkers.StorageAudit). It reads the store directly, every row applied, synced or not: at the
 // end of the liveness phase nothing is in flight, and what the engine wrote is what a restart
 // would find.
-func (w *World) storageViolations(j *judges) []checkers.Violation {
+//
+// keys reports whether every key of the store was read (in the store's order: the rows'), for
+// bitFlipViolations to draw from instead of listing them again.
+func (w *World) storageViolations(j *judges) (vs []checkers.Violation, keys bool) {
 	// Load's value is valid only during its callback, so each is copied: all into one buffer
 	// the world keeps across runs, each row's value a capped slice of it (a row is never
 	// written to, and an append that moves the buffer leaves the earlier slices valid).
@@ -21,7 +24,7 @@ func (w *World) storageViolations(j *judges) []checkers.Violation {
 	})
 	w.auditRows, w.auditBytes = rows, buf
 	if err != nil {
-		return []checkers.Violation{{Checker: "storage", Message: "the store cannot be read at the end of the run: " + err.Error()}}
+		return []checkers.Violation{{Checker: "storage", Message: "the store cannot be read at the end of the run: " + err.Error()}}, false
 	}
-	return checkers.StorageAuditRead(w.history, rows, &j.read)
+	return j.storage.Judge(&w.history, rows, &j.read), true
 }

@@ -25,13 +25,23 @@ import (
 //     check holds for every read).
 //
 // The flipped bit is flipped back afterwards, so the store is as the run left it.
-func (w *World) bitFlipViolations() []checkers.Violation {
-	st := w.runtime.store
-	keys := st.Keys()
-	if len(keys) == 0 {
-		return nil
+//
+// The key is drawn from rows, the store's every row in its order (the storage audit's), when
+// haveRows; else from the store's keys, listed here.
+func (w *World) bitFlipViolations(rows []checkers.Row, haveRows bool) []checkers.Violation {
+	var key string
+	if haveRows {
+		if len(rows) == 0 {
+			return nil
+		}
+		key = rows[w.faultRand.Intn(len(rows), "bit-flip-key")].Key
+	} else {
+		keys := w.runtime.store.Keys()
+		if len(keys) == 0 {
+			return nil
+		}
+		key = keys[w.faultRand.Intn(len(keys), "bit-flip-key")]
 	}
-	key := keys[w.faultRand.Intn(len(keys), "bit-flip-key")]
 	bit := w.faultRand.Intn(1<<20, "bit-flip-bit")
 	vs, _ := w.checkBitFlip(key, bit)
 	if len(vs) == 0 {
