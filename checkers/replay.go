@@ -1,6 +1,8 @@
 package checkers
 
 import (
+	"slices"
+
 	"fmt"
 
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -43,24 +45,22 @@ func Replay(h History) []Violation { return replay(NewIndex(&h)) }
 func replay(x *Index) []Violation {
 	h := x.H
 	starts := x.ofKind(AttemptStarted)
-	r := replayer{
-		h:        *h,
-		x:        x,
-		attempts: make(map[attemptKey]int, len(starts)),
-		invs:     make(map[protocol.InvocationID]int, len(x.Accepted)),
-		// Each attempt and invocation has a slot in these, made once: no more than one per
-		// AttemptStarted, so they never grow and the pointers to their slots stay valid.
-		attemptSlots: make([]attemptReplay, 0, len(starts)),
-		invSlots:     make([]invocationReplay, 0, len(starts)),
-	}
+	// The replayer is the index's, kept from its last history (empty: forget) for its room.
+	r := &x.replay
+	r.h, r.x = *h, x
+	// Each attempt and invocation has a slot in these, room made once: no more than one per
+	// AttemptStarted, so they never grow and the pointers to their slots stay valid.
+	r.attemptSlots = slices.Grow(r.attemptSlots[:0], len(starts))
+	r.invSlots = slices.Grow(r.invSlots[:0], len(starts))
+	defer r.forget()
 	// Each attempt's start journal is known before the walk, so that the events of an attempt
 	// recorded before its start are judged, not orphaned: the order events were recorded in is
 	// not the order they happened in.
 	for _, i := range starts {
 		e := &h.Events[i]
 		k := attemptKey{e.Invocation, e.Attempt}
-		if _, ok := r.attempts[k]; !ok {
-			r.attempts[k] = len(r.attemptSlots)
+		if !r.attempts.has(k) {
+			r.attempts.set(k, len(r.attemptSlots))
 			r.attemptSlots = append(r.attemptSlots, attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))})
 		}
 	}
@@ -71,7 +71,7 @@ func replay(x *Index) []Violation {
 			r.started(i, e)
 		case CommandEmitted, ValueObserved, RunExecuted:
 			k := attemptKey{e.Invocation, e.Attempt}
-			n, ok := r.attempts[k]
+			n, ok := r.attempts.lookup(k)
 			if !ok {
 				r.orphan(k, i)
 				continue
@@ -92,7 +92,9 @@ func replay(x *Index) []Violation {
 			o.events...)
 	}
 	sortByFirstEvent(r.vs)
-	return r.vs
+	vs := r.vs
+	r.vs = nil // the caller's
+	return vs
 }
 
 // attemptKey names one attempt of one invocation.
@@ -127,7 +129,8 @@ type orphanAttempt struct {
 	events []int
 }
 
-// replayer holds one Replay call's state and findings; it lives only for that call. The
+// replayer holds one Replay call's state and findings; the index keeps it for the room of its
+// maps and slices, emptied (forget) after each call. The
 // commands emitted at each slot (Index.Emitted, in history order) and the awakeables accepted
 // (Index.Completed) come from the shared index.
 type replayer struct {
@@ -135,12 +138,24 @@ type replayer struct {
 	x  *Index
 	vs []Violation
 
-	attempts     map[attemptKey]int // into attemptSlots
+	attempts     smallMap[attemptKey, int] // into attemptSlots
 	attemptSlots []attemptReplay
-	invs         map[protocol.InvocationID]int // into invSlots
+	invs         smallMap[protocol.InvocationID, int] // into invSlots
 	invSlots     []invocationReplay
 	orphans      []orphanAttempt
-	orphanIx     map[attemptKey]int
+	orphanIx     smallMap[attemptKey, int]
+}
+
+// forget empties r for the next history, keeping its room: nothing of this one stays reachable.
+func (r *replayer) forget() {
+	r.h, r.x, r.vs = History{}, nil, nil
+	r.attempts.reset()
+	r.invs.reset()
+	r.orphanIx.reset()
+	clear(r.attemptSlots)
+	clear(r.invSlots)
+	clear(r.orphans)
+	r.attemptSlots, r.invSlots, r.orphans = r.attemptSlots[:0], r.invSlots[:0], r.orphans[:0]
 }
 
 // command returns the first CommandEmitted of attempt at index of inv, and whether there is one.
@@ -160,13 +175,10 @@ func (r *replayer) report(inv protocol.InvocationID, msg string, events ...int) 
 
 // orphan remembers event i of an attempt that never started.
 func (r *replayer) orphan(k attemptKey, i int) {
-	n, ok := r.orphanIx[k]
+	n, ok := r.orphanIx.lookup(k)
 	if !ok {
-		if r.orphanIx == nil { // most histories have no orphan: the map is made for the first
-			r.orphanIx = make(map[attemptKey]int)
-		}
 		n = len(r.orphans)
-		r.orphanIx[k] = n
+		r.orphanIx.set(k, n)
 		r.orphans = append(r.orphans, orphanAttempt{key: k})
 	}
 	r.orphans[n].events = append(r.orphans[n].events, i)
@@ -257,10 +269,10 @@ func (r *replayer) executed(a *attemptReplay, i int, e *Event) {
 
 // started checks a start journal against the invocation's previous one and its emitted commands.
 func (r *replayer) started(i int, e *Event) {
-	n, ok := r.invs[e.Invocation]
+	n, ok := r.invs.lookup(e.Invocation)
 	if !ok {
 		n = len(r.invSlots)
-		r.invs[e.Invocation] = n
+		r.invs.set(e.Invocation, n)
 		r.invSlots = append(r.invSlots, invocationReplay{prevStart: -1, inputStart: -1})
 	}
 	st := &r.invSlots[n]
