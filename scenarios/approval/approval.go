@@ -238,6 +238,7 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 	accepted := map[protocol.InvocationID]journal.Result{}
 	outputs := map[protocol.InvocationID]journal.Result{}
 	var vs []checkers.Violation
+	var buf [256]byte // plainOutput's, on the stack
 	fail := func(id protocol.InvocationID, events []int, format string, args ...any) {
 		vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf(format, args...), Events: events})
 	}
@@ -260,6 +261,11 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 			if !ok {
 				fail(e.Invocation, []int{i}, "finished with %s but no decision was ever accepted", e.Result)
 				continue
+			}
+			if e.Result.Failure == nil {
+				if want, ok := plainOutput(buf[:0], e.Journal, acc); ok && bytes.Equal(want, e.Result.Value) {
+					continue // what expectedOutput would find, without its allocations
+				}
 			}
 			want, err := expectedOutput(e.Journal, acc)
 			if err != nil {
@@ -315,6 +321,58 @@ func expectedOutput(j []journal.Entry, decision journal.Result) (journal.Result,
 	}
 	b := encodeString(Outcome(doc, ticket, verdict))
 	return journal.Result{Value: b}, nil
+}
+
+// plainOutput appends to dst the value expectedOutput derives, when the decision is not a
+// failure and the journal's input, ticket and the decision are plain values (the short paths of
+// the decoders below, and nothing encodeString would escape); ok is false otherwise, and then
+// only expectedOutput says what the output must be.
+func plainOutput(dst []byte, j []journal.Entry, decision journal.Result) ([]byte, bool) {
+	if decision.Failure != nil || len(j) < 4 || j[0].Kind != journal.KindInput || j[1].Kind != journal.KindAwakeable || j[2].Kind != journal.KindRun {
+		return nil, false
+	}
+	const prefix, suffix = `{"document":"`, `"}`
+	in := j[0].Result.Value
+	if len(in) < len(prefix)+len(suffix) || string(in[:len(prefix)]) != prefix || string(in[len(in)-len(suffix):]) != suffix {
+		return nil, false
+	}
+	doc := in[len(prefix) : len(in)-len(suffix)]
+	t := j[2].Result.Value
+	if len(t) == 0 || len(t) > 18 || t[0] == '0' && len(t) > 1 {
+		return nil, false
+	}
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+	}
+	d := decision.Value
+	if len(d) < 2 || d[0] != '"' || d[len(d)-1] != '"' {
+		return nil, false
+	}
+	verdict := d[1 : len(d)-1]
+	if !plainUnescaped(doc) || !plainUnescaped(verdict) {
+		return nil, false
+	}
+	// Outcome's text, quoted as encodeString quotes it: the ticket's digits are decodeTicket's
+	// number as strconv.Itoa writes it (no leading zero, no sign).
+	dst = append(dst, `"review of `...)
+	dst = append(dst, doc...)
+	dst = append(dst, ` (ticket `...)
+	dst = append(dst, t...)
+	dst = append(dst, `): `...)
+	dst = append(dst, verdict...)
+	return append(dst, '"'), true
+}
+
+// plainUnescaped reports whether b is plainJSON and free of what encodeString would escape.
+func plainUnescaped(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // The decoders below read what expectedOutput needs exactly as json.Unmarshal would, and
