@@ -67,6 +67,8 @@ type Index struct {
 	emitted []int
 	// replay is the Replay checker's state, kept for its room (replay empties it after use).
 	replay replayer
+	// timers is the Timers checker's state, kept for its room (timers empties it first).
+	timers timerState
 }
 
 // requestEntry is what the index holds of one request number.
@@ -134,7 +136,7 @@ func (x *Index) build(h *History, read *ReadRequests) {
 		Purges: x.Purges[:0], RuntimeHeld: x.RuntimeHeld[:0],
 		End: h.End(), byKind: byKind, kindStart: kindStart,
 		reqs: x.reqs, reqDense: x.reqDense, reqSparse: x.reqSparse, emitted: x.emitted, facts: x.facts, factsAll: x.factsAll,
-		replay: x.replay,
+		replay: x.replay, timers: x.timers,
 	}
 	first := func(m map[Slot]int, s Slot, i int) {
 		if _, ok := m[s]; !ok {

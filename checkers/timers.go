@@ -36,9 +36,12 @@ func Timers(h History) []Violation { return timers(NewIndex(&h)) }
 func timers(x *Index) []Violation {
 	h := x.H
 	var vs []Violation
-	armed := make(map[timerKey]int, len(x.ofKind(TimerArmed)))
-	var armedOrder []timerKey
-	fired := make(map[timerKey]int, len(x.ofKind(TimerFired)))
+	// The maps are the index's, kept from its last history for their room, emptied here.
+	t := &x.timers
+	t.armed.reset()
+	t.fired.reset()
+	armed, fired, armedOrder := &t.armed, &t.fired, t.order[:0]
+	defer func() { t.order = armedOrder }()
 	// An invocation's first output is the index's Done; the arms and fires are walked in
 	// history order, as a fire is judged against the arms before it.
 	done := x.Done
@@ -50,8 +53,8 @@ func timers(x *Index) []Violation {
 				return
 			}
 			k := timerKeyOf(e)
-			if _, ok := armed[k]; !ok {
-				armed[k] = i
+			if !armed.has(k) {
+				armed.set(k, i)
 				armedOrder = append(armedOrder, k)
 			}
 		case TimerFired:
@@ -63,23 +66,23 @@ func timers(x *Index) []Violation {
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired at %v, %v before its deadline", k, c, e.Deadline-c), i))
 			}
-			if _, ok := armed[k]; !ok {
+			if !armed.has(k) {
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired at %v, but it was never armed", k, e.At), i))
 			}
-			if first, ok := fired[k]; ok {
+			if first, ok := fired.lookup(k); ok {
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired a second time at %v (first at %v)", k, e.At, h.Events[first].At), first, i))
 				return
 			}
-			fired[k] = i
+			fired.set(k, i)
 		}
 	})
 
 	end := h.End()
 	for _, k := range armedOrder {
 		due := k.deadline + TimerGrace
-		if _, ok := fired[k]; ok || due >= end {
+		if fired.has(k) || due >= end {
 			continue
 		}
 		if d, ok := done[k.inv]; ok && h.Events[d].At < due {
@@ -87,11 +90,17 @@ func timers(x *Index) []Violation {
 		}
 		vs = append(vs, newViolation(timersName, k.inv,
 			fmt.Sprintf("%s never fired (the run ended at %v, past the deadline and the grace of %v)", k, end, TimerGrace),
-			armed[k]))
+			armed.get(k)))
 	}
 
 	sortByFirstEvent(vs)
 	return vs
+}
+
+// timerState is what Timers fills for one history, kept by the index for the next's.
+type timerState struct {
+	armed, fired smallMap[timerKey, int] // each timer's first TimerArmed and TimerFired
+	order        []timerKey              // the timers in the order first armed
 }
 
 // timerKey names one timer: repeats of a TimerArmed and its TimerFired share it.
