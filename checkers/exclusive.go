@@ -169,7 +169,7 @@ func exclusiveOf(h History) []Violation {
 			if !ok {
 				continue
 			}
-			acc := h.Events[a]
+			acc := &h.Events[a]
 			if acc.HandlerKind != event.HandlerExclusive && acc.HandlerKind != event.HandlerWorkflow {
 				continue
 			}
@@ -217,7 +217,7 @@ func fifo(h History, queue []int, next map[workflowKey]int, k workflowKey, lockS
 	next[k] = n
 	seq := h.Events[a].Seq
 	for _, q := range queue[n:] {
-		w := h.Events[q]
+		w := &h.Events[q]
 		if w.Seq >= seq {
 			break
 		}

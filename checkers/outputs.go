@@ -45,10 +45,10 @@ func outputs(x *Index) []Violation {
 	idemPurges := make(map[idempotencyTarget][]int)
 	wfPurges := make(map[workflowKey][]int)
 	for _, i := range x.Purges {
-		e := h.Events[i]
+		e := &h.Events[i]
 		switch e.Purge {
 		case event.PurgeIdempotency:
-			k := idempotencyTargetOf(e)
+			k := idempotencyTargetOf(*e)
 			idemPurges[k] = append(idemPurges[k], i)
 		case event.PurgeWorkflow:
 			k := workflowKey{e.Service, e.Key}

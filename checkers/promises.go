@@ -202,7 +202,7 @@ func indexPromises(h History) promiseIndex {
 		ix.byPromise[op.promise] = append(ix.byPromise[op.promise], op)
 	}
 	for _, i := range completed {
-		e := h.Events[i]
+		e := &h.Events[i]
 		wk := workflowKey{e.Service, e.Key}
 		k := promiseKey{e.Service, e.Key, e.Promise, countBefore(wfPurges[wk], i)}
 		ix.completedBy[k] = append(ix.completedBy[k], i)

@@ -290,7 +290,7 @@ func (r *replayer) started(i int, e *Event) {
 	case st.inputStart < 0:
 		st.inputStart = i
 	default:
-		ref := r.h.Events[st.inputStart]
+		ref := &r.h.Events[st.inputStart]
 		if !jb[0].SameCommand(ref.Journal[0]) {
 			r.report(e.Invocation, fmt.Sprintf("attempt %d's start journal changed the input from %s (attempt %d) to %s",
 				e.Attempt, ref.Journal[0].Result, ref.Attempt, jb[0].Result), st.inputStart, i)
@@ -299,7 +299,7 @@ func (r *replayer) started(i int, e *Event) {
 
 	from := 1
 	if st.prevStart >= 0 {
-		prev := r.h.Events[st.prevStart]
+		prev := &r.h.Events[st.prevStart]
 		ja := prev.Journal
 		if len(jb) < len(ja) {
 			r.report(e.Invocation, fmt.Sprintf("attempt %d's start journal has %d entries, fewer than attempt %d's %d (a durable entry was lost)",

@@ -274,7 +274,7 @@ func check(h *checkers.History) []checkers.Violation {
 	// Every call and send a finished checkout journaled started exactly one callee.
 	var calls, sends int
 	for _, i := range sortedValues(checkouts) {
-		e := h.Events[i]
+		e := &h.Events[i]
 		for _, en := range e.Journal {
 			switch en.Kind {
 			case journal.KindCall:

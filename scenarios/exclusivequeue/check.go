@@ -228,7 +228,7 @@ func (c *checker) outputs(k string) [][]string {
 		if cl.done < 0 {
 			break
 		}
-		d := c.h.Events[cl.done]
+		d := &c.h.Events[cl.done]
 		prev := lists[len(lists)-1]
 		next := prev
 		if len(d.Journal) == 0 || d.Journal[0].Kind != journal.KindInput {
@@ -326,7 +326,7 @@ func (c *checker) probes() {
 		if p.done < 0 || len(p.reached) == 0 || p.attempts != 1 {
 			continue
 		}
-		d := c.h.Events[p.done]
+		d := &c.h.Events[p.done]
 		if len(d.Journal) == 0 {
 			continue
 		}

@@ -193,7 +193,7 @@ type failFunc func(inv protocol.InvocationID, events []int, rule, format string,
 // checkInvoke judges the answer j to a call or send i.
 func (x *index) checkInvoke(o op, i, j int, body []byte, fail failFunc) {
 	h := x.h
-	resp := h.Events[j]
+	resp := &h.Events[j]
 	wantStatus := http.StatusOK
 	if o.kind == opSend {
 		wantStatus = http.StatusAccepted
@@ -272,7 +272,7 @@ func (x *index) contenders(o op, a int) int {
 
 // checkOutput judges a 200 answer j to request i that names inv.
 func (x *index) checkOutput(id protocol.InvocationID, inv *invocation, i, j int, fail failFunc) {
-	resp := x.h.Events[j]
+	resp := &x.h.Events[j]
 	if inv.d < 0 || inv.d > j {
 		fail(id, []int{i, j}, "output", "%s got 200 for %s, which had not finished", x.h.Events[i].Reason, id)
 		return
@@ -284,7 +284,7 @@ func (x *index) checkOutput(id protocol.InvocationID, inv *invocation, i, j int,
 
 // checkLookup judges the answer j to an attach or output by idempotency key i.
 func (x *index) checkLookup(o op, i, j int, body []byte, fail failFunc) {
-	resp := x.h.Events[j]
+	resp := &x.h.Events[j]
 	switch resp.Status {
 	case http.StatusOK:
 		inv := x.invs[resp.Invocation]
@@ -338,7 +338,7 @@ func (x *index) checkDelays(ops map[string]op, requests map[uint64]int, skew tim
 		if early := h.Events[i].At + o.delay - skew*2 - h.Events[s].At; early > 0 {
 			fail(resp.Invocation, []int{i, s}, "delay", "sent with delay %s, it started %s after the request (%s early)", o.delay, h.Events[s].At-h.Events[i].At, early)
 		}
-		acc := h.Events[inv.a]
+		acc := &h.Events[inv.a]
 		decided := false
 		for _, t := range x.timers[resp.Invocation] {
 			if t < s && h.Events[t].NodeClock() >= acc.NodeClock()+o.delay {

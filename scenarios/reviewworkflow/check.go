@@ -60,7 +60,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	// one-run and run-output.
 	expected := map[protocol.InvocationID]journal.Result{}
 	x.CheckRuns(rep.Rule("one-run"), func(run protocol.InvocationID, acc checkers.Event, a, d int) {
-		done := h.Events[d]
+		done := &h.Events[d]
 		ep := x.Epoch(acc.Key, a)
 		cs := x.Completions(acc.Key, PromiseName, ep)
 		if len(cs) == 0 || cs[0] > d {
@@ -103,7 +103,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	type peek struct{ a, d int }
 	var peeks []peek
 	for i, d := range x.Finished() {
-		e := h.Events[i]
+		e := &h.Events[i]
 		switch e.Handler {
 		case GetReview:
 			peeks = append(peeks, peek{i, d})
@@ -112,7 +112,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 		default:
 			continue
 		}
-		done := h.Events[d]
+		done := &h.Events[d]
 		if len(done.Journal) == 0 {
 			fail(e.Invocation, []int{d}, "submit-outcome", "submitReview finished without a journal")
 			continue
@@ -155,7 +155,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	// the one that finished first (the greedy choice that pairs intervals with points).
 	for _, key := range keys {
 		for _, c := range x.Completed[key][PromiseName] {
-			ce := h.Events[c]
+			ce := &h.Events[c]
 			review, err := wfcheck.DecodeString(ce.Result.Value)
 			if ce.Result.Failure != nil || err != nil {
 				fail(protocol.InvocationID{}, []int{c}, "submit-once", "review of key %s completed with %s, which no submitReview resolves it with", key, ce.Result)
@@ -188,7 +188,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	for _, p := range peeks {
 		a, d := p.a, p.d
 		acc, inv := h.Events[a], h.Events[a].Invocation
-		done := h.Events[d]
+		done := &h.Events[d]
 		if done.Result.Equal(x.PurgedFailure(acc.Key)) {
 			if !x.PurgedWith(acc.Key, d) {
 				fail(inv, []int{a, d}, "peek", "getReview of key %s failed with %s, but its workflow was not purged then", acc.Key, done.Result)

@@ -54,7 +54,7 @@ func Check(h *checkers.History, inputs map[string][]byte) []checkers.Violation {
 	expected := map[protocol.InvocationID]journal.Result{}
 	jobs := map[protocol.InvocationID]Job{}
 	x.CheckRuns(rep.Rule("one-run"), func(run protocol.InvocationID, acc checkers.Event, a, d int) {
-		done := h.Events[d]
+		done := &h.Events[d]
 		rf, err := runFactsOf(done.Journal)
 		if err != nil {
 			fail(run, []int{d}, "run-output", "run of key %s: %v", acc.Key, err)
