@@ -84,27 +84,31 @@ func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) 
 		}
 	}
 	rt := ctx.runtime()
-	rc := runContext{id: rt.InvocationID()}
-	res := rt.Run(o.name, func() (journal.Result, error) {
-		v, err := fn(rc)
-		if err != nil {
-			if IsTerminalError(err) {
-				return journal.Result{Failure: failureOf(err)}, nil
-			}
-			return journal.Result{}, err
-		}
-		b, err := encode(v)
-		if err != nil {
-			return journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("encode run result: %v", err)}}, nil
-		}
-		return journal.Result{Value: b}, nil
-	})
+	res, journaled := rt.EnterRun(o.name)
+	if !journaled {
+		res = rt.EndRun(runEffect(rt, fn, ctx.runContext()))
+	}
 	return decodeResult[T](res, "run result", "")
 }
 
-type runContext struct{ id protocol.InvocationID }
-
-func (r runContext) InvocationID() string { return r.id.String() }
+// runEffect calls a Run's fn, the side effect, and turns what it returned into a journal result,
+// or the non-terminal error that makes the attempt retry. The runtime refuses durable calls
+// until LeaveRun, deferred so that a panicking fn lifts the refusal as well.
+func runEffect[T any](rt Runtime, fn func(RunContext) (T, error), rc RunContext) (journal.Result, error) {
+	defer rt.LeaveRun()
+	v, err := fn(rc)
+	if err != nil {
+		if IsTerminalError(err) {
+			return journal.Result{Failure: failureOf(err)}, nil
+		}
+		return journal.Result{}, err
+	}
+	b, err := encode(v)
+	if err != nil {
+		return journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("encode run result: %v", err)}}, nil
+	}
+	return journal.Result{Value: b}, nil
+}
 
 // decodeResult turns a journaled result into the typed value or terminal error handler code sees.
 // The error names the value as what followed by name, joined only when decoding fails.

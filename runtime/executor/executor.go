@@ -425,6 +425,10 @@ type attempt struct {
 	running  bool
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
+	// runName names the side effect that runs (EnterRun to EndRun); rerun says it is a journaled
+	// run executed again (the planted ReexecuteJournaledRun), whose result is not journaled.
+	runName string
+	rerun   bool
 	// gated is set from a Gated start until its Durable arrives: until then no side effect may
 	// run, since the start may be lost with the batch that accepted the invocation.
 	gated bool
@@ -890,8 +894,9 @@ func (a *attempt) Await(index uint32) journal.Result {
 	return a.journal[index].Result
 }
 
-// Run implements durable.Runtime.
-func (a *attempt) Run(name string, effect func() (journal.Result, error)) journal.Result {
+// EnterRun implements durable.Runtime: the journaled result of a replayed run, or leave to run
+// the effect now. A run past the journal first waits, when gated, until its start is durable.
+func (a *attempt) EnterRun(name string) (journal.Result, bool) {
 	a.guard()
 	index := a.pos
 	if index < a.replayLen {
@@ -901,21 +906,56 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 		}
 		a.ex.reached(PointReplayedRun)
 		if mutant.On(mutant.ReexecuteJournaledRun) {
-			a.runEffect(index, effect)
+			a.enterEffect(index, name, true)
+			return journal.Result{}, false
 		}
 		a.pos++
-		return a.Await(index)
+		return a.Await(index), true
 	}
 	if a.ex.cfg.ReplayOnly {
 		panic(replayedSignal{})
 	}
 	a.awaitDurable()
-	res := a.runEffect(index, effect)
+	a.enterEffect(index, name, false)
+	return journal.Result{}, false
+}
+
+// enterEffect tells the observer that the side effect name at index executes, remembers it for
+// EndRun, and refuses durable calls until it is over (LeaveRun). rerun says that it is a
+// journaled run executed again (planted).
+func (a *attempt) enterEffect(index uint32, name string, rerun bool) {
+	if o := a.ex.cfg.Observer; o != nil {
+		o.RunExecuted(a.inv, a.number, index)
+	}
+	a.runName, a.rerun = name, rerun
+	a.inRun = true
+}
+
+// LeaveRun implements durable.Runtime.
+func (a *attempt) LeaveRun() { a.inRun = false }
+
+// EndRun implements durable.Runtime: a non-terminal error ends the attempt with a retry, because
+// the journal has no result to give the handler and the index must stay the run's on replay.
+// Otherwise the result is journaled and handed back once durable.
+func (a *attempt) EndRun(res journal.Result, err error) journal.Result {
+	index := a.pos
+	if err != nil {
+		a.rerun = false
+		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("run at journal index %d: %v", index, err)}})
+	}
+	if a.rerun {
+		// Planted (ReexecuteJournaledRun): the effect ran again; the journaled result stands.
+		a.rerun = false
+		a.pos++
+		return a.Await(index)
+	}
 	if a.ex.buggify(BuggifyDieAfterEffect) {
 		// The side effect happened; its result is lost with the attempt, so the next attempt
 		// runs it again: at-least-once until journaled.
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: attempt died after a side effect, before journaling it"}})
 	}
+	name := a.runName
+	a.runName = ""
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
 	return a.Await(index)
 }
@@ -928,26 +968,6 @@ func (a *attempt) awaitDurable() {
 		a.park(nil)
 		a.atGate = false
 	}
-}
-
-// runEffect executes a side effect; a non-terminal error ends the attempt with a retry, because
-// the journal has no result to give the handler and the index must stay the run's on replay.
-func (a *attempt) runEffect(index uint32, effect func() (journal.Result, error)) journal.Result {
-	if o := a.ex.cfg.Observer; o != nil {
-		o.RunExecuted(a.inv, a.number, index)
-	}
-	res, err := a.execute(effect)
-	if err != nil {
-		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("run at journal index %d: %v", index, err)}})
-	}
-	return res
-}
-
-// execute calls a side effect with durable calls refused for its duration.
-func (a *attempt) execute(effect func() (journal.Result, error)) (journal.Result, error) {
-	a.inRun = true
-	defer func() { a.inRun = false }()
-	return effect()
 }
 
 // Fail implements durable.Runtime.
