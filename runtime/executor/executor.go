@@ -48,6 +48,10 @@ type Config struct {
 	// attempt dying right after a side effect ran and before its result was journaled. Production
 	// leaves it nil; the simulator draws the answers from the seed.
 	Buggify func(point string) bool
+	// Spare, if set, keeps what a crashed executor leaves behind for the next one built with the
+	// same Spare: its waiting workers and its emptied tables. The simulator, which builds an
+	// executor at every restart, sets it; its owner ends the kept workers with Spare.Stop.
+	Spare *Spare
 	// ReplayOnly stops every attempt when it reaches the end of its start journal, before it
 	// sends a new command or executes a side effect: the attempt then ends as "replayed". The
 	// simulator's replay twin uses it to re-run handlers against persisted journals.
@@ -117,6 +121,11 @@ func New(cfg Config) *Executor {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
 	e := &Executor{cfg: cfg}
+	if sp := cfg.Spare; sp != nil {
+		e.idle, e.attempts, e.ended, e.endedOrder = sp.idle, sp.attempts, sp.ended, sp.endedOrder
+		e.early, e.earlyOrder = sp.early, sp.earlyOrder
+		*sp = Spare{}
+	}
 	if len(cfg.Services) > fewServices {
 		e.services = make(map[string]*durable.Service, len(cfg.Services))
 	}
@@ -200,7 +209,8 @@ func (e *Executor) Deliver(m protocol.Message) {
 // Crash aborts every attempt as a process crash would, in invocation order, and returns the
 // attempts that were running so a transport can report their lost connections to the engine.
 // It also ends the coroutines the executor keeps for later attempts: a crashed executor leaves no
-// goroutine behind. (One used after Crash makes new ones, which the next Crash ends.)
+// goroutine behind (one used after Crash makes new ones, which the next Crash ends), unless its
+// Config.Spare keeps them for the next executor, whose owner then ends them (Spare.Stop).
 func (e *Executor) Crash() []protocol.Message {
 	ids := make([]protocol.InvocationID, 0, len(e.attempts))
 	for id := range e.attempts {
@@ -213,8 +223,46 @@ func (e *Executor) Crash() []protocol.Message {
 		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
 		a.abort("crashed")
 	}
-	e.stopWorkers()
+	if sp := e.cfg.Spare; sp != nil {
+		sp.keep(e)
+	} else {
+		e.stopWorkers()
+	}
 	return lost
+}
+
+// Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
+// their waiting workers, which hold no attempt and nothing of one, and their tables, emptied.
+// A new executor built with it is as one built without: only allocations are saved. The zero
+// Spare is empty.
+type Spare struct {
+	idle       []*worker
+	attempts   map[protocol.InvocationID]*attempt
+	ended      map[protocol.InvocationID]uint32
+	endedOrder []protocol.InvocationID
+	early      map[protocol.InvocationID]*earlyMessages
+	earlyOrder []protocol.InvocationID
+}
+
+// keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
+// stray use of e cannot reach the next executor's.
+func (sp *Spare) keep(e *Executor) {
+	sp.Stop() // what an earlier crash left and no executor took
+	clear(e.attempts)
+	clear(e.ended)
+	clear(e.early)
+	sp.idle, sp.attempts, sp.ended, sp.endedOrder = e.idle, e.attempts, e.ended, e.endedOrder[:0]
+	sp.early, sp.earlyOrder = e.early, e.earlyOrder[:0]
+	e.idle, e.attempts, e.ended, e.endedOrder, e.early, e.earlyOrder = nil, nil, nil, nil, nil, nil
+}
+
+// Stop ends the coroutines of the kept workers, so that none outlives their owner.
+func (sp *Spare) Stop() {
+	for i, w := range sp.idle {
+		sp.idle[i] = nil
+		w.stop()
+	}
+	sp.idle = sp.idle[:0]
 }
 
 func compareIDs(a, b protocol.InvocationID) int {
