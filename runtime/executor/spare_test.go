@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/executor"
@@ -41,5 +40,5 @@ func TestSpareAcrossCrash(t *testing.T) {
 
 	assert.Empty(t, h.ex.Crash())
 	spare.Stop()
-	goleak.VerifyNone(t)
+	noLeak(t)
 }
