@@ -129,7 +129,15 @@ func replayHandler(h durable.Handler, inv protocol.InvocationID, key string, now
 		}
 		r.ended(nil, fmt.Errorf("handler panicked: %v", p), true)
 	}()
-	out, err := h.Call(r, j[0].Result.Value)
+	// h.Call spelled out (Prepare, Run, Output) here, one frame shallower: every stop unwinds the
+	// frames between the handler and this one, and each costs the unwinder a walk.
+	var out []byte
+	p, err := h.Prepare(j[0].Result.Value)
+	if err == nil {
+		if err = p.Run(r); err == nil {
+			out, err = p.Output()
+		}
+	}
 	if !r.stopped {
 		r.ended(out, err, false)
 	}
