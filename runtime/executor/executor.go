@@ -330,7 +330,8 @@ func (e *Executor) forget(a *attempt) {
 	if e.attempts[a.inv] == a {
 		delete(e.attempts, a.inv)
 	}
-	if _, known := e.ended[a.inv]; !known {
+	last, known := e.ended[a.inv]
+	if !known {
 		if len(e.endedOrder) >= rememberEnded {
 			delete(e.ended, e.endedOrder[0])
 			e.endedOrder = e.endedOrder[1:]
@@ -340,7 +341,7 @@ func (e *Executor) forget(a *attempt) {
 	if e.ended == nil {
 		e.ended = map[protocol.InvocationID]uint32{}
 	}
-	e.ended[a.inv] = max(e.ended[a.inv], a.number)
+	e.ended[a.inv] = max(last, a.number)
 }
 
 func (e *Executor) start(m protocol.Message) {
