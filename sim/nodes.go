@@ -529,6 +529,9 @@ type executorNode struct {
 	// cfg is the executor's configuration but its services, made once: every restart after a
 	// crash would otherwise make its closures again.
 	cfg executor.Config
+	// spare keeps a crashed executor's workers and tables for the next one (World.close ends
+	// its workers).
+	spare executor.Spare
 }
 
 func newExecutorNode(w *World) *executorNode {
@@ -541,6 +544,7 @@ func newExecutorNode(w *World) *executorNode {
 		Observer:          observer{w: w},
 		Reached:           w.cover,
 		Buggify:           w.buggify,
+		Spare:             &n.spare,
 	}
 	n.start()
 	return n

@@ -129,7 +129,15 @@ func replayHandler(h durable.Handler, inv protocol.InvocationID, key string, now
 		}
 		r.ended(nil, fmt.Errorf("handler panicked: %v", p), true)
 	}()
-	out, err := h.Call(r, j[0].Result.Value)
+	// h.Call spelled out (Prepare, Run, Output) here, one frame shallower: every stop unwinds the
+	// frames between the handler and this one, and each costs the unwinder a walk.
+	var out []byte
+	p, err := h.Prepare(j[0].Result.Value)
+	if err == nil {
+		if err = p.Run(r); err == nil {
+			out, err = p.Output()
+		}
+	}
 	if !r.stopped {
 		r.ended(out, err, false)
 	}
@@ -328,14 +336,26 @@ func (r *twinReplay) AwaitAny(indices []uint32) int {
 	return choice
 }
 
-// Run implements durable.Runtime: the journaled result; the side effect never runs, and a run
-// the journal does not hold yet stops the handler before it.
-func (r *twinReplay) Run(name string, _ func() (journal.Result, error)) journal.Result {
+// EnterRun implements durable.Runtime: the journaled result; the side effect never runs, and a
+// run the journal does not hold yet stops the handler before it.
+func (r *twinReplay) EnterRun(name string) (journal.Result, bool) {
 	r.live()
 	if !r.replayed(&journal.Entry{Kind: journal.KindRun, Name: name}) {
 		r.stop()
 	}
-	return r.journal[r.pos-1].Result
+	return r.journal[r.pos-1].Result, true
+}
+
+// LeaveRun implements durable.Runtime; EnterRun never lets a side effect run, so there is none
+// to leave.
+func (r *twinReplay) LeaveRun() {}
+
+// EndRun implements durable.Runtime; EnterRun never lets a side effect run, so a call is a
+// handler calling the runtime on its own, which no replayed journal can hold.
+func (r *twinReplay) EndRun(journal.Result, error) journal.Result {
+	r.live()
+	r.diverge("at journal index %d the handler ended a side effect it never began", r.pos)
+	return journal.Result{}
 }
 
 // Fail implements durable.Runtime: a terminal failure is the handler's output, and only where

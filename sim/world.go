@@ -623,6 +623,7 @@ func (w *World) close() {
 	if w.executor.ex != nil {
 		w.executor.ex.Crash()
 	}
+	w.executor.spare.Stop()
 }
 
 // observer adapts the executor's observations to history events.

@@ -13,7 +13,10 @@ import (
 type AwakeableFuture[T any] struct {
 	ctx   Context
 	index uint32
-	id    string
+	// inv is the invocation that journaled the awakeable. The ID is spelled from it when asked
+	// for (ID), not here: most futures are made by replays, which never hand the ID out again,
+	// and spelling it allocates.
+	inv protocol.InvocationID
 }
 
 // Awakeable journals a new awakeable and returns its future. Hand its ID to the outside world
@@ -21,17 +24,22 @@ type AwakeableFuture[T any] struct {
 func Awakeable[T any](ctx Context) AwakeableFuture[T] {
 	rt := ctx.runtime()
 	index := rt.Command(journal.Entry{Kind: journal.KindAwakeable})
-	id := protocol.AwakeableID{Invocation: rt.InvocationID(), Index: index}
-	return AwakeableFuture[T]{ctx: ctx, index: index, id: id.String()}
+	return AwakeableFuture[T]{ctx: ctx, index: index, inv: rt.InvocationID()}
 }
 
 // ID is the awakeable's self-routing ID ("sign_1...").
-func (a AwakeableFuture[T]) ID() string { return a.id }
+func (a AwakeableFuture[T]) ID() string {
+	return protocol.AwakeableID{Invocation: a.inv, Index: a.index}.String()
+}
 
 // Result waits for the awakeable's completion; the invocation may suspend meanwhile. A
 // rejection comes back as a terminal error whose message is the rejection reason.
 func (a AwakeableFuture[T]) Result() (T, error) {
-	return decodeResult[T](a.ctx.runtime().Await(a.index), "awakeable ", a.id)
+	res := a.ctx.runtime().Await(a.index)
+	if v, done, err := decodeQuick[T](res); done {
+		return v, err
+	}
+	return decodeJSON[T](res.Value, "awakeable ", a.ID())
 }
 
 // ResolveAwakeable completes the awakeable id with value. Completing an already completed
@@ -84,39 +92,52 @@ func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) 
 		}
 	}
 	rt := ctx.runtime()
-	rc := runContext{id: rt.InvocationID()}
-	res := rt.Run(o.name, func() (journal.Result, error) {
-		v, err := fn(rc)
-		if err != nil {
-			if IsTerminalError(err) {
-				return journal.Result{Failure: failureOf(err)}, nil
-			}
-			return journal.Result{}, err
-		}
-		b, err := encode(v)
-		if err != nil {
-			return journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("encode run result: %v", err)}}, nil
-		}
-		return journal.Result{Value: b}, nil
-	})
+	res, journaled := rt.EnterRun(o.name)
+	if !journaled {
+		res = rt.EndRun(runEffect(rt, fn, ctx.runContext()))
+	}
 	return decodeResult[T](res, "run result", "")
 }
 
-type runContext struct{ id protocol.InvocationID }
-
-func (r runContext) InvocationID() string { return r.id.String() }
+// runEffect calls a Run's fn, the side effect, and turns what it returned into a journal result,
+// or the non-terminal error that makes the attempt retry. The runtime refuses durable calls
+// until LeaveRun, deferred so that a panicking fn lifts the refusal as well.
+func runEffect[T any](rt Runtime, fn func(RunContext) (T, error), rc RunContext) (journal.Result, error) {
+	defer rt.LeaveRun()
+	v, err := fn(rc)
+	if err != nil {
+		if IsTerminalError(err) {
+			return journal.Result{Failure: failureOf(err)}, nil
+		}
+		return journal.Result{}, err
+	}
+	b, err := encode(v)
+	if err != nil {
+		return journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("encode run result: %v", err)}}, nil
+	}
+	return journal.Result{Value: b}, nil
+}
 
 // decodeResult turns a journaled result into the typed value or terminal error handler code sees.
 // The error names the value as what followed by name, joined only when decoding fails.
 func decodeResult[T any](res journal.Result, what, name string) (T, error) {
-	var v T
-	if res.Failure != nil {
-		return v, errorOf(res.Failure)
-	}
-	if len(res.Value) == 0 || decodeScalar(res.Value, &v) {
-		return v, nil
+	if v, done, err := decodeQuick[T](res); done {
+		return v, err
 	}
 	return decodeJSON[T](res.Value, what, name)
+}
+
+// decodeQuick is decodeResult without JSON: a failure, an absent value or a scalar. done is
+// false when the value needs decodeJSON, so that a caller whose error message costs an
+// allocation to spell (an awakeable's ID) spells it only then.
+func decodeQuick[T any](res journal.Result) (v T, done bool, err error) {
+	if res.Failure != nil {
+		return v, true, errorOf(res.Failure)
+	}
+	if len(res.Value) == 0 || decodeScalar(res.Value, &v) {
+		return v, true, nil
+	}
+	return v, false, nil
 }
 
 // decodeJSON is decodeResult's way for what decodeScalar does not take. It is apart so that

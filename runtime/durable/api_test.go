@@ -27,6 +27,7 @@ type fakeRuntime struct {
 	completions map[uint32]journal.Result
 	awaited     []uint32
 	runs        int
+	runName     string // the side effect between EnterRun and EndRun
 	key         string
 	state       map[string][]byte
 	rng         *rand.Rand
@@ -67,13 +68,19 @@ func (r *fakeRuntime) Await(index uint32) journal.Result {
 	return e.Result
 }
 
-func (r *fakeRuntime) Run(name string, effect func() (journal.Result, error)) journal.Result {
+func (r *fakeRuntime) EnterRun(name string) (journal.Result, bool) {
 	r.runs++
-	res, err := effect()
+	r.runName = name
+	return journal.Result{}, false
+}
+
+func (r *fakeRuntime) LeaveRun() {}
+
+func (r *fakeRuntime) EndRun(res journal.Result, err error) journal.Result {
 	if err != nil {
 		panic(retry{err})
 	}
-	r.entries = append(r.entries, journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
+	r.entries = append(r.entries, journal.Entry{Kind: journal.KindRun, Name: r.runName, Result: res})
 	return r.Await(uint32(len(r.entries) - 1))
 }
 
@@ -316,8 +323,8 @@ type replayRuntime struct {
 	index uint32
 }
 
-func (r *replayRuntime) Run(name string, effect func() (journal.Result, error)) journal.Result {
-	return r.Await(r.index)
+func (r *replayRuntime) EnterRun(string) (journal.Result, bool) {
+	return r.Await(r.index), true
 }
 
 // TestFullHandlerOnFakeRuntime runs the approval handler shape through NewServiceHandler on the

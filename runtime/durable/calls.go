@@ -47,8 +47,9 @@ func (c Client[O]) Request(input any) (O, error) {
 // RequestFuture starts the call now and returns its future; wait with Result, or in WaitFirst.
 func (c Client[O]) RequestFuture(input any) CallFuture[O] {
 	rt := c.ctx.runtime()
-	index := rt.Command(journal.Entry{Kind: journal.KindCall, Target: c.target(), Name: c.key, Param: c.encode(rt, input)})
-	return CallFuture[O]{ctx: c.ctx, index: index, what: "call " + c.target()}
+	target := c.target()
+	index := rt.Command(journal.Entry{Kind: journal.KindCall, Target: target, Name: c.key, Param: c.encode(rt, input)})
+	return CallFuture[O]{ctx: c.ctx, index: index, target: target}
 }
 
 // SendOption configures a Send.
@@ -86,13 +87,18 @@ func (c Client[O]) encode(rt Runtime, input any) journal.Result {
 type CallFuture[O any] struct {
 	ctx   Context
 	index uint32
-	what  string
+	// target is the callee ("service/handler"), for the error of an output that does not decode.
+	target string
 }
 
 // Result waits for the callee's output; the invocation may suspend meanwhile. The callee's
 // terminal error comes back as a terminal error with its code and message.
 func (f CallFuture[O]) Result() (O, error) {
-	return decodeResult[O](f.ctx.runtime().Await(f.index), f.what, " output")
+	res := f.ctx.runtime().Await(f.index)
+	if v, done, err := decodeQuick[O](res); done {
+		return v, err
+	}
+	return decodeJSON[O](res.Value, "call "+f.target, " output")
 }
 
 func (f CallFuture[O]) selectIndex() uint32 { return f.index }

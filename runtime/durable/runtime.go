@@ -27,10 +27,18 @@ type Runtime interface {
 	// AwaitAny parks the attempt until one of the entries is completed and returns its position
 	// in indices; the choice is journaled, so a replay returns the same position.
 	AwaitAny(indices []uint32) int
-	// Run journals the side effect named name: on replay it returns the journaled result without
-	// calling effect; otherwise it calls effect once, journals its result, waits until that is
-	// durable and returns it. A non-terminal error from effect ends the attempt with a retry.
-	Run(name string, effect func() (journal.Result, error)) journal.Result
+	// EnterRun begins the side effect named name. On replay it returns the journaled result and
+	// journaled true: the effect must not run. Otherwise journaled is false and the caller runs
+	// the effect once, at once, between EnterRun and LeaveRun, then hands what it returned to
+	// EndRun. A Run is three calls rather than one taking the effect as a closure so that no
+	// closure is made (and allocated) per side effect: Run is on nearly every handler's path.
+	EnterRun(name string) (res journal.Result, journaled bool)
+	// LeaveRun says the effect EnterRun let run has returned or panicked; durable calls, refused
+	// while it ran, are allowed again. It is deferred, so that it runs on a panic too.
+	LeaveRun()
+	// EndRun journals the result of the effect that EnterRun let run, waits until it is durable
+	// and returns it. A non-terminal err ends the attempt with a retry.
+	EndRun(res journal.Result, err error) journal.Result
 	// Fail ends the attempt at once with a terminal failure of the invocation. It does not return.
 	Fail(f journal.Failure)
 	// Rand is the attempt's deterministic random source: seeded from the invocation ID, so that
@@ -42,7 +50,7 @@ type Runtime interface {
 
 // NewContext wraps an executor's Runtime as the Context of a plain service handler. It is for
 // executors and tests; handler code receives its Context ready-made.
-func NewContext(rt Runtime) Context { return baseContext{rt: rt} }
+func NewContext(rt Runtime) Context { return &baseContext{rt: rt} }
 
 // Context is a handler's view of its invocation. It is only valid inside the handler call that
 // received it and only on that handler's own goroutine: concurrency inside a handler is expressed
@@ -51,6 +59,9 @@ type Context interface {
 	// InvocationID returns the ID of the running invocation ("inv_...").
 	InvocationID() string
 	runtime() Runtime
+	// runContext is the context's view as a Run closure's RunContext: the same memory, so that
+	// handing it to a closure allocates nothing.
+	runContext() RunContext
 }
 
 // ObjectSharedContext is the context of a virtual object's shared handler: it may read the
@@ -92,8 +103,9 @@ type (
 	workflowContext       struct{ workflowSharedContext }
 )
 
-func (c baseContext) InvocationID() string { return c.rt.InvocationID().String() }
-func (c baseContext) runtime() Runtime     { return c.rt }
+func (c baseContext) InvocationID() string    { return c.rt.InvocationID().String() }
+func (c baseContext) runtime() Runtime        { return c.rt }
+func (c *baseContext) runContext() RunContext { return (*runView)(c) }
 
 func (c objectSharedContext) Key() string  { return c.rt.Key() }
 func (objectSharedContext) readsState()    {}
@@ -107,3 +119,8 @@ type RunContext interface {
 	// InvocationID returns the ID of the running invocation.
 	InvocationID() string
 }
+
+// runView is a context seen as a RunContext: it offers the invocation's ID and no durable call.
+type runView baseContext
+
+func (v *runView) InvocationID() string { return v.rt.InvocationID().String() }

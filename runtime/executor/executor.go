@@ -48,6 +48,10 @@ type Config struct {
 	// attempt dying right after a side effect ran and before its result was journaled. Production
 	// leaves it nil; the simulator draws the answers from the seed.
 	Buggify func(point string) bool
+	// Spare, if set, keeps what a crashed executor leaves behind for the next one built with the
+	// same Spare: its waiting workers and its emptied tables. The simulator, which builds an
+	// executor at every restart, sets it; its owner ends the kept workers with Spare.Stop.
+	Spare *Spare
 	// ReplayOnly stops every attempt when it reaches the end of its start journal, before it
 	// sends a new command or executes a side effect: the attempt then ends as "replayed". The
 	// simulator's replay twin uses it to re-run handlers against persisted journals.
@@ -117,6 +121,11 @@ func New(cfg Config) *Executor {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
 	e := &Executor{cfg: cfg}
+	if sp := cfg.Spare; sp != nil {
+		e.idle, e.attempts, e.ended, e.endedOrder = sp.idle, sp.attempts, sp.ended, sp.endedOrder
+		e.early, e.earlyOrder = sp.early, sp.earlyOrder
+		*sp = Spare{}
+	}
 	if len(cfg.Services) > fewServices {
 		e.services = make(map[string]*durable.Service, len(cfg.Services))
 	}
@@ -200,7 +209,8 @@ func (e *Executor) Deliver(m protocol.Message) {
 // Crash aborts every attempt as a process crash would, in invocation order, and returns the
 // attempts that were running so a transport can report their lost connections to the engine.
 // It also ends the coroutines the executor keeps for later attempts: a crashed executor leaves no
-// goroutine behind. (One used after Crash makes new ones, which the next Crash ends.)
+// goroutine behind (one used after Crash makes new ones, which the next Crash ends), unless its
+// Config.Spare keeps them for the next executor, whose owner then ends them (Spare.Stop).
 func (e *Executor) Crash() []protocol.Message {
 	ids := make([]protocol.InvocationID, 0, len(e.attempts))
 	for id := range e.attempts {
@@ -213,8 +223,46 @@ func (e *Executor) Crash() []protocol.Message {
 		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
 		a.abort("crashed")
 	}
-	e.stopWorkers()
+	if sp := e.cfg.Spare; sp != nil {
+		sp.keep(e)
+	} else {
+		e.stopWorkers()
+	}
 	return lost
+}
+
+// Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
+// their waiting workers, which hold no attempt and nothing of one, and their tables, emptied.
+// A new executor built with it is as one built without: only allocations are saved. The zero
+// Spare is empty.
+type Spare struct {
+	idle       []*worker
+	attempts   map[protocol.InvocationID]*attempt
+	ended      map[protocol.InvocationID]uint32
+	endedOrder []protocol.InvocationID
+	early      map[protocol.InvocationID]*earlyMessages
+	earlyOrder []protocol.InvocationID
+}
+
+// keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
+// stray use of e cannot reach the next executor's.
+func (sp *Spare) keep(e *Executor) {
+	sp.Stop() // what an earlier crash left and no executor took
+	clear(e.attempts)
+	clear(e.ended)
+	clear(e.early)
+	sp.idle, sp.attempts, sp.ended, sp.endedOrder = e.idle, e.attempts, e.ended, e.endedOrder[:0]
+	sp.early, sp.earlyOrder = e.early, e.earlyOrder[:0]
+	e.idle, e.attempts, e.ended, e.endedOrder, e.early, e.earlyOrder = nil, nil, nil, nil, nil, nil
+}
+
+// Stop ends the coroutines of the kept workers, so that none outlives their owner.
+func (sp *Spare) Stop() {
+	for i, w := range sp.idle {
+		sp.idle[i] = nil
+		w.stop()
+	}
+	sp.idle = sp.idle[:0]
 }
 
 func compareIDs(a, b protocol.InvocationID) int {
@@ -282,7 +330,8 @@ func (e *Executor) forget(a *attempt) {
 	if e.attempts[a.inv] == a {
 		delete(e.attempts, a.inv)
 	}
-	if _, known := e.ended[a.inv]; !known {
+	last, known := e.ended[a.inv]
+	if !known {
 		if len(e.endedOrder) >= rememberEnded {
 			delete(e.ended, e.endedOrder[0])
 			e.endedOrder = e.endedOrder[1:]
@@ -292,7 +341,7 @@ func (e *Executor) forget(a *attempt) {
 	if e.ended == nil {
 		e.ended = map[protocol.InvocationID]uint32{}
 	}
-	e.ended[a.inv] = max(e.ended[a.inv], a.number)
+	e.ended[a.inv] = max(last, a.number)
 }
 
 func (e *Executor) start(m protocol.Message) {
@@ -425,6 +474,10 @@ type attempt struct {
 	running  bool
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
+	// runName names the side effect that runs (EnterRun to EndRun); rerun says it is a journaled
+	// run executed again (the planted ReexecuteJournaledRun), whose result is not journaled.
+	runName string
+	rerun   bool
 	// gated is set from a Gated start until its Durable arrives: until then no side effect may
 	// run, since the start may be lost with the batch that accepted the invocation.
 	gated bool
@@ -845,19 +898,25 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 				return pos
 			}
 		}
-		a.park(indices)
+		if !a.park(indices) {
+			panic(abortSignal{})
+		}
 	}
 }
 
-// park hands control back to the driver until a completion of one of indices resumes it.
-func (a *attempt) park(indices []uint32) {
+// park hands control back to the driver until a completion of one of indices resumes it. It
+// reports false when the driver resumed it only to unwind the handler: the caller then panics
+// with abortSignal itself, so that the unwinding starts one frame nearer the handler (the
+// unwinder pays a walk per frame, and every suspension unwinds).
+func (a *attempt) park(indices []uint32) bool {
 	a.waiting = indices
 	a.running = false
 	if !a.w.yield(struct{}{}) || a.aborting {
-		panic(abortSignal{})
+		return false
 	}
 	a.running = true
 	a.waiting = nil
+	return true
 }
 
 // replayedSignal ends a replay-only attempt at the end of its journal.
@@ -884,14 +943,17 @@ func (a *attempt) Await(index uint32) journal.Result {
 	a.guard()
 	for !a.ready[index] {
 		a.awaiting[0] = index
-		a.park(a.awaiting[:])
+		if !a.park(a.awaiting[:]) {
+			panic(abortSignal{})
+		}
 	}
 	a.observe(index, a.journal[index])
 	return a.journal[index].Result
 }
 
-// Run implements durable.Runtime.
-func (a *attempt) Run(name string, effect func() (journal.Result, error)) journal.Result {
+// EnterRun implements durable.Runtime: the journaled result of a replayed run, or leave to run
+// the effect now. A run past the journal first waits, when gated, until its start is durable.
+func (a *attempt) EnterRun(name string) (journal.Result, bool) {
 	a.guard()
 	index := a.pos
 	if index < a.replayLen {
@@ -901,21 +963,56 @@ func (a *attempt) Run(name string, effect func() (journal.Result, error)) journa
 		}
 		a.ex.reached(PointReplayedRun)
 		if mutant.On(mutant.ReexecuteJournaledRun) {
-			a.runEffect(index, effect)
+			a.enterEffect(index, name, true)
+			return journal.Result{}, false
 		}
 		a.pos++
-		return a.Await(index)
+		return a.Await(index), true
 	}
 	if a.ex.cfg.ReplayOnly {
 		panic(replayedSignal{})
 	}
 	a.awaitDurable()
-	res := a.runEffect(index, effect)
+	a.enterEffect(index, name, false)
+	return journal.Result{}, false
+}
+
+// enterEffect tells the observer that the side effect name at index executes, remembers it for
+// EndRun, and refuses durable calls until it is over (LeaveRun). rerun says that it is a
+// journaled run executed again (planted).
+func (a *attempt) enterEffect(index uint32, name string, rerun bool) {
+	if o := a.ex.cfg.Observer; o != nil {
+		o.RunExecuted(a.inv, a.number, index)
+	}
+	a.runName, a.rerun = name, rerun
+	a.inRun = true
+}
+
+// LeaveRun implements durable.Runtime.
+func (a *attempt) LeaveRun() { a.inRun = false }
+
+// EndRun implements durable.Runtime: a non-terminal error ends the attempt with a retry, because
+// the journal has no result to give the handler and the index must stay the run's on replay.
+// Otherwise the result is journaled and handed back once durable.
+func (a *attempt) EndRun(res journal.Result, err error) journal.Result {
+	index := a.pos
+	if err != nil {
+		a.rerun = false
+		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("run at journal index %d: %v", index, err)}})
+	}
+	if a.rerun {
+		// Planted (ReexecuteJournaledRun): the effect ran again; the journaled result stands.
+		a.rerun = false
+		a.pos++
+		return a.Await(index)
+	}
 	if a.ex.buggify(BuggifyDieAfterEffect) {
 		// The side effect happened; its result is lost with the attempt, so the next attempt
 		// runs it again: at-least-once until journaled.
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: attempt died after a side effect, before journaling it"}})
 	}
+	name := a.runName
+	a.runName = ""
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
 	return a.Await(index)
 }
@@ -925,29 +1022,11 @@ func (a *attempt) awaitDurable() {
 	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
 		a.ex.reached(PointGated)
 		a.atGate = true
-		a.park(nil)
+		if !a.park(nil) {
+			panic(abortSignal{})
+		}
 		a.atGate = false
 	}
-}
-
-// runEffect executes a side effect; a non-terminal error ends the attempt with a retry, because
-// the journal has no result to give the handler and the index must stay the run's on replay.
-func (a *attempt) runEffect(index uint32, effect func() (journal.Result, error)) journal.Result {
-	if o := a.ex.cfg.Observer; o != nil {
-		o.RunExecuted(a.inv, a.number, index)
-	}
-	res, err := a.execute(effect)
-	if err != nil {
-		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf("run at journal index %d: %v", index, err)}})
-	}
-	return res
-}
-
-// execute calls a side effect with durable calls refused for its duration.
-func (a *attempt) execute(effect func() (journal.Result, error)) (journal.Result, error) {
-	a.inRun = true
-	defer func() { a.inRun = false }()
-	return effect()
 }
 
 // Fail implements durable.Runtime.

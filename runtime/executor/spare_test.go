@@ -1,0 +1,44 @@
+package executor_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilsim/vigil/runtime/durable"
+	"github.com/vigilsim/vigil/runtime/executor"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// TestSpareAcrossCrash: an executor built with the Spare a crashed one filled behaves as a new
+// one (it knows no attempt of its predecessor: a start the predecessor saw is not stale for
+// it), runs its attempts on the kept workers, and Spare.Stop leaves no goroutine behind.
+func TestSpareAcrossCrash(t *testing.T) {
+	defer noLeak(t)
+	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+		return durable.Awakeable[string](ctx).Result()
+	})
+	var spare executor.Spare
+	h := newHarness(t, time.Minute, svc)
+	cfg := executor.Config{Services: []*durable.Service{svc}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock, Spare: &spare}
+	h.ex = executor.New(cfg)
+	inv := invID(90)
+	h.start(inv, 1, inputEntry(t, nil))
+	h.complete(inv, 1, 1, value(t, "one"))
+	require.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "one"))}, h.take())
+	h.start(invID(91), 1, inputEntry(t, nil)) // parked at its crash
+	h.take()
+	require.Len(t, h.ex.Crash(), 1)
+
+	h.ex = executor.New(cfg)
+	h.start(inv, 1, inputEntry(t, nil)) // the crashed executor ended this attempt; this one never saw it
+	h.complete(inv, 1, 1, value(t, "two"))
+	assert.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "two"))}, h.take())
+	assert.Equal(t, 0, h.ex.Active())
+
+	assert.Empty(t, h.ex.Crash())
+	spare.Stop()
+	noLeak(t)
+}
