@@ -745,7 +745,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 	}
 	inv := e.invs[aid.Invocation]
 	switch {
-	case inv == nil && e.readFinished(aid.Invocation) != nil:
+	case inv == nil && e.finished(aid.Invocation):
 		e.reached(PointCompletionAfterFinish)
 		drop("invocation finished")
 		return

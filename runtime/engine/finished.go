@@ -75,6 +75,23 @@ func (e *Engine) invocation(id protocol.InvocationID) *invocation {
 	return e.readFinished(id)
 }
 
+// finished reports whether invocation id has finished, as readFinished(id) != nil does (a record
+// it cannot read is a read problem, and not finished), without building the invocation: most
+// callers only ask, and the answer needs no copy of the record's strings.
+func (e *Engine) finished(id protocol.InvocationID) bool {
+	raw, ok := e.getRecord(finishedPrefix, id)
+	if !ok {
+		return false
+	}
+	var inv invocation
+	err := decodeInvocationText(&inv, id, raw, false)
+	if err != nil || inv.status != statusDone {
+		e.readProblem(finishedKey(id), fmt.Errorf("finished invocation record: %w", errOr(err, "status is not done")))
+		return false
+	}
+	return true
+}
+
 // readFinished reads a finished invocation's record from the store, or nil.
 func (e *Engine) readFinished(id protocol.InvocationID) *invocation {
 	raw, ok := e.getRecord(finishedPrefix, id)

@@ -179,7 +179,7 @@ const initialJournalRoom = 4
 // schedules it after its delay. caller, when set, is the call entry that waits for its output.
 func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec protocol.HandlerSpec, caller slot) *invocation {
 	invID := e.cfg.NewID()
-	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.readFinished(invID) != nil {
+	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.finished(invID) {
 		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
 	}
 	e.seq++
