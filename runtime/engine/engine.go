@@ -230,6 +230,11 @@ func (e *Engine) specOf(name string) protocol.ServiceSpec {
 // Ready returns everything produced since the last call and starts a new, empty Ready. The
 // invocations that finished leave memory here: from now on the store has them (finished.go).
 func (e *Engine) Ready() Ready {
+	if len(e.dirty) == 0 && e.ready.Empty() {
+		// Nothing happened since the last Ready, as after most steps that end a group: the
+		// empty Ready, and the engine keeps its buffers rather than trading them for spares.
+		return Ready{}
+	}
 	for _, inv := range e.dirty {
 		inv.dirty, inv.fresh = false, false
 		if e.invs[inv.id] != inv {
@@ -268,7 +273,8 @@ const (
 // hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
 // slices are cleared here, so that nothing of r outlives it through them.
 func (e *Engine) Recycle(r *Ready) {
-	if len(e.spare) >= maxSpareReadies {
+	if len(e.spare) >= maxSpareReadies || r.unbuffered() {
+		// A Ready with no buffers (the empty one) would only take a spare's place.
 		return
 	}
 	e.spare = append(e.spare, Ready{
