@@ -175,6 +175,8 @@ type Engine struct {
 	// keyRoom and readRoom are where getRecord builds a key and reads a value.
 	keyRoom  [indexedKeyLen]byte
 	readRoom []byte
+	// idemRoom is where readIdempotency builds an idempotency key.
+	idemRoom []byte
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -301,6 +303,9 @@ func (e *Engine) TakeRoom(old *Engine) {
 	}
 	if e.readRoom == nil {
 		e.readRoom, old.readRoom = old.readRoom[:0], nil
+	}
+	if e.idemRoom == nil {
+		e.idemRoom, old.idemRoom = old.idemRoom[:0], nil
 	}
 	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
 		clear(old.dirty[:cap(old.dirty)])

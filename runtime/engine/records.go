@@ -76,6 +76,19 @@ func escapedKey(prefix string, parts ...string) string {
 	return b.String()
 }
 
+// appendEscapedKey appends escapedKey(prefix, parts...) to dst: the same key, in a buffer of
+// the caller's for a lookup that keeps no key.
+func appendEscapedKey(dst []byte, prefix string, parts ...string) []byte {
+	dst = append(dst, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			dst = append(dst, '/')
+		}
+		dst = append(dst, url.PathEscape(p)...)
+	}
+	return dst
+}
+
 func stateKey(service, key, name string) string {
 	return escapedKey(statePrefix, service, key, name)
 }
