@@ -164,7 +164,7 @@ type exchangeRecord struct {
 func (x *exchange) arrive() {
 	w := x.w
 	if !w.runtime.up {
-		w.runtime.request(x.reqNo, ingress.Request{}, x.reply) // refused
+		w.runtime.request(x.reqNo, ingress.Request{}, x) // refused
 		return
 	}
 	// What the production handler answers before decoding — a CORS preflight, the health
@@ -182,7 +182,7 @@ func (x *exchange) arrive() {
 		w.After(w.linkDelay(), func() { x.reply(resp) })
 		return
 	}
-	w.runtime.request(x.reqNo, decoded, x.reply)
+	w.runtime.request(x.reqNo, decoded, x)
 }
 
 // reply is the runtime's answer leaving for the client, or lost on the way.
