@@ -290,9 +290,10 @@ func (e *Engine) Recycle(r *Ready) {
 }
 
 // TakeRoom gives e the room of old's reusable buffers — the Readies handed back to it (Recycle),
-// its encoding scratch, its list of dirty invocations — so that an engine recovered after a
+// its encoding scratch and read buffers, its list of dirty invocations, its map of waiting
+// requests — so that an engine recovered after a
 // crash does not grow them afresh. Only room moves: those buffers hold nothing between steps
-// (the dirty list is cleared here). A buffer e has begun to use stays its own. old must not be
+// (the dirty list and the map are cleared here). A buffer e has begun to use stays its own. old must not be
 // used afterwards.
 func (e *Engine) TakeRoom(old *Engine) {
 	if len(e.spare) == 0 {
@@ -306,6 +307,10 @@ func (e *Engine) TakeRoom(old *Engine) {
 	}
 	if e.idemRoom == nil {
 		e.idemRoom, old.idemRoom = old.idemRoom[:0], nil
+	}
+	if e.waitingOn == nil && old.waitingOn != nil {
+		clear(old.waitingOn) // the old engine's waits died with it
+		e.waitingOn, old.waitingOn = old.waitingOn, nil
 	}
 	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
 		clear(old.dirty[:cap(old.dirty)])
