@@ -164,7 +164,7 @@ type exchangeRecord struct {
 func (x *exchange) arrive() {
 	w := x.w
 	if !w.runtime.up {
-		w.runtime.request(x.reqNo, ingress.Request{}, x.reply) // refused
+		w.runtime.request(x.reqNo, ingress.Request{}, x) // refused
 		return
 	}
 	// What the production handler answers before decoding — a CORS preflight, the health
@@ -182,7 +182,7 @@ func (x *exchange) arrive() {
 		w.After(w.linkDelay(), func() { x.reply(resp) })
 		return
 	}
-	w.runtime.request(x.reqNo, decoded, x.reply)
+	w.runtime.request(x.reqNo, decoded, x)
 }
 
 // reply is the runtime's answer leaving for the client, or lost on the way.
@@ -305,7 +305,10 @@ func headerFields(h http.Header, buf []ingress.HeaderField) []ingress.HeaderFiel
 // handler writes for it, and the body; the headers go in buf when they fit.
 func responseHTTP(r ingress.Response, buf []hist.Header) hist.HTTP {
 	h := hist.HTTP{Status: r.Status, Body: r.Body}
-	fields := ingress.HeaderFields(r)
+	// The fields are read here and copied below: a buffer on the stack holds them (ten is
+	// the most the ingress writes; append would move a longer list to the heap).
+	var fieldBuf [10]ingress.HeaderField
+	fields := ingress.AppendHeaderFields(fieldBuf[:0], r)
 	if len(fields) == 0 {
 		return h
 	}

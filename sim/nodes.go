@@ -61,7 +61,7 @@ type runtimeNode struct {
 	// crashWhy, when set, starts the reason the next crash records (a failed sync).
 	crashWhy string
 
-	requests map[engine.RequestID]func(Response)
+	requests map[engine.RequestID]replier
 
 	// cfg is the engine's configuration but its retry policy, made once (see config).
 	cfg engine.Config
@@ -76,12 +76,12 @@ type runtimeNode struct {
 
 // newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
 // kept (World.recycle), or new ones when they are nil.
-func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]func(Response), room runtimeRoom) *runtimeNode {
+func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]replier, room runtimeRoom) *runtimeNode {
 	if st == nil {
 		st = mem.New()
 	}
 	if requests == nil {
-		requests = map[engine.RequestID]func(Response){}
+		requests = map[engine.RequestID]replier{}
 	}
 	n := &runtimeNode{w: w, store: st, requests: requests}
 	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
@@ -302,7 +302,7 @@ func (n *runtimeNode) answer(id engine.RequestID, r ingress.Response) {
 // replyAfter calls cb with resp after d, as World.After(d, func() { cb(resp) }) does, without a
 // closure per reply: the event runs a replyEvent's fire, bound when the carrier was made, and
 // the carrier is reused once its event has run.
-func (n *runtimeNode) replyAfter(d time.Duration, cb func(Response), resp Response) {
+func (n *runtimeNode) replyAfter(d time.Duration, cb replier, resp Response) {
 	var r *replyEvent
 	if k := len(n.spareReplies); k > 0 {
 		r = n.spareReplies[k-1]
@@ -318,7 +318,7 @@ func (n *runtimeNode) replyAfter(d time.Duration, cb func(Response), resp Respon
 // replyEvent carries one response to its callback (replyAfter).
 type replyEvent struct {
 	n    *runtimeNode
-	cb   func(Response)
+	cb   replier
 	resp Response
 	// fire is deliver, bound once.
 	fire func()
@@ -331,7 +331,13 @@ func (r *replyEvent) deliver() {
 	cb, resp := r.cb, r.resp
 	r.cb, r.resp = nil, Response{}
 	r.n.spareReplies = append(r.n.spareReplies, r)
-	cb(resp)
+	cb.reply(resp)
+}
+
+// replier takes the runtime's answer to a request: the client's exchange, held by the node
+// while the request is open, so that no callback is made per request.
+type replier interface {
+	reply(Response)
 }
 
 // noteEvents maps the engine's note kinds to history event kinds: an array indexed by the note
@@ -404,7 +410,7 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 }
 
 // request is an HTTP request arriving at the runtime's ingress.
-func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Response)) {
+func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 	if n.up && n.pause.active(n.w.now) {
 		n.holdRequest(reqNo, req, cb)
 		return
@@ -425,7 +431,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb func(Respons
 // holdRequest holds a request that reached the paused node until the pause ends. The closure
 // captures a copy made here, so that only a held request goes to the heap: had it captured
 // request's parameter, every request would move to the heap on entry.
-func (n *runtimeNode) holdRequest(reqNo uint64, req ingress.Request, cb func(Response)) {
+func (n *runtimeNode) holdRequest(reqNo uint64, req ingress.Request, cb replier) {
 	held := req
 	n.pause.hold(event{kind: evCall, fn: func() { n.request(reqNo, held, cb) }})
 }

@@ -236,7 +236,7 @@ type spare struct {
 	events     []checkers.Event
 	link       checkers.Link
 	store      *mem.Store
-	requests   map[engine.RequestID]func(Response)
+	requests   map[engine.RequestID]replier
 	auditRows  []checkers.Row
 	auditBytes []byte
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).

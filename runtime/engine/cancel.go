@@ -97,5 +97,5 @@ func (e *Engine) cancelByID(id protocol.InvocationID) bool {
 		e.cancel(inv)
 		return true
 	}
-	return e.readFinished(id) != nil
+	return e.finished(id)
 }

@@ -175,6 +175,8 @@ type Engine struct {
 	// keyRoom and readRoom are where getRecord builds a key and reads a value.
 	keyRoom  [indexedKeyLen]byte
 	readRoom []byte
+	// idemRoom is where readIdempotency builds an idempotency key.
+	idemRoom []byte
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -230,6 +232,11 @@ func (e *Engine) specOf(name string) protocol.ServiceSpec {
 // Ready returns everything produced since the last call and starts a new, empty Ready. The
 // invocations that finished leave memory here: from now on the store has them (finished.go).
 func (e *Engine) Ready() Ready {
+	if len(e.dirty) == 0 && e.ready.Empty() {
+		// Nothing happened since the last Ready, as after most steps that end a group: the
+		// empty Ready, and the engine keeps its buffers rather than trading them for spares.
+		return Ready{}
+	}
 	for _, inv := range e.dirty {
 		inv.dirty, inv.fresh = false, false
 		if e.invs[inv.id] != inv {
@@ -268,7 +275,8 @@ const (
 // hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
 // slices are cleared here, so that nothing of r outlives it through them.
 func (e *Engine) Recycle(r *Ready) {
-	if len(e.spare) >= maxSpareReadies {
+	if len(e.spare) >= maxSpareReadies || r.unbuffered() {
+		// A Ready with no buffers (the empty one) would only take a spare's place.
 		return
 	}
 	e.spare = append(e.spare, Ready{
@@ -282,9 +290,10 @@ func (e *Engine) Recycle(r *Ready) {
 }
 
 // TakeRoom gives e the room of old's reusable buffers — the Readies handed back to it (Recycle),
-// its encoding scratch, its list of dirty invocations — so that an engine recovered after a
+// its encoding scratch and read buffers, its list of dirty invocations, its map of waiting
+// requests — so that an engine recovered after a
 // crash does not grow them afresh. Only room moves: those buffers hold nothing between steps
-// (the dirty list is cleared here). A buffer e has begun to use stays its own. old must not be
+// (the dirty list and the map are cleared here). A buffer e has begun to use stays its own. old must not be
 // used afterwards.
 func (e *Engine) TakeRoom(old *Engine) {
 	if len(e.spare) == 0 {
@@ -295,6 +304,13 @@ func (e *Engine) TakeRoom(old *Engine) {
 	}
 	if e.readRoom == nil {
 		e.readRoom, old.readRoom = old.readRoom[:0], nil
+	}
+	if e.idemRoom == nil {
+		e.idemRoom, old.idemRoom = old.idemRoom[:0], nil
+	}
+	if e.waitingOn == nil && old.waitingOn != nil {
+		clear(old.waitingOn) // the old engine's waits died with it
+		e.waitingOn, old.waitingOn = old.waitingOn, nil
 	}
 	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
 		clear(old.dirty[:cap(old.dirty)])
@@ -745,7 +761,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 	}
 	inv := e.invs[aid.Invocation]
 	switch {
-	case inv == nil && e.readFinished(aid.Invocation) != nil:
+	case inv == nil && e.finished(aid.Invocation):
 		e.reached(PointCompletionAfterFinish)
 		drop("invocation finished")
 		return

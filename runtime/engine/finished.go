@@ -75,6 +75,23 @@ func (e *Engine) invocation(id protocol.InvocationID) *invocation {
 	return e.readFinished(id)
 }
 
+// finished reports whether invocation id has finished, as readFinished(id) != nil does (a record
+// it cannot read is a read problem, and not finished), without building the invocation: most
+// callers only ask, and the answer needs no copy of the record's strings.
+func (e *Engine) finished(id protocol.InvocationID) bool {
+	raw, ok := e.getRecord(finishedPrefix, id)
+	if !ok {
+		return false
+	}
+	var inv invocation
+	err := decodeInvocationText(&inv, id, raw, false)
+	if err != nil || inv.status != statusDone {
+		e.readProblem(finishedKey(id), fmt.Errorf("finished invocation record: %w", errOr(err, "status is not done")))
+		return false
+	}
+	return true
+}
+
 // readFinished reads a finished invocation's record from the store, or nil.
 func (e *Engine) readFinished(id protocol.InvocationID) *invocation {
 	raw, ok := e.getRecord(finishedPrefix, id)
@@ -119,7 +136,7 @@ func (e *Engine) outputResponse(inv *invocation) ingress.Response {
 
 // idempotent returns the invocation an idempotency key names, live or finished, or nil.
 func (e *Engine) idempotent(id idemID) *invocation {
-	raw, ok := e.get(idempotencyKey(id))
+	raw, ok := e.readIdempotency(id)
 	if !ok {
 		return nil
 	}
@@ -234,6 +251,30 @@ func (e *Engine) getRecord(prefix string, id protocol.InvocationID) ([]byte, boo
 	v, ok, err := ap.AppendValue(e.readRoom[:0], e.keyRoom[:n])
 	if err != nil {
 		e.readProblem(string(e.keyRoom[:n]), err)
+		return nil, false
+	}
+	if cap(v) <= maxReadRoom {
+		e.readRoom = v[:0]
+	}
+	return v, ok
+}
+
+// readIdempotency reads id's idempotency record, as get(idempotencyKey(id)) does. Over a store
+// that reads into a buffer of the caller's (valueAppender), the key is built in idemRoom and the
+// value read into readRoom, as getRecord does: the caller must be done with the value before the
+// next read. Most lookups find nothing, and need no key string of their own.
+func (e *Engine) readIdempotency(id idemID) ([]byte, bool) {
+	ap, ok := e.cfg.Store.(valueAppender)
+	if !ok {
+		return e.get(idempotencyKey(id))
+	}
+	e.idemRoom = appendEscapedKey(e.idemRoom[:0], idempotencyPrefix, id.service, id.handler, id.key, id.idemKey)
+	v, ok, err := ap.AppendValue(e.readRoom[:0], e.idemRoom)
+	if cap(e.idemRoom) > maxReadRoom {
+		e.idemRoom = nil // a long key's room is not kept for the next lookup
+	}
+	if err != nil {
+		e.readProblem(idempotencyKey(id), err)
 		return nil, false
 	}
 	if cap(v) <= maxReadRoom {

@@ -175,20 +175,29 @@ func (e *Engine) previousRun(hspec protocol.HandlerSpec, req ingress.Request) *i
 // initialJournalRoom is how many entries a new invocation's journal has room for.
 const initialJournalRoom = 4
 
+// invocationWithRoom is a new invocation with its journal's first room: one allocation where
+// two were made. A journal that outgrows the room moves out and leaves it unused.
+type invocationWithRoom struct {
+	invocation invocation
+	journal    [initialJournalRoom]journal.Entry
+}
+
 // create accepts a new invocation of req and starts it, queues it behind its key's lock, or
 // schedules it after its delay. caller, when set, is the call entry that waits for its output.
 func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec protocol.HandlerSpec, caller slot) *invocation {
 	invID := e.cfg.NewID()
-	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.readFinished(invID) != nil {
+	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.finished(invID) {
 		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
 	}
 	e.seq++
 	e.putSeq()
 	// Room for the input and the first few commands, which a journal of one entry would
-	// reallocate for at its second and third.
-	j := make([]journal.Entry, 1, initialJournalRoom)
+	// reallocate for at its second and third, in the invocation's own allocation.
+	room := new(invocationWithRoom)
+	j := room.journal[:1:initialJournalRoom]
 	j[0] = journal.Entry{Kind: journal.KindInput, Result: journal.Result{Value: req.Body}}
-	inv := &invocation{
+	inv := &room.invocation
+	*inv = invocation{
 		id:      invID,
 		service: req.Service,
 		handler: req.Handler,

@@ -76,6 +76,19 @@ func escapedKey(prefix string, parts ...string) string {
 	return b.String()
 }
 
+// appendEscapedKey appends escapedKey(prefix, parts...) to dst: the same key, in a buffer of
+// the caller's for a lookup that keeps no key.
+func appendEscapedKey(dst []byte, prefix string, parts ...string) []byte {
+	dst = append(dst, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			dst = append(dst, '/')
+		}
+		dst = append(dst, url.PathEscape(p)...)
+	}
+	return dst
+}
+
 func stateKey(service, key, name string) string {
 	return escapedKey(statePrefix, service, key, name)
 }
@@ -289,6 +302,8 @@ type recordReader struct {
 	// (nil: every string is its own copy).
 	whole []byte
 	text  string
+	// noText makes str check its strings and return them empty, copying nothing.
+	noText bool
 }
 
 // maxSharedRecordText bounds the records whose strings str cuts from one copy of the record:
@@ -301,6 +316,9 @@ const maxSharedRecordText = 512
 // string allocation instead of one per field.
 func (r *recordReader) str(what string) string {
 	v := r.bytes(what)
+	if r.noText {
+		return ""
+	}
 	if len(v) == 0 || r.whole == nil || len(r.whole) > maxSharedRecordText {
 		return string(v)
 	}
@@ -396,7 +414,14 @@ func decodeInvocation(id protocol.InvocationID, b []byte) (*invocation, error) {
 // decodeInvocationInto is decodeInvocation into inv, which a caller that only reads the record
 // can keep on its stack.
 func decodeInvocationInto(inv *invocation, id protocol.InvocationID, b []byte) error {
-	r := recordReader{b: b, whole: b}
+	return decodeInvocationText(inv, id, b, true)
+}
+
+// decodeInvocationText is decodeInvocationInto, with the same checks and errors; without
+// text, inv's strings (service, handler, key, idempotency key) are left empty rather than
+// copied, for a caller that only asks whether the record is sound and what its status is.
+func decodeInvocationText(inv *invocation, id protocol.InvocationID, b []byte, text bool) error {
+	r := recordReader{b: b, whole: b, noText: !text}
 	v := r.byte("version")
 	if r.err == nil && v != recordVersion && v != legacyRecordVersion {
 		return fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
@@ -474,13 +499,35 @@ func (r *recordReader) legacyEarly(recordLen int) map[uint32]journal.Result {
 	return early
 }
 
+// parseHexID reads an ID from the 32 hex digits of a store key, either case, as hex.Decode
+// reads them, in one pass with no copy of s.
 func parseHexID(s string) (protocol.InvocationID, bool) {
 	var id protocol.InvocationID
-	if len(s) != 32 {
+	if len(s) != 2*len(id) {
 		return id, false
 	}
-	_, err := hex.Decode(id[:], []byte(s))
-	return id, err == nil
+	for i := range id {
+		hi, okHi := hexDigit(s[2*i])
+		lo, okLo := hexDigit(s[2*i+1])
+		if !okHi || !okLo {
+			return id, false
+		}
+		id[i] = hi<<4 | lo
+	}
+	return id, true
+}
+
+// hexDigit is the value of one hex digit, either case.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // PersistedInvocation is an invocation as its store records hold it, for tools and the

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -69,8 +68,9 @@ func (r *recovery) scan() error {
 		_ = r.take(seqKey, raw)
 	}
 	for _, inv := range r.order {
-		for _, prefix := range []string{earlyPrefix, journalPrefix} {
-			if err := r.unreadable(st.Scan(invocationScanPrefix(prefix, inv.id), take)); err != nil {
+		early, entries := invocationScanPrefixes(inv.id)
+		for _, prefix := range [...]string{early, entries} {
+			if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 				return err
 			}
 		}
@@ -78,13 +78,36 @@ func (r *recovery) scan() error {
 	return nil
 }
 
-// invocationScanPrefix is prefix, the invocation ID in hex and a slash: the prefix of the
-// invocation's records under prefix, built in one allocation.
-func invocationScanPrefix(prefix string, id protocol.InvocationID) string {
-	var buf [16 + 2*len(protocol.InvocationID{}) + 1]byte // on the stack for the engine's short prefixes
-	b := append(buf[:0], prefix...)
+// parseHexIndex reads a journal index from the 8 hex digits of a store key, either case, as
+// strconv.ParseUint(s, 16, 32) reads them (8 digits always fit), without its error value.
+func parseHexIndex(s string) (uint64, bool) {
+	if len(s) != 8 {
+		return 0, false
+	}
+	var v uint64
+	for i := range len(s) {
+		d, ok := hexDigit(s[i])
+		if !ok {
+			return 0, false
+		}
+		v = v<<4 | uint64(d)
+	}
+	return v, true
+}
+
+// invocationScanPrefixes are the prefixes of invocation id's early completions and journal
+// entries: earlyPrefix or journalPrefix, the ID in hex and a slash. Both are cut from one
+// string, so that an invocation's scans cost one allocation, and the ID is encoded once.
+func invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
+	const idLen = 2*len(protocol.InvocationID{}) + 1
+	var buf [len(earlyPrefix) + len(journalPrefix) + 2*idLen]byte
+	b := append(buf[:0], earlyPrefix...)
 	b = hex.AppendEncode(b, id[:])
-	return string(append(b, '/'))
+	b = append(b, '/')
+	b = append(b, journalPrefix...)
+	b = append(b, b[len(earlyPrefix):len(earlyPrefix)+idLen]...)
+	both := string(b)
+	return both[:len(earlyPrefix)+idLen], both[len(earlyPrefix)+idLen:]
 }
 
 // unreadable sets aside every record that err reports failing its store checksum, as a record
@@ -235,8 +258,8 @@ func (r *recovery) takeIndexed(key string, value []byte) {
 	prefix := key[:len(journalPrefix)]
 	idPart, idxPart, ok := strings.Cut(key[len(prefix):], "/")
 	id, okID := parseHexID(idPart)
-	idx, errIdx := strconv.ParseUint(idxPart, 16, 32)
-	if !ok || !okID || errIdx != nil || len(idxPart) != 8 {
+	idx, okIdx := parseHexIndex(idxPart)
+	if !ok || !okID || !okIdx {
 		r.setAsideRaw(key, value, "key is not <32 hex digits>/<8 hex digits>")
 		return
 	}

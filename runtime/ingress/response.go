@@ -263,6 +263,13 @@ func HeaderFields(resp Response) []HeaderField {
 	return fs
 }
 
+// AppendHeaderFields appends the fields HeaderFields lists for resp to dst, for a caller that
+// reads them at once and keeps none: into a buffer of its own, on its stack.
+func AppendHeaderFields(dst []HeaderField, resp Response) []HeaderField {
+	eachHeaderField(resp, func(name, v string) { dst = append(dst, HeaderField{name, v}) })
+	return dst
+}
+
 // maxHeaderFields is the most fields eachHeaderField yields for one Response.
 const maxHeaderFields = 10
 

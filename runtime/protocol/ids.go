@@ -28,6 +28,12 @@ var ErrMalformedID = errors.New("malformed id")
 // ParseInvocationID parses the output of InvocationID.String.
 func ParseInvocationID(s string) (InvocationID, error) {
 	var id InvocationID
+	// A well-formed ID, as nearly every one is, is checked and decoded in one pass over its
+	// digits; anything else goes the long way below, which says what is wrong with it.
+	if rest, ok := strings.CutPrefix(s, invocationPrefix); ok && decodeLowerHex(id[:], rest) && !id.IsZero() {
+		return id, nil
+	}
+	id = InvocationID{}
 	rest, ok := strings.CutPrefix(s, invocationPrefix)
 	if !ok {
 		return id, fmt.Errorf("invocation id %q: must start with %q: %w", s, invocationPrefix, ErrMalformedID)
@@ -45,6 +51,34 @@ func ParseInvocationID(s string) (InvocationID, error) {
 		return id, fmt.Errorf("invocation id %q: the zero id names no invocation: %w", s, ErrMalformedID)
 	}
 	return id, nil
+}
+
+// decodeLowerHex decodes s into dst when s is exactly 2*len(dst) lowercase hex digits, the
+// spelling InvocationID.String writes, and reports whether it was (dst is then partly written).
+func decodeLowerHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, okHi := lowerHexDigit(s[2*i])
+		lo, okLo := lowerHexDigit(s[2*i+1])
+		if !okHi || !okLo {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// lowerHexDigit is the value of one lowercase hex digit.
+func lowerHexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // AwakeablePrefix starts every awakeable ID, as in Restate ("sign_" and the format version 1).
