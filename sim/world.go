@@ -126,10 +126,13 @@ type World struct {
 	requests    uint64
 	twin        twinState
 	// link is the link log (link.go), releases the number of the runtime node's last release.
-	link         checkers.Link
-	releases     uint64
-	violations   []checkers.Violation
+	link       checkers.Link
+	releases   uint64
+	violations []checkers.Violation
+	// covered counts the points reached (cover), until the Result takes them as coverage.
+	covered      []coverCount
 	coverage     map[Point]uint64
+	coverTaken   bool
 	idCounter    uint64
 	serviceKinds ingress.ServiceKinds
 	// declared are the services as the scenario declared them, for the checkers' own reading of
@@ -192,6 +195,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		link:       sp.link,
 		auditRows:  sp.auditRows,
 		auditBytes: sp.auditBytes,
+		covered:    sp.covered,
 		opts:       opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
@@ -239,6 +243,7 @@ type spare struct {
 	requests   map[engine.RequestID]func(Response)
 	auditRows  []checkers.Row
 	auditBytes []byte
+	covered    []coverCount
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
 	// streams are the PCG streams, seeded afresh for each run.
@@ -258,6 +263,8 @@ func (w *World) recycle() {
 	sp.link = w.link[:0]
 	clear(w.auditRows)
 	sp.auditRows = w.auditRows[:0]
+	clear(w.covered)
+	sp.covered = w.covered[:0]
 	if n := w.runtime; n != nil {
 		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
