@@ -196,7 +196,10 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		auditRows:  sp.auditRows,
 		auditBytes: sp.auditBytes,
 		covered:    sp.covered,
-		opts:       opts,
+		// Emptied by recycle, or nil: filled below (declare).
+		serviceKinds: sp.serviceKinds,
+		declared:     sp.declared,
+		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
 	w.netRand = stream("net")
@@ -215,7 +218,9 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	}
 	w.workload = sc.New(w)
 	w.services = w.workload.Services()
-	w.serviceKinds = ingress.ServiceKinds{}
+	if w.serviceKinds == nil {
+		w.serviceKinds = ingress.ServiceKinds{}
+	}
 	for _, s := range w.services {
 		w.serviceKinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
@@ -244,6 +249,10 @@ type spare struct {
 	auditRows  []checkers.Row
 	auditBytes []byte
 	covered    []coverCount
+	// serviceKinds and declared are the world's maps of the services, emptied: nothing keeps
+	// them past the run (the judge's readings let go of declared at their Reset).
+	serviceKinds ingress.ServiceKinds
+	declared     map[string]*protocol.ServiceSpec
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
 	// streams are the PCG streams, seeded afresh for each run.
@@ -265,6 +274,9 @@ func (w *World) recycle() {
 	sp.auditRows = w.auditRows[:0]
 	clear(w.covered)
 	sp.covered = w.covered[:0]
+	clear(w.serviceKinds)
+	clear(w.declared)
+	sp.serviceKinds, sp.declared = w.serviceKinds, w.declared
 	if n := w.runtime; n != nil {
 		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
@@ -660,7 +672,9 @@ func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how st
 // idempotency retention — before the runtime exists, so that the checkers judge the runtime
 // against what it was told rather than against what it says it did.
 func (w *World) declare() {
-	w.declared = map[string]*protocol.ServiceSpec{}
+	if w.declared == nil {
+		w.declared = map[string]*protocol.ServiceSpec{}
+	}
 	for _, s := range w.services {
 		spec := s.Spec()
 		w.declared[spec.Name] = &spec
