@@ -524,6 +524,12 @@ func (w *World) dispatch(ev *event) {
 		w.runtime.restartIfDown()
 	case evRestartExecutor:
 		w.executor.restartIfDown()
+	case evRuntimeCrashDue:
+		w.runtimeCrashDue()
+	case evExecutorCrashDue:
+		w.executorCrashDue()
+	case evClockStepDue:
+		w.clockStepDue()
 	default:
 		panic(fmt.Sprintf("sim: unknown event kind %d", ev.kind))
 	}
@@ -539,39 +545,46 @@ func (w *World) heal() {
 	w.executor.restartIfDown()
 }
 
+// scheduleCrashes queues the first of the plan's crashes and pauses, each of which queues the
+// next while faults are on. The crashes and clock steps are event kinds of their own rather than
+// closures that queue themselves (a closure and its captured self were allocations per run);
+// they run, and draw, exactly as those did.
 func (w *World) scheduleCrashes() {
 	if d := w.plan.RuntimeCrashEvery; d > 0 {
-		var next func()
-		next = func() {
-			if w.healed {
-				return
-			}
-			// Half the crashes strike at once; the others are aimed at the next durable boundary
-			// of a kind drawn here, where a crash finds the most to break.
-			if b := boundary(w.faultRand.Intn(8, "crash-boundary")); b <= boundaryAfterSends && b != boundaryNone && w.runtime.up {
-				w.runtime.crashAt = b
-			} else {
-				w.crashRuntime()
-			}
-			w.After(w.faultRand.Exp(d, "runtime-crash"), next)
-		}
-		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
+		w.afterKind(w.faultRand.Exp(d, "runtime-crash"), evRuntimeCrashDue)
 	}
 	w.scheduleClockSteps()
 	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pause)
 	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pause)
 	if d := w.plan.ExecutorCrashEvery; d > 0 {
-		var next func()
-		next = func() {
-			if w.healed {
-				return
-			}
-			w.executor.crash()
-			w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), evRestartExecutor)
-			w.After(w.faultRand.Exp(d, "executor-crash"), next)
-		}
-		w.After(w.faultRand.Exp(d, "executor-crash"), next)
+		w.afterKind(w.faultRand.Exp(d, "executor-crash"), evExecutorCrashDue)
 	}
+}
+
+// runtimeCrashDue strikes the runtime node (evRuntimeCrashDue) and queues its next crash.
+func (w *World) runtimeCrashDue() {
+	if w.healed {
+		return
+	}
+	// Half the crashes strike at once; the others are aimed at the next durable boundary of a
+	// kind drawn here, where a crash finds the most to break.
+	if b := boundary(w.faultRand.Intn(8, "crash-boundary")); b <= boundaryAfterSends && b != boundaryNone && w.runtime.up {
+		w.runtime.crashAt = b
+	} else {
+		w.crashRuntime()
+	}
+	w.afterKind(w.faultRand.Exp(w.plan.RuntimeCrashEvery, "runtime-crash"), evRuntimeCrashDue)
+}
+
+// executorCrashDue crashes the executor node (evExecutorCrashDue), queues its restart and its
+// next crash.
+func (w *World) executorCrashDue() {
+	if w.healed {
+		return
+	}
+	w.executor.crash()
+	w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), evRestartExecutor)
+	w.afterKind(w.faultRand.Exp(w.plan.ExecutorCrashEvery, "executor-crash"), evExecutorCrashDue)
 }
 
 // scheduleClockSteps sets the runtime node's wall clock off the true time by a drawn offset and,
@@ -581,24 +594,26 @@ func (w *World) scheduleClockSteps() {
 	if max <= 0 {
 		return
 	}
-	draw := func() time.Duration { return w.faultRand.Duration(-max, max, "clock-offset") }
-	w.runtime.clockOffset = draw()
+	w.runtime.clockOffset = w.faultRand.Duration(-max, max, "clock-offset")
 	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "initial offset"})
 	if w.plan.ClockStepEvery <= 0 {
 		return
 	}
-	var next func()
-	next = func() {
-		if w.healed {
-			return
-		}
-		from := w.runtime.clockOffset
-		w.runtime.clockOffset = draw()
-		// What fmt's "offset %v -> %v" writes, without fmt.
-		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "offset " + from.String() + " -> " + w.runtime.clockOffset.String()})
-		w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
+	w.afterKind(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), evClockStepDue)
+}
+
+// clockStepDue steps the runtime node's clock to a new offset (evClockStepDue) and queues the
+// next step.
+func (w *World) clockStepDue() {
+	if w.healed {
+		return
 	}
-	w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
+	max := w.plan.ClockSkewMax
+	from := w.runtime.clockOffset
+	w.runtime.clockOffset = w.faultRand.Duration(-max, max, "clock-offset")
+	// What fmt's "offset %v -> %v" writes, without fmt.
+	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "offset " + from.String() + " -> " + w.runtime.clockOffset.String()})
+	w.afterKind(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), evClockStepDue)
 }
 
 // crashRuntime crashes the runtime node and restarts it after a drawn downtime.
