@@ -177,6 +177,10 @@ func (k eventKind) String() string {
 		return "runtime-restart"
 	case evRestartExecutor:
 		return "executor-restart"
+	case evRuntimeCrashDue, evExecutorCrashDue, evClockStepDue:
+		// They were calls (closures that queued themselves): a bound's verdict names them as
+		// it did.
+		return "call"
 	}
 	return fmt.Sprintf("eventKind(%d)", uint8(k))
 }

@@ -100,10 +100,44 @@ func (w *World) buggify(point string) bool {
 	return true
 }
 
-// cover counts one reach of point p.
+// cover counts one reach of point p: in w.covered while the run goes, whose few points a search
+// finds sooner than a map's hash and which a recycled world keeps with its capacity (the map,
+// grown afresh for every seed, was a handful of allocations a run); once the Result has taken
+// the counts (takeCoverage), in the map it took, as before.
 func (w *World) cover(p Point) {
-	if w.coverage == nil {
-		w.coverage = map[Point]uint64{}
+	if w.coverTaken {
+		// What the judge reaches counts in the Result's map, if it has one (a map made now would
+		// reach no one).
+		if w.coverage != nil {
+			w.coverage[p]++
+		}
+		return
 	}
-	w.coverage[p]++
+	for i := range w.covered {
+		if w.covered[i].point == p {
+			w.covered[i].n++
+			return
+		}
+	}
+	w.covered = append(w.covered, coverCount{p, 1})
+}
+
+// coverCount is how often a run reached one point.
+type coverCount struct {
+	point Point
+	n     uint64
+}
+
+// takeCoverage returns the run's coverage counts as the Result keeps them, nil when it reached no
+// point; later reaches count in the returned map (see cover).
+func (w *World) takeCoverage() map[Point]uint64 {
+	w.coverTaken = true
+	if len(w.covered) == 0 {
+		return nil
+	}
+	w.coverage = make(map[Point]uint64, len(w.covered))
+	for _, c := range w.covered {
+		w.coverage[c.point] = c.n
+	}
+	return w.coverage
 }

@@ -11,18 +11,21 @@ import (
 type eventKind uint8
 
 const (
-	evCall            eventKind = iota + 1 // run fn
-	evToEngine                             // deliver msg to the runtime node's engine
-	evToExecutor                           // deliver msg to the executor node
-	evSync                                 // the runtime node's store sync completes (gen)
-	evEngineTimer                          // an engine timer falls due (gen)
-	evExecutorTimer                        // an executor inactivity timer falls due (gen, timer)
-	evConnectionLost                       // the runtime (gen) notices an attempt's connection failed (msg)
-	evRelease                              // the runtime (gen) sends what its last sync made durable
-	evRequestArrives                       // a client's request reaches the runtime node (x)
-	evClientTimeout                        // a client gives up on a lost request or response (x)
-	evRestartRuntime                       // the crashed runtime node's downtime ends
-	evRestartExecutor                      // the crashed executor node's downtime ends
+	evCall             eventKind = iota + 1 // run fn
+	evToEngine                              // deliver msg to the runtime node's engine
+	evToExecutor                            // deliver msg to the executor node
+	evSync                                  // the runtime node's store sync completes (gen)
+	evEngineTimer                           // an engine timer falls due (gen)
+	evExecutorTimer                         // an executor inactivity timer falls due (gen, timer)
+	evConnectionLost                        // the runtime (gen) notices an attempt's connection failed (msg)
+	evRelease                               // the runtime (gen) sends what its last sync made durable
+	evRequestArrives                        // a client's request reaches the runtime node (x)
+	evClientTimeout                         // a client gives up on a lost request or response (x)
+	evRestartRuntime                        // the crashed runtime node's downtime ends
+	evRestartExecutor                       // the crashed executor node's downtime ends
+	evRuntimeCrashDue                       // the plan's next runtime crash strikes
+	evExecutorCrashDue                      // the plan's next executor crash strikes
+	evClockStepDue                          // the plan's next step of the runtime node's clock
 )
 
 // event is one thing due at a virtual instant. It is a value type with the hot payloads inline

@@ -82,7 +82,7 @@ func runOn(w *World, sc Scenario, opts Options) (*Result, bool) {
 		Requests:  w.requests,
 		Virtual:   w.now,
 		TraceHash: hist.Hash(&w.history),
-		Coverage:  w.coverage,
+		Coverage:  w.takeCoverage(),
 
 		BusiestInstantEvents: w.busiestInstant,
 		Options:              w.opts,

@@ -126,10 +126,13 @@ type World struct {
 	requests    uint64
 	twin        twinState
 	// link is the link log (link.go), releases the number of the runtime node's last release.
-	link         checkers.Link
-	releases     uint64
-	violations   []checkers.Violation
+	link       checkers.Link
+	releases   uint64
+	violations []checkers.Violation
+	// covered counts the points reached (cover), until the Result takes them as coverage.
+	covered      []coverCount
 	coverage     map[Point]uint64
+	coverTaken   bool
 	idCounter    uint64
 	serviceKinds ingress.ServiceKinds
 	// declared are the services as the scenario declared them, for the checkers' own reading of
@@ -192,7 +195,11 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		link:       sp.link,
 		auditRows:  sp.auditRows,
 		auditBytes: sp.auditBytes,
-		opts:       opts,
+		covered:    sp.covered,
+		// Emptied by recycle, or nil: filled below (declare).
+		serviceKinds: sp.serviceKinds,
+		declared:     sp.declared,
+		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
 	w.netRand = stream("net")
@@ -211,7 +218,9 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	}
 	w.workload = sc.New(w)
 	w.services = w.workload.Services()
-	w.serviceKinds = ingress.ServiceKinds{}
+	if w.serviceKinds == nil {
+		w.serviceKinds = ingress.ServiceKinds{}
+	}
 	for _, s := range w.services {
 		w.serviceKinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
@@ -239,6 +248,11 @@ type spare struct {
 	requests   map[engine.RequestID]replier
 	auditRows  []checkers.Row
 	auditBytes []byte
+	covered    []coverCount
+	// serviceKinds and declared are the world's maps of the services, emptied: nothing keeps
+	// them past the run (the judge's readings let go of declared at their Reset).
+	serviceKinds ingress.ServiceKinds
+	declared     map[string]*protocol.ServiceSpec
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
 	// streams are the PCG streams, seeded afresh for each run.
@@ -258,6 +272,11 @@ func (w *World) recycle() {
 	sp.link = w.link[:0]
 	clear(w.auditRows)
 	sp.auditRows = w.auditRows[:0]
+	clear(w.covered)
+	sp.covered = w.covered[:0]
+	clear(w.serviceKinds)
+	clear(w.declared)
+	sp.serviceKinds, sp.declared = w.serviceKinds, w.declared
 	if n := w.runtime; n != nil {
 		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
@@ -505,6 +524,12 @@ func (w *World) dispatch(ev *event) {
 		w.runtime.restartIfDown()
 	case evRestartExecutor:
 		w.executor.restartIfDown()
+	case evRuntimeCrashDue:
+		w.runtimeCrashDue()
+	case evExecutorCrashDue:
+		w.executorCrashDue()
+	case evClockStepDue:
+		w.clockStepDue()
 	default:
 		panic(fmt.Sprintf("sim: unknown event kind %d", ev.kind))
 	}
@@ -520,39 +545,46 @@ func (w *World) heal() {
 	w.executor.restartIfDown()
 }
 
+// scheduleCrashes queues the first of the plan's crashes and pauses, each of which queues the
+// next while faults are on. The crashes and clock steps are event kinds of their own rather than
+// closures that queue themselves (a closure and its captured self were allocations per run);
+// they run, and draw, exactly as those did.
 func (w *World) scheduleCrashes() {
 	if d := w.plan.RuntimeCrashEvery; d > 0 {
-		var next func()
-		next = func() {
-			if w.healed {
-				return
-			}
-			// Half the crashes strike at once; the others are aimed at the next durable boundary
-			// of a kind drawn here, where a crash finds the most to break.
-			if b := boundary(w.faultRand.Intn(8, "crash-boundary")); b <= boundaryAfterSends && b != boundaryNone && w.runtime.up {
-				w.runtime.crashAt = b
-			} else {
-				w.crashRuntime()
-			}
-			w.After(w.faultRand.Exp(d, "runtime-crash"), next)
-		}
-		w.After(w.faultRand.Exp(d, "runtime-crash"), next)
+		w.afterKind(w.faultRand.Exp(d, "runtime-crash"), evRuntimeCrashDue)
 	}
 	w.scheduleClockSteps()
 	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pause)
 	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pause)
 	if d := w.plan.ExecutorCrashEvery; d > 0 {
-		var next func()
-		next = func() {
-			if w.healed {
-				return
-			}
-			w.executor.crash()
-			w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), evRestartExecutor)
-			w.After(w.faultRand.Exp(d, "executor-crash"), next)
-		}
-		w.After(w.faultRand.Exp(d, "executor-crash"), next)
+		w.afterKind(w.faultRand.Exp(d, "executor-crash"), evExecutorCrashDue)
 	}
+}
+
+// runtimeCrashDue strikes the runtime node (evRuntimeCrashDue) and queues its next crash.
+func (w *World) runtimeCrashDue() {
+	if w.healed {
+		return
+	}
+	// Half the crashes strike at once; the others are aimed at the next durable boundary of a
+	// kind drawn here, where a crash finds the most to break.
+	if b := boundary(w.faultRand.Intn(8, "crash-boundary")); b <= boundaryAfterSends && b != boundaryNone && w.runtime.up {
+		w.runtime.crashAt = b
+	} else {
+		w.crashRuntime()
+	}
+	w.afterKind(w.faultRand.Exp(w.plan.RuntimeCrashEvery, "runtime-crash"), evRuntimeCrashDue)
+}
+
+// executorCrashDue crashes the executor node (evExecutorCrashDue), queues its restart and its
+// next crash.
+func (w *World) executorCrashDue() {
+	if w.healed {
+		return
+	}
+	w.executor.crash()
+	w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "executor-downtime"), evRestartExecutor)
+	w.afterKind(w.faultRand.Exp(w.plan.ExecutorCrashEvery, "executor-crash"), evExecutorCrashDue)
 }
 
 // scheduleClockSteps sets the runtime node's wall clock off the true time by a drawn offset and,
@@ -562,24 +594,26 @@ func (w *World) scheduleClockSteps() {
 	if max <= 0 {
 		return
 	}
-	draw := func() time.Duration { return w.faultRand.Duration(-max, max, "clock-offset") }
-	w.runtime.clockOffset = draw()
+	w.runtime.clockOffset = w.faultRand.Duration(-max, max, "clock-offset")
 	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "initial offset"})
 	if w.plan.ClockStepEvery <= 0 {
 		return
 	}
-	var next func()
-	next = func() {
-		if w.healed {
-			return
-		}
-		from := w.runtime.clockOffset
-		w.runtime.clockOffset = draw()
-		// What fmt's "offset %v -> %v" writes, without fmt.
-		w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "offset " + from.String() + " -> " + w.runtime.clockOffset.String()})
-		w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
+	w.afterKind(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), evClockStepDue)
+}
+
+// clockStepDue steps the runtime node's clock to a new offset (evClockStepDue) and queues the
+// next step.
+func (w *World) clockStepDue() {
+	if w.healed {
+		return
 	}
-	w.After(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), next)
+	max := w.plan.ClockSkewMax
+	from := w.runtime.clockOffset
+	w.runtime.clockOffset = w.faultRand.Duration(-max, max, "clock-offset")
+	// What fmt's "offset %v -> %v" writes, without fmt.
+	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "offset " + from.String() + " -> " + w.runtime.clockOffset.String()})
+	w.afterKind(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), evClockStepDue)
 }
 
 // crashRuntime crashes the runtime node and restarts it after a drawn downtime.
@@ -654,7 +688,9 @@ func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how st
 // idempotency retention — before the runtime exists, so that the checkers judge the runtime
 // against what it was told rather than against what it says it did.
 func (w *World) declare() {
-	w.declared = map[string]*protocol.ServiceSpec{}
+	if w.declared == nil {
+		w.declared = map[string]*protocol.ServiceSpec{}
+	}
 	for _, s := range w.services {
 		spec := s.Spec()
 		w.declared[spec.Name] = &spec

@@ -12,19 +12,18 @@ import (
 // depends on Kind; see the kind's comment. Every field reaches both Hash and String (a test
 // holds them to it).
 type Event struct {
-	// At is the virtual time since the start of the run.
-	At   time.Duration
-	Kind Kind
+	// The fields that hold pointers come first and the plain numbers after them: the collector
+	// scans, and a copy into the history puts write barriers on, an event only up to its last
+	// pointer, and histories copy and scan hundreds of events a run. The order of the fields is
+	// not the order of the trace hash's encoding (encodeHash fixes that).
+
 	// Node names where it happened ("runtime", "executor", "client-3", ...).
 	Node string
 
-	Invocation protocol.InvocationID
-	Attempt    uint32
-	Index      uint32
-	Entry      journal.Entry
-	Journal    []journal.Entry
-	Result     journal.Result
-	Awakeable  string
+	Entry     journal.Entry
+	Journal   []journal.Entry
+	Result    journal.Result
+	Awakeable string
 	// Reason is words for people (why a completion was dropped, what a crash lost). No checker
 	// reads it: what a checker needs has a typed field.
 	Reason string
@@ -34,23 +33,40 @@ type Event struct {
 	Handler string
 	Key     string
 	Promise string
-	// Seq is the engine's acceptance order of invocations (InvocationAccepted).
-	Seq uint64
+	// IdempotencyKey is the Idempotency-Key of an accepted invocation or a purged key.
+	IdempotencyKey string
+
+	// HTTP is a client exchange as the client saw it (ClientRequest, ClientResponse).
+	HTTP *HTTP
+	// Spec is a ServiceDeclared service, as the scenario declared it.
+	Spec *protocol.ServiceSpec
+	// Runtime is the RuntimeDeclared configuration of the runtime.
+	Runtime *Runtime
+
+	// At is the virtual time since the start of the run.
+	At time.Duration
+	// Clock is the wall-clock reading of the node that recorded the event, in virtual time since
+	// the run started. It equals At unless the node's clock is off (a clock fault); deadlines are
+	// the node's, so "never early" is judged on Clock.
+	Clock time.Duration
 	// Deadline is a timer's or a retention's due time, in virtual time since the run started,
 	// on the engine's clock. It is the engine's claim; checkers judge against declarations.
 	Deadline time.Duration
+	// Span is how long a NodePaused pause lasts, or the new clock offset of a ClockStepped.
+	Span time.Duration
+	// Seq is the engine's acceptance order of invocations (InvocationAccepted).
+	Seq uint64
 	// Request pairs a ClientRequest with its ClientResponse and RequestDelivered (a number
 	// unique within the run).
 	Request uint64
 	// Status is the HTTP status of a ClientResponse, 0 when the connection failed.
 	Status int
-	// Clock is the wall-clock reading of the node that recorded the event, in virtual time since
-	// the run started. It equals At unless the node's clock is off (a clock fault); deadlines are
-	// the node's, so "never early" is judged on Clock.
-	Clock time.Duration
-	// IdempotencyKey is the Idempotency-Key of an accepted invocation or a purged key.
-	IdempotencyKey string
 
+	Invocation protocol.InvocationID
+	Attempt    uint32
+	Index      uint32
+
+	Kind Kind
 	// HandlerKind is the kind of handler an InvocationAccepted runs.
 	HandlerKind HandlerKind
 	// Timer is the kind of a TimerArmed or TimerFired.
@@ -61,14 +77,6 @@ type Event struct {
 	End AttemptEnd
 	// Message is the kind of a delivered protocol message (MessageDelivered).
 	Message protocol.Kind
-	// Span is how long a NodePaused pause lasts, or the new clock offset of a ClockStepped.
-	Span time.Duration
-	// HTTP is a client exchange as the client saw it (ClientRequest, ClientResponse).
-	HTTP *HTTP
-	// Spec is a ServiceDeclared service, as the scenario declared it.
-	Spec *protocol.ServiceSpec
-	// Runtime is the RuntimeDeclared configuration of the runtime.
-	Runtime *Runtime
 }
 
 // Runtime is the configuration the simulator declared for the runtime it runs (RuntimeDeclared):

@@ -86,12 +86,13 @@ func AppendHash(b []byte, e *Event) []byte {
 // rather than an append that checks its capacity: with the varints' loops, the appends were
 // three quarters of the trace hash's instructions.
 //
-// The encoding, field by field in Event's order: At as a varint, Kind as a byte, Node, the
-// Invocation's 16 bytes, Attempt and Index as uvarints, Entry, the Journal's length and entries,
-// Result, the seven strings from Awakeable to IdempotencyKey, Seq, Deadline, Request, Status,
-// Clock, the five small kinds as bytes, Span, then HTTP, Spec and Runtime, each a presence byte
-// and its fields. Strings and byte slices are a uvarint length and the bytes; signed numbers
-// are zigzag varints (encoding/binary's).
+// The encoding, field by field in this order (the hash's, not the struct's): At as a varint,
+// Kind as a byte, Node, the Invocation's 16 bytes, Attempt and Index as uvarints, Entry, the
+// Journal's length and entries, Result, the seven strings Awakeable, Reason, Service, Handler,
+// Key, Promise and IdempotencyKey, Seq, Deadline, Request, Status, Clock, the five small kinds
+// as bytes, Span, then HTTP, Spec and Runtime, each a presence byte and its fields. Strings and
+// byte slices are a uvarint length and the bytes; signed numbers are zigzag varints
+// (encoding/binary's).
 func encodeHash(buf []byte, e *Event) ([]byte, int) {
 	if bound := hashBound(e) + 8; cap(buf) < bound {
 		buf = make([]byte, bound+bound/2)
