@@ -91,6 +91,7 @@ func outputs(x *Index) []Violation {
 	// by what the client sent (never by what the runtime made of it).
 	idem := make(map[idempotencyTarget][]submission)
 	var idemOrder []idempotencyTarget
+	var firsts []submission
 	wf := make(map[workflowKey][]submission)
 	var wfOrder []workflowKey
 	for _, n := range x.RequestOrder {
@@ -106,10 +107,20 @@ func outputs(x *Index) []Violation {
 		s := submission{req: req, resp: r, inv: h.Events[r].Invocation}
 		if pr.IdempotencyKey != "" {
 			k := idempotencyTarget{pr.Service, pr.Handler, pr.Key, pr.IdempotencyKey}
-			if idem[k] == nil {
+			if prev := idem[k]; prev != nil {
+				idem[k] = append(prev, s)
+			} else {
+				// A key's first submission takes one element of one, capped so that its
+				// second moves the list out: one allocation for the keys sent once, and
+				// their order's room made once.
+				if firsts == nil {
+					n := keyed(x)
+					firsts, idemOrder = make([]submission, n), make([]idempotencyTarget, 0, n)
+				}
+				firsts[0] = s
+				idem[k], firsts = firsts[:1:1], firsts[1:]
 				idemOrder = append(idemOrder, k)
 			}
-			idem[k] = append(idem[k], s)
 		}
 		if pr.Workflow {
 			k := workflowKey{pr.Service, pr.Key}
@@ -134,6 +145,17 @@ func outputs(x *Index) []Violation {
 
 	sortByFirstEvent(vs)
 	return vs
+}
+
+// keyed counts the calls and sends sent with an idempotency key: at most that many keys.
+func keyed(x *Index) int {
+	n := 0
+	for _, r := range x.RequestOrder {
+		if e := x.entry(r); e != nil && (e.parsed.Kind == RequestCall || e.parsed.Kind == RequestSend) && e.parsed.IdempotencyKey != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // workflowKey names one workflow (or one object key): its service and its key.

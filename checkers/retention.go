@@ -181,9 +181,19 @@ func readsAfterPurge(x *Index, invPurges map[protocol.InvocationID][]int, wfPurg
 	var vs []Violation
 	runs := map[workflowKey][]int{}
 	accepted := map[protocol.InvocationID][]int{}
-	for _, i := range x.ofKind(event.InvocationAccepted) {
+	// An invocation's first acceptance takes one element of one, capped so that an append (a
+	// repeated acceptance) moves its list out instead of writing over the next: one allocation
+	// instead of one per invocation.
+	accs := x.ofKind(event.InvocationAccepted)
+	first := make([]int, len(accs))
+	for _, i := range accs {
 		e := &h.Events[i]
-		accepted[e.Invocation] = append(accepted[e.Invocation], i)
+		if prev, ok := accepted[e.Invocation]; ok {
+			accepted[e.Invocation] = append(prev, i)
+		} else {
+			first[0] = i
+			accepted[e.Invocation], first = first[:1:1], first[1:]
+		}
 		if e.HandlerKind == event.HandlerWorkflow {
 			k := workflowKey{e.Service, e.Key}
 			runs[k] = append(runs[k], i)
