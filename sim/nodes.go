@@ -28,6 +28,14 @@ type Response struct {
 // ErrConnection is the Err of a request whose connection failed.
 var ErrConnection = fmt.Errorf("connection to the runtime failed")
 
+// errRefused and errReset are the errors of a request the runtime refused (it was down) and of
+// one whose connection a crash broke. Made once: an error value is never changed, and the
+// client reads only its text and what it wraps.
+var (
+	errRefused = fmt.Errorf("refused: %w", ErrConnection)
+	errReset   = fmt.Errorf("reset: %w", ErrConnection)
+)
+
 // runtimeNode is the simulated runtime process. It drives the production host's group commit
 // (host.Core) on virtual time: each input is stepped through the core and its batch applied at
 // once; the group's sync is an event after the fault plan's sync delay; the synced effects
@@ -416,7 +424,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 		return
 	}
 	if !n.up {
-		n.replyAfter(n.w.linkDelay(), cb, Response{Err: fmt.Errorf("refused: %w", ErrConnection)})
+		n.replyAfter(n.w.linkDelay(), cb, Response{Err: errRefused})
 		return
 	}
 	// The simulator's own fact: this request reached the runtime now, after every earlier one.
@@ -493,7 +501,7 @@ func (n *runtimeNode) crash() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		n.replyAfter(n.w.linkDelay(), n.requests[id], Response{Err: fmt.Errorf("reset: %w", ErrConnection)})
+		n.replyAfter(n.w.linkDelay(), n.requests[id], Response{Err: errReset})
 	}
 	clear(n.requests)
 	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: fmt.Sprintf("%skept %d of %d unsynced batches%s", n.crashWhy, keep, unsynced, torn)})
