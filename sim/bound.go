@@ -177,7 +177,7 @@ func (k eventKind) String() string {
 		return "runtime-restart"
 	case evRestartExecutor:
 		return "executor-restart"
-	case evRuntimeCrashDue, evExecutorCrashDue, evClockStepDue:
+	case evRuntimeCrashDue, evExecutorCrashDue, evClockStepDue, evPauseDue, evPauseEnd:
 		// They were calls (closures that queued themselves): a bound's verdict names them as
 		// it did.
 		return "call"

@@ -26,6 +26,8 @@ const (
 	evRuntimeCrashDue                       // the plan's next runtime crash strikes
 	evExecutorCrashDue                      // the plan's next executor crash strikes
 	evClockStepDue                          // the plan's next step of the runtime node's clock
+	evPauseDue                              // the plan's next pause of a node (gen, see pauseRuntime)
+	evPauseEnd                              // a node's (gen) pause ending at srcGen ends
 )
 
 // event is one thing due at a virtual instant. It is a value type with the hot payloads inline

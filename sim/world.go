@@ -530,6 +530,10 @@ func (w *World) dispatch(ev *event) {
 		w.executorCrashDue()
 	case evClockStepDue:
 		w.clockStepDue()
+	case evPauseDue:
+		w.pauseDue(ev.gen)
+	case evPauseEnd:
+		w.pauseEnd(ev.gen, time.Duration(ev.srcGen))
 	default:
 		panic(fmt.Sprintf("sim: unknown event kind %d", ev.kind))
 	}
@@ -554,8 +558,8 @@ func (w *World) scheduleCrashes() {
 		w.afterKind(w.faultRand.Exp(d, "runtime-crash"), evRuntimeCrashDue)
 	}
 	w.scheduleClockSteps()
-	w.schedulePauses("runtime", w.plan.RuntimePauseEvery, &w.runtime.pause)
-	w.schedulePauses("executor", w.plan.ExecutorPauseEvery, &w.executor.pause)
+	w.schedulePauses(pauseRuntime)
+	w.schedulePauses(pauseExecutor)
 	if d := w.plan.ExecutorCrashEvery; d > 0 {
 		w.afterKind(w.faultRand.Exp(d, "executor-crash"), evExecutorCrashDue)
 	}
@@ -625,31 +629,63 @@ func (w *World) crashRuntime() {
 	w.afterKind(w.faultRand.Duration(time.Millisecond, max(w.plan.DowntimeMax, time.Millisecond), "runtime-downtime"), evRestartRuntime)
 }
 
-// schedulePauses stops a node now and then: it handles nothing until its pause ends.
-func (w *World) schedulePauses(node string, every time.Duration, p *pause) {
-	if every <= 0 {
+// schedulePauses stops a node (pauseRuntime or pauseExecutor) now and then: it handles nothing
+// until its pause ends. Like the crashes, the pauses and their ends are event kinds of their own
+// (evPauseDue, evPauseEnd, the node in the event's gen), not closures made per run and per pause.
+func (w *World) schedulePauses(node uint64) {
+	if _, every := w.pauseOf(node); every > 0 {
+		w.afterPause(w.faultRand.Exp(every, pauseNames[node].every), evPauseDue, node, 0)
+	}
+}
+
+// The nodes a pause stops, as an event's gen names them.
+const (
+	pauseRuntime uint64 = iota
+	pauseExecutor
+)
+
+// pauseNames are a pausing node's name and its draws' labels, by node.
+var pauseNames = [...]struct{ node, pause, every string }{
+	pauseRuntime:  {"runtime", "runtime-pause", "runtime-pause-every"},
+	pauseExecutor: {"executor", "executor-pause", "executor-pause-every"},
+}
+
+// pauseOf returns node's pause and how often the plan pauses it.
+func (w *World) pauseOf(node uint64) (*pause, time.Duration) {
+	if node == pauseRuntime {
+		return &w.runtime.pause, w.plan.RuntimePauseEvery
+	}
+	return &w.executor.pause, w.plan.ExecutorPauseEvery
+}
+
+// afterPause queues a pause event of kind for node once virtual time has advanced by d; until is
+// the end of the pause an evPauseEnd ends, kept in the event's srcGen (times here are positive).
+func (w *World) afterPause(d time.Duration, kind eventKind, node uint64, until time.Duration) {
+	s := w.queue.add(w.now + max(d, 0))
+	s.kind, s.gen, s.srcGen = kind, node, uint64(until)
+}
+
+// pauseDue pauses node (evPauseDue), queues the pause's end and the node's next pause.
+func (w *World) pauseDue(node uint64) {
+	if w.healed {
 		return
 	}
-	// The draws' labels, made once rather than at every pause.
-	pauseLabel, everyLabel := node+"-pause", node+"-pause-every"
-	var next func()
-	next = func() {
-		if w.healed {
-			return
-		}
-		d := w.faultRand.Duration(time.Millisecond, max(w.plan.PauseMax, time.Millisecond), pauseLabel)
-		p.until = max(p.until, w.now+d)
-		until := p.until
-		w.After(d, func() {
-			if p.until == until {
-				w.endPause(p)
-			}
-		})
-		w.cover(CoverPause)
-		w.Record(checkers.Event{Kind: checkers.NodePaused, Node: node, Span: d, Reason: "for " + d.String()})
-		w.After(d+w.faultRand.Exp(every, everyLabel), next)
+	p, every := w.pauseOf(node)
+	names := &pauseNames[node]
+	d := w.faultRand.Duration(time.Millisecond, max(w.plan.PauseMax, time.Millisecond), names.pause)
+	p.until = max(p.until, w.now+d)
+	w.afterPause(d, evPauseEnd, node, p.until)
+	w.cover(CoverPause)
+	w.Record(checkers.Event{Kind: checkers.NodePaused, Node: names.node, Span: d, Reason: "for " + d.String()})
+	w.afterPause(d+w.faultRand.Exp(every, names.every), evPauseDue, node, 0)
+}
+
+// pauseEnd ends node's pause (evPauseEnd) if it is still the one that ends at until: a later
+// pause that overlapped it moved the end.
+func (w *World) pauseEnd(node uint64, until time.Duration) {
+	if p, _ := w.pauseOf(node); p.until == until {
+		w.endPause(p)
 	}
-	w.After(w.faultRand.Exp(every, everyLabel), next)
 }
 
 // close ends the run: every attempt still parked is aborted so no coroutine outlives the world.
