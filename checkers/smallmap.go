@@ -114,9 +114,6 @@ func (m *smallMap[K, V]) deleteFunc(drop func(K) bool) {
 	}
 }
 
-// len is the number of keys.
-func (m *smallMap[K, V]) len() int { return len(m.keys) }
-
 // reset empties m, keeping its room; the values it held are dropped (zeroed), so nothing of
 // one run stays reachable from the next.
 func (m *smallMap[K, V]) reset() {
