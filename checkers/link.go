@@ -113,6 +113,9 @@ type AttemptJudges struct {
 	retry      retryTiming
 	durable    durableStart
 	inactivity inactivity
+	// withInactivity is set when the history declares the runtime's inactivity bound, which
+	// the inactivity checker judges against; without it that checker does not run.
+	withInactivity bool
 }
 
 // Judge is Attempts(*h, l) on a's kept state.
@@ -121,46 +124,43 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 	a.causality.reset()
 	a.retry.reset(h, DeclaredRetry(h))
 	a.durable.reset()
-	decl := declaredRuntime(h)
-	if decl != nil {
+	a.withInactivity = false
+	if decl := declaredRuntime(h); decl != nil {
 		a.inactivity.reset(h, decl)
+		a.withInactivity = true
 	}
-	// walk, with each checker called directly rather than through attemptJudge.
-	onLink := func(k int, le *LinkEvent) {
-		a.progress.link(k, le)
-		a.causality.link(k, le)
-		a.retry.link(k, le)
-		a.durable.link(k, le)
-		if decl != nil {
-			a.inactivity.link(k, le)
-		}
-	}
-	j := 0
-	for i := range h.Events {
-		for ; j < len(l) && l[j].After <= i; j++ {
-			onLink(j, &l[j])
-		}
-		e := &h.Events[i]
-		a.progress.event(i, e)
-		a.causality.event(i, e)
-		a.retry.event(i, e)
-		a.durable.event(i, e)
-		if decl != nil {
-			a.inactivity.event(i, e)
-		}
-	}
-	for ; j < len(l); j++ {
-		onLink(j, &l[j])
-	}
+	walk(*h, l, a.event, a.link)
 	vs := a.progress.finish()
 	vs = append(vs, a.causality.finish()...)
 	vs = append(vs, a.retry.finish()...)
 	vs = append(vs, a.durable.finish()...)
-	if decl != nil {
+	if a.withInactivity {
 		vs = append(vs, a.inactivity.finish()...)
 	}
 	a.progress.vs, a.causality.vs, a.retry.vs, a.durable.vs, a.inactivity.vs = nil, nil, nil, nil, nil
 	return vs
+}
+
+// event tells each checker history event i, in the order Judge reports them.
+func (a *AttemptJudges) event(i int, e *Event) {
+	a.progress.event(i, e)
+	a.causality.event(i, e)
+	a.retry.event(i, e)
+	a.durable.event(i, e)
+	if a.withInactivity {
+		a.inactivity.event(i, e)
+	}
+}
+
+// link tells each checker link event k.
+func (a *AttemptJudges) link(k int, le *LinkEvent) {
+	a.progress.link(k, le)
+	a.causality.link(k, le)
+	a.retry.link(k, le)
+	a.durable.link(k, le)
+	if a.withInactivity {
+		a.inactivity.link(k, le)
+	}
 }
 
 // attemptJudge is a checker that Attempts runs with the others over one walk of the history and
