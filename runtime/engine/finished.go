@@ -248,9 +248,15 @@ func (e *Engine) getRecord(prefix string, id protocol.InvocationID) ([]byte, boo
 	}
 	n := copy(e.keyRoom[:], prefix)
 	n += hex.Encode(e.keyRoom[n:], id[:])
-	v, ok, err := ap.AppendValue(e.readRoom[:0], e.keyRoom[:n])
+	return e.readInto(ap, e.keyRoom[:n])
+}
+
+// readInto reads key's value into readRoom through ap, keeping the room for the next read
+// unless the value was large; a read error is a read problem, and reads as absent.
+func (e *Engine) readInto(ap valueAppender, key []byte) ([]byte, bool) {
+	v, ok, err := ap.AppendValue(e.readRoom[:0], key)
 	if err != nil {
-		e.readProblem(string(e.keyRoom[:n]), err)
+		e.readProblem(string(key), err)
 		return nil, false
 	}
 	if cap(v) <= maxReadRoom {
@@ -269,16 +275,9 @@ func (e *Engine) readIdempotency(id idemID) ([]byte, bool) {
 		return e.get(idempotencyKey(id))
 	}
 	e.idemRoom = appendEscapedKey(e.idemRoom[:0], idempotencyPrefix, id.service, id.handler, id.key, id.idemKey)
-	v, ok, err := ap.AppendValue(e.readRoom[:0], e.idemRoom)
+	v, ok := e.readInto(ap, e.idemRoom)
 	if cap(e.idemRoom) > maxReadRoom {
 		e.idemRoom = nil // a long key's room is not kept for the next lookup
-	}
-	if err != nil {
-		e.readProblem(idempotencyKey(id), err)
-		return nil, false
-	}
-	if cap(v) <= maxReadRoom {
-		e.readRoom = v[:0]
 	}
 	return v, ok
 }

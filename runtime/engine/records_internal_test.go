@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -71,4 +73,18 @@ func TestJournalKeysAreEntryKeys(t *testing.T) {
 	if got, want := entryKey(id, 0x0102abcd), journalPrefix+"120000000000009a00000000000000ff/0102abcd"; got != want {
 		t.Fatalf("entryKey = %q, want %q", got, want)
 	}
+}
+
+// TestAppendEscapedKeyIsEscapedKey: the lookup that builds an idempotency key in the engine's
+// own buffer (appendEscapedKey) builds the key the record was written under (escapedKey), for
+// any parts, escaped or not.
+func TestAppendEscapedKeyIsEscapedKey(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		prefix := rapid.SampledFrom([]string{idempotencyPrefix, "x/"}).Draw(t, "prefix")
+		parts := rapid.SliceOfN(rapid.String(), 0, 5).Draw(t, "parts")
+		room := rapid.SliceOfN(rapid.Byte(), 0, 8).Draw(t, "room")
+		if got, want := string(appendEscapedKey(room[:0], prefix, parts...)), escapedKey(prefix, parts...); got != want {
+			t.Fatalf("appendEscapedKey(%q, %q) = %q; escapedKey = %q", prefix, parts, got, want)
+		}
+	})
 }
