@@ -28,15 +28,7 @@ func TestReadPlainFailureAgreesWithEncodingJSON(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		body := `{"code":` + code.Draw(t, "code") + `,"message":"` + text.Draw(t, "message") + `","source":"` + text.Draw(t, "source") + `"}`
 		b := []byte(body)
-		switch rapid.IntRange(0, 3).Draw(t, "mutation") {
-		case 1:
-			b = b[:rapid.IntRange(0, len(b)).Draw(t, "cut")]
-		case 2:
-			b = append(b, rapid.SampledFrom([]string{" ", "\n", "}", "x", `,"code":1`}).Draw(t, "tail")...)
-		case 3:
-			i := rapid.IntRange(0, len(b)-1).Draw(t, "at")
-			b[i] = rapid.Byte().Draw(t, "byte")
-		}
+		b = mutateBody(t, b, " ", "\n", "}", "x", `,"code":1`)
 		var slow ErrorBody
 		slowErr := json.Unmarshal(b, &slow)
 		// ReadErrorBody, fast path or not, reads what encoding/json reads, with its verdict.
@@ -64,21 +56,28 @@ func TestReadErrorBodyOfAcceptedAgreesWithEncodingJSON(t *testing.T) {
 	)
 	rapid.Check(t, func(t *rapid.T) {
 		b := []byte(`{"invocationId":"` + text.Draw(t, "id") + `","status":"` + text.Draw(t, "status") + `"}`)
-		switch rapid.IntRange(0, 3).Draw(t, "mutation") {
-		case 1:
-			b = b[:rapid.IntRange(0, len(b)).Draw(t, "cut")]
-		case 2:
-			b = append(b, rapid.SampledFrom([]string{" ", "}", "x", `,"code":1`}).Draw(t, "tail")...)
-		case 3:
-			i := rapid.IntRange(0, len(b)-1).Draw(t, "at")
-			b[i] = rapid.Byte().Draw(t, "byte")
-		}
+		b = mutateBody(t, b, " ", "}", "x", `,"code":1`)
 		var slow ErrorBody
 		slowErr := json.Unmarshal(b, &slow)
 		read, err := ReadErrorBody(b)
 		assert.Equal(t, slow, read, "body %q", b)
 		assert.Equal(t, slowErr == nil, err == nil, "body %q: error %v, encoding/json's %v", b, err, slowErr)
 	})
+}
+
+// mutateBody returns b as drawn: unchanged, cut, extended by one of tails, or with a byte
+// changed (b is not empty).
+func mutateBody(t *rapid.T, b []byte, tails ...string) []byte {
+	switch rapid.IntRange(0, 3).Draw(t, "mutation") {
+	case 1:
+		b = b[:rapid.IntRange(0, len(b)).Draw(t, "cut")]
+	case 2:
+		b = append(b, rapid.SampledFrom(tails).Draw(t, "tail")...)
+	case 3:
+		i := rapid.IntRange(0, len(b)-1).Draw(t, "at")
+		b[i] = rapid.Byte().Draw(t, "byte")
+	}
+	return b
 }
 
 // TestReadPlainFailureTakesTheIngressShape shows the fast paths taking the bodies the ingress
