@@ -59,7 +59,7 @@ func TestStorageAudit(t *testing.T) {
 	changed := without(fmt.Sprintf("jnl/%s/%08x", hexA, 1))
 	changed = with(changed, Row{Key: fmt.Sprintf("jnl/%s/%08x", hexA, 1), Value: journal.MarshalEntry(output("z"))})
 
-	for _, tc := range []struct {
+	cases := []struct {
 		name string
 		h    History
 		rows []Row
@@ -79,7 +79,8 @@ func TestStorageAudit(t *testing.T) {
 		{"idempotency key left after its purge", history(Event{Kind: Purged, Node: "runtime", Service: "svc", Handler: "h", IdempotencyKey: "k", Purge: event.PurgeIdempotency}),
 			clean, "the idempotency key was purged"},
 		{"state of a key nobody targeted", history(), with(clean, Row{Key: "st/svc/key/name"}), "state of a key no live invocation targeted"},
-	} {
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			vs := StorageAudit(tc.h, tc.rows)
 			require.NotEmpty(t, vs)
@@ -90,6 +91,18 @@ func TestStorageAudit(t *testing.T) {
 			}
 			require.Contains(t, strings.Join(msgs, "\n"), tc.want)
 		})
+	}
+
+	// One StorageJudge kept across audits, as the simulator keeps it across seeds, judges each
+	// store as a fresh audit does: nothing of the last history or store stays in its model.
+	var kept StorageJudge
+	for range 2 {
+		for _, tc := range cases {
+			h := tc.h
+			require.Equal(t, StorageAudit(tc.h, tc.rows), kept.Judge(&h, tc.rows, nil), "%s, by the kept judge", tc.name)
+			h = history()
+			require.Empty(t, kept.Judge(&h, clean, nil), "the clean store after %s, by the kept judge", tc.name)
+		}
 	}
 }
 
