@@ -129,7 +129,7 @@ func MarshalEntry(e Entry) []byte {
 // alias b. Errors wrap ErrCorrupt or ErrUnsupportedVersion and say what is wrong and where; no
 // input makes it panic.
 func UnmarshalEntry(b []byte) (Entry, error) {
-	return unmarshalEntry(b, true)
+	return unmarshalEntry(b, true, nil)
 }
 
 // UnmarshalOwnedEntry is UnmarshalEntry for an encoding the caller hands over, such as a copy a
@@ -137,11 +137,11 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 // than copies of them (each capped at its length, so appending to one never writes over its
 // neighbour), and b must not change afterwards. Strings are copied all the same.
 func UnmarshalOwnedEntry(b []byte) (Entry, error) {
-	return unmarshalEntry(b, false)
+	return unmarshalEntry(b, false, nil)
 }
 
-func unmarshalEntry(b []byte, copyValues bool) (Entry, error) {
-	e, n, err := decodeEntry(b, copyValues)
+func unmarshalEntry(b []byte, copyValues bool, in *Interner) (Entry, error) {
+	e, n, err := decodeEntry(b, copyValues, in)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -155,12 +155,13 @@ func unmarshalEntry(b []byte, copyValues bool) (Entry, error) {
 // bytes it occupied; bytes after it are left alone, so callers can read entries laid end to end.
 // The result does not alias b. Errors are those of UnmarshalEntry (n is then 0).
 func DecodeEntry(b []byte) (e Entry, n int, err error) {
-	return decodeEntry(b, true)
+	return decodeEntry(b, true, nil)
 }
 
 // decodeEntry is DecodeEntry; with copyValues false the byte values alias b (see
-// UnmarshalOwnedEntry).
-func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
+// UnmarshalOwnedEntry), and with an Interner the strings and failures come from it (see
+// UnmarshalInternedEntry).
+func decodeEntry(b []byte, copyValues bool, in *Interner) (e Entry, n int, err error) {
 	d := decoder{b: b}
 	version, err := d.readByte("version")
 	if err != nil {
@@ -209,7 +210,7 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 		if err != nil {
 			return Entry{}, 0, err
 		}
-		failure = &Failure{Code: code, Message: string(msg)}
+		failure = newFailure(code, msg, in)
 	}
 	var param []byte
 	var paramFailure *Failure
@@ -226,7 +227,7 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 			if err != nil {
 				return Entry{}, 0, err
 			}
-			paramFailure = &Failure{Code: code, Message: string(msg)}
+			paramFailure = newFailure(code, msg, in)
 		}
 	}
 	if flags&flagTimer != 0 {
@@ -241,13 +242,24 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 		e.Duration, e.Deadline = time.Duration(dur), deadline
 	}
 	// Copy only once the whole entry is known to be well formed.
-	e.Name = string(name)
-	e.Target = string(target)
+	if in != nil {
+		e.Name, e.Target = in.String(name), in.String(target)
+	} else {
+		e.Name, e.Target = string(name), string(target)
+	}
 	e.Result.Value = ownBytes(value, copyValues)
 	e.Result.Failure = failure
 	e.Param.Value = ownBytes(param, copyValues)
 	e.Param.Failure = paramFailure
 	return e, d.off, nil
+}
+
+// newFailure is a failure with code and message, from in when there is one.
+func newFailure(code uint16, message []byte, in *Interner) *Failure {
+	if in != nil {
+		return in.failure(code, message)
+	}
+	return &Failure{Code: code, Message: string(message)}
 }
 
 // ownBytes is nil for an empty b, else a copy of b, or b capped at its length when the caller
