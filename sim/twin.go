@@ -23,10 +23,20 @@ type twinState struct {
 	// versions, tried and reader are buffers that every judgement reuses (the twin judges at
 	// every attempt end): the versions list, the re-runs of one judgement, which ends before the
 	// next begins, and the reader of the persisted invocation, whose journal is good until the
-	// next judgement's read.
+	// next judgement's read. A recycled world keeps them for its next run (emptied).
 	versions [][]*durable.Service
 	tried    []versionReplay
 	reader   *engine.InvocationReader
+}
+
+// emptied is the twin's buffers for the next run, holding nothing of this one: the judgements
+// let go of their re-runs and of the journal each time, and the reader of the last journal here.
+func (t *twinState) emptied() twinState {
+	clear(t.versions)
+	if t.reader != nil {
+		t.reader.Reset()
+	}
+	return twinState{versions: t.versions[:0], tried: t.tried[:0], reader: t.reader}
 }
 
 // versions lists the code the executor has run so far, the declared services first and the
