@@ -14,6 +14,18 @@ package journal
 type Interner struct {
 	strings  map[string]string
 	failures map[Failure]*Failure
+	// recent holds strings of the map by a cheap hash of their bytes (recentSlot), one per
+	// slot, the last one looked up there: most lookups find theirs here and hash no string.
+	recent [recentSlots]string
+}
+
+// recentSlots is the size of Interner.recent, a power of two.
+const recentSlots = 16
+
+// recentSlot is b's slot in Interner.recent: its length and its first and last bytes, which
+// tell apart the names, keys and targets a journal holds well enough for a cache.
+func recentSlot(b []byte) int {
+	return int(uint(len(b))*7^uint(b[0])^uint(b[len(b)-1])<<3) & (recentSlots - 1)
 }
 
 const (
@@ -32,7 +44,12 @@ func (in *Interner) String(b []byte) string {
 	if len(b) > maxInternedLen {
 		return string(b)
 	}
-	if s, ok := in.strings[string(b)]; ok { // the conversion in a map index does not allocate
+	slot := recentSlot(b)
+	if s := in.recent[slot]; s == string(b) { // the conversion in a comparison does not allocate
+		return s
+	}
+	if s, ok := in.strings[string(b)]; ok { // nor does one in a map index
+		in.recent[slot] = s
 		return s
 	}
 	if in.strings == nil {
@@ -42,6 +59,7 @@ func (in *Interner) String(b []byte) string {
 	}
 	s := string(b)
 	in.strings[s] = s
+	in.recent[slot] = s
 	return s
 }
 
