@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -84,4 +85,53 @@ func TestInvocationReaderRereadsWithoutAllocating(t *testing.T) {
 		}
 	})
 	require.Zero(t, allocs, "allocations per read again")
+}
+
+// An InvocationReader reads what ReadInvocation reads, whatever happens to the journals between
+// reads: entries appended, rewritten in place (under the same length or another), the tail
+// deleted, across more invocations than the reader keeps journals of, in any order. A reader
+// that trusted what it decoded before without comparing the stored bytes would fail this.
+func TestInvocationReaderFollowsTheStore(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		h := newHarness(t)
+		ids := make([]protocol.InvocationID, 6)
+		lens := make([]uint32, len(ids))
+		for i := range ids {
+			ids[i] = h.withAwakeable()
+			lens[i] = 2 // the input and the awakeable
+		}
+		// Entries that differ in a byte or in length, with and without failures.
+		entries := []journal.Entry{
+			{Kind: journal.KindRun, Name: "a", Result: journal.Result{Value: []byte(`"x"`)}},
+			{Kind: journal.KindRun, Name: "b", Result: journal.Result{Value: []byte(`"x"`)}},
+			{Kind: journal.KindRun, Name: "a", Result: journal.Result{Value: []byte(`"y"`)}},
+			{Kind: journal.KindRun, Name: "a", Result: journal.Result{Value: []byte(`"xx"`)}},
+			{Kind: journal.KindAwakeable, Completed: true, Result: journal.Result{Failure: &journal.Failure{Code: 409, Message: "no"}}},
+			{Kind: journal.KindAwakeable, Completed: true, Result: journal.Result{Failure: &journal.Failure{Code: 409, Message: "No"}}},
+			{Kind: journal.KindCall, Target: "S/h", Param: journal.Result{Value: []byte(`1`)}},
+		}
+		var r engine.InvocationReader
+		for step := range rapid.IntRange(1, 60).Draw(t, "steps") {
+			k := rapid.IntRange(0, len(ids)-1).Draw(t, "invocation")
+			id := ids[k]
+			switch rapid.IntRange(0, 3).Draw(t, fmt.Sprint("action ", step)) {
+			case 0: // write an entry: rewrite one, or append one
+				i := rapid.Uint32Range(0, lens[k]).Draw(t, "index")
+				e := rapid.SampledFrom(entries).Draw(t, "entry")
+				require.NoError(t, h.store.Apply(store.Batch{{Key: engine.EntryKey(id, i), Value: journal.MarshalEntry(e)}}))
+				lens[k] = max(lens[k], i+1)
+			case 1: // delete the last entry
+				if lens[k] > 1 {
+					lens[k]--
+					require.NoError(t, h.store.Apply(store.Batch{{Key: engine.EntryKey(id, lens[k]), Delete: true}}))
+				}
+			default:
+				want, wantOK, wantErr := engine.ReadInvocation(getOnly{h.store}, id)
+				got, gotOK, gotErr := r.Read(h.store, id)
+				require.Equal(t, want, got, "step %d", step)
+				require.Equal(t, wantOK, gotOK)
+				require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr))
+			}
+		}
+	})
 }
