@@ -188,17 +188,23 @@ func decodeEntry(b []byte, copyValues bool, in *Interner) (e Entry, n int, err e
 		return Entry{}, 0, fmt.Errorf("journal entry: param failure flag without param flag at byte %d: %w", d.off-1, ErrCorrupt)
 	}
 	e.Completed = flags&flagCompleted != 0
-	name, err := d.readPrefixed("name")
-	if err != nil {
-		return Entry{}, 0, err
+	name, ok := d.short()
+	if !ok {
+		if name, err = d.readPrefixed("name"); err != nil {
+			return Entry{}, 0, err
+		}
 	}
-	target, err := d.readPrefixed("target")
-	if err != nil {
-		return Entry{}, 0, err
+	target, ok := d.short()
+	if !ok {
+		if target, err = d.readPrefixed("target"); err != nil {
+			return Entry{}, 0, err
+		}
 	}
-	value, err := d.readPrefixed("value")
-	if err != nil {
-		return Entry{}, 0, err
+	value, ok := d.short()
+	if !ok {
+		if value, err = d.readPrefixed("value"); err != nil {
+			return Entry{}, 0, err
+		}
 	}
 	var failure *Failure
 	if flags&flagFailure != 0 {
@@ -341,6 +347,19 @@ func (d *decoder) readUint16(what string) (uint16, error) {
 	v := binary.BigEndian.Uint16(d.b[d.off:])
 	d.off += 2
 	return v, nil
+}
+
+// short reads a length below 128 (one byte) and that many bytes, when they are there: an
+// entry's usual name, target and value, read where the call can be inlined (the replay twin
+// decodes every journal at every attempt end). It reports false, having read nothing, for
+// anything else, which readPrefixed reads or fails.
+func (d *decoder) short() ([]byte, bool) {
+	off := d.off
+	if off >= len(d.b) || d.b[off] >= 0x80 || int(d.b[off]) >= len(d.b)-off {
+		return nil, false
+	}
+	d.off = off + 1 + int(d.b[off])
+	return d.b[off+1 : d.off], true
 }
 
 // readPrefixed reads a uvarint length and that many bytes, returning a subslice of the input.
