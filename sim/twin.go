@@ -20,11 +20,23 @@ const twinChecker = "replay-twin"
 type twinState struct {
 	runs        uint64
 	deployments [][]*durable.Service
-	// versions and tried are buffers that every judgement reuses (the twin judges at every
-	// attempt end): the versions list and the re-runs of one judgement, which ends before the
-	// next begins.
+	// versions, tried and reader are buffers that every judgement reuses (the twin judges at
+	// every attempt end): the versions list, the re-runs of one judgement, which ends before the
+	// next begins, and the reader of the persisted invocation, whose journal is good until the
+	// next judgement's read. A recycled world keeps them for its next run (emptied).
 	versions [][]*durable.Service
 	tried    []versionReplay
+	reader   *engine.InvocationReader
+}
+
+// emptied is the twin's buffers for the next run, holding nothing of this one: the judgements
+// let go of their re-runs and of the journal each time, and the reader of the last journal here.
+func (t *twinState) emptied() twinState {
+	clear(t.versions)
+	if t.reader != nil {
+		t.reader.Reset()
+	}
+	return twinState{versions: t.versions[:0], tried: t.tried[:0], reader: t.reader}
 }
 
 // versions lists the code the executor has run so far, the declared services first and the
@@ -38,10 +50,11 @@ func (w *World) versions() [][]*durable.Service {
 	return t.versions
 }
 
-// versionReplay is how one version of the code re-ran a journal.
+// versionReplay is how one version of the code re-ran a journal. The re-run is held in place,
+// in the buffer of re-runs that the twin reuses from judgement to judgement.
 type versionReplay struct {
 	version int // 1 is the declared code, 2 the first deployment, ...
-	run     *twinReplay
+	run     twinReplay
 	missing bool // the version has no such handler
 }
 
@@ -59,7 +72,10 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	if w.runtime.store == nil {
 		return
 	}
-	p, ok, err := engine.ReadInvocation(w.runtime.store, inv)
+	if w.twin.reader == nil {
+		w.twin.reader = new(engine.InvocationReader)
+	}
+	p, ok, err := w.twin.reader.Read(w.runtime.store, inv)
 	switch {
 	case !ok:
 		return // not durable (yet, or any more)
@@ -109,8 +125,9 @@ func replayVersions(tried []versionReplay, vs [][]*durable.Service, inv protocol
 			tried = append(tried, versionReplay{version: v + 1, missing: true})
 			continue
 		}
-		r := replayHandler(h, inv, p.Key, now, j)
-		tried = append(tried, versionReplay{version: v + 1, run: r})
+		tried = append(tried, versionReplay{version: v + 1})
+		r := &tried[len(tried)-1].run
+		replayHandler(r, h, inv, p.Key, now, j)
 		if fits(r, output) {
 			return tried, len(tried) - 1
 		}
@@ -152,9 +169,10 @@ func twinVerdict(versions int, tried []versionReplay, fit int, output *journal.E
 	}
 	var why []string
 	returned := false
-	for _, t := range tried {
+	for i := range tried {
+		t := &tried[i]
 		var how string
-		switch r := t.run; {
+		switch r := &t.run; {
 		case t.missing:
 			how = "has no such handler"
 		case r.hasDiverged():

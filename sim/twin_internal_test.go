@@ -131,7 +131,8 @@ func TestTwinStopIsSticky(t *testing.T) {
 		durable.Awakeable[string](ctx) // stopped again
 		return "went on", nil
 	})
-	r := replayHandler(h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}})
+	r := new(twinReplay)
+	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}})
 	assert.True(t, afterStop)
 	assert.Nil(t, r.output)
 	assert.Empty(t, r.divergedText())
@@ -143,8 +144,9 @@ func TestTwinStopIsSticky(t *testing.T) {
 func TestTwinTurnsPanicsIntoVerdicts(t *testing.T) {
 	h := durable.NewServiceHandler(func(ctx durable.Context, _ string) (string, error) { panic("boom") })
 	input := journal.Entry{Kind: journal.KindInput, Result: jsonOf(t, "x")}
-	r := replayHandler(h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input})
+	r := new(twinReplay)
+	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input})
 	assert.Contains(t, r.retry, "handler panicked: boom")
-	r = replayHandler(h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}})
+	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}})
 	assert.Contains(t, r.divergedText(), "the handler panicked instead")
 }

@@ -114,13 +114,14 @@ func (r *twinReplay) setOutput(value []byte, failure *journal.Failure) {
 // twinStop unwinds the handler when the twin stops it.
 type twinStop struct{}
 
-// replayHandler re-runs h against j (the persisted journal without its output entry) and says how
-// the re-run ended. It never lets a panic of the handler escape.
-func replayHandler(h durable.Handler, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry) (r *twinReplay) {
-	r = &twinReplay{inv: inv, key: key, shared: h.Kind() == protocol.HandlerShared, now: now, journal: j, pos: 1}
+// replayHandler re-runs h against j (the persisted journal without its output entry) and says in
+// r (zero, or a past re-run's, which it overwrites) how the re-run ended. It never lets a panic of
+// the handler escape.
+func replayHandler(r *twinReplay, h durable.Handler, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry) {
+	*r = twinReplay{inv: inv, key: key, shared: h.Kind() == protocol.HandlerShared, now: now, journal: j, pos: 1}
 	if len(j) == 0 || j[0].Kind != journal.KindInput {
 		r.diverged = "the journal does not begin with an input entry"
-		return r
+		return
 	}
 	defer func() {
 		p := recover()
@@ -141,7 +142,6 @@ func replayHandler(h durable.Handler, inv protocol.InvocationID, key string, now
 	if !r.stopped {
 		r.ended(out, err, false)
 	}
-	return r
 }
 
 // ended records the handler's return (or panic). Ending before the journal's end diverges: the

@@ -199,6 +199,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		// Emptied by recycle, or nil: filled below (declare).
 		serviceKinds: sp.serviceKinds,
 		declared:     sp.declared,
+		twin:         sp.twin,
 		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
@@ -259,13 +260,15 @@ type spare struct {
 	streams []*pcgSource
 	// runtimeRoom is the runtime node's core, engine and carriers, for their room.
 	runtimeRoom runtimeRoom
+	// twin is the replay twin's buffers and reader (twinState.emptied).
+	twin twinState
 }
 
 // recycle empties the finished world for a next run (newWorldOn); a world whose history a
 // Result keeps is never recycled (runOn). The world must not be used after it: a caller that
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
-	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all}
+	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all, twin: w.twin.emptied()}
 	clear(w.history.Events) // drop what the old events point to
 	sp.events = w.history.Events[:0]
 	clear(w.link)

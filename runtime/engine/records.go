@@ -304,6 +304,8 @@ type recordReader struct {
 	text  string
 	// noText makes str check its strings and return them empty, copying nothing.
 	noText bool
+	// in, when not nil, gives str its strings (InvocationReader).
+	in *journal.Interner
 }
 
 // maxSharedRecordText bounds the records whose strings str cuts from one copy of the record:
@@ -318,6 +320,9 @@ func (r *recordReader) str(what string) string {
 	v := r.bytes(what)
 	if r.noText {
 		return ""
+	}
+	if r.in != nil {
+		return r.in.String(v)
 	}
 	if len(v) == 0 || r.whole == nil || len(r.whole) > maxSharedRecordText {
 		return string(v)
@@ -421,7 +426,13 @@ func decodeInvocationInto(inv *invocation, id protocol.InvocationID, b []byte) e
 // text, inv's strings (service, handler, key, idempotency key) are left empty rather than
 // copied, for a caller that only asks whether the record is sound and what its status is.
 func decodeInvocationText(inv *invocation, id protocol.InvocationID, b []byte, text bool) error {
-	r := recordReader{b: b, whole: b, noText: !text}
+	return decodeInvocationRecord(inv, id, recordReader{b: b, whole: b, noText: !text})
+}
+
+// decodeInvocationRecord is decodeInvocationText with a reader of the caller's making, over
+// the whole record (r.b and r.whole are the record).
+func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordReader) error {
+	b := r.whole
 	v := r.byte("version")
 	if r.err == nil && v != recordVersion && v != legacyRecordVersion {
 		return fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
@@ -605,48 +616,113 @@ const readInvocationBuffer = 256
 func readInvocationAppending(st valueAppender, id protocol.InvocationID) (PersistedInvocation, bool, error) {
 	// The key is built in the room past the buffer's, in the same allocation (a key array of
 	// its own would escape to the heap through the interface call): the buffer is capped short
-	// of it, so that no value appended can reach it. The record's key and the entries' keys
-	// share the ID's hex digits: the prefixes are all four bytes long.
+	// of it, so that no value appended can reach it.
 	whole := make([]byte, readInvocationBuffer+indexedKeyLen)
-	buf, key := whole[:0:readInvocationBuffer], whole[readInvocationBuffer:]
-	idKeyLen := copy(key, invocationPrefix)
+	p, _, ok, err := readInto(st, id, whole[:0:readInvocationBuffer], (*[indexedKeyLen]byte)(whole[readInvocationBuffer:]), nil, nil)
+	return p, ok, err
+}
+
+// readInto reads invocation id into buf (empty; the record and the entries' encodings are
+// appended to it, and the entries' values share it) and journal (empty, or nil), building the
+// keys in key, with strings and failures from in, or copies when in is nil. It returns the
+// buffer as it grew.
+func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[indexedKeyLen]byte, journalRoom []journal.Entry, in *journal.Interner) (PersistedInvocation, []byte, bool, error) {
+	// The record's key and the entries' keys share the ID's hex digits: the prefixes are all
+	// four bytes long.
+	idKeyLen := copy(key[:], invocationPrefix)
 	idKeyLen += hex.Encode(key[idKeyLen:], id[:])
 	buf, ok, err := st.AppendValue(buf, key[:idKeyLen])
 	if err == nil && !ok {
-		copy(key, finishedPrefix)
+		copy(key[:], finishedPrefix)
 		buf, ok, err = st.AppendValue(buf, key[:idKeyLen])
 	}
 	if err != nil || !ok {
-		return PersistedInvocation{}, ok, err
+		return PersistedInvocation{}, buf, ok, err
 	}
 	var inv invocation
 	// The entries follow the record in the buffer, never over it: nothing decoded of it is
 	// then at the mercy of how it was decoded.
-	if err := decodeInvocationInto(&inv, id, buf[:len(buf):len(buf)]); err != nil {
-		return PersistedInvocation{}, true, err
+	if err := decodeInvocationRecord(&inv, id, recordReader{b: buf[:len(buf):len(buf)], whole: buf[:len(buf):len(buf)], in: in}); err != nil {
+		return PersistedInvocation{}, buf, true, err
 	}
-	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone}
-	if n := min(inv.entries, maxJournalHint); n > 0 {
+	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone, Journal: journalRoom}
+	if n := min(inv.entries, maxJournalHint); n > 0 && p.Journal == nil {
 		p.Journal = make([]journal.Entry, 0, n)
 	}
-	entry := (*[indexedKeyLen]byte)(key)
-	copy(entry[:], journalPrefix)
-	entry[idKeyLen] = '/'
+	copy(key[:], journalPrefix)
+	key[idKeyLen] = '/'
 	for i := uint32(0); ; i++ {
-		putKeyIndex(entry, i)
+		putKeyIndex(key, i)
 		start := len(buf)
-		buf, ok, err = st.AppendValue(buf, entry[:])
+		buf, ok, err = st.AppendValue(buf, key[:])
 		if err != nil {
-			return p, true, err
+			return p, buf, true, err
 		}
 		if !ok {
 			break
 		}
-		en, err := journal.UnmarshalOwnedEntry(buf[start:len(buf):len(buf)])
+		var en journal.Entry
+		if in != nil {
+			en, err = journal.UnmarshalInternedEntry(buf[start:len(buf):len(buf)], in)
+		} else {
+			en, err = journal.UnmarshalOwnedEntry(buf[start:len(buf):len(buf)])
+		}
 		if err != nil {
-			return p, true, fmt.Errorf("journal entry %d of %s: %v: %w", i, id, err, ErrCorruptStore)
+			return p, buf, true, fmt.Errorf("journal entry %d of %s: %v: %w", i, id, err, ErrCorruptStore)
 		}
 		p.Journal = append(p.Journal, en)
 	}
-	return p, true, nil
+	return p, buf, true, nil
+}
+
+// InvocationReader reads persisted invocations as ReadInvocation does, for a caller that reads
+// them again and again: the simulator's replay twin reads one at every attempt end. Every Read
+// reads the record and every entry from the store and decodes all of them, with
+// ReadInvocation's checks, results and errors; only where the results live differs: the reader
+// keeps its buffer and its journal from read to read, and takes strings and failures from an
+// interner (journal.Interner), so that a read of the same invocation, or of one like it,
+// allocates next to nothing.
+//
+// What a Read returns is the reader's own: it is good until the next Read or Reset, and nothing
+// of it may be written (its failures are shared with later reads). The zero InvocationReader is
+// ready to use; it is not safe for concurrent use.
+type InvocationReader struct {
+	buf     []byte
+	journal []journal.Entry
+	key     [indexedKeyLen]byte
+	text    journal.Interner
+}
+
+// maxReaderBuffer bounds the buffer an InvocationReader keeps for its next read: a journal
+// larger than that is read into a buffer of its own, which the reader lets go of.
+const maxReaderBuffer = 64 << 10
+
+// Read reads invocation id from st as ReadInvocation does (see InvocationReader for how long
+// the result is good). A store that cannot append values (mem.Store can) is read by
+// ReadInvocation itself, into memory of the result's own.
+func (r *InvocationReader) Read(st store.Reader, id protocol.InvocationID) (PersistedInvocation, bool, error) {
+	ap, ok := st.(valueAppender)
+	if !ok {
+		return ReadInvocation(st, id)
+	}
+	if r.buf == nil {
+		r.buf = make([]byte, 0, readInvocationBuffer)
+	}
+	p, buf, ok, err := readInto(ap, id, r.buf[:0], &r.key, r.journal[:0], &r.text)
+	if cap(buf) <= maxReaderBuffer {
+		r.buf = buf[:0]
+	}
+	// The entries past this read's keep nothing of an earlier one alive.
+	if cap(p.Journal) > 0 {
+		clear(p.Journal[len(p.Journal):cap(p.Journal)])
+		r.journal = p.Journal[:0]
+	}
+	return p, ok, err
+}
+
+// Reset lets go of what the last Read returned, keeping the reader's room (and its interned
+// strings, which are the same whoever reads them).
+func (r *InvocationReader) Reset() {
+	clear(r.journal[:cap(r.journal)])
+	r.journal = r.journal[:0]
 }

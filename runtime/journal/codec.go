@@ -129,7 +129,7 @@ func MarshalEntry(e Entry) []byte {
 // alias b. Errors wrap ErrCorrupt or ErrUnsupportedVersion and say what is wrong and where; no
 // input makes it panic.
 func UnmarshalEntry(b []byte) (Entry, error) {
-	return unmarshalEntry(b, true)
+	return unmarshalEntry(b, true, nil)
 }
 
 // UnmarshalOwnedEntry is UnmarshalEntry for an encoding the caller hands over, such as a copy a
@@ -137,11 +137,11 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 // than copies of them (each capped at its length, so appending to one never writes over its
 // neighbour), and b must not change afterwards. Strings are copied all the same.
 func UnmarshalOwnedEntry(b []byte) (Entry, error) {
-	return unmarshalEntry(b, false)
+	return unmarshalEntry(b, false, nil)
 }
 
-func unmarshalEntry(b []byte, copyValues bool) (Entry, error) {
-	e, n, err := decodeEntry(b, copyValues)
+func unmarshalEntry(b []byte, copyValues bool, in *Interner) (Entry, error) {
+	e, n, err := decodeEntry(b, copyValues, in)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -155,12 +155,13 @@ func unmarshalEntry(b []byte, copyValues bool) (Entry, error) {
 // bytes it occupied; bytes after it are left alone, so callers can read entries laid end to end.
 // The result does not alias b. Errors are those of UnmarshalEntry (n is then 0).
 func DecodeEntry(b []byte) (e Entry, n int, err error) {
-	return decodeEntry(b, true)
+	return decodeEntry(b, true, nil)
 }
 
 // decodeEntry is DecodeEntry; with copyValues false the byte values alias b (see
-// UnmarshalOwnedEntry).
-func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
+// UnmarshalOwnedEntry), and with an Interner the strings and failures come from it (see
+// UnmarshalInternedEntry).
+func decodeEntry(b []byte, copyValues bool, in *Interner) (e Entry, n int, err error) {
 	d := decoder{b: b}
 	version, err := d.readByte("version")
 	if err != nil {
@@ -187,17 +188,23 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 		return Entry{}, 0, fmt.Errorf("journal entry: param failure flag without param flag at byte %d: %w", d.off-1, ErrCorrupt)
 	}
 	e.Completed = flags&flagCompleted != 0
-	name, err := d.readPrefixed("name")
-	if err != nil {
-		return Entry{}, 0, err
+	name, ok := d.short()
+	if !ok {
+		if name, err = d.readPrefixed("name"); err != nil {
+			return Entry{}, 0, err
+		}
 	}
-	target, err := d.readPrefixed("target")
-	if err != nil {
-		return Entry{}, 0, err
+	target, ok := d.short()
+	if !ok {
+		if target, err = d.readPrefixed("target"); err != nil {
+			return Entry{}, 0, err
+		}
 	}
-	value, err := d.readPrefixed("value")
-	if err != nil {
-		return Entry{}, 0, err
+	value, ok := d.short()
+	if !ok {
+		if value, err = d.readPrefixed("value"); err != nil {
+			return Entry{}, 0, err
+		}
 	}
 	var failure *Failure
 	if flags&flagFailure != 0 {
@@ -209,7 +216,7 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 		if err != nil {
 			return Entry{}, 0, err
 		}
-		failure = &Failure{Code: code, Message: string(msg)}
+		failure = newFailure(code, msg, in)
 	}
 	var param []byte
 	var paramFailure *Failure
@@ -226,7 +233,7 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 			if err != nil {
 				return Entry{}, 0, err
 			}
-			paramFailure = &Failure{Code: code, Message: string(msg)}
+			paramFailure = newFailure(code, msg, in)
 		}
 	}
 	if flags&flagTimer != 0 {
@@ -241,13 +248,24 @@ func decodeEntry(b []byte, copyValues bool) (e Entry, n int, err error) {
 		e.Duration, e.Deadline = time.Duration(dur), deadline
 	}
 	// Copy only once the whole entry is known to be well formed.
-	e.Name = string(name)
-	e.Target = string(target)
+	if in != nil {
+		e.Name, e.Target = in.String(name), in.String(target)
+	} else {
+		e.Name, e.Target = string(name), string(target)
+	}
 	e.Result.Value = ownBytes(value, copyValues)
 	e.Result.Failure = failure
 	e.Param.Value = ownBytes(param, copyValues)
 	e.Param.Failure = paramFailure
 	return e, d.off, nil
+}
+
+// newFailure is a failure with code and message, from in when there is one.
+func newFailure(code uint16, message []byte, in *Interner) *Failure {
+	if in != nil {
+		return in.failure(code, message)
+	}
+	return &Failure{Code: code, Message: string(message)}
 }
 
 // ownBytes is nil for an empty b, else a copy of b, or b capped at its length when the caller
@@ -329,6 +347,19 @@ func (d *decoder) readUint16(what string) (uint16, error) {
 	v := binary.BigEndian.Uint16(d.b[d.off:])
 	d.off += 2
 	return v, nil
+}
+
+// short reads a length below 128 (one byte) and that many bytes, when they are there: an
+// entry's usual name, target and value, read where the call can be inlined (the replay twin
+// decodes every journal at every attempt end). It reports false, having read nothing, for
+// anything else, which readPrefixed reads or fails.
+func (d *decoder) short() ([]byte, bool) {
+	off := d.off
+	if off >= len(d.b) || d.b[off] >= 0x80 || int(d.b[off]) >= len(d.b)-off {
+		return nil, false
+	}
+	d.off = off + 1 + int(d.b[off])
+	return d.b[off+1 : d.off], true
 }
 
 // readPrefixed reads a uvarint length and that many bytes, returning a subslice of the input.
