@@ -156,6 +156,12 @@ func (c *causality) window(inv protocol.InvocationID) *startWindow {
 	return w
 }
 
+// causalityKinds are the kinds of event that causality.event reads.
+var causalityKinds = kinds(NodeCrashed, NodeRestarted, InvocationAccepted, LockAcquired, TimerFired, CompletionAccepted,
+	PromiseCompleted, Purged, CommandEmitted, AttemptStarted)
+
+func (*causality) kinds() *kindSet { return &causalityKinds }
+
 func (c *causality) event(i int, e *Event) {
 	switch e.Kind {
 	case NodeCrashed:

@@ -57,6 +57,11 @@ type durableStart struct {
 	vs      []Violation
 }
 
+// durableKinds are the kinds of event that durableStart.event reads.
+var durableKinds = kinds(InvocationAccepted, RunExecuted)
+
+func (*durableStart) kinds() *kindSet { return &durableKinds }
+
 func (d *durableStart) event(i int, e *Event) {
 	switch e.Kind {
 	case InvocationAccepted:

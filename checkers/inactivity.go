@@ -91,6 +91,11 @@ type inactivity struct {
 	vs     []Violation
 }
 
+// inactivityKinds are the kinds of event that inactivity.event reads.
+var inactivityKinds = kinds(event.NodePaused, event.NodeCrashed)
+
+func (*inactivity) kinds() *kindSet { return &inactivityKinds }
+
 func (c *inactivity) event(i int, e *Event) {
 	if e.Node != "executor" {
 		return

@@ -129,7 +129,11 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 		a.inactivity.reset(h, decl)
 		a.withInactivity = true
 	}
-	walk(*h, l, a.event, a.link)
+	only := &attemptKinds
+	if !a.withInactivity {
+		only = &attemptKindsNoInactivity
+	}
+	walk(*h, l, only, a.event, a.link)
 	vs := a.progress.finish()
 	vs = append(vs, a.causality.finish()...)
 	vs = append(vs, a.retry.finish()...)
@@ -141,13 +145,30 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 	return vs
 }
 
-// event tells each checker history event i, in the order Judge reports them.
+// attemptKinds are the kinds of event some attempt judge reads, and attemptKindsNoInactivity
+// those without the inactivity checker's: the walk tells Judge no other.
+var (
+	attemptKindsNoInactivity = progressKinds.union(causalityKinds).union(retryKinds).union(durableKinds)
+	attemptKinds             = attemptKindsNoInactivity.union(inactivityKinds)
+)
+
+// event tells each checker that reads its kind history event i, in the order Judge reports
+// them.
 func (a *AttemptJudges) event(i int, e *Event) {
-	a.progress.event(i, e)
-	a.causality.event(i, e)
-	a.retry.event(i, e)
-	a.durable.event(i, e)
-	if a.withInactivity {
+	k := e.Kind
+	if progressKinds.has(k) {
+		a.progress.event(i, e)
+	}
+	if causalityKinds.has(k) {
+		a.causality.event(i, e)
+	}
+	if retryKinds.has(k) {
+		a.retry.event(i, e)
+	}
+	if durableKinds.has(k) {
+		a.durable.event(i, e)
+	}
+	if a.withInactivity && inactivityKinds.has(k) {
 		a.inactivity.event(i, e)
 	}
 }
@@ -165,8 +186,10 @@ func (a *AttemptJudges) link(k int, le *LinkEvent) {
 
 // attemptJudge is a checker that Attempts runs with the others over one walk of the history and
 // the link log (walk): it is told each event and link event in the order they happened, then
-// gives its violations, sorted by first event index.
+// gives its violations, sorted by first event index. It is told only the events of its kinds:
+// those its event method reads (events of other kinds would change nothing).
 type attemptJudge interface {
+	kinds() *kindSet
 	event(i int, e *Event)
 	link(j int, le *LinkEvent)
 	finish() []Violation
@@ -175,9 +198,15 @@ type attemptJudge interface {
 // judgeAttempts walks h and l once for all of judges and returns each one's violations, in the
 // order of judges.
 func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
-	walk(h, l, func(i int, e *Event) {
+	var only kindSet
+	for _, j := range judges {
+		only = only.union(*j.kinds())
+	}
+	walk(h, l, &only, func(i int, e *Event) {
 		for _, j := range judges {
-			j.event(i, e)
+			if j.kinds().has(e.Kind) {
+				j.event(i, e)
+			}
 		}
 	}, func(k int, le *LinkEvent) {
 		for _, j := range judges {

@@ -102,6 +102,11 @@ type progress struct {
 	vs    []Violation
 }
 
+// progressKinds are the kinds of event that progress.event reads.
+var progressKinds = kinds(NodeCrashed, InvocationDone, TimerArmed, CompletionAccepted, TimerFired, AttemptStarted, AttemptEnded)
+
+func (*progress) kinds() *kindSet { return &progressKinds }
+
 func (p *progress) event(i int, e *Event) {
 	switch e.Kind {
 	case NodeCrashed:
@@ -239,13 +244,17 @@ func (p *progress) unpaid(o owed) {
 
 // walk visits h's events and l's link events in the order they happened: a link event whose
 // After is i comes before history event i.
-func walk(h History, l Link, onEvent func(int, *Event), onLink func(int, *LinkEvent)) {
+// Only the events of the kinds of only are told to onEvent: the others change nothing of the
+// checkers walked for.
+func walk(h History, l Link, only *kindSet, onEvent func(int, *Event), onLink func(int, *LinkEvent)) {
 	j := 0
 	for i := range h.Events {
 		for ; j < len(l) && l[j].After <= i; j++ {
 			onLink(j, &l[j])
 		}
-		onEvent(i, &h.Events[i])
+		if e := &h.Events[i]; only.has(e.Kind) {
+			onEvent(i, e)
+		}
 	}
 	for ; j < len(l); j++ {
 		onLink(j, &l[j])

@@ -185,6 +185,11 @@ func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
 	return st
 }
 
+// retryKinds are the kinds of event that retryTiming.event reads.
+var retryKinds = kinds(ClockStepped, NodePaused, NodeCrashed, InvocationDone)
+
+func (*retryTiming) kinds() *kindSet { return &retryKinds }
+
 func (r *retryTiming) event(i int, e *Event) {
 	if e.Node != runtimeNode && e.Kind != event.InvocationDone {
 		return

@@ -1,0 +1,112 @@
+package checkers
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// TestAttemptJudgeKinds holds each attempt judge's kinds to its event method: at every point
+// of every story, an event of a kind outside the judge's set, whatever its node, timer or
+// purge, leaves the judge exactly as it was, so a walk that skips it changes nothing. (With
+// NodeCrashed taken out of progressKinds, a crash of the executor after an attempt started
+// fails it at once.)
+func TestAttemptJudgeKinds(t *testing.T) {
+	judges := map[string]func(h *History) attemptJudge{
+		"progress":      func(h *History) attemptJudge { return newProgress(*h) },
+		"causality":     func(*History) attemptJudge { return newCausality() },
+		"retry-timing":  func(h *History) attemptJudge { return newRetryTiming(h) },
+		"durable-start": func(*History) attemptJudge { return newDurableStart() },
+		"inactivity": func(h *History) attemptJudge {
+			if c := newInactivity(h); c != nil {
+				return c
+			}
+			return nil
+		},
+	}
+	var extras []Event
+	for k := range 256 {
+		for _, node := range []string{"runtime", "executor"} {
+			for _, timer := range []event.TimerKind{event.TimerSleep, event.TimerRetry} {
+				extras = append(extras, Event{Kind: event.Kind(k), Node: node, Timer: timer, Purge: event.PurgeWorkflow,
+					Invocation: storyInv, Attempt: 1, Index: 1, At: time.Hour, Span: time.Second,
+					Journal: []journal.Entry{{Kind: journal.KindInput}, {Kind: journal.KindRun}}, Entry: journal.Entry{Kind: journal.KindRun}})
+			}
+		}
+	}
+	checked := 0
+	for name, make := range judges {
+		for n, s := range attemptStories() {
+			// steps is how many events and link events the walk tells before the extra event.
+			total := len(s.h.Events) + len(s.l)
+			for steps := 0; steps <= total; steps++ {
+				a, b := make(&s.h), make(&s.h)
+				if a == nil {
+					continue
+				}
+				feed(s, steps, a)
+				only := a.kinds()
+				for _, x := range extras {
+					if only.has(x.Kind) {
+						continue
+					}
+					feed(s, steps, b)
+					b.event(len(s.h.Events), &x)
+					if !reflect.DeepEqual(a, b) {
+						t.Fatalf("%s, story %d after %d steps: an event of kind %s on %q, outside its kinds, changed it", name, n, steps, x.Kind, x.Node)
+					}
+					checked++
+					b = make(&s.h)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing checked")
+	}
+}
+
+// feed tells j the first steps events and link events of s, in walk's order and with walk's
+// filter.
+func feed(s *linkStory, steps int, j attemptJudge) {
+	told := 0
+	walk(s.h, s.l, j.kinds(), func(i int, e *Event) {
+		if told < steps {
+			j.event(i, e)
+		}
+		told++
+	}, func(k int, le *LinkEvent) {
+		if told < steps {
+			j.link(k, le)
+		}
+		told++
+	})
+}
+
+// attemptStories are histories with their link logs that exercise every attempt judge: healthy
+// ones, and ones each judge finds fault with.
+func attemptStories() []*linkStory {
+	declared := Event{Kind: RuntimeDeclared, Runtime: &event.Runtime{InactivityMax: time.Second}}
+	healthy := (&linkStory{}).ev(declared).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(completed(1)).released().
+		link(LinkSent, "runtime", protocol.Message{Kind: protocol.KindCompletion, Attempt: 1, Index: 1}).
+		link(LinkDelivered, "runtime", protocol.Message{Kind: protocol.KindCompletion, Attempt: 1, Index: 1}).
+		ev(Event{Kind: AttemptEnded, Attempt: 1, End: event.EndDone})
+	lostWakeUp := (&linkStory{}).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(completed(1)).released().
+		link(LinkSent, "runtime", protocol.Message{Kind: protocol.KindAck, Attempt: 1, Index: 0}).
+		suspend(1, 1).start(2).ev(Event{Kind: AttemptEnded, Attempt: 2, End: event.EndDone})
+	spurious := (&linkStory{}).ev(declared).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(awakeableAt(1, 2)).
+		suspend(1, 1).ev(completed(2)).start(2)
+	crashes := (&linkStory{}).ev(Event{Kind: InvocationAccepted}).ev(Event{Kind: LockAcquired}).start(1).
+		ev(awakeableAt(1, 1)).ev(completed(1)).suspend(1, 1).start(2).
+		ev(Event{Kind: TimerArmed, Timer: event.TimerRetry}).ev(Event{Kind: TimerFired, Timer: event.TimerRetry}).start(3).
+		ev(Event{Kind: NodeCrashed, Node: "runtime"}).ev(Event{Kind: NodeRestarted, Node: "runtime"}).start(4).start(5)
+	failed := protocol.Message{Kind: protocol.KindError, Attempt: 1}
+	retriedEarly := (&linkStory{}).ev(declared).ev(Event{Kind: InvocationAccepted}).start(1).
+		link(LinkSent, "executor", failed).link(LinkDelivered, "executor", failed).start(2)
+	gated := (&linkStory{}).gatedStart().ev(Event{Kind: RunExecuted, Node: "executor", Attempt: 1, Index: 1})
+	return []*linkStory{healthy, lostWakeUp, spurious, crashes, retriedEarly, gated}
+}
