@@ -254,6 +254,12 @@ func (c *causality) command(e *Event) {
 	}
 }
 
+// causalityLinks are the link events that causality.link reads.
+var causalityLinks = links(linkMatch{kind: LinkDelivered, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend}},
+	linkMatch{kind: LinkSent, from: runtimeNode, msgs: []protocol.Kind{protocol.KindStart}})
+
+func (*causality) links() *linkSet { return &causalityLinks }
+
 func (c *causality) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	switch {

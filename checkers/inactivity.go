@@ -113,6 +113,11 @@ func (c *inactivity) event(i int, e *Event) {
 	}
 }
 
+// inactivityLinks are the link events that inactivity.link reads.
+var inactivityLinks = links(linkMatch{kind: LinkDelivered, from: runtimeNode}, linkMatch{kind: LinkSent, from: "executor"})
+
+func (*inactivity) links() *linkSet { return &inactivityLinks }
+
 func (c *inactivity) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	k := attemptKey{m.Invocation, m.Attempt}

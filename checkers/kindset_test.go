@@ -10,11 +10,11 @@ import (
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
-// TestAttemptJudgeKinds holds each attempt judge's kinds to its event method: at every point
-// of every story, an event of a kind outside the judge's set, whatever its node, timer or
-// purge, leaves the judge exactly as it was, so a walk that skips it changes nothing. (With
-// NodeCrashed taken out of progressKinds, a crash of the executor after an attempt started
-// fails it at once.)
+// TestAttemptJudgeKinds holds each attempt judge's kinds to its event method, and its links to
+// its link method: at every point of every story, an event of a kind outside the judge's set,
+// whatever its node, timer or purge, or a link event outside its links, whatever its node or
+// message, leaves the judge exactly as it was, so a walk that skips it changes nothing. (With
+// NodeCrashed taken out of progressKinds, or KindEnd out of retryLinks' deliveries, it fails.)
 func TestAttemptJudgeKinds(t *testing.T) {
 	judges := map[string]func(h *History) attemptJudge{
 		"progress":      func(h *History) attemptJudge { return newProgress(*h) },
@@ -35,6 +35,17 @@ func TestAttemptJudgeKinds(t *testing.T) {
 				extras = append(extras, Event{Kind: event.Kind(k), Node: node, Timer: timer, Purge: event.PurgeWorkflow,
 					Invocation: storyInv, Attempt: 1, Index: 1, At: time.Hour, Span: time.Second,
 					Journal: []journal.Entry{{Kind: journal.KindInput}, {Kind: journal.KindRun}}, Entry: journal.Entry{Kind: journal.KindRun}})
+			}
+		}
+	}
+	var linkExtras []LinkEvent
+	for k := range int(LinkReleased) + 3 {
+		for _, from := range []string{"runtime", "executor"} {
+			for m := range 12 { // every protocol.Kind, and one past them
+				for _, gated := range []bool{false, true} {
+					linkExtras = append(linkExtras, LinkEvent{Kind: LinkEventKind(k), From: from, Release: 1, At: time.Hour,
+						Message: LinkMessage{Kind: protocol.Kind(m), Invocation: storyInv, Attempt: 1, Index: 1, WaitingOn: []uint32{1}, Gated: gated}})
+				}
 			}
 		}
 	}
@@ -62,6 +73,20 @@ func TestAttemptJudgeKinds(t *testing.T) {
 					checked++
 					b = make(&s.h)
 				}
+				links := a.links()
+				for _, le := range linkExtras {
+					if links.has(linkClassOf(&le, le.From == runtimeNode)) {
+						continue
+					}
+					le.After = len(s.h.Events)
+					feed(s, steps, b)
+					b.link(len(s.l), &le)
+					if !reflect.DeepEqual(a, b) {
+						t.Fatalf("%s, story %d after %d steps: a link event %d from %s of a %s, outside its links, changed it", name, n, steps, le.Kind, le.From, le.Message.Kind)
+					}
+					checked++
+					b = make(&s.h)
+				}
 			}
 		}
 	}
@@ -70,8 +95,8 @@ func TestAttemptJudgeKinds(t *testing.T) {
 	}
 }
 
-// feed tells j the first steps events and link events of s, in walk's order and with walk's
-// filter.
+// feed tells j the first steps events and link events of s, in walk's order, those of its
+// kinds and links only (as judgeAttempts does).
 func feed(s *linkStory, steps int, j attemptJudge) {
 	told := 0
 	walk(s.h, s.l, j.kinds(), func(i int, e *Event) {
@@ -80,7 +105,7 @@ func feed(s *linkStory, steps int, j attemptJudge) {
 		}
 		told++
 	}, func(k int, le *LinkEvent) {
-		if told < steps {
+		if told < steps && j.links().has(linkClassOf(le, le.From == runtimeNode)) {
 			j.link(k, le)
 		}
 		told++

@@ -173,13 +173,22 @@ func (a *AttemptJudges) event(i int, e *Event) {
 	}
 }
 
-// link tells each checker link event k.
+// link tells each checker that reads its class link event k.
 func (a *AttemptJudges) link(k int, le *LinkEvent) {
-	a.progress.link(k, le)
-	a.causality.link(k, le)
-	a.retry.link(k, le)
-	a.durable.link(k, le)
-	if a.withInactivity {
+	c := linkClassOf(le, le.From == runtimeNode)
+	if progressLinks.has(c) {
+		a.progress.link(k, le)
+	}
+	if causalityLinks.has(c) {
+		a.causality.link(k, le)
+	}
+	if retryLinks.has(c) {
+		a.retry.link(k, le)
+	}
+	if durableLinks.has(c) {
+		a.durable.link(k, le)
+	}
+	if a.withInactivity && inactivityLinks.has(c) {
 		a.inactivity.link(k, le)
 	}
 }
@@ -187,9 +196,11 @@ func (a *AttemptJudges) link(k int, le *LinkEvent) {
 // attemptJudge is a checker that Attempts runs with the others over one walk of the history and
 // the link log (walk): it is told each event and link event in the order they happened, then
 // gives its violations, sorted by first event index. It is told only the events of its kinds:
-// those its event method reads (events of other kinds would change nothing).
+// those its event method reads (events of other kinds would change nothing), and the link
+// events of its links, likewise.
 type attemptJudge interface {
 	kinds() *kindSet
+	links() *linkSet
 	event(i int, e *Event)
 	link(j int, le *LinkEvent)
 	finish() []Violation
@@ -209,8 +220,11 @@ func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
 			}
 		}
 	}, func(k int, le *LinkEvent) {
+		c := linkClassOf(le, le.From == runtimeNode)
 		for _, j := range judges {
-			j.link(k, le)
+			if j.links().has(c) {
+				j.link(k, le)
+			}
 		}
 	})
 	out := make([][]Violation, len(judges))

@@ -162,6 +162,15 @@ func (p *progress) completed(inv protocol.InvocationID, index uint32, at int) {
 	}
 }
 
+// progressLinks are the link events that progress.link reads.
+var progressLinks = links(linkMatch{kind: LinkReleased, from: runtimeNode}, linkMatch{kind: LinkReleased, from: "executor"},
+	linkMatch{kind: LinkSent, from: runtimeNode},
+	linkMatch{kind: LinkDelivered, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend, protocol.KindEnd, protocol.KindError}},
+	linkMatch{kind: LinkDelivered, from: runtimeNode, msgs: []protocol.Kind{protocol.KindCompletion}},
+	linkMatch{kind: LinkSent, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend}})
+
+func (*progress) links() *linkSet { return &progressLinks }
+
 func (p *progress) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	switch {

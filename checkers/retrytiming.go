@@ -215,6 +215,12 @@ func (r *retryTiming) event(i int, e *Event) {
 	}
 }
 
+// retryLinks are the link events that retryTiming.link reads.
+var retryLinks = links(linkMatch{kind: LinkDelivered, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend, protocol.KindEnd, protocol.KindError}},
+	linkMatch{kind: LinkSent, from: runtimeNode, msgs: []protocol.Kind{protocol.KindStart}})
+
+func (*retryTiming) links() *linkSet { return &retryLinks }
+
 func (r *retryTiming) link(_ int, le *LinkEvent) {
 	m := &le.Message
 	switch {
