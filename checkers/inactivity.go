@@ -56,6 +56,9 @@ func (c *inactivity) reset(h *History, decl *event.Runtime) {
 	c.free = append(c.free, c.open.vals...)
 	c.open.reset()
 	c.newest.reset()
+	for _, b := range c.byInv.vals {
+		c.spare = append(c.spare, b[:0])
+	}
 	c.byInv.reset()
 	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
 	c.order, c.pauses = c.order[:0], c.pauses[:0]
@@ -84,6 +87,7 @@ type inactivity struct {
 	open   smallMap[attemptKey, *idle]               // one map lookup finds and updates an attempt's silence
 	free   []*idle                                   // idles of closed attempts, for open to reuse (only open holds them)
 	byInv  smallMap[protocol.InvocationID, []uint32] // open attempts of each invocation
+	spare  [][]uint32                                // byInv's lists of earlier histories, emptied, for their room
 	newest smallMap[protocol.InvocationID, uint32]   // the newest attempt the executor was given, in its life
 	order  []attemptKey                              // attempts in the order opened, for a stable report
 	older  []uint32                                  // scratch for link
@@ -146,6 +150,9 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 			}
 			*a = idle{le.At, at}
 			b := c.byInv.ref(m.Invocation)
+			if n := len(c.spare); *b == nil && n > 0 {
+				*b, c.spare = c.spare[n-1], c.spare[:n-1]
+			}
 			*b = append(*b, m.Attempt)
 			c.order = append(c.order, k)
 			return

@@ -38,9 +38,9 @@ func newProgress(History) *progress {
 	return p
 }
 
-// reset readies p for a new history, keeping its maps' and slices' room (AttemptJudges).
+// reset readies p for a new history, keeping its maps' and slices' room (AttemptJudges), and
+// every lastStart it made (in free).
 func (p *progress) reset() {
-	p.free = p.free[:0]
 	p.dropLast()
 	p.live.reset()
 	p.given.reset()
