@@ -207,12 +207,13 @@ func (c *inactivity) touch(k attemptKey, a *idle, at time.Duration, i int, what 
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
 func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	a := c.open.get(k)
-	if a == nil {
+	n := c.open.find(k)
+	if n < 0 || c.open.vals[n] == nil {
 		return
 	}
+	a := c.open.vals[n]
 	c.check(k, *a, at, i, what)
-	c.open.del(k)
+	c.open.remove(n) // check changes nothing of open: n is still k's position
 	c.free = append(c.free, a)
 	b := c.byInv.ref(k.inv)
 	rest := (*b)[:0]
