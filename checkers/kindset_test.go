@@ -95,6 +95,26 @@ func TestAttemptJudgeKinds(t *testing.T) {
 	}
 }
 
+// TestAttemptsIsEachJudge holds Attempts, which tells each judge what its readers mask says, to
+// the judges run one by one, each told what its own kinds and links say: on every story, the
+// same violations in the same order.
+func TestAttemptsIsEachJudge(t *testing.T) {
+	found := 0
+	for n, s := range attemptStories() {
+		var want []Violation
+		for _, check := range []func(History, Link) []Violation{Progress, Causality, RetryTiming, DurableStart, Inactivity} {
+			want = append(want, check(s.h, s.l)...)
+		}
+		found += len(want)
+		if got := Attempts(s.h, s.l); !reflect.DeepEqual(got, want) {
+			t.Fatalf("story %d: Attempts found %v, the judges one by one %v", n, got, want)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no story broke anything: the test proves nothing")
+	}
+}
+
 // feed tells j the first steps events and link events of s, in walk's order, those of its
 // kinds and links only (as judgeAttempts does).
 func feed(s *linkStory, steps int, j attemptJudge) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -152,43 +153,81 @@ var (
 	attemptKinds             = attemptKindsNoInactivity.union(inactivityKinds)
 )
 
+// The attempt judges as bits of a readers mask, in the order Judge reports them.
+const (
+	readsProgress uint8 = 1 << iota
+	readsCausality
+	readsRetry
+	readsDurable
+	readsInactivity
+)
+
+// kindReaders and linkReaders are, for each kind of event and each class of link event, the
+// judges that read it (their kinds and links): one load tells event and link whom to call.
+var (
+	kindReaders = func() (t [256]uint8) {
+		for k := range t {
+			t[k] = readers(func(s *kindSet) bool { return s.has(event.Kind(k)) }, &progressKinds, &causalityKinds, &retryKinds, &durableKinds, &inactivityKinds)
+		}
+		return t
+	}()
+	linkReaders = func() (t [linkGroups * 256]uint8) {
+		for c := range t {
+			t[c] = readers(func(s *linkSet) bool { return s.has(linkClass(c)) }, &progressLinks, &causalityLinks, &retryLinks, &durableLinks, &inactivityLinks)
+		}
+		return t
+	}()
+)
+
+// readers is the mask of the judges whose set, of sets in the order of the mask's bits, has
+// what has asks about.
+func readers[S any](has func(*S) bool, sets ...*S) uint8 {
+	var m uint8
+	for n, s := range sets {
+		if has(s) {
+			m |= 1 << n
+		}
+	}
+	return m
+}
+
 // event tells each checker that reads its kind history event i, in the order Judge reports
 // them.
 func (a *AttemptJudges) event(i int, e *Event) {
-	k := e.Kind
-	if progressKinds.has(k) {
+	r := kindReaders[e.Kind]
+	if r&readsProgress != 0 {
 		a.progress.event(i, e)
 	}
-	if causalityKinds.has(k) {
+	if r&readsCausality != 0 {
 		a.causality.event(i, e)
 	}
-	if retryKinds.has(k) {
+	if r&readsRetry != 0 {
 		a.retry.event(i, e)
 	}
-	if durableKinds.has(k) {
+	if r&readsDurable != 0 {
 		a.durable.event(i, e)
 	}
-	if a.withInactivity && inactivityKinds.has(k) {
+	if r&readsInactivity != 0 && a.withInactivity {
 		a.inactivity.event(i, e)
 	}
 }
 
 // link tells each checker that reads its class link event k.
 func (a *AttemptJudges) link(k int, le *LinkEvent) {
-	c := linkClassOf(le, le.From == runtimeNode)
-	if progressLinks.has(c) {
+	r := linkReaders[linkClassOf(le, le.From == runtimeNode)]
+	if r&readsProgress != 0 {
 		a.progress.link(k, le)
 	}
-	if causalityLinks.has(c) {
+	if r&readsCausality != 0 {
 		a.causality.link(k, le)
 	}
-	if retryLinks.has(c) {
+	if r&readsRetry != 0 {
 		a.retry.link(k, le)
 	}
-	if durableLinks.has(c) {
+	if r&readsDurable != 0 {
 		a.durable.link(k, le)
 	}
-	if a.withInactivity && inactivityLinks.has(c) {
+	if r&readsInactivity != 0 && a.withInactivity {
 		a.inactivity.link(k, le)
 	}
 }
