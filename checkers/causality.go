@@ -156,6 +156,12 @@ func (c *causality) window(inv protocol.InvocationID) *startWindow {
 	return w
 }
 
+// causalityKinds are the kinds of event that causality.event reads.
+var causalityKinds = kinds(NodeCrashed, NodeRestarted, InvocationAccepted, LockAcquired, TimerFired, CompletionAccepted,
+	PromiseCompleted, Purged, CommandEmitted, AttemptStarted)
+
+func (*causality) kinds() *kindSet { return &causalityKinds }
+
 func (c *causality) event(i int, e *Event) {
 	switch e.Kind {
 	case NodeCrashed:
@@ -247,6 +253,12 @@ func (c *causality) command(e *Event) {
 		c.ready.set(s, true)
 	}
 }
+
+// causalityLinks are the link events that causality.link reads.
+var causalityLinks = links(linkMatch{kind: LinkDelivered, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend}},
+	linkMatch{kind: LinkSent, from: runtimeNode, msgs: []protocol.Kind{protocol.KindStart}})
+
+func (*causality) links() *linkSet { return &causalityLinks }
 
 func (c *causality) link(_ int, le *LinkEvent) {
 	m := &le.Message

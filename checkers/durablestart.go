@@ -57,6 +57,11 @@ type durableStart struct {
 	vs      []Violation
 }
 
+// durableKinds are the kinds of event that durableStart.event reads.
+var durableKinds = kinds(InvocationAccepted, RunExecuted)
+
+func (*durableStart) kinds() *kindSet { return &durableKinds }
+
 func (d *durableStart) event(i int, e *Event) {
 	switch e.Kind {
 	case InvocationAccepted:
@@ -71,6 +76,13 @@ func (d *durableStart) event(i int, e *Event) {
 		}
 	}
 }
+
+// durableLinks are the link events that durableStart.link reads.
+var durableLinks = links(linkMatch{kind: LinkReleased, from: runtimeNode}, linkMatch{kind: LinkReleased, from: "executor"},
+	linkMatch{kind: LinkSent, from: runtimeNode, msgs: []protocol.Kind{protocol.KindStart, protocol.KindDurable}},
+	linkMatch{kind: LinkDelivered, from: runtimeNode, msgs: []protocol.Kind{protocol.KindStart, protocol.KindDurable}})
+
+func (*durableStart) links() *linkSet { return &durableLinks }
 
 func (d *durableStart) link(_ int, le *LinkEvent) {
 	m := &le.Message

@@ -56,6 +56,9 @@ func (c *inactivity) reset(h *History, decl *event.Runtime) {
 	c.free = append(c.free, c.open.vals...)
 	c.open.reset()
 	c.newest.reset()
+	for _, b := range c.byInv.vals {
+		c.spare = append(c.spare, b[:0])
+	}
 	c.byInv.reset()
 	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
 	c.order, c.pauses = c.order[:0], c.pauses[:0]
@@ -84,12 +87,18 @@ type inactivity struct {
 	open   smallMap[attemptKey, *idle]               // one map lookup finds and updates an attempt's silence
 	free   []*idle                                   // idles of closed attempts, for open to reuse (only open holds them)
 	byInv  smallMap[protocol.InvocationID, []uint32] // open attempts of each invocation
+	spare  [][]uint32                                // byInv's lists of earlier histories, emptied, for their room
 	newest smallMap[protocol.InvocationID, uint32]   // the newest attempt the executor was given, in its life
 	order  []attemptKey                              // attempts in the order opened, for a stable report
 	older  []uint32                                  // scratch for link
 	pauses []Window                                  // the executor node's pauses so far
 	vs     []Violation
 }
+
+// inactivityKinds are the kinds of event that inactivity.event reads.
+var inactivityKinds = kinds(event.NodePaused, event.NodeCrashed)
+
+func (*inactivity) kinds() *kindSet { return &inactivityKinds }
 
 func (c *inactivity) event(i int, e *Event) {
 	if e.Node != "executor" {
@@ -107,6 +116,11 @@ func (c *inactivity) event(i int, e *Event) {
 		c.newest.reset() // the restarted executor remembers nothing
 	}
 }
+
+// inactivityLinks are the link events that inactivity.link reads.
+var inactivityLinks = links(linkMatch{kind: LinkDelivered, from: runtimeNode}, linkMatch{kind: LinkSent, from: "executor"})
+
+func (*inactivity) links() *linkSet { return &inactivityLinks }
 
 func (c *inactivity) link(_ int, le *LinkEvent) {
 	m := &le.Message
@@ -136,6 +150,9 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 			}
 			*a = idle{le.At, at}
 			b := c.byInv.ref(m.Invocation)
+			if n := len(c.spare); *b == nil && n > 0 {
+				*b, c.spare = c.spare[n-1], c.spare[:n-1]
+			}
 			*b = append(*b, m.Attempt)
 			c.order = append(c.order, k)
 			return
@@ -190,12 +207,13 @@ func (c *inactivity) touch(k attemptKey, a *idle, at time.Duration, i int, what 
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
 func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	a := c.open.get(k)
-	if a == nil {
+	n := c.open.find(k)
+	if n < 0 || c.open.vals[n] == nil {
 		return
 	}
+	a := c.open.vals[n]
 	c.check(k, *a, at, i, what)
-	c.open.del(k)
+	c.open.remove(n) // check changes nothing of open: n is still k's position
 	c.free = append(c.free, a)
 	b := c.byInv.ref(k.inv)
 	rest := (*b)[:0]

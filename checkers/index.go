@@ -69,6 +69,19 @@ type Index struct {
 	replay replayer
 	// timers is the Timers checker's state, kept for its room (timers empties it first).
 	timers timerState
+	// room holds what the checkers fill for one history, kept for its room.
+	room checkRoom
+}
+
+// checkRoom is the room of slices and maps that checkers of All fill for one history: each
+// empties what it takes (reuse, clearedMap) and keeps nothing of it past its call, so what one
+// history left in it is never read for the next.
+type checkRoom struct {
+	crashes    []int                          // runtimeCrashes
+	firsts     []submission                   // outputs: each key's first submission
+	idemOrder  []idempotencyTarget            // outputs: the keys in the order first sent
+	idempotent map[protocol.InvocationID]bool // idempotentInvocations
+	accFirst   []int                          // readsAfterPurge: each invocation's first acceptance
 }
 
 // requestEntry is what the index holds of one request number.
@@ -136,7 +149,7 @@ func (x *Index) build(h *History, read *ReadRequests) {
 		Purges: x.Purges[:0], RuntimeHeld: x.RuntimeHeld[:0],
 		End: h.End(), byKind: byKind, kindStart: kindStart,
 		reqs: x.reqs, reqDense: x.reqDense, reqSparse: x.reqSparse, emitted: x.emitted, facts: x.facts, factsAll: x.factsAll,
-		replay: x.replay, timers: x.timers,
+		replay: x.replay, timers: x.timers, room: x.room,
 	}
 	first := func(m map[Slot]int, s Slot, i int) {
 		if _, ok := m[s]; !ok {
@@ -433,13 +446,15 @@ func (x *Index) requestBefore(n uint64, i int) (int, bool) {
 	return last, ok
 }
 
-// runtimeCrashes returns the NodeCrashed events of the runtime node, in history order.
+// runtimeCrashes returns the NodeCrashed events of the runtime node, in history order. The
+// slice is the index's room: valid until the next call.
 func (x *Index) runtimeCrashes() []int {
-	var out []int
+	out := x.room.crashes[:0]
 	for _, i := range x.ofKind(event.NodeCrashed) {
 		if x.H.Events[i].Node == runtimeNode {
 			out = append(out, i)
 		}
 	}
+	x.room.crashes = out
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -129,7 +130,11 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 		a.inactivity.reset(h, decl)
 		a.withInactivity = true
 	}
-	walk(*h, l, a.event, a.link)
+	only := &attemptKinds
+	if !a.withInactivity {
+		only = &attemptKindsNoInactivity
+	}
+	walk(*h, l, only, a.event, a.link)
 	vs := a.progress.finish()
 	vs = append(vs, a.causality.finish()...)
 	vs = append(vs, a.retry.finish()...)
@@ -141,32 +146,100 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 	return vs
 }
 
-// event tells each checker history event i, in the order Judge reports them.
+// attemptKinds are the kinds of event some attempt judge reads, and attemptKindsNoInactivity
+// those without the inactivity checker's: the walk tells Judge no other.
+var (
+	attemptKindsNoInactivity = progressKinds.union(causalityKinds).union(retryKinds).union(durableKinds)
+	attemptKinds             = attemptKindsNoInactivity.union(inactivityKinds)
+)
+
+// The attempt judges as bits of a readers mask, in the order Judge reports them.
+const (
+	readsProgress uint8 = 1 << iota
+	readsCausality
+	readsRetry
+	readsDurable
+	readsInactivity
+)
+
+// kindReaders and linkReaders are, for each kind of event and each class of link event, the
+// judges that read it (their kinds and links): one load tells event and link whom to call.
+var (
+	kindReaders = func() (t [256]uint8) {
+		for k := range t {
+			t[k] = readers(func(s *kindSet) bool { return s.has(event.Kind(k)) }, &progressKinds, &causalityKinds, &retryKinds, &durableKinds, &inactivityKinds)
+		}
+		return t
+	}()
+	linkReaders = func() (t [linkGroups * 256]uint8) {
+		for c := range t {
+			t[c] = readers(func(s *linkSet) bool { return s.has(linkClass(c)) }, &progressLinks, &causalityLinks, &retryLinks, &durableLinks, &inactivityLinks)
+		}
+		return t
+	}()
+)
+
+// readers is the mask of the judges whose set, of sets in the order of the mask's bits, has
+// what has asks about.
+func readers[S any](has func(*S) bool, sets ...*S) uint8 {
+	var m uint8
+	for n, s := range sets {
+		if has(s) {
+			m |= 1 << n
+		}
+	}
+	return m
+}
+
+// event tells each checker that reads its kind history event i, in the order Judge reports
+// them.
 func (a *AttemptJudges) event(i int, e *Event) {
-	a.progress.event(i, e)
-	a.causality.event(i, e)
-	a.retry.event(i, e)
-	a.durable.event(i, e)
-	if a.withInactivity {
+	r := kindReaders[e.Kind]
+	if r&readsProgress != 0 {
+		a.progress.event(i, e)
+	}
+	if r&readsCausality != 0 {
+		a.causality.event(i, e)
+	}
+	if r&readsRetry != 0 {
+		a.retry.event(i, e)
+	}
+	if r&readsDurable != 0 {
+		a.durable.event(i, e)
+	}
+	if r&readsInactivity != 0 && a.withInactivity {
 		a.inactivity.event(i, e)
 	}
 }
 
-// link tells each checker link event k.
+// link tells each checker that reads its class link event k.
 func (a *AttemptJudges) link(k int, le *LinkEvent) {
-	a.progress.link(k, le)
-	a.causality.link(k, le)
-	a.retry.link(k, le)
-	a.durable.link(k, le)
-	if a.withInactivity {
+	r := linkReaders[linkClassOf(le, le.From == runtimeNode)]
+	if r&readsProgress != 0 {
+		a.progress.link(k, le)
+	}
+	if r&readsCausality != 0 {
+		a.causality.link(k, le)
+	}
+	if r&readsRetry != 0 {
+		a.retry.link(k, le)
+	}
+	if r&readsDurable != 0 {
+		a.durable.link(k, le)
+	}
+	if r&readsInactivity != 0 && a.withInactivity {
 		a.inactivity.link(k, le)
 	}
 }
 
 // attemptJudge is a checker that Attempts runs with the others over one walk of the history and
 // the link log (walk): it is told each event and link event in the order they happened, then
-// gives its violations, sorted by first event index.
+// gives its violations, sorted by first event index. It is told only the events of its kinds:
+// those its event method reads (events of other kinds would change nothing), and the link
+// events of its links, likewise.
 type attemptJudge interface {
+	kinds() *kindSet
+	links() *linkSet
 	event(i int, e *Event)
 	link(j int, le *LinkEvent)
 	finish() []Violation
@@ -175,13 +248,22 @@ type attemptJudge interface {
 // judgeAttempts walks h and l once for all of judges and returns each one's violations, in the
 // order of judges.
 func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
-	walk(h, l, func(i int, e *Event) {
+	var only kindSet
+	for _, j := range judges {
+		only = only.union(*j.kinds())
+	}
+	walk(h, l, &only, func(i int, e *Event) {
 		for _, j := range judges {
-			j.event(i, e)
+			if j.kinds().has(e.Kind) {
+				j.event(i, e)
+			}
 		}
 	}, func(k int, le *LinkEvent) {
+		c := linkClassOf(le, le.From == runtimeNode)
 		for _, j := range judges {
-			j.link(k, le)
+			if j.links().has(c) {
+				j.link(k, le)
+			}
 		}
 	})
 	out := make([][]Violation, len(judges))

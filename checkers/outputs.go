@@ -115,7 +115,8 @@ func outputs(x *Index) []Violation {
 				// their order's room made once.
 				if firsts == nil {
 					n := keyed(x)
-					firsts, idemOrder = make([]submission, n), make([]idempotencyTarget, 0, n)
+					firsts, idemOrder = reuse(x.room.firsts, n), reuse(x.room.idemOrder, n)[:0]
+					x.room.firsts, x.room.idemOrder = firsts, idemOrder
 				}
 				firsts[0] = s
 				idem[k], firsts = firsts[:1:1], firsts[1:]

@@ -38,9 +38,9 @@ func newProgress(History) *progress {
 	return p
 }
 
-// reset readies p for a new history, keeping its maps' and slices' room (AttemptJudges).
+// reset readies p for a new history, keeping its maps' and slices' room (AttemptJudges), and
+// every lastStart it made (in free).
 func (p *progress) reset() {
-	p.free = p.free[:0]
 	p.dropLast()
 	p.live.reset()
 	p.given.reset()
@@ -102,6 +102,11 @@ type progress struct {
 	vs    []Violation
 }
 
+// progressKinds are the kinds of event that progress.event reads.
+var progressKinds = kinds(NodeCrashed, InvocationDone, TimerArmed, CompletionAccepted, TimerFired, AttemptStarted, AttemptEnded)
+
+func (*progress) kinds() *kindSet { return &progressKinds }
+
 func (p *progress) event(i int, e *Event) {
 	switch e.Kind {
 	case NodeCrashed:
@@ -156,6 +161,15 @@ func (p *progress) completed(inv protocol.InvocationID, index uint32, at int) {
 		p.owed = append(p.owed, owed{inv: inv, attempt: ls.attempt, index: index, event: at})
 	}
 }
+
+// progressLinks are the link events that progress.link reads.
+var progressLinks = links(linkMatch{kind: LinkReleased, from: runtimeNode}, linkMatch{kind: LinkReleased, from: "executor"},
+	linkMatch{kind: LinkSent, from: runtimeNode},
+	linkMatch{kind: LinkDelivered, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend, protocol.KindEnd, protocol.KindError}},
+	linkMatch{kind: LinkDelivered, from: runtimeNode, msgs: []protocol.Kind{protocol.KindCompletion}},
+	linkMatch{kind: LinkSent, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend}})
+
+func (*progress) links() *linkSet { return &progressLinks }
 
 func (p *progress) link(_ int, le *LinkEvent) {
 	m := &le.Message
@@ -239,13 +253,17 @@ func (p *progress) unpaid(o owed) {
 
 // walk visits h's events and l's link events in the order they happened: a link event whose
 // After is i comes before history event i.
-func walk(h History, l Link, onEvent func(int, *Event), onLink func(int, *LinkEvent)) {
+// Only the events of the kinds of only are told to onEvent: the others change nothing of the
+// checkers walked for.
+func walk(h History, l Link, only *kindSet, onEvent func(int, *Event), onLink func(int, *LinkEvent)) {
 	j := 0
 	for i := range h.Events {
 		for ; j < len(l) && l[j].After <= i; j++ {
 			onLink(j, &l[j])
 		}
-		onEvent(i, &h.Events[i])
+		if e := &h.Events[i]; only.has(e.Kind) {
+			onEvent(i, e)
+		}
 	}
 	for ; j < len(l); j++ {
 		onLink(j, &l[j])

@@ -59,8 +59,9 @@ func replay(x *Index) []Violation {
 	for _, i := range starts {
 		e := &h.Events[i]
 		k := attemptKey{e.Invocation, e.Attempt}
-		if !r.attempts.has(k) {
-			r.attempts.set(k, len(r.attemptSlots))
+		known := len(r.attempts.keys)
+		if at := r.attempts.ref(k); len(r.attempts.keys) > known { // k is new: one search, not two
+			*at = len(r.attemptSlots)
 			r.attemptSlots = append(r.attemptSlots, attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))})
 		}
 	}

@@ -160,9 +160,11 @@ func judgePurge(x *Index, inv protocol.InvocationID, d, p int, due time.Duration
 }
 
 // idempotentInvocations are the invocations some client called with an idempotency key, as the
-// client sent it: the invocation its response named.
+// client sent it: the invocation its response named. The map is the index's room: valid until
+// the next call.
 func idempotentInvocations(x *Index) map[protocol.InvocationID]bool {
-	out := map[protocol.InvocationID]bool{}
+	out := clearedMap(x.room.idempotent, 0)
+	x.room.idempotent = out
 	for _, n := range x.RequestOrder {
 		r := x.entry(n)
 		if pr := &r.parsed; pr.IdempotencyKey == "" || (pr.Kind != RequestCall && pr.Kind != RequestSend) {
@@ -185,7 +187,8 @@ func readsAfterPurge(x *Index, invPurges map[protocol.InvocationID][]int, wfPurg
 	// repeated acceptance) moves its list out instead of writing over the next: one allocation
 	// instead of one per invocation.
 	accs := x.ofKind(event.InvocationAccepted)
-	first := make([]int, len(accs))
+	first := reuse(x.room.accFirst, len(accs))
+	x.room.accFirst = first
 	for _, i := range accs {
 		e := &h.Events[i]
 		if prev, ok := accepted[e.Invocation]; ok {

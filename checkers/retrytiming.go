@@ -185,6 +185,11 @@ func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
 	return st
 }
 
+// retryKinds are the kinds of event that retryTiming.event reads.
+var retryKinds = kinds(ClockStepped, NodePaused, NodeCrashed, InvocationDone)
+
+func (*retryTiming) kinds() *kindSet { return &retryKinds }
+
 func (r *retryTiming) event(i int, e *Event) {
 	if e.Node != runtimeNode && e.Kind != event.InvocationDone {
 		return
@@ -209,6 +214,12 @@ func (r *retryTiming) event(i int, e *Event) {
 		r.state(e.Invocation).done = true
 	}
 }
+
+// retryLinks are the link events that retryTiming.link reads.
+var retryLinks = links(linkMatch{kind: LinkDelivered, from: "executor", msgs: []protocol.Kind{protocol.KindSuspend, protocol.KindEnd, protocol.KindError}},
+	linkMatch{kind: LinkSent, from: runtimeNode, msgs: []protocol.Kind{protocol.KindStart}})
+
+func (*retryTiming) links() *linkSet { return &retryLinks }
 
 func (r *retryTiming) link(_ int, le *LinkEvent) {
 	m := &le.Message

@@ -13,8 +13,11 @@ package checkers
 type smallMap[K comparable, V any] struct {
 	keys []K
 	vals []V
-	// index finds a key's position once there are more than smallMapLinear keys; nil before.
-	index map[K]int
+	// index finds a key's position once indexed, which it is from the time there are more
+	// than smallMapLinear keys until reset. reset empties it and keeps it, for its room: the
+	// maps that outgrow the linear search do so in most runs.
+	index   map[K]int
+	indexed bool
 }
 
 // smallMapLinear is how many keys a smallMap searches one by one before it indexes them.
@@ -22,7 +25,7 @@ const smallMapLinear = 24
 
 // find returns the position of k, or -1.
 func (m *smallMap[K, V]) find(k K) int {
-	if m.index != nil {
+	if m.indexed {
 		if n, ok := m.index[k]; ok {
 			return n
 		}
@@ -65,10 +68,13 @@ func (m *smallMap[K, V]) ref(k K) *V {
 		var zero V
 		m.keys = append(m.keys, k)
 		m.vals = append(m.vals, zero)
-		if m.index != nil {
+		if m.indexed {
 			m.index[k] = n
 		} else if len(m.keys) > smallMapLinear {
-			m.index = make(map[K]int, 2*len(m.keys))
+			if m.index == nil {
+				m.index = make(map[K]int, 2*len(m.keys))
+			}
+			m.indexed = true
 			for i, key := range m.keys {
 				m.index[key] = i
 			}
@@ -90,7 +96,7 @@ func (m *smallMap[K, V]) del(k K) {
 // remove removes the entry at position n: the last entry takes its place.
 func (m *smallMap[K, V]) remove(n int) {
 	last := len(m.keys) - 1
-	if m.index != nil {
+	if m.indexed {
 		delete(m.index, m.keys[n])
 		if n != last {
 			m.index[m.keys[last]] = n
@@ -120,5 +126,8 @@ func (m *smallMap[K, V]) reset() {
 	clear(m.keys)
 	clear(m.vals)
 	m.keys, m.vals = m.keys[:0], m.vals[:0]
-	m.index = nil
+	if m.indexed {
+		clear(m.index)
+		m.indexed = false
+	}
 }

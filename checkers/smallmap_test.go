@@ -56,12 +56,15 @@ func TestSmallMapActsAsAMap(t *testing.T) {
 				if v, ok := model[k]; !ok || v != m.vals[n] {
 					t.Fatalf("entry %d is %d=%d; the map has %d, %v", n, k, m.vals[n], v, ok)
 				}
-				if m.index != nil && m.index[k] != n {
+				if m.indexed && m.index[k] != n {
 					t.Fatalf("index says %d is at %d, it is at %d", k, m.index[k], n)
 				}
 			}
-			if m.index != nil && len(m.index) != len(m.keys) {
+			if m.indexed && len(m.index) != len(m.keys) {
 				t.Fatalf("index holds %d keys, the map %d", len(m.index), len(m.keys))
+			}
+			if !m.indexed && len(m.index) != 0 {
+				t.Fatalf("a map not indexed kept %d keys in its index", len(m.index))
 			}
 		}
 	})

@@ -53,6 +53,8 @@ func StorageAuditRead(h History, rows []Row, read *ReadRequests) []Violation {
 // are its caller's. The zero value is ready; it is not safe for concurrent use.
 type StorageJudge struct {
 	m storageModel
+	// finished is the room of the audit's list of finished invocations (storageAudit.finished).
+	finished []*storedInvocation
 }
 
 // Judge is StorageAuditRead(*h, rows, read) on j's kept model.
@@ -60,13 +62,15 @@ func (j *StorageJudge) Judge(h *History, rows []Row, read *ReadRequests) []Viola
 	m := &j.m
 	m.build(h, read)
 	defer m.forget()
-	a := storageAudit{m: m}
+	a := storageAudit{m: m, ids: j.finished[:0]}
 	for _, r := range rows {
 		if why := a.row(r); why != "" {
 			a.vs = append(a.vs, Violation{Checker: storageName, Invocation: a.inv, Message: fmt.Sprintf("store key %q: %s", r.Key, why)})
 		}
 	}
 	a.finished()
+	clear(a.ids) // the records are the model's, emptied by forget: only the room is kept
+	j.finished = a.ids[:0]
 	for _, i := range m.idemPurges {
 		e := &h.Events[i]
 		if !m.idemUsed.get(idemScope{e.Service, e.Handler, e.Key, e.IdempotencyKey}) {
@@ -225,6 +229,8 @@ type storageAudit struct {
 	m   *storageModel
 	inv protocol.InvocationID // the invocation the row being judged belongs to
 	vs  []Violation
+	// ids is the room finished lists the finished invocations in (empty: the judge's room).
+	ids []*storedInvocation
 	// last is what invocation found for the hex ID lastHex: the rows of one invocation come
 	// one after another (the store's order), and what it finds does not change during the audit.
 	lastHex string
@@ -372,13 +378,14 @@ func (a *storageAudit) retention(rest string) string {
 // finished reports finished invocations whose journal rows are missing or whose retention
 // entry is missing or repeated.
 func (a *storageAudit) finished() {
-	var ids []*storedInvocation
+	ids := a.ids[:0]
 	for n := range a.m.recs {
 		if r := &a.m.recs[n]; r.done && !r.purged {
 			ids = append(ids, r)
 		}
 	}
-	slices.SortFunc(ids, func(x, y *storedInvocation) int { return compareInvocations(x.id, y.id) })
+	a.ids = ids
+	slices.SortFunc(ids, compareStored)
 	for _, r := range ids {
 		id := r.id
 		if r.rows != len(r.final) {
@@ -395,6 +402,9 @@ func (a *storageAudit) finished() {
 		}
 	}
 }
+
+// compareStored orders records by their invocation's ID.
+func compareStored(x, y *storedInvocation) int { return compareInvocations(x.id, y.id) }
 
 // keyed judges a state value, a completed promise or a workflow record.
 func (a *storageAudit) keyed(prefix, rest string) string {
@@ -478,13 +488,15 @@ func parseHex16(s string) (protocol.InvocationID, bool) {
 	if len(s) != 32 {
 		return id, false
 	}
+	// Each digit's value or notHex, or-ed together: one test for the 32 of them.
+	var bad byte
 	for i := range id {
-		hi, ok1 := hexDigit(s[2*i])
-		lo, ok2 := hexDigit(s[2*i+1])
-		if !ok1 || !ok2 {
-			return id, false
-		}
-		id[i] = hi<<4 | lo
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		bad |= hi | lo
+		id[i] = hi<<4 | lo&0xf
+	}
+	if bad&notHex != 0 {
+		return protocol.InvocationID{}, false
 	}
 	return id, true
 }
@@ -496,25 +508,36 @@ func parseHex8(s string) (uint64, bool) {
 		return 0, false
 	}
 	var v uint64
+	var bad byte
 	for i := range len(s) {
-		d, ok := hexDigit(s[i])
-		if !ok {
-			return 0, false
-		}
-		v = v<<4 | uint64(d)
+		d := hexValue[s[i]]
+		bad |= d
+		v = v<<4 | uint64(d&0xf)
+	}
+	if bad&notHex != 0 {
+		return 0, false
 	}
 	return v, true
 }
 
-// hexDigit is the value of one hex digit, either case, as strconv reads it in base 16.
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// hexValue is the value of each byte as one hex digit, either case, as strconv reads it in base
+// 16, or notHex when it is none: a table instead of a test per range, read 40 times per
+// journal row.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		default:
+			t[c] = notHex
+		}
 	}
-	return 0, false
-}
+	return t
+}()
+
+// notHex marks a byte that is no hex digit in hexValue: a bit no digit's value (below 16) has.
+const notHex = 0x80

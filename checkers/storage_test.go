@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -115,6 +116,28 @@ func TestParseHex8(t *testing.T) {
 		want, err := strconv.ParseUint(s, 16, 32)
 		if wantOK := err == nil && len(s) == 8; ok != wantOK || ok && got != want {
 			t.Errorf("parseHex8(%q) = %d, %v; want %d, %v", s, got, ok, want, wantOK)
+		}
+	}
+}
+
+// TestParseHex16 holds parseHex16 to encoding/hex on strings of 32 characters, every byte value
+// tried at every position (after a valid ID), and to a refusal on any other length.
+func TestParseHex16(t *testing.T) {
+	valid := "0123456789abcdefABCDEF0123456789"
+	check := func(s string) {
+		t.Helper()
+		got, ok := parseHex16(s)
+		b, err := hex.DecodeString(s)
+		if wantOK := err == nil && len(s) == 32; ok != wantOK || ok && string(got[:]) != string(b) {
+			t.Fatalf("parseHex16(%q) = %x, %v; want %x, %v", s, got[:], ok, b, wantOK)
+		}
+	}
+	for _, s := range []string{valid, strings.Repeat("f", 32), strings.Repeat("F", 32), valid[1:], valid + "0", ""} {
+		check(s)
+	}
+	for pos := range len(valid) {
+		for c := range 256 {
+			check(valid[:pos] + string([]byte{byte(c)}) + valid[pos+1:])
 		}
 	}
 }

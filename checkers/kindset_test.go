@@ -1,0 +1,157 @@
+package checkers
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/journal"
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// TestAttemptJudgeKinds holds each attempt judge's kinds to its event method, and its links to
+// its link method: at every point of every story, an event of a kind outside the judge's set,
+// whatever its node, timer or purge, or a link event outside its links, whatever its node or
+// message, leaves the judge exactly as it was, so a walk that skips it changes nothing. (With
+// NodeCrashed taken out of progressKinds, or KindEnd out of retryLinks' deliveries, it fails.)
+func TestAttemptJudgeKinds(t *testing.T) {
+	judges := map[string]func(h *History) attemptJudge{
+		"progress":      func(h *History) attemptJudge { return newProgress(*h) },
+		"causality":     func(*History) attemptJudge { return newCausality() },
+		"retry-timing":  func(h *History) attemptJudge { return newRetryTiming(h) },
+		"durable-start": func(*History) attemptJudge { return newDurableStart() },
+		"inactivity": func(h *History) attemptJudge {
+			if c := newInactivity(h); c != nil {
+				return c
+			}
+			return nil
+		},
+	}
+	var extras []Event
+	for k := range 256 {
+		for _, node := range []string{"runtime", "executor"} {
+			for _, timer := range []event.TimerKind{event.TimerSleep, event.TimerRetry} {
+				extras = append(extras, Event{Kind: event.Kind(k), Node: node, Timer: timer, Purge: event.PurgeWorkflow,
+					Invocation: storyInv, Attempt: 1, Index: 1, At: time.Hour, Span: time.Second,
+					Journal: []journal.Entry{{Kind: journal.KindInput}, {Kind: journal.KindRun}}, Entry: journal.Entry{Kind: journal.KindRun}})
+			}
+		}
+	}
+	var linkExtras []LinkEvent
+	for k := range int(LinkReleased) + 3 {
+		for _, from := range []string{"runtime", "executor"} {
+			for m := range 12 { // every protocol.Kind, and one past them
+				for _, gated := range []bool{false, true} {
+					linkExtras = append(linkExtras, LinkEvent{Kind: LinkEventKind(k), From: from, Release: 1, At: time.Hour,
+						Message: LinkMessage{Kind: protocol.Kind(m), Invocation: storyInv, Attempt: 1, Index: 1, WaitingOn: []uint32{1}, Gated: gated}})
+				}
+			}
+		}
+	}
+	checked := 0
+	for name, make := range judges {
+		for n, s := range attemptStories() {
+			// steps is how many events and link events the walk tells before the extra event.
+			total := len(s.h.Events) + len(s.l)
+			for steps := 0; steps <= total; steps++ {
+				a, b := make(&s.h), make(&s.h)
+				if a == nil {
+					continue
+				}
+				feed(s, steps, a)
+				only := a.kinds()
+				for _, x := range extras {
+					if only.has(x.Kind) {
+						continue
+					}
+					feed(s, steps, b)
+					b.event(len(s.h.Events), &x)
+					if !reflect.DeepEqual(a, b) {
+						t.Fatalf("%s, story %d after %d steps: an event of kind %s on %q, outside its kinds, changed it", name, n, steps, x.Kind, x.Node)
+					}
+					checked++
+					b = make(&s.h)
+				}
+				links := a.links()
+				for _, le := range linkExtras {
+					if links.has(linkClassOf(&le, le.From == runtimeNode)) {
+						continue
+					}
+					le.After = len(s.h.Events)
+					feed(s, steps, b)
+					b.link(len(s.l), &le)
+					if !reflect.DeepEqual(a, b) {
+						t.Fatalf("%s, story %d after %d steps: a link event %d from %s of a %s, outside its links, changed it", name, n, steps, le.Kind, le.From, le.Message.Kind)
+					}
+					checked++
+					b = make(&s.h)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("nothing checked")
+	}
+}
+
+// TestAttemptsIsEachJudge holds Attempts, which tells each judge what its readers mask says, to
+// the judges run one by one, each told what its own kinds and links say: on every story, the
+// same violations in the same order.
+func TestAttemptsIsEachJudge(t *testing.T) {
+	found := 0
+	for n, s := range attemptStories() {
+		var want []Violation
+		for _, check := range []func(History, Link) []Violation{Progress, Causality, RetryTiming, DurableStart, Inactivity} {
+			want = append(want, check(s.h, s.l)...)
+		}
+		found += len(want)
+		if got := Attempts(s.h, s.l); !reflect.DeepEqual(got, want) {
+			t.Fatalf("story %d: Attempts found %v, the judges one by one %v", n, got, want)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no story broke anything: the test proves nothing")
+	}
+}
+
+// feed tells j the first steps events and link events of s, in walk's order, those of its
+// kinds and links only (as judgeAttempts does).
+func feed(s *linkStory, steps int, j attemptJudge) {
+	told := 0
+	walk(s.h, s.l, j.kinds(), func(i int, e *Event) {
+		if told < steps {
+			j.event(i, e)
+		}
+		told++
+	}, func(k int, le *LinkEvent) {
+		if told < steps && j.links().has(linkClassOf(le, le.From == runtimeNode)) {
+			j.link(k, le)
+		}
+		told++
+	})
+}
+
+// attemptStories are histories with their link logs that exercise every attempt judge: healthy
+// ones, and ones each judge finds fault with.
+func attemptStories() []*linkStory {
+	declared := Event{Kind: RuntimeDeclared, Runtime: &event.Runtime{InactivityMax: time.Second}}
+	healthy := (&linkStory{}).ev(declared).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(completed(1)).released().
+		link(LinkSent, "runtime", protocol.Message{Kind: protocol.KindCompletion, Attempt: 1, Index: 1}).
+		link(LinkDelivered, "runtime", protocol.Message{Kind: protocol.KindCompletion, Attempt: 1, Index: 1}).
+		ev(Event{Kind: AttemptEnded, Attempt: 1, End: event.EndDone})
+	lostWakeUp := (&linkStory{}).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(completed(1)).released().
+		link(LinkSent, "runtime", protocol.Message{Kind: protocol.KindAck, Attempt: 1, Index: 0}).
+		suspend(1, 1).start(2).ev(Event{Kind: AttemptEnded, Attempt: 2, End: event.EndDone})
+	spurious := (&linkStory{}).ev(declared).ev(Event{Kind: InvocationAccepted}).start(1).ev(awakeableAt(1, 1)).ev(awakeableAt(1, 2)).
+		suspend(1, 1).ev(completed(2)).start(2)
+	crashes := (&linkStory{}).ev(Event{Kind: InvocationAccepted}).ev(Event{Kind: LockAcquired}).start(1).
+		ev(awakeableAt(1, 1)).ev(completed(1)).suspend(1, 1).start(2).
+		ev(Event{Kind: TimerArmed, Timer: event.TimerRetry}).ev(Event{Kind: TimerFired, Timer: event.TimerRetry}).start(3).
+		ev(Event{Kind: NodeCrashed, Node: "runtime"}).ev(Event{Kind: NodeRestarted, Node: "runtime"}).start(4).start(5)
+	failed := protocol.Message{Kind: protocol.KindError, Attempt: 1}
+	retriedEarly := (&linkStory{}).ev(declared).ev(Event{Kind: InvocationAccepted}).start(1).
+		link(LinkSent, "executor", failed).link(LinkDelivered, "executor", failed).start(2)
+	gated := (&linkStory{}).gatedStart().ev(Event{Kind: RunExecuted, Node: "executor", Attempt: 1, Index: 1})
+	return []*linkStory{healthy, lostWakeUp, spurious, crashes, retriedEarly, gated}
+}
