@@ -35,10 +35,33 @@ const (
 // newInputs returns an empty memory of decoded inputs of type I, or nil when values of I cannot
 // be shared between calls.
 func newInputs[I any]() *inputs[I] {
-	if !shareableInput(reflect.TypeFor[I]()) {
+	if !inputTypeOf(reflect.TypeFor[I]()).shareable {
 		return nil
 	}
 	return &inputs[I]{}
+}
+
+// inputType is what handlers of an input type need to know of it, worked out by reflection once
+// per type rather than per handler: the simulator builds its services, and so their handlers,
+// afresh for every seed. It is a pure function of the type.
+type inputType struct {
+	// shareable is shareableInput of the type.
+	shareable bool
+	// object is plainObjectOf the type.
+	object *plainObject
+}
+
+// inputTypes holds the inputType of each type asked for, by reflect.Type. Handlers are built
+// from a program's own types, so it holds as many as the program has handler input types.
+var inputTypes sync.Map
+
+// inputTypeOf returns what handlers of input type t need to know of it.
+func inputTypeOf(t reflect.Type) *inputType {
+	if it, ok := inputTypes.Load(t); ok {
+		return it.(*inputType)
+	}
+	it, _ := inputTypes.LoadOrStore(t, &inputType{shareable: shareableInput(t), object: plainObjectOf(t)})
+	return it.(*inputType)
 }
 
 // get sets *v to what input decoded to, if remembered, and reports whether it was.
