@@ -155,7 +155,7 @@ func plainString(b []byte, i int) (s []byte, next int, ok bool) {
 		switch c := b[j]; {
 		case c == '"':
 			return b[i+1 : j], j + 1, true
-		case c < 0x20 || c == '\\' || c >= 0x7f:
+		case jsonBytes[c]&decodesPlain == 0:
 			return nil, 0, false
 		}
 	}
