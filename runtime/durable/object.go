@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 )
@@ -12,11 +13,11 @@ import (
 //
 // Only the plainest objects and types are taken, those for which encoding/json's result is plain
 // to state: a struct of exported, non-embedded string fields, none with a method of its own for
-// decoding, each under a distinct name; an object without whitespace whose keys are exactly those
-// names and whose values are strings of printable ASCII without escapes. encoding/json sets each
-// such key's field (an exact name is matched before a case-folded one) to the string's bytes, in
-// the order of the keys, and leaves the other fields zero, as decodeObject does. Anything else is
-// left to encoding/json.
+// decoding nor a json.Number (which takes only numbers), each under a distinct name; an object
+// without whitespace whose keys are exactly those names and whose values are strings of
+// printable ASCII without escapes. encoding/json sets each such key's field (an exact name is
+// matched before a case-folded one) to the string's bytes, in the order of the keys, and leaves
+// the other fields zero, as decodeObject does. Anything else is left to encoding/json.
 type plainObject struct {
 	// names are the JSON names of the struct's fields, in field order.
 	names []string
@@ -34,7 +35,7 @@ func plainObjectOf(t reflect.Type) *plainObject {
 	o := &plainObject{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Anonymous || !f.IsExported() || f.Type.Kind() != reflect.String || decodesItself(f.Type) {
+		if f.Anonymous || !f.IsExported() || f.Type.Kind() != reflect.String || decodesItself(f.Type) || f.Type == numberType {
 			return nil
 		}
 		name, ok := plainFieldName(f)
@@ -50,6 +51,9 @@ func plainObjectOf(t reflect.Type) *plainObject {
 	}
 	return o
 }
+
+// numberType is json.Number, a string type that encoding/json fills only with a valid number.
+var numberType = reflect.TypeFor[json.Number]()
 
 // decodesItself reports whether values of t decode through a method of their own.
 func decodesItself(t reflect.Type) bool {

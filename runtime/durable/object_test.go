@@ -153,6 +153,7 @@ func TestPlainObjectOfRefuses(t *testing.T) {
 		reflect.TypeFor[struct{ P *string }](),
 		reflect.TypeFor[selfDecoding](),
 		reflect.TypeFor[struct{ S selfDecodingString }](),
+		reflect.TypeFor[struct{ N json.Number }](),
 	} {
 		if plainObjectOf(typ) != nil {
 			t.Errorf("%v was taken as a plain object", typ)
