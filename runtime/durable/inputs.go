@@ -7,10 +7,12 @@ import (
 	"sync"
 )
 
-// inputs remembers what a handler's recent inputs decoded to. Every attempt of an invocation
-// replays the handler from the same input bytes (and the simulator's replay twin replays it once
-// more), so without it one invocation decodes its input with encoding/json's reflection once per
-// attempt; with it, once.
+// inputs remembers what recent inputs of one type decoded to, for every handler of that input
+// type. Every attempt of an invocation replays the handler from the same input bytes (and the
+// simulator's replay twin replays it once more), so without it one invocation decodes its input
+// once per attempt; with it, once. And the simulator builds its handlers afresh for each seed of a
+// scenario, whose workload sends much the same inputs seed after seed: a memory per type, not per
+// handler, decodes each of them once per process.
 //
 // It is only made for input types whose decoded value can be handed to several calls as it is
 // (see shareableInput): no pointer, slice, map, interface or channel anywhere in the type, so that
@@ -32,13 +34,41 @@ const (
 	maxRememberedInputBytes = 512
 )
 
-// newInputs returns an empty memory of decoded inputs of type I, or nil when values of I cannot
-// be shared between calls.
-func newInputs[I any]() *inputs[I] {
-	if !shareableInput(reflect.TypeFor[I]()) {
-		return nil
+// inputsOf returns the memory of decoded inputs of type I that every handler of I shares, or nil
+// when values of I cannot be shared between calls.
+func inputsOf[I any]() *inputs[I] {
+	m, _ := inputTypeFor[I]().inputs.(*inputs[I])
+	return m
+}
+
+// inputType is what handlers of an input type need of it, worked out by reflection once per type
+// rather than per handler: the simulator builds its services, and so their handlers, afresh for
+// every seed. Its facts are pure functions of the type; its memory only saves decoding.
+type inputType struct {
+	// shareable is shareableInput of the type.
+	shareable bool
+	// object is plainObjectOf the type.
+	object *plainObject
+	// inputs is the type's *inputs[I] when it is shareable, else nil.
+	inputs any
+}
+
+// inputTypes holds the inputType of each type asked for, by reflect.Type. Handlers are built
+// from a program's own types, so it holds as many as the program has handler input types.
+var inputTypes sync.Map
+
+// inputTypeFor returns what handlers of input type I need of it.
+func inputTypeFor[I any]() *inputType {
+	t := reflect.TypeFor[I]()
+	if it, ok := inputTypes.Load(t); ok {
+		return it.(*inputType)
 	}
-	return &inputs[I]{}
+	it := &inputType{shareable: shareableInput(t), object: plainObjectOf(t)}
+	if it.shareable {
+		it.inputs = &inputs[I]{}
+	}
+	v, _ := inputTypes.LoadOrStore(t, it)
+	return v.(*inputType)
 }
 
 // get sets *v to what input decoded to, if remembered, and reports whether it was.

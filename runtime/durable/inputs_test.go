@@ -108,7 +108,7 @@ func TestInputsWithPointersAreNotShared(t *testing.T) {
 // TestInputsAreBounded: at most maxRememberedInputs inputs, none longer than
 // maxRememberedInputBytes, and still the right value after the memory was cleared.
 func TestInputsAreBounded(t *testing.T) {
-	c := newInputs[plainInput]()
+	c := &inputs[plainInput]{}
 	for i := range 3 * maxRememberedInputs {
 		in := fmt.Sprintf(`{"count":%d}`, i)
 		c.put([]byte(in), plainInput{Count: i})

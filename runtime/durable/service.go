@@ -45,8 +45,11 @@ type typedHandler[C, X any, I, O any] struct {
 	ctx     func(x *X, rt Runtime) C
 	kind    protocol.HandlerKind
 	svcKind protocol.ServiceKind
-	// inputs remembers decoded inputs (nil when I's values cannot be shared; see inputs).
+	// inputs remembers decoded inputs of type I, for every handler of I (nil when I's values
+	// cannot be shared; see inputs).
 	inputs *inputs[I]
+	// object describes I for decodeObject (nil unless I is a struct of plain strings).
+	object *plainObject
 }
 
 func (h typedHandler[C, X, I, O]) Kind() protocol.HandlerKind        { return h.kind }
@@ -68,8 +71,10 @@ func (h typedHandler[C, X, I, O]) Prepare(input []byte) (Prepared, error) {
 	if len(input) == 0 || decodeScalar(input, &p.in) || h.inputs.get(input, &p.in) {
 		return p, nil
 	}
-	if err := json.Unmarshal(input, &p.in); err != nil {
-		return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
+	if !decodeObject(h.object, input, &p.in) {
+		if err := json.Unmarshal(input, &p.in); err != nil {
+			return nil, TerminalError(fmt.Errorf("decode input: %w", err), 400)
+		}
 	}
 	h.inputs.put(input, p.in)
 	return p, nil
@@ -104,14 +109,14 @@ func (p *typedCall[C, X, I, O]) Output() ([]byte, error) {
 // NewServiceHandler adapts a typed function into a handler of a plain service; input and output
 // are JSON. An input that does not decode into I is a terminal error with code 400.
 func NewServiceHandler[I, O any](fn func(ctx Context, input I) (O, error)) Handler {
-	return typedHandler[Context, baseContext, I, O]{fn: fn, svcKind: protocol.ServiceStateless, inputs: newInputs[I](),
+	return typedHandler[Context, baseContext, I, O]{fn: fn, svcKind: protocol.ServiceStateless, inputs: inputsOf[I](), object: inputTypeFor[I]().object,
 		ctx: func(x *baseContext, rt Runtime) Context { *x = baseContext{rt}; return x }}
 }
 
 // NewObjectHandler adapts a typed function into an exclusive handler of a virtual object: it
 // holds the key's lock from start to end, and may write state.
 func NewObjectHandler[I, O any](fn func(ctx ObjectContext, input I) (O, error)) Handler {
-	return typedHandler[ObjectContext, objectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
+	return typedHandler[ObjectContext, objectContext, I, O]{fn: fn, kind: protocol.HandlerExclusive, svcKind: protocol.ServiceObject, inputs: inputsOf[I](), object: inputTypeFor[I]().object,
 		ctx: func(x *objectContext, rt Runtime) ObjectContext {
 			*x = objectContext{objectSharedContext{baseContext{rt}}}
 			return x
@@ -121,7 +126,7 @@ func NewObjectHandler[I, O any](fn func(ctx ObjectContext, input I) (O, error)) 
 // NewObjectSharedHandler adapts a typed function into a shared handler of a virtual object: it
 // runs beside anything else on the key and may only read state.
 func NewObjectSharedHandler[I, O any](fn func(ctx ObjectSharedContext, input I) (O, error)) Handler {
-	return typedHandler[ObjectSharedContext, objectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject, inputs: newInputs[I](),
+	return typedHandler[ObjectSharedContext, objectSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceObject, inputs: inputsOf[I](), object: inputTypeFor[I]().object,
 		ctx: func(x *objectSharedContext, rt Runtime) ObjectSharedContext {
 			*x = objectSharedContext{baseContext{rt}}
 			return x
@@ -131,7 +136,7 @@ func NewObjectSharedHandler[I, O any](fn func(ctx ObjectSharedContext, input I) 
 // NewWorkflowHandler adapts a typed function into a workflow's run handler, which runs at most
 // once per key.
 func NewWorkflowHandler[I, O any](fn func(ctx WorkflowContext, input I) (O, error)) Handler {
-	return typedHandler[WorkflowContext, workflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
+	return typedHandler[WorkflowContext, workflowContext, I, O]{fn: fn, kind: protocol.HandlerWorkflowRun, svcKind: protocol.ServiceWorkflow, inputs: inputsOf[I](), object: inputTypeFor[I]().object,
 		ctx: func(x *workflowContext, rt Runtime) WorkflowContext {
 			*x = workflowContext{workflowSharedContext{objectSharedContext{baseContext{rt}}}}
 			return x
@@ -141,7 +146,7 @@ func NewWorkflowHandler[I, O any](fn func(ctx WorkflowContext, input I) (O, erro
 // NewWorkflowSharedHandler adapts a typed function into a workflow's shared handler: it runs
 // beside run, reads state and reads, resolves and rejects the workflow's promises.
 func NewWorkflowSharedHandler[I, O any](fn func(ctx WorkflowSharedContext, input I) (O, error)) Handler {
-	return typedHandler[WorkflowSharedContext, workflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow, inputs: newInputs[I](),
+	return typedHandler[WorkflowSharedContext, workflowSharedContext, I, O]{fn: fn, kind: protocol.HandlerShared, svcKind: protocol.ServiceWorkflow, inputs: inputsOf[I](), object: inputTypeFor[I]().object,
 		ctx: func(x *workflowSharedContext, rt Runtime) WorkflowSharedContext {
 			*x = workflowSharedContext{objectSharedContext{baseContext{rt}}}
 			return x

@@ -130,3 +130,25 @@ func BenchmarkResume(b *testing.B) {
 		b.Fatal("attempt left running")
 	}
 }
+
+// BenchmarkSuspend is a first attempt of the approval handler that suspends where the simulator's
+// attempts mostly do: the run is acknowledged, the handler parks on its awakeable, and the
+// inactivity timeout (zero here) suspends it, unwinding the parked handler.
+func BenchmarkSuspend(b *testing.B) {
+	ex, last, _ := benchExecutor(0, benchApproval())
+	inv := invID(3)
+	start := protocol.Message{Kind: protocol.KindStart, Invocation: inv, Service: svcName, Handler: hName,
+		Journal: []journal.Entry{inputEntry(b, request{Document: "doc"})}}
+	b.ReportAllocs()
+	attempt := uint32(0)
+	for b.Loop() {
+		attempt++
+		start.Attempt = attempt
+		// The run's ack never comes: the attempt suspends at its first park, at the run's Await.
+		ex.Deliver(start)
+	}
+	b.StopTimer()
+	if last.Kind != protocol.KindSuspend || ex.Active() != 0 {
+		b.Fatalf("last message %s, %d attempts running", last, ex.Active())
+	}
+}

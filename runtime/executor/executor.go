@@ -361,11 +361,11 @@ func (e *Executor) start(m protocol.Message) {
 		inv:       m.Invocation,
 		number:    m.Attempt,
 		key:       m.Key,
-		journal:   withRoom(m.Journal),
 		replayLen: uint32(len(m.Journal)),
 		pos:       1,
 		gated:     m.Gated,
 	}
+	a.journal = a.copyJournal(m.Journal)
 	if len(m.State) > 0 {
 		a.state = make(map[string][]byte, len(m.State))
 		for _, st := range m.State {
@@ -422,19 +422,17 @@ func (e *Executor) start(m protocol.Message) {
 
 // newEntriesRoom is how many new entries a first attempt's journal has room for before it grows:
 // the journal is copied from the start message anyway, and a handler that starts afresh would
-// otherwise reallocate it (and its ready flags) at its first few commands. A later attempt's
-// journal is copied exactly: it mostly replays, and its entries are large.
+// otherwise reallocate it (and its ready flags) at its first few commands.
 const newEntriesRoom = 4
 
-// withRoom returns a copy of j, with room for newEntriesRoom more entries when j holds only the
-// input.
-func withRoom(j []journal.Entry) []journal.Entry {
-	if len(j) != 1 {
-		return slices.Clone(j)
+// copyJournal returns a copy of j for the attempt to complete and extend: in the attempt's own
+// journalRoom when j fits there, which leaves a first attempt room for newEntriesRoom more
+// entries; otherwise (a later attempt's long journal, which mostly replays) a copy of exactly j.
+func (a *attempt) copyJournal(j []journal.Entry) []journal.Entry {
+	if len(j) <= len(a.journalRoom) {
+		return append(a.journalRoom[:0], j...)
 	}
-	c := make([]journal.Entry, len(j), len(j)+newEntriesRoom)
-	copy(c, j)
-	return c
+	return slices.Clone(j)
 }
 
 // attempt is one run of a handler against a journal.
@@ -442,8 +440,10 @@ type attempt struct {
 	ex     *Executor
 	inv    protocol.InvocationID
 	number uint32
-	key    string
-	shared bool
+	// awaiting holds the one index Await parks on, so that a park does not allocate a slice
+	// (waiting is cloned before it leaves in a Suspend).
+	awaiting [1]uint32
+	key      string
 	// state is the attempt's view of its key's state: the state the engine sent with the start,
 	// changed by the attempt's own writes (replayed ones included, which leaves it unchanged).
 	state map[string][]byte
@@ -454,19 +454,24 @@ type attempt struct {
 	ready   []bool
 	// readyRoom holds ready when the journal is short, as most are: no allocation of its own.
 	readyRoom [8]bool
-	replayLen uint32
+	// journalRoom holds journal when the start journal is short, as most are (a first attempt's
+	// is its input alone): the attempt and its journal are one allocation.
+	journalRoom [1 + newEntriesRoom]journal.Entry
+	replayLen   uint32
 	// pos is the index the handler's next durable call takes; below replayLen it replays.
 	pos uint32
 
 	// call is the handler's call with its input decoded; ran is set once its Run returned, and
 	// runErr is what it returned.
 	call   durable.Prepared
-	ran    bool
 	runErr error
 
 	// w is the worker whose coroutine runs the handler, from the start until the handler is
 	// over (done).
 	w *worker
+	// The flags, together so that they share words (the attempt and its journalRoom fit a
+	// smaller size class).
+	ran bool
 	// done is set once the handler is over: it returned, failed, or was unwound by an abort.
 	done bool
 	// aborting is set when the driver resumes a parked handler only to unwind it.
@@ -474,29 +479,27 @@ type attempt struct {
 	running  bool
 	// inRun is set while a Run's side effect executes: durable calls cannot nest inside one.
 	inRun bool
-	// runName names the side effect that runs (EnterRun to EndRun); rerun says it is a journaled
-	// run executed again (the planted ReexecuteJournaledRun), whose result is not journaled.
-	runName string
-	rerun   bool
+	// rerun says that the side effect that runs is a journaled run executed again (the planted
+	// ReexecuteJournaledRun), whose result is not journaled.
+	rerun bool
 	// gated is set from a Gated start until its Durable arrives: until then no side effect may
 	// run, since the start may be lost with the batch that accepted the invocation.
 	gated bool
 	// atGate is set while the handler is parked at a Run, waiting for the Durable.
 	atGate bool
+	ended  bool
+	shared bool
+	// runName names the side effect that runs (EnterRun to EndRun).
+	runName string
 
 	// waiting lists the indices the parked handler waits on (any one of them resumes it).
 	waiting []uint32
-	// awaiting holds the one index Await parks on, so that a park does not allocate a slice
-	// (waiting is cloned before it leaves in a Suspend).
-	awaiting [1]uint32
 	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
 	parkGen uint64
 	timer   fakeclock.Timer
 
 	// rng is the attempt's deterministic random source (durable.Rand), made on first use.
 	rng *rand.Rand
-
-	ended bool
 }
 
 // Sentinels unwind the coroutine through handler code; body recovers them.
