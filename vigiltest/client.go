@@ -275,7 +275,7 @@ func (r *request) Answer(resp sim.Response) {
 func decode[T any](resp sim.Response, tries int) Reply[T] {
 	rep := Reply[T]{Invocation: resp.InvocationID, Status: resp.Status, Tries: tries, Body: resp.Body}
 	if resp.Err != nil {
-		rep.Err = fmt.Errorf("%w: %w", ErrInDoubt, resp.Err)
+		rep.Err = &inDoubtError{resp.Err}
 		return rep
 	}
 	switch {
@@ -302,6 +302,17 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	return rep
 }
 
+// inDoubtError is the Err of a request whose connection failed for good: what
+// fmt.Errorf("%w: %w", ErrInDoubt, err) says and wraps, made without fmt's formatting (a
+// request in doubt is common under faults, and its text is seldom read).
+type inDoubtError struct{ err error }
+
+// Error says that the outcome is in doubt, and why.
+func (e *inDoubtError) Error() string { return ErrInDoubt.Error() + ": " + e.err.Error() }
+
+// Unwrap lets errors.Is and errors.As find ErrInDoubt and the connection's error.
+func (e *inDoubtError) Unwrap() []error { return []error{ErrInDoubt, e.err} }
+
 // errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes (the
 // simulated client's reader, so that the two read bodies alike).
 func errorBodyOf(b []byte) sim.ErrorBody {
@@ -312,13 +323,52 @@ func errorBodyOf(b []byte) sim.ErrorBody {
 // decodeOutput decodes a 200's body as T. It is apart from decode so that decode's Reply, which
 // encoding/json would make escape, stays on the stack.
 func decodeOutput[T any](body []byte) (T, error) {
-	var v T
-	if raw, ok := any(&v).(*json.RawMessage); ok && json.Valid(body) {
+	if v, ok := rawOutput[T](body); ok {
+		return v, nil
+	}
+	return unmarshalOutput[T](body)
+}
+
+// rawOutput is a valid body as a json.RawMessage T, as json.Unmarshal reads it: false when T is
+// no RawMessage or body is no JSON. It is apart from unmarshalOutput so that its value, which
+// encoding/json would make escape, stays on the stack.
+func rawOutput[T any](body []byte) (v T, ok bool) {
+	raw, isRaw := any(&v).(*json.RawMessage)
+	if !isRaw {
+		return v, false
+	}
+	if plainJSONString(body) {
+		// A string as it stands: valid, and nothing around it to trim.
+		*raw = append(json.RawMessage(nil), body...)
+		return v, true
+	}
+	if json.Valid(body) {
 		// What json.Unmarshal hands RawMessage.UnmarshalJSON to copy: the value, without the
 		// whitespace around it (a valid document has no other bytes there).
 		*raw = append(json.RawMessage(nil), bytes.TrimSpace(body)...)
-		return v, nil
+		return v, true
 	}
+	return v, false
+}
+
+// plainJSONString reports whether b is a JSON string whose inside is printable ASCII without a
+// quote or a backslash: valid JSON, told without json.Valid's scanner (a handler's output is
+// most often one).
+func plainJSONString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// unmarshalOutput decodes body as T with encoding/json.
+func unmarshalOutput[T any](body []byte) (T, error) {
+	var v T
 	if err := json.Unmarshal(body, &v); err != nil {
 		return v, fmt.Errorf("vigiltest: decode output %s as %T: %w", body, v, err)
 	}

@@ -2,8 +2,10 @@ package vigiltest
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/vigilsim/vigil/sim"
@@ -39,7 +41,8 @@ func TestAcceptedIDReadsAsJSONDoes(t *testing.T) {
 // is the one it reads, errors included.
 func TestRawOutputDecodesAsJSONDoes(t *testing.T) {
 	samples := [][]byte{[]byte(`"a"`), []byte(" {\"k\": [1, 2]}\n"), []byte("null"), []byte("\t7\r\n"), []byte(`{"a":}`),
-		[]byte(""), []byte(" "), []byte("\v1"), []byte("1\u00a0"), []byte("\u00851"), []byte(`"\u00e9"`)}
+		[]byte(""), []byte(" "), []byte("\v1"), []byte("1\u00a0"), []byte("\u00851"), []byte(`"\u00e9"`),
+		[]byte(`""`), []byte(`"`), []byte(`"a"b"`), []byte(`"a\"`), []byte("\"\x7f\""), []byte("\"\x1f\""), []byte(`"plain text"`)}
 	body := rapid.OneOf(rapid.SliceOf(rapid.Byte()), rapid.SampledFrom(samples),
 		rapid.Map(rapid.StringMatching(`[ \t\r\n]{0,2}[0-9"{}:\[\],a-z ]{0,8}[ \t\r\n\v]{0,2}`), func(s string) []byte { return []byte(s) }))
 	rapid.Check(t, func(t *rapid.T) {
@@ -90,6 +93,41 @@ func TestEncodeStringAsJSONDoes(t *testing.T) {
 		}
 		if got := encode("resolve", "test", s); string(got) != string(want) {
 			t.Fatalf("encode(%q) = %s, json.Marshal writes %s", s, got, want)
+		}
+	})
+}
+
+// TestClientNamesAreTakenOnce holds Client and NumberedClient to one rule, whatever the order of
+// calls: a name given once, by either, is refused (a panic) when either would give it again, and
+// NumberedClient numbers its clients 1, 2, ... across kinds. The model is a set of every name
+// given.
+func TestClientNamesAreTakenOnce(t *testing.T) {
+	kind := rapid.SampledFrom([]string{"a", "a-1", "b", "a-", "-", ""})
+	name := rapid.OneOf(kind, rapid.SampledFrom([]string{"a-1", "a-2", "a-1-2", "a-01", "b-1", "b-2", "a-+1", "a--1", "-1", "a-0"}))
+	rapid.Check(t, func(t *rapid.T) {
+		s := &Sim{}
+		taken := map[string]bool{}
+		numbered := 0
+		for range rapid.IntRange(1, 40).Draw(t, "calls") {
+			if rapid.Bool().Draw(t, "numbered") {
+				numbered++
+				k := kind.Draw(t, "kind")
+				want := k + "-" + strconv.Itoa(numbered)
+				if taken[want] {
+					require.Panics(t, func() { s.NumberedClient(k) }, "NumberedClient(%q) gives the taken %q", k, want)
+					return // a panic leaves the run's names as they were only by chance: stop here
+				}
+				taken[want] = true
+				require.Equal(t, want, s.NumberedClient(k).Name())
+				continue
+			}
+			n := name.Draw(t, "name")
+			if taken[n] {
+				require.Panics(t, func() { s.Client(n) }, "Client(%q) after it was given", n)
+				continue
+			}
+			taken[n] = true
+			require.Equal(t, n, s.Client(n).Name())
 		}
 	})
 }
