@@ -395,10 +395,20 @@ func encodeInput(verb, subject string, v any) []byte {
 // bug and panics, naming the request as verb and subject (kept apart, so that nothing is
 // concatenated unless it panics).
 func encode(verb, subject string, v any) []byte {
-	if s, ok := v.(string); ok && plainString(s) {
-		// What json.Marshal writes for a string that needs no escaping, without its reflection.
-		b := make([]byte, 0, len(s)+2)
-		return append(append(append(b, '"'), s...), '"')
+	switch v := v.(type) {
+	case string:
+		if plainString(v) {
+			// What json.Marshal writes for a string that needs no escaping, without its
+			// reflection.
+			b := make([]byte, 0, len(v)+2)
+			return append(append(append(b, '"'), v...), '"')
+		}
+	case json.RawMessage:
+		if plainRaw(v) {
+			// What json.Marshal writes for a value already compact with nothing to escape: a
+			// copy of it.
+			return append(make([]byte, 0, len(v)), v...)
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -417,6 +427,53 @@ func plainString(s string) bool {
 		}
 	}
 	return true
+}
+
+// plainRaw reports whether json.Marshal writes the json.RawMessage b as it is: a string that
+// plainString takes, or an object of one or more members whose names and values are such strings,
+// without whitespace. It is false for anything else, which json.Marshal then writes.
+func plainRaw(b []byte) bool {
+	if len(b) > 0 && b[0] == '"' {
+		rest, ok := plainRawString(b)
+		return ok && len(rest) == 0
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	rest := b[1:]
+	for {
+		var ok bool
+		if rest, ok = plainRawString(rest); !ok || len(rest) == 0 || rest[0] != ':' {
+			return false
+		}
+		if rest, ok = plainRawString(rest[1:]); !ok || len(rest) == 0 {
+			return false
+		}
+		switch {
+		case string(rest) == "}":
+			return true
+		case rest[0] != ',':
+			return false
+		}
+		rest = rest[1:]
+	}
+}
+
+// plainRawString reads a JSON string at the start of b whose inside plainString takes, and
+// returns what follows it.
+func plainRawString(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return b[i+1:], true
+		case c < 0x20 || c >= 0x7f, c == '\\', c == '<', c == '>', c == '&':
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // then is a request's finish for a callback func(Reply[T]) (a nil one ignores the reply).

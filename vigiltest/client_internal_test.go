@@ -131,3 +131,42 @@ func TestClientNamesAreTakenOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestEncodeWritesAsJSONMarshalDoes holds encode's short paths to json.Marshal: a string, or a
+// json.RawMessage of any shape (plain objects and strings, and others near them), encodes to the
+// bytes json.Marshal writes.
+func TestEncodeWritesAsJSONMarshalDoes(t *testing.T) {
+	// Plain strings mostly, so that whole plain objects are drawn often, and near misses.
+	str := rapid.OneOf(rapid.StringMatching(`[a-z]{0,5}`), rapid.StringMatching(`[a-z]{0,5}`),
+		rapid.StringMatching(`[a-z<>&"\\ ]{0,4}`), rapid.String(),
+		rapid.SampledFrom([]string{"", `a"b`, `a\b`, "<", ">", "&", "\u2028", "é", "\xff", "\x7f", "\x1f"}))
+	raw := rapid.Custom(func(t *rapid.T) []byte {
+		var b []byte
+		if rapid.Bool().Draw(t, "string") {
+			b = append(b, '"')
+			b = append(b, str.Draw(t, "s")...)
+			return append(b, '"')
+		}
+		b = append(b, '{')
+		for i := range rapid.IntRange(0, 3).Draw(t, "members") {
+			if i > 0 {
+				b = append(b, rapid.SampledFrom([]string{",", ",", ",", ", ", ""}).Draw(t, "comma")...)
+			}
+			b = append(b, `"`+str.Draw(t, "name")+`"`+rapid.SampledFrom([]string{":", ":", ":", " : ", ""}).Draw(t, "colon")...)
+			b = append(b, rapid.SampledFrom([]string{`"` + str.Draw(t, "value") + `"`, `"` + str.Draw(t, "value") + `"`, "1", "null", `""`}).Draw(t, "value")...)
+		}
+		return append(b, rapid.SampledFrom([]string{"}", "}", "}", " }", "}}", "", "},"}).Draw(t, "end")...)
+	})
+	rapid.Check(t, func(t *rapid.T) {
+		var v any = str.Draw(t, "plain")
+		if rapid.Bool().Draw(t, "raw") {
+			v = json.RawMessage(raw.Draw(t, "raw"))
+		}
+		want, err := json.Marshal(v)
+		if err != nil {
+			require.Panics(t, func() { encode("test", "encode", v) }, "%q", v)
+			return
+		}
+		require.Equal(t, string(want), string(encode("test", "encode", v)), "%q", v)
+	})
+}
