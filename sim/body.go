@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"math"
 )
 
 // The simulated client and the vigiltest kit both read the bodies the ingress writes: an error's
@@ -134,8 +134,13 @@ func plainUint16(b []byte) (uint16, []byte, bool) {
 	if n == 0 || n > 5 || (n > 1 && b[0] == '0') {
 		return 0, nil, false
 	}
-	v, err := strconv.ParseUint(string(b[:n]), 10, 16)
-	if err != nil {
+	// At most five digits: the value fits an int, and fits a uint16 when it is at most 65535
+	// (what strconv.ParseUint(…, 10, 16) takes, without the string it would need).
+	v := 0
+	for _, c := range b[:n] {
+		v = v*10 + int(c-'0')
+	}
+	if v > math.MaxUint16 {
 		return 0, nil, false
 	}
 	return uint16(v), b[n:], true

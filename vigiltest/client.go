@@ -62,21 +62,42 @@ func (t Target) String() string { return t.path() }
 
 func (t Target) path() string { return t.pathTo("") }
 
-// pathTo is the target's path followed by suffix, made in one concatenation: url.PathEscape
+// pathTo is the target's path followed by suffix, made in one concatenation: pathEscape
 // returns a segment that needs no escaping as it is.
 func (t Target) pathTo(suffix string) string {
 	if t.Key == "" {
-		return "/" + url.PathEscape(t.Service) + "/" + url.PathEscape(t.Handler) + suffix
+		return "/" + pathEscape(t.Service) + "/" + pathEscape(t.Handler) + suffix
 	}
-	return "/" + url.PathEscape(t.Service) + "/" + url.PathEscape(t.Key) + "/" + url.PathEscape(t.Handler) + suffix
+	return "/" + pathEscape(t.Service) + "/" + pathEscape(t.Key) + "/" + pathEscape(t.Handler) + suffix
 }
 
 func escape(segs ...string) string {
 	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+		segs[i] = pathEscape(s)
 	}
 	return strings.Join(segs, "/")
 }
+
+// pathEscape is url.PathEscape(s): s itself when every byte is a letter, a digit or one of
+// "-_.~" (which PathEscape never escapes; told with a table, cheaper than its walk), else what
+// PathEscape writes.
+func pathEscape(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !unreserved[s[i]] {
+			return url.PathEscape(s)
+		}
+	}
+	return s
+}
+
+// unreserved marks the bytes url.PathEscape leaves as they are in any context: RFC 3986's
+// unreserved characters.
+var unreserved = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Option changes one request.
 type Option func(*request)

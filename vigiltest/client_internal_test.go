@@ -2,6 +2,7 @@ package vigiltest
 
 import (
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -168,5 +169,16 @@ func TestEncodeWritesAsJSONMarshalDoes(t *testing.T) {
 			return
 		}
 		require.Equal(t, string(want), string(encode("test", "encode", v)), "%q", v)
+	})
+}
+
+// TestPathEscapeIsURLPathEscape holds the kit's segment escaping to url.PathEscape, for IDs, names
+// and texts with every kind of byte.
+func TestPathEscapeIsURLPathEscape(t *testing.T) {
+	seg := rapid.OneOf(rapid.StringMatching(`[A-Za-z0-9_.~-]{0,30}`), rapid.StringMatching(`[ -~]{0,8}`), rapid.String(),
+		rapid.SampledFrom([]string{"", "inv_1abc", "a/b", "a b", "%", "é", "\xff", "!", "$&+,:;=@", "?#"}))
+	rapid.Check(t, func(t *rapid.T) {
+		s := seg.Draw(t, "segment")
+		require.Equal(t, url.PathEscape(s), pathEscape(s), "%q", s)
 	})
 }
