@@ -212,7 +212,8 @@ type request struct {
 }
 
 func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
-	r := &request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
+	r := c.takeRequest()
+	*r = request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
 		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second}
 	for _, o := range opts {
 		o(r)
@@ -220,6 +221,25 @@ func newRequest(c *Client, method, path string, body []byte, safe bool, opts []O
 	if r.key != "" {
 		r.safe = true
 	}
+	return r
+}
+
+// requestChunk is how many requests a run's chunk holds: a request is some 350 bytes, and a run
+// of the approval scenario makes some sixteen.
+const requestChunk = 4
+
+// takeRequest returns a request from the run's chunk of them (a request lives until its last
+// answer, within the run), or a new one for no client.
+func (c *Client) takeRequest() *request {
+	if c == nil {
+		return new(request)
+	}
+	s := c.s
+	if len(s.spareRequests) == 0 {
+		s.spareRequests = make([]request, requestChunk)
+	}
+	r := &s.spareRequests[0]
+	s.spareRequests = s.spareRequests[1:]
 	return r
 }
 

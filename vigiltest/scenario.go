@@ -55,6 +55,8 @@ type Sim struct {
 	// allocation each (a string a Builder returned stays as it was: it only appends).
 	spareClients []Client
 	names        strings.Builder
+	// spareRequests is where the run's requests are made, in chunks (newRequest).
+	spareRequests []request
 }
 
 type invariant struct {
