@@ -117,29 +117,51 @@ var errReviewSystemDown = errors.New("review system unavailable")
 
 func (wl *workload) start() {
 	r := wl.s.Rand()
-	n := 1 + r.Intn(8, "invocations")
+	n := 1 + r.Intn(maxDocuments, "invocations")
 	for i := range n {
-		doc := "doc-" + strconv.Itoa(i)
-		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(doc) })
+		d := &documents[i]
+		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(d) })
 	}
 }
 
-// submit invokes the handler for doc, by a call that waits or by a send followed by attaches.
-func (wl *workload) submit(doc string) {
+// maxDocuments is the most documents a run submits.
+const maxDocuments = 8
+
+// document is what the submissions of one document send, made once for every run: its name,
+// its input (boxed, a json.RawMessage the kit copies as it sends it) and the options of an
+// idempotent submission (an Option only sets a field of the request it is applied to). None of
+// it is ever changed.
+type document struct {
+	name string
+	body any
+	opts []vigiltest.Option
+}
+
+// documents are the documents "doc-0", "doc-1", ... a run submits, in order.
+var documents = func() (ds [maxDocuments]document) {
+	for i := range ds {
+		name := "doc-" + strconv.Itoa(i)
+		ds[i] = document{name: name, body: requestBody(name),
+			opts: []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + name), submitTries, submitRetry}}
+	}
+	return ds
+}()
+
+// submit invokes the handler for d, by a call that waits or by a send followed by attaches.
+func (wl *workload) submit(d *document) {
 	r := wl.s.Rand()
 	c := wl.s.NumberedClient("submitter")
 	var opts []vigiltest.Option
 	if r.Percent(50, "idempotent") {
 		// An idempotent submitter retries until it hears back, as a careful client does; every
 		// answer must name the same invocation (the outputs checker holds it to that).
-		opts = []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + doc), submitTries, submitRetry}
+		opts = d.opts
 	}
 	send := r.Percent(50, "use-send")
-	var body any = requestBody(doc) // boxed once for both submissions
-	wl.sendOrCall(c, body, send, opts)
+	wl.sendOrCall(c, d.body, send, opts)
 	if opts != nil && r.Percent(30, "double-submit") {
 		// The user clicks twice: the same idempotent request again, a little later.
-		wl.s.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(c, body, send, opts) })
+		wl.s.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(c, d.body, send, opts) })
 	}
 }
 
