@@ -34,6 +34,7 @@ var Scenario = vigiltest.Scenario{
 	Description: "human approval via awakeable: reviewers resolve/reject over HTTP, twice, racing, late",
 	Setup: func(s *vigiltest.Sim) {
 		wl := &workload{s: s}
+		wl.recordFn = wl.record
 		// Not the engine's defaults, so that a runtime that ignores its configuration is caught
 		// by the retry-timing checker, which judges against this declaration.
 		s.World().DeclareRetry(engine.RetryPolicy{InitialInterval: 200 * time.Millisecond, Factor: 3, MaxInterval: 5 * time.Second})
@@ -105,6 +106,8 @@ type workload struct {
 	tickets   int
 	// cancelled are the invocations some submitter sent a cancel for (sent at least once).
 	cancelled map[string]bool
+	// recordFn is record as a callback, made once per run rather than per attach.
+	recordFn func(vigiltest.Reply[json.RawMessage])
 }
 
 type clientResult struct {
@@ -196,7 +199,7 @@ func (wl *workload) sendOrCall(c *vigiltest.Client, body any, send bool, opts []
 		vigiltest.Send(c, target, body, func(rep vigiltest.Reply[string]) {
 			// In doubt or refused, the invocation may or may not exist: nothing more to learn.
 			if rep.Err == nil && rep.Status == http.StatusAccepted {
-				vigiltest.Attach(c, rep.Value, wl.record)
+				vigiltest.Attach(c, rep.Value, wl.recordFn)
 				if wl.s.Rand().Percent(20, "cancel") {
 					// The submitter changes its mind while the review may still be pending: the
 					// awaited decision, or the next await, fails with 409 Cancelled.
