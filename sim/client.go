@@ -62,8 +62,8 @@ func (f answerFunc) Answer(r Response) { f(r) }
 func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	w.requests++
 	room := &w.client
-	x := room.exchange()
-	*x = exchange{w: w, client: client, reqNo: w.requests, to: to}
+	x := room.exchange() // zero: only the fields set here need setting
+	x.w, x.client, x.reqNo, x.to = w, client, w.requests, to
 	// The runtime gets the request in parts, its own copies of them: nothing the client does
 	// with its buffers later reaches the runtime, nor the runtime's doings the history. The two
 	// copies of the body are cut from the room's bytes, each capped so that neither can grow
