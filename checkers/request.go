@@ -354,12 +354,20 @@ func plainJSONValue(b []byte) bool {
 }
 
 // plainString reports whether b is printable ASCII without a quote or a backslash: the inside
-// of a JSON string as it is.
+// of a JSON string as it is. A table tells each byte, cheaper than four comparisons.
 func plainString(b []byte) bool {
 	for _, c := range b {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+		if !plainByte[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte marks the bytes plainString takes.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
