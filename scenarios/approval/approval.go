@@ -34,7 +34,7 @@ var Scenario = vigiltest.Scenario{
 	Description: "human approval via awakeable: reviewers resolve/reject over HTTP, twice, racing, late",
 	Setup: func(s *vigiltest.Sim) {
 		wl := &workload{s: s}
-		wl.recordFn = wl.record
+		wl.recordFn, wl.callDoneFn = wl.record, wl.callDone
 		// Not the engine's defaults, so that a runtime that ignores its configuration is caught
 		// by the retry-timing checker, which judges against this declaration.
 		s.World().DeclareRetry(engine.RetryPolicy{InitialInterval: 200 * time.Millisecond, Factor: 3, MaxInterval: 5 * time.Second})
@@ -106,8 +106,9 @@ type workload struct {
 	tickets   int
 	// cancelled are the invocations some submitter sent a cancel for (sent at least once).
 	cancelled map[string]bool
-	// recordFn is record as a callback, made once per run rather than per attach.
-	recordFn func(vigiltest.Reply[json.RawMessage])
+	// recordFn and callDoneFn are record and callDone as callbacks, made once per run rather
+	// than per attach or call.
+	recordFn, callDoneFn func(vigiltest.Reply[json.RawMessage])
 }
 
 type clientResult struct {
@@ -216,11 +217,14 @@ func (wl *workload) sendOrCall(c *vigiltest.Client, body any, send bool, opts []
 		}, opts...)
 		return
 	}
-	vigiltest.Call(c, target, body, func(rep vigiltest.Reply[json.RawMessage]) {
-		if rep.Invocation != "" {
-			wl.record(rep)
-		}
-	}, opts...)
+	vigiltest.Call(c, target, body, wl.callDoneFn, opts...)
+}
+
+// callDone keeps a call's answer when it names an invocation.
+func (wl *workload) callDone(rep vigiltest.Reply[json.RawMessage]) {
+	if rep.Invocation != "" {
+		wl.record(rep)
+	}
 }
 
 // record keeps an answer the client read, for Check to compare with the durable output.
