@@ -110,6 +110,10 @@ func (s *Sim) NumberedClient(kind string) *Client {
 	if s.clients[name] {
 		panic(fmt.Sprintf("vigiltest: two clients named %q", name))
 	}
+	if s.numberedKinds == nil {
+		// Room for a run's usual clients at once, not grown from one by doubling.
+		s.numberedKinds = make([]string, 0, 8)
+	}
 	s.numberedKinds = append(s.numberedKinds, kind)
 	return s.newClient(name)
 }

@@ -232,6 +232,10 @@ func (wl *workload) record(rep vigiltest.Reply[json.RawMessage]) {
 	if errors.Is(rep.Err, vigiltest.ErrInDoubt) {
 		return
 	}
+	if wl.responses == nil {
+		// Room for a run's usual answers at once, not grown from one by doubling.
+		wl.responses = make([]clientResult, 0, 8)
+	}
 	wl.responses = append(wl.responses, clientResult{invocation: rep.Invocation, status: rep.Status, body: rep.Body})
 }
 
