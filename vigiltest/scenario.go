@@ -32,6 +32,9 @@ func (sc Scenario) Sim() sim.Scenario {
 	}
 	return sim.Scenario{Name: sc.Name, Description: sc.Description, New: func(w *sim.World) sim.Workload {
 		s := &Sim{w: w}
+		// The usual few services, starts and checkers go in the Sim's own arrays: a Sim is one
+		// allocation per run, not one more per list.
+		s.services, s.starts, s.checkers = s.serviceBuf[:0], s.startBuf[:0], s.checkerBuf[:0]
 		sc.Setup(s)
 		return workload{s}
 	}}
@@ -57,6 +60,10 @@ type Sim struct {
 	names        strings.Builder
 	// spareRequests is where the run's requests are made, in chunks (newRequest).
 	spareRequests []request
+	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers.
+	serviceBuf [2]*durable.Service
+	startBuf   [2]func()
+	checkerBuf [2]func(h *checkers.History) []checkers.Violation
 }
 
 type invariant struct {
