@@ -53,7 +53,7 @@ func ReadAcceptedID(b []byte) (string, error) {
 		return "", errNoBody
 	}
 	if id, ok := readPlainAccepted(b); ok {
-		return id, nil
+		return string(id), nil
 	}
 	var acc struct {
 		InvocationID string `json:"invocationId"`
@@ -93,24 +93,25 @@ func readPlainFailure(b []byte) (ErrorBody, bool) {
 }
 
 // readPlainAccepted reads b when it has exactly the shape the ingress writes for a 202,
-// {"invocationId":"...","status":"..."} with plain strings (see plainString); it reports false
+// {"invocationId":"...","status":"..."} with plain strings (see plainString), and returns the
+// ID's bytes within b (only a reader that keeps the ID makes a string of it); it reports false
 // for any other body.
-func readPlainAccepted(b []byte) (string, bool) {
+func readPlainAccepted(b []byte) ([]byte, bool) {
 	rest, ok := bytes.CutPrefix(b, []byte(`{"invocationId":"`))
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	id, rest, ok := plainString(rest)
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"status":"`)); !ok {
-		return "", false
+		return nil, false
 	}
 	if _, rest, ok = plainString(rest); !ok || string(rest) != "}" {
-		return "", false
+		return nil, false
 	}
-	return string(id), true
+	return id, true
 }
 
 // sourceOf is string(b), without an allocation for the two sources the ingress writes.

@@ -95,7 +95,7 @@ func TestReadPlainFailureTakesTheIngressShape(t *testing.T) {
 	}
 	id, ok := readPlainAccepted([]byte(`{"invocationId":"inv_1abc","status":"Accepted"}`))
 	require.True(t, ok)
-	assert.Equal(t, "inv_1abc", id)
+	assert.Equal(t, "inv_1abc", string(id))
 	for _, b := range []string{`{"invocationId":"a\"b","status":""}`, `{"invocationId":"a","status":""} `, `{"status":"","invocationId":"a"}`} {
 		_, ok := readPlainAccepted([]byte(b))
 		assert.False(t, ok, b)
