@@ -1,12 +1,15 @@
 package checkers
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -119,4 +122,48 @@ func TestPlainJSONValue(t *testing.T) {
 			t.Errorf("%q: validJSON %v, want %v", in, got, want)
 		}
 	}
+}
+
+// TestParseAwakeableDecodesAsBase64Does holds parseAwakeable, and its short decoder of the 27
+// characters of an ID, to a reading with encoding/base64 alone: the same slot, or the same
+// refusal, for IDs and texts near them (a character changed, added or dropped, a line break, a
+// last character with bits past the 20 bytes).
+func TestParseAwakeableDecodesAsBase64Does(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	char := rapid.OneOf(rapid.SampledFrom([]byte(alphabet)), rapid.SampledFrom([]byte("=+/\n\r .%\x00\xff")))
+	rapid.Check(t, func(t *rapid.T) {
+		var b []byte
+		n := rapid.SampledFrom([]int{27, 27, 27, 27, 25, 26, 28, 29}).Draw(t, "len")
+		for i := range n {
+			switch {
+			case rapid.IntRange(0, 60).Draw(t, "odd") == 0:
+				b = append(b, char.Draw(t, "char"))
+			case i == n-1 && rapid.Bool().Draw(t, "clean end"):
+				// A last character that leaves no bits past the 20 bytes.
+				b = append(b, rapid.SampledFrom([]byte("AEIMQUYcgkosw048")).Draw(t, "end"))
+			default:
+				b = append(b, rapid.SampledFrom([]byte(alphabet)).Draw(t, "plain"))
+			}
+		}
+		text := string(b)
+		want, wantOK := Slot{}, false
+		if raw, err := base64.RawURLEncoding.Strict().DecodeString(text); err == nil && len(raw) == 20 {
+			copy(want.Invocation[:], raw[:16])
+			want.Index = binary.BigEndian.Uint32(raw[16:])
+			wantOK = !want.Invocation.IsZero()
+		}
+		if !wantOK {
+			want = Slot{}
+		}
+		got, ok := parseAwakeable(awakeablePrefix + text)
+		if ok != wantOK || got != want {
+			t.Fatalf("parseAwakeable(%q) = %v, %v; encoding/base64 reads %v, %v", text, got, ok, want, wantOK)
+		}
+		if fast, ok := decodeAwakeable20(text); ok {
+			raw, err := base64.RawURLEncoding.Strict().DecodeString(text)
+			if err != nil || string(raw) != string(fast[:]) {
+				t.Fatalf("decodeAwakeable20(%q) = %x; encoding/base64 reads %x, %v", text, fast, raw, err)
+			}
+		}
+	})
 }

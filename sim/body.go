@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"math"
 )
 
 // The simulated client and the vigiltest kit both read the bodies the ingress writes: an error's
@@ -53,7 +53,7 @@ func ReadAcceptedID(b []byte) (string, error) {
 		return "", errNoBody
 	}
 	if id, ok := readPlainAccepted(b); ok {
-		return id, nil
+		return string(id), nil
 	}
 	var acc struct {
 		InvocationID string `json:"invocationId"`
@@ -93,24 +93,25 @@ func readPlainFailure(b []byte) (ErrorBody, bool) {
 }
 
 // readPlainAccepted reads b when it has exactly the shape the ingress writes for a 202,
-// {"invocationId":"...","status":"..."} with plain strings (see plainString); it reports false
+// {"invocationId":"...","status":"..."} with plain strings (see plainString), and returns the
+// ID's bytes within b (only a reader that keeps the ID makes a string of it); it reports false
 // for any other body.
-func readPlainAccepted(b []byte) (string, bool) {
+func readPlainAccepted(b []byte) ([]byte, bool) {
 	rest, ok := bytes.CutPrefix(b, []byte(`{"invocationId":"`))
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	id, rest, ok := plainString(rest)
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"status":"`)); !ok {
-		return "", false
+		return nil, false
 	}
 	if _, rest, ok = plainString(rest); !ok || string(rest) != "}" {
-		return "", false
+		return nil, false
 	}
-	return string(id), true
+	return id, true
 }
 
 // sourceOf is string(b), without an allocation for the two sources the ingress writes.
@@ -134,8 +135,13 @@ func plainUint16(b []byte) (uint16, []byte, bool) {
 	if n == 0 || n > 5 || (n > 1 && b[0] == '0') {
 		return 0, nil, false
 	}
-	v, err := strconv.ParseUint(string(b[:n]), 10, 16)
-	if err != nil {
+	// At most five digits: the value fits an int, and fits a uint16 when it is at most 65535
+	// (what strconv.ParseUint(…, 10, 16) takes, without the string it would need).
+	v := 0
+	for _, c := range b[:n] {
+		v = v*10 + int(c-'0')
+	}
+	if v > math.MaxUint16 {
 		return 0, nil, false
 	}
 	return uint16(v), b[n:], true
@@ -146,12 +152,29 @@ func plainUint16(b []byte) (uint16, []byte, bool) {
 // its bytes and what follows its closing quote.
 func plainString(b []byte) (s, rest []byte, ok bool) {
 	for i, c := range b {
-		switch {
-		case c == '"':
-			return b[:i], b[i+1:], true
-		case c < 0x20 || c >= 0x7f || c == '\\':
+		if k := stringByte[c]; k != plainByte {
+			if k == quoteByte {
+				return b[:i], b[i+1:], true
+			}
 			return nil, nil, false
 		}
 	}
 	return nil, nil, false
 }
+
+// The kinds of byte inside a JSON string as plainString reads it: one that stands for itself,
+// the closing quote, or one that ends the short path (a control, a backslash, not ASCII).
+const (
+	otherByte = iota
+	plainByte
+	quoteByte
+)
+
+// stringByte is each byte's kind: one table load per byte, cheaper than the comparisons.
+var stringByte = func() (t [256]uint8) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = plainByte
+	}
+	t['"'], t['\\'] = quoteByte, otherByte
+	return t
+}()

@@ -61,12 +61,15 @@ func (f answerFunc) Answer(r Response) { f(r) }
 // is built), and answers with the value that handler would encode; only the socket is missing.
 func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	w.requests++
-	x := &exchange{w: w, client: client, reqNo: w.requests, to: to}
+	room := &w.client
+	x := room.exchange() // zero: only the fields set here need setting
+	x.w, x.client, x.reqNo, x.to = w, client, w.requests, to
 	// The runtime gets the request in parts, its own copies of them: nothing the client does
 	// with its buffers later reaches the runtime, nor the runtime's doings the history. The two
-	// copies of the body share one allocation, each capped so that neither can grow into the
-	// other; the two copies of the header fields are held by the exchange when they fit.
-	runtimeBody, sentBody := cloneTwice(req.Body)
+	// copies of the body are cut from the room's bytes, each capped so that neither can grow
+	// into the other; the two copies of the header fields are held by the exchange when they
+	// fit.
+	runtimeBody, sentBody := room.cloneTwice(req.Body)
 	x.req = ingress.RawRequest{Method: req.Method, Target: req.Target, Fields: copyFields(req.Header, x.reqFields[:0]), Body: runtimeBody}
 	sent := &x.rec.sent
 	*sent = hist.HTTP{Method: req.Method, Path: req.Target, Header: histFields(req.Header, x.rec.sentFields[:0]), Body: sentBody}
@@ -74,7 +77,12 @@ func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	// group requests by target; the runtime's decoding never reaches the history.
 	target := checkers.ParseClientRequest(sent, w.declared)
 	w.noteRequest(x.reqNo, sent, target) // the judge's index takes this reading (judge.go)
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: req.Method + " " + req.Target, HTTP: sent,
+	// What fmt's "%s %s" writes, in the room's text.
+	start := room.reserve(len(req.Method) + 1 + len(req.Target))
+	room.text.WriteString(req.Method)
+	room.text.WriteByte(' ')
+	room.text.WriteString(req.Target)
+	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: room.since(start), HTTP: sent,
 		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
@@ -116,18 +124,66 @@ func histFields(fs []ingress.HeaderField, buf []hist.Header) []hist.Header {
 	return buf[:len(fs):len(fs)]
 }
 
-// cloneTwice returns two copies of b in one allocation, each with no room to grow into the
-// other; both are nil when b is, as bytes.Clone's are.
-func cloneTwice(b []byte) (first, second []byte) {
+// clientRoom is where the client path takes what a run's history keeps of its exchanges, in
+// chunks instead of an allocation each: the exchanges, the bodies' copies and the events'
+// texts. Nothing handed out is ever handed out again or written after it was handed out; a
+// world starts each run with an empty room (World.recycle drops it).
+type clientRoom struct {
+	exchanges []exchange
+	bytes     []byte
+	// text holds the events' texts: a string the Builder returned stays as it was while more is
+	// written after it, since a Builder only appends (and a new chunk is a new Builder).
+	text strings.Builder
+}
+
+// The chunk sizes: a run of the approval scenario sends some twenty requests, each with a body
+// of a few dozen bytes and two texts of some sixty; an exchange is some 560 bytes, so a chunk of
+// four leaves less unused at the end of a run than a larger one would.
+const (
+	exchangeChunk = 4
+	bytesChunk    = 256
+	textChunk     = 1024
+)
+
+// exchange returns a zero exchange of the room's.
+func (r *clientRoom) exchange() *exchange {
+	if len(r.exchanges) == 0 {
+		r.exchanges = make([]exchange, exchangeChunk)
+	}
+	x := &r.exchanges[0]
+	r.exchanges = r.exchanges[1:]
+	return x
+}
+
+// cloneTwice returns two copies of b from the room's bytes, each with no room to grow into the
+// other or into what follows; both are nil when b is, as bytes.Clone's are.
+func (r *clientRoom) cloneTwice(b []byte) (first, second []byte) {
 	if b == nil {
 		return nil, nil
 	}
 	n := len(b)
-	buf := make([]byte, 2*n)
-	copy(buf, b)
-	copy(buf[n:], b)
-	return buf[:n:n], buf[n:]
+	if len(r.bytes) < 2*n || r.bytes == nil {
+		r.bytes = make([]byte, max(2*n, bytesChunk))
+	}
+	first, second = r.bytes[:n:n], r.bytes[n:2*n:2*n]
+	r.bytes = r.bytes[2*n:]
+	copy(first, b)
+	copy(second, b)
+	return first, second
 }
+
+// reserve makes room for n more bytes of text and returns where the next text starts, for
+// since once it is written.
+func (r *clientRoom) reserve(n int) int {
+	if r.text.Cap()-r.text.Len() < n {
+		r.text = strings.Builder{}
+		r.text.Grow(max(n, textChunk))
+	}
+	return r.text.Len()
+}
+
+// since returns the text written since start (reserve).
+func (r *clientRoom) since(start int) string { return r.text.String()[start:] }
 
 // exchange is one client request in flight: the request as the runtime's side has it and
 // whether the client has had its answer. One value holds what the request's callbacks share.
@@ -221,16 +277,26 @@ func (x *exchange) done(r Response) {
 	}
 	x.answered = true
 	e := checkers.Event{Kind: checkers.ClientResponse, Node: x.client, Request: x.reqNo}
+	room := &x.w.client
 	if r.Err != nil {
-		// What fmt's "%s %s: %v" writes, joined in one allocation.
-		e.Reason = x.req.Method + " " + x.req.Target + ": " + r.Err.Error()
+		// What fmt's "%s %s: %v" writes, in the room's text.
+		msg := r.Err.Error()
+		start := room.reserve(len(x.req.Method) + 1 + len(x.req.Target) + 2 + len(msg))
+		x.writeRequestLine(room)
+		room.text.WriteString(msg)
+		e.Reason = room.since(start)
 	} else {
 		e.Status = r.Status
-		// What fmt's "%s %s: %d %s" writes, joined in one allocation: every response has one
-		// (the status is written on the stack: strconv.Itoa allocates for 100 and more).
+		// What fmt's "%s %s: %d %s" writes, in the room's text (the status is written on the
+		// stack first: strconv.Itoa allocates for 100 and more).
 		var digits [20]byte
 		status := strconv.AppendInt(digits[:0], int64(r.Status), 10)
-		e.Reason = x.req.Method + " " + x.req.Target + ": " + string(status) + " " + string(r.Body)
+		start := room.reserve(len(x.req.Method) + 1 + len(x.req.Target) + 2 + len(status) + 1 + len(r.Body))
+		x.writeRequestLine(room)
+		room.text.Write(status)
+		room.text.WriteByte(' ')
+		room.text.Write(r.Body)
+		e.Reason = room.since(start)
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
@@ -238,6 +304,15 @@ func (x *exchange) done(r Response) {
 	}
 	x.w.Record(e)
 	x.to.Answer(r)
+}
+
+// writeRequestLine writes "METHOD TARGET: " to the room's text, the start of a response's
+// reason.
+func (x *exchange) writeRequestLine(room *clientRoom) {
+	room.text.WriteString(x.req.Method)
+	room.text.WriteByte(' ')
+	room.text.WriteString(x.req.Target)
+	room.text.WriteString(": ")
 }
 
 // ErrTimeout is the Err of a request whose client gave up waiting for an answer; like a

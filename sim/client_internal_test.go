@@ -95,7 +95,7 @@ func TestReadPlainFailureTakesTheIngressShape(t *testing.T) {
 	}
 	id, ok := readPlainAccepted([]byte(`{"invocationId":"inv_1abc","status":"Accepted"}`))
 	require.True(t, ok)
-	assert.Equal(t, "inv_1abc", id)
+	assert.Equal(t, "inv_1abc", string(id))
 	for _, b := range []string{`{"invocationId":"a\"b","status":""}`, `{"invocationId":"a","status":""} `, `{"status":"","invocationId":"a"}`} {
 		_, ok := readPlainAccepted([]byte(b))
 		assert.False(t, ok, b)
@@ -124,6 +124,58 @@ func TestReadAcceptedIDAgreesWithEncodingJSON(t *testing.T) {
 			got, err := ReadAcceptedID(body)
 			assert.Equal(t, want.InvocationID, got, "body %q", body)
 			assert.Equal(t, wantErr == nil, err == nil, "body %q: error %v, encoding/json's %v", body, err, wantErr)
+		}
+	})
+}
+
+// TestClientRoomKeepsWhatItHandsOut holds the client room to what the history needs of it: every
+// text and body copy it handed out reads as it was written however much is written after it
+// (more texts, more copies, new chunks), the two copies of a body are apart (writing or
+// appending to one changes neither the other nor anything handed out later), and a nil body
+// has nil copies while an empty one has empty ones that are not nil.
+func TestClientRoomKeepsWhatItHandsOut(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var room clientRoom
+		type copies struct{ want, first, second []byte }
+		var texts, wantTexts []string
+		var bodies []copies
+		for range rapid.IntRange(1, 60).Draw(t, "n") {
+			s := rapid.StringN(0, 700, -1).Draw(t, "text")
+			start := room.reserve(len(s))
+			room.text.WriteString(s)
+			texts, wantTexts = append(texts, room.since(start)), append(wantTexts, s)
+			b := rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "body")
+			if rapid.Bool().Draw(t, "nil") {
+				b = nil
+			}
+			first, second := room.cloneTwice(b)
+			require.Equal(t, b == nil, first == nil, "a copy of %q", b)
+			require.Equal(t, b == nil, second == nil, "a copy of %q", b)
+			bodies = append(bodies, copies{want: append([]byte(nil), b...), first: first, second: second})
+			x := room.exchange()
+			require.Zero(t, *x, "a fresh exchange")
+			x.reqNo = 1
+		}
+		// The runtime's copy may be scribbled on and appended to, and so may the history's: what
+		// else was handed out stays.
+		for _, c := range bodies {
+			for i := range c.first {
+				c.first[i] ^= 0xff
+			}
+			_ = append(c.first, 'x')
+			_ = append(c.second, 'y')
+			for i := range c.first {
+				c.first[i] ^= 0xff
+			}
+		}
+		for i, s := range texts {
+			require.Equal(t, wantTexts[i], s, "text %d", i)
+		}
+		for i, c := range bodies {
+			require.Equal(t, string(c.want), string(c.first), "body %d's first copy", i)
+			require.Equal(t, string(c.want), string(c.second), "body %d's second copy", i)
+			require.Equal(t, len(c.first), cap(c.first), "body %d's first copy is capped", i)
+			require.Equal(t, len(c.second), cap(c.second), "body %d's second copy is capped", i)
 		}
 	})
 }

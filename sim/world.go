@@ -162,6 +162,9 @@ type World struct {
 	spare spare
 	// streams are the run's seeded PCG streams (reused by the next run, see spare).
 	streams pcgSources
+
+	// client is the room the client path takes its exchanges and texts from (client.go).
+	client clientRoom
 }
 
 // newWorld builds the world of one run on a pooled world (see worlds), or a new one.

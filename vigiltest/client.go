@@ -62,21 +62,42 @@ func (t Target) String() string { return t.path() }
 
 func (t Target) path() string { return t.pathTo("") }
 
-// pathTo is the target's path followed by suffix, made in one concatenation: url.PathEscape
+// pathTo is the target's path followed by suffix, made in one concatenation: pathEscape
 // returns a segment that needs no escaping as it is.
 func (t Target) pathTo(suffix string) string {
 	if t.Key == "" {
-		return "/" + url.PathEscape(t.Service) + "/" + url.PathEscape(t.Handler) + suffix
+		return "/" + pathEscape(t.Service) + "/" + pathEscape(t.Handler) + suffix
 	}
-	return "/" + url.PathEscape(t.Service) + "/" + url.PathEscape(t.Key) + "/" + url.PathEscape(t.Handler) + suffix
+	return "/" + pathEscape(t.Service) + "/" + pathEscape(t.Key) + "/" + pathEscape(t.Handler) + suffix
 }
 
 func escape(segs ...string) string {
 	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+		segs[i] = pathEscape(s)
 	}
 	return strings.Join(segs, "/")
 }
+
+// pathEscape is url.PathEscape(s): s itself when every byte is a letter, a digit or one of
+// "-_.~" (which PathEscape never escapes; told with a table, cheaper than its walk), else what
+// PathEscape writes.
+func pathEscape(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !unreserved[s[i]] {
+			return url.PathEscape(s)
+		}
+	}
+	return s
+}
+
+// unreserved marks the bytes url.PathEscape leaves as they are in any context: RFC 3986's
+// unreserved characters.
+var unreserved = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Option changes one request.
 type Option func(*request)
@@ -191,7 +212,8 @@ type request struct {
 }
 
 func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
-	r := &request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
+	r := c.takeRequest()
+	*r = request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
 		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second}
 	for _, o := range opts {
 		o(r)
@@ -199,6 +221,25 @@ func newRequest(c *Client, method, path string, body []byte, safe bool, opts []O
 	if r.key != "" {
 		r.safe = true
 	}
+	return r
+}
+
+// requestChunk is how many requests a run's chunk holds: a request is some 350 bytes, and a run
+// of the approval scenario makes some sixteen.
+const requestChunk = 4
+
+// takeRequest returns a request from the run's chunk of them (a request lives until its last
+// answer, within the run), or a new one for no client.
+func (c *Client) takeRequest() *request {
+	if c == nil {
+		return new(request)
+	}
+	s := c.s
+	if len(s.spareRequests) == 0 {
+		s.spareRequests = make([]request, requestChunk)
+	}
+	r := &s.spareRequests[0]
+	s.spareRequests = s.spareRequests[1:]
 	return r
 }
 
@@ -275,7 +316,7 @@ func (r *request) Answer(resp sim.Response) {
 func decode[T any](resp sim.Response, tries int) Reply[T] {
 	rep := Reply[T]{Invocation: resp.InvocationID, Status: resp.Status, Tries: tries, Body: resp.Body}
 	if resp.Err != nil {
-		rep.Err = fmt.Errorf("%w: %w", ErrInDoubt, resp.Err)
+		rep.Err = &inDoubtError{resp.Err}
 		return rep
 	}
 	switch {
@@ -302,6 +343,17 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	return rep
 }
 
+// inDoubtError is the Err of a request whose connection failed for good: what
+// fmt.Errorf("%w: %w", ErrInDoubt, err) says and wraps, made without fmt's formatting (a
+// request in doubt is common under faults, and its text is seldom read).
+type inDoubtError struct{ err error }
+
+// Error says that the outcome is in doubt, and why.
+func (e *inDoubtError) Error() string { return ErrInDoubt.Error() + ": " + e.err.Error() }
+
+// Unwrap lets errors.Is and errors.As find ErrInDoubt and the connection's error.
+func (e *inDoubtError) Unwrap() []error { return []error{ErrInDoubt, e.err} }
+
 // errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes (the
 // simulated client's reader, so that the two read bodies alike).
 func errorBodyOf(b []byte) sim.ErrorBody {
@@ -312,13 +364,52 @@ func errorBodyOf(b []byte) sim.ErrorBody {
 // decodeOutput decodes a 200's body as T. It is apart from decode so that decode's Reply, which
 // encoding/json would make escape, stays on the stack.
 func decodeOutput[T any](body []byte) (T, error) {
-	var v T
-	if raw, ok := any(&v).(*json.RawMessage); ok && json.Valid(body) {
+	if v, ok := rawOutput[T](body); ok {
+		return v, nil
+	}
+	return unmarshalOutput[T](body)
+}
+
+// rawOutput is a valid body as a json.RawMessage T, as json.Unmarshal reads it: false when T is
+// no RawMessage or body is no JSON. It is apart from unmarshalOutput so that its value, which
+// encoding/json would make escape, stays on the stack.
+func rawOutput[T any](body []byte) (v T, ok bool) {
+	raw, isRaw := any(&v).(*json.RawMessage)
+	if !isRaw {
+		return v, false
+	}
+	if plainJSONString(body) {
+		// A string as it stands: valid, and nothing around it to trim.
+		*raw = append(json.RawMessage(nil), body...)
+		return v, true
+	}
+	if json.Valid(body) {
 		// What json.Unmarshal hands RawMessage.UnmarshalJSON to copy: the value, without the
 		// whitespace around it (a valid document has no other bytes there).
 		*raw = append(json.RawMessage(nil), bytes.TrimSpace(body)...)
-		return v, nil
+		return v, true
 	}
+	return v, false
+}
+
+// plainJSONString reports whether b is a JSON string whose inside is printable ASCII without a
+// quote or a backslash: valid JSON, told without json.Valid's scanner (a handler's output is
+// most often one).
+func plainJSONString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if byteKind[c] == otherByte {
+			return false
+		}
+	}
+	return true
+}
+
+// unmarshalOutput decodes body as T with encoding/json.
+func unmarshalOutput[T any](body []byte) (T, error) {
+	var v T
 	if err := json.Unmarshal(body, &v); err != nil {
 		return v, fmt.Errorf("vigiltest: decode output %s as %T: %w", body, v, err)
 	}
@@ -345,10 +436,20 @@ func encodeInput(verb, subject string, v any) []byte {
 // bug and panics, naming the request as verb and subject (kept apart, so that nothing is
 // concatenated unless it panics).
 func encode(verb, subject string, v any) []byte {
-	if s, ok := v.(string); ok && plainString(s) {
-		// What json.Marshal writes for a string that needs no escaping, without its reflection.
-		b := make([]byte, 0, len(s)+2)
-		return append(append(append(b, '"'), s...), '"')
+	switch v := v.(type) {
+	case string:
+		if plainString(v) {
+			// What json.Marshal writes for a string that needs no escaping, without its
+			// reflection.
+			b := make([]byte, 0, len(v)+2)
+			return append(append(append(b, '"'), v...), '"')
+		}
+	case json.RawMessage:
+		if plainRaw(v) {
+			// What json.Marshal writes for a value already compact with nothing to escape: a
+			// copy of it.
+			return append(make([]byte, 0, len(v)), v...)
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -361,12 +462,77 @@ func encode(verb, subject string, v any) []byte {
 // other than the quote and backslash, and other than the '<', '>' and '&' it escapes for HTML.
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+		if byteKind[s[i]] != marshalByte {
 			return false
 		}
 	}
 	return true
+}
+
+// The kinds of byte of a JSON string's inside, as the kit's short paths read them: one that
+// json.Marshal writes as it is, one that only decoding takes as it is (the '<', '>' and '&'
+// json.Marshal escapes for HTML), and any other (a quote, a backslash, a control, not ASCII).
+const (
+	otherByte = iota
+	marshalByte
+	decodeByte
+)
+
+// byteKind is each byte's kind: one table load per byte, cheaper than the comparisons.
+var byteKind = func() (t [256]uint8) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = marshalByte
+	}
+	t['<'], t['>'], t['&'] = decodeByte, decodeByte, decodeByte
+	t['"'], t['\\'] = otherByte, otherByte
+	return t
+}()
+
+// plainRaw reports whether json.Marshal writes the json.RawMessage b as it is: a string that
+// plainString takes, or an object of one or more members whose names and values are such strings,
+// without whitespace. It is false for anything else, which json.Marshal then writes.
+func plainRaw(b []byte) bool {
+	if len(b) > 0 && b[0] == '"' {
+		rest, ok := plainRawString(b)
+		return ok && len(rest) == 0
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	rest := b[1:]
+	for {
+		var ok bool
+		if rest, ok = plainRawString(rest); !ok || len(rest) == 0 || rest[0] != ':' {
+			return false
+		}
+		if rest, ok = plainRawString(rest[1:]); !ok || len(rest) == 0 {
+			return false
+		}
+		switch {
+		case string(rest) == "}":
+			return true
+		case rest[0] != ',':
+			return false
+		}
+		rest = rest[1:]
+	}
+}
+
+// plainRawString reads a JSON string at the start of b whose inside plainString takes, and
+// returns what follows it.
+func plainRawString(b []byte) ([]byte, bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		if byteKind[b[i]] != marshalByte {
+			if b[i] == '"' {
+				return b[i+1:], true
+			}
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // then is a request's finish for a callback func(Reply[T]) (a nil one ignores the reply).

@@ -2,8 +2,11 @@ package vigiltest
 
 import (
 	"encoding/json"
+	"net/url"
+	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/vigilsim/vigil/sim"
@@ -39,7 +42,8 @@ func TestAcceptedIDReadsAsJSONDoes(t *testing.T) {
 // is the one it reads, errors included.
 func TestRawOutputDecodesAsJSONDoes(t *testing.T) {
 	samples := [][]byte{[]byte(`"a"`), []byte(" {\"k\": [1, 2]}\n"), []byte("null"), []byte("\t7\r\n"), []byte(`{"a":}`),
-		[]byte(""), []byte(" "), []byte("\v1"), []byte("1\u00a0"), []byte("\u00851"), []byte(`"\u00e9"`)}
+		[]byte(""), []byte(" "), []byte("\v1"), []byte("1\u00a0"), []byte("\u00851"), []byte(`"\u00e9"`),
+		[]byte(`""`), []byte(`"`), []byte(`"a"b"`), []byte(`"a\"`), []byte("\"\x7f\""), []byte("\"\x1f\""), []byte(`"plain text"`)}
 	body := rapid.OneOf(rapid.SliceOf(rapid.Byte()), rapid.SampledFrom(samples),
 		rapid.Map(rapid.StringMatching(`[ \t\r\n]{0,2}[0-9"{}:\[\],a-z ]{0,8}[ \t\r\n\v]{0,2}`), func(s string) []byte { return []byte(s) }))
 	rapid.Check(t, func(t *rapid.T) {
@@ -91,5 +95,90 @@ func TestEncodeStringAsJSONDoes(t *testing.T) {
 		if got := encode("resolve", "test", s); string(got) != string(want) {
 			t.Fatalf("encode(%q) = %s, json.Marshal writes %s", s, got, want)
 		}
+	})
+}
+
+// TestClientNamesAreTakenOnce holds Client and NumberedClient to one rule, whatever the order of
+// calls: a name given once, by either, is refused (a panic) when either would give it again, and
+// NumberedClient numbers its clients 1, 2, ... across kinds. The model is a set of every name
+// given.
+func TestClientNamesAreTakenOnce(t *testing.T) {
+	kind := rapid.SampledFrom([]string{"a", "a-1", "b", "a-", "-", ""})
+	name := rapid.OneOf(kind, rapid.SampledFrom([]string{"a-1", "a-2", "a-1-2", "a-01", "b-1", "b-2", "a-+1", "a--1", "-1", "a-0"}))
+	rapid.Check(t, func(t *rapid.T) {
+		s := &Sim{}
+		taken := map[string]bool{}
+		numbered := 0
+		for range rapid.IntRange(1, 40).Draw(t, "calls") {
+			if rapid.Bool().Draw(t, "numbered") {
+				numbered++
+				k := kind.Draw(t, "kind")
+				want := k + "-" + strconv.Itoa(numbered)
+				if taken[want] {
+					require.Panics(t, func() { s.NumberedClient(k) }, "NumberedClient(%q) gives the taken %q", k, want)
+					return // a panic leaves the run's names as they were only by chance: stop here
+				}
+				taken[want] = true
+				require.Equal(t, want, s.NumberedClient(k).Name())
+				continue
+			}
+			n := name.Draw(t, "name")
+			if taken[n] {
+				require.Panics(t, func() { s.Client(n) }, "Client(%q) after it was given", n)
+				continue
+			}
+			taken[n] = true
+			require.Equal(t, n, s.Client(n).Name())
+		}
+	})
+}
+
+// TestEncodeWritesAsJSONMarshalDoes holds encode's short paths to json.Marshal: a string, or a
+// json.RawMessage of any shape (plain objects and strings, and others near them), encodes to the
+// bytes json.Marshal writes.
+func TestEncodeWritesAsJSONMarshalDoes(t *testing.T) {
+	// Plain strings mostly, so that whole plain objects are drawn often, and near misses.
+	str := rapid.OneOf(rapid.StringMatching(`[a-z]{0,5}`), rapid.StringMatching(`[a-z]{0,5}`),
+		rapid.StringMatching(`[a-z<>&"\\ ]{0,4}`), rapid.String(),
+		rapid.SampledFrom([]string{"", `a"b`, `a\b`, "<", ">", "&", "\u2028", "é", "\xff", "\x7f", "\x1f"}))
+	raw := rapid.Custom(func(t *rapid.T) []byte {
+		var b []byte
+		if rapid.Bool().Draw(t, "string") {
+			b = append(b, '"')
+			b = append(b, str.Draw(t, "s")...)
+			return append(b, '"')
+		}
+		b = append(b, '{')
+		for i := range rapid.IntRange(0, 3).Draw(t, "members") {
+			if i > 0 {
+				b = append(b, rapid.SampledFrom([]string{",", ",", ",", ", ", ""}).Draw(t, "comma")...)
+			}
+			b = append(b, `"`+str.Draw(t, "name")+`"`+rapid.SampledFrom([]string{":", ":", ":", " : ", ""}).Draw(t, "colon")...)
+			b = append(b, rapid.SampledFrom([]string{`"` + str.Draw(t, "value") + `"`, `"` + str.Draw(t, "value") + `"`, "1", "null", `""`}).Draw(t, "value")...)
+		}
+		return append(b, rapid.SampledFrom([]string{"}", "}", "}", " }", "}}", "", "},"}).Draw(t, "end")...)
+	})
+	rapid.Check(t, func(t *rapid.T) {
+		var v any = str.Draw(t, "plain")
+		if rapid.Bool().Draw(t, "raw") {
+			v = json.RawMessage(raw.Draw(t, "raw"))
+		}
+		want, err := json.Marshal(v)
+		if err != nil {
+			require.Panics(t, func() { encode("test", "encode", v) }, "%q", v)
+			return
+		}
+		require.Equal(t, string(want), string(encode("test", "encode", v)), "%q", v)
+	})
+}
+
+// TestPathEscapeIsURLPathEscape holds the kit's segment escaping to url.PathEscape, for IDs, names
+// and texts with every kind of byte.
+func TestPathEscapeIsURLPathEscape(t *testing.T) {
+	seg := rapid.OneOf(rapid.StringMatching(`[A-Za-z0-9_.~-]{0,30}`), rapid.StringMatching(`[ -~]{0,8}`), rapid.String(),
+		rapid.SampledFrom([]string{"", "inv_1abc", "a/b", "a b", "%", "é", "\xff", "!", "$&+,:;=@", "?#"}))
+	rapid.Check(t, func(t *rapid.T) {
+		s := seg.Draw(t, "segment")
+		require.Equal(t, url.PathEscape(s), pathEscape(s), "%q", s)
 	})
 }

@@ -3,6 +3,7 @@ package vigiltest
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -30,7 +31,10 @@ func (sc Scenario) Sim() sim.Scenario {
 		panic(fmt.Sprintf("vigiltest: scenario %q has no Setup", sc.Name))
 	}
 	return sim.Scenario{Name: sc.Name, Description: sc.Description, New: func(w *sim.World) sim.Workload {
-		s := &Sim{w: w, clients: map[string]bool{}}
+		s := &Sim{w: w}
+		// The usual few services, starts and checkers go in the Sim's own arrays: a Sim is one
+		// allocation per run, not one more per list.
+		s.services, s.starts, s.checkers = s.serviceBuf[:0], s.startBuf[:0], s.checkerBuf[:0]
 		sc.Setup(s)
 		return workload{s}
 	}}
@@ -46,9 +50,20 @@ type Sim struct {
 	starts     []func()
 	invariants []invariant
 	checkers   []func(h *checkers.History) []checkers.Violation
-	clients    map[string]bool
-	// numbered counts the clients NumberedClient has named.
-	numbered int
+	// clients are the names Client gave (nil until it gives one); numberedKinds the kind of
+	// each client NumberedClient named, by number less one.
+	clients       map[string]bool
+	numberedKinds []string
+	// spareClients and names are where clients and numbered names are made in chunks, not an
+	// allocation each (a string a Builder returned stays as it was: it only appends).
+	spareClients []Client
+	names        strings.Builder
+	// spareRequests is where the run's requests are made, in chunks (newRequest).
+	spareRequests []request
+	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers.
+	serviceBuf [2]*durable.Service
+	startBuf   [2]func()
+	checkerBuf [2]func(h *checkers.History) []checkers.Violation
 }
 
 type invariant struct {
@@ -71,19 +86,65 @@ func (s *Sim) Actor(name string, start func(c *Client)) {
 // (a payment provider's webhook). The names of actors and clients must be distinct, since the
 // trace tells the clients apart by name.
 func (s *Sim) Client(name string) *Client {
-	if s.clients[name] {
+	if s.clients[name] || s.numberedName(name) {
 		panic(fmt.Sprintf("vigiltest: two clients named %q", name))
 	}
+	if s.clients == nil {
+		s.clients = map[string]bool{}
+	}
 	s.clients[name] = true
-	return &Client{s: s, name: name}
+	return s.newClient(name)
 }
 
 // NumberedClient returns a new client named "<kind>-<n>", where n counts every client
 // NumberedClient has named in this run: for workloads that start clients as they go (a reviewer
 // per review, a customer per order), so that each has a name of its own in the trace.
 func (s *Sim) NumberedClient(kind string) *Client {
-	s.numbered++
-	return s.Client(kind + "-" + strconv.Itoa(s.numbered))
+	n := len(s.numberedKinds) + 1
+	var digits [20]byte
+	number := strconv.AppendInt(digits[:0], int64(n), 10)
+	if s.names.Cap()-s.names.Len() < len(kind)+1+len(number) {
+		s.names = strings.Builder{}
+		s.names.Grow(max(len(kind)+1+len(number), 256))
+	}
+	start := s.names.Len()
+	s.names.WriteString(kind)
+	s.names.WriteByte('-')
+	s.names.Write(number)
+	name := s.names.String()[start:]
+	// Two numbered names differ in their numbers, what follows their last '-': only a name
+	// Client gave can be taken.
+	if s.clients[name] {
+		panic(fmt.Sprintf("vigiltest: two clients named %q", name))
+	}
+	if s.numberedKinds == nil {
+		// Room for a run's usual clients at once, not grown from one by doubling.
+		s.numberedKinds = make([]string, 0, 8)
+	}
+	s.numberedKinds = append(s.numberedKinds, kind)
+	return s.newClient(name)
+}
+
+// numberedName reports whether NumberedClient has named a client name: "<kind>-<n>" with n a
+// number it gave (as strconv.Itoa writes it) to a client of that kind.
+func (s *Sim) numberedName(name string) bool {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
+		return false
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	return err == nil && n >= 1 && n <= len(s.numberedKinds) && strconv.Itoa(n) == name[i+1:] && s.numberedKinds[n-1] == name[:i]
+}
+
+// newClient returns a client named name, from the run's chunk of them.
+func (s *Sim) newClient(name string) *Client {
+	if len(s.spareClients) == 0 {
+		s.spareClients = make([]Client, 8)
+	}
+	c := &s.spareClients[0]
+	s.spareClients = s.spareClients[1:]
+	*c = Client{s: s, name: name}
+	return c
 }
 
 // Invariant declares a property of every run, judged on the whole history once the run has

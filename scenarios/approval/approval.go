@@ -34,6 +34,7 @@ var Scenario = vigiltest.Scenario{
 	Description: "human approval via awakeable: reviewers resolve/reject over HTTP, twice, racing, late",
 	Setup: func(s *vigiltest.Sim) {
 		wl := &workload{s: s}
+		wl.recordFn, wl.callDoneFn = wl.record, wl.callDone
 		// Not the engine's defaults, so that a runtime that ignores its configuration is caught
 		// by the retry-timing checker, which judges against this declaration.
 		s.World().DeclareRetry(engine.RetryPolicy{InitialInterval: 200 * time.Millisecond, Factor: 3, MaxInterval: 5 * time.Second})
@@ -105,6 +106,9 @@ type workload struct {
 	tickets   int
 	// cancelled are the invocations some submitter sent a cancel for (sent at least once).
 	cancelled map[string]bool
+	// recordFn and callDoneFn are record and callDone as callbacks, made once per run rather
+	// than per attach or call.
+	recordFn, callDoneFn func(vigiltest.Reply[json.RawMessage])
 }
 
 type clientResult struct {
@@ -117,29 +121,67 @@ var errReviewSystemDown = errors.New("review system unavailable")
 
 func (wl *workload) start() {
 	r := wl.s.Rand()
-	n := 1 + r.Intn(8, "invocations")
+	n := 1 + r.Intn(maxDocuments, "invocations")
 	for i := range n {
-		doc := "doc-" + strconv.Itoa(i)
-		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(doc) })
+		d := &documents[i]
+		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(d) })
 	}
 }
 
-// submit invokes the handler for doc, by a call that waits or by a send followed by attaches.
-func (wl *workload) submit(doc string) {
+// maxDocuments is the most documents a run submits.
+const maxDocuments = 8
+
+// document is what the submissions of one document send, made once for every run: its name,
+// its input (boxed, a json.RawMessage the kit copies as it sends it) and the options of an
+// idempotent submission (an Option only sets a field of the request it is applied to). None of
+// it is ever changed.
+type document struct {
+	name string
+	body any
+	opts []vigiltest.Option
+}
+
+// documents are the documents "doc-0", "doc-1", ... a run submits, in order.
+var documents = func() (ds [maxDocuments]document) {
+	for i := range ds {
+		name := "doc-" + strconv.Itoa(i)
+		ds[i] = document{name: name, body: requestBody(name),
+			opts: []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + name), submitTries, submitRetry}}
+	}
+	return ds
+}()
+
+// submit invokes the handler for d, by a call that waits or by a send followed by attaches.
+func (wl *workload) submit(d *document) {
 	r := wl.s.Rand()
 	c := wl.s.NumberedClient("submitter")
 	var opts []vigiltest.Option
 	if r.Percent(50, "idempotent") {
 		// An idempotent submitter retries until it hears back, as a careful client does; every
 		// answer must name the same invocation (the outputs checker holds it to that).
-		opts = []vigiltest.Option{vigiltest.IdempotencyKey("submit-" + doc), submitTries, submitRetry}
+		opts = d.opts
 	}
 	send := r.Percent(50, "use-send")
-	wl.sendOrCall(c, doc, send, opts)
+	wl.sendOrCall(c, d.body, send, opts)
 	if opts != nil && r.Percent(30, "double-submit") {
 		// The user clicks twice: the same idempotent request again, a little later.
-		wl.s.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(c, doc, send, opts) })
+		wl.s.After(r.Duration(0, 10*time.Second, "double-submit-delay"), func() { wl.sendOrCall(c, d.body, send, opts) })
 	}
+}
+
+// requestBody is the handler's input for doc, the bytes json.Marshal writes for a Request: by
+// hand when doc needs no escaping (the kit sends such a json.RawMessage as it is, where a
+// Request would cost it encoding/json's reflection on every submission), else by json.Marshal.
+func requestBody(doc string) json.RawMessage {
+	const prefix, suffix = `{"document":"`, `"}`
+	for i := 0; i < len(doc); i++ {
+		if c := doc[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(Request{Document: doc}) // a Request always encodes
+			return b
+		}
+	}
+	b := make([]byte, 0, len(prefix)+len(doc)+len(suffix))
+	return append(append(append(b, prefix...), doc...), suffix...)
 }
 
 // The options every idempotent submission and every review shares, made once: an Option only
@@ -150,15 +192,15 @@ var (
 	reviewOpts  = []vigiltest.Option{vigiltest.Tries(101), vigiltest.Retry(10*time.Millisecond, 3*time.Second)}
 )
 
-// sendOrCall invokes the handler for doc once (and again after connection failures when opts
+// sendOrCall invokes the handler with body once (and again after connection failures when opts
 // carry an idempotency key); a call's answer is recorded, a send's invocation is attached to.
-func (wl *workload) sendOrCall(c *vigiltest.Client, doc string, send bool, opts []vigiltest.Option) {
+func (wl *workload) sendOrCall(c *vigiltest.Client, body any, send bool, opts []vigiltest.Option) {
 	target := vigiltest.Service(ServiceName, HandlerName)
 	if send {
-		vigiltest.Send(c, target, Request{Document: doc}, func(rep vigiltest.Reply[string]) {
+		vigiltest.Send(c, target, body, func(rep vigiltest.Reply[string]) {
 			// In doubt or refused, the invocation may or may not exist: nothing more to learn.
 			if rep.Err == nil && rep.Status == http.StatusAccepted {
-				vigiltest.Attach(c, rep.Value, wl.record)
+				vigiltest.Attach(c, rep.Value, wl.recordFn)
 				if wl.s.Rand().Percent(20, "cancel") {
 					// The submitter changes its mind while the review may still be pending: the
 					// awaited decision, or the next await, fails with 409 Cancelled.
@@ -175,17 +217,24 @@ func (wl *workload) sendOrCall(c *vigiltest.Client, doc string, send bool, opts 
 		}, opts...)
 		return
 	}
-	vigiltest.Call(c, target, Request{Document: doc}, func(rep vigiltest.Reply[json.RawMessage]) {
-		if rep.Invocation != "" {
-			wl.record(rep)
-		}
-	}, opts...)
+	vigiltest.Call(c, target, body, wl.callDoneFn, opts...)
+}
+
+// callDone keeps a call's answer when it names an invocation.
+func (wl *workload) callDone(rep vigiltest.Reply[json.RawMessage]) {
+	if rep.Invocation != "" {
+		wl.record(rep)
+	}
 }
 
 // record keeps an answer the client read, for Check to compare with the durable output.
 func (wl *workload) record(rep vigiltest.Reply[json.RawMessage]) {
 	if errors.Is(rep.Err, vigiltest.ErrInDoubt) {
 		return
+	}
+	if wl.responses == nil {
+		// Room for a run's usual answers at once, not grown from one by doubling.
+		wl.responses = make([]clientResult, 0, 8)
 	}
 	wl.responses = append(wl.responses, clientResult{invocation: rep.Invocation, status: rep.Status, body: rep.Body})
 }
