@@ -92,28 +92,9 @@ type invocation struct {
 	// follow, one per journal index they need next (a later one replaces it), in ascending
 	// order of it: a short sorted slice, where a map made a table of eight messages for one.
 	buffered []protocol.Message
-	// recordKey is invocationKey(id) once recordKeyOf made it: Ready writes the record at
-	// nearly every step of the invocation, and the key is the same every time.
+	// recordKey is invocationKey(id) once Engine.recordKeyOf made it: Ready writes the record
+	// at nearly every step of the invocation, and the key is the same every time.
 	recordKey string
-}
-
-// recordKeyOf returns the store key of inv's record while it is unfinished (invocationKey).
-func (inv *invocation) recordKeyOf() string {
-	if inv.recordKey == "" {
-		inv.recordKey = invocationKey(inv.id)
-	}
-	return inv.recordKey
-}
-
-// indexedKeyOf returns indexedKey(prefix, inv.id, index), its ID's hex digits copied from
-// recordKeyOf rather than encoded again: an entry key is made at every command.
-func (inv *invocation) indexedKeyOf(prefix string, index uint32) string {
-	var k [indexedKeyLen]byte
-	n := copy(k[:], prefix)
-	n += copy(k[n:], inv.recordKeyOf()[len(invocationPrefix):])
-	k[n] = '/'
-	putKeyIndex(&k, index)
-	return string(k[:])
 }
 
 // bufferedAt finds the buffered message for journal index index: its position, or where it
@@ -177,6 +158,8 @@ type Engine struct {
 	readRoom []byte
 	// idemRoom is where readIdempotency builds an idempotency key.
 	idemRoom []byte
+	// keyBuf is the buffer the store keys the engine writes are cut from (see keepKey).
+	keyBuf strings.Builder
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
@@ -247,7 +230,7 @@ func (e *Engine) Ready() Ready {
 			delete(e.invs, inv.id)
 			continue
 		}
-		e.putInvocation(inv.recordKeyOf(), inv)
+		e.putInvocation(e.recordKeyOf(inv), inv)
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready
@@ -469,7 +452,7 @@ func (e *Engine) del(key string) {
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
 	e.scratch = journal.AppendEntry(e.scratch[:0], inv.journal[index])
-	e.put(inv.indexedKeyOf(journalPrefix, index), e.keepValue())
+	e.put(e.indexedKeyOf(inv, journalPrefix, index), e.keepValue())
 }
 
 // putInvocation writes inv's record under key.
@@ -677,7 +660,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	inv.journal = append(inv.journal, en)
-	e.put(inv.indexedKeyOf(journalPrefix, i), e.keepValue())
+	e.put(e.indexedKeyOf(inv, journalPrefix, i), e.keepValue())
 	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	}
@@ -726,7 +709,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 func (e *Engine) forgetEarly(inv *invocation, i uint32) {
 	inv.earlyBytes -= earlySize(inv.early[i])
 	delete(inv.early, i)
-	e.del(inv.indexedKeyOf(earlyPrefix, i))
+	e.del(e.indexedKeyOf(inv, earlyPrefix, i))
 }
 
 // checkCommandLimits refuses a command whose name would make a store key past the store's
@@ -802,7 +785,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		inv.early[i] = r
 		inv.earlyBytes += len(enc)
 		// Its own record: one small write, whatever the invocation holds already.
-		e.put(inv.indexedKeyOf(earlyPrefix, i), enc)
+		e.put(e.indexedKeyOf(inv, earlyPrefix, i), enc)
 		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"pgregory.net/rapid"
 )
 
 // TestIDKeysBuiltInPlace checks the keys built in place against the concatenations they stand
@@ -40,12 +41,50 @@ func TestIDKeysBuiltInPlace(t *testing.T) {
 
 // indexedKeyOf makes the keys indexedKey makes, from the invocation's record key.
 func TestIndexedKeyOf(t *testing.T) {
+	e := &Engine{}
 	inv := &invocation{id: protocol.InvocationID{0x01, 0xab, 0xff, 15: 0x7e}}
 	for _, prefix := range []string{journalPrefix, earlyPrefix} {
 		for _, index := range []uint32{0, 1, 0xabcdef01, ^uint32(0)} {
-			if got, want := inv.indexedKeyOf(prefix, index), indexedKey(prefix, inv.id, index); got != want {
+			if got, want := e.indexedKeyOf(inv, prefix, index), indexedKey(prefix, inv.id, index); got != want {
 				t.Errorf("indexedKeyOf(%q, %d) = %q, want %q", prefix, index, got, want)
 			}
 		}
 	}
+}
+
+// TestKeptKeys holds the keys cut from the engine's key buffer to the keys built apart, and
+// every key cut earlier to what it was when it was cut, however many keys (and buffers) follow:
+// a buffer that were reused, or written past a key's end, would change a key a store holds.
+func TestKeptKeys(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := &Engine{}
+		type kept struct{ got, want string }
+		var keys []kept
+		for range rapid.IntRange(1, 200).Draw(t, "keys") {
+			var id protocol.InvocationID
+			copy(id[:], rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "id"))
+			index := rapid.Uint32().Draw(t, "index")
+			deadline := time.Unix(rapid.Int64Range(-1<<40, 1<<40).Draw(t, "sec"), rapid.Int64Range(0, 999_999_999).Draw(t, "nsec"))
+			inv := &invocation{id: id}
+			switch rapid.IntRange(0, 5).Draw(t, "kind") {
+			case 0:
+				keys = append(keys, kept{e.recordKeyOf(inv), invocationKey(id)})
+			case 1:
+				keys = append(keys, kept{e.indexedKeyOf(inv, earlyPrefix, index), earlyKey(id, index)})
+			case 2:
+				keys = append(keys, kept{e.entryKeyOf(id, index), entryKey(id, index)})
+			case 3:
+				keys = append(keys, kept{e.idKeyOf(finishedPrefix, id), finishedKey(id)})
+			case 4:
+				keys = append(keys, kept{e.retentionKeyOf(deadline, id), retentionKey(deadline, id)})
+			default:
+				keys = append(keys, kept{e.idString(id), id.String()})
+			}
+			for i, k := range keys {
+				if k.got != k.want {
+					t.Fatalf("key %d of %d reads %q, want %q", i, len(keys), k.got, k.want)
+				}
+			}
+		}
+	})
 }

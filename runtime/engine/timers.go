@@ -67,8 +67,8 @@ func (e *Engine) FireTimer(t Timer) {
 func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 	e.reached(PointRetentionPurge)
 	delete(e.invs, inv.id)
-	e.del(inv.recordKeyOf())
-	e.del(finishedKey(inv.id))
+	e.del(e.recordKeyOf(inv))
+	e.del(e.idKeyOf(finishedPrefix, inv.id))
 	n := inv.entries
 	if inv.journal != nil {
 		n = uint32(len(inv.journal))
@@ -77,7 +77,7 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 		if mutant.On(mutant.RowLeftAfterPurge) && i == n-1 {
 			continue
 		}
-		e.del(entryKey(inv.id, i))
+		e.del(e.entryKeyOf(inv.id, i))
 	}
 	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
 	if inv.idemKey != "" {

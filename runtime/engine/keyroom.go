@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/vigilsim/vigil/runtime/protocol"
+)
+
+// keyChunk is the size of the buffers the store keys the engine writes are cut from, and
+// maxSharedKey the longest key cut from one; a longer key gets a string of its own.
+const (
+	keyChunk     = 1024
+	maxSharedKey = keyChunk / 8
+)
+
+// keepKey returns k as a string cut from the engine's key buffer: the keys the engine writes at
+// nearly every step (journal entries, invocation records, their retention) then cost one
+// allocation per keyChunk bytes rather than one each (about eight fewer allocations per
+// invocation in the approval benchmark). The buffer is a strings.Builder, which only ever
+// appends: a string it returned is never written again, and a full buffer is replaced, never
+// reused, so a key stays valid for as long as anyone (a store's index, a Ready kept by its
+// driver) holds it, as a string of its own would.
+func (e *Engine) keepKey(k []byte) string {
+	if len(k) > maxSharedKey {
+		return string(k)
+	}
+	if e.keyBuf.Cap()-e.keyBuf.Len() < len(k) {
+		e.keyBuf = strings.Builder{}
+		e.keyBuf.Grow(keyChunk)
+	}
+	start := e.keyBuf.Len()
+	e.keyBuf.Write(k)
+	return e.keyBuf.String()[start:]
+}
+
+// idKeyOf is idKey(prefix, id), cut from the key buffer (keepKey).
+func (e *Engine) idKeyOf(prefix string, id protocol.InvocationID) string {
+	var b [4 + 2*len(protocol.InvocationID{})]byte
+	n := copy(b[:], prefix)
+	hex.Encode(b[n:], id[:])
+	return e.keepKey(b[:])
+}
+
+// recordKeyOf returns the store key of inv's record while it is unfinished (invocationKey),
+// made once per invocation: Ready writes the record at nearly every step of the invocation.
+func (e *Engine) recordKeyOf(inv *invocation) string {
+	if inv.recordKey == "" {
+		inv.recordKey = e.idKeyOf(invocationPrefix, inv.id)
+	}
+	return inv.recordKey
+}
+
+// indexedKeyOf returns indexedKey(prefix, inv.id, index), its ID's hex digits copied from
+// recordKeyOf rather than encoded again (an entry key is made at every command), cut from the
+// key buffer.
+func (e *Engine) indexedKeyOf(inv *invocation, prefix string, index uint32) string {
+	var k [indexedKeyLen]byte
+	n := copy(k[:], prefix)
+	n += copy(k[n:], e.recordKeyOf(inv)[len(invocationPrefix):])
+	k[n] = '/'
+	putKeyIndex(&k, index)
+	return e.keepKey(k[:])
+}
+
+// entryKeyOf is entryKey(id, index), cut from the key buffer.
+func (e *Engine) entryKeyOf(id protocol.InvocationID, index uint32) string {
+	var k [indexedKeyLen]byte
+	putIndexedKey(&k, journalPrefix, id, index)
+	return e.keepKey(k[:])
+}
+
+// retentionKeyOf is retentionKey(deadline, id), cut from the key buffer.
+func (e *Engine) retentionKeyOf(deadline time.Time, id protocol.InvocationID) string {
+	var b [retentionKeyLen]byte
+	putRetentionKey(&b, deadline, id)
+	return e.keepKey(b[:])
+}
+
+// retentionKeyLen is the length of every retentionKey.
+const retentionKeyLen = 4 + 2*(8+4) + 1 + 2*len(protocol.InvocationID{})
+
+// putRetentionKey writes retentionKey(deadline, id) into b.
+func putRetentionKey(b *[retentionKeyLen]byte, deadline time.Time, id protocol.InvocationID) {
+	var d [8 + 4]byte
+	binary.BigEndian.PutUint64(d[:8], uint64(deadline.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(d[8:], uint32(deadline.Nanosecond()))
+	n := copy(b[:], retentionPrefix)
+	n += hex.Encode(b[n:], d[:])
+	b[n] = '/'
+	hex.Encode(b[n+1:], id[:])
+}
+
+// idString is id.String() ("inv_" and its hex digits), cut from the key buffer: a response
+// names its invocation, and most responses are made by the engine.
+func (e *Engine) idString(id protocol.InvocationID) string {
+	var b [4 + 2*len(protocol.InvocationID{})]byte
+	n := copy(b[:], "inv_")
+	hex.Encode(b[n:], id[:])
+	return e.keepKey(b[:])
+}
