@@ -58,7 +58,7 @@ type runtimeNode struct {
 	// core is the production host's group commit over eng and store; nil while the node is down.
 	core *host.Core
 	// spareCore is the core of the last crash, reset over the next engine (host.Core.Reset),
-	// and spareEng its engine, whose buffers' room the next one takes (engine.TakeRoom).
+	// and spareEng its engine, which the next one is recovered over (engine.RecoverOver).
 	spareCore *host.Core
 	spareEng  *engine.Engine
 
@@ -103,18 +103,15 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 		specs = append(specs, s.Spec())
 	}
 	n.cfg = engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: w.newInvocationID, Reached: w.cover, Buggify: w.buggify}
-	n.start(engine.New(n.config()))
+	eng := engine.NewOver(n.config(), n.spareEng)
+	n.spareEng = nil
+	n.start(eng)
 	return n
 }
 
 // start brings the node up on eng, with a host core as NewCore makes it (no open request, empty
-// group): the last crash's core reset, or a new one. eng takes the room of the last crash's
-// engine.
+// group): the last crash's core reset, or a new one.
 func (n *runtimeNode) start(eng *engine.Engine) {
-	if n.spareEng != nil {
-		eng.TakeRoom(n.spareEng)
-		n.spareEng = nil
-	}
 	n.eng = eng
 	cfg := host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn}
 	if n.spareCore != nil {
@@ -127,7 +124,7 @@ func (n *runtimeNode) start(eng *engine.Engine) {
 }
 
 // runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): its
-// core and engine, whose buffers the next ones reuse (host.Core.Reset, engine.TakeRoom, both
+// core and engine, whose buffers the next ones reuse (host.Core.Reset, engine.NewOver, both
 // tested to leave nothing of the past visible), and its spare carriers, which are empty.
 type runtimeRoom struct {
 	core    *host.Core
@@ -512,7 +509,9 @@ func (n *runtimeNode) restartIfDown() {
 	if n.up {
 		return
 	}
-	eng, err := engine.Recover(n.config())
+	// Over the crashed engine: the recovered one keeps its maps' and buffers' room. Should
+	// recovery fail, it stays the spare, for the next try.
+	eng, err := engine.RecoverOver(n.config(), n.spareEng)
 	if err == nil && len(eng.Problems()) > 0 {
 		// The simulated disk loses only what the store contract allows, so a record recovery
 		// has to set aside means the engine wrote what it cannot read back.
@@ -523,6 +522,7 @@ func (n *runtimeNode) restartIfDown() {
 		n.w.recoveryErrors = append(n.w.recoveryErrors, err)
 		return
 	}
+	n.spareEng = nil
 	n.start(eng)
 	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime"})
 	n.flush()

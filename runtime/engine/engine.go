@@ -158,12 +158,36 @@ type Engine struct {
 	readRoom []byte
 	// idemRoom is where readIdempotency builds an idempotency key.
 	idemRoom []byte
-	// keyBuf is the buffer the store keys the engine writes are cut from (see keepKey).
-	keyBuf strings.Builder
+	// keyBuf is the buffer the store keys the engine writes are cut from (see keepKey), made
+	// at its first use.
+	keyBuf *strings.Builder
+	// rec is the room of the last recovery over this engine, for the next (RecoverOver).
+	rec *recovery
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
 func New(cfg Config) *Engine {
+	e := &Engine{}
+	e.init(cfg)
+	return e
+}
+
+// NewOver is New, made over old, an engine its driver is done with (one whose process
+// crashed, or whose run ended): the engine returned is old itself, emptied, keeping the room of
+// its maps and buffers, so that a driver that makes engines often (the simulator, at every
+// crash and every seed) does not grow them afresh each time. Nothing of old's state is
+// visible in it, and nothing old handed out changes (see reset). old nil is New. The driver
+// must not use old otherwise afterwards.
+func NewOver(cfg Config, old *Engine) *Engine {
+	if old == nil {
+		return New(cfg)
+	}
+	old.reset(cfg)
+	return old
+}
+
+// init makes e, a zero Engine or one reset keeps room in, what New returns for cfg.
+func (e *Engine) init(cfg Config) {
 	if cfg.Clock == nil || cfg.NewID == nil || cfg.Store == nil {
 		panic("engine: Config.Clock, Config.NewID and Config.Store are required")
 	}
@@ -174,16 +198,47 @@ func New(cfg Config) *Engine {
 	if cfg.IdempotencyRetention <= 0 {
 		cfg.IdempotencyRetention = DefaultRetention
 	}
+	e.cfg = cfg
 	// keys and waitingOn are made at their first use: many engines (a recovery's, say) never
 	// need them, and recovery makes an engine at every restart.
-	e := &Engine{cfg: cfg, invs: map[protocol.InvocationID]*invocation{}}
+	if e.invs == nil {
+		e.invs = map[protocol.InvocationID]*invocation{}
+	}
 	if len(cfg.Services) > maxScannedSpecs {
-		e.specs = make(map[string]protocol.ServiceSpec, len(cfg.Services))
+		if e.specs == nil {
+			e.specs = make(map[string]protocol.ServiceSpec, len(cfg.Services))
+		}
 		for _, s := range cfg.Services {
 			e.specs[s.Name] = s
 		}
+	} else {
+		e.specs = nil
 	}
-	return e
+}
+
+// reset empties e for init: every field is zero again but the room of what holds nothing
+// between steps or holds only what was handed out already. Its maps (invocations, keys,
+// waiting requests, specs) are cleared and kept; so are its dirty list (cleared), the Readies
+// handed back to it (emptied by Recycle), its encoding scratch and read rooms (nothing is kept
+// in them between steps), and its value and key buffers (append-only: what they handed out is
+// never written again) and its recovery's room. The Ready being filled is dropped: nothing of
+// it was handed out.
+func (e *Engine) reset(cfg Config) {
+	invs, keys, waitingOn, specs := e.invs, e.keys, e.waitingOn, e.specs
+	clear(invs)
+	clear(keys)
+	clear(waitingOn)
+	clear(specs)
+	dirty := e.dirty[:cap(e.dirty)]
+	clear(dirty)
+	spare, scratch, readRoom, idemRoom := e.spare, e.scratch[:0], e.readRoom[:0], e.idemRoom[:0]
+	values, keyBuf, rec := e.values, e.keyBuf, e.rec
+	*e = Engine{
+		invs: invs, keys: keys, waitingOn: waitingOn, specs: specs, dirty: dirty[:0],
+		spare: spare, scratch: scratch, readRoom: readRoom, idemRoom: idemRoom,
+		values: values, keyBuf: keyBuf, rec: rec,
+	}
+	e.init(cfg)
 }
 
 // maxScannedSpecs is the most services spec finds by a scan of Config.Services; more get a map.
@@ -270,35 +325,6 @@ func (e *Engine) Recycle(r *Ready) {
 		Notes:    emptied(r.Notes),
 	})
 	*r = Ready{}
-}
-
-// TakeRoom gives e the room of old's reusable buffers — the Readies handed back to it (Recycle),
-// its encoding scratch and read buffers, its list of dirty invocations, its map of waiting
-// requests — so that an engine recovered after a
-// crash does not grow them afresh. Only room moves: those buffers hold nothing between steps
-// (the dirty list and the map are cleared here). A buffer e has begun to use stays its own. old must not be
-// used afterwards.
-func (e *Engine) TakeRoom(old *Engine) {
-	if len(e.spare) == 0 {
-		e.spare, old.spare = old.spare, nil
-	}
-	if e.scratch == nil {
-		e.scratch, old.scratch = old.scratch[:0], nil
-	}
-	if e.readRoom == nil {
-		e.readRoom, old.readRoom = old.readRoom[:0], nil
-	}
-	if e.idemRoom == nil {
-		e.idemRoom, old.idemRoom = old.idemRoom[:0], nil
-	}
-	if e.waitingOn == nil && old.waitingOn != nil {
-		clear(old.waitingOn) // the old engine's waits died with it
-		e.waitingOn, old.waitingOn = old.waitingOn, nil
-	}
-	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
-		clear(old.dirty[:cap(old.dirty)])
-		e.dirty, old.dirty = old.dirty[:0], nil
-	}
 }
 
 // emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.

@@ -27,8 +27,11 @@ func (e *Engine) keepKey(k []byte) string {
 	if len(k) > maxSharedKey {
 		return string(k)
 	}
+	if e.keyBuf == nil {
+		e.keyBuf = new(strings.Builder)
+	}
 	if e.keyBuf.Cap()-e.keyBuf.Len() < len(k) {
-		e.keyBuf = strings.Builder{}
+		*e.keyBuf = strings.Builder{} // the full buffer is left to the keys cut from it
 		e.keyBuf.Grow(keyChunk)
 	}
 	start := e.keyBuf.Len()

@@ -31,8 +31,30 @@ import (
 // check (what only the whole picture shows), then rebuild workflows, keys and timers, and
 // restart what was running.
 func Recover(cfg Config) (*Engine, error) {
-	r := &recovery{e: New(cfg)}
-	r.takeFn = r.take // one method value for every scan, not one each
+	return recoverInto(New(cfg))
+}
+
+// RecoverOver is Recover, rebuilding over old, an engine its driver is done with (one whose
+// process crashed): the engine returned is old itself, emptied as NewOver empties it and
+// rebuilt from the store, so that a driver that restarts often (the simulator) does not grow
+// its maps and buffers afresh at every restart. old nil is Recover. On an error old holds what
+// the recovery read before it, and is fit only for another RecoverOver or NewOver, which empty
+// it first. The driver must not use old otherwise afterwards.
+func RecoverOver(cfg Config, old *Engine) (*Engine, error) {
+	return recoverInto(NewOver(cfg, old))
+}
+
+// recoverInto rebuilds e, as New left it, from its store. The recovery's own room is kept in
+// e (Engine.rec), emptied, for a later RecoverOver.
+func recoverInto(e *Engine) (*Engine, error) {
+	r := e.rec
+	if r == nil {
+		r = &recovery{}
+		r.takeFn = r.take // one method value for every scan, not one each
+	}
+	e.rec = nil
+	*r = recovery{e: e, takeFn: r.takeFn, order: r.order[:0], workflows: r.workflows[:0], aside: r.aside[:0], legacy: r.legacy[:0]}
+	defer r.done()
 	if err := r.scan(); err != nil {
 		return nil, fmt.Errorf("recover engine: %w", err)
 	}
@@ -46,7 +68,19 @@ func Recover(cfg Config) (*Engine, error) {
 		// its own would be one more allocation per recovery.
 		_ = r.e.cfg.Store.Scan(retentionPrefix, r.takeFn)
 	}
-	return r.e, nil
+	return e, nil
+}
+
+// done empties r, keeping the room of its slices, and leaves it to its engine for the next
+// recovery over it: nothing of this recovery stays reachable through it.
+func (r *recovery) done() {
+	clear(r.order[:cap(r.order)])
+	clear(r.workflows[:cap(r.workflows)])
+	clear(r.aside[:cap(r.aside)])
+	clear(r.legacy[:cap(r.legacy)])
+	e := r.e
+	*r = recovery{takeFn: r.takeFn, order: r.order[:0], workflows: r.workflows[:0], aside: r.aside[:0], legacy: r.legacy[:0]}
+	e.rec = r
 }
 
 // scan reads the live part of the store: the records set aside before (counted), unfinished
