@@ -161,6 +161,8 @@ type Engine struct {
 	// keyBuf is the buffer the store keys the engine writes are cut from (see keepKey), made
 	// at its first use.
 	keyBuf *strings.Builder
+	// journals is the buffer journal copies are cut from (see keepJournal).
+	journals []journal.Entry
 	// rec is the room of the last recovery over this engine, for the next (RecoverOver).
 	rec *recovery
 }
@@ -220,9 +222,9 @@ func (e *Engine) init(cfg Config) {
 // between steps or holds only what was handed out already. Its maps (invocations, keys,
 // waiting requests, specs) are cleared and kept; so are its dirty list (cleared), the Readies
 // handed back to it (emptied by Recycle), its encoding scratch and read rooms (nothing is kept
-// in them between steps), and its value and key buffers (append-only: what they handed out is
-// never written again) and its recovery's room. The Ready being filled is dropped: nothing of
-// it was handed out.
+// in them between steps), its value, key and journal buffers (append-only: what they handed
+// out is never written again) and its recovery's room. The Ready being filled is dropped:
+// nothing of it was handed out.
 func (e *Engine) reset(cfg Config) {
 	invs, keys, waitingOn, specs := e.invs, e.keys, e.waitingOn, e.specs
 	clear(invs)
@@ -232,11 +234,11 @@ func (e *Engine) reset(cfg Config) {
 	dirty := e.dirty[:cap(e.dirty)]
 	clear(dirty)
 	spare, scratch, readRoom, idemRoom := e.spare, e.scratch[:0], e.readRoom[:0], e.idemRoom[:0]
-	values, keyBuf, rec := e.values, e.keyBuf, e.rec
+	values, keyBuf, journals, rec := e.values, e.keyBuf, e.journals, e.rec
 	*e = Engine{
 		invs: invs, keys: keys, waitingOn: waitingOn, specs: specs, dirty: dirty[:0],
 		spare: spare, scratch: scratch, readRoom: readRoom, idemRoom: idemRoom,
-		values: values, keyBuf: keyBuf, rec: rec,
+		values: values, keyBuf: keyBuf, journals: journals, rec: rec,
 	}
 	e.init(cfg)
 }
@@ -576,7 +578,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 		Service:    inv.service,
 		Handler:    inv.handler,
 		Key:        inv.key,
-		Journal:    slices.Clone(inv.journal),
+		Journal:    e.keepJournal(inv.journal),
 		Gated:      inv.fresh,
 	}
 	if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && len(ks.state) > 0 {
@@ -912,7 +914,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	inv.waiting = nil
 	inv.dropBuffered()
 	e.markDirty(inv)
-	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: slices.Clone(inv.journal)})
+	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: e.keepJournal(inv.journal)})
 	for _, idx := range sortedKeys(inv.early) {
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
 		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})

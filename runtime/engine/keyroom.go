@@ -3,9 +3,11 @@ package engine
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -103,4 +105,29 @@ func (e *Engine) idString(id protocol.InvocationID) string {
 	n := copy(b[:], "inv_")
 	hex.Encode(b[n:], id[:])
 	return e.keepKey(b[:])
+}
+
+// journalChunk is how many entries the buffer journal copies are cut from holds (32 entries of
+// 128 bytes: one 4 KiB allocation), and maxSharedJournal the longest copy cut from one.
+const (
+	journalChunk     = 32
+	maxSharedJournal = journalChunk / 4
+)
+
+// keepJournal returns a copy of j cut from the engine's journal buffer: a start carries a copy
+// of its invocation's journal, and an invocation's end notes one, several times per invocation,
+// and most journals are a few entries long. The buffer is only appended to, and each copy is
+// capped at its length, so that appending to it cannot reach the next: no copy is ever written
+// by the engine again, and a full buffer is replaced, never reused, so a copy is as much its
+// holder's as a slice of its own would be.
+func (e *Engine) keepJournal(j []journal.Entry) []journal.Entry {
+	if len(j) == 0 || len(j) > maxSharedJournal {
+		return slices.Clone(j)
+	}
+	if cap(e.journals)-len(e.journals) < len(j) {
+		e.journals = make([]journal.Entry, 0, journalChunk)
+	}
+	start := len(e.journals)
+	e.journals = append(e.journals, j...)
+	return e.journals[start:len(e.journals):len(e.journals)]
 }

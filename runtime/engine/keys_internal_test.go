@@ -3,9 +3,13 @@ package engine
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"pgregory.net/rapid"
 )
@@ -83,6 +87,47 @@ func TestKeptKeys(t *testing.T) {
 			for i, k := range keys {
 				if k.got != k.want {
 					t.Fatalf("key %d of %d reads %q, want %q", i, len(keys), k.got, k.want)
+				}
+			}
+		}
+	})
+}
+
+// TestKeptJournals holds every journal copy cut from the engine's journal buffer to the journal
+// it copied, as it was then, however the journal changes afterwards (the engine completes entries
+// in place and appends), whatever is appended to a copy (its holder's business), and however many
+// copies (and buffers) follow: a buffer that were reused, or a copy not capped at its length,
+// would change a journal a start or a history event holds.
+func TestKeptJournals(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := &Engine{}
+		var live []journal.Entry
+		type kept struct{ got, want []journal.Entry }
+		var copies []kept
+		for step := range rapid.IntRange(1, 300).Draw(t, "steps") {
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0:
+				live = append(live, journal.Entry{Kind: journal.KindRun, Name: fmt.Sprint(step)})
+			case 1:
+				if len(live) > 0 {
+					i := rapid.IntRange(0, len(live)-1).Draw(t, "complete")
+					live[i].Completed, live[i].Result = true, journal.Result{Value: []byte(fmt.Sprint(step))}
+				}
+			case 2:
+				if len(copies) > 0 {
+					c := &copies[rapid.IntRange(0, len(copies)-1).Draw(t, "appendTo")]
+					c.got = append(c.got, journal.Entry{Kind: journal.KindSleep})
+					c.want = append(c.want, journal.Entry{Kind: journal.KindSleep})
+				}
+			default:
+				if rapid.IntRange(0, 9).Draw(t, "restart") == 0 {
+					live = live[:0:0]
+				}
+				copies = append(copies, kept{e.keepJournal(live), slices.Clone(live)})
+			}
+			for i, c := range copies {
+				if !reflect.DeepEqual(c.got, c.want) {
+					t.Fatalf("step %d: copy %d of %d reads %v, want %v", step, i, len(copies), c.got, c.want)
 				}
 			}
 		}
