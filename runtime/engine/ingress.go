@@ -213,7 +213,9 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 	e.putEntry(inv, 0)
 	e.note(Note{Kind: NoteInvocationAccepted, Invocation: invID, Service: inv.service, Handler: inv.handler, Key: inv.key, Seq: inv.seq, IdempotencyKey: inv.idemKey, Reason: handlerKindName(spec, hspec)})
 	if req.IdempotencyKey != "" {
-		e.put(idempotencyKey(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), invID[:])
+		// The invocation's own ID as the value: a slice of the local invID would move it to
+		// the heap at every create. inv.id is never changed.
+		e.put(idempotencyKey(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), inv.id[:])
 	}
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		ks := e.keyState(inv.service, inv.key)
