@@ -91,18 +91,28 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	if requests == nil {
 		requests = map[engine.RequestID]replier{}
 	}
-	n := &runtimeNode{w: w, store: st, requests: requests}
+	n := room.node
+	if n == nil || n.w != w {
+		n = &runtimeNode{w: w}
+		n.clock = &virtualClock{w: w, runtime: n}
+		n.answerFn = n.answer
+		n.cfg = engine.Config{Clock: n.clock, NewID: w.newInvocationID, Reached: w.cover, Buggify: w.buggify}
+	}
+	// The last run's node of this world, or a new one: every field starts afresh but what only
+	// binds n to w — its clock, its reply callback, the engine's callbacks (bound to w, which
+	// a recycled world keeps) — and the room of the services' specs, made anew below.
+	specs := n.cfg.Services[:0]
+	clear(specs[:cap(specs)])
+	*n = runtimeNode{w: w, store: st, requests: requests, clock: n.clock, answerFn: n.answerFn,
+		cfg: engine.Config{Clock: n.clock, NewID: n.cfg.NewID, Reached: n.cfg.Reached, Buggify: n.cfg.Buggify}}
 	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
 	for _, r := range n.spareReplies {
 		r.n = n
 	}
-	n.clock = &virtualClock{w: w, runtime: n}
-	n.answerFn = n.answer
-	specs := make([]protocol.ServiceSpec, 0, len(w.services))
 	for _, s := range w.services {
 		specs = append(specs, s.Spec())
 	}
-	n.cfg = engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: w.newInvocationID, Reached: w.cover, Buggify: w.buggify}
+	n.cfg.Services, n.cfg.Store = specs, n.store
 	eng := engine.NewOver(n.config(), n.spareEng)
 	n.spareEng = nil
 	n.start(eng)
@@ -123,10 +133,12 @@ func (n *runtimeNode) start(eng *engine.Engine) {
 	n.up = true
 }
 
-// runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): its
-// core and engine, whose buffers the next ones reuse (host.Core.Reset, engine.NewOver, both
-// tested to leave nothing of the past visible), and its spare carriers, which are empty.
+// runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): the
+// node itself, made afresh over (newRuntimeNode), its core and engine, whose buffers the next
+// ones reuse (host.Core.Reset, engine.NewOver, both tested to leave nothing of the past
+// visible), and its spare carriers, which are empty.
 type runtimeRoom struct {
+	node    *runtimeNode
 	core    *host.Core
 	eng     *engine.Engine
 	replies []*replyEvent
@@ -135,7 +147,7 @@ type runtimeRoom struct {
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
 func (n *runtimeNode) room() runtimeRoom {
-	r := runtimeRoom{core: n.core, eng: n.eng, replies: n.spareReplies, timers: n.spareTimers}
+	r := runtimeRoom{node: n, core: n.core, eng: n.eng, replies: n.spareReplies, timers: n.spareTimers}
 	if r.core == nil {
 		r.core = n.spareCore
 	}
