@@ -191,6 +191,18 @@ func NewCore(cfg CoreConfig) *Core {
 // at every crash) does not grow them afresh each time. The caller must not use c meanwhile.
 func (c *Core) Reset(cfg CoreConfig) {
 	clear(c.pending)
+	// The Readies of the past are never performed now (the driver crashed): the new engine
+	// takes their slices back, emptied (Engine.Recycle), to fill its own. The driver read what
+	// it wanted of them (the simulator, the notes of the batches a crash kept) before.
+	for i := range c.group {
+		cfg.Engine.Recycle(&c.group[i])
+	}
+	for i := range c.synced {
+		cfg.Engine.Recycle(&c.synced[i])
+	}
+	if c.hasTaken {
+		cfg.Engine.Recycle(&c.taken)
+	}
 	clear(c.group)
 	clear(c.synced)
 	clear(c.speculating)
