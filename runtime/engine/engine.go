@@ -158,7 +158,7 @@ type Engine struct {
 	readRoom []byte
 	// idemRoom is where readIdempotency builds an idempotency key.
 	idemRoom []byte
-	// keyBuf is the buffer the store keys the engine writes are cut from (see keepKey), made
+	// keyBuf is the buffer the store keys the engine writes are cut from (see keepString), made
 	// at its first use.
 	keyBuf *strings.Builder
 	// journals is the buffer journal copies are cut from (see keepJournal).
@@ -493,8 +493,8 @@ func (e *Engine) putInvocation(key string, inv *invocation) {
 // entries) are cut from buffers of valueChunk bytes; a value longer than maxSharedValue gets its
 // own.
 const (
-	valueChunk     = 512
-	maxSharedValue = valueChunk / 4
+	valueChunk     = 2048
+	maxSharedValue = 128
 )
 
 // keepValue returns the store value just encoded into e.scratch, as a slice of a buffer shared

@@ -55,7 +55,7 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 		}
 		r := journal.Result{Value: req.Body}
 		if req.Kind == ingress.RejectAwakeable {
-			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(req.Body)}}
+			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: e.keepString(req.Body)}}
 		}
 		e.completeAwakeable(aid, req.AwakeableID, r)
 		e.reply(id, ingress.AwakeableAcceptedResponse())
@@ -175,11 +175,13 @@ func (e *Engine) previousRun(hspec protocol.HandlerSpec, req ingress.Request) *i
 // initialJournalRoom is how many entries a new invocation's journal has room for.
 const initialJournalRoom = 4
 
-// invocationWithRoom is a new invocation with its journal's first room: one allocation where
-// two were made. A journal that outgrows the room moves out and leaves it unused.
+// invocationWithRoom is a new invocation with its journal's first room and room for the one
+// request that usually waits for it: one allocation where three were made. A journal or a
+// waiter list that outgrows its room moves out and leaves it unused.
 type invocationWithRoom struct {
 	invocation invocation
 	journal    [initialJournalRoom]journal.Entry
+	waiters    [1]RequestID
 }
 
 // create accepts a new invocation of req and starts it, queues it behind its key's lock, or
@@ -207,6 +209,7 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 		idemKey: req.IdempotencyKey,
 		caller:  caller,
 		journal: j,
+		waiters: room.waiters[:0:1],
 		fresh:   true,
 	}
 	e.invs[invID] = inv

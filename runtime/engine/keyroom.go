@@ -11,21 +11,23 @@ import (
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
-// keyChunk is the size of the buffers the store keys the engine writes are cut from, and
-// maxSharedKey the longest key cut from one; a longer key gets a string of its own.
+// keyChunk is the size of the buffers the store keys the engine writes (and other short
+// strings it makes) are cut from, and maxSharedKey the longest string cut from one; a longer
+// one gets a string of its own.
 const (
 	keyChunk     = 1024
 	maxSharedKey = keyChunk / 8
 )
 
-// keepKey returns k as a string cut from the engine's key buffer: the keys the engine writes at
-// nearly every step (journal entries, invocation records, their retention) then cost one
+// keepString returns k as a string cut from the engine's key buffer: the keys the engine writes
+// at nearly every step (journal entries, invocation records, their retention) then cost one
 // allocation per keyChunk bytes rather than one each (about eight fewer allocations per
-// invocation in the approval benchmark). The buffer is a strings.Builder, which only ever
+// invocation in the approval benchmark), and so do the invocation IDs its responses name and
+// the messages of rejected awakeables. The buffer is a strings.Builder, which only ever
 // appends: a string it returned is never written again, and a full buffer is replaced, never
-// reused, so a key stays valid for as long as anyone (a store's index, a Ready kept by its
+// reused, so a string stays valid for as long as anyone (a store's index, a Ready kept by its
 // driver) holds it, as a string of its own would.
-func (e *Engine) keepKey(k []byte) string {
+func (e *Engine) keepString(k []byte) string {
 	if len(k) > maxSharedKey {
 		return string(k)
 	}
@@ -41,12 +43,12 @@ func (e *Engine) keepKey(k []byte) string {
 	return e.keyBuf.String()[start:]
 }
 
-// idKeyOf is idKey(prefix, id), cut from the key buffer (keepKey).
+// idKeyOf is idKey(prefix, id), cut from the key buffer (keepString).
 func (e *Engine) idKeyOf(prefix string, id protocol.InvocationID) string {
 	var b [4 + 2*len(protocol.InvocationID{})]byte
 	n := copy(b[:], prefix)
 	hex.Encode(b[n:], id[:])
-	return e.keepKey(b[:])
+	return e.keepString(b[:])
 }
 
 // recordKeyOf returns the store key of inv's record while it is unfinished (invocationKey),
@@ -67,21 +69,21 @@ func (e *Engine) indexedKeyOf(inv *invocation, prefix string, index uint32) stri
 	n += copy(k[n:], e.recordKeyOf(inv)[len(invocationPrefix):])
 	k[n] = '/'
 	putKeyIndex(&k, index)
-	return e.keepKey(k[:])
+	return e.keepString(k[:])
 }
 
 // entryKeyOf is entryKey(id, index), cut from the key buffer.
 func (e *Engine) entryKeyOf(id protocol.InvocationID, index uint32) string {
 	var k [indexedKeyLen]byte
 	putIndexedKey(&k, journalPrefix, id, index)
-	return e.keepKey(k[:])
+	return e.keepString(k[:])
 }
 
 // retentionKeyOf is retentionKey(deadline, id), cut from the key buffer.
 func (e *Engine) retentionKeyOf(deadline time.Time, id protocol.InvocationID) string {
 	var b [retentionKeyLen]byte
 	putRetentionKey(&b, deadline, id)
-	return e.keepKey(b[:])
+	return e.keepString(b[:])
 }
 
 // retentionKeyLen is the length of every retentionKey.
@@ -104,7 +106,7 @@ func (e *Engine) idString(id protocol.InvocationID) string {
 	var b [4 + 2*len(protocol.InvocationID{})]byte
 	n := copy(b[:], "inv_")
 	hex.Encode(b[n:], id[:])
-	return e.keepKey(b[:])
+	return e.keepString(b[:])
 }
 
 // journalChunk is how many entries the buffer journal copies are cut from holds (32 entries of
