@@ -138,11 +138,11 @@ type Engine struct {
 	seq       uint64
 	dirty     []*invocation
 	ready     Ready
-	// hint is how long the last Ready's hottest slices were (see withHint).
+	// hint is how long the last Ready's hottest slices were (see roomFor).
 	hint readyHint
-	// spare are Readies the driver handed back (Recycle), emptied, for the next Readies to
-	// fill.
-	spare []Ready
+	// room holds the slices of Readies the driver handed back (Recycle), emptied, for the next
+	// Readies to fill.
+	room readyRoom
 	// problems and quarantinedEarlier are what Recover found (see Problems).
 	problems           []RecoveryProblem
 	quarantinedEarlier int
@@ -233,11 +233,11 @@ func (e *Engine) reset(cfg Config) {
 	clear(specs)
 	dirty := e.dirty[:cap(e.dirty)]
 	clear(dirty)
-	spare, scratch, readRoom, idemRoom := e.spare, e.scratch[:0], e.readRoom[:0], e.idemRoom[:0]
+	room, scratch, readRoom, idemRoom := e.room, e.scratch[:0], e.readRoom[:0], e.idemRoom[:0]
 	values, keyBuf, journals, rec := e.values, e.keyBuf, e.journals, e.rec
 	*e = Engine{
 		invs: invs, keys: keys, waitingOn: waitingOn, specs: specs, dirty: dirty[:0],
-		spare: spare, scratch: scratch, readRoom: readRoom, idemRoom: idemRoom,
+		room: room, scratch: scratch, readRoom: readRoom, idemRoom: idemRoom,
 		values: values, keyBuf: keyBuf, journals: journals, rec: rec,
 	}
 	e.init(cfg)
@@ -274,7 +274,7 @@ func (e *Engine) specOf(name string) protocol.ServiceSpec {
 func (e *Engine) Ready() Ready {
 	if len(e.dirty) == 0 && e.ready.Empty() {
 		// Nothing happened since the last Ready, as after most steps that end a group: the
-		// empty Ready, and the engine keeps its buffers rather than trading them for spares.
+		// empty Ready.
 		return Ready{}
 	}
 	for _, inv := range e.dirty {
@@ -292,22 +292,30 @@ func (e *Engine) Ready() Ready {
 	e.dirty = e.dirty[:0]
 	r := e.ready
 	e.ready = Ready{}
-	if k := len(e.spare); k > 0 {
-		e.ready = e.spare[k-1]
-		e.spare[k-1] = Ready{}
-		e.spare = e.spare[:k-1]
-	}
 	e.hint.learn(&r)
 	return r
 }
 
-// maxSpareReadies bounds the Readies Recycle keeps, and maxSpareRoom the room of a slice it
-// keeps: a driver rarely holds more than a group's worth, and one large Ready (a recovery's)
-// must not keep its room for the engine's life.
+// maxSpareSlices bounds the slices of each kind Recycle keeps, and maxSpareRoom the room of a
+// slice it keeps: a driver rarely holds more than a group's worth of Readies, and one large
+// Ready (a recovery's) must not keep its room for the engine's life.
 const (
-	maxSpareReadies = 8
-	maxSpareRoom    = 64
+	maxSpareSlices = 8
+	maxSpareRoom   = 64
 )
+
+// readyRoom holds the slices of Readies handed back (Recycle), emptied, by kind: a fresh Ready's
+// first store op, message, reply, timer or note takes a slice of its kind from here (roomFor),
+// whichever Ready it came from. Kept per Ready instead, a slice of a kind most Readies lack (a
+// timer, a reply) came back only with the rare Ready that had one, and most Readies that needed
+// one allocated it.
+type readyRoom struct {
+	batches  [][]store.Op
+	messages [][]protocol.Message
+	replies  [][]Reply
+	timers   [][]Timer
+	notes    [][]Note
+}
 
 // Recycle hands back a Ready the driver has performed and reads no more, so that a later Ready
 // fills its slices instead of allocating new ones. The driver must not touch r's slices after
@@ -315,33 +323,47 @@ const (
 // hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
 // slices are cleared here, so that nothing of r outlives it through them.
 func (e *Engine) Recycle(r *Ready) {
-	if len(e.spare) >= maxSpareReadies || r.unbuffered() {
-		// A Ready with no buffers (the empty one) would only take a spare's place.
-		return
-	}
-	e.spare = append(e.spare, Ready{
-		Batch:    emptied(r.Batch),
-		Messages: emptied(r.Messages),
-		Replies:  emptied(r.Replies),
-		Timers:   emptied(r.Timers),
-		Notes:    emptied(r.Notes),
-	})
+	keepRoom(&e.room.batches, r.Batch)
+	keepRoom(&e.room.messages, r.Messages)
+	keepRoom(&e.room.replies, r.Replies)
+	keepRoom(&e.room.timers, r.Timers)
+	keepRoom(&e.room.notes, r.Notes)
 	*r = Ready{}
 }
 
-// emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.
-func emptied[T any](s []T) []T {
-	if cap(s) > maxSpareRoom {
-		return nil
+// keepRoom keeps s, cleared and of length zero, in free for roomFor, unless it has no room or
+// more than maxSpareRoom, or free is full.
+func keepRoom[T any](free *[][]T, s []T) {
+	if cap(s) == 0 || cap(s) > maxSpareRoom || len(*free) >= maxSpareSlices {
+		return
 	}
 	clear(s)
-	return s[:0]
+	*free = append(*free, s[:0])
+}
+
+// roomFor returns s, or, when s is still nil (the first append to a fresh Ready's slice), a slice
+// Recycle kept in free, or else an empty slice of capacity hint (nil for a hint below 2: the
+// append allocates as it would).
+func roomFor[T any](s []T, free *[][]T, hint int) []T {
+	if s != nil {
+		return s
+	}
+	if k := len(*free); k > 0 {
+		s = (*free)[k-1]
+		(*free)[k-1] = nil
+		*free = (*free)[:k-1]
+		return s
+	}
+	if hint > 1 {
+		return make([]T, 0, hint)
+	}
+	return nil
 }
 
 // readyHint is how many store ops, messages and notes the last Ready that had any held: a fresh
-// Ready's slices start with that capacity, so that filling one takes one allocation instead of
-// a doubling series. The slices themselves leave with their Ready and are reused only once the
-// driver hands them back (Recycle).
+// Ready's slices, when none is kept (readyRoom), start with that capacity, so that filling one
+// takes one allocation instead of a doubling series. The slices themselves leave with their
+// Ready and are reused only once the driver hands them back (Recycle).
 type readyHint struct{ batch, messages, notes int }
 
 // minBatchHint is the least room a Ready's batch starts with: a batch of one store op is the
@@ -366,13 +388,9 @@ func (h *readyHint) learn(r *Ready) {
 	learn(&h.notes, len(r.Notes))
 }
 
-// withHint returns s, or, when s is still nil (the first append to a fresh Ready's slice), an
-// empty slice of capacity hint.
-func withHint[T any](s []T, hint int) []T {
-	if s == nil && hint > 1 {
-		return make([]T, 0, hint)
-	}
-	return s
+// addTimer adds t to the Ready's timers.
+func (e *Engine) addTimer(t Timer) {
+	e.ready.Timers = append(roomFor(e.ready.Timers, &e.room.timers, 0), t)
 }
 
 // Invocations returns the number of invocations the engine holds in memory: the unfinished ones
@@ -471,11 +489,11 @@ func (e *Engine) markDirty(inv *invocation) {
 }
 
 func (e *Engine) put(key string, value []byte) {
-	e.ready.Batch = append(withHint(e.ready.Batch, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Value: value})
+	e.ready.Batch = append(roomFor(e.ready.Batch, &e.room.batches, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Value: value})
 }
 
 func (e *Engine) del(key string) {
-	e.ready.Batch = append(withHint(e.ready.Batch, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Delete: true})
+	e.ready.Batch = append(roomFor(e.ready.Batch, &e.room.batches, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Delete: true})
 }
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
@@ -521,16 +539,16 @@ func (e *Engine) keepValue() []byte {
 }
 
 func (e *Engine) reply(id RequestID, r ingress.Response) {
-	e.ready.Replies = append(e.ready.Replies, Reply{Request: id, Response: r})
+	e.ready.Replies = append(roomFor(e.ready.Replies, &e.room.replies, 0), Reply{Request: id, Response: r})
 }
 
 func (e *Engine) send(m protocol.Message) {
-	e.ready.Messages = append(withHint(e.ready.Messages, e.hint.messages), m)
+	e.ready.Messages = append(roomFor(e.ready.Messages, &e.room.messages, e.hint.messages), m)
 }
 
 func (e *Engine) note(n Note) {
 	n.Clock = e.now()
-	e.ready.Notes = append(withHint(e.ready.Notes, e.hint.notes), n)
+	e.ready.Notes = append(roomFor(e.ready.Notes, &e.room.notes, e.hint.notes), n)
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
@@ -555,7 +573,7 @@ func (e *Engine) idempotencyRetention(service string) time.Duration {
 
 // arm asks the driver for a timer and notes it for the history.
 func (e *Engine) arm(t Timer) {
-	e.ready.Timers = append(e.ready.Timers, t)
+	e.addTimer(t)
 	e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Service: t.Service, Key: t.Key, Timer: t, Reason: t.Kind.String()})
 }
 

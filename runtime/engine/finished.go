@@ -157,7 +157,7 @@ func (e *Engine) armSweep(deadline time.Time) {
 		return
 	}
 	e.sweepAt = deadline
-	e.ready.Timers = append(e.ready.Timers, Timer{Kind: TimerRetentionSweep, Deadline: deadline})
+	e.addTimer(Timer{Kind: TimerRetentionSweep, Deadline: deadline})
 }
 
 // errStopScan is what a Scan's function returns to stop it once it has what it wanted.

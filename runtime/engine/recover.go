@@ -544,7 +544,7 @@ func (r *recovery) rebuildInvocation(inv *invocation, spec protocol.ServiceSpec)
 			if mutant.On(mutant.FireTimerEarlyAfterRestart) {
 				e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Timer: t, Reason: t.Kind.String()})
 				t.Deadline = e.now().Add(t.Deadline.Sub(e.now()) / 2)
-				e.ready.Timers = append(e.ready.Timers, t)
+				e.addTimer(t)
 				continue
 			}
 			e.arm(t)

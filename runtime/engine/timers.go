@@ -19,7 +19,7 @@ var timeZero time.Time
 func (e *Engine) FireTimer(t Timer) {
 	if e.now().Before(t.Deadline) && !mutant.On(mutant.ActOnEarlyTimer) {
 		e.reached(PointTimerFiredEarlyRearmed)
-		e.ready.Timers = append(e.ready.Timers, t)
+		e.addTimer(t)
 		return
 	}
 	switch t.Kind {
