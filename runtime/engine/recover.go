@@ -102,7 +102,7 @@ func (r *recovery) scan() error {
 		_ = r.take(seqKey, raw)
 	}
 	for _, inv := range r.order {
-		early, entries := invocationScanPrefixes(inv.id)
+		early, entries := r.e.invocationScanPrefixes(inv.id)
 		for _, prefix := range [...]string{early, entries} {
 			if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 				return err
@@ -131,8 +131,9 @@ func parseHexIndex(s string) (uint64, bool) {
 
 // invocationScanPrefixes are the prefixes of invocation id's early completions and journal
 // entries: earlyPrefix or journalPrefix, the ID in hex and a slash. Both are cut from one
-// string, so that an invocation's scans cost one allocation, and the ID is encoded once.
-func invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
+// string, itself cut from the key buffer (keepString), so that an invocation's scans cost no
+// allocation of their own, and the ID is encoded once.
+func (e *Engine) invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
 	const idLen = 2*len(protocol.InvocationID{}) + 1
 	var buf [len(earlyPrefix) + len(journalPrefix) + 2*idLen]byte
 	b := append(buf[:0], earlyPrefix...)
@@ -140,7 +141,7 @@ func invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
 	b = append(b, '/')
 	b = append(b, journalPrefix...)
 	b = append(b, b[len(earlyPrefix):len(earlyPrefix)+idLen]...)
-	both := string(b)
+	both := e.keepString(b)
 	return both[:len(earlyPrefix)+idLen], both[len(earlyPrefix)+idLen:]
 }
 
