@@ -80,6 +80,11 @@ type runtimeNode struct {
 	// run, for the next ones (see replyEvent, Arm).
 	spareReplies []*replyEvent
 	spareTimers  []*engine.Timer
+	// allReplies and allTimers are every carrier the node (and the nodes it was made over)
+	// made: a run ends with some in queued events, which the recycled world drops, and the next
+	// run's node takes them all as spare (room).
+	allReplies []*replyEvent
+	allTimers  []*engine.Timer
 }
 
 // newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
@@ -106,6 +111,7 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	*n = runtimeNode{w: w, store: st, requests: requests, clock: n.clock, answerFn: n.answerFn,
 		cfg: engine.Config{Clock: n.clock, NewID: n.cfg.NewID, Reached: n.cfg.Reached, Buggify: n.cfg.Buggify}}
 	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
+	n.allReplies, n.allTimers = room.allReplies, room.allTimers
 	for _, r := range n.spareReplies {
 		r.n = n
 	}
@@ -143,11 +149,24 @@ type runtimeRoom struct {
 	eng     *engine.Engine
 	replies []*replyEvent
 	timers  []*engine.Timer
+	// allReplies and allTimers are every carrier made (runtimeNode.allReplies).
+	allReplies []*replyEvent
+	allTimers  []*engine.Timer
 }
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
 func (n *runtimeNode) room() runtimeRoom {
-	r := runtimeRoom{node: n, core: n.core, eng: n.eng, replies: n.spareReplies, timers: n.spareTimers}
+	// The run is over and its world's queue emptied: no event holds a carrier, so every one the
+	// node made is spare again, emptied.
+	for _, t := range n.allTimers {
+		*t = engine.Timer{}
+	}
+	for _, r := range n.allReplies {
+		r.cb, r.resp = nil, Response{}
+	}
+	r := runtimeRoom{node: n, core: n.core, eng: n.eng,
+		replies: append(n.spareReplies[:0], n.allReplies...), timers: append(n.spareTimers[:0], n.allTimers...),
+		allReplies: n.allReplies, allTimers: n.allTimers}
 	if r.core == nil {
 		r.core = n.spareCore
 	}
@@ -297,6 +316,7 @@ func (n *runtimeNode) Arm(t engine.Timer) {
 		n.spareTimers = n.spareTimers[:k-1]
 	} else {
 		spec = new(engine.Timer)
+		n.allTimers = append(n.allTimers, spec)
 	}
 	*spec = t
 	n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: spec})
@@ -327,6 +347,7 @@ func (n *runtimeNode) replyAfter(d time.Duration, cb replier, resp Response) {
 	} else {
 		r = &replyEvent{n: n}
 		r.fire = r.deliver
+		n.allReplies = append(n.allReplies, r)
 	}
 	r.cb, r.resp = cb, resp
 	n.w.After(d, r.fire)
