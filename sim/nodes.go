@@ -395,7 +395,8 @@ var noteEvents = [...]checkers.EventKind{
 }
 
 func (n *runtimeNode) recordNotes(notes []engine.Note) {
-	for _, note := range notes {
+	for i := range notes {
+		note := &notes[i] // a note is some 300 bytes: read in place, not copied per note
 		var kind checkers.EventKind
 		if int(note.Kind) < len(noteEvents) {
 			kind = noteEvents[note.Kind]
@@ -411,7 +412,7 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 		if !note.Clock.IsZero() {
 			e.Clock = note.Clock.Sub(Epoch)
 		}
-		typeNote(&e, note)
+		typeNote(&e, *note)
 		if !note.Timer.Deadline.IsZero() {
 			e.Deadline = note.Timer.Deadline.Sub(Epoch)
 			if e.Invocation.IsZero() {
