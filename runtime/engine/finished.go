@@ -36,7 +36,7 @@ func finishedKey(id protocol.InvocationID) string { return idKey(finishedPrefix,
 // every instant sorts in order) and 8 of its nanoseconds, a slash, the invocation ID in hex.
 func retentionKey(deadline time.Time, id protocol.InvocationID) string {
 	var b [retentionKeyLen]byte
-	putRetentionKey(&b, deadline, id)
+	putRetentionKey(&b, deadline, id, "")
 	return string(b[:])
 }
 
@@ -122,9 +122,9 @@ func (e *Engine) output(inv *invocation) journal.Result {
 func (e *Engine) outputResponse(inv *invocation) ingress.Response {
 	out := e.output(inv)
 	if out.Failure != nil {
-		return ingress.FailureResponse(e.idString(inv.id), out.Failure.Code, out.Failure.Message)
+		return ingress.FailureResponse(e.idString(inv), out.Failure.Code, out.Failure.Message)
 	}
-	return ingress.OutputResponse(e.idString(inv.id), out.Value)
+	return ingress.OutputResponse(e.idString(inv), out.Value)
 }
 
 // idempotent returns the invocation an idempotency key names, live or finished, or nil.
@@ -144,9 +144,9 @@ func (e *Engine) idempotent(id idemID) *invocation {
 // then drops it from memory.
 func (e *Engine) retire(inv *invocation) {
 	e.del(e.recordKeyOf(inv))
-	e.putInvocation(e.idKeyOf(finishedPrefix, inv.id), inv)
+	e.putInvocation(e.invKeyOf(finishedPrefix, inv), inv)
 	if !inv.purgeAt.IsZero() {
-		e.put(e.retentionKeyOf(inv.purgeAt, inv.id), nil)
+		e.put(e.retentionKeyOf(inv.purgeAt, inv.id, e.idHexOf(inv)), nil)
 		e.armSweep(inv.purgeAt)
 	}
 }
@@ -198,7 +198,7 @@ func (e *Engine) sweep(t Timer) {
 		return
 	}
 	for _, d := range purge {
-		e.del(e.retentionKeyOf(d.deadline, d.id))
+		e.del(e.retentionKeyOf(d.deadline, d.id, ""))
 		inv := e.readFinished(d.id)
 		if inv == nil || !inv.purgeAt.Equal(d.deadline) {
 			continue // purged with its workflow, or set aside

@@ -115,7 +115,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	// A workflow runs at most once per key (until its retention ends).
 	if prev := e.previousRun(hspec, req); prev != nil {
 		if req.Kind == ingress.Send {
-			e.reply(id, ingress.AcceptedResponse(e.idString(prev.id), true))
+			e.reply(id, ingress.AcceptedResponse(e.idString(prev), true))
 		} else {
 			e.reply(id, ingress.WorkflowAlreadyInvokedResponse())
 		}
@@ -123,7 +123,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	}
 	inv := e.create(req, spec, hspec, slot{})
 	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(e.idString(inv.id), false))
+		e.reply(id, ingress.AcceptedResponse(e.idString(inv), false))
 	} else {
 		e.await(inv, id)
 	}
@@ -278,7 +278,7 @@ func (e *Engine) enqueue(inv *invocation) {
 // repeat answers a call or send that repeats an idempotency key: the first call's invocation.
 func (e *Engine) repeat(id RequestID, req ingress.Request, prev *invocation) {
 	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(e.idString(prev.id), true))
+		e.reply(id, ingress.AcceptedResponse(e.idString(prev), true))
 		return
 	}
 	e.answerOutput(id, prev, true)

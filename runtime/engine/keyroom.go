@@ -72,40 +72,53 @@ func (e *Engine) indexedKeyOf(inv *invocation, prefix string, index uint32) stri
 	return e.keepString(k[:])
 }
 
-// entryKeyOf is entryKey(id, index), cut from the key buffer.
-func (e *Engine) entryKeyOf(id protocol.InvocationID, index uint32) string {
-	var k [indexedKeyLen]byte
-	putIndexedKey(&k, journalPrefix, id, index)
-	return e.keepString(k[:])
+// idHexOf returns inv's ID in hex, as its record key holds it (recordKeyOf): the keys and names
+// that hold an invocation's ID copy its digits from there instead of encoding them again.
+func (e *Engine) idHexOf(inv *invocation) string {
+	return e.recordKeyOf(inv)[len(invocationPrefix):]
 }
 
-// retentionKeyOf is retentionKey(deadline, id), cut from the key buffer.
-func (e *Engine) retentionKeyOf(deadline time.Time, id protocol.InvocationID) string {
+// invKeyOf is idKey(prefix, inv.id), cut from the key buffer.
+func (e *Engine) invKeyOf(prefix string, inv *invocation) string {
+	var b [4 + 2*len(protocol.InvocationID{})]byte
+	n := copy(b[:], prefix)
+	copy(b[n:], e.idHexOf(inv))
+	return e.keepString(b[:])
+}
+
+// retentionKeyOf is retentionKey(deadline, id), cut from the key buffer. idHex, when not empty,
+// is the ID in hex already (idHexOf).
+func (e *Engine) retentionKeyOf(deadline time.Time, id protocol.InvocationID, idHex string) string {
 	var b [retentionKeyLen]byte
-	putRetentionKey(&b, deadline, id)
+	putRetentionKey(&b, deadline, id, idHex)
 	return e.keepString(b[:])
 }
 
 // retentionKeyLen is the length of every retentionKey.
 const retentionKeyLen = 4 + 2*(8+4) + 1 + 2*len(protocol.InvocationID{})
 
-// putRetentionKey writes retentionKey(deadline, id) into b.
-func putRetentionKey(b *[retentionKeyLen]byte, deadline time.Time, id protocol.InvocationID) {
+// putRetentionKey writes retentionKey(deadline, id) into b, copying the ID's hex digits from
+// idHex unless it is empty.
+func putRetentionKey(b *[retentionKeyLen]byte, deadline time.Time, id protocol.InvocationID, idHex string) {
 	var d [8 + 4]byte
 	binary.BigEndian.PutUint64(d[:8], uint64(deadline.Unix())^(1<<63))
 	binary.BigEndian.PutUint32(d[8:], uint32(deadline.Nanosecond()))
 	n := copy(b[:], retentionPrefix)
 	n += hex.Encode(b[n:], d[:])
 	b[n] = '/'
-	hex.Encode(b[n+1:], id[:])
+	if idHex != "" {
+		copy(b[n+1:], idHex)
+	} else {
+		hex.Encode(b[n+1:], id[:])
+	}
 }
 
-// idString is id.String() ("inv_" and its hex digits), cut from the key buffer: a response
+// idString is inv.id.String() ("inv_" and its hex digits), cut from the key buffer: a response
 // names its invocation, and most responses are made by the engine.
-func (e *Engine) idString(id protocol.InvocationID) string {
+func (e *Engine) idString(inv *invocation) string {
 	var b [4 + 2*len(protocol.InvocationID{})]byte
 	n := copy(b[:], "inv_")
-	hex.Encode(b[n:], id[:])
+	copy(b[n:], e.idHexOf(inv))
 	return e.keepString(b[:])
 }
 

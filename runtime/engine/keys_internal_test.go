@@ -76,13 +76,14 @@ func TestKeptKeys(t *testing.T) {
 			case 1:
 				keys = append(keys, kept{e.indexedKeyOf(inv, earlyPrefix, index), earlyKey(id, index)})
 			case 2:
-				keys = append(keys, kept{e.entryKeyOf(id, index), entryKey(id, index)})
+				keys = append(keys, kept{e.indexedKeyOf(inv, journalPrefix, index), entryKey(id, index)})
 			case 3:
-				keys = append(keys, kept{e.idKeyOf(finishedPrefix, id), finishedKey(id)})
+				keys = append(keys, kept{e.invKeyOf(finishedPrefix, inv), finishedKey(id)})
 			case 4:
-				keys = append(keys, kept{e.retentionKeyOf(deadline, id), retentionKey(deadline, id)})
+				keys = append(keys, kept{e.retentionKeyOf(deadline, id, ""), retentionKey(deadline, id)})
+				keys = append(keys, kept{e.retentionKeyOf(deadline, id, e.idHexOf(inv)), retentionKey(deadline, id)})
 			default:
-				keys = append(keys, kept{e.idString(id), id.String()})
+				keys = append(keys, kept{e.idString(inv), id.String()})
 			}
 			for i, k := range keys {
 				if k.got != k.want {

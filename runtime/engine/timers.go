@@ -68,7 +68,7 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 	e.reached(PointRetentionPurge)
 	delete(e.invs, inv.id)
 	e.del(e.recordKeyOf(inv))
-	e.del(e.idKeyOf(finishedPrefix, inv.id))
+	e.del(e.invKeyOf(finishedPrefix, inv))
 	n := inv.entries
 	if inv.journal != nil {
 		n = uint32(len(inv.journal))
@@ -77,7 +77,7 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 		if mutant.On(mutant.RowLeftAfterPurge) && i == n-1 {
 			continue
 		}
-		e.del(e.entryKeyOf(inv.id, i))
+		e.del(e.indexedKeyOf(inv, journalPrefix, i))
 	}
 	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
 	if inv.idemKey != "" {
