@@ -161,8 +161,10 @@ type Engine struct {
 	// keyBuf is the buffer the store keys the engine writes are cut from (see keepString), made
 	// at its first use.
 	keyBuf *strings.Builder
-	// journals is the buffer journal copies are cut from (see keepJournal).
+	// journals is the buffer journal copies are cut from (see keepJournal), failures the one
+	// failures are (see keepFailure).
 	journals []journal.Entry
+	failures []journal.Failure
 	// rec is the room of the last recovery over this engine, for the next (RecoverOver).
 	rec *recovery
 }
@@ -222,8 +224,8 @@ func (e *Engine) init(cfg Config) {
 // between steps or holds only what was handed out already. Its maps (invocations, keys,
 // waiting requests, specs) are cleared and kept; so are its dirty list (cleared), the Readies
 // handed back to it (emptied by Recycle), its encoding scratch and read rooms (nothing is kept
-// in them between steps), its value, key and journal buffers (append-only: what they handed
-// out is never written again) and its recovery's room. The Ready being filled is dropped:
+// in them between steps), its value, key, journal and failure buffers (append-only: what they
+// handed out is never written again) and its recovery's room. The Ready being filled is dropped:
 // nothing of it was handed out.
 func (e *Engine) reset(cfg Config) {
 	invs, keys, waitingOn, specs := e.invs, e.keys, e.waitingOn, e.specs
@@ -234,11 +236,11 @@ func (e *Engine) reset(cfg Config) {
 	dirty := e.dirty[:cap(e.dirty)]
 	clear(dirty)
 	room, scratch, readRoom, idemRoom := e.room, e.scratch[:0], e.readRoom[:0], e.idemRoom[:0]
-	values, keyBuf, journals, rec := e.values, e.keyBuf, e.journals, e.rec
+	values, keyBuf, journals, failures, rec := e.values, e.keyBuf, e.journals, e.failures, e.rec
 	*e = Engine{
 		invs: invs, keys: keys, waitingOn: waitingOn, specs: specs, dirty: dirty[:0],
 		room: room, scratch: scratch, readRoom: readRoom, idemRoom: idemRoom,
-		values: values, keyBuf: keyBuf, journals: journals, rec: rec,
+		values: values, keyBuf: keyBuf, journals: journals, failures: failures, rec: rec,
 	}
 	e.init(cfg)
 }

@@ -55,7 +55,7 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 		}
 		r := journal.Result{Value: req.Body}
 		if req.Kind == ingress.RejectAwakeable {
-			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: e.keepString(req.Body)}}
+			r = journal.Result{Failure: e.keepFailure(500, e.keepString(req.Body))}
 		}
 		e.completeAwakeable(aid, req.AwakeableID, r)
 		e.reply(id, ingress.AwakeableAcceptedResponse())

@@ -146,3 +146,18 @@ func (e *Engine) keepJournal(j []journal.Entry) []journal.Entry {
 	e.journals = append(e.journals, j...)
 	return e.journals[start:len(e.journals):len(e.journals)]
 }
+
+// failureChunk is how many failures the buffer keepFailure cuts from holds.
+const failureChunk = 32
+
+// keepFailure returns a failure of code and message, cut from the engine's failure buffer: a
+// rejected awakeable carries one, and a failure is never changed once made (results are
+// compared and copied, not written), so failures may share an allocation. The buffer is only
+// appended to, and a full one is replaced, never reused.
+func (e *Engine) keepFailure(code uint16, message string) *journal.Failure {
+	if len(e.failures) == cap(e.failures) {
+		e.failures = make([]journal.Failure, 0, failureChunk)
+	}
+	e.failures = append(e.failures, journal.Failure{Code: code, Message: message})
+	return &e.failures[len(e.failures)-1]
+}

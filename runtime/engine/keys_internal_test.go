@@ -134,3 +134,19 @@ func TestKeptJournals(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptFailures holds every failure cut from the engine's failure buffer to what it was made
+// with, however many follow (and fill buffers): a reused buffer would change a rejection's
+// failure that a journal or a history holds.
+func TestKeptFailures(t *testing.T) {
+	e := &Engine{}
+	var got []*journal.Failure
+	for i := range 5 * failureChunk {
+		got = append(got, e.keepFailure(uint16(i), fmt.Sprint("rejected ", i)))
+		for k, f := range got {
+			if f.Code != uint16(k) || f.Message != fmt.Sprint("rejected ", k) {
+				t.Fatalf("failure %d of %d reads %d %q", k, len(got), f.Code, f.Message)
+			}
+		}
+	}
+}
