@@ -58,7 +58,7 @@ type runtimeNode struct {
 	// core is the production host's group commit over eng and store; nil while the node is down.
 	core *host.Core
 	// spareCore is the core of the last crash, reset over the next engine (host.Core.Reset),
-	// and spareEng its engine, whose buffers' room the next one takes (engine.TakeRoom).
+	// and spareEng its engine, which the next one is recovered over (engine.RecoverOver).
 	spareCore *host.Core
 	spareEng  *engine.Engine
 
@@ -80,6 +80,11 @@ type runtimeNode struct {
 	// run, for the next ones (see replyEvent, Arm).
 	spareReplies []*replyEvent
 	spareTimers  []*engine.Timer
+	// allReplies and allTimers are every carrier the node (and the nodes it was made over)
+	// made: a run ends with some in queued events, which the recycled world drops, and the next
+	// run's node takes them all as spare (room).
+	allReplies []*replyEvent
+	allTimers  []*engine.Timer
 }
 
 // newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
@@ -91,30 +96,38 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	if requests == nil {
 		requests = map[engine.RequestID]replier{}
 	}
-	n := &runtimeNode{w: w, store: st, requests: requests}
+	n := room.node
+	if n == nil || n.w != w {
+		n = &runtimeNode{w: w}
+		n.clock = &virtualClock{w: w, runtime: n}
+		n.answerFn = n.answer
+		n.cfg = engine.Config{Clock: n.clock, NewID: w.newInvocationID, Reached: w.cover, Buggify: w.buggify}
+	}
+	// The last run's node of this world, or a new one: every field starts afresh but what only
+	// binds n to w — its clock, its reply callback, the engine's callbacks (bound to w, which
+	// a recycled world keeps) — and the room of the services' specs, made anew below.
+	specs := n.cfg.Services[:0]
+	clear(specs[:cap(specs)])
+	*n = runtimeNode{w: w, store: st, requests: requests, clock: n.clock, answerFn: n.answerFn,
+		cfg: engine.Config{Clock: n.clock, NewID: n.cfg.NewID, Reached: n.cfg.Reached, Buggify: n.cfg.Buggify}}
 	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
+	n.allReplies, n.allTimers = room.allReplies, room.allTimers
 	for _, r := range n.spareReplies {
 		r.n = n
 	}
-	n.clock = &virtualClock{w: w, runtime: n}
-	n.answerFn = n.answer
-	specs := make([]protocol.ServiceSpec, 0, len(w.services))
 	for _, s := range w.services {
 		specs = append(specs, s.Spec())
 	}
-	n.cfg = engine.Config{Services: specs, Store: n.store, Clock: n.clock, NewID: w.newInvocationID, Reached: w.cover, Buggify: w.buggify}
-	n.start(engine.New(n.config()))
+	n.cfg.Services, n.cfg.Store = specs, n.store
+	eng := engine.NewOver(n.config(), n.spareEng)
+	n.spareEng = nil
+	n.start(eng)
 	return n
 }
 
 // start brings the node up on eng, with a host core as NewCore makes it (no open request, empty
-// group): the last crash's core reset, or a new one. eng takes the room of the last crash's
-// engine.
+// group): the last crash's core reset, or a new one.
 func (n *runtimeNode) start(eng *engine.Engine) {
-	if n.spareEng != nil {
-		eng.TakeRoom(n.spareEng)
-		n.spareEng = nil
-	}
 	n.eng = eng
 	cfg := host.CoreConfig{Engine: eng, Store: n.store, Effects: n, Reply: n.answerFn}
 	if n.spareCore != nil {
@@ -126,19 +139,34 @@ func (n *runtimeNode) start(eng *engine.Engine) {
 	n.up = true
 }
 
-// runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): its
-// core and engine, whose buffers the next ones reuse (host.Core.Reset, engine.TakeRoom, both
-// tested to leave nothing of the past visible), and its spare carriers, which are empty.
+// runtimeRoom is what a finished run's runtime node leaves the next run's (World.recycle): the
+// node itself, made afresh over (newRuntimeNode), its core and engine, whose buffers the next
+// ones reuse (host.Core.Reset, engine.NewOver, both tested to leave nothing of the past
+// visible), and its spare carriers, which are empty.
 type runtimeRoom struct {
+	node    *runtimeNode
 	core    *host.Core
 	eng     *engine.Engine
 	replies []*replyEvent
 	timers  []*engine.Timer
+	// allReplies and allTimers are every carrier made (runtimeNode.allReplies).
+	allReplies []*replyEvent
+	allTimers  []*engine.Timer
 }
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
 func (n *runtimeNode) room() runtimeRoom {
-	r := runtimeRoom{core: n.core, eng: n.eng, replies: n.spareReplies, timers: n.spareTimers}
+	// The run is over and its world's queue emptied: no event holds a carrier, so every one the
+	// node made is spare again, emptied.
+	for _, t := range n.allTimers {
+		*t = engine.Timer{}
+	}
+	for _, r := range n.allReplies {
+		r.cb, r.resp = nil, Response{}
+	}
+	r := runtimeRoom{node: n, core: n.core, eng: n.eng,
+		replies: append(n.spareReplies[:0], n.allReplies...), timers: append(n.spareTimers[:0], n.allTimers...),
+		allReplies: n.allReplies, allTimers: n.allTimers}
 	if r.core == nil {
 		r.core = n.spareCore
 	}
@@ -288,6 +316,7 @@ func (n *runtimeNode) Arm(t engine.Timer) {
 		n.spareTimers = n.spareTimers[:k-1]
 	} else {
 		spec = new(engine.Timer)
+		n.allTimers = append(n.allTimers, spec)
 	}
 	*spec = t
 	n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: spec})
@@ -318,6 +347,7 @@ func (n *runtimeNode) replyAfter(d time.Duration, cb replier, resp Response) {
 	} else {
 		r = &replyEvent{n: n}
 		r.fire = r.deliver
+		n.allReplies = append(n.allReplies, r)
 	}
 	r.cb, r.resp = cb, resp
 	n.w.After(d, r.fire)
@@ -365,7 +395,8 @@ var noteEvents = [...]checkers.EventKind{
 }
 
 func (n *runtimeNode) recordNotes(notes []engine.Note) {
-	for _, note := range notes {
+	for i := range notes {
+		note := &notes[i] // a note is some 300 bytes: read in place, not copied per note
 		var kind checkers.EventKind
 		if int(note.Kind) < len(noteEvents) {
 			kind = noteEvents[note.Kind]
@@ -381,7 +412,7 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 		if !note.Clock.IsZero() {
 			e.Clock = note.Clock.Sub(Epoch)
 		}
-		typeNote(&e, note)
+		typeNote(&e, *note)
 		if !note.Timer.Deadline.IsZero() {
 			e.Deadline = note.Timer.Deadline.Sub(Epoch)
 			if e.Invocation.IsZero() {
@@ -512,7 +543,9 @@ func (n *runtimeNode) restartIfDown() {
 	if n.up {
 		return
 	}
-	eng, err := engine.Recover(n.config())
+	// Over the crashed engine: the recovered one keeps its maps' and buffers' room. Should
+	// recovery fail, it stays the spare, for the next try.
+	eng, err := engine.RecoverOver(n.config(), n.spareEng)
 	if err == nil && len(eng.Problems()) > 0 {
 		// The simulated disk loses only what the store contract allows, so a record recovery
 		// has to set aside means the engine wrote what it cannot read back.
@@ -523,6 +556,7 @@ func (n *runtimeNode) restartIfDown() {
 		n.w.recoveryErrors = append(n.w.recoveryErrors, err)
 		return
 	}
+	n.spareEng = nil
 	n.start(eng)
 	n.w.Record(checkers.Event{Kind: checkers.NodeRestarted, Node: "runtime"})
 	n.flush()

@@ -92,28 +92,9 @@ type invocation struct {
 	// follow, one per journal index they need next (a later one replaces it), in ascending
 	// order of it: a short sorted slice, where a map made a table of eight messages for one.
 	buffered []protocol.Message
-	// recordKey is invocationKey(id) once recordKeyOf made it: Ready writes the record at
-	// nearly every step of the invocation, and the key is the same every time.
+	// recordKey is invocationKey(id) once Engine.recordKeyOf made it: Ready writes the record
+	// at nearly every step of the invocation, and the key is the same every time.
 	recordKey string
-}
-
-// recordKeyOf returns the store key of inv's record while it is unfinished (invocationKey).
-func (inv *invocation) recordKeyOf() string {
-	if inv.recordKey == "" {
-		inv.recordKey = invocationKey(inv.id)
-	}
-	return inv.recordKey
-}
-
-// indexedKeyOf returns indexedKey(prefix, inv.id, index), its ID's hex digits copied from
-// recordKeyOf rather than encoded again: an entry key is made at every command.
-func (inv *invocation) indexedKeyOf(prefix string, index uint32) string {
-	var k [indexedKeyLen]byte
-	n := copy(k[:], prefix)
-	n += copy(k[n:], inv.recordKeyOf()[len(invocationPrefix):])
-	k[n] = '/'
-	putKeyIndex(&k, index)
-	return string(k[:])
 }
 
 // bufferedAt finds the buffered message for journal index index: its position, or where it
@@ -157,11 +138,11 @@ type Engine struct {
 	seq       uint64
 	dirty     []*invocation
 	ready     Ready
-	// hint is how long the last Ready's hottest slices were (see withHint).
+	// hint is how long the last Ready's hottest slices were (see roomFor).
 	hint readyHint
-	// spare are Readies the driver handed back (Recycle), emptied, for the next Readies to
-	// fill.
-	spare []Ready
+	// room holds the slices of Readies the driver handed back (Recycle), emptied, for the next
+	// Readies to fill.
+	room readyRoom
 	// problems and quarantinedEarlier are what Recover found (see Problems).
 	problems           []RecoveryProblem
 	quarantinedEarlier int
@@ -177,10 +158,40 @@ type Engine struct {
 	readRoom []byte
 	// idemRoom is where readIdempotency builds an idempotency key.
 	idemRoom []byte
+	// keyBuf is the buffer the store keys the engine writes are cut from (see keepString), made
+	// at its first use.
+	keyBuf *strings.Builder
+	// journals is the buffer journal copies are cut from (see keepJournal), failures the one
+	// failures are (see keepFailure).
+	journals []journal.Entry
+	failures []journal.Failure
+	// rec is the room of the last recovery over this engine, for the next (RecoverOver).
+	rec *recovery
 }
 
 // New returns an engine with empty state, for a store that holds nothing yet.
 func New(cfg Config) *Engine {
+	e := &Engine{}
+	e.init(cfg)
+	return e
+}
+
+// NewOver is New, made over old, an engine its driver is done with (one whose process
+// crashed, or whose run ended): the engine returned is old itself, emptied, keeping the room of
+// its maps and buffers, so that a driver that makes engines often (the simulator, at every
+// crash and every seed) does not grow them afresh each time. Nothing of old's state is
+// visible in it, and nothing old handed out changes (see reset). old nil is New. The driver
+// must not use old otherwise afterwards.
+func NewOver(cfg Config, old *Engine) *Engine {
+	if old == nil {
+		return New(cfg)
+	}
+	old.reset(cfg)
+	return old
+}
+
+// init makes e, a zero Engine or one reset keeps room in, what New returns for cfg.
+func (e *Engine) init(cfg Config) {
 	if cfg.Clock == nil || cfg.NewID == nil || cfg.Store == nil {
 		panic("engine: Config.Clock, Config.NewID and Config.Store are required")
 	}
@@ -191,16 +202,47 @@ func New(cfg Config) *Engine {
 	if cfg.IdempotencyRetention <= 0 {
 		cfg.IdempotencyRetention = DefaultRetention
 	}
+	e.cfg = cfg
 	// keys and waitingOn are made at their first use: many engines (a recovery's, say) never
 	// need them, and recovery makes an engine at every restart.
-	e := &Engine{cfg: cfg, invs: map[protocol.InvocationID]*invocation{}}
+	if e.invs == nil {
+		e.invs = map[protocol.InvocationID]*invocation{}
+	}
 	if len(cfg.Services) > maxScannedSpecs {
-		e.specs = make(map[string]protocol.ServiceSpec, len(cfg.Services))
+		if e.specs == nil {
+			e.specs = make(map[string]protocol.ServiceSpec, len(cfg.Services))
+		}
 		for _, s := range cfg.Services {
 			e.specs[s.Name] = s
 		}
+	} else {
+		e.specs = nil
 	}
-	return e
+}
+
+// reset empties e for init: every field is zero again but the room of what holds nothing
+// between steps or holds only what was handed out already. Its maps (invocations, keys,
+// waiting requests, specs) are cleared and kept; so are its dirty list (cleared), the Readies
+// handed back to it (emptied by Recycle), its encoding scratch and read rooms (nothing is kept
+// in them between steps), its value, key, journal and failure buffers (append-only: what they
+// handed out is never written again) and its recovery's room. The Ready being filled is dropped:
+// nothing of it was handed out.
+func (e *Engine) reset(cfg Config) {
+	invs, keys, waitingOn, specs := e.invs, e.keys, e.waitingOn, e.specs
+	clear(invs)
+	clear(keys)
+	clear(waitingOn)
+	clear(specs)
+	dirty := e.dirty[:cap(e.dirty)]
+	clear(dirty)
+	room, scratch, readRoom, idemRoom := e.room, e.scratch[:0], e.readRoom[:0], e.idemRoom[:0]
+	values, keyBuf, journals, failures, rec := e.values, e.keyBuf, e.journals, e.failures, e.rec
+	*e = Engine{
+		invs: invs, keys: keys, waitingOn: waitingOn, specs: specs, dirty: dirty[:0],
+		room: room, scratch: scratch, readRoom: readRoom, idemRoom: idemRoom,
+		values: values, keyBuf: keyBuf, journals: journals, failures: failures, rec: rec,
+	}
+	e.init(cfg)
 }
 
 // maxScannedSpecs is the most services spec finds by a scan of Config.Services; more get a map.
@@ -234,7 +276,7 @@ func (e *Engine) specOf(name string) protocol.ServiceSpec {
 func (e *Engine) Ready() Ready {
 	if len(e.dirty) == 0 && e.ready.Empty() {
 		// Nothing happened since the last Ready, as after most steps that end a group: the
-		// empty Ready, and the engine keeps its buffers rather than trading them for spares.
+		// empty Ready.
 		return Ready{}
 	}
 	for _, inv := range e.dirty {
@@ -247,27 +289,35 @@ func (e *Engine) Ready() Ready {
 			delete(e.invs, inv.id)
 			continue
 		}
-		e.putInvocation(inv.recordKeyOf(), inv)
+		e.putInvocation(e.recordKeyOf(inv), inv)
 	}
 	e.dirty = e.dirty[:0]
 	r := e.ready
 	e.ready = Ready{}
-	if k := len(e.spare); k > 0 {
-		e.ready = e.spare[k-1]
-		e.spare[k-1] = Ready{}
-		e.spare = e.spare[:k-1]
-	}
 	e.hint.learn(&r)
 	return r
 }
 
-// maxSpareReadies bounds the Readies Recycle keeps, and maxSpareRoom the room of a slice it
-// keeps: a driver rarely holds more than a group's worth, and one large Ready (a recovery's)
-// must not keep its room for the engine's life.
+// maxSpareSlices bounds the slices of each kind Recycle keeps, and maxSpareRoom the room of a
+// slice it keeps: a driver rarely holds more than a group's worth of Readies, and one large
+// Ready (a recovery's) must not keep its room for the engine's life.
 const (
-	maxSpareReadies = 8
-	maxSpareRoom    = 64
+	maxSpareSlices = 8
+	maxSpareRoom   = 64
 )
+
+// readyRoom holds the slices of Readies handed back (Recycle), emptied, by kind: a fresh Ready's
+// first store op, message, reply, timer or note takes a slice of its kind from here (roomFor),
+// whichever Ready it came from. Kept per Ready instead, a slice of a kind most Readies lack (a
+// timer, a reply) came back only with the rare Ready that had one, and most Readies that needed
+// one allocated it.
+type readyRoom struct {
+	batches  [][]store.Op
+	messages [][]protocol.Message
+	replies  [][]Reply
+	timers   [][]Timer
+	notes    [][]Note
+}
 
 // Recycle hands back a Ready the driver has performed and reads no more, so that a later Ready
 // fills its slices instead of allocating new ones. The driver must not touch r's slices after
@@ -275,62 +325,47 @@ const (
 // hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
 // slices are cleared here, so that nothing of r outlives it through them.
 func (e *Engine) Recycle(r *Ready) {
-	if len(e.spare) >= maxSpareReadies || r.unbuffered() {
-		// A Ready with no buffers (the empty one) would only take a spare's place.
-		return
-	}
-	e.spare = append(e.spare, Ready{
-		Batch:    emptied(r.Batch),
-		Messages: emptied(r.Messages),
-		Replies:  emptied(r.Replies),
-		Timers:   emptied(r.Timers),
-		Notes:    emptied(r.Notes),
-	})
+	keepRoom(&e.room.batches, r.Batch)
+	keepRoom(&e.room.messages, r.Messages)
+	keepRoom(&e.room.replies, r.Replies)
+	keepRoom(&e.room.timers, r.Timers)
+	keepRoom(&e.room.notes, r.Notes)
 	*r = Ready{}
 }
 
-// TakeRoom gives e the room of old's reusable buffers — the Readies handed back to it (Recycle),
-// its encoding scratch and read buffers, its list of dirty invocations, its map of waiting
-// requests — so that an engine recovered after a
-// crash does not grow them afresh. Only room moves: those buffers hold nothing between steps
-// (the dirty list and the map are cleared here). A buffer e has begun to use stays its own. old must not be
-// used afterwards.
-func (e *Engine) TakeRoom(old *Engine) {
-	if len(e.spare) == 0 {
-		e.spare, old.spare = old.spare, nil
-	}
-	if e.scratch == nil {
-		e.scratch, old.scratch = old.scratch[:0], nil
-	}
-	if e.readRoom == nil {
-		e.readRoom, old.readRoom = old.readRoom[:0], nil
-	}
-	if e.idemRoom == nil {
-		e.idemRoom, old.idemRoom = old.idemRoom[:0], nil
-	}
-	if e.waitingOn == nil && old.waitingOn != nil {
-		clear(old.waitingOn) // the old engine's waits died with it
-		e.waitingOn, old.waitingOn = old.waitingOn, nil
-	}
-	if len(e.dirty) == 0 && cap(e.dirty) < cap(old.dirty) {
-		clear(old.dirty[:cap(old.dirty)])
-		e.dirty, old.dirty = old.dirty[:0], nil
-	}
-}
-
-// emptied returns s cleared and of length zero, or nil when its room is past maxSpareRoom.
-func emptied[T any](s []T) []T {
-	if cap(s) > maxSpareRoom {
-		return nil
+// keepRoom keeps s, cleared and of length zero, in free for roomFor, unless it has no room or
+// more than maxSpareRoom, or free is full.
+func keepRoom[T any](free *[][]T, s []T) {
+	if cap(s) == 0 || cap(s) > maxSpareRoom || len(*free) >= maxSpareSlices {
+		return
 	}
 	clear(s)
-	return s[:0]
+	*free = append(*free, s[:0])
+}
+
+// roomFor returns s, or, when s is still nil (the first append to a fresh Ready's slice), a slice
+// Recycle kept in free, or else an empty slice of capacity hint (nil for a hint below 2: the
+// append allocates as it would).
+func roomFor[T any](s []T, free *[][]T, hint int) []T {
+	if s != nil {
+		return s
+	}
+	if k := len(*free); k > 0 {
+		s = (*free)[k-1]
+		(*free)[k-1] = nil
+		*free = (*free)[:k-1]
+		return s
+	}
+	if hint > 1 {
+		return make([]T, 0, hint)
+	}
+	return nil
 }
 
 // readyHint is how many store ops, messages and notes the last Ready that had any held: a fresh
-// Ready's slices start with that capacity, so that filling one takes one allocation instead of
-// a doubling series. The slices themselves leave with their Ready and are reused only once the
-// driver hands them back (Recycle).
+// Ready's slices, when none is kept (readyRoom), start with that capacity, so that filling one
+// takes one allocation instead of a doubling series. The slices themselves leave with their
+// Ready and are reused only once the driver hands them back (Recycle).
 type readyHint struct{ batch, messages, notes int }
 
 // minBatchHint is the least room a Ready's batch starts with: a batch of one store op is the
@@ -355,13 +390,9 @@ func (h *readyHint) learn(r *Ready) {
 	learn(&h.notes, len(r.Notes))
 }
 
-// withHint returns s, or, when s is still nil (the first append to a fresh Ready's slice), an
-// empty slice of capacity hint.
-func withHint[T any](s []T, hint int) []T {
-	if s == nil && hint > 1 {
-		return make([]T, 0, hint)
-	}
-	return s
+// addTimer adds t to the Ready's timers.
+func (e *Engine) addTimer(t Timer) {
+	e.ready.Timers = append(roomFor(e.ready.Timers, &e.room.timers, 0), t)
 }
 
 // Invocations returns the number of invocations the engine holds in memory: the unfinished ones
@@ -460,16 +491,16 @@ func (e *Engine) markDirty(inv *invocation) {
 }
 
 func (e *Engine) put(key string, value []byte) {
-	e.ready.Batch = append(withHint(e.ready.Batch, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Value: value})
+	e.ready.Batch = append(roomFor(e.ready.Batch, &e.room.batches, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Value: value})
 }
 
 func (e *Engine) del(key string) {
-	e.ready.Batch = append(withHint(e.ready.Batch, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Delete: true})
+	e.ready.Batch = append(roomFor(e.ready.Batch, &e.room.batches, max(e.hint.batch, minBatchHint)), store.Op{Key: key, Delete: true})
 }
 
 func (e *Engine) putEntry(inv *invocation, index uint32) {
 	e.scratch = journal.AppendEntry(e.scratch[:0], inv.journal[index])
-	e.put(inv.indexedKeyOf(journalPrefix, index), e.keepValue())
+	e.put(e.indexedKeyOf(inv, journalPrefix, index), e.keepValue())
 }
 
 // putInvocation writes inv's record under key.
@@ -482,8 +513,8 @@ func (e *Engine) putInvocation(key string, inv *invocation) {
 // entries) are cut from buffers of valueChunk bytes; a value longer than maxSharedValue gets its
 // own.
 const (
-	valueChunk     = 512
-	maxSharedValue = valueChunk / 4
+	valueChunk     = 2048
+	maxSharedValue = 128
 )
 
 // keepValue returns the store value just encoded into e.scratch, as a slice of a buffer shared
@@ -510,16 +541,16 @@ func (e *Engine) keepValue() []byte {
 }
 
 func (e *Engine) reply(id RequestID, r ingress.Response) {
-	e.ready.Replies = append(e.ready.Replies, Reply{Request: id, Response: r})
+	e.ready.Replies = append(roomFor(e.ready.Replies, &e.room.replies, 0), Reply{Request: id, Response: r})
 }
 
 func (e *Engine) send(m protocol.Message) {
-	e.ready.Messages = append(withHint(e.ready.Messages, e.hint.messages), m)
+	e.ready.Messages = append(roomFor(e.ready.Messages, &e.room.messages, e.hint.messages), m)
 }
 
 func (e *Engine) note(n Note) {
 	n.Clock = e.now()
-	e.ready.Notes = append(withHint(e.ready.Notes, e.hint.notes), n)
+	e.ready.Notes = append(roomFor(e.ready.Notes, &e.room.notes, e.hint.notes), n)
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
@@ -544,7 +575,7 @@ func (e *Engine) idempotencyRetention(service string) time.Duration {
 
 // arm asks the driver for a timer and notes it for the history.
 func (e *Engine) arm(t Timer) {
-	e.ready.Timers = append(e.ready.Timers, t)
+	e.addTimer(t)
 	e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Service: t.Service, Key: t.Key, Timer: t, Reason: t.Kind.String()})
 }
 
@@ -567,7 +598,7 @@ func (e *Engine) startAttempt(inv *invocation) {
 		Service:    inv.service,
 		Handler:    inv.handler,
 		Key:        inv.key,
-		Journal:    slices.Clone(inv.journal),
+		Journal:    e.keepJournal(inv.journal),
 		Gated:      inv.fresh,
 	}
 	if ks := e.keys[keyID{inv.service, inv.key}]; ks != nil && len(ks.state) > 0 {
@@ -677,7 +708,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 		return
 	}
 	inv.journal = append(inv.journal, en)
-	e.put(inv.indexedKeyOf(journalPrefix, i), e.keepValue())
+	e.put(e.indexedKeyOf(inv, journalPrefix, i), e.keepValue())
 	if journal.AckedBeforeUse(en.Kind) && !e.buggify(BuggifySkipRunAck) {
 		e.send(protocol.Message{Kind: protocol.KindAck, Invocation: inv.id, Attempt: inv.attempt, Index: i})
 	}
@@ -726,7 +757,7 @@ func (e *Engine) command(inv *invocation, m protocol.Message) {
 func (e *Engine) forgetEarly(inv *invocation, i uint32) {
 	inv.earlyBytes -= earlySize(inv.early[i])
 	delete(inv.early, i)
-	e.del(inv.indexedKeyOf(earlyPrefix, i))
+	e.del(e.indexedKeyOf(inv, earlyPrefix, i))
 }
 
 // checkCommandLimits refuses a command whose name would make a store key past the store's
@@ -802,7 +833,7 @@ func (e *Engine) completeAwakeable(aid protocol.AwakeableID, idStr string, r jou
 		inv.early[i] = r
 		inv.earlyBytes += len(enc)
 		// Its own record: one small write, whatever the invocation holds already.
-		e.put(inv.indexedKeyOf(earlyPrefix, i), enc)
+		e.put(e.indexedKeyOf(inv, earlyPrefix, i), enc)
 		e.note(Note{Kind: NoteCompletionBuffered, Invocation: aid.Invocation, Index: aid.Index, Awakeable: idStr, Result: r})
 		return
 	}
@@ -903,7 +934,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	inv.waiting = nil
 	inv.dropBuffered()
 	e.markDirty(inv)
-	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: slices.Clone(inv.journal)})
+	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: e.keepJournal(inv.journal)})
 	for _, idx := range sortedKeys(inv.early) {
 		aid := protocol.AwakeableID{Invocation: inv.id, Index: idx}.String()
 		e.note(Note{Kind: NoteCompletionDropped, Invocation: inv.id, Index: idx, Awakeable: aid, Result: inv.early[idx], Reason: "invocation finished"})

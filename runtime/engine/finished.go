@@ -35,15 +35,8 @@ func finishedKey(id protocol.InvocationID) string { return idKey(finishedPrefix,
 // retentionKey is ret/, the deadline as 16 hex digits of its Unix seconds offset by 2^63 (so that
 // every instant sorts in order) and 8 of its nanoseconds, a slash, the invocation ID in hex.
 func retentionKey(deadline time.Time, id protocol.InvocationID) string {
-	var d [8 + 4]byte
-	binary.BigEndian.PutUint64(d[:8], uint64(deadline.Unix())^(1<<63))
-	binary.BigEndian.PutUint32(d[8:], uint32(deadline.Nanosecond()))
-	// Built in place, as idKey is: one allocation instead of four.
-	var b [4 + 2*len(d) + 1 + 2*len(id)]byte
-	n := copy(b[:], retentionPrefix)
-	n += hex.Encode(b[n:], d[:])
-	b[n] = '/'
-	hex.Encode(b[n+1:], id[:])
+	var b [retentionKeyLen]byte
+	putRetentionKey(&b, deadline, id, "")
 	return string(b[:])
 }
 
@@ -129,9 +122,9 @@ func (e *Engine) output(inv *invocation) journal.Result {
 func (e *Engine) outputResponse(inv *invocation) ingress.Response {
 	out := e.output(inv)
 	if out.Failure != nil {
-		return ingress.FailureResponse(inv.id.String(), out.Failure.Code, out.Failure.Message)
+		return ingress.FailureResponse(e.idString(inv), out.Failure.Code, out.Failure.Message)
 	}
-	return ingress.OutputResponse(inv.id.String(), out.Value)
+	return ingress.OutputResponse(e.idString(inv), out.Value)
 }
 
 // idempotent returns the invocation an idempotency key names, live or finished, or nil.
@@ -150,10 +143,10 @@ func (e *Engine) idempotent(id idemID) *invocation {
 // retire writes a finished invocation's record under fin/ and its retention under ret/; Ready
 // then drops it from memory.
 func (e *Engine) retire(inv *invocation) {
-	e.del(inv.recordKeyOf())
-	e.putInvocation(finishedKey(inv.id), inv)
+	e.del(e.recordKeyOf(inv))
+	e.putInvocation(e.invKeyOf(finishedPrefix, inv), inv)
 	if !inv.purgeAt.IsZero() {
-		e.put(retentionKey(inv.purgeAt, inv.id), nil)
+		e.put(e.retentionKeyOf(inv.purgeAt, inv.id, e.idHexOf(inv)), nil)
 		e.armSweep(inv.purgeAt)
 	}
 }
@@ -164,7 +157,7 @@ func (e *Engine) armSweep(deadline time.Time) {
 		return
 	}
 	e.sweepAt = deadline
-	e.ready.Timers = append(e.ready.Timers, Timer{Kind: TimerRetentionSweep, Deadline: deadline})
+	e.addTimer(Timer{Kind: TimerRetentionSweep, Deadline: deadline})
 }
 
 // errStopScan is what a Scan's function returns to stop it once it has what it wanted.
@@ -205,7 +198,7 @@ func (e *Engine) sweep(t Timer) {
 		return
 	}
 	for _, d := range purge {
-		e.del(retentionKey(d.deadline, d.id))
+		e.del(e.retentionKeyOf(d.deadline, d.id, ""))
 		inv := e.readFinished(d.id)
 		if inv == nil || !inv.purgeAt.Equal(d.deadline) {
 			continue // purged with its workflow, or set aside

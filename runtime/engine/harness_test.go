@@ -33,6 +33,9 @@ type harness struct {
 	eng     *engine.Engine
 	nextID  uint64
 	nextReq engine.RequestID
+	// reuse makes a crash recover over the crashed engine (engine.RecoverOver), as the
+	// simulator does, instead of into a new one.
+	reuse bool
 }
 
 // testingT is what the harness needs of a test: *testing.T and *rapid.T both have it.
@@ -101,7 +104,13 @@ func (h *harness) crash() {
 func (h *harness) crashKeeping(keep int) {
 	h.t.Helper()
 	h.store.Crash(keep)
-	eng, err := engine.Recover(h.cfg)
+	var eng *engine.Engine
+	var err error
+	if h.reuse {
+		eng, err = engine.RecoverOver(h.cfg, h.eng)
+	} else {
+		eng, err = engine.Recover(h.cfg)
+	}
 	require.NoError(h.t, err)
 	h.eng = eng
 }

@@ -55,7 +55,7 @@ func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 		}
 		r := journal.Result{Value: req.Body}
 		if req.Kind == ingress.RejectAwakeable {
-			r = journal.Result{Failure: &journal.Failure{Code: 500, Message: string(req.Body)}}
+			r = journal.Result{Failure: e.keepFailure(500, e.keepString(req.Body))}
 		}
 		e.completeAwakeable(aid, req.AwakeableID, r)
 		e.reply(id, ingress.AwakeableAcceptedResponse())
@@ -115,7 +115,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	// A workflow runs at most once per key (until its retention ends).
 	if prev := e.previousRun(hspec, req); prev != nil {
 		if req.Kind == ingress.Send {
-			e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
+			e.reply(id, ingress.AcceptedResponse(e.idString(prev), true))
 		} else {
 			e.reply(id, ingress.WorkflowAlreadyInvokedResponse())
 		}
@@ -123,7 +123,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	}
 	inv := e.create(req, spec, hspec, slot{})
 	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(inv.id.String(), false))
+		e.reply(id, ingress.AcceptedResponse(e.idString(inv), false))
 	} else {
 		e.await(inv, id)
 	}
@@ -175,11 +175,13 @@ func (e *Engine) previousRun(hspec protocol.HandlerSpec, req ingress.Request) *i
 // initialJournalRoom is how many entries a new invocation's journal has room for.
 const initialJournalRoom = 4
 
-// invocationWithRoom is a new invocation with its journal's first room: one allocation where
-// two were made. A journal that outgrows the room moves out and leaves it unused.
+// invocationWithRoom is a new invocation with its journal's first room and room for the one
+// request that usually waits for it: one allocation where three were made. A journal or a
+// waiter list that outgrows its room moves out and leaves it unused.
 type invocationWithRoom struct {
 	invocation invocation
 	journal    [initialJournalRoom]journal.Entry
+	waiters    [1]RequestID
 }
 
 // create accepts a new invocation of req and starts it, queues it behind its key's lock, or
@@ -207,13 +209,16 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 		idemKey: req.IdempotencyKey,
 		caller:  caller,
 		journal: j,
+		waiters: room.waiters[:0:1],
 		fresh:   true,
 	}
 	e.invs[invID] = inv
 	e.putEntry(inv, 0)
 	e.note(Note{Kind: NoteInvocationAccepted, Invocation: invID, Service: inv.service, Handler: inv.handler, Key: inv.key, Seq: inv.seq, IdempotencyKey: inv.idemKey, Reason: handlerKindName(spec, hspec)})
 	if req.IdempotencyKey != "" {
-		e.put(idempotencyKey(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), invID[:])
+		// The invocation's own ID as the value: a slice of the local invID would move it to
+		// the heap at every create. inv.id is never changed.
+		e.put(idempotencyKey(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), inv.id[:])
 	}
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		ks := e.keyState(inv.service, inv.key)
@@ -273,7 +278,7 @@ func (e *Engine) enqueue(inv *invocation) {
 // repeat answers a call or send that repeats an idempotency key: the first call's invocation.
 func (e *Engine) repeat(id RequestID, req ingress.Request, prev *invocation) {
 	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(prev.id.String(), true))
+		e.reply(id, ingress.AcceptedResponse(e.idString(prev), true))
 		return
 	}
 	e.answerOutput(id, prev, true)

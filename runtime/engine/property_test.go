@@ -236,6 +236,9 @@ func coherentStore(t *rapid.T, resultGen *rapid.Generator[journal.Result]) map[s
 // duplicates and drops them, and checks the invariants of the history after every step.
 type engineMachine struct {
 	h *harness
+	// spare, when the harness reuses engines, is the engine the checks' recoveries are rebuilt
+	// over, one after the other (engine.RecoverOver): each must see nothing of the last.
+	spare *engine.Engine
 
 	// pending are Readies applied to the store but not synced: not released, and lost (with
 	// their notes) if a crash keeps fewer of them.
@@ -282,6 +285,7 @@ func newEngineMachine(t *rapid.T) *engineMachine {
 		replied:   map[engine.RequestID]bool{},
 		purged:    map[protocol.InvocationID]bool{},
 	}
+	m.h.reuse = rapid.Bool().Draw(t, "reuse")
 	return m
 }
 
@@ -291,7 +295,7 @@ func (m *engineMachine) flush(t *rapid.T) {
 	r := m.h.stepUnsynced()
 	// The contract: once this batch is durable, everything r says is backed by the store. The
 	// store now holds exactly the state after r's batch, so check r against a recovery of it.
-	rec, err := engine.Recover(m.h.cfg)
+	rec, err := m.recover()
 	if err != nil {
 		t.Fatalf("recover for the contract check: %v", err)
 	}
@@ -429,7 +433,7 @@ func (m *engineMachine) checkObserved(t *rapid.T, id protocol.InvocationID, i ui
 // checkRecovery: a recovery from the store as it stands reproduces the engine's durable state
 // and the outputs the history has seen.
 func (m *engineMachine) checkRecovery(t *rapid.T) {
-	rec, err := engine.Recover(m.h.cfg)
+	rec, err := m.recover()
 	if err != nil {
 		t.Fatalf("recover: %v", err)
 	}
@@ -437,6 +441,19 @@ func (m *engineMachine) checkRecovery(t *rapid.T) {
 		t.Fatalf("recovered state differs\nengine:\n%s\nrecovered:\n%s", want, got)
 	}
 	m.checkOutputs(t, rec)
+}
+
+// recover recovers an engine from the store for a check: a new one, or, when the harness reuses
+// engines, one rebuilt over the last check's.
+func (m *engineMachine) recover() (*engine.Engine, error) {
+	if !m.h.reuse {
+		return engine.Recover(m.h.cfg)
+	}
+	rec, err := engine.RecoverOver(m.h.cfg, m.spare)
+	if err == nil {
+		m.spare = rec
+	}
+	return rec, err
 }
 
 // checkOutputs asks e for the output of every invocation with a released output.

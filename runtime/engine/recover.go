@@ -31,8 +31,30 @@ import (
 // check (what only the whole picture shows), then rebuild workflows, keys and timers, and
 // restart what was running.
 func Recover(cfg Config) (*Engine, error) {
-	r := &recovery{e: New(cfg)}
-	r.takeFn = r.take // one method value for every scan, not one each
+	return recoverInto(New(cfg))
+}
+
+// RecoverOver is Recover, rebuilding over old, an engine its driver is done with (one whose
+// process crashed): the engine returned is old itself, emptied as NewOver empties it and
+// rebuilt from the store, so that a driver that restarts often (the simulator) does not grow
+// its maps and buffers afresh at every restart. old nil is Recover. On an error old holds what
+// the recovery read before it, and is fit only for another RecoverOver or NewOver, which empty
+// it first. The driver must not use old otherwise afterwards.
+func RecoverOver(cfg Config, old *Engine) (*Engine, error) {
+	return recoverInto(NewOver(cfg, old))
+}
+
+// recoverInto rebuilds e, as New left it, from its store. The recovery's own room is kept in
+// e (Engine.rec), emptied, for a later RecoverOver.
+func recoverInto(e *Engine) (*Engine, error) {
+	r := e.rec
+	if r == nil {
+		r = &recovery{}
+		r.takeFn = r.take // one method value for every scan, not one each
+	}
+	e.rec = nil
+	*r = recovery{e: e, takeFn: r.takeFn, order: r.order[:0], workflows: r.workflows[:0], aside: r.aside[:0], legacy: r.legacy[:0]}
+	defer r.done()
 	if err := r.scan(); err != nil {
 		return nil, fmt.Errorf("recover engine: %w", err)
 	}
@@ -46,7 +68,19 @@ func Recover(cfg Config) (*Engine, error) {
 		// its own would be one more allocation per recovery.
 		_ = r.e.cfg.Store.Scan(retentionPrefix, r.takeFn)
 	}
-	return r.e, nil
+	return e, nil
+}
+
+// done empties r, keeping the room of its slices, and leaves it to its engine for the next
+// recovery over it: nothing of this recovery stays reachable through it.
+func (r *recovery) done() {
+	clear(r.order[:cap(r.order)])
+	clear(r.workflows[:cap(r.workflows)])
+	clear(r.aside[:cap(r.aside)])
+	clear(r.legacy[:cap(r.legacy)])
+	e := r.e
+	*r = recovery{takeFn: r.takeFn, order: r.order[:0], workflows: r.workflows[:0], aside: r.aside[:0], legacy: r.legacy[:0]}
+	e.rec = r
 }
 
 // scan reads the live part of the store: the records set aside before (counted), unfinished
@@ -68,7 +102,7 @@ func (r *recovery) scan() error {
 		_ = r.take(seqKey, raw)
 	}
 	for _, inv := range r.order {
-		early, entries := invocationScanPrefixes(inv.id)
+		early, entries := r.e.invocationScanPrefixes(inv.id)
 		for _, prefix := range [...]string{early, entries} {
 			if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 				return err
@@ -97,8 +131,9 @@ func parseHexIndex(s string) (uint64, bool) {
 
 // invocationScanPrefixes are the prefixes of invocation id's early completions and journal
 // entries: earlyPrefix or journalPrefix, the ID in hex and a slash. Both are cut from one
-// string, so that an invocation's scans cost one allocation, and the ID is encoded once.
-func invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
+// string, itself cut from the key buffer (keepString), so that an invocation's scans cost no
+// allocation of their own, and the ID is encoded once.
+func (e *Engine) invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
 	const idLen = 2*len(protocol.InvocationID{}) + 1
 	var buf [len(earlyPrefix) + len(journalPrefix) + 2*idLen]byte
 	b := append(buf[:0], earlyPrefix...)
@@ -106,7 +141,7 @@ func invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
 	b = append(b, '/')
 	b = append(b, journalPrefix...)
 	b = append(b, b[len(earlyPrefix):len(earlyPrefix)+idLen]...)
-	both := string(b)
+	both := e.keepString(b)
 	return both[:len(earlyPrefix)+idLen], both[len(earlyPrefix)+idLen:]
 }
 
@@ -510,7 +545,7 @@ func (r *recovery) rebuildInvocation(inv *invocation, spec protocol.ServiceSpec)
 			if mutant.On(mutant.FireTimerEarlyAfterRestart) {
 				e.note(Note{Kind: NoteTimerArmed, Invocation: t.Invocation, Index: t.Index, Timer: t, Reason: t.Kind.String()})
 				t.Deadline = e.now().Add(t.Deadline.Sub(e.now()) / 2)
-				e.ready.Timers = append(e.ready.Timers, t)
+				e.addTimer(t)
 				continue
 			}
 			e.arm(t)

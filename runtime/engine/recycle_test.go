@@ -11,8 +11,8 @@ import (
 
 // TestRecycledReadiesAreTheSame drives two engines with the same inputs, one of whose Readies
 // are handed back after each step (Engine.Recycle), and whose engine recovered after a restart
-// takes the old one's room (Engine.TakeRoom): every Ready is the same either way, and a recycled
-// Ready is left empty, its slices taken back.
+// is rebuilt over the old one (engine.RecoverOver): every Ready is the same either way, and a
+// recycled Ready is left empty, its slices taken back.
 func TestRecycledReadiesAreTheSame(t *testing.T) {
 	a, b := newHarness(t), newHarness(t)
 	both := func(what string, do func(h *harness)) {
@@ -35,11 +35,12 @@ func TestRecycledReadiesAreTheSame(t *testing.T) {
 	both("send", func(h *harness) { h.send("Other", "run", `"y"`) })
 	both("output", func(h *harness) { h.output(idN(1)) })
 
-	// A restart: a's recovered engine takes the old one's room, b's starts from nothing.
+	// A restart: a's engine is recovered over the old one, b's starts from nothing.
 	old := a.eng
+	a.reuse = true
 	a.crash()
 	b.crash()
-	a.eng.TakeRoom(old)
+	require.Same(t, old, a.eng, "RecoverOver rebuilds the old engine")
 	both("recovered", func(*harness) {})
 	both("call after the restart", func(h *harness) { h.call("Greeter", "approve", `"z"`) })
 	both("awakeable after the restart", func(h *harness) { h.eng.Receive(cmd(idN(3), 1, 1, awakeableEntry())) })

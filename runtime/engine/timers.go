@@ -19,7 +19,7 @@ var timeZero time.Time
 func (e *Engine) FireTimer(t Timer) {
 	if e.now().Before(t.Deadline) && !mutant.On(mutant.ActOnEarlyTimer) {
 		e.reached(PointTimerFiredEarlyRearmed)
-		e.ready.Timers = append(e.ready.Timers, t)
+		e.addTimer(t)
 		return
 	}
 	switch t.Kind {
@@ -67,8 +67,8 @@ func (e *Engine) FireTimer(t Timer) {
 func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 	e.reached(PointRetentionPurge)
 	delete(e.invs, inv.id)
-	e.del(inv.recordKeyOf())
-	e.del(finishedKey(inv.id))
+	e.del(e.recordKeyOf(inv))
+	e.del(e.invKeyOf(finishedPrefix, inv))
 	n := inv.entries
 	if inv.journal != nil {
 		n = uint32(len(inv.journal))
@@ -77,7 +77,7 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 		if mutant.On(mutant.RowLeftAfterPurge) && i == n-1 {
 			continue
 		}
-		e.del(entryKey(inv.id, i))
+		e.del(e.indexedKeyOf(inv, journalPrefix, i))
 	}
 	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
 	if inv.idemKey != "" {

@@ -220,9 +220,3 @@ type Ready struct {
 func (r *Ready) Empty() bool {
 	return len(r.Batch) == 0 && len(r.Messages) == 0 && len(r.Replies) == 0 && len(r.Timers) == 0 && len(r.Notes) == 0
 }
-
-// unbuffered reports whether r holds no buffer at all (every slice without room), as the empty
-// Ready from a step that did nothing.
-func (r *Ready) unbuffered() bool {
-	return cap(r.Batch) == 0 && cap(r.Messages) == 0 && cap(r.Replies) == 0 && cap(r.Timers) == 0 && cap(r.Notes) == 0
-}
