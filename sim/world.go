@@ -307,7 +307,7 @@ func emptyHeld(held []event) []event {
 // counter starts again at zero, as the trace hash needs (ties are drawn afresh per run).
 func emptyQueue(q eventQueue) eventQueue {
 	clear(q.slots)
-	return eventQueue{heap: q.heap[:0], slots: q.slots[:0], free: q.free[:0]}
+	return eventQueue{keys: q.keys[:0], slots: q.slots[:0], free: q.free[:0]}
 }
 
 // Now returns the virtual time since the start of the run.
