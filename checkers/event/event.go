@@ -15,7 +15,7 @@ type Event struct {
 	// The fields that hold pointers come first and the plain numbers after them: the collector
 	// scans, and a copy into the history puts write barriers on, an event only up to its last
 	// pointer, and histories copy and scan hundreds of events a run. The order of the fields is
-	// not the order of the trace hash's encoding (encodeHash fixes that).
+	// not the order in which the trace hash folds them (Hash fixes that).
 
 	// Node names where it happened ("runtime", "executor", "client-3", ...).
 	Node string

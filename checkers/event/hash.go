@@ -3,7 +3,6 @@ package event
 import (
 	"encoding/binary"
 	"math"
-	"sync"
 
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -12,49 +11,189 @@ import (
 // Hash folds every field of every event of h into one 64-bit hash: the trace hash that must be
 // equal for equal seeds. Strings and byte slices are length-prefixed, so that moving bytes from
 // one field to the next changes the hash.
+//
+// The fields are folded straight into the running hash, a 64-bit word at a time, with no
+// encoding into a buffer first: encoding each event into bytes (varints and all) and hashing the
+// bytes was three quarters of the trace hash's cost, itself a tenth of a simulation's. The words
+// of one event, in this order:
+//
+//	At, Clock, the Invocation's two halves, Attempt | Index<<32,
+//	Kind | HandlerKind<<8 | Timer<<16 | Purge<<24 | End<<32 | Message<<40 | set<<48,
+//	Node (a string),
+//
+// then those of the fields that set marks as set, in the order of its bits (setAwakeable,
+// setReason, ...); a field not set is zero and folds nothing more. A string or byte slice folds
+// as hashString says; a journal.Result its Value, then a word 0, or 1 | Code<<8 followed by the
+// Message; an entry a word Kind | Completed<<8, Name, Target, Param, Duration, Deadline, Result.
+// Every event starts with the same six words and the rest is spelled out by set and the lengths,
+// so the words of a history are those of one history only, and hashWord keeps different word
+// sequences apart as well as a 64-bit hash can.
 func Hash(h *History) uint64 {
-	bp := hashBufs.Get().(*[]byte)
-	buf := *bp
 	sum := uint64(hashSeed)
 	for i := range h.Events {
-		var n int
-		buf, n = encodeHash(buf, &h.Events[i])
-		sum = hashBlock(sum, buf, n)
+		sum = hashEvent(sum, &h.Events[i])
 	}
-	*bp = buf
-	hashBufs.Put(bp)
 	return hashFinish(sum ^ uint64(len(h.Events)))
 }
 
-// hashBufs holds the encoding buffers of finished hashes, one per run hashed otherwise. A reused
-// buffer changes nothing: hashBlock reads only what encodeHash wrote for the event at hand.
-var hashBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// The trace hash takes eight bytes at a time, in the manner of MurmurHash64A: a multiply and
-// shifts per word instead of FNV-1a's multiply per byte (hashing was 6% of a simulation's CPU).
-// Only equality of hashes matters, so the constants are any fixed odd ones; changing them, or
-// the way blocks are fed, changes every trace hash.
+// The trace hash mixes a word at a time, in the manner of MurmurHash64A: a multiply and shifts
+// per word instead of FNV-1a's multiply per byte. Only equality of hashes matters, so the
+// constants are any fixed odd ones; changing them, or the words folded, changes every trace hash.
 const (
 	hashSeed = 0x243f6a8885a308d3 // the first hexadecimal digits of pi
 	hashMul  = 0xc6a4a7935bd1e995
 )
 
-// hashBlock folds one event's encoding, b[:n], into h: its length first, so that the words of
-// two blocks can never be read as those of one, then its whole words, then the tail bytes as one
-// word, zeros above them. b holds eight zero bytes past n, so the tail is read as one whole word.
-func hashBlock(h uint64, b []byte, n int) uint64 {
-	h = hashWord(h, uint64(n))
-	b = b[:n+8]
-	for len(b) >= 24 { // two words a turn: half the loop's own instructions
-		h = hashWord(h, binary.LittleEndian.Uint64(b))
-		h = hashWord(h, binary.LittleEndian.Uint64(b[8:]))
-		b = b[16:]
+// The fields of an event that Hash folds only when they are set, a bit each of the kinds word
+// (see Hash). Most events set none of them.
+const (
+	setAwakeable = 1 << iota
+	setReason
+	setService
+	setHandler
+	setKey
+	setPromise
+	setIdempotencyKey
+	setEntry   // not the zero Entry
+	setJournal // its length, then its entries
+	setResult  // not the zero Result
+	setNumbers // any of Seq, Deadline, Request, Status and Span, which fold together
+	setHTTP
+	setSpec
+	setRuntime
+)
+
+// hashEvent folds the words of one event into h (see Hash for which words).
+func hashEvent(h uint64, e *Event) uint64 {
+	h = hashWord(h, uint64(e.At))
+	h = hashWord(h, uint64(e.Clock))
+	h = hashWord(h, binary.LittleEndian.Uint64(e.Invocation[:8]))
+	h = hashWord(h, binary.LittleEndian.Uint64(e.Invocation[8:]))
+	h = hashWord(h, uint64(e.Attempt)|uint64(e.Index)<<32)
+	set := fieldsSet(e)
+	h = hashWord(h, uint64(e.Kind)|uint64(e.HandlerKind)<<8|uint64(e.Timer)<<16|uint64(e.Purge)<<24|
+		uint64(e.End)<<32|uint64(e.Message)<<40|set<<48)
+	h = hashString(h, e.Node)
+	if set == 0 {
+		return h // most events: nothing but the words above
 	}
-	if len(b) >= 16 {
-		h = hashWord(h, binary.LittleEndian.Uint64(b))
-		b = b[8:]
+	if set&(setAwakeable|setReason|setService|setHandler|setKey|setPromise|setIdempotencyKey) != 0 {
+		h = hashStrings(h, e, set)
 	}
-	return hashWord(h, binary.LittleEndian.Uint64(b))
+	if set&setEntry != 0 {
+		h = hashEntry(h, &e.Entry)
+	}
+	if set&setJournal != 0 {
+		h = hashWord(h, uint64(len(e.Journal)))
+		for k := range e.Journal {
+			h = hashEntry(h, &e.Journal[k])
+		}
+	}
+	if set&setResult != 0 {
+		h = hashResult(h, &e.Result)
+	}
+	if set&setNumbers != 0 {
+		h = hashWord(h, e.Seq)
+		h = hashWord(h, uint64(e.Deadline))
+		h = hashWord(h, e.Request)
+		h = hashWord(h, uint64(e.Status))
+		h = hashWord(h, uint64(e.Span))
+	}
+	if set&setHTTP != 0 {
+		h = hashHTTP(h, e.HTTP)
+	}
+	if set&setSpec != 0 {
+		h = hashSpec(h, e.Spec)
+	}
+	if set&setRuntime != 0 {
+		h = hashRuntime(h, e.Runtime)
+	}
+	return h
+}
+
+// hashStrings folds the strings of e that set marks as set, in the order of their bits.
+func hashStrings(h uint64, e *Event, set uint64) uint64 {
+	// One test per string: ranging over an array of them cost more than hashing them.
+	if set&setAwakeable != 0 {
+		h = hashString(h, e.Awakeable)
+	}
+	if set&setReason != 0 {
+		h = hashString(h, e.Reason)
+	}
+	if set&setService != 0 {
+		h = hashString(h, e.Service)
+	}
+	if set&setHandler != 0 {
+		h = hashString(h, e.Handler)
+	}
+	if set&setKey != 0 {
+		h = hashString(h, e.Key)
+	}
+	if set&setPromise != 0 {
+		h = hashString(h, e.Promise)
+	}
+	if set&setIdempotencyKey != 0 {
+		h = hashString(h, e.IdempotencyKey)
+	}
+	return h
+}
+
+// fieldsSet returns the set bits of e (setAwakeable, ...): which of its optional fields hold
+// something.
+func fieldsSet(e *Event) uint64 {
+	var set uint64
+	if len(e.Awakeable)|len(e.Reason)|len(e.Service)|len(e.Handler)|len(e.Key)|len(e.Promise)|len(e.IdempotencyKey) != 0 {
+		set = stringsSet(e) // most events set none of them: one test instead of seven
+	}
+	if !zeroEntry(&e.Entry) {
+		set |= setEntry
+	}
+	if len(e.Journal) != 0 {
+		set |= setJournal
+	}
+	if !emptyResult(&e.Result) {
+		set |= setResult
+	}
+	if e.Seq|uint64(e.Deadline)|e.Request|uint64(e.Status)|uint64(e.Span) != 0 {
+		set |= setNumbers
+	}
+	if e.HTTP != nil {
+		set |= setHTTP
+	}
+	if e.Spec != nil {
+		set |= setSpec
+	}
+	if e.Runtime != nil {
+		set |= setRuntime
+	}
+	return set
+}
+
+// stringsSet returns the set bits of e's optional strings.
+func stringsSet(e *Event) uint64 {
+	var set uint64
+	if len(e.Awakeable) != 0 {
+		set |= setAwakeable
+	}
+	if len(e.Reason) != 0 {
+		set |= setReason
+	}
+	if len(e.Service) != 0 {
+		set |= setService
+	}
+	if len(e.Handler) != 0 {
+		set |= setHandler
+	}
+	if len(e.Key) != 0 {
+		set |= setKey
+	}
+	if len(e.Promise) != 0 {
+		set |= setPromise
+	}
+	if len(e.IdempotencyKey) != 0 {
+		set |= setIdempotencyKey
+	}
+	return set
 }
 
 // hashWord mixes one word into h; for a fixed word it is a bijection of h, so two different
@@ -74,266 +213,107 @@ func hashFinish(h uint64) uint64 {
 	return h ^ h>>47
 }
 
-// AppendHash appends the hashed encoding of one event to b.
-func AppendHash(b []byte, e *Event) []byte {
-	buf, n := encodeHash(nil, e)
-	return append(b, buf[:n]...)
-}
-
-// encodeHash writes the hashed encoding of e at the start of buf, grown when it is too small,
-// and returns the buffer and the encoding's length n; eight zero bytes follow the encoding, for
-// hashBlock. The buffer is sized first (hashBound), so that every field is a store at an index
-// rather than an append that checks its capacity: with the varints' loops, the appends were
-// three quarters of the trace hash's instructions.
-//
-// The encoding, field by field in this order (the hash's, not the struct's): At as a varint,
-// Kind as a byte, Node, the Invocation's 16 bytes, Attempt and Index as uvarints, Entry, the
-// Journal's length and entries, Result, the seven strings Awakeable, Reason, Service, Handler,
-// Key, Promise and IdempotencyKey, Seq, Deadline, Request, Status, Clock, the five small kinds
-// as bytes, Span, then HTTP, Spec and Runtime, each a presence byte and its fields. Strings and
-// byte slices are a uvarint length and the bytes; signed numbers are zigzag varints
-// (encoding/binary's).
-func encodeHash(buf []byte, e *Event) ([]byte, int) {
-	if bound := hashBound(e) + 8; cap(buf) < bound {
-		buf = make([]byte, bound+bound/2)
-	}
-	b := buf[:cap(buf)]
-	i := putVarint(b, 0, int64(e.At))
-	b[i] = byte(e.Kind)
-	i = putString(b, i+1, e.Node)
-	i += copy(b[i:i+len(e.Invocation)], e.Invocation[:])
-	i = putUvarint(b, i, uint64(e.Attempt))
-	i = putUvarint(b, i, uint64(e.Index))
-	// Most fields of most events are zero, and a zero field encodes as zero bytes (an empty
-	// string's length, a zero number, the zero entry's ten): runs of zero fields are written as
-	// a run of zero bytes, and only a run that holds something goes field by field.
-	if zeroEntry(&e.Entry) && len(e.Journal) == 0 && emptyResult(&e.Result) {
-		// The zero entry's ten bytes, the journal's length, the result's two.
-		binary.LittleEndian.PutUint64(b[i:], 0)
-		binary.LittleEndian.PutUint64(b[i+5:], 0)
-		i += 13
-	} else {
-		i = putEntry(b, i, &e.Entry)
-		i = putUvarint(b, i, uint64(len(e.Journal)))
-		for k := range e.Journal {
-			i = putEntry(b, i, &e.Journal[k])
+// hashString folds s: a string of eight bytes or more as its length, then its bytes eight at a
+// time, the last eight as one word even where they overlap the word before (s[n-8:]); a shorter
+// one as one word, its bytes little-endian with its length in the top byte; the empty string as
+// a word 0. Given the length, the words spell every byte of s, and the first word tells the
+// three forms apart (no string is 2^56 bytes long), so two strings fold alike only if they are
+// equal.
+func hashString[T string | []byte](h uint64, s T) uint64 {
+	n := len(s)
+	switch {
+	case n >= 8:
+		h = hashWord(h, uint64(n))
+		for i := 0; i+8 < n; i += 8 {
+			h = hashWord(h, le64(s[i:]))
 		}
-		i = putResult(b, i, &e.Result)
+		return hashWord(h, le64(s[n-8:]))
+	case n >= 4:
+		// The first four bytes and the last four, in place: the bytes both hold are the same.
+		return hashWord(h, uint64(le32(s))|uint64(le32(s[n-4:]))<<(8*(n-4))|uint64(n)<<56)
+	case n > 0:
+		return hashWord(h, uint64(s[0])|uint64(s[n/2])<<(8*(n/2))|uint64(s[n-1])<<(8*(n-1))|uint64(n)<<56)
 	}
-	if len(e.Awakeable)|len(e.Reason)|len(e.Service)|len(e.Handler)|len(e.Key)|len(e.Promise)|len(e.IdempotencyKey) == 0 {
-		binary.LittleEndian.PutUint64(b[i:], 0) // seven empty strings' lengths
-		i += 7
-	} else {
-		// One call per string: ranging over an array of them cost more than encoding them.
-		i = putString(b, i, e.Awakeable)
-		i = putString(b, i, e.Reason)
-		i = putString(b, i, e.Service)
-		i = putString(b, i, e.Handler)
-		i = putString(b, i, e.Key)
-		i = putString(b, i, e.Promise)
-		i = putString(b, i, e.IdempotencyKey)
-	}
-	if e.Seq|uint64(e.Deadline)|e.Request|uint64(e.Status) == 0 {
-		binary.LittleEndian.PutUint32(b[i:], 0)
-		i += 4
-	} else {
-		i = putUvarint(b, i, e.Seq)
-		i = putVarint(b, i, int64(e.Deadline))
-		i = putUvarint(b, i, e.Request)
-		i = putVarint(b, i, int64(e.Status))
-	}
-	i = putVarint(b, i, int64(e.Clock))
-	k := b[i : i+5]
-	k[0], k[1], k[2], k[3], k[4] = byte(e.HandlerKind), byte(e.Timer), byte(e.Purge), byte(e.End), byte(e.Message)
-	i += 5
-	if e.Span == 0 && e.HTTP == nil && e.Spec == nil && e.Runtime == nil {
-		binary.LittleEndian.PutUint32(b[i:], 0) // Span, and three absent pointers
-		return buf, putTail(b, i+4)
-	}
-	i = putVarint(b, i, int64(e.Span))
-	i = putHTTP(b, i, e.HTTP)
-	i = putSpec(b, i, e.Spec)
-	i = putRuntime(b, i, e.Runtime)
-	return buf, putTail(b, i)
+	return hashWord(h, 0)
 }
 
-// putTail writes the eight zero bytes hashBlock reads past the encoding, which ends at i.
-func putTail(b []byte, i int) int {
-	binary.LittleEndian.PutUint64(b[i:], 0)
-	return i
+// le64 and le32 read the first eight or four bytes of s as a little-endian number (the compiler
+// makes each one load).
+func le64[T string | []byte](s T) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// maxVarint is the longest a varint of 64 bits encodes to.
-const maxVarint = binary.MaxVarintLen64
-
-// hashBound is at most the length of e's encoding (encodeHash): maxVarint for every number,
-// and the bytes of every string and byte slice.
-func hashBound(e *Event) int {
-	// At, Kind, Node's length, Invocation, Attempt, Index, the journal's length, the seven
-	// strings' lengths, Seq to Clock, the five kinds, Span.
-	n := maxVarint + 1 + maxVarint + len(e.Invocation) + 2*maxVarint + maxVarint + 7*maxVarint + 5*maxVarint + 5 + maxVarint
-	n += len(e.Node) + len(e.Awakeable) + len(e.Reason) + len(e.Service) + len(e.Handler) + len(e.Key) + len(e.Promise) + len(e.IdempotencyKey)
-	n += entryBound(&e.Entry) + resultBound(&e.Result)
-	for k := range e.Journal {
-		n += entryBound(&e.Journal[k])
-	}
-	n += 3 // the presence bytes of HTTP, Spec and Runtime
-	if h := e.HTTP; h != nil {
-		n += 2*maxVarint + len(h.Method) + len(h.Path) + maxVarint + maxVarint + maxVarint + len(h.Body)
-		for _, f := range h.Header {
-			n += 2*maxVarint + len(f.Name) + len(f.Value)
-		}
-	}
-	if s := e.Spec; s != nil {
-		n += maxVarint + len(s.Name) + 1 + maxVarint + 2*maxVarint
-		for _, h := range s.Handlers {
-			n += maxVarint + len(h.Name) + 1
-		}
-	}
-	if e.Runtime != nil {
-		n += 6 * maxVarint
-	}
-	return n
+func le32[T string | []byte](s T) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
-func entryBound(e *journal.Entry) int {
-	return 1 + 2*maxVarint + len(e.Name) + len(e.Target) + 1 + resultBound(&e.Param) + 2*maxVarint + resultBound(&e.Result)
-}
-
-func resultBound(r *journal.Result) int {
-	n := maxVarint + len(r.Value) + 1
-	if r.Failure != nil {
-		n += 2*maxVarint + len(r.Failure.Message)
-	}
-	return n
-}
-
-// putUvarint writes v at b[i:] as binary.AppendUvarint does and returns the index after it.
-func putUvarint(b []byte, i int, v uint64) int {
-	for v >= 0x80 {
-		b[i] = byte(v) | 0x80
-		v >>= 7
-		i++
-	}
-	b[i] = byte(v)
-	return i + 1
-}
-
-// putVarint writes v at b[i:] as binary.AppendVarint does (zigzag) and returns the index after it.
-func putVarint(b []byte, i int, v int64) int {
-	u := uint64(v) << 1
-	if v < 0 {
-		u = ^u
-	}
-	return putUvarint(b, i, u)
-}
-
-// putString and putBytes copy nothing after the length of an empty string: most are, and an
-// empty copy still calls memmove.
-func putString(b []byte, i int, s string) int {
-	i = putUvarint(b, i, uint64(len(s)))
-	if len(s) == 0 {
-		return i
-	}
-	return i + copy(b[i:], s)
-}
-
-func putBytes(b []byte, i int, s []byte) int {
-	i = putUvarint(b, i, uint64(len(s)))
-	if len(s) == 0 {
-		return i
-	}
-	return i + copy(b[i:], s)
-}
-
-// putEntry and putResult take their value by pointer: an Entry is too large to copy for every
-// one hashed.
-func putEntry(b []byte, i int, e *journal.Entry) int {
-	if zeroEntry(e) {
-		// The zero entry, as the fields below write it: most events carry none.
-		binary.LittleEndian.PutUint64(b[i:], 0)
-		binary.LittleEndian.PutUint16(b[i+8:], 0)
-		return i + 10
-	}
-	b[i] = byte(e.Kind)
-	i = putString(b, i+1, e.Name)
-	i = putString(b, i, e.Target)
-	if e.Completed {
-		b[i] = 1
-	} else {
-		b[i] = 0
-	}
-	i = putResult(b, i+1, &e.Param)
-	i = putVarint(b, i, int64(e.Duration))
-	i = putVarint(b, i, e.Deadline)
-	return putResult(b, i, &e.Result)
-}
-
-// zeroEntry reports whether e encodes as the zero Entry does.
+// zeroEntry reports whether e is the zero Entry, as hashing sees it. Its numbers and lengths are
+// or-ed together: one test rather than one per field, and most events carry no entry.
 func zeroEntry(e *journal.Entry) bool {
-	return e.Kind == 0 && e.Name == "" && e.Target == "" && !e.Completed && e.Duration == 0 && e.Deadline == 0 &&
-		emptyResult(&e.Param) && emptyResult(&e.Result)
+	return uint64(e.Kind)|uint64(len(e.Name))|uint64(len(e.Target))|uint64(e.Duration)|uint64(e.Deadline)|
+		uint64(len(e.Param.Value))|uint64(len(e.Result.Value)) == 0 &&
+		!e.Completed && e.Param.Failure == nil && e.Result.Failure == nil
 }
 
-// emptyResult reports whether r encodes as the zero Result does (an empty value, no failure).
+// emptyResult reports whether r is the zero Result as hashing sees it (an empty value, no failure).
 func emptyResult(r *journal.Result) bool { return len(r.Value) == 0 && r.Failure == nil }
 
-func putResult(b []byte, i int, r *journal.Result) int {
-	i = putBytes(b, i, r.Value)
+// hashEntry and hashResult take their value by pointer: an Entry is too large to copy for every
+// one hashed.
+func hashEntry(h uint64, e *journal.Entry) uint64 {
+	c := uint64(e.Kind)
+	if e.Completed {
+		c |= 1 << 8
+	}
+	h = hashWord(h, c)
+	h = hashString(h, e.Name)
+	h = hashString(h, e.Target)
+	h = hashResult(h, &e.Param)
+	h = hashWord(h, uint64(e.Duration))
+	h = hashWord(h, uint64(e.Deadline))
+	return hashResult(h, &e.Result)
+}
+
+func hashResult(h uint64, r *journal.Result) uint64 {
+	h = hashString(h, r.Value)
 	if r.Failure == nil {
-		b[i] = 0
-		return i + 1
+		return hashWord(h, 0)
 	}
-	b[i] = 1
-	i = putUvarint(b, i+1, uint64(r.Failure.Code))
-	return putString(b, i, r.Failure.Message)
+	h = hashWord(h, 1|uint64(r.Failure.Code)<<8)
+	return hashString(h, r.Failure.Message)
 }
 
-func putHTTP(b []byte, i int, h *HTTP) int {
-	if h == nil {
-		b[i] = 0
-		return i + 1
+func hashHTTP(h uint64, x *HTTP) uint64 {
+	h = hashString(h, x.Method)
+	h = hashString(h, x.Path)
+	h = hashWord(h, uint64(x.Status))
+	h = hashWord(h, uint64(len(x.Header)))
+	for _, f := range x.Header {
+		h = hashString(h, f.Name)
+		h = hashString(h, f.Value)
 	}
-	b[i] = 1
-	i = putString(b, i+1, h.Method)
-	i = putString(b, i, h.Path)
-	i = putVarint(b, i, int64(h.Status))
-	i = putUvarint(b, i, uint64(len(h.Header)))
-	for _, f := range h.Header {
-		i = putString(b, i, f.Name)
-		i = putString(b, i, f.Value)
-	}
-	return putBytes(b, i, h.Body)
+	return hashString(h, x.Body)
 }
 
-func putSpec(b []byte, i int, s *protocol.ServiceSpec) int {
-	if s == nil {
-		b[i] = 0
-		return i + 1
+func hashSpec(h uint64, s *protocol.ServiceSpec) uint64 {
+	h = hashString(h, s.Name)
+	h = hashWord(h, uint64(s.Kind)|uint64(len(s.Handlers))<<8)
+	for _, x := range s.Handlers {
+		h = hashString(h, x.Name)
+		h = hashWord(h, uint64(x.Kind))
 	}
-	b[i] = 1
-	i = putString(b, i+1, s.Name)
-	b[i] = byte(s.Kind)
-	i = putUvarint(b, i+1, uint64(len(s.Handlers)))
-	for _, h := range s.Handlers {
-		i = putString(b, i, h.Name)
-		b[i] = byte(h.Kind)
-		i++
-	}
-	i = putVarint(b, i, int64(s.Retention))
-	return putVarint(b, i, int64(s.IdempotencyRetention))
+	h = hashWord(h, uint64(s.Retention))
+	return hashWord(h, uint64(s.IdempotencyRetention))
 }
 
-func putRuntime(b []byte, i int, r *Runtime) int {
-	if r == nil {
-		b[i] = 0
-		return i + 1
-	}
-	b[i] = 1
-	i = putVarint(b, i+1, int64(r.RetryInitialInterval))
-	i = putUvarint(b, i, math.Float64bits(r.RetryFactor))
-	i = putVarint(b, i, int64(r.RetryMaxInterval))
-	i = putUvarint(b, i, uint64(r.RetryMaxAttempts))
-	i = putVarint(b, i, int64(r.InactivityMax))
-	return putUvarint(b, i, r.SuspendAtOncePercent)
+func hashRuntime(h uint64, r *Runtime) uint64 {
+	h = hashWord(h, uint64(r.RetryInitialInterval))
+	h = hashWord(h, math.Float64bits(r.RetryFactor))
+	h = hashWord(h, uint64(r.RetryMaxInterval))
+	h = hashWord(h, uint64(r.RetryMaxAttempts))
+	h = hashWord(h, uint64(r.InactivityMax))
+	return hashWord(h, r.SuspendAtOncePercent)
 }

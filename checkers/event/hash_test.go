@@ -36,6 +36,31 @@ func TestHashTellsBlocksApart(t *testing.T) {
 	add("two empty events", &History{Events: []Event{{}, {}}})
 }
 
+// TestHashReadsEveryByte changes each byte of a string, and of a byte slice, of every length up
+// to 40 in turn and wants a new trace hash each time: the words a string folds into (whole words,
+// an overlapping last word, the short forms) must miss no byte. It also moves a byte from one
+// field to the next, which the length prefixes must tell apart.
+func TestHashReadsEveryByte(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		s := []byte(strings.Repeat("a", n))
+		base := Hash(&History{Events: []Event{{Reason: string(s), HTTP: &HTTP{Body: s}}}})
+		for i := range n {
+			c := []byte(string(s))
+			c[i] = 'b'
+			if Hash(&History{Events: []Event{{Reason: string(c), HTTP: &HTTP{Body: s}}}}) == base {
+				t.Fatalf("a string of %d bytes: byte %d does not reach the trace hash", n, i)
+			}
+			if Hash(&History{Events: []Event{{Reason: string(s), HTTP: &HTTP{Body: c}}}}) == base {
+				t.Fatalf("a body of %d bytes: byte %d does not reach the trace hash", n, i)
+			}
+		}
+		moved := Hash(&History{Events: []Event{{Reason: string(s[1:]), HTTP: &HTTP{Method: "a", Body: s}}}})
+		if moved == Hash(&History{Events: []Event{{Reason: string(s), HTTP: &HTTP{Body: s}}}}) {
+			t.Fatalf("a byte moved from Reason to HTTP.Method at length %d leaves the trace hash as it was", n)
+		}
+	}
+}
+
 // BenchmarkHash is the trace hash of a history of 200 client exchanges.
 func BenchmarkHash(b *testing.B) {
 	var h History
@@ -49,9 +74,10 @@ func BenchmarkHash(b *testing.B) {
 	}
 }
 
-// TestHashGolden pins the trace hash of a history that sets every field, with lengths and
-// numbers on both sides of a varint byte, and of events that set almost none: a faster encoding
-// must leave every trace hash of every seed unchanged, which this value stands for.
+// TestHashGolden pins the trace hash of a history that sets every field, with strings of every
+// form hashString folds (short, whole words, an overlapping last word), and of events that set
+// almost none: a faster hash must leave every trace hash of every seed unchanged, which this
+// value stands for.
 func TestHashGolden(t *testing.T) {
 	long := strings.Repeat("x", 200)
 	full := Event{
@@ -75,7 +101,7 @@ func TestHashGolden(t *testing.T) {
 	for i := range 300 {
 		h.Events = append(h.Events, Event{At: time.Duration(i) * time.Millisecond, Kind: Kind(i % 30), Node: long[:i%150], Index: uint32(i)})
 	}
-	if got, want := Hash(h), uint64(0x08ea08c0d56b9326); got != want {
+	if got, want := Hash(h), uint64(0xb961f4add7ebd011); got != want {
 		t.Fatalf("trace hash %#016x, want %#016x", got, want)
 	}
 }
