@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -622,4 +623,30 @@ func BenchmarkUnmarshalMessage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzParseInvocationID holds ParseInvocationID to its definition: it accepts exactly "inv_" and
+// 32 lowercase hex digits of a non-zero ID, which String spells back, and refuses anything else
+// with ErrMalformedID and an error naming the input.
+func FuzzParseInvocationID(f *testing.F) {
+	good := testInvocation.String()
+	for _, s := range []string{good, "", "inv_", good[:len(good)-1] + "g", good[:len(good)-1] + "F", "inv_" + strings.Repeat("0", 32), good + "0", "inv_" + strings.Repeat("f", 32)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := protocol.ParseInvocationID(s)
+		rest, prefixed := strings.CutPrefix(s, "inv_")
+		raw, hexErr := hex.DecodeString(rest)
+		valid := prefixed && len(rest) == 32 && hexErr == nil && strings.ToLower(rest) == rest && !bytes.Equal(raw, make([]byte, 16))
+		switch {
+		case valid && err != nil:
+			t.Fatalf("ParseInvocationID(%q) refused a well-formed ID: %v", s, err)
+		case valid && id.String() != s:
+			t.Fatalf("ParseInvocationID(%q) = %v, which spells %q", s, id, id.String())
+		case !valid && err == nil:
+			t.Fatalf("ParseInvocationID(%q) accepted a malformed ID as %v", s, id)
+		case !valid && (!errors.Is(err, protocol.ErrMalformedID) || !strings.Contains(err.Error(), strconv.Quote(s))):
+			t.Fatalf("ParseInvocationID(%q): error %v does not wrap ErrMalformedID and name the input", s, err)
+		}
+	})
 }
