@@ -650,3 +650,38 @@ func FuzzParseInvocationID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAwakeableID holds ParseAwakeableID to its definition: it accepts exactly "sign_1" and
+// what strict unpadded base64url decodes to 20 bytes naming a non-zero invocation, and decodes it
+// as that decoder does; it refuses anything else with ErrMalformedID and an error naming the
+// input.
+func FuzzParseAwakeableID(f *testing.F) {
+	good := protocol.AwakeableID{Invocation: testInvocation, Index: 7}.String()
+	for _, s := range []string{good, "", "sign_1", good[:len(good)-1], good + "A", good[:len(good)-1] + "B", good[:len(good)-1] + "=",
+		good[:10] + "\n" + good[10:], good[:10] + "+" + good[11:], protocol.AwakeableID{Index: 1}.String(),
+		protocol.AwakeableID{Invocation: testInvocation, Index: 1<<32 - 1}.String()} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := protocol.ParseAwakeableID(s)
+		rest, prefixed := strings.CutPrefix(s, protocol.AwakeablePrefix)
+		raw, b64Err := base64.RawURLEncoding.Strict().DecodeString(rest)
+		var want protocol.AwakeableID
+		valid := prefixed && b64Err == nil && len(raw) == 20
+		if valid {
+			copy(want.Invocation[:], raw)
+			want.Index = binary.BigEndian.Uint32(raw[16:])
+			valid = !want.Invocation.IsZero()
+		}
+		switch {
+		case valid && err != nil:
+			t.Fatalf("ParseAwakeableID(%q) refused a well-formed ID: %v", s, err)
+		case valid && a != want:
+			t.Fatalf("ParseAwakeableID(%q) = %+v, want %+v", s, a, want)
+		case !valid && err == nil:
+			t.Fatalf("ParseAwakeableID(%q) accepted a malformed ID as %+v", s, a)
+		case !valid && (!errors.Is(err, protocol.ErrMalformedID) || !strings.Contains(err.Error(), strconv.Quote(s))):
+			t.Fatalf("ParseAwakeableID(%q): error %v does not wrap ErrMalformedID and name the input", s, err)
+		}
+	})
+}
