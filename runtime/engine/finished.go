@@ -240,7 +240,7 @@ func (e *Engine) getRecord(prefix string, id protocol.InvocationID) ([]byte, boo
 		return e.get(idKey(prefix, id))
 	}
 	n := copy(e.keyRoom[:], prefix)
-	n += hex.Encode(e.keyRoom[n:], id[:])
+	n += encodeHex(e.keyRoom[n:], id[:])
 	return e.readInto(ap, e.keyRoom[:n])
 }
 

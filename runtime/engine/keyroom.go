@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +46,7 @@ func (e *Engine) keepString(k []byte) string {
 func (e *Engine) idKeyOf(prefix string, id protocol.InvocationID) string {
 	var b [4 + 2*len(protocol.InvocationID{})]byte
 	n := copy(b[:], prefix)
-	hex.Encode(b[n:], id[:])
+	encodeHex(b[n:], id[:])
 	return e.keepString(b[:])
 }
 
@@ -104,12 +103,12 @@ func putRetentionKey(b *[retentionKeyLen]byte, deadline time.Time, id protocol.I
 	binary.BigEndian.PutUint64(d[:8], uint64(deadline.Unix())^(1<<63))
 	binary.BigEndian.PutUint32(d[8:], uint32(deadline.Nanosecond()))
 	n := copy(b[:], retentionPrefix)
-	n += hex.Encode(b[n:], d[:])
+	n += encodeHex(b[n:], d[:])
 	b[n] = '/'
 	if idHex != "" {
 		copy(b[n+1:], idHex)
 	} else {
-		hex.Encode(b[n+1:], id[:])
+		encodeHex(b[n+1:], id[:])
 	}
 }
 

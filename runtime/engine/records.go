@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -167,7 +166,7 @@ func idKey(prefix string, id protocol.InvocationID) string {
 	// concatenation of an encoded string would allocate twice.
 	var b [4 + 2*len(protocol.InvocationID{})]byte
 	n := copy(b[:], prefix)
-	hex.Encode(b[n:], id[:])
+	encodeHex(b[n:], id[:])
 	return string(b[:])
 }
 
@@ -194,7 +193,7 @@ func indexedKey(prefix string, id protocol.InvocationID, index uint32) string {
 // putIndexedKey writes indexedKey(prefix, id, index) into k.
 func putIndexedKey(k *[indexedKeyLen]byte, prefix string, id protocol.InvocationID, index uint32) {
 	n := copy(k[:], prefix)
-	n += hex.Encode(k[n:], id[:])
+	n += encodeHex(k[n:], id[:])
 	k[n] = '/'
 	putKeyIndex(k, index)
 }
@@ -203,7 +202,7 @@ func putIndexedKey(k *[indexedKeyLen]byte, prefix string, id protocol.Invocation
 func putKeyIndex(k *[indexedKeyLen]byte, index uint32) {
 	var idx [4]byte
 	binary.BigEndian.PutUint32(idx[:], index)
-	hex.Encode(k[indexedKeyLen-8:], idx[:])
+	encodeHex(k[indexedKeyLen-8:], idx[:])
 }
 
 // journalKeys makes the journal keys of one invocation in index order, several in one string:
@@ -630,7 +629,7 @@ func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[inde
 	// The record's key and the entries' keys share the ID's hex digits: the prefixes are all
 	// four bytes long.
 	idKeyLen := copy(key[:], invocationPrefix)
-	idKeyLen += hex.Encode(key[idKeyLen:], id[:])
+	idKeyLen += encodeHex(key[idKeyLen:], id[:])
 	buf, ok, err := st.AppendValue(buf, key[:idKeyLen])
 	if err == nil && !ok {
 		copy(key[:], finishedPrefix)

@@ -430,9 +430,16 @@ func (c *Core) sync() (time.Duration, error) {
 	for i := range c.group {
 		c.fx.Durable(&c.group[i])
 	}
-	c.synced = append(c.synced, c.group...)
-	clear(c.group) // let the group's values go
-	c.group = c.group[:0]
+	if len(c.synced) == 0 {
+		// Nothing synced waits to be performed, as is usual: the group becomes the synced list
+		// by trading the two slices (the synced one was cleared when it was last performed),
+		// instead of copying each Ready across and clearing the group's.
+		c.synced, c.group = c.group, c.synced[:0]
+	} else {
+		c.synced = append(c.synced, c.group...)
+		clear(c.group) // let the group's values go
+		c.group = c.group[:0]
+	}
 	c.speculating, c.waits = c.speculating[:0], 0
 	return took, nil
 }

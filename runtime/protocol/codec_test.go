@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -622,4 +623,65 @@ func BenchmarkUnmarshalMessage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzParseInvocationID holds ParseInvocationID to its definition: it accepts exactly "inv_" and
+// 32 lowercase hex digits of a non-zero ID, which String spells back, and refuses anything else
+// with ErrMalformedID and an error naming the input.
+func FuzzParseInvocationID(f *testing.F) {
+	good := testInvocation.String()
+	for _, s := range []string{good, "", "inv_", good[:len(good)-1] + "g", good[:len(good)-1] + "F", "inv_" + strings.Repeat("0", 32), good + "0", "inv_" + strings.Repeat("f", 32)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := protocol.ParseInvocationID(s)
+		rest, prefixed := strings.CutPrefix(s, "inv_")
+		raw, hexErr := hex.DecodeString(rest)
+		valid := prefixed && len(rest) == 32 && hexErr == nil && strings.ToLower(rest) == rest && !bytes.Equal(raw, make([]byte, 16))
+		switch {
+		case valid && err != nil:
+			t.Fatalf("ParseInvocationID(%q) refused a well-formed ID: %v", s, err)
+		case valid && id.String() != s:
+			t.Fatalf("ParseInvocationID(%q) = %v, which spells %q", s, id, id.String())
+		case !valid && err == nil:
+			t.Fatalf("ParseInvocationID(%q) accepted a malformed ID as %v", s, id)
+		case !valid && (!errors.Is(err, protocol.ErrMalformedID) || !strings.Contains(err.Error(), strconv.Quote(s))):
+			t.Fatalf("ParseInvocationID(%q): error %v does not wrap ErrMalformedID and name the input", s, err)
+		}
+	})
+}
+
+// FuzzParseAwakeableID holds ParseAwakeableID to its definition: it accepts exactly "sign_1" and
+// what strict unpadded base64url decodes to 20 bytes naming a non-zero invocation, and decodes it
+// as that decoder does; it refuses anything else with ErrMalformedID and an error naming the
+// input.
+func FuzzParseAwakeableID(f *testing.F) {
+	good := protocol.AwakeableID{Invocation: testInvocation, Index: 7}.String()
+	for _, s := range []string{good, "", "sign_1", good[:len(good)-1], good + "A", good[:len(good)-1] + "B", good[:len(good)-1] + "=",
+		good[:10] + "\n" + good[10:], good[:10] + "+" + good[11:], protocol.AwakeableID{Index: 1}.String(),
+		protocol.AwakeableID{Invocation: testInvocation, Index: 1<<32 - 1}.String()} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := protocol.ParseAwakeableID(s)
+		rest, prefixed := strings.CutPrefix(s, protocol.AwakeablePrefix)
+		raw, b64Err := base64.RawURLEncoding.Strict().DecodeString(rest)
+		var want protocol.AwakeableID
+		valid := prefixed && b64Err == nil && len(raw) == 20
+		if valid {
+			copy(want.Invocation[:], raw)
+			want.Index = binary.BigEndian.Uint32(raw[16:])
+			valid = !want.Invocation.IsZero()
+		}
+		switch {
+		case valid && err != nil:
+			t.Fatalf("ParseAwakeableID(%q) refused a well-formed ID: %v", s, err)
+		case valid && a != want:
+			t.Fatalf("ParseAwakeableID(%q) = %+v, want %+v", s, a, want)
+		case !valid && err == nil:
+			t.Fatalf("ParseAwakeableID(%q) accepted a malformed ID as %+v", s, a)
+		case !valid && (!errors.Is(err, protocol.ErrMalformedID) || !strings.Contains(err.Error(), strconv.Quote(s))):
+			t.Fatalf("ParseAwakeableID(%q): error %v does not wrap ErrMalformedID and name the input", s, err)
+		}
+	})
 }
