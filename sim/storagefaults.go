@@ -71,14 +71,19 @@ func (w *World) checkBitFlip(key string, bit int) (vs []checkers.Violation, setA
 		return fail("reading it failed with %v, want a checksum error naming the key", err), false
 	}
 
-	// A restart on the damaged store. The engine is not kept: its first batch (which would
-	// move the record aside) is never applied, and it reports no coverage.
+	// A restart on the damaged store. The engine is not kept for the run: its first batch
+	// (which would move the record aside) is never applied, and it reports no coverage. Its
+	// room is kept for the next flip's restart (judges.flipEng), recovered over as over a
+	// crashed engine, which leaves nothing of this one visible; on an error the engine given
+	// stays the spare (RecoverOver leaves it fit for another).
 	cfg := w.runtime.config()
 	cfg.Reached, cfg.Buggify = nil, nil
-	eng, err := engine.Recover(cfg)
+	j := w.takeJudges()
+	eng, err := engine.RecoverOver(cfg, j.flipEng)
 	if err != nil {
 		return fail("recovery failed instead of setting the record aside: %v", err), false
 	}
+	j.flipEng = eng
 	inv := invocationOfKey(key)
 	for _, p := range eng.Problems() {
 		if p.Key == key {
