@@ -50,6 +50,7 @@ func (c *causality) reset() {
 	c.gated.reset()
 	c.untargeted.reset()
 	c.ready.reset()
+	c.readyFar.reset()
 	c.target.reset()
 	c.gets.reset()
 	c.done.reset()
@@ -132,11 +133,16 @@ type causality struct {
 	untargeted smallMap[protocol.InvocationID, []namedSlot]
 	restarted  bool // the runtime node recovered since it last crashed
 	restartAt  int
-	ready      smallMap[slot, bool] // entries complete (or needing no completion)
-	target     smallMap[protocol.InvocationID, keyRef]
-	gets       smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
-	done       smallMap[promiseRef, bool]
-	vs         []Violation
+	// ready are the entries complete (or needing no completion): a word of bits per
+	// invocation for its first 64 entries (most journals are shorter, and a seed's handful of
+	// invocations are found by a short search where a slot per entry outgrew it into a hash
+	// index), readyFar the entries past them.
+	ready    smallMap[protocol.InvocationID, uint64]
+	readyFar smallMap[slot, bool]
+	target   smallMap[protocol.InvocationID, keyRef]
+	gets     smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
+	done     smallMap[promiseRef, bool]
+	vs       []Violation
 }
 
 func (c *causality) window(inv protocol.InvocationID) *startWindow {
@@ -192,15 +198,15 @@ func (c *causality) event(i int, e *Event) {
 		case event.TimerRetry:
 			c.window(e.Invocation).caused = true
 		case event.TimerSleep:
-			c.ready.set(slot{e.Invocation, e.Index}, true)
+			c.setReady(slot{e.Invocation, e.Index})
 		}
 	case CompletionAccepted:
-		c.ready.set(slot{e.Invocation, e.Index}, true)
+		c.setReady(slot{e.Invocation, e.Index})
 	case PromiseCompleted:
 		p := promiseRef{keyRef{e.Service, e.Key}, e.Promise}
 		c.done.set(p, true)
 		for _, s := range c.gets.get(p) {
-			c.ready.set(s, true)
+			c.setReady(s)
 		}
 	case Purged:
 		if e.Purge == event.PurgeWorkflow {
@@ -213,10 +219,30 @@ func (c *causality) event(i int, e *Event) {
 	case AttemptStarted:
 		for idx, en := range e.Journal {
 			if !en.Kind.Completable() || en.Completed {
-				c.ready.set(slot{e.Invocation, uint32(idx)}, true)
+				c.setReady(slot{e.Invocation, uint32(idx)})
 			}
 		}
 	}
+}
+
+// readyWord is how many entries of an invocation causality.ready holds as bits.
+const readyWord = 64
+
+// setReady notes the entry at s complete (or needing no completion).
+func (c *causality) setReady(s slot) {
+	if s.Index < readyWord {
+		*c.ready.ref(s.Invocation) |= 1 << s.Index
+		return
+	}
+	c.readyFar.set(s, true)
+}
+
+// isReady reports whether setReady noted s.
+func (c *causality) isReady(s slot) bool {
+	if s.Index < readyWord {
+		return c.ready.get(s.Invocation)&(1<<s.Index) != 0
+	}
+	return c.readyFar.get(s)
 }
 
 // get notes a get-promise entry at s that waits for promise p.
@@ -224,7 +250,7 @@ func (c *causality) get(p promiseRef, s slot) {
 	g := c.gets.ref(p)
 	*g = append(*g, s)
 	if c.done.get(p) {
-		c.ready.set(s, true)
+		c.setReady(s)
 	}
 }
 
@@ -250,7 +276,7 @@ func (c *causality) command(e *Event) {
 		c.get(promiseRef{target, e.Entry.Name}, s)
 	case journal.KindAwakeable, journal.KindSleep:
 	default:
-		c.ready.set(s, true)
+		c.setReady(s)
 	}
 }
 
@@ -287,7 +313,7 @@ func (c *causality) link(_ int, le *LinkEvent) {
 func (c *causality) wokenBy(inv protocol.InvocationID, w *startWindow) bool {
 	for _, waiting := range w.suspends {
 		for _, idx := range waiting {
-			if c.ready.get(slot{inv, idx}) {
+			if c.isReady(slot{inv, idx}) {
 				return true
 			}
 		}
