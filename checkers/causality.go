@@ -50,7 +50,6 @@ func (c *causality) reset() {
 	c.gated.reset()
 	c.untargeted.reset()
 	c.ready.reset()
-	c.readyFar.reset()
 	c.target.reset()
 	c.gets.reset()
 	c.done.reset()
@@ -133,16 +132,11 @@ type causality struct {
 	untargeted smallMap[protocol.InvocationID, []namedSlot]
 	restarted  bool // the runtime node recovered since it last crashed
 	restartAt  int
-	// ready are the entries complete (or needing no completion): a word of bits per
-	// invocation for its first 64 entries (most journals are shorter, and a seed's handful of
-	// invocations are found by a short search where a slot per entry outgrew it into a hash
-	// index), readyFar the entries past them.
-	ready    smallMap[protocol.InvocationID, uint64]
-	readyFar smallMap[slot, bool]
-	target   smallMap[protocol.InvocationID, keyRef]
-	gets     smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
-	done     smallMap[promiseRef, bool]
-	vs       []Violation
+	ready      invBits // entries complete (or needing no completion)
+	target     smallMap[protocol.InvocationID, keyRef]
+	gets       smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
+	done       smallMap[promiseRef, bool]
+	vs         []Violation
 }
 
 func (c *causality) window(inv protocol.InvocationID) *startWindow {
@@ -225,25 +219,11 @@ func (c *causality) event(i int, e *Event) {
 	}
 }
 
-// readyWord is how many entries of an invocation causality.ready holds as bits.
-const readyWord = 64
-
 // setReady notes the entry at s complete (or needing no completion).
-func (c *causality) setReady(s slot) {
-	if s.Index < readyWord {
-		*c.ready.ref(s.Invocation) |= 1 << s.Index
-		return
-	}
-	c.readyFar.set(s, true)
-}
+func (c *causality) setReady(s slot) { c.ready.add(s.Invocation, s.Index) }
 
 // isReady reports whether setReady noted s.
-func (c *causality) isReady(s slot) bool {
-	if s.Index < readyWord {
-		return c.ready.get(s.Invocation)&(1<<s.Index) != 0
-	}
-	return c.readyFar.get(s)
-}
+func (c *causality) isReady(s slot) bool { return c.ready.has(s.Invocation, s.Index) }
 
 // get notes a get-promise entry at s that waits for promise p.
 func (c *causality) get(p promiseRef, s slot) {
