@@ -63,11 +63,12 @@ func (w *World) checkBitFlip(key string, bit int) (vs []checkers.Violation, setA
 		return []checkers.Violation{{Checker: "storage-faults", Message: fmt.Sprintf("bit %d of the value of %q flipped at rest: ", bit, key) + fmt.Sprintf(format, args...)}}
 	}
 	v, ok, err := st.Get(key)
-	var ce *store.ChecksumError
+	// errors.AsType rather than errors.As: the target of As escapes, a heap cell per flip.
+	ce, isChecksum := errors.AsType[*store.ChecksumError](err)
 	switch {
 	case err == nil:
 		return fail("it read back as %d bytes of data (found %v), not as a checksum failure", len(v), ok), false
-	case !errors.As(err, &ce) || ce.Key != key:
+	case !isChecksum || ce.Key != key:
 		return fail("reading it failed with %v, want a checksum error naming the key", err), false
 	}
 
