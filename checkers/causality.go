@@ -132,7 +132,7 @@ type causality struct {
 	untargeted smallMap[protocol.InvocationID, []namedSlot]
 	restarted  bool // the runtime node recovered since it last crashed
 	restartAt  int
-	ready      smallMap[slot, bool] // entries complete (or needing no completion)
+	ready      invBits // entries complete (or needing no completion)
 	target     smallMap[protocol.InvocationID, keyRef]
 	gets       smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
 	done       smallMap[promiseRef, bool]
@@ -192,15 +192,15 @@ func (c *causality) event(i int, e *Event) {
 		case event.TimerRetry:
 			c.window(e.Invocation).caused = true
 		case event.TimerSleep:
-			c.ready.set(slot{e.Invocation, e.Index}, true)
+			c.setReady(slot{e.Invocation, e.Index})
 		}
 	case CompletionAccepted:
-		c.ready.set(slot{e.Invocation, e.Index}, true)
+		c.setReady(slot{e.Invocation, e.Index})
 	case PromiseCompleted:
 		p := promiseRef{keyRef{e.Service, e.Key}, e.Promise}
 		c.done.set(p, true)
 		for _, s := range c.gets.get(p) {
-			c.ready.set(s, true)
+			c.setReady(s)
 		}
 	case Purged:
 		if e.Purge == event.PurgeWorkflow {
@@ -213,18 +213,24 @@ func (c *causality) event(i int, e *Event) {
 	case AttemptStarted:
 		for idx, en := range e.Journal {
 			if !en.Kind.Completable() || en.Completed {
-				c.ready.set(slot{e.Invocation, uint32(idx)}, true)
+				c.setReady(slot{e.Invocation, uint32(idx)})
 			}
 		}
 	}
 }
+
+// setReady notes the entry at s complete (or needing no completion).
+func (c *causality) setReady(s slot) { c.ready.add(s.Invocation, s.Index) }
+
+// isReady reports whether setReady noted s.
+func (c *causality) isReady(s slot) bool { return c.ready.has(s.Invocation, s.Index) }
 
 // get notes a get-promise entry at s that waits for promise p.
 func (c *causality) get(p promiseRef, s slot) {
 	g := c.gets.ref(p)
 	*g = append(*g, s)
 	if c.done.get(p) {
-		c.ready.set(s, true)
+		c.setReady(s)
 	}
 }
 
@@ -250,7 +256,7 @@ func (c *causality) command(e *Event) {
 		c.get(promiseRef{target, e.Entry.Name}, s)
 	case journal.KindAwakeable, journal.KindSleep:
 	default:
-		c.ready.set(s, true)
+		c.setReady(s)
 	}
 }
 
@@ -287,7 +293,7 @@ func (c *causality) link(_ int, le *LinkEvent) {
 func (c *causality) wokenBy(inv protocol.InvocationID, w *startWindow) bool {
 	for _, waiting := range w.suspends {
 		for _, idx := range waiting {
-			if c.ready.get(slot{inv, idx}) {
+			if c.isReady(slot{inv, idx}) {
 				return true
 			}
 		}

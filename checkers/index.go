@@ -159,8 +159,11 @@ func (x *Index) build(h *History, read *ReadRequests) {
 	x.tableRequests(n[event.ClientRequest] + n[event.ClientResponse])
 	// A slot's first command takes one element of emitted, capped so that an append (a later
 	// attempt's emission at the same slot, or a caller's) moves it out instead of writing over
-	// the next slot's: one allocation for the common case of one command per slot.
-	emitted := reuse(x.emitted, n[event.CommandEmitted])
+	// the next slot's: one allocation for the common case of one command per slot. A later
+	// emission at the slot moves its list to the next free elements of emitted too, again
+	// capped, while there is room (twice the commands: a slot emitted again by a later attempt
+	// is common, emitted many times rare), and to the heap past it.
+	emitted := reuse(x.emitted, 2*n[event.CommandEmitted])
 	x.emitted = emitted
 	downSince := time.Duration(-1)
 	for i := range h.Events {
@@ -202,11 +205,13 @@ func (x *Index) build(h *History, read *ReadRequests) {
 			}
 		case event.CommandEmitted:
 			s := Slot{e.Invocation, e.Index}
-			if prev, ok := x.Emitted[s]; ok {
-				x.Emitted[s] = append(prev, i)
+			prev := x.Emitted[s] // nil for the slot's first command: Emitted holds no empty list
+			if l := len(prev); l < len(emitted) {
+				copy(emitted, prev)
+				emitted[l] = i
+				x.Emitted[s], emitted = emitted[:l+1:l+1], emitted[l+1:]
 			} else {
-				emitted[0] = i
-				x.Emitted[s], emitted = emitted[:1:1], emitted[1:]
+				x.Emitted[s] = append(prev, i) // out of room: prev is capped, so this moves it
 			}
 		case event.Purged:
 			x.Purges = append(x.Purges, i)

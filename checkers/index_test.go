@@ -1,6 +1,11 @@
 package checkers
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/vigilsim/vigil/runtime/journal"
+)
 
 // TestIndexRequestTable looks requests up by number, with numbers that run from 1 (a slot per
 // number) and numbers far apart (a map): the first request and response of each number count,
@@ -54,6 +59,43 @@ func TestIndexRequestTable(t *testing.T) {
 		}
 		if (x.reqDense != nil) != (base == 0) {
 			t.Errorf("base %d: dense table %v", base, x.reqDense != nil)
+		}
+	}
+}
+
+// TestIndexEmittedLists holds Emitted to the list of every emission at each slot, in history
+// order, when one slot is emitted again and again (its list moved through the index's room
+// until that runs out, then to the heap) among slots emitted once, and with two indexes built
+// on one after the other: no list may lose, mix up or share another slot's elements, and an
+// append to one must not write over another.
+func TestIndexEmittedLists(t *testing.T) {
+	var b builder
+	want := map[Slot][]int{}
+	e := journal.Entry{Kind: journal.KindRun}
+	for a := uint32(1); a <= 7; a++ {
+		i := b.emit(invA, a, 1, e)
+		want[Slot{invA, 1}] = append(want[Slot{invA, 1}], i)
+		i = b.emit(invB, a, a, e)
+		want[Slot{invB, a}] = append(want[Slot{invB, a}], i)
+	}
+	var x Index
+	for range 2 {
+		x.build(&b.h, nil)
+		if len(x.Emitted) != len(want) {
+			t.Fatalf("Emitted has %d slots, want %d", len(x.Emitted), len(want))
+		}
+		for s, w := range want {
+			if got := x.Emitted[s]; !slices.Equal(got, w) {
+				t.Fatalf("Emitted[%v] = %v, want %v", s, got, w)
+			}
+		}
+		for s := range want {
+			x.Emitted[s] = append(x.Emitted[s], -1)
+		}
+		for s, w := range want {
+			if got := x.Emitted[s]; !slices.Equal(got[:len(got)-1], w) {
+				t.Fatalf("after appends, Emitted[%v] = %v, want %v and -1", s, got, w)
+			}
 		}
 	}
 }

@@ -93,12 +93,12 @@ type progress struct {
 	// free are lastStarts of an earlier history, for runtimeSent to reuse.
 	free  []*lastStart
 	owed  []owed
-	live  smallMap[attemptKey, bool]
+	live  invBits // attempts started at the executor and not ended
 	given smallMap[attemptKey, []givenCompletion]
 	// early are completions delivered before their attempt started at the executor.
 	early smallMap[attemptKey, []givenCompletion]
 	// ended are the attempts that ended at the executor.
-	ended smallMap[attemptKey, bool]
+	ended invBits
 	vs    []Violation
 }
 
@@ -135,16 +135,15 @@ func (p *progress) event(i int, e *Event) {
 		}
 	case AttemptStarted:
 		k := attemptKey{e.Invocation, e.Attempt}
-		p.live.set(k, true)
+		p.live.add(e.Invocation, e.Attempt)
 		if early, ok := p.early.lookup(k); ok {
 			g := p.given.ref(k)
 			*g = append(*g, early...)
 			p.early.del(k)
 		}
 	case AttemptEnded:
-		k := attemptKey{e.Invocation, e.Attempt}
-		p.live.del(k)
-		p.ended.set(k, true)
+		p.live.del(e.Invocation, e.Attempt)
+		p.ended.add(e.Invocation, e.Attempt)
 	}
 }
 
@@ -186,10 +185,10 @@ func (p *progress) link(_ int, le *LinkEvent) {
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindCompletion:
 		k := attemptKey{m.Invocation, m.Attempt}
 		switch {
-		case p.live.get(k):
+		case p.live.has(m.Invocation, m.Attempt):
 			g := p.given.ref(k)
 			*g = append(*g, givenCompletion{m.Index, le.After})
-		case !p.ended.get(k):
+		case !p.ended.has(m.Invocation, m.Attempt):
 			g := p.early.ref(k)
 			*g = append(*g, givenCompletion{m.Index, le.After})
 		}

@@ -55,6 +55,10 @@ type StorageJudge struct {
 	m storageModel
 	// finished is the room of the audit's list of finished invocations (storageAudit.finished).
 	finished []*storedInvocation
+	// in gives the journal rows' decoded names, targets and failures (UnmarshalInternedEntry):
+	// the rows of every history name the same few, and the entry lives only for one comparison,
+	// so sharing them is invisible, and the decoding (and its checks) is the same.
+	in journal.Interner
 }
 
 // Judge is StorageAuditRead(*h, rows, read) on j's kept model.
@@ -62,7 +66,7 @@ func (j *StorageJudge) Judge(h *History, rows []Row, read *ReadRequests) []Viola
 	m := &j.m
 	m.build(h, read)
 	defer m.forget()
-	a := storageAudit{m: m, ids: j.finished[:0]}
+	a := storageAudit{m: m, ids: j.finished[:0], in: &j.in}
 	for _, r := range rows {
 		if why := a.row(r); why != "" {
 			a.vs = append(a.vs, Violation{Checker: storageName, Invocation: a.inv, Message: fmt.Sprintf("store key %q: %s", r.Key, why)})
@@ -231,6 +235,8 @@ type storageAudit struct {
 	vs  []Violation
 	// ids is the room finished lists the finished invocations in (empty: the judge's room).
 	ids []*storedInvocation
+	// in is the judge's Interner for decoding journal rows.
+	in *journal.Interner
 	// last is what invocation found for the hex ID lastHex: the rows of one invocation come
 	// one after another (the store's order), and what it finds does not change during the audit.
 	lastHex string
@@ -345,8 +351,9 @@ func (a *storageAudit) indexed(prefix, rest string, value []byte) string {
 		r.rows++
 	}
 	// The decoded entry lives only for the comparison below, so its values may be the row's
-	// own bytes (UnmarshalOwnedEntry) instead of copies: the decoding is the same.
-	en, err := journal.UnmarshalOwnedEntry(value)
+	// own bytes and its strings and failures the judge's shared ones (UnmarshalInternedEntry)
+	// instead of copies: the decoding is the same.
+	en, err := journal.UnmarshalInternedEntry(value, a.in)
 	if err != nil {
 		return fmt.Sprintf("journal entry %d does not decode: %v", idx, err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	hist "github.com/vigilsim/vigil/checkers/event"
+	"github.com/vigilsim/vigil/runtime/engine"
 )
 
 // judges is what the checkers keep from one run's judgement to the next: the maps and slices
@@ -18,6 +19,11 @@ type judges struct {
 	storage  checkers.StorageJudge
 	// read are the client path's readings of the run's requests (noteRequest).
 	read checkers.ReadRequests
+	// flipEng is the engine of the bit-flip fault's last restart (checkBitFlip), which the
+	// next one is recovered over (engine.RecoverOver empties it first, as a new engine, whatever
+	// world's store it read): a restart's maps and buffers made afresh at every flip were most
+	// of its allocations. Nothing reads it but that next recovery.
+	flipEng *engine.Engine
 }
 
 // judgesPool holds the judges of finished judgements; a run takes one at its first request or

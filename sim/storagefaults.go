@@ -63,22 +63,28 @@ func (w *World) checkBitFlip(key string, bit int) (vs []checkers.Violation, setA
 		return []checkers.Violation{{Checker: "storage-faults", Message: fmt.Sprintf("bit %d of the value of %q flipped at rest: ", bit, key) + fmt.Sprintf(format, args...)}}
 	}
 	v, ok, err := st.Get(key)
-	var ce *store.ChecksumError
+	// errors.AsType rather than errors.As: the target of As escapes, a heap cell per flip.
+	ce, isChecksum := errors.AsType[*store.ChecksumError](err)
 	switch {
 	case err == nil:
 		return fail("it read back as %d bytes of data (found %v), not as a checksum failure", len(v), ok), false
-	case !errors.As(err, &ce) || ce.Key != key:
+	case !isChecksum || ce.Key != key:
 		return fail("reading it failed with %v, want a checksum error naming the key", err), false
 	}
 
-	// A restart on the damaged store. The engine is not kept: its first batch (which would
-	// move the record aside) is never applied, and it reports no coverage.
+	// A restart on the damaged store. The engine is not kept for the run: its first batch
+	// (which would move the record aside) is never applied, and it reports no coverage. Its
+	// room is kept for the next flip's restart (judges.flipEng), recovered over as over a
+	// crashed engine, which leaves nothing of this one visible; on an error the engine given
+	// stays the spare (RecoverOver leaves it fit for another).
 	cfg := w.runtime.config()
 	cfg.Reached, cfg.Buggify = nil, nil
-	eng, err := engine.Recover(cfg)
+	j := w.takeJudges()
+	eng, err := engine.RecoverOver(cfg, j.flipEng)
 	if err != nil {
 		return fail("recovery failed instead of setting the record aside: %v", err), false
 	}
+	j.flipEng = eng
 	inv := invocationOfKey(key)
 	for _, p := range eng.Problems() {
 		if p.Key == key {
