@@ -74,14 +74,7 @@ func BenchmarkReplay(b *testing.B) {
 		runEntry("hand-out", value(b, awakeableID(inv, 1))),
 	}
 	start := protocol.Message{Kind: protocol.KindStart, Invocation: inv, Service: svcName, Handler: hName, Journal: j}
-	b.ReportAllocs()
-	attempt := uint32(0)
-	for b.Loop() {
-		attempt++
-		start.Attempt = attempt
-		ex.Deliver(start)
-	}
-	b.StopTimer()
+	deliverAttempts(b, ex, start)
 	if last.Kind != protocol.KindEnd {
 		b.Fatalf("last message %s", last)
 	}
@@ -139,16 +132,20 @@ func BenchmarkSuspend(b *testing.B) {
 	inv := invID(3)
 	start := protocol.Message{Kind: protocol.KindStart, Invocation: inv, Service: svcName, Handler: hName,
 		Journal: []journal.Entry{inputEntry(b, request{Document: "doc"})}}
-	b.ReportAllocs()
-	attempt := uint32(0)
-	for b.Loop() {
-		attempt++
-		start.Attempt = attempt
-		// The run's ack never comes: the attempt suspends at its first park, at the run's Await.
-		ex.Deliver(start)
-	}
-	b.StopTimer()
+	// The run's ack never comes: each attempt suspends at its first park, at the run's Await.
+	deliverAttempts(b, ex, start)
 	if last.Kind != protocol.KindSuspend || ex.Active() != 0 {
 		b.Fatalf("last message %s, %d attempts running", last, ex.Active())
 	}
+}
+
+// deliverAttempts delivers start as attempt 1, 2, ... for as long as the benchmark runs, and
+// stops its timer.
+func deliverAttempts(b *testing.B, ex *executor.Executor, start protocol.Message) {
+	b.ReportAllocs()
+	for attempt := uint32(1); b.Loop(); attempt++ {
+		start.Attempt = attempt
+		ex.Deliver(start)
+	}
+	b.StopTimer()
 }
