@@ -254,6 +254,11 @@
 //		Plant the named bug of the runtime/mutant catalogue for the whole run, to check that the
 //		campaign catches it. Only binaries built with -tags vigil_mutants carry mutants; any
 //		other build refuses the flag. An unknown name is an error that lists the catalogue.
+//	-cpuprofile file
+//		Write a CPU profile of the whole run to file, for go tool pprof: where a campaign spends
+//		its time, your handlers included. A file that cannot be created exits 2 before any seed
+//		runs. The profile is also what a profile-guided build reads (go build
+//		-pgo=file ./cmd/simrun); bench/SIMULATION.md says what that buys.
 //	-h
 //		Print the usage, the examples, the scenarios and (in mutant builds) the mutants.
 //

@@ -6,6 +6,7 @@ import (
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -253,4 +254,19 @@ func TestTwiceCatchesNonDeterminism(t *testing.T) {
 	require.True(t, o.res.Failed())
 	assert.Equal(t, "determinism", o.res.Violations[0].Checker)
 	assert.Contains(t, o.res.Violations[0].Message, "the same seed gave trace hash")
+}
+
+func TestCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	code, out, errs := simrun(t, "-scenario", "approval", "-seeds", "20", "-cpuprofile", path)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	profile, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Greater(t, len(profile), 2)
+	assert.Equal(t, []byte{0x1f, 0x8b}, profile[:2], "a pprof profile is gzipped protobuf")
+
+	code, out, errs = simrun(t, "-seeds", "1", "-cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "cpu.pprof"))
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errs, "-cpuprofile: open ")
 }

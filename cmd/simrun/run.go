@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -72,6 +74,8 @@ type config struct {
 	maxEvents           int
 	maxEventsPerInstant int
 	seedTimeout         time.Duration
+	// cpuProfile is the file the run's CPU profile goes to (-cpuprofile), empty for none.
+	cpuProfile string
 	// faults is the fault intensity plans are drawn at (-faults); the default draws today's
 	// swarm plans, seed for seed.
 	faults faults.Level
@@ -108,6 +112,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.mutant != mutant.None {
 		mutant.Plant(cfg.mutant)
 		defer mutant.Plant(mutant.None)
+	}
+	if cfg.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "simrun: %v\n", err)
+			return exitUsage
+		}
+		defer func() {
+			if err := stopProfile(); err != nil {
+				fmt.Fprintf(stderr, "simrun: %v\n", err)
+			}
+		}()
 	}
 
 	out := bufio.NewWriter(stdout)
@@ -169,6 +185,8 @@ func parseArgs(args []string, help io.Writer) (*config, error) {
 		"exit 1 if one escaped (needs -tags vigil_mutants)")
 	mutantName := fs.String("mutant", "", "plant the bug `name` in the runtime for the whole run (needs a binary built\n"+
 		"with -tags vigil_mutants)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `file` (go tool pprof reads it; it can\n"+
+		"also serve as the default.pgo of a profile-guided build)")
 	addCIFlags(fs, &cfg.ci)
 	addTapeFlags(fs, &cfg.tapes)
 	fs.Usage = func() {} // the flag package calls it on every error; run prints a hint instead
@@ -378,4 +396,24 @@ func (c *config) reproduceCommand(r *sim.Result) string {
 		cmd += fmt.Sprintf(" -max-events-per-instant %d", c.maxEventsPerInstant)
 	}
 	return cmd
+}
+
+// startCPUProfile starts writing the process's CPU profile to path and returns the function that
+// stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile %s: %w", path, err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("-cpuprofile %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }
