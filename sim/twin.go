@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,8 +89,8 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	}
 	j := p.Journal
 	var output *journal.Entry
-	if last := j[len(j)-1]; last.Kind == journal.KindOutput {
-		output = &last
+	if last := &j[len(j)-1]; last.Kind == journal.KindOutput {
+		output = last // the reader's, good until the next judgement's read
 		j = j[:len(j)-1]
 	}
 	w.twin.runs++
@@ -125,8 +126,12 @@ func replayVersions(tried []versionReplay, vs [][]*durable.Service, inv protocol
 			tried = append(tried, versionReplay{version: v + 1, missing: true})
 			continue
 		}
-		tried = append(tried, versionReplay{version: v + 1})
-		r := &tried[len(tried)-1].run
+		// The re-run goes in place, in the buffer's next element, which replayHandler overwrites
+		// whole: no zero re-run is written there first.
+		tried = slices.Grow(tried, 1)[:len(tried)+1]
+		t := &tried[len(tried)-1]
+		t.version, t.missing = v+1, false
+		r := &t.run
 		replayHandler(r, h, inv, p.Key, now, j, comparesOutput(output))
 		if fits(r, output) {
 			return tried, len(tried) - 1
