@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,8 +89,8 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	}
 	j := p.Journal
 	var output *journal.Entry
-	if last := j[len(j)-1]; last.Kind == journal.KindOutput {
-		output = &last
+	if last := &j[len(j)-1]; last.Kind == journal.KindOutput {
+		output = last // the reader's, good until the next judgement's read
 		j = j[:len(j)-1]
 	}
 	w.twin.runs++
@@ -125,9 +126,13 @@ func replayVersions(tried []versionReplay, vs [][]*durable.Service, inv protocol
 			tried = append(tried, versionReplay{version: v + 1, missing: true})
 			continue
 		}
-		tried = append(tried, versionReplay{version: v + 1})
-		r := &tried[len(tried)-1].run
-		replayHandler(r, h, inv, p.Key, now, j)
+		// The re-run goes in place, in the buffer's next element, which replayHandler overwrites
+		// whole: no zero re-run is written there first.
+		tried = slices.Grow(tried, 1)[:len(tried)+1]
+		t := &tried[len(tried)-1]
+		t.version, t.missing = v+1, false
+		r := &t.run
+		replayHandler(r, h, inv, p.Key, now, j, comparesOutput(output))
 		if fits(r, output) {
 			return tried, len(tried) - 1
 		}
@@ -147,15 +152,23 @@ func lookupHandler(services []*durable.Service, service, handler string) durable
 
 // fits reports whether a version's re-run could have written the whole journal and its output:
 // it replayed every entry, and where the journal holds the handler's output it returned that
-// output there. An output the engine decided (retries ran out, a purge) says nothing of the code.
+// output there.
 func fits(r *twinReplay, output *journal.Entry) bool {
 	if r.hasDiverged() {
 		return false
 	}
-	if output == nil || output.Name == journal.EngineOutput {
+	if !comparesOutput(output) {
 		return true
 	}
 	return r.output != nil && r.output.Equal(output.Result)
+}
+
+// comparesOutput reports whether a re-run's output is judged against the journal's output entry:
+// only when the journal holds one the handler returned. An output the engine decided (retries ran
+// out, a purge) says nothing of the code, and a journal without one (the twin judges at the
+// attempt's end, before the output is persisted) has nothing to compare with.
+func comparesOutput(output *journal.Entry) bool {
+	return output != nil && output.Name != journal.EngineOutput
 }
 
 // twinVerdict names the outcome of a judgement for the history and, when no version fits, the
@@ -216,6 +229,8 @@ func matchedVersion(v int) string {
 // describeEnd says how a re-run that replayed the whole journal ended.
 func (r *twinReplay) describeEnd() string {
 	switch {
+	case r.unencoded:
+		return "an output, not encoded: the journal has none to compare it with"
 	case r.output != nil:
 		return r.output.String()
 	case r.retry != "":

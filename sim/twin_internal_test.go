@@ -132,7 +132,7 @@ func TestTwinStopIsSticky(t *testing.T) {
 		return "went on", nil
 	})
 	r := new(twinReplay)
-	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}})
+	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}}, true)
 	assert.True(t, afterStop)
 	assert.Nil(t, r.output)
 	assert.Empty(t, r.divergedText())
@@ -145,8 +145,49 @@ func TestTwinTurnsPanicsIntoVerdicts(t *testing.T) {
 	h := durable.NewServiceHandler(func(ctx durable.Context, _ string) (string, error) { panic("boom") })
 	input := journal.Entry{Kind: journal.KindInput, Result: jsonOf(t, "x")}
 	r := new(twinReplay)
-	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input})
+	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input}, true)
 	assert.Contains(t, r.retry, "handler panicked: boom")
-	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}})
+	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}}, true)
 	assert.Contains(t, r.divergedText(), "the handler panicked instead")
+}
+
+// counted is an output whose encodings are counted.
+type counted struct{ encodings *int }
+
+func (c counted) MarshalJSON() ([]byte, error) {
+	*c.encodings++
+	return []byte(`"done"`), nil
+}
+
+// TestTwinEncodesOutputOnlyToJudgeIt shows the twin encoding a returned output only where the
+// journal holds one to compare it with (or a return before the journal's end puts it in words),
+// and judging the same either way: a journal without an output fits, one whose output differs
+// does not.
+func TestTwinEncodesOutputOnlyToJudgeIt(t *testing.T) {
+	var encodings int
+	vs := [][]*durable.Service{{durable.NewService("Shop").Handler("buy", durable.NewServiceHandler(
+		func(ctx durable.Context, _ string) (counted, error) { return counted{&encodings}, nil }))}}
+	input := journal.Entry{Kind: journal.KindInput, Result: jsonOf(t, "x")}
+
+	outcome, problem := judge(vs, []journal.Entry{input})
+	assert.Equal(t, "matched its journal", outcome, problem)
+	assert.Zero(t, encodings, "an output nothing judges was encoded")
+
+	outcome, problem = judge(vs, []journal.Entry{input, {Kind: journal.KindOutput, Name: journal.EngineOutput, Result: journal.Result{Failure: &journal.Failure{Code: 500, Message: "retries ran out"}}}})
+	assert.Equal(t, "matched its journal", outcome, problem)
+	assert.Zero(t, encodings, "an output nothing judges was encoded")
+
+	outcome, problem = judge(vs, []journal.Entry{input, {Kind: journal.KindOutput, Result: jsonOf(t, "done")}})
+	assert.Equal(t, "matched its journal", outcome, problem)
+	assert.Equal(t, 1, encodings)
+
+	outcome, problem = judge(vs, []journal.Entry{input, {Kind: journal.KindOutput, Result: jsonOf(t, "other")}})
+	assert.Equal(t, "returned another output", outcome)
+	assert.Contains(t, problem, `returned value("done"), the journal's output is value("other")`)
+	assert.Equal(t, 2, encodings)
+
+	outcome, problem = judge(vs, []journal.Entry{input, {Kind: journal.KindSleep}})
+	assert.Equal(t, "diverged from its journal", outcome)
+	assert.Contains(t, problem, `the handler returned instead (output "done")`)
+	assert.Equal(t, 3, encodings)
 }

@@ -50,6 +50,9 @@ type twinReplay struct {
 	at       twinStopAt
 	output   *journal.Result
 	retry    string
+	// unencoded says the handler returned at the journal's end an output that nothing judges,
+	// which was therefore never encoded: output then holds no value.
+	unencoded bool
 	// result and failure hold the output (output points at result), in the re-run's own
 	// allocation, as at holds the command where it stopped.
 	result  journal.Result
@@ -116,8 +119,9 @@ type twinStop struct{}
 
 // replayHandler re-runs h against j (the persisted journal without its output entry) and says in
 // r (zero, or a past re-run's, which it overwrites) how the re-run ended. It never lets a panic of
-// the handler escape.
-func replayHandler(r *twinReplay, h durable.Handler, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry) {
+// the handler escape. The output a handler returns at the journal's end is encoded only when
+// encode says it is judged (comparesOutput): otherwise r.output holds no value (r.unencoded).
+func replayHandler(r *twinReplay, h durable.Handler, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry, encode bool) {
 	*r = twinReplay{inv: inv, key: key, shared: h.Kind() == protocol.HandlerShared, now: now, journal: j, pos: 1}
 	if len(j) == 0 || j[0].Kind != journal.KindInput {
 		r.diverged = "the journal does not begin with an input entry"
@@ -136,7 +140,12 @@ func replayHandler(r *twinReplay, h durable.Handler, inv protocol.InvocationID, 
 	p, err := h.Prepare(j[0].Result.Value)
 	if err == nil {
 		if err = p.Run(r); err == nil {
-			out, err = p.Output()
+			// A return before the journal's end diverges, and its output is in the verdict's words.
+			if encode || int(r.pos) < len(j) {
+				out, err = p.Output()
+			} else {
+				r.unencoded = true
+			}
 		}
 	}
 	if !r.stopped {
@@ -157,6 +166,8 @@ func (r *twinReplay) ended(out []byte, err error, panicked bool) {
 			how = "failed"
 		}
 		r.diverged = fmt.Sprintf("at journal index %d the journal has %s, the handler %s instead (%v)", r.pos, r.journal[r.pos], how, orOutput(out, err))
+	case r.unencoded:
+		// returned at the journal's end; nothing judges the output (replayHandler)
 	case err == nil:
 		r.setOutput(out, nil)
 	case durable.IsTerminalError(err):

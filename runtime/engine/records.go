@@ -688,8 +688,11 @@ func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[inde
 type InvocationReader struct {
 	buf     []byte
 	journal []journal.Entry
-	key     [indexedKeyLen]byte
-	text    journal.Interner
+	// used is how many entries of journal's room the last Read filled: only those may hold
+	// anything of it.
+	used int
+	key  [indexedKeyLen]byte
+	text journal.Interner
 }
 
 // maxReaderBuffer bounds the buffer an InvocationReader keeps for its next read: a journal
@@ -711,10 +714,13 @@ func (r *InvocationReader) Read(st store.Reader, id protocol.InvocationID) (Pers
 	if cap(buf) <= maxReaderBuffer {
 		r.buf = buf[:0]
 	}
-	// The entries past this read's keep nothing of an earlier one alive.
+	// The entries past this read's keep nothing of an earlier one alive: those the last read
+	// filled are cleared (room that grew is zero past its length).
 	if cap(p.Journal) > 0 {
-		clear(p.Journal[len(p.Journal):cap(p.Journal)])
-		r.journal = p.Journal[:0]
+		if n := len(p.Journal); r.used > n {
+			clear(p.Journal[n:min(r.used, cap(p.Journal))])
+		}
+		r.journal, r.used = p.Journal[:0], len(p.Journal)
 	}
 	return p, ok, err
 }
@@ -722,6 +728,6 @@ func (r *InvocationReader) Read(st store.Reader, id protocol.InvocationID) (Pers
 // Reset lets go of what the last Read returned, keeping the reader's room (and its interned
 // strings, which are the same whoever reads them).
 func (r *InvocationReader) Reset() {
-	clear(r.journal[:cap(r.journal)])
-	r.journal = r.journal[:0]
+	clear(r.journal[:r.used])
+	r.journal, r.used = r.journal[:0], 0
 }
