@@ -62,6 +62,16 @@ func ReadAcceptedID(b []byte) (string, error) {
 	return acc.InvocationID, err
 }
 
+// ReadAcceptedIDAs is ReadAcceptedID for a reader that already holds known, the ID the answer
+// names elsewhere (its x-restate-id): when the body's ID is that text, it returns known instead
+// of a new string of the same bytes.
+func ReadAcceptedIDAs(b []byte, known string) (string, error) {
+	if id, ok := readPlainAccepted(b); ok && known != "" && string(id) == known {
+		return known, nil
+	}
+	return ReadAcceptedID(b)
+}
+
 // readPlainFailure reads b as json.Unmarshal does, when b has exactly the shape the ingress writes
 // for an error whose strings need no escaping: {"code":N,"message":"...","source":"..."} with N
 // a decimal uint16 and the strings printable ASCII other than '"' and '\\'. It reports false for

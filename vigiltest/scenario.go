@@ -54,12 +54,15 @@ type Sim struct {
 	// each client NumberedClient named, by number less one.
 	clients       map[string]bool
 	numberedKinds []string
-	// spareClients and names are where clients and numbered names are made in chunks, not an
-	// allocation each (a string a Builder returned stays as it was: it only appends).
+	// spareClients is where clients are made in chunks, not an allocation each; room is where
+	// numbered names and what the clients send and decode are.
 	spareClients []Client
-	names        strings.Builder
-	// spareRequests is where the run's requests are made, in chunks (newRequest).
+	room         room
+	// spareRequests is where the run's requests are made, in chunks (newRequest), and
+	// doneRequests the first of a list of requests whose last answer has been handed on, for
+	// newRequest to use again.
 	spareRequests []request
+	doneRequests  *request
 	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers.
 	serviceBuf [2]*durable.Service
 	startBuf   [2]func()
@@ -103,15 +106,11 @@ func (s *Sim) NumberedClient(kind string) *Client {
 	n := len(s.numberedKinds) + 1
 	var digits [20]byte
 	number := strconv.AppendInt(digits[:0], int64(n), 10)
-	if s.names.Cap()-s.names.Len() < len(kind)+1+len(number) {
-		s.names = strings.Builder{}
-		s.names.Grow(max(len(kind)+1+len(number), 256))
-	}
-	start := s.names.Len()
-	s.names.WriteString(kind)
-	s.names.WriteByte('-')
-	s.names.Write(number)
-	name := s.names.String()[start:]
+	start := s.room.reserve(len(kind) + 1 + len(number))
+	s.room.text.WriteString(kind)
+	s.room.text.WriteByte('-')
+	s.room.text.Write(number)
+	name := s.room.since(start)
 	// Two numbered names differ in their numbers, what follows their last '-': only a name
 	// Client gave can be taken.
 	if s.clients[name] {
