@@ -126,10 +126,18 @@ func histFields(fs []ingress.HeaderField, buf []hist.Header) []hist.Header {
 
 // clientRoom is where the client path takes what a run's history keeps of its exchanges, in
 // chunks instead of an allocation each: the exchanges, the bodies' copies and the events'
-// texts. Nothing handed out is ever handed out again or written after it was handed out; a
-// world starts each run with an empty room (World.recycle drops it).
+// texts. Nothing handed out is ever handed out again within a run, or written after it was
+// handed out. A recycled world's next run takes the exchanges again (emptied: nothing of a
+// run outlives its recycling but the world's own buffers, and the history, the queue and the
+// runtime node's requests that point at exchanges are emptied with them), and new bytes and
+// texts: the strings and bodies of a history may be kept by what outlives the run (a checker's
+// interned names), so they are never written again.
 type clientRoom struct {
+	// exchanges is the rest of the chunk in use; chunks are the room's chunks of exchanges,
+	// the first used of them in use for this run, kept for the world's next runs.
 	exchanges []exchange
+	chunks    [][]exchange
+	used      int
 	bytes     []byte
 	// text holds the events' texts: a string the Builder returned stays as it was while more is
 	// written after it, since a Builder only appends (and a new chunk is a new Builder).
@@ -145,14 +153,28 @@ const (
 	textChunk     = 1024
 )
 
-// exchange returns a zero exchange of the room's.
+// exchange returns a zero exchange of the room's: from the next of its chunks, emptied by
+// the last run's end, or a new chunk.
 func (r *clientRoom) exchange() *exchange {
 	if len(r.exchanges) == 0 {
-		r.exchanges = make([]exchange, exchangeChunk)
+		if r.used == len(r.chunks) {
+			r.chunks = append(r.chunks, make([]exchange, exchangeChunk))
+		}
+		r.exchanges = r.chunks[r.used]
+		r.used++
 	}
 	x := &r.exchanges[0]
 	r.exchanges = r.exchanges[1:]
 	return x
+}
+
+// emptied returns the room for a recycled world's next run: its chunks of exchanges, the ones
+// this run used cleared (which also lets go of what they point to), and no bytes or text.
+func (r *clientRoom) emptied() clientRoom {
+	for _, c := range r.chunks[:r.used] {
+		clear(c)
+	}
+	return clientRoom{chunks: r.chunks}
 }
 
 // cloneTwice returns two copies of b from the room's bytes, each with no room to grow into the
