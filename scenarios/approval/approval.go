@@ -17,6 +17,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -109,6 +110,10 @@ type workload struct {
 	// recordFn and callDoneFn are record and callDone as callbacks, made once per run rather
 	// than per attach or call.
 	recordFn, callDoneFn func(vigiltest.Reply[json.RawMessage])
+	// texts holds the reviewers' decisions, written in chunks rather than concatenated each
+	// (a string the Builder returned stays as it was: it only appends, and a new chunk is a
+	// new Builder).
+	texts strings.Builder
 }
 
 type clientResult struct {
@@ -260,9 +265,9 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 		reject := r.Percent(30, "reject")
 		twice := r.Percent(20, "twice")
 		wl.s.After(delay, func() {
-			review(c, document, awakeableID, reject)
+			wl.review(c, document, awakeableID, reject)
 			if twice {
-				wl.s.After(r.Duration(0, 3*time.Second, "second-review"), func() { review(c, document, awakeableID, !reject) })
+				wl.s.After(r.Duration(0, 3*time.Second, "second-review"), func() { wl.review(c, document, awakeableID, !reject) })
 			}
 		})
 	}
@@ -271,12 +276,33 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 
 // review resolves or rejects the awakeable over HTTP, retrying after connection failures as a
 // webhook sender would (the first completion wins, so a repeat is harmless).
-func review(c *vigiltest.Client, document, awakeableID string, reject bool) {
+func (wl *workload) review(c *vigiltest.Client, document, awakeableID string, reject bool) {
 	if reject {
-		vigiltest.RejectAwakeable(c, awakeableID, c.Name()+" rejects "+document+": insufficient documentation", nil, reviewOpts...)
+		vigiltest.RejectAwakeable(c, awakeableID, wl.text(c.Name(), " rejects ", document, ": insufficient documentation"), nil, reviewOpts...)
 		return
 	}
-	vigiltest.ResolveAwakeable(c, awakeableID, c.Name()+" approves", nil, reviewOpts...)
+	vigiltest.ResolveAwakeable(c, awakeableID, wl.text(c.Name(), " approves"), nil, reviewOpts...)
+}
+
+// textChunk is the size of a chunk of the decisions' texts: a run has some eight reviews of
+// some forty bytes each.
+const textChunk = 512
+
+// text returns the concatenation of parts, written in the run's texts.
+func (wl *workload) text(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if wl.texts.Cap()-wl.texts.Len() < n {
+		wl.texts = strings.Builder{}
+		wl.texts.Grow(max(n, textChunk))
+	}
+	start := wl.texts.Len()
+	for _, p := range parts {
+		wl.texts.WriteString(p)
+	}
+	return wl.texts.String()[start:]
 }
 
 // Check states the scenario's expected outcome: every finished invocation's output is the
