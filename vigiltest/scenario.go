@@ -32,9 +32,11 @@ func (sc Scenario) Sim() sim.Scenario {
 	}
 	return sim.Scenario{Name: sc.Name, Description: sc.Description, New: func(w *sim.World) sim.Workload {
 		s := &Sim{w: w}
-		// The usual few services, starts and checkers go in the Sim's own arrays: a Sim is one
-		// allocation per run, not one more per list.
+		// The usual few services, starts and checkers, the first clients, their kinds and the
+		// first requests go in the Sim's own arrays: a Sim is one allocation per run, not one
+		// more per list or chunk.
 		s.services, s.starts, s.checkers = s.serviceBuf[:0], s.startBuf[:0], s.checkerBuf[:0]
+		s.spareClients, s.numberedKinds, s.spareRequests = s.clientBuf[:], s.kindBuf[:0], s.requestBuf[:]
 		sc.Setup(s)
 		return workload{s}
 	}}
@@ -63,10 +65,15 @@ type Sim struct {
 	// newRequest to use again.
 	spareRequests []request
 	doneRequests  *request
-	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers.
+	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers;
+	// clientBuf, kindBuf and requestBuf the first clients, numbered kinds and requests (a run of
+	// the approval scenario names some eleven clients).
 	serviceBuf [2]*durable.Service
 	startBuf   [2]func()
 	checkerBuf [2]func(h *checkers.History) []checkers.Violation
+	clientBuf  [16]Client
+	kindBuf    [16]string
+	requestBuf [requestChunk]request
 }
 
 type invariant struct {
