@@ -36,6 +36,7 @@ var Scenario = vigiltest.Scenario{
 	Setup: func(s *vigiltest.Sim) {
 		wl := &workload{s: s}
 		wl.recordFn, wl.callDoneFn = wl.record, wl.callDone
+		wl.responses = wl.responseBuf[:0]
 		// Not the engine's defaults, so that a runtime that ignores its configuration is caught
 		// by the retry-timing checker, which judges against this declaration.
 		s.World().DeclareRetry(engine.RetryPolicy{InitialInterval: 200 * time.Millisecond, Factor: 3, MaxInterval: 5 * time.Second})
@@ -110,6 +111,8 @@ type workload struct {
 	// recordFn and callDoneFn are record and callDone as callbacks, made once per run rather
 	// than per attach or call.
 	recordFn, callDoneFn func(vigiltest.Reply[json.RawMessage])
+	// responseBuf holds a run's usual answers (responses), in the workload's one allocation.
+	responseBuf [8]clientResult
 	// texts holds the reviewers' decisions, written in chunks rather than concatenated each
 	// (a string the Builder returned stays as it was: it only appends, and a new chunk is a
 	// new Builder).
