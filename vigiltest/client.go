@@ -72,12 +72,19 @@ func (t Target) String() string { return t.path() }
 func (t Target) path() string { return t.pathIn(nil, "") }
 
 // pathIn is the target's path followed by suffix, written in rm's text (pathEscape returns a
-// segment that needs no escaping as it is).
+// segment that needs no escaping as it is), or the same text rm gave for it lately.
 func (t Target) pathIn(rm *room, suffix string) string {
-	if t.Key == "" {
-		return rm.join("/", pathEscape(t.Service), "/", pathEscape(t.Handler), suffix)
+	if path, ok := rm.lastPath(t, suffix); ok {
+		return path
 	}
-	return rm.join("/", pathEscape(t.Service), "/", pathEscape(t.Key), "/", pathEscape(t.Handler), suffix)
+	var path string
+	if t.Key == "" {
+		path = rm.join("/", pathEscape(t.Service), "/", pathEscape(t.Handler), suffix)
+	} else {
+		path = rm.join("/", pathEscape(t.Service), "/", pathEscape(t.Key), "/", pathEscape(t.Handler), suffix)
+	}
+	rm.keepPath(t, suffix, path)
+	return path
 }
 
 func escape(segs ...string) string {

@@ -229,3 +229,21 @@ func TestRoomHandsOutEachByteOnce(t *testing.T) {
 		require.Nil(t, rm.clone(nil), "a nil slice's copy is nil, as bytes.Clone's")
 	})
 }
+
+// TestPathInKeepsNoStalePath: a target's path from the run's room, which keeps the last few it
+// wrote, is the path written afresh, whatever targets and suffixes came before (the same ones
+// again, ones alike but for a field, more than it keeps).
+func TestPathInKeepsNoStalePath(t *testing.T) {
+	seg := rapid.SampledFrom([]string{"", "a", "b", "a/b", "é", "Approval"})
+	suffix := rapid.SampledFrom([]string{"", "/send", "/attach"})
+	rapid.Check(t, func(t *rapid.T) {
+		rm := &room{}
+		for range rapid.IntRange(1, 40).Draw(t, "paths") {
+			tg := Target{Service: seg.Draw(t, "service"), Key: seg.Draw(t, "key"), Handler: seg.Draw(t, "handler")}
+			sfx := suffix.Draw(t, "suffix")
+			if got, want := tg.pathIn(rm, sfx), tg.pathIn(nil, sfx); got != want {
+				t.Fatalf("path of %+v%s from the room = %q, afresh %q", tg, sfx, got, want)
+			}
+		}
+	})
+}

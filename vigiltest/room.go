@@ -15,6 +15,17 @@ import "strings"
 type room struct {
 	text  strings.Builder
 	bytes []byte
+	// paths are the paths of the targets the run's clients called last, the next to be
+	// replaced at nextPath: a workload calls the same few targets again and again, and a text
+	// of the room never changes, so the path written for one is the path of the next.
+	paths    [4]targetPath
+	nextPath int
+}
+
+// targetPath is the path of target t followed by suffix (Target.pathIn).
+type targetPath struct {
+	t            Target
+	suffix, path string
 }
 
 // The chunk sizes: a run of the approval scenario names some eight clients and sends some twenty
@@ -38,6 +49,28 @@ func (rm *room) join(parts ...string) string {
 		rm.text.WriteString(p)
 	}
 	return rm.since(start)
+}
+
+// lastPath returns the path kept for target t and suffix, if any.
+func (rm *room) lastPath(t Target, suffix string) (string, bool) {
+	if rm == nil {
+		return "", false
+	}
+	for i := range rm.paths {
+		if p := &rm.paths[i]; p.path != "" && p.t == t && p.suffix == suffix {
+			return p.path, true
+		}
+	}
+	return "", false
+}
+
+// keepPath keeps path as the path of target t and suffix, in place of the oldest kept.
+func (rm *room) keepPath(t Target, suffix, path string) {
+	if rm == nil {
+		return
+	}
+	rm.paths[rm.nextPath] = targetPath{t: t, suffix: suffix, path: path}
+	rm.nextPath = (rm.nextPath + 1) % len(rm.paths)
 }
 
 // reserve makes room for n more bytes of text and returns where the next text starts, for since
