@@ -207,6 +207,13 @@ func (r *clientRoom) reserve(n int) int {
 // since returns the text written since start (reserve).
 func (r *clientRoom) since(start int) string { return r.text.String()[start:] }
 
+// textOf returns b as a string of the room's text.
+func (r *clientRoom) textOf(b []byte) string {
+	start := r.reserve(len(b))
+	r.text.Write(b)
+	return r.since(start)
+}
+
 // exchange is one client request in flight: the request as the runtime's side has it and
 // whether the client has had its answer. One value holds what the request's callbacks share.
 type exchange struct {
@@ -322,7 +329,7 @@ func (x *exchange) done(r Response) {
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
-		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, room)
 	}
 	x.w.Record(e)
 	x.to.Answer(r)
@@ -344,8 +351,8 @@ var ErrTimeout = errors.New("client timed out")
 // responseFacts reads what a response says, from the bytes the client received: the invocation it
 // names (the x-restate-id header, or the invocationId of a 202), and the output it carries, if
 // any — the body of a 200, or the failure of an error that came from the invocation rather than
-// the ingress.
-func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.Result) {
+// the ingress (its message written in room's text).
+func responseFacts(r *hist.HTTP, room *clientRoom) (protocol.InvocationID, journal.Entry, journal.Result) {
 	var inv protocol.InvocationID
 	idText, hasID := r.Get(headerInvocationID)
 	// An empty body is no JSON (the 202 of an awakeable's resolution has none): ReadAcceptedID
@@ -366,6 +373,14 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 	}
 	if r.Status == http.StatusOK {
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Value: r.Body}
+	}
+	if code, message, source, ok := PlainErrorBody(r.Body); ok {
+		// ReadErrorBody's reading, the message written in the room rather than made a string
+		// of its own.
+		if source != "invocation" {
+			return inv, journal.Entry{}, journal.Result{}
+		}
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: code, Message: room.textOf(message)}}
 	}
 	body, err := ReadErrorBody(r.Body)
 	if err == nil && body.Source == "invocation" {

@@ -377,7 +377,7 @@ func decode[T any](rm *room, resp sim.Response, tries int) Reply[T] {
 		}
 		return rep
 	}
-	body := errorBodyOf(resp.Body)
+	body := errorBodyOf(rm, resp.Body)
 	if body.Source == "invocation" {
 		rep.Err = &Failure{Code: body.Code, Message: body.Message}
 	} else {
@@ -398,8 +398,12 @@ func (e *inDoubtError) Error() string { return ErrInDoubt.Error() + ": " + e.err
 func (e *inDoubtError) Unwrap() []error { return []error{ErrInDoubt, e.err} }
 
 // errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes (the
-// simulated client's reader, so that the two read bodies alike).
-func errorBodyOf(b []byte) sim.ErrorBody {
+// simulated client's reader, so that the two read bodies alike); the message of a plain one is
+// written in rm's text.
+func errorBodyOf(rm *room, b []byte) sim.ErrorBody {
+	if code, message, source, ok := sim.PlainErrorBody(b); ok {
+		return sim.ErrorBody{Code: code, Message: rm.textOf(message), Source: source}
+	}
 	body, _ := sim.ReadErrorBody(b)
 	return body
 }

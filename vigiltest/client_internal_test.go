@@ -79,8 +79,10 @@ func TestErrorBodyReadsAsJSONDoes(t *testing.T) {
 		for _, body := range bodies {
 			var want sim.ErrorBody
 			_ = json.Unmarshal(body, &want)
-			if got := errorBodyOf(body); got != want {
-				t.Fatalf("errorBodyOf(%q) = %+v, encoding/json reads %+v", body, got, want)
+			for _, rm := range []*room{nil, {}} {
+				if got := errorBodyOf(rm, body); got != want {
+					t.Fatalf("errorBodyOf(%q) = %+v, encoding/json reads %+v", body, got, want)
+				}
 			}
 		}
 	})

@@ -73,6 +73,16 @@ func (rm *room) keepPath(t Target, suffix, path string) {
 	rm.nextPath = (rm.nextPath + 1) % len(rm.paths)
 }
 
+// textOf returns b as a string of the room's text, as string(b) is.
+func (rm *room) textOf(b []byte) string {
+	if rm == nil {
+		return string(b)
+	}
+	start := rm.reserve(len(b))
+	rm.text.Write(b)
+	return rm.since(start)
+}
+
 // reserve makes room for n more bytes of text and returns where the next text starts, for since
 // once it is written.
 func (rm *room) reserve(n int) int {
