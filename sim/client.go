@@ -243,6 +243,8 @@ type exchangeRecord struct {
 	sent, got  hist.HTTP
 	sentFields [2]hist.Header
 	gotFields  [3]hist.Header
+	// failure is the failure the response carries, if any (responseFacts).
+	failure journal.Failure
 }
 
 // arrive is the request reaching the runtime node, after the link's delay.
@@ -329,7 +331,7 @@ func (x *exchange) done(r Response) {
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
-		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, room)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, room, &x.rec.failure)
 	}
 	x.w.Record(e)
 	x.to.Answer(r)
@@ -351,8 +353,8 @@ var ErrTimeout = errors.New("client timed out")
 // responseFacts reads what a response says, from the bytes the client received: the invocation it
 // names (the x-restate-id header, or the invocationId of a 202), and the output it carries, if
 // any — the body of a 200, or the failure of an error that came from the invocation rather than
-// the ingress (its message written in room's text).
-func responseFacts(r *hist.HTTP, room *clientRoom) (protocol.InvocationID, journal.Entry, journal.Result) {
+// the ingress (its message written in room's text, the failure itself in *f).
+func responseFacts(r *hist.HTTP, room *clientRoom, f *journal.Failure) (protocol.InvocationID, journal.Entry, journal.Result) {
 	var inv protocol.InvocationID
 	idText, hasID := r.Get(headerInvocationID)
 	// An empty body is no JSON (the 202 of an awakeable's resolution has none): ReadAcceptedID
@@ -380,11 +382,13 @@ func responseFacts(r *hist.HTTP, room *clientRoom) (protocol.InvocationID, journ
 		if source != "invocation" {
 			return inv, journal.Entry{}, journal.Result{}
 		}
-		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: code, Message: room.textOf(message)}}
+		*f = journal.Failure{Code: code, Message: room.textOf(message)}
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: f}
 	}
 	body, err := ReadErrorBody(r.Body)
 	if err == nil && body.Source == "invocation" {
-		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: body.Code, Message: body.Message}}
+		*f = journal.Failure{Code: body.Code, Message: body.Message}
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: f}
 	}
 	return inv, journal.Entry{}, journal.Result{}
 }
