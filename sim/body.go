@@ -62,34 +62,56 @@ func ReadAcceptedID(b []byte) (string, error) {
 	return acc.InvocationID, err
 }
 
+// ReadAcceptedIDAs is ReadAcceptedID for a reader that already holds known, the ID the answer
+// names elsewhere (its x-restate-id): when the body's ID is that text, it returns known instead
+// of a new string of the same bytes.
+func ReadAcceptedIDAs(b []byte, known string) (string, error) {
+	if id, ok := readPlainAccepted(b); ok && known != "" && string(id) == known {
+		return known, nil
+	}
+	return ReadAcceptedID(b)
+}
+
 // readPlainFailure reads b as json.Unmarshal does, when b has exactly the shape the ingress writes
 // for an error whose strings need no escaping: {"code":N,"message":"...","source":"..."} with N
 // a decimal uint16 and the strings printable ASCII other than '"' and '\\'. It reports false for
 // any other body.
 func readPlainFailure(b []byte) (ErrorBody, bool) {
+	code, message, source, ok := PlainErrorBody(b)
+	if !ok {
+		return ErrorBody{}, false
+	}
+	return ErrorBody{Code: code, Message: string(message), Source: source}, true
+}
+
+// PlainErrorBody reads b as ReadErrorBody does when b has exactly the shape the ingress writes
+// for an error whose strings need no escaping (see readPlainFailure), with the message as b's
+// own bytes, for a reader that keeps them where it keeps its texts; ok is false for any other
+// body, which only ReadErrorBody reads.
+func PlainErrorBody(b []byte) (code uint16, message []byte, source string, ok bool) {
 	rest, ok := bytes.CutPrefix(b, []byte(`{"code":`))
 	if !ok {
-		return ErrorBody{}, false
+		return 0, nil, "", false
 	}
-	code, rest, ok := plainUint16(rest)
+	code, rest, ok = plainUint16(rest)
 	if !ok {
-		return ErrorBody{}, false
+		return 0, nil, "", false
 	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"message":"`)); !ok {
-		return ErrorBody{}, false
+		return 0, nil, "", false
 	}
-	message, rest, ok := plainString(rest)
+	message, rest, ok = plainString(rest)
 	if !ok {
-		return ErrorBody{}, false
+		return 0, nil, "", false
 	}
 	if rest, ok = bytes.CutPrefix(rest, []byte(`,"source":"`)); !ok {
-		return ErrorBody{}, false
+		return 0, nil, "", false
 	}
-	source, rest, ok := plainString(rest)
+	src, rest, ok := plainString(rest)
 	if !ok || string(rest) != "}" {
-		return ErrorBody{}, false
+		return 0, nil, "", false
 	}
-	return ErrorBody{Code: code, Message: string(message), Source: sourceOf(source)}, true
+	return code, message, sourceOf(src), true
 }
 
 // readPlainAccepted reads b when it has exactly the shape the ingress writes for a 202,

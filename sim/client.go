@@ -126,10 +126,18 @@ func histFields(fs []ingress.HeaderField, buf []hist.Header) []hist.Header {
 
 // clientRoom is where the client path takes what a run's history keeps of its exchanges, in
 // chunks instead of an allocation each: the exchanges, the bodies' copies and the events'
-// texts. Nothing handed out is ever handed out again or written after it was handed out; a
-// world starts each run with an empty room (World.recycle drops it).
+// texts. Nothing handed out is ever handed out again within a run, or written after it was
+// handed out. A recycled world's next run takes the exchanges again (emptied: nothing of a
+// run outlives its recycling but the world's own buffers, and the history, the queue and the
+// runtime node's requests that point at exchanges are emptied with them), and new bytes and
+// texts: the strings and bodies of a history may be kept by what outlives the run (a checker's
+// interned names), so they are never written again.
 type clientRoom struct {
+	// exchanges is the rest of the chunk in use; chunks are the room's chunks of exchanges,
+	// the first used of them in use for this run, kept for the world's next runs.
 	exchanges []exchange
+	chunks    [][]exchange
+	used      int
 	bytes     []byte
 	// text holds the events' texts: a string the Builder returned stays as it was while more is
 	// written after it, since a Builder only appends (and a new chunk is a new Builder).
@@ -145,14 +153,28 @@ const (
 	textChunk     = 1024
 )
 
-// exchange returns a zero exchange of the room's.
+// exchange returns a zero exchange of the room's: from the next of its chunks, emptied by
+// the last run's end, or a new chunk.
 func (r *clientRoom) exchange() *exchange {
 	if len(r.exchanges) == 0 {
-		r.exchanges = make([]exchange, exchangeChunk)
+		if r.used == len(r.chunks) {
+			r.chunks = append(r.chunks, make([]exchange, exchangeChunk))
+		}
+		r.exchanges = r.chunks[r.used]
+		r.used++
 	}
 	x := &r.exchanges[0]
 	r.exchanges = r.exchanges[1:]
 	return x
+}
+
+// emptied returns the room for a recycled world's next run: its chunks of exchanges, the ones
+// this run used cleared (which also lets go of what they point to), and no bytes or text.
+func (r *clientRoom) emptied() clientRoom {
+	for _, c := range r.chunks[:r.used] {
+		clear(c)
+	}
+	return clientRoom{chunks: r.chunks}
 }
 
 // cloneTwice returns two copies of b from the room's bytes, each with no room to grow into the
@@ -185,6 +207,13 @@ func (r *clientRoom) reserve(n int) int {
 // since returns the text written since start (reserve).
 func (r *clientRoom) since(start int) string { return r.text.String()[start:] }
 
+// textOf returns b as a string of the room's text.
+func (r *clientRoom) textOf(b []byte) string {
+	start := r.reserve(len(b))
+	r.text.Write(b)
+	return r.since(start)
+}
+
 // exchange is one client request in flight: the request as the runtime's side has it and
 // whether the client has had its answer. One value holds what the request's callbacks share.
 type exchange struct {
@@ -214,6 +243,8 @@ type exchangeRecord struct {
 	sent, got  hist.HTTP
 	sentFields [2]hist.Header
 	gotFields  [3]hist.Header
+	// failure is the failure the response carries, if any (responseFacts).
+	failure journal.Failure
 }
 
 // arrive is the request reaching the runtime node, after the link's delay.
@@ -300,7 +331,7 @@ func (x *exchange) done(r Response) {
 		got := &x.rec.got
 		*got = responseHTTP(r.Response, x.rec.gotFields[:0])
 		e.HTTP = got
-		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP)
+		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, room, &x.rec.failure)
 	}
 	x.w.Record(e)
 	x.to.Answer(r)
@@ -322,8 +353,8 @@ var ErrTimeout = errors.New("client timed out")
 // responseFacts reads what a response says, from the bytes the client received: the invocation it
 // names (the x-restate-id header, or the invocationId of a 202), and the output it carries, if
 // any — the body of a 200, or the failure of an error that came from the invocation rather than
-// the ingress.
-func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.Result) {
+// the ingress (its message written in room's text, the failure itself in *f).
+func responseFacts(r *hist.HTTP, room *clientRoom, f *journal.Failure) (protocol.InvocationID, journal.Entry, journal.Result) {
 	var inv protocol.InvocationID
 	idText, hasID := r.Get(headerInvocationID)
 	// An empty body is no JSON (the 202 of an awakeable's resolution has none): ReadAcceptedID
@@ -345,9 +376,19 @@ func responseFacts(r *hist.HTTP) (protocol.InvocationID, journal.Entry, journal.
 	if r.Status == http.StatusOK {
 		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Value: r.Body}
 	}
+	if code, message, source, ok := PlainErrorBody(r.Body); ok {
+		// ReadErrorBody's reading, the message written in the room rather than made a string
+		// of its own.
+		if source != "invocation" {
+			return inv, journal.Entry{}, journal.Result{}
+		}
+		*f = journal.Failure{Code: code, Message: room.textOf(message)}
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: f}
+	}
 	body, err := ReadErrorBody(r.Body)
 	if err == nil && body.Source == "invocation" {
-		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: &journal.Failure{Code: body.Code, Message: body.Message}}
+		*f = journal.Failure{Code: body.Code, Message: body.Message}
+		return inv, journal.Entry{Kind: journal.KindOutput}, journal.Result{Failure: f}
 	}
 	return inv, journal.Entry{}, journal.Result{}
 }

@@ -132,10 +132,23 @@ func TestReadAcceptedIDAgreesWithEncodingJSON(t *testing.T) {
 // text and body copy it handed out reads as it was written however much is written after it
 // (more texts, more copies, new chunks), the two copies of a body are apart (writing or
 // appending to one changes neither the other nor anything handed out later), and a nil body
-// has nil copies while an empty one has empty ones that are not nil.
+// has nil copies while an empty one has empty ones that are not nil; every exchange it hands out
+// is zero and apart from the others of its run, in a first run and in the runs of a recycled
+// world after it (emptied).
 func TestClientRoomKeepsWhatItHandsOut(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var room clientRoom
+		for range rapid.IntRange(0, 3).Draw(t, "recycled runs") {
+			taken := map[*exchange]bool{}
+			for range rapid.IntRange(0, 20).Draw(t, "exchanges") {
+				x := room.exchange()
+				require.Zero(t, *x, "an exchange of a recycled world")
+				require.False(t, taken[x], "an exchange handed out twice in a run")
+				taken[x] = true
+				x.client, x.reqNo, x.answered, x.rec.sent.Body = "c", 7, true, []byte("b")
+			}
+			room = room.emptied()
+		}
 		type copies struct{ want, first, second []byte }
 		var texts, wantTexts []string
 		var bodies []copies

@@ -203,6 +203,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		serviceKinds: sp.serviceKinds,
 		declared:     sp.declared,
 		twin:         sp.twin,
+		client:       sp.client,
 		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
@@ -265,13 +266,15 @@ type spare struct {
 	runtimeRoom runtimeRoom
 	// twin is the replay twin's buffers and reader (twinState.emptied).
 	twin twinState
+	// client is the client path's room, its exchanges emptied (clientRoom.emptied).
+	client clientRoom
 }
 
 // recycle empties the finished world for a next run (newWorldOn); a world whose history a
 // Result keeps is never recycled (runOn). The world must not be used after it: a caller that
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
-	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all, twin: w.twin.emptied()}
+	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all, twin: w.twin.emptied(), client: w.client.emptied()}
 	clear(w.history.Events) // drop what the old events point to
 	sp.events = w.history.Events[:0]
 	clear(w.link)

@@ -36,6 +36,15 @@ func (c *Client) After(d time.Duration, fn func()) { c.s.w.After(d, fn) }
 // Sim is the run the client belongs to.
 func (c *Client) Sim() *Sim { return c.s }
 
+// room is the room of the client's run; nil for no client (a request a test makes by hand),
+// whose texts and bytes are then fresh allocations.
+func (c *Client) room() *room {
+	if c == nil {
+		return nil
+	}
+	return &c.s.room
+}
+
 // Target addresses a handler: Service/Handler for a plain service, Service/Key/Handler for a
 // virtual object or a workflow.
 type Target struct {
@@ -60,15 +69,22 @@ func (t Target) On(handler string) Target { t.Handler = handler; return t }
 // String renders the target as its ingress path does.
 func (t Target) String() string { return t.path() }
 
-func (t Target) path() string { return t.pathTo("") }
+func (t Target) path() string { return t.pathIn(nil, "") }
 
-// pathTo is the target's path followed by suffix, made in one concatenation: pathEscape
-// returns a segment that needs no escaping as it is.
-func (t Target) pathTo(suffix string) string {
-	if t.Key == "" {
-		return "/" + pathEscape(t.Service) + "/" + pathEscape(t.Handler) + suffix
+// pathIn is the target's path followed by suffix, written in rm's text (pathEscape returns a
+// segment that needs no escaping as it is), or the same text rm gave for it lately.
+func (t Target) pathIn(rm *room, suffix string) string {
+	if path, ok := rm.lastPath(t, suffix); ok {
+		return path
 	}
-	return "/" + pathEscape(t.Service) + "/" + pathEscape(t.Key) + "/" + pathEscape(t.Handler) + suffix
+	var path string
+	if t.Key == "" {
+		path = rm.join("/", pathEscape(t.Service), "/", pathEscape(t.Handler), suffix)
+	} else {
+		path = rm.join("/", pathEscape(t.Service), "/", pathEscape(t.Key), "/", pathEscape(t.Handler), suffix)
+	}
+	rm.keepPath(t, suffix, path)
+	return path
 }
 
 func escape(segs ...string) string {
@@ -199,22 +215,33 @@ type request struct {
 	safe bool
 
 	// What do sends on every try, made once: the request (its header fields in fieldBuf when
-	// they fit) and the world's callback for a retry; then the number of the try in flight (the
-	// world answers each try once, and the next try starts only after that answer).
+	// they fit) and the world's callback for a retry (r.try, bound once for the request value
+	// and kept when the value is used again); then the number of the try in flight (the world
+	// answers each try once, and the next try starts only after that answer).
 	sent     sim.ClientRequest
 	fieldBuf [2]ingress.HeaderField
 	resend   func()
 	n        int
-	// finish hands the last answer to the caller's callback fn: a plain function for each kind
-	// of callback, so that no closure is made per request.
-	finish func(r *request, resp sim.Response)
+	// finish hands the last answer to the caller's callback fn: a value of a zero-size type for
+	// each kind of callback, so that nothing is made per request (a generic function's func
+	// value would be a closure over its dictionary, made at every call).
+	finish finisher
 	fn     any
+	// nextDone is the next request of the run's list of done ones (Sim.doneRequests), while
+	// this one is on it.
+	nextDone *request
+}
+
+// finisher hands a request's last answer to its callback, r.fn.
+type finisher interface {
+	finish(r *request, resp sim.Response)
 }
 
 func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
 	r := c.takeRequest()
+	// A done request keeps its resend, bound to this very value: still r.try.
 	*r = request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
-		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second}
+		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second, resend: r.resend}
 	for _, o := range opts {
 		o(r)
 	}
@@ -225,16 +252,22 @@ func newRequest(c *Client, method, path string, body []byte, safe bool, opts []O
 }
 
 // requestChunk is how many requests a run's chunk holds: a request is some 350 bytes, and a run
-// of the approval scenario makes some sixteen.
+// of the approval scenario makes some sixteen, a few of them in flight at a time.
 const requestChunk = 4
 
-// takeRequest returns a request from the run's chunk of them (a request lives until its last
-// answer, within the run), or a new one for no client.
+// takeRequest returns a request whose last answer has been handed on, or one from the run's
+// chunk of them, or a new one for no client. A request is nobody's once its callback returned:
+// the world answers each try once, and its last answer ends the request (do, Answer), so that
+// nothing reaches the request after that.
 func (c *Client) takeRequest() *request {
 	if c == nil {
 		return new(request)
 	}
 	s := c.s
+	if r := s.doneRequests; r != nil {
+		s.doneRequests = r.nextDone
+		return r
+	}
 	if len(s.spareRequests) == 0 {
 		s.spareRequests = make([]request, requestChunk)
 	}
@@ -262,7 +295,7 @@ func (r *request) waitBounds(n int) (lo, hi time.Duration) {
 
 // do sends the request and retries after connection errors while that is safe, then calls
 // finish with the last response (fn is finish's callback).
-func (r *request) do(finish func(r *request, resp sim.Response), fn any) {
+func (r *request) do(finish finisher, fn any) {
 	r.sent = sim.ClientRequest{Method: r.method, Target: r.path, Header: r.fields(), Body: r.body}
 	if r.delay > 0 {
 		r.sent.Target += "?delay=" + url.QueryEscape(r.delay.String())
@@ -308,12 +341,22 @@ func (r *request) Answer(resp sim.Response) {
 		r.c.s.w.After(r.wait(r.n), r.resend)
 		return
 	}
-	r.finish(r, resp)
+	r.finish.finish(r, resp)
+	r.release()
 }
 
-// decode turns a response into a Reply: a 200's body decoded as T, a 202's invocation ID (when
-// T is string), a failure or an ingress error.
-func decode[T any](resp sim.Response, tries int) Reply[T] {
+// release hands the request, its last answer handed on, to the run's next request: cleared of
+// what it refers to (the caller's callback, the body, the path), so that nothing of it is kept
+// alive by the value, which keeps only its resend bound to itself.
+func (r *request) release() {
+	s := r.c.s
+	*r = request{resend: r.resend, nextDone: s.doneRequests}
+	s.doneRequests = r
+}
+
+// decode turns a response into a Reply: a 200's body decoded as T (a copy of a raw body from
+// rm's bytes), a 202's invocation ID (when T is string), a failure or an ingress error.
+func decode[T any](rm *room, resp sim.Response, tries int) Reply[T] {
 	rep := Reply[T]{Invocation: resp.InvocationID, Status: resp.Status, Tries: tries, Body: resp.Body}
 	if resp.Err != nil {
 		rep.Err = &inDoubtError{resp.Err}
@@ -322,11 +365,11 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 	switch {
 	case resp.Status == http.StatusOK:
 		if len(resp.Body) > 0 {
-			rep.Value, rep.Err = decodeOutput[T](resp.Body)
+			rep.Value, rep.Err = decodeOutput[T](rm, resp.Body)
 		}
 		return rep
 	case resp.Status == http.StatusAccepted:
-		if id := acceptedID(resp.Body); id != "" {
+		if id := acceptedID(resp.Body, rep.Invocation); id != "" {
 			rep.Invocation = id
 		}
 		if p, ok := any(&rep.Value).(*string); ok {
@@ -334,7 +377,7 @@ func decode[T any](resp sim.Response, tries int) Reply[T] {
 		}
 		return rep
 	}
-	body := errorBodyOf(resp.Body)
+	body := errorBodyOf(rm, resp.Body)
 	if body.Source == "invocation" {
 		rep.Err = &Failure{Code: body.Code, Message: body.Message}
 	} else {
@@ -355,16 +398,20 @@ func (e *inDoubtError) Error() string { return ErrInDoubt.Error() + ": " + e.err
 func (e *inDoubtError) Unwrap() []error { return []error{ErrInDoubt, e.err} }
 
 // errorBodyOf reads an error body as encoding/json does, a malformed one as far as it goes (the
-// simulated client's reader, so that the two read bodies alike).
-func errorBodyOf(b []byte) sim.ErrorBody {
+// simulated client's reader, so that the two read bodies alike); the message of a plain one is
+// written in rm's text.
+func errorBodyOf(rm *room, b []byte) sim.ErrorBody {
+	if code, message, source, ok := sim.PlainErrorBody(b); ok {
+		return sim.ErrorBody{Code: code, Message: rm.textOf(message), Source: source}
+	}
 	body, _ := sim.ReadErrorBody(b)
 	return body
 }
 
 // decodeOutput decodes a 200's body as T. It is apart from decode so that decode's Reply, which
 // encoding/json would make escape, stays on the stack.
-func decodeOutput[T any](body []byte) (T, error) {
-	if v, ok := rawOutput[T](body); ok {
+func decodeOutput[T any](rm *room, body []byte) (T, error) {
+	if v, ok := rawOutput[T](rm, body); ok {
 		return v, nil
 	}
 	return unmarshalOutput[T](body)
@@ -373,20 +420,20 @@ func decodeOutput[T any](body []byte) (T, error) {
 // rawOutput is a valid body as a json.RawMessage T, as json.Unmarshal reads it: false when T is
 // no RawMessage or body is no JSON. It is apart from unmarshalOutput so that its value, which
 // encoding/json would make escape, stays on the stack.
-func rawOutput[T any](body []byte) (v T, ok bool) {
+func rawOutput[T any](rm *room, body []byte) (v T, ok bool) {
 	raw, isRaw := any(&v).(*json.RawMessage)
 	if !isRaw {
 		return v, false
 	}
 	if plainJSONString(body) {
 		// A string as it stands: valid, and nothing around it to trim.
-		*raw = append(json.RawMessage(nil), body...)
+		*raw = rm.clone(body)
 		return v, true
 	}
 	if json.Valid(body) {
 		// What json.Unmarshal hands RawMessage.UnmarshalJSON to copy: the value, without the
 		// whitespace around it (a valid document has no other bytes there).
-		*raw = append(json.RawMessage(nil), bytes.TrimSpace(body)...)
+		*raw = rm.clone(bytes.TrimSpace(body))
 		return v, true
 	}
 	return v, false
@@ -417,38 +464,40 @@ func unmarshalOutput[T any](body []byte) (T, error) {
 }
 
 // acceptedID is the invocationId of a 202's body as encoding/json reads it, "" when there is
-// none (an awakeable's 202 has no body at all).
-func acceptedID(body []byte) string {
-	id, _ := sim.ReadAcceptedID(body)
+// none (an awakeable's 202 has no body at all); known itself when the ID is its text.
+func acceptedID(body []byte, known string) string {
+	id, _ := sim.ReadAcceptedIDAs(body, known)
 	return id
 }
 
 // encodeInput is encode for a handler's input, except that a nil input sends no body at all, as
 // a client of a handler that takes no input does.
-func encodeInput(verb, subject string, v any) []byte {
+func encodeInput(rm *room, verb, subject string, v any) []byte {
 	if v == nil {
 		return nil
 	}
-	return encode(verb, subject, v)
+	return encode(rm, verb, subject, v)
 }
 
-// encode is json.Marshal of what a request sends; a value that does not encode is the test's
-// bug and panics, naming the request as verb and subject (kept apart, so that nothing is
-// concatenated unless it panics).
-func encode(verb, subject string, v any) []byte {
+// encode is json.Marshal of what a request sends, its short paths written in rm's bytes; a value
+// that does not encode is the test's bug and panics, naming the request as verb and subject
+// (kept apart, so that nothing is concatenated unless it panics).
+func encode(rm *room, verb, subject string, v any) []byte {
 	switch v := v.(type) {
 	case string:
 		if plainString(v) {
 			// What json.Marshal writes for a string that needs no escaping, without its
 			// reflection.
-			b := make([]byte, 0, len(v)+2)
-			return append(append(append(b, '"'), v...), '"')
+			b := rm.take(len(v) + 2)
+			b[0], b[len(b)-1] = '"', '"'
+			copy(b[1:], v)
+			return b
 		}
 	case json.RawMessage:
 		if plainRaw(v) {
 			// What json.Marshal writes for a value already compact with nothing to escape: a
 			// copy of it.
-			return append(make([]byte, 0, len(v)), v...)
+			return rm.clone(v)
 		}
 	}
 	b, err := json.Marshal(v)
@@ -535,10 +584,12 @@ func plainRawString(b []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// then is a request's finish for a callback func(Reply[T]) (a nil one ignores the reply).
-func then[T any](r *request, resp sim.Response) {
+// then is a request's finisher for a callback func(Reply[T]) (a nil one ignores the reply).
+type then[T any] struct{}
+
+func (then[T]) finish(r *request, resp sim.Response) {
 	if fn, _ := r.fn.(func(Reply[T])); fn != nil {
-		fn(decode[T](resp, r.n))
+		fn(decode[T](r.c.room(), resp, r.n))
 	}
 }
 
@@ -546,28 +597,28 @@ func then[T any](r *request, resp sim.Response) {
 // invocation finishes. With IdempotencyKey it retries after connection errors; without, a broken
 // connection ends it with ErrInDoubt. A nil input sends no body. done may be nil.
 func Call[Out any](c *Client, t Target, input any, done func(Reply[Out]), opts ...Option) {
-	path := t.path()
-	newRequest(c, http.MethodPost, path, encodeInput("call", path, input), false, opts).do(then[Out], done)
+	path := t.pathIn(c.room(), "")
+	newRequest(c, http.MethodPost, path, encodeInput(c.room(), "call", path, input), false, opts).do(then[Out]{}, done)
 }
 
 // Send invokes t with input without waiting for it to finish (Delay delays its start); done
 // gets the invocation's ID as Value, to Attach to or read the Output of later. Retries as Call
 // does; a nil input sends no body. done may be nil.
 func Send(c *Client, t Target, input any, done func(Reply[string]), opts ...Option) {
-	path := t.pathTo("/send")
-	newRequest(c, http.MethodPost, path, encodeInput("send", strings.TrimSuffix(path, "/send"), input), false, opts).do(then[string], done)
+	path := t.pathIn(c.room(), "/send")
+	newRequest(c, http.MethodPost, path, encodeInput(c.room(), "send", strings.TrimSuffix(path, "/send"), input), false, opts).do(then[string]{}, done)
 }
 
 // Attach waits for the invocation with ID id to finish and calls done with its output. It
 // retries after connection errors (attaching twice is harmless).
 func Attach[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/attach", nil, true, opts).do(then[Out], done)
+	newRequest(c, http.MethodGet, c.room().join("/restate/invocation/", pathEscape(id), "/attach"), nil, true, opts).do(then[Out]{}, done)
 }
 
 // Output reads the output of the invocation with ID id without waiting: ErrNotReady while it
 // runs. It retries after connection errors.
 func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/invocation/"+escape(id)+"/output", nil, true, opts).do(then[Out], done)
+	newRequest(c, http.MethodGet, c.room().join("/restate/invocation/", pathEscape(id), "/output"), nil, true, opts).do(then[Out]{}, done)
 }
 
 // Cancel cancels the invocation with ID id, as Restate's admin API does: its pending awaits fail
@@ -575,21 +626,21 @@ func Output[Out any](c *Client, id string, done func(Reply[Out]), opts ...Option
 // gets nil once the runtime accepted the request. Cancelling twice is harmless, so it retries
 // after connection errors.
 func Cancel(c *Client, id string, done func(error), opts ...Option) {
-	newRequest(c, http.MethodPatch, "/restate/invocation/"+escape(id)+"/cancel", nil, true, opts).do(errOnly, done)
+	newRequest(c, http.MethodPatch, c.room().join("/restate/invocation/", pathEscape(id), "/cancel"), nil, true, opts).do(errOnly{}, done)
 }
 
 // AttachByIdempotencyKey waits for the invocation of t that a call or send with idempotency key
 // key created, and calls done with its output; the ingress answers 404 while there is none (not
 // yet, or no longer: the key's retention ended). It retries after connection errors.
 func AttachByIdempotencyKey[Out any](c *Client, t Target, key string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/attach", nil, true, opts).do(then[Out], done)
+	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/attach", nil, true, opts).do(then[Out]{}, done)
 }
 
 // OutputByIdempotencyKey reads the output of the invocation of t that idempotency key key
 // created, without waiting: ErrNotReady while it runs, a 404 while there is none. It retries
 // after connection errors.
 func OutputByIdempotencyKey[Out any](c *Client, t Target, key string, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/output", nil, true, opts).do(then[Out], done)
+	newRequest(c, http.MethodGet, byKeyPath(t, key)+"/output", nil, true, opts).do(then[Out]{}, done)
 }
 
 func byKeyPath(t Target, key string) string {
@@ -611,16 +662,18 @@ func Raw(c *Client, method, path string, body []byte, header http.Header, done f
 			r.header = append(r.header, [2]string{k, v})
 		}
 	}
-	r.do(rawAnswer, done)
+	r.do(rawAnswer{}, done)
 }
 
-// rawAnswer is a Raw request's finish: a 200's body is the Value as read.
-func rawAnswer(r *request, resp sim.Response) {
+// rawAnswer is a Raw request's finisher: a 200's body is the Value as read.
+type rawAnswer struct{}
+
+func (rawAnswer) finish(r *request, resp sim.Response) {
 	done, _ := r.fn.(func(Reply[json.RawMessage]))
 	if done == nil {
 		return
 	}
-	rep := decode[json.RawMessage](resp, r.n)
+	rep := decode[json.RawMessage](r.c.room(), resp, r.n)
 	if resp.Err == nil && resp.Status == http.StatusOK {
 		// The body as read, JSON or not: a raw request's answer is not the kit's to judge.
 		rep.Value, rep.Err = resp.Body, nil
@@ -633,20 +686,20 @@ func rawAnswer(r *request, resp sim.Response) {
 // errors even without an idempotency key; a later submission of the same key is answered with
 // the first run's ID.
 func SubmitWorkflow(c *Client, wf Target, input any, done func(Reply[string]), opts ...Option) {
-	path := wf.pathTo("/send")
-	newRequest(c, http.MethodPost, path, encode("submit", strings.TrimSuffix(path, "/send"), input), true, opts).do(then[string], done)
+	path := wf.pathIn(c.room(), "/send")
+	newRequest(c, http.MethodPost, path, encode(c.room(), "submit", strings.TrimSuffix(path, "/send"), input), true, opts).do(then[string]{}, done)
 }
 
 // AttachWorkflow waits for the run of workflow wf (its Service and Key) to finish and calls done
 // with its output. It retries after connection errors.
 func AttachWorkflow[Out any](c *Client, wf Target, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/attach", nil, true, opts).do(then[Out], done)
+	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/attach", nil, true, opts).do(then[Out]{}, done)
 }
 
 // WorkflowOutput reads the output of the run of workflow wf without waiting: ErrNotReady while
 // it runs. It retries after connection errors.
 func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts ...Option) {
-	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/output", nil, true, opts).do(then[Out], done)
+	newRequest(c, http.MethodGet, "/restate/workflow/"+escape(wf.Service, wf.Key)+"/output", nil, true, opts).do(then[Out]{}, done)
 }
 
 // ResolveAwakeable completes the awakeable id with value, as a webhook does; done (may be nil)
@@ -654,22 +707,26 @@ func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts .
 // completion wins and later ones are dropped. It retries after connection errors, which is
 // safe for the same reason.
 func ResolveAwakeable(c *Client, id string, value any, done func(error), opts ...Option) {
-	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/resolve", encode("resolve", id, value), true, opts)
+	rm := c.room()
+	r := newRequest(c, http.MethodPost, rm.join("/restate/awakeables/", pathEscape(id), "/resolve"), encode(rm, "resolve", id, value), true, opts)
 	r.contentType = "application/json"
-	r.do(errOnly, done)
+	r.do(errOnly{}, done)
 }
 
 // RejectAwakeable fails the awakeable id with reason; its waiter gets a terminal error. Like
 // ResolveAwakeable, it retries after connection errors.
 func RejectAwakeable(c *Client, id string, reason string, done func(error), opts ...Option) {
-	r := newRequest(c, http.MethodPost, "/restate/awakeables/"+escape(id)+"/reject", []byte(reason), true, opts)
+	rm := c.room()
+	r := newRequest(c, http.MethodPost, rm.join("/restate/awakeables/", pathEscape(id), "/reject"), rm.bytesOf(reason), true, opts)
 	r.contentType = "text/plain"
-	r.do(errOnly, done)
+	r.do(errOnly{}, done)
 }
 
-// errOnly is a request's finish for a callback func(error) (a nil one ignores the reply).
-func errOnly(r *request, resp sim.Response) {
+// errOnly is a request's finisher for a callback func(error) (a nil one ignores the reply).
+type errOnly struct{}
+
+func (errOnly) finish(r *request, resp sim.Response) {
 	if fn, _ := r.fn.(func(error)); fn != nil {
-		fn(decode[struct{}](resp, r.n).Err)
+		fn(decode[struct{}](r.c.room(), resp, r.n).Err)
 	}
 }

@@ -31,8 +31,11 @@ func TestAcceptedIDReadsAsJSONDoes(t *testing.T) {
 				InvocationID string `json:"invocationId"`
 			}
 			_ = json.Unmarshal(body, &want)
-			if got := acceptedID(body); got != want.InvocationID {
-				t.Fatalf("acceptedID(%q) = %q, encoding/json reads %q", body, got, want.InvocationID)
+			// Whatever ID the reader already holds, the one read is the body's.
+			for _, known := range []string{"", id, status, want.InvocationID} {
+				if got := acceptedID(body, known); got != want.InvocationID {
+					t.Fatalf("acceptedID(%q, %q) = %q, encoding/json reads %q", body, known, got, want.InvocationID)
+				}
 			}
 		}
 	})
@@ -48,11 +51,13 @@ func TestRawOutputDecodesAsJSONDoes(t *testing.T) {
 		rapid.Map(rapid.StringMatching(`[ \t\r\n]{0,2}[0-9"{}:\[\],a-z ]{0,8}[ \t\r\n\v]{0,2}`), func(s string) []byte { return []byte(s) }))
 	rapid.Check(t, func(t *rapid.T) {
 		b := body.Draw(t, "body")
-		got, gotErr := decodeOutput[json.RawMessage](b)
 		var want json.RawMessage
 		wantErr := json.Unmarshal(b, &want)
-		if (gotErr == nil) != (wantErr == nil) || string(got) != string(want) {
-			t.Fatalf("decodeOutput(%q) = %q, %v; encoding/json %q, %v", b, got, gotErr, want, wantErr)
+		for _, rm := range []*room{nil, {bytes: make([]byte, 3)}} {
+			got, gotErr := decodeOutput[json.RawMessage](rm, b)
+			if (gotErr == nil) != (wantErr == nil) || string(got) != string(want) || (got == nil) != (want == nil) {
+				t.Fatalf("decodeOutput(%q) = %q, %v; encoding/json %q, %v", b, got, gotErr, want, wantErr)
+			}
 		}
 	})
 }
@@ -74,8 +79,10 @@ func TestErrorBodyReadsAsJSONDoes(t *testing.T) {
 		for _, body := range bodies {
 			var want sim.ErrorBody
 			_ = json.Unmarshal(body, &want)
-			if got := errorBodyOf(body); got != want {
-				t.Fatalf("errorBodyOf(%q) = %+v, encoding/json reads %+v", body, got, want)
+			for _, rm := range []*room{nil, {}} {
+				if got := errorBodyOf(rm, body); got != want {
+					t.Fatalf("errorBodyOf(%q) = %+v, encoding/json reads %+v", body, got, want)
+				}
 			}
 		}
 	})
@@ -92,8 +99,10 @@ func TestEncodeStringAsJSONDoes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := encode("resolve", "test", s); string(got) != string(want) {
-			t.Fatalf("encode(%q) = %s, json.Marshal writes %s", s, got, want)
+		for _, rm := range []*room{nil, {bytes: make([]byte, 3)}} {
+			if got := encode(rm, "resolve", "test", s); string(got) != string(want) {
+				t.Fatalf("encode(%q) = %s, json.Marshal writes %s", s, got, want)
+			}
 		}
 	})
 }
@@ -165,10 +174,10 @@ func TestEncodeWritesAsJSONMarshalDoes(t *testing.T) {
 		}
 		want, err := json.Marshal(v)
 		if err != nil {
-			require.Panics(t, func() { encode("test", "encode", v) }, "%q", v)
+			require.Panics(t, func() { encode(nil, "test", "encode", v) }, "%q", v)
 			return
 		}
-		require.Equal(t, string(want), string(encode("test", "encode", v)), "%q", v)
+		require.Equal(t, string(want), string(encode(nil, "test", "encode", v)), "%q", v)
 	})
 }
 
@@ -180,5 +189,63 @@ func TestPathEscapeIsURLPathEscape(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := seg.Draw(t, "segment")
 		require.Equal(t, url.PathEscape(s), pathEscape(s), "%q", s)
+	})
+}
+
+// TestRoomHandsOutEachByteOnce: whatever a run's room hands out — texts, copies, fresh bytes —
+// keeps what it was given while more is handed out and written, and a byte slice cannot grow
+// into what follows it (its capacity is its length). The model is a copy of each, made apart.
+func TestRoomHandsOutEachByteOnce(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		rm := &room{}
+		var texts, textsWant []string
+		var slices, slicesWant [][]byte
+		for range rapid.IntRange(1, 60).Draw(t, "takes") {
+			s := rapid.StringMatching(`[a-z]{0,700}`).Draw(t, "s")
+			switch rapid.IntRange(0, 3).Draw(t, "kind") {
+			case 0:
+				texts, textsWant = append(texts, rm.join(s, "/", s)), append(textsWant, s+"/"+s)
+			case 1:
+				b := rm.bytesOf(s)
+				slices, slicesWant = append(slices, b), append(slicesWant, []byte(s))
+			case 2:
+				b := rm.clone([]byte(s))
+				slices, slicesWant = append(slices, b), append(slicesWant, []byte(s))
+			case 3:
+				b := rm.take(len(s))
+				copy(b, s)
+				slices, slicesWant = append(slices, b), append(slicesWant, []byte(s))
+			}
+			for i, b := range slices {
+				if cap(b) != len(b) || b == nil {
+					t.Fatalf("slice %d: len %d, cap %d, nil %v", i, len(b), cap(b), b == nil)
+				}
+				// Appending to one must leave every other as it was.
+				_ = append(b, 'X')
+			}
+		}
+		require.Equal(t, textsWant, texts)
+		for i := range slices {
+			require.Equal(t, string(slicesWant[i]), string(slices[i]), "slice %d", i)
+		}
+		require.Nil(t, rm.clone(nil), "a nil slice's copy is nil, as bytes.Clone's")
+	})
+}
+
+// TestPathInKeepsNoStalePath: a target's path from the run's room, which keeps the last few it
+// wrote, is the path written afresh, whatever targets and suffixes came before (the same ones
+// again, ones alike but for a field, more than it keeps).
+func TestPathInKeepsNoStalePath(t *testing.T) {
+	seg := rapid.SampledFrom([]string{"", "a", "b", "a/b", "é", "Approval"})
+	suffix := rapid.SampledFrom([]string{"", "/send", "/attach"})
+	rapid.Check(t, func(t *rapid.T) {
+		rm := &room{}
+		for range rapid.IntRange(1, 40).Draw(t, "paths") {
+			tg := Target{Service: seg.Draw(t, "service"), Key: seg.Draw(t, "key"), Handler: seg.Draw(t, "handler")}
+			sfx := suffix.Draw(t, "suffix")
+			if got, want := tg.pathIn(rm, sfx), tg.pathIn(nil, sfx); got != want {
+				t.Fatalf("path of %+v%s from the room = %q, afresh %q", tg, sfx, got, want)
+			}
+		}
 	})
 }

@@ -32,9 +32,11 @@ func (sc Scenario) Sim() sim.Scenario {
 	}
 	return sim.Scenario{Name: sc.Name, Description: sc.Description, New: func(w *sim.World) sim.Workload {
 		s := &Sim{w: w}
-		// The usual few services, starts and checkers go in the Sim's own arrays: a Sim is one
-		// allocation per run, not one more per list.
+		// The usual few services, starts and checkers, the first clients, their kinds and the
+		// first requests go in the Sim's own arrays: a Sim is one allocation per run, not one
+		// more per list or chunk.
 		s.services, s.starts, s.checkers = s.serviceBuf[:0], s.startBuf[:0], s.checkerBuf[:0]
+		s.spareClients, s.numberedKinds, s.spareRequests = s.clientBuf[:], s.kindBuf[:0], s.requestBuf[:]
 		sc.Setup(s)
 		return workload{s}
 	}}
@@ -54,16 +56,24 @@ type Sim struct {
 	// each client NumberedClient named, by number less one.
 	clients       map[string]bool
 	numberedKinds []string
-	// spareClients and names are where clients and numbered names are made in chunks, not an
-	// allocation each (a string a Builder returned stays as it was: it only appends).
+	// spareClients is where clients are made in chunks, not an allocation each; room is where
+	// numbered names and what the clients send and decode are.
 	spareClients []Client
-	names        strings.Builder
-	// spareRequests is where the run's requests are made, in chunks (newRequest).
+	room         room
+	// spareRequests is where the run's requests are made, in chunks (newRequest), and
+	// doneRequests the first of a list of requests whose last answer has been handed on, for
+	// newRequest to use again.
 	spareRequests []request
-	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers.
+	doneRequests  *request
+	// serviceBuf, startBuf and checkerBuf hold the first services, starts and checkers;
+	// clientBuf, kindBuf and requestBuf the first clients, numbered kinds and requests (a run of
+	// the approval scenario names some eleven clients).
 	serviceBuf [2]*durable.Service
 	startBuf   [2]func()
 	checkerBuf [2]func(h *checkers.History) []checkers.Violation
+	clientBuf  [16]Client
+	kindBuf    [16]string
+	requestBuf [requestChunk]request
 }
 
 type invariant struct {
@@ -103,15 +113,11 @@ func (s *Sim) NumberedClient(kind string) *Client {
 	n := len(s.numberedKinds) + 1
 	var digits [20]byte
 	number := strconv.AppendInt(digits[:0], int64(n), 10)
-	if s.names.Cap()-s.names.Len() < len(kind)+1+len(number) {
-		s.names = strings.Builder{}
-		s.names.Grow(max(len(kind)+1+len(number), 256))
-	}
-	start := s.names.Len()
-	s.names.WriteString(kind)
-	s.names.WriteByte('-')
-	s.names.Write(number)
-	name := s.names.String()[start:]
+	start := s.room.reserve(len(kind) + 1 + len(number))
+	s.room.text.WriteString(kind)
+	s.room.text.WriteByte('-')
+	s.room.text.Write(number)
+	name := s.room.since(start)
 	// Two numbered names differ in their numbers, what follows their last '-': only a name
 	// Client gave can be taken.
 	if s.clients[name] {

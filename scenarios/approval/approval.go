@@ -17,6 +17,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -35,6 +36,7 @@ var Scenario = vigiltest.Scenario{
 	Setup: func(s *vigiltest.Sim) {
 		wl := &workload{s: s}
 		wl.recordFn, wl.callDoneFn = wl.record, wl.callDone
+		wl.responses = wl.responseBuf[:0]
 		// Not the engine's defaults, so that a runtime that ignores its configuration is caught
 		// by the retry-timing checker, which judges against this declaration.
 		s.World().DeclareRetry(engine.RetryPolicy{InitialInterval: 200 * time.Millisecond, Factor: 3, MaxInterval: 5 * time.Second})
@@ -109,6 +111,12 @@ type workload struct {
 	// recordFn and callDoneFn are record and callDone as callbacks, made once per run rather
 	// than per attach or call.
 	recordFn, callDoneFn func(vigiltest.Reply[json.RawMessage])
+	// responseBuf holds a run's usual answers (responses), in the workload's one allocation.
+	responseBuf [8]clientResult
+	// texts holds the reviewers' decisions, written in chunks rather than concatenated each
+	// (a string the Builder returned stays as it was: it only appends, and a new chunk is a
+	// new Builder).
+	texts strings.Builder
 }
 
 type clientResult struct {
@@ -260,9 +268,9 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 		reject := r.Percent(30, "reject")
 		twice := r.Percent(20, "twice")
 		wl.s.After(delay, func() {
-			review(c, document, awakeableID, reject)
+			wl.review(c, document, awakeableID, reject)
 			if twice {
-				wl.s.After(r.Duration(0, 3*time.Second, "second-review"), func() { review(c, document, awakeableID, !reject) })
+				wl.s.After(r.Duration(0, 3*time.Second, "second-review"), func() { wl.review(c, document, awakeableID, !reject) })
 			}
 		})
 	}
@@ -271,12 +279,58 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 
 // review resolves or rejects the awakeable over HTTP, retrying after connection failures as a
 // webhook sender would (the first completion wins, so a repeat is harmless).
-func review(c *vigiltest.Client, document, awakeableID string, reject bool) {
+func (wl *workload) review(c *vigiltest.Client, document, awakeableID string, reject bool) {
 	if reject {
-		vigiltest.RejectAwakeable(c, awakeableID, c.Name()+" rejects "+document+": insufficient documentation", nil, reviewOpts...)
+		vigiltest.RejectAwakeable(c, awakeableID, wl.text(c.Name(), " rejects ", document, ": insufficient documentation"), nil, reviewOpts...)
 		return
 	}
-	vigiltest.ResolveAwakeable(c, awakeableID, c.Name()+" approves", nil, reviewOpts...)
+	vigiltest.ResolveAwakeable(c, awakeableID, wl.approval(c.Name()), nil, reviewOpts...)
+}
+
+// approvals are the decisions "reviewer-<n> approves" of the numbered reviewers a run usually
+// has, boxed once for every run (ResolveAwakeable takes its value as an any, and boxing a
+// string is an allocation); index n is reviewer n's. None is ever changed.
+var approvals = func() (a [32]any) {
+	for n := 1; n < len(a); n++ {
+		a[n] = "reviewer-" + strconv.Itoa(n) + " approves"
+	}
+	return a
+}()
+
+// approval is the decision of the reviewer named name that approves, name + " approves": from
+// approvals when it is there, else written in the run's texts.
+func (wl *workload) approval(name string) any {
+	const verb = " approves"
+	if num, ok := strings.CutPrefix(name, "reviewer-"); ok {
+		if n, err := strconv.Atoi(num); err == nil && n > 0 && n < len(approvals) {
+			// Atoi takes "07" and "+7" as 7: the text must be name's exactly.
+			if v := approvals[n]; len(v.(string)) == len(name)+len(verb) && v.(string)[:len(name)] == name {
+				return v // the boxed value itself: returning the string would box it again
+			}
+		}
+	}
+	return wl.text(name, verb)
+}
+
+// textChunk is the size of a chunk of the decisions' texts: a run has some eight reviews of
+// some forty bytes each.
+const textChunk = 512
+
+// text returns the concatenation of parts, written in the run's texts.
+func (wl *workload) text(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if wl.texts.Cap()-wl.texts.Len() < n {
+		wl.texts = strings.Builder{}
+		wl.texts.Grow(max(n, textChunk))
+	}
+	start := wl.texts.Len()
+	for _, p := range parts {
+		wl.texts.WriteString(p)
+	}
+	return wl.texts.String()[start:]
 }
 
 // Check states the scenario's expected outcome: every finished invocation's output is the
