@@ -96,7 +96,7 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 	// invocation itself included (it is a cancel too), so one index is all the rule needs.
 	anyCancel := -1
 	for _, d := range x.Deliveries { // in history order: the first found is the earliest
-		if x.Parsed(h.Events[d].Request).Kind == RequestCancel {
+		if x.parsed(h.Events[d].Request).Kind == RequestCancel {
 			anyCancel = d
 			break
 		}

@@ -348,12 +348,20 @@ func (x *Index) FirstResponse(n uint64) (int, bool) {
 
 // Parsed returns what request number n means, read by ParseClientRequest from what the client
 // sent in its first ClientRequest: the zero ParsedRequest (RequestInvalid) when there is none.
-func (x *Index) Parsed(n uint64) ParsedRequest {
+func (x *Index) Parsed(n uint64) ParsedRequest { return *x.parsed(n) }
+
+// parsed is Parsed without the copy (a ParsedRequest is a few hundred bytes, and the checkers
+// look one up per request): the index's own reading, or noRequest, which the caller must not
+// change.
+func (x *Index) parsed(n uint64) *ParsedRequest {
 	if r := x.entry(n); r != nil {
-		return r.parsed
+		return &r.parsed
 	}
-	return ParsedRequest{}
+	return &noRequest
 }
+
+// noRequest is what parsed gives for a request number with no request; nothing writes it.
+var noRequest ParsedRequest
 
 // runtimeNode is the Node of the events the runtime process records.
 const runtimeNode = "runtime"
