@@ -101,6 +101,16 @@ func (a *AllJudge) Judge(h *History, read *ReadRequests) []Violation {
 	return all(&a.x)
 }
 
+// Index is the index of the history a judged last (nil before its first Judge), valid until
+// its next Judge: other judges of that history may read it (StorageJudge.JudgeIndexed) instead
+// of walking the history again. It must not be changed.
+func (a *AllJudge) Index() *Index {
+	if a.x.H == nil {
+		return nil
+	}
+	return &a.x
+}
+
 // all runs every checker of Registry on the index x of a history.
 func all(x *Index) []Violation {
 	var vs []Violation

@@ -36,7 +36,7 @@ func durability(x *Index) []Violation {
 		if !ok || e.Status == 0 {
 			continue
 		}
-		req, pr := &h.Events[ri], x.Parsed(e.Request)
+		req, pr := &h.Events[ri], x.parsed(e.Request)
 		switch {
 		case e.Entry.Kind == journal.KindOutput:
 			if d, ok := x.Done[e.Invocation]; !ok || d > i {

@@ -92,11 +92,40 @@ var cancelledFailure = journal.Failure{Code: 409, Message: "Cancelled"}
 // that no earlier cancellation explains (see ExactlyOnce).
 func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 	h := x.H
-	// The first cancel of any kind explains every later cancellation, a cancel request for the
-	// invocation itself included (it is a cancel too), so one index is all the rule needs.
+	var vs []Violation
+	anyCancel, found := -1, false
+	// Each awakeable's first acceptance, in history order. Most complete with no cancellation
+	// failure, and are told apart by it first: the map lookup and the search for the first
+	// cancel are made only for those that do.
+	for _, a := range x.ofKind(CompletionAccepted) {
+		e := &h.Events[a]
+		if f := e.Result.Failure; f == nil || *f != cancelledFailure {
+			continue
+		}
+		if accepted[slot{e.Invocation, e.Index}] != a {
+			continue
+		}
+		if !found {
+			anyCancel, found = firstCancel(x), true
+		}
+		if anyCancel >= 0 && anyCancel < a {
+			continue
+		}
+		vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
+			fmt.Sprintf("awakeable [%d] accepted %s, Restate's cancellation failure, but nothing cancelled the invocation before", e.Index, e.Result),
+			a))
+	}
+	return vs
+}
+
+// firstCancel returns the index of the first cancel of any kind in x's history, -1 when there
+// is none: the first cancel explains every later cancellation, a cancel request for the
+// invocation itself included (it is a cancel too), so one index is all the rule needs.
+func firstCancel(x *Index) int {
+	h := x.H
 	anyCancel := -1
 	for _, d := range x.Deliveries { // in history order: the first found is the earliest
-		if x.Parsed(h.Events[d].Request).Kind == RequestCancel {
+		if x.parsed(h.Events[d].Request).Kind == RequestCancel {
 			anyCancel = d
 			break
 		}
@@ -109,22 +138,5 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 			break
 		}
 	}
-	var vs []Violation
-	// Each awakeable's first acceptance, in history order.
-	for _, a := range x.ofKind(CompletionAccepted) {
-		e := &h.Events[a]
-		if accepted[slot{e.Invocation, e.Index}] != a {
-			continue
-		}
-		if f := e.Result.Failure; f == nil || *f != cancelledFailure {
-			continue
-		}
-		if anyCancel >= 0 && anyCancel < a {
-			continue
-		}
-		vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
-			fmt.Sprintf("awakeable [%d] accepted %s, Restate's cancellation failure, but nothing cancelled the invocation before", e.Index, e.Result),
-			a))
-	}
-	return vs
+	return anyCancel
 }

@@ -36,7 +36,7 @@ func firstCompletion(x *Index) []Violation {
 	facts := x.completionFacts()
 	// survived reports whether the completion delivered at d is known to have outlived the first
 	// crash after it: the engine recorded a durable fact about that very completion in between.
-	survived := func(d int, pr ParsedRequest) bool {
+	survived := func(d int, pr *ParsedRequest) bool {
 		n, _ := slices.BinarySearch(crashes, d)
 		for _, f := range facts[pr.Awakeable] {
 			if f > d && (n == len(crashes) || f < crashes[n]) && h.Events[f].Result.Equal(pr.Result) {
@@ -54,7 +54,7 @@ func firstCompletion(x *Index) []Violation {
 	cancels := map[protocol.InvocationID]int{}
 	for _, d := range x.Deliveries {
 		n := h.Events[d].Request
-		pr := x.Parsed(n)
+		pr := x.parsed(n)
 		if pr.Kind == RequestCancel {
 			if _, ok := cancels[pr.Invocation]; !ok {
 				cancels[pr.Invocation] = d

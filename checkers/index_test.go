@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/vigilsim/vigil/runtime/journal"
 )
 
@@ -98,4 +100,58 @@ func TestIndexEmittedLists(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestIndexKindsAndMerge holds one index, rebuilt for history after history of random kinds
+// (kinds added later, up to 255, among them), to the history itself: ofKind lists the events of
+// a kind in history order, none for a kind the history lacks, and eachOfKinds visits the events
+// of a few kinds in history order. It fails with the kinds' merge picking the later event.
+func TestIndexKindsAndMerge(t *testing.T) {
+	var x Index
+	rapid.Check(t, func(t *rapid.T) {
+		kinds := rapid.SliceOfNDistinct(rapid.Uint8(), 1, 6, rapid.ID[uint8]).Draw(t, "kinds")
+		evs := rapid.SliceOfN(rapid.SampledFrom(kinds), 0, 60).Draw(t, "events")
+		h := History{Events: make([]Event, len(evs))}
+		for i, k := range evs {
+			h.Events[i].Kind = EventKind(k)
+		}
+		x.build(&h, nil)
+		for k := range 256 {
+			var want []int
+			for i := range h.Events {
+				if h.Events[i].Kind == EventKind(k) {
+					want = append(want, i)
+				}
+			}
+			if got := x.ofKind(EventKind(k)); !slices.Equal(got, want) {
+				t.Fatalf("ofKind(%d) = %v, want %v", k, got, want)
+			}
+		}
+		// Some of the history's kinds, and maybe one it lacks.
+		some := rapid.SliceOfNDistinct(rapid.SampledFrom(kinds), 0, 6, rapid.ID[uint8]).Draw(t, "some")
+		if rapid.Bool().Draw(t, "past the merge") { // more kinds than it merges: the filtered walk
+			for len(some) <= maxMergedKinds {
+				if k := rapid.Uint8().Draw(t, "extra"); !slices.Contains(some, k) {
+					some = append(some, k)
+				}
+			}
+		}
+		var ks []EventKind
+		for _, k := range some {
+			ks = append(ks, EventKind(k))
+		}
+		if other := EventKind(rapid.Uint8().Draw(t, "other")); !slices.Contains(ks, other) {
+			ks = append(ks, other)
+		}
+		var want, got []int
+		for i := range h.Events {
+			if slices.Contains(ks, h.Events[i].Kind) {
+				want = append(want, i)
+			}
+		}
+		x.eachOfKinds(ks, func(i int) { got = append(got, i) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("eachOfKinds(%v) visits %v, want %v", ks, got, want)
+		}
+	})
 }

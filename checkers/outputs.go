@@ -95,7 +95,7 @@ func outputs(x *Index) []Violation {
 	wf := make(map[workflowKey][]submission)
 	var wfOrder []workflowKey
 	for _, n := range x.RequestOrder {
-		pr := x.Parsed(n)
+		pr := x.parsed(n)
 		if pr.Kind != RequestCall && pr.Kind != RequestSend {
 			continue
 		}

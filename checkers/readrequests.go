@@ -16,6 +16,9 @@ type ReadRequests struct {
 	services map[string]*protocol.ServiceSpec
 	http     []*event.HTTP // by request number, nil where none was noted
 	parsed   []ParsedRequest
+	// rejects are the failures of the rejects Parse read, kept across Resets: they are shared
+	// and never written, so which run read one first changes nothing.
+	rejects rejectFailures
 }
 
 // maxNotedRequest bounds the request numbers Note keeps, so that a stray large number cannot
@@ -27,6 +30,15 @@ func (r *ReadRequests) Reset() {
 	clear(r.http)
 	clear(r.parsed)
 	r.services, r.http, r.parsed = nil, r.http[:0], r.parsed[:0]
+}
+
+// Parse returns ParseClientRequest(h, services) and notes it (Note) as request number n's
+// reading. A reject's failure may be shared with other readings of r, across Resets too: the
+// reading must not be written to.
+func (r *ReadRequests) Parse(n uint64, h *event.HTTP, services map[string]*protocol.ServiceSpec) ParsedRequest {
+	p := parseClientRequest(h, services, &r.rejects)
+	r.Note(n, h, services, p)
+	return p
 }
 
 // Note keeps p, which ParseClientRequest(h, services) returned for request number n. Every note

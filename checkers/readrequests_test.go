@@ -1,7 +1,13 @@
 package checkers
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -48,4 +54,43 @@ func TestReadRequestsTakenOnlyWhenTheSame(t *testing.T) {
 	if got := newIndex(&h, &read).Parsed(1); got.Kind != RequestCall || got.Key != "" {
 		t.Errorf("after Reset the index read %+v, want its own parse", got)
 	}
+}
+
+// TestReadRequestsParseIsParseClientRequest: Parse reads every request as ParseClientRequest
+// does, and notes it, though a reject's failure comes from the failures it kept (across Resets,
+// past their bound, and for bodies too long to keep); a body written to after its reading
+// changes nothing of the reading's failure.
+func TestReadRequestsParseIsParseClientRequest(t *testing.T) {
+	services := map[string]*protocol.ServiceSpec{"S": {Name: "S", Kind: protocol.ServiceStateless, Handlers: []protocol.HandlerSpec{{Name: "h"}}}}
+	awk := protocol.AwakeableID{Invocation: invA, Index: 3}.String()
+	var read ReadRequests
+	rapid.Check(t, func(t *rapid.T) {
+		read.Reset()
+		n := rapid.IntRange(1, 3*maxRejectFailures).Draw(t, "requests")
+		for i := 1; i <= n; i++ {
+			body := fmt.Sprintf("reason %d", rapid.IntRange(0, 2*maxRejectFailures).Draw(t, "reason"))
+			if rapid.IntRange(0, 20).Draw(t, "long") == 0 {
+				body = strings.Repeat("x", maxRejectBody+rapid.IntRange(-1, 1).Draw(t, "past"))
+			}
+			action := rapid.SampledFrom([]string{"reject", "resolve"}).Draw(t, "action")
+			if action == "resolve" {
+				body = strconv.Quote(body)
+			}
+			h := &event.HTTP{Method: "POST", Path: "/restate/awakeables/" + awk + "/" + action, Body: []byte(body)}
+			want := ParseClientRequest(h, services)
+			got := read.Parse(uint64(i), h, services)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("request %d (%s %q): Parse differs from ParseClientRequest (-want +got):\n%s", i, action, body, d)
+			}
+			if got.Kind == RequestReject {
+				clear(h.Body) // the client's buffer, reused
+				if got.Result.Failure.Message != body {
+					t.Fatalf("request %d: the failure's message changed with the body to %q, want %q", i, got.Result.Failure.Message, body)
+				}
+			}
+			if noted, ok := read.lookup(uint64(i), h); !ok || noted.Kind != want.Kind {
+				t.Fatalf("request %d: noted %+v (%v), want its reading", i, noted, ok)
+			}
+		}
+	})
 }

@@ -163,6 +163,11 @@ func decodeAwakeable20(s string) (out [20]byte, ok bool) {
 // ParseClientRequest reads what the request h (a ClientRequest's HTTP) asks for, given the
 // services the scenario declared (by name). A request it cannot read is RequestInvalid.
 func ParseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec) ParsedRequest {
+	return parseClientRequest(h, services, nil)
+}
+
+// parseClientRequest is ParseClientRequest with a reject's failure from rejects (nil: a new one).
+func parseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) ParsedRequest {
 	if h == nil {
 		return ParsedRequest{}
 	}
@@ -197,7 +202,7 @@ func ParseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec
 		rest = after
 	}
 	if segs[0] == "restate" {
-		return parseRestateRoute(h, segs, services)
+		return parseRestateRoute(h, segs, services, rejects)
 	}
 	return parseInvoke(h, segs, services)
 }
@@ -247,9 +252,42 @@ func parseInvoke(h *event.HTTP, segs []string, services map[string]*protocol.Ser
 	return r
 }
 
+// rejectFailures hands out the failure a reject carries, one *journal.Failure for equal bodies:
+// a parsed request is only read, so sharing its failure is invisible, and the failure and its
+// message were two allocations per reject, though a run's clients reject with a few reasons. It
+// keeps at most maxRejectFailures, of bodies up to maxRejectBody bytes (a longer one gets a
+// failure of its own), and forgets them all when full, so that it neither grows without bound
+// nor keeps a large body alive. The zero value is ready.
+type rejectFailures struct {
+	byBody map[string]*journal.Failure
+}
+
+const (
+	maxRejectFailures = 256
+	maxRejectBody     = 256
+)
+
+// failure returns the failure of a reject with body body: code 500 and the body as message.
+func (c *rejectFailures) failure(body []byte) *journal.Failure {
+	if c == nil || len(body) > maxRejectBody {
+		return &journal.Failure{Code: 500, Message: string(body)}
+	}
+	if f, ok := c.byBody[string(body)]; ok { // the conversion in a map index does not allocate
+		return f
+	}
+	if c.byBody == nil {
+		c.byBody = make(map[string]*journal.Failure)
+	} else if len(c.byBody) >= maxRejectFailures {
+		clear(c.byBody)
+	}
+	f := &journal.Failure{Code: 500, Message: string(body)}
+	c.byBody[f.Message] = f
+	return f
+}
+
 // parseRestateRoute reads the /restate/... routes: awakeables (and the /restate/a/ alias),
 // invocations by ID or idempotency key, and workflows.
-func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec) ParsedRequest {
+func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) ParsedRequest {
 	if len(segs) < 4 {
 		return ParsedRequest{}
 	}
@@ -272,7 +310,7 @@ func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protoc
 			}
 			r.Kind, r.Result = RequestResolve, journal.Result{Value: body}
 		case "reject":
-			r.Kind, r.Result = RequestReject, journal.Result{Failure: &journal.Failure{Code: 500, Message: string(h.Body)}}
+			r.Kind, r.Result = RequestReject, journal.Result{Failure: rejects.failure(h.Body)}
 		default:
 			return ParsedRequest{}
 		}

@@ -63,8 +63,19 @@ type StorageJudge struct {
 
 // Judge is StorageAuditRead(*h, rows, read) on j's kept model.
 func (j *StorageJudge) Judge(h *History, rows []Row, read *ReadRequests) []Violation {
+	return j.judge(h, nil, rows, read)
+}
+
+// JudgeIndexed is Judge(x.H, rows, read) reading the events it models from x, h's index (as
+// AllJudge.Index gives it), instead of walking the whole history: they are a tenth of it.
+func (j *StorageJudge) JudgeIndexed(x *Index, rows []Row, read *ReadRequests) []Violation {
+	return j.judge(x.H, x, rows, read)
+}
+
+// judge is Judge, with the model built from x, h's index, when it is not nil.
+func (j *StorageJudge) judge(h *History, x *Index, rows []Row, read *ReadRequests) []Violation {
 	m := &j.m
-	m.build(h, read)
+	m.build(h, x, read)
 	defer m.forget()
 	a := storageAudit{m: m, ids: j.finished[:0], in: &j.in}
 	for _, r := range rows {
@@ -158,13 +169,17 @@ func (m *storageModel) forget() {
 	clear(m.services)
 }
 
-// build fills the (empty) model from h.
-func (m *storageModel) build(h *History, read *ReadRequests) {
+// storageKinds are the kinds of event the model is built from.
+var storageKinds = [...]EventKind{ServiceDeclared, ClientRequest, InvocationAccepted, InvocationDone, PromiseCompleted, Purged}
+
+// build fills the (empty) model from h, reading the events of storageKinds in history order:
+// from x, h's index, when it is not nil, else from h itself.
+func (m *storageModel) build(h *History, x *Index, read *ReadRequests) {
 	if m.services == nil {
 		m.services = map[string]*protocol.ServiceSpec{}
 	}
 	services := m.services
-	for i := range h.Events {
+	model := func(i int) {
 		e := &h.Events[i]
 		switch e.Kind {
 		case ServiceDeclared:
@@ -175,7 +190,7 @@ func (m *storageModel) build(h *History, read *ReadRequests) {
 			// A call's or send's key is its Idempotency-Key header: without one, there is
 			// nothing to parse for.
 			if k, _ := e.HTTP.Get("Idempotency-Key"); k == "" {
-				continue
+				return
 			}
 			// The services declared so far are those it is read with, here as in the index.
 			r, ok := ParsedRequest{}, false
@@ -208,6 +223,13 @@ func (m *storageModel) build(h *History, read *ReadRequests) {
 		case Purged:
 			m.purge(i, e)
 		}
+	}
+	if x != nil {
+		x.eachOfKinds(storageKinds[:], model)
+		return
+	}
+	for i := range h.Events {
+		model(i)
 	}
 }
 

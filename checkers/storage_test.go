@@ -97,10 +97,14 @@ func TestStorageAudit(t *testing.T) {
 	// One StorageJudge kept across audits, as the simulator keeps it across seeds, judges each
 	// store as a fresh audit does: nothing of the last history or store stays in its model.
 	var kept StorageJudge
+	var all AllJudge
 	for range 2 {
 		for _, tc := range cases {
 			h := tc.h
 			require.Equal(t, StorageAudit(tc.h, tc.rows), kept.Judge(&h, tc.rows, nil), "%s, by the kept judge", tc.name)
+			// And through the history's index, as the simulator judges it.
+			all.Judge(&h, nil)
+			require.Equal(t, StorageAudit(tc.h, tc.rows), kept.JudgeIndexed(all.Index(), tc.rows, nil), "%s, by the kept judge through the index", tc.name)
 			h = history()
 			require.Empty(t, kept.Judge(&h, clean, nil), "the clean store after %s, by the kept judge", tc.name)
 		}

@@ -75,8 +75,7 @@ func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	*sent = hist.HTTP{Method: req.Method, Path: req.Target, Header: histFields(req.Header, x.rec.sentFields[:0]), Body: sentBody}
 	// The target fields are the checkers' own reading of the bytes, for scenario checks that
 	// group requests by target; the runtime's decoding never reaches the history.
-	target := checkers.ParseClientRequest(sent, w.declared)
-	w.noteRequest(x.reqNo, sent, target) // the judge's index takes this reading (judge.go)
+	target := w.readRequest(x.reqNo, sent) // the judge's index takes this reading (judge.go)
 	// What fmt's "%s %s" writes, in the room's text.
 	start := room.reserve(len(req.Method) + 1 + len(req.Target))
 	room.text.WriteString(req.Method)

@@ -17,7 +17,7 @@ type judges struct {
 	all      checkers.AllJudge
 	attempts checkers.AttemptJudges
 	storage  checkers.StorageJudge
-	// read are the client path's readings of the run's requests (noteRequest).
+	// read are the client path's readings of the run's requests (readRequest).
 	read checkers.ReadRequests
 	// flipEng is the engine of the bit-flip fault's last restart (checkBitFlip), which the
 	// next one is recovered over (engine.RecoverOver empties it first, as a new engine, whatever
@@ -32,16 +32,12 @@ type judges struct {
 // are worth keeping then too; and which judges a run gets changes nothing it reports.
 var judgesPool = sync.Pool{New: func() any { return new(judges) }}
 
-// noteRequest keeps the client path's reading of request number n (ParseClientRequest of h with
-// the declared services) for the judge's index, which takes it instead of parsing the request
-// again (checkers.ReadRequests says when it may). The judges are taken from the pool at the
-// run's first request.
-func (w *World) noteRequest(n uint64, h *hist.HTTP, p checkers.ParsedRequest) {
-	if w.judges == nil {
-		w.judges = judgesPool.Get().(*judges)
-		w.judges.read.Reset()
-	}
-	w.judges.read.Note(n, h, w.declared, p)
+// readRequest is the client path's reading of request number n, ParseClientRequest of h with
+// the declared services, which the judge's index takes instead of parsing the request again
+// (checkers.ReadRequests says when it may). The judges are taken from the pool at the run's
+// first request.
+func (w *World) readRequest(n uint64, h *hist.HTTP) checkers.ParsedRequest {
+	return w.takeJudges().read.Parse(n, h, w.declared)
 }
 
 // takeJudges returns the run's judges, from the pool if no request took them yet; the judge

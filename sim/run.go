@@ -121,8 +121,10 @@ func (w *World) judge() []checkers.Violation {
 	if w.cut != BoundNone {
 		vs = append(vs, w.cutViolation)
 	}
+	var x *checkers.Index // the history's index, once the checkers built it
 	if w.cut != BoundInterrupted {
 		vs = append(vs, j.all.Judge(&w.history, &j.read)...)
+		x = j.all.Index()
 		vs = append(vs, w.attemptViolations(j)...)
 	}
 	vs = append(vs, w.violations...)
@@ -131,7 +133,7 @@ func (w *World) judge() []checkers.Violation {
 	}
 	if w.cut == BoundNone {
 		vs = append(vs, w.livenessViolations()...)
-		svs, read := w.storageViolations(j)
+		svs, read := w.storageViolations(j, x)
 		vs = append(vs, svs...)
 		vs = append(vs, w.workload.Check(&w.history)...)
 		if w.plan.BitFlip {

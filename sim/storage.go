@@ -11,7 +11,10 @@ import (
 //
 // keys reports whether every key of the store was read (in the store's order: the rows'), for
 // bitFlipViolations to draw from instead of listing them again.
-func (w *World) storageViolations(j *judges) (vs []checkers.Violation, keys bool) {
+//
+// x is the history's index when the checkers judged it (AllJudge.Index), nil when not: the
+// audit reads the events it models from it instead of walking the whole history.
+func (w *World) storageViolations(j *judges, x *checkers.Index) (vs []checkers.Violation, keys bool) {
 	// Load's value is valid only during its callback, so each is copied: all into one buffer
 	// the world keeps across runs, each row's value a capped slice of it (a row is never
 	// written to, and an append that moves the buffer leaves the earlier slices valid).
@@ -25,6 +28,9 @@ func (w *World) storageViolations(j *judges) (vs []checkers.Violation, keys bool
 	w.auditRows, w.auditBytes = rows, buf
 	if err != nil {
 		return []checkers.Violation{{Checker: "storage", Message: "the store cannot be read at the end of the run: " + err.Error()}}, false
+	}
+	if x != nil {
+		return j.storage.JudgeIndexed(x, rows, &j.read), true
 	}
 	return j.storage.Judge(&w.history, rows, &j.read), true
 }

@@ -338,8 +338,11 @@ func (wl *workload) text(parts ...string) string {
 // returned (index 2), or a terminal failure carrying the accepted rejection's reason; and every
 // output a client received is that durable output.
 func (wl *workload) Check(h *checkers.History) []checkers.Violation {
-	accepted := map[protocol.InvocationID]journal.Result{}
-	outputs := map[protocol.InvocationID]journal.Result{}
+	// A run has a few invocations (maxDocuments, the submissions of each accepted once), so the
+	// results are looked up by a short search in arrays on the stack: two Go maps cost more to
+	// fill and read than the rest of the check.
+	var accBuf, outBuf [2 * maxDocuments]invocationResult
+	accepted, outputs := invocationResults(accBuf[:0]), invocationResults(outBuf[:0])
 	var vs []checkers.Violation
 	var buf [256]byte // plainOutput's, on the stack
 	fail := func(id protocol.InvocationID, events []int, format string, args ...any) {
@@ -349,15 +352,15 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		e := &h.Events[i] // not a copy: an event is a few hundred bytes
 		switch e.Kind {
 		case checkers.CompletionAccepted:
-			if _, seen := accepted[e.Invocation]; !seen && e.Index == 1 {
-				accepted[e.Invocation] = e.Result
+			if _, seen := accepted.get(e.Invocation); !seen && e.Index == 1 {
+				accepted = append(accepted, invocationResult{e.Invocation, e.Result})
 			}
 		case checkers.InvocationDone:
-			if _, seen := outputs[e.Invocation]; seen {
+			if _, seen := outputs.get(e.Invocation); seen {
 				continue // a second output is the exactly-once checker's to report
 			}
-			outputs[e.Invocation] = e.Result
-			acc, ok := accepted[e.Invocation]
+			outputs = append(outputs, invocationResult{e.Invocation, e.Result})
+			acc, ok := accepted.get(e.Invocation)
 			if !ok && histutil.IsCancelled(e.Result) && wl.cancelled[e.Invocation.String()] {
 				continue // cancelled before the handler created its awakeable (queued or delayed)
 			}
@@ -386,7 +389,7 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 			fail(id, nil, "a client received status %d with x-restate-id %q, not an invocation ID", cr.status, cr.invocation)
 			continue
 		}
-		out, done := outputs[id]
+		out, done := outputs.get(id)
 		if !done {
 			fail(id, nil, "a client received status %d %s for an invocation with no durable output", cr.status, cr.body)
 			continue
@@ -413,6 +416,25 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		}
 	}
 	return vs
+}
+
+// invocationResult is one invocation's result, an entry of invocationResults.
+type invocationResult struct {
+	id     protocol.InvocationID
+	result journal.Result
+}
+
+// invocationResults is a small map of invocations to results: one entry per invocation.
+type invocationResults []invocationResult
+
+// get returns id's result, and whether it has one.
+func (rs invocationResults) get(id protocol.InvocationID) (journal.Result, bool) {
+	for i := range rs {
+		if rs[i].id == id {
+			return rs[i].result, true
+		}
+	}
+	return journal.Result{}, false
 }
 
 // expectedOutput derives what the handler must have returned from its final journal and the
