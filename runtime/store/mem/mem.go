@@ -1,7 +1,6 @@
 package mem
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,13 +17,20 @@ import (
 // The state is kept once, as the latest applied values, with an undo record per unsynced write
 // rather than a second, durable copy: Apply stays O(ops), Sync is O(ops since the last Sync) and
 // only forgets undo records, and Crash is O(ops it drops), never O(keys).
+//
+// A value is kept as written until something damages it (FlipBit), and sealed then: the store
+// holds it with its checksum (store.Seal) from that moment, and every read checks that checksum
+// (store.Unseal), as every read of a sealed value did when all were sealed at Apply. A value
+// nothing damaged is the copy Apply made, unchanged, so its checksum could only match: computing
+// it at Apply and again at every read, twice the CRC-32C of every value the engine writes and
+// reads, decided nothing. What a read of any value returns, and which reads fail and how, is as
+// it was; a crash's torn log record (CrashTearing) still holds every write sealed.
 type Store struct {
 	mu sync.Mutex
 
-	// data is every key's latest applied value, sealed (store.Seal: the value and its
-	// checksum). Values are private copies and never modified in place, so undo records may
-	// share them.
-	data map[string][]byte
+	// data is every key's latest applied value (see value). Values are private copies and
+	// never modified in place, so undo records may share them.
+	data map[string]value
 
 	// undo holds, for each write since the last Sync in apply order, what its key held before;
 	// batchEnds[i] is the length of undo once unsynced batch i was applied.
@@ -62,13 +68,45 @@ type Store struct {
 	failed       error
 }
 
+// value is a stored value: as written (raw) until FlipBit damages it, sealed (the value and its
+// checksum, store.Seal) from then on.
+type value struct {
+	b      []byte
+	sealed bool
+}
+
+// open returns what a read of key's value v hands out: the raw value, or for a sealed one the
+// value store.Unseal checks and strips, or its *store.ChecksumError.
+func open(key string, v value) ([]byte, error) {
+	if !v.sealed {
+		return v.b, nil
+	}
+	return store.Unseal(key, v.b)
+}
+
+// sealedLen is the length of v sealed: what FlipBit counts bits in and a log record holds.
+func (v value) sealedLen() int {
+	if v.sealed {
+		return len(v.b)
+	}
+	return len(v.b) + store.ChecksumBytes
+}
+
+// appendSealed appends v, sealed under key, to dst.
+func (v value) appendSealed(dst []byte, key string) []byte {
+	if v.sealed {
+		return append(dst, v.b...)
+	}
+	return store.Seal(dst, key, v.b)
+}
+
 // undoRecord is the value a key held before one unsynced write, and the write itself (next,
 // or deleted), from which Crash rebuilds a batch's log record when it tears it.
 type undoRecord struct {
 	key     string
-	prev    []byte
+	prev    value
 	existed bool
-	next    []byte
+	next    value
 	deleted bool
 }
 
@@ -83,7 +121,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty, open store.
 func New() *Store {
-	return &Store{data: make(map[string][]byte)}
+	return &Store{data: make(map[string]value)}
 }
 
 // Reset empties the store as if New had just made it, keeping what it allocated (the map's
@@ -114,14 +152,14 @@ func (s *Store) Reset() {
 	s.arena = nil
 }
 
-// arenaChunk is the size of the chunks small sealed values are cut from.
+// arenaChunk is the size of the chunks small values are cut from.
 const arenaChunk = 16 << 10
 
-// sealedBuf returns an empty buffer of capacity n for a sealed value: a slice of the arena,
-// capped so that filling it cannot reach its neighbours, or its own allocation when n is large.
-// One allocation per chunk instead of one per value written; values are never changed in place
+// valueBuf returns an empty buffer of capacity n for a value: a slice of the arena, capped so
+// that filling it cannot reach its neighbours, or its own allocation when n is large. One
+// allocation per chunk instead of one per value written; values are never changed in place
 // (FlipBit replaces one), so sharing a chunk is safe.
-func (s *Store) sealedBuf(n int) []byte {
+func (s *Store) valueBuf(n int) []byte {
 	if n > arenaChunk/8 {
 		return make([]byte, 0, n)
 	}
@@ -167,9 +205,9 @@ func (s *Store) Apply(b store.Batch) error {
 			}
 			continue
 		}
-		sealed := store.Seal(s.sealedBuf(len(op.Value)+store.ChecksumBytes), op.Key, op.Value)
-		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, next: sealed})
-		s.data[op.Key] = sealed
+		v := value{b: append(s.valueBuf(len(op.Value)), op.Value...)}
+		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, next: v})
+		s.data[op.Key] = v
 		if !existed {
 			s.keyAdded(op.Key)
 		}
@@ -280,7 +318,7 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		if !strings.HasPrefix(k, prefix) {
 			break
 		}
-		v, err := store.Unseal(k, s.data[k])
+		v, err := open(k, s.data[k])
 		if err != nil {
 			bad = append(bad, err)
 			continue
@@ -444,8 +482,8 @@ func encodeBatchRecord(writes []undoRecord) []byte {
 			continue
 		}
 		body = append(body, 0)
-		body = binary.AppendUvarint(body, uint64(len(w.next)))
-		body = append(body, w.next...)
+		body = binary.AppendUvarint(body, uint64(w.next.sealedLen()))
+		body = w.next.appendSealed(body, w.key)
 	}
 	rec := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
 	rec = append(rec, body...)
@@ -474,13 +512,14 @@ func (s *Store) FlipBit(key string, bit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.data[key]
-	if !ok || len(v) == 0 {
+	if !ok {
 		return false
 	}
-	bit %= 8 * len(v)
-	flipped := bytes.Clone(v) // values are shared with undo records, never changed in place
+	// Sealed from now on, in a copy: values are shared with undo records, never changed in place.
+	flipped := v.appendSealed(make([]byte, 0, v.sealedLen()), key)
+	bit %= 8 * len(flipped)
 	flipped[bit/8] ^= 1 << (bit % 8)
-	s.data[key] = flipped
+	s.data[key] = value{b: flipped, sealed: true}
 	return true
 }
 
@@ -519,15 +558,15 @@ func (s *Store) Len() int {
 func (s *Store) Get(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sealed, ok := s.data[key]
+	stored, ok := s.data[key]
 	if !ok {
 		return nil, false, nil
 	}
-	v, err := store.Unseal(key, sealed)
+	v, err := open(key, stored)
 	if err != nil {
 		return nil, false, fmt.Errorf("mem: get: %w", err)
 	}
-	return bytes.Clone(v), true, nil
+	return append([]byte{}, v...), true, nil
 }
 
 // AppendValue is Get into a buffer of the caller's: it appends key's latest applied value to dst
@@ -538,10 +577,14 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sealed, ok := s.data[string(key)] // the conversion in a map index does not allocate
+	stored, ok := s.data[string(key)] // the conversion in a map index does not allocate
 	if !ok {
 		return dst, false, nil
 	}
+	if !stored.sealed {
+		return append(dst, stored.b...), true, nil
+	}
+	sealed := stored.b
 	n := len(sealed) - store.ChecksumBytes
 	// The checksum reads the key in place (it keeps nothing): a string conversion of a key
 	// longer than 32 bytes would allocate.
