@@ -86,6 +86,9 @@ type runtimeNode struct {
 	// run's node takes them all as spare (room).
 	allReplies []*replyEvent
 	allTimers  []*engine.Timer
+	// spareHeld are carriers of held requests whose events have run, for the next ones (see
+	// holdRequest).
+	spareHeld []*heldRequest
 }
 
 // newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
@@ -115,6 +118,10 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	n.allReplies, n.allTimers = room.allReplies, room.allTimers
 	for _, r := range n.spareReplies {
 		r.n = n
+	}
+	n.spareHeld = room.held
+	for _, h := range n.spareHeld {
+		h.n = n
 	}
 	for _, s := range w.services {
 		specs = append(specs, s.Spec())
@@ -153,6 +160,9 @@ type runtimeRoom struct {
 	// allReplies and allTimers are every carrier made (runtimeNode.allReplies).
 	allReplies []*replyEvent
 	allTimers  []*engine.Timer
+	// held are the spare carriers of held requests (runtimeNode.spareHeld): those whose events
+	// ran, emptied. One whose event the run ended with is left to the collector.
+	held []*heldRequest
 }
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
@@ -167,7 +177,7 @@ func (n *runtimeNode) room() runtimeRoom {
 	}
 	r := runtimeRoom{node: n, core: n.core, eng: n.eng,
 		replies: append(n.spareReplies[:0], n.allReplies...), timers: append(n.spareTimers[:0], n.allTimers...),
-		allReplies: n.allReplies, allTimers: n.allTimers}
+		allReplies: n.allReplies, allTimers: n.allTimers, held: n.spareHeld}
 	if r.core == nil {
 		r.core = n.spareCore
 	}
@@ -468,12 +478,41 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 	n.flush()
 }
 
-// holdRequest holds a request that reached the paused node until the pause ends. The closure
-// captures a copy made here, so that only a held request goes to the heap: had it captured
-// request's parameter, every request would move to the heap on entry.
+// holdRequest holds a request that reached the paused node until the pause ends: its event
+// runs a heldRequest's fire, bound when the carrier was made, instead of a closure per held
+// request, and the carrier is reused once its event has run. The carrier takes a copy of req,
+// so that req itself stays on request's stack.
 func (n *runtimeNode) holdRequest(reqNo uint64, req ingress.Request, cb replier) {
-	held := req
-	n.pause.hold(event{kind: evCall, fn: func() { n.request(reqNo, held, cb) }})
+	var h *heldRequest
+	if k := len(n.spareHeld); k > 0 {
+		h = n.spareHeld[k-1]
+		n.spareHeld[k-1] = nil
+		n.spareHeld = n.spareHeld[:k-1]
+	} else {
+		h = &heldRequest{n: n}
+		h.fire = h.deliver
+	}
+	h.reqNo, h.req, h.cb = reqNo, req, cb
+	n.pause.hold(event{kind: evCall, fn: h.fire})
+}
+
+// heldRequest carries one request held by a pause to its release (holdRequest).
+type heldRequest struct {
+	n     *runtimeNode
+	reqNo uint64
+	req   ingress.Request
+	cb    replier
+	// fire is deliver, bound once.
+	fire func()
+}
+
+// deliver makes the held request arrive now. The carrier is emptied and spare before, so that
+// it keeps nothing of this request, and a request held again meanwhile may use it.
+func (h *heldRequest) deliver() {
+	n, reqNo, req, cb := h.n, h.reqNo, h.req, h.cb
+	h.reqNo, h.req, h.cb = 0, ingress.Request{}, nil
+	n.spareHeld = append(n.spareHeld, h)
+	n.request(reqNo, req, cb)
 }
 
 // crash kills the runtime process: a prefix of the unsynced batches survives, every effect that
