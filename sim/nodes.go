@@ -89,6 +89,8 @@ type runtimeNode struct {
 	// spareHeld are carriers of held requests whose events have run, for the next ones (see
 	// holdRequest).
 	spareHeld []*heldRequest
+	// openIDs is the room crash sorts the open requests' IDs in.
+	openIDs []engine.RequestID
 }
 
 // newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
@@ -119,7 +121,7 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	for _, r := range n.spareReplies {
 		r.n = n
 	}
-	n.spareHeld = room.held
+	n.spareHeld, n.openIDs = room.held, room.openIDs
 	for _, h := range n.spareHeld {
 		h.n = n
 	}
@@ -163,6 +165,8 @@ type runtimeRoom struct {
 	// held are the spare carriers of held requests (runtimeNode.spareHeld): those whose events
 	// ran, emptied. One whose event the run ended with is left to the collector.
 	held []*heldRequest
+	// openIDs is the room of runtimeNode.openIDs, empty.
+	openIDs []engine.RequestID
 }
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
@@ -177,7 +181,7 @@ func (n *runtimeNode) room() runtimeRoom {
 	}
 	r := runtimeRoom{node: n, core: n.core, eng: n.eng,
 		replies: append(n.spareReplies[:0], n.allReplies...), timers: append(n.spareTimers[:0], n.allTimers...),
-		allReplies: n.allReplies, allTimers: n.allTimers, held: n.spareHeld}
+		allReplies: n.allReplies, allTimers: n.allTimers, held: n.spareHeld, openIDs: n.openIDs[:0]}
 	if r.core == nil {
 		r.core = n.spareCore
 	}
@@ -566,7 +570,7 @@ func (n *runtimeNode) crash() {
 	n.gen++
 	n.eng, n.spareEng = nil, n.eng
 	n.core, n.spareCore = nil, n.core
-	ids := make([]engine.RequestID, 0, len(n.requests))
+	ids := n.openIDs[:0]
 	for id := range n.requests {
 		ids = append(ids, id)
 	}
@@ -574,13 +578,33 @@ func (n *runtimeNode) crash() {
 	for _, id := range ids {
 		n.replyAfter(n.w.linkDelay(), n.requests[id], Response{Err: errReset})
 	}
+	n.openIDs = ids[:0]
 	clear(n.requests)
-	// Joined rather than formatted (fmt.Sprintf, "%skept %d of %d unsynced batches%s"): the
-	// same text for a fraction of the work, at every crash.
-	reason := n.crashWhy + "kept " + strconv.Itoa(keep) + " of " + strconv.Itoa(unsynced) + " unsynced batches" + torn
-	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: reason})
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: crashReason(n.crashWhy, keep, unsynced, torn)})
 	n.crashWhy = ""
 }
+
+// crashReason is the reason a runtime crash records: why it crashed, if not by the fault plan,
+// and what survived of the unsynced batches.
+func crashReason(why string, keep, unsynced int, torn string) string {
+	if why == "" && torn == "" && unsynced < len(plainCrashReasons) {
+		return plainCrashReasons[unsynced][keep]
+	}
+	// Joined rather than formatted (fmt.Sprintf, "%skept %d of %d unsynced batches%s"): the
+	// same text for a fraction of the work.
+	return why + "kept " + strconv.Itoa(keep) + " of " + strconv.Itoa(unsynced) + " unsynced batches" + torn
+}
+
+// plainCrashReasons[unsynced][keep] is crashReason's text for a crash of the fault plan, none
+// torn, made once: nearly every crash is one, and spelling it each time cost a string each.
+var plainCrashReasons = func() (t [8][8]string) {
+	for unsynced := range t {
+		for keep := 0; keep <= unsynced; keep++ {
+			t[unsynced][keep] = "kept " + strconv.Itoa(keep) + " of " + strconv.Itoa(unsynced) + " unsynced batches"
+		}
+	}
+	return t
+}()
 
 func (n *runtimeNode) restartIfDown() {
 	if n.up {
