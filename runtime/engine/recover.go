@@ -94,7 +94,7 @@ func (r *recovery) scan() error {
 			return err
 		}
 	}
-	if raw, ok, err := st.Get(seqKey); err != nil {
+	if raw, ok, err := r.readSeq(); err != nil {
 		if err := r.unreadable(err); err != nil {
 			return err
 		}
@@ -110,6 +110,21 @@ func (r *recovery) scan() error {
 		}
 	}
 	return nil
+}
+
+// readSeq reads the sequence record as the store's Get does, but over a store that reads into
+// a buffer of the caller's (valueAppender), into the engine's read room, which take keeps
+// nothing of: a copy of its own at every recovery otherwise.
+func (r *recovery) readSeq() ([]byte, bool, error) {
+	ap, ok := r.e.cfg.Store.(valueAppender)
+	if !ok {
+		return r.e.cfg.Store.Get(seqKey)
+	}
+	v, ok, err := ap.AppendValue(r.e.readRoom[:0], r.e.keyRoom[:copy(r.e.keyRoom[:], seqKey)])
+	if err == nil && cap(v) <= maxReadRoom {
+		r.e.readRoom = v[:0]
+	}
+	return v, ok, err
 }
 
 // parseHexIndex reads a journal index from the 8 hex digits of a store key, either case, as
