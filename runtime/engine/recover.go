@@ -290,7 +290,7 @@ func (r *recovery) takeInvocation(key string, value []byte) {
 		return
 	}
 	var decoded invocation
-	if err := decodeInvocationInto(&decoded, id, value); err != nil {
+	if err := decodeInvocationNamed(&decoded, id, value, r.e.cfg.Services); err != nil {
 		r.setBad(id, err.Error())
 		r.setAsideRaw(key, value, err.Error())
 		return
