@@ -127,17 +127,19 @@ func Draw(d Drawer) Plan {
 	}
 	p.SuspendAtOncePercent = d.Draw(101, "suspend-at-once-percent")
 	p.InactivityMax = between(0, 5*time.Second, "inactivity-max")
-	percent := func(label string, max uint64) uint64 {
+	// A rate's label is its switch's with "-percent", spelt out at each call: joining the two
+	// here would allocate a string for every rate drawn, at every seed.
+	percent := func(label, rateLabel string, max uint64) uint64 {
 		if on(label) {
-			return 1 + d.Draw(max, label+"-percent")
+			return 1 + d.Draw(max, rateLabel)
 		}
 		return 0
 	}
-	p.LongTailPercent = percent("long-tail", 10)
-	p.DuplicatePercent = percent("duplicate", 20)
-	p.LinkLossPercent = percent("link-loss", 5)
-	p.RequestLossPercent = percent("request-loss", 10)
-	p.ResponseLossPercent = percent("response-loss", 10)
+	p.LongTailPercent = percent("long-tail", "long-tail-percent", 10)
+	p.DuplicatePercent = percent("duplicate", "duplicate-percent", 20)
+	p.LinkLossPercent = percent("link-loss", "link-loss-percent", 5)
+	p.RequestLossPercent = percent("request-loss", "request-loss-percent", 10)
+	p.ResponseLossPercent = percent("response-loss", "response-loss-percent", 10)
 	p.ClientTimeout = between(time.Second, 30*time.Second, "client-timeout")
 	if on("runtime-pause") {
 		p.RuntimePauseEvery = between(time.Second, 30*time.Second, "runtime-pause-every")
@@ -147,7 +149,7 @@ func Draw(d Drawer) Plan {
 	}
 	p.PauseMax = between(10*time.Millisecond, 2*time.Minute, "pause-max")
 	p.ShuffleTies = on("shuffle-ties")
-	p.BuggifyPercent = percent("buggify", 5)
+	p.BuggifyPercent = percent("buggify", "buggify-percent", 5)
 	if on("clock-skew") {
 		p.ClockSkewMax = between(time.Millisecond, 10*time.Second, "clock-skew-max")
 		if on("clock-steps") {
@@ -158,10 +160,10 @@ func Draw(d Drawer) Plan {
 		p.TimeQuantum = between(time.Millisecond, 50*time.Millisecond, "time-quantum")
 	}
 	// Drawn last, so that every field above keeps the value earlier builds drew for a seed.
-	p.AckWindowPercent = percent("ack-window", 30)
+	p.AckWindowPercent = percent("ack-window", "ack-window-percent", 30)
 	// Drawn after everything else, for the same reason.
-	p.SyncFailPercent = percent("sync-fail", 3)
-	p.TornWritePercent = percent("torn-write", 50)
+	p.SyncFailPercent = percent("sync-fail", "sync-fail-percent", 3)
+	p.TornWritePercent = percent("torn-write", "torn-write-percent", 50)
 	p.BitFlip = on("bit-flip")
 	return p
 }

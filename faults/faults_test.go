@@ -102,3 +102,22 @@ func TestStorageFaultsDrawnLast(t *testing.T) {
 	}
 	require.Contains(t, Draw(newDrawer(1)).String(), "bit-flip=")
 }
+
+// TestRateLabels: a rate drawn after its switch is labelled as the switch with "-percent", as
+// it was when the label was built from the switch's: Draw spells each out.
+func TestRateLabels(t *testing.T) {
+	rates := 0
+	for seed := range uint64(100) {
+		var labels []string
+		Draw(recorder{pcg{rand.New(rand.NewPCG(seed, 1))}, &labels})
+		for i, l := range labels {
+			if !strings.HasSuffix(l, "-percent") || l == "suspend-at-once-percent" {
+				continue
+			}
+			rates++
+			require.Positive(t, i)
+			require.Equal(t, labels[i-1]+"-percent", l, "seed %d, draw %d", seed, i)
+		}
+	}
+	require.Greater(t, rates, 100)
+}

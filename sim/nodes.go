@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
@@ -85,6 +86,11 @@ type runtimeNode struct {
 	// run's node takes them all as spare (room).
 	allReplies []*replyEvent
 	allTimers  []*engine.Timer
+	// spareHeld are carriers of held requests whose events have run, for the next ones (see
+	// holdRequest).
+	spareHeld []*heldRequest
+	// openIDs is the room crash sorts the open requests' IDs in.
+	openIDs []engine.RequestID
 }
 
 // newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
@@ -114,6 +120,10 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	n.allReplies, n.allTimers = room.allReplies, room.allTimers
 	for _, r := range n.spareReplies {
 		r.n = n
+	}
+	n.spareHeld, n.openIDs = room.held, room.openIDs
+	for _, h := range n.spareHeld {
+		h.n = n
 	}
 	for _, s := range w.services {
 		specs = append(specs, s.Spec())
@@ -152,6 +162,11 @@ type runtimeRoom struct {
 	// allReplies and allTimers are every carrier made (runtimeNode.allReplies).
 	allReplies []*replyEvent
 	allTimers  []*engine.Timer
+	// held are the spare carriers of held requests (runtimeNode.spareHeld): those whose events
+	// ran, emptied. One whose event the run ended with is left to the collector.
+	held []*heldRequest
+	// openIDs is the room of runtimeNode.openIDs, empty.
+	openIDs []engine.RequestID
 }
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
@@ -166,7 +181,7 @@ func (n *runtimeNode) room() runtimeRoom {
 	}
 	r := runtimeRoom{node: n, core: n.core, eng: n.eng,
 		replies: append(n.spareReplies[:0], n.allReplies...), timers: append(n.spareTimers[:0], n.allTimers...),
-		allReplies: n.allReplies, allTimers: n.allTimers}
+		allReplies: n.allReplies, allTimers: n.allTimers, held: n.spareHeld, openIDs: n.openIDs[:0]}
 	if r.core == nil {
 		r.core = n.spareCore
 	}
@@ -467,12 +482,41 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 	n.flush()
 }
 
-// holdRequest holds a request that reached the paused node until the pause ends. The closure
-// captures a copy made here, so that only a held request goes to the heap: had it captured
-// request's parameter, every request would move to the heap on entry.
+// holdRequest holds a request that reached the paused node until the pause ends: its event
+// runs a heldRequest's fire, bound when the carrier was made, instead of a closure per held
+// request, and the carrier is reused once its event has run. The carrier takes a copy of req,
+// so that req itself stays on request's stack.
 func (n *runtimeNode) holdRequest(reqNo uint64, req ingress.Request, cb replier) {
-	held := req
-	n.pause.hold(event{kind: evCall, fn: func() { n.request(reqNo, held, cb) }})
+	var h *heldRequest
+	if k := len(n.spareHeld); k > 0 {
+		h = n.spareHeld[k-1]
+		n.spareHeld[k-1] = nil
+		n.spareHeld = n.spareHeld[:k-1]
+	} else {
+		h = &heldRequest{n: n}
+		h.fire = h.deliver
+	}
+	h.reqNo, h.req, h.cb = reqNo, req, cb
+	n.pause.hold(event{kind: evCall, fn: h.fire})
+}
+
+// heldRequest carries one request held by a pause to its release (holdRequest).
+type heldRequest struct {
+	n     *runtimeNode
+	reqNo uint64
+	req   ingress.Request
+	cb    replier
+	// fire is deliver, bound once.
+	fire func()
+}
+
+// deliver makes the held request arrive now. The carrier is emptied and spare before, so that
+// it keeps nothing of this request, and a request held again meanwhile may use it.
+func (h *heldRequest) deliver() {
+	n, reqNo, req, cb := h.n, h.reqNo, h.req, h.cb
+	h.reqNo, h.req, h.cb = 0, ingress.Request{}, nil
+	n.spareHeld = append(n.spareHeld, h)
+	n.request(reqNo, req, cb)
 }
 
 // crash kills the runtime process: a prefix of the unsynced batches survives, every effect that
@@ -526,7 +570,7 @@ func (n *runtimeNode) crash() {
 	n.gen++
 	n.eng, n.spareEng = nil, n.eng
 	n.core, n.spareCore = nil, n.core
-	ids := make([]engine.RequestID, 0, len(n.requests))
+	ids := n.openIDs[:0]
 	for id := range n.requests {
 		ids = append(ids, id)
 	}
@@ -534,10 +578,33 @@ func (n *runtimeNode) crash() {
 	for _, id := range ids {
 		n.replyAfter(n.w.linkDelay(), n.requests[id], Response{Err: errReset})
 	}
+	n.openIDs = ids[:0]
 	clear(n.requests)
-	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: fmt.Sprintf("%skept %d of %d unsynced batches%s", n.crashWhy, keep, unsynced, torn)})
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: crashReason(n.crashWhy, keep, unsynced, torn)})
 	n.crashWhy = ""
 }
+
+// crashReason is the reason a runtime crash records: why it crashed, if not by the fault plan,
+// and what survived of the unsynced batches.
+func crashReason(why string, keep, unsynced int, torn string) string {
+	if why == "" && torn == "" && unsynced < len(plainCrashReasons) {
+		return plainCrashReasons[unsynced][keep]
+	}
+	// Joined rather than formatted (fmt.Sprintf, "%skept %d of %d unsynced batches%s"): the
+	// same text for a fraction of the work.
+	return why + "kept " + strconv.Itoa(keep) + " of " + strconv.Itoa(unsynced) + " unsynced batches" + torn
+}
+
+// plainCrashReasons[unsynced][keep] is crashReason's text for a crash of the fault plan, none
+// torn, made once: nearly every crash is one, and spelling it each time cost a string each.
+var plainCrashReasons = func() (t [8][8]string) {
+	for unsynced := range t {
+		for keep := 0; keep <= unsynced; keep++ {
+			t[unsynced][keep] = "kept " + strconv.Itoa(keep) + " of " + strconv.Itoa(unsynced) + " unsynced batches"
+		}
+	}
+	return t
+}()
 
 func (n *runtimeNode) restartIfDown() {
 	if n.up {

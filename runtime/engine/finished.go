@@ -91,7 +91,8 @@ func (e *Engine) readFinished(id protocol.InvocationID) *invocation {
 	if !ok {
 		return nil
 	}
-	inv, err := decodeInvocation(id, raw)
+	inv := &invocation{}
+	err := decodeInvocationNamed(inv, id, raw, e.cfg.Services)
 	if err != nil || inv.status != statusDone {
 		e.readProblem(finishedKey(id), fmt.Errorf("finished invocation record: %w", errOr(err, "status is not done")))
 		return nil

@@ -305,6 +305,9 @@ type recordReader struct {
 	noText bool
 	// in, when not nil, gives str its strings (InvocationReader).
 	in *journal.Interner
+	// specs are the declared services, whose names serviceName and handlerName give as they
+	// are declared instead of copying them (none: every name is copied).
+	specs []protocol.ServiceSpec
 }
 
 // maxSharedRecordText bounds the records whose strings str cuts from one copy of the record:
@@ -316,7 +319,11 @@ const maxSharedRecordText = 512
 // one copy of it (text, made at the first non-empty one), so that decoding a record costs one
 // string allocation instead of one per field.
 func (r *recordReader) str(what string) string {
-	v := r.bytes(what)
+	return r.strOf(r.bytes(what))
+}
+
+// strOf is str of v, the bytes just read.
+func (r *recordReader) strOf(v []byte) string {
 	if r.noText {
 		return ""
 	}
@@ -331,6 +338,34 @@ func (r *recordReader) str(what string) string {
 	}
 	end := len(r.whole) - len(r.b)
 	return r.text[end-len(v) : end]
+}
+
+// serviceName reads a service name as str does, but gives a name r.specs declare as declared,
+// without a copy, and that service's handlers, for handlerName: a record without a key or an
+// idempotency key then costs no string at all.
+func (r *recordReader) serviceName() (string, []protocol.HandlerSpec) {
+	v := r.bytes("service")
+	if !r.noText && r.in == nil {
+		// The last declared under the name, as Engine.spec finds it.
+		for i := len(r.specs) - 1; i >= 0; i-- {
+			if r.specs[i].Name == string(v) {
+				return r.specs[i].Name, r.specs[i].Handlers
+			}
+		}
+	}
+	return r.strOf(v), nil
+}
+
+// handlerName reads a handler name as str does, but gives one of handlers as declared, without
+// a copy.
+func (r *recordReader) handlerName(handlers []protocol.HandlerSpec) string {
+	v := r.bytes("handler")
+	for i := range handlers {
+		if handlers[i].Name == string(v) {
+			return handlers[i].Name
+		}
+	}
+	return r.strOf(v)
 }
 
 func (r *recordReader) fail(what string) { r.failOf(what, "") }
@@ -428,6 +463,12 @@ func decodeInvocationText(inv *invocation, id protocol.InvocationID, b []byte, t
 	return decodeInvocationRecord(inv, id, recordReader{b: b, whole: b, noText: !text})
 }
 
+// decodeInvocationNamed is decodeInvocationInto, the service and handler names given as specs
+// declare them when they are declared there (recordReader.name).
+func decodeInvocationNamed(inv *invocation, id protocol.InvocationID, b []byte, specs []protocol.ServiceSpec) error {
+	return decodeInvocationRecord(inv, id, recordReader{b: b, whole: b, specs: specs})
+}
+
 // decodeInvocationRecord is decodeInvocationText with a reader of the caller's making, over
 // the whole record (r.b and r.whole are the record).
 func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordReader) error {
@@ -437,8 +478,9 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 		return fmt.Errorf("invocation record %s: version %d, this build reads %d and %d: %w", id, v, legacyRecordVersion, recordVersion, ErrCorruptStore)
 	}
 	inv.id = id
-	inv.service = r.str("service")
-	inv.handler = r.str("handler")
+	service, handlers := r.serviceName()
+	inv.service = service
+	inv.handler = r.handlerName(handlers)
 	inv.status = status(r.byte("status"))
 	inv.attempt = uint32(r.uvarint("attempt"))
 	inv.failures = uint32(r.uvarint("failures"))

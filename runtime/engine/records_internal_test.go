@@ -88,3 +88,40 @@ func TestAppendEscapedKeyIsEscapedKey(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordNamesAsDeclared: a record decoded with the declared services reads as it does
+// without them, names declared or not, and one whose service and handler are declared and that
+// has no key or idempotency key costs no allocation: its names are the specs' own strings.
+func TestRecordNamesAsDeclared(t *testing.T) {
+	specs := []protocol.ServiceSpec{
+		{Name: "Other", Handlers: []protocol.HandlerSpec{{Name: "run"}}},
+		{Name: "Svc", Handlers: []protocol.HandlerSpec{{Name: "start"}, {Name: "run"}}},
+	}
+	for _, tt := range []struct{ service, handler, key, idemKey string }{
+		{"Svc", "run", "", ""}, {"Svc", "run", "k", "idem"}, {"Svc", "gone", "", ""},
+		{"Undeclared", "run", "", ""}, {"Other", "start", "", "idem"}, {"", "", "", ""},
+	} {
+		inv := &invocation{id: protocol.InvocationID{4}, service: tt.service, handler: tt.handler, key: tt.key,
+			idemKey: tt.idemKey, status: statusRunning, attempt: 1, entries: 2}
+		b := encodeInvocation(inv)
+		want, err := decodeInvocation(inv.id, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got invocation
+		if err := decodeInvocationNamed(&got, inv.id, b, specs); err != nil {
+			t.Fatal(err)
+		}
+		if got.service != want.service || got.handler != want.handler || got.key != want.key || got.idemKey != want.idemKey ||
+			got.status != want.status || got.attempt != want.attempt || got.entries != want.entries {
+			t.Fatalf("%+v: decoded with the specs %+v, without %+v", tt, got, *want)
+		}
+	}
+	b := encodeInvocation(&invocation{id: protocol.InvocationID{4}, service: "Svc", handler: "run", status: statusRunning, attempt: 1, entries: 2})
+	if n := testing.AllocsPerRun(100, func() {
+		var inv invocation
+		_ = decodeInvocationNamed(&inv, protocol.InvocationID{4}, b, specs)
+	}); n != 0 {
+		t.Errorf("decoding a record of declared names allocated %v times, want none", n)
+	}
+}

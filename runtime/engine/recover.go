@@ -94,7 +94,7 @@ func (r *recovery) scan() error {
 			return err
 		}
 	}
-	if raw, ok, err := st.Get(seqKey); err != nil {
+	if raw, ok, err := r.readSeq(); err != nil {
 		if err := r.unreadable(err); err != nil {
 			return err
 		}
@@ -110,6 +110,21 @@ func (r *recovery) scan() error {
 		}
 	}
 	return nil
+}
+
+// readSeq reads the sequence record as the store's Get does, but over a store that reads into
+// a buffer of the caller's (valueAppender), into the engine's read room, which take keeps
+// nothing of: a copy of its own at every recovery otherwise.
+func (r *recovery) readSeq() ([]byte, bool, error) {
+	ap, ok := r.e.cfg.Store.(valueAppender)
+	if !ok {
+		return r.e.cfg.Store.Get(seqKey)
+	}
+	v, ok, err := ap.AppendValue(r.e.readRoom[:0], r.e.keyRoom[:copy(r.e.keyRoom[:], seqKey)])
+	if err == nil && cap(v) <= maxReadRoom {
+		r.e.readRoom = v[:0]
+	}
+	return v, ok, err
 }
 
 // parseHexIndex reads a journal index from the 8 hex digits of a store key, either case, as
@@ -274,17 +289,37 @@ func (r *recovery) takeInvocation(key string, value []byte) {
 		r.setAsideRaw(key, value, "invocation key is not 32 hex digits")
 		return
 	}
-	inv, err := decodeInvocation(id, value)
-	if err != nil {
+	var decoded invocation
+	if err := decodeInvocationNamed(&decoded, id, value, r.e.cfg.Services); err != nil {
 		r.setBad(id, err.Error())
 		r.setAsideRaw(key, value, err.Error())
 		return
 	}
+	inv := recoveredInvocation(&decoded)
 	if len(inv.early) > 0 {
 		r.legacy = append(r.legacy, inv)
 	}
 	r.e.invs[id] = inv
 	r.order = append(r.order, inv)
+}
+
+// recoveredInvocation returns the invocation decoded, on the heap. One whose journal is short,
+// as nearly every one is (the approval benchmark's have one to three entries), gets the room a
+// new invocation has (invocationWithRoom): the invocation and its journal in one allocation
+// instead of two. Its journal is that room, empty, until takeIndexed appends the entries; drop
+// makes a journal of no entry nil again, as it is without the room.
+func recoveredInvocation(decoded *invocation) *invocation {
+	if decoded.entries == 0 || decoded.entries > initialJournalRoom {
+		inv := new(invocation)
+		*inv = *decoded
+		return inv
+	}
+	room := new(invocationWithRoom)
+	room.invocation = *decoded
+	inv := &room.invocation
+	inv.journal = room.journal[:0:initialJournalRoom]
+	inv.waiters = room.waiters[:0:1]
+	return inv
 }
 
 // takeIndexed takes a journal entry or an early completion. Both follow their invocation's
@@ -334,6 +369,12 @@ func (r *recovery) takeIndexed(key string, value []byte) {
 // drop sets a decoded invocation aside with everything of it read so far; what is read of it
 // later follows (takeIndexed).
 func (r *recovery) drop(inv *invocation, why string) {
+	if len(inv.journal) == 0 {
+		// The room recoveredInvocation gave a journal none of whose entries was read: nil, as
+		// without it, so that the record set aside counts the entries its record says it has
+		// (encodeInvocation), not none.
+		inv.journal = nil
+	}
 	r.setBad(inv.id, why)
 	if r.dropped == nil {
 		r.dropped = map[protocol.InvocationID]*invocation{}

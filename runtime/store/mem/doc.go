@@ -9,8 +9,9 @@
 // It also injects the storage faults a real disk adds to that, each detected rather than read as
 // data: a failed fsync (FailNextSync: nothing it covered is durable and the store fails until
 // Crash), a torn last write at a crash (CrashTearing: the torn batch's log record fails its CRC
-// and the batch is dropped whole) and a bit flipped at rest (FlipBit: the value fails the
-// checksum every value carries, store.Seal).
+// and the batch is dropped whole) and a bit flipped at rest (FlipBit: the value fails its
+// checksum, store.Seal, which the store computes when the flip damages it: a value nothing
+// damaged is the copy Apply made, whose checksum could only match).
 //
 // The simulator draws how many unsynced batches survive from its own seeded source and passes
 // the number in, which is why this package takes no randomness and must not import anything from

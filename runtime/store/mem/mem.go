@@ -1,7 +1,6 @@
 package mem
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,33 +17,49 @@ import (
 // The state is kept once, as the latest applied values, with an undo record per unsynced write
 // rather than a second, durable copy: Apply stays O(ops), Sync is O(ops since the last Sync) and
 // only forgets undo records, and Crash is O(ops it drops), never O(keys).
+//
+// A value is kept as written until something damages it (FlipBit), and sealed then: the store
+// holds it with its checksum (store.Seal) from that moment, and every read checks that checksum
+// (store.Unseal), as every read of a sealed value did when all were sealed at Apply. A value
+// nothing damaged is the copy Apply made, unchanged, so its checksum could only match: computing
+// it at Apply and again at every read, twice the CRC-32C of every value the engine writes and
+// reads, decided nothing. What a read of any value returns, and which reads fail and how, is as
+// it was; a crash's torn log record (CrashTearing) still holds every write sealed.
 type Store struct {
 	mu sync.Mutex
 
-	// data is every key's latest applied value, sealed (store.Seal: the value and its
-	// checksum). Values are private copies and never modified in place, so undo records may
-	// share them.
-	data map[string][]byte
+	// data holds a cell for every key written since the last Reset or compaction: a live one
+	// per key the store holds, with its latest applied value, and a dead one per key deleted
+	// (or undone by a crash) since. A key keeps its cell through deletes and crashes, so that
+	// overwriting a key, deleting it, undoing either and scanning it touch the cell, not the
+	// map or the key list; compact drops the dead cells once they outnumber the live ones and
+	// no undo record can bring them back. Values are private copies and never modified in
+	// place, so undo records may share them.
+	data map[string]*cell
+	// live counts the live cells.
+	live int
 
 	// undo holds, for each write since the last Sync in apply order, what its key held before;
 	// batchEnds[i] is the length of undo once unsynced batch i was applied.
 	undo      []undoRecord
 	batchEnds []int
 
-	// keys is data's keys in ascending order while !keysDirty. Apply appends a key that sorts
-	// after the last at once (append-only keys such as journal indices do); any other new key
-	// goes to added, and a delete leaves its key in keys, stale. The next scan sorts added alone
-	// and merges it into keys, dropping stale keys and repeats: cheaper than sorting every key
-	// again at each recovery, and Apply, which runs every engine step, stays cheap.
-	keys      []string
-	added     []string
+	// keys is data's cells in ascending key order while !keysDirty. Apply appends the cell of a
+	// new key that sorts after the last at once (append-only keys such as journal indices do);
+	// any other new cell goes to added, and the next scan sorts added alone and merges it into
+	// keys: cheaper than sorting every key again at each recovery, and Apply, which runs every
+	// engine step, stays cheap. A cell is added once, so the merge meets no repeats.
+	keys      []*cell
+	added     []*cell
 	keysDirty bool
-	// removed holds the keys removed from data since the last merge (deleted, or undone by a
-	// crash), repeats and all: only those can be stale in keys, or repeated in keys and added,
-	// so the merge looks up only them in data.
-	removed []string
 	// merged is the buffer the merge writes into; it and keys swap at each merge.
-	merged []string
+	merged []*cell
+
+	// cellChunks are the chunks cells are cut from (newCell), nextCell the number cut since the
+	// last Reset, and freeCells the cells compact dropped, for the next new keys.
+	cellChunks [][]cell
+	nextCell   int
+	freeCells  []*cell
 
 	// scratch is the buffer Load hands values out in; see Load for why it is reused.
 	scratch []byte
@@ -62,13 +77,57 @@ type Store struct {
 	failed       error
 }
 
+// cell is one key's place in the store: its key and, while live, its latest applied value.
+type cell struct {
+	key  string
+	v    value
+	live bool
+}
+
+// cellChunk is how many cells one allocation holds.
+const cellChunk = 64
+
+// value is a stored value: as written (raw) until FlipBit damages it, sealed (the value and its
+// checksum, store.Seal) from then on.
+type value struct {
+	b      []byte
+	sealed bool
+}
+
+// open returns what a read of key's value v hands out: the raw value, or for a sealed one the
+// value store.Unseal checks and strips, or its *store.ChecksumError.
+func open(key string, v value) ([]byte, error) {
+	if !v.sealed {
+		return v.b, nil
+	}
+	return store.Unseal(key, v.b)
+}
+
+// sealedLen is the length of v sealed: what FlipBit counts bits in and a log record holds.
+func (v value) sealedLen() int {
+	if v.sealed {
+		return len(v.b)
+	}
+	return len(v.b) + store.ChecksumBytes
+}
+
+// appendSealed appends v, sealed under key, to dst.
+func (v value) appendSealed(dst []byte, key string) []byte {
+	if v.sealed {
+		return append(dst, v.b...)
+	}
+	return store.Seal(dst, key, v.b)
+}
+
 // undoRecord is the value a key held before one unsynced write, and the write itself (next,
-// or deleted), from which Crash rebuilds a batch's log record when it tears it.
+// or deleted), from which Crash rebuilds a batch's log record when it tears it. c is the key's
+// cell, nil for the delete of a key that had none.
 type undoRecord struct {
 	key     string
-	prev    []byte
+	c       *cell
+	prev    value
 	existed bool
-	next    []byte
+	next    value
 	deleted bool
 }
 
@@ -83,7 +142,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty, open store.
 func New() *Store {
-	return &Store{data: make(map[string][]byte)}
+	return &Store{data: make(map[string]*cell)}
 }
 
 // Reset empties the store as if New had just made it, keeping what it allocated (the map's
@@ -94,14 +153,20 @@ func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.data)
+	s.live = 0
 	s.forgetUnsynced()
-	clear(s.keys) // drop the old key strings
+	clear(s.keys) // drop the old cells
 	s.keys = s.keys[:0]
 	clear(s.added)
 	s.added = s.added[:0]
-	clear(s.removed)
-	s.removed = s.removed[:0]
 	s.keysDirty = false
+	// Every cell cut since the last Reset is emptied (its key and value dropped) and free again.
+	for i := 0; i*cellChunk < s.nextCell; i++ {
+		clear(s.cellChunks[i])
+	}
+	s.nextCell = 0
+	clear(s.freeCells)
+	s.freeCells = s.freeCells[:0]
 	s.scratch = s.scratch[:0]
 	s.closed = false
 	s.failNextSync = false
@@ -114,14 +179,14 @@ func (s *Store) Reset() {
 	s.arena = nil
 }
 
-// arenaChunk is the size of the chunks small sealed values are cut from.
+// arenaChunk is the size of the chunks small values are cut from.
 const arenaChunk = 16 << 10
 
-// sealedBuf returns an empty buffer of capacity n for a sealed value: a slice of the arena,
-// capped so that filling it cannot reach its neighbours, or its own allocation when n is large.
-// One allocation per chunk instead of one per value written; values are never changed in place
+// valueBuf returns an empty buffer of capacity n for a value: a slice of the arena, capped so
+// that filling it cannot reach its neighbours, or its own allocation when n is large. One
+// allocation per chunk instead of one per value written; values are never changed in place
 // (FlipBit replaces one), so sharing a chunk is safe.
-func (s *Store) sealedBuf(n int) []byte {
+func (s *Store) valueBuf(n int) []byte {
 	if n > arenaChunk/8 {
 		return make([]byte, 0, n)
 	}
@@ -157,36 +222,60 @@ func (s *Store) Apply(b store.Batch) error {
 		}
 	}
 	for _, op := range b {
-		prev, existed := s.data[op.Key]
+		c := s.data[op.Key]
+		var prev value
+		existed := c != nil && c.live
+		if existed {
+			prev = c.v
+		}
 		if op.Delete {
-			s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, deleted: true})
+			s.undo = append(s.undo, undoRecord{key: op.Key, c: c, prev: prev, existed: existed, deleted: true})
 			if existed {
-				delete(s.data, op.Key)
-				s.removed = append(s.removed, op.Key)
-				s.keysDirty = true
+				c.v, c.live = value{}, false
+				s.live--
 			}
 			continue
 		}
-		sealed := store.Seal(s.sealedBuf(len(op.Value)+store.ChecksumBytes), op.Key, op.Value)
-		s.undo = append(s.undo, undoRecord{key: op.Key, prev: prev, existed: existed, next: sealed})
-		s.data[op.Key] = sealed
+		if c == nil {
+			c = s.newCell(op.Key)
+		}
+		v := value{b: append(s.valueBuf(len(op.Value)), op.Value...)}
+		s.undo = append(s.undo, undoRecord{key: op.Key, c: c, prev: prev, existed: existed, next: v})
+		c.v = v
 		if !existed {
-			s.keyAdded(op.Key)
+			c.live = true
+			s.live++
 		}
 	}
 	s.batchEnds = append(s.batchEnds, len(s.undo))
 	return nil
 }
 
-// keyAdded records a new key: at the end of the sorted key list when it sorts after every
-// other, in added for the next scan's merge otherwise.
-func (s *Store) keyAdded(key string) {
-	if !s.keysDirty && (len(s.keys) == 0 || key > s.keys[len(s.keys)-1]) {
-		s.keys = append(s.keys, key)
-		return
+// newCell makes the cell of a key that has none, dead, and files it: at the end of the sorted
+// key list when it sorts after every other, in added for the next scan's merge otherwise.
+func (s *Store) newCell(key string) *cell {
+	var c *cell
+	if k := len(s.freeCells); k > 0 {
+		c = s.freeCells[k-1]
+		s.freeCells[k-1] = nil
+		s.freeCells = s.freeCells[:k-1]
+	} else {
+		chunk, at := s.nextCell/cellChunk, s.nextCell%cellChunk
+		if chunk == len(s.cellChunks) {
+			s.cellChunks = append(s.cellChunks, make([]cell, cellChunk))
+		}
+		c = &s.cellChunks[chunk][at]
+		s.nextCell++
 	}
-	s.added = append(s.added, key)
-	s.keysDirty = true
+	c.key = key
+	s.data[key] = c
+	if !s.keysDirty && (len(s.keys) == 0 || key > s.keys[len(s.keys)-1].key) {
+		s.keys = append(s.keys, c)
+	} else {
+		s.added = append(s.added, c)
+		s.keysDirty = true
+	}
+	return c
 }
 
 // Sync makes every batch applied so far durable: no later Crash can lose it.
@@ -271,16 +360,18 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	if s.keysDirty {
-		s.mergeKeys()
-	}
+	s.sortKeys()
 	var bad []error
-	i, _ := slices.BinarySearch(s.keys, prefix)
-	for _, k := range s.keys[i:] {
+	i := s.firstAtOrAfter(prefix)
+	for _, c := range s.keys[i:] {
+		k := c.key
 		if !strings.HasPrefix(k, prefix) {
 			break
 		}
-		v, err := store.Unseal(k, s.data[k])
+		if !c.live {
+			continue
+		}
+		v, err := open(k, c.v)
 		if err != nil {
 			bad = append(bad, err)
 			continue
@@ -296,47 +387,71 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	return errors.Join(bad...)
 }
 
-// mergeKeys makes keys data's keys in ascending order again: it sorts the keys added out of
-// order and merges them into keys, dropping keys no longer in data (deleted, or undone by a
-// crash) and repeats (a key deleted and added again is in both lists).
-//
-// Every key in keys was in data at the last merge or when it was appended, and a key is added
-// only while it is not in data; so a key that was not removed since is in data, and in one of
-// the lists once. Only the removed keys are looked up, found in the sorted removed list as the
-// merge goes (it meets the keys in ascending order).
-func (s *Store) mergeKeys() {
-	slices.Sort(s.added)
-	slices.Sort(s.removed)
-	out := s.merged[:0]
-	r := 0
-	keep := func(k string) {
-		for r < len(s.removed) && s.removed[r] < k {
-			r++
-		}
-		if r < len(s.removed) && s.removed[r] == k {
-			if _, ok := s.data[k]; !ok || (len(out) > 0 && out[len(out)-1] == k) {
-				return
-			}
-		}
-		out = append(out, k)
+// sortKeys makes keys every cell in ascending key order again, and compacts the store when
+// the dead cells outnumber the live ones.
+func (s *Store) sortKeys() {
+	if s.keysDirty {
+		s.mergeKeys()
 	}
+	if len(s.keys)-s.live > s.live && len(s.undo) == 0 {
+		s.compact()
+	}
+}
+
+// mergeKeys sorts the cells added out of order and merges them into keys. Each cell is in one
+// of the two lists, once.
+func (s *Store) mergeKeys() {
+	slices.SortFunc(s.added, func(a, b *cell) int { return strings.Compare(a.key, b.key) })
+	out := s.merged[:0]
 	i, j := 0, 0
-	for i < len(s.keys) || j < len(s.added) {
-		if j == len(s.added) || (i < len(s.keys) && s.keys[i] <= s.added[j]) {
-			keep(s.keys[i])
+	for i < len(s.keys) && j < len(s.added) {
+		if s.keys[i].key < s.added[j].key {
+			out = append(out, s.keys[i])
 			i++
 		} else {
-			keep(s.added[j])
+			out = append(out, s.added[j])
 			j++
 		}
 	}
-	clear(s.keys) // the old list's strings are in out or gone
+	out = append(out, s.keys[i:]...)
+	out = append(out, s.added[j:]...)
+	clear(s.keys) // the old list's cells are all in out
 	s.keys, s.merged = out, s.keys[:0]
 	clear(s.added)
 	s.added = s.added[:0]
-	clear(s.removed)
-	s.removed = s.removed[:0]
 	s.keysDirty = false
+}
+
+// compact drops the dead cells from the map and the key list, for newCell to reuse: a store
+// whose keys come and go keeps room for about twice the keys it holds. Only with no undo
+// record, which could make a dead cell live again, and with keys merged.
+func (s *Store) compact() {
+	kept := s.keys[:0]
+	for _, c := range s.keys {
+		if c.live {
+			kept = append(kept, c)
+			continue
+		}
+		delete(s.data, c.key)
+		*c = cell{}
+		s.freeCells = append(s.freeCells, c)
+	}
+	clear(s.keys[len(kept):])
+	s.keys = kept
+}
+
+// firstAtOrAfter returns the position in keys of the first cell whose key is not less than key.
+func (s *Store) firstAtOrAfter(key string) int {
+	lo, hi := 0, len(s.keys)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if s.keys[mid].key < key {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // Close closes the store: every later call of the store.Store methods returns an error that
@@ -371,22 +486,19 @@ func (s *Store) Crash(keep int) {
 	// Undo newest first, so a key written several times ends at its value before the oldest
 	// dropped write.
 	for i := len(s.undo) - 1; i >= cut; i-- {
-		u := s.undo[i]
-		_, exists := s.data[u.key]
-		if exists != u.existed {
-			// A key the undo brings back goes to the merge; one it removes is left stale.
-			s.keysDirty = true
+		u := &s.undo[i]
+		c := u.c
+		if c == nil {
+			continue // the delete of a key that had no cell: it had none before either
+		}
+		if c.live != u.existed {
 			if u.existed {
-				s.added = append(s.added, u.key)
+				s.live++
 			} else {
-				s.removed = append(s.removed, u.key)
+				s.live--
 			}
 		}
-		if u.existed {
-			s.data[u.key] = u.prev
-		} else {
-			delete(s.data, u.key)
-		}
+		c.v, c.live = u.prev, u.existed
 	}
 	s.forgetUnsynced()
 	s.closed = false
@@ -444,8 +556,8 @@ func encodeBatchRecord(writes []undoRecord) []byte {
 			continue
 		}
 		body = append(body, 0)
-		body = binary.AppendUvarint(body, uint64(len(w.next)))
-		body = append(body, w.next...)
+		body = binary.AppendUvarint(body, uint64(w.next.sealedLen()))
+		body = w.next.appendSealed(body, w.key)
 	}
 	rec := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
 	rec = append(rec, body...)
@@ -473,14 +585,15 @@ func batchRecordIntact(rec []byte) bool {
 func (s *Store) FlipBit(key string, bit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.data[key]
-	if !ok || len(v) == 0 {
+	c := s.data[key]
+	if c == nil || !c.live {
 		return false
 	}
-	bit %= 8 * len(v)
-	flipped := bytes.Clone(v) // values are shared with undo records, never changed in place
+	// Sealed from now on, in a copy: values are shared with undo records, never changed in place.
+	flipped := c.v.appendSealed(make([]byte, 0, c.v.sealedLen()), key)
+	bit %= 8 * len(flipped)
 	flipped[bit/8] ^= 1 << (bit % 8)
-	s.data[key] = flipped
+	c.v = value{b: flipped, sealed: true}
 	return true
 }
 
@@ -489,11 +602,13 @@ func (s *Store) FlipBit(key string, bit int) bool {
 func (s *Store) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.data))
-	for k := range s.data {
-		keys = append(keys, k)
+	s.sortKeys()
+	keys := make([]string, 0, s.live)
+	for _, c := range s.keys {
+		if c.live {
+			keys = append(keys, c.key)
+		}
 	}
-	slices.Sort(keys)
 	return keys
 }
 
@@ -510,7 +625,7 @@ func (s *Store) Unsynced() int {
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.data)
+	return s.live
 }
 
 // Get returns a copy of key's latest applied value and whether the key exists. It fails only
@@ -519,15 +634,15 @@ func (s *Store) Len() int {
 func (s *Store) Get(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sealed, ok := s.data[key]
-	if !ok {
+	c := s.data[key]
+	if c == nil || !c.live {
 		return nil, false, nil
 	}
-	v, err := store.Unseal(key, sealed)
+	v, err := open(key, c.v)
 	if err != nil {
 		return nil, false, fmt.Errorf("mem: get: %w", err)
 	}
-	return bytes.Clone(v), true, nil
+	return append([]byte{}, v...), true, nil
 }
 
 // AppendValue is Get into a buffer of the caller's: it appends key's latest applied value to dst
@@ -538,10 +653,15 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sealed, ok := s.data[string(key)] // the conversion in a map index does not allocate
-	if !ok {
+	c := s.data[string(key)] // the conversion in a map index does not allocate
+	if c == nil || !c.live {
 		return dst, false, nil
 	}
+	stored := c.v
+	if !stored.sealed {
+		return append(dst, stored.b...), true, nil
+	}
+	sealed := stored.b
 	n := len(sealed) - store.ChecksumBytes
 	// The checksum reads the key in place (it keeps nothing): a string conversion of a key
 	// longer than 32 bytes would allocate.
