@@ -85,6 +85,16 @@ type Executor struct {
 	// is decided and sent within one step of the driver, which runs one attempt's code at a
 	// time, so one slot serves every attempt and keeps its 300 bytes out of each.
 	ending ending
+	// runErr is what the handler of the attempt that ends now returned, from its return on the
+	// coroutine until the driver settles it in the same step; runName names the side effect that
+	// runs now, from EnterRun to EndRun on the coroutine the driver waits for. Like ending, one
+	// slot each serves every attempt and keeps the attempt (with its journal room) in a smaller
+	// size class.
+	runErr  error
+	runName string
+	// spareCall is the call of an ended attempt, which the next attempt's handler prepares its
+	// call in (durable.Handler.PrepareReusing) instead of allocating one; nil when none is kept.
+	spareCall durable.Prepared
 }
 
 // ending is an attempt's last message and how it ended, until the driver sends it.
@@ -124,6 +134,7 @@ func New(cfg Config) *Executor {
 	if sp := cfg.Spare; sp != nil {
 		e.idle, e.attempts, e.ended, e.endedOrder = sp.idle, sp.attempts, sp.ended, sp.endedOrder
 		e.early, e.earlyOrder = sp.early, sp.earlyOrder
+		e.spareCall = sp.call
 		*sp = Spare{}
 	}
 	if len(cfg.Services) > fewServices {
@@ -242,6 +253,7 @@ type Spare struct {
 	endedOrder []protocol.InvocationID
 	early      map[protocol.InvocationID]*earlyMessages
 	earlyOrder []protocol.InvocationID
+	call       durable.Prepared
 }
 
 // keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
@@ -253,6 +265,7 @@ func (sp *Spare) keep(e *Executor) {
 	clear(e.early)
 	sp.idle, sp.attempts, sp.ended, sp.endedOrder = e.idle, e.attempts, e.ended, e.endedOrder[:0]
 	sp.early, sp.earlyOrder = e.early, e.earlyOrder[:0]
+	sp.call, e.spareCall = e.spareCall, nil
 	e.idle, e.attempts, e.ended, e.endedOrder, e.early, e.earlyOrder = nil, nil, nil, nil, nil, nil
 }
 
@@ -462,9 +475,12 @@ type attempt struct {
 	pos uint32
 
 	// call is the handler's call with its input decoded; ran is set once its Run returned, and
-	// runErr is what it returned.
-	call   durable.Prepared
-	runErr error
+	// Executor.runErr is what it returned.
+	call durable.Prepared
+	// room holds the handler's context, which points at the attempt: it is the attempt's own, so
+	// that a context the handler kept past its run (whose call a later attempt reuses) still
+	// reaches this attempt, which refuses it.
+	room durable.ContextRoom
 
 	// w is the worker whose coroutine runs the handler, from the start until the handler is
 	// over (done).
@@ -489,8 +505,6 @@ type attempt struct {
 	atGate bool
 	ended  bool
 	shared bool
-	// runName names the side effect that runs (EnterRun to EndRun).
-	runName string
 
 	// waiting lists the indices the parked handler waits on (any one of them resumes it).
 	waiting []uint32
@@ -510,16 +524,18 @@ type (
 
 // body runs the handler on its worker's coroutine. What the handler returned is settled by the
 // driver once the handler is over, so that encoding the output runs on the driver's stack as
-// decoding the input did. Every panic out of the handler stops here, so the worker goes on.
+// decoding the input did. Every panic out of the handler stops in RunIn, which recovers it one
+// frame nearer the handler than a deferred recover here would (every suspension unwinds the
+// handler, and the unwinder walks each frame between), so the worker goes on.
 func (a *attempt) body() {
 	a.running = true
-	defer func() {
-		a.running = false
-		if r := recover(); r != nil {
-			a.recovered(r)
-		}
-	}()
-	a.runErr = a.call.Run(a)
+	panicked, err := a.call.RunIn(&a.room, a)
+	a.running = false
+	if panicked != nil {
+		a.recovered(panicked)
+		return
+	}
+	a.ex.runErr = err
 	a.ran = true
 }
 
@@ -532,7 +548,19 @@ func (a *attempt) prepare(h durable.Handler) (call durable.Prepared, err error) 
 			a.recovered(r)
 		}
 	}()
-	return h.Prepare(a.journal[0].Result.Value)
+	call, err = h.PrepareReusing(a.journal[0].Result.Value, a.ex.spareCall)
+	if call != nil && call == a.ex.spareCall {
+		a.ex.spareCall = nil
+	}
+	return call, err
+}
+
+// releaseCall keeps the call of the attempt, whose handler is over and whose output is
+// encoded, for a later attempt to prepare its call in.
+func (a *attempt) releaseCall() {
+	if a.call != nil {
+		a.ex.spareCall, a.call = a.call, nil
+	}
 }
 
 // settle decides the outcome of an attempt whose handler returned, encoding its output. A panic
@@ -543,8 +571,9 @@ func (a *attempt) settle() {
 			a.recovered(r)
 		}
 	}()
-	if a.runErr != nil {
-		a.returned(nil, a.runErr)
+	if err := a.ex.runErr; err != nil {
+		a.ex.runErr = nil
+		a.returned(nil, err)
 		return
 	}
 	a.returned(a.call.Output())
@@ -617,6 +646,7 @@ func (a *attempt) resume() {
 		a.ran = false
 		a.settle()
 	}
+	a.releaseCall()
 	a.sendEnding()
 }
 
@@ -699,10 +729,12 @@ func (a *attempt) abort(how string) {
 		a.aborting = true
 		a.w.next()
 		// The unwinding decides nothing to send, unless a defer of the handler failed on the way:
-		// the abort reports the end either way.
-		a.ex.ending = ending{}
+		// the abort reports the end either way. Nor is what a handler that swallowed the abort
+		// returned settled.
+		a.ex.ending, a.ex.runErr = ending{}, nil
 		if a.done {
 			a.release()
+			a.releaseCall()
 		} else {
 			// Unreachable unless the handler escaped its unwinding; its worker cannot be reused.
 			a.w.stop()
@@ -987,7 +1019,7 @@ func (a *attempt) enterEffect(index uint32, name string, rerun bool) {
 	if o := a.ex.cfg.Observer; o != nil {
 		o.RunExecuted(a.inv, a.number, index)
 	}
-	a.runName, a.rerun = name, rerun
+	a.ex.runName, a.rerun = name, rerun
 	a.inRun = true
 }
 
@@ -1014,8 +1046,8 @@ func (a *attempt) EndRun(res journal.Result, err error) journal.Result {
 		// runs it again: at-least-once until journaled.
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: attempt died after a side effect, before journaling it"}})
 	}
-	name := a.runName
-	a.runName = ""
+	name := a.ex.runName
+	a.ex.runName = ""
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
 	return a.Await(index)
 }
