@@ -65,22 +65,9 @@ type Executor struct {
 	// up in cfg.Services, which costs an executor (the simulator makes one at every restart) no
 	// map.
 	services map[string]*durable.Service
-	// attempts are the running attempts; like ended, made at its first use, so that an executor
-	// that crashes before it runs anything (the simulator's often do) costs no map.
-	attempts map[protocol.InvocationID]*attempt
-	// ended remembers the attempt numbers of recently ended attempts, so that a start message
-	// delayed past a newer attempt of the same invocation is recognised as stale and ignored
-	// instead of re-running the handler. Bounded: the oldest are forgotten first.
-	ended      map[protocol.InvocationID]uint32
-	endedOrder []protocol.InvocationID
-	// early holds completions, acks and Durables that reached the executor before the start of
-	// the attempt they are for (the network delayed the start past them): the start's journal was
-	// built before they happened, so dropping them would lose the wake-up they carry. Bounded,
-	// oldest invocations forgotten first.
-	early      map[protocol.InvocationID]*earlyMessages
-	earlyOrder []protocol.InvocationID
-	// idle are the workers waiting for an attempt to run (see worker), the last one first.
-	idle []*worker
+	// tables are the attempts by invocation, what the executor remembers of ended ones and what
+	// it keeps for ones not started, and its waiting workers.
+	tables
 	// ending is what the attempt that ends now decided: its last message and how it ended. It
 	// is decided and sent within one step of the driver, which runs one attempt's code at a
 	// time, so one slot serves every attempt and keeps its 300 bytes out of each.
@@ -132,9 +119,10 @@ func New(cfg Config) *Executor {
 	}
 	e := &Executor{cfg: cfg}
 	if sp := cfg.Spare; sp != nil {
-		e.idle, e.attempts, e.ended, e.endedOrder = sp.idle, sp.attempts, sp.ended, sp.endedOrder
-		e.early, e.earlyOrder = sp.early, sp.earlyOrder
-		e.spareCall = sp.call
+		if sp.tables.none() {
+			sp.tables = takeKeptTables()
+		}
+		e.tables, e.spareCall = sp.tables, sp.call
 		*sp = Spare{}
 	}
 	if len(cfg.Services) > fewServices {
@@ -243,39 +231,36 @@ func (e *Executor) Crash() []protocol.Message {
 }
 
 // Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
-// their waiting workers, which hold no attempt and nothing of one, and their tables, emptied.
-// A new executor built with it is as one built without: only allocations are saved. The zero
-// Spare is empty.
+// their waiting workers, which hold no attempt and nothing of one, their tables, emptied, and
+// the memory of a handler's call. A new executor built with it is as one built without: only
+// allocations are saved. The zero Spare is empty; an executor built with it takes the tables a
+// stopped Spare left, if any (see keptTables).
 type Spare struct {
-	idle       []*worker
-	attempts   map[protocol.InvocationID]*attempt
-	ended      map[protocol.InvocationID]uint32
-	endedOrder []protocol.InvocationID
-	early      map[protocol.InvocationID]*earlyMessages
-	earlyOrder []protocol.InvocationID
-	call       durable.Prepared
+	tables
+	call durable.Prepared
 }
 
 // keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
 // stray use of e cannot reach the next executor's.
 func (sp *Spare) keep(e *Executor) {
 	sp.Stop() // what an earlier crash left and no executor took
-	clear(e.attempts)
-	clear(e.ended)
-	clear(e.early)
-	sp.idle, sp.attempts, sp.ended, sp.endedOrder = e.idle, e.attempts, e.ended, e.endedOrder[:0]
-	sp.early, sp.earlyOrder = e.early, e.earlyOrder[:0]
+	sp.tables, e.tables = e.emptied(), tables{}
 	sp.call, e.spareCall = e.spareCall, nil
-	e.idle, e.attempts, e.ended, e.endedOrder, e.early, e.earlyOrder = nil, nil, nil, nil, nil, nil
 }
 
-// Stop ends the coroutines of the kept workers, so that none outlives their owner.
+// Stop ends the coroutines of the kept workers, so that none outlives their owner, and leaves
+// the emptied tables for the next executor built with a zero Spare (the simulator makes its
+// executor's Spare afresh for every run, and stops it at the run's end).
 func (sp *Spare) Stop() {
 	for i, w := range sp.idle {
 		sp.idle[i] = nil
 		w.stop()
 	}
 	sp.idle = sp.idle[:0]
+	if !sp.tables.none() {
+		keepTables(sp.tables)
+	}
+	*sp = Spare{}
 }
 
 func compareIDs(a, b protocol.InvocationID) int {
@@ -302,10 +287,11 @@ func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 			e.early = map[protocol.InvocationID]*earlyMessages{}
 		}
 		if len(e.earlyOrder) >= maxEarlyInvocations {
+			e.freeEarly(e.early[e.earlyOrder[0]])
 			delete(e.early, e.earlyOrder[0])
 			e.earlyOrder = e.earlyOrder[1:]
 		}
-		b = &earlyMessages{attempt: m.Attempt}
+		b = e.newEarly(m.Attempt)
 		e.early[m.Invocation] = b
 		e.earlyOrder = append(e.earlyOrder, m.Invocation)
 	}
@@ -321,9 +307,9 @@ func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 	}
 }
 
-// takeEarly returns the messages kept for attempt number of inv, and forgets what was kept for
-// inv.
-func (e *Executor) takeEarly(inv protocol.InvocationID, number uint32) []protocol.Message {
+// takeEarly returns what was kept for inv, and forgets it: nil if nothing was. The caller
+// uses the messages kept for its attempt, if they are for it, then frees them (freeEarly).
+func (e *Executor) takeEarly(inv protocol.InvocationID) *earlyMessages {
 	b := e.early[inv]
 	if b == nil {
 		return nil
@@ -332,10 +318,7 @@ func (e *Executor) takeEarly(inv protocol.InvocationID, number uint32) []protoco
 	if i := slices.Index(e.earlyOrder, inv); i >= 0 {
 		e.earlyOrder = slices.Delete(e.earlyOrder, i, i+1)
 	}
-	if b.attempt != number {
-		return nil
-	}
-	return b.msgs
+	return b
 }
 
 // forget records that attempt a ended, for stale-start detection.
@@ -405,8 +388,13 @@ func (e *Executor) start(m protocol.Message) {
 		return
 	}
 	// What arrived for this attempt before its start completes its journal before it runs.
-	for _, early := range e.takeEarly(m.Invocation, m.Attempt) {
-		a.complete(early)
+	if b := e.takeEarly(m.Invocation); b != nil {
+		if b.attempt == m.Attempt {
+			for _, early := range b.msgs {
+				a.complete(early)
+			}
+		}
+		e.freeEarly(b)
 	}
 	svc := e.service(m.Service)
 	var h durable.Handler
