@@ -964,12 +964,27 @@ func (a *attempt) emit(e journal.Entry) uint32 {
 // Await implements durable.Runtime.
 func (a *attempt) Await(index uint32) journal.Result {
 	a.guard()
+	a.waitReady(index)
+	return a.observed(index)
+}
+
+// waitReady parks the handler until the entry at index is ready. It is small enough for the
+// compiler to inline, and the runtime's methods that wait (Await, EnterRun, EndRun) spell Await
+// out with it rather than call Await: an abort's panic then starts in the durable call's own
+// frame, and every frame between the panic and the recover under the handler costs the unwinder
+// a walk (every suspension unwinds).
+func (a *attempt) waitReady(index uint32) {
 	for !a.ready[index] {
 		a.awaiting[0] = index
 		if !a.park(a.awaiting[:]) {
 			panic(abortSignal{})
 		}
 	}
+}
+
+// observed tells the observer the handler observes the ready entry at index and returns its
+// result.
+func (a *attempt) observed(index uint32) journal.Result {
 	a.observe(index, a.journal[index])
 	return a.journal[index].Result
 }
@@ -990,12 +1005,23 @@ func (a *attempt) EnterRun(name string) (journal.Result, bool) {
 			return journal.Result{}, false
 		}
 		a.pos++
-		return a.Await(index), true
+		a.guard() // Await spelled out (see waitReady)
+		a.waitReady(index)
+		return a.observed(index), true
 	}
 	if a.ex.cfg.ReplayOnly {
 		panic(replayedSignal{})
 	}
-	a.awaitDurable()
+	// A gated attempt parks here until its start is durable; in this frame, not one of its own,
+	// as waitReady says.
+	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
+		a.ex.reached(PointGated)
+		a.atGate = true
+		if !a.park(nil) {
+			panic(abortSignal{})
+		}
+		a.atGate = false
+	}
 	a.enterEffect(index, name, false)
 	return journal.Result{}, false
 }
@@ -1037,19 +1063,9 @@ func (a *attempt) EndRun(res journal.Result, err error) journal.Result {
 	name := a.ex.runName
 	a.ex.runName = ""
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
-	return a.Await(index)
-}
-
-// awaitDurable parks a gated attempt at a Run until its start is durable.
-func (a *attempt) awaitDurable() {
-	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
-		a.ex.reached(PointGated)
-		a.atGate = true
-		if !a.park(nil) {
-			panic(abortSignal{})
-		}
-		a.atGate = false
-	}
+	a.guard() // Await spelled out (see waitReady)
+	a.waitReady(index)
+	return a.observed(index)
 }
 
 // Fail implements durable.Runtime.
