@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/protocol"
@@ -217,11 +218,26 @@ const WorkflowRunHandler = "run"
 
 // Service is a named set of handlers: a plain service, a virtual object or a workflow.
 type Service struct {
-	name     string
-	kind     protocol.ServiceKind
-	handlers map[string]Handler
+	name string
+	kind protocol.ServiceKind
+	// handlers are the service's handlers in name order; room holds the first few, so that
+	// defining a service (the simulator defines its services afresh for every run) allocates
+	// nothing for them, and an executor finds one (at every attempt) by a short scan instead of
+	// hashing its name.
+	handlers []namedHandler
+	room     [4]namedHandler
 	opts     serviceOptions
 }
+
+// namedHandler is a handler of a service and its name.
+type namedHandler struct {
+	name string
+	h    Handler
+}
+
+// scanHandlers is how many handlers a service looks a name up in by a scan rather than a binary
+// search.
+const scanHandlers = 8
 
 type serviceOptions struct {
 	retention            time.Duration
@@ -260,7 +276,8 @@ func NewWorkflow(name string, opts ...ServiceOption) *Service {
 }
 
 func newService(name string, kind protocol.ServiceKind, opts []ServiceOption) *Service {
-	s := &Service{name: name, kind: kind, handlers: map[string]Handler{}}
+	s := &Service{name: name, kind: kind}
+	s.handlers = s.room[:0]
 	for _, o := range opts {
 		o(&s.opts)
 	}
@@ -271,7 +288,8 @@ func newService(name string, kind protocol.ServiceKind, opts []ServiceOption) *S
 // handlers with one name, or a handler made for another kind of service, is a programming error
 // and panics with a message that says which.
 func (s *Service) Handler(name string, h Handler) *Service {
-	if _, dup := s.handlers[name]; dup {
+	i, dup := slices.BinarySearchFunc(s.handlers, name, func(n namedHandler, name string) int { return strings.Compare(n.name, name) })
+	if dup {
 		panic(fmt.Sprintf("durable: service %q defines handler %q twice", s.name, name))
 	}
 	if h.serviceKind() != s.kind {
@@ -280,7 +298,7 @@ func (s *Service) Handler(name string, h Handler) *Service {
 	if s.kind == protocol.ServiceWorkflow && (h.Kind() == protocol.HandlerWorkflowRun) != (name == WorkflowRunHandler) {
 		panic(fmt.Sprintf("durable: workflow %q: the handler called %q must be, and only it may be, made with NewWorkflowHandler", s.name, WorkflowRunHandler))
 	}
-	s.handlers[name] = h
+	s.handlers = slices.Insert(s.handlers, i, namedHandler{name: name, h: h})
 	return s
 }
 
@@ -292,20 +310,26 @@ func (s *Service) Kind() protocol.ServiceKind { return s.kind }
 
 // Lookup returns the handler called name.
 func (s *Service) Lookup(name string) (Handler, bool) {
-	h, ok := s.handlers[name]
-	return h, ok
+	if len(s.handlers) <= scanHandlers {
+		for _, n := range s.handlers {
+			if n.name == name {
+				return n.h, true
+			}
+		}
+		return nil, false
+	}
+	i, ok := slices.BinarySearchFunc(s.handlers, name, func(n namedHandler, name string) int { return strings.Compare(n.name, name) })
+	if !ok {
+		return nil, false
+	}
+	return s.handlers[i].h, true
 }
 
 // Spec describes the service for the engine, handlers in name order.
 func (s *Service) Spec() protocol.ServiceSpec {
-	names := make([]string, 0, len(s.handlers))
-	for n := range s.handlers {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	spec := protocol.ServiceSpec{Name: s.name, Kind: s.kind, Retention: s.opts.retention, IdempotencyRetention: s.opts.idempotencyRetention}
-	for _, n := range names {
-		spec.Handlers = append(spec.Handlers, protocol.HandlerSpec{Name: n, Kind: s.handlers[n].Kind()})
+	for _, n := range s.handlers {
+		spec.Handlers = append(spec.Handlers, protocol.HandlerSpec{Name: n.name, Kind: n.h.Kind()})
 	}
 	return spec
 }
