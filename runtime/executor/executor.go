@@ -79,9 +79,6 @@ type Executor struct {
 	// size class.
 	runErr  error
 	runName string
-	// spareCall is the call of an ended attempt, which the next attempt's handler prepares its
-	// call in (durable.Handler.PrepareReusing) instead of allocating one; nil when none is kept.
-	spareCall durable.Prepared
 }
 
 // ending is an attempt's last message and how it ended, until the driver sends it.
@@ -122,7 +119,7 @@ func New(cfg Config) *Executor {
 		if sp.tables.none() {
 			sp.tables = takeKeptTables()
 		}
-		e.tables, e.spareCall = sp.tables, sp.call
+		e.tables = sp.tables
 		*sp = Spare{}
 	}
 	if len(cfg.Services) > fewServices {
@@ -232,12 +229,11 @@ func (e *Executor) Crash() []protocol.Message {
 
 // Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
 // their waiting workers, which hold no attempt and nothing of one, their tables, emptied, and
-// the memory of a handler's call. A new executor built with it is as one built without: only
-// allocations are saved. The zero Spare is empty; an executor built with it takes the tables a
-// stopped Spare left, if any (see keptTables).
+// the memory of their handlers' calls. A new executor built with it is as one built without:
+// only allocations are saved. The zero Spare is empty; an executor built with it takes the
+// tables a stopped Spare left, if any (see keptTables).
 type Spare struct {
 	tables
-	call durable.Prepared
 }
 
 // keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
@@ -245,7 +241,6 @@ type Spare struct {
 func (sp *Spare) keep(e *Executor) {
 	sp.Stop() // what an earlier crash left and no executor took
 	sp.tables, e.tables = e.emptied(), tables{}
-	sp.call, e.spareCall = e.spareCall, nil
 }
 
 // Stop ends the coroutines of the kept workers, so that none outlives their owner, and leaves
@@ -408,7 +403,7 @@ func (e *Executor) start(m protocol.Message) {
 	a.shared = h.Kind() == protocol.HandlerShared
 	// The input is decoded here, on the driver's stack, not on the coroutine's: a fresh
 	// coroutine starts with a small stack that JSON decoding would grow (a copy) every attempt.
-	call, err := a.prepare(h)
+	call, err := a.prepare(h, svc, m.Handler)
 	if call == nil {
 		if err != nil {
 			a.returned(nil, err)
@@ -493,6 +488,8 @@ type attempt struct {
 	atGate bool
 	ended  bool
 	shared bool
+	// callSlot is the slot of Executor.calls the attempt's call goes back to, or -1.
+	callSlot int8
 
 	// waiting lists the indices the parked handler waits on (any one of them resumes it).
 	waiting []uint32
@@ -529,16 +526,21 @@ func (a *attempt) body() {
 
 // prepare decodes the handler's input. A panic in user decoding code (an UnmarshalJSON) fails
 // the attempt as a panic in the handler would; prepare then returns neither call nor error.
-func (a *attempt) prepare(h durable.Handler) (call durable.Prepared, err error) {
+func (a *attempt) prepare(h durable.Handler, svc *durable.Service, handler string) (call durable.Prepared, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			call, err = nil, nil
 			a.recovered(r)
 		}
 	}()
-	call, err = h.PrepareReusing(a.journal[0].Result.Value, a.ex.spareCall)
-	if call != nil && call == a.ex.spareCall {
-		a.ex.spareCall = nil
+	var spare durable.Prepared
+	a.callSlot = a.ex.callSlot(svc, handler)
+	if a.callSlot >= 0 {
+		spare = a.ex.calls[a.callSlot].call
+	}
+	call, err = h.PrepareReusing(a.journal[0].Result.Value, spare)
+	if call != nil && call == spare {
+		a.ex.calls[a.callSlot].call = nil
 	}
 	return call, err
 }
@@ -546,9 +548,10 @@ func (a *attempt) prepare(h durable.Handler) (call durable.Prepared, err error) 
 // releaseCall keeps the call of the attempt, whose handler is over and whose output is
 // encoded, for a later attempt to prepare its call in.
 func (a *attempt) releaseCall() {
-	if a.call != nil {
-		a.ex.spareCall, a.call = a.call, nil
+	if a.call != nil && a.callSlot >= 0 {
+		a.ex.calls[a.callSlot].call = a.call
 	}
+	a.call = nil
 }
 
 // settle decides the outcome of an attempt whose handler returned, encoding its output. A panic

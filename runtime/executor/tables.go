@@ -3,6 +3,7 @@ package executor
 import (
 	"sync"
 
+	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -29,16 +30,49 @@ type tables struct {
 	spareEarly []*earlyMessages
 	// idle are the workers waiting for an attempt to run (see worker), the last one first.
 	idle []*worker
+	// calls are the calls of ended attempts, one kept for each of the first few handlers that
+	// ran, which the next attempt of the same handler prepares its call in
+	// (durable.Handler.PrepareReusing) instead of allocating one.
+	calls []spareCall
+}
+
+// spareCall is a slot of tables.calls: the handler it is for, and its kept call, or nil.
+type spareCall struct {
+	service *durable.Service
+	handler string
+	call    durable.Prepared
+}
+
+// maxSpareCalls is how many handlers an executor keeps a call for.
+const maxSpareCalls = 4
+
+// callSlot returns the slot of calls for the handler called handler of service, which it takes
+// if no slot is for it yet and one is free, or -1.
+func (t *tables) callSlot(service *durable.Service, handler string) int8 {
+	for i := range t.calls {
+		if c := &t.calls[i]; c.service == service && c.handler == handler {
+			return int8(i)
+		}
+	}
+	if len(t.calls) == maxSpareCalls {
+		return -1
+	}
+	if t.calls == nil {
+		t.calls = make([]spareCall, 0, maxSpareCalls)
+	}
+	t.calls = append(t.calls, spareCall{service: service, handler: handler})
+	return int8(len(t.calls) - 1)
 }
 
 // none reports whether t holds nothing, not even room.
 func (t *tables) none() bool {
 	return t.attempts == nil && t.ended == nil && t.endedOrder == nil && t.early == nil &&
-		t.earlyOrder == nil && t.spareEarly == nil && t.idle == nil
+		t.earlyOrder == nil && t.spareEarly == nil && t.idle == nil && t.calls == nil
 }
 
 // emptied empties t's tables and returns them, their room kept: nothing of an attempt is left
-// in them. The waiting workers stay, as they hold no attempt.
+// in them. The waiting workers stay, as they hold no attempt, and so do the kept calls, which
+// hold nothing of theirs either (PrepareReusing leaves nothing of an earlier call in a new one).
 func (t *tables) emptied() tables {
 	clear(t.attempts)
 	clear(t.ended)
@@ -47,7 +81,7 @@ func (t *tables) emptied() tables {
 	}
 	clear(t.early)
 	return tables{attempts: t.attempts, ended: t.ended, endedOrder: t.endedOrder[:0], early: t.early,
-		earlyOrder: t.earlyOrder[:0], spareEarly: t.spareEarly, idle: t.idle}
+		earlyOrder: t.earlyOrder[:0], spareEarly: t.spareEarly, idle: t.idle, calls: t.calls}
 }
 
 // newEarly returns an empty earlyMessages for attempt, a spare one if there is one.
@@ -92,6 +126,9 @@ const maxKeptTables = 8
 func keepTables(t tables) {
 	t = t.emptied()
 	t.idle = t.idle[:0]
+	// The calls and their services are the finished run's code: let go of them.
+	clear(t.calls)
+	t.calls = t.calls[:0]
 	keptTables.Lock()
 	defer keptTables.Unlock()
 	if len(keptTables.free) < maxKeptTables {
