@@ -176,7 +176,7 @@ func (e *Executor) Specs() []protocol.ServiceSpec {
 }
 
 // Active returns the number of attempts that have started and not ended.
-func (e *Executor) Active() int { return len(e.attempts) }
+func (e *Executor) Active() int { return e.attempts.len() }
 
 // Deliver hands the executor one message from the engine. Messages of stale or unknown attempts
 // are dropped; repeats are harmless.
@@ -185,7 +185,7 @@ func (e *Executor) Deliver(m protocol.Message) {
 	case protocol.KindStart:
 		e.start(m)
 	case protocol.KindCompletion, protocol.KindAck, protocol.KindDurable:
-		a := e.attempts[m.Invocation]
+		a, _ := e.attempts.get(m.Invocation)
 		if a != nil && a.number == m.Attempt {
 			a.complete(m)
 			return
@@ -194,7 +194,7 @@ func (e *Executor) Deliver(m protocol.Message) {
 			e.keepEarly(m, a)
 		}
 	case protocol.KindAbort:
-		if a := e.attempts[m.Invocation]; a != nil && a.number == m.Attempt {
+		if a, _ := e.attempts.get(m.Invocation); a != nil && a.number == m.Attempt {
 			a.abort("aborted")
 		}
 	default:
@@ -208,14 +208,12 @@ func (e *Executor) Deliver(m protocol.Message) {
 // goroutine behind (one used after Crash makes new ones, which the next Crash ends), unless its
 // Config.Spare keeps them for the next executor, whose owner then ends them (Spare.Stop).
 func (e *Executor) Crash() []protocol.Message {
-	ids := make([]protocol.InvocationID, 0, len(e.attempts))
-	for id := range e.attempts {
-		ids = append(ids, id)
-	}
+	ids := make([]protocol.InvocationID, 0, e.attempts.len())
+	e.attempts.each(func(id protocol.InvocationID, _ *attempt) { ids = append(ids, id) })
 	slices.SortFunc(ids, func(a, b protocol.InvocationID) int { return compareIDs(a, b) })
 	lost := make([]protocol.Message, 0, len(ids))
 	for _, id := range ids {
-		a := e.attempts[id]
+		a, _ := e.attempts.get(id)
 		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
 		a.abort("crashed")
 	}
@@ -273,21 +271,19 @@ func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 	if current != nil && current.number > m.Attempt {
 		return // for an attempt already superseded
 	}
-	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+	if last, known := e.ended.get(m.Invocation); known && m.Attempt <= last {
 		return // for an attempt that already ended
 	}
-	b := e.early[m.Invocation]
+	b, _ := e.early.get(m.Invocation)
 	if b == nil {
-		if e.early == nil {
-			e.early = map[protocol.InvocationID]*earlyMessages{}
-		}
 		if len(e.earlyOrder) >= maxEarlyInvocations {
-			e.freeEarly(e.early[e.earlyOrder[0]])
-			delete(e.early, e.earlyOrder[0])
+			oldest, _ := e.early.get(e.earlyOrder[0])
+			e.freeEarly(oldest)
+			e.early.delete(e.earlyOrder[0])
 			e.earlyOrder = e.earlyOrder[1:]
 		}
 		b = e.newEarly(m.Attempt)
-		e.early[m.Invocation] = b
+		e.early.set(m.Invocation, b)
 		e.earlyOrder = append(e.earlyOrder, m.Invocation)
 	}
 	switch {
@@ -305,11 +301,11 @@ func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 // takeEarly returns what was kept for inv, and forgets it: nil if nothing was. The caller
 // uses the messages kept for its attempt, if they are for it, then frees them (freeEarly).
 func (e *Executor) takeEarly(inv protocol.InvocationID) *earlyMessages {
-	b := e.early[inv]
+	b, _ := e.early.get(inv)
 	if b == nil {
 		return nil
 	}
-	delete(e.early, inv)
+	e.early.delete(inv)
 	if i := slices.Index(e.earlyOrder, inv); i >= 0 {
 		e.earlyOrder = slices.Delete(e.earlyOrder, i, i+1)
 	}
@@ -318,29 +314,26 @@ func (e *Executor) takeEarly(inv protocol.InvocationID) *earlyMessages {
 
 // forget records that attempt a ended, for stale-start detection.
 func (e *Executor) forget(a *attempt) {
-	if e.attempts[a.inv] == a {
-		delete(e.attempts, a.inv)
+	if cur, _ := e.attempts.get(a.inv); cur == a {
+		e.attempts.delete(a.inv)
 	}
-	last, known := e.ended[a.inv]
+	last, known := e.ended.get(a.inv)
 	if !known {
 		if len(e.endedOrder) >= rememberEnded {
-			delete(e.ended, e.endedOrder[0])
+			e.ended.delete(e.endedOrder[0])
 			e.endedOrder = e.endedOrder[1:]
 		}
 		e.endedOrder = append(e.endedOrder, a.inv)
 	}
-	if e.ended == nil {
-		e.ended = map[protocol.InvocationID]uint32{}
-	}
-	e.ended[a.inv] = max(last, a.number)
+	e.ended.set(a.inv, max(last, a.number))
 }
 
 func (e *Executor) start(m protocol.Message) {
-	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+	if last, known := e.ended.get(m.Invocation); known && m.Attempt <= last {
 		e.reached(PointStaleStartIgnored)
 		return // a start that the network delayed past a newer attempt: stale
 	}
-	if old := e.attempts[m.Invocation]; old != nil {
+	if old, _ := e.attempts.get(m.Invocation); old != nil {
 		if old.number >= m.Attempt {
 			e.reached(PointStaleStartIgnored)
 			return // a duplicate or reordered start of an attempt we have already seen
@@ -374,10 +367,7 @@ func (e *Executor) start(m protocol.Message) {
 	if o := e.cfg.Observer; o != nil {
 		o.AttemptStarted(a.inv, a.number, m.Journal)
 	}
-	if e.attempts == nil {
-		e.attempts = map[protocol.InvocationID]*attempt{}
-	}
-	e.attempts[m.Invocation] = a
+	e.attempts.set(m.Invocation, a)
 	if len(a.journal) == 0 || a.journal[0].Kind != journal.KindInput {
 		a.finishWith(protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "start journal does not begin with an input entry"}, "failed")
 		return

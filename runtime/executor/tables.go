@@ -7,24 +7,24 @@ import (
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
-// tables are an executor's bookkeeping by invocation, with its waiting workers. Their maps are
-// made at their first use, so that an executor that crashes before it runs anything (the
+// tables are an executor's bookkeeping by invocation (idTables), with its waiting workers. Their
+// room is made at its first use, so that an executor that crashes before it runs anything (the
 // simulator's often do) costs none; a Spare hands them, emptied, to the next executor, and a
 // stopped Spare to the next executor built with a zero Spare (keptTables). None is ever iterated
 // in an order that could reach behaviour, so what room a reused one has changes nothing.
 type tables struct {
 	// attempts are the running attempts.
-	attempts map[protocol.InvocationID]*attempt
+	attempts idTable[*attempt]
 	// ended remembers the attempt numbers of recently ended attempts, so that a start message
 	// delayed past a newer attempt of the same invocation is recognised as stale and ignored
 	// instead of re-running the handler. Bounded: the oldest are forgotten first.
-	ended      map[protocol.InvocationID]uint32
+	ended      idTable[uint32]
 	endedOrder []protocol.InvocationID
 	// early holds completions, acks and Durables that reached the executor before the start of
 	// the attempt they are for (the network delayed the start past them): the start's journal was
 	// built before they happened, so dropping them would lose the wake-up they carry. Bounded,
 	// oldest invocations forgotten first.
-	early      map[protocol.InvocationID]*earlyMessages
+	early      idTable[*earlyMessages]
 	earlyOrder []protocol.InvocationID
 	// spareEarly are emptied earlyMessages, taken before a new one is made.
 	spareEarly []*earlyMessages
@@ -66,7 +66,7 @@ func (t *tables) callSlot(service *durable.Service, handler string) int8 {
 
 // none reports whether t holds nothing, not even room.
 func (t *tables) none() bool {
-	return t.attempts == nil && t.ended == nil && t.endedOrder == nil && t.early == nil &&
+	return t.attempts.none() && t.ended.none() && t.endedOrder == nil && t.early.none() &&
 		t.earlyOrder == nil && t.spareEarly == nil && t.idle == nil && t.calls == nil
 }
 
@@ -74,13 +74,8 @@ func (t *tables) none() bool {
 // in them. The waiting workers stay, as they hold no attempt, and so do the kept calls, which
 // hold nothing of theirs either (PrepareReusing leaves nothing of an earlier call in a new one).
 func (t *tables) emptied() tables {
-	clear(t.attempts)
-	clear(t.ended)
-	for _, b := range t.early {
-		t.freeEarly(b)
-	}
-	clear(t.early)
-	return tables{attempts: t.attempts, ended: t.ended, endedOrder: t.endedOrder[:0], early: t.early,
+	t.early.each(func(_ protocol.InvocationID, b *earlyMessages) { t.freeEarly(b) })
+	return tables{attempts: t.attempts.emptied(), ended: t.ended.emptied(), endedOrder: t.endedOrder[:0], early: t.early.emptied(),
 		earlyOrder: t.earlyOrder[:0], spareEarly: t.spareEarly, idle: t.idle, calls: t.calls}
 }
 
