@@ -25,9 +25,10 @@ type Handler interface {
 	// nil or a call that Prepare or PrepareReusing of a handler returned earlier and that its
 	// caller is done with (its run is over and its output encoded, or it never ran), which the
 	// caller must not use again. An executor that keeps its calls' memory from attempt to attempt
-	// saves an allocation per attempt; nothing of the earlier call is left in the new one. A
-	// spare of other types, or of an input type whose decoding runs code of the program
-	// (UnmarshalJSON), is not reused.
+	// saves an allocation per attempt; nothing of the earlier call is left in the new one. Only a
+	// spare of the same types whose input type is plain data (see inputs) is reused: decoding
+	// such a type runs no code of the program (an UnmarshalJSON) that could keep the address of
+	// the call's input.
 	PrepareReusing(input []byte, spare Prepared) (Prepared, error)
 	// Kind says how the handler relates to its key (objects and workflows).
 	Kind() protocol.HandlerKind
