@@ -68,10 +68,26 @@ func failureOf(err error) *journal.Failure {
 	return &journal.Failure{Code: ErrorCode(err), Message: err.Error()}
 }
 
-// errorOf turns a journaled failure back into the terminal error handler code sees.
+// errorOf turns a journaled failure back into the terminal error handler code sees: its cause
+// says the failure's message. The two are made as one allocation (a rejected awakeable or
+// promise is read at every replay of its waiter).
 func errorOf(f *journal.Failure) error {
-	return &terminalError{code: f.Code, cause: errors.New(f.Message)}
+	j := &journaledFailure{terminalError: terminalError{code: f.Code}, message: failureMessage{f.Message}}
+	j.cause = &j.message
+	return &j.terminalError
 }
+
+// journaledFailure is the terminal error of a journaled failure and its cause, together.
+type journaledFailure struct {
+	terminalError
+	message failureMessage
+}
+
+// failureMessage is the cause of a journaled failure's terminal error: the failure's message, as
+// errors.New would make it.
+type failureMessage struct{ s string }
+
+func (m *failureMessage) Error() string { return m.s }
 
 // decodeFailure is the terminal error for a journaled value that does not decode into the type
 // the handler asked for. It is terminal on purpose: the bytes will not change on a retry, and

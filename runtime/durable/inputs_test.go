@@ -64,7 +64,7 @@ func TestShareableInput(t *testing.T) {
 // checks that every call gets exactly what encoding/json makes of the bytes, errors included
 // (an input that fails to decode is never remembered).
 func TestRememberedInputsDecodeAsJSONDoes(t *testing.T) {
-	h := NewServiceHandler(func(Context, plainInput) (string, error) { return "", nil }).(typedHandler[Context, baseContext, plainInput, string])
+	h := NewServiceHandler(func(Context, plainInput) (string, error) { return "", nil }).(typedHandler[Context, plainInput, string])
 	require.NotNil(t, h.inputs)
 	ins := []string{
 		`{"document":"doc-1"}`, `{"document":"doc-2","count":3,"ratio":0.25}`, `{"document":"d\u00e9","Tags":["a","b"],"Inner":{"OK":true}}`,
@@ -80,7 +80,7 @@ func TestRememberedInputsDecodeAsJSONDoes(t *testing.T) {
 				continue
 			}
 			require.NoError(t, err, "round %d input %s", round, in)
-			assert.Equal(t, want, p.(*typedCall[Context, baseContext, plainInput, string]).in, "round %d input %s", round, in)
+			assert.Equal(t, want, p.(*typedCall[Context, plainInput, string]).in, "round %d input %s", round, in)
 		}
 	}
 	assert.Len(t, h.inputs.decoded, 7, "every input that decoded is remembered")
@@ -102,7 +102,7 @@ func TestInputsWithPointersAreNotShared(t *testing.T) {
 		require.NoError(t, p.Run(rt))
 	}
 	assert.Equal(t, []string{"a", "a"}, seen)
-	assert.Nil(t, h.(typedHandler[Context, baseContext, struct{ Items []string }, string]).inputs)
+	assert.Nil(t, h.(typedHandler[Context, struct{ Items []string }, string]).inputs)
 }
 
 // TestInputsAreBounded: at most maxRememberedInputs inputs, none longer than
@@ -136,7 +136,7 @@ func TestInputsUnderConcurrentAttempts(t *testing.T) {
 			for i := range 300 {
 				n := (g*7 + i) % (2 * maxRememberedInputs)
 				p, err := h.Prepare(fmt.Appendf(nil, `{"count":%d}`, n))
-				if err != nil || p.(*typedCall[Context, baseContext, plainInput, string]).in.Count != n {
+				if err != nil || p.(*typedCall[Context, plainInput, string]).in.Count != n {
 					t.Errorf("input %d: %v", n, err)
 					return
 				}
@@ -144,4 +144,40 @@ func TestInputsUnderConcurrentAttempts(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestPrepareReusing: a call is made in the memory of a spare of the same types whose input type
+// decodes without program code, and then holds nothing of the earlier call (its input is the new
+// one, its output unset); a spare of other types, or of an input type that is not plain data, is
+// left alone and a new call made.
+func TestPrepareReusing(t *testing.T) {
+	fn := func(_ Context, in plainInput) (string, error) { return in.Document + "!", nil }
+	h := NewServiceHandler(fn)
+	first, err := h.Prepare([]byte(`{"document":"one","count":2,"Tags":["a","b"]}`))
+	require.NoError(t, err)
+	require.NoError(t, first.Run(nil))
+	out, err := first.Output()
+	require.NoError(t, err)
+	require.Equal(t, `"one!"`, string(out))
+
+	again, err := NewServiceHandler(fn).PrepareReusing([]byte(`{"document":"two"}`), first)
+	require.NoError(t, err)
+	require.Same(t, first.(*typedCall[Context, plainInput, string]), again.(*typedCall[Context, plainInput, string]), "the spare is reused")
+	assert.Equal(t, plainInput{Document: "two"}, again.(*typedCall[Context, plainInput, string]).in)
+	out, err = again.Output()
+	require.NoError(t, err)
+	assert.Equal(t, `""`, string(out), "the earlier call's output is gone")
+
+	other, err := NewServiceHandler(func(Context, plainInput) (int, error) { return 0, nil }).PrepareReusing([]byte(`{}`), again)
+	require.NoError(t, err)
+	assert.NotSame(t, again, other, "a spare of other types is not reused")
+
+	type withSlice struct{ Items []string }
+	plain := NewServiceHandler(func(Context, withSlice) (string, error) { return "", nil })
+	spare, err := plain.Prepare([]byte(`{"Items":["a"]}`))
+	require.NoError(t, err)
+	fresh, err := plain.PrepareReusing([]byte(`{"Items":["b"]}`), spare)
+	require.NoError(t, err)
+	assert.NotSame(t, spare, fresh, "a call of an input type that is not plain data is not reused")
+	assert.Equal(t, []string{"a"}, spare.(*typedCall[Context, withSlice, string]).in.Items)
 }

@@ -2,6 +2,8 @@ package durable_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -120,4 +122,37 @@ func TestServiceHandlerUnencodableOutput(t *testing.T) {
 	assert.True(t, durable.IsTerminalError(err))
 	assert.Equal(t, uint16(500), durable.ErrorCode(err))
 	assert.Contains(t, err.Error(), "encode output")
+}
+
+// TestLookupAmongManyHandlers: a service finds each of its handlers by name however many it has
+// (a scan for few, a binary search for more) and whatever order they were defined in, finds no
+// other name, and describes them in name order.
+func TestLookupAmongManyHandlers(t *testing.T) {
+	for _, n := range []int{1, 3, 8, 9, 17} {
+		s := durable.NewService("Many")
+		var names []string
+		for i := range n {
+			name := fmt.Sprintf("h%02d", (i*7)%n) // defined out of order
+			names = append(names, name)
+			s.Handler(name, durable.NewServiceHandler(func(durable.Context, struct{}) (string, error) { return name, nil }))
+		}
+		for _, name := range names {
+			h, ok := s.Lookup(name)
+			require.True(t, ok, "%d handlers: %s", n, name)
+			out, err := h.Call(nil, nil)
+			require.NoError(t, err)
+			assert.Equal(t, `"`+name+`"`, string(out), "%d handlers: the handler found for %s", n, name)
+		}
+		for _, other := range []string{"", "h", "h99", "h00x"} {
+			_, ok := s.Lookup(other)
+			assert.False(t, ok, "%d handlers: %q", n, other)
+		}
+		slices.Sort(names)
+		var specNames []string
+		for _, h := range s.Spec().Handlers {
+			specNames = append(specNames, h.Name)
+		}
+		assert.Equal(t, names, specNames, "%d handlers", n)
+		assert.Panics(t, func() { s.Handler(names[n/2], noop()) }, "%d handlers: a second %s", n, names[n/2])
+	}
 }

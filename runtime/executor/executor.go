@@ -65,26 +65,20 @@ type Executor struct {
 	// up in cfg.Services, which costs an executor (the simulator makes one at every restart) no
 	// map.
 	services map[string]*durable.Service
-	// attempts are the running attempts; like ended, made at its first use, so that an executor
-	// that crashes before it runs anything (the simulator's often do) costs no map.
-	attempts map[protocol.InvocationID]*attempt
-	// ended remembers the attempt numbers of recently ended attempts, so that a start message
-	// delayed past a newer attempt of the same invocation is recognised as stale and ignored
-	// instead of re-running the handler. Bounded: the oldest are forgotten first.
-	ended      map[protocol.InvocationID]uint32
-	endedOrder []protocol.InvocationID
-	// early holds completions, acks and Durables that reached the executor before the start of
-	// the attempt they are for (the network delayed the start past them): the start's journal was
-	// built before they happened, so dropping them would lose the wake-up they carry. Bounded,
-	// oldest invocations forgotten first.
-	early      map[protocol.InvocationID]*earlyMessages
-	earlyOrder []protocol.InvocationID
-	// idle are the workers waiting for an attempt to run (see worker), the last one first.
-	idle []*worker
+	// tables are the attempts by invocation, what the executor remembers of ended ones and what
+	// it keeps for ones not started, and its waiting workers.
+	tables
 	// ending is what the attempt that ends now decided: its last message and how it ended. It
 	// is decided and sent within one step of the driver, which runs one attempt's code at a
 	// time, so one slot serves every attempt and keeps its 300 bytes out of each.
 	ending ending
+	// runErr is what the handler of the attempt that ends now returned, from its return on the
+	// coroutine until the driver settles it in the same step; runName names the side effect that
+	// runs now, from EnterRun to EndRun on the coroutine the driver waits for. Like ending, one
+	// slot each serves every attempt and keeps the attempt (with its journal room) in a smaller
+	// size class.
+	runErr  error
+	runName string
 }
 
 // ending is an attempt's last message and how it ended, until the driver sends it.
@@ -122,8 +116,10 @@ func New(cfg Config) *Executor {
 	}
 	e := &Executor{cfg: cfg}
 	if sp := cfg.Spare; sp != nil {
-		e.idle, e.attempts, e.ended, e.endedOrder = sp.idle, sp.attempts, sp.ended, sp.endedOrder
-		e.early, e.earlyOrder = sp.early, sp.earlyOrder
+		if sp.tables.none() {
+			sp.tables = takeKeptTables()
+		}
+		e.tables = sp.tables
 		*sp = Spare{}
 	}
 	if len(cfg.Services) > fewServices {
@@ -180,7 +176,7 @@ func (e *Executor) Specs() []protocol.ServiceSpec {
 }
 
 // Active returns the number of attempts that have started and not ended.
-func (e *Executor) Active() int { return len(e.attempts) }
+func (e *Executor) Active() int { return e.attempts.len() }
 
 // Deliver hands the executor one message from the engine. Messages of stale or unknown attempts
 // are dropped; repeats are harmless.
@@ -189,7 +185,7 @@ func (e *Executor) Deliver(m protocol.Message) {
 	case protocol.KindStart:
 		e.start(m)
 	case protocol.KindCompletion, protocol.KindAck, protocol.KindDurable:
-		a := e.attempts[m.Invocation]
+		a, _ := e.attempts.get(m.Invocation)
 		if a != nil && a.number == m.Attempt {
 			a.complete(m)
 			return
@@ -198,7 +194,7 @@ func (e *Executor) Deliver(m protocol.Message) {
 			e.keepEarly(m, a)
 		}
 	case protocol.KindAbort:
-		if a := e.attempts[m.Invocation]; a != nil && a.number == m.Attempt {
+		if a, _ := e.attempts.get(m.Invocation); a != nil && a.number == m.Attempt {
 			a.abort("aborted")
 		}
 	default:
@@ -212,14 +208,12 @@ func (e *Executor) Deliver(m protocol.Message) {
 // goroutine behind (one used after Crash makes new ones, which the next Crash ends), unless its
 // Config.Spare keeps them for the next executor, whose owner then ends them (Spare.Stop).
 func (e *Executor) Crash() []protocol.Message {
-	ids := make([]protocol.InvocationID, 0, len(e.attempts))
-	for id := range e.attempts {
-		ids = append(ids, id)
-	}
+	ids := make([]protocol.InvocationID, 0, e.attempts.len())
+	e.attempts.each(func(id protocol.InvocationID, _ *attempt) { ids = append(ids, id) })
 	slices.SortFunc(ids, func(a, b protocol.InvocationID) int { return compareIDs(a, b) })
 	lost := make([]protocol.Message, 0, len(ids))
 	for _, id := range ids {
-		a := e.attempts[id]
+		a, _ := e.attempts.get(id)
 		lost = append(lost, protocol.Message{Kind: protocol.KindError, Invocation: id, Attempt: a.number, Retryable: true, Message: "connection to the executor lost"})
 		a.abort("crashed")
 	}
@@ -232,37 +226,34 @@ func (e *Executor) Crash() []protocol.Message {
 }
 
 // Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
-// their waiting workers, which hold no attempt and nothing of one, and their tables, emptied.
-// A new executor built with it is as one built without: only allocations are saved. The zero
-// Spare is empty.
+// their waiting workers, which hold no attempt and nothing of one, their tables, emptied, and
+// the memory of their handlers' calls. A new executor built with it is as one built without:
+// only allocations are saved. The zero Spare is empty; an executor built with it takes the
+// tables a stopped Spare left, if any (see keptTables).
 type Spare struct {
-	idle       []*worker
-	attempts   map[protocol.InvocationID]*attempt
-	ended      map[protocol.InvocationID]uint32
-	endedOrder []protocol.InvocationID
-	early      map[protocol.InvocationID]*earlyMessages
-	earlyOrder []protocol.InvocationID
+	tables
 }
 
 // keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
 // stray use of e cannot reach the next executor's.
 func (sp *Spare) keep(e *Executor) {
 	sp.Stop() // what an earlier crash left and no executor took
-	clear(e.attempts)
-	clear(e.ended)
-	clear(e.early)
-	sp.idle, sp.attempts, sp.ended, sp.endedOrder = e.idle, e.attempts, e.ended, e.endedOrder[:0]
-	sp.early, sp.earlyOrder = e.early, e.earlyOrder[:0]
-	e.idle, e.attempts, e.ended, e.endedOrder, e.early, e.earlyOrder = nil, nil, nil, nil, nil, nil
+	sp.tables, e.tables = e.emptied(), tables{}
 }
 
-// Stop ends the coroutines of the kept workers, so that none outlives their owner.
+// Stop ends the coroutines of the kept workers, so that none outlives their owner, and leaves
+// the emptied tables for the next executor built with a zero Spare (the simulator makes its
+// executor's Spare afresh for every run, and stops it at the run's end).
 func (sp *Spare) Stop() {
 	for i, w := range sp.idle {
 		sp.idle[i] = nil
 		w.stop()
 	}
 	sp.idle = sp.idle[:0]
+	if !sp.tables.none() {
+		keepTables(sp.tables)
+	}
+	*sp = Spare{}
 }
 
 func compareIDs(a, b protocol.InvocationID) int {
@@ -280,20 +271,19 @@ func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 	if current != nil && current.number > m.Attempt {
 		return // for an attempt already superseded
 	}
-	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+	if last, known := e.ended.get(m.Invocation); known && m.Attempt <= last {
 		return // for an attempt that already ended
 	}
-	b := e.early[m.Invocation]
+	b, _ := e.early.get(m.Invocation)
 	if b == nil {
-		if e.early == nil {
-			e.early = map[protocol.InvocationID]*earlyMessages{}
-		}
 		if len(e.earlyOrder) >= maxEarlyInvocations {
-			delete(e.early, e.earlyOrder[0])
+			oldest, _ := e.early.get(e.earlyOrder[0])
+			e.freeEarly(oldest)
+			e.early.delete(e.earlyOrder[0])
 			e.earlyOrder = e.earlyOrder[1:]
 		}
-		b = &earlyMessages{attempt: m.Attempt}
-		e.early[m.Invocation] = b
+		b = e.newEarly(m.Attempt)
+		e.early.set(m.Invocation, b)
 		e.earlyOrder = append(e.earlyOrder, m.Invocation)
 	}
 	switch {
@@ -308,48 +298,42 @@ func (e *Executor) keepEarly(m protocol.Message, current *attempt) {
 	}
 }
 
-// takeEarly returns the messages kept for attempt number of inv, and forgets what was kept for
-// inv.
-func (e *Executor) takeEarly(inv protocol.InvocationID, number uint32) []protocol.Message {
-	b := e.early[inv]
+// takeEarly returns what was kept for inv, and forgets it: nil if nothing was. The caller
+// uses the messages kept for its attempt, if they are for it, then frees them (freeEarly).
+func (e *Executor) takeEarly(inv protocol.InvocationID) *earlyMessages {
+	b, _ := e.early.get(inv)
 	if b == nil {
 		return nil
 	}
-	delete(e.early, inv)
+	e.early.delete(inv)
 	if i := slices.Index(e.earlyOrder, inv); i >= 0 {
 		e.earlyOrder = slices.Delete(e.earlyOrder, i, i+1)
 	}
-	if b.attempt != number {
-		return nil
-	}
-	return b.msgs
+	return b
 }
 
 // forget records that attempt a ended, for stale-start detection.
 func (e *Executor) forget(a *attempt) {
-	if e.attempts[a.inv] == a {
-		delete(e.attempts, a.inv)
+	if cur, _ := e.attempts.get(a.inv); cur == a {
+		e.attempts.delete(a.inv)
 	}
-	last, known := e.ended[a.inv]
+	last, known := e.ended.get(a.inv)
 	if !known {
 		if len(e.endedOrder) >= rememberEnded {
-			delete(e.ended, e.endedOrder[0])
+			e.ended.delete(e.endedOrder[0])
 			e.endedOrder = e.endedOrder[1:]
 		}
 		e.endedOrder = append(e.endedOrder, a.inv)
 	}
-	if e.ended == nil {
-		e.ended = map[protocol.InvocationID]uint32{}
-	}
-	e.ended[a.inv] = max(last, a.number)
+	e.ended.set(a.inv, max(last, a.number))
 }
 
 func (e *Executor) start(m protocol.Message) {
-	if last, known := e.ended[m.Invocation]; known && m.Attempt <= last {
+	if last, known := e.ended.get(m.Invocation); known && m.Attempt <= last {
 		e.reached(PointStaleStartIgnored)
 		return // a start that the network delayed past a newer attempt: stale
 	}
-	if old := e.attempts[m.Invocation]; old != nil {
+	if old, _ := e.attempts.get(m.Invocation); old != nil {
 		if old.number >= m.Attempt {
 			e.reached(PointStaleStartIgnored)
 			return // a duplicate or reordered start of an attempt we have already seen
@@ -383,17 +367,19 @@ func (e *Executor) start(m protocol.Message) {
 	if o := e.cfg.Observer; o != nil {
 		o.AttemptStarted(a.inv, a.number, m.Journal)
 	}
-	if e.attempts == nil {
-		e.attempts = map[protocol.InvocationID]*attempt{}
-	}
-	e.attempts[m.Invocation] = a
+	e.attempts.set(m.Invocation, a)
 	if len(a.journal) == 0 || a.journal[0].Kind != journal.KindInput {
 		a.finishWith(protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "start journal does not begin with an input entry"}, "failed")
 		return
 	}
 	// What arrived for this attempt before its start completes its journal before it runs.
-	for _, early := range e.takeEarly(m.Invocation, m.Attempt) {
-		a.complete(early)
+	if b := e.takeEarly(m.Invocation); b != nil {
+		if b.attempt == m.Attempt {
+			for _, early := range b.msgs {
+				a.complete(early)
+			}
+		}
+		e.freeEarly(b)
 	}
 	svc := e.service(m.Service)
 	var h durable.Handler
@@ -407,7 +393,7 @@ func (e *Executor) start(m protocol.Message) {
 	a.shared = h.Kind() == protocol.HandlerShared
 	// The input is decoded here, on the driver's stack, not on the coroutine's: a fresh
 	// coroutine starts with a small stack that JSON decoding would grow (a copy) every attempt.
-	call, err := a.prepare(h)
+	call, err := a.prepare(h, svc, m.Handler)
 	if call == nil {
 		if err != nil {
 			a.returned(nil, err)
@@ -462,9 +448,12 @@ type attempt struct {
 	pos uint32
 
 	// call is the handler's call with its input decoded; ran is set once its Run returned, and
-	// runErr is what it returned.
-	call   durable.Prepared
-	runErr error
+	// Executor.runErr is what it returned.
+	call durable.Prepared
+	// room holds the handler's context, which points at the attempt: it is the attempt's own, so
+	// that a context the handler kept past its run (whose call a later attempt reuses) still
+	// reaches this attempt, which refuses it.
+	room durable.ContextRoom
 
 	// w is the worker whose coroutine runs the handler, from the start until the handler is
 	// over (done).
@@ -489,8 +478,8 @@ type attempt struct {
 	atGate bool
 	ended  bool
 	shared bool
-	// runName names the side effect that runs (EnterRun to EndRun).
-	runName string
+	// callSlot is the slot of Executor.calls the attempt's call goes back to, or -1.
+	callSlot int8
 
 	// waiting lists the indices the parked handler waits on (any one of them resumes it).
 	waiting []uint32
@@ -510,29 +499,49 @@ type (
 
 // body runs the handler on its worker's coroutine. What the handler returned is settled by the
 // driver once the handler is over, so that encoding the output runs on the driver's stack as
-// decoding the input did. Every panic out of the handler stops here, so the worker goes on.
+// decoding the input did. Every panic out of the handler stops in RunIn, which recovers it one
+// frame nearer the handler than a deferred recover here would (every suspension unwinds the
+// handler, and the unwinder walks each frame between), so the worker goes on.
 func (a *attempt) body() {
 	a.running = true
-	defer func() {
-		a.running = false
-		if r := recover(); r != nil {
-			a.recovered(r)
-		}
-	}()
-	a.runErr = a.call.Run(a)
+	panicked, err := a.call.RunIn(&a.room, a)
+	a.running = false
+	if panicked != nil {
+		a.recovered(panicked)
+		return
+	}
+	a.ex.runErr = err
 	a.ran = true
 }
 
 // prepare decodes the handler's input. A panic in user decoding code (an UnmarshalJSON) fails
 // the attempt as a panic in the handler would; prepare then returns neither call nor error.
-func (a *attempt) prepare(h durable.Handler) (call durable.Prepared, err error) {
+func (a *attempt) prepare(h durable.Handler, svc *durable.Service, handler string) (call durable.Prepared, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			call, err = nil, nil
 			a.recovered(r)
 		}
 	}()
-	return h.Prepare(a.journal[0].Result.Value)
+	var spare durable.Prepared
+	a.callSlot = a.ex.callSlot(svc, handler)
+	if a.callSlot >= 0 {
+		spare = a.ex.calls[a.callSlot].call
+	}
+	call, err = h.PrepareReusing(a.journal[0].Result.Value, spare)
+	if call != nil && call == spare {
+		a.ex.calls[a.callSlot].call = nil
+	}
+	return call, err
+}
+
+// releaseCall keeps the call of the attempt, whose handler is over and whose output is
+// encoded, for a later attempt to prepare its call in.
+func (a *attempt) releaseCall() {
+	if a.call != nil && a.callSlot >= 0 {
+		a.ex.calls[a.callSlot].call = a.call
+	}
+	a.call = nil
 }
 
 // settle decides the outcome of an attempt whose handler returned, encoding its output. A panic
@@ -543,8 +552,9 @@ func (a *attempt) settle() {
 			a.recovered(r)
 		}
 	}()
-	if a.runErr != nil {
-		a.returned(nil, a.runErr)
+	if err := a.ex.runErr; err != nil {
+		a.ex.runErr = nil
+		a.returned(nil, err)
 		return
 	}
 	a.returned(a.call.Output())
@@ -617,6 +627,7 @@ func (a *attempt) resume() {
 		a.ran = false
 		a.settle()
 	}
+	a.releaseCall()
 	a.sendEnding()
 }
 
@@ -699,10 +710,12 @@ func (a *attempt) abort(how string) {
 		a.aborting = true
 		a.w.next()
 		// The unwinding decides nothing to send, unless a defer of the handler failed on the way:
-		// the abort reports the end either way.
-		a.ex.ending = ending{}
+		// the abort reports the end either way. Nor is what a handler that swallowed the abort
+		// returned settled.
+		a.ex.ending, a.ex.runErr = ending{}, nil
 		if a.done {
 			a.release()
+			a.releaseCall()
 		} else {
 			// Unreachable unless the handler escaped its unwinding; its worker cannot be reused.
 			a.w.stop()
@@ -944,12 +957,27 @@ func (a *attempt) emit(e journal.Entry) uint32 {
 // Await implements durable.Runtime.
 func (a *attempt) Await(index uint32) journal.Result {
 	a.guard()
+	a.waitReady(index)
+	return a.observed(index)
+}
+
+// waitReady parks the handler until the entry at index is ready. It is small enough for the
+// compiler to inline, and the runtime's methods that wait (Await, EnterRun, EndRun) spell Await
+// out with it rather than call Await: an abort's panic then starts in the durable call's own
+// frame, and every frame between the panic and the recover under the handler costs the unwinder
+// a walk (every suspension unwinds).
+func (a *attempt) waitReady(index uint32) {
 	for !a.ready[index] {
 		a.awaiting[0] = index
 		if !a.park(a.awaiting[:]) {
 			panic(abortSignal{})
 		}
 	}
+}
+
+// observed tells the observer the handler observes the ready entry at index and returns its
+// result.
+func (a *attempt) observed(index uint32) journal.Result {
 	a.observe(index, a.journal[index])
 	return a.journal[index].Result
 }
@@ -970,12 +998,23 @@ func (a *attempt) EnterRun(name string) (journal.Result, bool) {
 			return journal.Result{}, false
 		}
 		a.pos++
-		return a.Await(index), true
+		a.guard() // Await spelled out (see waitReady)
+		a.waitReady(index)
+		return a.observed(index), true
 	}
 	if a.ex.cfg.ReplayOnly {
 		panic(replayedSignal{})
 	}
-	a.awaitDurable()
+	// A gated attempt parks here until its start is durable; in this frame, not one of its own,
+	// as waitReady says.
+	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
+		a.ex.reached(PointGated)
+		a.atGate = true
+		if !a.park(nil) {
+			panic(abortSignal{})
+		}
+		a.atGate = false
+	}
 	a.enterEffect(index, name, false)
 	return journal.Result{}, false
 }
@@ -987,7 +1026,7 @@ func (a *attempt) enterEffect(index uint32, name string, rerun bool) {
 	if o := a.ex.cfg.Observer; o != nil {
 		o.RunExecuted(a.inv, a.number, index)
 	}
-	a.runName, a.rerun = name, rerun
+	a.ex.runName, a.rerun = name, rerun
 	a.inRun = true
 }
 
@@ -1014,22 +1053,12 @@ func (a *attempt) EndRun(res journal.Result, err error) journal.Result {
 		// runs it again: at-least-once until journaled.
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: attempt died after a side effect, before journaling it"}})
 	}
-	name := a.runName
-	a.runName = ""
+	name := a.ex.runName
+	a.ex.runName = ""
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
-	return a.Await(index)
-}
-
-// awaitDurable parks a gated attempt at a Run until its start is durable.
-func (a *attempt) awaitDurable() {
-	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
-		a.ex.reached(PointGated)
-		a.atGate = true
-		if !a.park(nil) {
-			panic(abortSignal{})
-		}
-		a.atGate = false
-	}
+	a.guard() // Await spelled out (see waitReady)
+	a.waitReady(index)
+	return a.observed(index)
 }
 
 // Fail implements durable.Runtime.

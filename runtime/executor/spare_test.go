@@ -42,3 +42,35 @@ func TestSpareAcrossCrash(t *testing.T) {
 	spare.Stop()
 	noLeak(t)
 }
+
+// TestTablesOfAStoppedSpare: a stopped Spare leaves its tables, emptied, to an executor built
+// with a zero Spare (the simulator's next run), which knows nothing of the earlier executors'
+// attempts: not the one that ended (its start is not stale), not what was kept for one that
+// never started (a completion that reached a crashed executor early does not complete it).
+func TestTablesOfAStoppedSpare(t *testing.T) {
+	defer noLeak(t)
+	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+		return durable.Awakeable[string](ctx).Result()
+	})
+	h := newHarness(t, time.Minute, svc)
+	var spare executor.Spare
+	cfg := executor.Config{Services: []*durable.Service{svc}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock, Spare: &spare}
+	ended, early := invID(92), invID(93)
+	for range 3 { // tables go round: kept, taken, kept again
+		h.ex = executor.New(cfg)
+		h.start(ended, 1, inputEntry(t, nil))
+		h.complete(ended, 1, 1, value(t, "one"))
+		require.Equal(t, []protocol.Message{command(ended, 1, 1, awakeableEntry()), endMsg(ended, 1, 2, value(t, "one"))}, h.take())
+		h.complete(early, 1, 1, value(t, "early")) // kept for a start that never comes
+		h.ex.Crash()
+		spare.Stop()
+		spare = executor.Spare{}
+	}
+	h.ex = executor.New(cfg)
+	h.start(ended, 1, inputEntry(t, nil))
+	h.start(early, 1, inputEntry(t, nil), awakeableEntry())
+	assert.Equal(t, []protocol.Message{command(ended, 1, 1, awakeableEntry())}, h.take(), "the ended attempt runs again, the early completion is gone")
+	assert.Equal(t, 2, h.ex.Active())
+	h.ex.Crash()
+	spare.Stop()
+}
