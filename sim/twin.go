@@ -28,6 +28,9 @@ type twinState struct {
 	versions [][]*durable.Service
 	tried    []versionReplay
 	reader   *engine.InvocationReader
+	// calls is the memory of the re-runs' calls and contexts (twinCalls), kept for the next run
+	// too: nothing of a re-run is left in it that a later one could see.
+	calls twinCalls
 }
 
 // emptied is the twin's buffers for the next run, holding nothing of this one: the judgements
@@ -37,7 +40,7 @@ func (t *twinState) emptied() twinState {
 	if t.reader != nil {
 		t.reader.Reset()
 	}
-	return twinState{versions: t.versions[:0], tried: t.tried[:0], reader: t.reader}
+	return twinState{versions: t.versions[:0], tried: t.tried[:0], reader: t.reader, calls: t.calls}
 }
 
 // versions lists the code the executor has run so far, the declared services first and the
@@ -98,7 +101,7 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	// side effect outside Run, say) is known to come from a replay, and a verdict can point at it.
 	started := w.Record(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twin.runs), Index: uint32(len(j))})
 	vs := w.versions()
-	tried, fit := replayVersions(w.twin.tried[:0], vs, inv, p, j, output, Epoch.Add(w.now))
+	tried, fit := replayVersions(w.twin.tried[:0], &w.twin.calls, vs, inv, p, j, output, Epoch.Add(w.now))
 	if fit > 0 {
 		// A later version could not have written this journal, an earlier one did: the
 		// multi-version rule, not the single-version one, judged it.
@@ -117,9 +120,9 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 
 // replayVersions re-runs the journal j of p with each version of vs, the last deployed first
 // (the likeliest writer of a live journal), until one fits it, appending each re-run to tried
-// (an emptied buffer, or nil); fit is that one's position in tried, or -1. It depends on nothing but its
-// arguments, so a test can hand it any journal.
-func replayVersions(tried []versionReplay, vs [][]*durable.Service, inv protocol.InvocationID, p engine.PersistedInvocation, j []journal.Entry, output *journal.Entry, now time.Time) ([]versionReplay, int) {
+// (an emptied buffer, or nil), each handler's call made in c's memory; fit is that one's position
+// in tried, or -1. It depends on nothing but its arguments, so a test can hand it any journal.
+func replayVersions(tried []versionReplay, c *twinCalls, vs [][]*durable.Service, inv protocol.InvocationID, p engine.PersistedInvocation, j []journal.Entry, output *journal.Entry, now time.Time) ([]versionReplay, int) {
 	for v := len(vs) - 1; v >= 0; v-- {
 		h := lookupHandler(vs[v], p.Service, p.Handler)
 		if h == nil {
@@ -132,7 +135,7 @@ func replayVersions(tried []versionReplay, vs [][]*durable.Service, inv protocol
 		t := &tried[len(tried)-1]
 		t.version, t.missing = v+1, false
 		r := &t.run
-		replayHandler(r, h, inv, p.Key, now, j, comparesOutput(output))
+		replayHandler(r, c, h, p.Service, p.Handler, inv, p.Key, now, j, comparesOutput(output))
 		if fits(r, output) {
 			return tried, len(tried) - 1
 		}

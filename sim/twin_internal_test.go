@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func judge(vs [][]*durable.Service, j []journal.Entry) (outcome, problem string)
 	if last := j[len(j)-1]; last.Kind == journal.KindOutput {
 		output, j = &last, j[:len(j)-1]
 	}
-	tried, fit := replayVersions(nil, vs, protocol.InvocationID{15: 9}, p, j, output, Epoch)
+	tried, fit := replayVersions(nil, new(twinCalls), vs, protocol.InvocationID{15: 9}, p, j, output, Epoch)
 	return twinVerdict(len(vs), tried, fit, output)
 }
 
@@ -131,8 +132,8 @@ func TestTwinStopIsSticky(t *testing.T) {
 		durable.Awakeable[string](ctx) // stopped again
 		return "went on", nil
 	})
-	r := new(twinReplay)
-	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}}, true)
+	r, c := new(twinReplay), new(twinCalls)
+	replayHandler(r, c, h, "Shop", "buy", protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}}, true)
 	assert.True(t, afterStop)
 	assert.Nil(t, r.output)
 	assert.Empty(t, r.divergedText())
@@ -144,10 +145,10 @@ func TestTwinStopIsSticky(t *testing.T) {
 func TestTwinTurnsPanicsIntoVerdicts(t *testing.T) {
 	h := durable.NewServiceHandler(func(ctx durable.Context, _ string) (string, error) { panic("boom") })
 	input := journal.Entry{Kind: journal.KindInput, Result: jsonOf(t, "x")}
-	r := new(twinReplay)
-	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input}, true)
+	r, c := new(twinReplay), new(twinCalls)
+	replayHandler(r, c, h, "Shop", "buy", protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input}, true)
 	assert.Contains(t, r.retry, "handler panicked: boom")
-	replayHandler(r, h, protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}}, true)
+	replayHandler(r, c, h, "Shop", "buy", protocol.InvocationID{15: 1}, "", Epoch, []journal.Entry{input, {Kind: journal.KindSleep}}, true)
 	assert.Contains(t, r.divergedText(), "the handler panicked instead")
 }
 
@@ -190,4 +191,43 @@ func TestTwinEncodesOutputOnlyToJudgeIt(t *testing.T) {
 	assert.Equal(t, "diverged from its journal", outcome)
 	assert.Contains(t, problem, `the handler returned instead (output "done")`)
 	assert.Equal(t, 3, encodings)
+}
+
+// TestTwinKeptContextReachesNoLaterReplay shows that a context a handler kept past its re-run
+// never reaches a later re-run, though the twin reuses the handler's call and the re-run's
+// memory (twinCalls): the second re-run, which does its durable call through the context the
+// first one kept, is a handler's panic, not a replay of the journal.
+func TestTwinKeptContextReachesNoLaterReplay(t *testing.T) {
+	var kept durable.Context
+	h := durable.NewServiceHandler(func(ctx durable.Context, _ string) (string, error) {
+		if kept == nil {
+			kept = ctx
+		} else {
+			ctx = kept
+		}
+		return durable.Run(ctx, func(durable.RunContext) (string, error) { return "", nil }, durable.WithName("ask"))
+	})
+	j := []journal.Entry{{Kind: journal.KindInput, Result: jsonOf(t, "x")}, {Kind: journal.KindRun, Name: "ask", Result: jsonOf(t, "yes")}}
+	r, c := new(twinReplay), new(twinCalls)
+	replayHandler(r, c, h, "Shop", "buy", protocol.InvocationID{15: 1}, "", Epoch, j, true)
+	require.False(t, r.hasDiverged(), r.divergedText())
+	require.NotNil(t, r.output)
+	assert.Equal(t, `"yes"`, string(r.output.Value))
+
+	replayHandler(r, c, h, "Shop", "buy", protocol.InvocationID{15: 1}, "", Epoch, j, true)
+	assert.True(t, r.hasDiverged(), "a later re-run replayed the journal through a context an earlier one kept")
+	assert.Contains(t, r.divergedText(), "the handler panicked instead")
+	assert.Nil(t, r.output)
+}
+
+// TestTwinKeepsFewSpareCalls shows the spare calls bounded: handlers past the first few take the
+// places of the earliest, and a handler keeps its place while it is re-run.
+func TestTwinKeepsFewSpareCalls(t *testing.T) {
+	var c twinCalls
+	for i := range 2 * twinSpares {
+		name := strconv.Itoa(i)
+		assert.Same(t, c.spare("S", name), c.spare("S", name))
+	}
+	assert.Equal(t, twinSpares, c.n)
+	assert.Equal(t, strconv.Itoa(2*twinSpares-1), c.spares[twinSpares-1].handler)
 }

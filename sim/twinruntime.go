@@ -20,7 +20,8 @@ import (
 // It runs the handler on the caller's goroutine, with no coroutine at all: the twin never waits.
 // Every durable call is answered from the journal; the first call the journal cannot answer (a
 // new command, a completion not journaled yet) or a call that diverges from the journal stops the
-// handler by panicking with twinStop, which replay recovers once the handler's defers have run.
+// handler by panicking with twinStop, which the handler's call recovers (durable.Prepared.RunIn)
+// once the handler's defers have run.
 // No side effect ever runs: a Run's closure is never called, a journaled Run's result is handed
 // back instead.
 //
@@ -117,35 +118,110 @@ func (r *twinReplay) setOutput(value []byte, failure *journal.Failure) {
 // twinStop unwinds the handler when the twin stops it.
 type twinStop struct{}
 
-// replayHandler re-runs h against j (the persisted journal without its output entry) and says in
-// r (zero, or a past re-run's, which it overwrites) how the re-run ended. It never lets a panic of
-// the handler escape. The output a handler returns at the journal's end is encoded only when
-// encode says it is judged (comparesOutput): otherwise r.output holds no value (r.unencoded).
-func replayHandler(r *twinReplay, h durable.Handler, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry, encode bool) {
+// twinCalls is the memory the twin's re-runs make their handlers' calls in: a spare call for
+// each of the last few handlers re-run (by service and name; a call of other types is not
+// reused, durable.Handler.PrepareReusing allocates then), and the rooms of their contexts. A call
+// is reused from re-run to re-run, and from run to run of a recycled world: PrepareReusing leaves
+// nothing of the earlier call in the new one, and the twin keeps nothing of a call past its re-run
+// (its output is encoded into memory of its own). A room is never reused: a context that a
+// handler kept past its re-run points into its room, which replayHandler empties at the re-run's
+// end, so that the context reaches no runtime at all, never a later re-run's (whose twinReplay
+// may well be the same memory).
+type twinCalls struct {
+	spares [twinSpares]twinSpare
+	n      int // spares in use
+	next   int // the spare the next handler past the first twinSpares takes
+	// rooms are the unused rooms of the block the last ones came from.
+	rooms []durable.ContextRoom
+}
+
+// twinSpares bounds the spare calls the twin keeps: more handlers than that alternate in a run
+// only in a scenario that has that many, and then each past the bound allocates its call.
+const twinSpares = 4
+
+// twinRoomBlock is how many contexts' rooms the twin allocates at once (32 bytes each).
+const twinRoomBlock = 64
+
+// twinSpare is the spare call of one handler.
+type twinSpare struct {
+	service, handler string
+	call             durable.Prepared
+}
+
+// spare returns the place of the spare call of the handler called handler of service, nil in it
+// when there is none yet.
+func (c *twinCalls) spare(service, handler string) *durable.Prepared {
+	for i := range c.n {
+		if s := &c.spares[i]; s.handler == handler && s.service == service {
+			return &s.call
+		}
+	}
+	i := c.n
+	if i < len(c.spares) {
+		c.n++
+	} else {
+		i, c.next = c.next, (c.next+1)%len(c.spares)
+	}
+	c.spares[i] = twinSpare{service: service, handler: handler}
+	return &c.spares[i].call
+}
+
+// room returns a room for one re-run's context that no re-run has had.
+func (c *twinCalls) room() *durable.ContextRoom {
+	if len(c.rooms) == 0 {
+		c.rooms = make([]durable.ContextRoom, twinRoomBlock)
+	}
+	room := &c.rooms[0]
+	c.rooms = c.rooms[1:]
+	return room
+}
+
+// replayHandler re-runs h, the handler called handler of service, against j (the persisted
+// journal without its output entry) and says in r (zero, or a past re-run's, which it overwrites)
+// how the re-run ended, making the handler's call in c's memory. It never lets a panic of the
+// handler escape. The output a handler returns at the journal's end is encoded only when encode
+// says it is judged (comparesOutput): otherwise r.output holds no value (r.unencoded).
+func replayHandler(r *twinReplay, c *twinCalls, h durable.Handler, service, handler string, inv protocol.InvocationID, key string, now time.Time, j []journal.Entry, encode bool) {
 	*r = twinReplay{inv: inv, key: key, shared: h.Kind() == protocol.HandlerShared, now: now, journal: j, pos: 1}
 	if len(j) == 0 || j[0].Kind != journal.KindInput {
 		r.diverged = "the journal does not begin with an input entry"
 		return
 	}
+	// Decoding the input and encoding the output may run the program's code too (UnmarshalJSON,
+	// MarshalJSON): a panic there is the handler's as well.
 	defer func() {
-		p := recover()
-		if p == nil || r.stopped {
-			return // returned, or stopped by the twin (whatever the handler's defers re-panicked)
+		if p := recover(); p != nil && !r.stopped {
+			r.ended(nil, fmt.Errorf("handler panicked: %v", p), true)
 		}
-		r.ended(nil, fmt.Errorf("handler panicked: %v", p), true)
 	}()
-	// h.Call spelled out (Prepare, Run, Output) here, one frame shallower: every stop unwinds the
-	// frames between the handler and this one, and each costs the unwinder a walk.
+	// h.Call spelled out (Prepare, Run, Output) here, the run through RunIn, which recovers the
+	// handler's panics (the twin's stops among them) in its own frame: every stop unwinds the
+	// frames between the handler and its recover, and each costs the unwinder a walk.
+	spare := c.spare(service, handler)
+	p, err := h.PrepareReusing(j[0].Result.Value, *spare)
+	if err != nil {
+		*spare = nil // not a call PrepareReusing returned: it is not handed on
+		r.ended(nil, err, false)
+		return
+	}
+	*spare = p // the next re-run of the handler's, which begins after this one ends
+	room := c.room()
+	panicked, err := p.RunIn(room, r)
+	*room = durable.ContextRoom{} // a context the handler kept reaches no runtime (twinCalls)
+	switch {
+	case panicked != nil && r.stopped:
+		return // stopped by the twin (whatever the handler's defers re-panicked)
+	case panicked != nil:
+		r.ended(nil, fmt.Errorf("handler panicked: %v", panicked), true)
+		return
+	}
 	var out []byte
-	p, err := h.Prepare(j[0].Result.Value)
+	// A return before the journal's end diverges, and its output is in the verdict's words.
 	if err == nil {
-		if err = p.Run(r); err == nil {
-			// A return before the journal's end diverges, and its output is in the verdict's words.
-			if encode || int(r.pos) < len(j) {
-				out, err = p.Output()
-			} else {
-				r.unencoded = true
-			}
+		if encode || int(r.pos) < len(j) {
+			out, err = p.Output()
+		} else {
+			r.unencoded = true
 		}
 	}
 	if !r.stopped {
