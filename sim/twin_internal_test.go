@@ -196,7 +196,8 @@ func TestTwinEncodesOutputOnlyToJudgeIt(t *testing.T) {
 // TestTwinKeptContextReachesNoLaterReplay shows that a context a handler kept past its re-run
 // never reaches a later re-run, though the twin reuses the handler's call and the re-run's
 // memory (twinCalls): the second re-run, which does its durable call through the context the
-// first one kept, is a handler's panic, not a replay of the journal.
+// first one kept, is a handler's panic, not a replay of the journal, and the verdict says what
+// the handler did wrong (durable.ErrContextEnded), not that it dereferenced nil.
 func TestTwinKeptContextReachesNoLaterReplay(t *testing.T) {
 	var kept durable.Context
 	h := durable.NewServiceHandler(func(ctx durable.Context, _ string) (string, error) {
@@ -217,6 +218,8 @@ func TestTwinKeptContextReachesNoLaterReplay(t *testing.T) {
 	replayHandler(r, c, h, "Shop", "buy", protocol.InvocationID{15: 1}, "", Epoch, j, true)
 	assert.True(t, r.hasDiverged(), "a later re-run replayed the journal through a context an earlier one kept")
 	assert.Contains(t, r.divergedText(), "the handler panicked instead")
+	assert.Contains(t, r.divergedText(), durable.ErrContextEnded.Error())
+	assert.NotContains(t, r.divergedText(), "nil pointer")
 	assert.Nil(t, r.output)
 }
 

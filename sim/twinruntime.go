@@ -124,9 +124,10 @@ type twinStop struct{}
 // is reused from re-run to re-run, and from run to run of a recycled world: PrepareReusing leaves
 // nothing of the earlier call in the new one, and the twin keeps nothing of a call past its re-run
 // (its output is encoded into memory of its own). A room is never reused: a context that a
-// handler kept past its re-run points into its room, which replayHandler empties at the re-run's
-// end, so that the context reaches no runtime at all, never a later re-run's (whose twinReplay
-// may well be the same memory).
+// handler kept past its re-run points into its room, which replayHandler ends at the re-run's end
+// (durable.ContextRoom.End), so that the context reaches no runtime at all, never a later
+// re-run's (whose twinReplay may well be the same memory), and refuses every call with a panic
+// wrapping durable.ErrContextEnded, as the executor refuses a context kept past its attempt.
 type twinCalls struct {
 	spares [twinSpares]twinSpare
 	n      int // spares in use
@@ -207,7 +208,7 @@ func replayHandler(r *twinReplay, c *twinCalls, h durable.Handler, service, hand
 	*spare = p // the next re-run of the handler's, which begins after this one ends
 	room := c.room()
 	panicked, err := p.RunIn(room, r)
-	*room = durable.ContextRoom{} // a context the handler kept reaches no runtime (twinCalls)
+	room.End() // a context the handler kept reaches no runtime, and refuses every call saying why (twinCalls)
 	switch {
 	case panicked != nil && r.stopped:
 		return // stopped by the twin (whatever the handler's defers re-panicked)
