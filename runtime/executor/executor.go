@@ -776,13 +776,20 @@ func (a *attempt) complete(m protocol.Message) {
 
 // ErrWrongGoroutine is the panic value (wrapped, so errors.Is finds it) of a durable call made
 // while its attempt is not the code that runs: from a goroutine the handler started while the
-// handler waits, or after the handler returned. A stray call while the handler itself runs is
-// not detected; Go offers no cheap goroutine identity to tell the two apart.
+// handler waits. A call once the attempt ended (the handler returned, failed or was unwound)
+// wraps durable.ErrContextEnded instead, as the simulator's replay twin refuses a kept context:
+// the handler kept its context, in a variable or a goroutine, past its attempt. A stray
+// call while the handler itself runs is not detected; Go offers no cheap goroutine identity to
+// tell the two apart.
 var ErrWrongGoroutine = errors.New("durable call outside the handler's own goroutine: use futures, not goroutines, for concurrency inside a handler")
 
 func (a *attempt) guard() {
 	if !a.running || a.ended {
-		panic(fmt.Errorf("invocation %s attempt %d: %w", a.inv, a.number, ErrWrongGoroutine))
+		cause := ErrWrongGoroutine
+		if a.ended {
+			cause = durable.ErrContextEnded
+		}
+		panic(fmt.Errorf("invocation %s attempt %d: %w", a.inv, a.number, cause))
 	}
 	if a.ex.buggify(BuggifyTransientError) && a.pos >= a.replayLen {
 		panic(failSignal{msg: protocol.Message{Kind: protocol.KindError, Retryable: true, Message: "buggify: spurious transient failure before a durable call"}})

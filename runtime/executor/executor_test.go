@@ -724,8 +724,9 @@ func TestDeliverRejectsOutboundKinds(t *testing.T) {
 }
 
 // TestWrongGoroutine: a durable call from a goroutine the handler started, made while the
-// handler is parked, panics with an error wrapping ErrWrongGoroutine; so does a call through a
-// context kept after the handler returned.
+// handler is parked, panics with an error wrapping ErrWrongGoroutine; a call through a context
+// kept after the handler returned panics with one wrapping durable.ErrContextEnded, which says
+// what the handler did wrong.
 func TestWrongGoroutine(t *testing.T) {
 	defer noLeak(t)
 	proceed := make(chan struct{})
@@ -755,6 +756,7 @@ func TestWrongGoroutine(t *testing.T) {
 	err, ok := r.(error)
 	require.True(t, ok, "want an error panic, got %#v", r)
 	assert.ErrorIs(t, err, executor.ErrWrongGoroutine)
+	assert.NotErrorIs(t, err, durable.ErrContextEnded, "the handler is parked, its attempt alive")
 	assert.Contains(t, err.Error(), inv.String())
 
 	// The stray call changed nothing: the attempt goes on at the same index.
@@ -762,11 +764,13 @@ func TestWrongGoroutine(t *testing.T) {
 	h.complete(inv, 1, 1, value(t, "v"))
 	require.Equal(t, []protocol.Message{endMsg(inv, 1, 2, value(t, "v"))}, h.take())
 
-	// A call after the handler returned fails the same way.
+	// A call after the handler returned is refused as a kept context's.
 	r = catchPanic(func() { durable.Awakeable[string](kept) })
 	err, ok = r.(error)
 	require.True(t, ok, "want an error panic, got %#v", r)
-	assert.ErrorIs(t, err, executor.ErrWrongGoroutine)
+	assert.ErrorIs(t, err, durable.ErrContextEnded)
+	assert.NotErrorIs(t, err, executor.ErrWrongGoroutine)
+	assert.Contains(t, err.Error(), inv.String())
 	assert.Empty(t, h.take())
 }
 

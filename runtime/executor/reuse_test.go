@@ -14,9 +14,9 @@ import (
 
 // TestKeptContextAfterItsCallIsReused: an attempt prepares its call in the memory of an ended
 // attempt's (durable.Handler.PrepareReusing), but the context a handler kept past its run still
-// reaches its own, ended attempt, which refuses it, and never the attempt that reuses the call:
-// the durable call fails naming the kept context's invocation, and the running attempt goes on
-// at the index it was at, its input its own.
+// reaches its own, ended attempt, which refuses it (durable.ErrContextEnded), and never the
+// attempt that reuses the call: the durable call fails naming the kept context's invocation, and
+// the running attempt goes on at the index it was at, its input its own.
 func TestKeptContextAfterItsCallIsReused(t *testing.T) {
 	defer noLeak(t)
 	var kept []durable.Context
@@ -38,7 +38,8 @@ func TestKeptContextAfterItsCallIsReused(t *testing.T) {
 	r := catchPanic(func() { durable.Awakeable[string](kept[0]) })
 	err, ok := r.(error)
 	require.True(t, ok, "want an error panic, got %#v", r)
-	assert.ErrorIs(t, err, executor.ErrWrongGoroutine)
+	assert.ErrorIs(t, err, durable.ErrContextEnded)
+	assert.NotErrorIs(t, err, executor.ErrWrongGoroutine)
 	assert.Contains(t, err.Error(), first.String(), "the kept context reached another attempt than its own")
 
 	assert.Empty(t, h.take())
