@@ -524,7 +524,7 @@ func (w *World) dispatch(ev *event) {
 	case evEngineTimer:
 		w.runtime.timerDue(ev.gen, ev.timerSpec)
 	case evExecutorTimer:
-		w.executor.timerDue(ev.gen, ev.timer)
+		w.executor.timerDue(ev)
 	case evRequestArrives:
 		ev.x.arrive()
 	case evClientTimeout:
