@@ -12,7 +12,7 @@ import (
 type eventKind uint8
 
 const (
-	evCall             eventKind = iota + 1 // run fn
+	evCall             eventKind = iota + 1 // run fn, or call's Call
 	evToEngine                              // deliver msg to the runtime node's engine
 	evToExecutor                            // deliver msg to the executor node
 	evSync                                  // the runtime node's store sync completes (gen)
@@ -51,6 +51,8 @@ type event struct {
 	// overwrites it.
 	msg protocol.Message
 	fn  func()
+	// call is what an evCall without fn calls (World.AfterCall).
+	call Caller
 	// target is what an executor timer calls, with srcGen: an executor attempt armed through
 	// CallAfter, or a simTimer AfterFunc armed.
 	target executor.TimerTarget
@@ -103,7 +105,7 @@ func (q *eventQueue) push(e event) {
 	// Field by field rather than *s = e: the message, 300 bytes of the event, is copied only by
 	// the kinds that carry one (of any other event it is garbage, see event).
 	s.kind, s.gen, s.srcGen = e.kind, e.gen, e.srcGen
-	s.timerSpec, s.fn, s.target, s.x = e.timerSpec, e.fn, e.target, e.x
+	s.timerSpec, s.fn, s.call, s.target, s.x = e.timerSpec, e.fn, e.call, e.target, e.x
 	if e.kind.carriesMessage() {
 		s.msg = e.msg
 	}
@@ -199,6 +201,6 @@ func (q *eventQueue) next() int32 {
 // the event points to, but for its message (see event).
 func (q *eventQueue) release(slot int32) {
 	s := &q.slots[slot]
-	s.timerSpec, s.fn, s.target, s.x = nil, nil, nil, nil
+	s.timerSpec, s.fn, s.call, s.target, s.x = nil, nil, nil, nil, nil
 	q.free = append(q.free, slot)
 }
