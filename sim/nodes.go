@@ -693,12 +693,11 @@ func (n *executorNode) deliver(m protocol.Message) {
 	n.ex.Deliver(m)
 }
 
-func (n *executorNode) timerDue(gen uint64, t *simTimer) {
-	if gen != n.gen || !n.up || t.stopped {
+func (n *executorNode) timerDue(ev *event) {
+	if ev.gen != n.gen || !n.up {
 		return
 	}
-	t.stopped = true
-	t.fn()
+	ev.target.TimerFired(ev.srcGen)
 }
 
 func (n *executorNode) crash() {
@@ -749,14 +748,33 @@ func (c *virtualClock) AfterFunc(d time.Duration, f func()) fakeclock.Timer {
 	if c.executor != nil {
 		gen = c.executor.gen
 	}
-	c.w.queue.push(event{at: c.w.now + max(d, 0), kind: evExecutorTimer, gen: gen, timer: t})
+	c.w.queue.push(event{at: c.w.now + max(d, 0), kind: evExecutorTimer, gen: gen, target: t})
 	return t
+}
+
+// CallAfter arms an executor timer as an event that carries t and gen, not a new simTimer: it
+// allocates nothing (executor.CallClock). It is queued as AfterFunc queues its timers, so either
+// way the timer takes the same place in the queue.
+func (c *virtualClock) CallAfter(d time.Duration, t executor.TimerTarget, gen uint64) {
+	s := c.w.queue.add(c.w.now + max(d, 0))
+	s.kind, s.target, s.srcGen = evExecutorTimer, t, gen
+	if c.executor != nil {
+		s.gen = c.executor.gen
+	}
 }
 
 // simTimer is a pending executor timer; stopping it makes its event a no-op.
 type simTimer struct {
 	fn      func()
 	stopped bool
+}
+
+// TimerFired calls the timer's func unless it was stopped; gen is unused (AfterFunc has none).
+func (t *simTimer) TimerFired(uint64) {
+	if !t.stopped {
+		t.stopped = true
+		t.fn()
+	}
 }
 
 func (t *simTimer) Stop() bool {

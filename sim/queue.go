@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/engine"
+	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
@@ -11,12 +12,12 @@ import (
 type eventKind uint8
 
 const (
-	evCall             eventKind = iota + 1 // run fn
+	evCall             eventKind = iota + 1 // run fn, or call's Call
 	evToEngine                              // deliver msg to the runtime node's engine
 	evToExecutor                            // deliver msg to the executor node
 	evSync                                  // the runtime node's store sync completes (gen)
 	evEngineTimer                           // an engine timer falls due (gen)
-	evExecutorTimer                         // an executor inactivity timer falls due (gen, timer)
+	evExecutorTimer                         // an executor inactivity timer falls due (gen, target and srcGen)
 	evConnectionLost                        // the runtime (gen) notices an attempt's connection failed (msg)
 	evRelease                               // the runtime (gen) sends what its last sync made durable
 	evRequestArrives                        // a client's request reaches the runtime node (x)
@@ -39,6 +40,7 @@ type event struct {
 	gen  uint64
 	// srcGen is the sender's incarnation for messages: a message whose sender or receiver has
 	// crashed since it was sent travelled on a connection that no longer exists, and is lost.
+	// Of an executor timer armed through CallAfter it is the gen its target is called with.
 	srcGen uint64
 	// timerSpec is the engine timer an evEngineTimer delivers.
 	timerSpec *engine.Timer
@@ -47,9 +49,13 @@ type event struct {
 	// read: clearing its dozen pointer fields at every pop cost more than the rest of the pop
 	// (each is a write barrier while the GC marks), and the next delivery in the slot
 	// overwrites it.
-	msg   protocol.Message
-	fn    func()
-	timer *simTimer
+	msg protocol.Message
+	fn  func()
+	// call is what an evCall without fn calls (World.AfterCall).
+	call Caller
+	// target is what an executor timer calls, with srcGen: an executor attempt armed through
+	// CallAfter, or a simTimer AfterFunc armed.
+	target executor.TimerTarget
 	// x is the client exchange of the client events, which need no closure of their own.
 	x *exchange
 }
@@ -99,7 +105,7 @@ func (q *eventQueue) push(e event) {
 	// Field by field rather than *s = e: the message, 300 bytes of the event, is copied only by
 	// the kinds that carry one (of any other event it is garbage, see event).
 	s.kind, s.gen, s.srcGen = e.kind, e.gen, e.srcGen
-	s.timerSpec, s.fn, s.timer, s.x = e.timerSpec, e.fn, e.timer, e.x
+	s.timerSpec, s.fn, s.call, s.target, s.x = e.timerSpec, e.fn, e.call, e.target, e.x
 	if e.kind.carriesMessage() {
 		s.msg = e.msg
 	}
@@ -195,6 +201,6 @@ func (q *eventQueue) next() int32 {
 // the event points to, but for its message (see event).
 func (q *eventQueue) release(slot int32) {
 	s := &q.slots[slot]
-	s.timerSpec, s.fn, s.timer, s.x = nil, nil, nil, nil
+	s.timerSpec, s.fn, s.call, s.target, s.x = nil, nil, nil, nil, nil
 	q.free = append(q.free, slot)
 }

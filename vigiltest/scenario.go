@@ -182,6 +182,10 @@ func (s *Sim) Now() time.Duration { return s.w.Now() }
 // After runs fn once virtual time has advanced by d.
 func (s *Sim) After(d time.Duration, fn func()) { s.w.After(d, fn) }
 
+// AfterCall calls c.Call() once virtual time has advanced by d: After for a workload that can
+// hand over a long-lived object instead of binding a closure for each event.
+func (s *Sim) AfterCall(d time.Duration, c sim.Caller) { s.w.AfterCall(d, c) }
+
 // Healed reports whether the safety phase is over: faults have stopped, and actors should
 // finish what they started (a retrying actor keeps retrying; one that starts new work late may
 // leave it unfinished at the end of the liveness phase).

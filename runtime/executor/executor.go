@@ -478,6 +478,8 @@ type attempt struct {
 	atGate bool
 	ended  bool
 	shared bool
+	// timerArmed says the inactivity timer a CallClock armed is not stopped (see parkTimer).
+	timerArmed bool
 	// callSlot is the slot of Executor.calls the attempt's call goes back to, or -1.
 	callSlot int8
 
@@ -485,7 +487,8 @@ type attempt struct {
 	waiting []uint32
 	// parkGen counts parks, so an inactivity timer armed for an earlier park does nothing.
 	parkGen uint64
-	timer   fakeclock.Timer
+	// timer is the inactivity timer an AfterFunc armed.
+	timer fakeclock.Timer
 
 	// rng is the attempt's deterministic random source (durable.Rand), made on first use.
 	rng *rand.Rand
@@ -647,12 +650,7 @@ func (a *attempt) parked() {
 		a.idle()
 		return
 	}
-	gen := a.parkGen
-	a.timer = a.ex.cfg.Clock.AfterFunc(d, func() {
-		if !a.ended && a.parkGen == gen {
-			a.idle()
-		}
-	})
+	a.armTimer(d, a.parkGen)
 }
 
 // idle ends a parked attempt that waited its inactivity timeout: it suspends. One waiting at
@@ -700,9 +698,7 @@ func (a *attempt) finishWith(m protocol.Message, how string) {
 // abort unwinds the parked handler, if any; its defers run. how, if not empty, is reported as the
 // end.
 func (a *attempt) abort(how string) {
-	if a.timer != nil {
-		a.timer.Stop()
-	}
+	a.stopTimer()
 	if a.w != nil {
 		if len(a.waiting) > 0 && how != "" {
 			a.ex.reached(PointAbortedParked)
@@ -739,10 +735,7 @@ func (a *attempt) complete(m protocol.Message) {
 		}
 		a.gated = false
 		if a.atGate {
-			if a.timer != nil {
-				a.timer.Stop()
-				a.timer = nil
-			}
+			a.stopTimer()
 			a.resume()
 		}
 		return
@@ -766,10 +759,7 @@ func (a *attempt) complete(m protocol.Message) {
 	}
 	a.ready[i] = true
 	if slices.Contains(a.waiting, i) {
-		if a.timer != nil {
-			a.timer.Stop()
-			a.timer = nil
-		}
+		a.stopTimer()
 		a.resume()
 	}
 }

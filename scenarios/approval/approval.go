@@ -117,6 +117,11 @@ type workload struct {
 	// (a string the Builder returned stays as it was: it only appends, and a new chunk is a
 	// new Builder).
 	texts strings.Builder
+	// submits are the documents' submission timers, reviewBuf the first nReviews reviewers'
+	// timers (more are allocated), in the workload's one allocation.
+	submits   [maxDocuments]submitCall
+	reviewBuf [8]reviewCall
+	nReviews  int
 }
 
 type clientResult struct {
@@ -131,10 +136,20 @@ func (wl *workload) start() {
 	r := wl.s.Rand()
 	n := 1 + r.Intn(maxDocuments, "invocations")
 	for i := range n {
-		d := &documents[i]
-		wl.s.After(r.Duration(0, 20*time.Second, "submit-at"), func() { wl.submit(d) })
+		wl.submits[i] = submitCall{wl: wl, d: &documents[i]}
+		wl.s.AfterCall(r.Duration(0, 20*time.Second, "submit-at"), &wl.submits[i])
 	}
 }
+
+// submitCall is the timer of one document's submission, kept in the workload's one allocation
+// rather than bound as a closure per document.
+type submitCall struct {
+	wl *workload
+	d  *document
+}
+
+// Call submits the document.
+func (sc *submitCall) Call() { sc.wl.submit(sc.d) }
 
 // maxDocuments is the most documents a run submits.
 const maxDocuments = 8
@@ -267,14 +282,43 @@ func (wl *workload) RequestReview(document, awakeableID string) (int, error) {
 		}
 		reject := r.Percent(30, "reject")
 		twice := r.Percent(20, "twice")
-		wl.s.After(delay, func() {
-			wl.review(c, document, awakeableID, reject)
-			if twice {
-				wl.s.After(r.Duration(0, 3*time.Second, "second-review"), func() { wl.review(c, document, awakeableID, !reject) })
-			}
-		})
+		rc := wl.newReviewCall()
+		*rc = reviewCall{wl: wl, c: c, document: document, awakeableID: awakeableID, reject: reject, twice: twice}
+		wl.s.AfterCall(delay, rc)
 	}
 	return wl.tickets, nil
+}
+
+// reviewCall is one reviewer's timer: its review, and its second, opposite review when it
+// reviews twice. It is a long-lived object rather than a closure per reviewer (an allocation).
+type reviewCall struct {
+	wl                    *workload
+	c                     *vigiltest.Client
+	document, awakeableID string
+	reject, twice, second bool
+}
+
+// Call sends the review due; the first of a reviewer that reviews twice queues the second.
+func (rc *reviewCall) Call() {
+	if rc.second {
+		rc.wl.review(rc.c, rc.document, rc.awakeableID, !rc.reject)
+		return
+	}
+	rc.wl.review(rc.c, rc.document, rc.awakeableID, rc.reject)
+	if rc.twice {
+		rc.second = true
+		rc.wl.s.AfterCall(rc.wl.s.Rand().Duration(0, 3*time.Second, "second-review"), rc)
+	}
+}
+
+// newReviewCall returns a reviewer's timer: from the workload's own room while it lasts, then
+// allocated. Each is used by one reviewer only, for the rest of the run.
+func (wl *workload) newReviewCall() *reviewCall {
+	if wl.nReviews < len(wl.reviewBuf) {
+		wl.nReviews++
+		return &wl.reviewBuf[wl.nReviews-1]
+	}
+	return new(reviewCall)
 }
 
 // review resolves or rejects the awakeable over HTTP, retrying after connection failures as a
