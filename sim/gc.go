@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // CampaignGCPercent is the collector's target (GOGC) that campaigns, simrun -bench and the
@@ -33,12 +34,27 @@ func GCDescription() string {
 	return fmt.Sprintf("GOGC=%d (the campaign default; set GOGC to override)", CampaignGCPercent)
 }
 
-// yieldToCollector lets the collector's background worker run between seeds. A seed never blocks:
-// its coroutine switches bypass the scheduler, so on one P a mark phase the seed's allocations
-// start gets no CPU until the scheduler preempts the run, ~10 ms later. All that time the write
-// barrier is on and every pointer store and pointer-holding copy pays for it: in the approval
-// benchmark's profile the barrier took a tenth of the CPU while marking itself took 1 %. Yielding
-// once per seed (~300 µs) ends each mark phase within a seed or two (gctrace: 8–15 ms of marking
-// per cycle before, 1–2 ms after). It does not touch the run: the simulation is single-threaded
-// and reads no clock, so where the collector runs cannot change a trace.
-func yieldToCollector() { runtime.Gosched() }
+// runsInFlight counts the runs going on in this process (RunSeed on any goroutine).
+var runsInFlight atomic.Int32
+
+// startRun notes a run starting, lets the collector's background worker run first if no
+// processor is idle, and returns the function that notes its end.
+//
+// A seed never blocks: its coroutine switches bypass the scheduler. When every P runs a seed, a
+// mark phase that a seed's allocations start gets no CPU until the scheduler preempts a run,
+// ~10 ms later; all that time the write barrier is on and every pointer store and
+// pointer-holding copy pays for it: in the approval benchmark's profile on one core the barrier
+// took a tenth of the CPU while marking itself took 1 %. Yielding once per seed (~300 µs) ends
+// each mark phase within a seed or two (gctrace: 8–15 ms of marking per cycle before, 1–2 ms
+// after). When a P is idle the collector's worker runs there anyway, and a yield only lets the
+// idle P take the run, cold, to its core: simrun -bench's one worker on two Ps measured 8 %
+// slower with it. Where the collector runs cannot change a trace: the simulation is
+// single-threaded and reads no clock.
+func startRun() (end func()) {
+	if int(runsInFlight.Add(1)) >= runtime.GOMAXPROCS(0) {
+		runtime.Gosched()
+	}
+	return endRun
+}
+
+func endRun() { runsInFlight.Add(-1) }

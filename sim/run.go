@@ -70,7 +70,7 @@ func RunSeed(sc Scenario, opts Options) *Result {
 // the world's own, which a workload may still point at (an invariant that captured it), and the
 // world must not be reused.
 func runOn(w *World, sc Scenario, opts Options) (*Result, bool) {
-	yieldToCollector()
+	defer startRun()()
 	newWorldOn(w, sc, opts)
 	w.run()
 	w.endRun()
