@@ -2,7 +2,6 @@ package sim
 
 import (
 	"encoding/json"
-	"strconv"
 	"testing"
 	"time"
 
@@ -221,16 +220,4 @@ func TestTwinKeptContextReachesNoLaterReplay(t *testing.T) {
 	assert.Contains(t, r.divergedText(), durable.ErrContextEnded.Error())
 	assert.NotContains(t, r.divergedText(), "nil pointer")
 	assert.Nil(t, r.output)
-}
-
-// TestTwinKeepsFewSpareCalls shows the spare calls bounded: handlers past the first few take the
-// places of the earliest, and a handler keeps its place while it is re-run.
-func TestTwinKeepsFewSpareCalls(t *testing.T) {
-	var c twinCalls
-	for i := range 2 * twinSpares {
-		name := strconv.Itoa(i)
-		assert.Same(t, c.spare("S", name), c.spare("S", name))
-	}
-	assert.Equal(t, twinSpares, c.n)
-	assert.Equal(t, strconv.Itoa(2*twinSpares-1), c.spares[twinSpares-1].handler)
 }

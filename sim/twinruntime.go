@@ -119,53 +119,23 @@ func (r *twinReplay) setOutput(value []byte, failure *journal.Failure) {
 type twinStop struct{}
 
 // twinCalls is the memory the twin's re-runs make their handlers' calls in: a spare call for
-// each of the last few handlers re-run (by service and name; a call of other types is not
-// reused, durable.Handler.PrepareReusing allocates then), and the rooms of their contexts. A call
-// is reused from re-run to re-run, and from run to run of a recycled world: PrepareReusing leaves
-// nothing of the earlier call in the new one, and the twin keeps nothing of a call past its re-run
-// (its output is encoded into memory of its own). A room is never reused: a context that a
-// handler kept past its re-run points into its room, which replayHandler ends at the re-run's end
-// (durable.ContextRoom.End), so that the context reaches no runtime at all, never a later
-// re-run's (whose twinReplay may well be the same memory), and refuses every call with a panic
-// wrapping durable.ErrContextEnded, as the executor refuses a context kept past its attempt.
+// each of the first few handlers re-run (durable.SpareCalls, by service and name; a call of other
+// types is not reused, durable.Handler.PrepareReusing allocates then), and the rooms of their
+// contexts. A call is reused from re-run to re-run, and from run to run of a recycled world:
+// PrepareReusing leaves nothing of the earlier call in the new one, and the twin keeps nothing of
+// a call past its re-run (its output is encoded into memory of its own). A room is never reused: a
+// context that a handler kept past its re-run points into its room, which replayHandler ends at
+// the re-run's end (durable.ContextRoom.End), so that the context reaches no runtime at all, never
+// a later re-run's (whose twinReplay may well be the same memory), and refuses every call with a
+// panic wrapping durable.ErrContextEnded, as the executor refuses a context kept past its attempt.
 type twinCalls struct {
-	spares [twinSpares]twinSpare
-	n      int // spares in use
-	next   int // the spare the next handler past the first twinSpares takes
+	spares durable.SpareCalls
 	// rooms are the unused rooms of the block the last ones came from.
 	rooms []durable.ContextRoom
 }
 
-// twinSpares bounds the spare calls the twin keeps: more handlers than that alternate in a run
-// only in a scenario that has that many, and then each past the bound allocates its call.
-const twinSpares = 4
-
 // twinRoomBlock is how many contexts' rooms the twin allocates at once (32 bytes each).
 const twinRoomBlock = 64
-
-// twinSpare is the spare call of one handler.
-type twinSpare struct {
-	service, handler string
-	call             durable.Prepared
-}
-
-// spare returns the place of the spare call of the handler called handler of service, nil in it
-// when there is none yet.
-func (c *twinCalls) spare(service, handler string) *durable.Prepared {
-	for i := range c.n {
-		if s := &c.spares[i]; s.handler == handler && s.service == service {
-			return &s.call
-		}
-	}
-	i := c.n
-	if i < len(c.spares) {
-		c.n++
-	} else {
-		i, c.next = c.next, (c.next+1)%len(c.spares)
-	}
-	c.spares[i] = twinSpare{service: service, handler: handler}
-	return &c.spares[i].call
-}
 
 // room returns a room for one re-run's context that no re-run has had.
 func (c *twinCalls) room() *durable.ContextRoom {
@@ -198,14 +168,13 @@ func replayHandler(r *twinReplay, c *twinCalls, h durable.Handler, service, hand
 	// h.Call spelled out (Prepare, Run, Output) here, the run through RunIn, which recovers the
 	// handler's panics (the twin's stops among them) in its own frame: every stop unwinds the
 	// frames between the handler and its recover, and each costs the unwinder a walk.
-	spare := c.spare(service, handler)
-	p, err := h.PrepareReusing(j[0].Result.Value, *spare)
+	slot, spare := c.spares.Take(service, handler)
+	p, err := h.PrepareReusing(j[0].Result.Value, spare)
 	if err != nil {
-		*spare = nil // not a call PrepareReusing returned: it is not handed on
 		r.ended(nil, err, false)
 		return
 	}
-	*spare = p // the next re-run of the handler's, which begins after this one ends
+	c.spares.Put(slot, p) // the next re-run of the handler's, which begins after this one ends
 	room := c.room()
 	panicked, err := p.RunIn(room, r)
 	room.End() // a context the handler kept reaches no runtime, and refuses every call saying why (twinCalls)

@@ -526,23 +526,19 @@ func (a *attempt) prepare(h durable.Handler, svc *durable.Service, handler strin
 			a.recovered(r)
 		}
 	}()
-	var spare durable.Prepared
-	a.callSlot = a.ex.callSlot(svc, handler)
-	if a.callSlot >= 0 {
-		spare = a.ex.calls[a.callSlot].call
+	if a.ex.calls == nil {
+		a.ex.calls = new(durable.SpareCalls)
 	}
-	call, err = h.PrepareReusing(a.journal[0].Result.Value, spare)
-	if call != nil && call == spare {
-		a.ex.calls[a.callSlot].call = nil
-	}
-	return call, err
+	slot, spare := a.ex.calls.Take(svc.Name(), handler)
+	a.callSlot = int8(slot)
+	return h.PrepareReusing(a.journal[0].Result.Value, spare)
 }
 
 // releaseCall keeps the call of the attempt, whose handler is over and whose output is
 // encoded, for a later attempt to prepare its call in.
 func (a *attempt) releaseCall() {
-	if a.call != nil && a.callSlot >= 0 {
-		a.ex.calls[a.callSlot].call = a.call
+	if a.call != nil {
+		a.ex.calls.Put(int(a.callSlot), a.call)
 	}
 	a.call = nil
 }

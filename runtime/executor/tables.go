@@ -30,38 +30,11 @@ type tables struct {
 	spareEarly []*earlyMessages
 	// idle are the workers waiting for an attempt to run (see worker), the last one first.
 	idle []*worker
-	// calls are the calls of ended attempts, one kept for each of the first few handlers that
+	// calls are the calls of ended attempts, one kept for each of the last few handlers that
 	// ran, which the next attempt of the same handler prepares its call in
-	// (durable.Handler.PrepareReusing) instead of allocating one.
-	calls []spareCall
-}
-
-// spareCall is a slot of tables.calls: the handler it is for, and its kept call, or nil.
-type spareCall struct {
-	service *durable.Service
-	handler string
-	call    durable.Prepared
-}
-
-// maxSpareCalls is how many handlers an executor keeps a call for.
-const maxSpareCalls = 4
-
-// callSlot returns the slot of calls for the handler called handler of service, which it takes
-// if no slot is for it yet and one is free, or -1.
-func (t *tables) callSlot(service *durable.Service, handler string) int8 {
-	for i := range t.calls {
-		if c := &t.calls[i]; c.service == service && c.handler == handler {
-			return int8(i)
-		}
-	}
-	if len(t.calls) == maxSpareCalls {
-		return -1
-	}
-	if t.calls == nil {
-		t.calls = make([]spareCall, 0, maxSpareCalls)
-	}
-	t.calls = append(t.calls, spareCall{service: service, handler: handler})
-	return int8(len(t.calls) - 1)
+	// (durable.Handler.PrepareReusing) instead of allocating one; made at the first call, and
+	// kept apart so that an executor that never runs one stays small.
+	calls *durable.SpareCalls
 }
 
 // none reports whether t holds nothing, not even room.
@@ -122,8 +95,9 @@ func keepTables(t tables) {
 	t = t.emptied()
 	t.idle = t.idle[:0]
 	// The calls and their services are the finished run's code: let go of them.
-	clear(t.calls)
-	t.calls = t.calls[:0]
+	if t.calls != nil {
+		t.calls.Reset()
+	}
 	keptTables.Lock()
 	defer keptTables.Unlock()
 	if len(keptTables.free) < maxKeptTables {
