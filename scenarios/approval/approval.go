@@ -328,32 +328,7 @@ func (wl *workload) review(c *vigiltest.Client, document, awakeableID string, re
 		vigiltest.RejectAwakeable(c, awakeableID, wl.text(c.Name(), " rejects ", document, ": insufficient documentation"), nil, reviewOpts...)
 		return
 	}
-	vigiltest.ResolveAwakeable(c, awakeableID, wl.approval(c.Name()), nil, reviewOpts...)
-}
-
-// approvals are the decisions "reviewer-<n> approves" of the numbered reviewers a run usually
-// has, boxed once for every run (ResolveAwakeable takes its value as an any, and boxing a
-// string is an allocation); index n is reviewer n's. None is ever changed.
-var approvals = func() (a [32]any) {
-	for n := 1; n < len(a); n++ {
-		a[n] = "reviewer-" + strconv.Itoa(n) + " approves"
-	}
-	return a
-}()
-
-// approval is the decision of the reviewer named name that approves, name + " approves": from
-// approvals when it is there, else written in the run's texts.
-func (wl *workload) approval(name string) any {
-	const verb = " approves"
-	if num, ok := strings.CutPrefix(name, "reviewer-"); ok {
-		if n, err := strconv.Atoi(num); err == nil && n > 0 && n < len(approvals) {
-			// Atoi takes "07" and "+7" as 7: the text must be name's exactly.
-			if v := approvals[n]; len(v.(string)) == len(name)+len(verb) && v.(string)[:len(name)] == name {
-				return v // the boxed value itself: returning the string would box it again
-			}
-		}
-	}
-	return wl.text(name, verb)
+	vigiltest.ResolveAwakeable(c, awakeableID, wl.text(c.Name(), " approves"), nil, reviewOpts...)
 }
 
 // textChunk is the size of a chunk of the decisions' texts: a run has some eight reviews of
