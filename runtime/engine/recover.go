@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,11 +182,11 @@ func (r *recovery) unreadable(err error) error {
 			idPart, _, _ := strings.Cut(key[len(journalPrefix):], "/")
 			if id, ok := parseHexID(idPart); ok {
 				if inv := r.e.invs[id]; inv != nil {
-					r.drop(inv, fmt.Sprintf("record %q is damaged: %v", key, ce))
+					r.drop(inv, damagedRecord(key, problem))
 				} else if _, dropped := r.dropped[id]; dropped {
 					// Dropped already, for the gap the damaged entry left: the damage is
 					// the cause.
-					r.setBad(id, fmt.Sprintf("record %q is damaged: %v", key, ce))
+					r.setBad(id, damagedRecord(key, problem))
 				}
 			}
 		case key == seqKey:
@@ -193,6 +194,18 @@ func (r *recovery) unreadable(err error) error {
 		}
 	}
 	return store.ExceptChecksum(err)
+}
+
+// damagedRecord is fmt.Sprintf("record %q is damaged: %v", key, ce) for the checksum error ce
+// whose text is problem: joined on the stack from the text unreadable has already spelled,
+// rather than formatted, which spelled it again.
+func damagedRecord(key, problem string) string {
+	var buf [256]byte
+	b := append(buf[:0], "record "...)
+	b = strconv.AppendQuote(b, key)
+	b = append(b, " is damaged: "...)
+	b = append(b, problem...)
+	return string(b)
 }
 
 // RecoveryProblem is a record Recover could not use, and what it did about it.

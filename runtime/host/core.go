@@ -1,7 +1,6 @@
 package host
 
 import (
-	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -328,7 +327,7 @@ func (c *Core) Apply() error {
 	c.taken, c.hasTaken = engine.Ready{}, false
 	if len(r.Batch) > 0 {
 		if err := c.store.Apply(r.Batch); err != nil {
-			return fmt.Errorf("apply batch: %w", err)
+			return &coreError{prefix: "apply batch: ", err: err}
 		}
 		c.applied++
 	}
@@ -416,7 +415,7 @@ func (c *Core) sync() (time.Duration, error) {
 			start = c.now()
 		}
 		if err := c.store.Sync(); err != nil && !mutant.On(mutant.IgnoreSyncError) {
-			return 0, fmt.Errorf("sync: %w", err)
+			return 0, &coreError{prefix: "sync: ", err: err}
 		}
 		// With IgnoreSyncError planted, a failed Sync falls through here: the group is taken
 		// as durable and its effects leave.
@@ -470,6 +469,18 @@ func (c *Core) perform() (messages, replies, timers int) {
 	c.synced = c.synced[:0]
 	return messages, replies, timers
 }
+
+// coreError is what fmt.Errorf(prefix+"%w", err) makes: a store error with the step it broke.
+// A value of its own, not fmt's: the simulator fails a sync in many runs, and reads the error
+// with errors.Is only.
+type coreError struct {
+	prefix string
+	err    error
+}
+
+func (e *coreError) Error() string { return e.prefix + e.err.Error() }
+
+func (e *coreError) Unwrap() error { return e.err }
 
 // Commit is Sync then Perform: the end of one group of the engine goroutine.
 func (c *Core) Commit() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 	"unsafe"
 )
 
@@ -40,8 +41,20 @@ type ChecksumError struct {
 	Why string
 }
 
+// Error is what fmt.Sprintf("value of key %q (%d bytes): %s: %v", e.Key, len(e.Value), e.Why,
+// ErrChecksum) writes, joined in a buffer on the stack rather than formatted: recovery spells it
+// for every damaged record it sets aside, and the simulator damages one nearly every run.
 func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("value of key %q (%d bytes): %s: %v", e.Key, len(e.Value), e.Why, ErrChecksum)
+	var buf [192]byte
+	b := append(buf[:0], "value of key "...)
+	b = strconv.AppendQuote(b, e.Key)
+	b = append(b, " ("...)
+	b = strconv.AppendInt(b, int64(len(e.Value)), 10)
+	b = append(b, " bytes): "...)
+	b = append(b, e.Why...)
+	b = append(b, ": "...)
+	b = append(b, ErrChecksum.Error()...)
+	return string(b)
 }
 
 func (e *ChecksumError) Unwrap() error { return ErrChecksum }
@@ -73,9 +86,30 @@ func Unseal(key string, sealed []byte) ([]byte, error) {
 	value := sealed[:n:n]
 	want := binary.BigEndian.Uint32(sealed[n:])
 	if got := Checksum(key, value); got != want {
-		return nil, &ChecksumError{Key: key, Value: append([]byte{}, value...), Why: fmt.Sprintf("CRC-32C %08x, stored %08x", got, want)}
+		return nil, &ChecksumError{Key: key, Value: append([]byte{}, value...), Why: crcMismatch(got, want)}
 	}
 	return value, nil
+}
+
+// crcMismatch is fmt.Sprintf("CRC-32C %08x, stored %08x", got, want), written without fmt: a
+// damaged value's error spells it at every read of the value, and fmt would box both numbers.
+func crcMismatch(got, want uint32) string {
+	const prefix, middle = "CRC-32C ", ", stored "
+	var buf [len(prefix) + 8 + len(middle) + 8]byte
+	b := append(buf[:0], prefix...)
+	b = appendHex8(b, got)
+	b = append(b, middle...)
+	b = appendHex8(b, want)
+	return string(b)
+}
+
+// appendHex8 appends v as %08x writes it: eight lower-case hex digits.
+func appendHex8(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
 }
 
 // ChecksumErrors returns every *ChecksumError that err holds (through wrapping and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -294,8 +295,8 @@ func (s *Store) Sync() error {
 	}
 	if s.failNextSync {
 		s.failNextSync = false
-		s.failed = fmt.Errorf("%w: %w (%d unsynced batches not durable)", ErrFailed, ErrSyncFailed, len(s.batchEnds))
-		return fmt.Errorf("mem: sync: %w (%d batches not durable)", ErrSyncFailed, len(s.batchEnds))
+		s.failed = &failedError{batches: len(s.batchEnds), causes: [2]error{ErrFailed, ErrSyncFailed}}
+		return &syncError{batches: len(s.batchEnds)}
 	}
 	s.forgetUnsynced()
 	return nil
@@ -304,13 +305,52 @@ func (s *Store) Sync() error {
 // usableLocked returns the error of a call on a closed or failed store, or nil.
 func (s *Store) usableLocked(op string) error {
 	if s.closed {
-		return fmt.Errorf("mem: %s: %w", op, store.ErrClosed)
+		return &opError{op: op, err: store.ErrClosed}
 	}
 	if s.failed != nil {
-		return fmt.Errorf("mem: %s: %w", op, s.failed)
+		return &opError{op: op, err: s.failed}
 	}
 	return nil
 }
+
+// The store's errors are values of their own rather than fmt.Errorf's: the simulator injects a
+// failed sync or a damaged value in nearly every run, and each error is read, if at all, by
+// errors.Is, rarely by its text. Each type's text is the one the fmt.Errorf it replaces wrote,
+// and it wraps the same errors (errors_internal_test.go holds both).
+
+// opError is what fmt.Errorf("mem: %s: %w", op, err) makes: the error of a store call op.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return "mem: " + e.op + ": " + e.err.Error() }
+
+func (e *opError) Unwrap() error { return e.err }
+
+// syncError is what fmt.Errorf("mem: sync: %w (%d batches not durable)", ErrSyncFailed, batches)
+// makes: the error of a Sync that FailNextSync made fail.
+type syncError struct{ batches int }
+
+func (e *syncError) Error() string {
+	return "mem: sync: " + ErrSyncFailed.Error() + " (" + strconv.Itoa(e.batches) + " batches not durable)"
+}
+
+func (e *syncError) Unwrap() error { return ErrSyncFailed }
+
+// failedError is what fmt.Errorf("%w: %w (%d unsynced batches not durable)", ErrFailed,
+// ErrSyncFailed, batches) makes: the failure a failed Sync leaves the store in. causes holds
+// the two errors it wraps, so that Unwrap makes no slice at each errors.Is.
+type failedError struct {
+	batches int
+	causes  [2]error
+}
+
+func (e *failedError) Error() string {
+	return e.causes[0].Error() + ": " + e.causes[1].Error() + " (" + strconv.Itoa(e.batches) + " unsynced batches not durable)"
+}
+
+func (e *failedError) Unwrap() []error { return e.causes[:] }
 
 // FailNextSync makes the next Sync fail, as a disk reports an fsync error: see Sync.
 func (s *Store) FailNextSync() {
@@ -640,7 +680,7 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 	}
 	v, err := open(key, c.v)
 	if err != nil {
-		return nil, false, fmt.Errorf("mem: get: %w", err)
+		return nil, false, &opError{op: "get", err: err}
 	}
 	return append([]byte{}, v...), true, nil
 }
@@ -668,7 +708,7 @@ func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
 	if n < 0 || store.Checksum(unsafe.String(unsafe.SliceData(key), len(key)), sealed[:n]) != binary.BigEndian.Uint32(sealed[n:]) {
 		// The check failed: Unseal says why, as Get does, with the key as a string of its own.
 		_, err := store.Unseal(string(key), sealed)
-		return dst, false, fmt.Errorf("mem: get: %w", err)
+		return dst, false, &opError{op: "get", err: err}
 	}
 	return append(dst, sealed[:n]...), true, nil
 }
