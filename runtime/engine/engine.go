@@ -510,8 +510,8 @@ func (e *Engine) putInvocation(key string, inv *invocation) {
 }
 
 // The store values the engine writes at nearly every step (invocation records, journal
-// entries) are cut from buffers of valueChunk bytes; a value longer than maxSharedValue gets its
-// own.
+// entries), and the bodies of the responses it makes, are cut from buffers of valueChunk bytes;
+// a value longer than maxSharedValue gets its own.
 const (
 	valueChunk     = 2048
 	maxSharedValue = 128

@@ -123,9 +123,19 @@ func (e *Engine) output(inv *invocation) journal.Result {
 func (e *Engine) outputResponse(inv *invocation) ingress.Response {
 	out := e.output(inv)
 	if out.Failure != nil {
-		return ingress.FailureResponse(e.idString(inv), out.Failure.Code, out.Failure.Message)
+		e.scratch = ingress.AppendFailureBody(e.scratch[:0], out.Failure.Code, out.Failure.Message)
+		return ingress.FailureResponseWithBody(e.idString(inv), out.Failure.Code, e.keepValue())
 	}
 	return ingress.OutputResponse(e.idString(inv), out.Value)
+}
+
+// acceptedResponse is ingress.AcceptedResponse for inv, its body cut from the value buffer
+// (keepValue), as a failure's is (outputResponse): a body is never written once made, as a
+// store value is not.
+func (e *Engine) acceptedResponse(inv *invocation, previouslyAccepted bool) ingress.Response {
+	id := e.idString(inv)
+	e.scratch = ingress.AppendAcceptedBody(e.scratch[:0], id, previouslyAccepted)
+	return ingress.AcceptedResponseWithBody(id, e.keepValue())
 }
 
 // idempotent returns the invocation an idempotency key names, live or finished, or nil.
@@ -274,6 +284,18 @@ func (e *Engine) readIdempotency(id idemID) ([]byte, bool) {
 		e.idemRoom = nil // a long key's room is not kept for the next lookup
 	}
 	return v, ok
+}
+
+// idempotencyKeyOf is idempotencyKey(id), built in idemRoom (as readIdempotency builds it) and
+// cut from the key buffer (keepString) rather than a string of its own: an idempotent request's
+// create writes it, and its purge deletes it.
+func (e *Engine) idempotencyKeyOf(id idemID) string {
+	e.idemRoom = appendEscapedKey(e.idemRoom[:0], idempotencyPrefix, id.service, id.handler, id.key, id.idemKey)
+	k := e.keepString(e.idemRoom)
+	if cap(e.idemRoom) > maxReadRoom {
+		e.idemRoom = nil // a long key's room is not kept for the next one
+	}
+	return k
 }
 
 // get reads key's latest applied value. A read error is a store failure; it is kept for the

@@ -115,7 +115,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	// A workflow runs at most once per key (until its retention ends).
 	if prev := e.previousRun(hspec, req); prev != nil {
 		if req.Kind == ingress.Send {
-			e.reply(id, ingress.AcceptedResponse(e.idString(prev), true))
+			e.reply(id, e.acceptedResponse(prev, true))
 		} else {
 			e.reply(id, ingress.WorkflowAlreadyInvokedResponse())
 		}
@@ -123,7 +123,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 	}
 	inv := e.create(req, spec, hspec, slot{})
 	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(e.idString(inv), false))
+		e.reply(id, e.acceptedResponse(inv, false))
 	} else {
 		e.await(inv, id)
 	}
@@ -218,7 +218,7 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 	if req.IdempotencyKey != "" {
 		// The invocation's own ID as the value: a slice of the local invID would move it to
 		// the heap at every create. inv.id is never changed.
-		e.put(idempotencyKey(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), inv.id[:])
+		e.put(e.idempotencyKeyOf(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)), inv.id[:])
 	}
 	if hspec.Kind == protocol.HandlerWorkflowRun {
 		ks := e.keyState(inv.service, inv.key)
@@ -278,7 +278,7 @@ func (e *Engine) enqueue(inv *invocation) {
 // repeat answers a call or send that repeats an idempotency key: the first call's invocation.
 func (e *Engine) repeat(id RequestID, req ingress.Request, prev *invocation) {
 	if req.Kind == ingress.Send {
-		e.reply(id, ingress.AcceptedResponse(e.idString(prev), true))
+		e.reply(id, e.acceptedResponse(prev, true))
 		return
 	}
 	e.answerOutput(id, prev, true)

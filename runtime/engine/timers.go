@@ -82,8 +82,8 @@ func (e *Engine) purgeInvocation(inv *invocation, t Timer) {
 	e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, Timer: t, Reason: "invocation"})
 	if inv.idemKey != "" {
 		id := newIdemID(inv.service, inv.handler, inv.key, inv.idemKey)
-		if raw, ok := e.get(idempotencyKey(id)); ok && string(raw) == string(inv.id[:]) {
-			e.del(idempotencyKey(id))
+		if raw, ok := e.readIdempotency(id); ok && string(raw) == string(inv.id[:]) {
+			e.del(e.idempotencyKeyOf(id))
 			e.reached(PointIdempotencyKeyExpired)
 			e.note(Note{Kind: NotePurged, Invocation: inv.id, Service: inv.service, Handler: inv.handler, Key: inv.key, IdempotencyKey: inv.idemKey, Timer: t, Reason: "idempotency"})
 		}

@@ -91,6 +91,13 @@ func OutputResponse(invocationID string, value []byte) Response {
 // the original code: {"code": code, "message": message, "source": "invocation"} (Restate's error
 // shape; "invocation" because the failure came from the handler, not the ingress).
 func FailureResponse(invocationID string, code uint16, message string) Response {
+	resp := failureHead(invocationID, code)
+	resp.Body = errorBody{Code: int(code), Message: message, Source: sourceInvocation}.json()
+	return resp
+}
+
+// failureHead is FailureResponse without its body.
+func failureHead(invocationID string, code uint16) Response {
 	status := int(code)
 	if status < 400 || status > 599 {
 		status = http.StatusInternalServerError
@@ -98,24 +105,65 @@ func FailureResponse(invocationID string, code uint16, message string) Response 
 	return Response{
 		Status:       status,
 		ContentType:  contentTypeJSON,
-		Body:         errorBody{Code: int(code), Message: message, Source: sourceInvocation}.json(),
 		InvocationID: invocationID,
 		ErrorSource:  sourceInvocation,
 	}
+}
+
+// AppendFailureBody appends to dst the body FailureResponse gives a failure of code and
+// message, and returns the result; FailureResponseWithBody makes the response around it. The two
+// are for a caller that keeps the bodies it makes in room of its own: the engine makes most
+// responses, and cuts their bodies from its value buffer instead of an allocation each.
+func AppendFailureBody(dst []byte, code uint16, message string) []byte {
+	b := errorBody{Code: int(code), Message: message, Source: sourceInvocation}
+	if !plainJSON(b.Message) {
+		return append(dst, marshal(b)...)
+	}
+	return b.appendPlain(dst)
+}
+
+// FailureResponseWithBody is FailureResponse(invocationID, code, message) whose body is body,
+// what AppendFailureBody wrote for code and message. The response holds body: nothing may write
+// it afterwards.
+func FailureResponseWithBody(invocationID string, code uint16, body []byte) Response {
+	resp := failureHead(invocationID, code)
+	resp.Body = body
+	return resp
+}
+
+// AppendAcceptedBody appends to dst the body AcceptedResponse gives, and returns the result, as
+// AppendFailureBody does.
+func AppendAcceptedBody(dst []byte, invocationID string, previouslyAccepted bool) []byte {
+	b := acceptedBody{InvocationID: invocationID, Status: acceptedStatus(previouslyAccepted)}
+	if !plainJSON(b.InvocationID) {
+		return append(dst, marshal(b)...)
+	}
+	return b.appendPlain(dst)
+}
+
+// AcceptedResponseWithBody is AcceptedResponse(invocationID, previouslyAccepted) whose body is
+// body, what AppendAcceptedBody wrote for the same arguments. The response holds body: nothing
+// may write it afterwards.
+func AcceptedResponseWithBody(invocationID string, body []byte) Response {
+	return Response{Status: http.StatusAccepted, ContentType: contentTypeJSON, Body: body, InvocationID: invocationID}
+}
+
+// acceptedStatus is the status an accepted body names.
+func acceptedStatus(previouslyAccepted bool) string {
+	if previouslyAccepted {
+		return "PreviouslyAccepted"
+	}
+	return "Accepted"
 }
 
 // AcceptedResponse builds the 202 answer to /send: {"invocationId": "inv_...", "status":
 // "Accepted"}, or "PreviouslyAccepted" when an idempotency key or workflow key matched an
 // invocation that already existed (its new input was dropped).
 func AcceptedResponse(invocationID string, previouslyAccepted bool) Response {
-	status := "Accepted"
-	if previouslyAccepted {
-		status = "PreviouslyAccepted"
-	}
 	return Response{
 		Status:       http.StatusAccepted,
 		ContentType:  contentTypeJSON,
-		Body:         acceptedBody{InvocationID: invocationID, Status: status}.json(),
+		Body:         acceptedBody{InvocationID: invocationID, Status: acceptedStatus(previouslyAccepted)}.json(),
 		InvocationID: invocationID,
 	}
 }
@@ -147,7 +195,11 @@ func (b errorBody) json() []byte {
 	if !plainJSON(b.Message) || !plainJSON(b.Source) {
 		return marshal(b)
 	}
-	out := make([]byte, 0, len(`{"code":,"message":"","source":""}`)+20+len(b.Message)+len(b.Source))
+	return b.appendPlain(make([]byte, 0, len(`{"code":,"message":"","source":""}`)+20+len(b.Message)+len(b.Source)))
+}
+
+// appendPlain appends what json writes for b to out, every string of b being plainJSON.
+func (b errorBody) appendPlain(out []byte) []byte {
 	out = append(out, `{"code":`...)
 	out = strconv.AppendInt(out, int64(b.Code), 10)
 	out = append(out, `,"message":"`...)
@@ -163,7 +215,11 @@ func (b acceptedBody) json() []byte {
 	if !plainJSON(b.InvocationID) || !plainJSON(b.Status) {
 		return marshal(b)
 	}
-	out := make([]byte, 0, len(`{"invocationId":"","status":""}`)+len(b.InvocationID)+len(b.Status))
+	return b.appendPlain(make([]byte, 0, len(`{"invocationId":"","status":""}`)+len(b.InvocationID)+len(b.Status)))
+}
+
+// appendPlain appends what json writes for b to out, every string of b being plainJSON.
+func (b acceptedBody) appendPlain(out []byte) []byte {
 	out = append(out, `{"invocationId":"`...)
 	out = append(out, b.InvocationID...)
 	out = append(out, `","status":"`...)
