@@ -92,7 +92,7 @@ func (e *Engine) readFinished(id protocol.InvocationID) *invocation {
 		return nil
 	}
 	inv := &invocation{}
-	err := decodeInvocationNamed(inv, id, raw, e.cfg.Services)
+	err := decodeInvocationNamed(inv, id, raw, e.cfg.Services, e)
 	if err != nil || inv.status != statusDone {
 		e.readProblem(finishedKey(id), fmt.Errorf("finished invocation record: %w", errOr(err, "status is not done")))
 		return nil

@@ -308,6 +308,10 @@ type recordReader struct {
 	// specs are the declared services, whose names serviceName and handlerName give as they
 	// are declared instead of copying them (none: every name is copied).
 	specs []protocol.ServiceSpec
+	// keys, when not nil, is the engine whose key buffer str cuts short strings from
+	// (keepString): a recovered or finished record's key and idempotency key then cost no
+	// allocation, not even the one copy of the record.
+	keys *Engine
 }
 
 // maxSharedRecordText bounds the records whose strings str cuts from one copy of the record:
@@ -329,6 +333,9 @@ func (r *recordReader) strOf(v []byte) string {
 	}
 	if r.in != nil {
 		return r.in.String(v)
+	}
+	if r.keys != nil && len(v) > 0 && len(v) <= maxSharedKey {
+		return r.keys.keepString(v)
 	}
 	if len(v) == 0 || r.whole == nil || len(r.whole) > maxSharedRecordText {
 		return string(v)
@@ -464,9 +471,10 @@ func decodeInvocationText(inv *invocation, id protocol.InvocationID, b []byte, t
 }
 
 // decodeInvocationNamed is decodeInvocationInto, the service and handler names given as specs
-// declare them when they are declared there (recordReader.name).
-func decodeInvocationNamed(inv *invocation, id protocol.InvocationID, b []byte, specs []protocol.ServiceSpec) error {
-	return decodeInvocationRecord(inv, id, recordReader{b: b, whole: b, specs: specs})
+// declare them when they are declared there (recordReader.name), and the other short strings cut
+// from the key buffer of keys when it is not nil (recordReader.keys).
+func decodeInvocationNamed(inv *invocation, id protocol.InvocationID, b []byte, specs []protocol.ServiceSpec, keys *Engine) error {
+	return decodeInvocationRecord(inv, id, recordReader{b: b, whole: b, specs: specs, keys: keys})
 }
 
 // decodeInvocationRecord is decodeInvocationText with a reader of the caller's making, over

@@ -108,20 +108,33 @@ func TestRecordNamesAsDeclared(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got invocation
-		if err := decodeInvocationNamed(&got, inv.id, b, specs); err != nil {
-			t.Fatal(err)
-		}
-		if got.service != want.service || got.handler != want.handler || got.key != want.key || got.idemKey != want.idemKey ||
-			got.status != want.status || got.attempt != want.attempt || got.entries != want.entries {
-			t.Fatalf("%+v: decoded with the specs %+v, without %+v", tt, got, *want)
+		// Without a key buffer and with one (recordReader.keys), whose strings are the same.
+		for _, keys := range []*Engine{nil, {}} {
+			var got invocation
+			if err := decodeInvocationNamed(&got, inv.id, b, specs, keys); err != nil {
+				t.Fatal(err)
+			}
+			if got.service != want.service || got.handler != want.handler || got.key != want.key || got.idemKey != want.idemKey ||
+				got.status != want.status || got.attempt != want.attempt || got.entries != want.entries {
+				t.Fatalf("%+v: decoded with the specs (key buffer %v) %+v, without %+v", tt, keys != nil, got, *want)
+			}
 		}
 	}
 	b := encodeInvocation(&invocation{id: protocol.InvocationID{4}, service: "Svc", handler: "run", status: statusRunning, attempt: 1, entries: 2})
 	if n := testing.AllocsPerRun(100, func() {
 		var inv invocation
-		_ = decodeInvocationNamed(&inv, protocol.InvocationID{4}, b, specs)
+		_ = decodeInvocationNamed(&inv, protocol.InvocationID{4}, b, specs, nil)
 	}); n != 0 {
 		t.Errorf("decoding a record of declared names allocated %v times, want none", n)
+	}
+	// With a key and an idempotency key, cut from a key buffer: one allocation per keyChunk
+	// bytes of them, none per record.
+	keyed := encodeInvocation(&invocation{id: protocol.InvocationID{4}, service: "Svc", handler: "run", key: "k", idemKey: "idem", status: statusRunning, attempt: 1, entries: 2})
+	keys := &Engine{}
+	if n := testing.AllocsPerRun(100, func() {
+		var inv invocation
+		_ = decodeInvocationNamed(&inv, protocol.InvocationID{4}, keyed, specs, keys)
+	}); n != 0 {
+		t.Errorf("decoding a keyed record with a key buffer allocated %v times, want none", n)
 	}
 }

@@ -303,7 +303,7 @@ func (r *recovery) takeInvocation(key string, value []byte) {
 		return
 	}
 	var decoded invocation
-	if err := decodeInvocationNamed(&decoded, id, value, r.e.cfg.Services); err != nil {
+	if err := decodeInvocationNamed(&decoded, id, value, r.e.cfg.Services, r.e); err != nil {
 		r.setBad(id, err.Error())
 		r.setAsideRaw(key, value, err.Error())
 		return
