@@ -106,15 +106,15 @@ func (e *Engine) output(inv *invocation) journal.Result {
 	if len(inv.journal) > 0 {
 		return inv.journal[len(inv.journal)-1].Result
 	}
-	key := entryKey(inv.id, inv.entries-1)
-	raw, ok := e.get(key)
+	raw, ok := e.getEntry(inv.id, inv.entries-1)
 	if !ok {
-		e.readProblem(key, errors.New("the output entry of a finished invocation is missing"))
+		e.readProblem(entryKey(inv.id, inv.entries-1), errors.New("the output entry of a finished invocation is missing"))
 		return journal.Result{Failure: &journal.Failure{Code: 500, Message: "the invocation's output cannot be read from the store"}}
 	}
+	// UnmarshalEntry copies what the result holds: raw may be the engine's read room.
 	en, err := journal.UnmarshalEntry(raw)
 	if err != nil || en.Kind != journal.KindOutput {
-		e.readProblem(key, fmt.Errorf("output entry: %w", errOr(err, "not an output entry")))
+		e.readProblem(entryKey(inv.id, inv.entries-1), fmt.Errorf("output entry: %w", errOr(err, "not an output entry")))
 		return journal.Result{Failure: &journal.Failure{Code: 500, Message: "the invocation's output cannot be read from the store"}}
 	}
 	return en.Result
@@ -253,6 +253,20 @@ func (e *Engine) getRecord(prefix string, id protocol.InvocationID) ([]byte, boo
 	n := copy(e.keyRoom[:], prefix)
 	n += encodeHex(e.keyRoom[n:], id[:])
 	return e.readInto(ap, e.keyRoom[:n])
+}
+
+// getEntry reads journal entry index of invocation id, as get(entryKey(id, index)) does, but
+// as getRecord reads a record: over a store that reads into a buffer of the caller's, with the
+// key built in keyRoom and the value read into readRoom, no key string and no copy (an output
+// request for a finished invocation reads its output entry). The caller must be done with the
+// value before the next read.
+func (e *Engine) getEntry(id protocol.InvocationID, index uint32) ([]byte, bool) {
+	ap, ok := e.cfg.Store.(valueAppender)
+	if !ok {
+		return e.get(entryKey(id, index))
+	}
+	putIndexedKey(&e.keyRoom, journalPrefix, id, index)
+	return e.readInto(ap, e.keyRoom[:])
 }
 
 // readInto reads key's value into readRoom through ap, keeping the room for the next read
