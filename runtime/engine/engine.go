@@ -310,7 +310,8 @@ const (
 // first store op, message, reply, timer or note takes a slice of its kind from here (roomFor),
 // whichever Ready it came from. Kept per Ready instead, a slice of a kind most Readies lack (a
 // timer, a reply) came back only with the rare Ready that had one, and most Readies that needed
-// one allocated it.
+// one allocated it. Its message slices also serve as invocations' buffered messages (receive
+// takes one, finish hands it back): the same kind of slice, as empty.
 type readyRoom struct {
 	batches  [][]store.Op
 	messages [][]protocol.Message
@@ -642,7 +643,9 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 			if i, ok := inv.bufferedAt(m.Index); ok {
 				inv.buffered[i] = m
 			} else {
-				inv.buffered = slices.Insert(inv.buffered, i, m)
+				// An invocation's first buffered message takes a spare message slice (finish
+				// hands a finished invocation's back), not a slice of its own.
+				inv.buffered = slices.Insert(roomFor(inv.buffered, &e.room.messages, 0), i, m)
 			}
 			return
 		}
@@ -932,7 +935,10 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	e.putEntry(inv, i)
 	inv.status = statusDone
 	inv.waiting = nil
-	inv.dropBuffered()
+	// A finished invocation receives no message again (Receive drops those of an invocation
+	// not running): its buffered room, emptied, is spare for the next invocation's (receive).
+	keepRoom(&e.room.messages, inv.buffered)
+	inv.buffered = nil
 	e.markDirty(inv)
 	e.note(Note{Kind: NoteInvocationDone, Invocation: inv.id, Index: i, Result: out, Journal: e.keepJournal(inv.journal)})
 	for _, idx := range sortedKeys(inv.early) {
