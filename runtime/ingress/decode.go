@@ -485,6 +485,9 @@ func splitPath(path string, into *[maxSegments]string) ([]string, *Error) {
 		return nil, notFound(path)
 	}
 	n := 0
+	// Whether any segment holds a '%', found once for the whole path: most paths hold none,
+	// and a segment without one needs no look of its own.
+	escaped := strings.IndexByte(rest, '%') >= 0
 	// The segments as strings.SplitSeq(rest, "/") yields them, cut in a plain loop: the
 	// iterator's calls were a third of the split.
 	for more := true; more; {
@@ -496,7 +499,7 @@ func splitPath(path string, into *[maxSegments]string) ([]string, *Error) {
 		u := s
 		// A segment without '%' is its own unescaping (path unescaping turns no '+' into a
 		// space), and IndexByte finds that out faster than url.PathUnescape's walk.
-		if strings.IndexByte(s, '%') >= 0 {
+		if escaped && strings.IndexByte(s, '%') >= 0 {
 			var err error
 			if u, err = url.PathUnescape(s); err != nil {
 				// EscapedPath falls back to escaping URL.Path when RawPath is not valid, so this
