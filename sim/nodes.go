@@ -427,7 +427,7 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 		if !note.Clock.IsZero() {
 			e.Clock = note.Clock.Sub(Epoch)
 		}
-		typeNote(&e, *note)
+		typeNote(&e, note)
 		if !note.Timer.Deadline.IsZero() {
 			e.Deadline = note.Timer.Deadline.Sub(Epoch)
 			if e.Invocation.IsZero() {
