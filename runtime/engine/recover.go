@@ -169,6 +169,9 @@ func (e *Engine) invocationScanPrefixes(id protocol.InvocationID) (early, entrie
 // decode does: its invocation record marks it bad before its entries are scanned; one of its
 // entries or early completions drops it.
 func (r *recovery) unreadable(err error) error {
+	if err == nil {
+		return nil // the usual scan: nothing to look through
+	}
 	for _, ce := range store.ChecksumErrors(err) {
 		problem := ce.Error()
 		key := ce.Key
