@@ -243,7 +243,10 @@ func (n *runtimeNode) flush() {
 		if !n.w.healed {
 			d = n.w.faultRand.Duration(0, n.w.plan.SyncDelayMax, "sync-delay")
 		}
-		n.w.queue.push(event{at: n.w.now + d, kind: evSync, gen: n.gen})
+		// Written into its queue slot (add), not built on the stack first and copied (push):
+		// an event is some 400 bytes, its message included.
+		s := n.w.queue.add(n.w.now + d)
+		s.kind, s.gen = evSync, n.gen
 	}
 }
 
@@ -285,7 +288,8 @@ func (n *runtimeNode) syncDone(gen uint64) {
 	if !n.w.healed {
 		d = n.w.faultRand.Duration(0, n.w.plan.SyncDelayMax/2, "send-delay")
 	}
-	n.w.queue.push(event{at: n.w.now + d, kind: evRelease, gen: n.gen})
+	s := n.w.queue.add(n.w.now + d) // into its slot, as flush queues evSync
+	s.kind, s.gen = evRelease, n.gen
 }
 
 // releasing reports whether effects of a completed sync wait for their release.
@@ -334,7 +338,8 @@ func (n *runtimeNode) Arm(t engine.Timer) {
 		n.allTimers = append(n.allTimers, spec)
 	}
 	*spec = t
-	n.w.queue.push(event{at: max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset), kind: evEngineTimer, gen: n.gen, timerSpec: spec})
+	s := n.w.queue.add(max(n.w.now, t.Deadline.Sub(Epoch)-n.clockOffset)) // into its slot, as flush queues evSync
+	s.kind, s.gen, s.timerSpec = evEngineTimer, n.gen, spec
 }
 
 // Durable records the notes of a Ready the core's sync made durable (host.Effects): they are
