@@ -638,6 +638,8 @@ type executorNode struct {
 	pause pause
 	ex    *executor.Executor
 	clock *virtualClock
+	// clockRoom holds clock: the node and its clock are one allocation per run.
+	clockRoom virtualClock
 	// services is the handler code the executor runs: nil for the declared services, a
 	// deployment's after World.Deploy.
 	services []*durable.Service
@@ -651,7 +653,8 @@ type executorNode struct {
 
 func newExecutorNode(w *World) *executorNode {
 	n := &executorNode{w: w}
-	n.clock = &virtualClock{w: w, executor: n}
+	n.clockRoom = virtualClock{w: w, executor: n}
+	n.clock = &n.clockRoom
 	n.cfg = executor.Config{
 		Send:              w.sendToEngine,
 		Clock:             n.clock,
@@ -716,8 +719,27 @@ func (n *executorNode) crash() {
 	for _, m := range lost {
 		n.w.connectionLost(m)
 	}
-	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: fmt.Sprintf("aborted %d attempts", len(lost))})
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: abortedReason(len(lost))})
 }
+
+// abortedReason is the reason an executor crash that aborted n attempts records: "aborted n
+// attempts", as fmt.Sprintf("aborted %d attempts", n) spells it, taken from a table made once
+// for the usual few (every seed crashes its executor several times, and spelling it each time
+// cost a string each).
+func abortedReason(n int) string {
+	if n < len(abortedReasons) {
+		return abortedReasons[n]
+	}
+	return "aborted " + strconv.Itoa(n) + " attempts"
+}
+
+// abortedReasons[n] is abortedReason(n) for small n.
+var abortedReasons = func() (t [16]string) {
+	for n := range t {
+		t[n] = "aborted " + strconv.Itoa(n) + " attempts"
+	}
+	return t
+}()
 
 func (n *executorNode) restartIfDown() {
 	if n.up {
