@@ -666,10 +666,30 @@ func (a *attempt) idle() {
 
 func (a *attempt) suspend() {
 	a.ex.reached(PointSuspended)
-	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: slices.Clone(a.waiting)}
+	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: waitingOn(a.waiting)}
 	a.abort("")
 	a.finishWith(msg, "suspended")
 }
+
+// waitingOn returns the indices of a Suspend's WaitingOn: a copy of waiting, which the attempt
+// reuses, or, when it is one small index as nearly every suspension waits on, a slice of
+// oneIndex, which costs no allocation. No one changes a message's WaitingOn in place (the engine
+// clones what it keeps); its capacity is its length, so an append copies it.
+func waitingOn(waiting []uint32) []uint32 {
+	if len(waiting) == 1 && int(waiting[0]) < len(oneIndex) {
+		i := waiting[0]
+		return oneIndex[i : i+1 : i+1]
+	}
+	return slices.Clone(waiting)
+}
+
+// oneIndex[i] is i, for waitingOn's one-index slices; never written after it is made.
+var oneIndex = func() (t [256]uint32) {
+	for i := range t {
+		t[i] = uint32(i)
+	}
+	return t
+}()
 
 // sendEnding sends what the attempt decided as it ended, if anything, and empties the slot.
 func (a *attempt) sendEnding() {
