@@ -646,8 +646,8 @@ type executorNode struct {
 	// cfg is the executor's configuration but its services, made once: every restart after a
 	// crash would otherwise make its closures again.
 	cfg executor.Config
-	// spare keeps a crashed executor's workers and tables for the next one (World.close ends
-	// its workers).
+	// spare keeps a crashed executor's workers and tables for the next one (World.close hands
+	// its workers, which hold no attempt, on to the next runs: executor.StopKeptWorkers).
 	spare executor.Spare
 }
 

@@ -50,7 +50,8 @@ type Config struct {
 	Buggify func(point string) bool
 	// Spare, if set, keeps what a crashed executor leaves behind for the next one built with the
 	// same Spare: its waiting workers and its emptied tables. The simulator, which builds an
-	// executor at every restart, sets it; its owner ends the kept workers with Spare.Stop.
+	// executor at every restart, sets it; its owner hands the kept workers on to the executors
+	// built with a Spare after it with Spare.Stop (StopKeptWorkers ends those).
 	Spare *Spare
 	// ReplayOnly stops every attempt when it reaches the end of its start journal, before it
 	// sends a new command or executes a side effect: the attempt then ends as "replayed". The
@@ -206,7 +207,8 @@ func (e *Executor) Deliver(m protocol.Message) {
 // attempts that were running so a transport can report their lost connections to the engine.
 // It also ends the coroutines the executor keeps for later attempts: a crashed executor leaves no
 // goroutine behind (one used after Crash makes new ones, which the next Crash ends), unless its
-// Config.Spare keeps them for the next executor, whose owner then ends them (Spare.Stop).
+// Config.Spare keeps them for the next executor, whose owner then hands them on (Spare.Stop) to
+// later ones, until StopKeptWorkers ends them.
 func (e *Executor) Crash() []protocol.Message {
 	ids := make([]protocol.InvocationID, 0, e.attempts.len())
 	e.attempts.each(func(id protocol.InvocationID, _ *attempt) { ids = append(ids, id) })
@@ -241,14 +243,12 @@ func (sp *Spare) keep(e *Executor) {
 	sp.tables, e.tables = e.emptied(), tables{}
 }
 
-// Stop ends the coroutines of the kept workers, so that none outlives their owner, and leaves
-// the emptied tables for the next executor built with a zero Spare (the simulator makes its
+// Stop hands the kept workers, which hold no attempt, to the executors built with a Spare after
+// it (a bounded few; the others it ends; StopKeptWorkers ends those kept), and leaves the
+// emptied tables for the next executor built with a zero Spare (the simulator makes its
 // executor's Spare afresh for every run, and stops it at the run's end).
 func (sp *Spare) Stop() {
-	for i, w := range sp.idle {
-		sp.idle[i] = nil
-		w.stop()
-	}
+	keepWorkers(sp.idle)
 	sp.idle = sp.idle[:0]
 	if !sp.tables.none() {
 		keepTables(sp.tables)

@@ -74,3 +74,42 @@ func TestTablesOfAStoppedSpare(t *testing.T) {
 	h.ex.Crash()
 	spare.Stop()
 }
+
+// TestWorkersKeptAcrossSpares: the waiting workers of a stopped Spare (the simulator's at the end
+// of a run) run the attempts of an executor built with a later Spare (the next run's) instead
+// of new ones, exactly as new ones would; an executor built without a Spare (the production
+// host's) takes none; and StopKeptWorkers ends them.
+func TestWorkersKeptAcrossSpares(t *testing.T) {
+	defer noLeak(t)
+	stopIdle() // what earlier tests' executors keep is not this test's
+	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+		return durable.Awakeable[string](ctx).Result()
+	})
+	h := newHarness(t, time.Minute, svc)
+	inv := invID(94)
+	want := []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "one"))}
+	run := func(spare *executor.Spare) {
+		t.Helper()
+		h.ex = executor.New(executor.Config{Services: []*durable.Service{svc}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock, Spare: spare})
+		h.start(inv, 1, inputEntry(t, nil))
+		h.complete(inv, 1, 1, value(t, "one"))
+		require.Equal(t, want, h.take())
+		require.Empty(t, h.ex.Crash())
+	}
+	var first executor.Spare
+	run(&first)
+	first.Stop()
+	require.Equal(t, 1, executor.KeptWorkers(), "the run's worker is kept")
+
+	run(nil)
+	executor.StopIdle(h.ex)
+	assert.Equal(t, 1, executor.KeptWorkers(), "an executor without a Spare takes none")
+
+	var second executor.Spare
+	run(&second)
+	assert.Zero(t, executor.KeptWorkers(), "the next run's executor took it")
+	second.Stop()
+	assert.Equal(t, 1, executor.KeptWorkers())
+	executor.StopKeptWorkers()
+	assert.Zero(t, executor.KeptWorkers())
+}
