@@ -115,13 +115,20 @@ func New(cfg Config) *Executor {
 	if cfg.InactivityTimeout == nil {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
-	e := &Executor{cfg: cfg}
+	var e *Executor
 	if sp := cfg.Spare; sp != nil {
 		if sp.tables.none() {
 			sp.tables = takeKeptTables()
 		}
-		e.tables = sp.tables
+		e = sp.crashed
+		t := sp.tables
 		*sp = Spare{}
+		if e == nil {
+			e = new(Executor)
+		}
+		*e = Executor{cfg: cfg, tables: t}
+	} else {
+		e = &Executor{cfg: cfg}
 	}
 	if len(cfg.Services) > fewServices {
 		e.services = make(map[string]*durable.Service, len(cfg.Services))
@@ -228,19 +235,24 @@ func (e *Executor) Crash() []protocol.Message {
 }
 
 // Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
-// their waiting workers, which hold no attempt and nothing of one, their tables, emptied, and
-// the memory of their handlers' calls. A new executor built with it is as one built without:
-// only allocations are saved. The zero Spare is empty; an executor built with it takes the
-// tables a stopped Spare left, if any (see keptTables).
+// their waiting workers, which hold no attempt and nothing of one, their tables, emptied, the
+// memory of their handlers' calls, and the crashed executor's own memory, which the next one is
+// made in: a crashed executor whose Spare built another must not be used again (the simulator
+// drops it at its crash). A new executor built with it is as one built without: only
+// allocations are saved. The zero Spare is empty; an executor built with it takes the tables a
+// stopped Spare left, if any (see keptTables).
 type Spare struct {
 	tables
+	// crashed is the executor whose crash filled the Spare, for New to make the next one in.
+	crashed *Executor
 }
 
-// keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
-// stray use of e cannot reach the next executor's.
+// keep takes the workers and tables of the crashed executor e, emptied, and e's memory for the
+// next executor; until then e has no tables, so that a stray use of it reaches none of theirs.
 func (sp *Spare) keep(e *Executor) {
 	sp.Stop() // what an earlier crash left and no executor took
 	sp.tables, e.tables = e.emptied(), tables{}
+	sp.crashed = e
 }
 
 // Stop hands the kept workers, which hold no attempt, to the executors built with a Spare after

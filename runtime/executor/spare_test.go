@@ -32,7 +32,10 @@ func TestSpareAcrossCrash(t *testing.T) {
 	h.take()
 	require.Len(t, h.ex.Crash(), 1)
 
+	crashed := h.ex
 	h.ex = executor.New(cfg)
+	assert.Same(t, crashed, h.ex, "the next executor is made in the crashed one's memory")
+	assert.Zero(t, h.ex.Active())
 	h.start(inv, 1, inputEntry(t, nil)) // the crashed executor ended this attempt; this one never saw it
 	h.complete(inv, 1, 1, value(t, "two"))
 	assert.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "two"))}, h.take())
