@@ -651,20 +651,34 @@ type executorNode struct {
 	spare executor.Spare
 }
 
-func newExecutorNode(w *World) *executorNode {
-	n := &executorNode{w: w}
+// newExecutorNode returns the executor node of w, made in room when room is the node of the
+// world's earlier run (executorNode.room), whose configuration it keeps: its funcs are bound to
+// w and the node, the same as a new node's would be, and hold nothing of a run.
+func newExecutorNode(w *World, room *executorNode) *executorNode {
+	n := room
+	if n == nil || n.w != w {
+		n = &executorNode{w: w}
+		n.cfg = executor.Config{
+			Send:              w.sendToEngine,
+			Clock:             &n.clockRoom,
+			InactivityTimeout: n.inactivityTimeout,
+			Observer:          observer{w: w},
+			Reached:           w.cover,
+			Buggify:           w.buggify,
+			Spare:             &n.spare,
+		}
+	}
 	n.clockRoom = virtualClock{w: w, executor: n}
 	n.clock = &n.clockRoom
-	n.cfg = executor.Config{
-		Send:              w.sendToEngine,
-		Clock:             n.clock,
-		InactivityTimeout: n.inactivityTimeout,
-		Observer:          observer{w: w},
-		Reached:           w.cover,
-		Buggify:           w.buggify,
-		Spare:             &n.spare,
-	}
 	n.start()
+	return n
+}
+
+// room returns the node emptied of its run, for the world's next run (newExecutorNode): all but
+// its world and configuration are zero, its pause's buffer taken apart (recycle), and its Spare
+// stopped (World.close), so nothing of the run is left in it.
+func (n *executorNode) room() *executorNode {
+	*n = executorNode{w: n.w, cfg: n.cfg}
 	return n
 }
 
