@@ -675,10 +675,11 @@ func newExecutorNode(w *World, room *executorNode) *executorNode {
 }
 
 // room returns the node emptied of its run, for the world's next run (newExecutorNode): all but
-// its world and configuration are zero, its pause's buffer taken apart (recycle), and its Spare
-// stopped (World.close), so nothing of the run is left in it.
+// its world, configuration and Spare are zero, its pause's buffer taken apart (recycle), and its
+// Spare stopped (World.close), which leaves in it only an executor's zeroed memory, so nothing
+// of the run is left in it.
 func (n *executorNode) room() *executorNode {
-	*n = executorNode{w: n.w, cfg: n.cfg}
+	*n = executorNode{w: n.w, cfg: n.cfg, spare: n.spare}
 	return n
 }
 

@@ -257,15 +257,20 @@ func (sp *Spare) keep(e *Executor) {
 
 // Stop hands the kept workers, which hold no attempt, to the executors built with a Spare after
 // it (a bounded few; the others it ends; StopKeptWorkers ends those kept), and leaves the
-// emptied tables for the next executor built with a zero Spare (the simulator makes its
-// executor's Spare afresh for every run, and stops it at the run's end).
+// emptied tables for the next executor built with a zero Spare (the simulator stops its
+// executor's Spare at a run's end, and the next run's executor takes them). The Spare keeps
+// only the memory of its crashed executor, zeroed, for the next executor built with it.
 func (sp *Spare) Stop() {
 	keepWorkers(sp.idle)
 	sp.idle = sp.idle[:0]
 	if !sp.tables.none() {
 		keepTables(sp.tables)
 	}
-	*sp = Spare{}
+	crashed := sp.crashed
+	if crashed != nil {
+		*crashed = Executor{} // its configuration is the finished run's: let go of it
+	}
+	*sp = Spare{crashed: crashed}
 }
 
 func compareIDs(a, b protocol.InvocationID) int {

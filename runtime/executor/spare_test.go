@@ -44,6 +44,16 @@ func TestSpareAcrossCrash(t *testing.T) {
 	assert.Empty(t, h.ex.Crash())
 	spare.Stop()
 	noLeak(t)
+
+	// A stopped Spare keeps only its last executor's memory, zeroed, for the next run's.
+	last := h.ex
+	h.ex = executor.New(cfg)
+	assert.Same(t, last, h.ex)
+	h.start(inv, 1, inputEntry(t, nil))
+	h.complete(inv, 1, 1, value(t, "three"))
+	assert.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "three"))}, h.take())
+	h.ex.Crash()
+	spare.Stop()
 }
 
 // TestTablesOfAStoppedSpare: a stopped Spare leaves its tables, emptied, to an executor built
