@@ -5,12 +5,13 @@ import (
 	"strconv"
 )
 
-// decodeScalar decodes b into v without encoding/json when v is a *string or an *int and b is
-// JSON's plainest spelling of one: a string of printable ASCII without escapes, or an integer
-// without sign other than '-', leading zeros, fraction or exponent, short enough to fit. Such a
-// value decodes to the same Go value either way, and handler code reads one at nearly every
-// durable call, on its coroutine, where encoding/json's reflection is slow and its deep stack
-// grows the coroutine's. It reports false, having changed nothing, for anything else.
+// decodeScalar decodes b into v without encoding/json when v is a *string, an *int or a *bool
+// and b is JSON's plainest spelling of one: a string of printable ASCII without escapes, an
+// integer without sign other than '-', leading zeros, fraction or exponent, short enough to
+// fit, or exactly true or false. Such a value decodes to the same Go value either way, and
+// handler code reads one at nearly every durable call, on its coroutine, where encoding/json's
+// reflection is slow and its deep stack grows the coroutine's. It reports false, having changed
+// nothing, for anything else.
 func decodeScalar(b []byte, v any) bool {
 	switch p := v.(type) {
 	case *string:
@@ -31,6 +32,15 @@ func decodeScalar(b []byte, v any) bool {
 			*p = n
 		}
 		return ok
+	case *bool:
+		switch string(b) {
+		case "true":
+			*p = true
+			return true
+		case "false":
+			*p = false
+			return true
+		}
 	}
 	return false
 }
@@ -64,9 +74,9 @@ func plainInt(b []byte) (int, bool) {
 
 // encode is json.Marshal, without encoding/json for a string of printable ASCII that JSON
 // neither escapes nor, as encoding/json does for HTML, rewrites (no '"', '\\', '<', '>', '&'),
-// and for an int: the same bytes, made on the handler's coroutine at most durable calls. It is
-// generic so that a string or int handed to it is not moved to the heap to become an interface
-// value: only the fallback to encoding/json boxes v.
+// and for an int or a bool: the same bytes, made on the handler's coroutine at most durable
+// calls. It is generic so that a string, int or bool handed to it is not moved to the heap to
+// become an interface value: only the fallback to encoding/json boxes v.
 func encode[T any](v T) ([]byte, error) {
 	switch x := any(v).(type) {
 	case string:
@@ -81,6 +91,8 @@ func encode[T any](v T) ([]byte, error) {
 		return append(b, '"'), nil
 	case int:
 		return strconv.AppendInt(nil, int64(x), 10), nil
+	case bool:
+		return strconv.AppendBool(nil, x), nil
 	}
 	return json.Marshal(v)
 }
