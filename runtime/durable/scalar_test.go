@@ -2,6 +2,7 @@ package durable
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -9,7 +10,7 @@ import (
 // does, for strings, ints and bools.
 func FuzzDecodeScalar(f *testing.F) {
 	for _, s := range []string{`"doc-1"`, `""`, `"a\"b"`, `"\u00e9"`, "\"\xff\"", `"tab	"`, `0`, `-0`, `7`, `-12`, `01`, `1e3`, `1.0`,
-		`123456789012345678`, `1234567890123456789`, `-`, ` 5`, `"`, `null`, `true`, `false`, `True`, `true `, `fals`, `"~"`, "\"\x7f\""} {
+		`123456789012345678`, `1234567890123456789`, `-`, ` 5`, `"`, `null`, `true`, `false`, `True`, `true `, `fals`, `[]`, `[""]`, `["a","b"]`, `["a",]`, `[,"a"]`, `["a" ,"b"]`, `[ ]`, `["a\"b"]`, `["a"]]`, `[["a"]`, `[null]`, `"~"`, "\"\x7f\""} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -29,6 +30,12 @@ func FuzzDecodeScalar(f *testing.F) {
 		if decodeScalar(b, &v) {
 			if err := json.Unmarshal(b, &vj); err != nil || v != vj {
 				t.Fatalf("bool %q: decodeScalar %t, encoding/json %t (%v)", b, v, vj, err)
+			}
+		}
+		var ls, lsj []string
+		if decodeScalar(b, &ls) {
+			if err := json.Unmarshal(b, &lsj); err != nil || !reflect.DeepEqual(ls, lsj) {
+				t.Fatalf("[]string %q: decodeScalar %#v, encoding/json %#v (%v)", b, ls, lsj, err)
 			}
 		}
 		var other float64
@@ -64,7 +71,7 @@ func FuzzEncode(f *testing.F) {
 	}
 	f.Add("", int64(-1<<62))
 	f.Fuzz(func(t *testing.T, s string, n int64) {
-		for _, v := range []any{s, int(n), n%2 == 0} {
+		for _, v := range []any{s, int(n), n%2 == 0, []string{s, s[:len(s)/2]}, []string{}, []string(nil)} {
 			got, err := encode(v)
 			want, werr := json.Marshal(v)
 			if string(got) != string(want) || (err == nil) != (werr == nil) {
