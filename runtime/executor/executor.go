@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -626,9 +627,13 @@ func IsNonDeterminism(m protocol.Message) bool {
 	return m.Kind == protocol.KindError && strings.HasPrefix(m.Message, nonDeterminismPrefix)
 }
 
+// nonDeterminism is the error of an attempt whose handler diverged from its journal at index.
+// Its text is fmt.Sprintf(nonDeterminismPrefix+" at journal index %d: journal has %s, handler
+// produced %s (%s)", ...), joined rather than formatted: a deployment of changed code diverges
+// often, and formatting boxed both entries.
 func nonDeterminism(index uint32, journaled, produced journal.Entry, detail string) protocol.Message {
-	return protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf(
-		nonDeterminismPrefix+" at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
+	return protocol.Message{Kind: protocol.KindError, Retryable: true, Message: nonDeterminismPrefix + " at journal index " +
+		strconv.FormatUint(uint64(index), 10) + ": journal has " + journaled.String() + ", handler produced " + produced.String() + " (" + detail + ")"}
 }
 
 // resume runs the handler until it parks or is over, then reports the outcome if it is over.
