@@ -643,30 +643,48 @@ type executorNode struct {
 	pause pause
 	ex    *executor.Executor
 	clock *virtualClock
+	// clockRoom holds clock: the node and its clock are one allocation per run.
+	clockRoom virtualClock
 	// services is the handler code the executor runs: nil for the declared services, a
 	// deployment's after World.Deploy.
 	services []*durable.Service
 	// cfg is the executor's configuration but its services, made once: every restart after a
 	// crash would otherwise make its closures again.
 	cfg executor.Config
-	// spare keeps a crashed executor's workers and tables for the next one (World.close ends
-	// its workers).
+	// spare keeps a crashed executor's workers and tables for the next one (World.close hands
+	// its workers, which hold no attempt, on to the next runs: executor.StopKeptWorkers).
 	spare executor.Spare
 }
 
-func newExecutorNode(w *World) *executorNode {
-	n := &executorNode{w: w}
-	n.clock = &virtualClock{w: w, executor: n}
-	n.cfg = executor.Config{
-		Send:              w.sendToEngine,
-		Clock:             n.clock,
-		InactivityTimeout: n.inactivityTimeout,
-		Observer:          observer{w: w},
-		Reached:           w.cover,
-		Buggify:           w.buggify,
-		Spare:             &n.spare,
+// newExecutorNode returns the executor node of w, made in room when room is the node of the
+// world's earlier run (executorNode.room), whose configuration it keeps: its funcs are bound to
+// w and the node, the same as a new node's would be, and hold nothing of a run.
+func newExecutorNode(w *World, room *executorNode) *executorNode {
+	n := room
+	if n == nil || n.w != w {
+		n = &executorNode{w: w}
+		n.cfg = executor.Config{
+			Send:              w.sendToEngine,
+			Clock:             &n.clockRoom,
+			InactivityTimeout: n.inactivityTimeout,
+			Observer:          observer{w: w},
+			Reached:           w.cover,
+			Buggify:           w.buggify,
+			Spare:             &n.spare,
+		}
 	}
+	n.clockRoom = virtualClock{w: w, executor: n}
+	n.clock = &n.clockRoom
 	n.start()
+	return n
+}
+
+// room returns the node emptied of its run, for the world's next run (newExecutorNode): all but
+// its world, configuration and Spare are zero, its pause's buffer taken apart (recycle), and its
+// Spare stopped (World.close), which leaves in it only an executor's zeroed memory, so nothing
+// of the run is left in it.
+func (n *executorNode) room() *executorNode {
+	*n = executorNode{w: n.w, cfg: n.cfg, spare: n.spare}
 	return n
 }
 
@@ -721,8 +739,27 @@ func (n *executorNode) crash() {
 	for _, m := range lost {
 		n.w.connectionLost(m)
 	}
-	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: fmt.Sprintf("aborted %d attempts", len(lost))})
+	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "executor", Reason: abortedReason(len(lost))})
 }
+
+// abortedReason is the reason an executor crash that aborted n attempts records: "aborted n
+// attempts", as fmt.Sprintf("aborted %d attempts", n) spells it, taken from a table made once
+// for the usual few (every seed crashes its executor several times, and spelling it each time
+// cost a string each).
+func abortedReason(n int) string {
+	if n < len(abortedReasons) {
+		return abortedReasons[n]
+	}
+	return "aborted " + strconv.Itoa(n) + " attempts"
+}
+
+// abortedReasons[n] is abortedReason(n) for small n.
+var abortedReasons = func() (t [16]string) {
+	for n := range t {
+		t[n] = "aborted " + strconv.Itoa(n) + " attempts"
+	}
+	return t
+}()
 
 func (n *executorNode) restartIfDown() {
 	if n.up {

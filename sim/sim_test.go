@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
+	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/protocol"
 	"github.com/vigilsim/vigil/scenarios/approval"
 	"github.com/vigilsim/vigil/sim"
@@ -94,9 +95,14 @@ func TestDifferentSeedsDiffer(t *testing.T) {
 }
 
 // TestNoCoroutineOutlivesTheWorld runs worlds whose executor crashes mid-attempt and whose
-// handlers are parked when the run ends; no handler coroutine may be left behind.
+// handlers are parked when the run ends; no handler coroutine may be left behind. The waiting
+// workers the runs keep for later runs hold no handler (executor.StopKeptWorkers); they are
+// ended first, so that what is found is a handler's coroutine.
 func TestNoCoroutineOutlivesTheWorld(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer func() {
+		executor.StopKeptWorkers()
+		goleak.VerifyNone(t)
+	}()
 	plan := crashy
 	plan.InactivityMax = time.Hour // keep attempts parked, not suspended
 	plan.SuspendAtOncePercent = 0

@@ -231,7 +231,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	}
 	w.declare()
 	w.runtime = newRuntimeNode(w, sp.store, sp.requests, sp.runtimeRoom)
-	w.executor = newExecutorNode(w)
+	w.executor = newExecutorNode(w, sp.executorNode)
 	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
 }
@@ -260,6 +260,8 @@ type spare struct {
 	declared     map[string]*protocol.ServiceSpec
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
+	// executorNode is the executor node, emptied (executorNode.room).
+	executorNode *executorNode
 	// streams are the PCG streams, seeded afresh for each run.
 	streams []*pcgSource
 	// runtimeRoom is the runtime node's core, engine and carriers, for their room.
@@ -295,6 +297,7 @@ func (w *World) recycle() {
 	}
 	if n := w.executor; n != nil {
 		sp.executorHeld = emptyHeld(n.pause.held)
+		sp.executorNode = n.room()
 	}
 	*w = World{spare: sp}
 }

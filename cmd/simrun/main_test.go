@@ -17,13 +17,26 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/vigilsim/vigil/runtime/executor"
 	"github.com/vigilsim/vigil/runtime/mutant"
 	"github.com/vigilsim/vigil/scenarios"
 	"github.com/vigilsim/vigil/sim"
 )
 
+// TestMain checks that the tests leave no goroutine behind but the waiting workers the runs'
+// executors keep for later runs, which hold no handler and are ended first
+// (executor.StopKeptWorkers).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(keptStopped{m})
+}
+
+// keptStopped runs the tests, then ends the workers kept for later runs.
+type keptStopped struct{ m *testing.M }
+
+func (k keptStopped) Run() int {
+	code := k.m.Run()
+	executor.StopKeptWorkers()
+	return code
 }
 
 // simrun runs the command in-process and returns its exit code, stdout and stderr.

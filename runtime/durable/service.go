@@ -151,6 +151,9 @@ func (p *typedCall[C, I, O]) RunIn(room *ContextRoom, rt Runtime) (panicked any,
 	return nil, nil
 }
 
+// scrub empties the call, which keeps only its memory and type (SpareCalls.Scrub).
+func (p *typedCall[C, I, O]) scrub() { *p = typedCall[C, I, O]{} }
+
 func (p *typedCall[C, I, O]) Output() ([]byte, error) {
 	b, err := encode(p.out)
 	if err != nil {

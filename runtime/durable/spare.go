@@ -54,5 +54,24 @@ func (s *SpareCalls) Put(slot int, call Prepared) {
 // Reset forgets every slot and its call: the handlers they were for belong to a finished run.
 func (s *SpareCalls) Reset() { *s = SpareCalls{} }
 
+// Scrub lets go of all that the kept calls hold of the handlers that made them (their function,
+// decoded input and output: a finished run's code and data), keeping the calls' memory, in
+// their slots, for the handlers of the same names in a later run: PrepareReusing reuses only a
+// spare of its own types and fills it afresh, so a scrubbed call is as good a spare as any. A
+// call that cannot be scrubbed (not made by this package) is dropped.
+func (s *SpareCalls) Scrub() {
+	for i := range s.n {
+		c := &s.slots[i]
+		if sc, ok := c.call.(scrubbable); ok {
+			sc.scrub()
+		} else {
+			c.call = nil
+		}
+	}
+}
+
+// scrubbable is a call that Scrub can empty.
+type scrubbable interface{ scrub() }
+
 // Empty reports whether s holds no slot.
 func (s *SpareCalls) Empty() bool { return s.n == 0 }

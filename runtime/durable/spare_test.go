@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/vigilsim/vigil/runtime/durable"
 )
@@ -50,4 +51,43 @@ func TestSpareCalls(t *testing.T) {
 	slot, spare := s.Take("S", "5")
 	assert.Equal(t, 0, slot, "after Reset the slots are free again")
 	assert.Nil(t, spare)
+}
+
+// TestScrubbedSpareCalls: Scrub keeps a kept call's memory in its slot for the same handler of a
+// later run, emptied of what the earlier run left in it (its output here), and drops a call it
+// cannot empty.
+func TestScrubbedSpareCalls(t *testing.T) {
+	type doc struct {
+		Name string `json:"name"`
+	}
+	h := durable.NewServiceHandler(func(_ durable.Context, in doc) (string, error) { return in.Name + "!", nil })
+	call, err := h.Prepare([]byte(`{"name":"first"}`))
+	require.NoError(t, err)
+	require.NoError(t, call.Run(nil))
+	out, err := call.Output()
+	require.NoError(t, err)
+	require.Equal(t, `"first!"`, string(out))
+
+	var s durable.SpareCalls
+	slot, _ := s.Take("S", "h")
+	s.Put(slot, call)
+	other, _ := s.Take("S", "stub")
+	s.Put(other, &stubCall{n: 1})
+	s.Scrub()
+
+	_, stub := s.Take("S", "stub")
+	assert.Nil(t, stub, "a call Scrub cannot empty is dropped")
+	_, spare := s.Take("S", "h")
+	require.Same(t, call, spare, "the call's memory stays in its slot")
+	out, err = spare.Output()
+	require.NoError(t, err)
+	assert.Equal(t, `""`, string(out), "nothing of the earlier run is left in it")
+
+	again, err := h.PrepareReusing([]byte(`{"name":"second"}`), spare)
+	require.NoError(t, err)
+	assert.Same(t, call, again)
+	require.NoError(t, again.Run(nil))
+	out, err = again.Output()
+	require.NoError(t, err)
+	assert.Equal(t, `"second!"`, string(out))
 }

@@ -8,9 +8,10 @@
 // deterministically. The coroutines are workers the executor keeps between attempts: one whose
 // handler is over (returned, failed, or unwound by an abort or a suspension) waits for the next
 // attempt, so that an attempt neither makes a coroutine nor grows a fresh one's small stack again.
-// Crash ends them all. The handler's input is decoded before it runs and its output encoded after
-// it returns (durable.Handler.Prepare), on the driver's stack: JSON's deep calls would otherwise
-// grow the coroutine's stack.
+// Crash ends them all, unless the executor has a Spare, which hands them on to later executors
+// (Spare.Stop; StopKeptWorkers ends them). The handler's input is decoded before it runs and its
+// output encoded after it returns (durable.Handler.Prepare), on the driver's stack: JSON's deep
+// calls would otherwise grow the coroutine's stack.
 // A Gated start (sent by the driver before its batch was durable) runs at once, but parks at its
 // first Run until a Durable message says the start is durable, telling the driver Parked
 // whenever it waits before that; if no Durable comes within the inactivity timeout, it suspends

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,8 @@ type Config struct {
 	Buggify func(point string) bool
 	// Spare, if set, keeps what a crashed executor leaves behind for the next one built with the
 	// same Spare: its waiting workers and its emptied tables. The simulator, which builds an
-	// executor at every restart, sets it; its owner ends the kept workers with Spare.Stop.
+	// executor at every restart, sets it; its owner hands the kept workers on to the executors
+	// built with a Spare after it with Spare.Stop (StopKeptWorkers ends those).
 	Spare *Spare
 	// ReplayOnly stops every attempt when it reaches the end of its start journal, before it
 	// sends a new command or executes a side effect: the attempt then ends as "replayed". The
@@ -114,13 +116,20 @@ func New(cfg Config) *Executor {
 	if cfg.InactivityTimeout == nil {
 		cfg.InactivityTimeout = func() time.Duration { return time.Minute }
 	}
-	e := &Executor{cfg: cfg}
+	var e *Executor
 	if sp := cfg.Spare; sp != nil {
 		if sp.tables.none() {
 			sp.tables = takeKeptTables()
 		}
-		e.tables = sp.tables
+		e = sp.crashed
+		t := sp.tables
 		*sp = Spare{}
+		if e == nil {
+			e = new(Executor)
+		}
+		*e = Executor{cfg: cfg, tables: t}
+	} else {
+		e = &Executor{cfg: cfg}
 	}
 	if len(cfg.Services) > fewServices {
 		e.services = make(map[string]*durable.Service, len(cfg.Services))
@@ -206,7 +215,8 @@ func (e *Executor) Deliver(m protocol.Message) {
 // attempts that were running so a transport can report their lost connections to the engine.
 // It also ends the coroutines the executor keeps for later attempts: a crashed executor leaves no
 // goroutine behind (one used after Crash makes new ones, which the next Crash ends), unless its
-// Config.Spare keeps them for the next executor, whose owner then ends them (Spare.Stop).
+// Config.Spare keeps them for the next executor, whose owner then hands them on (Spare.Stop) to
+// later ones, until StopKeptWorkers ends them.
 func (e *Executor) Crash() []protocol.Message {
 	ids := make([]protocol.InvocationID, 0, e.attempts.len())
 	e.attempts.each(func(id protocol.InvocationID, _ *attempt) { ids = append(ids, id) })
@@ -226,34 +236,42 @@ func (e *Executor) Crash() []protocol.Message {
 }
 
 // Spare is what crashed executors leave for the next one (Config.Spare): the coroutines of
-// their waiting workers, which hold no attempt and nothing of one, their tables, emptied, and
-// the memory of their handlers' calls. A new executor built with it is as one built without:
-// only allocations are saved. The zero Spare is empty; an executor built with it takes the
-// tables a stopped Spare left, if any (see keptTables).
+// their waiting workers, which hold no attempt and nothing of one, their tables, emptied, the
+// memory of their handlers' calls, and the crashed executor's own memory, which the next one is
+// made in: a crashed executor whose Spare built another must not be used again (the simulator
+// drops it at its crash). A new executor built with it is as one built without: only
+// allocations are saved. The zero Spare is empty; an executor built with it takes the tables a
+// stopped Spare left, if any (see keptTables).
 type Spare struct {
 	tables
+	// crashed is the executor whose crash filled the Spare, for New to make the next one in.
+	crashed *Executor
 }
 
-// keep takes the workers and tables of the crashed executor e, emptied, and leaves e none: a
-// stray use of e cannot reach the next executor's.
+// keep takes the workers and tables of the crashed executor e, emptied, and e's memory for the
+// next executor; until then e has no tables, so that a stray use of it reaches none of theirs.
 func (sp *Spare) keep(e *Executor) {
 	sp.Stop() // what an earlier crash left and no executor took
 	sp.tables, e.tables = e.emptied(), tables{}
+	sp.crashed = e
 }
 
-// Stop ends the coroutines of the kept workers, so that none outlives their owner, and leaves
-// the emptied tables for the next executor built with a zero Spare (the simulator makes its
-// executor's Spare afresh for every run, and stops it at the run's end).
+// Stop hands the kept workers, which hold no attempt, to the executors built with a Spare after
+// it (a bounded few; the others it ends; StopKeptWorkers ends those kept), and leaves the
+// emptied tables for the next executor built with a zero Spare (the simulator stops its
+// executor's Spare at a run's end, and the next run's executor takes them). The Spare keeps
+// only the memory of its crashed executor, zeroed, for the next executor built with it.
 func (sp *Spare) Stop() {
-	for i, w := range sp.idle {
-		sp.idle[i] = nil
-		w.stop()
-	}
+	keepWorkers(sp.idle)
 	sp.idle = sp.idle[:0]
 	if !sp.tables.none() {
 		keepTables(sp.tables)
 	}
-	*sp = Spare{}
+	crashed := sp.crashed
+	if crashed != nil {
+		*crashed = Executor{} // its configuration is the finished run's: let go of it
+	}
+	*sp = Spare{crashed: crashed}
 }
 
 func compareIDs(a, b protocol.InvocationID) int {
@@ -609,9 +627,13 @@ func IsNonDeterminism(m protocol.Message) bool {
 	return m.Kind == protocol.KindError && strings.HasPrefix(m.Message, nonDeterminismPrefix)
 }
 
+// nonDeterminism is the error of an attempt whose handler diverged from its journal at index.
+// Its text is fmt.Sprintf(nonDeterminismPrefix+" at journal index %d: journal has %s, handler
+// produced %s (%s)", ...), joined rather than formatted: a deployment of changed code diverges
+// often, and formatting boxed both entries.
 func nonDeterminism(index uint32, journaled, produced journal.Entry, detail string) protocol.Message {
-	return protocol.Message{Kind: protocol.KindError, Retryable: true, Message: fmt.Sprintf(
-		nonDeterminismPrefix+" at journal index %d: journal has %s, handler produced %s (%s)", index, journaled, produced, detail)}
+	return protocol.Message{Kind: protocol.KindError, Retryable: true, Message: nonDeterminismPrefix + " at journal index " +
+		strconv.FormatUint(uint64(index), 10) + ": journal has " + journaled.String() + ", handler produced " + produced.String() + " (" + detail + ")"}
 }
 
 // resume runs the handler until it parks or is over, then reports the outcome if it is over.
@@ -666,10 +688,30 @@ func (a *attempt) idle() {
 
 func (a *attempt) suspend() {
 	a.ex.reached(PointSuspended)
-	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: slices.Clone(a.waiting)}
+	msg := protocol.Message{Kind: protocol.KindSuspend, Index: uint32(len(a.journal)), WaitingOn: waitingOn(a.waiting)}
 	a.abort("")
 	a.finishWith(msg, "suspended")
 }
+
+// waitingOn returns the indices of a Suspend's WaitingOn: a copy of waiting, which the attempt
+// reuses, or, when it is one small index as nearly every suspension waits on, a slice of
+// oneIndex, which costs no allocation. No one changes a message's WaitingOn in place (the engine
+// clones what it keeps); its capacity is its length, so an append copies it.
+func waitingOn(waiting []uint32) []uint32 {
+	if len(waiting) == 1 && int(waiting[0]) < len(oneIndex) {
+		i := waiting[0]
+		return oneIndex[i : i+1 : i+1]
+	}
+	return slices.Clone(waiting)
+}
+
+// oneIndex[i] is i, for waitingOn's one-index slices; never written after it is made.
+var oneIndex = func() (t [256]uint32) {
+	for i := range t {
+		t[i] = uint32(i)
+	}
+	return t
+}()
 
 // sendEnding sends what the attempt decided as it ended, if anything, and empties the slot.
 func (a *attempt) sendEnding() {

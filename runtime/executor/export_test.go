@@ -7,3 +7,10 @@ func StopIdle(e *Executor) { e.stopWorkers() }
 
 // IdleWorkers is how many workers e keeps for later attempts.
 func IdleWorkers(e *Executor) int { return len(e.idle) }
+
+// KeptWorkers is how many workers stopped Spares keep for later executors.
+func KeptWorkers() int {
+	keptWorkers.Lock()
+	defer keptWorkers.Unlock()
+	return len(keptWorkers.free)
+}

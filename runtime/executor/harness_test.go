@@ -41,11 +41,13 @@ func newExecutor(cfg executor.Config) *executor.Executor {
 	return ex
 }
 
-// stopIdle ends the workers that the executors made so far keep for later attempts.
+// stopIdle ends the workers that the executors made so far keep for later attempts, and those
+// that stopped Spares kept for later executors.
 func stopIdle() {
 	for _, ex := range made {
 		executor.StopIdle(ex)
 	}
+	executor.StopKeptWorkers()
 }
 
 // noLeak fails t if a goroutine is left behind but the workers executors keep for later attempts,

@@ -32,7 +32,10 @@ func TestSpareAcrossCrash(t *testing.T) {
 	h.take()
 	require.Len(t, h.ex.Crash(), 1)
 
+	crashed := h.ex
 	h.ex = executor.New(cfg)
+	assert.Same(t, crashed, h.ex, "the next executor is made in the crashed one's memory")
+	assert.Zero(t, h.ex.Active())
 	h.start(inv, 1, inputEntry(t, nil)) // the crashed executor ended this attempt; this one never saw it
 	h.complete(inv, 1, 1, value(t, "two"))
 	assert.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "two"))}, h.take())
@@ -41,6 +44,16 @@ func TestSpareAcrossCrash(t *testing.T) {
 	assert.Empty(t, h.ex.Crash())
 	spare.Stop()
 	noLeak(t)
+
+	// A stopped Spare keeps only its last executor's memory, zeroed, for the next run's.
+	last := h.ex
+	h.ex = executor.New(cfg)
+	assert.Same(t, last, h.ex)
+	h.start(inv, 1, inputEntry(t, nil))
+	h.complete(inv, 1, 1, value(t, "three"))
+	assert.Equal(t, []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "three"))}, h.take())
+	h.ex.Crash()
+	spare.Stop()
 }
 
 // TestTablesOfAStoppedSpare: a stopped Spare leaves its tables, emptied, to an executor built
@@ -73,4 +86,43 @@ func TestTablesOfAStoppedSpare(t *testing.T) {
 	assert.Equal(t, 2, h.ex.Active())
 	h.ex.Crash()
 	spare.Stop()
+}
+
+// TestWorkersKeptAcrossSpares: the waiting workers of a stopped Spare (the simulator's at the end
+// of a run) run the attempts of an executor built with a later Spare (the next run's) instead
+// of new ones, exactly as new ones would; an executor built without a Spare (the production
+// host's) takes none; and StopKeptWorkers ends them.
+func TestWorkersKeptAcrossSpares(t *testing.T) {
+	defer noLeak(t)
+	stopIdle() // what earlier tests' executors keep is not this test's
+	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+		return durable.Awakeable[string](ctx).Result()
+	})
+	h := newHarness(t, time.Minute, svc)
+	inv := invID(94)
+	want := []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "one"))}
+	run := func(spare *executor.Spare) {
+		t.Helper()
+		h.ex = executor.New(executor.Config{Services: []*durable.Service{svc}, Send: func(m protocol.Message) { h.sent = append(h.sent, m) }, Clock: h.clock, Spare: spare})
+		h.start(inv, 1, inputEntry(t, nil))
+		h.complete(inv, 1, 1, value(t, "one"))
+		require.Equal(t, want, h.take())
+		require.Empty(t, h.ex.Crash())
+	}
+	var first executor.Spare
+	run(&first)
+	first.Stop()
+	require.Equal(t, 1, executor.KeptWorkers(), "the run's worker is kept")
+
+	run(nil)
+	executor.StopIdle(h.ex)
+	assert.Equal(t, 1, executor.KeptWorkers(), "an executor without a Spare takes none")
+
+	var second executor.Spare
+	run(&second)
+	assert.Zero(t, executor.KeptWorkers(), "the next run's executor took it")
+	second.Stop()
+	assert.Equal(t, 1, executor.KeptWorkers())
+	executor.StopKeptWorkers()
+	assert.Zero(t, executor.KeptWorkers())
 }

@@ -94,9 +94,10 @@ const maxKeptTables = 8
 func keepTables(t tables) {
 	t = t.emptied()
 	t.idle = t.idle[:0]
-	// The calls and their services are the finished run's code: let go of them.
+	// The calls hold the finished run's code and data: let go of those, keeping the calls'
+	// memory for the next run's handlers of the same names and types.
 	if t.calls != nil {
-		t.calls.Reset()
+		t.calls.Scrub()
 	}
 	keptTables.Lock()
 	defer keptTables.Unlock()

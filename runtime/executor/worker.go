@@ -1,6 +1,9 @@
 package executor
 
-import "iter"
+import (
+	"iter"
+	"sync"
+)
 
 // worker is a coroutine that runs the handlers of attempts one after another. An executor keeps
 // the workers whose attempts ended, so that most attempts neither make a coroutine (iter.Pull
@@ -47,7 +50,7 @@ func (e *Executor) bind(a *attempt) {
 		w = e.idle[n-1]
 		e.idle[n-1] = nil
 		e.idle = e.idle[:n-1]
-	} else {
+	} else if w = takeKeptWorker(e.cfg.Spare != nil); w == nil {
 		w = &worker{}
 		w.next, w.stop = iter.Pull(w.loop)
 	}
@@ -96,3 +99,63 @@ func growStack() {
 //
 //go:noinline
 func touch(room *[stackRoom]byte) { room[0] = 1 }
+
+// keptWorkers are waiting workers that stopped Spares left (Spare.Stop) for executors built
+// with a Spare after them: the simulator builds its executor, and its Spare, afresh for every
+// run, and without them every run made its first workers again (iter.Pull's allocations, a new
+// goroutine, the stack grown by copying). A kept worker holds no attempt and nothing of one
+// (its coroutine waits at the yield after a handler's end, where the attempt is dead), so which
+// worker runs an attempt changes nothing. They are goroutines that outlive the executors that
+// made them: StopKeptWorkers ends them. Bounded; guarded, since runs may go on at once on
+// several goroutines (a worker is resumed by one goroutine at a time, handed over under the lock).
+var keptWorkers struct {
+	sync.Mutex
+	free []*worker
+}
+
+// maxKeptWorkers bounds keptWorkers.
+const maxKeptWorkers = 16
+
+// keepWorkers hands the waiting workers ws to keptWorkers, as many as it has room for, and ends
+// the others; it leaves ws cleared.
+func keepWorkers(ws []*worker) {
+	keptWorkers.Lock()
+	n := min(len(ws), maxKeptWorkers-len(keptWorkers.free))
+	keptWorkers.free = append(keptWorkers.free, ws[:n]...)
+	keptWorkers.Unlock()
+	for _, w := range ws[n:] {
+		w.stop()
+	}
+	clear(ws)
+}
+
+// takeKeptWorker returns a worker that keepWorkers kept, or nil; none unless spare says the
+// executor was built with a Spare (the production host's are not, and make their own).
+func takeKeptWorker(spare bool) *worker {
+	if !spare {
+		return nil
+	}
+	keptWorkers.Lock()
+	defer keptWorkers.Unlock()
+	n := len(keptWorkers.free)
+	if n == 0 {
+		return nil
+	}
+	w := keptWorkers.free[n-1]
+	keptWorkers.free[n-1] = nil
+	keptWorkers.free = keptWorkers.free[:n-1]
+	return w
+}
+
+// StopKeptWorkers ends the coroutines of the waiting workers that stopped Spares kept for later
+// executors (see Spare.Stop). A program or test that checks that no goroutine is left behind
+// calls it first: what it then finds is a coroutine that holds an attempt.
+func StopKeptWorkers() {
+	keptWorkers.Lock()
+	ws := keptWorkers.free
+	keptWorkers.free = nil
+	keptWorkers.Unlock()
+	for _, w := range ws {
+		w.stop()
+	}
+}
