@@ -51,7 +51,9 @@ type Result struct {
 func (r *Result) Failed() bool { return len(r.Violations) > 0 }
 
 // RunSeed runs one simulation of the scenario and judges it. It runs on a world a finished run
-// left (see worlds), which gives the same run, bit for bit, as a world made from nothing.
+// left (see worlds), which gives the same run, bit for bit, as a world made from nothing. Its
+// executor's idle workers, which hold no handler, are kept for the next run; StopKeptWorkers
+// ends them.
 func RunSeed(sc Scenario, opts Options) *Result {
 	w, _ := worlds.Get().(*World)
 	if w == nil {

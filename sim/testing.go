@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/vigilsim/vigil/runtime/executor"
 )
 
 // CheckOptions configures Check.
@@ -118,6 +120,7 @@ func CheckRapid(t *rapid.T, sc Scenario) {
 //	}
 func CheckDeterminism(t testing.TB, sc Scenario, co CheckOptions) {
 	t.Helper()
+	defer StopKeptWorkers()
 	if co.Seeds <= 0 {
 		co.Seeds = 20
 	}
@@ -150,8 +153,10 @@ type CampaignStats struct {
 }
 
 // Campaign runs sc over seeds first .. first+n-1 in order and calls each (if set) with every
-// result; each returning false stops the campaign early.
+// result; each returning false stops the campaign early. It ends the idle workers its runs kept
+// (StopKeptWorkers) before it returns.
 func Campaign(sc Scenario, first uint64, n int, base Options, each func(*Result) bool) CampaignStats {
+	defer StopKeptWorkers()
 	var s CampaignStats
 	for i := range n {
 		opts := base
@@ -164,6 +169,13 @@ func Campaign(sc Scenario, first uint64, n int, base Options, each func(*Result)
 	}
 	return s
 }
+
+// StopKeptWorkers ends the idle handler coroutines that runs keep for the runs after them (a
+// run's executor hands its waiting workers, which hold no handler, to the next run's instead of
+// making new ones: executor.StopKeptWorkers). Campaign, Check, CheckDeterminism and
+// vigiltest.Check call it when they return, so that a goroutine-leak check after them
+// (goleak.VerifyNone) finds none; a driver that calls RunSeed itself calls it when it is done.
+func StopKeptWorkers() { executor.StopKeptWorkers() }
 
 func (s *CampaignStats) add(r *Result) {
 	s.Seeds++

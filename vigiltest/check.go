@@ -107,8 +107,12 @@ func commandLine() settings {
 //	go test -run '^TestShop$' -count=1 . -vigil.seed=7 -vigil.faults=light
 //
 // Seeds saved by earlier failures (Options.Corpus) run first, so a fixed bug stays fixed.
+//
+// When it returns, no goroutine of the runs is left (sim.StopKeptWorkers): a goroutine-leak
+// check after it finds only your own.
 func Check(t testing.TB, sc Scenario, o Options) {
 	t.Helper()
+	defer sim.StopKeptWorkers()
 	check(t, sc, o, commandLine())
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/faults"
@@ -480,4 +481,21 @@ func TestNumberedClient(t *testing.T) {
 	}}
 	sim.RunSeed(sc.Sim(), sim.Options{Seed: 1, Faults: faults.LevelNone})
 	assert.Equal(t, []string{"reviewer-1", "payer-2", "reviewer-3"}, names)
+}
+
+// TestCheckLeavesNoGoroutine: a goroutine-leak check after Check (goleak.VerifyNone in a user's
+// test) finds nothing of the runs, although each run hands its executor's idle workers on to the
+// next: Check ends them when it returns.
+func TestCheckLeavesNoGoroutine(t *testing.T) {
+	sim.StopKeptWorkers() // what earlier tests' runs kept is not this test's
+	before := goleak.IgnoreCurrent()
+	sc := Scenario{Name: "leak", Setup: func(s *Sim) {
+		c := s.Client("actor")
+		s.Services(services(func(string) {})...)
+		s.Actor("caller", func(*Client) {
+			Call(c, Service("Echo", "echo"), "hi", func(Reply[string]) {})
+		})
+	}}
+	Check(t, sc, Options{Seeds: 5, Faults: faults.LevelNone, Corpus: "-"})
+	goleak.VerifyNone(t, before)
 }
