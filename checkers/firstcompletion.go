@@ -64,7 +64,7 @@ func firstCompletion(x *Index) []Violation {
 		if pr.Kind != RequestResolve && pr.Kind != RequestReject {
 			continue
 		}
-		a, ok := x.Completed[pr.Awakeable]
+		a, ok := x.Completed.Lookup(pr.Awakeable)
 		if !ok || a < d || judged[pr.Awakeable] || (purgedBetween(crashes, d, a) && !survived(d, pr)) {
 			continue
 		}

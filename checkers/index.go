@@ -25,16 +25,17 @@ type Index struct {
 	Deliveries []int
 	// Accepted, Done: each invocation's first InvocationAccepted and first InvocationDone;
 	// DoneOrder the invocations in the order they finished.
-	Accepted  map[protocol.InvocationID]int
-	Done      map[protocol.InvocationID]int
+	Accepted  IndexMap[protocol.InvocationID, int]
+	Done      IndexMap[protocol.InvocationID, int]
 	DoneOrder []protocol.InvocationID
 	// Completed is each awakeable's first CompletionAccepted.
-	Completed map[Slot]int
+	Completed IndexMap[Slot, int]
 	// Armed, Fired: each sleep entry's first TimerArmed and TimerFired.
-	Armed map[Slot]int
-	Fired map[Slot]int
-	// Emitted lists every CommandEmitted of each entry, in history order.
-	Emitted map[Slot][]int
+	Armed IndexMap[Slot, int]
+	Fired IndexMap[Slot, int]
+	// Emitted lists every CommandEmitted of each entry, in history order (a slot with none has
+	// no list).
+	Emitted IndexMap[Slot, []int]
 	// Purges lists every Purged, in history order.
 	Purges []int
 	// RuntimeHeld are the stretches of time the runtime node was paused or down: while they
@@ -73,6 +74,31 @@ type Index struct {
 	timers timerState
 	// room holds what the checkers fill for one history, kept for its room.
 	room checkRoom
+}
+
+// IndexMap is one of the index's maps of invocations or slots (Accepted, Done, Completed, Armed,
+// Fired, Emitted), read with Lookup and Get. A history's few invocations and slots are found
+// sooner by a short search than by hashing their 16- or 20-byte keys: as Go maps, filled per
+// history and read by most checkers, they cost more than several checks they served. Past a
+// few dozen keys it indexes them by hash as well, so a long history stays linear in its size.
+// The index empties it for each history it builds, keeping its room; what it holds is valid
+// until then. The zero value is empty.
+type IndexMap[K comparable, V any] struct{ m smallMap[K, V] }
+
+// Lookup returns k's value and whether k has one.
+func (m *IndexMap[K, V]) Lookup(k K) (V, bool) { return m.m.lookup(k) }
+
+// Get returns k's value, or V's zero value when k has none (as a Go map's read does).
+func (m *IndexMap[K, V]) Get(k K) V { return m.m.get(k) }
+
+// Len returns how many keys have a value.
+func (m *IndexMap[K, V]) Len() int { return len(m.m.keys) }
+
+// first gives k the value v unless it has one.
+func (m *IndexMap[K, V]) first(k K, v V) {
+	if m.m.find(k) < 0 {
+		m.m.vals[m.m.insert(k)] = v
+	}
 }
 
 // checkRoom is the room of slices and maps that checkers of All fill for one history: each
@@ -154,17 +180,15 @@ func (x *Index) build(h *History, read *ReadRequests) {
 	n := func(k event.Kind) int { return len(x.ofKind(k)) }
 	x.H, x.Specs = h, clearedMap(x.Specs, n(event.ServiceDeclared))
 	x.RequestOrder, x.Deliveries = x.RequestOrder[:0], x.Deliveries[:0]
-	x.Accepted = clearedMap(x.Accepted, n(event.InvocationAccepted))
-	x.Done, x.DoneOrder = clearedMap(x.Done, n(event.InvocationDone)), x.DoneOrder[:0]
-	x.Completed, x.Armed = clearedMap(x.Completed, n(event.CompletionAccepted)), clearedMap(x.Armed, n(event.TimerArmed))
-	x.Fired, x.Emitted = clearedMap(x.Fired, n(event.TimerFired)), clearedMap(x.Emitted, n(event.CommandEmitted))
+	x.Accepted.m.reset()
+	x.Done.m.reset()
+	x.DoneOrder = x.DoneOrder[:0]
+	x.Completed.m.reset()
+	x.Armed.m.reset()
+	x.Fired.m.reset()
+	x.Emitted.m.reset()
 	x.Purges, x.RuntimeHeld = x.Purges[:0], x.RuntimeHeld[:0]
 	x.End, x.factsBuilt = h.End(), false
-	first := func(m map[Slot]int, s Slot, i int) {
-		if _, ok := m[s]; !ok {
-			m[s] = i
-		}
-	}
 	x.tableRequests(n(event.ClientRequest) + n(event.ClientResponse))
 	// A slot's first command takes one element of emitted, capped so that an append (a later
 	// attempt's emission at the same slot, or a caller's) moves it out instead of writing over
@@ -194,33 +218,35 @@ func (x *Index) build(h *History, read *ReadRequests) {
 		case event.RequestDelivered:
 			x.Deliveries = append(x.Deliveries, i)
 		case event.InvocationAccepted:
-			if _, ok := x.Accepted[e.Invocation]; !ok {
-				x.Accepted[e.Invocation] = i
-			}
+			x.Accepted.first(e.Invocation, i)
 		case event.InvocationDone:
-			if _, ok := x.Done[e.Invocation]; !ok {
-				x.Done[e.Invocation] = i
+			if x.Done.m.find(e.Invocation) < 0 {
+				x.Done.m.vals[x.Done.m.insert(e.Invocation)] = i
 				x.DoneOrder = append(x.DoneOrder, e.Invocation)
 			}
 		case event.CompletionAccepted:
-			first(x.Completed, Slot{e.Invocation, e.Index}, i)
+			x.Completed.first(Slot{e.Invocation, e.Index}, i)
 		case event.TimerArmed:
 			if e.Timer == event.TimerSleep {
-				first(x.Armed, Slot{e.Invocation, e.Index}, i)
+				x.Armed.first(Slot{e.Invocation, e.Index}, i)
 			}
 		case event.TimerFired:
 			if e.Timer == event.TimerSleep {
-				first(x.Fired, Slot{e.Invocation, e.Index}, i)
+				x.Fired.first(Slot{e.Invocation, e.Index}, i)
 			}
 		case event.CommandEmitted:
 			s := Slot{e.Invocation, e.Index}
-			prev := x.Emitted[s] // nil for the slot's first command: Emitted holds no empty list
-			if l := len(prev); l < len(emitted) {
-				copy(emitted, prev)
-				emitted[l] = i
-				x.Emitted[s], emitted = emitted[:l+1:l+1], emitted[l+1:]
+			k := x.Emitted.m.find(s)
+			if k < 0 {
+				k = x.Emitted.m.insert(s)
+			}
+			l := &x.Emitted.m.vals[k] // nil for the slot's first command: Emitted holds no empty list
+			if n := len(*l); n < len(emitted) {
+				copy(emitted, *l)
+				emitted[n] = i
+				*l, emitted = emitted[:n+1:n+1], emitted[n+1:]
 			} else {
-				x.Emitted[s] = append(prev, i) // out of room: prev is capped, so this moves it
+				*l = append(*l, i) // out of room: the list is capped, so this moves it
 			}
 		case event.Purged:
 			x.Purges = append(x.Purges, i)
@@ -381,11 +407,11 @@ func (x *Index) Request(n uint64) (Event, ParsedRequest, bool) {
 // with the event indices of its acceptance and its output.
 func (x *Index) Finished(service string, fn func(inv protocol.InvocationID, accepted, done int)) {
 	for _, inv := range x.DoneOrder {
-		acc, ok := x.Accepted[inv]
+		acc, ok := x.Accepted.Lookup(inv)
 		if !ok || x.H.Events[acc].Service != service {
 			continue
 		}
-		fn(inv, acc, x.Done[inv])
+		fn(inv, acc, x.Done.Get(inv))
 	}
 }
 

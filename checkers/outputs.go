@@ -41,7 +41,7 @@ func outputs(x *Index) []Violation {
 	h := x.H
 	var vs []Violation
 
-	done := x.Done
+	done := &x.Done
 	idemPurges := make(map[idempotencyTarget][]int)
 	wfPurges := make(map[workflowKey][]int)
 	for _, i := range x.Purges {
@@ -67,7 +67,7 @@ func outputs(x *Index) []Violation {
 		if r, ok := x.FirstRequest(e.Request); ok {
 			evs = append(evs, r)
 		}
-		d, ok := done[e.Invocation]
+		d, ok := done.Lookup(e.Invocation)
 		switch {
 		case e.Invocation.IsZero():
 			vs = append(vs, newViolation(outputsName, e.Invocation,

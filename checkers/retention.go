@@ -73,8 +73,8 @@ func retention(x *Index) []Violation {
 	}
 	idempotent := idempotentInvocations(x)
 	for _, inv := range x.DoneOrder {
-		d := x.Done[inv]
-		a, ok := x.Accepted[inv]
+		d := x.Done.Get(inv)
+		a, ok := x.Accepted.Lookup(inv)
 		if !ok {
 			continue
 		}
