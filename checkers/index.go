@@ -198,73 +198,86 @@ func (x *Index) build(h *History, read *ReadRequests) {
 	// is common, emitted many times rare), and to the heap past it.
 	emitted := reuse(x.emitted, 2*n(event.CommandEmitted))
 	x.emitted = emitted
+	// The maps and lists are filled kind by kind, from the groups above: each reads one or two
+	// kinds, in history order within the kind, and a pass over the whole history to switch on
+	// every event's kind cost more than the filling (most events are of kinds none reads).
+	ev := h.Events
+	for _, i := range x.ofKind(event.ServiceDeclared) {
+		if e := &ev[i]; e.Spec != nil {
+			x.Specs[e.Spec.Name] = e.Spec
+		}
+	}
+	for _, i := range x.ofKind(event.ClientRequest) {
+		if r := x.reqEntry(ev[i].Request); r.request < 0 {
+			r.request = i
+			x.RequestOrder = append(x.RequestOrder, ev[i].Request)
+		}
+	}
+	for _, i := range x.ofKind(event.ClientResponse) {
+		if r := x.reqEntry(ev[i].Request); r.response < 0 {
+			r.response = i
+		}
+	}
+	x.Deliveries = append(x.Deliveries, x.ofKind(event.RequestDelivered)...)
+	for _, i := range x.ofKind(event.InvocationAccepted) {
+		x.Accepted.first(ev[i].Invocation, i)
+	}
+	for _, i := range x.ofKind(event.InvocationDone) {
+		if inv := ev[i].Invocation; x.Done.m.find(inv) < 0 {
+			x.Done.m.vals[x.Done.m.insert(inv)] = i
+			x.DoneOrder = append(x.DoneOrder, inv)
+		}
+	}
+	for _, i := range x.ofKind(event.CompletionAccepted) {
+		x.Completed.first(Slot{ev[i].Invocation, ev[i].Index}, i)
+	}
+	for _, i := range x.ofKind(event.TimerArmed) {
+		if e := &ev[i]; e.Timer == event.TimerSleep {
+			x.Armed.first(Slot{e.Invocation, e.Index}, i)
+		}
+	}
+	for _, i := range x.ofKind(event.TimerFired) {
+		if e := &ev[i]; e.Timer == event.TimerSleep {
+			x.Fired.first(Slot{e.Invocation, e.Index}, i)
+		}
+	}
+	for _, i := range x.ofKind(event.CommandEmitted) {
+		s := Slot{ev[i].Invocation, ev[i].Index}
+		k := x.Emitted.m.find(s)
+		if k < 0 {
+			k = x.Emitted.m.insert(s)
+		}
+		l := &x.Emitted.m.vals[k] // nil for the slot's first command: Emitted holds no empty list
+		if n := len(*l); n < len(emitted) {
+			copy(emitted, *l)
+			emitted[n] = i
+			*l, emitted = emitted[:n+1:n+1], emitted[n+1:]
+		} else {
+			*l = append(*l, i) // out of room: the list is capped, so this moves it
+		}
+	}
+	x.Purges = append(x.Purges, x.ofKind(event.Purged)...)
+	// The runtime's pauses and downtimes, in history order: the three kinds merged.
 	downSince := time.Duration(-1)
-	for i := range h.Events {
-		e := &h.Events[i]
+	x.eachOfKinds(heldKinds[:], func(i int) {
+		e := &ev[i]
+		if e.Node != runtimeNode {
+			return
+		}
 		switch e.Kind {
-		case event.ServiceDeclared:
-			if e.Spec != nil {
-				x.Specs[e.Spec.Name] = e.Spec
-			}
-		case event.ClientRequest:
-			if r := x.reqEntry(e.Request); r.request < 0 {
-				r.request = i
-				x.RequestOrder = append(x.RequestOrder, e.Request)
-			}
-		case event.ClientResponse:
-			if r := x.reqEntry(e.Request); r.response < 0 {
-				r.response = i
-			}
-		case event.RequestDelivered:
-			x.Deliveries = append(x.Deliveries, i)
-		case event.InvocationAccepted:
-			x.Accepted.first(e.Invocation, i)
-		case event.InvocationDone:
-			if x.Done.m.find(e.Invocation) < 0 {
-				x.Done.m.vals[x.Done.m.insert(e.Invocation)] = i
-				x.DoneOrder = append(x.DoneOrder, e.Invocation)
-			}
-		case event.CompletionAccepted:
-			x.Completed.first(Slot{e.Invocation, e.Index}, i)
-		case event.TimerArmed:
-			if e.Timer == event.TimerSleep {
-				x.Armed.first(Slot{e.Invocation, e.Index}, i)
-			}
-		case event.TimerFired:
-			if e.Timer == event.TimerSleep {
-				x.Fired.first(Slot{e.Invocation, e.Index}, i)
-			}
-		case event.CommandEmitted:
-			s := Slot{e.Invocation, e.Index}
-			k := x.Emitted.m.find(s)
-			if k < 0 {
-				k = x.Emitted.m.insert(s)
-			}
-			l := &x.Emitted.m.vals[k] // nil for the slot's first command: Emitted holds no empty list
-			if n := len(*l); n < len(emitted) {
-				copy(emitted, *l)
-				emitted[n] = i
-				*l, emitted = emitted[:n+1:n+1], emitted[n+1:]
-			} else {
-				*l = append(*l, i) // out of room: the list is capped, so this moves it
-			}
-		case event.Purged:
-			x.Purges = append(x.Purges, i)
 		case event.NodePaused:
-			if e.Node == runtimeNode {
-				x.RuntimeHeld = append(x.RuntimeHeld, Window{e.At, e.At + e.Span})
-			}
+			x.RuntimeHeld = append(x.RuntimeHeld, Window{e.At, e.At + e.Span})
 		case event.NodeCrashed:
-			if e.Node == runtimeNode && downSince < 0 {
+			if downSince < 0 {
 				downSince = e.At
 			}
 		case event.NodeRestarted:
-			if e.Node == runtimeNode && downSince >= 0 {
+			if downSince >= 0 {
 				x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, e.At})
 				downSince = -1
 			}
 		}
-	}
+	})
 	if downSince >= 0 {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
@@ -282,6 +295,9 @@ func (x *Index) build(h *History, read *ReadRequests) {
 		r.parsed = ParseClientRequest(http, x.Specs)
 	}
 }
+
+// heldKinds are the kinds of event that tell when the runtime node was held (RuntimeHeld).
+var heldKinds = [...]event.Kind{event.NodePaused, event.NodeCrashed, event.NodeRestarted}
 
 // reuse returns s's array as a slice of n zeros, or a new one when it is too small.
 func reuse[T any](s []T, n int) []T {
