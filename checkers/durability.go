@@ -44,7 +44,7 @@ func durability(x *Index) []Violation {
 					"request %d got output %s before the invocation's output was durable", e.Request, e.Result), ri, i))
 			}
 		case e.Status == 202 && (pr.Kind == RequestResolve || pr.Kind == RequestReject):
-			if !factBefore(h, facts[pr.Awakeable], i, pr.Result) {
+			if !factBefore(h, facts.get(pr.Awakeable), i, pr.Result) {
 				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
 					"request %d (%s) was acknowledged before its completion %s of %s was durable", e.Request, req.Reason, pr.Result, awakeableName(pr.Awakeable)), ri, i))
 			}

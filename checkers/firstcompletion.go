@@ -38,7 +38,7 @@ func firstCompletion(x *Index) []Violation {
 	// crash after it: the engine recorded a durable fact about that very completion in between.
 	survived := func(d int, pr *ParsedRequest) bool {
 		n, _ := slices.BinarySearch(crashes, d)
-		for _, f := range facts[pr.Awakeable] {
+		for _, f := range facts.get(pr.Awakeable) {
 			if f > d && (n == len(crashes) || f < crashes[n]) && h.Events[f].Result.Equal(pr.Result) {
 				return true
 			}

@@ -62,7 +62,7 @@ type Index struct {
 	reqSparse map[uint64]int32
 	// facts, built on first use (completionFacts), lists the CompletionAccepted,
 	// CompletionBuffered and CompletionDropped events of each awakeable, in history order.
-	facts map[Slot][]int
+	facts smallMap[Slot, []int]
 	// factsBuilt tells that facts is built for this history; factsAll holds its lists.
 	factsBuilt bool
 	factsAll   []int
@@ -502,10 +502,10 @@ func (x *Index) eachOfKinds(ks []event.Kind, fn func(i int)) {
 
 // completionFacts returns, per awakeable, its CompletionAccepted, CompletionBuffered and
 // CompletionDropped events in history order: the durable facts about its completions. It is
-// built on the first call and shared by the checkers that read it.
-func (x *Index) completionFacts() map[Slot][]int {
+// built on the first call and shared by the checkers that read it, who must not change it.
+func (x *Index) completionFacts() *smallMap[Slot, []int] {
 	if x.factsBuilt {
-		return x.facts
+		return &x.facts
 	}
 	x.factsBuilt = true
 	kinds := [...]event.Kind{event.CompletionAccepted, event.CompletionBuffered, event.CompletionDropped}
@@ -527,17 +527,18 @@ func (x *Index) completionFacts() map[Slot][]int {
 		return cmp.Or(cmp.Compare(ev[a].Index, ev[b].Index), cmp.Compare(a, b))
 	})
 	x.factsAll = all
-	x.facts = clearedMap(x.facts, n)
+	x.facts.reset()
 	for from := 0; from < len(all); {
 		e := &ev[all[from]]
 		to := from + 1
 		for to < len(all) && ev[all[to]].Invocation == e.Invocation && ev[all[to]].Index == e.Index {
 			to++
 		}
-		x.facts[Slot{e.Invocation, e.Index}] = all[from:to:to]
+		// Each awakeable's run of facts is one run, so its slot is new: no search for it.
+		x.facts.vals[x.facts.insert(Slot{e.Invocation, e.Index})] = all[from:to:to]
 		from = to
 	}
-	return x.facts
+	return &x.facts
 }
 
 // requestBefore returns the last ClientRequest of request number n before the event i, and
