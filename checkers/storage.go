@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -122,6 +123,9 @@ type storageModel struct {
 // storedInvocation is what the model knows of one invocation, and what the audit found of it.
 type storedInvocation struct {
 	id protocol.InvocationID
+	// hex is id in lowercase hex digits, as the engine's keys spell it: a row's ID is matched
+	// against the few records' by comparing strings, before it is read digit by digit.
+	hex [32]byte
 	// accepted is its last InvocationAccepted (into the history: an Event is too large to copy),
 	// nil when none; done tells that it has an InvocationDone, final the journal of the last.
 	accepted *Event
@@ -148,6 +152,7 @@ func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
 			seen = m.recs[:n+1][n].seen[:0]
 		}
 		m.recs = append(m.recs, storedInvocation{id: id, seen: seen})
+		hex.Encode(m.recs[n].hex[:], id[:])
 	}
 	return &m.recs[n]
 }
@@ -305,6 +310,16 @@ func (a *storageAudit) invocation(hexID string) (*storedInvocation, string) {
 		a.inv = a.last.id
 		return a.last.rec, a.last.why
 	}
+	// The ID of a record of the model, spelled as the engine spells it, is that record's: what
+	// reading its digits and finding the record gives. Any other spelling is read.
+	for n := range a.m.recs {
+		if r := &a.m.recs[n]; string(r.hex[:]) == hexID {
+			rec, why := a.recordOf(n)
+			a.inv, a.lastHex = r.id, hexID
+			a.last.id, a.last.rec, a.last.why = r.id, rec, why
+			return rec, why
+		}
+	}
 	id, ok := parseHex16(hexID)
 	if !ok {
 		return nil, "the invocation ID is not 32 hex digits"
@@ -320,8 +335,17 @@ func (a *storageAudit) invocation(hexID string) (*storedInvocation, string) {
 // invocation's.
 func (a *storageAudit) find(id protocol.InvocationID) (*storedInvocation, string) {
 	n, ok := a.m.invs.lookup(id)
+	if !ok {
+		return nil, "no invocation of this ID was ever accepted"
+	}
+	return a.recordOf(n)
+}
+
+// recordOf returns the record numbered n, or says why a row of its invocation cannot be an
+// accepted, unpurged invocation's.
+func (a *storageAudit) recordOf(n int) (*storedInvocation, string) {
 	switch {
-	case !ok || a.m.recs[n].accepted == nil:
+	case a.m.recs[n].accepted == nil:
 		return nil, "no invocation of this ID was ever accepted"
 	case a.m.recs[n].purged:
 		return nil, "the invocation was purged, yet this row remains"
