@@ -3,8 +3,6 @@ package checkers
 import (
 	"fmt"
 	"slices"
-
-	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // firstCompletionName is the Checker name of FirstCompletion's violations.
@@ -48,16 +46,18 @@ func firstCompletion(x *Index) []Violation {
 	var vs []Violation
 	// judged marks the awakeables whose first surviving delivery was already compared: only the
 	// first one has to win; the later ones must lose.
-	judged := map[Slot]bool{}
+	judged := &x.room.judged
+	judged.reset()
 	// cancels holds the first cancel of each invocation to reach the runtime: a cancellation
 	// completes what the invocation waits on, so it competes with the resolves that come later.
-	cancels := map[protocol.InvocationID]int{}
+	cancels := &x.room.cancels
+	cancels.reset()
 	for _, d := range x.Deliveries {
 		n := h.Events[d].Request
 		pr := x.parsed(n)
 		if pr.Kind == RequestCancel {
-			if _, ok := cancels[pr.Invocation]; !ok {
-				cancels[pr.Invocation] = d
+			if !cancels.has(pr.Invocation) {
+				cancels.set(pr.Invocation, d)
 			}
 			continue
 		}
@@ -65,16 +65,16 @@ func firstCompletion(x *Index) []Violation {
 			continue
 		}
 		a, ok := x.Completed.Lookup(pr.Awakeable)
-		if !ok || a < d || judged[pr.Awakeable] || (purgedBetween(crashes, d, a) && !survived(d, pr)) {
+		if !ok || a < d || judged.has(pr.Awakeable) || (purgedBetween(crashes, d, a) && !survived(d, pr)) {
 			continue
 		}
-		judged[pr.Awakeable] = true
+		judged.set(pr.Awakeable, true)
 		won := h.Events[a].Result
 		if won.Equal(pr.Result) {
 			continue
 		}
 		if f := won.Failure; f != nil && *f == cancelledFailure {
-			if c, ok := cancels[pr.Awakeable.Invocation]; ok && c < d {
+			if c, ok := cancels.lookup(pr.Awakeable.Invocation); ok && c < d {
 				continue // the cancel reached the runtime first, and won
 			}
 		}
