@@ -105,14 +105,15 @@ func (m *IndexMap[K, V]) first(k K, v V) {
 // empties what it takes (reuse, clearedMap) and keeps nothing of it past its call, so what one
 // history left in it is never read for the next.
 type checkRoom struct {
-	crashes    []int                                 // runtimeCrashes
-	firsts     []submission                          // outputs: each key's first submission
-	idemOrder  []idempotencyTarget                   // outputs: the keys in the order first sent
-	idempotent smallMap[protocol.InvocationID, bool] // idempotentInvocations
-	accFirst   []int                                 // readsAfterPurge: each invocation's first acceptance
-	final      smallMap[protocol.InvocationID, int]  // finalJournal: each invocation's final journal
-	judged     smallMap[Slot, bool]                  // firstCompletion: the awakeables judged
-	cancels    smallMap[protocol.InvocationID, int]  // firstCompletion: each invocation's first cancel
+	crashes    []int                                     // runtimeCrashes
+	firsts     []submission                              // outputs: each key's first submission
+	idemOrder  []idempotencyTarget                       // outputs: the keys in the order first sent
+	idem       smallMap[idempotencyTarget, []submission] // outputs: each key's submissions
+	idempotent smallMap[protocol.InvocationID, bool]     // idempotentInvocations
+	accFirst   []int                                     // readsAfterPurge: each invocation's first acceptance
+	final      smallMap[protocol.InvocationID, int]      // finalJournal: each invocation's final journal
+	judged     smallMap[Slot, bool]                      // firstCompletion: the awakeables judged
+	cancels    smallMap[protocol.InvocationID, int]      // firstCompletion: each invocation's first cancel
 }
 
 // requestEntry is what the index holds of one request number.
