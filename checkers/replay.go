@@ -65,8 +65,9 @@ func replay(x *Index) []Violation {
 			r.attemptSlots = append(r.attemptSlots, attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))})
 		}
 	}
-	for i := range h.Events {
-		e := &h.Events[i]
+	events := h.Events // read once: the calls below could change *h, as far as the compiler knows
+	for i := range events {
+		e := &events[i]
 		switch e.Kind {
 		case AttemptStarted:
 			r.started(i, e)
