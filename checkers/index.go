@@ -57,9 +57,11 @@ type Index struct {
 	// reqs is the request table: the first ClientRequest and ClientResponse of each request
 	// number, and what the request means, found by number in reqDense (a slot per number, when
 	// the numbers run from 1 with few gaps, as a simulator numbers them) or else in reqSparse.
-	reqs      []requestEntry
-	reqDense  []int32
-	reqSparse map[uint64]int32
+	reqs []requestEntry
+	// reqsCleared is how many entries of reqs's room tableRequests cleared for this history.
+	reqsCleared int
+	reqDense    []int32
+	reqSparse   map[uint64]int32
 	// facts, built on first use (completionFacts), lists the CompletionAccepted,
 	// CompletionBuffered and CompletionDropped events of each awakeable, in history order.
 	facts smallMap[Slot, []int]
@@ -331,7 +333,7 @@ func (x *Index) tableRequests(count int) {
 			largest = max(largest, x.H.Events[i].Request)
 		}
 	}
-	x.reqs = reuse(x.reqs, count)[:0]
+	x.reqs, x.reqsCleared = reuse(x.reqs, count)[:0], count
 	if largest <= 2*uint64(count)+64 {
 		x.reqDense, x.reqSparse = reuse(x.reqDense, int(largest+1)), nil
 		for n := range x.reqDense {
@@ -348,7 +350,14 @@ func (x *Index) reqEntry(n uint64) *requestEntry {
 		return r
 	}
 	k := int32(len(x.reqs))
-	x.reqs = append(x.reqs, requestEntry{request: -1, response: -1})
+	if int(k) < x.reqsCleared {
+		// tableRequests cleared this room: only the event indices need setting, not the few
+		// hundred bytes of a zero reading written again.
+		x.reqs = x.reqs[:k+1]
+		x.reqs[k].request, x.reqs[k].response = -1, -1
+	} else {
+		x.reqs = append(x.reqs, requestEntry{request: -1, response: -1})
+	}
 	if x.reqDense != nil {
 		x.reqDense[n] = k
 	} else {
