@@ -211,10 +211,20 @@ func (c *causality) event(i int, e *Event) {
 	case CommandEmitted:
 		c.command(e)
 	case AttemptStarted:
+		// The entries below invBitsWord are noted at once, as one word: a start journal holds
+		// a few, and a search for the invocation's word per entry cost more than the test.
+		var low uint64
 		for idx, en := range e.Journal {
 			if !en.Kind.Completable() || en.Completed {
-				c.setReady(slot{e.Invocation, uint32(idx)})
+				if idx < invBitsWord {
+					low |= 1 << idx
+				} else {
+					c.setReady(slot{e.Invocation, uint32(idx)})
+				}
 			}
+		}
+		if low != 0 {
+			c.ready.addLow(e.Invocation, low)
 		}
 	}
 }

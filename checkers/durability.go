@@ -39,17 +39,17 @@ func durability(x *Index) []Violation {
 		req, pr := &h.Events[ri], x.parsed(e.Request)
 		switch {
 		case e.Entry.Kind == journal.KindOutput:
-			if d, ok := x.Done[e.Invocation]; !ok || d > i {
+			if d, ok := x.Done.Lookup(e.Invocation); !ok || d > i {
 				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
 					"request %d got output %s before the invocation's output was durable", e.Request, e.Result), ri, i))
 			}
 		case e.Status == 202 && (pr.Kind == RequestResolve || pr.Kind == RequestReject):
-			if !factBefore(h, facts[pr.Awakeable], i, pr.Result) {
+			if !factBefore(h, facts.get(pr.Awakeable), i, pr.Result) {
 				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
 					"request %d (%s) was acknowledged before its completion %s of %s was durable", e.Request, req.Reason, pr.Result, awakeableName(pr.Awakeable)), ri, i))
 			}
 		case e.Status == 202 && !e.Invocation.IsZero():
-			if a, ok := x.Accepted[e.Invocation]; !ok || a > i {
+			if a, ok := x.Accepted.Lookup(e.Invocation); !ok || a > i {
 				vs = append(vs, newViolation(durabilityName, e.Invocation, fmt.Sprintf(
 					"request %d (%s) was acknowledged before the invocation was durably accepted", e.Request, req.Reason), ri, i))
 			}

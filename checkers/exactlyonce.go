@@ -33,10 +33,10 @@ func exactlyOnce(x *Index) []Violation {
 
 	// The first acceptance of each awakeable (the index's Completed) is its winner; later ones
 	// are violations.
-	accepted := x.Completed
+	accepted := &x.Completed
 	for _, i := range x.ofKind(CompletionAccepted) {
 		e := &h.Events[i]
-		first := accepted[slot{e.Invocation, e.Index}]
+		first := accepted.Get(slot{e.Invocation, e.Index})
 		if first == i {
 			continue
 		}
@@ -56,7 +56,7 @@ func exactlyOnce(x *Index) []Violation {
 		if e.Entry.Kind != journal.KindAwakeable {
 			continue
 		}
-		a, ok := accepted[slot{e.Invocation, e.Index}]
+		a, ok := accepted.Lookup(slot{e.Invocation, e.Index})
 		switch {
 		case !ok:
 			vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
@@ -73,7 +73,7 @@ func exactlyOnce(x *Index) []Violation {
 	// The index's Done is each invocation's first output; any other is a second.
 	for _, i := range x.ofKind(InvocationDone) {
 		e := &h.Events[i]
-		if first := x.Done[e.Invocation]; first != i {
+		if first := x.Done.Get(e.Invocation); first != i {
 			vs = append(vs, newViolation(exactlyOnceName, e.Invocation,
 				fmt.Sprintf("second output %s after %s (one output per invocation)",
 					e.Result, h.Events[first].Result),
@@ -90,7 +90,7 @@ var cancelledFailure = journal.Failure{Code: 409, Message: "Cancelled"}
 
 // unexplainedCancellations returns a violation for each accepted cancellation of an awakeable
 // that no earlier cancellation explains (see ExactlyOnce).
-func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
+func unexplainedCancellations(x *Index, accepted *IndexMap[slot, int]) []Violation {
 	h := x.H
 	var vs []Violation
 	anyCancel, found := -1, false
@@ -102,7 +102,7 @@ func unexplainedCancellations(x *Index, accepted map[slot]int) []Violation {
 		if f := e.Result.Failure; f == nil || *f != cancelledFailure {
 			continue
 		}
-		if accepted[slot{e.Invocation, e.Index}] != a {
+		if accepted.Get(slot{e.Invocation, e.Index}) != a {
 			continue
 		}
 		if !found {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/vigilsim/vigil/runtime/journal"
-	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 const finalJournalName = "final-journal"
@@ -19,23 +18,24 @@ func FinalJournal(h History) []Violation { return finalJournal(NewIndex(&h)) }
 
 func finalJournal(x *Index) []Violation {
 	h := x.H
-	dones := x.ofKind(InvocationDone)
-	final := make(map[protocol.InvocationID]int, len(dones))
-	for _, i := range dones {
-		if e := &h.Events[i]; e.Journal != nil {
-			if _, seen := final[e.Invocation]; !seen {
-				final[e.Invocation] = i
-			}
+	// Each invocation's first InvocationDone with a journal, in the index's room: a seed's few
+	// invocations are found by a short search, where a Go map made per history cost more to
+	// make, fill and read than the checks it serves.
+	final := &x.room.final
+	final.reset()
+	for _, i := range x.ofKind(InvocationDone) {
+		if e := &h.Events[i]; e.Journal != nil && !final.has(e.Invocation) {
+			final.set(e.Invocation, i)
 		}
 	}
-	if len(final) == 0 {
+	if len(final.keys) == 0 {
 		return nil
 	}
 	var vs []Violation
 	// The observations and start journals, in history order.
 	x.eachOf(ValueObserved, AttemptStarted, func(i int) {
 		e := &h.Events[i]
-		di, ok := final[e.Invocation]
+		di, ok := final.lookup(e.Invocation)
 		if !ok {
 			return
 		}

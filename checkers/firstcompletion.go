@@ -3,8 +3,6 @@ package checkers
 import (
 	"fmt"
 	"slices"
-
-	"github.com/vigilsim/vigil/runtime/protocol"
 )
 
 // firstCompletionName is the Checker name of FirstCompletion's violations.
@@ -38,7 +36,7 @@ func firstCompletion(x *Index) []Violation {
 	// crash after it: the engine recorded a durable fact about that very completion in between.
 	survived := func(d int, pr *ParsedRequest) bool {
 		n, _ := slices.BinarySearch(crashes, d)
-		for _, f := range facts[pr.Awakeable] {
+		for _, f := range facts.get(pr.Awakeable) {
 			if f > d && (n == len(crashes) || f < crashes[n]) && h.Events[f].Result.Equal(pr.Result) {
 				return true
 			}
@@ -48,33 +46,35 @@ func firstCompletion(x *Index) []Violation {
 	var vs []Violation
 	// judged marks the awakeables whose first surviving delivery was already compared: only the
 	// first one has to win; the later ones must lose.
-	judged := map[Slot]bool{}
+	judged := &x.room.judged
+	judged.reset()
 	// cancels holds the first cancel of each invocation to reach the runtime: a cancellation
 	// completes what the invocation waits on, so it competes with the resolves that come later.
-	cancels := map[protocol.InvocationID]int{}
+	cancels := &x.room.cancels
+	cancels.reset()
 	for _, d := range x.Deliveries {
 		n := h.Events[d].Request
 		pr := x.parsed(n)
 		if pr.Kind == RequestCancel {
-			if _, ok := cancels[pr.Invocation]; !ok {
-				cancels[pr.Invocation] = d
+			if !cancels.has(pr.Invocation) {
+				cancels.set(pr.Invocation, d)
 			}
 			continue
 		}
 		if pr.Kind != RequestResolve && pr.Kind != RequestReject {
 			continue
 		}
-		a, ok := x.Completed[pr.Awakeable]
-		if !ok || a < d || judged[pr.Awakeable] || (purgedBetween(crashes, d, a) && !survived(d, pr)) {
+		a, ok := x.Completed.Lookup(pr.Awakeable)
+		if !ok || a < d || judged.has(pr.Awakeable) || (purgedBetween(crashes, d, a) && !survived(d, pr)) {
 			continue
 		}
-		judged[pr.Awakeable] = true
+		judged.set(pr.Awakeable, true)
 		won := h.Events[a].Result
 		if won.Equal(pr.Result) {
 			continue
 		}
 		if f := won.Failure; f != nil && *f == cancelledFailure {
-			if c, ok := cancels[pr.Awakeable.Invocation]; ok && c < d {
+			if c, ok := cancels.lookup(pr.Awakeable.Invocation); ok && c < d {
 				continue // the cancel reached the runtime first, and won
 			}
 		}

@@ -2,6 +2,7 @@ package checkers
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers/event"
@@ -56,10 +57,6 @@ func (c *inactivity) reset(h *History, decl *event.Runtime) {
 	c.free = append(c.free, c.open.vals...)
 	c.open.reset()
 	c.newest.reset()
-	for _, b := range c.byInv.vals {
-		c.spare = append(c.spare, b[:0])
-	}
-	c.byInv.reset()
 	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
 	c.order, c.pauses = c.order[:0], c.pauses[:0]
 	c.vs = nil // handed out by finish
@@ -75,23 +72,22 @@ func (c *inactivity) finish() []Violation {
 	return c.vs
 }
 
-// idle is an open attempt's last sign of life.
+// idle is an open attempt's last sign of life, and when it opened (its place in order).
 type idle struct {
-	at time.Duration
-	ev int
+	at     time.Duration
+	ev     int
+	opened int
 }
 
 type inactivity struct {
 	h      *History
 	bound  time.Duration
-	open   smallMap[attemptKey, *idle]               // one map lookup finds and updates an attempt's silence
-	free   []*idle                                   // idles of closed attempts, for open to reuse (only open holds them)
-	byInv  smallMap[protocol.InvocationID, []uint32] // open attempts of each invocation
-	spare  [][]uint32                                // byInv's lists of earlier histories, emptied, for their room
-	newest smallMap[protocol.InvocationID, uint32]   // the newest attempt the executor was given, in its life
-	order  []attemptKey                              // attempts in the order opened, for a stable report
-	older  []uint32                                  // scratch for link
-	pauses []Window                                  // the executor node's pauses so far
+	open   smallMap[attemptKey, *idle]             // one map lookup finds and updates an attempt's silence
+	free   []*idle                                 // idles of closed attempts, for open to reuse (only open holds them)
+	newest smallMap[protocol.InvocationID, uint32] // the newest attempt the executor was given, in its life
+	order  []attemptKey                            // attempts in the order opened, for a stable report
+	older  []openedAttempt                         // scratch for link
+	pauses []Window                                // the executor node's pauses so far
 	vs     []Violation
 }
 
@@ -132,12 +128,18 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 			// The executor runs only a start newer than every attempt of the invocation it has
 			// seen; it drops a repeated or overtaken one.
 			c.newest.set(m.Invocation, m.Attempt)
-			// A copy: close rewrites the invocation's list as it goes.
-			c.older = append(c.older[:0], c.byInv.get(m.Invocation)...)
-			for _, older := range c.older {
-				if older != m.Attempt {
-					c.close(attemptKey{m.Invocation, older}, le.At, at, silenceEnd{start: m.Attempt})
+			// The invocation's other open attempts are aborted, in the order they opened: found
+			// among the few open ones (a copy: close changes open as it goes).
+			older := c.older[:0]
+			for n, key := range c.open.keys {
+				if key.inv == m.Invocation && key.attempt != m.Attempt && c.open.vals[n] != nil {
+					older = append(older, openedAttempt{key.attempt, c.open.vals[n].opened})
 				}
+			}
+			slices.SortFunc(older, func(a, b openedAttempt) int { return a.opened - b.opened })
+			c.older = older
+			for _, o := range older {
+				c.close(attemptKey{m.Invocation, o.attempt}, le.At, at, silenceEnd{start: m.Attempt})
 			}
 			a := c.open.get(k)
 			if a == nil {
@@ -148,12 +150,7 @@ func (c *inactivity) link(_ int, le *LinkEvent) {
 				}
 				c.open.set(k, a)
 			}
-			*a = idle{le.At, at}
-			b := c.byInv.ref(m.Invocation)
-			if n := len(c.spare); *b == nil && n > 0 {
-				*b, c.spare = c.spare[n-1], c.spare[:n-1]
-			}
-			*b = append(*b, m.Attempt)
+			*a = idle{le.At, at, len(c.order)}
 			c.order = append(c.order, k)
 			return
 		}
@@ -202,7 +199,7 @@ func (w silenceEnd) String() string {
 // touch judges the silence of open attempt k (whose silence is a) up to at, then starts a new one.
 func (c *inactivity) touch(k attemptKey, a *idle, at time.Duration, i int, what silenceEnd) {
 	c.check(k, *a, at, i, what)
-	*a = idle{at, i}
+	a.at, a.ev = at, i
 }
 
 // close judges the silence of open attempt k up to at and forgets the attempt.
@@ -215,14 +212,12 @@ func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEn
 	c.check(k, *a, at, i, what)
 	c.open.remove(n) // check changes nothing of open: n is still k's position
 	c.free = append(c.free, a)
-	b := c.byInv.ref(k.inv)
-	rest := (*b)[:0]
-	for _, n := range *b {
-		if n != k.attempt {
-			rest = append(rest, n)
-		}
-	}
-	*b = rest
+}
+
+// openedAttempt is an open attempt of an invocation and when it opened (idle.opened).
+type openedAttempt struct {
+	attempt uint32
+	opened  int
 }
 
 // check reports attempt k if it stayed silent from its last sign of life to at for longer than

@@ -25,16 +25,17 @@ type Index struct {
 	Deliveries []int
 	// Accepted, Done: each invocation's first InvocationAccepted and first InvocationDone;
 	// DoneOrder the invocations in the order they finished.
-	Accepted  map[protocol.InvocationID]int
-	Done      map[protocol.InvocationID]int
+	Accepted  IndexMap[protocol.InvocationID, int]
+	Done      IndexMap[protocol.InvocationID, int]
 	DoneOrder []protocol.InvocationID
 	// Completed is each awakeable's first CompletionAccepted.
-	Completed map[Slot]int
+	Completed IndexMap[Slot, int]
 	// Armed, Fired: each sleep entry's first TimerArmed and TimerFired.
-	Armed map[Slot]int
-	Fired map[Slot]int
-	// Emitted lists every CommandEmitted of each entry, in history order.
-	Emitted map[Slot][]int
+	Armed IndexMap[Slot, int]
+	Fired IndexMap[Slot, int]
+	// Emitted lists every CommandEmitted of each entry, in history order (a slot with none has
+	// no list).
+	Emitted IndexMap[Slot, []int]
 	// Purges lists every Purged, in history order.
 	Purges []int
 	// RuntimeHeld are the stretches of time the runtime node was paused or down: while they
@@ -56,12 +57,14 @@ type Index struct {
 	// reqs is the request table: the first ClientRequest and ClientResponse of each request
 	// number, and what the request means, found by number in reqDense (a slot per number, when
 	// the numbers run from 1 with few gaps, as a simulator numbers them) or else in reqSparse.
-	reqs      []requestEntry
-	reqDense  []int32
-	reqSparse map[uint64]int32
+	reqs []requestEntry
+	// reqsCleared is how many entries of reqs's room tableRequests cleared for this history.
+	reqsCleared int
+	reqDense    []int32
+	reqSparse   map[uint64]int32
 	// facts, built on first use (completionFacts), lists the CompletionAccepted,
 	// CompletionBuffered and CompletionDropped events of each awakeable, in history order.
-	facts map[Slot][]int
+	facts smallMap[Slot, []int]
 	// factsBuilt tells that facts is built for this history; factsAll holds its lists.
 	factsBuilt bool
 	factsAll   []int
@@ -75,15 +78,44 @@ type Index struct {
 	room checkRoom
 }
 
+// IndexMap is one of the index's maps of invocations or slots (Accepted, Done, Completed, Armed,
+// Fired, Emitted), read with Lookup and Get. A history's few invocations and slots are found
+// sooner by a short search than by hashing their 16- or 20-byte keys: as Go maps, filled per
+// history and read by most checkers, they cost more than several checks they served. Past a
+// few dozen keys it indexes them by hash as well, so a long history stays linear in its size.
+// The index empties it for each history it builds, keeping its room; what it holds is valid
+// until then. The zero value is empty.
+type IndexMap[K comparable, V any] struct{ m smallMap[K, V] }
+
+// Lookup returns k's value and whether k has one.
+func (m *IndexMap[K, V]) Lookup(k K) (V, bool) { return m.m.lookup(k) }
+
+// Get returns k's value, or V's zero value when k has none (as a Go map's read does).
+func (m *IndexMap[K, V]) Get(k K) V { return m.m.get(k) }
+
+// Len returns how many keys have a value.
+func (m *IndexMap[K, V]) Len() int { return len(m.m.keys) }
+
+// first gives k the value v unless it has one.
+func (m *IndexMap[K, V]) first(k K, v V) {
+	if m.m.find(k) < 0 {
+		m.m.vals[m.m.insert(k)] = v
+	}
+}
+
 // checkRoom is the room of slices and maps that checkers of All fill for one history: each
 // empties what it takes (reuse, clearedMap) and keeps nothing of it past its call, so what one
 // history left in it is never read for the next.
 type checkRoom struct {
-	crashes    []int                          // runtimeCrashes
-	firsts     []submission                   // outputs: each key's first submission
-	idemOrder  []idempotencyTarget            // outputs: the keys in the order first sent
-	idempotent map[protocol.InvocationID]bool // idempotentInvocations
-	accFirst   []int                          // readsAfterPurge: each invocation's first acceptance
+	crashes    []int                                     // runtimeCrashes
+	firsts     []submission                              // outputs: each key's first submission
+	idemOrder  []idempotencyTarget                       // outputs: the keys in the order first sent
+	idem       smallMap[idempotencyTarget, []submission] // outputs: each key's submissions
+	idempotent smallMap[protocol.InvocationID, bool]     // idempotentInvocations
+	accFirst   []int                                     // readsAfterPurge: each invocation's first acceptance
+	final      smallMap[protocol.InvocationID, int]      // finalJournal: each invocation's final journal
+	judged     smallMap[Slot, bool]                      // firstCompletion: the awakeables judged
+	cancels    smallMap[protocol.InvocationID, int]      // firstCompletion: each invocation's first cancel
 }
 
 // requestEntry is what the index holds of one request number.
@@ -153,17 +185,15 @@ func (x *Index) build(h *History, read *ReadRequests) {
 	n := func(k event.Kind) int { return len(x.ofKind(k)) }
 	x.H, x.Specs = h, clearedMap(x.Specs, n(event.ServiceDeclared))
 	x.RequestOrder, x.Deliveries = x.RequestOrder[:0], x.Deliveries[:0]
-	x.Accepted = clearedMap(x.Accepted, n(event.InvocationAccepted))
-	x.Done, x.DoneOrder = clearedMap(x.Done, n(event.InvocationDone)), x.DoneOrder[:0]
-	x.Completed, x.Armed = clearedMap(x.Completed, n(event.CompletionAccepted)), clearedMap(x.Armed, n(event.TimerArmed))
-	x.Fired, x.Emitted = clearedMap(x.Fired, n(event.TimerFired)), clearedMap(x.Emitted, n(event.CommandEmitted))
+	x.Accepted.m.reset()
+	x.Done.m.reset()
+	x.DoneOrder = x.DoneOrder[:0]
+	x.Completed.m.reset()
+	x.Armed.m.reset()
+	x.Fired.m.reset()
+	x.Emitted.m.reset()
 	x.Purges, x.RuntimeHeld = x.Purges[:0], x.RuntimeHeld[:0]
 	x.End, x.factsBuilt = h.End(), false
-	first := func(m map[Slot]int, s Slot, i int) {
-		if _, ok := m[s]; !ok {
-			m[s] = i
-		}
-	}
 	x.tableRequests(n(event.ClientRequest) + n(event.ClientResponse))
 	// A slot's first command takes one element of emitted, capped so that an append (a later
 	// attempt's emission at the same slot, or a caller's) moves it out instead of writing over
@@ -173,71 +203,86 @@ func (x *Index) build(h *History, read *ReadRequests) {
 	// is common, emitted many times rare), and to the heap past it.
 	emitted := reuse(x.emitted, 2*n(event.CommandEmitted))
 	x.emitted = emitted
+	// The maps and lists are filled kind by kind, from the groups above: each reads one or two
+	// kinds, in history order within the kind, and a pass over the whole history to switch on
+	// every event's kind cost more than the filling (most events are of kinds none reads).
+	ev := h.Events
+	for _, i := range x.ofKind(event.ServiceDeclared) {
+		if e := &ev[i]; e.Spec != nil {
+			x.Specs[e.Spec.Name] = e.Spec
+		}
+	}
+	for _, i := range x.ofKind(event.ClientRequest) {
+		if r := x.reqEntry(ev[i].Request); r.request < 0 {
+			r.request = i
+			x.RequestOrder = append(x.RequestOrder, ev[i].Request)
+		}
+	}
+	for _, i := range x.ofKind(event.ClientResponse) {
+		if r := x.reqEntry(ev[i].Request); r.response < 0 {
+			r.response = i
+		}
+	}
+	x.Deliveries = append(x.Deliveries, x.ofKind(event.RequestDelivered)...)
+	for _, i := range x.ofKind(event.InvocationAccepted) {
+		x.Accepted.first(ev[i].Invocation, i)
+	}
+	for _, i := range x.ofKind(event.InvocationDone) {
+		if inv := ev[i].Invocation; x.Done.m.find(inv) < 0 {
+			x.Done.m.vals[x.Done.m.insert(inv)] = i
+			x.DoneOrder = append(x.DoneOrder, inv)
+		}
+	}
+	for _, i := range x.ofKind(event.CompletionAccepted) {
+		x.Completed.first(Slot{ev[i].Invocation, ev[i].Index}, i)
+	}
+	for _, i := range x.ofKind(event.TimerArmed) {
+		if e := &ev[i]; e.Timer == event.TimerSleep {
+			x.Armed.first(Slot{e.Invocation, e.Index}, i)
+		}
+	}
+	for _, i := range x.ofKind(event.TimerFired) {
+		if e := &ev[i]; e.Timer == event.TimerSleep {
+			x.Fired.first(Slot{e.Invocation, e.Index}, i)
+		}
+	}
+	for _, i := range x.ofKind(event.CommandEmitted) {
+		s := Slot{ev[i].Invocation, ev[i].Index}
+		k := x.Emitted.m.find(s)
+		if k < 0 {
+			k = x.Emitted.m.insert(s)
+		}
+		l := &x.Emitted.m.vals[k] // nil for the slot's first command: Emitted holds no empty list
+		if n := len(*l); n < len(emitted) {
+			copy(emitted, *l)
+			emitted[n] = i
+			*l, emitted = emitted[:n+1:n+1], emitted[n+1:]
+		} else {
+			*l = append(*l, i) // out of room: the list is capped, so this moves it
+		}
+	}
+	x.Purges = append(x.Purges, x.ofKind(event.Purged)...)
+	// The runtime's pauses and downtimes, in history order: the three kinds merged.
 	downSince := time.Duration(-1)
-	for i := range h.Events {
-		e := &h.Events[i]
+	x.eachOfKinds(heldKinds[:], func(i int) {
+		e := &ev[i]
+		if e.Node != runtimeNode {
+			return
+		}
 		switch e.Kind {
-		case event.ServiceDeclared:
-			if e.Spec != nil {
-				x.Specs[e.Spec.Name] = e.Spec
-			}
-		case event.ClientRequest:
-			if r := x.reqEntry(e.Request); r.request < 0 {
-				r.request = i
-				x.RequestOrder = append(x.RequestOrder, e.Request)
-			}
-		case event.ClientResponse:
-			if r := x.reqEntry(e.Request); r.response < 0 {
-				r.response = i
-			}
-		case event.RequestDelivered:
-			x.Deliveries = append(x.Deliveries, i)
-		case event.InvocationAccepted:
-			if _, ok := x.Accepted[e.Invocation]; !ok {
-				x.Accepted[e.Invocation] = i
-			}
-		case event.InvocationDone:
-			if _, ok := x.Done[e.Invocation]; !ok {
-				x.Done[e.Invocation] = i
-				x.DoneOrder = append(x.DoneOrder, e.Invocation)
-			}
-		case event.CompletionAccepted:
-			first(x.Completed, Slot{e.Invocation, e.Index}, i)
-		case event.TimerArmed:
-			if e.Timer == event.TimerSleep {
-				first(x.Armed, Slot{e.Invocation, e.Index}, i)
-			}
-		case event.TimerFired:
-			if e.Timer == event.TimerSleep {
-				first(x.Fired, Slot{e.Invocation, e.Index}, i)
-			}
-		case event.CommandEmitted:
-			s := Slot{e.Invocation, e.Index}
-			prev := x.Emitted[s] // nil for the slot's first command: Emitted holds no empty list
-			if l := len(prev); l < len(emitted) {
-				copy(emitted, prev)
-				emitted[l] = i
-				x.Emitted[s], emitted = emitted[:l+1:l+1], emitted[l+1:]
-			} else {
-				x.Emitted[s] = append(prev, i) // out of room: prev is capped, so this moves it
-			}
-		case event.Purged:
-			x.Purges = append(x.Purges, i)
 		case event.NodePaused:
-			if e.Node == runtimeNode {
-				x.RuntimeHeld = append(x.RuntimeHeld, Window{e.At, e.At + e.Span})
-			}
+			x.RuntimeHeld = append(x.RuntimeHeld, Window{e.At, e.At + e.Span})
 		case event.NodeCrashed:
-			if e.Node == runtimeNode && downSince < 0 {
+			if downSince < 0 {
 				downSince = e.At
 			}
 		case event.NodeRestarted:
-			if e.Node == runtimeNode && downSince >= 0 {
+			if downSince >= 0 {
 				x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, e.At})
 				downSince = -1
 			}
 		}
-	}
+	})
 	if downSince >= 0 {
 		x.RuntimeHeld = append(x.RuntimeHeld, Window{downSince, x.End})
 	}
@@ -255,6 +300,9 @@ func (x *Index) build(h *History, read *ReadRequests) {
 		r.parsed = ParseClientRequest(http, x.Specs)
 	}
 }
+
+// heldKinds are the kinds of event that tell when the runtime node was held (RuntimeHeld).
+var heldKinds = [...]event.Kind{event.NodePaused, event.NodeCrashed, event.NodeRestarted}
 
 // reuse returns s's array as a slice of n zeros, or a new one when it is too small.
 func reuse[T any](s []T, n int) []T {
@@ -285,7 +333,7 @@ func (x *Index) tableRequests(count int) {
 			largest = max(largest, x.H.Events[i].Request)
 		}
 	}
-	x.reqs = reuse(x.reqs, count)[:0]
+	x.reqs, x.reqsCleared = reuse(x.reqs, count)[:0], count
 	if largest <= 2*uint64(count)+64 {
 		x.reqDense, x.reqSparse = reuse(x.reqDense, int(largest+1)), nil
 		for n := range x.reqDense {
@@ -302,7 +350,14 @@ func (x *Index) reqEntry(n uint64) *requestEntry {
 		return r
 	}
 	k := int32(len(x.reqs))
-	x.reqs = append(x.reqs, requestEntry{request: -1, response: -1})
+	if int(k) < x.reqsCleared {
+		// tableRequests cleared this room: only the event indices need setting, not the few
+		// hundred bytes of a zero reading written again.
+		x.reqs = x.reqs[:k+1]
+		x.reqs[k].request, x.reqs[k].response = -1, -1
+	} else {
+		x.reqs = append(x.reqs, requestEntry{request: -1, response: -1})
+	}
 	if x.reqDense != nil {
 		x.reqDense[n] = k
 	} else {
@@ -380,11 +435,11 @@ func (x *Index) Request(n uint64) (Event, ParsedRequest, bool) {
 // with the event indices of its acceptance and its output.
 func (x *Index) Finished(service string, fn func(inv protocol.InvocationID, accepted, done int)) {
 	for _, inv := range x.DoneOrder {
-		acc, ok := x.Accepted[inv]
+		acc, ok := x.Accepted.Lookup(inv)
 		if !ok || x.H.Events[acc].Service != service {
 			continue
 		}
-		fn(inv, acc, x.Done[inv])
+		fn(inv, acc, x.Done.Get(inv))
 	}
 }
 
@@ -459,10 +514,10 @@ func (x *Index) eachOfKinds(ks []event.Kind, fn func(i int)) {
 
 // completionFacts returns, per awakeable, its CompletionAccepted, CompletionBuffered and
 // CompletionDropped events in history order: the durable facts about its completions. It is
-// built on the first call and shared by the checkers that read it.
-func (x *Index) completionFacts() map[Slot][]int {
+// built on the first call and shared by the checkers that read it, who must not change it.
+func (x *Index) completionFacts() *smallMap[Slot, []int] {
 	if x.factsBuilt {
-		return x.facts
+		return &x.facts
 	}
 	x.factsBuilt = true
 	kinds := [...]event.Kind{event.CompletionAccepted, event.CompletionBuffered, event.CompletionDropped}
@@ -484,17 +539,18 @@ func (x *Index) completionFacts() map[Slot][]int {
 		return cmp.Or(cmp.Compare(ev[a].Index, ev[b].Index), cmp.Compare(a, b))
 	})
 	x.factsAll = all
-	x.facts = clearedMap(x.facts, n)
+	x.facts.reset()
 	for from := 0; from < len(all); {
 		e := &ev[all[from]]
 		to := from + 1
 		for to < len(all) && ev[all[to]].Invocation == e.Invocation && ev[all[to]].Index == e.Index {
 			to++
 		}
-		x.facts[Slot{e.Invocation, e.Index}] = all[from:to:to]
+		// Each awakeable's run of facts is one run, so its slot is new: no search for it.
+		x.facts.vals[x.facts.insert(Slot{e.Invocation, e.Index})] = all[from:to:to]
 		from = to
 	}
-	return x.facts
+	return &x.facts
 }
 
 // requestBefore returns the last ClientRequest of request number n before the event i, and

@@ -83,19 +83,19 @@ func TestIndexEmittedLists(t *testing.T) {
 	var x Index
 	for range 2 {
 		x.build(&b.h, nil)
-		if len(x.Emitted) != len(want) {
-			t.Fatalf("Emitted has %d slots, want %d", len(x.Emitted), len(want))
+		if x.Emitted.Len() != len(want) {
+			t.Fatalf("Emitted has %d slots, want %d", x.Emitted.Len(), len(want))
 		}
 		for s, w := range want {
-			if got := x.Emitted[s]; !slices.Equal(got, w) {
+			if got := x.Emitted.Get(s); !slices.Equal(got, w) {
 				t.Fatalf("Emitted[%v] = %v, want %v", s, got, w)
 			}
 		}
 		for s := range want {
-			x.Emitted[s] = append(x.Emitted[s], -1)
+			*x.Emitted.m.ref(s) = append(x.Emitted.Get(s), -1)
 		}
 		for s, w := range want {
-			if got := x.Emitted[s]; !slices.Equal(got[:len(got)-1], w) {
+			if got := x.Emitted.Get(s); !slices.Equal(got[:len(got)-1], w) {
 				t.Fatalf("after appends, Emitted[%v] = %v, want %v and -1", s, got, w)
 			}
 		}

@@ -24,6 +24,9 @@ func (s *invBits) add(inv protocol.InvocationID, n uint32) {
 	s.far.set(attemptKey{inv, n}, true)
 }
 
+// addLow puts (inv, n) in s for each bit n of low, numbers below invBitsWord.
+func (s *invBits) addLow(inv protocol.InvocationID, low uint64) { *s.low.ref(inv) |= low }
+
 // del takes (inv, n) out of s, if there.
 func (s *invBits) del(inv protocol.InvocationID, n uint32) {
 	if n < invBitsWord {

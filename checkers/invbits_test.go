@@ -7,8 +7,8 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestInvBitsActsAsASet holds invBits to a Go map of pairs over random adds, deletes and
-// resets, with numbers on both sides of the word (invBitsWord) and invocations past the
+// TestInvBitsActsAsASet holds invBits to a Go map of pairs over random adds (one by one and a
+// word at a time, addLow), deletes and resets, with numbers on both sides of the word (invBitsWord) and invocations past the
 // smallMap's linear search: a judge whose set of attempts or ready entries lost or invented
 // one would miss a violation, or report one, silently.
 func TestInvBitsActsAsASet(t *testing.T) {
@@ -23,11 +23,19 @@ func TestInvBitsActsAsASet(t *testing.T) {
 		num := rapid.Uint32Range(0, 2*invBitsWord)
 		for i, n := 0, rapid.IntRange(1, 300).Draw(t, "ops"); i < n; i++ {
 			k := attemptKey{inv(), num.Draw(t, "n")}
-			switch op := rapid.IntRange(0, 19).Draw(t, "op"); {
+			switch op := rapid.IntRange(0, 21).Draw(t, "op"); {
 			case op < 10:
 				s.add(k.inv, k.attempt)
 				model[k] = true
-			case op < 18:
+			case op < 12:
+				low := rapid.Uint64().Draw(t, "low")
+				s.addLow(k.inv, low)
+				for b := range uint32(invBitsWord) {
+					if low&(1<<b) != 0 {
+						model[attemptKey{k.inv, b}] = true
+					}
+				}
+			case op < 20:
 				s.del(k.inv, k.attempt)
 				delete(model, k)
 			default:

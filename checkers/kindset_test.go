@@ -2,12 +2,14 @@ package checkers
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers/event"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
+	"pgregory.net/rapid"
 )
 
 // TestAttemptJudgeKinds holds each attempt judge's kinds to its event method, and its links to
@@ -119,7 +121,7 @@ func TestAttemptsIsEachJudge(t *testing.T) {
 // kinds and links only (as judgeAttempts does).
 func feed(s *linkStory, steps int, j attemptJudge) {
 	told := 0
-	walk(s.h, s.l, j.kinds(), func(i int, e *Event) {
+	walk(s.h, s.l, j.kinds(), walkFuncs{func(i int, e *Event) {
 		if told < steps {
 			j.event(i, e)
 		}
@@ -129,7 +131,7 @@ func feed(s *linkStory, steps int, j attemptJudge) {
 			j.link(k, le)
 		}
 		told++
-	})
+	}})
 }
 
 // attemptStories are histories with their link logs that exercise every attempt judge: healthy
@@ -154,4 +156,51 @@ func attemptStories() []*linkStory {
 		link(LinkSent, "executor", failed).link(LinkDelivered, "executor", failed).start(2)
 	gated := (&linkStory{}).gatedStart().ev(Event{Kind: RunExecuted, Node: "executor", Attempt: 1, Index: 1})
 	return []*linkStory{healthy, lostWakeUp, spurious, crashes, retriedEarly, gated}
+}
+
+// TestWalkOrder holds walk to its rule, stated here as it was first written (before history
+// event i, every link event not told yet whose After is at most i, stopping at the first that
+// is not), over random histories and link logs whose Afters go back and forth and past either
+// end, with a random filter of kinds: walk tells the same events and link events in the same
+// order. It fails with a link event told after the history event at its After.
+func TestWalkOrder(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var h History
+		for range rapid.IntRange(0, 12).Draw(t, "events") {
+			h.Events = append(h.Events, Event{Kind: EventKind(rapid.IntRange(1, 4).Draw(t, "kind"))})
+		}
+		var l Link
+		for range rapid.IntRange(0, 12).Draw(t, "links") {
+			l = append(l, LinkEvent{After: rapid.IntRange(-1, len(h.Events)+2).Draw(t, "after")})
+		}
+		only := kinds(EventKind(rapid.IntRange(1, 4).Draw(t, "only")), EventKind(rapid.IntRange(1, 4).Draw(t, "only")))
+		var want []int // history events as i, link events as -1-j
+		j := 0
+		for i := range h.Events {
+			for ; j < len(l) && l[j].After <= i; j++ {
+				want = append(want, -1-j)
+			}
+			if only.has(h.Events[i].Kind) {
+				want = append(want, i)
+			}
+		}
+		for ; j < len(l); j++ {
+			want = append(want, -1-j)
+		}
+		var got []int
+		walk(h, l, &only, walkFuncs{func(i int, e *Event) {
+			if e != &h.Events[i] {
+				t.Fatalf("event %d told with another event's address", i)
+			}
+			got = append(got, i)
+		}, func(j int, le *LinkEvent) {
+			if le != &l[j] {
+				t.Fatalf("link event %d told with another's address", j)
+			}
+			got = append(got, -1-j)
+		}})
+		if !slices.Equal(got, want) {
+			t.Fatalf("walk told %v, want %v (history events as i, link events as -1-j)", got, want)
+		}
+	})
 }

@@ -134,7 +134,7 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 	if !a.withInactivity {
 		only = &attemptKindsNoInactivity
 	}
-	walk(*h, l, only, a.event, a.link)
+	walk(*h, l, only, a) // a walker: its methods are called directly, not through method values
 	vs := a.progress.finish()
 	vs = append(vs, a.causality.finish()...)
 	vs = append(vs, a.retry.finish()...)
@@ -252,7 +252,7 @@ func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
 	for _, j := range judges {
 		only = only.union(*j.kinds())
 	}
-	walk(h, l, &only, func(i int, e *Event) {
+	walk(h, l, &only, walkFuncs{func(i int, e *Event) {
 		for _, j := range judges {
 			if j.kinds().has(e.Kind) {
 				j.event(i, e)
@@ -265,7 +265,7 @@ func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
 				j.link(k, le)
 			}
 		}
-	})
+	}})
 	out := make([][]Violation, len(judges))
 	for n, j := range judges {
 		out[n] = j.finish()

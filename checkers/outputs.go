@@ -41,7 +41,7 @@ func outputs(x *Index) []Violation {
 	h := x.H
 	var vs []Violation
 
-	done := x.Done
+	done := &x.Done
 	idemPurges := make(map[idempotencyTarget][]int)
 	wfPurges := make(map[workflowKey][]int)
 	for _, i := range x.Purges {
@@ -67,7 +67,7 @@ func outputs(x *Index) []Violation {
 		if r, ok := x.FirstRequest(e.Request); ok {
 			evs = append(evs, r)
 		}
-		d, ok := done[e.Invocation]
+		d, ok := done.Lookup(e.Invocation)
 		switch {
 		case e.Invocation.IsZero():
 			vs = append(vs, newViolation(outputsName, e.Invocation,
@@ -89,7 +89,10 @@ func outputs(x *Index) []Violation {
 
 	// Group the submissions that must reach one invocation, in the order the requests were sent,
 	// by what the client sent (never by what the runtime made of it).
-	idem := make(map[idempotencyTarget][]submission)
+	// A history's few keys are found by a short search: hashing four strings per request cost
+	// more. The map is the index's room, emptied here.
+	idem := &x.room.idem
+	idem.reset()
 	var idemOrder []idempotencyTarget
 	var firsts []submission
 	wf := make(map[workflowKey][]submission)
@@ -107,8 +110,8 @@ func outputs(x *Index) []Violation {
 		s := submission{req: req, resp: r, inv: h.Events[r].Invocation}
 		if pr.IdempotencyKey != "" {
 			k := idempotencyTarget{pr.Service, pr.Handler, pr.Key, pr.IdempotencyKey}
-			if prev := idem[k]; prev != nil {
-				idem[k] = append(prev, s)
+			if n := idem.find(k); n >= 0 {
+				idem.vals[n] = append(idem.vals[n], s)
 			} else {
 				// A key's first submission takes one element of one, capped so that its
 				// second moves the list out: one allocation for the keys sent once, and
@@ -119,7 +122,7 @@ func outputs(x *Index) []Violation {
 					x.room.firsts, x.room.idemOrder = firsts, idemOrder
 				}
 				firsts[0] = s
-				idem[k], firsts = firsts[:1:1], firsts[1:]
+				idem.vals[idem.insert(k)], firsts = firsts[:1:1], firsts[1:]
 				idemOrder = append(idemOrder, k)
 			}
 		}
@@ -132,7 +135,7 @@ func outputs(x *Index) []Violation {
 		}
 	}
 	for _, k := range idemOrder {
-		vs = append(vs, sameInvocation(*h, idem[k], idemPurges[k], func(a, b submission) string {
+		vs = append(vs, sameInvocation(*h, idem.get(k), idemPurges[k], func(a, b submission) string {
 			return fmt.Sprintf("idempotent retry: request %d to %s got invocation %s, but request %d with the same idempotency key got %s, and the key was not purged between them",
 				h.Events[b.req].Request, k, b.inv, h.Events[a.req].Request, a.inv)
 		})...)

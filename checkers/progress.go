@@ -251,20 +251,40 @@ func (p *progress) unpaid(o owed) {
 }
 
 // walk visits h's events and l's link events in the order they happened: a link event whose
-// After is i comes before history event i.
-// Only the events of the kinds of only are told to onEvent: the others change nothing of the
+// After is i comes before history event i (and after every link event before it in l).
+// Only the events of the kinds of only are told to w: the others change nothing of the
 // checkers walked for.
-func walk(h History, l Link, only *kindSet, onEvent func(int, *Event), onLink func(int, *LinkEvent)) {
-	j := 0
-	for i := range h.Events {
-		for ; j < len(l) && l[j].After <= i; j++ {
-			onLink(j, &l[j])
+func walk(h History, l Link, only *kindSet, w walker) {
+	// Link event by link event: the history events before it, then it. Each link event waits
+	// for those before it in l, so it follows every history event below its After and below
+	// theirs, and precedes the rest, as the rule says.
+	i, events := 0, h.Events
+	for j := range l {
+		for after := l[j].After; i < len(events) && i < after; i++ {
+			if e := &events[i]; only.has(e.Kind) {
+				w.event(i, e)
+			}
 		}
-		if e := &h.Events[i]; only.has(e.Kind) {
-			onEvent(i, e)
-		}
+		w.link(j, &l[j])
 	}
-	for ; j < len(l); j++ {
-		onLink(j, &l[j])
+	for ; i < len(events); i++ {
+		if e := &events[i]; only.has(e.Kind) {
+			w.event(i, e)
+		}
 	}
 }
+
+// walker is what walk tells the events and link events of a history and its link log.
+type walker interface {
+	event(i int, e *Event)
+	link(j int, le *LinkEvent)
+}
+
+// walkFuncs is a walker of two functions.
+type walkFuncs struct {
+	onEvent func(int, *Event)
+	onLink  func(int, *LinkEvent)
+}
+
+func (w walkFuncs) event(i int, e *Event)     { w.onEvent(i, e) }
+func (w walkFuncs) link(j int, le *LinkEvent) { w.onLink(j, le) }

@@ -65,8 +65,9 @@ func replay(x *Index) []Violation {
 			r.attemptSlots = append(r.attemptSlots, attemptReplay{start: i, journal: e.Journal, next: uint64(len(e.Journal))})
 		}
 	}
-	for i := range h.Events {
-		e := &h.Events[i]
+	events := h.Events // read once: the calls below could change *h, as far as the compiler knows
+	for i := range events {
+		e := &events[i]
 		switch e.Kind {
 		case AttemptStarted:
 			r.started(i, e)
@@ -161,7 +162,7 @@ func (r *replayer) forget() {
 
 // command returns the first CommandEmitted of attempt at index of inv, and whether there is one.
 func (r *replayer) command(inv protocol.InvocationID, attempt, index uint32) (int, bool) {
-	for _, i := range r.x.Emitted[slot{inv, index}] {
+	for _, i := range r.x.Emitted.Get(slot{inv, index}) {
 		if r.h.Events[i].Attempt == attempt {
 			return i, true
 		}
@@ -222,7 +223,7 @@ func (r *replayer) observed(a *attemptReplay, i int, e *Event) {
 			// Not a replay: the completion can only have arrived live. Only awakeables have their
 			// completions recorded here (CompletionAccepted); timers and promises complete by the
 			// engine's own events, which Timers and Promises judge.
-			if _, accepted := r.x.Completed[slot{e.Invocation, e.Index}]; je.Kind == journal.KindAwakeable && !accepted {
+			if _, accepted := r.x.Completed.Lookup(slot{e.Invocation, e.Index}); je.Kind == journal.KindAwakeable && !accepted {
 				r.report(e.Invocation, fmt.Sprintf("attempt %d observed %s for [%d], which is pending in its start journal and was never completed",
 					e.Attempt, e.Result, e.Index), a.start, i)
 			}
@@ -345,7 +346,7 @@ func journalChange(a, b journal.Entry) string {
 // emittedEarlier reports whether an attempt numbered below attempt emitted the command that
 // entry is, at index, with the same result when it is a run.
 func (r *replayer) emittedEarlier(inv protocol.InvocationID, attempt, index uint32, entry journal.Entry) bool {
-	for _, i := range r.x.Emitted[slot{inv, index}] {
+	for _, i := range r.x.Emitted.Get(slot{inv, index}) {
 		em := &r.h.Events[i]
 		if em.Attempt >= attempt || !em.Entry.SameCommand(entry) {
 			continue

@@ -73,8 +73,8 @@ func retention(x *Index) []Violation {
 	}
 	idempotent := idempotentInvocations(x)
 	for _, inv := range x.DoneOrder {
-		d := x.Done[inv]
-		a, ok := x.Accepted[inv]
+		d := x.Done.Get(inv)
+		a, ok := x.Accepted.Lookup(inv)
 		if !ok {
 			continue
 		}
@@ -84,7 +84,7 @@ func retention(x *Index) []Violation {
 			continue
 		}
 		run := acc.HandlerKind == event.HandlerWorkflow
-		ret, why := declaredRetention(spec, run, idempotent[inv] || acc.IdempotencyKey != "")
+		ret, why := declaredRetention(spec, run, idempotent.get(inv) || acc.IdempotencyKey != "")
 		due := h.Events[d].NodeClock() + ret
 		kinds := []event.PurgeKind{event.PurgeInvocation, event.PurgeIdempotency}
 		if run {
@@ -162,16 +162,16 @@ func judgePurge(x *Index, inv protocol.InvocationID, d, p int, due time.Duration
 // idempotentInvocations are the invocations some client called with an idempotency key, as the
 // client sent it: the invocation its response named. The map is the index's room: valid until
 // the next call.
-func idempotentInvocations(x *Index) map[protocol.InvocationID]bool {
-	out := clearedMap(x.room.idempotent, 0)
-	x.room.idempotent = out
+func idempotentInvocations(x *Index) *smallMap[protocol.InvocationID, bool] {
+	out := &x.room.idempotent
+	out.reset()
 	for _, n := range x.RequestOrder {
 		r := x.entry(n)
 		if pr := &r.parsed; pr.IdempotencyKey == "" || (pr.Kind != RequestCall && pr.Kind != RequestSend) {
 			continue
 		}
 		if r := r.response; r >= 0 && !x.H.Events[r].Invocation.IsZero() {
-			out[x.H.Events[r].Invocation] = true
+			out.set(x.H.Events[r].Invocation, true)
 		}
 	}
 	return out

@@ -64,23 +64,30 @@ func (m *smallMap[K, V]) has(k K) bool { return m.find(k) >= 0 }
 func (m *smallMap[K, V]) ref(k K) *V {
 	n := m.find(k)
 	if n < 0 {
-		n = len(m.keys)
-		var zero V
-		m.keys = append(m.keys, k)
-		m.vals = append(m.vals, zero)
-		if m.indexed {
-			m.index[k] = n
-		} else if len(m.keys) > smallMapLinear {
-			if m.index == nil {
-				m.index = make(map[K]int, 2*len(m.keys))
-			}
-			m.indexed = true
-			for i, key := range m.keys {
-				m.index[key] = i
-			}
-		}
+		n = m.insert(k)
 	}
 	return &m.vals[n]
+}
+
+// insert adds k, which must be absent, with V's zero value, and returns its position: for a
+// caller that searched for k already.
+func (m *smallMap[K, V]) insert(k K) int {
+	n := len(m.keys)
+	var zero V
+	m.keys = append(m.keys, k)
+	m.vals = append(m.vals, zero)
+	if m.indexed {
+		m.index[k] = n
+	} else if len(m.keys) > smallMapLinear {
+		if m.index == nil {
+			m.index = make(map[K]int, 2*len(m.keys))
+		}
+		m.indexed = true
+		for i, key := range m.keys {
+			m.index[key] = i
+		}
+	}
+	return n
 }
 
 // set sets k's value to v.

@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,6 +60,9 @@ type StorageJudge struct {
 	// the rows of every history name the same few, and the entry lives only for one comparison,
 	// so sharing them is invisible, and the decoding (and its checks) is the same.
 	in journal.Interner
+	// a is the audit Begin started and End finishes; h its history.
+	a storageAudit
+	h *History
 }
 
 // Judge is StorageAuditRead(*h, rows, read) on j's kept model.
@@ -74,15 +78,36 @@ func (j *StorageJudge) JudgeIndexed(x *Index, rows []Row, read *ReadRequests) []
 
 // judge is Judge, with the model built from x, h's index, when it is not nil.
 func (j *StorageJudge) judge(h *History, x *Index, rows []Row, read *ReadRequests) []Violation {
-	m := &j.m
-	m.build(h, x, read)
-	defer m.forget()
-	a := storageAudit{m: m, ids: j.finished[:0], in: &j.in}
+	j.Begin(h, x, read)
 	for _, r := range rows {
-		if why := a.row(r); why != "" {
-			a.vs = append(a.vs, Violation{Checker: storageName, Invocation: a.inv, Message: fmt.Sprintf("store key %q: %s", r.Key, why)})
-		}
+		j.Row(r)
 	}
+	return j.End()
+}
+
+// Begin starts an audit of the rows Row is given next, as JudgeIndexed(x, rows, read) (x nil:
+// Judge(h, rows, read)) judges rows; End finishes it and returns its violations. A row is
+// judged as it comes, its Value read only during the call, so that a store's own buffer, valid
+// while it is read, needs no copy. Every Begin must be followed by an End.
+func (j *StorageJudge) Begin(h *History, x *Index, read *ReadRequests) {
+	j.m.build(h, x, read)
+	j.a = storageAudit{m: &j.m, ids: j.finished[:0], in: &j.in}
+	j.h = h
+}
+
+// Row judges one row of the audit Begin started: the rows of the store, in its order.
+func (j *StorageJudge) Row(r Row) {
+	a := &j.a
+	if why := a.row(r); why != "" {
+		a.vs = append(a.vs, Violation{Checker: storageName, Invocation: a.inv, Message: fmt.Sprintf("store key %q: %s", r.Key, why)})
+	}
+}
+
+// End finishes the audit Begin started, once Row was given every row, and returns its
+// violations (the caller's). The model is forgotten: nothing of the history stays in j.
+func (j *StorageJudge) End() []Violation {
+	m, a, h := &j.m, &j.a, j.h
+	defer m.forget()
 	a.finished()
 	clear(a.ids) // the records are the model's, emptied by forget: only the room is kept
 	j.finished = a.ids[:0]
@@ -93,7 +118,9 @@ func (j *StorageJudge) judge(h *History, x *Index, rows []Row, read *ReadRequest
 				"the engine purged idempotency key %q of %s/%s/%s, a scope no client sent it with", e.IdempotencyKey, e.Service, e.Handler, e.Key), i))
 		}
 	}
-	return a.vs
+	vs := a.vs
+	j.a, j.h = storageAudit{}, nil // nothing of this audit stays reachable
+	return vs
 }
 
 type idemScope struct{ service, handler, key, idemKey string }
@@ -122,6 +149,9 @@ type storageModel struct {
 // storedInvocation is what the model knows of one invocation, and what the audit found of it.
 type storedInvocation struct {
 	id protocol.InvocationID
+	// hex is id in lowercase hex digits, as the engine's keys spell it: a row's ID is matched
+	// against the few records' by comparing strings, before it is read digit by digit.
+	hex [32]byte
 	// accepted is its last InvocationAccepted (into the history: an Event is too large to copy),
 	// nil when none; done tells that it has an InvocationDone, final the journal of the last.
 	accepted *Event
@@ -148,6 +178,7 @@ func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
 			seen = m.recs[:n+1][n].seen[:0]
 		}
 		m.recs = append(m.recs, storedInvocation{id: id, seen: seen})
+		hex.Encode(m.recs[n].hex[:], id[:])
 	}
 	return &m.recs[n]
 }
@@ -305,6 +336,16 @@ func (a *storageAudit) invocation(hexID string) (*storedInvocation, string) {
 		a.inv = a.last.id
 		return a.last.rec, a.last.why
 	}
+	// The ID of a record of the model, spelled as the engine spells it, is that record's: what
+	// reading its digits and finding the record gives. Any other spelling is read.
+	for n := range a.m.recs {
+		if r := &a.m.recs[n]; string(r.hex[:]) == hexID {
+			rec, why := a.recordOf(n)
+			a.inv, a.lastHex = r.id, hexID
+			a.last.id, a.last.rec, a.last.why = r.id, rec, why
+			return rec, why
+		}
+	}
 	id, ok := parseHex16(hexID)
 	if !ok {
 		return nil, "the invocation ID is not 32 hex digits"
@@ -320,8 +361,17 @@ func (a *storageAudit) invocation(hexID string) (*storedInvocation, string) {
 // invocation's.
 func (a *storageAudit) find(id protocol.InvocationID) (*storedInvocation, string) {
 	n, ok := a.m.invs.lookup(id)
+	if !ok {
+		return nil, "no invocation of this ID was ever accepted"
+	}
+	return a.recordOf(n)
+}
+
+// recordOf returns the record numbered n, or says why a row of its invocation cannot be an
+// accepted, unpurged invocation's.
+func (a *storageAudit) recordOf(n int) (*storedInvocation, string) {
 	switch {
-	case !ok || a.m.recs[n].accepted == nil:
+	case a.m.recs[n].accepted == nil:
 		return nil, "no invocation of this ID was ever accepted"
 	case a.m.recs[n].purged:
 		return nil, "the invocation was purged, yet this row remains"

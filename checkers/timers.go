@@ -44,7 +44,7 @@ func timers(x *Index) []Violation {
 	defer func() { t.order = armedOrder }()
 	// An invocation's first output is the index's Done; the arms and fires are walked in
 	// history order, as a fire is judged against the arms before it.
-	done := x.Done
+	done := &x.Done
 	x.eachOf(TimerArmed, TimerFired, func(i int) {
 		e := &h.Events[i]
 		switch e.Kind {
@@ -85,7 +85,7 @@ func timers(x *Index) []Violation {
 		if fired.has(k) || due >= end {
 			continue
 		}
-		if d, ok := done[k.inv]; ok && h.Events[d].At < due {
+		if d, ok := done.Lookup(k.inv); ok && h.Events[d].At < due {
 			continue
 		}
 		vs = append(vs, newViolation(timersName, k.inv,

@@ -15,22 +15,20 @@ import (
 // x is the history's index when the checkers judged it (AllJudge.Index), nil when not: the
 // audit reads the events it models from it instead of walking the whole history.
 func (w *World) storageViolations(j *judges, x *checkers.Index) (vs []checkers.Violation, keys bool) {
-	// Load's value is valid only during its callback, so each is copied: all into one buffer
-	// the world keeps across runs, each row's value a capped slice of it (a row is never
-	// written to, and an append that moves the buffer leaves the earlier slices valid).
-	rows, buf := w.auditRows[:0], w.auditBytes[:0]
+	// Load's value is valid only during its callback: each row is judged in it (the audit reads
+	// a value only while judging its row), and only the keys are kept, for the bit flip's draw.
+	rows := w.auditRows[:0]
+	j.storage.Begin(&w.history, x, &j.read)
 	err := w.runtime.store.Load(func(key string, value []byte) error {
-		start := len(buf)
-		buf = append(buf, value...)
-		rows = append(rows, checkers.Row{Key: key, Value: buf[start:len(buf):len(buf)]})
+		j.storage.Row(checkers.Row{Key: key, Value: value})
+		rows = append(rows, checkers.Row{Key: key})
 		return nil
 	})
-	w.auditRows, w.auditBytes = rows, buf
+	w.auditRows = rows
+	vs = j.storage.End()
 	if err != nil {
+		// The store was not read whole: its rows are not judged.
 		return []checkers.Violation{{Checker: "storage", Message: "the store cannot be read at the end of the run: " + err.Error()}}, false
 	}
-	if x != nil {
-		return j.storage.JudgeIndexed(x, rows, &j.read), true
-	}
-	return j.storage.Judge(&w.history, rows, &j.read), true
+	return vs, true
 }

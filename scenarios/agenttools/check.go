@@ -127,7 +127,7 @@ func (w *walker) failf(format string, args ...any) {
 
 // ended reports how the awakeable at index ended, as the engine accepted it.
 func (w *walker) ended(index uint32, r *ToolReport, ok, failed string) {
-	c, found := w.x.Completed[slot{Invocation: w.inv, Index: index}]
+	c, found := w.x.Completed.Lookup(slot{Invocation: w.inv, Index: index})
 	if !found {
 		w.failf("the select chose the awakeable [%d] (%s), but no completion of it was ever accepted", index, r.Name)
 		r.Status = "never completed"
@@ -149,17 +149,17 @@ func (w *walker) ended(index uint32, r *ToolReport, ok, failed string) {
 // at journal index future (a sleep when timer is set).
 func (w *walker) chose(index uint32, choice journal.Result, future uint32, timer bool, deadline time.Duration) {
 	first := -1
-	for _, i := range w.x.Emitted[slot{Invocation: w.inv, Index: index}] {
+	for _, i := range w.x.Emitted.Get(slot{Invocation: w.inv, Index: index}) {
 		if e := w.x.H.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) && w.agrees(w.x.H.Events[i].Attempt, index) {
 			first = i
 			break
 		}
 	}
-	what, cause := "awakeable", w.x.Completed
+	what, cause := "awakeable", &w.x.Completed
 	if timer {
-		what, cause = "timer", w.x.Fired
+		what, cause = "timer", &w.x.Fired
 	}
-	c, ok := cause[slot{Invocation: w.inv, Index: future}]
+	c, ok := cause.Lookup(slot{Invocation: w.inv, Index: future})
 	switch {
 	case !ok && timer:
 		w.failf("the select [%d] chose the timer [%d], which never fired", index, future)
@@ -198,7 +198,7 @@ func (w *walker) agrees(attempt uint32, index uint32) bool {
 
 // timedOut states A3 for the awakeable at index, reported timed out by a timer due at deadline.
 func (w *walker) timedOut(index uint32, name string, sleep uint32, deadline time.Duration) {
-	c, ok := w.x.Completed[slot{Invocation: w.inv, Index: index}]
+	c, ok := w.x.Completed.Lookup(slot{Invocation: w.inv, Index: index})
 	if !ok {
 		return
 	}
@@ -206,7 +206,7 @@ func (w *walker) timedOut(index uint32, name string, sleep uint32, deadline time
 	// engine's clock may have stepped in between, so the deadline says little). Without a
 	// firing, A2 has already reported the choice.
 	at := w.x.H.Events[c].At
-	f, fired := w.x.Fired[slot{Invocation: w.inv, Index: sleep}]
+	f, fired := w.x.Fired.Lookup(slot{Invocation: w.inv, Index: sleep})
 	if !fired {
 		return
 	}

@@ -367,8 +367,12 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 	fail := func(id protocol.InvocationID, events []int, format string, args ...any) {
 		vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf(format, args...), Events: events})
 	}
-	for i := range h.Events {
-		e := &h.Events[i] // not a copy: an event is a few hundred bytes
+	events := h.Events // read once: the calls below could change h, as far as the compiler knows
+	for i := range events {
+		e := &events[i] // not a copy: an event is a few hundred bytes
+		if e.Kind != checkers.CompletionAccepted && e.Kind != checkers.InvocationDone {
+			continue // the kinds the check reads are a few of a history's events
+		}
 		switch e.Kind {
 		case checkers.CompletionAccepted:
 			if _, seen := accepted.get(e.Invocation); !seen && e.Index == 1 {

@@ -113,11 +113,11 @@ func (x *history) checkSleep(inv protocol.InvocationID, index uint32, e journal.
 	// The engine fixes the deadline from its own clock when it journals the sleep, and arms the
 	// timer in the same step: the deadline is that reading plus the duration. (Its clock may be
 	// off the true time, so the executor's emission time bounds nothing.)
-	a, ok := x.Armed[s]
+	a, ok := x.Armed.Lookup(s)
 	if !ok {
 		return append(msgs, fmt.Sprintf("sleep [%d] is journaled but its timer was never armed", index))
 	}
-	if em := x.Emitted[s]; len(em) > 0 && a < em[0] {
+	if em := x.Emitted.Get(s); len(em) > 0 && a < em[0] {
 		msgs = append(msgs, fmt.Sprintf("sleep [%d] was armed before it was first emitted", index))
 	}
 	if want := x.H.Events[a].NodeClock() + e.Duration; dl != want {
@@ -131,7 +131,7 @@ func (x *history) checkSleep(inv protocol.InvocationID, index uint32, e journal.
 
 // firstChoice is the first CommandEmitted of the select at index that chose choice, or -1.
 func (x *history) firstChoice(inv protocol.InvocationID, index uint32, choice journal.Result) int {
-	for _, i := range x.Emitted[slot{Invocation: inv, Index: index}] {
+	for _, i := range x.Emitted.Get(slot{Invocation: inv, Index: index}) {
 		if e := x.H.Events[i].Entry; e.Kind == journal.KindSelect && e.Result.Equal(choice) {
 			return i
 		}
@@ -161,7 +161,7 @@ func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []st
 		return append(msgs, fmt.Sprintf("output %s is not a string", done.Result))
 	}
 	chose := x.firstChoice(inv, waitSelect, j[waitSelect].Result)
-	comp, completed := x.Completed[slot{Invocation: inv, Index: waitAwakeable}]
+	comp, completed := x.Completed.Lookup(slot{Invocation: inv, Index: waitAwakeable})
 	if completed && req.Case == CaseNever {
 		msgs = append(msgs, fmt.Sprintf("the awakeable of a wait nobody completes was completed with %s", x.H.Events[comp].Result))
 	}
@@ -187,7 +187,7 @@ func (x *history) checkWait(inv protocol.InvocationID, done checkers.Event) []st
 		if out != TimedOut {
 			msgs = append(msgs, fmt.Sprintf("output %q, want %q (the select chose the timer)", out, TimedOut))
 		}
-		fired, ok := x.Fired[slot{Invocation: inv, Index: waitSleep}]
+		fired, ok := x.Fired.Lookup(slot{Invocation: inv, Index: waitSleep})
 		switch {
 		case !ok:
 			msgs = append(msgs, fmt.Sprintf("output %q, but the timer never fired", out))
@@ -232,7 +232,7 @@ func (x *history) checkNap(inv protocol.InvocationID, done checkers.Event) []str
 	// woke is the handler's reading of true time; the deadline is the engine's clock. The timer
 	// must have fired no earlier than the deadline on the engine's clock, and the handler woke
 	// after it fired.
-	fired, ok := x.Fired[slot{Invocation: inv, Index: napSleep}]
+	fired, ok := x.Fired.Lookup(slot{Invocation: inv, Index: napSleep})
 	switch {
 	case !ok:
 		msgs = append(msgs, "the sleep's timer never fired")

@@ -26,13 +26,13 @@ func TestIndexKeepsFirstsAndOrder(t *testing.T) {
 	}}
 	x := NewIndex(h)
 	s := Slot{Invocation: a, Index: 2}
-	if x.Armed[s] != 3 || x.Fired[s] != 8 || x.Completed[Slot{Invocation: a, Index: 1}] != 7 {
-		t.Fatalf("firsts: armed %d fired %d completed %d", x.Armed[s], x.Fired[s], x.Completed[Slot{Invocation: a, Index: 1}])
+	if x.Armed.Get(s) != 3 || x.Fired.Get(s) != 8 || x.Completed.Get(Slot{Invocation: a, Index: 1}) != 7 {
+		t.Fatalf("firsts: armed %d fired %d completed %d", x.Armed.Get(s), x.Fired.Get(s), x.Completed.Get(Slot{Invocation: a, Index: 1}))
 	}
-	if got := x.Emitted[s]; len(got) != 2 || got[0] != 2 || got[1] != 6 {
+	if got := x.Emitted.Get(s); len(got) != 2 || got[0] != 2 || got[1] != 6 {
 		t.Fatalf("emitted %v, want [2 6]", got)
 	}
-	if _, ok := x.Armed[Slot{Invocation: a}]; ok {
+	if _, ok := x.Armed.Lookup(Slot{Invocation: a}); ok {
 		t.Fatal("a retry timer was indexed as a sleep")
 	}
 	var finished []protocol.InvocationID
