@@ -664,9 +664,9 @@ func readInvocationAppending(st valueAppender, id protocol.InvocationID) (Persis
 }
 
 // readInto reads invocation id into buf (empty; the record and the entries' encodings are
-// appended to it, and the entries' values share it) and journal (empty, or nil), building the
-// keys in key, with strings and failures from in, or copies when in is nil. It returns the
-// buffer as it grew.
+// appended to it, and the entries' values share it, or in's copies of it) and journal (empty, or
+// nil), building the keys in key, with strings, failures and entries from in, or copies when in
+// is nil. It returns the buffer as it grew.
 func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[indexedKeyLen]byte, journalRoom []journal.Entry, in *journal.Interner) (PersistedInvocation, []byte, bool, error) {
 	// The record's key and the entries' keys share the ID's hex digits: the prefixes are all
 	// four bytes long.
@@ -720,13 +720,13 @@ func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[inde
 // them again and again: the simulator's replay twin reads one at every attempt end. Every Read
 // reads the record and every entry from the store and decodes all of them, with
 // ReadInvocation's checks, results and errors; only where the results live differs: the reader
-// keeps its buffer and its journal from read to read, and takes strings and failures from an
-// interner (journal.Interner), so that a read of the same invocation, or of one like it,
-// allocates next to nothing.
+// keeps its buffer and its journal from read to read, and takes strings, failures and whole
+// entries decoded from equal bytes before from an interner (journal.Interner), so that a read of
+// the same invocation, or of one like it, allocates and decodes next to nothing.
 //
 // What a Read returns is the reader's own: it is good until the next Read or Reset, and nothing
-// of it may be written (its failures are shared with later reads). The zero InvocationReader is
-// ready to use; it is not safe for concurrent use.
+// of it may be written (its values and failures are shared with later reads). The zero
+// InvocationReader is ready to use; it is not safe for concurrent use.
 type InvocationReader struct {
 	buf     []byte
 	journal []journal.Entry
@@ -767,8 +767,8 @@ func (r *InvocationReader) Read(st store.Reader, id protocol.InvocationID) (Pers
 	return p, ok, err
 }
 
-// Reset lets go of what the last Read returned, keeping the reader's room (and its interned
-// strings, which are the same whoever reads them).
+// Reset lets go of what the last Read returned, keeping the reader's room (and its interner's
+// strings and entries, which are the same whoever reads them).
 func (r *InvocationReader) Reset() {
 	clear(r.journal[:r.used])
 	r.journal, r.used = r.journal[:0], 0
