@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/vigilsim/vigil/runtime/journal"
@@ -55,4 +56,33 @@ func TestInvocationReaderLetsGo(t *testing.T) {
 	}
 	r.Reset()
 	emptyPast("after Reset", 0)
+}
+
+// TestInvocationReaderRemembersOnlyEqualRecords: records of one length that differ in a byte or
+// two (the key here), far more of them than the reader remembers heads of, read in turn and
+// again: every read takes its head from its own record, never from another one that shares its
+// slot, and reads as ReadInvocation does.
+func TestInvocationReaderRemembersOnlyEqualRecords(t *testing.T) {
+	st := mem.New()
+	const n = 4 * headSlots
+	ids := make([]protocol.InvocationID, n)
+	for i := range ids {
+		id := protocol.InvocationID{14: byte(i >> 8), 15: byte(i)}
+		ids[i] = id
+		inv := &invocation{id: id, service: "S", handler: "h", key: fmt.Sprintf("k%04d", i), status: statusSuspended, attempt: uint32(i % 3), entries: 1}
+		in := journal.Entry{Kind: journal.KindInput, Result: journal.Result{Value: []byte(`"in"`)}}
+		if err := st.Apply(store.Batch{{Key: invocationKey(id), Value: encodeInvocation(inv)}, {Key: entryKey(id, 0), Value: journal.MarshalEntry(in)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var r InvocationReader
+	for round := range 2 {
+		for i, id := range ids {
+			want, _, _ := ReadInvocation(st, id)
+			got, ok, err := r.Read(st, id)
+			if err != nil || !ok || got.Key != want.Key || got.Service != want.Service || got.Handler != want.Handler || got.Done != want.Done || len(got.Journal) != len(want.Journal) {
+				t.Fatalf("round %d, record %d: read %+v, %v, %v; ReadInvocation reads %+v", round, i, got, ok, err, want)
+			}
+		}
+	}
 }

@@ -672,10 +672,11 @@ func readInvocationAppending(st valueAppender, id protocol.InvocationID) (Persis
 }
 
 // readInto reads invocation id into buf (empty; the record and the entries' encodings are
-// appended to it, and the entries' values share it) and journal (empty, or nil), building the
-// keys in key, with strings and failures from in, or copies when in is nil. It returns the
-// buffer as it grew.
-func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[indexedKeyLen]byte, journalRoom []journal.Entry, in *journal.Interner) (PersistedInvocation, []byte, bool, error) {
+// appended to it) and journal (empty, or nil), building the keys in key. With a memo, what it
+// decodes comes from the memo (readMemo), and the entries' values are its interner's copies;
+// without, the strings are copies and the entries' values share buf. It returns the buffer as
+// it grew.
+func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[indexedKeyLen]byte, journalRoom []journal.Entry, memo *readMemo) (PersistedInvocation, []byte, bool, error) {
 	// The record's key and the entries' keys share the ID's hex digits: the prefixes are all
 	// four bytes long.
 	idKeyLen := copy(key[:], invocationPrefix)
@@ -688,14 +689,14 @@ func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[inde
 	if err != nil || !ok {
 		return PersistedInvocation{}, buf, ok, err
 	}
-	var inv invocation
 	// The entries follow the record in the buffer, never over it: nothing decoded of it is
 	// then at the mercy of how it was decoded.
-	if err := decodeInvocationRecord(&inv, id, recordReader{b: buf[:len(buf):len(buf)], whole: buf[:len(buf):len(buf)], in: in}); err != nil {
+	h, err := memo.head(id, buf[:len(buf):len(buf)])
+	if err != nil {
 		return PersistedInvocation{}, buf, true, err
 	}
-	p := PersistedInvocation{Service: inv.service, Handler: inv.handler, Key: inv.key, Done: inv.status == statusDone, Journal: journalRoom}
-	if n := min(inv.entries, maxJournalHint); n > 0 && p.Journal == nil {
+	p := PersistedInvocation{Service: h.service, Handler: h.handler, Key: h.key, Done: h.done, Journal: journalRoom}
+	if n := min(h.entries, maxJournalHint); n > 0 && p.Journal == nil {
 		p.Journal = make([]journal.Entry, 0, n)
 	}
 	copy(key[:], journalPrefix)
@@ -711,8 +712,8 @@ func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[inde
 			break
 		}
 		var en journal.Entry
-		if in != nil {
-			en, err = journal.UnmarshalInternedEntry(buf[start:len(buf):len(buf)], in)
+		if memo != nil {
+			en, err = journal.UnmarshalInternedEntry(buf[start:len(buf):len(buf)], &memo.text)
 		} else {
 			en, err = journal.UnmarshalOwnedEntry(buf[start:len(buf):len(buf)])
 		}
@@ -726,15 +727,15 @@ func readInto(st valueAppender, id protocol.InvocationID, buf []byte, key *[inde
 
 // InvocationReader reads persisted invocations as ReadInvocation does, for a caller that reads
 // them again and again: the simulator's replay twin reads one at every attempt end. Every Read
-// reads the record and every entry from the store and decodes all of them, with
-// ReadInvocation's checks, results and errors; only where the results live differs: the reader
-// keeps its buffer and its journal from read to read, and takes strings and failures from an
-// interner (journal.Interner), so that a read of the same invocation, or of one like it,
-// allocates next to nothing.
+// reads the record and every entry from the store, with ReadInvocation's checks, results and
+// errors; only where the results live differs, and how much it decodes: the reader keeps its
+// buffer and its journal from read to read, and remembers what it decoded (readMemo, reader.go),
+// so that a read of the same invocation, or of one like it, allocates and decodes next to
+// nothing.
 //
 // What a Read returns is the reader's own: it is good until the next Read or Reset, and nothing
-// of it may be written (its failures are shared with later reads). The zero InvocationReader is
-// ready to use; it is not safe for concurrent use.
+// of it may be written (its values and failures are shared with later reads). The zero
+// InvocationReader is ready to use; it is not safe for concurrent use.
 type InvocationReader struct {
 	buf     []byte
 	journal []journal.Entry
@@ -742,7 +743,7 @@ type InvocationReader struct {
 	// anything of it.
 	used int
 	key  [indexedKeyLen]byte
-	text journal.Interner
+	memo readMemo
 }
 
 // maxReaderBuffer bounds the buffer an InvocationReader keeps for its next read: a journal
@@ -760,7 +761,7 @@ func (r *InvocationReader) Read(st store.Reader, id protocol.InvocationID) (Pers
 	if r.buf == nil {
 		r.buf = make([]byte, 0, readInvocationBuffer)
 	}
-	p, buf, ok, err := readInto(ap, id, r.buf[:0], &r.key, r.journal[:0], &r.text)
+	p, buf, ok, err := readInto(ap, id, r.buf[:0], &r.key, r.journal[:0], &r.memo)
 	if cap(buf) <= maxReaderBuffer {
 		r.buf = buf[:0]
 	}
@@ -775,8 +776,8 @@ func (r *InvocationReader) Read(st store.Reader, id protocol.InvocationID) (Pers
 	return p, ok, err
 }
 
-// Reset lets go of what the last Read returned, keeping the reader's room (and its interned
-// strings, which are the same whoever reads them).
+// Reset lets go of what the last Read returned, keeping the reader's room (and what it remembers,
+// readMemo, which is the same whoever reads: decoded from bytes, handed out only for equal ones).
 func (r *InvocationReader) Reset() {
 	clear(r.journal[:r.used])
 	r.journal, r.used = r.journal[:0], 0

@@ -1,5 +1,10 @@
 package journal
 
+import (
+	"bytes"
+	"encoding/binary"
+)
+
 // Interner hands out one string for equal bytes, and one *Failure for equal failures, to a
 // decoder that meets the same ones again and again: the simulator's replay twin decodes every
 // journal anew at each attempt end, and would otherwise copy every entry's name, target and
@@ -7,16 +12,59 @@ package journal
 // cannot change, so sharing one is invisible; the failures are shared by everything decoded
 // with the same Interner, so nothing may write them.
 //
+// It also hands out one decoded entry for equal encodings (UnmarshalInternedEntry): the twin's
+// journals are written from a small vocabulary (the same inputs, commands and completions again
+// and again), so that nearly every entry it reads was decoded before, and an entry is a function
+// of its encoding alone.
+//
 // It keeps at most maxInterned strings and as many failures (it forgets them all when one of
-// them is full) and no string longer than maxInternedLen, so that it neither grows without bound
-// nor keeps a large value alive. The zero Interner is ready to use; it is not safe for
-// concurrent use.
+// them is full), entrySlots entries (one per slot, the last decoded there), and no string longer
+// than maxInternedLen nor encoding longer than maxInternedEntryLen, so that it neither grows
+// without bound nor keeps a large value alive. The zero Interner is ready to use; it is not safe
+// for concurrent use.
 type Interner struct {
 	strings  map[string]string
 	failures map[Failure]*Failure
 	// recent holds strings of the map by a cheap hash of their bytes (recentSlot), one per
 	// slot, the last one looked up there: most lookups find theirs here and hash no string.
 	recent [recentSlots]string
+	// entries holds decoded entries by a hash of their encodings (entrySlot), made at the
+	// first entry decoded.
+	entries *[entrySlots]internedEntry
+	// room is what is left of the block the copies of encodings are cut from (copyOf).
+	room []byte
+}
+
+// internedEntry is an entry decoded from raw, the Interner's copy of its encoding, which the
+// entry's values share; neither is ever written.
+type internedEntry struct {
+	raw []byte
+	e   Entry
+}
+
+const (
+	// entrySlots is the size of Interner.entries, entrySlotBits the bits of a slot's number.
+	entrySlotBits = 7
+	entrySlots    = 1 << entrySlotBits
+	// maxInternedEntryLen is the longest encoding whose entry an Interner keeps.
+	maxInternedEntryLen = 128
+	// entryRoomBlock is the size of the blocks the copies of encodings are cut from.
+	entryRoomBlock = 4096
+)
+
+// entrySlot is b's slot in Interner.entries: a hash of all its bytes, eight at a time (the
+// values that tell a journal's entries apart, a document, a ticket, a decision, may be anywhere
+// in them).
+func entrySlot(b []byte) int {
+	const m = 0x9e3779b97f4a7c15
+	h := uint64(len(b)) * m
+	for ; len(b) >= 8; b = b[8:] {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * m
+	}
+	for _, c := range b {
+		h = (h ^ uint64(c)) * m
+	}
+	return int(h >> (64 - entrySlotBits)) // the top bits, the best mixed
 }
 
 // recentSlots is the size of Interner.recent, a power of two.
@@ -84,9 +132,38 @@ func (in *Interner) failure(code uint16, message []byte) *Failure {
 }
 
 // UnmarshalInternedEntry is UnmarshalOwnedEntry with the entry's strings and failures from in
-// (see Interner): its values are b's own bytes, and b must not change afterwards; its failures
-// are shared with every entry in decoded, and must not be written. Its checks and errors are
-// UnmarshalEntry's.
+// (see Interner), and the whole entry when in keeps one decoded from the same bytes. Its values
+// are in's copy of b's bytes, not b's, so that b may be written afterwards; nothing of the entry
+// may be written: its values and failures are shared with every entry in decodes from the same
+// bytes. Its checks and errors are UnmarshalEntry's.
 func UnmarshalInternedEntry(b []byte, in *Interner) (Entry, error) {
-	return unmarshalEntry(b, false, in)
+	if len(b) > maxInternedEntryLen {
+		return unmarshalEntry(bytes.Clone(b), false, in)
+	}
+	if in.entries == nil {
+		in.entries = new([entrySlots]internedEntry)
+	}
+	slot := &in.entries[entrySlot(b)]
+	if slot.raw != nil && string(slot.raw) == string(b) {
+		return slot.e, nil
+	}
+	// A slot's copy is never written over, only let go of: entries decoded from it before may
+	// still be in use.
+	raw := in.copyOf(b)
+	e, err := unmarshalEntry(raw, false, in)
+	if err != nil {
+		return e, err
+	}
+	*slot = internedEntry{raw: raw, e: e}
+	return e, nil
+}
+
+// copyOf returns a copy of b (not empty) cut from in's block of room, capped at its length.
+func (in *Interner) copyOf(b []byte) []byte {
+	if len(b) > cap(in.room) {
+		in.room = make([]byte, 0, max(entryRoomBlock, len(b)))
+	}
+	c := append(in.room, b...)
+	in.room = c[len(b):len(b)]
+	return c[:len(b):len(b)]
 }

@@ -97,3 +97,24 @@ func TestInternerForgetsWhenFull(t *testing.T) {
 		t.Errorf("an empty string reads back non-empty")
 	}
 }
+
+// An interned entry keeps none of the bytes it was decoded from: the reader that decoded it
+// reads the next journal into the same buffer, and the entries it decoded before, kept by the
+// Interner, must read as they were decoded — with more entries decoded than it has slots for.
+func TestInternedEntryOutlivesItsBytes(t *testing.T) {
+	var in journal.Interner
+	var buf []byte
+	for round := range 2 {
+		for i := range 300 {
+			e := journal.Entry{Kind: journal.KindRun, Name: "request-review", Completed: true, Result: journal.Result{Value: []byte(fmt.Sprint(i))}}
+			if i%3 == 0 {
+				e.Result = journal.Result{Failure: &journal.Failure{Code: 500, Message: fmt.Sprintf("reviewer-%d rejects", i)}}
+			}
+			buf = journal.AppendEntry(buf[:0], e)
+			got, err := journal.UnmarshalInternedEntry(buf, &in)
+			noErr(t, err, "UnmarshalInternedEntry")
+			clear(buf) // the reader's next read
+			noDiff(t, diffEntries(e, got), fmt.Sprintf("round %d, entry %d, its bytes written over", round, i))
+		}
+	}
+}
