@@ -158,6 +158,10 @@ type World struct {
 	auditRows  []checkers.Row
 	auditBytes []byte
 	judges     *judges // the checkers' kept state, taken for the run (judge.go)
+
+	// staleEvents is how many slots of the history's array, past its length, may still hold
+	// an earlier run's events (recycle).
+	staleEvents int
 	// spare is set only on a world in the pool: the buffers its next run reuses (recycle).
 	spare spare
 	// streams are the run's seeded PCG streams (reused by the next run, see spare).
@@ -207,6 +211,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
+	w.staleEvents = sp.staleEvents
 	w.netRand = stream("net")
 	w.faultRand = stream("faults")
 	w.executorRand = stream("executor")
@@ -260,6 +265,9 @@ type spare struct {
 	declared     map[string]*protocol.ServiceSpec
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
+	// staleEvents is how many of the events' slots still hold the finished run's events: the
+	// one buffer not cleared (see recycle).
+	staleEvents int
 	// streams are the PCG streams, seeded afresh for each run.
 	streams []*pcgSource
 	// runtimeRoom is the runtime node's core, engine and carriers, for their room.
@@ -275,8 +283,16 @@ type spare struct {
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
 	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all, twin: w.twin.emptied(), client: w.client.emptied()}
-	clear(w.history.Events) // drop what the old events point to
-	sp.events = w.history.Events[:0]
+	// The events are not cleared: the next run's appends overwrite each slot whole before
+	// anything reads it, and clearing the whole history cost as much as a twentieth of the trace
+	// hash. Only the slots past this run's end that still hold an earlier run's events are
+	// cleared, so that the array points at nothing older than this run, whose events it lets go
+	// of as the next run overwrites them.
+	n := len(w.history.Events)
+	if w.staleEvents > n {
+		clear(w.history.Events[n:w.staleEvents])
+	}
+	sp.events, sp.staleEvents = w.history.Events[:0], n
 	clear(w.link)
 	sp.link = w.link[:0]
 	clear(w.auditRows)
