@@ -81,8 +81,9 @@ func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	room.text.WriteString(req.Method)
 	room.text.WriteByte(' ')
 	room.text.WriteString(req.Target)
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: room.since(start), HTTP: sent,
-		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
+	e := w.newEvent(checkers.ClientRequest, client)
+	e.Request, e.Reason, e.HTTP = x.reqNo, room.since(start), sent
+	e.Service, e.Handler, e.Key, e.IdempotencyKey = target.Service, target.Handler, target.Key, target.IdempotencyKey
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
@@ -306,7 +307,9 @@ func (x *exchange) done(r Response) {
 		return
 	}
 	x.answered = true
-	e := checkers.Event{Kind: checkers.ClientResponse, Node: x.client, Request: x.reqNo}
+	// Filled in place (nothing below records another event before the client's callback).
+	e := x.w.newEvent(checkers.ClientResponse, x.client)
+	e.Request = x.reqNo
 	room := &x.w.client
 	if r.Err != nil {
 		// What fmt's "%s %s: %v" writes, in the room's text.
@@ -332,7 +335,6 @@ func (x *exchange) done(r Response) {
 		e.HTTP = got
 		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, room, &x.rec.failure)
 	}
-	x.w.Record(e)
 	x.to.Answer(r)
 }
 

@@ -379,6 +379,19 @@ func (w *World) Record(e checkers.Event) int {
 	return len(w.history.Events) - 1
 }
 
+// newEvent appends an event of kind by node to the history, stamped with the current virtual
+// time as Record stamps one, and returns it for the caller to fill in at once, before anything
+// else records: Record without the event built apart first. An event is over 400 bytes, and
+// copying one into the history cost more than the rest of recording it; on the executor's side,
+// which records from the handler's coroutine, an event on the stack also makes the frame that
+// much larger, and the coroutine's small stack grows by copying.
+func (w *World) newEvent(kind checkers.EventKind, node string) *checkers.Event {
+	w.history.Events = append(w.history.Events, checkers.Event{})
+	e := &w.history.Events[len(w.history.Events)-1]
+	e.At, e.Clock, e.Kind, e.Node = w.now, w.now, kind, node
+	return e
+}
+
 // afterKind queues an event of kind, which needs no payload, once virtual time has advanced by d.
 func (w *World) afterKind(d time.Duration, kind eventKind) {
 	w.queue.add(w.now + max(d, 0)).kind = kind
@@ -744,23 +757,28 @@ func (w *World) close() {
 type observer struct{ w *World }
 
 func (o observer) AttemptStarted(inv protocol.InvocationID, attempt uint32, j []journal.Entry) {
-	o.w.Record(checkers.Event{Kind: checkers.AttemptStarted, Node: "executor", Invocation: inv, Attempt: attempt, Journal: j})
+	e := o.w.newEvent(checkers.AttemptStarted, "executor")
+	e.Invocation, e.Attempt, e.Journal = inv, attempt, j
 }
 
 func (o observer) CommandEmitted(inv protocol.InvocationID, attempt uint32, index uint32, e journal.Entry) {
-	o.w.Record(checkers.Event{Kind: checkers.CommandEmitted, Node: "executor", Invocation: inv, Attempt: attempt, Index: index, Entry: e})
+	ev := o.w.newEvent(checkers.CommandEmitted, "executor")
+	ev.Invocation, ev.Attempt, ev.Index, ev.Entry = inv, attempt, index, e
 }
 
 func (o observer) ValueObserved(inv protocol.InvocationID, attempt uint32, index uint32, kind journal.Kind, r journal.Result) {
-	o.w.Record(checkers.Event{Kind: checkers.ValueObserved, Node: "executor", Invocation: inv, Attempt: attempt, Index: index, Entry: journal.Entry{Kind: kind}, Result: r})
+	e := o.w.newEvent(checkers.ValueObserved, "executor")
+	e.Invocation, e.Attempt, e.Index, e.Entry.Kind, e.Result = inv, attempt, index, kind, r
 }
 
 func (o observer) RunExecuted(inv protocol.InvocationID, attempt uint32, index uint32) {
-	o.w.Record(checkers.Event{Kind: checkers.RunExecuted, Node: "executor", Invocation: inv, Attempt: attempt, Index: index})
+	e := o.w.newEvent(checkers.RunExecuted, "executor")
+	e.Invocation, e.Attempt, e.Index = inv, attempt, index
 }
 
 func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how string) {
-	o.w.Record(checkers.Event{Kind: checkers.AttemptEnded, Node: "executor", Invocation: inv, Attempt: attempt, End: hist.ParseAttemptEnd(how), Reason: how})
+	e := o.w.newEvent(checkers.AttemptEnded, "executor")
+	e.Invocation, e.Attempt, e.End, e.Reason = inv, attempt, hist.ParseAttemptEnd(how), how
 	o.w.replayTwin(inv)
 }
 
