@@ -543,9 +543,9 @@ func (w *World) dispatch(ev *event) {
 			// The executor crashed before its message arrived: the runtime sees the attempt's
 			// connection break instead (an attempt that had already ended, by suspending say,
 			// was not among those the crash reported).
-			w.deliverToRuntime(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
+			w.deliverToRuntime(&protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
 		default:
-			w.deliverToRuntime(ev.msg)
+			w.deliverToRuntime(&ev.msg)
 		}
 	case evToExecutor:
 		switch {
@@ -558,11 +558,11 @@ func (w *World) dispatch(ev *event) {
 				w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
 			}
 		default:
-			w.deliverToExecutor(ev.msg)
+			w.deliverToExecutor(&ev.msg)
 		}
 	case evConnectionLost:
 		if ev.gen == w.runtime.gen {
-			w.deliverToRuntime(ev.msg)
+			w.deliverToRuntime(&ev.msg)
 		}
 	case evSync:
 		w.runtime.syncDone(ev.gen)
