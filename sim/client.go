@@ -81,8 +81,9 @@ func (w *World) Send(client string, req ClientRequest, to Answerer) {
 	room.text.WriteString(req.Method)
 	room.text.WriteByte(' ')
 	room.text.WriteString(req.Target)
-	w.Record(checkers.Event{Kind: checkers.ClientRequest, Node: client, Request: x.reqNo, Reason: room.since(start), HTTP: sent,
-		Service: target.Service, Handler: target.Handler, Key: target.Key, IdempotencyKey: target.IdempotencyKey})
+	e := w.newEvent(checkers.ClientRequest, client)
+	e.Request, e.Reason, e.HTTP = x.reqNo, room.since(start), sent
+	e.Service, e.Handler, e.Key, e.IdempotencyKey = target.Service, target.Handler, target.Key, target.IdempotencyKey
 	// A lost request or a lost response (a black hole) leaves the client waiting until its
 	// timeout: it cannot know whether the request took effect.
 	lostRequest := !w.healed && w.netRand.Percent(w.plan.RequestLossPercent, "request-loss")
@@ -125,12 +126,14 @@ func histFields(fs []ingress.HeaderField, buf []hist.Header) []hist.Header {
 
 // clientRoom is where the client path takes what a run's history keeps of its exchanges, in
 // chunks instead of an allocation each: the exchanges, the bodies' copies and the events'
-// texts. Nothing handed out is ever handed out again within a run, or written after it was
-// handed out. A recycled world's next run takes the exchanges again (emptied: nothing of a
-// run outlives its recycling but the world's own buffers, and the history, the queue and the
-// runtime node's requests that point at exchanges are emptied with them), and new bytes and
-// texts: the strings and bodies of a history may be kept by what outlives the run (a checker's
-// interned names), so they are never written again.
+// texts. Nothing handed out is ever handed out again, or written after it was handed out. A
+// recycled world's next run takes the exchanges again (emptied: nothing of a run outlives its
+// recycling but the world's own buffers, and the history, the queue and the runtime node's
+// requests that point at exchanges are emptied with them), and the rest of the chunks of bytes
+// and text after what the last run took: the strings and bodies of a history may be kept by what
+// outlives the run (a checker's interned names), so what was handed out is never written again,
+// but what follows it in a chunk was never handed out. A run's texts and bodies then take some
+// four kilobytes of chunks, not a new chunk of each and its unused end per run.
 type clientRoom struct {
 	// exchanges is the rest of the chunk in use; chunks are the room's chunks of exchanges,
 	// the first used of them in use for this run, kept for the world's next runs.
@@ -139,17 +142,20 @@ type clientRoom struct {
 	used      int
 	bytes     []byte
 	// text holds the events' texts: a string the Builder returned stays as it was while more is
-	// written after it, since a Builder only appends (and a new chunk is a new Builder).
-	text strings.Builder
+	// written after it, since a Builder only appends (and a new chunk is a new Builder). It is
+	// held by pointer so that it can pass to the next run (emptied) without being copied: a
+	// Builder refuses to be written after a copy.
+	text *strings.Builder
 }
 
 // The chunk sizes: a run of the approval scenario sends some twenty requests, each with a body
 // of a few dozen bytes and two texts of some sixty; an exchange is some 560 bytes, so a chunk of
-// four leaves less unused at the end of a run than a larger one would.
+// four leaves less unused at the end of a run than a larger one would. Bytes and text pass on to
+// the next run (emptied), so their chunks waste nothing at a run's end and can be larger.
 const (
 	exchangeChunk = 4
-	bytesChunk    = 256
-	textChunk     = 1024
+	bytesChunk    = 1024
+	textChunk     = 4096
 )
 
 // exchange returns a zero exchange of the room's: from the next of its chunks, emptied by
@@ -168,12 +174,13 @@ func (r *clientRoom) exchange() *exchange {
 }
 
 // emptied returns the room for a recycled world's next run: its chunks of exchanges, the ones
-// this run used cleared (which also lets go of what they point to), and no bytes or text.
+// this run used cleared (which also lets go of what they point to), and the rest of its bytes
+// and text, which nothing was handed out of.
 func (r *clientRoom) emptied() clientRoom {
 	for _, c := range r.chunks[:r.used] {
 		clear(c)
 	}
-	return clientRoom{chunks: r.chunks}
+	return clientRoom{chunks: r.chunks, bytes: r.bytes, text: r.text}
 }
 
 // cloneTwice returns two copies of b from the room's bytes, each with no room to grow into the
@@ -196,8 +203,11 @@ func (r *clientRoom) cloneTwice(b []byte) (first, second []byte) {
 // reserve makes room for n more bytes of text and returns where the next text starts, for
 // since once it is written.
 func (r *clientRoom) reserve(n int) int {
+	if r.text == nil {
+		r.text = new(strings.Builder)
+	}
 	if r.text.Cap()-r.text.Len() < n {
-		r.text = strings.Builder{}
+		*r.text = strings.Builder{}
 		r.text.Grow(max(n, textChunk))
 	}
 	return r.text.Len()
@@ -306,7 +316,9 @@ func (x *exchange) done(r Response) {
 		return
 	}
 	x.answered = true
-	e := checkers.Event{Kind: checkers.ClientResponse, Node: x.client, Request: x.reqNo}
+	// Filled in place (nothing below records another event before the client's callback).
+	e := x.w.newEvent(checkers.ClientResponse, x.client)
+	e.Request = x.reqNo
 	room := &x.w.client
 	if r.Err != nil {
 		// What fmt's "%s %s: %v" writes, in the room's text.
@@ -332,7 +344,6 @@ func (x *exchange) done(r Response) {
 		e.HTTP = got
 		e.Invocation, e.Entry, e.Result = responseFacts(e.HTTP, room, &x.rec.failure)
 	}
-	x.w.Record(e)
 	x.to.Answer(r)
 }
 

@@ -463,7 +463,8 @@ func (n *runtimeNode) deliver(m protocol.Message) {
 	if !n.up {
 		return // the connection is gone; the new engine restarts attempts itself
 	}
-	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "runtime", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Message: m.Kind, Reason: m.Kind.String()})
+	e := n.w.newEvent(checkers.MessageDelivered, "runtime") // filled in place (World.newEvent)
+	e.Invocation, e.Attempt, e.Index, e.Message, e.Reason = m.Invocation, m.Attempt, m.Index, m.Kind, m.Kind.String()
 	n.core.Receive(m)
 	n.flush()
 }
@@ -479,7 +480,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 		return
 	}
 	// The simulator's own fact: this request reached the runtime now, after every earlier one.
-	n.w.Record(checkers.Event{Kind: checkers.RequestDelivered, Node: "runtime", Request: reqNo})
+	n.w.newEvent(checkers.RequestDelivered, "runtime").Request = reqNo
 	n.w.nextRequest++
 	id := engine.RequestID(n.w.nextRequest)
 	n.requests[id] = cb
@@ -712,7 +713,8 @@ func (n *executorNode) deliver(m protocol.Message) {
 		}
 		return
 	}
-	n.w.Record(checkers.Event{Kind: checkers.MessageDelivered, Node: "executor", Invocation: m.Invocation, Attempt: m.Attempt, Index: m.Index, Message: m.Kind, Reason: m.Kind.String()})
+	e := n.w.newEvent(checkers.MessageDelivered, "executor") // filled in place (World.newEvent)
+	e.Invocation, e.Attempt, e.Index, e.Message, e.Reason = m.Invocation, m.Attempt, m.Index, m.Kind, m.Kind.String()
 	n.ex.Deliver(m)
 }
 

@@ -151,35 +151,53 @@ func (q *eventQueue) add(at time.Duration) *event {
 }
 
 // insert puts k in its place among keys[head:]: after every key before it, before every other.
+//
+// The place is looked for from the front, one key after another: most events a run queues fall
+// due before every event queued already (over half of the approval scenario's, and nine in ten
+// within the first four places), where a binary search took four probes of a queue of ten. Past
+// the first few places it is searched for in halves, so a long queue costs no more than it did.
 func (q *eventQueue) insert(k queueKey) {
-	// The first key that k runs before, by binary search over keys[head:].
-	lo, hi := q.head, len(q.keys)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if q.keys[m].before(&k) {
-			lo = m + 1
-		} else {
-			hi = m
+	keys := q.keys
+	lo, hi := q.head, len(keys)
+	for near := min(hi, lo+linearPlaces); lo < near && keys[lo].before(&k); {
+		lo++
+	}
+	if lo == q.head+linearPlaces {
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if keys[m].before(&k) {
+				lo = m + 1
+			} else {
+				hi = m
+			}
 		}
 	}
-	if q.head > 0 && lo-q.head < len(q.keys)-lo {
-		// Fewer keys before k's place than after it, and room before them: they move down.
+	if q.head > 0 && lo-q.head < len(keys)-lo {
+		// Fewer keys before k's place than after it, and room before them: they move down, one
+		// by one (there are few).
 		q.head--
-		copy(q.keys[q.head:lo-1], q.keys[q.head+1:lo])
-		q.keys[lo-1] = k
+		for i := q.head; i < lo-1; i++ {
+			keys[i] = keys[i+1]
+		}
+		keys[lo-1] = k
 		return
 	}
-	if len(q.keys) == cap(q.keys) && q.head > 0 {
+	if len(keys) == cap(keys) && q.head > 0 {
 		// Full at the end, room at the start: move the keys down rather than grow.
-		n := copy(q.keys, q.keys[q.head:])
-		q.keys = q.keys[:n]
+		n := copy(keys, keys[q.head:])
+		keys = keys[:n]
 		lo -= q.head
 		q.head = 0
 	}
-	q.keys = append(q.keys, queueKey{})
-	copy(q.keys[lo+1:], q.keys[lo:])
-	q.keys[lo] = k
+	keys = append(keys, queueKey{})
+	copy(keys[lo+1:], keys[lo:])
+	keys[lo] = k
+	q.keys = keys
 }
+
+// linearPlaces is how many places from the front insert looks at one by one before it searches
+// the rest in halves.
+const linearPlaces = 4
 
 // next removes the next event from the queue and returns its slot, which stays the event's, for
 // the caller to run in place, until the caller gives it back with release. An event is over 400

@@ -158,6 +158,10 @@ type World struct {
 	auditRows  []checkers.Row
 	auditBytes []byte
 	judges     *judges // the checkers' kept state, taken for the run (judge.go)
+
+	// staleEvents is how many slots of the history's array, past its length, may still hold
+	// an earlier run's events (recycle).
+	staleEvents int
 	// spare is set only on a world in the pool: the buffers its next run reuses (recycle).
 	spare spare
 	// streams are the run's seeded PCG streams (reused by the next run, see spare).
@@ -207,6 +211,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
+	w.staleEvents = sp.staleEvents
 	w.netRand = stream("net")
 	w.faultRand = stream("faults")
 	w.executorRand = stream("executor")
@@ -262,6 +267,9 @@ type spare struct {
 	runtimeHeld, executorHeld []event
 	// executorNode is the executor node, emptied (executorNode.room).
 	executorNode *executorNode
+	// staleEvents is how many of the events' slots still hold the finished run's events: the
+	// one buffer not cleared (see recycle).
+	staleEvents int
 	// streams are the PCG streams, seeded afresh for each run.
 	streams []*pcgSource
 	// runtimeRoom is the runtime node's core, engine and carriers, for their room.
@@ -277,8 +285,16 @@ type spare struct {
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
 	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all, twin: w.twin.emptied(), client: w.client.emptied()}
-	clear(w.history.Events) // drop what the old events point to
-	sp.events = w.history.Events[:0]
+	// The events are not cleared: the next run's appends overwrite each slot whole before
+	// anything reads it, and clearing the whole history cost as much as a twentieth of the trace
+	// hash. Only the slots past this run's end that still hold an earlier run's events are
+	// cleared, so that the array points at nothing older than this run, whose events it lets go
+	// of as the next run overwrites them.
+	n := len(w.history.Events)
+	if w.staleEvents > n {
+		clear(w.history.Events[n:w.staleEvents])
+	}
+	sp.events, sp.staleEvents = w.history.Events[:0], n
 	clear(w.link)
 	sp.link = w.link[:0]
 	clear(w.auditRows)
@@ -364,6 +380,19 @@ func (w *World) Record(e checkers.Event) int {
 	}
 	w.history.Events = append(w.history.Events, e)
 	return len(w.history.Events) - 1
+}
+
+// newEvent appends an event of kind by node to the history, stamped with the current virtual
+// time as Record stamps one, and returns it for the caller to fill in at once, before anything
+// else records: Record without the event built apart first. An event is over 400 bytes, and
+// copying one into the history cost more than the rest of recording it; on the executor's side,
+// which records from the handler's coroutine, an event on the stack also makes the frame that
+// much larger, and the coroutine's small stack grows by copying.
+func (w *World) newEvent(kind checkers.EventKind, node string) *checkers.Event {
+	w.history.Events = append(w.history.Events, checkers.Event{})
+	e := &w.history.Events[len(w.history.Events)-1]
+	e.At, e.Clock, e.Kind, e.Node = w.now, w.now, kind, node
+	return e
 }
 
 // afterKind queues an event of kind, which needs no payload, once virtual time has advanced by d.
@@ -517,9 +546,9 @@ func (w *World) dispatch(ev *event) {
 			// The executor crashed before its message arrived: the runtime sees the attempt's
 			// connection break instead (an attempt that had already ended, by suspending say,
 			// was not among those the crash reported).
-			w.deliverToRuntime(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
+			w.deliverToRuntime(&protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
 		default:
-			w.deliverToRuntime(ev.msg)
+			w.deliverToRuntime(&ev.msg)
 		}
 	case evToExecutor:
 		switch {
@@ -532,11 +561,11 @@ func (w *World) dispatch(ev *event) {
 				w.connectionLost(protocol.Message{Kind: protocol.KindError, Invocation: ev.msg.Invocation, Attempt: ev.msg.Attempt, Retryable: true, Message: "connection to the executor lost"})
 			}
 		default:
-			w.deliverToExecutor(ev.msg)
+			w.deliverToExecutor(&ev.msg)
 		}
 	case evConnectionLost:
 		if ev.gen == w.runtime.gen {
-			w.deliverToRuntime(ev.msg)
+			w.deliverToRuntime(&ev.msg)
 		}
 	case evSync:
 		w.runtime.syncDone(ev.gen)
@@ -731,23 +760,28 @@ func (w *World) close() {
 type observer struct{ w *World }
 
 func (o observer) AttemptStarted(inv protocol.InvocationID, attempt uint32, j []journal.Entry) {
-	o.w.Record(checkers.Event{Kind: checkers.AttemptStarted, Node: "executor", Invocation: inv, Attempt: attempt, Journal: j})
+	e := o.w.newEvent(checkers.AttemptStarted, "executor")
+	e.Invocation, e.Attempt, e.Journal = inv, attempt, j
 }
 
 func (o observer) CommandEmitted(inv protocol.InvocationID, attempt uint32, index uint32, e journal.Entry) {
-	o.w.Record(checkers.Event{Kind: checkers.CommandEmitted, Node: "executor", Invocation: inv, Attempt: attempt, Index: index, Entry: e})
+	ev := o.w.newEvent(checkers.CommandEmitted, "executor")
+	ev.Invocation, ev.Attempt, ev.Index, ev.Entry = inv, attempt, index, e
 }
 
 func (o observer) ValueObserved(inv protocol.InvocationID, attempt uint32, index uint32, kind journal.Kind, r journal.Result) {
-	o.w.Record(checkers.Event{Kind: checkers.ValueObserved, Node: "executor", Invocation: inv, Attempt: attempt, Index: index, Entry: journal.Entry{Kind: kind}, Result: r})
+	e := o.w.newEvent(checkers.ValueObserved, "executor")
+	e.Invocation, e.Attempt, e.Index, e.Entry.Kind, e.Result = inv, attempt, index, kind, r
 }
 
 func (o observer) RunExecuted(inv protocol.InvocationID, attempt uint32, index uint32) {
-	o.w.Record(checkers.Event{Kind: checkers.RunExecuted, Node: "executor", Invocation: inv, Attempt: attempt, Index: index})
+	e := o.w.newEvent(checkers.RunExecuted, "executor")
+	e.Invocation, e.Attempt, e.Index = inv, attempt, index
 }
 
 func (o observer) AttemptEnded(inv protocol.InvocationID, attempt uint32, how string) {
-	o.w.Record(checkers.Event{Kind: checkers.AttemptEnded, Node: "executor", Invocation: inv, Attempt: attempt, End: hist.ParseAttemptEnd(how), Reason: how})
+	e := o.w.newEvent(checkers.AttemptEnded, "executor")
+	e.Invocation, e.Attempt, e.End, e.Reason = inv, attempt, hist.ParseAttemptEnd(how), how
 	o.w.replayTwin(inv)
 }
 

@@ -215,12 +215,11 @@ type request struct {
 	safe bool
 
 	// What do sends on every try, made once: the request (its header fields in fieldBuf when
-	// they fit) and the world's callback for a retry (r.try, bound once for the request value
-	// and kept when the value is used again); then the number of the try in flight (the world
-	// answers each try once, and the next try starts only after that answer).
+	// they fit); then the number of the try in flight (the world answers each try once, and the
+	// next try starts only after that answer). A retry is queued as the request itself, a
+	// sim.Caller (Call), with no callback bound for it.
 	sent     sim.ClientRequest
 	fieldBuf [2]ingress.HeaderField
-	resend   func()
 	n        int
 	// finish hands the last answer to the caller's callback fn: a value of a zero-size type for
 	// each kind of callback, so that nothing is made per request (a generic function's func
@@ -239,9 +238,8 @@ type finisher interface {
 
 func newRequest(c *Client, method, path string, body []byte, safe bool, opts []Option) *request {
 	r := c.takeRequest()
-	// A done request keeps its resend, bound to this very value: still r.try.
 	*r = request{c: c, method: method, path: path, body: body, tries: 50, safe: safe,
-		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second, resend: r.resend}
+		backoffMin: 10 * time.Millisecond, backoffMax: 2 * time.Second}
 	for _, o := range opts {
 		o(r)
 	}
@@ -331,14 +329,14 @@ func (r *request) try() {
 	r.c.s.w.Send(r.c.name, r.sent, r)
 }
 
+// Call sends the next try, when the pause after a failed one is over (Answer queues it).
+func (r *request) Call() { r.try() }
+
 // Answer takes the answer to try r.n: another try after a connection error while that is safe,
 // else the end.
 func (r *request) Answer(resp sim.Response) {
 	if resp.Err != nil && r.safe && r.n < r.tries {
-		if r.resend == nil {
-			r.resend = r.try
-		}
-		r.c.s.w.After(r.wait(r.n), r.resend)
+		r.c.s.w.AfterCall(r.wait(r.n), r)
 		return
 	}
 	r.finish.finish(r, resp)
@@ -347,10 +345,10 @@ func (r *request) Answer(resp sim.Response) {
 
 // release hands the request, its last answer handed on, to the run's next request: cleared of
 // what it refers to (the caller's callback, the body, the path), so that nothing of it is kept
-// alive by the value, which keeps only its resend bound to itself.
+// alive by the value.
 func (r *request) release() {
 	s := r.c.s
-	*r = request{resend: r.resend, nextDone: s.doneRequests}
+	*r = request{nextDone: s.doneRequests}
 	s.doneRequests = r
 }
 

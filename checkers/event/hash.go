@@ -224,10 +224,11 @@ func hashString[T string | []byte](h uint64, s T) uint64 {
 	switch {
 	case n >= 8:
 		h = hashWord(h, uint64(n))
-		for i := 0; i+8 < n; i += 8 {
-			h = hashWord(h, le64(s[i:]))
+		// The words are read by index, each a load with no slice made for it.
+		for i := 0; i < n-8; i += 8 {
+			h = hashWord(h, le64(s[i:i+8]))
 		}
-		return hashWord(h, le64(s[n-8:]))
+		return hashWord(h, le64(s[n-8:n]))
 	case n >= 4:
 		// The first four bytes and the last four, in place: the bytes both hold are the same.
 		return hashWord(h, uint64(le32(s))|uint64(le32(s[n-4:]))<<(8*(n-4))|uint64(n)<<56)
