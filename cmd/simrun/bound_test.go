@@ -80,7 +80,11 @@ func TestSeedTimeoutAbandonsAStuckRun(t *testing.T) {
 	spinner := wallLoopScenario("spinner", func() {
 		spinning.Add(1)
 		defer spinning.Done()
+		// Stuck for good, but sleeping: two abandoned busy loops would hold both Ps of a 2-core
+		// machine, and on a loaded one the third seed's run could then not reach its first event
+		// within the timeout (it was cut at virtual 0s instead of stuck inside an event).
 		for !release.Load() {
+			time.Sleep(time.Millisecond)
 		}
 	})
 
