@@ -429,15 +429,54 @@ func (e *Executor) start(m protocol.Message) {
 // otherwise reallocate it (and its ready flags) at its first few commands.
 const newEntriesRoom = 4
 
-// copyJournal returns a copy of j for the attempt to complete and extend: in the attempt's own
-// journalRoom when j fits there, which leaves a first attempt room for newEntriesRoom more
-// entries; otherwise (a later attempt's long journal, which mostly replays) a copy of exactly j.
+// journalRoom is room for a short journal: a first attempt's input and newEntriesRoom more.
+type journalRoom [1 + newEntriesRoom]journal.Entry
+
+// copyJournal returns a copy of j for the attempt to complete and extend: in a journalRoom when
+// j fits there (a spare one of the executor's, see freeJournal), which leaves a first attempt
+// room for newEntriesRoom more entries; otherwise (a later attempt's long journal, which mostly
+// replays) a copy of exactly j.
 func (a *attempt) copyJournal(j []journal.Entry) []journal.Entry {
-	if len(j) <= len(a.journalRoom) {
-		return append(a.journalRoom[:0], j...)
+	if len(j) > len(journalRoom{}) {
+		return slices.Clone(j)
 	}
-	return slices.Clone(j)
+	t := &a.ex.tables
+	if n := len(t.journalRooms); n > 0 {
+		a.journalRoom = t.journalRooms[n-1]
+		t.journalRooms[n-1] = nil
+		t.journalRooms = t.journalRooms[:n-1]
+	} else {
+		a.journalRoom = new(journalRoom)
+	}
+	return append(a.journalRoom[:0], j...)
 }
+
+// freeJournal lets go of the journal of the attempt, which has ended, and gives its journalRoom
+// back, emptied, for a later attempt: a room is a third of the bytes an attempt allocated, and
+// every seed runs a dozen attempts. Nothing outside the attempt holds its journal (entries leave
+// it by value), and nothing of the attempt reads it once it has ended: the handler is over, a
+// kept context is refused (guard) before it reaches the journal, a late timer finds it ended.
+// Dropping the journal makes a stray use of it (a goroutine's Run that outlived its attempt,
+// which EndRun journals unguarded) append to a journal of its own, never to the room's next.
+func (a *attempt) freeJournal() {
+	used := len(a.journal) // the room's entries past it were never written
+	a.journal = nil
+	r := a.journalRoom
+	if r == nil {
+		return
+	}
+	a.journalRoom = nil
+	t := &a.ex.tables
+	if len(t.journalRooms) >= maxJournalRooms {
+		return
+	}
+	clear(r[:min(used, len(r))])
+	t.journalRooms = append(t.journalRooms, r)
+}
+
+// maxJournalRooms bounds the spare journalRooms an executor keeps: as many as attempts that
+// ended since the last one started, which a burst of suspensions makes many.
+const maxJournalRooms = 64
 
 // attempt is one run of a handler against a journal.
 type attempt struct {
@@ -459,8 +498,8 @@ type attempt struct {
 	// readyRoom holds ready when the journal is short, as most are: no allocation of its own.
 	readyRoom [8]bool
 	// journalRoom holds journal when the start journal is short, as most are (a first attempt's
-	// is its input alone): the attempt and its journal are one allocation.
-	journalRoom [1 + newEntriesRoom]journal.Entry
+	// is its input alone); it is the executor's, lent until the attempt ends (freeJournal).
+	journalRoom *journalRoom
 	replayLen   uint32
 	// pos is the index the handler's next durable call takes; below replayLen it replays.
 	pos uint32
@@ -726,6 +765,7 @@ func (a *attempt) sendEnding() {
 func (a *attempt) finishWith(m protocol.Message, how string) {
 	a.ended = true
 	a.ex.forget(a)
+	a.freeJournal()
 	m.Invocation, m.Attempt = a.inv, a.number
 	if o := a.ex.cfg.Observer; o != nil {
 		o.AttemptEnded(a.inv, a.number, how)
@@ -759,6 +799,7 @@ func (a *attempt) abort(how string) {
 	if how != "" && !a.ended {
 		a.ended = true
 		a.ex.forget(a)
+		a.freeJournal()
 		if o := a.ex.cfg.Observer; o != nil {
 			o.AttemptEnded(a.inv, a.number, how)
 		}

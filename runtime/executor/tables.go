@@ -35,21 +35,25 @@ type tables struct {
 	// (durable.Handler.PrepareReusing) instead of allocating one; made at the first call, and
 	// kept apart so that an executor that never runs one stays small.
 	calls *durable.SpareCalls
+	// journalRooms are emptied journalRooms of ended attempts, lent to the next ones
+	// (attempt.copyJournal, freeJournal).
+	journalRooms []*journalRoom
 }
 
 // none reports whether t holds nothing, not even room.
 func (t *tables) none() bool {
 	return t.attempts.none() && t.ended.none() && t.endedOrder == nil && t.early.none() &&
-		t.earlyOrder == nil && t.spareEarly == nil && t.idle == nil && t.calls == nil
+		t.earlyOrder == nil && t.spareEarly == nil && t.idle == nil && t.calls == nil && t.journalRooms == nil
 }
 
 // emptied empties t's tables and returns them, their room kept: nothing of an attempt is left
 // in them. The waiting workers stay, as they hold no attempt, and so do the kept calls, which
-// hold nothing of theirs either (PrepareReusing leaves nothing of an earlier call in a new one).
+// hold nothing of theirs either (PrepareReusing leaves nothing of an earlier call in a new one),
+// and the spare journalRooms, emptied as they were given back.
 func (t *tables) emptied() tables {
 	t.early.each(func(_ protocol.InvocationID, b *earlyMessages) { t.freeEarly(b) })
 	return tables{attempts: t.attempts.emptied(), ended: t.ended.emptied(), endedOrder: t.endedOrder[:0], early: t.early.emptied(),
-		earlyOrder: t.earlyOrder[:0], spareEarly: t.spareEarly, idle: t.idle, calls: t.calls}
+		earlyOrder: t.earlyOrder[:0], spareEarly: t.spareEarly, idle: t.idle, calls: t.calls, journalRooms: t.journalRooms}
 }
 
 // newEarly returns an empty earlyMessages for attempt, a spare one if there is one.
