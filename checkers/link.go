@@ -130,11 +130,7 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 		a.inactivity.reset(h, decl)
 		a.withInactivity = true
 	}
-	only := &attemptKinds
-	if !a.withInactivity {
-		only = &attemptKindsNoInactivity
-	}
-	walk(*h, l, only, a) // a walker: its methods are called directly, not through method values
+	a.walk(h, l)
 	vs := a.progress.finish()
 	vs = append(vs, a.causality.finish()...)
 	vs = append(vs, a.retry.finish()...)
@@ -145,13 +141,6 @@ func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
 	a.progress.vs, a.causality.vs, a.retry.vs, a.durable.vs, a.inactivity.vs = nil, nil, nil, nil, nil
 	return vs
 }
-
-// attemptKinds are the kinds of event some attempt judge reads, and attemptKindsNoInactivity
-// those without the inactivity checker's: the walk tells Judge no other.
-var (
-	attemptKindsNoInactivity = progressKinds.union(causalityKinds).union(retryKinds).union(durableKinds)
-	attemptKinds             = attemptKindsNoInactivity.union(inactivityKinds)
-)
 
 // The attempt judges as bits of a readers mask, in the order Judge reports them.
 const (
@@ -191,10 +180,35 @@ func readers[S any](has func(*S) bool, sets ...*S) uint8 {
 	return m
 }
 
-// event tells each checker that reads its kind history event i, in the order Judge reports
-// them.
-func (a *AttemptJudges) event(i int, e *Event) {
-	r := kindReaders[e.Kind]
+// walk is walk(*h, l, only, a) for the attempt judges, only being their kinds: the same order
+// of events and link events, with each event's readers looked up once (the mask of kindReaders
+// is zero for the kinds no judge reads) and the judges called directly rather than through the
+// walker interface, which for the few hundred events of a seed's history cost as much as the
+// judges' own work on most of them.
+func (a *AttemptJudges) walk(h *History, l Link) {
+	mask := ^readsInactivity
+	if a.withInactivity {
+		mask = ^uint8(0)
+	}
+	i, events := 0, h.Events
+	for j := range l {
+		for after := l[j].After; i < len(events) && i < after; i++ {
+			if r := kindReaders[events[i].Kind] & mask; r != 0 {
+				a.event(i, &events[i], r)
+			}
+		}
+		a.link(j, &l[j])
+	}
+	for ; i < len(events); i++ {
+		if r := kindReaders[events[i].Kind] & mask; r != 0 {
+			a.event(i, &events[i], r)
+		}
+	}
+}
+
+// event tells each checker of r (kindReaders of e's kind, less the inactivity checker when it
+// does not run) history event i, in the order Judge reports them.
+func (a *AttemptJudges) event(i int, e *Event, r uint8) {
 	if r&readsProgress != 0 {
 		a.progress.event(i, e)
 	}
@@ -207,7 +221,7 @@ func (a *AttemptJudges) event(i int, e *Event) {
 	if r&readsDurable != 0 {
 		a.durable.event(i, e)
 	}
-	if r&readsInactivity != 0 && a.withInactivity {
+	if r&readsInactivity != 0 {
 		a.inactivity.event(i, e)
 	}
 }

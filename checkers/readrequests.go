@@ -19,6 +19,8 @@ type ReadRequests struct {
 	// rejects are the failures of the rejects Parse read, kept across Resets: they are shared
 	// and never written, so which run read one first changes nothing.
 	rejects rejectFailures
+	// scratch is the reading Parse returns for a request it keeps none of.
+	scratch ParsedRequest
 }
 
 // maxNotedRequest bounds the request numbers Note keeps, so that a stray large number cannot
@@ -29,32 +31,47 @@ const maxNotedRequest = 1 << 16
 func (r *ReadRequests) Reset() {
 	clear(r.http)
 	clear(r.parsed)
-	r.services, r.http, r.parsed = nil, r.http[:0], r.parsed[:0]
+	r.services, r.http, r.parsed, r.scratch = nil, r.http[:0], r.parsed[:0], ParsedRequest{}
 }
 
 // Parse returns ParseClientRequest(h, services) and notes it (Note) as request number n's
-// reading. A reject's failure may be shared with other readings of r, across Resets too: the
-// reading must not be written to.
-func (r *ReadRequests) Parse(n uint64, h *event.HTTP, services map[string]*protocol.ServiceSpec) ParsedRequest {
-	p := parseClientRequest(h, services, &r.rejects)
-	r.Note(n, h, services, p)
+// reading. The reading is returned where r keeps it, valid (and not to be written to) until the
+// next Parse, Note or Reset: the request's few target fields are all its caller reads, and the
+// reading, a dozen words, was copied four times on its way there. A reject's failure may be
+// shared with other readings of r, across Resets too.
+func (r *ReadRequests) Parse(n uint64, h *event.HTTP, services map[string]*protocol.ServiceSpec) *ParsedRequest {
+	p := r.slot(n, h, services)
+	if p == nil { // not noted: read into the scratch reading
+		p = &r.scratch
+	}
+	*p = parseClientRequest(h, services, &r.rejects)
 	return p
 }
 
 // Note keeps p, which ParseClientRequest(h, services) returned for request number n. Every note
 // between two Resets must name the same services map.
 func (r *ReadRequests) Note(n uint64, h *event.HTTP, services map[string]*protocol.ServiceSpec, p ParsedRequest) {
+	if s := r.slot(n, h, services); s != nil {
+		*s = p
+	}
+}
+
+// slot returns where request number n's reading from h goes, its first (the one the index
+// reads), nil when none is kept for it (a later request of the number, or none at all).
+func (r *ReadRequests) slot(n uint64, h *event.HTTP, services map[string]*protocol.ServiceSpec) *ParsedRequest {
 	if n >= maxNotedRequest || h == nil {
-		return
+		return nil
 	}
 	r.services = services
 	for uint64(len(r.http)) <= n {
 		r.http = append(r.http, nil)
 		r.parsed = append(r.parsed, ParsedRequest{})
 	}
-	if r.http[n] == nil { // a number's first request is the one the index reads
-		r.http[n], r.parsed[n] = h, p
+	if r.http[n] != nil {
+		return nil
 	}
+	r.http[n] = h
+	return &r.parsed[n]
 }
 
 // usable reports whether r's readings were made with the services specs, the history's.

@@ -78,7 +78,7 @@ func TestReadRequestsParseIsParseClientRequest(t *testing.T) {
 			}
 			h := &event.HTTP{Method: "POST", Path: "/restate/awakeables/" + awk + "/" + action, Body: []byte(body)}
 			want := ParseClientRequest(h, services)
-			got := read.Parse(uint64(i), h, services)
+			got := *read.Parse(uint64(i), h, services)
 			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("request %d (%s %q): Parse differs from ParseClientRequest (-want +got):\n%s", i, action, body, d)
 			}

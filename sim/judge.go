@@ -35,8 +35,9 @@ var judgesPool = sync.Pool{New: func() any { return new(judges) }}
 // readRequest is the client path's reading of request number n, ParseClientRequest of h with
 // the declared services, which the judge's index takes instead of parsing the request again
 // (checkers.ReadRequests says when it may). The judges are taken from the pool at the run's
-// first request.
-func (w *World) readRequest(n uint64, h *hist.HTTP) checkers.ParsedRequest {
+// first request. The reading is the judges' own (ReadRequests.Parse): read it at once, never
+// write to it.
+func (w *World) readRequest(n uint64, h *hist.HTTP) *checkers.ParsedRequest {
 	return w.takeJudges().read.Parse(n, h, w.declared)
 }
 

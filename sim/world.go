@@ -154,10 +154,9 @@ type World struct {
 	cut          Bound
 	cutViolation checkers.Violation
 
-	// auditRows and auditBytes hold the store's rows for the end-of-run audit (storage.go).
-	auditRows  []checkers.Row
-	auditBytes []byte
-	judges     *judges // the checkers' kept state, taken for the run (judge.go)
+	// auditRows holds the store's keys for the end-of-run audit (storage.go).
+	auditRows []checkers.Row
+	judges    *judges // the checkers' kept state, taken for the run (judge.go)
 
 	// staleEvents is how many slots of the history's array, past its length, may still hold
 	// an earlier run's events (recycle).
@@ -196,13 +195,12 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 	}
 	sp := w.spare
 	*w = World{
-		streams:    pcgSources{all: sp.streams},
-		history:    checkers.History{Events: sp.events},
-		queue:      sp.queue,
-		link:       sp.link,
-		auditRows:  sp.auditRows,
-		auditBytes: sp.auditBytes,
-		covered:    sp.covered,
+		streams:   pcgSources{all: sp.streams},
+		history:   checkers.History{Events: sp.events},
+		queue:     sp.queue,
+		link:      sp.link,
+		auditRows: sp.auditRows,
+		covered:   sp.covered,
 		// Emptied by recycle, or nil: filled below (declare).
 		serviceKinds: sp.serviceKinds,
 		declared:     sp.declared,
@@ -251,14 +249,13 @@ var worlds sync.Pool
 // spare is what a recycled world keeps for its next run: buffers emptied of everything the
 // finished run put in them (cleared, so they point at nothing of it), with their capacity.
 type spare struct {
-	queue      eventQueue
-	events     []checkers.Event
-	link       checkers.Link
-	store      *mem.Store
-	requests   map[engine.RequestID]replier
-	auditRows  []checkers.Row
-	auditBytes []byte
-	covered    []coverCount
+	queue     eventQueue
+	events    []checkers.Event
+	link      checkers.Link
+	store     *mem.Store
+	requests  map[engine.RequestID]replier
+	auditRows []checkers.Row
+	covered   []coverCount
 	// serviceKinds and declared are the world's maps of the services, emptied: nothing keeps
 	// them past the run (the judge's readings let go of declared at their Reset).
 	serviceKinds ingress.ServiceKinds
@@ -284,7 +281,7 @@ type spare struct {
 // Result keeps is never recycled (runOn). The world must not be used after it: a caller that
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
-	sp := spare{queue: emptyQueue(w.queue), auditBytes: w.auditBytes[:0], streams: w.streams.all, twin: w.twin.emptied(), client: w.client.emptied()}
+	sp := spare{queue: emptyQueue(w.queue), streams: w.streams.all, twin: w.twin.emptied(), client: w.client.emptied()}
 	// The events are not cleared: the next run's appends overwrite each slot whole before
 	// anything reads it, and clearing the whole history cost as much as a twentieth of the trace
 	// hash. Only the slots past this run's end that still hold an earlier run's events are
