@@ -424,15 +424,19 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 		if kind == 0 {
 			panic(fmt.Sprintf("sim: engine note kind %d has no history event", note.Kind))
 		}
-		e := checkers.Event{
-			Kind: kind, Node: "runtime", Invocation: note.Invocation, Index: note.Index, Awakeable: note.Awakeable,
-			Result: note.Result, Reason: note.Reason, Journal: note.Journal, Service: note.Service, Handler: note.Handler,
-			Key: note.Key, Promise: note.Promise, Seq: note.Seq, IdempotencyKey: note.IdempotencyKey,
-		}
+		// Filled in place in the history (World.newEvent) rather than built apart and copied in
+		// by Record: an event is over 400 bytes. Record's rule holds: a note's clock stamps the
+		// event unless it is absent or the epoch itself (an offset of 0), when now does.
+		e := n.w.newEvent(kind, "runtime")
+		e.Invocation, e.Index, e.Awakeable = note.Invocation, note.Index, note.Awakeable
+		e.Result, e.Reason, e.Journal, e.Service, e.Handler = note.Result, note.Reason, note.Journal, note.Service, note.Handler
+		e.Key, e.Promise, e.Seq, e.IdempotencyKey = note.Key, note.Promise, note.Seq, note.IdempotencyKey
 		if !note.Clock.IsZero() {
-			e.Clock = note.Clock.Sub(Epoch)
+			if c := note.Clock.Sub(Epoch); c != 0 {
+				e.Clock = c
+			}
 		}
-		typeNote(&e, note)
+		typeNote(e, note)
 		if !note.Timer.Deadline.IsZero() {
 			e.Deadline = note.Timer.Deadline.Sub(Epoch)
 			if e.Invocation.IsZero() {
@@ -442,7 +446,6 @@ func (n *runtimeNode) recordNotes(notes []engine.Note) {
 				e.Index = note.Timer.Index
 			}
 		}
-		n.w.Record(e)
 	}
 }
 

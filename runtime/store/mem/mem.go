@@ -445,7 +445,7 @@ func (s *Store) mergeKeys() {
 	out := s.merged[:0]
 	i, j := 0, 0
 	for i < len(s.keys) && j < len(s.added) {
-		if s.keys[i].key < s.added[j].key {
+		if keyLess(s.keys[i].key, s.added[j].key) {
 			out = append(out, s.keys[i])
 			i++
 		} else {
@@ -485,13 +485,24 @@ func (s *Store) firstAtOrAfter(key string) int {
 	lo, hi := 0, len(s.keys)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if s.keys[mid].key < key {
+		if keyLess(s.keys[mid].key, key) {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
 	return lo
+}
+
+// keyLess reports whether a < b. The engine's keys begin with their kind's prefix ("inv/",
+// "jnl/", "st/"...), most of them with a first letter of their own, so that a binary search or
+// a merge over keys of several kinds mostly compares keys whose first bytes differ: deciding
+// those in line spares them a call of the runtime's string compare.
+func keyLess(a, b string) bool {
+	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 // Close closes the store: every later call of the store.Store methods returns an error that
