@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // TestAppendDurationIsDurationString: appendDuration writes what Duration.String returns, for
 // durations of every scale (each unit, whole and fractional, negative, the extremes), and the
-// reasons built on it are the concatenations they replace.
+// reasons and the timeout's message built on it are the texts they replace.
 func TestAppendDurationIsDurationString(t *testing.T) {
 	edges := []time.Duration{0, 1, -1, 999, 1000, 1001, 999999, time.Millisecond, time.Second - 1, time.Second,
 		time.Minute, time.Hour, time.Hour + 5*time.Second, 61 * time.Minute, 1500 * time.Microsecond,
@@ -34,6 +35,13 @@ func TestAppendDurationIsDurationString(t *testing.T) {
 		}
 		if got, want := r.stepReason(a, b), "offset "+a.String()+" -> "+b.String(); got != want {
 			t.Fatalf("stepReason = %q, want %q", got, want)
+		}
+		te := timeoutError{a}
+		if got, want := string(te.appendError([]byte("x"))), "x"+fmt.Errorf("no answer within %s: %w", a, ErrTimeout).Error(); got != want {
+			t.Fatalf("timeoutError.appendError = %q, want %q", got, want)
+		}
+		if got, want := te.Error(), fmt.Errorf("no answer within %s: %w", a, ErrTimeout).Error(); got != want {
+			t.Fatalf("timeoutError.Error = %q, want %q", got, want)
 		}
 	})
 }
