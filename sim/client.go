@@ -304,7 +304,15 @@ type timeoutError struct{ d time.Duration }
 
 // Error says how long the client waited.
 func (e timeoutError) Error() string {
-	return "no answer within " + e.d.String() + ": " + ErrTimeout.Error()
+	var buf [96]byte
+	return string(e.appendError(buf[:0]))
+}
+
+// appendError appends what Error returns, so that the client's record writes it in the room's
+// text without making the string first.
+func (e timeoutError) appendError(b []byte) []byte {
+	b = appendDuration(append(b, "no answer within "...), e.d)
+	return append(append(b, ": "...), ErrTimeout.Error()...)
 }
 
 // Unwrap lets errors.Is find ErrTimeout.
@@ -321,11 +329,20 @@ func (x *exchange) done(r Response) {
 	e.Request = x.reqNo
 	room := &x.w.client
 	if r.Err != nil {
-		// What fmt's "%s %s: %v" writes, in the room's text.
-		msg := r.Err.Error()
-		start := room.reserve(len(x.req.Method) + 1 + len(x.req.Target) + 2 + len(msg))
+		// What fmt's "%s %s: %v" writes, in the room's text; a timeout's message (the usual
+		// error) is written on the stack first rather than made as a string.
+		var msg string
+		var buf [96]byte
+		var timeout []byte
+		if te, ok := r.Err.(timeoutError); ok {
+			timeout = te.appendError(buf[:0])
+		} else {
+			msg = r.Err.Error()
+		}
+		start := room.reserve(len(x.req.Method) + 1 + len(x.req.Target) + 2 + len(msg) + len(timeout))
 		x.writeRequestLine(room)
 		room.text.WriteString(msg)
+		room.text.Write(timeout)
 		e.Reason = room.since(start)
 	} else {
 		e.Status = r.Status

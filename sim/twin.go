@@ -99,7 +99,10 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 	w.twin.runs++
 	// The re-runs are bracketed in the history, so that what handler code records during them (a
 	// side effect outside Run, say) is known to come from a replay, and a verdict can point at it.
-	started := w.Record(checkers.Event{Kind: checkers.ReplayStarted, Node: "twin", Invocation: inv, Attempt: uint32(w.twin.runs), Index: uint32(len(j))})
+	// Filled in place (World.newEvent), as Record would: not built apart and copied in.
+	e := w.newEvent(checkers.ReplayStarted, "twin")
+	e.Invocation, e.Attempt, e.Index = inv, uint32(w.twin.runs), uint32(len(j))
+	started := len(w.history.Events) - 1
 	vs := w.versions()
 	tried, fit := replayVersions(w.twin.tried[:0], &w.twin.calls, vs, inv, p, j, output, Epoch.Add(w.now))
 	if fit > 0 {
@@ -108,7 +111,9 @@ func (w *World) replayTwin(inv protocol.InvocationID) {
 		w.cover(CoverTwinEarlierVersion)
 	}
 	outcome, problem := twinVerdict(len(vs), tried, fit, output)
-	ended := w.Record(checkers.Event{Kind: checkers.ReplayEnded, Node: "twin", Invocation: inv, Attempt: uint32(w.twin.runs), Reason: outcome})
+	e = w.newEvent(checkers.ReplayEnded, "twin")
+	e.Invocation, e.Attempt, e.Reason = inv, uint32(w.twin.runs), outcome
+	ended := len(w.history.Events) - 1
 	if problem != "" {
 		w.twinViolation(inv, problem, started, ended)
 	}

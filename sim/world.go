@@ -672,8 +672,8 @@ func (w *World) clockStepDue() {
 	max := w.plan.ClockSkewMax
 	from := w.runtime.clockOffset
 	w.runtime.clockOffset = w.faultRand.Duration(-max, max, "clock-offset")
-	// What fmt's "offset %v -> %v" writes, without fmt.
-	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: "offset " + from.String() + " -> " + w.runtime.clockOffset.String()})
+	// What fmt's "offset %v -> %v" writes, without fmt, in the client room's text (stepReason).
+	w.Record(checkers.Event{Kind: checkers.ClockStepped, Node: "runtime", Span: w.runtime.clockOffset, Reason: w.client.stepReason(from, w.runtime.clockOffset)})
 	w.afterKind(w.faultRand.Exp(w.plan.ClockStepEvery, "clock-step"), evClockStepDue)
 }
 
@@ -733,7 +733,7 @@ func (w *World) pauseDue(node uint64) {
 	p.until = max(p.until, w.now+d)
 	w.afterPause(d, evPauseEnd, node, p.until)
 	w.cover(CoverPause)
-	w.Record(checkers.Event{Kind: checkers.NodePaused, Node: names.node, Span: d, Reason: "for " + d.String()})
+	w.Record(checkers.Event{Kind: checkers.NodePaused, Node: names.node, Span: d, Reason: w.client.durationReason("for ", d)})
 	w.afterPause(d+w.faultRand.Exp(every, names.every), evPauseDue, node, 0)
 }
 
