@@ -483,7 +483,14 @@ func encodeInput(rm *room, verb, subject string, v any) []byte {
 func encode(rm *room, verb, subject string, v any) []byte {
 	switch v := v.(type) {
 	case string:
-		return encodeString(rm, verb, subject, v)
+		if plainString(v) {
+			// What json.Marshal writes for a string that needs no escaping, without its
+			// reflection.
+			b := rm.take(len(v) + 2)
+			b[0], b[len(b)-1] = '"', '"'
+			copy(b[1:], v)
+			return b
+		}
 	case json.RawMessage:
 		if plainRaw(v) {
 			// What json.Marshal writes for a value already compact with nothing to escape: a
@@ -494,22 +501,6 @@ func encode(rm *room, verb, subject string, v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("vigiltest: %s %s: encode %T: %v", verb, subject, v, err))
-	}
-	return b
-}
-
-// encodeString is encode of a string, taken as it is rather than boxed in an interface.
-func encodeString(rm *room, verb, subject, s string) []byte {
-	if plainString(s) {
-		// What json.Marshal writes for a string that needs no escaping, without its reflection.
-		b := rm.take(len(s) + 2)
-		b[0], b[len(b)-1] = '"', '"'
-		copy(b[1:], s)
-		return b
-	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		panic(fmt.Sprintf("vigiltest: %s %s: encode %T: %v", verb, subject, s, err))
 	}
 	return b
 }
@@ -716,16 +707,6 @@ func WorkflowOutput[Out any](c *Client, wf Target, done func(Reply[Out]), opts .
 func ResolveAwakeable(c *Client, id string, value any, done func(error), opts ...Option) {
 	rm := c.room()
 	r := newRequest(c, http.MethodPost, rm.join("/restate/awakeables/", pathEscape(id), "/resolve"), encode(rm, "resolve", id, value), true, opts)
-	r.contentType = "application/json"
-	r.do(errOnly{}, done)
-}
-
-// ResolveAwakeableString is ResolveAwakeable with a string value, which it sends as JSON, the same
-// request: a string passed as ResolveAwakeable's value is boxed in an interface, an allocation
-// per call that a workload resolving many awakeables with texts can do without.
-func ResolveAwakeableString(c *Client, id, value string, done func(error), opts ...Option) {
-	rm := c.room()
-	r := newRequest(c, http.MethodPost, rm.join("/restate/awakeables/", pathEscape(id), "/resolve"), encodeString(rm, "resolve", id, value), true, opts)
 	r.contentType = "application/json"
 	r.do(errOnly{}, done)
 }

@@ -102,17 +102,13 @@ func TestHelpers(t *testing.T) {
 	str := func(done func(string, error, int)) func(Reply[string]) {
 		return func(r Reply[string]) { done(r.Value, r.Err, r.Tries) }
 	}
-	// webhook resolves (by ResolveAwakeable, or by ResolveAwakeableString when text) or rejects.
-	webhook := func(resolve, text bool) func(s *Sim, id string) {
+	webhook := func(resolve bool) func(s *Sim, id string) {
 		return func(s *Sim, id string) {
 			c := s.Client("webhook")
 			s.After(time.Second, func() {
-				switch {
-				case resolve && text:
-					ResolveAwakeableString(c, id, "approved \"as text\"", nil)
-				case resolve:
+				if resolve {
 					ResolveAwakeable(c, id, "approved", nil)
-				default:
+				} else {
 					RejectAwakeable(c, id, "denied", nil)
 				}
 			})
@@ -198,13 +194,10 @@ func TestHelpers(t *testing.T) {
 				})
 			}, Delay(time.Minute))
 		}},
-		{name: "resolve awakeable", awakeable: webhook(true, false), want: "approved", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+		{name: "resolve awakeable", awakeable: webhook(true), want: "approved", act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			Call(c, Service("Waiter", "wait"), "", str(done))
 		}},
-		{name: "resolve awakeable with a string", awakeable: webhook(true, true), want: `approved "as text"`, act: func(_ *Sim, c *Client, done func(string, error, int)) {
-			Call(c, Service("Waiter", "wait"), "", str(done))
-		}},
-		{name: "reject awakeable", awakeable: webhook(false, false), wantErr: "denied", act: func(_ *Sim, c *Client, done func(string, error, int)) {
+		{name: "reject awakeable", awakeable: webhook(false), wantErr: "denied", act: func(_ *Sim, c *Client, done func(string, error, int)) {
 			Call(c, Service("Waiter", "wait"), "", str(done))
 		}},
 	}

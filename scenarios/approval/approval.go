@@ -328,7 +328,7 @@ func (wl *workload) review(c *vigiltest.Client, document, awakeableID string, re
 		vigiltest.RejectAwakeable(c, awakeableID, wl.text(c.Name(), " rejects ", document, ": insufficient documentation"), nil, reviewOpts...)
 		return
 	}
-	vigiltest.ResolveAwakeableString(c, awakeableID, wl.text(c.Name(), " approves"), nil, reviewOpts...)
+	vigiltest.ResolveAwakeable(c, awakeableID, wl.text(c.Name(), " approves"), nil, reviewOpts...)
 }
 
 // textChunk is the size of a chunk of the decisions' texts: a run has some eight reviews of
