@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
-
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -45,19 +43,9 @@ const (
 	headBlock = 4096
 )
 
-// headSlot is the slot of record b in readMemo.heads: a hash of all its bytes, eight at a time
-// (the status, the attempt, a deadline, whatever differs, may be anywhere in them).
-func headSlot(b []byte) int {
-	const m = 0x9e3779b97f4a7c15
-	h := uint64(len(b)) * m
-	for ; len(b) >= 8; b = b[8:] {
-		h = (h ^ binary.LittleEndian.Uint64(b)) * m
-	}
-	for _, c := range b {
-		h = (h ^ uint64(c)) * m
-	}
-	return int(h >> (64 - headSlotBits)) // the top bits, the best mixed
-}
+// headSlot is the slot of record b in readMemo.heads, by a hash of all its bytes (the status,
+// the attempt, a deadline, whatever differs, may be anywhere in them).
+func headSlot(b []byte) int { return int(journal.SlotHash(b) >> (64 - headSlotBits)) }
 
 // head decodes the invocation record b of id as decodeInvocationRecord does, with its checks and
 // errors, and returns what a read takes from it: the one it remembers decoded from the same

@@ -52,10 +52,15 @@ const (
 	entryRoomBlock = 4096
 )
 
-// entrySlot is b's slot in Interner.entries: a hash of all its bytes, eight at a time (the
-// values that tell a journal's entries apart, a document, a ticket, a decision, may be anywhere
-// in them).
-func entrySlot(b []byte) int {
+// entrySlot is b's slot in Interner.entries: the top bits, the best mixed, of a hash of all its
+// bytes (the values that tell a journal's entries apart, a document, a ticket, a decision, may
+// be anywhere in them).
+func entrySlot(b []byte) int { return int(SlotHash(b) >> (64 - entrySlotBits)) }
+
+// SlotHash is a hash of all of b's bytes, eight at a time, for tables of a few hundred slots
+// keyed by encodings (the Interner's decoded entries, the engine's remembered record heads): its
+// top bits are the best mixed. A slot's key is always compared in full; the hash only spreads.
+func SlotHash(b []byte) uint64 {
 	const m = 0x9e3779b97f4a7c15
 	h := uint64(len(b)) * m
 	for ; len(b) >= 8; b = b[8:] {
@@ -64,7 +69,7 @@ func entrySlot(b []byte) int {
 	for _, c := range b {
 		h = (h ^ uint64(c)) * m
 	}
-	return int(h >> (64 - entrySlotBits)) // the top bits, the best mixed
+	return h
 }
 
 // recentSlots is the size of Interner.recent, a power of two.
