@@ -109,9 +109,12 @@ async function mainSuite() {
     return await call;
   });
 
-  // The same, rejected: the call fails with the rejection's terminal error.
+  // The same, rejected: the call fails with the rejection's terminal error. The call's failure
+  // may arrive before the reject's own reply; a handler attached at once keeps Node from taking
+  // it for an unhandled rejection (which ends the script) while the reject is still awaited.
   await check("service-call-rejected", async () => {
     const call = approval.requestHumanReview("doc-2");
+    call.catch(() => {});
     const id = await approvalAwakeable("doc-2");
     await rs.rejectAwakeable(id, "Review rejected: insufficient documentation");
     return await call;
