@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/internal/freelist"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/executor"
@@ -496,12 +497,8 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 // request, and the carrier is reused once its event has run. The carrier takes a copy of req,
 // so that req itself stays on request's stack.
 func (n *runtimeNode) holdRequest(reqNo uint64, req ingress.Request, cb replier) {
-	var h *heldRequest
-	if k := len(n.spareHeld); k > 0 {
-		h = n.spareHeld[k-1]
-		n.spareHeld[k-1] = nil
-		n.spareHeld = n.spareHeld[:k-1]
-	} else {
+	h, ok := freelist.Pop(&n.spareHeld)
+	if !ok {
 		h = &heldRequest{n: n}
 		h.fire = h.deliver
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilsim/vigil/internal/freelist"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/mutant"
@@ -351,10 +352,7 @@ func roomFor[T any](s []T, free *[][]T, hint int) []T {
 	if s != nil {
 		return s
 	}
-	if k := len(*free); k > 0 {
-		s = (*free)[k-1]
-		(*free)[k-1] = nil
-		*free = (*free)[:k-1]
+	if s, ok := freelist.Pop(free); ok {
 		return s
 	}
 	if hint > 1 {

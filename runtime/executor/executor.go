@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/fakeclock"
+	"github.com/vigilsim/vigil/internal/freelist"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/mutant"
@@ -441,13 +442,11 @@ func (a *attempt) copyJournal(j []journal.Entry) []journal.Entry {
 		return slices.Clone(j)
 	}
 	t := &a.ex.tables
-	if n := len(t.journalRooms); n > 0 {
-		a.journalRoom = t.journalRooms[n-1]
-		t.journalRooms[n-1] = nil
-		t.journalRooms = t.journalRooms[:n-1]
-	} else {
-		a.journalRoom = new(journalRoom)
+	room, ok := freelist.Pop(&t.journalRooms)
+	if !ok {
+		room = new(journalRoom)
 	}
+	a.journalRoom = room
 	return append(a.journalRoom[:0], j...)
 }
 

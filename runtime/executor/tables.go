@@ -3,6 +3,7 @@ package executor
 import (
 	"sync"
 
+	"github.com/vigilsim/vigil/internal/freelist"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -58,10 +59,7 @@ func (t *tables) emptied() tables {
 
 // newEarly returns an empty earlyMessages for attempt, a spare one if there is one.
 func (t *tables) newEarly(attempt uint32) *earlyMessages {
-	if n := len(t.spareEarly); n > 0 {
-		b := t.spareEarly[n-1]
-		t.spareEarly[n-1] = nil
-		t.spareEarly = t.spareEarly[:n-1]
+	if b, ok := freelist.Pop(&t.spareEarly); ok {
 		b.attempt = attempt
 		return b
 	}

@@ -3,6 +3,8 @@ package executor
 import (
 	"iter"
 	"sync"
+
+	"github.com/vigilsim/vigil/internal/freelist"
 )
 
 // worker is a coroutine that runs the handlers of attempts one after another. An executor keeps
@@ -45,12 +47,11 @@ func (w *worker) loop(yield func(struct{}) bool) {
 // bind gives attempt a a worker, a waiting one if there is one; its handler runs at the next
 // resume.
 func (e *Executor) bind(a *attempt) {
-	var w *worker
-	if n := len(e.idle); n > 0 {
-		w = e.idle[n-1]
-		e.idle[n-1] = nil
-		e.idle = e.idle[:n-1]
-	} else if w = takeKeptWorker(e.cfg.Spare != nil); w == nil {
+	w, ok := freelist.Pop(&e.idle)
+	if !ok {
+		w = takeKeptWorker(e.cfg.Spare != nil)
+	}
+	if w == nil {
 		w = &worker{}
 		w.next, w.stop = iter.Pull(w.loop)
 	}
@@ -137,13 +138,7 @@ func takeKeptWorker(spare bool) *worker {
 	}
 	keptWorkers.Lock()
 	defer keptWorkers.Unlock()
-	n := len(keptWorkers.free)
-	if n == 0 {
-		return nil
-	}
-	w := keptWorkers.free[n-1]
-	keptWorkers.free[n-1] = nil
-	keptWorkers.free = keptWorkers.free[:n-1]
+	w, _ := freelist.Pop(&keptWorkers.free)
 	return w
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/vigilsim/vigil/internal/freelist"
 	"github.com/vigilsim/vigil/runtime/store"
 )
 
@@ -192,10 +193,8 @@ func (s *Store) valueBuf(n int) []byte {
 		return make([]byte, 0, n)
 	}
 	if cap(s.arena)-len(s.arena) < n {
-		if k := len(s.spareChunks); k > 0 {
-			s.arena = s.spareChunks[k-1][:0]
-			s.spareChunks[k-1] = nil
-			s.spareChunks = s.spareChunks[:k-1]
+		if spare, ok := freelist.Pop(&s.spareChunks); ok {
+			s.arena = spare[:0]
 		} else {
 			s.arena = make([]byte, 0, arenaChunk)
 		}
@@ -255,12 +254,8 @@ func (s *Store) Apply(b store.Batch) error {
 // newCell makes the cell of a key that has none, dead, and files it: at the end of the sorted
 // key list when it sorts after every other, in added for the next scan's merge otherwise.
 func (s *Store) newCell(key string) *cell {
-	var c *cell
-	if k := len(s.freeCells); k > 0 {
-		c = s.freeCells[k-1]
-		s.freeCells[k-1] = nil
-		s.freeCells = s.freeCells[:k-1]
-	} else {
+	c, ok := freelist.Pop(&s.freeCells)
+	if !ok {
 		chunk, at := s.nextCell/cellChunk, s.nextCell%cellChunk
 		if chunk == len(s.cellChunks) {
 			s.cellChunks = append(s.cellChunks, make([]cell, cellChunk))
