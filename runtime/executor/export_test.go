@@ -1,5 +1,7 @@
 package executor
 
+import "github.com/vigilsim/vigil/runtime/journal"
+
 // StopIdle ends the workers e keeps for later attempts, as Crash does, without aborting any
 // attempt: a test that checks for leaked goroutines calls it first, so that what it finds is a
 // coroutine of an attempt that should have ended.
@@ -13,4 +15,17 @@ func KeptWorkers() int {
 	keptWorkers.Lock()
 	defer keptWorkers.Unlock()
 	return len(keptWorkers.free)
+}
+
+// SpareJournalRooms is how many journal rooms e keeps for later attempts, and how many entries
+// in them still hold something of an ended attempt's journal.
+func SpareJournalRooms(e *Executor) (rooms, written int) {
+	for _, r := range e.tables.journalRooms {
+		for i := range r {
+			if !r[i].Equal(journal.Entry{}) {
+				written++
+			}
+		}
+	}
+	return len(e.tables.journalRooms), written
 }

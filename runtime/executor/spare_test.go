@@ -126,3 +126,24 @@ func TestWorkersKeptAcrossSpares(t *testing.T) {
 	executor.StopKeptWorkers()
 	assert.Zero(t, executor.KeptWorkers())
 }
+
+// TestEndedAttemptsGiveBackEmptiedJournalRooms: an attempt's short journal lives in a room the
+// executor lends it; when the attempt ends the room comes back with nothing of its journal left
+// in it (the spare list must not keep an ended attempt's values alive), and the next attempt
+// runs in it exactly as in a new one.
+func TestEndedAttemptsGiveBackEmptiedJournalRooms(t *testing.T) {
+	defer noLeak(t)
+	svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+		return durable.Awakeable[string](ctx).Result()
+	})
+	h := newHarness(t, time.Minute, svc)
+	for i, inv := range []protocol.InvocationID{invID(95), invID(96)} {
+		h.start(inv, 1, inputEntry(t, nil))
+		h.complete(inv, 1, 1, value(t, "done"))
+		want := []protocol.Message{command(inv, 1, 1, awakeableEntry()), endMsg(inv, 1, 2, value(t, "done"))}
+		require.Equal(t, want, h.take(), "attempt %d", i+1)
+		rooms, written := executor.SpareJournalRooms(h.ex)
+		assert.Equal(t, 1, rooms, "the ended attempt's room is given back, and taken again by the next")
+		assert.Zero(t, written, "entries of an ended attempt's journal left in a spare room")
+	}
+}
