@@ -20,8 +20,9 @@ import (
 // It runs the handler on the caller's goroutine, with no coroutine at all: the twin never waits.
 // Every durable call is answered from the journal; the first call the journal cannot answer (a
 // new command, a completion not journaled yet) or a call that diverges from the journal stops the
-// handler by panicking with twinStop, which the handler's call recovers (durable.Prepared.RunIn)
-// once the handler's defers have run.
+// handler by panicking with twinStop, or, from Command, Await and EnterRun, by returning the stop
+// mark, which the durable call turns into its own panic (durable.Unwind); the handler's call
+// recovers either (durable.Prepared.RunIn) once the handler's defers have run.
 // No side effect ever runs: a Run's closure is never called, a journaled Run's result is handed
 // back instead.
 //
@@ -236,6 +237,14 @@ func (r *twinReplay) stop() {
 	panic(twinStop{})
 }
 
+// stopMark ends the re-run as stop does, from Command, by returning the stop mark: the durable
+// call unwinds the handler (durable.Unwind) from its own frame, one frame nearer the handler than
+// a panic here, and the twin stops most re-runs (at the journal's end).
+func (r *twinReplay) stopMark() uint32 {
+	r.stopped = true
+	return durable.StopIndex
+}
+
 // live refuses a durable call after the twin stopped the handler (one that recovered the stop).
 func (r *twinReplay) live() {
 	if r.stopped {
@@ -343,7 +352,7 @@ func (r *twinReplay) Command(e journal.Entry) uint32 {
 		r.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("a shared handler may not write state (%s)", e)})
 	}
 	if !r.replayed(&e) {
-		r.stop()
+		return r.stopMark()
 	}
 	return r.pos - 1
 }
@@ -367,7 +376,8 @@ func (r *twinReplay) Await(index uint32) journal.Result {
 	j := &r.journal[index]
 	if j.Kind.Completable() && !j.Completed {
 		r.at = twinStopAt{how: stopWaitCompletion, index: index}
-		r.stop()
+		r.stopped = true
+		return durable.Stopped()
 	}
 	return j.Result
 }
@@ -398,7 +408,8 @@ func (r *twinReplay) AwaitAny(indices []uint32) int {
 func (r *twinReplay) EnterRun(name string) (journal.Result, bool) {
 	r.live()
 	if !r.replayed(&journal.Entry{Kind: journal.KindRun, Name: name}) {
-		r.stop()
+		r.stopped = true
+		return durable.Stopped(), true
 	}
 	return r.journal[r.pos-1].Result, true
 }

@@ -23,7 +23,7 @@ type AwakeableFuture[T any] struct {
 // inside a Run, then wait with Result.
 func Awakeable[T any](ctx Context) AwakeableFuture[T] {
 	rt := ctx.runtime()
-	index := rt.Command(journal.Entry{Kind: journal.KindAwakeable})
+	index := indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindAwakeable}))
 	return AwakeableFuture[T]{ctx: ctx, index: index, inv: rt.InvocationID()}
 }
 
@@ -35,7 +35,7 @@ func (a AwakeableFuture[T]) ID() string {
 // Result waits for the awakeable's completion; the invocation may suspend meanwhile. A
 // rejection comes back as a terminal error whose message is the rejection reason.
 func (a AwakeableFuture[T]) Result() (T, error) {
-	res := a.ctx.runtime().Await(a.index)
+	res := unlessStopped(a.ctx.runtime().Await(a.index))
 	if v, done, err := decodeQuick[T](res); done {
 		return v, err
 	}
@@ -52,7 +52,7 @@ func ResolveAwakeable[T any](ctx Context, id string, value T) {
 	if err != nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("resolve awakeable %s: encode value: %v", id, err)})
 	}
-	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Param: journal.Result{Value: b}})
+	indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Param: journal.Result{Value: b}}))
 }
 
 // RejectAwakeable completes the awakeable id with a failure; its waiter gets a terminal error
@@ -64,7 +64,7 @@ func RejectAwakeable(ctx Context, id string, reason error) {
 	if reason == nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("reject awakeable %s: the reason is nil", id)})
 	}
-	rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Param: journal.Result{Failure: failureOf(reason)}})
+	indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindCompleteAwakeable, Target: id, Param: journal.Result{Failure: failureOf(reason)}}))
 }
 
 func checkAwakeableID(rt Runtime, id string) {
@@ -92,9 +92,11 @@ func Run[T any](ctx Context, fn func(RunContext) (T, error), opts ...RunOption) 
 		}
 	}
 	rt := ctx.runtime()
+	// The stop mark is checked before the effect can run (see Unwind).
 	res, journaled := rt.EnterRun(o.name)
+	res = unlessStopped(res)
 	if !journaled {
-		res = rt.EndRun(runEffect(rt, fn, ctx.runContext()))
+		res = unlessStopped(rt.EndRun(runEffect(rt, fn, ctx.runContext())))
 	}
 	return decodeResult[T](res, "run result", "")
 }

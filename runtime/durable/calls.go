@@ -48,7 +48,7 @@ func (c Client[O]) Request(input any) (O, error) {
 func (c Client[O]) RequestFuture(input any) CallFuture[O] {
 	rt := c.ctx.runtime()
 	target := c.target()
-	index := rt.Command(journal.Entry{Kind: journal.KindCall, Target: target, Name: c.key, Param: c.encode(rt, input)})
+	index := indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindCall, Target: target, Name: c.key, Param: c.encode(rt, input)}))
 	return CallFuture[O]{ctx: c.ctx, index: index, target: target}
 }
 
@@ -68,7 +68,7 @@ func (c Client[O]) Send(input any, opts ...SendOption) {
 		opt(&o)
 	}
 	rt := c.ctx.runtime()
-	rt.Command(journal.Entry{Kind: journal.KindSend, Target: c.target(), Name: c.key, Param: c.encode(rt, input), Duration: o.delay})
+	indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindSend, Target: c.target(), Name: c.key, Param: c.encode(rt, input), Duration: o.delay}))
 }
 
 func (c Client[O]) target() string { return c.service + "/" + c.handler }
@@ -94,7 +94,7 @@ type CallFuture[O any] struct {
 // Result waits for the callee's output; the invocation may suspend meanwhile. The callee's
 // terminal error comes back as a terminal error with its code and message.
 func (f CallFuture[O]) Result() (O, error) {
-	res := f.ctx.runtime().Await(f.index)
+	res := unlessStopped(f.ctx.runtime().Await(f.index))
 	if v, done, err := decodeQuick[O](res); done {
 		return v, err
 	}
@@ -113,5 +113,5 @@ func CancelInvocation(ctx Context, invocationID string) {
 	if _, err := protocol.ParseInvocationID(invocationID); err != nil {
 		rt.Fail(journal.Failure{Code: 400, Message: fmt.Sprintf("cancel: %v", err)})
 	}
-	rt.Command(journal.Entry{Kind: journal.KindCancel, Target: invocationID})
+	indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindCancel, Target: invocationID}))
 }

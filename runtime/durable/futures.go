@@ -25,13 +25,13 @@ type AfterFuture struct {
 
 // After journals a durable timer of d and returns its future; the timer starts now.
 func After(ctx Context, d time.Duration) AfterFuture {
-	index := ctx.runtime().Command(journal.Entry{Kind: journal.KindSleep, Duration: max(d, 0)})
+	index := indexUnlessStopped(ctx.runtime().Command(journal.Entry{Kind: journal.KindSleep, Duration: max(d, 0)}))
 	return AfterFuture{ctx: ctx, index: index}
 }
 
 // Done waits until the timer fires; the invocation may suspend meanwhile.
 func (f AfterFuture) Done() error {
-	res := f.ctx.runtime().Await(f.index)
+	res := unlessStopped(f.ctx.runtime().Await(f.index))
 	if res.Failure != nil {
 		return errorOf(res.Failure)
 	}
@@ -77,17 +77,17 @@ func Set[T any](ctx ObjectContext, key string, value T) {
 	if err != nil {
 		rt.Fail(journal.Failure{Code: 500, Message: fmt.Sprintf("set state %q: encode value: %v", key, err)})
 	}
-	rt.Command(journal.Entry{Kind: journal.KindSetState, Name: key, Param: journal.Result{Value: b}})
+	indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindSetState, Name: key, Param: journal.Result{Value: b}}))
 }
 
 // Clear removes the state key.
 func Clear(ctx ObjectContext, key string) {
-	ctx.runtime().Command(journal.Entry{Kind: journal.KindClearState, Name: key})
+	indexUnlessStopped(ctx.runtime().Command(journal.Entry{Kind: journal.KindClearState, Name: key}))
 }
 
 // ClearAll removes every state key of the object or workflow.
 func ClearAll(ctx ObjectContext) {
-	ctx.runtime().Command(journal.Entry{Kind: journal.KindClearAllState})
+	indexUnlessStopped(ctx.runtime().Command(journal.Entry{Kind: journal.KindClearAllState}))
 }
 
 // Keys lists the state keys, sorted.
@@ -126,7 +126,7 @@ type PromiseFuture[T any] struct {
 // Future journals a wait for the promise and returns it as a future (its journal index is fixed
 // now, so fan-out replays identically).
 func (p DurablePromise[T]) Future() PromiseFuture[T] {
-	index := p.ctx.runtime().Command(journal.Entry{Kind: journal.KindGetPromise, Name: p.name})
+	index := indexUnlessStopped(p.ctx.runtime().Command(journal.Entry{Kind: journal.KindGetPromise, Name: p.name}))
 	return PromiseFuture[T]{ctx: p.ctx, name: p.name, index: index}
 }
 
@@ -136,7 +136,7 @@ func (p DurablePromise[T]) Result() (T, error) { return p.Future().Result() }
 
 // Result waits for the promise and returns its value or its rejection as a terminal error.
 func (f PromiseFuture[T]) Result() (T, error) {
-	return decodeResult[T](f.ctx.runtime().Await(f.index), "promise ", f.name)
+	return decodeResult[T](unlessStopped(f.ctx.runtime().Await(f.index)), "promise ", f.name)
 }
 
 func (f PromiseFuture[T]) selectIndex() uint32 { return f.index }
@@ -145,7 +145,7 @@ func (f PromiseFuture[T]) selectIndex() uint32 { return f.index }
 // A rejected promise gives its rejection as a terminal error.
 func (p DurablePromise[T]) Peek() (value T, ok bool, err error) {
 	rt := p.ctx.runtime()
-	res := rt.Await(rt.Command(journal.Entry{Kind: journal.KindPeekPromise, Name: p.name}))
+	res := unlessStopped(rt.Await(indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindPeekPromise, Name: p.name}))))
 	switch {
 	case res.Failure != nil:
 		return value, true, errorOf(res.Failure)
@@ -178,7 +178,7 @@ func (p DurablePromise[T]) Reject(reason error) error {
 
 func (p DurablePromise[T]) complete(r journal.Result) error {
 	rt := p.ctx.runtime()
-	res := rt.Await(rt.Command(journal.Entry{Kind: journal.KindCompletePromise, Name: p.name, Param: r}))
+	res := unlessStopped(rt.Await(indexUnlessStopped(rt.Command(journal.Entry{Kind: journal.KindCompletePromise, Name: p.name, Param: r}))))
 	if f := res.Failure; f != nil {
 		if f.Code == 409 {
 			return TerminalError(fmt.Errorf("promise %q: %w", p.name, ErrPromiseAlreadyCompleted), 409)

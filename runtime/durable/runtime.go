@@ -10,7 +10,9 @@ import (
 
 // Runtime is what the executor provides to one attempt of a handler. Handler code never sees it;
 // it reaches it through a Context. Every method must be called from the attempt's own coroutine:
-// the executor fails a call from anywhere else with a clear error.
+// the executor fails a call from anywhere else with a clear error. A method that stops the
+// handler panics, or, from Command, Await, EnterRun and EndRun, returns the stop mark (see
+// Unwind), which the durable call turns into the panic.
 type Runtime interface {
 	// InvocationID is the invocation this attempt belongs to.
 	InvocationID() protocol.InvocationID

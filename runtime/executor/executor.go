@@ -630,7 +630,7 @@ func (a *attempt) returned(out []byte, err error) {
 
 func (a *attempt) recovered(r any) {
 	switch s := r.(type) {
-	case abortSignal:
+	case abortSignal, durable.Unwind: // Unwind: the runtime returned the stop mark at an abort
 		a.ex.ending = ending{} // the aborting side already decided what to report
 	case replayedSignal:
 		a.ex.ending = ending{msg: protocol.Message{Kind: protocol.KindSuspend, Index: a.pos}, how: "replayed"}
@@ -944,7 +944,7 @@ func (a *attempt) Read(e journal.Entry) journal.Result {
 	a.emit(e)
 	// What the attempt read may differ on a re-run (a shared handler's state can change between
 	// attempts); go on only once it is durable, so nothing outside depends on a lost read.
-	return a.Await(index)
+	return a.awaitUnwinding(index)
 }
 
 func (a *attempt) observe(index uint32, e journal.Entry) {
@@ -984,7 +984,7 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 				// The choice depends on timing, so a re-run may choose otherwise: go on only once it
 				// is durable, or a side effect could hand out IDs of entries that a re-run shifts.
 				if !mutant.On(mutant.UseSelectBeforeAck) {
-					a.Await(index)
+					a.awaitUnwinding(index)
 				}
 				return pos
 			}
@@ -996,9 +996,9 @@ func (a *attempt) AwaitAny(indices []uint32) int {
 }
 
 // park hands control back to the driver until a completion of one of indices resumes it. It
-// reports false when the driver resumed it only to unwind the handler: the caller then panics
-// with abortSignal itself, so that the unwinding starts one frame nearer the handler (the
-// unwinder pays a walk per frame, and every suspension unwinds).
+// reports false when the driver resumed it only to unwind the handler: the caller then returns
+// the stop mark (durable.Unwind), or panics with abortSignal, itself, so that the unwinding
+// starts nearer the handler (the unwinder pays a walk per frame, and every suspension unwinds).
 func (a *attempt) park(indices []uint32) bool {
 	a.waiting = indices
 	a.running = false
@@ -1029,25 +1029,39 @@ func (a *attempt) emit(e journal.Entry) uint32 {
 	return index
 }
 
-// Await implements durable.Runtime.
+// Await implements durable.Runtime. An abort returns the stop mark (durable.Unwind): the
+// durable call that awaits then unwinds the handler from its own frame, one frame nearer the
+// handler than a panic here (every suspension unwinds, and the unwinder walks each frame).
 func (a *attempt) Await(index uint32) journal.Result {
 	a.guard()
-	a.waitReady(index)
+	if !a.waitReady(index) {
+		return durable.Stopped()
+	}
 	return a.observed(index)
 }
 
-// waitReady parks the handler until the entry at index is ready. It is small enough for the
-// compiler to inline, and the runtime's methods that wait (Await, EnterRun, EndRun) spell Await
-// out with it rather than call Await: an abort's panic then starts in the durable call's own
-// frame, and every frame between the panic and the recover under the handler costs the unwinder
-// a walk (every suspension unwinds).
-func (a *attempt) waitReady(index uint32) {
+// awaitUnwinding is Await for the runtime's own methods whose durable calls take no stop mark
+// (Read, AwaitAny): an abort panics here.
+func (a *attempt) awaitUnwinding(index uint32) journal.Result {
+	res := a.Await(index)
+	if res.Failure != nil && res.Failure == durable.Stopped().Failure {
+		panic(abortSignal{})
+	}
+	return res
+}
+
+// waitReady parks the handler until the entry at index is ready, and reports false when the
+// driver resumed it only to unwind it (an abort). It is small enough for the compiler to inline,
+// and the runtime's methods that wait (Await, EnterRun, EndRun) spell Await out with it rather
+// than call Await, for the one frame less it costs.
+func (a *attempt) waitReady(index uint32) bool {
 	for !a.ready[index] {
 		a.awaiting[0] = index
 		if !a.park(a.awaiting[:]) {
-			panic(abortSignal{})
+			return false
 		}
 	}
+	return true
 }
 
 // observed tells the observer the handler observes the ready entry at index and returns its
@@ -1074,19 +1088,21 @@ func (a *attempt) EnterRun(name string) (journal.Result, bool) {
 		}
 		a.pos++
 		a.guard() // Await spelled out (see waitReady)
-		a.waitReady(index)
+		if !a.waitReady(index) {
+			return durable.Stopped(), true
+		}
 		return a.observed(index), true
 	}
 	if a.ex.cfg.ReplayOnly {
 		panic(replayedSignal{})
 	}
 	// A gated attempt parks here until its start is durable; in this frame, not one of its own,
-	// as waitReady says.
+	// as waitReady says; an abort returns the stop mark, as Await's does.
 	for a.gated && !mutant.On(mutant.RunBeforeDurable) {
 		a.ex.reached(PointGated)
 		a.atGate = true
 		if !a.park(nil) {
-			panic(abortSignal{})
+			return durable.Stopped(), false
 		}
 		a.atGate = false
 	}
@@ -1132,7 +1148,9 @@ func (a *attempt) EndRun(res journal.Result, err error) journal.Result {
 	a.ex.runName = ""
 	a.emit(journal.Entry{Kind: journal.KindRun, Name: name, Result: res})
 	a.guard() // Await spelled out (see waitReady)
-	a.waitReady(index)
+	if !a.waitReady(index) {
+		return durable.Stopped()
+	}
 	return a.observed(index)
 }
 
