@@ -629,8 +629,14 @@ func (a *attempt) returned(out []byte, err error) {
 }
 
 func (a *attempt) recovered(r any) {
+	if _, ok := r.(durable.Unwind); ok && a.aborting {
+		// The attempt returned the stop mark at the abort (Await, EnterRun, EndRun). An Unwind
+		// outside an abort is not the attempt's: the handler kept one (of a replay twin's stop,
+		// say) and panicked with it again, which is the handler's own panic.
+		r = abortSignal{}
+	}
 	switch s := r.(type) {
-	case abortSignal, durable.Unwind: // Unwind: the runtime returned the stop mark at an abort
+	case abortSignal:
 		a.ex.ending = ending{} // the aborting side already decided what to report
 	case replayedSignal:
 		a.ex.ending = ending{msg: protocol.Message{Kind: protocol.KindSuspend, Index: a.pos}, how: "replayed"}

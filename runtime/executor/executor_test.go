@@ -572,6 +572,23 @@ func TestHandlerPanic(t *testing.T) {
 		assert.Equal(t, []string{"#1 panicked"}, h.obs.ended(inv))
 		assert.Equal(t, 0, h.ex.Active())
 	})
+	t.Run("with an Unwind it kept", func(t *testing.T) {
+		// durable.Unwind is the attempt's abort only while it is aborted; one the handler kept (of
+		// a replay's stop, say) and panics with again is its own panic, and the attempt fails.
+		defer noLeak(t)
+		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
+			durable.Awakeable[string](ctx)
+			panic(durable.Unwind{})
+		})
+		h := newHarness(t, time.Minute, svc)
+		inv := invID(16)
+		require.NotPanics(t, func() { h.start(inv, 1, inputEntry(t, nil)) })
+		ms := h.take()
+		require.Len(t, ms, 2)
+		assert.Contains(t, requireError(t, ms[1], inv, 1), "handler panicked")
+		assert.Equal(t, []string{"#1 panicked"}, h.obs.ended(inv))
+		assert.Equal(t, 0, h.ex.Active())
+	})
 	t.Run("after resuming", func(t *testing.T) {
 		defer noLeak(t)
 		svc := service(func(ctx durable.Context, _ struct{}) (string, error) {
