@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/engine"
@@ -134,7 +135,7 @@ func (q *eventQueue) add(at time.Duration) *event {
 	q.seq++
 	seq := q.seq
 	if q.ties != nil {
-		seq = q.ties.Draw(^uint64(0), "tie")
+		seq = q.drawTie()
 	}
 	var slot int32
 	if n := len(q.free); n > 0 {
@@ -148,6 +149,16 @@ func (q *eventQueue) add(at time.Duration) *event {
 	s := &q.slots[slot]
 	s.at, s.seq, s.kind, s.gen, s.srcGen = at, seq, 0, 0, 0
 	return s
+}
+
+// drawTie draws the seq of a new event from ties: Draw(2^64-1), which the world's PCG stream
+// answers without the call through the Source interface, and without Draw's division (see
+// pcgSource.uint64Max).
+func (q *eventQueue) drawTie() uint64 {
+	if s, ok := q.ties.(*pcgSource); ok && bits.UintSize == 64 {
+		return s.uint64Max()
+	}
+	return q.ties.Draw(^uint64(0), "tie")
 }
 
 // insert puts k in its place among keys[head:]: after every key before it, before every other.

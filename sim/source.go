@@ -73,6 +73,19 @@ func (s *pcgSource) uint64n(n uint64) uint64 {
 	return hi
 }
 
+// uint64Max is uint64n(2^64-1), the draw of a tie's seq, with the rejection threshold worked
+// out: 2^64 mod (2^64-1) is 1, so only a low part of zero is drawn again. uint64n computes the
+// threshold by a division, some forty cycles, at every draw whose low part falls below n
+// (nearly every draw, for this n).
+func (s *pcgSource) uint64Max() uint64 {
+	const n = ^uint64(0)
+	hi, lo := bits.Mul64(s.pcg.Uint64(), n)
+	for lo == 0 {
+		hi, lo = bits.Mul64(s.pcg.Uint64(), n)
+	}
+	return hi
+}
+
 // pcgSources hands out the PCG streams of one run, reusing those a recycled world's last run
 // used, in the order it asks for them.
 type pcgSources struct {
