@@ -88,7 +88,8 @@ type queueKey struct {
 	slot int32
 }
 
-// before reports whether a runs before b.
+// before reports whether a runs before b: the order insert keeps, which it spells out on the
+// values of the key it inserts.
 func (a *queueKey) before(b *queueKey) bool {
 	if a.at != b.at {
 		return a.at < b.at
@@ -170,13 +171,16 @@ func (q *eventQueue) drawTie() uint64 {
 func (q *eventQueue) insert(k queueKey) {
 	keys := q.keys
 	lo, hi := q.head, len(keys)
-	for near := min(hi, lo+linearPlaces); lo < near && keys[lo].before(&k); {
+	// k's fields are compared as values, not through before(&k): taking k's address kept it in
+	// memory, spilled there at every insert.
+	at, seq := k.at, k.seq
+	for near := min(hi, lo+linearPlaces); lo < near && (keys[lo].at < at || keys[lo].at == at && keys[lo].seq < seq); {
 		lo++
 	}
 	if lo == q.head+linearPlaces {
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
-			if keys[m].before(&k) {
+			if keys[m].at < at || keys[m].at == at && keys[m].seq < seq {
 				lo = m + 1
 			} else {
 				hi = m
