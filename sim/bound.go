@@ -129,7 +129,8 @@ type recentEvent struct {
 }
 
 func (r *recentEvents) add(ev *event) {
-	r.ring[r.n%len(r.ring)] = recentEvent{kind: ev.kind, msg: ev.msg.Kind}
+	// Unsigned: n is never negative, and a signed remainder costs a sign correction per event.
+	r.ring[uint(r.n)%uint(len(r.ring))] = recentEvent{kind: ev.kind, msg: ev.msg.Kind}
 	r.n++
 }
 

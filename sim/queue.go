@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/vigilsim/vigil/runtime/engine"
@@ -87,7 +88,8 @@ type queueKey struct {
 	slot int32
 }
 
-// before reports whether a runs before b.
+// before reports whether a runs before b: the order insert keeps, which it spells out on the
+// values of the key it inserts.
 func (a *queueKey) before(b *queueKey) bool {
 	if a.at != b.at {
 		return a.at < b.at
@@ -134,7 +136,7 @@ func (q *eventQueue) add(at time.Duration) *event {
 	q.seq++
 	seq := q.seq
 	if q.ties != nil {
-		seq = q.ties.Draw(^uint64(0), "tie")
+		seq = q.drawTie()
 	}
 	var slot int32
 	if n := len(q.free); n > 0 {
@@ -150,6 +152,16 @@ func (q *eventQueue) add(at time.Duration) *event {
 	return s
 }
 
+// drawTie draws the seq of a new event from ties: Draw(2^64-1), which the world's PCG stream
+// answers without the call through the Source interface, and without Draw's division (see
+// pcgSource.uint64Max).
+func (q *eventQueue) drawTie() uint64 {
+	if s, ok := q.ties.(*pcgSource); ok && bits.UintSize == 64 {
+		return s.uint64Max()
+	}
+	return q.ties.Draw(^uint64(0), "tie")
+}
+
 // insert puts k in its place among keys[head:]: after every key before it, before every other.
 //
 // The place is looked for from the front, one key after another: most events a run queues fall
@@ -159,13 +171,16 @@ func (q *eventQueue) add(at time.Duration) *event {
 func (q *eventQueue) insert(k queueKey) {
 	keys := q.keys
 	lo, hi := q.head, len(keys)
-	for near := min(hi, lo+linearPlaces); lo < near && keys[lo].before(&k); {
+	// k's fields are compared as values, not through before(&k): taking k's address kept it in
+	// memory, spilled there at every insert.
+	at, seq := k.at, k.seq
+	for near := min(hi, lo+linearPlaces); lo < near && (keys[lo].at < at || keys[lo].at == at && keys[lo].seq < seq); {
 		lo++
 	}
 	if lo == q.head+linearPlaces {
 		for lo < hi {
 			m := int(uint(lo+hi) >> 1)
-			if keys[m].before(&k) {
+			if keys[m].at < at || keys[m].at == at && keys[m].seq < seq {
 				lo = m + 1
 			} else {
 				hi = m

@@ -73,6 +73,19 @@ func (s *pcgSource) uint64n(n uint64) uint64 {
 	return hi
 }
 
+// uint64Max is uint64n(2^64-1), the draw of a tie's seq, with the rejection threshold worked
+// out: 2^64 mod (2^64-1) is 1, so only a low part of zero is drawn again. uint64n computes the
+// threshold by a division, some forty cycles, at every draw whose low part falls below n
+// (nearly every draw, for this n).
+func (s *pcgSource) uint64Max() uint64 {
+	const n = ^uint64(0)
+	hi, lo := bits.Mul64(s.pcg.Uint64(), n)
+	for lo == 0 {
+		hi, lo = bits.Mul64(s.pcg.Uint64(), n)
+	}
+	return hi
+}
+
 // pcgSources hands out the PCG streams of one run, reusing those a recycled world's last run
 // used, in the order it asks for them.
 type pcgSources struct {
@@ -131,10 +144,16 @@ func (r Rand) Intn(n int, label string) int {
 
 // Percent reports true with probability p/100.
 // A choice tape stores the draw flipped, so that a zero on a tape means "does not fire".
+//
+// A zero p draws nothing and is answered where Percent is called: most fault percentages of
+// most plans are zero, and the call into the draw cost more than the test (two in three of the
+// approval scenario's Percents, one per message sent).
 func (r Rand) Percent(p uint64, label string) bool {
-	if p == 0 {
-		return false
-	}
+	return p != 0 && r.percent(p, label)
+}
+
+// percent is Percent for a p above zero.
+func (r Rand) percent(p uint64, label string) bool {
 	if s, ok := r.Source.(*pcgSource); ok {
 		return s.Draw(100, label) < p // the common source, which stores nothing flipped
 	}

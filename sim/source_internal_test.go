@@ -25,3 +25,20 @@ func TestPCGDrawIsRandUint64N(t *testing.T) {
 		}
 	}
 }
+
+// TestTieDrawIsDraw holds the queue's draw of a tie's seq (uint64Max, drawTie) to Draw of
+// 2^64-1 on the same stream, draw for draw: the ties decide the order of events due at one
+// instant, and so the trace hash.
+func TestTieDrawIsDraw(t *testing.T) {
+	s, ref := newPCGSource(7, "ties"), newPCGSource(7, "ties")
+	q := eventQueue{ties: newPCGSource(7, "ties")}
+	for i := range 100000 {
+		want := ref.Draw(math.MaxUint64, "tie")
+		if got := s.uint64Max(); got != want {
+			t.Fatalf("draw %d: uint64Max %d, Draw(2^64-1) %d", i, got, want)
+		}
+		if got := q.drawTie(); got != want {
+			t.Fatalf("draw %d: drawTie %d, Draw(2^64-1) %d", i, got, want)
+		}
+	}
+}

@@ -158,9 +158,6 @@ type World struct {
 	auditRows []checkers.Row
 	judges    *judges // the checkers' kept state, taken for the run (judge.go)
 
-	// staleEvents is how many slots of the history's array, past its length, may still hold
-	// an earlier run's events (recycle).
-	staleEvents int
 	// spare is set only on a world in the pool: the buffers its next run reuses (recycle).
 	spare spare
 	// streams are the run's seeded PCG streams (reused by the next run, see spare).
@@ -209,7 +206,6 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		opts:         opts,
 	}
 	// The streams are made once the world is in place: a PCG stream comes from w.streams.
-	w.staleEvents = sp.staleEvents
 	w.netRand = stream("net")
 	w.faultRand = stream("faults")
 	w.executorRand = stream("executor")
@@ -264,9 +260,6 @@ type spare struct {
 	runtimeHeld, executorHeld []event
 	// executorNode is the executor node, emptied (executorNode.room).
 	executorNode *executorNode
-	// staleEvents is how many of the events' slots still hold the finished run's events: the
-	// one buffer not cleared (see recycle).
-	staleEvents int
 	// streams are the PCG streams, seeded afresh for each run.
 	streams []*pcgSource
 	// runtimeRoom is the runtime node's core, engine and carriers, for their room.
@@ -282,16 +275,11 @@ type spare struct {
 // keeps a *World past its run (a workload's pointer) sees a blank world, and then another run's.
 func (w *World) recycle() {
 	sp := spare{queue: emptyQueue(w.queue), streams: w.streams.all, twin: w.twin.emptied(), client: w.client.emptied()}
-	// The events are not cleared: the next run's appends overwrite each slot whole before
-	// anything reads it, and clearing the whole history cost as much as a twentieth of the trace
-	// hash. Only the slots past this run's end that still hold an earlier run's events are
-	// cleared, so that the array points at nothing older than this run, whose events it lets go
-	// of as the next run overwrites them.
-	n := len(w.history.Events)
-	if w.staleEvents > n {
-		clear(w.history.Events[n:w.staleEvents])
-	}
-	sp.events, sp.staleEvents = w.history.Events[:0], n
+	// The events are cleared, every slot this run used: past its length the history's array is
+	// all zero, so that newEvent takes its next slot as it is instead of writing a zero event
+	// into it (one clear of the whole array costs a third of an event's zeroing at a time).
+	clear(w.history.Events)
+	sp.events = w.history.Events[:0]
 	clear(w.link)
 	sp.link = w.link[:0]
 	clear(w.auditRows)
@@ -385,9 +373,19 @@ func (w *World) Record(e checkers.Event) int {
 // copying one into the history cost more than the rest of recording it; on the executor's side,
 // which records from the handler's coroutine, an event on the stack also makes the frame that
 // much larger, and the coroutine's small stack grows by copying.
+//
+// The slot past the history's end is zero already while there is room (the array is cleared
+// when the world is recycled, a grown array is zero past what it copied, and every event
+// appended is written whole), so the event is not zeroed again.
 func (w *World) newEvent(kind checkers.EventKind, node string) *checkers.Event {
-	w.history.Events = append(w.history.Events, checkers.Event{})
-	e := &w.history.Events[len(w.history.Events)-1]
+	evs := w.history.Events
+	if n := len(evs); n < cap(evs) {
+		evs = evs[:n+1]
+	} else {
+		evs = append(evs, checkers.Event{})
+	}
+	w.history.Events = evs
+	e := &evs[len(evs)-1]
 	e.At, e.Clock, e.Kind, e.Node = w.now, w.now, kind, node
 	return e
 }

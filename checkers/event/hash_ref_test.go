@@ -122,7 +122,7 @@ func TestHashIsReference(t *testing.T) {
 }
 
 // referenceWords appends the words Hash folds for e to w the plain way, an append per field
-// and every group tested on its own: the specification hashEvent must meet word for word.
+// and every group tested on its own: the specification Hash must meet word for word.
 func referenceWords(w []uint64, e *Event) []uint64 {
 	w = append(w, uint64(e.At), uint64(e.Clock), binary.LittleEndian.Uint64(e.Invocation[:8]), binary.LittleEndian.Uint64(e.Invocation[8:]),
 		uint64(e.Attempt)|uint64(e.Index)<<32)
