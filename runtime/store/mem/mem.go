@@ -46,16 +46,13 @@ type Store struct {
 	undo      []undoRecord
 	batchEnds []int
 
-	// keys is data's cells in ascending key order while !keysDirty. Apply appends the cell of a
-	// new key that sorts after the last at once (append-only keys such as journal indices do);
-	// any other new cell goes to added, and the next scan sorts added alone and merges it into
-	// keys: cheaper than sorting every key again at each recovery, and Apply, which runs every
-	// engine step, stays cheap. A cell is added once, so the merge meets no repeats.
-	keys      []*cell
-	added     []*cell
-	keysDirty bool
-	// merged is the buffer the merge writes into; it and keys swap at each merge.
-	merged []*cell
+	// keys is data's cells in ascending key order, always: newCell files each new cell in its
+	// place, so that no scan sorts. A cell is filed once, so keys holds no repeats. filed is
+	// where newCell filed the last one: the engine writes a journal's entries one after another,
+	// and a new key most often belongs right after the last, which two comparisons confirm
+	// (a binary search finds any other place).
+	keys  []*cell
+	filed int
 
 	// cellChunks are the chunks cells are cut from (newCell), nextCell the number cut since the
 	// last Reset, and freeCells the cells compact dropped, for the next new keys.
@@ -159,9 +156,7 @@ func (s *Store) Reset() {
 	s.forgetUnsynced()
 	clear(s.keys) // drop the old cells
 	s.keys = s.keys[:0]
-	clear(s.added)
-	s.added = s.added[:0]
-	s.keysDirty = false
+	s.filed = 0
 	// Every cell cut since the last Reset is emptied (its key and value dropped) and free again.
 	for i := 0; i*cellChunk < s.nextCell; i++ {
 		clear(s.cellChunks[i])
@@ -251,8 +246,7 @@ func (s *Store) Apply(b store.Batch) error {
 	return nil
 }
 
-// newCell makes the cell of a key that has none, dead, and files it: at the end of the sorted
-// key list when it sorts after every other, in added for the next scan's merge otherwise.
+// newCell makes the cell of a key that has none, dead, and files it in its place in keys.
 func (s *Store) newCell(key string) *cell {
 	c, ok := freelist.Pop(&s.freeCells)
 	if !ok {
@@ -265,12 +259,19 @@ func (s *Store) newCell(key string) *cell {
 	}
 	c.key = key
 	s.data[key] = c
-	if !s.keysDirty && (len(s.keys) == 0 || key > s.keys[len(s.keys)-1].key) {
-		s.keys = append(s.keys, c)
-	} else {
-		s.added = append(s.added, c)
-		s.keysDirty = true
+	n, at := len(s.keys), s.filed
+	switch {
+	case n == 0 || keyLess(s.keys[n-1].key, key):
+		at = n
+	case at < n-1 && keyLess(s.keys[at].key, key) && keyLess(key, s.keys[at+1].key):
+		at++ // right after the last one filed
+	default:
+		at = s.firstAtOrAfter(key)
 	}
+	s.keys = append(s.keys, nil)
+	copy(s.keys[at+1:], s.keys[at:n])
+	s.keys[at] = c
+	s.filed = at
 	return c
 }
 
@@ -395,7 +396,7 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	s.sortKeys()
+	s.compactIfSparse()
 	var bad []error
 	i := s.firstAtOrAfter(prefix)
 	for _, c := range s.keys[i:] {
@@ -422,44 +423,16 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	return errors.Join(bad...)
 }
 
-// sortKeys makes keys every cell in ascending key order again, and compacts the store when
-// the dead cells outnumber the live ones.
-func (s *Store) sortKeys() {
-	if s.keysDirty {
-		s.mergeKeys()
-	}
+// compactIfSparse compacts the store when the dead cells outnumber the live ones.
+func (s *Store) compactIfSparse() {
 	if len(s.keys)-s.live > s.live && len(s.undo) == 0 {
 		s.compact()
 	}
 }
 
-// mergeKeys sorts the cells added out of order and merges them into keys. Each cell is in one
-// of the two lists, once.
-func (s *Store) mergeKeys() {
-	slices.SortFunc(s.added, func(a, b *cell) int { return strings.Compare(a.key, b.key) })
-	out := s.merged[:0]
-	i, j := 0, 0
-	for i < len(s.keys) && j < len(s.added) {
-		if keyLess(s.keys[i].key, s.added[j].key) {
-			out = append(out, s.keys[i])
-			i++
-		} else {
-			out = append(out, s.added[j])
-			j++
-		}
-	}
-	out = append(out, s.keys[i:]...)
-	out = append(out, s.added[j:]...)
-	clear(s.keys) // the old list's cells are all in out
-	s.keys, s.merged = out, s.keys[:0]
-	clear(s.added)
-	s.added = s.added[:0]
-	s.keysDirty = false
-}
-
 // compact drops the dead cells from the map and the key list, for newCell to reuse: a store
 // whose keys come and go keeps room for about twice the keys it holds. Only with no undo
-// record, which could make a dead cell live again, and with keys merged.
+// record, which could make a dead cell live again.
 func (s *Store) compact() {
 	kept := s.keys[:0]
 	for _, c := range s.keys {
@@ -490,9 +463,9 @@ func (s *Store) firstAtOrAfter(key string) int {
 }
 
 // keyLess reports whether a < b. The engine's keys begin with their kind's prefix ("inv/",
-// "jnl/", "st/"...), most of them with a first letter of their own, so that a binary search or
-// a merge over keys of several kinds mostly compares keys whose first bytes differ: deciding
-// those in line spares them a call of the runtime's string compare.
+// "jnl/", "st/"...), most of them with a first letter of their own, so that a binary search over
+// keys of several kinds mostly compares keys whose first bytes differ: deciding those in line
+// spares them a call of the runtime's string compare.
 func keyLess(a, b string) bool {
 	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
 		return a[0] < b[0]
@@ -648,7 +621,7 @@ func (s *Store) FlipBit(key string, bit int) bool {
 func (s *Store) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sortKeys()
+	s.compactIfSparse()
 	keys := make([]string, 0, s.live)
 	for _, c := range s.keys {
 		if c.live {
