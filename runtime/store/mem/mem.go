@@ -34,10 +34,10 @@ type Store struct {
 	// per key the store holds, with its latest applied value, and a dead one per key deleted
 	// (or undone by a crash) since. A key keeps its cell through deletes and crashes, so that
 	// overwriting a key, deleting it, undoing either and scanning it touch the cell, not the
-	// map or the key list; compact drops the dead cells once they outnumber the live ones and
+	// table or the key list; compact drops the dead cells once they outnumber the live ones and
 	// no undo record can bring them back. Values are private copies and never modified in
 	// place, so undo records may share them.
-	data map[string]*cell
+	data cellTable
 	// live counts the live cells.
 	live int
 
@@ -79,6 +79,7 @@ type Store struct {
 // cell is one key's place in the store: its key and, while live, its latest applied value.
 type cell struct {
 	key  string
+	hash uint64 // keyHash(key), for the table's probes
 	v    value
 	live bool
 }
@@ -141,17 +142,17 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty, open store.
 func New() *Store {
-	return &Store{data: make(map[string]*cell)}
+	return &Store{}
 }
 
-// Reset empties the store as if New had just made it, keeping what it allocated (the map's
+// Reset empties the store as if New had just made it, keeping what it allocated (the table's
 // buckets, the undo log, the key list) for the next use: the simulator reuses one store across
 // the seeds of a campaign instead of growing a fresh one per seed. Nothing of what it held before
 // is visible after it; values already handed out (Get's copies) are the caller's and unaffected.
 func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.data)
+	s.data.clear()
 	s.live = 0
 	s.forgetUnsynced()
 	clear(s.keys) // drop the old cells
@@ -169,7 +170,7 @@ func (s *Store) Reset() {
 	s.failNextSync = false
 	s.failed = nil
 	// Nothing outside the store holds its values (Get copies, Load and Scan hand out scratch),
-	// and the map and the undo log are cleared, so every chunk is free again.
+	// and the table and the undo log are cleared, so every chunk is free again.
 	s.spareChunks = append(s.spareChunks, s.chunks...)
 	clear(s.chunks)
 	s.chunks = s.chunks[:0]
@@ -217,7 +218,7 @@ func (s *Store) Apply(b store.Batch) error {
 		}
 	}
 	for _, op := range b {
-		c := s.data[op.Key]
+		c := s.data.get(op.Key)
 		var prev value
 		existed := c != nil && c.live
 		if existed {
@@ -258,7 +259,7 @@ func (s *Store) newCell(key string) *cell {
 		s.nextCell++
 	}
 	c.key = key
-	s.data[key] = c
+	s.data.add(c)
 	n, at := len(s.keys), s.filed
 	switch {
 	case n == 0 || keyLess(s.keys[n-1].key, key):
@@ -467,7 +468,7 @@ func (s *Store) compactIfSparse() {
 	}
 }
 
-// compact drops the dead cells from the map and the key list, for newCell to reuse: a store
+// compact drops the dead cells from the table and the key list, for newCell to reuse: a store
 // whose keys come and go keeps room for about twice the keys it holds. Only with no undo
 // record, which could make a dead cell live again.
 func (s *Store) compact() {
@@ -477,12 +478,12 @@ func (s *Store) compact() {
 			kept = append(kept, c)
 			continue
 		}
-		delete(s.data, c.key)
 		*c = cell{}
 		s.freeCells = append(s.freeCells, c)
 	}
 	clear(s.keys[len(kept):])
 	s.keys = kept
+	s.data.refill(kept)
 }
 
 // firstAtOrAfter returns the position in keys of the first cell whose key is not less than key.
@@ -641,7 +642,7 @@ func batchRecordIntact(rec []byte) bool {
 func (s *Store) FlipBit(key string, bit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.data[key]
+	c := s.data.get(key)
 	if c == nil || !c.live {
 		return false
 	}
@@ -690,7 +691,7 @@ func (s *Store) Len() int {
 func (s *Store) Get(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.data[key]
+	c := s.data.get(key)
 	if c == nil || !c.live {
 		return nil, false, nil
 	}
@@ -709,7 +710,7 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.data[string(key)] // the conversion in a map index does not allocate
+	c := s.data.get(unsafe.String(unsafe.SliceData(key), len(key))) // read in place: get keeps nothing of it
 	if c == nil || !c.live {
 		return dst, false, nil
 	}
