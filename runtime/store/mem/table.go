@@ -19,8 +19,9 @@ type cellTable struct {
 // minTableSlots is the size of a table's first slots.
 const minTableSlots = 64
 
-// keyHash hashes key: each 8-byte word (the last one overlapping the one before, for a key
-// whose length is not a multiple of 8) mixed in by a multiply and a shift, then the length.
+// keyHash hashes key: the length, then each 8-byte word (the last one overlapping the one
+// before, for a key whose length is not a multiple of 8) mixed in by a multiply, and the whole
+// stirred at the end, so that the low bits the table indexes by depend on every byte.
 // Collisions only cost probes: every probe compares the key itself.
 func keyHash(key string) uint64 {
 	const (
@@ -33,11 +34,11 @@ func keyHash(key string) uint64 {
 			h = (h ^ uint64(key[i])) * m2
 		}
 	} else {
-		for s := key; len(s) > 8; s = s[8:] {
-			h = (h ^ le64(s)) * m2
-			h ^= h >> 29
+		last := len(key) - 8
+		for i := 0; i < last; i += 8 {
+			h = (h ^ le64(key[i:i+8])) * m2
 		}
-		h = (h ^ le64(key[len(key)-8:])) * m2
+		h = (h ^ le64(key[last:])) * m2
 	}
 	h ^= h >> 32
 	h *= m1
