@@ -218,7 +218,7 @@ func (s *Store) Apply(b store.Batch) error {
 		}
 	}
 	for _, op := range b {
-		c := s.data.get(op.Key)
+		c, h := s.data.lookup(op.Key)
 		var prev value
 		existed := c != nil && c.live
 		if existed {
@@ -233,7 +233,7 @@ func (s *Store) Apply(b store.Batch) error {
 			continue
 		}
 		if c == nil {
-			c = s.newCell(op.Key)
+			c = s.newCell(op.Key, h)
 		}
 		v := value{b: append(s.valueBuf(len(op.Value)), op.Value...)}
 		s.undo = append(s.undo, undoRecord{key: op.Key, c: c, prev: prev, existed: existed, next: v})
@@ -247,8 +247,9 @@ func (s *Store) Apply(b store.Batch) error {
 	return nil
 }
 
-// newCell makes the cell of a key that has none, dead, and files it in its place in keys.
-func (s *Store) newCell(key string) *cell {
+// newCell makes the cell of a key that has none and hashes to h, dead, and files it in the
+// table and in its place in keys.
+func (s *Store) newCell(key string, h uint64) *cell {
 	c, ok := freelist.Pop(&s.freeCells)
 	if !ok {
 		chunk, at := s.nextCell/cellChunk, s.nextCell%cellChunk
@@ -259,7 +260,7 @@ func (s *Store) newCell(key string) *cell {
 		s.nextCell++
 	}
 	c.key = key
-	s.data.add(c)
+	s.data.add(c, h)
 	n, at := len(s.keys), s.filed
 	switch {
 	case n == 0 || keyLess(s.keys[n-1].key, key):

@@ -57,23 +57,32 @@ func (t *cellTable) get(key string) *cell {
 	if t.n == 0 {
 		return nil
 	}
+	c, _ := t.lookup(key)
+	return c
+}
+
+// lookup returns key's cell, or nil, and key's hash, for add when it is nil.
+func (t *cellTable) lookup(key string) (*cell, uint64) {
 	h := keyHash(key)
+	if t.n == 0 {
+		return nil, h
+	}
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		c := t.slots[i]
 		if c == nil {
-			return nil
+			return nil, h
 		}
 		if c.hash == h && c.key == key {
-			return c
+			return c, h
 		}
 	}
 }
 
-// add files c, whose key the table does not hold, growing the table first if it would be more
-// than half full.
-func (t *cellTable) add(c *cell) {
-	c.hash = keyHash(c.key)
+// add files c, whose key the table does not hold and hashes to h (lookup), growing the table
+// first if it would be more than half full.
+func (t *cellTable) add(c *cell, h uint64) {
+	c.hash = h
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}

@@ -54,7 +54,7 @@ func TestCellTableIsAMap(t *testing.T) {
 				check(k)
 				if model[k] == nil {
 					c := &cell{key: k}
-					tab.add(c)
+					tab.add(c, keyHash(k))
 					model[k] = c
 				}
 			}
