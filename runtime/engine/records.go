@@ -562,19 +562,7 @@ func (r *recordReader) legacyEarly(recordLen int) map[uint32]journal.Result {
 // parseHexID reads an ID from the 32 hex digits of a store key, either case, as hex.Decode
 // reads them, in one pass with no copy of s.
 func parseHexID(s string) (protocol.InvocationID, bool) {
-	var id protocol.InvocationID
-	if len(s) != 2*len(id) {
-		return id, false
-	}
-	for i := range id {
-		hi, okHi := hexDigit(s[2*i])
-		lo, okLo := hexDigit(s[2*i+1])
-		if !okHi || !okLo {
-			return id, false
-		}
-		id[i] = hi<<4 | lo
-	}
-	return id, true
+	return protocol.ParseHexInvocationID(s)
 }
 
 // hexDigit is the value of one hex digit, either case.

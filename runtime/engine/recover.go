@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -90,9 +89,18 @@ func (r *recovery) done() {
 func (r *recovery) scan() error {
 	st := r.e.cfg.Store
 	take := r.takeFn
-	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
-		if err := r.unreadable(st.Scan(prefix, take)); err != nil {
+	if ps, ok := st.(prefixesScanner); ok {
+		// One call for the five: none of their records' takes looks at what unreadable
+		// records of the others (only invocations set aside, read by takeIndexed below), and
+		// setAside orders what is set aside by key.
+		if err := r.unreadable(ps.ScanPrefixes(recoveryPrefixes[:], take)); err != nil {
 			return err
+		}
+	} else {
+		for _, prefix := range recoveryPrefixes {
+			if err := r.unreadable(st.Scan(prefix, take)); err != nil {
+				return err
+			}
 		}
 	}
 	if raw, ok, err := r.readSeq(); err != nil {
@@ -104,13 +112,27 @@ func (r *recovery) scan() error {
 	}
 	for _, inv := range r.order {
 		early, entries := r.e.invocationScanPrefixes(inv.id)
+		r.cur, r.curHex = nil, entries[len(journalPrefix):len(entries)-1]
+		if r.e.invs[inv.id] == inv {
+			r.cur = inv // as good as every time: see cur
+		}
 		for _, prefix := range [...]string{early, entries} {
 			if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 				return err
 			}
 		}
 	}
+	r.cur, r.curHex = nil, ""
 	return nil
+}
+
+// recoveryPrefixes are the prefixes recovery scans whole, in this order.
+var recoveryPrefixes = [...]string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix}
+
+// prefixesScanner is a store that scans several prefixes in one call as successive Scans would
+// (mem.Store does, under one lock): recovery's five scans of a small store cost less so.
+type prefixesScanner interface {
+	ScanPrefixes(prefixes []string, fn func(key string, value []byte) error) error
 }
 
 // readSeq reads the sequence record as the store's Get does, but over a store that reads into
@@ -152,12 +174,13 @@ func parseHexIndex(s string) (uint64, bool) {
 func (e *Engine) invocationScanPrefixes(id protocol.InvocationID) (early, entries string) {
 	const idLen = 2*len(protocol.InvocationID{}) + 1
 	var buf [len(earlyPrefix) + len(journalPrefix) + 2*idLen]byte
-	b := append(buf[:0], earlyPrefix...)
-	b = hex.AppendEncode(b, id[:])
-	b = append(b, '/')
-	b = append(b, journalPrefix...)
-	b = append(b, b[len(earlyPrefix):len(earlyPrefix)+idLen]...)
-	both := e.keepString(b)
+	n := copy(buf[:], earlyPrefix)
+	n += encodeHex(buf[n:], id[:])
+	buf[n] = '/'
+	n++
+	n += copy(buf[n:], journalPrefix)
+	n += copy(buf[n:], buf[len(earlyPrefix):len(earlyPrefix)+idLen])
+	both := e.keepString(buf[:n])
 	return both[:len(earlyPrefix)+idLen], both[len(earlyPrefix)+idLen:]
 }
 
@@ -244,6 +267,13 @@ type recovery struct {
 	// legacy are version 1 records, whose early completions move to their own keys.
 	legacy    []*invocation
 	seqBroken bool
+	// cur is the invocation whose early completions and entries scan is reading, curHex its
+	// ID as their keys spell it: each of its records then costs neither a parse of its ID nor
+	// a lookup of its invocation (takeIndexed). It is nil when the map does not hold it for its
+	// ID (a second record of the same ID in other digits took its place), and while the scan
+	// reads it, the map changes for its ID only when it is set aside (bad).
+	cur    *invocation
+	curHex string
 }
 
 type workflowRecord struct {
@@ -343,7 +373,13 @@ func recoveredInvocation(decoded *invocation) *invocation {
 func (r *recovery) takeIndexed(key string, value []byte) {
 	prefix := key[:len(journalPrefix)]
 	idPart, idxPart, ok := strings.Cut(key[len(prefix):], "/")
-	id, okID := parseHexID(idPart)
+	var id protocol.InvocationID
+	okID := r.cur != nil && idPart == r.curHex
+	if okID {
+		id = r.cur.id
+	} else {
+		id, okID = parseHexID(idPart)
+	}
 	idx, okIdx := parseHexIndex(idxPart)
 	if !ok || !okID || !okIdx {
 		r.setAsideRaw(key, value, "key is not <32 hex digits>/<8 hex digits>")
@@ -353,7 +389,11 @@ func (r *recovery) takeIndexed(key string, value []byte) {
 		r.setAsideRaw(key, value, "its invocation is set aside: "+why)
 		return
 	}
-	inv := r.e.invs[id]
+	// What the map holds for the scanned invocation's ID is the scanned invocation (see cur).
+	inv := r.cur
+	if inv == nil || inv.id != id {
+		inv = r.e.invs[id]
+	}
 	if inv == nil {
 		r.setBad(id, "records of an invocation without an invocation record")
 		r.setAsideRaw(key, value, r.bad[id])

@@ -30,7 +30,7 @@ func ParseInvocationID(s string) (InvocationID, error) {
 	var id InvocationID
 	// A well-formed ID, as nearly every one is, is checked and decoded in one pass over its
 	// digits; anything else goes the long way below, which says what is wrong with it.
-	if rest, ok := strings.CutPrefix(s, invocationPrefix); ok && decodeLowerHex(id[:], rest) && !id.IsZero() {
+	if rest, ok := strings.CutPrefix(s, invocationPrefix); ok && decodeHexID(&id, rest, false) && !id.IsZero() {
 		return id, nil
 	}
 	id = InvocationID{}
@@ -52,39 +52,6 @@ func ParseInvocationID(s string) (InvocationID, error) {
 	}
 	return id, nil
 }
-
-// decodeLowerHex decodes s into dst when s is exactly 2*len(dst) lowercase hex digits, the
-// spelling InvocationID.String writes, and reports whether it was (dst is then partly written).
-// Each digit is one table load, and the pair is checked with one comparison: the oracle and the
-// client path parse a couple of dozen IDs a simulated seed.
-func decodeLowerHex(dst []byte, s string) bool {
-	if len(s) != 2*len(dst) {
-		return false
-	}
-	for i := range dst {
-		hi, lo := lowerHexValue[s[2*i]], lowerHexValue[s[2*i+1]]
-		if hi|lo > 0x0f {
-			return false
-		}
-		dst[i] = hi<<4 | lo
-	}
-	return true
-}
-
-// lowerHexValue is the value of each lowercase hex digit, and 0xff for every other byte.
-var lowerHexValue = func() (t [256]byte) {
-	for c := range t {
-		switch {
-		case '0' <= c && c <= '9':
-			t[c] = byte(c - '0')
-		case 'a' <= c && c <= 'f':
-			t[c] = byte(c - 'a' + 10)
-		default:
-			t[c] = 0xff
-		}
-	}
-	return t
-}()
 
 // AwakeablePrefix starts every awakeable ID, as in Restate ("sign_" and the format version 1).
 const AwakeablePrefix = "sign_1"

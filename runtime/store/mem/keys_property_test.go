@@ -13,10 +13,10 @@ import (
 )
 
 // TestScanOrderProperty drives the sorted key list through long stretches of applies, deletes,
-// crashes and resets between scans, so that many keys wait for one merge (keys added out of
-// order, deleted, added again, brought back or removed by a crash) and values cut from chunks
-// that a Reset frees for reuse, and checks every scan of a prefix against the model: exactly its
-// keys, each once, in ascending order, each with its value.
+// crashes and resets between scans, so that keys are filed in every kind of place (at the end,
+// right after the last one filed, elsewhere; deleted, added again, brought back or removed by a
+// crash) and values cut from chunks that a Reset frees for reuse, and checks every scan of a
+// prefix against the model: exactly its keys, each once, in ascending order, each with its value.
 func TestScanOrderProperty(t *testing.T) {
 	keys := []string{"a", "a/1", "a/2", "a/10", "b", "b/x", "ba", "c", "\x00", "\xff"}
 	batch := storetest.Batches(keys...)

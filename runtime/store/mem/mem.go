@@ -34,10 +34,10 @@ type Store struct {
 	// per key the store holds, with its latest applied value, and a dead one per key deleted
 	// (or undone by a crash) since. A key keeps its cell through deletes and crashes, so that
 	// overwriting a key, deleting it, undoing either and scanning it touch the cell, not the
-	// map or the key list; compact drops the dead cells once they outnumber the live ones and
+	// table or the key list; compact drops the dead cells once they outnumber the live ones and
 	// no undo record can bring them back. Values are private copies and never modified in
 	// place, so undo records may share them.
-	data map[string]*cell
+	data cellTable
 	// live counts the live cells.
 	live int
 
@@ -46,16 +46,13 @@ type Store struct {
 	undo      []undoRecord
 	batchEnds []int
 
-	// keys is data's cells in ascending key order while !keysDirty. Apply appends the cell of a
-	// new key that sorts after the last at once (append-only keys such as journal indices do);
-	// any other new cell goes to added, and the next scan sorts added alone and merges it into
-	// keys: cheaper than sorting every key again at each recovery, and Apply, which runs every
-	// engine step, stays cheap. A cell is added once, so the merge meets no repeats.
-	keys      []*cell
-	added     []*cell
-	keysDirty bool
-	// merged is the buffer the merge writes into; it and keys swap at each merge.
-	merged []*cell
+	// keys is data's cells in ascending key order, always: newCell files each new cell in its
+	// place, so that no scan sorts. A cell is filed once, so keys holds no repeats. filed is
+	// where newCell filed the last one: the engine writes a journal's entries one after another,
+	// and a new key most often belongs right after the last, which two comparisons confirm
+	// (a binary search finds any other place).
+	keys  []*cell
+	filed int
 
 	// cellChunks are the chunks cells are cut from (newCell), nextCell the number cut since the
 	// last Reset, and freeCells the cells compact dropped, for the next new keys.
@@ -82,6 +79,7 @@ type Store struct {
 // cell is one key's place in the store: its key and, while live, its latest applied value.
 type cell struct {
 	key  string
+	hash uint64 // keyHash(key), for the table's probes
 	v    value
 	live bool
 }
@@ -144,24 +142,22 @@ var _ store.Store = (*Store)(nil)
 
 // New returns an empty, open store.
 func New() *Store {
-	return &Store{data: make(map[string]*cell)}
+	return &Store{}
 }
 
-// Reset empties the store as if New had just made it, keeping what it allocated (the map's
+// Reset empties the store as if New had just made it, keeping what it allocated (the table's
 // buckets, the undo log, the key list) for the next use: the simulator reuses one store across
 // the seeds of a campaign instead of growing a fresh one per seed. Nothing of what it held before
 // is visible after it; values already handed out (Get's copies) are the caller's and unaffected.
 func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.data)
+	s.data.clear()
 	s.live = 0
 	s.forgetUnsynced()
 	clear(s.keys) // drop the old cells
 	s.keys = s.keys[:0]
-	clear(s.added)
-	s.added = s.added[:0]
-	s.keysDirty = false
+	s.filed = 0
 	// Every cell cut since the last Reset is emptied (its key and value dropped) and free again.
 	for i := 0; i*cellChunk < s.nextCell; i++ {
 		clear(s.cellChunks[i])
@@ -174,7 +170,7 @@ func (s *Store) Reset() {
 	s.failNextSync = false
 	s.failed = nil
 	// Nothing outside the store holds its values (Get copies, Load and Scan hand out scratch),
-	// and the map and the undo log are cleared, so every chunk is free again.
+	// and the table and the undo log are cleared, so every chunk is free again.
 	s.spareChunks = append(s.spareChunks, s.chunks...)
 	clear(s.chunks)
 	s.chunks = s.chunks[:0]
@@ -209,20 +205,23 @@ func (s *Store) valueBuf(n int) []byte {
 // until the next Sync. Values are copied, so the caller may reuse b's slices. An empty batch
 // still counts as one unsynced batch, so Crash's keep counts Apply calls.
 func (s *Store) Apply(b store.Batch) error {
+	// Unlocked at each return rather than deferred, as in Sync and AppendValue: every engine
+	// step applies a batch, and nothing here calls out or panics.
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.usableLocked("apply"); err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	// Refused whole, as bbolt refuses it, so that the simulator catches an engine that emits
 	// what the production store would not take.
 	for i, op := range b {
 		if err := store.CheckOp(op); err != nil {
+			s.mu.Unlock()
 			return fmt.Errorf("mem: apply: op %d of %d: %w", i, len(b), err)
 		}
 	}
 	for _, op := range b {
-		c := s.data[op.Key]
+		c, h := s.data.lookup(op.Key)
 		var prev value
 		existed := c != nil && c.live
 		if existed {
@@ -237,7 +236,7 @@ func (s *Store) Apply(b store.Batch) error {
 			continue
 		}
 		if c == nil {
-			c = s.newCell(op.Key)
+			c = s.newCell(op.Key, h)
 		}
 		v := value{b: append(s.valueBuf(len(op.Value)), op.Value...)}
 		s.undo = append(s.undo, undoRecord{key: op.Key, c: c, prev: prev, existed: existed, next: v})
@@ -248,12 +247,13 @@ func (s *Store) Apply(b store.Batch) error {
 		}
 	}
 	s.batchEnds = append(s.batchEnds, len(s.undo))
+	s.mu.Unlock()
 	return nil
 }
 
-// newCell makes the cell of a key that has none, dead, and files it: at the end of the sorted
-// key list when it sorts after every other, in added for the next scan's merge otherwise.
-func (s *Store) newCell(key string) *cell {
+// newCell makes the cell of a key that has none and hashes to h, dead, and files it in the
+// table and in its place in keys.
+func (s *Store) newCell(key string, h uint64) *cell {
 	c, ok := freelist.Pop(&s.freeCells)
 	if !ok {
 		chunk, at := s.nextCell/cellChunk, s.nextCell%cellChunk
@@ -264,13 +264,20 @@ func (s *Store) newCell(key string) *cell {
 		s.nextCell++
 	}
 	c.key = key
-	s.data[key] = c
-	if !s.keysDirty && (len(s.keys) == 0 || key > s.keys[len(s.keys)-1].key) {
-		s.keys = append(s.keys, c)
-	} else {
-		s.added = append(s.added, c)
-		s.keysDirty = true
+	s.data.add(c, h)
+	n, at := len(s.keys), s.filed
+	switch {
+	case n == 0 || keyLess(s.keys[n-1].key, key):
+		at = n
+	case at < n-1 && keyLess(s.keys[at].key, key) && keyLess(key, s.keys[at+1].key):
+		at++ // right after the last one filed
+	default:
+		at = s.firstAtOrAfter(key)
 	}
+	s.keys = append(s.keys, nil)
+	copy(s.keys[at+1:], s.keys[at:n])
+	s.keys[at] = c
+	s.filed = at
 	return c
 }
 
@@ -284,16 +291,19 @@ func (s *Store) newCell(key string) *cell {
 // kernel dropped).
 func (s *Store) Sync() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.usableLocked("sync"); err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	if s.failNextSync {
 		s.failNextSync = false
 		s.failed = &failedError{batches: len(s.batchEnds), causes: [2]error{ErrFailed, ErrSyncFailed}}
-		return &syncError{batches: len(s.batchEnds)}
+		err := &syncError{batches: len(s.batchEnds)}
+		s.mu.Unlock()
+		return err
 	}
 	s.forgetUnsynced()
+	s.mu.Unlock()
 	return nil
 }
 
@@ -389,14 +399,42 @@ func (s *Store) Scan(prefix string, fn func(key string, value []byte) error) err
 	return s.scan("scan", prefix, fn)
 }
 
+// ScanPrefixes is Scan of each prefix in turn, under one lock: it calls fn for every key of the
+// first prefix, then of the second, and so on, as successive Scans would, and stops at the first
+// error from fn. What it returns joins the checksum errors of every prefix scanned (those
+// successive Scans would have returned one by one) with fn's error, if any. A caller that scans
+// a few prefixes in a row (the engine's recovery) pays for the lock and the checks once.
+func (s *Store) ScanPrefixes(prefixes []string, fn func(key string, value []byte) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usableLocked("scan"); err != nil {
+		return err
+	}
+	s.compactIfSparse()
+	var bad []error
+	for _, prefix := range prefixes {
+		if err := s.scanLocked(prefix, fn, &bad); err != nil {
+			return joinScanErrors(bad, err)
+		}
+	}
+	return joinScanErrors(bad, nil)
+}
+
 func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	s.sortKeys()
+	s.compactIfSparse()
 	var bad []error
+	err := s.scanLocked(prefix, fn, &bad)
+	return joinScanErrors(bad, err)
+}
+
+// scanLocked calls fn for every live key that starts with prefix, in ascending order, and
+// returns fn's first error; it appends the checksum error of each value that fails to bad.
+func (s *Store) scanLocked(prefix string, fn func(key string, value []byte) error, bad *[]error) error {
 	i := s.firstAtOrAfter(prefix)
 	for _, c := range s.keys[i:] {
 		k := c.key
@@ -408,58 +446,39 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 		}
 		v, err := open(k, c.v)
 		if err != nil {
-			bad = append(bad, err)
+			*bad = append(*bad, err)
 			continue
 		}
 		s.scratch = append(s.scratch[:0], v...)
 		if err := fn(k, s.scratch[:len(v):len(v)]); err != nil {
-			if len(bad) == 0 {
-				return err // joined with nothing: itself, without a join's allocations
-			}
-			return errors.Join(append(bad, err)...)
+			return err
 		}
+	}
+	return nil
+}
+
+// joinScanErrors is what a scan returns: the checksum errors it met joined with fn's error err,
+// if any; err itself when there were none, without a join's allocations.
+func joinScanErrors(bad []error, err error) error {
+	switch {
+	case len(bad) == 0:
+		return err
+	case err != nil:
+		return errors.Join(append(bad, err)...)
 	}
 	return errors.Join(bad...)
 }
 
-// sortKeys makes keys every cell in ascending key order again, and compacts the store when
-// the dead cells outnumber the live ones.
-func (s *Store) sortKeys() {
-	if s.keysDirty {
-		s.mergeKeys()
-	}
+// compactIfSparse compacts the store when the dead cells outnumber the live ones.
+func (s *Store) compactIfSparse() {
 	if len(s.keys)-s.live > s.live && len(s.undo) == 0 {
 		s.compact()
 	}
 }
 
-// mergeKeys sorts the cells added out of order and merges them into keys. Each cell is in one
-// of the two lists, once.
-func (s *Store) mergeKeys() {
-	slices.SortFunc(s.added, func(a, b *cell) int { return strings.Compare(a.key, b.key) })
-	out := s.merged[:0]
-	i, j := 0, 0
-	for i < len(s.keys) && j < len(s.added) {
-		if keyLess(s.keys[i].key, s.added[j].key) {
-			out = append(out, s.keys[i])
-			i++
-		} else {
-			out = append(out, s.added[j])
-			j++
-		}
-	}
-	out = append(out, s.keys[i:]...)
-	out = append(out, s.added[j:]...)
-	clear(s.keys) // the old list's cells are all in out
-	s.keys, s.merged = out, s.keys[:0]
-	clear(s.added)
-	s.added = s.added[:0]
-	s.keysDirty = false
-}
-
-// compact drops the dead cells from the map and the key list, for newCell to reuse: a store
+// compact drops the dead cells from the table and the key list, for newCell to reuse: a store
 // whose keys come and go keeps room for about twice the keys it holds. Only with no undo
-// record, which could make a dead cell live again, and with keys merged.
+// record, which could make a dead cell live again.
 func (s *Store) compact() {
 	kept := s.keys[:0]
 	for _, c := range s.keys {
@@ -467,12 +486,12 @@ func (s *Store) compact() {
 			kept = append(kept, c)
 			continue
 		}
-		delete(s.data, c.key)
 		*c = cell{}
 		s.freeCells = append(s.freeCells, c)
 	}
 	clear(s.keys[len(kept):])
 	s.keys = kept
+	s.data.refill(kept)
 }
 
 // firstAtOrAfter returns the position in keys of the first cell whose key is not less than key.
@@ -490,9 +509,9 @@ func (s *Store) firstAtOrAfter(key string) int {
 }
 
 // keyLess reports whether a < b. The engine's keys begin with their kind's prefix ("inv/",
-// "jnl/", "st/"...), most of them with a first letter of their own, so that a binary search or
-// a merge over keys of several kinds mostly compares keys whose first bytes differ: deciding
-// those in line spares them a call of the runtime's string compare.
+// "jnl/", "st/"...), most of them with a first letter of their own, so that a binary search over
+// keys of several kinds mostly compares keys whose first bytes differ: deciding those in line
+// spares them a call of the runtime's string compare.
 func keyLess(a, b string) bool {
 	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
 		return a[0] < b[0]
@@ -631,7 +650,7 @@ func batchRecordIntact(rec []byte) bool {
 func (s *Store) FlipBit(key string, bit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.data[key]
+	c := s.data.get(key)
 	if c == nil || !c.live {
 		return false
 	}
@@ -648,7 +667,7 @@ func (s *Store) FlipBit(key string, bit int) bool {
 func (s *Store) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sortKeys()
+	s.compactIfSparse()
 	keys := make([]string, 0, s.live)
 	for _, c := range s.keys {
 		if c.live {
@@ -680,7 +699,7 @@ func (s *Store) Len() int {
 func (s *Store) Get(key string) ([]byte, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.data[key]
+	c := s.data.get(key)
 	if c == nil || !c.live {
 		return nil, false, nil
 	}
@@ -697,15 +716,19 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 // reader that reads many values (engine.ReadInvocation: a whole journal) needs no key string
 // and no copy per value.
 func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
+	// Unlocked at each return rather than deferred, as in Apply: the replay twin reads a value
+	// this way some twenty thousand times a 300-seed run, and nothing here calls out or panics.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.data[string(key)] // the conversion in a map index does not allocate
+	c := s.data.get(unsafe.String(unsafe.SliceData(key), len(key))) // read in place: get keeps nothing of it
 	if c == nil || !c.live {
+		s.mu.Unlock()
 		return dst, false, nil
 	}
 	stored := c.v
 	if !stored.sealed {
-		return append(dst, stored.b...), true, nil
+		dst = append(dst, stored.b...)
+		s.mu.Unlock()
+		return dst, true, nil
 	}
 	sealed := stored.b
 	n := len(sealed) - store.ChecksumBytes
@@ -714,7 +737,10 @@ func (s *Store) AppendValue(dst, key []byte) ([]byte, bool, error) {
 	if n < 0 || store.Checksum(unsafe.String(unsafe.SliceData(key), len(key)), sealed[:n]) != binary.BigEndian.Uint32(sealed[n:]) {
 		// The check failed: Unseal says why, as Get does, with the key as a string of its own.
 		_, err := store.Unseal(string(key), sealed)
+		s.mu.Unlock()
 		return dst, false, &opError{op: "get", err: err}
 	}
-	return append(dst, sealed[:n]...), true, nil
+	dst = append(dst, sealed[:n]...)
+	s.mu.Unlock()
+	return dst, true, nil
 }

@@ -21,7 +21,7 @@ func TestBatchRecordHoldsValuesSealed(t *testing.T) {
 			t.Fatal("FlipBit: no key")
 		}
 	}
-	sealedA := s.data["a"].v
+	sealedA := s.data.get("a").v
 	if !sealedA.sealed {
 		t.Fatal("a flipped value is not held sealed")
 	}
@@ -53,7 +53,7 @@ func TestBatchRecordHoldsValuesSealed(t *testing.T) {
 	if got := encodeBatchRecord(writes); !bytes.Equal(got, want) {
 		t.Fatalf("record\n%x\nwant\n%x", got, want)
 	}
-	if s.data["b"].v.sealed {
+	if s.data.get("b").v.sealed {
 		t.Fatal("a value nothing damaged is held sealed")
 	}
 }
