@@ -89,18 +89,9 @@ func (r *recovery) done() {
 func (r *recovery) scan() error {
 	st := r.e.cfg.Store
 	take := r.takeFn
-	if ps, ok := st.(prefixesScanner); ok {
-		// One call for the five: none of their records' takes looks at what unreadable
-		// records of the others (only invocations set aside, read by takeIndexed below), and
-		// setAside orders what is set aside by key.
-		if err := r.unreadable(ps.ScanPrefixes(recoveryPrefixes[:], take)); err != nil {
+	for _, prefix := range []string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix} {
+		if err := r.unreadable(st.Scan(prefix, take)); err != nil {
 			return err
-		}
-	} else {
-		for _, prefix := range recoveryPrefixes {
-			if err := r.unreadable(st.Scan(prefix, take)); err != nil {
-				return err
-			}
 		}
 	}
 	if raw, ok, err := r.readSeq(); err != nil {
@@ -124,15 +115,6 @@ func (r *recovery) scan() error {
 	}
 	r.cur, r.curHex = nil, ""
 	return nil
-}
-
-// recoveryPrefixes are the prefixes recovery scans whole, in this order.
-var recoveryPrefixes = [...]string{quarantinePrefix, invocationPrefix, statePrefix, promisePrefix, workflowPrefix}
-
-// prefixesScanner is a store that scans several prefixes in one call as successive Scans would
-// (mem.Store does, under one lock): recovery's five scans of a small store cost less so.
-type prefixesScanner interface {
-	ScanPrefixes(prefixes []string, fn func(key string, value []byte) error) error
 }
 
 // readSeq reads the sequence record as the store's Get does, but over a store that reads into

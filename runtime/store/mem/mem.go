@@ -399,27 +399,6 @@ func (s *Store) Scan(prefix string, fn func(key string, value []byte) error) err
 	return s.scan("scan", prefix, fn)
 }
 
-// ScanPrefixes is Scan of each prefix in turn, under one lock: it calls fn for every key of the
-// first prefix, then of the second, and so on, as successive Scans would, and stops at the first
-// error from fn. What it returns joins the checksum errors of every prefix scanned (those
-// successive Scans would have returned one by one) with fn's error, if any. A caller that scans
-// a few prefixes in a row (the engine's recovery) pays for the lock and the checks once.
-func (s *Store) ScanPrefixes(prefixes []string, fn func(key string, value []byte) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.usableLocked("scan"); err != nil {
-		return err
-	}
-	s.compactIfSparse()
-	var bad []error
-	for _, prefix := range prefixes {
-		if err := s.scanLocked(prefix, fn, &bad); err != nil {
-			return joinScanErrors(bad, err)
-		}
-	}
-	return joinScanErrors(bad, nil)
-}
-
 func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -428,13 +407,6 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	}
 	s.compactIfSparse()
 	var bad []error
-	err := s.scanLocked(prefix, fn, &bad)
-	return joinScanErrors(bad, err)
-}
-
-// scanLocked calls fn for every live key that starts with prefix, in ascending order, and
-// returns fn's first error; it appends the checksum error of each value that fails to bad.
-func (s *Store) scanLocked(prefix string, fn func(key string, value []byte) error, bad *[]error) error {
 	i := s.firstAtOrAfter(prefix)
 	for _, c := range s.keys[i:] {
 		k := c.key
@@ -446,25 +418,16 @@ func (s *Store) scanLocked(prefix string, fn func(key string, value []byte) erro
 		}
 		v, err := open(k, c.v)
 		if err != nil {
-			*bad = append(*bad, err)
+			bad = append(bad, err)
 			continue
 		}
 		s.scratch = append(s.scratch[:0], v...)
 		if err := fn(k, s.scratch[:len(v):len(v)]); err != nil {
-			return err
+			if len(bad) == 0 {
+				return err // joined with nothing: itself, without a join's allocations
+			}
+			return errors.Join(append(bad, err)...)
 		}
-	}
-	return nil
-}
-
-// joinScanErrors is what a scan returns: the checksum errors it met joined with fn's error err,
-// if any; err itself when there were none, without a join's allocations.
-func joinScanErrors(bad []error, err error) error {
-	switch {
-	case len(bad) == 0:
-		return err
-	case err != nil:
-		return errors.Join(append(bad, err)...)
 	}
 	return errors.Join(bad...)
 }
