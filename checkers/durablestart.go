@@ -33,7 +33,7 @@ func newDurableStart() *durableStart {
 
 // reset readies d for a new history, keeping its maps' room (AttemptJudges).
 func (d *durableStart) reset() {
-	d.accepted.reset()
+	d.accepted = clearDense(d.accepted)
 	d.gated.reset()
 	d.durable.reset()
 	d.sentIn.reset()
@@ -43,7 +43,7 @@ func (d *durableStart) reset() {
 
 type durableStart struct {
 	// accepted are the invocations whose acceptance the history records (durable).
-	accepted smallMap[protocol.InvocationID, bool]
+	accepted []bool // by invocation number
 	// gated are the attempts the executor took a gated start of and no Durable yet, with the
 	// event index of that start.
 	gated smallMap[attemptKey, int]
@@ -62,10 +62,11 @@ var durableKinds = kinds(InvocationAccepted, RunExecuted)
 
 func (*durableStart) kinds() *kindSet { return &durableKinds }
 
-func (d *durableStart) event(i int, e *Event) {
+func (d *durableStart) event(i int, e *Event, v invNum) {
 	switch e.Kind {
 	case InvocationAccepted:
-		d.accepted.set(e.Invocation, true)
+		d.accepted = dense(d.accepted, v)
+		d.accepted[v] = true
 	case RunExecuted:
 		if e.Node != "executor" {
 			return
@@ -84,7 +85,7 @@ var durableLinks = links(linkMatch{kind: LinkReleased, from: runtimeNode}, linkM
 
 func (*durableStart) links() *linkSet { return &durableLinks }
 
-func (d *durableStart) link(_ int, le *LinkEvent) {
+func (d *durableStart) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
 	k := attemptKey{m.Invocation, m.Attempt}
 	switch {
@@ -98,7 +99,7 @@ func (d *durableStart) link(_ int, le *LinkEvent) {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable in no release after the start left (before any sync that could have made it so)", m.Attempt), le.After))
 		}
-		if !d.accepted.get(m.Invocation) {
+		if int(v) >= len(d.accepted) || !d.accepted[v] {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable before the invocation's acceptance was", m.Attempt), le.After))
 		}

@@ -56,7 +56,7 @@ func newInactivity(h *History) *inactivity {
 func (c *inactivity) reset(h *History, decl *event.Runtime) {
 	c.free = append(c.free, c.open.vals...)
 	c.open.reset()
-	c.newest.reset()
+	c.newest = clearDense(c.newest)
 	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
 	c.order, c.pauses = c.order[:0], c.pauses[:0]
 	c.vs = nil // handed out by finish
@@ -82,12 +82,12 @@ type idle struct {
 type inactivity struct {
 	h      *History
 	bound  time.Duration
-	open   smallMap[attemptKey, *idle]             // one map lookup finds and updates an attempt's silence
-	free   []*idle                                 // idles of closed attempts, for open to reuse (only open holds them)
-	newest smallMap[protocol.InvocationID, uint32] // the newest attempt the executor was given, in its life
-	order  []attemptKey                            // attempts in the order opened, for a stable report
-	older  []openedAttempt                         // scratch for link
-	pauses []Window                                // the executor node's pauses so far
+	open   smallMap[attemptKey, *idle] // one map lookup finds and updates an attempt's silence
+	free   []*idle                     // idles of closed attempts, for open to reuse (only open holds them)
+	newest []uint32                    // by invocation number: the newest attempt the executor was given, in its life
+	order  []attemptKey                // attempts in the order opened, for a stable report
+	older  []openedAttempt             // scratch for link
+	pauses []Window                    // the executor node's pauses so far
 	vs     []Violation
 }
 
@@ -96,7 +96,7 @@ var inactivityKinds = kinds(event.NodePaused, event.NodeCrashed)
 
 func (*inactivity) kinds() *kindSet { return &inactivityKinds }
 
-func (c *inactivity) event(i int, e *Event) {
+func (c *inactivity) event(i int, e *Event, _ invNum) {
 	if e.Node != "executor" {
 		return
 	}
@@ -109,7 +109,7 @@ func (c *inactivity) event(i int, e *Event) {
 				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
 		}
-		c.newest.reset() // the restarted executor remembers nothing
+		c.newest = clearDense(c.newest) // the restarted executor remembers nothing
 	}
 }
 
@@ -118,16 +118,16 @@ var inactivityLinks = links(linkMatch{kind: LinkDelivered, from: runtimeNode}, l
 
 func (*inactivity) links() *linkSet { return &inactivityLinks }
 
-func (c *inactivity) link(_ int, le *LinkEvent) {
+func (c *inactivity) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
 	k := attemptKey{m.Invocation, m.Attempt}
 	at := reportedAt(c.h, le)
 	switch {
 	case le.Kind == LinkDelivered && le.From == runtimeNode:
-		if m.Kind == protocol.KindStart && m.Attempt > c.newest.get(m.Invocation) {
+		if c.newest = dense(c.newest, v); m.Kind == protocol.KindStart && m.Attempt > c.newest[v] {
 			// The executor runs only a start newer than every attempt of the invocation it has
 			// seen; it drops a repeated or overtaken one.
-			c.newest.set(m.Invocation, m.Attempt)
+			c.newest[v] = m.Attempt
 			// The invocation's other open attempts are aborted, in the order they opened: found
 			// among the few open ones (a copy: close changes open as it goes).
 			older := c.older[:0]
