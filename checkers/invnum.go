@@ -20,11 +20,17 @@ type invNumbers struct {
 	given bool
 }
 
-// of returns inv's number, giving it the next one when it has none.
+// of returns inv's number, giving it the next one when it has none. It inlines: the memo's test
+// is most of its calls.
 func (n *invNumbers) of(inv protocol.InvocationID) invNum {
 	if inv == n.last && n.given {
 		return n.lastV
 	}
+	return n.search(inv)
+}
+
+// search is of past its memo.
+func (n *invNumbers) search(inv protocol.InvocationID) invNum {
 	k := n.ids.find(inv)
 	if k < 0 {
 		k = n.ids.insert(inv)
