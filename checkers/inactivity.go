@@ -104,7 +104,12 @@ func (c *inactivity) event(i int, e *Event, _ invNum) {
 	case event.NodePaused:
 		c.pauses = append(c.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
+		// In the order they opened; the scan ends with the last open one (closing removes it
+		// from open), not at the end of every attempt the run opened.
 		for _, k := range c.order {
+			if len(c.open.keys) == 0 {
+				break
+			}
 			if c.open.get(k) != nil {
 				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
@@ -136,7 +141,9 @@ func (c *inactivity) link(_ int, le *LinkEvent, v invNum) {
 					older = append(older, openedAttempt{key.attempt, c.open.vals[n].opened})
 				}
 			}
-			slices.SortFunc(older, func(a, b openedAttempt) int { return a.opened - b.opened })
+			if len(older) > 1 { // mostly none: a new attempt starts after the last ended
+				slices.SortFunc(older, func(a, b openedAttempt) int { return a.opened - b.opened })
+			}
 			c.older = older
 			for _, o := range older {
 				c.close(attemptKey{m.Invocation, o.attempt}, le.At, at, silenceEnd{start: m.Attempt})
