@@ -46,14 +46,14 @@ type durableStart struct {
 	accepted []bool // by invocation number
 	// gated are the attempts the executor took a gated start of and no Durable yet, with the
 	// event index of that start.
-	gated smallMap[attemptKey, int]
+	gated smallMap[uint64, int] // by farKey(invocation number, attempt), as durable and sentIn
 	// durable are the attempts a Durable reached (before their start, too: the network may
 	// reorder them, and the executor keeps it).
-	durable smallMap[attemptKey, bool]
+	durable smallMap[uint64, bool]
 	// release is the runtime's last release so far; sentIn, the last release begun when each
 	// gated start was sent (it left before its own sync, so its Durable belongs to a later one).
 	release uint64
-	sentIn  smallMap[attemptKey, uint64]
+	sentIn  smallMap[uint64, uint64]
 	vs      []Violation
 }
 
@@ -71,7 +71,7 @@ func (d *durableStart) event(i int, e *Event, v invNum) {
 		if e.Node != "executor" {
 			return
 		}
-		if at, ok := d.gated.lookup(attemptKey{e.Invocation, e.Attempt}); ok {
+		if at, ok := d.gated.lookup(farKey(v, e.Attempt)); ok {
 			d.vs = append(d.vs, newViolation(durableStartName, e.Invocation, fmt.Sprintf(
 				"attempt %d ran the side effect at index %d before its start was durable: its start was gated and no Durable had reached it", e.Attempt, e.Index), at, i))
 		}
@@ -87,7 +87,7 @@ func (*durableStart) links() *linkSet { return &durableLinks }
 
 func (d *durableStart) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
-	k := attemptKey{m.Invocation, m.Attempt}
+	k := farKey(v, m.Attempt)
 	switch {
 	case le.Kind == LinkReleased:
 		d.release = le.Release

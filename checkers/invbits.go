@@ -14,7 +14,8 @@ type invBits struct {
 // invBitsWord is how many numbers of each invocation invBits holds as bits.
 const invBitsWord = 64
 
-// farKey is the key of invBits.far for (v, n).
+// farKey is the one key of the pair (v, n), an invocation's number and one of its numbers (an
+// attempt, an entry): invBits.far's, and the judges' maps by attempt.
 func farKey(v invNum, n uint32) uint64 { return uint64(v)<<32 | uint64(n) }
 
 // add puts (v, n) in s.

@@ -98,10 +98,10 @@ type progress struct {
 	// free are lastStarts of an earlier history, for runtimeSent to reuse.
 	free  []*lastStart
 	owed  []owed
-	live  invBits // attempts started at the executor and not ended
-	given smallMap[attemptKey, []givenCompletion]
+	live  invBits                             // attempts started at the executor and not ended
+	given smallMap[uint64, []givenCompletion] // by farKey(invocation number, attempt), as early
 	// early are completions delivered before their attempt started at the executor.
-	early smallMap[attemptKey, []givenCompletion]
+	early smallMap[uint64, []givenCompletion]
 	// ended are the attempts that ended at the executor.
 	ended invBits
 	vs    []Violation
@@ -139,7 +139,7 @@ func (p *progress) event(i int, e *Event, v invNum) {
 			p.completed(e.Invocation, v, e.Index, i)
 		}
 	case AttemptStarted:
-		k := attemptKey{e.Invocation, e.Attempt}
+		k := farKey(v, e.Attempt)
 		p.live.add(v, e.Attempt)
 		if early, ok := p.early.lookup(k); ok {
 			g := p.given.ref(k)
@@ -196,7 +196,7 @@ func (p *progress) link(_ int, le *LinkEvent, v invNum) {
 			p.close(v, m.Attempt)
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindCompletion:
-		k := attemptKey{m.Invocation, m.Attempt}
+		k := farKey(v, m.Attempt)
 		switch {
 		case p.live.has(v, m.Attempt):
 			g := p.given.ref(k)
@@ -206,7 +206,7 @@ func (p *progress) link(_ int, le *LinkEvent, v invNum) {
 			*g = append(*g, givenCompletion{m.Index, le.After})
 		}
 	case le.Kind == LinkSent && le.From == "executor" && m.Kind == protocol.KindSuspend:
-		for _, g := range p.given.get(attemptKey{m.Invocation, m.Attempt}) {
+		for _, g := range p.given.get(farKey(v, m.Attempt)) {
 			if slices.Contains(m.WaitingOn, g.index) {
 				p.vs = append(p.vs, newViolation(progressName, m.Invocation, fmt.Sprintf(
 					"attempt %d suspended waiting on index %d although the completion of that index had reached it (a lost wake-up in the executor)", m.Attempt, g.index), g.event, le.After))

@@ -164,10 +164,10 @@ type clockStep struct{ at, offset time.Duration }
 type retryTiming struct {
 	h      *History
 	policy RetryPolicy
-	invs   []*retryState              // by invocation number; nil for none
-	free   []*retryState              // states of an earlier history, for state to reuse
-	order  []numberedInvocation       // invocations in the order first seen, for a stable report
-	errors smallMap[attemptKey, bool] // attempts whose Error reached the engine
+	invs   []*retryState          // by invocation number; nil for none
+	free   []*retryState          // states of an earlier history, for state to reuse
+	order  []numberedInvocation   // invocations in the order first seen, for a stable report
+	errors smallMap[uint64, bool] // attempts whose Error reached the engine, by farKey(invocation number, attempt)
 	offset time.Duration
 	steps  []clockStep
 	pauses []Window // the runtime node's pauses so far
@@ -252,7 +252,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent, v invNum) {
 		case protocol.KindSuspend, protocol.KindEnd:
 			st.ended = true
 		case protocol.KindError:
-			if k := (attemptKey{m.Invocation, m.Attempt}); !r.errors.get(k) {
+			if k := (farKey(v, m.Attempt)); !r.errors.get(k) {
 				r.errors.set(k, true)
 				st.errored++
 			}
