@@ -8,6 +8,10 @@ import "github.com/vigilsim/vigil/runtime/protocol"
 // each judge searched a map of its own for it, several times an event.
 type invNum int32
 
+// noInvocation is the invNum the attempt judges are told with a link event that names no
+// invocation (LinkReleased): no judge reads a number there, and it is no slice's index.
+const noInvocation invNum = -1
+
 // invNumbers numbers the invocations of one walk. Its numbers are positions in a smallMap that
 // is only ever added to, so an invocation keeps its number until reset. The zero value is
 // empty.

@@ -236,7 +236,10 @@ func (a *AttemptJudges) link(k int, le *LinkEvent) {
 	if r == 0 {
 		return
 	}
-	v := a.nums.of(le.Message.Invocation) // once for every judge
+	v := noInvocation // a release names no invocation (its readers read none)
+	if le.Kind != LinkReleased {
+		v = a.nums.of(le.Message.Invocation) // once for every judge
+	}
 	if r&readsProgress != 0 {
 		a.progress.link(k, le, v)
 	}
