@@ -103,12 +103,11 @@ func (c *causality) gatedUncaused(inv protocol.InvocationID, g gatedStart) {
 // gatedCause resolves a gated start of inv by its acceptance or lock, and reports whether there
 // was one to resolve (the note then causes no later start).
 func (c *causality) gatedCause(inv protocol.InvocationID) bool {
-	g, ok := c.gated.lookup(inv)
-	if !ok {
+	n := c.gated.find(inv)
+	if n < 0 {
 		return false
 	}
-	g.resolved = true
-	c.gated.set(inv, g)
+	c.gated.vals[n].resolved = true
 	return true
 }
 
@@ -305,12 +304,14 @@ func (c *causality) link(_ int, le *LinkEvent, v invNum) {
 		}
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart:
 		w := c.window(v)
-		if g, ok := c.gated.lookup(m.Invocation); ok {
-			c.gatedUncaused(m.Invocation, g)
-			c.gated.del(m.Invocation)
+		// One search: the invocation's gated start, if any, is judged and dropped, and a new
+		// one is then known to be absent.
+		if n := c.gated.find(m.Invocation); n >= 0 {
+			c.gatedUncaused(m.Invocation, c.gated.vals[n])
+			c.gated.remove(n)
 		}
 		if m.Gated {
-			c.gated.set(m.Invocation, gatedStart{attempt: m.Attempt, at: le.After})
+			c.gated.vals[c.gated.insert(m.Invocation)] = gatedStart{attempt: m.Attempt, at: le.After}
 		} else if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(v, w) {
 			c.vs = append(c.vs, c.uncaused(m, w, le.After))
 		}

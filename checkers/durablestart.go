@@ -104,8 +104,8 @@ func (d *durableStart) link(_ int, le *LinkEvent, v invNum) {
 				"the runtime told attempt %d its start was durable before the invocation's acceptance was", m.Attempt), le.After))
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindStart && m.Gated:
-		if !d.gated.has(k) && !d.durable.get(k) { // a repeat keeps the first
-			d.gated.set(k, le.After)
+		if d.gated.find(k) < 0 && !d.durable.get(k) { // a repeat keeps the first
+			d.gated.vals[d.gated.insert(k)] = le.After
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindDurable:
 		d.durable.set(k, true)
