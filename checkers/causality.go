@@ -59,8 +59,12 @@ func (c *causality) reset() {
 
 // dropWindows forgets every window, keeping them for window to reuse: c.since alone holds them.
 func (c *causality) dropWindows() {
-	c.free = append(c.free, c.since.vals...)
-	c.since.reset()
+	for _, w := range c.since {
+		if w != nil {
+			c.free = append(c.free, w)
+		}
+	}
+	c.since = clearDense(c.since)
 }
 
 func (c *causality) finish() []Violation {
@@ -99,12 +103,11 @@ func (c *causality) gatedUncaused(inv protocol.InvocationID, g gatedStart) {
 // gatedCause resolves a gated start of inv by its acceptance or lock, and reports whether there
 // was one to resolve (the note then causes no later start).
 func (c *causality) gatedCause(inv protocol.InvocationID) bool {
-	g, ok := c.gated.lookup(inv)
-	if !ok {
+	n := c.gated.find(inv)
+	if n < 0 {
 		return false
 	}
-	g.resolved = true
-	c.gated.set(inv, g)
+	c.gated.vals[n].resolved = true
 	return true
 }
 
@@ -125,22 +128,30 @@ type promiseRef struct {
 }
 
 type causality struct {
-	since smallMap[protocol.InvocationID, *startWindow]
+	since []*startWindow                              // by invocation number; nil for none
 	free  []*startWindow                              // windows since dropped, for window to reuse
 	gated smallMap[protocol.InvocationID, gatedStart] // the last gated start of each invocation
 	// untargeted are get-promise entries journaled before their invocation's acceptance
-	untargeted smallMap[protocol.InvocationID, []namedSlot]
+	untargeted smallMap[protocol.InvocationID, []namedEntry]
 	restarted  bool // the runtime node recovered since it last crashed
 	restartAt  int
 	ready      invBits // entries complete (or needing no completion)
 	target     smallMap[protocol.InvocationID, keyRef]
-	gets       smallMap[promiseRef, []slot] // get-promise entries, by the promise they name
+	gets       smallMap[promiseRef, []entryRef] // get-promise entries, by the promise they name
 	done       smallMap[promiseRef, bool]
 	vs         []Violation
 }
 
-func (c *causality) window(inv protocol.InvocationID) *startWindow {
-	w := c.since.get(inv)
+// sinceOf returns the window of invocation number v, nil when there is none.
+func (c *causality) sinceOf(v invNum) *startWindow {
+	if int(v) < len(c.since) {
+		return c.since[v]
+	}
+	return nil
+}
+
+func (c *causality) window(v invNum) *startWindow {
+	w := c.sinceOf(v)
 	if w == nil {
 		if n := len(c.free); n > 0 {
 			w, c.free = c.free[n-1], c.free[:n-1]
@@ -151,7 +162,8 @@ func (c *causality) window(inv protocol.InvocationID) *startWindow {
 		if c.restarted {
 			w.event = c.restartAt
 		}
-		c.since.set(inv, w)
+		c.since = dense(c.since, v)
+		c.since[v] = w
 	}
 	return w
 }
@@ -162,7 +174,7 @@ var causalityKinds = kinds(NodeCrashed, NodeRestarted, InvocationAccepted, LockA
 
 func (*causality) kinds() *kindSet { return &causalityKinds }
 
-func (c *causality) event(i int, e *Event) {
+func (c *causality) event(i int, e *Event, v invNum) {
 	switch e.Kind {
 	case NodeCrashed:
 		if e.Node == "runtime" {
@@ -181,21 +193,21 @@ func (c *causality) event(i int, e *Event) {
 		}
 		c.untargeted.del(e.Invocation)
 		if !c.gatedCause(e.Invocation) {
-			c.window(e.Invocation).caused = true
+			c.window(v).caused = true
 		}
 	case LockAcquired:
 		if !c.gatedCause(e.Invocation) {
-			c.window(e.Invocation).caused = true
+			c.window(v).caused = true
 		}
 	case TimerFired:
 		switch e.Timer {
 		case event.TimerRetry:
-			c.window(e.Invocation).caused = true
+			c.window(v).caused = true
 		case event.TimerSleep:
-			c.setReady(slot{e.Invocation, e.Index})
+			c.setReady(entryRef{v, e.Index})
 		}
 	case CompletionAccepted:
-		c.setReady(slot{e.Invocation, e.Index})
+		c.setReady(entryRef{v, e.Index})
 	case PromiseCompleted:
 		p := promiseRef{keyRef{e.Service, e.Key}, e.Promise}
 		c.done.set(p, true)
@@ -209,7 +221,7 @@ func (c *causality) event(i int, e *Event) {
 			c.done.deleteFunc(func(p promiseRef) bool { return p.keyRef == k })
 		}
 	case CommandEmitted:
-		c.command(e)
+		c.command(e, v)
 	case AttemptStarted:
 		// The entries below invBitsWord are noted at once, as one word: a start journal holds
 		// a few, and a search for the invocation's word per entry cost more than the test.
@@ -219,24 +231,31 @@ func (c *causality) event(i int, e *Event) {
 				if idx < invBitsWord {
 					low |= 1 << idx
 				} else {
-					c.setReady(slot{e.Invocation, uint32(idx)})
+					c.setReady(entryRef{v, uint32(idx)})
 				}
 			}
 		}
 		if low != 0 {
-			c.ready.addLow(e.Invocation, low)
+			c.ready.addLow(v, low)
 		}
 	}
 }
 
+// entryRef is a journal entry of the invocation numbered v: a slot, as the judges' walk numbers
+// invocations (invNum).
+type entryRef struct {
+	v     invNum
+	index uint32
+}
+
 // setReady notes the entry at s complete (or needing no completion).
-func (c *causality) setReady(s slot) { c.ready.add(s.Invocation, s.Index) }
+func (c *causality) setReady(s entryRef) { c.ready.add(s.v, s.index) }
 
 // isReady reports whether setReady noted s.
-func (c *causality) isReady(s slot) bool { return c.ready.has(s.Invocation, s.Index) }
+func (c *causality) isReady(s entryRef) bool { return c.ready.has(s.v, s.index) }
 
 // get notes a get-promise entry at s that waits for promise p.
-func (c *causality) get(p promiseRef, s slot) {
+func (c *causality) get(p promiseRef, s entryRef) {
 	g := c.gets.ref(p)
 	*g = append(*g, s)
 	if c.done.get(p) {
@@ -244,23 +263,23 @@ func (c *causality) get(p promiseRef, s slot) {
 	}
 }
 
-// namedSlot is a get-promise entry whose invocation's target is not known yet.
-type namedSlot struct {
+// namedEntry is a get-promise entry whose invocation's target is not known yet.
+type namedEntry struct {
 	name string
-	s    slot
+	s    entryRef
 }
 
 // command notes an entry an attempt journaled: most need no completion; a promise's peek and
 // complete are answered as they are journaled; a get waits for its promise.
-func (c *causality) command(e *Event) {
-	s := slot{e.Invocation, e.Index}
+func (c *causality) command(e *Event, v invNum) {
+	s := entryRef{v, e.Index}
 	switch e.Entry.Kind {
 	case journal.KindGetPromise:
 		target, ok := c.target.lookup(e.Invocation)
 		if !ok {
 			// A gated attempt's commands come before its acceptance names its target.
 			u := c.untargeted.ref(e.Invocation)
-			*u = append(*u, namedSlot{e.Entry.Name, s})
+			*u = append(*u, namedEntry{e.Entry.Name, s})
 			return
 		}
 		c.get(promiseRef{target, e.Entry.Name}, s)
@@ -276,22 +295,24 @@ var causalityLinks = links(linkMatch{kind: LinkDelivered, from: "executor", msgs
 
 func (*causality) links() *linkSet { return &causalityLinks }
 
-func (c *causality) link(_ int, le *LinkEvent) {
+func (c *causality) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
 	switch {
 	case le.Kind == LinkDelivered && le.From == "executor" && m.Kind == protocol.KindSuspend:
-		if w := c.since.get(m.Invocation); w != nil && w.started && w.attempt == m.Attempt {
+		if w := c.sinceOf(v); w != nil && w.started && w.attempt == m.Attempt {
 			w.suspends = append(w.suspends, m.WaitingOn)
 		}
 	case le.Kind == LinkSent && le.From == "runtime" && m.Kind == protocol.KindStart:
-		w := c.window(m.Invocation)
-		if g, ok := c.gated.lookup(m.Invocation); ok {
-			c.gatedUncaused(m.Invocation, g)
-			c.gated.del(m.Invocation)
+		w := c.window(v)
+		// One search: the invocation's gated start, if any, is judged and dropped, and a new
+		// one is then known to be absent.
+		if n := c.gated.find(m.Invocation); n >= 0 {
+			c.gatedUncaused(m.Invocation, c.gated.vals[n])
+			c.gated.remove(n)
 		}
 		if m.Gated {
-			c.gated.set(m.Invocation, gatedStart{attempt: m.Attempt, at: le.After})
-		} else if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(m.Invocation, w) {
+			c.gated.vals[c.gated.insert(m.Invocation)] = gatedStart{attempt: m.Attempt, at: le.After}
+		} else if !w.caused && !(c.restarted && !w.started) && !c.wokenBy(v, w) {
 			c.vs = append(c.vs, c.uncaused(m, w, le.After))
 		}
 		// A new window opens; w (in c.since, held by nothing else) is reused for it.
@@ -299,11 +320,12 @@ func (c *causality) link(_ int, le *LinkEvent) {
 	}
 }
 
-// wokenBy reports whether a suspension of the window waits on an entry complete by now.
-func (c *causality) wokenBy(inv protocol.InvocationID, w *startWindow) bool {
+// wokenBy reports whether a suspension of the window, of invocation number v, waits on an
+// entry complete by now.
+func (c *causality) wokenBy(v invNum, w *startWindow) bool {
 	for _, waiting := range w.suspends {
 		for _, idx := range waiting {
-			if c.isReady(slot{inv, idx}) {
+			if c.isReady(entryRef{v, idx}) {
 				return true
 			}
 		}

@@ -33,7 +33,7 @@ func newDurableStart() *durableStart {
 
 // reset readies d for a new history, keeping its maps' room (AttemptJudges).
 func (d *durableStart) reset() {
-	d.accepted.reset()
+	d.accepted = clearDense(d.accepted)
 	d.gated.reset()
 	d.durable.reset()
 	d.sentIn.reset()
@@ -43,17 +43,17 @@ func (d *durableStart) reset() {
 
 type durableStart struct {
 	// accepted are the invocations whose acceptance the history records (durable).
-	accepted smallMap[protocol.InvocationID, bool]
+	accepted []bool // by invocation number
 	// gated are the attempts the executor took a gated start of and no Durable yet, with the
 	// event index of that start.
-	gated smallMap[attemptKey, int]
+	gated smallMap[uint64, int] // by farKey(invocation number, attempt), as durable and sentIn
 	// durable are the attempts a Durable reached (before their start, too: the network may
 	// reorder them, and the executor keeps it).
-	durable smallMap[attemptKey, bool]
+	durable smallMap[uint64, bool]
 	// release is the runtime's last release so far; sentIn, the last release begun when each
 	// gated start was sent (it left before its own sync, so its Durable belongs to a later one).
 	release uint64
-	sentIn  smallMap[attemptKey, uint64]
+	sentIn  smallMap[uint64, uint64]
 	vs      []Violation
 }
 
@@ -62,15 +62,16 @@ var durableKinds = kinds(InvocationAccepted, RunExecuted)
 
 func (*durableStart) kinds() *kindSet { return &durableKinds }
 
-func (d *durableStart) event(i int, e *Event) {
+func (d *durableStart) event(i int, e *Event, v invNum) {
 	switch e.Kind {
 	case InvocationAccepted:
-		d.accepted.set(e.Invocation, true)
+		d.accepted = dense(d.accepted, v)
+		d.accepted[v] = true
 	case RunExecuted:
 		if e.Node != "executor" {
 			return
 		}
-		if at, ok := d.gated.lookup(attemptKey{e.Invocation, e.Attempt}); ok {
+		if at, ok := d.gated.lookup(farKey(v, e.Attempt)); ok {
 			d.vs = append(d.vs, newViolation(durableStartName, e.Invocation, fmt.Sprintf(
 				"attempt %d ran the side effect at index %d before its start was durable: its start was gated and no Durable had reached it", e.Attempt, e.Index), at, i))
 		}
@@ -84,9 +85,9 @@ var durableLinks = links(linkMatch{kind: LinkReleased, from: runtimeNode}, linkM
 
 func (*durableStart) links() *linkSet { return &durableLinks }
 
-func (d *durableStart) link(_ int, le *LinkEvent) {
+func (d *durableStart) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
-	k := attemptKey{m.Invocation, m.Attempt}
+	k := farKey(v, m.Attempt)
 	switch {
 	case le.Kind == LinkReleased:
 		d.release = le.Release
@@ -98,13 +99,13 @@ func (d *durableStart) link(_ int, le *LinkEvent) {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable in no release after the start left (before any sync that could have made it so)", m.Attempt), le.After))
 		}
-		if !d.accepted.get(m.Invocation) {
+		if int(v) >= len(d.accepted) || !d.accepted[v] {
 			d.vs = append(d.vs, newViolation(durableStartName, m.Invocation, fmt.Sprintf(
 				"the runtime told attempt %d its start was durable before the invocation's acceptance was", m.Attempt), le.After))
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindStart && m.Gated:
-		if !d.gated.has(k) && !d.durable.get(k) { // a repeat keeps the first
-			d.gated.set(k, le.After)
+		if d.gated.find(k) < 0 && !d.durable.get(k) { // a repeat keeps the first
+			d.gated.vals[d.gated.insert(k)] = le.After
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindDurable:
 		d.durable.set(k, true)

@@ -56,8 +56,8 @@ func firstCompletion(x *Index) []Violation {
 		n := h.Events[d].Request
 		pr := x.parsed(n)
 		if pr.Kind == RequestCancel {
-			if !cancels.has(pr.Invocation) {
-				cancels.set(pr.Invocation, d)
+			if cancels.find(pr.Invocation) < 0 {
+				cancels.vals[cancels.insert(pr.Invocation)] = d
 			}
 			continue
 		}

@@ -56,16 +56,16 @@ func newInactivity(h *History) *inactivity {
 func (c *inactivity) reset(h *History, decl *event.Runtime) {
 	c.free = append(c.free, c.open.vals...)
 	c.open.reset()
-	c.newest.reset()
+	c.newest = clearDense(c.newest)
 	c.h, c.bound = h, decl.InactivityMax+InactivitySlack
 	c.order, c.pauses = c.order[:0], c.pauses[:0]
 	c.vs = nil // handed out by finish
 }
 
 func (c *inactivity) finish() []Violation {
-	for _, k := range c.order {
-		if a := c.open.get(k); a != nil {
-			c.check(k, *a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
+	for _, o := range c.order {
+		if a := c.open.get(o.key); a != nil {
+			c.check(o.k, *a, c.h.End(), len(c.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
 	sortByFirstEvent(c.vs)
@@ -82,12 +82,12 @@ type idle struct {
 type inactivity struct {
 	h      *History
 	bound  time.Duration
-	open   smallMap[attemptKey, *idle]             // one map lookup finds and updates an attempt's silence
-	free   []*idle                                 // idles of closed attempts, for open to reuse (only open holds them)
-	newest smallMap[protocol.InvocationID, uint32] // the newest attempt the executor was given, in its life
-	order  []attemptKey                            // attempts in the order opened, for a stable report
-	older  []openedAttempt                         // scratch for link
-	pauses []Window                                // the executor node's pauses so far
+	open   smallMap[uint64, *idle] // by farKey(invocation number, attempt): one lookup finds and updates an attempt's silence
+	free   []*idle                 // idles of closed attempts, for open to reuse (only open holds them)
+	newest []uint32                // by invocation number: the newest attempt the executor was given, in its life
+	order  []orderedAttempt        // attempts in the order opened, for a stable report
+	older  []openedAttempt         // scratch for link
+	pauses []Window                // the executor node's pauses so far
 	vs     []Violation
 }
 
@@ -96,7 +96,7 @@ var inactivityKinds = kinds(event.NodePaused, event.NodeCrashed)
 
 func (*inactivity) kinds() *kindSet { return &inactivityKinds }
 
-func (c *inactivity) event(i int, e *Event) {
+func (c *inactivity) event(i int, e *Event, _ invNum) {
 	if e.Node != "executor" {
 		return
 	}
@@ -104,12 +104,17 @@ func (c *inactivity) event(i int, e *Event) {
 	case event.NodePaused:
 		c.pauses = append(c.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
-		for _, k := range c.order {
-			if c.open.get(k) != nil {
-				c.close(k, e.At, i, silenceEnd{text: "the executor's crash"})
+		// In the order they opened; the scan ends with the last open one (closing removes it
+		// from open), not at the end of every attempt the run opened.
+		for _, o := range c.order {
+			if len(c.open.keys) == 0 {
+				break
+			}
+			if c.open.get(o.key) != nil {
+				c.close(o.k, o.key, e.At, i, silenceEnd{text: "the executor's crash"})
 			}
 		}
-		c.newest.reset() // the restarted executor remembers nothing
+		c.newest = clearDense(c.newest) // the restarted executor remembers nothing
 	}
 }
 
@@ -118,59 +123,61 @@ var inactivityLinks = links(linkMatch{kind: LinkDelivered, from: runtimeNode}, l
 
 func (*inactivity) links() *linkSet { return &inactivityLinks }
 
-func (c *inactivity) link(_ int, le *LinkEvent) {
+func (c *inactivity) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
-	k := attemptKey{m.Invocation, m.Attempt}
+	k, key := attemptKey{m.Invocation, m.Attempt}, farKey(v, m.Attempt)
 	at := reportedAt(c.h, le)
 	switch {
 	case le.Kind == LinkDelivered && le.From == runtimeNode:
-		if m.Kind == protocol.KindStart && m.Attempt > c.newest.get(m.Invocation) {
+		if c.newest = dense(c.newest, v); m.Kind == protocol.KindStart && m.Attempt > c.newest[v] {
 			// The executor runs only a start newer than every attempt of the invocation it has
 			// seen; it drops a repeated or overtaken one.
-			c.newest.set(m.Invocation, m.Attempt)
+			c.newest[v] = m.Attempt
 			// The invocation's other open attempts are aborted, in the order they opened: found
 			// among the few open ones (a copy: close changes open as it goes).
 			older := c.older[:0]
-			for n, key := range c.open.keys {
-				if key.inv == m.Invocation && key.attempt != m.Attempt && c.open.vals[n] != nil {
-					older = append(older, openedAttempt{key.attempt, c.open.vals[n].opened})
+			for n, ok := range c.open.keys {
+				if ok>>32 == uint64(v) && uint32(ok) != m.Attempt && c.open.vals[n] != nil {
+					older = append(older, openedAttempt{uint32(ok), c.open.vals[n].opened})
 				}
 			}
-			slices.SortFunc(older, func(a, b openedAttempt) int { return a.opened - b.opened })
+			if len(older) > 1 { // mostly none: a new attempt starts after the last ended
+				slices.SortFunc(older, func(a, b openedAttempt) int { return a.opened - b.opened })
+			}
 			c.older = older
 			for _, o := range older {
-				c.close(attemptKey{m.Invocation, o.attempt}, le.At, at, silenceEnd{start: m.Attempt})
+				c.close(attemptKey{m.Invocation, o.attempt}, farKey(v, o.attempt), le.At, at, silenceEnd{start: m.Attempt})
 			}
-			a := c.open.get(k)
+			a := c.open.get(key)
 			if a == nil {
 				if n := len(c.free); n > 0 {
 					a, c.free = c.free[n-1], c.free[:n-1]
 				} else {
 					a = new(idle)
 				}
-				c.open.set(k, a)
+				c.open.set(key, a)
 			}
 			*a = idle{le.At, at, len(c.order)}
-			c.order = append(c.order, k)
+			c.order = append(c.order, orderedAttempt{k, key})
 			return
 		}
-		a := c.open.get(k)
+		a := c.open.get(key)
 		if a == nil {
 			return
 		}
 		if m.Kind == protocol.KindAbort {
-			c.close(k, le.At, at, silenceEnd{text: "its abort"})
+			c.close(k, key, le.At, at, silenceEnd{text: "its abort"})
 			return
 		}
 		c.touch(k, a, le.At, at, silenceEnd{text: "the delivery of its ", kind: m.Kind})
 	case le.Kind == LinkSent && le.From == "executor":
-		a := c.open.get(k)
+		a := c.open.get(key)
 		if a == nil {
 			return
 		}
 		switch m.Kind {
 		case protocol.KindSuspend, protocol.KindEnd, protocol.KindError:
-			c.close(k, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
+			c.close(k, key, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
 		default:
 			c.touch(k, a, le.At, at, silenceEnd{text: "its ", kind: m.Kind})
 		}
@@ -202,9 +209,10 @@ func (c *inactivity) touch(k attemptKey, a *idle, at time.Duration, i int, what 
 	a.at, a.ev = at, i
 }
 
-// close judges the silence of open attempt k up to at and forgets the attempt.
-func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEnd) {
-	n := c.open.find(k)
+// close judges the silence of open attempt k, whose key in open is key, up to at and forgets
+// the attempt.
+func (c *inactivity) close(k attemptKey, key uint64, at time.Duration, i int, what silenceEnd) {
+	n := c.open.find(key)
 	if n < 0 || c.open.vals[n] == nil {
 		return
 	}
@@ -212,6 +220,12 @@ func (c *inactivity) close(k attemptKey, at time.Duration, i int, what silenceEn
 	c.check(k, *a, at, i, what)
 	c.open.remove(n) // check changes nothing of open: n is still k's position
 	c.free = append(c.free, a)
+}
+
+// orderedAttempt is an attempt inactivity opened, and its key in open.
+type orderedAttempt struct {
+	k   attemptKey
+	key uint64
 }
 
 // openedAttempt is an open attempt of an invocation and when it opened (idle.opened).

@@ -155,3 +155,38 @@ func TestIndexKindsAndMerge(t *testing.T) {
 		}
 	})
 }
+
+// TestCompletionFactsGroupsEachAwakeable holds completionFacts to its definition over random
+// histories, short (sorted by insertion) and long (by SortFunc): each awakeable's list is its
+// CompletionAccepted, CompletionBuffered and CompletionDropped events in history order, and no
+// other awakeable has a list. Invocations differ in their first bytes, their last, or not at
+// all, so that both words of factPrecedes's comparison decide.
+func TestCompletionFactsGroupsEachAwakeable(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var h History
+		kinds := []EventKind{CompletionAccepted, CompletionBuffered, CompletionDropped, ValueObserved}
+		for range rapid.IntRange(0, 40).Draw(t, "events") {
+			e := Event{Kind: kinds[rapid.IntRange(0, len(kinds)-1).Draw(t, "kind")], Index: rapid.Uint32Range(0, 3).Draw(t, "index")}
+			e.Invocation[0] = byte(rapid.IntRange(0, 2).Draw(t, "first"))
+			e.Invocation[15] = byte(rapid.IntRange(0, 2).Draw(t, "last"))
+			h.Events = append(h.Events, e)
+		}
+		want := map[Slot][]int{}
+		for i, e := range h.Events {
+			if e.Kind != ValueObserved {
+				s := Slot{e.Invocation, e.Index}
+				want[s] = append(want[s], i)
+			}
+		}
+		x := NewIndex(&h)
+		facts := x.completionFacts()
+		if len(facts.keys) != len(want) {
+			t.Fatalf("%d awakeables have facts, want %d", len(facts.keys), len(want))
+		}
+		for s, w := range want {
+			if got := facts.get(s); !slices.Equal(got, w) {
+				t.Fatalf("facts of %v: %v, want %v", s, got, w)
+			}
+		}
+	})
+}

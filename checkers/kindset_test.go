@@ -67,8 +67,8 @@ func TestAttemptJudgeKinds(t *testing.T) {
 					if only.has(x.Kind) {
 						continue
 					}
-					feed(s, steps, b)
-					b.event(len(s.h.Events), &x)
+					nums := feed(s, steps, b)
+					b.event(len(s.h.Events), &x, nums.of(x.Invocation))
 					if !reflect.DeepEqual(a, b) {
 						t.Fatalf("%s, story %d after %d steps: an event of kind %s on %q, outside its kinds, changed it", name, n, steps, x.Kind, x.Node)
 					}
@@ -81,8 +81,8 @@ func TestAttemptJudgeKinds(t *testing.T) {
 						continue
 					}
 					le.After = len(s.h.Events)
-					feed(s, steps, b)
-					b.link(len(s.l), &le)
+					nums := feed(s, steps, b)
+					b.link(len(s.l), &le, nums.of(le.Message.Invocation))
 					if !reflect.DeepEqual(a, b) {
 						t.Fatalf("%s, story %d after %d steps: a link event %d from %s of a %s, outside its links, changed it", name, n, steps, le.Kind, le.From, le.Message.Kind)
 					}
@@ -118,20 +118,22 @@ func TestAttemptsIsEachJudge(t *testing.T) {
 }
 
 // feed tells j the first steps events and link events of s, in walk's order, those of its
-// kinds and links only (as judgeAttempts does).
-func feed(s *linkStory, steps int, j attemptJudge) {
+// kinds and links only (as judgeAttempts does), and returns the invocations' numbers it gave.
+func feed(s *linkStory, steps int, j attemptJudge) *invNumbers {
 	told := 0
+	var nums invNumbers
 	walk(s.h, s.l, j.kinds(), walkFuncs{func(i int, e *Event) {
 		if told < steps {
-			j.event(i, e)
+			j.event(i, e, nums.of(e.Invocation))
 		}
 		told++
 	}, func(k int, le *LinkEvent) {
 		if told < steps && j.links().has(linkClassOf(le, le.From == runtimeNode)) {
-			j.link(k, le)
+			j.link(k, le, nums.of(le.Message.Invocation))
 		}
 		told++
 	}})
+	return &nums
 }
 
 // attemptStories are histories with their link logs that exercise every attempt judge: healthy

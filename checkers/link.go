@@ -114,6 +114,8 @@ type AttemptJudges struct {
 	retry      retryTiming
 	durable    durableStart
 	inactivity inactivity
+	// nums numbers the invocations of the walk, for the judges' state by invocation.
+	nums invNumbers
 	// withInactivity is set when the history declares the runtime's inactivity bound, which
 	// the inactivity checker judges against; without it that checker does not run.
 	withInactivity bool
@@ -121,6 +123,7 @@ type AttemptJudges struct {
 
 // Judge is Attempts(*h, l) on a's kept state.
 func (a *AttemptJudges) Judge(h *History, l Link) []Violation {
+	a.nums.reset()
 	a.progress.reset()
 	a.causality.reset()
 	a.retry.reset(h, DeclaredRetry(h))
@@ -209,40 +212,48 @@ func (a *AttemptJudges) walk(h *History, l Link) {
 // event tells each checker of r (kindReaders of e's kind, less the inactivity checker when it
 // does not run) history event i, in the order Judge reports them.
 func (a *AttemptJudges) event(i int, e *Event, r uint8) {
+	v := a.nums.of(e.Invocation) // once for every judge
 	if r&readsProgress != 0 {
-		a.progress.event(i, e)
+		a.progress.event(i, e, v)
 	}
 	if r&readsCausality != 0 {
-		a.causality.event(i, e)
+		a.causality.event(i, e, v)
 	}
 	if r&readsRetry != 0 {
-		a.retry.event(i, e)
+		a.retry.event(i, e, v)
 	}
 	if r&readsDurable != 0 {
-		a.durable.event(i, e)
+		a.durable.event(i, e, v)
 	}
 	if r&readsInactivity != 0 {
-		a.inactivity.event(i, e)
+		a.inactivity.event(i, e, v)
 	}
 }
 
 // link tells each checker that reads its class link event k.
 func (a *AttemptJudges) link(k int, le *LinkEvent) {
 	r := linkReaders[linkClassOf(le, le.From == runtimeNode)]
+	if r == 0 {
+		return
+	}
+	v := noInvocation // a release names no invocation (its readers read none)
+	if le.Kind != LinkReleased {
+		v = a.nums.of(le.Message.Invocation) // once for every judge
+	}
 	if r&readsProgress != 0 {
-		a.progress.link(k, le)
+		a.progress.link(k, le, v)
 	}
 	if r&readsCausality != 0 {
-		a.causality.link(k, le)
+		a.causality.link(k, le, v)
 	}
 	if r&readsRetry != 0 {
-		a.retry.link(k, le)
+		a.retry.link(k, le, v)
 	}
 	if r&readsDurable != 0 {
-		a.durable.link(k, le)
+		a.durable.link(k, le, v)
 	}
 	if r&readsInactivity != 0 && a.withInactivity {
-		a.inactivity.link(k, le)
+		a.inactivity.link(k, le, v)
 	}
 }
 
@@ -250,12 +261,13 @@ func (a *AttemptJudges) link(k int, le *LinkEvent) {
 // the link log (walk): it is told each event and link event in the order they happened, then
 // gives its violations, sorted by first event index. It is told only the events of its kinds:
 // those its event method reads (events of other kinds would change nothing), and the link
-// events of its links, likewise.
+// events of its links, likewise. v is the number of the event's invocation in the walk
+// (invNumbers): the judges keep their state by invocation in slices indexed by it.
 type attemptJudge interface {
 	kinds() *kindSet
 	links() *linkSet
-	event(i int, e *Event)
-	link(j int, le *LinkEvent)
+	event(i int, e *Event, v invNum)
+	link(j int, le *LinkEvent, v invNum)
 	finish() []Violation
 }
 
@@ -266,17 +278,20 @@ func judgeAttempts(h History, l Link, judges ...attemptJudge) [][]Violation {
 	for _, j := range judges {
 		only = only.union(*j.kinds())
 	}
+	var nums invNumbers
 	walk(h, l, &only, walkFuncs{func(i int, e *Event) {
+		v := nums.of(e.Invocation)
 		for _, j := range judges {
 			if j.kinds().has(e.Kind) {
-				j.event(i, e)
+				j.event(i, e, v)
 			}
 		}
 	}, func(k int, le *LinkEvent) {
 		c := linkClassOf(le, le.From == runtimeNode)
+		v := nums.of(le.Message.Invocation)
 		for _, j := range judges {
 			if j.links().has(c) {
-				j.link(k, le)
+				j.link(k, le, v)
 			}
 		}
 	}})

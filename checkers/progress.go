@@ -53,8 +53,12 @@ func (p *progress) reset() {
 // dropLast forgets every last start, keeping them for runtimeSent to reuse: p.last alone
 // holds them.
 func (p *progress) dropLast() {
-	p.free = append(p.free, p.last.vals...)
-	p.last.reset()
+	for _, ls := range p.last {
+		if ls != nil {
+			p.free = append(p.free, ls)
+		}
+	}
+	p.last = clearDense(p.last)
 }
 
 func (p *progress) finish() []Violation {
@@ -75,6 +79,7 @@ type lastStart struct {
 // owed is a completion the engine must send in its next release.
 type owed struct {
 	inv     protocol.InvocationID
+	v       invNum // inv's number
 	attempt uint32
 	index   uint32
 	event   int // the durable fact
@@ -89,14 +94,14 @@ type givenCompletion struct {
 }
 
 type progress struct {
-	last smallMap[protocol.InvocationID, *lastStart]
+	last []*lastStart // by invocation number; nil for none
 	// free are lastStarts of an earlier history, for runtimeSent to reuse.
 	free  []*lastStart
 	owed  []owed
-	live  invBits // attempts started at the executor and not ended
-	given smallMap[attemptKey, []givenCompletion]
+	live  invBits                             // attempts started at the executor and not ended
+	given smallMap[uint64, []givenCompletion] // by farKey(invocation number, attempt), as early
 	// early are completions delivered before their attempt started at the executor.
-	early smallMap[attemptKey, []givenCompletion]
+	early smallMap[uint64, []givenCompletion]
 	// ended are the attempts that ended at the executor.
 	ended invBits
 	vs    []Violation
@@ -107,7 +112,7 @@ var progressKinds = kinds(NodeCrashed, InvocationDone, TimerArmed, CompletionAcc
 
 func (*progress) kinds() *kindSet { return &progressKinds }
 
-func (p *progress) event(i int, e *Event) {
+func (p *progress) event(i int, e *Event, v invNum) {
 	switch e.Kind {
 	case NodeCrashed:
 		if e.Node == "runtime" {
@@ -120,44 +125,52 @@ func (p *progress) event(i int, e *Event) {
 			p.early.reset() // what the executor kept for attempts not started yet died with it
 		}
 	case InvocationDone:
-		p.close(e.Invocation, 0)
+		p.close(v, 0)
 	case TimerArmed:
 		if e.Timer == event.TimerRetry {
-			p.close(e.Invocation, 0)
+			p.close(v, 0)
 		}
 	case CompletionAccepted:
 		if !e.Invocation.IsZero() {
-			p.completed(e.Invocation, e.Index, i)
+			p.completed(e.Invocation, v, e.Index, i)
 		}
 	case TimerFired:
 		if e.Timer == event.TimerSleep {
-			p.completed(e.Invocation, e.Index, i)
+			p.completed(e.Invocation, v, e.Index, i)
 		}
 	case AttemptStarted:
-		k := attemptKey{e.Invocation, e.Attempt}
-		p.live.add(e.Invocation, e.Attempt)
+		k := farKey(v, e.Attempt)
+		p.live.add(v, e.Attempt)
 		if early, ok := p.early.lookup(k); ok {
 			g := p.given.ref(k)
 			*g = append(*g, early...)
 			p.early.del(k)
 		}
 	case AttemptEnded:
-		p.live.del(e.Invocation, e.Attempt)
-		p.ended.add(e.Invocation, e.Attempt)
+		p.live.del(v, e.Attempt)
+		p.ended.add(v, e.Attempt)
 	}
 }
 
-// close marks the runtime's last attempt of inv as one the engine no longer runs (attempt zero:
-// whatever it is).
-func (p *progress) close(inv protocol.InvocationID, attempt uint32) {
-	if ls := p.last.get(inv); ls != nil && (attempt == 0 || attempt == ls.attempt) {
+// lastOf returns the last start of invocation number v, nil when there is none.
+func (p *progress) lastOf(v invNum) *lastStart {
+	if int(v) < len(p.last) {
+		return p.last[v]
+	}
+	return nil
+}
+
+// close marks the runtime's last attempt of invocation number v as one the engine no longer
+// runs (attempt zero: whatever it is).
+func (p *progress) close(v invNum, attempt uint32) {
+	if ls := p.lastOf(v); ls != nil && (attempt == 0 || attempt == ls.attempt) {
 		ls.open = false
 	}
 }
 
-func (p *progress) completed(inv protocol.InvocationID, index uint32, at int) {
-	if ls := p.last.get(inv); ls != nil && ls.open {
-		p.owed = append(p.owed, owed{inv: inv, attempt: ls.attempt, index: index, event: at})
+func (p *progress) completed(inv protocol.InvocationID, v invNum, index uint32, at int) {
+	if ls := p.lastOf(v); ls != nil && ls.open {
+		p.owed = append(p.owed, owed{inv: inv, v: v, attempt: ls.attempt, index: index, event: at})
 	}
 }
 
@@ -170,30 +183,30 @@ var progressLinks = links(linkMatch{kind: LinkReleased, from: runtimeNode}, link
 
 func (*progress) links() *linkSet { return &progressLinks }
 
-func (p *progress) link(_ int, le *LinkEvent) {
+func (p *progress) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
 	switch {
 	case le.Kind == LinkReleased:
 		p.released(le)
 	case le.Kind == LinkSent && le.From == "runtime":
-		p.runtimeSent(le)
+		p.runtimeSent(le, v)
 	case le.Kind == LinkDelivered && le.From == "executor":
 		// The engine takes it now: an attempt that suspended, ended or failed is not running.
 		if m.Kind == protocol.KindSuspend || m.Kind == protocol.KindEnd || m.Kind == protocol.KindError {
-			p.close(m.Invocation, m.Attempt)
+			p.close(v, m.Attempt)
 		}
 	case le.Kind == LinkDelivered && le.From == "runtime" && m.Kind == protocol.KindCompletion:
-		k := attemptKey{m.Invocation, m.Attempt}
+		k := farKey(v, m.Attempt)
 		switch {
-		case p.live.has(m.Invocation, m.Attempt):
+		case p.live.has(v, m.Attempt):
 			g := p.given.ref(k)
 			*g = append(*g, givenCompletion{m.Index, le.After})
-		case !p.ended.has(m.Invocation, m.Attempt):
+		case !p.ended.has(v, m.Attempt):
 			g := p.early.ref(k)
 			*g = append(*g, givenCompletion{m.Index, le.After})
 		}
 	case le.Kind == LinkSent && le.From == "executor" && m.Kind == protocol.KindSuspend:
-		for _, g := range p.given.get(attemptKey{m.Invocation, m.Attempt}) {
+		for _, g := range p.given.get(farKey(v, m.Attempt)) {
 			if slices.Contains(m.WaitingOn, g.index) {
 				p.vs = append(p.vs, newViolation(progressName, m.Invocation, fmt.Sprintf(
 					"attempt %d suspended waiting on index %d although the completion of that index had reached it (a lost wake-up in the executor)", m.Attempt, g.index), g.event, le.After))
@@ -217,16 +230,16 @@ func (p *progress) released(le *LinkEvent) {
 }
 
 // runtimeSent pays what this send carries, then notes a start.
-func (p *progress) runtimeSent(le *LinkEvent) {
+func (p *progress) runtimeSent(le *LinkEvent, v invNum) {
 	m := &le.Message
 	for i := range p.owed {
-		if o := &p.owed[i]; o.inv == m.Invocation && o.release == le.Release && (m.Kind == protocol.KindCompletion && m.Index == o.index && m.Attempt >= o.attempt ||
+		if o := &p.owed[i]; o.v == v && o.release == le.Release && (m.Kind == protocol.KindCompletion && m.Index == o.index && m.Attempt >= o.attempt ||
 			m.Kind == protocol.KindStart && m.Attempt > o.attempt) {
 			o.paid = true
 		}
 	}
 	if m.Kind == protocol.KindStart {
-		ls := p.last.get(m.Invocation)
+		ls := p.lastOf(v)
 		if ls == nil {
 			// A lastStart is held by p.last alone: one it dropped is taken again.
 			if n := len(p.free); n > 0 {
@@ -234,7 +247,8 @@ func (p *progress) runtimeSent(le *LinkEvent) {
 			} else {
 				ls = new(lastStart)
 			}
-			p.last.set(m.Invocation, ls)
+			p.last = dense(p.last, v)
+			p.last[v] = ls
 		}
 		*ls = lastStart{attempt: m.Attempt, open: true}
 	}

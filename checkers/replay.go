@@ -51,14 +51,13 @@ func replay(x *Index) []Violation {
 	// Each attempt and invocation has a slot in these, room made once: no more than one per
 	// AttemptStarted, so they never grow and the pointers to their slots stay valid.
 	r.attemptSlots = slices.Grow(r.attemptSlots[:0], len(starts))
-	r.invSlots = slices.Grow(r.invSlots[:0], len(starts))
 	defer r.forget()
 	// Each attempt's start journal is known before the walk, so that the events of an attempt
 	// recorded before its start are judged, not orphaned: the order events were recorded in is
 	// not the order they happened in.
 	for _, i := range starts {
 		e := &h.Events[i]
-		k := attemptKey{e.Invocation, e.Attempt}
+		k := farKey(r.nums.of(e.Invocation), e.Attempt)
 		known := len(r.attempts.keys)
 		if at := r.attempts.ref(k); len(r.attempts.keys) > known { // k is new: one search, not two
 			*at = len(r.attemptSlots)
@@ -70,12 +69,11 @@ func replay(x *Index) []Violation {
 		e := &events[i]
 		switch e.Kind {
 		case AttemptStarted:
-			r.started(i, e)
+			r.started(i, e, r.nums.of(e.Invocation))
 		case CommandEmitted, ValueObserved, RunExecuted:
-			k := attemptKey{e.Invocation, e.Attempt}
-			n, ok := r.attempts.lookup(k)
+			n, ok := r.attempts.lookup(farKey(r.nums.of(e.Invocation), e.Attempt))
 			if !ok {
-				r.orphan(k, i)
+				r.orphan(attemptKey{e.Invocation, e.Attempt}, i)
 				continue
 			}
 			a := &r.attemptSlots[n]
@@ -123,6 +121,9 @@ type invocationReplay struct {
 	maxAttempt uint32
 	// inputStart is the AttemptStarted event whose journal holds the reference input, or -1.
 	inputStart int
+	// begun tells that the fields above are set: a slot is zero until its invocation's first
+	// start.
+	begun bool
 }
 
 // orphanAttempt collects the events of an attempt that has no AttemptStarted.
@@ -140,9 +141,11 @@ type replayer struct {
 	x  *Index
 	vs []Violation
 
-	attempts     smallMap[attemptKey, int] // into attemptSlots
+	// nums numbers the invocations (invNumbers); attempts finds an attempt by farKey of its
+	// invocation's number and its own, invSlots an invocation by its number.
+	nums         invNumbers
+	attempts     smallMap[uint64, int] // into attemptSlots
 	attemptSlots []attemptReplay
-	invs         smallMap[protocol.InvocationID, int] // into invSlots
 	invSlots     []invocationReplay
 	orphans      []orphanAttempt
 	orphanIx     smallMap[attemptKey, int]
@@ -151,13 +154,13 @@ type replayer struct {
 // forget empties r for the next history, keeping its room: nothing of this one stays reachable.
 func (r *replayer) forget() {
 	r.h, r.x, r.vs = History{}, nil, nil
+	r.nums.reset()
 	r.attempts.reset()
-	r.invs.reset()
 	r.orphanIx.reset()
 	clear(r.attemptSlots)
-	clear(r.invSlots)
 	clear(r.orphans)
-	r.attemptSlots, r.invSlots, r.orphans = r.attemptSlots[:0], r.invSlots[:0], r.orphans[:0]
+	r.attemptSlots, r.orphans = r.attemptSlots[:0], r.orphans[:0]
+	r.invSlots = clearDense(r.invSlots)
 }
 
 // command returns the first CommandEmitted of attempt at index of inv, and whether there is one.
@@ -269,15 +272,14 @@ func (r *replayer) executed(a *attemptReplay, i int, e *Event) {
 	}
 }
 
-// started checks a start journal against the invocation's previous one and its emitted commands.
-func (r *replayer) started(i int, e *Event) {
-	n, ok := r.invs.lookup(e.Invocation)
-	if !ok {
-		n = len(r.invSlots)
-		r.invs.set(e.Invocation, n)
-		r.invSlots = append(r.invSlots, invocationReplay{prevStart: -1, inputStart: -1})
+// started checks a start journal against the invocation's previous one and its emitted commands;
+// v is the invocation's number (invNumbers).
+func (r *replayer) started(i int, e *Event, v invNum) {
+	r.invSlots = dense(r.invSlots, v)
+	st := &r.invSlots[v]
+	if !st.begun {
+		*st = invocationReplay{prevStart: -1, inputStart: -1, begun: true}
 	}
-	st := &r.invSlots[n]
 	if st.prevStart >= 0 && e.Attempt <= st.maxAttempt {
 		r.report(e.Invocation, fmt.Sprintf("attempt %d started after attempt %d (attempt numbers must strictly increase)",
 			e.Attempt, st.maxAttempt), st.prevStart, i)

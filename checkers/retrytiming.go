@@ -121,8 +121,12 @@ func newRetryTiming(h *History) *retryTiming {
 // reset readies r for history h and its declared policy, keeping its maps' and slices' room
 // and its retryStates for reuse (AttemptJudges): r.invs alone holds them.
 func (r *retryTiming) reset(h *History, policy RetryPolicy) {
-	r.free = append(r.free, r.invs.vals...)
-	r.invs.reset()
+	for _, st := range r.invs {
+		if st != nil {
+			r.free = append(r.free, st)
+		}
+	}
+	r.invs = clearDense(r.invs)
 	r.errors.reset()
 	r.h, r.policy, r.order, r.offset = h, policy, r.order[:0], 0
 	r.steps, r.pauses = r.steps[:0], r.pauses[:0]
@@ -130,9 +134,9 @@ func (r *retryTiming) reset(h *History, policy RetryPolicy) {
 }
 
 func (r *retryTiming) finish() []Violation {
-	for _, inv := range r.order {
-		if st := r.invs.get(inv); st.failed && !st.done {
-			r.late(inv, st, r.h.End(), len(r.h.Events)-1, silenceEnd{text: "the end of the run"})
+	for _, o := range r.order {
+		if st := r.invs[o.v]; st.failed && !st.done {
+			r.late(o.inv, st, r.h.End(), len(r.h.Events)-1, silenceEnd{text: "the end of the run"})
 		}
 	}
 	sortByFirstEvent(r.vs)
@@ -160,18 +164,32 @@ type clockStep struct{ at, offset time.Duration }
 type retryTiming struct {
 	h      *History
 	policy RetryPolicy
-	invs   smallMap[protocol.InvocationID, *retryState]
-	free   []*retryState              // states of an earlier history, for state to reuse
-	order  []protocol.InvocationID    // invocations in the order first seen, for a stable report
-	errors smallMap[attemptKey, bool] // attempts whose Error reached the engine
+	invs   []*retryState          // by invocation number; nil for none
+	free   []*retryState          // states of an earlier history, for state to reuse
+	order  []numberedInvocation   // invocations in the order first seen, for a stable report
+	errors smallMap[uint64, bool] // attempts whose Error reached the engine, by farKey(invocation number, attempt)
 	offset time.Duration
 	steps  []clockStep
 	pauses []Window // the runtime node's pauses so far
 	vs     []Violation
 }
 
-func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
-	st := r.invs.get(inv)
+// numberedInvocation is an invocation and its number in the walk.
+type numberedInvocation struct {
+	inv protocol.InvocationID
+	v   invNum
+}
+
+// stateOf returns the state of invocation number v, nil when there is none.
+func (r *retryTiming) stateOf(v invNum) *retryState {
+	if int(v) < len(r.invs) {
+		return r.invs[v]
+	}
+	return nil
+}
+
+func (r *retryTiming) state(inv protocol.InvocationID, v invNum) *retryState {
+	st := r.stateOf(v)
 	if st == nil {
 		if n := len(r.free); n > 0 {
 			st, r.free = r.free[n-1], r.free[:n-1]
@@ -179,8 +197,9 @@ func (r *retryTiming) state(inv protocol.InvocationID) *retryState {
 		} else {
 			st = &retryState{}
 		}
-		r.invs.set(inv, st)
-		r.order = append(r.order, inv)
+		r.invs = dense(r.invs, v)
+		r.invs[v] = st
+		r.order = append(r.order, numberedInvocation{inv, v})
 	}
 	return st
 }
@@ -190,7 +209,7 @@ var retryKinds = kinds(ClockStepped, NodePaused, NodeCrashed, InvocationDone)
 
 func (*retryTiming) kinds() *kindSet { return &retryKinds }
 
-func (r *retryTiming) event(i int, e *Event) {
+func (r *retryTiming) event(i int, e *Event, v invNum) {
 	if e.Node != runtimeNode && e.Kind != event.InvocationDone {
 		return
 	}
@@ -201,17 +220,17 @@ func (r *retryTiming) event(i int, e *Event) {
 	case event.NodePaused:
 		r.pauses = append(r.pauses, Window{e.At, e.At + e.Span})
 	case event.NodeCrashed:
-		for _, inv := range r.order {
-			st := r.invs.get(inv)
+		for _, o := range r.order {
+			st := r.invs[o.v]
 			if st.failed && !st.done {
-				r.late(inv, st, e.At, i, silenceEnd{text: "the runtime's crash"})
+				r.late(o.inv, st, e.At, i, silenceEnd{text: "the runtime's crash"})
 			}
 			st.started, st.failed = false, false
 		}
 	case event.InvocationDone:
 		// It finished (or gave up, or a non-retryable error ended it): an Error of its attempt
 		// that comes after, a connection breaking say, fails nothing.
-		r.state(e.Invocation).done = true
+		r.state(e.Invocation, v).done = true
 	}
 }
 
@@ -221,11 +240,11 @@ var retryLinks = links(linkMatch{kind: LinkDelivered, from: "executor", msgs: []
 
 func (*retryTiming) links() *linkSet { return &retryLinks }
 
-func (r *retryTiming) link(_ int, le *LinkEvent) {
+func (r *retryTiming) link(_ int, le *LinkEvent, v invNum) {
 	m := &le.Message
 	switch {
 	case le.Kind == LinkDelivered && le.From == "executor":
-		st := r.invs.get(m.Invocation)
+		st := r.stateOf(v)
 		if st == nil || st.done || !st.started || m.Attempt != st.attempt {
 			return
 		}
@@ -233,7 +252,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 		case protocol.KindSuspend, protocol.KindEnd:
 			st.ended = true
 		case protocol.KindError:
-			if k := (attemptKey{m.Invocation, m.Attempt}); !r.errors.get(k) {
+			if k := (farKey(v, m.Attempt)); !r.errors.get(k) {
 				r.errors.set(k, true)
 				st.errored++
 			}
@@ -242,7 +261,7 @@ func (r *retryTiming) link(_ int, le *LinkEvent) {
 			}
 		}
 	case le.Kind == LinkSent && le.From == runtimeNode && m.Kind == protocol.KindStart:
-		st := r.state(m.Invocation)
+		st := r.state(m.Invocation, v)
 		if st.done || st.started && m.Attempt == st.attempt {
 			return // the same start again
 		}

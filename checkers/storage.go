@@ -171,7 +171,7 @@ func (m *storageModel) rec(id protocol.InvocationID) *storedInvocation {
 	n, ok := m.invs.lookup(id)
 	if !ok {
 		n = len(m.recs)
-		m.invs.set(id, n)
+		m.invs.vals[m.invs.insert(id)] = n // not there: no second search
 		// A record of an earlier history left its seen marks' room behind (forget).
 		var seen []bool
 		if n < cap(m.recs) {

@@ -52,9 +52,9 @@ func timers(x *Index) []Violation {
 			if e.Timer == event.TimerRetention {
 				return
 			}
-			k := timerKeyOf(e)
-			if !armed.has(k) {
-				armed.set(k, i)
+			// One search: a timer's key is a few words, and most are armed once.
+			if k := timerKeyOf(e); armed.find(k) < 0 {
+				armed.vals[armed.insert(k)] = i
 				armedOrder = append(armedOrder, k)
 			}
 		case TimerFired:
@@ -70,12 +70,13 @@ func timers(x *Index) []Violation {
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired at %v, but it was never armed", k, e.At), i))
 			}
-			if first, ok := fired.lookup(k); ok {
+			if n := fired.find(k); n >= 0 {
+				first := fired.vals[n]
 				vs = append(vs, newViolation(timersName, e.Invocation,
 					fmt.Sprintf("%s fired a second time at %v (first at %v)", k, e.At, h.Events[first].At), first, i))
 				return
 			}
-			fired.set(k, i)
+			fired.vals[fired.insert(k)] = i // not there: one search
 		}
 	})
 
