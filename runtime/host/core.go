@@ -2,11 +2,11 @@ package host
 
 import (
 	"log/slog"
-	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/vigilsim/vigil/internal/opentable"
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/mutant"
@@ -45,8 +45,9 @@ type Core struct {
 	replyTo func(engine.RequestID, ingress.Response)
 
 	// pending holds the reply callbacks of ingress requests the engine has not answered yet
-	// (nil for a request that replyTo answers).
-	pending map[engine.RequestID]func(ingress.Response)
+	// (nil for a request that replyTo answers). A table rather than a map: request IDs come in
+	// increasing order and most are answered soon (opentable).
+	pending opentable.Table[engine.RequestID, func(ingress.Response)]
 	// taken is the Ready Take took and Apply has not applied yet; hasTaken tells it is there.
 	taken    engine.Ready
 	hasTaken bool
@@ -180,7 +181,6 @@ func NewCore(cfg CoreConfig) *Core {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		replyTo: cfg.Reply,
-		pending: map[engine.RequestID]func(ingress.Response){},
 	}
 }
 
@@ -189,7 +189,7 @@ func NewCore(cfg CoreConfig) *Core {
 // only the room of its buffers, so that a driver that restarts its engine often (the simulator,
 // at every crash) does not grow them afresh each time. The caller must not use c meanwhile.
 func (c *Core) Reset(cfg CoreConfig) {
-	clear(c.pending)
+	c.pending.Clear()
 	// The Readies of the past are never performed now (the driver crashed): the new engine
 	// takes their slices back, emptied (Engine.Recycle), to fill its own. The driver read what
 	// it wanted of them (the simulator, the notes of the batches a crash kept) before.
@@ -234,7 +234,7 @@ func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingr
 	if reply == nil && c.replyTo == nil {
 		panic("host: Core.Ingress without a reply callback, and CoreConfig.Reply is not set")
 	}
-	c.pending[id] = reply
+	c.pending.Put(id, reply)
 	c.stepped++
 	c.stats.open.Add(1)
 	c.eng.Ingress(id, req)
@@ -292,8 +292,7 @@ func (c *Core) FireTimer(t engine.Timer) {
 func (c *Core) Forget(id engine.RequestID) {
 	c.stepped++
 	c.eng.Forget(id)
-	if reply, ok := c.pending[id]; ok {
-		delete(c.pending, id)
+	if reply, ok := c.pending.Take(id); ok {
 		c.stats.open.Add(-1)
 		c.answer(id, reply, ingress.ErrorResponse(499, "the client closed the request"))
 	}
@@ -501,8 +500,7 @@ func (c *Core) Commit() error {
 func (c *Core) reply(reps []engine.Reply) {
 	for i := range reps {
 		rep := &reps[i]
-		if reply, ok := c.pending[rep.Request]; ok {
-			delete(c.pending, rep.Request)
+		if reply, ok := c.pending.Take(rep.Request); ok {
 			c.stats.open.Add(-1)
 			c.answer(rep.Request, reply, rep.Response)
 		}
@@ -522,9 +520,8 @@ func (c *Core) answer(id engine.RequestID, reply func(ingress.Response), r ingre
 // Abandon answers every open request with answer(id), in request ID order (the order they
 // arrived), and forgets them: the caller stops without waiting for their invocations.
 func (c *Core) Abandon(answer func(id engine.RequestID) ingress.Response) {
-	for _, id := range slices.Sorted(maps.Keys(c.pending)) {
-		reply := c.pending[id]
-		delete(c.pending, id)
+	for _, id := range c.pending.AppendIDs(nil) {
+		reply, _ := c.pending.Take(id)
 		c.stats.open.Add(-1)
 		c.answer(id, reply, answer(id))
 	}
