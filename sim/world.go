@@ -233,7 +233,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		w.serviceKinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
 	w.declare()
-	w.runtime = newRuntimeNode(w, sp.store, sp.requests, sp.runtimeRoom)
+	w.runtime = newRuntimeNode(w, sp.store, sp.runtimeRoom)
 	w.executor = newExecutorNode(w, sp.executorNode)
 	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
@@ -253,7 +253,6 @@ type spare struct {
 	events    []checkers.Event
 	link      checkers.Link
 	store     *mem.Store
-	requests  map[engine.RequestID]replier
 	auditRows []checkers.Row
 	covered   []coverCount
 	// serviceKinds and declared are the world's maps of the services, emptied: nothing keeps
@@ -304,8 +303,7 @@ func (w *World) recycle() {
 	if n := w.runtime; n != nil {
 		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
-		clear(n.requests)
-		sp.store, sp.requests = n.store, n.requests
+		sp.store = n.store
 		sp.runtimeRoom = n.room()
 	}
 	if n := w.executor; n != nil {
