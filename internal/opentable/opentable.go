@@ -99,6 +99,17 @@ func (t *Table[K, V]) Take(id K) (v V, ok bool) {
 	return v, ok
 }
 
+// Get returns id's value; ok is false, and v the zero value, when id is absent.
+func (t *Table[K, V]) Get(id K) (v V, ok bool) {
+	if id >= t.base && uint64(id-t.base) < uint64(len(t.slots)-t.head) {
+		if s := &t.slots[t.head+int(id-t.base)]; s.used {
+			return s.v, true
+		}
+	}
+	v, ok = t.far[id]
+	return v, ok
+}
+
 // Len returns the number of IDs in t.
 func (t *Table[K, V]) Len() int { return t.used + len(t.far) }
 

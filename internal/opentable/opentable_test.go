@@ -9,7 +9,7 @@ import (
 )
 
 // TestTableIsAMap runs random Puts, Takes and Clears on a Table and on a map side by side: the
-// same values come out, the same IDs are in, in increasing order. IDs are drawn mostly a
+// same values come out (Take, Get), the same IDs are in, in increasing order. IDs are drawn mostly a
 // little past the last one (the pattern the table is made for), sometimes far past it or
 // before it (the map's part), so both the window and its fallback are exercised, and a taken
 // slot must hold nothing.
@@ -50,6 +50,12 @@ func TestTableIsAMap(t *testing.T) {
 			}
 			if got, want := tab.AppendIDs(nil), slices.Sorted(maps.Keys(model)); !slices.Equal(got, want) {
 				rt.Fatalf("IDs %v, the map has %v", got, want)
+			}
+			for _, probe := range []uint64{id, id + 1, next} {
+				v, ok := tab.Get(probe)
+				if mv, mok := model[probe]; ok != mok || v != mv {
+					rt.Fatalf("Get(%d) = %d, %v; the map has %d, %v", probe, v, ok, mv, mok)
+				}
 			}
 			if tab.Len() != len(model) {
 				rt.Fatalf("Len %d, the map has %d", tab.Len(), len(model))

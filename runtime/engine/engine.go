@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/internal/freelist"
+	"github.com/vigilsim/vigil/internal/opentable"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/mutant"
@@ -134,8 +135,10 @@ type Engine struct {
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
 	keys  map[keyID]*keyState
-	// waitingOn maps each request waiting for an output to its invocation (volatile).
-	waitingOn map[RequestID]protocol.InvocationID
+	// waitingOn maps each request waiting for an output to its invocation (volatile): a table
+	// rather than a map, as the host's open requests, since request IDs come in increasing
+	// order and most are answered soon (opentable).
+	waitingOn opentable.Table[RequestID, protocol.InvocationID]
 	seq       uint64
 	dirty     []*invocation
 	ready     Ready
@@ -204,7 +207,7 @@ func (e *Engine) init(cfg Config) {
 		cfg.IdempotencyRetention = DefaultRetention
 	}
 	e.cfg = cfg
-	// keys and waitingOn are made at their first use: many engines (a recovery's, say) never
+	// keys is made at its first use (waitingOn needs no making): many engines (a recovery's, say) never
 	// need them, and recovery makes an engine at every restart.
 	if e.invs == nil {
 		e.invs = map[protocol.InvocationID]*invocation{}
@@ -232,7 +235,7 @@ func (e *Engine) reset(cfg Config) {
 	invs, keys, waitingOn, specs := e.invs, e.keys, e.waitingOn, e.specs
 	clear(invs)
 	clear(keys)
-	clear(waitingOn)
+	waitingOn.Clear()
 	clear(specs)
 	dirty := e.dirty[:cap(e.dirty)]
 	clear(dirty)
@@ -948,7 +951,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	resp := e.outputResponse(inv)
 	for _, w := range inv.waiters {
 		e.reply(w, resp)
-		delete(e.waitingOn, w)
+		e.waitingOn.Take(w)
 	}
 	inv.waiters = nil
 	e.returnToCaller(inv, out)

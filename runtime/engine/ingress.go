@@ -295,21 +295,17 @@ func handlerKindName(spec protocol.ServiceSpec, h protocol.HandlerSpec) string {
 // await makes request id wait for inv's output.
 func (e *Engine) await(inv *invocation, id RequestID) {
 	inv.waiters = append(inv.waiters, id)
-	if e.waitingOn == nil {
-		e.waitingOn = map[RequestID]protocol.InvocationID{}
-	}
-	e.waitingOn[id] = inv.id
+	e.waitingOn.Put(id, inv.id)
 }
 
 // Forget drops request id from whatever invocation it waits on: its client went away, so no
 // reply is wanted. It changes nothing durable; the invocation itself goes on (as in Restate, a
 // call whose client gave up still runs).
 func (e *Engine) Forget(id RequestID) {
-	invID, ok := e.waitingOn[id]
+	invID, ok := e.waitingOn.Take(id)
 	if !ok {
 		return
 	}
-	delete(e.waitingOn, id)
 	if inv := e.invs[invID]; inv != nil {
 		if i := slices.Index(inv.waiters, id); i >= 0 {
 			inv.waiters = slices.Delete(inv.waiters, i, i+1)
