@@ -465,13 +465,14 @@ func (n *runtimeNode) timerDue(gen uint64, t *engine.Timer) {
 	n.flush()
 }
 
-func (n *runtimeNode) deliver(m protocol.Message) {
+// deliver hands m, read in its queue slot (World.deliverToRuntime), to the core.
+func (n *runtimeNode) deliver(m *protocol.Message) {
 	if !n.up {
 		return // the connection is gone; the new engine restarts attempts itself
 	}
 	e := n.w.newEvent(checkers.MessageDelivered, "runtime") // filled in place (World.newEvent)
 	e.Invocation, e.Attempt, e.Index, e.Message, e.Reason = m.Invocation, m.Attempt, m.Index, m.Kind, m.Kind.String()
-	n.core.Receive(m)
+	n.core.ReceiveMessage(m)
 	n.flush()
 }
 

@@ -242,7 +242,11 @@ func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingr
 
 // Receive steps the engine with a message from an executor. A Parked notice is the Core's own:
 // it only tells Speculating that the attempt waits.
-func (c *Core) Receive(m protocol.Message) {
+func (c *Core) Receive(m protocol.Message) { c.ReceiveMessage(&m) }
+
+// ReceiveMessage is Receive with the message by reference (engine.Engine.ReceiveMessage): *m
+// is read during the call only; nothing keeps or changes it.
+func (c *Core) ReceiveMessage(m *protocol.Message) {
 	switch m.Kind {
 	case protocol.KindParked:
 		c.settled(m, false)
@@ -253,12 +257,12 @@ func (c *Core) Receive(m protocol.Message) {
 		c.settled(m, true)
 	}
 	c.stepped++
-	c.eng.Receive(m)
+	c.eng.ReceiveMessage(m)
 }
 
 // settled drops the attempt of m from the speculating ones, which ended or waits, and scores
 // its handler.
-func (c *Core) settled(m protocol.Message, ended bool) {
+func (c *Core) settled(m *protocol.Message, ended bool) {
 	for i, a := range c.speculating {
 		if a.inv == m.Invocation && a.attempt == m.Attempt {
 			if ended {
