@@ -327,7 +327,7 @@ const (
 )
 
 // Send sends a message the core performs to the executor (host.Effects).
-func (n *runtimeNode) Send(m protocol.Message) { n.w.sendToExecutor(m) }
+func (n *runtimeNode) Send(m *protocol.Message) { n.w.sendToExecutor(m) }
 
 // Arm arms an engine timer the core performs as an event (host.Effects). The engine's deadline
 // is on its own clock; the timer goes off when that clock reaches it, judged now (a later step

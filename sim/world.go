@@ -450,8 +450,8 @@ func (w *World) connectionLost(m protocol.Message) {
 }
 
 // sendToExecutor puts a message from the runtime on the link to the executor.
-func (w *World) sendToExecutor(m protocol.Message) {
-	w.send(&m, "runtime", evToExecutor, w.runtime.gen, w.executor.gen)
+func (w *World) sendToExecutor(m *protocol.Message) {
+	w.send(m, "runtime", evToExecutor, w.runtime.gen, w.executor.gen)
 }
 
 // send puts m, sent by from (of generation srcGen), on the link as deliveries of kind to a node
