@@ -48,11 +48,11 @@ func (w *World) linkReleased(gen uint64) {
 // much as noting the delivery.
 func (w *World) deliverToRuntime(m *protocol.Message) {
 	if !w.runtime.up {
-		w.runtime.deliver(*m)
+		w.runtime.deliver(m)
 		return
 	}
 	w.linkEvent(checkers.LinkDelivered, "executor", m)
-	w.runtime.deliver(*m)
+	w.runtime.deliver(m)
 	if w.healed || w.plan.AckWindowPercent == 0 || m.Kind != protocol.KindCommand || !journal.AckedBeforeUse(m.Entry.Kind) {
 		return
 	}

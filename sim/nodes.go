@@ -3,13 +3,13 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/vigilsim/vigil/checkers"
 	"github.com/vigilsim/vigil/fakeclock"
 	"github.com/vigilsim/vigil/internal/freelist"
+	"github.com/vigilsim/vigil/internal/opentable"
 	"github.com/vigilsim/vigil/runtime/durable"
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/executor"
@@ -71,7 +71,9 @@ type runtimeNode struct {
 	// crashWhy, when set, starts the reason the next crash records (a failed sync).
 	crashWhy string
 
-	requests map[engine.RequestID]replier
+	// requests are the open requests' repliers by ID: a table rather than a map, as the
+	// core's (opentable), since their IDs come in increasing order and most are answered soon.
+	requests opentable.Table[engine.RequestID, replier]
 
 	// cfg is the engine's configuration but its retry policy, made once (see config).
 	cfg engine.Config
@@ -94,14 +96,11 @@ type runtimeNode struct {
 	openIDs []engine.RequestID
 }
 
-// newRuntimeNode makes the runtime node on st, requests and room, empty ones a recycled world
-// kept (World.recycle), or new ones when they are nil.
-func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]replier, room runtimeRoom) *runtimeNode {
+// newRuntimeNode makes the runtime node on st and room, an empty store and the room a recycled
+// world kept (World.recycle), or new ones when they are nil and empty.
+func newRuntimeNode(w *World, st *mem.Store, room runtimeRoom) *runtimeNode {
 	if st == nil {
 		st = mem.New()
-	}
-	if requests == nil {
-		requests = map[engine.RequestID]replier{}
 	}
 	n := room.node
 	if n == nil || n.w != w {
@@ -115,7 +114,7 @@ func newRuntimeNode(w *World, st *mem.Store, requests map[engine.RequestID]repli
 	// a recycled world keeps) — and the room of the services' specs, made anew below.
 	specs := n.cfg.Services[:0]
 	clear(specs[:cap(specs)])
-	*n = runtimeNode{w: w, store: st, requests: requests, clock: n.clock, answerFn: n.answerFn,
+	*n = runtimeNode{w: w, store: st, requests: room.requests, clock: n.clock, answerFn: n.answerFn,
 		cfg: engine.Config{Clock: n.clock, NewID: n.cfg.NewID, Reached: n.cfg.Reached, Buggify: n.cfg.Buggify}}
 	n.spareCore, n.spareEng, n.spareReplies, n.spareTimers = room.core, room.eng, room.replies, room.timers
 	n.allReplies, n.allTimers = room.allReplies, room.allTimers
@@ -168,6 +167,8 @@ type runtimeRoom struct {
 	held []*heldRequest
 	// openIDs is the room of runtimeNode.openIDs, empty.
 	openIDs []engine.RequestID
+	// requests is runtimeNode.requests, emptied.
+	requests opentable.Table[engine.RequestID, replier]
 }
 
 // room returns what n leaves the next run's node; n must not be used afterwards.
@@ -183,6 +184,8 @@ func (n *runtimeNode) room() runtimeRoom {
 	r := runtimeRoom{node: n, core: n.core, eng: n.eng,
 		replies: append(n.spareReplies[:0], n.allReplies...), timers: append(n.spareTimers[:0], n.allTimers...),
 		allReplies: n.allReplies, allTimers: n.allTimers, held: n.spareHeld, openIDs: n.openIDs[:0]}
+	n.requests.Clear()
+	r.requests = n.requests
 	if r.core == nil {
 		r.core = n.spareCore
 	}
@@ -324,7 +327,7 @@ const (
 )
 
 // Send sends a message the core performs to the executor (host.Effects).
-func (n *runtimeNode) Send(m protocol.Message) { n.w.sendToExecutor(m) }
+func (n *runtimeNode) Send(m *protocol.Message) { n.w.sendToExecutor(m) }
 
 // Arm arms an engine timer the core performs as an event (host.Effects). The engine's deadline
 // is on its own clock; the timer goes off when that clock reaches it, judged now (a later step
@@ -349,11 +352,10 @@ func (n *runtimeNode) Durable(r *engine.Ready) { n.recordNotes(r.Notes) }
 
 // answer is a reply the core performs to request id: it travels back over the link.
 func (n *runtimeNode) answer(id engine.RequestID, r ingress.Response) {
-	cb, ok := n.requests[id]
+	cb, ok := n.requests.Take(id)
 	if !ok {
 		return
 	}
-	delete(n.requests, id)
 	n.replyAfter(n.w.linkDelay(), cb, Response{Response: r})
 }
 
@@ -463,13 +465,14 @@ func (n *runtimeNode) timerDue(gen uint64, t *engine.Timer) {
 	n.flush()
 }
 
-func (n *runtimeNode) deliver(m protocol.Message) {
+// deliver hands m, read in its queue slot (World.deliverToRuntime), to the core.
+func (n *runtimeNode) deliver(m *protocol.Message) {
 	if !n.up {
 		return // the connection is gone; the new engine restarts attempts itself
 	}
 	e := n.w.newEvent(checkers.MessageDelivered, "runtime") // filled in place (World.newEvent)
 	e.Invocation, e.Attempt, e.Index, e.Message, e.Reason = m.Invocation, m.Attempt, m.Index, m.Kind, m.Kind.String()
-	n.core.Receive(m)
+	n.core.ReceiveMessage(m)
 	n.flush()
 }
 
@@ -487,7 +490,7 @@ func (n *runtimeNode) request(reqNo uint64, req ingress.Request, cb replier) {
 	n.w.newEvent(checkers.RequestDelivered, "runtime").Request = reqNo
 	n.w.nextRequest++
 	id := engine.RequestID(n.w.nextRequest)
-	n.requests[id] = cb
+	n.requests.Put(id, cb)
 	n.core.Ingress(id, req, nil) // answered through n.answerFn
 	n.flush()
 }
@@ -576,16 +579,12 @@ func (n *runtimeNode) crash() {
 	n.gen++
 	n.eng, n.spareEng = nil, n.eng
 	n.core, n.spareCore = nil, n.core
-	ids := n.openIDs[:0]
-	for id := range n.requests {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := n.requests.AppendIDs(n.openIDs[:0])
 	for _, id := range ids {
-		n.replyAfter(n.w.linkDelay(), n.requests[id], Response{Err: errReset})
+		cb, _ := n.requests.Take(id)
+		n.replyAfter(n.w.linkDelay(), cb, Response{Err: errReset})
 	}
 	n.openIDs = ids[:0]
-	clear(n.requests)
 	n.w.Record(checkers.Event{Kind: checkers.NodeCrashed, Node: "runtime", Reason: crashReason(n.crashWhy, keep, unsynced, torn)})
 	n.crashWhy = ""
 }

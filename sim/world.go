@@ -229,7 +229,7 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		w.serviceKinds[s.Name()] = ingress.KindOf(s.Kind())
 	}
 	w.declare()
-	w.runtime = newRuntimeNode(w, sp.store, sp.requests, sp.runtimeRoom)
+	w.runtime = newRuntimeNode(w, sp.store, sp.runtimeRoom)
 	w.executor = newExecutorNode(w, sp.executorNode)
 	w.runtime.pause.held, w.executor.pause.held = sp.runtimeHeld, sp.executorHeld
 	return w
@@ -249,7 +249,6 @@ type spare struct {
 	events    []checkers.Event
 	link      checkers.Link
 	store     *mem.Store
-	requests  map[engine.RequestID]replier
 	auditRows []checkers.Row
 	covered   []coverCount
 	// serviceKinds and declared are the world's maps of the services, emptied: nothing keeps
@@ -292,8 +291,7 @@ func (w *World) recycle() {
 	if n := w.runtime; n != nil {
 		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
-		clear(n.requests)
-		sp.store, sp.requests = n.store, n.requests
+		sp.store = n.store
 		sp.runtimeRoom = n.room()
 	}
 	if n := w.executor; n != nil {
@@ -450,8 +448,8 @@ func (w *World) connectionLost(m protocol.Message) {
 }
 
 // sendToExecutor puts a message from the runtime on the link to the executor.
-func (w *World) sendToExecutor(m protocol.Message) {
-	w.send(&m, "runtime", evToExecutor, w.runtime.gen, w.executor.gen)
+func (w *World) sendToExecutor(m *protocol.Message) {
+	w.send(m, "runtime", evToExecutor, w.runtime.gen, w.executor.gen)
 }
 
 // send puts m, sent by from (of generation srcGen), on the link as deliveries of kind to a node

@@ -26,9 +26,9 @@ func (e *Engine) callCommand(inv *invocation, i uint32, en journal.Entry) {
 	if en.Kind == journal.KindSend {
 		req.Kind, req.Delay = ingress.Send, en.Duration
 	}
-	spec, hspec, refusal := e.admit(req)
+	spec, hspec, refusal := e.admit(&req)
 	if refusal == nil {
-		if prev := e.previousRun(hspec, req); prev != nil {
+		if prev := e.previousRun(hspec, &req); prev != nil {
 			// As from outside: a second submission of a workflow key changes nothing; a call waits
 			// on nothing and fails as a synchronous call from outside does.
 			if en.Kind != journal.KindCall {
@@ -53,7 +53,7 @@ func (e *Engine) callCommand(inv *invocation, i uint32, en journal.Entry) {
 		caller = slot{inv.id, i}
 	}
 	e.reached(PointCallStarted)
-	e.create(req, spec, hspec, caller)
+	e.create(&req, spec, hspec, caller)
 }
 
 // returnToCaller completes the call entry waiting for a finished callee's output, if its caller

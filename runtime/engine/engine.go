@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vigilsim/vigil/internal/freelist"
+	"github.com/vigilsim/vigil/internal/opentable"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/mutant"
@@ -134,8 +135,10 @@ type Engine struct {
 	specs map[string]protocol.ServiceSpec
 	invs  map[protocol.InvocationID]*invocation
 	keys  map[keyID]*keyState
-	// waitingOn maps each request waiting for an output to its invocation (volatile).
-	waitingOn map[RequestID]protocol.InvocationID
+	// waitingOn maps each request waiting for an output to its invocation (volatile): a table
+	// rather than a map, as the host's open requests, since request IDs come in increasing
+	// order and most are answered soon (opentable).
+	waitingOn opentable.Table[RequestID, protocol.InvocationID]
 	seq       uint64
 	dirty     []*invocation
 	ready     Ready
@@ -204,7 +207,7 @@ func (e *Engine) init(cfg Config) {
 		cfg.IdempotencyRetention = DefaultRetention
 	}
 	e.cfg = cfg
-	// keys and waitingOn are made at their first use: many engines (a recovery's, say) never
+	// keys is made at its first use (waitingOn needs no making): many engines (a recovery's, say) never
 	// need them, and recovery makes an engine at every restart.
 	if e.invs == nil {
 		e.invs = map[protocol.InvocationID]*invocation{}
@@ -232,7 +235,7 @@ func (e *Engine) reset(cfg Config) {
 	invs, keys, waitingOn, specs := e.invs, e.keys, e.waitingOn, e.specs
 	clear(invs)
 	clear(keys)
-	clear(waitingOn)
+	waitingOn.Clear()
 	clear(specs)
 	dirty := e.dirty[:cap(e.dirty)]
 	clear(dirty)
@@ -610,7 +613,12 @@ func (e *Engine) startAttempt(inv *invocation) {
 
 // Receive takes one message from the executor. Messages of any attempt but the running one are
 // dropped; repeats are idempotent by journal index.
-func (e *Engine) Receive(m protocol.Message) {
+func (e *Engine) Receive(m protocol.Message) { e.ReceiveMessage(&m) }
+
+// ReceiveMessage is Receive with the message by reference, for a driver that holds it in place
+// (the simulator, in its event queue): a message is some 300 bytes, and each call down the
+// receiving path copied it again. *m is read during the call only; nothing keeps or changes it.
+func (e *Engine) ReceiveMessage(m *protocol.Message) {
 	inv := e.invs[m.Invocation]
 	if inv == nil || inv.status != statusRunning {
 		return
@@ -628,22 +636,22 @@ func (e *Engine) Receive(m protocol.Message) {
 		}
 		bm := inv.buffered[i]
 		inv.buffered = slices.Delete(inv.buffered, i, i+1)
-		e.receive(inv, bm)
+		e.receive(inv, &bm)
 	}
 }
 
-func (e *Engine) receive(inv *invocation, m protocol.Message) {
+func (e *Engine) receive(inv *invocation, m *protocol.Message) {
 	switch m.Kind {
 	case protocol.KindCommand, protocol.KindSuspend, protocol.KindEnd:
 		n := uint32(len(inv.journal))
 		if m.Index > n {
 			e.reached(PointCommandBuffered)
 			if i, ok := inv.bufferedAt(m.Index); ok {
-				inv.buffered[i] = m
+				inv.buffered[i] = *m
 			} else {
 				// An invocation's first buffered message takes a spare message slice (finish
 				// hands a finished invocation's back), not a slice of its own.
-				inv.buffered = slices.Insert(roomFor(inv.buffered, &e.room.messages, 0), i, m)
+				inv.buffered = slices.Insert(roomFor(inv.buffered, &e.room.messages, 0), i, *m)
 			}
 			return
 		}
@@ -666,13 +674,13 @@ func (e *Engine) receive(inv *invocation, m protocol.Message) {
 			e.finish(inv, out, "")
 		}
 	case protocol.KindError:
-		e.attemptFailed(inv, m)
+		e.attemptFailed(inv, *m)
 	default:
 		// Start, Completion, Ack and Abort never come from an executor; ignore rather than trust.
 	}
 }
 
-func (e *Engine) command(inv *invocation, m protocol.Message) {
+func (e *Engine) command(inv *invocation, m *protocol.Message) {
 	i := m.Index
 	if i < uint32(len(inv.journal)) {
 		e.reached(PointDuplicateCommand)
@@ -884,7 +892,7 @@ func failureMessage(r journal.Result) string {
 // entryReady reports whether the handler could read entry i's result now.
 func entryReady(en journal.Entry) bool { return !en.Kind.Completable() || en.Completed }
 
-func (e *Engine) suspend(inv *invocation, m protocol.Message) {
+func (e *Engine) suspend(inv *invocation, m *protocol.Message) {
 	for _, w := range m.WaitingOn {
 		if w >= uint32(len(inv.journal)) {
 			e.attemptFailed(inv, protocol.Message{Retryable: true, Message: fmt.Sprintf("attempt suspended waiting on index %d past its journal of %d entries", w, len(inv.journal))})
@@ -948,7 +956,7 @@ func (e *Engine) finish(inv *invocation, out journal.Result, decidedBy string) {
 	resp := e.outputResponse(inv)
 	for _, w := range inv.waiters {
 		e.reply(w, resp)
-		delete(e.waitingOn, w)
+		e.waitingOn.Take(w)
 	}
 	inv.waiters = nil
 	e.returnToCaller(inv, out)

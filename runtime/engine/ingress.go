@@ -15,9 +15,9 @@ import (
 func (e *Engine) Ingress(id RequestID, req ingress.Request) {
 	switch req.Kind {
 	case ingress.Call, ingress.Send:
-		e.invoke(id, req)
+		e.invoke(id, &req)
 	case ingress.Attach, ingress.Output:
-		inv, resp := e.lookup(req)
+		inv, resp := e.lookup(&req)
 		if inv == nil {
 			e.reply(id, resp)
 			return
@@ -78,7 +78,7 @@ func (e *Engine) answerOutput(id RequestID, inv *invocation, wait bool) {
 }
 
 // lookup finds the target of an attach or output: by invocation ID, or by idempotency key.
-func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
+func (e *Engine) lookup(req *ingress.Request) (*invocation, ingress.Response) {
 	if req.InvocationID == "" {
 		if inv := e.idempotent(newIdemID(req.Service, req.Handler, req.Key, req.IdempotencyKey)); inv != nil {
 			e.reached(PointLookupByIdempotencyKey)
@@ -97,7 +97,7 @@ func (e *Engine) lookup(req ingress.Request) (*invocation, ingress.Response) {
 	return inv, ingress.Response{}
 }
 
-func (e *Engine) invoke(id RequestID, req ingress.Request) {
+func (e *Engine) invoke(id RequestID, req *ingress.Request) {
 	spec, hspec, refusal := e.admit(req)
 	if refusal != nil {
 		e.reply(id, refusal.Response())
@@ -131,7 +131,7 @@ func (e *Engine) invoke(id RequestID, req ingress.Request) {
 
 // admit checks a request to start an invocation, from a client or a handler: the service and
 // handler exist, the key fits the service, the limits hold. It returns the specs, or the refusal.
-func (e *Engine) admit(req ingress.Request) (protocol.ServiceSpec, protocol.HandlerSpec, *ingress.Error) {
+func (e *Engine) admit(req *ingress.Request) (protocol.ServiceSpec, protocol.HandlerSpec, *ingress.Error) {
 	refuse := func(status int, msg string) (protocol.ServiceSpec, protocol.HandlerSpec, *ingress.Error) {
 		return protocol.ServiceSpec{}, protocol.HandlerSpec{}, &ingress.Error{Status: status, Message: msg}
 	}
@@ -157,7 +157,7 @@ func (e *Engine) admit(req ingress.Request) (protocol.ServiceSpec, protocol.Hand
 }
 
 // previousRun returns the run of the workflow key that req would submit again, or nil.
-func (e *Engine) previousRun(hspec protocol.HandlerSpec, req ingress.Request) *invocation {
+func (e *Engine) previousRun(hspec protocol.HandlerSpec, req *ingress.Request) *invocation {
 	if hspec.Kind != protocol.HandlerWorkflowRun {
 		return nil
 	}
@@ -186,7 +186,7 @@ type invocationWithRoom struct {
 
 // create accepts a new invocation of req and starts it, queues it behind its key's lock, or
 // schedules it after its delay. caller, when set, is the call entry that waits for its output.
-func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec protocol.HandlerSpec, caller slot) *invocation {
+func (e *Engine) create(req *ingress.Request, spec protocol.ServiceSpec, hspec protocol.HandlerSpec, caller slot) *invocation {
 	invID := e.cfg.NewID()
 	if _, dup := e.invs[invID]; dup || invID.IsZero() || e.finished(invID) {
 		panic(fmt.Sprintf("engine: ID source returned %s twice (or the zero ID)", invID))
@@ -246,7 +246,7 @@ func (e *Engine) create(req ingress.Request, spec protocol.ServiceSpec, hspec pr
 // checkInvokeLimits refuses what would make a record the store cannot take, or a deadline past
 // what anyone means: the ingress refuses all of it at the door already, and the engine checks
 // again because it is the one that writes, whoever its driver is.
-func checkInvokeLimits(req ingress.Request) error {
+func checkInvokeLimits(req *ingress.Request) error {
 	if err := protocol.CheckKey("object or workflow key", req.Key); err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (e *Engine) enqueue(inv *invocation) {
 }
 
 // repeat answers a call or send that repeats an idempotency key: the first call's invocation.
-func (e *Engine) repeat(id RequestID, req ingress.Request, prev *invocation) {
+func (e *Engine) repeat(id RequestID, req *ingress.Request, prev *invocation) {
 	if req.Kind == ingress.Send {
 		e.reply(id, e.acceptedResponse(prev, true))
 		return
@@ -295,21 +295,17 @@ func handlerKindName(spec protocol.ServiceSpec, h protocol.HandlerSpec) string {
 // await makes request id wait for inv's output.
 func (e *Engine) await(inv *invocation, id RequestID) {
 	inv.waiters = append(inv.waiters, id)
-	if e.waitingOn == nil {
-		e.waitingOn = map[RequestID]protocol.InvocationID{}
-	}
-	e.waitingOn[id] = inv.id
+	e.waitingOn.Put(id, inv.id)
 }
 
 // Forget drops request id from whatever invocation it waits on: its client went away, so no
 // reply is wanted. It changes nothing durable; the invocation itself goes on (as in Restate, a
 // call whose client gave up still runs).
 func (e *Engine) Forget(id RequestID) {
-	invID, ok := e.waitingOn[id]
+	invID, ok := e.waitingOn.Take(id)
 	if !ok {
 		return
 	}
-	delete(e.waitingOn, id)
 	if inv := e.invs[invID]; inv != nil {
 		if i := slices.Index(inv.waiters, id); i >= 0 {
 			inv.waiters = slices.Delete(inv.waiters, i, i+1)

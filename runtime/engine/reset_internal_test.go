@@ -23,7 +23,7 @@ var keptByReset = map[string]bool{
 
 // mustBeEmpty are the kept fields that hold the last engine's state: reset keeps their room
 // only, and nothing in them.
-var mustBeEmpty = []string{"invs", "keys", "waitingOn", "dirty"}
+var mustBeEmpty = []string{"invs", "keys", "dirty"}
 
 // TestResetIsNew: an engine made over a used one (NewOver, the simulator's restart and its next
 // seed) is, field by field, what New makes, but for the room reset names as kept, and the
@@ -50,7 +50,7 @@ func TestResetIsNew(t *testing.T) {
 	inv := &invocation{id: protocol.InvocationID{7}, service: "a", attempt: 2}
 	used.invs[inv.id] = inv
 	used.keys = map[keyID]*keyState{{service: "a", key: "k"}: {}}
-	used.waitingOn = map[RequestID]protocol.InvocationID{3: inv.id}
+	used.waitingOn.Put(3, inv.id)
 	used.dirty = append(used.dirty, inv)
 	used.seq = 9
 	used.ready = Ready{Batch: store.Batch{{Key: "k"}}, Messages: []protocol.Message{{Kind: protocol.KindStart}}}
@@ -87,6 +87,13 @@ func TestResetIsNew(t *testing.T) {
 		if n := gv.FieldByName(name).Len(); n != 0 {
 			t.Errorf("field %s keeps %d elements of the last engine", name, n)
 		}
+	}
+	// waitingOn is a table, not a map: kept too, and must be as empty.
+	if n := got.waitingOn.Len(); n != 0 {
+		t.Errorf("field waitingOn keeps %d requests of the last engine", n)
+	}
+	if _, ok := got.WaitingOn(3); ok {
+		t.Errorf("request 3 still waits after the reset")
 	}
 }
 

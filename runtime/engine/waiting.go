@@ -9,6 +9,5 @@ import "github.com/vigilsim/vigil/runtime/protocol"
 // It reads volatile state only and changes nothing; a request that was answered, forgotten or
 // never seen waits on nothing.
 func (e *Engine) WaitingOn(id RequestID) (protocol.InvocationID, bool) {
-	inv, ok := e.waitingOn[id]
-	return inv, ok
+	return e.waitingOn.Get(id)
 }

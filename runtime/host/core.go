@@ -2,11 +2,11 @@ package host
 
 import (
 	"log/slog"
-	"maps"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/vigilsim/vigil/internal/opentable"
 	"github.com/vigilsim/vigil/runtime/engine"
 	"github.com/vigilsim/vigil/runtime/ingress"
 	"github.com/vigilsim/vigil/runtime/mutant"
@@ -45,8 +45,9 @@ type Core struct {
 	replyTo func(engine.RequestID, ingress.Response)
 
 	// pending holds the reply callbacks of ingress requests the engine has not answered yet
-	// (nil for a request that replyTo answers).
-	pending map[engine.RequestID]func(ingress.Response)
+	// (nil for a request that replyTo answers). A table rather than a map: request IDs come in
+	// increasing order and most are answered soon (opentable).
+	pending opentable.Table[engine.RequestID, func(ingress.Response)]
 	// taken is the Ready Take took and Apply has not applied yet; hasTaken tells it is there.
 	taken    engine.Ready
 	hasTaken bool
@@ -123,8 +124,9 @@ func (c *Core) holdFor(m *protocol.Message) *holdScore {
 // in the start's place once the batch is synced. Replies leave through the callbacks given to
 // Ingress, not through Effects.
 type Effects interface {
-	// Send hands m to the executor that runs (or is to run) its invocation.
-	Send(m protocol.Message)
+	// Send hands m to the executor that runs (or is to run) its invocation. *m is the Core's,
+	// by reference because a message is some 300 bytes: read it during the call, keep a copy.
+	Send(m *protocol.Message)
 	// Arm arranges for t to be stepped through FireTimer when its deadline comes.
 	Arm(t engine.Timer)
 	// Durable is called once for each Ready of a synced group, in order, before any of the
@@ -180,7 +182,6 @@ func NewCore(cfg CoreConfig) *Core {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		replyTo: cfg.Reply,
-		pending: map[engine.RequestID]func(ingress.Response){},
 	}
 }
 
@@ -189,7 +190,7 @@ func NewCore(cfg CoreConfig) *Core {
 // only the room of its buffers, so that a driver that restarts its engine often (the simulator,
 // at every crash) does not grow them afresh each time. The caller must not use c meanwhile.
 func (c *Core) Reset(cfg CoreConfig) {
-	clear(c.pending)
+	c.pending.Clear()
 	// The Readies of the past are never performed now (the driver crashed): the new engine
 	// takes their slices back, emptied (Engine.Recycle), to fill its own. The driver read what
 	// it wanted of them (the simulator, the notes of the batches a crash kept) before.
@@ -234,7 +235,7 @@ func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingr
 	if reply == nil && c.replyTo == nil {
 		panic("host: Core.Ingress without a reply callback, and CoreConfig.Reply is not set")
 	}
-	c.pending[id] = reply
+	c.pending.Put(id, reply)
 	c.stepped++
 	c.stats.open.Add(1)
 	c.eng.Ingress(id, req)
@@ -242,7 +243,11 @@ func (c *Core) Ingress(id engine.RequestID, req ingress.Request, reply func(ingr
 
 // Receive steps the engine with a message from an executor. A Parked notice is the Core's own:
 // it only tells Speculating that the attempt waits.
-func (c *Core) Receive(m protocol.Message) {
+func (c *Core) Receive(m protocol.Message) { c.ReceiveMessage(&m) }
+
+// ReceiveMessage is Receive with the message by reference (engine.Engine.ReceiveMessage): *m
+// is read during the call only; nothing keeps or changes it.
+func (c *Core) ReceiveMessage(m *protocol.Message) {
 	switch m.Kind {
 	case protocol.KindParked:
 		c.settled(m, false)
@@ -253,12 +258,12 @@ func (c *Core) Receive(m protocol.Message) {
 		c.settled(m, true)
 	}
 	c.stepped++
-	c.eng.Receive(m)
+	c.eng.ReceiveMessage(m)
 }
 
 // settled drops the attempt of m from the speculating ones, which ended or waits, and scores
 // its handler.
-func (c *Core) settled(m protocol.Message, ended bool) {
+func (c *Core) settled(m *protocol.Message, ended bool) {
 	for i, a := range c.speculating {
 		if a.inv == m.Invocation && a.attempt == m.Attempt {
 			if ended {
@@ -292,8 +297,7 @@ func (c *Core) FireTimer(t engine.Timer) {
 func (c *Core) Forget(id engine.RequestID) {
 	c.stepped++
 	c.eng.Forget(id)
-	if reply, ok := c.pending[id]; ok {
-		delete(c.pending, id)
+	if reply, ok := c.pending.Take(id); ok {
 		c.stats.open.Add(-1)
 		c.answer(id, reply, ingress.ErrorResponse(499, "the client closed the request"))
 	}
@@ -354,7 +358,7 @@ func (c *Core) speculate(r *engine.Ready) {
 		// Sending it now overtakes no message waiting in the group or for Perform: a gated
 		// start's invocation was created in this very step, under an ID the engine checks it
 		// never gave out before, so no earlier message can be for it.
-		c.fx.Send(*m)
+		c.fx.Send(m)
 		hs := c.holdFor(m)
 		hs.starts++
 		wait := hs.score >= 0 || hs.starts%holdProbe == 0
@@ -365,7 +369,7 @@ func (c *Core) speculate(r *engine.Ready) {
 		*m = protocol.Message{Kind: protocol.KindDurable, Invocation: m.Invocation, Attempt: m.Attempt}
 		if mutant.On(mutant.DurableBeforeSync) {
 			// Planted bug: the attempt hears its start is durable before the sync.
-			c.fx.Send(*m)
+			c.fx.Send(m)
 		}
 	}
 }
@@ -450,9 +454,9 @@ func (c *Core) Perform() { c.perform() }
 func (c *Core) perform() (messages, replies, timers int) {
 	for i := range c.synced {
 		r := &c.synced[i]
-		// By index: a message is some 300 bytes, copied once into Send, not twice.
+		// By reference: a message is some 300 bytes, copied only where Send keeps it.
 		for k := range r.Messages {
-			c.fx.Send(r.Messages[k])
+			c.fx.Send(&r.Messages[k])
 		}
 		c.reply(r.Replies)
 		for k := range r.Timers {
@@ -501,8 +505,7 @@ func (c *Core) Commit() error {
 func (c *Core) reply(reps []engine.Reply) {
 	for i := range reps {
 		rep := &reps[i]
-		if reply, ok := c.pending[rep.Request]; ok {
-			delete(c.pending, rep.Request)
+		if reply, ok := c.pending.Take(rep.Request); ok {
 			c.stats.open.Add(-1)
 			c.answer(rep.Request, reply, rep.Response)
 		}
@@ -522,9 +525,8 @@ func (c *Core) answer(id engine.RequestID, reply func(ingress.Response), r ingre
 // Abandon answers every open request with answer(id), in request ID order (the order they
 // arrived), and forgets them: the caller stops without waiting for their invocations.
 func (c *Core) Abandon(answer func(id engine.RequestID) ingress.Response) {
-	for _, id := range slices.Sorted(maps.Keys(c.pending)) {
-		reply := c.pending[id]
-		delete(c.pending, id)
+	for _, id := range c.pending.AppendIDs(nil) {
+		reply, _ := c.pending.Take(id)
 		c.stats.open.Add(-1)
 		c.answer(id, reply, answer(id))
 	}

@@ -51,7 +51,7 @@ func (s *recordingStore) Sync() error {
 // recordingEffects writes every effect to the coreLog.
 type recordingEffects struct{ log *coreLog }
 
-func (fx recordingEffects) Send(m protocol.Message) {
+func (fx recordingEffects) Send(m *protocol.Message) {
 	*fx.log = append(*fx.log, "send "+m.Kind.String())
 }
 
@@ -317,9 +317,9 @@ type executorEffects struct {
 	ex *executor.Executor
 }
 
-func (fx *executorEffects) Send(m protocol.Message) {
+func (fx *executorEffects) Send(m *protocol.Message) {
 	fx.recordingEffects.Send(m)
-	fx.ex.Deliver(m)
+	fx.ex.Deliver(*m)
 }
 
 // TestCoreLearnsWhichHandlersToHoldFor: once a handler's speculative attempts park rather than

@@ -206,7 +206,7 @@ func (h *Host) step(in input) bool {
 type loopEffects struct{ h *Host }
 
 // Send posts m to the executor shard of its invocation, which never blocks.
-func (fx loopEffects) Send(m protocol.Message) { fx.h.shardOf(m.Invocation).post(shardInput{msg: m}) }
+func (fx loopEffects) Send(m *protocol.Message) { fx.h.shardOf(m.Invocation).post(shardInput{msg: *m}) }
 
 // Arm arms t on the host's clock.
 func (fx loopEffects) Arm(t engine.Timer) { fx.h.arm(t) }
