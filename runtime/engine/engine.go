@@ -328,7 +328,8 @@ type readyRoom struct {
 // fills its slices instead of allocating new ones. The driver must not touch r's slices after
 // it (a driver that never calls it may keep every Ready as long as it likes). What the slices
 // hold is not reused: a batch's values, a message's journal, a reply's body stay valid. The
-// slices are cleared here, so that nothing of r outlives it through them.
+// slices are cleared here, so that nothing of r outlives it through them, and r is left zero
+// (a driver that keeps its Readies in a slice need not clear it again).
 func (e *Engine) Recycle(r *Ready) {
 	keepRoom(&e.room.batches, r.Batch)
 	keepRoom(&e.room.messages, r.Messages)
@@ -344,7 +345,12 @@ func keepRoom[T any](free *[][]T, s []T) {
 	if cap(s) == 0 || cap(s) > maxSpareRoom || len(*free) >= maxSpareSlices {
 		return
 	}
-	clear(s)
+	// Element by element, not clear(s): a Ready's slice holds one or two values as a rule, and
+	// clear of a slice of values with pointers is a call to the runtime (memclrHasPointers) that
+	// costs more than zeroing them in place (0.6 % of the approval benchmark's instructions).
+	for i := range s {
+		s[i] = *new(T)
+	}
 	*free = append(*free, s[:0])
 }
 

@@ -469,7 +469,7 @@ func (c *Core) perform() (messages, replies, timers int) {
 		// may fill its slices anew.
 		c.eng.Recycle(r)
 	}
-	clear(c.synced) // let the values go
+	// No clear(c.synced) to let the values go: Recycle left each Ready zero.
 	c.synced = c.synced[:0]
 	return messages, replies, timers
 }
