@@ -138,6 +138,11 @@ type World struct {
 	// declared are the services as the scenario declared them, for the checkers' own reading of
 	// client requests (checkers.ParseClientRequest).
 	declared map[string]*protocol.ServiceSpec
+	// specs and runtimeDecl are where declare keeps the declarations its events point to: kept
+	// by the recycled world for its next run, rather than an allocation of each per run (the
+	// history that points at them is not kept past recycling either).
+	specs       []protocol.ServiceSpec
+	runtimeDecl *hist.Runtime
 	// declaredRetry is the engine's retry policy as the scenario declared it (DeclareRetry; zero
 	// fields take the engine's defaults), recorded as RuntimeDeclared for the checkers.
 	declaredRetry  engine.RetryPolicy
@@ -201,6 +206,8 @@ func newWorldOn(w *World, sc Scenario, opts Options) *World {
 		// Emptied by recycle, or nil: filled below (declare).
 		serviceKinds: sp.serviceKinds,
 		declared:     sp.declared,
+		specs:        sp.specs,
+		runtimeDecl:  sp.runtimeDecl,
 		twin:         sp.twin,
 		client:       sp.client,
 		opts:         opts,
@@ -255,6 +262,9 @@ type spare struct {
 	// them past the run (the judge's readings let go of declared at their Reset).
 	serviceKinds ingress.ServiceKinds
 	declared     map[string]*protocol.ServiceSpec
+	// specs and runtimeDecl are the world's declarations (see World), the specs emptied.
+	specs       []protocol.ServiceSpec
+	runtimeDecl *hist.Runtime
 	// runtimeHeld and executorHeld are the nodes' pause buffers (pause.held).
 	runtimeHeld, executorHeld []event
 	// executorNode is the executor node, emptied (executorNode.room).
@@ -288,6 +298,8 @@ func (w *World) recycle() {
 	clear(w.serviceKinds)
 	clear(w.declared)
 	sp.serviceKinds, sp.declared = w.serviceKinds, w.declared
+	clear(w.specs)
+	sp.specs, sp.runtimeDecl = w.specs[:0], w.runtimeDecl
 	if n := w.runtime; n != nil {
 		sp.runtimeHeld = emptyHeld(n.pause.held)
 		n.store.Reset()
@@ -785,16 +797,25 @@ func (w *World) declare() {
 	if w.declared == nil {
 		w.declared = map[string]*protocol.ServiceSpec{}
 	}
+	// The specs go in w.specs, and the pointers into it are taken once it is filled: a pointer
+	// taken before an append that grows it would point into the array it left.
 	for _, s := range w.services {
-		spec := s.Spec()
-		w.declared[spec.Name] = &spec
-		w.Record(checkers.Event{Kind: checkers.ServiceDeclared, Service: spec.Name, Spec: &spec})
+		w.specs = append(w.specs, s.Spec())
+	}
+	for i := range w.specs {
+		spec := &w.specs[i]
+		w.declared[spec.Name] = spec
+		w.Record(checkers.Event{Kind: checkers.ServiceDeclared, Service: spec.Name, Spec: spec})
 	}
 	// The runtime's own configuration: the retry policy the engine is given and the inactivity
 	// bound the fault plan gives the executor, as declared, zero meaning the default.
+	if w.runtimeDecl == nil {
+		w.runtimeDecl = new(hist.Runtime)
+	}
 	r := w.declaredRetry
-	w.Record(checkers.Event{Kind: checkers.RuntimeDeclared, Runtime: &hist.Runtime{
+	*w.runtimeDecl = hist.Runtime{
 		RetryInitialInterval: r.InitialInterval, RetryFactor: r.Factor, RetryMaxInterval: r.MaxInterval, RetryMaxAttempts: r.MaxAttempts,
 		InactivityMax: w.plan.InactivityMax, SuspendAtOncePercent: w.plan.SuspendAtOncePercent,
-	}})
+	}
+	w.Record(checkers.Event{Kind: checkers.RuntimeDeclared, Runtime: w.runtimeDecl})
 }
