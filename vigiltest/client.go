@@ -491,15 +491,6 @@ func encode(rm *room, verb, subject string, v any) []byte {
 			copy(b[1:], v)
 			return b
 		}
-	case *string:
-		// A string by pointer encodes as the string does; a caller whose string lives in a
-		// long-lived object passes it so, since a string boxed as an any is an allocation.
-		if v != nil && plainString(*v) {
-			b := rm.take(len(*v) + 2)
-			b[0], b[len(b)-1] = '"', '"'
-			copy(b[1:], *v)
-			return b
-		}
 	case json.RawMessage:
 		if plainRaw(v) {
 			// What json.Marshal writes for a value already compact with nothing to escape: a

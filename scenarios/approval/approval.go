@@ -117,8 +117,6 @@ type workload struct {
 	// (a string the Builder returned stays as it was: it only appends, and a new chunk is a
 	// new Builder).
 	texts strings.Builder
-	// decision is the value of the review being sent (see review).
-	decision string
 	// submits are the documents' submission timers, reviewBuf the first nReviews reviewers'
 	// timers (more are allocated), in the workload's one allocation.
 	submits   [maxDocuments]submitCall
@@ -330,11 +328,7 @@ func (wl *workload) review(c *vigiltest.Client, document, awakeableID string, re
 		vigiltest.RejectAwakeable(c, awakeableID, wl.text(c.Name(), " rejects ", document, ": insufficient documentation"), nil, reviewOpts...)
 		return
 	}
-	// The decision goes by pointer to a field of the workload's: a string passed as the value
-	// (an any) is boxed, an allocation per review, where a pointer to a long-lived string is not.
-	// The kit encodes the value before ResolveAwakeable returns, so the field is free again then.
-	wl.decision = wl.text(c.Name(), " approves")
-	vigiltest.ResolveAwakeable(c, awakeableID, &wl.decision, nil, reviewOpts...)
+	vigiltest.ResolveAwakeable(c, awakeableID, wl.text(c.Name(), " approves"), nil, reviewOpts...)
 }
 
 // textChunk is the size of a chunk of the decisions' texts: a run has some eight reviews of
