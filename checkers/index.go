@@ -293,12 +293,12 @@ func (x *Index) build(h *History, read *ReadRequests) {
 		r := x.entry(n)
 		http := h.Events[r.request].HTTP
 		if useRead {
-			if p, ok := read.lookup(n, http); ok {
-				r.parsed = p
+			if p := read.lookup(n, http); p != nil {
+				r.parsed = *p
 				continue
 			}
 		}
-		r.parsed = ParseClientRequest(http, x.Specs)
+		parseClientRequest(&r.parsed, http, x.Specs, nil)
 	}
 }
 

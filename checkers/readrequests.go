@@ -44,7 +44,7 @@ func (r *ReadRequests) Parse(n uint64, h *event.HTTP, services map[string]*proto
 	if p == nil { // not noted: read into the scratch reading
 		p = &r.scratch
 	}
-	*p = parseClientRequest(h, services, &r.rejects)
+	parseClientRequest(p, h, services, &r.rejects)
 	return p
 }
 
@@ -87,10 +87,11 @@ func (r *ReadRequests) usable(specs map[string]*protocol.ServiceSpec) bool {
 	return true
 }
 
-// lookup returns the reading of request number n if it was read from h.
-func (r *ReadRequests) lookup(n uint64, h *event.HTTP) (ParsedRequest, bool) {
+// lookup returns the reading of request number n if it was read from h, nil if not: where r
+// keeps it, to be read (not written) before the next Parse, Note or Reset.
+func (r *ReadRequests) lookup(n uint64, h *event.HTTP) *ParsedRequest {
 	if h == nil || n >= uint64(len(r.http)) || r.http[n] != h {
-		return ParsedRequest{}, false
+		return nil
 	}
-	return r.parsed[n], true
+	return &r.parsed[n]
 }

@@ -88,8 +88,8 @@ func TestReadRequestsParseIsParseClientRequest(t *testing.T) {
 					t.Fatalf("request %d: the failure's message changed with the body to %q, want %q", i, got.Result.Failure.Message, body)
 				}
 			}
-			if noted, ok := read.lookup(uint64(i), h); !ok || noted.Kind != want.Kind {
-				t.Fatalf("request %d: noted %+v (%v), want its reading", i, noted, ok)
+			if noted := read.lookup(uint64(i), h); noted == nil || noted.Kind != want.Kind {
+				t.Fatalf("request %d: noted %+v, want its reading", i, noted)
 			}
 		}
 	})

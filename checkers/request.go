@@ -163,18 +163,34 @@ func decodeAwakeable20(s string) (out [20]byte, ok bool) {
 // ParseClientRequest reads what the request h (a ClientRequest's HTTP) asks for, given the
 // services the scenario declared (by name). A request it cannot read is RequestInvalid.
 func ParseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec) ParsedRequest {
-	return parseClientRequest(h, services, nil)
+	var r ParsedRequest
+	parseClientRequest(&r, h, services, nil)
+	return r
 }
 
-// parseClientRequest is ParseClientRequest with a reject's failure from rejects (nil: a new one).
-func parseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) ParsedRequest {
+// parseClientRequest is ParseClientRequest written into *r, with a reject's failure from
+// rejects (nil: a new one). The reading is written where its caller keeps it rather than
+// returned: a reading is a dozen words, and returning it by value through the route's parsers
+// copied it at every level.
+func parseClientRequest(r *ParsedRequest, h *event.HTTP, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) {
+	*r = ParsedRequest{}
+	if !readClientRequest(r, h, services, rejects) {
+		// A route's parser may have set fields before it found the request invalid: an invalid
+		// reading is the zero one, whatever the parsers wrote.
+		*r = ParsedRequest{}
+	}
+}
+
+// readClientRequest fills the zero reading *r with what h asks for, false if h cannot be read
+// (and *r is then to be zeroed).
+func readClientRequest(r *ParsedRequest, h *event.HTTP, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) bool {
 	if h == nil {
-		return ParsedRequest{}
+		return false
 	}
 	path, _, _ := strings.Cut(h.Path, "?")
 	rest, ok := strings.CutPrefix(path, "/")
 	if !ok {
-		return ParsedRequest{}
+		return false
 	}
 	// The segments go to an array on the stack instead of strings.Split's slice: no route has
 	// more than maxRouteSegments, so a path with more is invalid whatever its segments hold.
@@ -186,12 +202,12 @@ func parseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec
 	for {
 		s, after, more := strings.Cut(rest, "/")
 		if s == "" || len(segs) == maxRouteSegments {
-			return ParsedRequest{}
+			return false
 		}
 		if escaped {
 			u, err := url.PathUnescape(s)
 			if err != nil {
-				return ParsedRequest{}
+				return false
 			}
 			s = u
 		}
@@ -202,9 +218,9 @@ func parseClientRequest(h *event.HTTP, services map[string]*protocol.ServiceSpec
 		rest = after
 	}
 	if segs[0] == "restate" {
-		return parseRestateRoute(h, segs, services, rejects)
+		return parseRestateRoute(r, h, segs, services, rejects)
 	}
-	return parseInvoke(h, segs, services)
+	return parseInvoke(r, h, segs, services)
 }
 
 // pathUnescape is url.PathUnescape, which returns a segment without a '%' as it is: most are,
@@ -220,17 +236,18 @@ func pathUnescape(s string) (string, error) {
 // /restate/invocation/{service}/{key}/{handler}/{idempotency key}/{action}.
 const maxRouteSegments = 7
 
-// parseInvoke reads /{service}/{handler}[/send] and /{object}/{key}/{handler}[/send].
-func parseInvoke(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec) ParsedRequest {
+// parseInvoke reads /{service}/{handler}[/send] and /{object}/{key}/{handler}[/send] into the
+// zero reading *r; false if the request is invalid (*r may then hold some fields).
+func parseInvoke(r *ParsedRequest, h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec) bool {
 	spec := services[segs[0]]
 	if spec == nil || h.Method != "POST" {
-		return ParsedRequest{}
+		return false
 	}
-	r := ParsedRequest{Service: segs[0], Body: h.Body}
+	r.Service, r.Body = segs[0], h.Body
 	if spec.Kind != protocol.ServiceStateless {
 		segs = segs[1:]
 		if len(segs) < 2 {
-			return ParsedRequest{}
+			return false
 		}
 		r.Key = segs[0]
 	}
@@ -240,16 +257,16 @@ func parseInvoke(h *event.HTTP, segs []string, services map[string]*protocol.Ser
 	case len(segs) == 3 && segs[2] == "send":
 		r.Kind = RequestSend
 	default:
-		return ParsedRequest{}
+		return false
 	}
 	r.Handler = segs[1]
 	hs, ok := spec.Handler(r.Handler)
 	if !ok || (len(h.Body) > 0 && !validJSON(h.Body)) {
-		return ParsedRequest{}
+		return false
 	}
 	r.Workflow = spec.Kind == protocol.ServiceWorkflow && hs.Kind == protocol.HandlerWorkflowRun
 	r.IdempotencyKey, _ = h.Get("Idempotency-Key")
-	return r
+	return true
 }
 
 // rejectFailures hands out the failure a reject carries, one *journal.Failure for equal bodies:
@@ -285,20 +302,21 @@ func (c *rejectFailures) failure(body []byte) *journal.Failure {
 	return f
 }
 
-// parseRestateRoute reads the /restate/... routes: awakeables (and the /restate/a/ alias),
-// invocations by ID or idempotency key, and workflows.
-func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) ParsedRequest {
+// parseRestateRoute reads the /restate/... routes into the zero reading *r: awakeables (and the
+// /restate/a/ alias), invocations by ID or idempotency key, and workflows. False if the request
+// is invalid (*r may then hold some fields).
+func parseRestateRoute(r *ParsedRequest, h *event.HTTP, segs []string, services map[string]*protocol.ServiceSpec, rejects *rejectFailures) bool {
 	if len(segs) < 4 {
-		return ParsedRequest{}
+		return false
 	}
 	action := segs[len(segs)-1]
 	switch segs[1] {
 	case "awakeables", "a":
 		sl, ok := parseAwakeable(segs[2])
 		if len(segs) != 4 || !ok || h.Method != "POST" {
-			return ParsedRequest{}
+			return false
 		}
-		r := ParsedRequest{Awakeable: sl, Body: h.Body}
+		r.Awakeable, r.Body = sl, h.Body
 		switch action {
 		case "resolve":
 			body := h.Body
@@ -306,39 +324,39 @@ func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protoc
 				body = []byte("null")
 			}
 			if !validJSON(body) {
-				return ParsedRequest{}
+				return false
 			}
 			r.Kind, r.Result = RequestResolve, journal.Result{Value: body}
 		case "reject":
 			r.Kind, r.Result = RequestReject, journal.Result{Failure: rejects.failure(h.Body)}
 		default:
-			return ParsedRequest{}
+			return false
 		}
-		return r
+		return true
 	case "workflow":
 		spec := services[segs[2]]
 		if len(segs) != 5 || spec == nil || spec.Kind != protocol.ServiceWorkflow || h.Method != "GET" {
-			return ParsedRequest{}
+			return false
 		}
-		r := ParsedRequest{Service: segs[2], Key: segs[3], Workflow: true}
+		r.Service, r.Key, r.Workflow = segs[2], segs[3], true
 		return withAction(r, action, RequestWorkflowAttach, RequestWorkflowOutput)
 	case "invocation":
 		if h.Method == "PATCH" && len(segs) == 4 && action == "cancel" {
 			id, err := protocol.ParseInvocationID(segs[2])
 			if err != nil {
-				return ParsedRequest{}
+				return false
 			}
-			return ParsedRequest{Kind: RequestCancel, Invocation: id}
+			r.Kind, r.Invocation = RequestCancel, id
+			return true
 		}
 		if h.Method != "GET" {
-			return ParsedRequest{}
+			return false
 		}
-		var r ParsedRequest
 		switch len(segs) {
 		case 4:
 			id, err := protocol.ParseInvocationID(segs[2])
 			if err != nil {
-				return ParsedRequest{}
+				return false
 			}
 			r.Invocation = id
 		case 6:
@@ -346,23 +364,24 @@ func parseRestateRoute(h *event.HTTP, segs []string, services map[string]*protoc
 		case 7:
 			r.Service, r.Key, r.Handler, r.IdempotencyKey = segs[2], segs[3], segs[4], segs[5]
 		default:
-			return ParsedRequest{}
+			return false
 		}
 		return withAction(r, action, RequestAttach, RequestOutput)
 	}
-	return ParsedRequest{}
+	return false
 }
 
-func withAction(r ParsedRequest, action string, attach, output RequestKind) ParsedRequest {
+// withAction sets r's kind from a route's last segment: attach or output, false for any other.
+func withAction(r *ParsedRequest, action string, attach, output RequestKind) bool {
 	switch action {
 	case "attach":
 		r.Kind = attach
 	case "output":
 		r.Kind = output
 	default:
-		return ParsedRequest{}
+		return false
 	}
-	return r
+	return true
 }
 
 // validJSON reports whether b is one JSON value in UTF-8, what the ingress must insist on.

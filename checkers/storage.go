@@ -224,12 +224,14 @@ func (m *storageModel) build(h *History, x *Index, read *ReadRequests) {
 				return
 			}
 			// The services declared so far are those it is read with, here as in the index.
-			r, ok := ParsedRequest{}, false
+			var r *ParsedRequest
 			if read.usable(services) {
-				r, ok = read.lookup(e.Request, e.HTTP)
+				r = read.lookup(e.Request, e.HTTP)
 			}
-			if !ok {
-				r = ParseClientRequest(e.HTTP, services)
+			if r == nil {
+				var parsed ParsedRequest
+				r = &parsed
+				parseClientRequest(r, e.HTTP, services, nil)
 			}
 			if (r.Kind == RequestCall || r.Kind == RequestSend) && r.IdempotencyKey != "" {
 				m.idemUsed.set(idemScope{r.Service, r.Handler, r.Key, r.IdempotencyKey}, true)

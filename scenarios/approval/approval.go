@@ -368,11 +368,11 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		vs = append(vs, checkers.Violation{Checker: "approval-outcome", Invocation: id, Message: fmt.Sprintf(format, args...), Events: events})
 	}
 	events := h.Events // read once: the calls below could change h, as far as the compiler knows
-	for i := range events {
+	// The kinds the check reads are a few of a history's events: nextChecked skips the others
+	// in a loop of its own, which keeps its few registers, where this loop's body, holding the
+	// whole check's state, spilled and reloaded them at every event it skipped.
+	for i := nextChecked(events, 0); i < len(events); i = nextChecked(events, i+1) {
 		e := &events[i] // not a copy: an event is a few hundred bytes
-		if e.Kind != checkers.CompletionAccepted && e.Kind != checkers.InvocationDone {
-			continue // the kinds the check reads are a few of a history's events
-		}
 		switch e.Kind {
 		case checkers.CompletionAccepted:
 			if _, seen := accepted.get(e.Invocation); !seen && e.Index == 1 {
@@ -439,6 +439,20 @@ func (wl *workload) Check(h *checkers.History) []checkers.Violation {
 		}
 	}
 	return vs
+}
+
+// nextChecked returns the index of the first event from i on that Check reads (a completion
+// accepted, an invocation done), len(events) if there is none. It is not inlined: inlined, its
+// loop would run among Check's registers again (see Check).
+//
+//go:noinline
+func nextChecked(events []checkers.Event, i int) int {
+	for ; i < len(events); i++ {
+		if k := events[i].Kind; k == checkers.CompletionAccepted || k == checkers.InvocationDone {
+			return i
+		}
+	}
+	return len(events)
 }
 
 // invocationResult is one invocation's result, an entry of invocationResults.
