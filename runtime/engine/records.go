@@ -143,7 +143,17 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
+// time reads a time appendTime wrote. The zero time, one byte, is read here, without the
+// calls timeSlow makes for the rest.
 func (r *recordReader) time(what string) time.Time {
+	if b := r.b; len(b) > 0 && b[0] == 0 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return time.Time{}
+	}
+	return r.timeSlow(what)
+}
+
+func (r *recordReader) timeSlow(what string) time.Time {
 	if r.byte(what) == 0 || r.err != nil {
 		return time.Time{}
 	}
@@ -377,21 +387,31 @@ func (r *recordReader) handlerName(handlers []protocol.HandlerSpec) string {
 
 func (r *recordReader) fail(what string) { r.failOf(what, "") }
 
+// failOf records the first failure, and empties what is left to read: every read after a
+// failure then finds nothing, so that the fast paths (byte, uvarintOf, bytes) need not ask
+// whether an error came first. The error is a fieldError rather than fmt.Errorf's, with the
+// text fmt.Errorf wrote, so that failOf makes no call and the readers it is part of inline.
 func (r *recordReader) failOf(what, detail string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("truncated or invalid %s%s", what, detail)
+		r.err = &fieldError{what: what, detail: detail}
 	}
+	r.b = nil
 }
+
+// fieldError is a record field that is truncated or invalid: what fmt.Errorf("truncated or
+// invalid %s%s", what, detail) made.
+type fieldError struct{ what, detail string }
+
+func (e *fieldError) Error() string { return "truncated or invalid " + e.what + e.detail }
 
 func (r *recordReader) uvarint(what string) uint64 { return r.uvarintOf(what, "") }
 
 // uvarintOf reads a uvarint. One that fits in a byte, as most of a record's do, is read here,
 // where the call can be inlined; uvarintSlow reads the rest and fails.
 func (r *recordReader) uvarintOf(what, detail string) uint64 {
-	if r.err == nil && len(r.b) > 0 && r.b[0] < 0x80 {
-		v := r.b[0]
-		r.b = r.b[1:]
-		return uint64(v)
+	if b := r.b; len(b) > 0 && b[0] < 0x80 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return uint64(b[0])
 	}
 	return r.uvarintSlow(what, detail)
 }
@@ -422,7 +442,18 @@ func (r *recordReader) varintOf(what, detail string) int64 {
 	return v
 }
 
+// bytes reads a length-prefixed byte string, without a copy. One shorter than 128 bytes, as
+// nearly every one in a record is, is read here, where the call can be inlined.
 func (r *recordReader) bytes(what string) []byte {
+	if b := r.b; len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) { // no error yet (failOf)
+		n := 1 + int(b[0])
+		r.b = b[n:]
+		return b[1:n:n]
+	}
+	return r.bytesSlow(what)
+}
+
+func (r *recordReader) bytesSlow(what string) []byte {
 	n := r.uvarintOf(what, " length")
 	if r.err != nil {
 		return nil
@@ -437,12 +468,11 @@ func (r *recordReader) bytes(what string) []byte {
 }
 
 func (r *recordReader) byte(what string) byte {
-	if r.err == nil && len(r.b) > 0 {
-		v := r.b[0]
-		r.b = r.b[1:]
-		return v
+	if b := r.b; len(b) > 0 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return b[0]
 	}
-	r.fail(what) // keeps an earlier error
+	r.failOf(what, "") // keeps an earlier error
 	return 0
 }
 
@@ -549,6 +579,7 @@ func (r *recordReader) legacyEarly(recordLen int) map[uint32]journal.Result {
 		en, err := journal.UnmarshalEntry(raw)
 		if err != nil {
 			r.err = fmt.Errorf("early completion %d: %v", idx, err)
+			r.b = nil // as failOf leaves it: nothing more to read
 			break
 		}
 		if early == nil {
