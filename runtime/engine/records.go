@@ -406,6 +406,17 @@ func (e *fieldError) Error() string { return "truncated or invalid " + e.what + 
 
 func (r *recordReader) uvarint(what string) uint64 { return r.uvarintOf(what, "") }
 
+// small reads a uvarint that fits in one byte, as nearly every one of a record does, and
+// reports whether it did (false: nothing read, the caller reads it with uvarint, which also
+// fails it). It makes no call, so that it inlines where uvarint cannot.
+func (r *recordReader) small() (uint64, bool) {
+	if b := r.b; len(b) > 0 && b[0] < 0x80 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return uint64(b[0]), true
+	}
+	return 0, false
+}
+
 // uvarintOf reads a uvarint. One that fits in a byte, as most of a record's do, is read here,
 // where the call can be inlined; uvarintSlow reads the rest and fails.
 func (r *recordReader) uvarintOf(what, detail string) uint64 {
@@ -520,10 +531,23 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 	inv.service = service
 	inv.handler = r.handlerName(handlers)
 	inv.status = status(r.byte("status"))
-	inv.attempt = uint32(r.uvarint("attempt"))
-	inv.failures = uint32(r.uvarint("failures"))
+	// Each uvarint is read by small where it fits in a byte, inlined, and by uvarint only where
+	// it does not: uvarint's call cannot be inlined.
+	attempt, ok := r.small()
+	if !ok {
+		attempt = r.uvarint("attempt")
+	}
+	inv.attempt = uint32(attempt)
+	failures, ok := r.small()
+	if !ok {
+		failures = r.uvarint("failures")
+	}
+	inv.failures = uint32(failures)
 	inv.retryAt = r.time("retry deadline")
-	nw := r.uvarint("waiting count")
+	nw, ok := r.small()
+	if !ok {
+		nw = r.uvarint("waiting count")
+	}
 	for range min(nw, uint64(len(b))) {
 		inv.waiting = append(inv.waiting, uint32(r.uvarint("waiting index")))
 	}
@@ -532,11 +556,19 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 	}
 	inv.key = r.str("key")
 	inv.kind = protocol.HandlerKind(r.byte("handler kind"))
-	inv.seq = r.uvarint("sequence")
+	seq, ok := r.small()
+	if !ok {
+		seq = r.uvarint("sequence")
+	}
+	inv.seq = seq
 	inv.idemKey = r.str("idempotency key")
 	inv.purgeAt = r.time("purge deadline")
 	if v == recordVersion {
-		inv.entries = uint32(r.uvarint("journal length"))
+		entries, ok := r.small()
+		if !ok {
+			entries = r.uvarint("journal length")
+		}
+		inv.entries = uint32(entries)
 		switch caller := r.bytes("caller"); len(caller) {
 		case 0:
 		case len(inv.caller.inv):
@@ -544,7 +576,11 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 		default:
 			r.fail("caller")
 		}
-		inv.caller.index = uint32(r.uvarint("caller index"))
+		index, ok := r.small()
+		if !ok {
+			index = r.uvarint("caller index")
+		}
+		inv.caller.index = uint32(index)
 		switch r.byte("cancel pending") {
 		case 0:
 		case 1:
