@@ -280,7 +280,9 @@ func (s *Store) newCell(key string, h uint64) *cell {
 		at = s.firstAtOrAfter(key)
 	}
 	s.keys = append(s.keys, nil)
-	copy(s.keys[at+1:], s.keys[at:n])
+	if at < n { // most new keys go last: no call to shift nothing
+		copy(s.keys[at+1:], s.keys[at:n])
+	}
 	s.keys[at] = c
 	s.filed = at
 	return c
