@@ -143,7 +143,17 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
+// time reads a time appendTime wrote. The zero time, one byte, is read here, without the
+// calls timeSlow makes for the rest.
 func (r *recordReader) time(what string) time.Time {
+	if b := r.b; len(b) > 0 && b[0] == 0 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return time.Time{}
+	}
+	return r.timeSlow(what)
+}
+
+func (r *recordReader) timeSlow(what string) time.Time {
 	if r.byte(what) == 0 || r.err != nil {
 		return time.Time{}
 	}
@@ -377,21 +387,42 @@ func (r *recordReader) handlerName(handlers []protocol.HandlerSpec) string {
 
 func (r *recordReader) fail(what string) { r.failOf(what, "") }
 
+// failOf records the first failure, and empties what is left to read: every read after a
+// failure then finds nothing, so that the fast paths (byte, uvarintOf, bytes) need not ask
+// whether an error came first. The error is a fieldError rather than fmt.Errorf's, with the
+// text fmt.Errorf wrote, so that failOf makes no call and the readers it is part of inline.
 func (r *recordReader) failOf(what, detail string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("truncated or invalid %s%s", what, detail)
+		r.err = &fieldError{what: what, detail: detail}
 	}
+	r.b = nil
 }
 
+// fieldError is a record field that is truncated or invalid: what fmt.Errorf("truncated or
+// invalid %s%s", what, detail) made.
+type fieldError struct{ what, detail string }
+
+func (e *fieldError) Error() string { return "truncated or invalid " + e.what + e.detail }
+
 func (r *recordReader) uvarint(what string) uint64 { return r.uvarintOf(what, "") }
+
+// small reads a uvarint that fits in one byte, as nearly every one of a record does, and
+// reports whether it did (false: nothing read, the caller reads it with uvarint, which also
+// fails it). It makes no call, so that it inlines where uvarint cannot.
+func (r *recordReader) small() (uint64, bool) {
+	if b := r.b; len(b) > 0 && b[0] < 0x80 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return uint64(b[0]), true
+	}
+	return 0, false
+}
 
 // uvarintOf reads a uvarint. One that fits in a byte, as most of a record's do, is read here,
 // where the call can be inlined; uvarintSlow reads the rest and fails.
 func (r *recordReader) uvarintOf(what, detail string) uint64 {
-	if r.err == nil && len(r.b) > 0 && r.b[0] < 0x80 {
-		v := r.b[0]
-		r.b = r.b[1:]
-		return uint64(v)
+	if b := r.b; len(b) > 0 && b[0] < 0x80 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return uint64(b[0])
 	}
 	return r.uvarintSlow(what, detail)
 }
@@ -422,7 +453,18 @@ func (r *recordReader) varintOf(what, detail string) int64 {
 	return v
 }
 
+// bytes reads a length-prefixed byte string, without a copy. One shorter than 128 bytes, as
+// nearly every one in a record is, is read here, where the call can be inlined.
 func (r *recordReader) bytes(what string) []byte {
+	if b := r.b; len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) { // no error yet (failOf)
+		n := 1 + int(b[0])
+		r.b = b[n:]
+		return b[1:n:n]
+	}
+	return r.bytesSlow(what)
+}
+
+func (r *recordReader) bytesSlow(what string) []byte {
 	n := r.uvarintOf(what, " length")
 	if r.err != nil {
 		return nil
@@ -437,12 +479,11 @@ func (r *recordReader) bytes(what string) []byte {
 }
 
 func (r *recordReader) byte(what string) byte {
-	if r.err == nil && len(r.b) > 0 {
-		v := r.b[0]
-		r.b = r.b[1:]
-		return v
+	if b := r.b; len(b) > 0 { // bytes left: no error yet (failOf)
+		r.b = b[1:]
+		return b[0]
 	}
-	r.fail(what) // keeps an earlier error
+	r.failOf(what, "") // keeps an earlier error
 	return 0
 }
 
@@ -490,10 +531,23 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 	inv.service = service
 	inv.handler = r.handlerName(handlers)
 	inv.status = status(r.byte("status"))
-	inv.attempt = uint32(r.uvarint("attempt"))
-	inv.failures = uint32(r.uvarint("failures"))
+	// Each uvarint is read by small where it fits in a byte, inlined, and by uvarint only where
+	// it does not: uvarint's call cannot be inlined.
+	attempt, ok := r.small()
+	if !ok {
+		attempt = r.uvarint("attempt")
+	}
+	inv.attempt = uint32(attempt)
+	failures, ok := r.small()
+	if !ok {
+		failures = r.uvarint("failures")
+	}
+	inv.failures = uint32(failures)
 	inv.retryAt = r.time("retry deadline")
-	nw := r.uvarint("waiting count")
+	nw, ok := r.small()
+	if !ok {
+		nw = r.uvarint("waiting count")
+	}
 	for range min(nw, uint64(len(b))) {
 		inv.waiting = append(inv.waiting, uint32(r.uvarint("waiting index")))
 	}
@@ -502,11 +556,19 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 	}
 	inv.key = r.str("key")
 	inv.kind = protocol.HandlerKind(r.byte("handler kind"))
-	inv.seq = r.uvarint("sequence")
+	seq, ok := r.small()
+	if !ok {
+		seq = r.uvarint("sequence")
+	}
+	inv.seq = seq
 	inv.idemKey = r.str("idempotency key")
 	inv.purgeAt = r.time("purge deadline")
 	if v == recordVersion {
-		inv.entries = uint32(r.uvarint("journal length"))
+		entries, ok := r.small()
+		if !ok {
+			entries = r.uvarint("journal length")
+		}
+		inv.entries = uint32(entries)
 		switch caller := r.bytes("caller"); len(caller) {
 		case 0:
 		case len(inv.caller.inv):
@@ -514,7 +576,11 @@ func decodeInvocationRecord(inv *invocation, id protocol.InvocationID, r recordR
 		default:
 			r.fail("caller")
 		}
-		inv.caller.index = uint32(r.uvarint("caller index"))
+		index, ok := r.small()
+		if !ok {
+			index = r.uvarint("caller index")
+		}
+		inv.caller.index = uint32(index)
 		switch r.byte("cancel pending") {
 		case 0:
 		case 1:
@@ -549,6 +615,7 @@ func (r *recordReader) legacyEarly(recordLen int) map[uint32]journal.Result {
 		en, err := journal.UnmarshalEntry(raw)
 		if err != nil {
 			r.err = fmt.Errorf("early completion %d: %v", idx, err)
+			r.b = nil // as failOf leaves it: nothing more to read
 			break
 		}
 		if early == nil {

@@ -45,6 +45,9 @@ type Store struct {
 	// batchEnds[i] is the length of undo once unsynced batch i was applied.
 	undo      []undoRecord
 	batchEnds []int
+	// undoUsed is how much of undo's room holds records dropped since the last Reset, which
+	// clears them (forgetUnsynced does not).
+	undoUsed int
 
 	// keys is data's cells in ascending key order, always: newCell files each new cell in its
 	// place, so that no scan sorts. A cell is filed once, so keys holds no repeats. filed is
@@ -155,6 +158,8 @@ func (s *Store) Reset() {
 	s.data.clear()
 	s.live = 0
 	s.forgetUnsynced()
+	clear(s.undo[:s.undoUsed]) // the records Syncs dropped too (forgetUnsynced)
+	s.undoUsed = 0
 	clear(s.keys) // drop the old cells
 	s.keys = s.keys[:0]
 	s.filed = 0
@@ -275,7 +280,9 @@ func (s *Store) newCell(key string, h uint64) *cell {
 		at = s.firstAtOrAfter(key)
 	}
 	s.keys = append(s.keys, nil)
-	copy(s.keys[at+1:], s.keys[at:n])
+	if at < n { // most new keys go last: no call to shift nothing
+		copy(s.keys[at+1:], s.keys[at:n])
+	}
 	s.keys[at] = c
 	s.filed = at
 	return c
@@ -371,9 +378,13 @@ func (s *Store) Failed() bool {
 	return s.failed != nil
 }
 
-// forgetUnsynced drops the undo log, clearing it so it does not keep overwritten values alive.
+// forgetUnsynced drops the undo log. It does not clear the records it drops: nothing reads
+// past len(undo), the next Apply overwrites them, and every Sync clearing them (an undo record
+// per write, some hundred bytes of pointers each) cost more than keeping the values they point
+// to alive a little longer; those are the store's own (arena chunks, cells), the odd large one
+// aside, until Reset clears them (undoUsed says how far).
 func (s *Store) forgetUnsynced() {
-	clear(s.undo)
+	s.undoUsed = max(s.undoUsed, len(s.undo))
 	s.undo = s.undo[:0]
 	s.batchEnds = s.batchEnds[:0]
 }
