@@ -3,10 +3,8 @@ package durable
 import (
 	"encoding"
 	"encoding/json"
-	"maps"
 	"reflect"
 	"sync"
-	"sync/atomic"
 )
 
 // inputs remembers what recent inputs of one type decoded to, for every handler of that input
@@ -24,13 +22,9 @@ import (
 //
 // Attempts of different invocations may run at once (the production host runs each on its own
 // goroutine), hence the mutex.
-//
-// Every attempt reads it and nearly none writes it (an input is put once per process), so a
-// read takes no lock: decoded is a map no one writes once it is stored, and put replaces it
-// with a new one under mu.
 type inputs[I any] struct {
 	mu      sync.Mutex
-	decoded atomic.Pointer[map[string]I]
+	decoded map[string]I
 }
 
 // Bounds on what inputs remembers: a handler with many distinct or large inputs costs at most
@@ -82,11 +76,9 @@ func (c *inputs[I]) get(input []byte, v *I) bool {
 	if c == nil || len(input) > maxRememberedInputBytes {
 		return false
 	}
-	m := c.decoded.Load()
-	if m == nil {
-		return false
-	}
-	d, ok := (*m)[string(input)]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.decoded[string(input)]
 	if ok {
 		*v = d
 	}
@@ -101,16 +93,13 @@ func (c *inputs[I]) put(input []byte, v I) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// A new map each time: readers may hold the stored one (see inputs).
-	var m map[string]I
-	if old := c.decoded.Load(); old != nil && len(*old) < maxRememberedInputs {
-		m = make(map[string]I, len(*old)+1)
-		maps.Copy(m, *old)
-	} else {
-		m = make(map[string]I, 1)
+	switch {
+	case c.decoded == nil:
+		c.decoded = map[string]I{}
+	case len(c.decoded) >= maxRememberedInputs:
+		clear(c.decoded)
 	}
-	m[string(input)] = v
-	c.decoded.Store(&m)
+	c.decoded[string(input)] = v
 }
 
 var (

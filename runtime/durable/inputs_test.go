@@ -83,7 +83,7 @@ func TestRememberedInputsDecodeAsJSONDoes(t *testing.T) {
 			assert.Equal(t, want, p.(*typedCall[Context, plainInput, string]).in, "round %d input %s", round, in)
 		}
 	}
-	assert.Len(t, *h.inputs.decoded.Load(), 7, "every input that decoded is remembered")
+	assert.Len(t, h.inputs.decoded, 7, "every input that decoded is remembered")
 }
 
 // TestInputsWithPointersAreNotShared: a handler that changes its input's slice must not change
@@ -112,7 +112,7 @@ func TestInputsAreBounded(t *testing.T) {
 	for i := range 3 * maxRememberedInputs {
 		in := fmt.Sprintf(`{"count":%d}`, i)
 		c.put([]byte(in), plainInput{Count: i})
-		require.LessOrEqual(t, len(*c.decoded.Load()), maxRememberedInputs)
+		require.LessOrEqual(t, len(c.decoded), maxRememberedInputs)
 		var got plainInput
 		require.True(t, c.get([]byte(in), &got))
 		require.Equal(t, i, got.Count)
