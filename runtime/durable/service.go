@@ -105,7 +105,8 @@ func (h typedHandler[C, I, O]) PrepareReusing(input []byte, spare Prepared) (Pre
 	} else {
 		p = &typedCall[C, I, O]{fn: h.fn, ctx: h.ctx}
 	}
-	if len(input) == 0 || decodeScalar(input, &p.in) || h.inputs.get(input, &p.in) {
+	// decodeScalar takes no struct, and object is only made for one: a type switch saved a call.
+	if len(input) == 0 || h.object == nil && decodeScalar(input, &p.in) || h.inputs.get(input, &p.in) {
 		return p, nil
 	}
 	if !decodeObject(h.object, input, &p.in) {

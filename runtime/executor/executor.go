@@ -128,7 +128,10 @@ func New(cfg Config) *Executor {
 		if e == nil {
 			e = new(Executor)
 		}
-		*e = Executor{cfg: cfg, tables: t}
+		// Cleared, then filled: the composite literal would be built whole (696 bytes) on the
+		// stack and copied over e word by word.
+		*e = Executor{}
+		e.cfg, e.tables = cfg, t
 	} else {
 		e = &Executor{cfg: cfg}
 	}
