@@ -49,13 +49,20 @@ type Store struct {
 	// clears them (forgetUnsynced does not).
 	undoUsed int
 
-	// keys is data's cells in ascending key order, always: newCell files each new cell in its
-	// place, so that no scan sorts. A cell is filed once, so keys holds no repeats. filed is
-	// where newCell filed the last one: the engine writes a journal's entries one after another,
-	// and a new key most often belongs right after the last, which two comparisons confirm
-	// (a binary search finds any other place).
+	// keys is data's cells in ascending key order but for those in added: newCell files a new
+	// cell in its place when that moves at most maxShift others, so that the scans of a small
+	// store (the simulator's) never sort; a new cell whose place is further from the end waits
+	// in added, and the next scan sorts added alone and merges it into keys (mergeKeys), so
+	// that a store of many keys does not pay a long shift for every new one. A cell is filed
+	// once, in one of the two lists, so the merge meets no repeats. filed is where newCell
+	// filed the last one: the engine writes a journal's entries one after another, and a new
+	// key most often belongs right after the last, which two comparisons confirm (a binary
+	// search finds any other place).
 	keys  []*cell
+	added []*cell
 	filed int
+	// merged is the buffer mergeKeys writes into; it and keys swap at each merge.
+	merged []*cell
 
 	// cellChunks are the chunks cells are cut from (newCell), nextCell the number cut since the
 	// last Reset, and freeCells the cells compact dropped, for the next new keys.
@@ -162,6 +169,8 @@ func (s *Store) Reset() {
 	s.undoUsed = 0
 	clear(s.keys) // drop the old cells
 	s.keys = s.keys[:0]
+	clear(s.added)
+	s.added = s.added[:0]
 	s.filed = 0
 	// Every cell cut since the last Reset is emptied (its key and value dropped) and free again.
 	for i := 0; i*cellChunk < s.nextCell; i++ {
@@ -278,6 +287,10 @@ func (s *Store) newCell(key string, h uint64) *cell {
 		at++ // right after the last one filed
 	default:
 		at = s.firstAtOrAfter(key)
+	}
+	if n-at > maxShift {
+		s.added = append(s.added, c)
+		return c
 	}
 	s.keys = append(s.keys, nil)
 	if at < n { // most new keys go last: no call to shift nothing
@@ -416,7 +429,7 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	s.compactIfSparse()
+	s.sortKeys()
 	var bad []error
 	i := s.firstAtOrAfter(prefix)
 	for _, c := range s.keys[i:] {
@@ -443,16 +456,47 @@ func (s *Store) scan(op, prefix string, fn func(key string, value []byte) error)
 	return errors.Join(bad...)
 }
 
-// compactIfSparse compacts the store when the dead cells outnumber the live ones.
-func (s *Store) compactIfSparse() {
+// maxShift is how many cells newCell moves at most to file a new one in keys; a new cell with
+// more after its place waits in added for the next scan (see keys). A variable only for the
+// tests, which make both ways run on small stores.
+var maxShift = 256
+
+// sortKeys makes keys every cell in ascending key order (mergeKeys), and compacts the store
+// when the dead cells outnumber the live ones.
+func (s *Store) sortKeys() {
+	if len(s.added) > 0 {
+		s.mergeKeys()
+	}
 	if len(s.keys)-s.live > s.live && len(s.undo) == 0 {
 		s.compact()
 	}
 }
 
+// mergeKeys sorts the cells in added and merges them into keys.
+func (s *Store) mergeKeys() {
+	slices.SortFunc(s.added, func(a, b *cell) int { return strings.Compare(a.key, b.key) })
+	out := s.merged[:0]
+	i, j := 0, 0
+	for i < len(s.keys) && j < len(s.added) {
+		if keyLess(s.keys[i].key, s.added[j].key) {
+			out = append(out, s.keys[i])
+			i++
+		} else {
+			out = append(out, s.added[j])
+			j++
+		}
+	}
+	out = append(out, s.keys[i:]...)
+	out = append(out, s.added[j:]...)
+	clear(s.keys) // the old list's cells are all in out
+	s.keys, s.merged = out, s.keys[:0]
+	clear(s.added)
+	s.added = s.added[:0]
+}
+
 // compact drops the dead cells from the table and the key list, for newCell to reuse: a store
 // whose keys come and go keeps room for about twice the keys it holds. Only with no undo
-// record, which could make a dead cell live again.
+// record, which could make a dead cell live again, and with added merged (sortKeys).
 func (s *Store) compact() {
 	kept := s.keys[:0]
 	for _, c := range s.keys {
@@ -641,7 +685,7 @@ func (s *Store) FlipBit(key string, bit int) bool {
 func (s *Store) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.compactIfSparse()
+	s.sortKeys()
 	keys := make([]string, 0, s.live)
 	for _, c := range s.keys {
 		if c.live {
