@@ -417,12 +417,12 @@ func (r *recordReader) small() (uint64, bool) {
 	return 0, false
 }
 
-// uvarintOf reads a uvarint. One that fits in a byte, as most of a record's do, is read here,
-// where the call can be inlined; uvarintSlow reads the rest and fails.
+// uvarintOf reads a uvarint: one that fits in a byte by small, without a call into
+// uvarintSlow, which reads the rest and fails. It is too large to inline (so is a uvarint with
+// the fast path written into it): a hot caller calls small itself first.
 func (r *recordReader) uvarintOf(what, detail string) uint64 {
-	if b := r.b; len(b) > 0 && b[0] < 0x80 { // bytes left: no error yet (failOf)
-		r.b = b[1:]
-		return uint64(b[0])
+	if v, ok := r.small(); ok {
+		return v
 	}
 	return r.uvarintSlow(what, detail)
 }
@@ -454,7 +454,7 @@ func (r *recordReader) varintOf(what, detail string) int64 {
 }
 
 // bytes reads a length-prefixed byte string, without a copy. One shorter than 128 bytes, as
-// nearly every one in a record is, is read here, where the call can be inlined.
+// nearly every one in a record is, is read here, without the calls bytesSlow makes.
 func (r *recordReader) bytes(what string) []byte {
 	if b := r.b; len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) { // no error yet (failOf)
 		n := 1 + int(b[0])
