@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 
+	"github.com/vigilsim/vigil/internal/word"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -47,7 +48,7 @@ func Hash(h *History) uint64 {
 		// ("runtime", "executor", "twin").
 		switch n := len(e.Node); {
 		case n == 8:
-			sum = hashWord(hashWord(sum, 8), le64(e.Node))
+			sum = hashWord(hashWord(sum, 8), word.LE64(e.Node))
 		case n >= 4 && n < 8:
 			sum = hashWord(sum, uint64(le32(e.Node))|uint64(le32(e.Node[n-4:]))<<(8*(n-4))|uint64(n)<<56)
 		default:
@@ -239,9 +240,9 @@ func hashString[T string | []byte](h uint64, s T) uint64 {
 		h = hashWord(h, uint64(n))
 		// The words are read by index, each a load with no slice made for it.
 		for i := 0; i < n-8; i += 8 {
-			h = hashWord(h, le64(s[i:i+8]))
+			h = hashWord(h, word.LE64(s[i:i+8]))
 		}
-		return hashWord(h, le64(s[n-8:n]))
+		return hashWord(h, word.LE64(s[n-8:n]))
 	case n >= 4:
 		// The first four bytes and the last four, in place: the bytes both hold are the same.
 		return hashWord(h, uint64(le32(s))|uint64(le32(s[n-4:]))<<(8*(n-4))|uint64(n)<<56)
@@ -251,14 +252,8 @@ func hashString[T string | []byte](h uint64, s T) uint64 {
 	return hashWord(h, 0)
 }
 
-// le64 and le32 read the first eight or four bytes of s as a little-endian number (the compiler
-// makes each one load).
-func le64[T string | []byte](s T) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
+// le32 reads the first four bytes of s as a little-endian number (the compiler makes it one
+// load), as word.LE64 reads eight.
 func le32[T string | []byte](s T) uint32 {
 	_ = s[3]
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24

@@ -1,6 +1,10 @@
 package protocol
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/vigilsim/vigil/internal/word"
+)
 
 // ParseHexInvocationID reads an invocation ID from exactly 32 hex digits of either case, as
 // hex.Decode reads them, and reports whether s was that (no prefix; the zero ID is accepted).
@@ -23,20 +27,13 @@ func decodeHexID(id *InvocationID, s string, upper bool) bool {
 	if upper {
 		fold = 0x20 * ones // 'A'-'F' become 'a'-'f'; nothing else becomes a letter
 	}
-	x0, x1, x2, x3 := le64(s[0:]), le64(s[8:]), le64(s[16:]), le64(s[24:])
+	x0, x1, x2, x3 := word.LE64(s[0:]), word.LE64(s[8:]), word.LE64(s[16:]), word.LE64(s[24:])
 	if hexBad(x0, fold)|hexBad(x1, fold)|hexBad(x2, fold)|hexBad(x3, fold) != 0 {
 		return false
 	}
 	binary.LittleEndian.PutUint64(id[:8], hexValue(x0)|hexValue(x1)<<32)
 	binary.LittleEndian.PutUint64(id[8:], hexValue(x2)|hexValue(x3)<<32)
 	return true
-}
-
-// le64 is the first 8 bytes of s as a little-endian word (one load once compiled).
-func le64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 const (

@@ -1,6 +1,10 @@
 package mem
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/vigilsim/vigil/internal/word"
+)
 
 // cellTable finds a key's cell: an open-addressing hash table of cells, probed linearly, with a
 // hash of the key's words of its own (keyHash). It stands where a map[string]*cell stood: every
@@ -36,20 +40,13 @@ func keyHash(key string) uint64 {
 	} else {
 		last := len(key) - 8
 		for i := 0; i < last; i += 8 {
-			h = (h ^ le64(key[i:i+8])) * m2
+			h = (h ^ word.LE64(key[i:i+8])) * m2
 		}
-		h = (h ^ le64(key[last:])) * m2
+		h = (h ^ word.LE64(key[last:])) * m2
 	}
 	h ^= h >> 32
 	h *= m1
 	return h ^ h>>29
-}
-
-// le64 is the first 8 bytes of s as a little-endian word (one load once compiled).
-func le64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // get returns key's cell, or nil.
