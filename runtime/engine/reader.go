@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/vigilsim/vigil/internal/word"
 	"github.com/vigilsim/vigil/runtime/journal"
 	"github.com/vigilsim/vigil/runtime/protocol"
 )
@@ -45,7 +46,7 @@ const (
 
 // headSlot is the slot of record b in readMemo.heads, by a hash of all its bytes (the status,
 // the attempt, a deadline, whatever differs, may be anywhere in them).
-func headSlot(b []byte) int { return int(journal.SlotHash(b) >> (64 - headSlotBits)) }
+func headSlot(b []byte) int { return int(word.Hash(b) >> (64 - headSlotBits)) }
 
 // head decodes the invocation record b of id as decodeInvocationRecord does, with its checks and
 // errors, and returns what a read takes from it: the one it remembers decoded from the same

@@ -2,7 +2,8 @@ package journal
 
 import (
 	"bytes"
-	"encoding/binary"
+
+	"github.com/vigilsim/vigil/internal/word"
 )
 
 // Interner hands out one string for equal bytes, and one *Failure for equal failures, to a
@@ -55,28 +56,7 @@ const (
 // entrySlot is b's slot in Interner.entries: the top bits, the best mixed, of a hash of all its
 // bytes (the values that tell a journal's entries apart, a document, a ticket, a decision, may
 // be anywhere in them).
-func entrySlot(b []byte) int { return int(SlotHash(b) >> (64 - entrySlotBits)) }
-
-// SlotHash is a hash of all of b's bytes, eight at a time, for tables of a few hundred slots
-// keyed by encodings (the Interner's decoded entries, the engine's remembered record heads): its
-// top bits are the best mixed. A slot's key is always compared in full; the hash only spreads.
-func SlotHash(b []byte) uint64 {
-	const m = 0x9e3779b97f4a7c15
-	h := uint64(len(b)) * m
-	n := len(b)
-	if n < 8 {
-		for _, c := range b {
-			h = (h ^ uint64(c)) * m
-		}
-		return h
-	}
-	for i := 0; i < n-8; i += 8 {
-		h = (h ^ binary.LittleEndian.Uint64(b[i:])) * m
-	}
-	// The last one to eight bytes in one word: the last eight, some mixed in twice, which
-	// costs one multiplication where a byte at a time cost up to seven.
-	return (h ^ binary.LittleEndian.Uint64(b[n-8:])) * m
-}
+func entrySlot(b []byte) int { return int(word.Hash(b) >> (64 - entrySlotBits)) }
 
 // recentSlots is the size of Interner.recent, a power of two.
 const recentSlots = 16

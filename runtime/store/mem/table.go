@@ -23,29 +23,13 @@ type cellTable struct {
 // minTableSlots is the size of a table's first slots.
 const minTableSlots = 64
 
-// keyHash hashes key: the length, then each 8-byte word (the last one overlapping the one
-// before, for a key whose length is not a multiple of 8) mixed in by a multiply, and the whole
-// stirred at the end, so that the low bits the table indexes by depend on every byte.
-// Collisions only cost probes: every probe compares the key itself.
+// keyHash hashes key (word.Hash) and stirs it, so that the low bits the table indexes by
+// depend on every byte. Collisions only cost probes: every probe compares the key itself.
 func keyHash(key string) uint64 {
-	const (
-		m1 = 0x9e3779b97f4a7c15
-		m2 = 0xbf58476d1ce4e5b9
-	)
-	h := uint64(len(key)) * m1
-	if len(key) < 8 {
-		for i := range len(key) {
-			h = (h ^ uint64(key[i])) * m2
-		}
-	} else {
-		last := len(key) - 8
-		for i := 0; i < last; i += 8 {
-			h = (h ^ word.LE64(key[i:i+8])) * m2
-		}
-		h = (h ^ word.LE64(key[last:])) * m2
-	}
+	const m = 0x9e3779b97f4a7c15
+	h := word.Hash(key)
 	h ^= h >> 32
-	h *= m1
+	h *= m
 	return h ^ h>>29
 }
 
